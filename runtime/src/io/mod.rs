@@ -1,0 +1,31 @@
+//! Readiness-based I/O on the runtime's reactor.
+//!
+//! This is the layer the `sprout-net` sockets are built on, and the way to
+//! bring your own file descriptor (gevent's `wait_read` / `wait_write`,
+//! tokio's `AsyncFd`): wrap any `mio::event::Source` in an [`IoSource`] and
+//! drive its non-blocking syscalls with [`IoSource::poll_read_with`] /
+//! [`IoSource::poll_write_with`].
+//!
+//! # Contract
+//! - The source must be in non-blocking mode.
+//! - It is registered once, edge-triggered, for reading and writing, and
+//!   deregistered when the `IoSource` is dropped.
+//! - Readiness is cached and cleared only when your closure returns
+//!   `WouldBlock`: under edge-triggered epoll, a closure that stops early
+//!   (say, after a short read) must call [`Registration::clear_ready`]
+//!   itself, or the next wait returns at once, finds nothing, and only then
+//!   blocks (one wasted syscall, never a lost wake-up).
+//! - A peer that closes or resets the connection wakes every waiter: the
+//!   closed and error bits are sticky, so each waiter's syscall sees the
+//!   EOF or the error.
+//! - Readers and writers wait separately: one task may read while another
+//!   writes the same source.
+//! - An `IoSource` belongs to the runtime it was created in; using it inside
+//!   another runtime (or none) fails with an error, it does not panic.
+
+mod registration;
+mod source;
+
+pub use mio::Interest;
+pub use registration::{Direction, Ready, Registration};
+pub use source::IoSource;

@@ -1,0 +1,78 @@
+//! sprout's runtime: green tasks on a single-threaded mio reactor.
+//!
+//! This crate holds the executor, the reactor, the timers, the task API
+//! and the coordination primitives. Most programs use it through the
+//! `sprout` facade crate, which re-exports everything here.
+//!
+//! - [`run`], [`Runtime`], [`Builder`]: start a runtime on this thread.
+//! - [`spawn`], [`spawn_later`], [`JoinHandle`], [`task`]: green tasks.
+//! - [`joinall`], [`iwait`], [`killall`], [`wait`]: wait for many tasks.
+//! - [`sleep`], [`timeout`], [`interval`], [`yield_now`]: time and switching.
+//! - [`Handle`]: reach the runtime from other threads.
+//! - [`io`]: readiness-based I/O, the layer sockets are built on.
+//! - [`sync`]: events and friends.
+//!
+//! ```
+//! use std::time::Duration;
+//! use sprout_runtime::{joinall, run, sleep, spawn};
+//!
+//! let total = run(async {
+//!     let tasks = (1..=3).map(|i| spawn(async move {
+//!         sleep(Duration::from_millis(i)).await;
+//!         i
+//!     }));
+//!     joinall(tasks).await.into_iter().map(Result::unwrap).sum::<u64>()
+//! });
+//! assert_eq!(total, 6);
+//! ```
+
+#![warn(missing_docs)]
+
+mod builder;
+mod context;
+mod handle;
+pub mod io;
+mod join;
+mod park;
+mod reactor;
+mod runtime;
+pub mod sched;
+pub mod sync;
+pub mod task;
+pub mod time;
+
+pub use builder::{Builder, PanicPolicy};
+pub use handle::{Handle, RemoteJoinHandle, RuntimeGone};
+pub use join::{Iwait, JoinAll, JoinSome, Joined, Wait, iwait, joinall, killall, wait};
+pub use runtime::Runtime;
+pub use sched::coop;
+pub use task::{JoinError, JoinHandle, TaskId, TaskInfo, current, spawn, spawn_later, yield_now};
+pub use time::{Elapsed, Interval, Sleep, interval, sleep, sleep_until, timeout};
+
+use std::future::Future;
+
+/// Runs `future` on a new runtime on this thread, with every task it
+/// spawns, and returns its output. Tasks still alive when it completes are
+/// dropped (their destructors run).
+///
+/// # Panics
+/// Inside a running sprout runtime (nesting would block every task on the
+/// thread), if the runtime cannot be created (no epoll or eventfd left),
+/// or if `future` panics.
+#[track_caller]
+pub fn run<F: Future>(future: F) -> F::Output {
+    let runtime = match Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => panic!("sprout::run: cannot create the runtime: {e}"),
+    };
+    runtime.block_on(future)
+}
+
+/// Test and benchmark probes. Not part of the stable API.
+#[doc(hidden)]
+pub mod probe {
+    /// The number of unfinished tasks on the running runtime.
+    pub fn live_tasks() -> usize {
+        crate::context::current().map_or(0, |core| core.live_tasks())
+    }
+}

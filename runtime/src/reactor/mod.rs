@@ -1,0 +1,162 @@
+//! The reactor: one `mio::Poll`, and the readiness of every registered source.
+//!
+//! Ground rules:
+//! - A source is registered once, edge-triggered, for both directions, and
+//!   deregistered when its owner drops it (`io::IoSource`).
+//! - Readiness is cached per source and cleared only after an operation
+//!   returned `WouldBlock`. The runtime is single-threaded, so no event can
+//!   arrive between that syscall and the clear (events are only recorded
+//!   during the loop's turn, never during a task's poll); an edge that comes
+//!   after the syscall is reported by the next `epoll_wait`. This is why,
+//!   unlike multi-threaded reactors, no tick guards the clear.
+//! - Readers and writers wait in separate lists, so one task reading and
+//!   another writing the same socket both make progress.
+//! - Wakers are collected while the slab is borrowed and woken after.
+
+pub(crate) mod scheduled_io;
+pub(crate) mod token;
+
+use std::cell::{Cell, RefCell};
+use std::io;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use mio::event::Source;
+use mio::{Events, Interest};
+use slab::Slab;
+
+use crate::io::Direction;
+use crate::task::compact::CompactWaker;
+use scheduled_io::ScheduledIo;
+
+/// The reactor. See the module docs.
+pub(crate) struct Reactor {
+    poll: RefCell<mio::Poll>,
+    events: RefCell<Events>,
+    sources: RefCell<Slab<ScheduledIo>>,
+    /// The next registration's generation (see `token.rs`).
+    generation: Cell<u32>,
+}
+
+/// Where a registered source lives: its slab key and generation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct IoKey {
+    pub(crate) key: u32,
+    pub(crate) generation: u32,
+}
+
+impl Reactor {
+    /// Creates the poller and the cross-thread waker registered with it.
+    pub(crate) fn new(event_capacity: usize) -> io::Result<(Reactor, mio::Waker)> {
+        let poll = mio::Poll::new()?;
+        let waker = mio::Waker::new(poll.registry(), token::WAKER)?;
+        let reactor = Reactor {
+            poll: RefCell::new(poll),
+            events: RefCell::new(Events::with_capacity(event_capacity.max(1))),
+            sources: RefCell::new(Slab::new()),
+            generation: Cell::new(0),
+        };
+        Ok((reactor, waker))
+    }
+
+    /// Registers `source` for readable and writable events.
+    pub(crate) fn register(&self, source: &mut impl Source, interest: Interest) -> io::Result<IoKey> {
+        let generation = self.generation.get();
+        self.generation.set(generation.wrapping_add(1) & token::GENERATION_MASK);
+        let key = self.sources.borrow_mut().insert(ScheduledIo::new(generation));
+        let token = token::pack(key, generation);
+        if let Err(e) = self.poll.borrow().registry().register(source, token, interest) {
+            self.sources.borrow_mut().remove(key);
+            return Err(e);
+        }
+        Ok(IoKey { key: key as u32, generation })
+    }
+
+    /// Removes `source` from the poller.
+    pub(crate) fn deregister(&self, source: &mut impl Source) -> io::Result<()> {
+        self.poll.borrow().registry().deregister(source)
+    }
+
+    /// Forgets a source's record. Its waiters are handed back to be dropped
+    /// after the slab is released.
+    pub(crate) fn release(&self, io: IoKey) -> Option<ScheduledIo> {
+        let mut sources = self.sources.borrow_mut();
+        match sources.get(io.key as usize) {
+            Some(s) if s.generation == io.generation => Some(sources.remove(io.key as usize)),
+            _ => None,
+        }
+    }
+
+    /// Returns the readiness bits that let `dir` proceed, or registers the
+    /// task to wake when one of them arrives.
+    pub(crate) fn poll_ready(&self, io: IoKey, dir: Direction, cx: &mut Context<'_>) -> Poll<u8> {
+        let mask = dir.mask();
+        let mut sources = self.sources.borrow_mut();
+        let Some(s) = sources.get_mut(io.key as usize).filter(|s| s.generation == io.generation) else {
+            // Released: report everything so the caller's syscall surfaces the error.
+            return Poll::Ready(mask);
+        };
+        let ready = s.readiness & mask;
+        if ready != 0 {
+            return Poll::Ready(ready);
+        }
+        match dir {
+            Direction::Read => s.readers.register(cx.waker()),
+            Direction::Write => s.writers.register(cx.waker()),
+        }
+        Poll::Pending
+    }
+
+    /// Clears readiness after an operation hit `WouldBlock`.
+    pub(crate) fn clear_readiness(&self, io: IoKey, bits: u8) {
+        let mut sources = self.sources.borrow_mut();
+        if let Some(s) = sources.get_mut(io.key as usize).filter(|s| s.generation == io.generation) {
+            s.readiness &= !(bits & (scheduled_io::READABLE | scheduled_io::WRITABLE | scheduled_io::PRIORITY));
+        }
+    }
+
+    /// Forgets every source (shutdown); their waiters are dropped after the
+    /// slab is released.
+    pub(crate) fn clear_all(&self) {
+        let sources = std::mem::take(&mut *self.sources.borrow_mut());
+        drop(sources);
+    }
+
+    /// Whether any source is registered. With none, a non-blocking poll
+    /// could only report the cross-thread waker, which the loop checks
+    /// through its flags instead, so the loop skips the syscall.
+    pub(crate) fn has_sources(&self) -> bool {
+        !self.sources.borrow().is_empty()
+    }
+
+    /// Whether any task waits on any source (for `sprout::wait`). O(sources).
+    pub(crate) fn has_waiters(&self) -> bool {
+        self.sources.borrow().iter().any(|(_, s)| s.has_waiters())
+    }
+
+    /// Waits for events up to `timeout` (`None`: until one comes) and
+    /// collects the wakers they release. Returns true if the cross-thread
+    /// waker fired.
+    pub(crate) fn turn(&self, timeout: Option<Duration>, wake: &mut Vec<CompactWaker>) -> bool {
+        let mut events = self.events.borrow_mut();
+        match self.poll.borrow_mut().poll(&mut events, timeout) {
+            Ok(()) => {}
+            // A signal arrived: an empty turn.
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return false,
+            Err(e) => panic!("sprout: epoll_wait failed: {e}"),
+        }
+        let mut remote = false;
+        let mut sources = self.sources.borrow_mut();
+        for event in events.iter() {
+            if event.token() == token::WAKER {
+                remote = true;
+                continue;
+            }
+            let (key, generation) = token::unpack(event.token());
+            if let Some(s) = sources.get_mut(key).filter(|s| s.generation == generation) {
+                s.set_readiness(scheduled_io::from_event(event), wake);
+            }
+        }
+        remote
+    }
+}

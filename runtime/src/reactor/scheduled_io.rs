@@ -1,0 +1,111 @@
+//! Per-source readiness and the tasks waiting on it.
+
+use std::task::Waker;
+
+use crate::task::compact::CompactWaker;
+
+/// Readiness bits, as recorded from epoll events.
+pub(crate) const READABLE: u8 = 1 << 0;
+pub(crate) const WRITABLE: u8 = 1 << 1;
+pub(crate) const READ_CLOSED: u8 = 1 << 2;
+pub(crate) const WRITE_CLOSED: u8 = 1 << 3;
+pub(crate) const ERROR: u8 = 1 << 4;
+pub(crate) const PRIORITY: u8 = 1 << 5;
+
+/// The bits that let a reader proceed (to data, EOF or an error).
+pub(crate) const READ_MASK: u8 = READABLE | READ_CLOSED | ERROR;
+/// The bits that let a writer proceed (to space, EPIPE or an error).
+pub(crate) const WRITE_MASK: u8 = WRITABLE | WRITE_CLOSED | ERROR;
+
+/// Converts a mio event into readiness bits.
+pub(crate) fn from_event(event: &mio::event::Event) -> u8 {
+    let mut bits = 0;
+    if event.is_readable() {
+        bits |= READABLE;
+    }
+    if event.is_writable() {
+        bits |= WRITABLE;
+    }
+    if event.is_read_closed() {
+        bits |= READ_CLOSED;
+    }
+    if event.is_write_closed() {
+        bits |= WRITE_CLOSED;
+    }
+    if event.is_error() {
+        bits |= ERROR;
+    }
+    if event.is_priority() {
+        bits |= PRIORITY;
+    }
+    bits
+}
+
+/// The tasks waiting on one direction of a source. Nearly always one, so
+/// the first lives inline and the rest spill into a vector.
+#[derive(Default)]
+pub(crate) struct Waiters {
+    first: Option<CompactWaker>,
+    rest: Vec<CompactWaker>,
+}
+
+impl Waiters {
+    /// Adds `waker` unless it is already here.
+    pub(crate) fn register(&mut self, waker: &Waker) {
+        match &self.first {
+            None => self.first = Some(CompactWaker::new(waker)),
+            Some(w) if w.will_wake(waker) => {}
+            Some(_) => {
+                if !self.rest.iter().any(|w| w.will_wake(waker)) {
+                    self.rest.push(CompactWaker::new(waker));
+                }
+            }
+        }
+    }
+
+    /// Moves every waiter into `out`.
+    pub(crate) fn drain_into(&mut self, out: &mut Vec<CompactWaker>) {
+        if let Some(w) = self.first.take() {
+            out.push(w);
+            out.append(&mut self.rest);
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+}
+
+/// The reactor's record of one registered source.
+pub(crate) struct ScheduledIo {
+    /// Matches the generation in the source's token; see `token.rs`.
+    pub(crate) generation: u32,
+    /// Readiness seen and not yet consumed. READABLE and WRITABLE are
+    /// cleared when an operation hits `WouldBlock`; the closed and error
+    /// bits stay, since a closed socket never blocks again.
+    pub(crate) readiness: u8,
+    pub(crate) readers: Waiters,
+    pub(crate) writers: Waiters,
+}
+
+impl ScheduledIo {
+    pub(crate) fn new(generation: u32) -> ScheduledIo {
+        ScheduledIo { generation, readiness: 0, readers: Waiters::default(), writers: Waiters::default() }
+    }
+
+    /// Records an event and hands over the waiters it releases.
+    pub(crate) fn set_readiness(&mut self, bits: u8, wake: &mut Vec<CompactWaker>) {
+        self.readiness |= bits;
+        if bits & (READ_MASK | PRIORITY) != 0 {
+            self.readers.drain_into(wake);
+        }
+        if bits & WRITE_MASK != 0 {
+            self.writers.drain_into(wake);
+        }
+    }
+
+    /// Whether any task waits on this source.
+    pub(crate) fn has_waiters(&self) -> bool {
+        !self.readers.is_empty() || !self.writers.is_empty()
+    }
+}

@@ -1,0 +1,617 @@
+//! `Runtime` and `block_on`: the loop that runs green tasks.
+//!
+//! One turn of the loop:
+//!
+//! 1. poll the `block_on` future if it was woken;
+//! 2. run up to `tasks_per_turn` tasks from the FIFO run queue;
+//! 3. read messages from other threads, if their flags say there are any;
+//! 4. poll I/O: without blocking if any task is ready, else blocking until
+//!    the next timer deadline (or an event, or a wake-up from another thread);
+//! 5. fire due timers;
+//! 6. requeue the tasks that called `yield_now` during this turn, so they
+//!    come back only after I/O and timers had their chance.
+//!
+//! Fairness follows from steps 2 and 6 together with the per-poll operation
+//! budget (`sched::coop`): a task that is always ready yields after its
+//! budget, and the loop polls I/O at least every `tasks_per_turn` polls.
+//! A task that loops without ever awaiting anything still blocks the whole
+//! thread, as a greenlet that never switches does in gevent.
+
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::io;
+use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::pin::pin;
+use std::ptr::NonNull;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use crate::builder::{Builder, PanicPolicy};
+use crate::context;
+use crate::handle::Handle;
+use crate::reactor::Reactor;
+use crate::sched::remote::{Message, RefKind, Remote};
+use crate::task::compact::CompactWaker;
+use crate::task::error::JoinError;
+use crate::task::header::{Header, foreign_ref_dec, ref_dec};
+use crate::task::registry::Registry;
+use crate::task::state::{AfterPoll, COMPLETE, HANDLED, JOIN_HANDLE, Kill, SCHEDULED};
+use crate::task::{JoinHandle, raw, waker};
+use crate::time::wheel::Wheel;
+
+/// A single-threaded runtime: an executor of green tasks, a mio reactor and
+/// a timing wheel, all on the thread that created it.
+///
+/// Most programs call [`run`](crate::run), which builds one with the
+/// default settings. `Runtime` is `!Send`: its tasks need not be `Send`,
+/// so it must stay on its thread.
+///
+/// ```
+/// use sprout_runtime::{Runtime, spawn};
+///
+/// let rt = Runtime::new().unwrap();
+/// let answer = rt.block_on(async {
+///     let task = spawn(async { 21 });
+///     task.await.unwrap() * 2
+/// });
+/// assert_eq!(answer, 42);
+/// ```
+///
+/// Tasks outlive one `block_on` call: they keep running in the next one,
+/// and are killed (their futures dropped, destructors run) when the
+/// `Runtime` is dropped.
+pub struct Runtime {
+    core: Box<Core>,
+    _not_send: PhantomData<*const ()>,
+}
+
+/// The loop's state. Everything is owned by the runtime thread, so it uses
+/// `Cell`s and short `RefCell` borrows that never span user code.
+pub(crate) struct Core {
+    remote: Arc<Remote>,
+    remote_ptr: NonNull<Remote>,
+    /// Identifies this runtime to timers and I/O registrations, which hold
+    /// it instead of a pointer so that they can be `Send`.
+    pub(crate) serial: u32,
+    config: Builder,
+    run_queue: RefCell<VecDeque<NonNull<Header>>>,
+    /// Wakers of tasks that called `yield_now` this turn.
+    deferred: RefCell<Vec<Waker>>,
+    registry: RefCell<Registry>,
+    pub(crate) timers: RefCell<Wheel>,
+    pub(crate) reactor: Reactor,
+    /// The `block_on` future's pseudo-task; its SCHEDULED bit means "woken".
+    root: NonNull<Header>,
+    /// The task being polled, or `root`.
+    current: Cell<NonNull<Header>>,
+    next_id: Cell<u64>,
+    /// Operations left in the current poll's budget (see `sched::coop`).
+    pub(crate) budget: Cell<u32>,
+    /// A panic to re-raise from `block_on` (`PanicPolicy::Propagate`).
+    failure: RefCell<Option<Box<dyn Any + Send>>>,
+    /// Wakers of `sprout::wait()` futures.
+    idle_waiters: RefCell<Vec<Waker>>,
+    /// Bumped each time the loop finds nothing left to wait for.
+    pub(crate) idle_epoch: Cell<u64>,
+    /// Work in flight on other threads that will wake a task (blocking pool
+    /// jobs): while non-zero the loop is not idle.
+    keepalive: Cell<usize>,
+    /// Tick 0 of the timing wheel.
+    epoch: Instant,
+    /// Reused buffers, so a turn allocates nothing.
+    wake_buf: RefCell<Vec<CompactWaker>>,
+    deferred_buf: RefCell<Vec<Waker>>,
+    messages: RefCell<VecDeque<Message>>,
+}
+
+static NEXT_SERIAL: AtomicU32 = AtomicU32::new(1);
+
+impl Runtime {
+    /// A runtime with the default settings.
+    pub fn new() -> io::Result<Runtime> {
+        Builder::new().build()
+    }
+
+    /// Settings for a new runtime.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    pub(crate) fn from_builder(config: Builder) -> io::Result<Runtime> {
+        let (reactor, mio_waker) = Reactor::new(config.events_per_turn)?;
+        let remote = Arc::new(Remote::new(mio_waker));
+        let remote_ptr = NonNull::from(&*remote);
+        let root = raw::allocate_root(remote_ptr);
+        remote.note_alloc();
+        let core = Core {
+            remote,
+            remote_ptr,
+            serial: NEXT_SERIAL.fetch_add(1, Ordering::Relaxed),
+            run_queue: RefCell::new(VecDeque::new()),
+            deferred: RefCell::new(Vec::new()),
+            registry: RefCell::new(Registry::new()),
+            timers: RefCell::new(Wheel::new()),
+            reactor,
+            root,
+            current: Cell::new(root),
+            next_id: Cell::new(1),
+            budget: Cell::new(config.ops_per_poll),
+            failure: RefCell::new(None),
+            idle_waiters: RefCell::new(Vec::new()),
+            idle_epoch: Cell::new(0),
+            keepalive: Cell::new(0),
+            epoch: Instant::now(),
+            wake_buf: RefCell::new(Vec::new()),
+            deferred_buf: RefCell::new(Vec::new()),
+            messages: RefCell::new(VecDeque::new()),
+            config,
+        };
+        Ok(Runtime { core: Box::new(core), _not_send: PhantomData })
+    }
+
+    /// Runs `future` to completion on this thread, together with every
+    /// spawned task, and returns its output.
+    ///
+    /// # Panics
+    /// If called from inside a running sprout runtime (a nested run would
+    /// block every green task on this thread), if `future` panics, or, with
+    /// [`PanicPolicy::Propagate`], if a task panics and nobody joins it.
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        let core = &*self.core;
+        let _enter = context::enter(core);
+        let mut future = pin!(future);
+        let root = core.root;
+        // SAFETY: the root header lives as long as the Core; the borrowed
+        // waker is never dropped, and clones of it own their references.
+        let waker = ManuallyDrop::new(unsafe { waker::borrowed(root) });
+        let mut cx = Context::from_waker(&waker);
+        // SAFETY: the root header is live; we are its runtime thread.
+        let root_state = unsafe { &root.as_ref().state };
+        root_state.set(SCHEDULED);
+        loop {
+            if root_state.has(SCHEDULED) {
+                root_state.unset(SCHEDULED);
+                core.budget.set(core.config.ops_per_poll);
+                if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                    return output;
+                }
+            }
+            core.run_batch();
+            core.raise_failure();
+            core.turn();
+        }
+    }
+
+    /// A handle that spawns onto this runtime from any thread.
+    pub fn handle(&self) -> Handle {
+        Handle::new(self.core.remote.clone())
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.core.shutdown();
+    }
+}
+
+impl Core {
+    #[inline]
+    pub(crate) fn remote_ptr(&self) -> NonNull<Remote> {
+        self.remote_ptr
+    }
+
+    pub(crate) fn remote(&self) -> &Arc<Remote> {
+        &self.remote
+    }
+
+    /// The task being polled (the root pseudo-task outside task polls).
+    #[inline]
+    pub(crate) fn current_task(&self) -> NonNull<Header> {
+        self.current.get()
+    }
+
+    pub(crate) fn is_root(&self, task: NonNull<Header>) -> bool {
+        task == self.root
+    }
+
+    /// Appends a task to the run queue. The caller hands over a reference.
+    #[inline]
+    pub(crate) fn push_task(&self, task: NonNull<Header>) {
+        self.run_queue.borrow_mut().push_back(task);
+    }
+
+    /// Creates a task for `future`, queued to run.
+    pub(crate) fn spawn<F>(&self, future: F, name: Option<Box<str>>) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        let id = self.next_id.get();
+        self.next_id.set(id + 1);
+        // Three references: the registry's, the run queue's and the handle's.
+        let task = raw::allocate(future, SCHEDULED | JOIN_HANDLE, 3, self.remote_ptr, id);
+        self.remote.note_alloc();
+        // SAFETY: freshly allocated, owned by this thread.
+        let header = unsafe { task.as_ref() };
+        if name.is_some() {
+            header.with_extras(|e| e.name = name);
+        }
+        header.slot.set(self.registry.borrow_mut().insert(task));
+        self.push_task(task);
+        // SAFETY: the handle takes the third reference; F::Output matches.
+        unsafe { JoinHandle::from_raw(task) }
+    }
+
+    /// Runs up to `tasks_per_turn` tasks.
+    fn run_batch(&self) {
+        for _ in 0..self.config.tasks_per_turn {
+            let Some(task) = self.run_queue.borrow_mut().pop_front() else { break };
+            // SAFETY: the queue entry owns a reference to a task of this runtime.
+            unsafe { self.run_task(task) };
+        }
+    }
+
+    /// Polls one task popped from the run queue, consuming the queue's reference.
+    ///
+    /// # Safety
+    /// `task` is live, belongs to this runtime, and the caller owns a reference.
+    #[inline]
+    unsafe fn run_task(&self, task: NonNull<Header>) {
+        // SAFETY: the caller's reference keeps the header alive.
+        let header = unsafe { task.as_ref() };
+        if !header.state.transition_to_running() {
+            // Killed while it waited in the queue.
+            // SAFETY: giving up the queue's reference.
+            unsafe { ref_dec(task) };
+            return;
+        }
+        self.current.set(task);
+        self.budget.set(self.config.ops_per_poll);
+        // SAFETY: the queue's reference keeps the task alive for the poll;
+        // the borrowed waker is never dropped.
+        let waker = ManuallyDrop::new(unsafe { waker::borrowed(task) });
+        let mut cx = Context::from_waker(&waker);
+        // SAFETY: RUNNING is set, so the stage is ours to poll.
+        let done = unsafe { (header.vtable.poll)(task, &mut cx) };
+        self.current.set(self.root);
+        if done {
+            self.complete(task);
+            // SAFETY: giving up the queue's reference.
+            unsafe { ref_dec(task) };
+            return;
+        }
+        match header.state.transition_to_idle() {
+            // The queue's reference moves to the new entry.
+            AfterPoll::Requeue => self.push_task(task),
+            // SAFETY: giving up the queue's reference.
+            AfterPoll::Idle => unsafe { ref_dec(task) },
+            AfterPoll::Kill => {
+                header.state.set(crate::task::state::RUNNING);
+                self.drop_future(task);
+                // SAFETY: giving up the queue's reference.
+                unsafe { ref_dec(task) };
+            }
+        }
+    }
+
+    /// `JoinHandle::kill` and friends: drop the future now, unless the task
+    /// is running (then right after its poll) or already complete.
+    pub(crate) fn kill(&self, task: NonNull<Header>) {
+        // SAFETY: the caller holds a reference; we are the runtime thread.
+        let header = unsafe { task.as_ref() };
+        match header.state.transition_to_killed() {
+            Kill::DropNow => self.drop_future(task),
+            Kill::Deferred | Kill::Nothing => {}
+        }
+    }
+
+    /// Drops a task's future in place (RUNNING is set) and completes it as killed.
+    fn drop_future(&self, task: NonNull<Header>) {
+        // SAFETY: the caller holds a reference and has set RUNNING.
+        let header = unsafe { task.as_ref() };
+        // Destructors run as the task itself, so they see its task-locals.
+        let prev = self.current.replace(task);
+        // SAFETY: RUNNING guards the stage; the future is live.
+        unsafe { (header.vtable.kill)(task) };
+        self.current.set(prev);
+        self.complete(task);
+    }
+
+    /// The future is gone and the output written: wake the joiner, run the
+    /// callbacks, and let go of the registry's reference.
+    fn complete(&self, task: NonNull<Header>) {
+        // SAFETY: the caller holds a reference; we are the runtime thread.
+        let header = unsafe { task.as_ref() };
+        header.state.transition_to_complete();
+        self.registry.borrow_mut().remove(header.slot.get());
+        let (callbacks, locals, wakers) = header
+            .with_extras_if_any(|e| {
+                (std::mem::take(&mut e.callbacks), std::mem::take(&mut e.locals), std::mem::take(&mut e.done_wakers))
+            })
+            .unwrap_or_default();
+        // Task-local values die with the task, after its future.
+        if !locals.is_empty() {
+            let _ = catch_unwind(AssertUnwindSafe(move || drop(locals)));
+        }
+        if let Some(joiner) = header.join_waker.take() {
+            joiner.wake();
+        }
+        wakers.into_iter().for_each(Waker::wake);
+        if !callbacks.is_empty() {
+            header.state.set(HANDLED);
+            for callback in callbacks {
+                // SAFETY: the output is live: CONSUMED is only set by the
+                // handle, which cannot run while we are in this loop, and
+                // the callbacks only get a shared borrow.
+                let output = unsafe { &*(header.vtable.output)(task) };
+                if let Err(payload) = catch_unwind(AssertUnwindSafe(|| callback(output))) {
+                    self.report(header, &JoinError::panicked(payload), "a completion callback of task");
+                }
+            }
+        }
+        if !header.state.has(JOIN_HANDLE) {
+            self.discard_output(task);
+        }
+        // SAFETY: giving up the registry's reference.
+        unsafe { ref_dec(task) };
+    }
+
+    /// Drops a finished task's output nobody will take, reporting an
+    /// unhandled panic.
+    pub(crate) fn discard_output(&self, task: NonNull<Header>) {
+        // SAFETY: the caller holds a reference; we are the runtime thread.
+        let header = unsafe { task.as_ref() };
+        if !header.state.transition_to_consumed() {
+            return;
+        }
+        // SAFETY: the output is live and we just marked it consumed.
+        if let Some(err) = unsafe { (header.vtable.drop_output)(task) } {
+            if err.is_panic() && !header.state.has(HANDLED) {
+                self.failed(header, err);
+            }
+        }
+    }
+
+    /// Applies the panic policy to a failure nobody joined.
+    fn failed(&self, header: &Header, err: JoinError) {
+        match self.config.panic_policy {
+            PanicPolicy::Log => self.report(header, &err, "task"),
+            PanicPolicy::Abort => {
+                self.report(header, &err, "task");
+                std::process::abort();
+            }
+            PanicPolicy::Propagate => {
+                let mut failure = self.failure.borrow_mut();
+                if failure.is_none() {
+                    *failure = err.try_into_panic().ok();
+                }
+            }
+        }
+    }
+
+    fn report(&self, header: &Header, err: &JoinError, what: &str) {
+        eprintln!("sprout: {what} {} failed and nobody joined it: {err}", header.label());
+    }
+
+    /// Re-raises a propagated panic from `block_on`.
+    fn raise_failure(&self) {
+        let failure = self.failure.borrow_mut().take();
+        if let Some(payload) = failure {
+            resume_unwind(payload);
+        }
+    }
+
+    /// Whether anything is ready to run without waiting.
+    fn is_busy(&self) -> bool {
+        // SAFETY: the root header lives as long as the Core.
+        let root_woken = unsafe { self.root.as_ref().state.has(SCHEDULED) };
+        root_woken || !self.run_queue.borrow().is_empty() || !self.deferred.borrow().is_empty()
+    }
+
+    /// Whether nothing is left that could ever wake a task: no ready task,
+    /// timer, I/O waiter, message or blocking job.
+    fn is_idle(&self) -> bool {
+        !self.is_busy()
+            && self.timers.borrow().len() == 0
+            && self.keepalive.get() == 0
+            && !self.remote.has_messages()
+            && !self.reactor.has_waiters()
+    }
+
+    /// Steps 3 to 6 of the loop (see the module docs).
+    fn turn(&self) {
+        if self.remote.has_messages() {
+            self.drain_remote();
+        }
+        let mut timeout = if self.is_busy() {
+            Some(Duration::ZERO)
+        } else {
+            let next = self.timers.borrow().next_deadline();
+            next.map(|tick| self.tick_instant(tick).saturating_duration_since(Instant::now()))
+        };
+        if timeout != Some(Duration::ZERO) && !self.idle_waiters.borrow().is_empty() && self.is_idle() {
+            // gevent.wait(): the loop has nothing left to wait for.
+            self.idle_epoch.set(self.idle_epoch.get() + 1);
+            let waiters = std::mem::take(&mut *self.idle_waiters.borrow_mut());
+            waiters.into_iter().for_each(Waker::wake);
+            timeout = Some(Duration::ZERO);
+        }
+        let mut wake = std::mem::take(&mut *self.wake_buf.borrow_mut());
+        // With no sources, a zero-timeout poll could only report the
+        // cross-thread waker, whose flag we just read: skip the syscall.
+        if timeout != Some(Duration::ZERO) || self.reactor.has_sources() {
+            if self.reactor.turn(timeout, &mut wake) {
+                self.drain_remote();
+            }
+        }
+        if self.timers.borrow().len() > 0 {
+            let now = self.now_tick(Instant::now());
+            self.timers.borrow_mut().advance(now, &mut wake);
+        }
+        for waker in wake.drain(..) {
+            waker.wake();
+        }
+        *self.wake_buf.borrow_mut() = wake;
+        // Tasks that yielded go behind everything I/O and timers just woke.
+        let mut deferred = std::mem::take(&mut *self.deferred_buf.borrow_mut());
+        std::mem::swap(&mut deferred, &mut *self.deferred.borrow_mut());
+        for waker in deferred.drain(..) {
+            waker.wake();
+        }
+        *self.deferred_buf.borrow_mut() = deferred;
+    }
+
+    /// Handles every message other threads posted.
+    fn drain_remote(&self) {
+        let mut messages = std::mem::take(&mut *self.messages.borrow_mut());
+        self.remote.drain(&mut messages);
+        for message in messages.drain(..) {
+            self.handle_message(message);
+        }
+        *self.messages.borrow_mut() = messages;
+    }
+
+    fn handle_message(&self, message: Message) {
+        match message {
+            Message::Wake(task, kind) => {
+                // SAFETY: the message owns a reference to a task of this
+                // runtime, and we are its thread.
+                unsafe {
+                    let queued = waker::schedule(self, task.0);
+                    match (queued, kind) {
+                        // The message's local reference becomes the queue's.
+                        (true, RefKind::Local) => {}
+                        (true, RefKind::Foreign) => {
+                            task.0.as_ref().ref_inc();
+                            foreign_ref_dec(task.0);
+                        }
+                        (false, kind) => release(task.0, kind),
+                    }
+                }
+            }
+            // SAFETY: as above.
+            Message::Release(task, kind) => unsafe { release(task.0, kind) },
+            Message::Run(f) => {
+                if let Err(payload) = catch_unwind(AssertUnwindSafe(f)) {
+                    // SAFETY: the root header lives as long as the Core.
+                    let root = unsafe { self.root.as_ref() };
+                    self.report(root, &JoinError::panicked(payload), "a callback posted to");
+                }
+            }
+        }
+    }
+
+    /// Defers a `yield_now` until after the next I/O poll.
+    pub(crate) fn defer(&self, waker: &Waker) {
+        self.deferred.borrow_mut().push(waker.clone());
+    }
+
+    /// Registers a `sprout::wait()` future.
+    pub(crate) fn wait_idle(&self, waker: &Waker) {
+        let mut waiters = self.idle_waiters.borrow_mut();
+        if !waiters.iter().any(|w| w.will_wake(waker)) {
+            waiters.push(waker.clone());
+        }
+    }
+
+    /// Counts work on another thread that will wake a task.
+    pub(crate) fn keepalive_inc(&self) {
+        self.keepalive.set(self.keepalive.get() + 1);
+    }
+
+    pub(crate) fn keepalive_dec(&self) {
+        self.keepalive.set(self.keepalive.get() - 1);
+    }
+
+    /// The number of live (unfinished) tasks.
+    pub(crate) fn live_tasks(&self) -> usize {
+        self.registry.borrow().len()
+    }
+
+    /// The wheel tick at or after `deadline` (ticks are milliseconds since
+    /// the runtime started): rounding up means a timer never fires early.
+    pub(crate) fn deadline_tick(&self, deadline: Instant) -> u64 {
+        let since = deadline.saturating_duration_since(self.epoch);
+        let ms = since.as_millis() + u128::from(since.subsec_nanos() % 1_000_000 != 0);
+        ms.min(u128::from(u64::MAX >> 2)) as u64
+    }
+
+    /// The wheel tick that has fully passed at `now` (rounding down).
+    pub(crate) fn now_tick(&self, now: Instant) -> u64 {
+        now.saturating_duration_since(self.epoch).as_millis().min(u128::from(u64::MAX >> 2)) as u64
+    }
+
+    fn tick_instant(&self, tick: u64) -> Instant {
+        self.epoch.checked_add(Duration::from_millis(tick)).unwrap_or_else(|| self.epoch + Duration::from_secs(86_400 * 365 * 30))
+    }
+
+    /// Kills every task and releases everything that holds a waker, then
+    /// frees or orphans the remote queue.
+    fn shutdown(&self) {
+        let _enter = context::enter_for_shutdown(self);
+        // Destructors may spawn tasks; kill those too.
+        loop {
+            let live = self.registry.borrow().snapshot();
+            if live.is_empty() {
+                break;
+            }
+            for task in live {
+                // SAFETY: registered tasks are live; hold a reference while
+                // killing so completion cannot free the header under us.
+                unsafe {
+                    let header = task.as_ref();
+                    if header.state.has(COMPLETE) {
+                        continue;
+                    }
+                    header.ref_inc();
+                    self.kill(task);
+                    ref_dec(task);
+                }
+            }
+        }
+        let queued: Vec<_> = self.run_queue.borrow_mut().drain(..).collect();
+        for task in queued {
+            // SAFETY: each queue entry owns a reference.
+            unsafe { ref_dec(task) };
+        }
+        drop(std::mem::take(&mut *self.deferred.borrow_mut()));
+        drop(std::mem::take(&mut *self.idle_waiters.borrow_mut()));
+        let timers = std::mem::replace(&mut *self.timers.borrow_mut(), Wheel::new());
+        drop(timers);
+        self.reactor.clear_all();
+        self.drain_remote();
+        for message in self.remote.close() {
+            match message {
+                Message::Run(f) => drop(f),
+                other => self.handle_message(other),
+            }
+        }
+        // SAFETY: the Core's own reference to the root.
+        unsafe { ref_dec(self.root) };
+        let left = self.remote.orphan();
+        if left > 0 && cfg!(debug_assertions) && std::env::var_os("SPROUT_DEBUG_LEAKS").is_some() {
+            eprintln!("sprout: {left} task allocations outlive their runtime");
+        }
+    }
+}
+
+/// Gives up a reference of either kind.
+///
+/// # Safety
+/// As `ref_dec` / `foreign_ref_dec`.
+unsafe fn release(task: NonNull<Header>, kind: RefKind) {
+    // SAFETY: forwarded.
+    unsafe {
+        match kind {
+            RefKind::Local => ref_dec(task),
+            RefKind::Foreign => foreign_ref_dec(task),
+        }
+    }
+}

@@ -1,0 +1,49 @@
+//! The per-poll operation budget: cooperative scheduling for ready resources.
+//!
+//! A task reading from a socket that always has data, or draining a queue
+//! that is never empty, never sees `Pending` and so would never yield. Each
+//! operation on a sprout resource therefore spends one unit of the task's
+//! budget (`Builder::ops_per_poll`, 128 by default, reset at every poll);
+//! when it runs out, the next operation wakes the task and returns
+//! `Pending`, so the task goes to the back of the run queue and I/O, timers
+//! and other tasks get their turn.
+//!
+//! Authors of new resources call [`poll_proceed`] at the top of their
+//! `poll_*` functions.
+
+use std::task::{Context, Poll};
+
+use crate::context;
+
+/// Spends one unit of the running task's budget, or yields if it is spent.
+///
+/// Outside a sprout runtime the budget is unlimited.
+///
+/// ```
+/// use std::task::{Context, Poll};
+/// use sprout_runtime::coop;
+///
+/// fn poll_next_item(cx: &mut Context<'_>, items: &mut Vec<u32>) -> Poll<Option<u32>> {
+///     if coop::poll_proceed(cx).is_pending() {
+///         return Poll::Pending;
+///     }
+///     Poll::Ready(items.pop())
+/// }
+/// # let _ = poll_next_item;
+/// ```
+#[inline]
+pub fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
+    let Some(core) = context::current() else { return Poll::Ready(()) };
+    let left = core.budget.get();
+    if left == 0 {
+        cx.waker().wake_by_ref();
+        return Poll::Pending;
+    }
+    core.budget.set(left - 1);
+    Poll::Ready(())
+}
+
+/// Whether the running task still has budget left (without spending any).
+pub fn has_budget_remaining() -> bool {
+    context::current().is_none_or(|core| core.budget.get() > 0)
+}

@@ -1,0 +1,6 @@
+//! Scheduling pieces that sit beside the loop: the cross-thread inject
+//! queue and the per-poll operation budget. The run queue itself is a
+//! `VecDeque` in `runtime::Core`.
+
+pub mod coop;
+pub(crate) mod remote;

@@ -1,0 +1,174 @@
+//! The cross-thread inject queue: how other threads reach the runtime.
+//!
+//! Other threads never touch a task's state. They post a [`Message`] here
+//! and, for messages that need prompt attention, rouse the reactor through
+//! `mio::Waker` (an eventfd on Linux). The runtime thread drains the queue
+//! once per loop turn, when one of the two flags says there is something.
+
+use std::collections::VecDeque;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::task::header::Header;
+
+/// A task pointer that may cross threads inside a message.
+pub(crate) struct TaskPtr(pub(crate) NonNull<Header>);
+
+// SAFETY: a TaskPtr travels with a reference it owns (local or foreign, see
+// `RefKind`), and only the runtime thread dereferences it beyond the
+// immutable and atomic header fields.
+unsafe impl Send for TaskPtr {}
+
+/// Which counter the reference carried by a message belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RefKind {
+    /// One of `Header::refs`.
+    Local,
+    /// One of `Header::foreign_refs`.
+    Foreign,
+}
+
+/// Work posted to the runtime thread from elsewhere.
+pub(crate) enum Message {
+    /// Schedule the task, then give up the reference.
+    Wake(TaskPtr, RefKind),
+    /// Give up the reference.
+    Release(TaskPtr, RefKind),
+    /// Run a closure on the runtime thread (`Handle::spawn`, kills, callbacks).
+    Run(Box<dyn FnOnce() + Send>),
+}
+
+struct Queue {
+    messages: VecDeque<Message>,
+    /// Set when the runtime shuts down; later messages are refused.
+    closed: bool,
+}
+
+/// The runtime's cross-thread queue. See the module docs.
+pub(crate) struct Remote {
+    queue: Mutex<Queue>,
+    /// The eventfd was written since the runtime last drained the queue:
+    /// later wake-ups need not write it again.
+    notified: AtomicBool,
+    /// Messages that need no prompt attention (releases) are waiting.
+    pending: AtomicBool,
+    waker: mio::Waker,
+    /// Task allocations (and the root header) that point here. Only the
+    /// runtime's own thread allocates or frees tasks, so this is written
+    /// with a plain load and store, never a read-modify-write.
+    allocs: AtomicUsize,
+    /// The runtime was dropped while allocations remained: it leaked one
+    /// strong count, which the last `note_dealloc` gives back.
+    orphaned: AtomicBool,
+}
+
+impl Remote {
+    pub(crate) fn new(waker: mio::Waker) -> Remote {
+        Remote {
+            queue: Mutex::new(Queue { messages: VecDeque::new(), closed: false }),
+            notified: AtomicBool::new(false),
+            pending: AtomicBool::new(false),
+            waker,
+            allocs: AtomicUsize::new(0),
+            orphaned: AtomicBool::new(false),
+        }
+    }
+
+    /// Counts a new task allocation. Runtime thread only.
+    #[inline]
+    pub(crate) fn note_alloc(&self) {
+        self.allocs.store(self.allocs.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    }
+
+    /// Counts a freed task allocation, and frees an orphaned `Remote` with
+    /// its last task.
+    ///
+    /// # Safety
+    /// `remote` is live (it is while any task points at it), and this is the
+    /// thread of the runtime that created it.
+    #[inline]
+    pub(crate) unsafe fn note_dealloc(remote: NonNull<Remote>) {
+        // SAFETY: by the caller's promise.
+        let this = unsafe { remote.as_ref() };
+        let n = this.allocs.load(Ordering::Relaxed) - 1;
+        this.allocs.store(n, Ordering::Relaxed);
+        if n == 0 && this.orphaned.load(Ordering::Relaxed) {
+            // SAFETY: `orphan` leaked exactly one strong count for this moment.
+            drop(unsafe { Arc::from_raw(remote.as_ptr()) });
+        }
+    }
+
+    /// Called when the runtime is dropped. If task allocations remain (held
+    /// by JoinHandles or wakers that outlive the runtime), keeps this Remote
+    /// alive for them. Returns the number that remain.
+    pub(crate) fn orphan(self: &Arc<Self>) -> usize {
+        let n = self.allocs.load(Ordering::Relaxed);
+        if n > 0 {
+            self.orphaned.store(true, Ordering::Relaxed);
+            std::mem::forget(Arc::clone(self));
+        }
+        n
+    }
+
+    /// Posts a message. If the runtime has shut down the message is refused:
+    /// a `Run` closure is handed back, task references are leaked (see
+    /// `task/waker.rs`).
+    pub(crate) fn post(&self, msg: Message) -> Result<(), Message> {
+        let urgent = !matches!(msg, Message::Release(..));
+        {
+            let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+            if q.closed {
+                return match msg {
+                    Message::Run(_) => Err(msg),
+                    // Leak the reference: the task must not be freed here, and
+                    // its runtime will never read the queue again.
+                    other => {
+                        std::mem::forget(other);
+                        Ok(())
+                    }
+                };
+            }
+            q.messages.push_back(msg);
+        }
+        if urgent {
+            if !self.notified.swap(true, Ordering::AcqRel) {
+                // An error here means the eventfd is gone (the runtime is
+                // shutting down); the queue is closed right after.
+                let _ = self.waker.wake();
+            }
+        } else {
+            self.pending.store(true, Ordering::Release);
+        }
+        Ok(())
+    }
+
+    /// Whether a drain would find anything. A relaxed look: a message that
+    /// races past it is found next turn, and urgent ones also wake the poll.
+    #[inline]
+    pub(crate) fn has_messages(&self) -> bool {
+        self.notified.load(Ordering::Relaxed) || self.pending.load(Ordering::Relaxed)
+    }
+
+    /// Moves every queued message into `out`.
+    pub(crate) fn drain(&self, out: &mut VecDeque<Message>) {
+        // Clear the flags first: a message posted after this point either is
+        // drained below or sets them again (and wakes the poll).
+        self.notified.store(false, Ordering::SeqCst);
+        self.pending.store(false, Ordering::SeqCst);
+        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        std::mem::swap(&mut q.messages, out);
+    }
+
+    /// Refuses all later messages and returns the ones still queued.
+    pub(crate) fn close(&self) -> VecDeque<Message> {
+        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        q.closed = true;
+        std::mem::take(&mut q.messages)
+    }
+
+    /// Whether `close` was called.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner()).closed
+    }
+}

@@ -1,0 +1,221 @@
+//! The task header: the first, type-erased part of every task allocation.
+
+use std::any::Any;
+use std::cell::{Cell, UnsafeCell};
+use std::fmt;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::task::{Context, Waker};
+
+use super::compact::CompactWaker;
+use super::error::JoinError;
+use super::state::State;
+use crate::sched::remote::Remote;
+
+/// A unique identifier of a task, for the life of the process.
+///
+/// The block_on future (the "main" task) has id 0; spawned tasks count up
+/// from 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TaskId(pub(crate) u64);
+
+impl TaskId {
+    /// The id as a number.
+    pub fn as_u64(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// The functions that know the task's concrete future type.
+pub(crate) struct Vtable {
+    /// Polls the future. On `Ready` or a panic it drops the future in place
+    /// and writes the output; returns true then.
+    pub(crate) poll: unsafe fn(NonNull<Header>, &mut Context<'_>) -> bool,
+    /// Drops the future in place and writes `Err(Killed)`.
+    pub(crate) kill: unsafe fn(NonNull<Header>),
+    /// Moves the output to `dst`, a `*mut Result<T, JoinError>`.
+    pub(crate) read_output: unsafe fn(NonNull<Header>, dst: *mut ()),
+    /// Drops the output in place, handing back its error, if it is one.
+    pub(crate) drop_output: unsafe fn(NonNull<Header>) -> Option<JoinError>,
+    /// Borrows the output as `&Result<T, JoinError>`, seen through `Any`.
+    pub(crate) output: unsafe fn(NonNull<Header>) -> *const dyn Any,
+    /// Frees the allocation.
+    pub(crate) dealloc: unsafe fn(NonNull<Header>),
+}
+
+/// Rarely used per-task data, allocated on first use so that the common
+/// task stays one small allocation.
+#[derive(Default)]
+pub(crate) struct Extras {
+    /// The name given by `task::Builder::name`.
+    pub(crate) name: Option<Box<str>>,
+    /// Completion callbacks (`on_done`, `on_ok`, `on_err`), run once with
+    /// the output. They may hold `!Send` values, so they are dropped on the
+    /// runtime thread at completion.
+    pub(crate) callbacks: Vec<Box<dyn FnOnce(&dyn Any)>>,
+    /// `task_local!` values, keyed by the address of their `LocalKey`.
+    pub(crate) locals: Vec<(usize, std::rc::Rc<dyn Any>)>,
+    /// Wakers of pending `task::killed()` futures.
+    pub(crate) kill_wakers: Vec<Waker>,
+    /// Wakers woken when the task completes (graceful-kill watchdogs).
+    pub(crate) done_wakers: Vec<Waker>,
+}
+
+/// The header that starts every task allocation (and the root pseudo-task).
+///
+/// Who may touch which field:
+/// - `vtable`, `remote` and `id` never change after creation; any thread
+///   may read them.
+/// - `foreign_refs` is atomic; any thread may change it (see `waker.rs`).
+/// - everything else is owned by the runtime thread and lives in `Cell`s:
+///   other threads never read or write it.
+///
+/// Hot fields come first. The layout is 56 bytes on 64-bit targets.
+#[repr(C)]
+pub(crate) struct Header {
+    pub(crate) state: State,
+    /// References held on the runtime thread: the registry (while the task
+    /// is alive), a run-queue entry, the JoinHandle, and local wakers.
+    pub(crate) refs: Cell<u32>,
+    pub(crate) vtable: &'static Vtable,
+    /// The runtime's cross-thread queue. The runtime leaks it rather than
+    /// free it while any task allocation still points here.
+    pub(crate) remote: NonNull<Remote>,
+    /// References held by wakers cloned on other threads, and by messages
+    /// in flight on the remote queue.
+    pub(crate) foreign_refs: AtomicU32,
+    /// The task's slot in the runtime's registry of live tasks.
+    pub(crate) slot: Cell<u32>,
+    pub(crate) id: TaskId,
+    /// The JoinHandle's waker, woken at completion.
+    pub(crate) join_waker: Cell<Option<CompactWaker>>,
+    /// Allocated on first use; see [`Extras`].
+    pub(crate) extras: UnsafeCell<Option<Box<Extras>>>,
+}
+
+impl Header {
+    pub(crate) fn new(
+        state: u32,
+        refs: u32,
+        vtable: &'static Vtable,
+        remote: NonNull<Remote>,
+        id: u64,
+    ) -> Header {
+        Header {
+            state: State::new(state),
+            refs: Cell::new(refs),
+            vtable,
+            remote,
+            foreign_refs: AtomicU32::new(0),
+            slot: Cell::new(u32::MAX),
+            id: TaskId(id),
+            join_waker: Cell::new(None),
+            extras: UnsafeCell::new(None),
+        }
+    }
+
+    /// Takes one more runtime-thread reference.
+    #[inline]
+    pub(crate) fn ref_inc(&self) {
+        let n = self.refs.get();
+        if n == u32::MAX {
+            // Four billion wakers on one task: a leak in the program. Aborting
+            // is what `Arc` does on overflow too.
+            std::process::abort();
+        }
+        self.refs.set(n + 1);
+    }
+
+    /// Runs `f` with the extras, allocating them if needed.
+    ///
+    /// `f` must not call user code: that code could re-enter and borrow the
+    /// extras a second time.
+    pub(crate) fn with_extras<R>(&self, f: impl FnOnce(&mut Extras) -> R) -> R {
+        // SAFETY: the extras are only touched on the runtime thread (the
+        // header is reached through !Send handles or owner-checked wakers),
+        // and by the contract above no second borrow can start while `f` runs.
+        let slot = unsafe { &mut *self.extras.get() };
+        f(slot.get_or_insert_with(Default::default))
+    }
+
+    /// Like `with_extras`, but does nothing if they were never allocated.
+    pub(crate) fn with_extras_if_any<R>(&self, f: impl FnOnce(&mut Extras) -> R) -> Option<R> {
+        // SAFETY: as in `with_extras`.
+        let slot = unsafe { &mut *self.extras.get() };
+        slot.as_deref_mut().map(f)
+    }
+
+    /// The task's name, if it was given one.
+    pub(crate) fn name(&self) -> Option<&str> {
+        // SAFETY: the name is written once, at spawn, before any reference to
+        // it exists, and the box lives until the header is freed. Later
+        // borrows of the extras never touch the name's heap buffer.
+        let extras = unsafe { &*self.extras.get() };
+        extras.as_ref().and_then(|e| e.name.as_deref())
+    }
+
+    /// A `"name" (#id)` label for messages.
+    pub(crate) fn label(&self) -> String {
+        match self.name() {
+            Some(name) => format!("'{name}' ({})", self.id),
+            None => format!("{}", self.id),
+        }
+    }
+}
+
+/// Frees the allocation once no reference of either kind is left.
+///
+/// # Safety
+/// `ptr` is a live header, the call is on its runtime thread, and the
+/// caller owns the runtime-thread reference it gives up.
+#[inline]
+pub(crate) unsafe fn ref_dec(ptr: NonNull<Header>) {
+    // SAFETY: the caller's reference keeps the header alive.
+    let header = unsafe { ptr.as_ref() };
+    let n = header.refs.get() - 1;
+    header.refs.set(n);
+    if n == 0 && header.foreign_refs.load(Ordering::Acquire) == 0 {
+        // SAFETY: no reference of either kind is left; see `dealloc`.
+        unsafe { dealloc(ptr) }
+    }
+}
+
+/// Gives up one foreign reference on the runtime thread.
+///
+/// # Safety
+/// As `ref_dec`, for a foreign reference.
+pub(crate) unsafe fn foreign_ref_dec(ptr: NonNull<Header>) {
+    // SAFETY: the caller's reference keeps the header alive.
+    let header = unsafe { ptr.as_ref() };
+    let prev = header.foreign_refs.fetch_sub(1, Ordering::AcqRel);
+    if prev == 1 && header.refs.get() == 0 {
+        // SAFETY: that was the last reference of either kind.
+        unsafe { dealloc(ptr) }
+    }
+}
+
+/// # Safety
+/// No reference of either kind is left, and the call is on the runtime thread.
+unsafe fn dealloc(ptr: NonNull<Header>) {
+    crate::context::note_dealloc(ptr);
+    // SAFETY: the header is live until this call; the vtable matches the
+    // allocation it was created with.
+    unsafe { (ptr.as_ref().vtable.dealloc)(ptr) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_is_small() {
+        // The per-task memory goals depend on this; see docs/benchmarks.md.
+        assert_eq!(std::mem::size_of::<Header>(), 56);
+    }
+}

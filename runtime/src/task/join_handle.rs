@@ -1,0 +1,338 @@
+//! `JoinHandle`: await, kill and watch a spawned task.
+
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::mem::MaybeUninit;
+use std::pin::Pin;
+use std::ptr::NonNull;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use super::compact::CompactWaker;
+use super::error::JoinError;
+use super::header::{Header, TaskId, ref_dec};
+use super::state::{COMPLETE, GRACEFUL, HANDLED, JOIN_HANDLE};
+use crate::context;
+use crate::sched::remote::{Message, TaskPtr};
+
+/// An owned permission to join, kill and watch a task: gevent's `Greenlet`
+/// object, as returned by `spawn`.
+///
+/// Awaiting it gives the task's output, or a [`JoinError`] if the task was
+/// killed or panicked. Dropping it detaches the task, which keeps running.
+///
+/// `JoinHandle` is `!Send`: the task lives on this thread's runtime. To
+/// spawn from another thread use [`Handle`](crate::Handle).
+///
+/// ```
+/// use std::time::Duration;
+/// use sprout_runtime::{run, sleep, spawn, JoinError};
+///
+/// run(async {
+///     let worker = spawn(async {
+///         sleep(Duration::from_secs(60)).await;
+///         "done"
+///     });
+///     worker.kill(); // the future is dropped right here
+///     assert!(matches!(worker.await, Err(JoinError::Killed)));
+/// });
+/// ```
+pub struct JoinHandle<T> {
+    raw: NonNull<Header>,
+    _marker: PhantomData<(Rc<()>, fn() -> T)>,
+}
+
+impl<T: 'static> JoinHandle<T> {
+    /// # Safety
+    /// The caller hands over one reference to a task whose output type is `T`.
+    pub(crate) unsafe fn from_raw(raw: NonNull<Header>) -> JoinHandle<T> {
+        JoinHandle { raw, _marker: PhantomData }
+    }
+
+    fn header(&self) -> &Header {
+        // SAFETY: the handle owns a reference, so the header is live; the
+        // handle is !Send, so this is the runtime thread.
+        unsafe { self.raw.as_ref() }
+    }
+
+    /// The task's id.
+    pub fn id(&self) -> TaskId {
+        self.header().id
+    }
+
+    /// The name given with [`Builder::name`](crate::task::Builder::name).
+    pub fn name(&self) -> Option<&str> {
+        self.header().name()
+    }
+
+    /// Whether the task has finished (returned, panicked or was killed).
+    pub fn is_finished(&self) -> bool {
+        self.header().state.has(COMPLETE)
+    }
+
+    /// Kills the task now: its future is dropped on the spot, so its
+    /// destructors run before `kill` returns, as `GreenletExit` unwinds a
+    /// greenlet. Joiners get [`JoinError::Killed`]. A task killed before
+    /// its first poll never runs. Killing a finished task does nothing.
+    ///
+    /// If a task kills itself, the drop happens right after its current poll.
+    pub fn kill(&self) {
+        kill_task(self.raw);
+    }
+
+    /// Asks the task to stop: it is woken and [`killed()`](crate::task::killed)
+    /// resolves inside it, so it can clean up asynchronously (say goodbye on
+    /// its socket, flush a buffer). If it has not finished after `grace`,
+    /// it is killed.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sprout_runtime::{run, spawn, task};
+    ///
+    /// run(async {
+    ///     let worker = spawn(async {
+    ///         task::killed().await;
+    ///         "cleaned up"
+    ///     });
+    ///     worker.kill_graceful(Duration::from_secs(5));
+    ///     assert_eq!(worker.await.unwrap(), "cleaned up");
+    /// });
+    /// ```
+    pub fn kill_graceful(&self, grace: Duration) {
+        let header = self.header();
+        if header.state.has(COMPLETE | GRACEFUL) {
+            return;
+        }
+        header.state.set(GRACEFUL);
+        let wakers = header.with_extras(|e| std::mem::take(&mut e.kill_wakers));
+        wakers.into_iter().for_each(Waker::wake);
+        let core = context::expect("JoinHandle::kill_graceful");
+        // Hold a reference for the watchdog.
+        header.ref_inc();
+        let target = TaskRef(self.raw);
+        core.spawn(
+            async move {
+                let finished = Finished(&target);
+                if crate::time::timeout(grace, finished).await.is_err() {
+                    kill_task(target.0);
+                }
+            },
+            Some("kill_graceful watchdog".into()),
+        );
+    }
+
+    /// Waits up to `timeout` for the task, like gevent's `join(timeout)`.
+    /// Returns `None` if it is still running; the handle stays usable.
+    pub async fn join_timeout(&mut self, timeout: Duration) -> Option<Result<T, JoinError>> {
+        crate::time::timeout(timeout, self).await.ok()
+    }
+
+    /// Takes the result if the task has finished, without waiting.
+    pub fn try_join(&mut self) -> Option<Result<T, JoinError>> {
+        if self.is_finished() { self.take_output() } else { None }
+    }
+
+    /// Calls `f` with the result when the task finishes, like gevent's
+    /// `link`. Callbacks run on the runtime thread, in registration order,
+    /// before any joiner resumes; if the task has already finished, `f` runs
+    /// now. The result stays for the joiner. A panic seen by a callback
+    /// counts as handled: it is not reported as unjoined.
+    pub fn on_done(&self, f: impl FnOnce(&Result<T, JoinError>) + 'static) {
+        let header = self.header();
+        header.state.set(HANDLED);
+        let callback = move |output: &dyn Any| {
+            if let Some(output) = output.downcast_ref::<Result<T, JoinError>>() {
+                f(output);
+            }
+        };
+        if header.state.has(COMPLETE) {
+            if let Some(output) = self.output_ref() {
+                callback(output);
+            }
+        } else {
+            header.with_extras(|e| e.callbacks.push(Box::new(callback)));
+        }
+    }
+
+    /// Calls `f` with the value if the task returns, like gevent's `link_value`.
+    pub fn on_ok(&self, f: impl FnOnce(&T) + 'static) {
+        self.on_done(move |r| {
+            if let Ok(v) = r {
+                f(v)
+            }
+        });
+    }
+
+    /// Calls `f` with the error if the task panics or is killed, like
+    /// gevent's `link_exception`.
+    pub fn on_err(&self, f: impl FnOnce(&JoinError) + 'static) {
+        self.on_done(move |r| {
+            if let Err(e) = r {
+                f(e)
+            }
+        });
+    }
+
+    /// The finished task's output, borrowed, unless it was taken.
+    fn output_ref(&self) -> Option<&dyn Any> {
+        let header = self.header();
+        if header.state.get() & (COMPLETE | super::state::CONSUMED) != COMPLETE {
+            return None;
+        }
+        // SAFETY: COMPLETE and not CONSUMED: the output is live, and only this
+        // handle (borrowed for the result's lifetime) could consume it.
+        Some(unsafe { &*(header.vtable.output)(self.raw) })
+    }
+
+    /// Moves the output out, once.
+    fn take_output(&mut self) -> Option<Result<T, JoinError>> {
+        let header = self.header();
+        if !header.state.transition_to_consumed() {
+            return None;
+        }
+        header.state.set(HANDLED);
+        let mut out = MaybeUninit::<Result<T, JoinError>>::uninit();
+        // SAFETY: the output is live and now marked consumed; the handle's
+        // type parameter is the task's output type.
+        unsafe {
+            (header.vtable.read_output)(self.raw, out.as_mut_ptr().cast());
+            Some(out.assume_init())
+        }
+    }
+}
+
+impl<T: 'static> Future for JoinHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let header = this.header();
+        if header.state.has(COMPLETE) {
+            return match this.take_output() {
+                Some(output) => Poll::Ready(output),
+                None => panic!("JoinHandle polled after it returned its result"),
+            };
+        }
+        let waker = match header.join_waker.take() {
+            Some(mut w) => {
+                w.update(cx.waker());
+                w
+            }
+            None => CompactWaker::new(cx.waker()),
+        };
+        header.join_waker.set(Some(waker));
+        Poll::Pending
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        // SAFETY: the handle owns a reference; !Send keeps us on the runtime thread.
+        let header = unsafe { self.raw.as_ref() };
+        header.state.unset(JOIN_HANDLE);
+        drop(header.join_waker.take());
+        if header.state.has(COMPLETE) {
+            match context::core_if_owner(header.remote) {
+                Some(core) => core.discard_output(self.raw),
+                None => discard_without_runtime(self.raw),
+            }
+        }
+        // SAFETY: giving up the handle's reference.
+        unsafe { ref_dec(self.raw) };
+    }
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // SAFETY: as in `header`.
+        let header = unsafe { self.raw.as_ref() };
+        f.debug_struct("JoinHandle")
+            .field("id", &header.id)
+            .field("name", &header.name())
+            .field("finished", &header.state.has(COMPLETE))
+            .finish()
+    }
+}
+
+/// Drops the output of a task whose runtime is not running (the handle
+/// outlived `block_on` or the runtime): nobody is left to propagate to, so
+/// an unhandled panic is logged.
+fn discard_without_runtime(task: NonNull<Header>) {
+    // SAFETY: the caller's handle holds a reference; this is the runtime's thread.
+    let header = unsafe { task.as_ref() };
+    if header.state.transition_to_consumed() {
+        // SAFETY: the output is live and now marked consumed.
+        if let Some(err) = unsafe { (header.vtable.drop_output)(task) } {
+            if err.is_panic() && !header.state.has(HANDLED) {
+                eprintln!("sprout: task {} failed and nobody joined it: {err}", header.label());
+            }
+        }
+    }
+}
+
+/// Kills a task from its runtime thread.
+pub(crate) fn kill_task(task: NonNull<Header>) {
+    // SAFETY: the caller holds a reference; this is the runtime's thread.
+    let header = unsafe { task.as_ref() };
+    if header.state.has(COMPLETE) {
+        return;
+    }
+    match context::core_if_owner(header.remote) {
+        Some(core) => core.kill(task),
+        None => {
+            // The runtime exists but is not running right now: it kills the
+            // task when it next runs. The message carries a reference.
+            header.ref_inc();
+            let target = TaskPtr(task);
+            // SAFETY: `remote` outlives every task allocation.
+            let remote = unsafe { header.remote.as_ref() };
+            let msg = Message::Run(Box::new(move || {
+                let target = target;
+                kill_task(target.0);
+                // SAFETY: the message's reference, given up on the runtime thread.
+                unsafe { ref_dec(target.0) };
+            }));
+            if remote.post(msg).is_err() {
+                // The runtime is gone, and its shutdown already dropped the
+                // task's future. Give back the message's reference here.
+                // SAFETY: the reference taken above; this is the runtime thread.
+                unsafe { ref_dec(task) };
+            }
+        }
+    }
+}
+
+/// A counted reference to a task, for internal watchers.
+struct TaskRef(NonNull<Header>);
+
+impl Drop for TaskRef {
+    fn drop(&mut self) {
+        // SAFETY: the TaskRef owns a reference; it lives in a task of the
+        // same runtime, so this is the runtime thread.
+        unsafe { ref_dec(self.0) };
+    }
+}
+
+/// Resolves when the task completes.
+struct Finished<'a>(&'a TaskRef);
+
+impl Future for Finished<'_> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // SAFETY: the TaskRef keeps the header alive; runtime thread.
+        let header = unsafe { self.0.0.as_ref() };
+        if header.state.has(COMPLETE) {
+            return Poll::Ready(());
+        }
+        header.with_extras(|e| {
+            if !e.done_wakers.iter().any(|w| w.will_wake(cx.waker())) {
+                e.done_wakers.push(cx.waker().clone());
+            }
+        });
+        Poll::Pending
+    }
+}

@@ -1,0 +1,241 @@
+//! Green tasks: spawn, join, kill, name, and task-local storage.
+//!
+//! # Design notes
+//!
+//! A task is one heap allocation (`raw.rs`): a 56-byte header, then its
+//! future, whose space the output reuses once the future is gone. The
+//! header's state word and reference count are plain `Cell`s, owned by the
+//! runtime thread (`state.rs`); other threads only ever post messages
+//! (`waker.rs`, `sched/remote.rs`). The waker that polls a task is borrowed,
+//! not cloned, and waking a task that is already queued does nothing.
+//!
+//! References to a task are held by: the registry of live tasks (until it
+//! completes), its run-queue entry (while queued), its `JoinHandle`, and its
+//! wakers. The last one out frees the block, always on the runtime thread.
+
+pub(crate) mod compact;
+pub(crate) mod error;
+pub(crate) mod header;
+mod join_handle;
+mod local;
+pub(crate) mod raw;
+pub(crate) mod registry;
+pub(crate) mod state;
+pub(crate) mod waker;
+mod yield_now;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use crate::context;
+
+pub use error::{JoinError, Panic};
+pub use header::TaskId;
+pub use join_handle::JoinHandle;
+pub use local::{AccessError, LocalKey};
+pub use yield_now::{YieldNow, yield_now};
+
+/// Spawns a green task on the current runtime and returns its handle.
+///
+/// The future must be `'static` but need not be `Send`: it runs on this
+/// thread only. It starts at the runtime's next turn, after the running
+/// task yields. Like `gevent.spawn`.
+///
+/// ```
+/// use std::rc::Rc;
+/// use sprout_runtime::{run, spawn};
+///
+/// run(async {
+///     let shared = Rc::new(5); // not Send, and that is fine
+///     let task = spawn({
+///         let shared = shared.clone();
+///         async move { *shared + 1 }
+///     });
+///     assert_eq!(task.await.unwrap(), 6);
+/// });
+/// ```
+///
+/// # Panics
+/// Outside a sprout runtime.
+#[track_caller]
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    context::expect("sprout::spawn").spawn(future, None)
+}
+
+/// Spawns a task that starts after `delay`, like `gevent.spawn_later` and
+/// Python's `threading.Timer`. Killing it before then means it never runs.
+///
+/// ```
+/// use std::time::Duration;
+/// use sprout_runtime::{run, spawn_later};
+///
+/// run(async {
+///     let hello = spawn_later(Duration::from_millis(10), async { "hello, world" });
+///     assert_eq!(hello.await.unwrap(), "hello, world");
+/// });
+/// ```
+#[track_caller]
+pub fn spawn_later<F>(delay: Duration, future: F) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    Builder::new().spawn_later(delay, future)
+}
+
+/// Sets a task's options before spawning it.
+///
+/// ```
+/// use sprout_runtime::{run, task};
+///
+/// run(async {
+///     let w1 = task::Builder::new().name("w1").spawn(async { sprout_runtime::current().name().map(String::from) });
+///     assert_eq!(w1.name(), Some("w1"));
+///     assert_eq!(w1.await.unwrap().as_deref(), Some("w1"));
+/// });
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Builder {
+    name: Option<Box<str>>,
+}
+
+impl Builder {
+    /// No options set.
+    pub fn new() -> Builder {
+        Builder::default()
+    }
+
+    /// Names the task: the name shows in `current()`, `JoinHandle::name`
+    /// and the report of an unjoined panic.
+    pub fn name(mut self, name: impl Into<String>) -> Builder {
+        self.name = Some(name.into().into_boxed_str());
+        self
+    }
+
+    /// Spawns the task. See [`spawn`].
+    #[track_caller]
+    pub fn spawn<F>(self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        context::expect("task::Builder::spawn").spawn(future, self.name)
+    }
+
+    /// Spawns the task to start after `delay`. See [`spawn_later`].
+    #[track_caller]
+    pub fn spawn_later<F>(self, delay: Duration, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        self.spawn(async move {
+            crate::time::sleep(delay).await;
+            future.await
+        })
+    }
+}
+
+/// The running task's id and name, as returned by [`current`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskInfo {
+    id: TaskId,
+    name: Option<String>,
+}
+
+impl TaskInfo {
+    /// The task's id: 0 for the `block_on` future ("main").
+    pub fn id(&self) -> TaskId {
+        self.id
+    }
+
+    /// The task's name; the `block_on` future is called "main".
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+}
+
+/// The running task, like `threading.current_thread()` and
+/// `gevent.getcurrent()`.
+///
+/// ```
+/// use sprout_runtime::{current, run, spawn};
+///
+/// run(async {
+///     assert_eq!(current().name(), Some("main"));
+///     let id = spawn(async { current().id() }).await.unwrap();
+///     assert!(id.as_u64() > 0);
+/// });
+/// ```
+///
+/// # Panics
+/// Outside a sprout runtime.
+#[track_caller]
+pub fn current() -> TaskInfo {
+    let core = context::expect("sprout::current");
+    let task = core.current_task();
+    // SAFETY: the current task is live while it is being polled.
+    let header = unsafe { task.as_ref() };
+    let name = if core.is_root(task) { Some("main".to_owned()) } else { header.name().map(String::from) };
+    TaskInfo { id: header.id, name }
+}
+
+/// Resolves inside a task once [`JoinHandle::kill_graceful`] was called on
+/// it. Never resolves in the `block_on` future.
+///
+/// ```
+/// use std::time::Duration;
+/// use futures_util::future::{select, Either};
+/// use sprout_runtime::{run, sleep, spawn, task};
+///
+/// run(async {
+///     let worker = spawn(async {
+///         let mut ticks = 0;
+///         loop {
+///             let tick = std::pin::pin!(sleep(Duration::from_millis(1)));
+///             match select(tick, task::killed()).await {
+///                 Either::Left(_) => ticks += 1,
+///                 Either::Right(_) => return ticks, // clean up and leave
+///             }
+///         }
+///     });
+///     sleep(Duration::from_millis(5)).await;
+///     worker.kill_graceful(Duration::from_secs(1));
+///     assert!(worker.await.unwrap() > 0);
+/// });
+/// ```
+pub fn killed() -> Killed {
+    Killed { _private: () }
+}
+
+/// The future returned by [`killed`].
+#[must_use = "futures do nothing unless awaited"]
+#[derive(Debug)]
+pub struct Killed {
+    _private: (),
+}
+
+impl Future for Killed {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let core = context::expect("sprout::task::killed");
+        // SAFETY: the current task is live while it is being polled.
+        let header = unsafe { core.current_task().as_ref() };
+        if header.state.has(state::GRACEFUL) {
+            return Poll::Ready(());
+        }
+        header.with_extras(|e| {
+            if !e.kill_wakers.iter().any(|w| w.will_wake(cx.waker())) {
+                e.kill_wakers.push(cx.waker().clone());
+            }
+        });
+        Poll::Pending
+    }
+}

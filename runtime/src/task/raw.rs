@@ -1,0 +1,208 @@
+//! The task allocation: header, then the future and its output sharing space.
+//!
+//! ```text
+//!  Task<F>  (one heap block, #[repr(C)])
+//!  +-------------------+------------------------------------------------+
+//!  | Header (56 bytes) | Stage<F>: union { future F | output Result<T, JoinError> } |
+//!  +-------------------+------------------------------------------------+
+//! ```
+//!
+//! Which union field is live follows the state word: the future until
+//! COMPLETE, then the output until CONSUMED, then nothing. Only the
+//! functions in this file know `F`; everything else goes through the
+//! header's vtable.
+
+use std::any::Any;
+use std::cell::UnsafeCell;
+use std::future::Future;
+use std::mem::ManuallyDrop;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::ptr::NonNull;
+use std::task::{Context, Poll};
+
+use super::error::JoinError;
+use super::header::{Header, Vtable};
+use crate::sched::remote::Remote;
+
+#[repr(C)]
+struct Task<F: Future> {
+    header: Header,
+    stage: UnsafeCell<Stage<F>>,
+}
+
+union Stage<F: Future> {
+    future: ManuallyDrop<F>,
+    output: ManuallyDrop<Result<F::Output, JoinError>>,
+}
+
+/// Allocates a task for `future` and returns its header.
+pub(crate) fn allocate<F>(
+    future: F,
+    state: u32,
+    refs: u32,
+    remote: NonNull<Remote>,
+    id: u64,
+) -> NonNull<Header>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    let vtable: &'static Vtable = &Vtable {
+        poll: poll::<F>,
+        kill: kill::<F>,
+        read_output: read_output::<F>,
+        drop_output: drop_output::<F>,
+        output: output::<F>,
+        dealloc: dealloc::<F>,
+    };
+    let task = Box::new(Task {
+        header: Header::new(state, refs, vtable, remote, id),
+        stage: UnsafeCell::new(Stage { future: ManuallyDrop::new(future) }),
+    });
+    // The header is the first field of a #[repr(C)] struct, so the pointers
+    // are interchangeable.
+    NonNull::from(Box::leak(task)).cast()
+}
+
+/// The stage of the task behind `ptr`.
+///
+/// # Safety
+/// `ptr` came from `allocate::<F>` and is live.
+unsafe fn stage<F: Future>(ptr: NonNull<Header>) -> *mut Stage<F> {
+    // SAFETY: by the caller's promise, ptr points at a Task<F>.
+    unsafe { ptr.cast::<Task<F>>().as_ref().stage.get() }
+}
+
+/// Drops the future in place. A panic in a destructor is swallowed: the
+/// task is finishing anyway and the runtime must go on.
+///
+/// # Safety
+/// The future is live, and nothing else borrows it.
+unsafe fn drop_future<F: Future>(stage: *mut Stage<F>) {
+    // SAFETY: by the caller's promise; the union field is the live one.
+    let _ = catch_unwind(AssertUnwindSafe(|| unsafe { ManuallyDrop::drop(&mut (*stage).future) }));
+}
+
+/// # Safety
+/// The future is live (RUNNING is set by the caller), on the runtime thread.
+unsafe fn poll<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> bool {
+    // SAFETY: ptr came from allocate::<F>; RUNNING keeps anyone else from
+    // touching the stage while we poll it.
+    let stage = unsafe { stage::<F>(ptr) };
+    // SAFETY: the future lives in the heap block and is never moved until
+    // it is dropped in place: pinned.
+    let future = unsafe { Pin::new_unchecked(&mut *(*stage).future) };
+    let output = match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+        Ok(Poll::Pending) => return false,
+        Ok(Poll::Ready(value)) => Ok(value),
+        Err(payload) => Err(JoinError::panicked(payload)),
+    };
+    // SAFETY: the future is still live (a panicking poll leaves it in place).
+    unsafe { drop_future(stage) };
+    // SAFETY: the future is gone, the output field is free to write.
+    unsafe { (*stage).output = ManuallyDrop::new(output) };
+    true
+}
+
+/// # Safety
+/// The future is live, RUNNING is set by the caller, on the runtime thread.
+unsafe fn kill<F: Future>(ptr: NonNull<Header>) {
+    // SAFETY: as in `poll`.
+    unsafe {
+        let stage = stage::<F>(ptr);
+        drop_future(stage);
+        (*stage).output = ManuallyDrop::new(Err(JoinError::Killed));
+    }
+}
+
+/// # Safety
+/// The output is live and the caller just set CONSUMED; `dst` points at a
+/// `Result<F::Output, JoinError>` slot of the caller's.
+unsafe fn read_output<F: Future>(ptr: NonNull<Header>, dst: *mut ()) {
+    // SAFETY: by the caller's promise; CONSUMED stops a second read.
+    unsafe {
+        let stage = stage::<F>(ptr);
+        let value = ManuallyDrop::take(&mut (*stage).output);
+        dst.cast::<Result<F::Output, JoinError>>().write(value);
+    }
+}
+
+/// # Safety
+/// As `read_output`, without `dst`.
+unsafe fn drop_output<F: Future>(ptr: NonNull<Header>) -> Option<JoinError> {
+    // SAFETY: by the caller's promise.
+    let output = unsafe { ManuallyDrop::take(&mut (*stage::<F>(ptr)).output) };
+    match output {
+        Ok(value) => {
+            let _ = catch_unwind(AssertUnwindSafe(move || drop(value)));
+            None
+        }
+        Err(e) => Some(e),
+    }
+}
+
+/// # Safety
+/// The output is live (COMPLETE and not CONSUMED) and stays so while the
+/// returned pointer is used.
+unsafe fn output<F>(ptr: NonNull<Header>) -> *const dyn Any
+where
+    F: Future,
+    F::Output: 'static,
+{
+    // SAFETY: by the caller's promise.
+    let output: &Result<F::Output, JoinError> = unsafe { &(*stage::<F>(ptr)).output };
+    output as &dyn Any
+}
+
+/// # Safety
+/// No reference is left; the stage holds no live value (the runtime drops
+/// the future or output before the last reference goes).
+unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
+    // SAFETY: ptr came from Box::leak in allocate::<F>. The union fields are
+    // ManuallyDrop, so this frees the block and drops only the header.
+    drop(unsafe { Box::from_raw(ptr.cast::<Task<F>>().as_ptr()) });
+}
+
+/// Allocates the root pseudo-task that stands for the block_on future: a
+/// bare header whose wakers set its SCHEDULED bit for the loop to see.
+pub(crate) fn allocate_root(remote: NonNull<Remote>) -> NonNull<Header> {
+    static ROOT_VTABLE: Vtable = Vtable {
+        poll: never_poll,
+        kill: never_kill,
+        read_output: never_read,
+        drop_output: never_drop_output,
+        output: never_output,
+        dealloc: dealloc_root,
+    };
+    let header = Box::new(Header::new(
+        super::state::ROOT | super::state::JOIN_HANDLE,
+        1,
+        &ROOT_VTABLE,
+        remote,
+        0,
+    ));
+    NonNull::from(Box::leak(header))
+}
+
+// The root has no stage: the runtime never calls these for it (the ROOT bit
+// routes around them). They exist to fill the vtable.
+unsafe fn never_poll(_: NonNull<Header>, _: &mut Context<'_>) -> bool {
+    unreachable!("the root task is polled by block_on")
+}
+unsafe fn never_kill(_: NonNull<Header>) {
+    unreachable!("the root task cannot be killed")
+}
+unsafe fn never_read(_: NonNull<Header>, _: *mut ()) {
+    unreachable!("the root task has no output slot")
+}
+unsafe fn never_drop_output(_: NonNull<Header>) -> Option<JoinError> {
+    unreachable!("the root task has no output slot")
+}
+unsafe fn never_output(_: NonNull<Header>) -> *const dyn Any {
+    unreachable!("the root task has no output slot")
+}
+unsafe fn dealloc_root(ptr: NonNull<Header>) {
+    // SAFETY: the root header came from Box::leak in allocate_root.
+    drop(unsafe { Box::from_raw(ptr.as_ptr()) });
+}

@@ -1,0 +1,258 @@
+//! The task's state word.
+//!
+//! The word lives in a `Cell`: only the runtime thread that owns the task
+//! reads or writes it (other threads reach a task through the runtime's
+//! remote queue, never through this word). So every transition is a plain
+//! load and store, with no atomic read-modify-write on the hot path.
+//!
+//! ```text
+//!  bit  name         set while ...                                  invariant
+//!  0    SCHEDULED    a run-queue entry exists, or the task was woken  at most one queue entry per task
+//!                    during its own poll and must be requeued after
+//!  1    RUNNING      the future is being polled or dropped in place   no re-entrant poll, drop or kill
+//!  2    COMPLETE     the future is gone; the output slot is filled    never cleared once set
+//!  3    CONSUMED     the output was taken or dropped                  implies COMPLETE
+//!  4    JOIN_HANDLE  a JoinHandle exists                              cleared once, by the handle's drop
+//!  5    KILL         kill() arrived while RUNNING                     acted on right after the poll
+//!  6    GRACEFUL     kill_graceful() was called                       task::killed() resolves
+//!  7    ROOT         the block_on pseudo-task: it has no stage         set at creation, never changed
+//!  8    HANDLED      a joiner or callback looked at the error          suppresses the unhandled-failure report
+//! ```
+//!
+//! Each change is a named method returning a `#[must_use]` enum, so the
+//! caller cannot forget what the transition asked of it.
+
+use std::cell::Cell;
+
+pub(crate) const SCHEDULED: u32 = 1 << 0;
+pub(crate) const RUNNING: u32 = 1 << 1;
+pub(crate) const COMPLETE: u32 = 1 << 2;
+pub(crate) const CONSUMED: u32 = 1 << 3;
+pub(crate) const JOIN_HANDLE: u32 = 1 << 4;
+pub(crate) const KILL: u32 = 1 << 5;
+pub(crate) const GRACEFUL: u32 = 1 << 6;
+pub(crate) const ROOT: u32 = 1 << 7;
+pub(crate) const HANDLED: u32 = 1 << 8;
+
+/// The state word of one task. See the module docs for the bit layout.
+pub(crate) struct State(Cell<u32>);
+
+/// What a wake-up asks of the waker.
+#[must_use]
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Wake {
+    /// The task was idle: push it onto the run queue (the queue takes a ref).
+    Push,
+    /// The task is the root future: flag it for the loop.
+    Root,
+    /// Already queued, running (it will be requeued after its poll), or complete.
+    Nothing,
+}
+
+/// What the executor does after a poll returned `Pending`.
+#[must_use]
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum AfterPoll {
+    /// Woken during its poll: back onto the run queue, reusing the queue ref.
+    Requeue,
+    /// Waiting for a wake-up: release the queue ref.
+    Idle,
+    /// `kill()` arrived during the poll: drop the future now.
+    Kill,
+}
+
+/// What `kill()` has to do.
+#[must_use]
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Kill {
+    /// The task is idle: drop its future on the spot.
+    DropNow,
+    /// The task is running (it killed itself): the executor drops it after the poll.
+    Deferred,
+    /// Already complete: killing is harmless.
+    Nothing,
+}
+
+impl State {
+    pub(crate) fn new(bits: u32) -> State {
+        State(Cell::new(bits))
+    }
+
+    #[inline]
+    pub(crate) fn get(&self) -> u32 {
+        self.0.get()
+    }
+
+    #[inline]
+    pub(crate) fn has(&self, bits: u32) -> bool {
+        self.0.get() & bits != 0
+    }
+
+    #[inline]
+    pub(crate) fn set(&self, bits: u32) {
+        self.0.set(self.0.get() | bits);
+    }
+
+    #[inline]
+    pub(crate) fn unset(&self, bits: u32) {
+        self.0.set(self.0.get() & !bits);
+    }
+
+    /// A wake-up arrived. A task woken many times is queued once.
+    #[inline]
+    pub(crate) fn transition_to_scheduled(&self) -> Wake {
+        let s = self.0.get();
+        if s & (SCHEDULED | COMPLETE) != 0 {
+            return Wake::Nothing;
+        }
+        self.0.set(s | SCHEDULED);
+        if s & ROOT != 0 {
+            Wake::Root
+        } else if s & RUNNING != 0 {
+            // Woken by its own poll (yield, or a ready resource): requeued after.
+            Wake::Nothing
+        } else {
+            Wake::Push
+        }
+    }
+
+    /// The executor popped the task. Returns false if it completed (it was
+    /// killed) while it sat in the queue, in which case there is nothing to poll.
+    #[inline]
+    pub(crate) fn transition_to_running(&self) -> bool {
+        let s = self.0.get();
+        debug_assert!(s & RUNNING == 0, "task polled re-entrantly");
+        if s & COMPLETE != 0 {
+            self.0.set(s & !SCHEDULED);
+            return false;
+        }
+        self.0.set((s & !SCHEDULED) | RUNNING);
+        true
+    }
+
+    /// The poll returned `Pending`.
+    #[inline]
+    pub(crate) fn transition_to_idle(&self) -> AfterPoll {
+        let s = self.0.get();
+        self.0.set(s & !RUNNING);
+        if s & KILL != 0 {
+            AfterPoll::Kill
+        } else if s & SCHEDULED != 0 {
+            AfterPoll::Requeue
+        } else {
+            AfterPoll::Idle
+        }
+    }
+
+    /// `kill()` was called.
+    pub(crate) fn transition_to_killed(&self) -> Kill {
+        let s = self.0.get();
+        if s & COMPLETE != 0 {
+            Kill::Nothing
+        } else if s & RUNNING != 0 {
+            self.0.set(s | KILL);
+            Kill::Deferred
+        } else {
+            // RUNNING guards the drop against re-entrant polls and kills.
+            self.0.set(s | RUNNING);
+            Kill::DropNow
+        }
+    }
+
+    /// The future is gone and the output slot is written.
+    #[inline]
+    pub(crate) fn transition_to_complete(&self) {
+        let s = self.0.get();
+        self.0.set((s & !(RUNNING | KILL)) | COMPLETE);
+    }
+
+    /// The output is about to be taken or dropped. Returns false if there is
+    /// no output to take (not complete yet, or taken already).
+    #[inline]
+    pub(crate) fn transition_to_consumed(&self) -> bool {
+        let s = self.0.get();
+        if s & (COMPLETE | CONSUMED) != COMPLETE {
+            return false;
+        }
+        self.0.set(s | CONSUMED);
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wake_queues_once() {
+        let s = State::new(0);
+        assert_eq!(s.transition_to_scheduled(), Wake::Push);
+        assert_eq!(s.transition_to_scheduled(), Wake::Nothing);
+        assert!(s.transition_to_running());
+        assert!(!s.has(SCHEDULED));
+    }
+
+    #[test]
+    fn wake_during_poll_requeues_after() {
+        let s = State::new(0);
+        let _ = s.transition_to_scheduled();
+        assert!(s.transition_to_running());
+        assert_eq!(s.transition_to_scheduled(), Wake::Nothing);
+        assert_eq!(s.transition_to_idle(), AfterPoll::Requeue);
+        assert!(s.has(SCHEDULED));
+    }
+
+    #[test]
+    fn idle_without_wake() {
+        let s = State::new(0);
+        let _ = s.transition_to_scheduled();
+        assert!(s.transition_to_running());
+        assert_eq!(s.transition_to_idle(), AfterPoll::Idle);
+        assert_eq!(s.get() & (RUNNING | SCHEDULED), 0);
+    }
+
+    #[test]
+    fn kill_while_running_is_deferred() {
+        let s = State::new(0);
+        let _ = s.transition_to_scheduled();
+        assert!(s.transition_to_running());
+        assert_eq!(s.transition_to_killed(), Kill::Deferred);
+        assert_eq!(s.transition_to_idle(), AfterPoll::Kill);
+    }
+
+    #[test]
+    fn kill_idle_then_complete() {
+        let s = State::new(0);
+        assert_eq!(s.transition_to_killed(), Kill::DropNow);
+        assert!(s.has(RUNNING));
+        s.transition_to_complete();
+        assert_eq!(s.transition_to_killed(), Kill::Nothing);
+        assert_eq!(s.transition_to_scheduled(), Wake::Nothing);
+    }
+
+    #[test]
+    fn killed_in_queue_is_skipped() {
+        let s = State::new(0);
+        let _ = s.transition_to_scheduled();
+        assert_eq!(s.transition_to_killed(), Kill::DropNow);
+        s.transition_to_complete();
+        assert!(!s.transition_to_running());
+        assert!(!s.has(SCHEDULED));
+    }
+
+    #[test]
+    fn root_wake() {
+        let s = State::new(ROOT);
+        assert_eq!(s.transition_to_scheduled(), Wake::Root);
+        assert_eq!(s.transition_to_scheduled(), Wake::Nothing);
+    }
+
+    #[test]
+    fn consume_once() {
+        let s = State::new(0);
+        assert!(!s.transition_to_consumed());
+        s.transition_to_complete();
+        assert!(s.transition_to_consumed());
+        assert!(!s.transition_to_consumed());
+    }
+}

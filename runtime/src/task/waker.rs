@@ -1,0 +1,183 @@
+//! Task wakers: a fast path on the runtime thread, messages from elsewhere.
+//!
+//! A `Waker` is `Send + Sync`, so it may be cloned, woken or dropped on any
+//! thread. The task's state word and its `refs` count are plain `Cell`s that
+//! only the runtime thread may touch, so each waker operation first asks
+//! "am I on the task's runtime thread, inside its runtime?" (one
+//! thread-local load and a pointer compare):
+//!
+//! - yes: it works on the `Cell`s directly. No atomic instruction at all.
+//! - no: it may only change `foreign_refs` (atomic) and post a message to
+//!   the runtime's remote queue; the runtime thread does the rest.
+//!
+//! A waker owns one reference, and its vtable says which kind:
+//! `LOCAL_VTABLE` owns one of `refs`, `FOREIGN_VTABLE` one of
+//! `foreign_refs`. Clones made on the runtime thread are local; clones made
+//! elsewhere are foreign. A foreign thread never frees a task: when its
+//! reference might be the last one, it posts a `Release` message instead.
+
+use std::ptr::NonNull;
+use std::sync::atomic::Ordering;
+use std::task::{RawWaker, RawWakerVTable, Waker};
+
+use super::header::{Header, foreign_ref_dec, ref_dec};
+use super::state::Wake;
+use crate::context;
+use crate::sched::remote::{Message, RefKind, Remote, TaskPtr};
+
+/// The vtable of wakers that own a runtime-thread (`refs`) reference.
+pub(crate) static LOCAL_VTABLE: RawWakerVTable =
+    RawWakerVTable::new(clone, wake_local, wake_by_ref, drop_local);
+
+/// The vtable of wakers that own a `foreign_refs` reference.
+static FOREIGN_VTABLE: RawWakerVTable =
+    RawWakerVTable::new(clone, wake_foreign, wake_by_ref, drop_foreign);
+
+/// A waker for `ptr` that does not own a reference: the poll borrows it.
+///
+/// # Safety
+/// The returned waker must not be dropped (wrap it in `ManuallyDrop`), and
+/// the task must outlive it. Clones are ordinary owning wakers.
+#[inline]
+pub(crate) unsafe fn borrowed(ptr: NonNull<Header>) -> Waker {
+    // SAFETY: the vtable functions expect a header pointer; the caller
+    // promises not to run `drop`, which would give up a reference it never took.
+    unsafe { Waker::from_raw(RawWaker::new(ptr.as_ptr() as *const (), &LOCAL_VTABLE)) }
+}
+
+/// Schedules a task on its runtime thread. Returns true if the run queue
+/// took a new reference.
+///
+/// # Safety
+/// `ptr` is live and this is its runtime thread, inside its runtime.
+#[inline]
+pub(crate) unsafe fn schedule(core: &crate::runtime::Core, ptr: NonNull<Header>) -> bool {
+    // SAFETY: the caller guarantees the thread and liveness.
+    let header = unsafe { ptr.as_ref() };
+    match header.state.transition_to_scheduled() {
+        Wake::Push => {
+            core.push_task(ptr);
+            true
+        }
+        Wake::Root | Wake::Nothing => false,
+    }
+}
+
+/// The runtime this header belongs to, if it is the one running on this thread.
+#[inline]
+fn owner(ptr: *const Header) -> Option<&'static crate::runtime::Core> {
+    // SAFETY: `remote` is immutable after creation, so reading it is fine
+    // from any thread while the waker keeps the header alive.
+    let remote = unsafe { (*ptr).remote };
+    context::core_if_owner(remote)
+}
+
+unsafe fn clone(data: *const ()) -> RawWaker {
+    let ptr = data as *const Header;
+    if owner(ptr).is_some() {
+        // SAFETY: we are on the runtime thread, so the Cells are ours.
+        unsafe { (*ptr).ref_inc() };
+        RawWaker::new(data, &LOCAL_VTABLE)
+    } else {
+        // Relaxed is enough, as for `Arc::clone`: the waker being cloned
+        // keeps the task alive, and freeing synchronizes through `Acquire`.
+        // SAFETY: `foreign_refs` is atomic; the waker keeps the header alive.
+        unsafe { (*ptr).foreign_refs.fetch_add(1, Ordering::Relaxed) };
+        RawWaker::new(data, &FOREIGN_VTABLE)
+    }
+}
+
+unsafe fn wake_by_ref(data: *const ()) {
+    let ptr = data as *mut Header;
+    // SAFETY: data is a live header pointer (the waker keeps it alive).
+    let nn = unsafe { NonNull::new_unchecked(ptr) };
+    match owner(ptr) {
+        // SAFETY: on the runtime thread; `schedule` takes its own reference.
+        Some(core) => unsafe {
+            if schedule(core, nn) {
+                nn.as_ref().ref_inc();
+            }
+        },
+        None => {
+            // The message needs a reference of its own: this waker may be
+            // gone before the runtime reads the message.
+            // SAFETY: atomic field of a live header.
+            unsafe { (*ptr).foreign_refs.fetch_add(1, Ordering::Relaxed) };
+            post(nn, Message::Wake(TaskPtr(nn), RefKind::Foreign));
+        }
+    }
+}
+
+unsafe fn wake_local(data: *const ()) {
+    // SAFETY: data is a live header pointer owned by this waker.
+    let nn = unsafe { NonNull::new_unchecked(data as *mut Header) };
+    match owner(nn.as_ptr()) {
+        // SAFETY: on the runtime thread. If the queue took the task, the
+        // waker's reference becomes the queue's; otherwise we give it up.
+        Some(core) => unsafe {
+            if !schedule(core, nn) {
+                ref_dec(nn);
+            }
+        },
+        None => post(nn, Message::Wake(TaskPtr(nn), RefKind::Local)),
+    }
+}
+
+unsafe fn wake_foreign(data: *const ()) {
+    // SAFETY: data is a live header pointer owned by this waker.
+    let nn = unsafe { NonNull::new_unchecked(data as *mut Header) };
+    match owner(nn.as_ptr()) {
+        // SAFETY: on the runtime thread; the queue takes a local reference,
+        // and the foreign one this waker owned is given up.
+        Some(core) => unsafe {
+            if schedule(core, nn) {
+                nn.as_ref().ref_inc();
+            }
+            foreign_ref_dec(nn);
+        },
+        None => post(nn, Message::Wake(TaskPtr(nn), RefKind::Foreign)),
+    }
+}
+
+unsafe fn drop_local(data: *const ()) {
+    // SAFETY: data is a live header pointer owned by this waker.
+    let nn = unsafe { NonNull::new_unchecked(data as *mut Header) };
+    match owner(nn.as_ptr()) {
+        // SAFETY: on the runtime thread, giving up the waker's own reference.
+        Some(_) => unsafe { ref_dec(nn) },
+        None => post(nn, Message::Release(TaskPtr(nn), RefKind::Local)),
+    }
+}
+
+unsafe fn drop_foreign(data: *const ()) {
+    // SAFETY: data is a live header pointer owned by this waker.
+    let nn = unsafe { NonNull::new_unchecked(data as *mut Header) };
+    if owner(nn.as_ptr()).is_some() {
+        // SAFETY: on the runtime thread, giving up the waker's own reference.
+        unsafe { foreign_ref_dec(nn) };
+        return;
+    }
+    // Off the runtime thread: decrement directly unless this might be the
+    // last foreign reference; only the runtime thread may free the task.
+    // SAFETY: atomic field of a live header (our reference keeps it alive).
+    let foreign = unsafe { &(*nn.as_ptr()).foreign_refs };
+    let mut n = foreign.load(Ordering::Relaxed);
+    while n > 1 {
+        match foreign.compare_exchange_weak(n, n - 1, Ordering::Release, Ordering::Relaxed) {
+            Ok(_) => return,
+            Err(actual) => n = actual,
+        }
+    }
+    post(nn, Message::Release(TaskPtr(nn), RefKind::Foreign));
+}
+
+/// Posts a message to the task's runtime. If that runtime is gone, the
+/// message (and so the task's memory block) is leaked: its future was
+/// already dropped when the runtime shut down.
+fn post(ptr: NonNull<Header>, msg: Message) {
+    // SAFETY: `remote` is immutable, and the runtime keeps the Remote alive
+    // (leaking it if need be) while any task allocation points at it.
+    let remote: &Remote = unsafe { (*ptr.as_ptr()).remote.as_ref() };
+    // Task messages are never refused: a closed queue leaks them instead.
+    let _ = remote.post(msg);
+}

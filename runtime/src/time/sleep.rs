@@ -1,0 +1,121 @@
+//! `sleep` and `sleep_until`.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use super::wheel::TimerState;
+use crate::context;
+use crate::task::compact::CompactWaker;
+
+/// Waits until `duration` has passed: the cooperative `time.sleep`, like
+/// `gevent.sleep`. Other tasks run meanwhile.
+///
+/// The sleep never ends early; it may end up to a millisecond (plus the
+/// loop's latency) late. `sleep(Duration::ZERO)` still lets the loop turn
+/// once; to just let others run, [`yield_now`](crate::yield_now) says so better.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use sprout_runtime::{run, sleep};
+///
+/// run(async {
+///     let start = Instant::now();
+///     sleep(Duration::from_millis(20)).await;
+///     assert!(start.elapsed() >= Duration::from_millis(20));
+/// });
+/// ```
+pub fn sleep(duration: Duration) -> Sleep {
+    let deadline = Instant::now().checked_add(duration).unwrap_or_else(super::far_future);
+    sleep_until(deadline)
+}
+
+/// Waits until `deadline`.
+pub fn sleep_until(deadline: Instant) -> Sleep {
+    Sleep { deadline, serial: UNREGISTERED, key: 0 }
+}
+
+/// `serial` of a Sleep that holds no timer.
+const UNREGISTERED: u32 = 0;
+/// `serial` of a Sleep that has completed.
+const ELAPSED: u32 = u32::MAX;
+
+/// The future returned by [`sleep`] and [`sleep_until`]. It is `Send` and
+/// `Unpin`, and takes 24 bytes; its timer is armed on first poll.
+#[must_use = "futures do nothing unless awaited"]
+#[derive(Debug)]
+pub struct Sleep {
+    deadline: Instant,
+    /// The runtime whose wheel holds `key`, or UNREGISTERED / ELAPSED.
+    serial: u32,
+    key: u32,
+}
+
+impl Sleep {
+    /// The instant this sleep ends.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// Whether the sleep has completed.
+    pub fn is_elapsed(&self) -> bool {
+        self.serial == ELAPSED
+    }
+
+    /// Moves the deadline, re-arming a sleep that already completed.
+    pub fn reset(&mut self, deadline: Instant) {
+        self.cancel();
+        self.deadline = deadline;
+        self.serial = UNREGISTERED;
+    }
+
+    /// Removes the timer from its wheel, if it is in the running runtime's.
+    fn cancel(&mut self) {
+        if self.serial == UNREGISTERED || self.serial == ELAPSED {
+            return;
+        }
+        if let Some(core) = context::current().filter(|c| c.serial == self.serial) {
+            let waker = core.timers.borrow_mut().remove(self.key);
+            // Dropped after the wheel is released: dropping a waker may free a task.
+            drop(waker);
+        }
+        self.serial = UNREGISTERED;
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.serial == ELAPSED {
+            return Poll::Ready(());
+        }
+        let core = context::expect("Sleep::poll");
+        let tick = core.deadline_tick(self.deadline);
+        if self.serial == core.serial {
+            let state = core.timers.borrow_mut().poll(self.key, cx.waker());
+            match state {
+                TimerState::Pending => return Poll::Pending,
+                // Fired. Far deadlines are filed at the wheel's horizon, so
+                // check our own before finishing.
+                TimerState::Fired => self.serial = UNREGISTERED,
+            }
+        }
+        // Not armed here: arm it, unless the deadline has already passed.
+        let mut timers = core.timers.borrow_mut();
+        if tick <= timers.elapsed() {
+            self.serial = ELAPSED;
+            return Poll::Ready(());
+        }
+        self.key = timers.insert(tick, CompactWaker::new(cx.waker()));
+        self.serial = core.serial;
+        Poll::Pending
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        self.cancel();
+    }
+}

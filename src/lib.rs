@@ -1,0 +1,49 @@
+//! # sprout: gevent for Rust
+//!
+//! An app spawns thousands of cheap green tasks on one OS thread; each task
+//! yields to the others whenever it would block on a socket, a sleep, a
+//! lock or a queue. Tasks need not be `Send`: everything runs on the
+//! thread that called [`run`].
+//!
+//! ```
+//! use std::time::{Duration, Instant};
+//!
+//! async fn eat() -> &'static str {
+//!     println!("eat food 1");
+//!     sprout::sleep(Duration::from_millis(20)).await; // switches to play()
+//!     println!("eat food 2");
+//!     "full"
+//! }
+//!
+//! async fn play() -> &'static str {
+//!     println!("play phone 1");
+//!     sprout::sleep(Duration::from_millis(10)).await;
+//!     println!("play phone 2");
+//!     "bored"
+//! }
+//!
+//! sprout::run(async {
+//!     let start = Instant::now();
+//!     let g1 = sprout::spawn(eat());
+//!     let g2 = sprout::spawn(play());
+//!     let results = sprout::joinall([g1, g2]).await;
+//!     // Both slept at once: about 20 ms in all, not 30.
+//!     assert!(start.elapsed() < Duration::from_millis(29));
+//!     assert_eq!(results[0].as_ref().unwrap(), &"full");
+//! });
+//! ```
+//!
+//! ## Where things are
+//! | you want | gevent / Python | sprout |
+//! | --- | --- | --- |
+//! | start the loop | `gevent.wait()`, the hub | [`run`], [`Runtime`] |
+//! | a green task | `gevent.spawn`, `Greenlet` | [`spawn`], [`JoinHandle`] |
+//! | wait for many | `joinall`, `iwait`, `killall` | [`joinall`], [`iwait`], [`killall`] |
+//! | sleep, switch | `gevent.sleep(d)`, `sleep(0)` | [`sleep`], [`yield_now`] |
+//! | time limits | `gevent.Timeout` | [`timeout`] |
+//! | events and locks | `gevent.event`, `threading` | [`sync`] |
+//! | readiness I/O | `gevent.socket.wait_read` | [`io`] |
+//!
+//! The guide in `docs/` has the full porting tables.
+
+pub use sprout_runtime::*;
