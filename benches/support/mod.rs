@@ -1,0 +1,111 @@
+//! Shared benchmark harness: child processes, medians, the ratio table.
+#![allow(dead_code)]
+
+use std::process::Command;
+
+/// The runtimes compared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Peer {
+    Sprout,
+    Tokio,
+    Smol,
+}
+
+impl Peer {
+    pub const ALL: [Peer; 3] = [Peer::Sprout, Peer::Tokio, Peer::Smol];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Peer::Sprout => "sprout",
+            Peer::Tokio => "tokio",
+            Peer::Smol => "smol",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Peer> {
+        Peer::ALL.into_iter().find(|p| p.name() == s)
+    }
+}
+
+/// One figure from one run.
+pub enum Measure {
+    Value(f64),
+}
+
+/// A named workload, run once per child process.
+pub struct Workload {
+    pub name: &'static str,
+    pub unit: &'static str,
+    pub goal: &'static str,
+    pub run: fn(Peer) -> Measure,
+}
+
+/// Resident set size of this process, in bytes.
+pub fn rss_bytes() -> usize {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: usize = statm.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    pages * 4096
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+/// Parses the command line: `--child <workload> <peer>` runs one
+/// measurement and prints it; otherwise runs every selected workload on
+/// every peer `--runs N` times (default 3) in child processes.
+pub fn main(workloads: &[Workload]) {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(pos) = args.iter().position(|a| a == "--child") {
+        let w = workloads.iter().find(|w| w.name == args[pos + 1]).expect("unknown workload");
+        let peer = Peer::parse(&args[pos + 2]).expect("unknown peer");
+        let Measure::Value(v) = (w.run)(peer);
+        println!("{v}");
+        return;
+    }
+    let runs: usize = args
+        .iter()
+        .position(|a| a == "--runs")
+        .and_then(|p| args.get(p + 1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
+    // cargo bench passes `--bench`; any other free word filters workloads.
+    let filters: Vec<&String> =
+        args.iter().skip(1).filter(|a| !a.starts_with("--") && a.parse::<usize>().is_err()).collect();
+    let exe = std::env::current_exe().expect("own path");
+    println!(
+        "{:<16} {:>10} {:>12} {:>12} {:>12} {:>9} {:>9}   goal",
+        "workload", "unit", "sprout", "tokio", "smol", "tok/spr", "smol/spr"
+    );
+    for w in workloads {
+        if !filters.is_empty() && !filters.iter().any(|f| w.name.contains(f.as_str())) {
+            continue;
+        }
+        let mut medians = Vec::new();
+        for peer in Peer::ALL {
+            let values: Vec<f64> = (0..runs)
+                .map(|_| {
+                    let out = Command::new(&exe)
+                        .args(["--child", w.name, peer.name()])
+                        .output()
+                        .expect("run child");
+                    assert!(out.status.success(), "{} on {} failed: {}", w.name, peer.name(), String::from_utf8_lossy(&out.stderr));
+                    String::from_utf8_lossy(&out.stdout).trim().parse().expect("a number")
+                })
+                .collect();
+            medians.push(median(values));
+        }
+        println!(
+            "{:<16} {:>10} {:>12.1} {:>12.1} {:>12.1} {:>8.2}x {:>8.2}x   {}",
+            w.name,
+            w.unit,
+            medians[0],
+            medians[1],
+            medians[2],
+            medians[1] / medians[0],
+            medians[2] / medians[0],
+            w.goal
+        );
+    }
+}
