@@ -64,12 +64,8 @@ pub fn main(workloads: &[Workload]) {
         println!("{v}");
         return;
     }
-    let runs: usize = args
-        .iter()
-        .position(|a| a == "--runs")
-        .and_then(|p| args.get(p + 1))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(3);
+    let runs: usize =
+        args.iter().position(|a| a == "--runs").and_then(|p| args.get(p + 1)).and_then(|s| s.parse().ok()).unwrap_or(3);
     // cargo bench passes `--bench`; any other free word filters workloads.
     let filters: Vec<&String> =
         args.iter().skip(1).filter(|a| !a.starts_with("--") && a.parse::<usize>().is_err()).collect();
@@ -86,11 +82,14 @@ pub fn main(workloads: &[Workload]) {
         for peer in Peer::ALL {
             let values: Vec<f64> = (0..runs)
                 .map(|_| {
-                    let out = Command::new(&exe)
-                        .args(["--child", w.name, peer.name()])
-                        .output()
-                        .expect("run child");
-                    assert!(out.status.success(), "{} on {} failed: {}", w.name, peer.name(), String::from_utf8_lossy(&out.stderr));
+                    let out = Command::new(&exe).args(["--child", w.name, peer.name()]).output().expect("run child");
+                    assert!(
+                        out.status.success(),
+                        "{} on {} failed: {}",
+                        w.name,
+                        peer.name(),
+                        String::from_utf8_lossy(&out.stderr)
+                    );
                     String::from_utf8_lossy(&out.stdout).trim().parse().expect("a number")
                 })
                 .collect();

@@ -81,8 +81,7 @@ impl Handle {
         F: Future + 'static,
         F::Output: Send + 'static,
     {
-        let shared =
-            Arc::new(Mutex::new(Shared { result: None, done: false, joiner: None, task: None, kill: false }));
+        let shared = Arc::new(Mutex::new(Shared { result: None, done: false, joiner: None, task: None, kill: false }));
         // Whatever happens to the closure or the task (runs, panics, is
         // killed, is dropped because the runtime shut down), the guard's drop
         // makes sure the joiner hears about it.

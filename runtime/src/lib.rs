@@ -10,6 +10,7 @@
 //! - [`sleep`], [`timeout`], [`interval`], [`yield_now`]: time and switching.
 //! - [`Handle`]: reach the runtime from other threads.
 //! - [`io`]: readiness-based I/O, the layer sockets are built on.
+//! - [`blocking`]: run blocking or CPU-bound work on a thread pool.
 //! - [`sync`]: events and friends.
 //!
 //! ```
@@ -28,6 +29,7 @@
 
 #![warn(missing_docs)]
 
+pub mod blocking;
 mod builder;
 mod context;
 mod handle;
@@ -41,6 +43,7 @@ pub mod sync;
 pub mod task;
 pub mod time;
 
+pub use blocking::spawn_blocking;
 pub use builder::{Builder, PanicPolicy};
 pub use handle::{Handle, RemoteJoinHandle, RuntimeGone};
 pub use join::{Iwait, JoinAll, JoinSome, Joined, Wait, iwait, joinall, killall, wait};

@@ -549,7 +549,9 @@ impl Core {
     }
 
     fn tick_instant(&self, tick: u64) -> Instant {
-        self.epoch.checked_add(Duration::from_millis(tick)).unwrap_or_else(|| self.epoch + Duration::from_secs(86_400 * 365 * 30))
+        self.epoch
+            .checked_add(Duration::from_millis(tick))
+            .unwrap_or_else(|| self.epoch + Duration::from_secs(86_400 * 365 * 30))
     }
 
     /// Kills every task and releases everything that holds a waker, then

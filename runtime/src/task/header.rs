@@ -100,13 +100,7 @@ pub(crate) struct Header {
 }
 
 impl Header {
-    pub(crate) fn new(
-        state: u32,
-        refs: u32,
-        vtable: &'static Vtable,
-        remote: NonNull<Remote>,
-        id: u64,
-    ) -> Header {
+    pub(crate) fn new(state: u32, refs: u32, vtable: &'static Vtable, remote: NonNull<Remote>, id: u64) -> Header {
         Header {
             state: State::new(state),
             refs: Cell::new(refs),

@@ -37,13 +37,7 @@ union Stage<F: Future> {
 }
 
 /// Allocates a task for `future` and returns its header.
-pub(crate) fn allocate<F>(
-    future: F,
-    state: u32,
-    refs: u32,
-    remote: NonNull<Remote>,
-    id: u64,
-) -> NonNull<Header>
+pub(crate) fn allocate<F>(future: F, state: u32, refs: u32, remote: NonNull<Remote>, id: u64) -> NonNull<Header>
 where
     F: Future + 'static,
     F::Output: 'static,
@@ -175,13 +169,7 @@ pub(crate) fn allocate_root(remote: NonNull<Remote>) -> NonNull<Header> {
         output: never_output,
         dealloc: dealloc_root,
     };
-    let header = Box::new(Header::new(
-        super::state::ROOT | super::state::JOIN_HANDLE,
-        1,
-        &ROOT_VTABLE,
-        remote,
-        0,
-    ));
+    let header = Box::new(Header::new(super::state::ROOT | super::state::JOIN_HANDLE, 1, &ROOT_VTABLE, remote, 0));
     NonNull::from(Box::leak(header))
 }
 

@@ -26,12 +26,10 @@ use crate::context;
 use crate::sched::remote::{Message, RefKind, Remote, TaskPtr};
 
 /// The vtable of wakers that own a runtime-thread (`refs`) reference.
-pub(crate) static LOCAL_VTABLE: RawWakerVTable =
-    RawWakerVTable::new(clone, wake_local, wake_by_ref, drop_local);
+pub(crate) static LOCAL_VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake_local, wake_by_ref, drop_local);
 
 /// The vtable of wakers that own a `foreign_refs` reference.
-static FOREIGN_VTABLE: RawWakerVTable =
-    RawWakerVTable::new(clone, wake_foreign, wake_by_ref, drop_foreign);
+static FOREIGN_VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake_foreign, wake_by_ref, drop_foreign);
 
 /// A waker for `ptr` that does not own a reference: the poll borrows it.
 ///

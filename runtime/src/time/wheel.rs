@@ -313,8 +313,7 @@ mod tests {
         let log = Arc::new(Mutex::new(Vec::new()));
         let mut wheel = Wheel::new();
         let deadlines = [5u64, 1, 64, 63, 65, 4096, 4095, 262_145, 3, 3];
-        let keys: Vec<u32> =
-            deadlines.iter().enumerate().map(|(i, &d)| wheel.insert(d, waker(i, &log))).collect();
+        let keys: Vec<u32> = deadlines.iter().enumerate().map(|(i, &d)| wheel.insert(d, waker(i, &log))).collect();
         let mut now = 0;
         while wheel.len() > 0 {
             let next = wheel.next_deadline().unwrap();
