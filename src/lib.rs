@@ -47,3 +47,48 @@
 //! The guide in `docs/` has the full porting tables.
 
 pub use sprout_runtime::*;
+
+/// Networking: `std::net`, only async (sprout-net).
+///
+/// Change `use std::net::…` to `use sprout::net::…` and add `.await`:
+/// the types and methods are the same, and whatever would block switches
+/// to another green task instead. Also here: gevent's servers
+/// ([`StreamServer`](net::StreamServer), [`DatagramServer`](net::DatagramServer)),
+/// Unix sockets and [`lookup_host`](net::lookup_host).
+///
+/// ```
+/// use sprout::net::{TcpListener, TcpStream};
+///
+/// sprout::run(async {
+///     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+///     let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+///     let (server, _) = listener.accept().await.unwrap();
+///     client.write_all(b"hi").await.unwrap();
+///     let mut buf = [0; 2];
+///     server.read_exact(&mut buf).await.unwrap();
+///     assert_eq!(&buf, b"hi");
+/// });
+/// ```
+pub mod net {
+    pub use sprout_net::{
+        AddrParseError, DatagramServer, IpAddr, Ipv4Addr, Ipv6Addr, ServerHandle, Shutdown, SocketAddr, SocketAddrV4,
+        SocketAddrV6, StreamServer, TcpListener, TcpListenerBuilder, TcpStream, ToSocketAddrs, UdpSocket, UnixDatagram,
+        UnixListener, UnixStream, lookup_host, raise_fd_limit, server, tcp, udp, unix,
+    };
+}
+pub use sprout_net::io;
+pub use sprout_net::signal;
+
+/// `std::thread`'s `sleep` and `yield_now`
+/// for green tasks: they pause only the calling task.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// sprout::run(async {
+///     sprout::thread::sleep(Duration::from_millis(1)).await; // was std::thread::sleep
+/// });
+/// ```
+pub mod thread {
+    pub use sprout_runtime::{sleep, yield_now};
+}

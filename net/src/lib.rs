@@ -1,3 +1,58 @@
-//! sprout's network layer: std-shaped async sockets, servers and DNS.
+//! sprout's network layer: `std::net`, only async.
 //!
-//! Built on `sprout_runtime::io`. (Being filled in by the network issue.)
+//! gevent makes blocking socket code cooperative by monkey-patching the
+//! `socket` module at run time. Rust cannot patch std, so sprout offers a
+//! drop-in twin instead: the same types with the same methods, where every
+//! call that would block is an `async fn`. Porting blocking code is
+//! changing `use std::net::…` to `use sprout::net::…` and adding `.await`.
+//!
+//! - [`TcpListener`], [`TcpStream`] (with owned [`split`](TcpStream::split)
+//!   halves), [`UdpSocket`]: the `std::net` sockets.
+//! - [`UnixListener`], [`UnixStream`], [`UnixDatagram`]: the
+//!   `std::os::unix::net` sockets.
+//! - [`lookup_host`], [`ToSocketAddrs`]: name resolution off the loop.
+//! - [`StreamServer`], [`DatagramServer`]: gevent's servers, a green task
+//!   per connection or datagram, with graceful stop.
+//! - [`io::Async`], [`io::wait_readable`], [`io::wait_writable`]: wait on
+//!   any file descriptor (gevent's `wait_read`, tokio's `AsyncFd`).
+//! - [`signal`]: `ctrl_c().await`, `on_signal(SIGTERM)`.
+//!
+//! # The contract
+//! - A socket is registered with the running runtime once, edge-triggered,
+//!   and deregistered when dropped. Create and use it inside a sprout
+//!   runtime; elsewhere its methods return an error (they never panic).
+//! - Its read side and write side wait independently: one task may read
+//!   while another writes the same socket.
+//! - Readiness is cleared only after a syscall said `WouldBlock` (or, for
+//!   streams, after a short read or write, which under edge-triggered epoll
+//!   says the same thing without the extra syscall). Nothing busy-loops.
+//! - A peer that closes or resets wakes every waiter; each sees EOF or the
+//!   error.
+//! - Every operation spends one unit of the task's budget
+//!   (`sprout_runtime::coop`), so a socket that is always ready cannot
+//!   starve the other tasks.
+//! - Read and write timeouts work as std's: the operation fails with
+//!   `io::ErrorKind::TimedOut`.
+
+#![warn(missing_docs)]
+
+mod addr;
+mod evented;
+pub mod io;
+pub mod server;
+pub mod signal;
+mod stream_macros;
+mod sys;
+pub mod tcp;
+pub mod udp;
+pub mod unix;
+
+pub use addr::{ToSocketAddrs, lookup_host};
+pub use server::{DatagramServer, ServerHandle, StreamServer};
+pub use std::net::{
+    AddrParseError, IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, SocketAddrV4, SocketAddrV6,
+};
+pub use sys::raise_fd_limit;
+pub use tcp::{TcpListener, TcpListenerBuilder, TcpStream};
+pub use udp::UdpSocket;
+pub use unix::{UnixDatagram, UnixListener, UnixStream};

@@ -1,0 +1,388 @@
+//! `Evented`: a socket registered with the reactor, plus std-style timeouts.
+//!
+//! Every socket type in this crate is a thin wrapper around `Evented<S>`,
+//! which owns the `IoSource` and turns one non-blocking syscall into a
+//! cooperative operation:
+//!
+//! - spend one unit of the task's operation budget (`coop`);
+//! - wait until the direction is ready (cached readiness, no syscall);
+//! - run the syscall; on `WouldBlock`, clear readiness and wait again;
+//!   on `Interrupted`, retry.
+//!
+//! Stream reads and writes add one rule: under edge-triggered epoll a
+//! *short* read (fewer bytes than asked, but more than none) means the
+//! receive queue is drained, and a short write means the send buffer is
+//! full. The readiness is cleared at once, so the next operation waits for
+//! the next edge instead of paying a syscall that would only say
+//! `WouldBlock`. Nothing can be lost: the reactor records events only during
+//! the loop's turn, never between this syscall and the clear, and data that
+//! arrives after the syscall raises a new edge. A peek never clears (the
+//! data stays queued), nor does a datagram receive (one datagram says
+//! nothing about the next).
+//!
+//! Timeouts mirror std's `set_read_timeout` / `set_write_timeout`: an
+//! operation that waits longer than the timeout fails with
+//! `io::ErrorKind::TimedOut`. The timer is armed only when the operation
+//! first has to wait, so a ready socket never touches the timing wheel.
+
+use std::cell::Cell;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use mio::event::Source;
+use sprout_runtime::coop;
+use sprout_runtime::io::{Direction, IoSource};
+use sprout_runtime::time::{Sleep, sleep};
+
+/// When a successful operation also means the direction is no longer ready.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Drain {
+    /// Never (accept, datagrams, peeks): only `WouldBlock` clears readiness.
+    Never,
+    /// When it moved fewer bytes than the buffer held (stream read / write).
+    Short(usize),
+}
+
+/// A registered socket with its read and write timeouts.
+pub(crate) struct Evented<S: Source> {
+    io: IoSource<S>,
+    read_timeout: Cell<Option<Duration>>,
+    write_timeout: Cell<Option<Duration>>,
+    /// The running timer of a poll-based read (`AsyncRead`), which has no
+    /// future of its own to keep it in. Async methods keep theirs locally.
+    read_timer: Cell<Option<Sleep>>,
+    /// As `read_timer`, for `AsyncWrite`.
+    write_timer: Cell<Option<Sleep>>,
+}
+
+impl<S: Source> Evented<S> {
+    /// Registers `source`, which must be non-blocking, for both directions.
+    pub(crate) fn new(source: S) -> io::Result<Evented<S>> {
+        Ok(Evented {
+            io: IoSource::new(source)?,
+            read_timeout: Cell::new(None),
+            write_timeout: Cell::new(None),
+            read_timer: Cell::new(None),
+            write_timer: Cell::new(None),
+        })
+    }
+
+    /// The socket.
+    #[inline]
+    pub(crate) fn get_ref(&self) -> &S {
+        self.io.get_ref()
+    }
+
+    /// The registered source (for `readable` / `writable`).
+    pub(crate) fn io(&self) -> &IoSource<S> {
+        &self.io
+    }
+
+    /// Deregisters the socket and hands it back.
+    pub(crate) fn into_inner(self) -> io::Result<S> {
+        self.io.into_inner()
+    }
+
+    pub(crate) fn timeout(&self, dir: Direction) -> Option<Duration> {
+        match dir {
+            Direction::Read => self.read_timeout.get(),
+            Direction::Write => self.write_timeout.get(),
+        }
+    }
+
+    /// Sets a timeout; `Some(Duration::ZERO)` is refused, as std does.
+    pub(crate) fn set_timeout(&self, dir: Direction, timeout: Option<Duration>) -> io::Result<()> {
+        if timeout == Some(Duration::ZERO) {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "cannot set a 0 duration timeout"));
+        }
+        match dir {
+            Direction::Read => self.read_timeout.set(timeout),
+            Direction::Write => self.write_timeout.set(timeout),
+        }
+        Ok(())
+    }
+
+    /// Runs `op` once `dir` is ready, without a timeout. See the module docs.
+    #[inline]
+    pub(crate) fn poll_op<R>(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        drain: Drain,
+        mut op: impl FnMut(&S) -> io::Result<R>,
+        moved: impl Fn(&R) -> usize,
+    ) -> Poll<io::Result<R>> {
+        if coop::poll_proceed(cx).is_pending() {
+            return Poll::Pending;
+        }
+        let registration = self.io.registration();
+        loop {
+            let ready = ready!(registration.poll_ready(cx, dir))?;
+            match op(self.io.get_ref()) {
+                Ok(r) => {
+                    if let Drain::Short(len) = drain {
+                        let n = moved(&r);
+                        if n > 0 && n < len {
+                            registration.clear_ready(ready);
+                        }
+                    }
+                    return Poll::Ready(Ok(r));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => registration.clear_ready(ready),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+
+    /// `poll_op` under the direction's timeout, with the timer kept in `timer`.
+    #[inline]
+    pub(crate) fn poll_op_timed<R>(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        timer: &mut Option<Sleep>,
+        drain: Drain,
+        op: impl FnMut(&S) -> io::Result<R>,
+        moved: impl Fn(&R) -> usize,
+    ) -> Poll<io::Result<R>> {
+        let poll = self.poll_op(cx, dir, drain, op, moved);
+        with_timeout(cx, poll, self.timeout(dir), timer)
+    }
+
+    /// `poll_op_timed` with the socket's own timer slot, for the poll-based
+    /// traits (`AsyncRead`, `AsyncWrite`).
+    pub(crate) fn poll_op_stored<R>(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        drain: Drain,
+        op: impl FnMut(&S) -> io::Result<R>,
+        moved: impl Fn(&R) -> usize,
+    ) -> Poll<io::Result<R>> {
+        let Some(timeout) = self.timeout(dir) else {
+            return self.poll_op(cx, dir, drain, op, moved);
+        };
+        let slot = match dir {
+            Direction::Read => &self.read_timer,
+            Direction::Write => &self.write_timer,
+        };
+        let mut timer = slot.take();
+        let poll = self.poll_op(cx, dir, drain, op, moved);
+        let poll = with_timeout(cx, poll, Some(timeout), &mut timer);
+        slot.set(timer);
+        poll
+    }
+
+    /// Awaits `op` once `dir` is ready, under the direction's timeout.
+    pub(crate) async fn op<R>(
+        &self,
+        dir: Direction,
+        drain: Drain,
+        mut op: impl FnMut(&S) -> io::Result<R>,
+        moved: impl Fn(&R) -> usize,
+    ) -> io::Result<R> {
+        let mut timer = None;
+        std::future::poll_fn(|cx| self.poll_op_timed(cx, dir, &mut timer, drain, &mut op, &moved)).await
+    }
+
+    /// Stream read: `read(2)`-like `op` that fills `buf`.
+    pub(crate) async fn read(&self, buf: &mut [u8], op: impl Fn(&S, &mut [u8]) -> io::Result<usize>) -> io::Result<usize> {
+        let len = buf.len();
+        self.op(Direction::Read, Drain::Short(len), |s| op(s, buf), |&n| n).await
+    }
+
+    /// Stream write: `write(2)`-like `op` that sends from `buf`.
+    pub(crate) async fn write(&self, buf: &[u8], op: impl Fn(&S, &[u8]) -> io::Result<usize>) -> io::Result<usize> {
+        self.op(Direction::Write, Drain::Short(buf.len()), |s| op(s, buf), |&n| n).await
+    }
+
+    /// Waits until `dir` is ready (or closed, or in error), under its timeout.
+    pub(crate) async fn ready(&self, dir: Direction) -> io::Result<()> {
+        let registration = self.io.registration();
+        let mut timer = None;
+        let timeout = self.timeout(dir);
+        std::future::poll_fn(|cx| {
+            let poll = registration.poll_ready(cx, dir).map_ok(drop);
+            with_timeout(cx, poll, timeout, &mut timer)
+        })
+        .await
+    }
+}
+
+/// Applies an optional timeout to an operation's poll result.
+#[inline]
+pub(crate) fn with_timeout<R>(
+    cx: &mut Context<'_>,
+    poll: Poll<io::Result<R>>,
+    timeout: Option<Duration>,
+    timer: &mut Option<Sleep>,
+) -> Poll<io::Result<R>> {
+    match poll {
+        Poll::Ready(result) => {
+            *timer = None;
+            Poll::Ready(result)
+        }
+        Poll::Pending => {
+            let Some(timeout) = timeout else { return Poll::Pending };
+            let sleep = timer.get_or_insert_with(|| sleep(timeout));
+            match Pin::new(sleep).poll(cx) {
+                Poll::Ready(()) => {
+                    *timer = None;
+                    Poll::Ready(Err(timed_out()))
+                }
+                Poll::Pending => Poll::Pending,
+            }
+        }
+    }
+}
+
+/// The error of an operation that outlived its timeout, as std reports it.
+pub(crate) fn timed_out() -> io::Error {
+    io::Error::new(io::ErrorKind::TimedOut, "the operation timed out")
+}
+
+/// Byte-stream operations (TCP and Unix streams): short reads and writes
+/// clear readiness, and the std `Read` / `Write` helpers are built here once.
+impl<S: Source> Evented<S>
+where
+    for<'a> &'a S: io::Read + io::Write,
+{
+    /// `AsyncRead::poll_read`.
+    #[inline]
+    pub(crate) fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        let len = buf.len();
+        self.poll_op_stored(cx, Direction::Read, Drain::Short(len), |mut s| io::Read::read(&mut s, buf), |&n| n)
+    }
+
+    /// `AsyncRead::poll_read_vectored`.
+    pub(crate) fn poll_read_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &mut [io::IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let len = bufs.iter().map(|b| b.len()).sum();
+        if len == 0 {
+            return Poll::Ready(Ok(0));
+        }
+        self.poll_op_stored(
+            cx,
+            Direction::Read,
+            Drain::Short(len),
+            |mut s| io::Read::read_vectored(&mut s, bufs),
+            |&n| n,
+        )
+    }
+
+    /// `AsyncWrite::poll_write`.
+    #[inline]
+    pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        self.poll_op_stored(cx, Direction::Write, Drain::Short(buf.len()), |mut s| io::Write::write(&mut s, buf), |&n| n)
+    }
+
+    /// `AsyncWrite::poll_write_vectored`.
+    pub(crate) fn poll_write_vectored(&self, cx: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
+        let len = bufs.iter().map(|b| b.len()).sum();
+        if len == 0 {
+            return Poll::Ready(Ok(0));
+        }
+        self.poll_op_stored(
+            cx,
+            Direction::Write,
+            Drain::Short(len),
+            |mut s| io::Write::write_vectored(&mut s, bufs),
+            |&n| n,
+        )
+    }
+
+    pub(crate) async fn read_bytes(&self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        self.read(buf, |mut s, b| io::Read::read(&mut s, b)).await
+    }
+
+    pub(crate) async fn read_vectored(&self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
+        let len = bufs.iter().map(|b| b.len()).sum();
+        if len == 0 {
+            return Ok(0);
+        }
+        self.op(Direction::Read, Drain::Short(len), |mut s| io::Read::read_vectored(&mut s, bufs), |&n| n).await
+    }
+
+    pub(crate) async fn write_bytes(&self, buf: &[u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        self.write(buf, |mut s, b| io::Write::write(&mut s, b)).await
+    }
+
+    pub(crate) async fn write_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        let len = bufs.iter().map(|b| b.len()).sum();
+        if len == 0 {
+            return Ok(0);
+        }
+        self.op(Direction::Write, Drain::Short(len), |mut s| io::Write::write_vectored(&mut s, bufs), |&n| n).await
+    }
+
+    pub(crate) async fn read_exact(&self, mut buf: &mut [u8]) -> io::Result<()> {
+        while !buf.is_empty() {
+            match self.read_bytes(buf).await? {
+                0 => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "failed to fill whole buffer")),
+                n => buf = &mut buf[n..],
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn write_all(&self, mut buf: &[u8]) -> io::Result<()> {
+        while !buf.is_empty() {
+            match self.write_bytes(buf).await? {
+                0 => return Err(io::Error::new(io::ErrorKind::WriteZero, "failed to write whole buffer")),
+                n => buf = &buf[n..],
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn read_to_end(&self, buf: &mut Vec<u8>) -> io::Result<usize> {
+        let start = buf.len();
+        loop {
+            let len = buf.len();
+            if buf.capacity() - len < 32 {
+                buf.reserve((len - start).clamp(32, 1 << 20));
+            }
+            buf.resize(buf.capacity(), 0);
+            let result = self.read_bytes(&mut buf[len..]).await;
+            match result {
+                Ok(0) => {
+                    buf.truncate(len);
+                    return Ok(len - start);
+                }
+                Ok(n) => buf.truncate(len + n),
+                Err(e) => {
+                    buf.truncate(len);
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    pub(crate) async fn read_to_string(&self, buf: &mut String) -> io::Result<usize> {
+        let mut bytes = Vec::new();
+        self.read_to_end(&mut bytes).await?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "stream did not contain valid UTF-8"))?;
+        buf.push_str(&text);
+        Ok(text.len())
+    }
+}

@@ -1,0 +1,164 @@
+//! `DatagramServer`: gevent's `DatagramServer`, a green task per datagram.
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::rc::Rc;
+
+use super::{HandlerResult, ServerHandle, Shared, StopOnDrop, is_connection_error};
+use crate::addr::ToSocketAddrs;
+use crate::udp::UdpSocket;
+
+/// The largest datagram the server receives whole (a UDP payload's maximum).
+const MAX_DATAGRAM: usize = 65_536;
+
+/// A UDP server that runs `handler(payload, sender, reply)` in its own
+/// green task for every datagram: `gevent.server.DatagramServer`.
+///
+/// ```
+/// use sprout_net::{DatagramServer, UdpSocket};
+///
+/// sprout_runtime::run(async {
+///     let server = DatagramServer::bind("127.0.0.1:0", |data: Vec<u8>, _peer, reply: sprout_net::server::Reply| async move {
+///         reply.send(&data.to_ascii_uppercase()).await
+///     })
+///     .await
+///     .unwrap();
+///     let addr = server.local_addr();
+///     let handle = server.start();
+///
+///     let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+///     client.send_to(b"hello", addr).await.unwrap();
+///     let mut buf = [0; 16];
+///     let (n, _) = client.recv_from(&mut buf).await.unwrap();
+///     assert_eq!(&buf[..n], b"HELLO");
+///     handle.stop();
+/// });
+/// ```
+pub struct DatagramServer<H> {
+    handler: H,
+    socket: Rc<UdpSocket>,
+    shared: Rc<Shared>,
+}
+
+/// The way back to a datagram's sender, given to the handler.
+#[derive(Clone)]
+pub struct Reply {
+    socket: Rc<UdpSocket>,
+    peer: SocketAddr,
+}
+
+impl Reply {
+    /// Sends `data` to the datagram's sender, from the server's socket.
+    pub async fn send(&self, data: &[u8]) -> io::Result<usize> {
+        self.socket.send_to(data, self.peer).await
+    }
+
+    /// The server's socket (to send elsewhere, say).
+    pub fn socket(&self) -> &UdpSocket {
+        &self.socket
+    }
+
+    /// The sender's address.
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+}
+
+impl fmt::Debug for Reply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reply").field("peer", &self.peer).finish()
+    }
+}
+
+impl<H, F> DatagramServer<H>
+where
+    H: Fn(Vec<u8>, SocketAddr, Reply) -> F + 'static,
+    F: Future + 'static,
+    F::Output: HandlerResult,
+{
+    /// A server on a UDP socket bound to `addr`.
+    pub async fn bind(addr: impl ToSocketAddrs, handler: H) -> io::Result<DatagramServer<H>> {
+        Ok(DatagramServer::from_socket(UdpSocket::bind(addr).await?, handler))
+    }
+
+    /// A server on a socket bound already.
+    pub fn from_socket(socket: UdpSocket, handler: H) -> DatagramServer<H> {
+        let shared = Shared::new("DatagramServer");
+        if let Ok(addr) = socket.local_addr() {
+            shared.local_addrs.borrow_mut().push(addr);
+        }
+        DatagramServer { handler, socket: Rc::new(socket), shared }
+    }
+
+    /// Runs at most `max` handlers at once; at the limit the server stops
+    /// receiving, and datagrams wait in the socket's buffer (or are dropped
+    /// by the kernel when it is full, as UDP does).
+    pub fn max_concurrency(self, max: usize) -> DatagramServer<H> {
+        self.shared.max_connections.set(Some(max.max(1)));
+        self
+    }
+
+    /// The socket's address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.shared.local_addrs.borrow()[0]
+    }
+
+    /// A handle to stop the server, available before it starts.
+    pub fn handle(&self) -> ServerHandle {
+        ServerHandle { shared: self.shared.clone() }
+    }
+
+    /// Starts receiving in the background and returns the handle.
+    pub fn start(self) -> ServerHandle {
+        let handle = self.handle();
+        let receiver = receive_loop(self.socket, self.handler, self.shared.clone());
+        self.shared.start_acceptor(receiver);
+        handle
+    }
+
+    /// Serves until stopped; dropping this future stops the server too.
+    pub async fn serve_forever(self) {
+        let guard = StopOnDrop(self.start());
+        guard.0.stopped().await;
+    }
+}
+
+/// Receives datagrams until killed by `stop`. The socket closes once the
+/// handlers still replying through it are done.
+async fn receive_loop<H, F>(socket: Rc<UdpSocket>, handler: H, shared: Rc<Shared>)
+where
+    H: Fn(Vec<u8>, SocketAddr, Reply) -> F + 'static,
+    F: Future + 'static,
+    F::Output: HandlerResult,
+{
+    let mut buf = vec![0; MAX_DATAGRAM];
+    let mut streak = 0;
+    loop {
+        shared.below_limit().await;
+        match socket.recv_from(&mut buf).await {
+            Ok((n, peer)) => {
+                shared.accept_recovered(&mut streak);
+                let work = handler(buf[..n].to_vec(), peer, Reply { socket: socket.clone(), peer });
+                let shared2 = shared.clone();
+                shared.spawn_tracked(async move {
+                    work.await.report(&format_args!("{}: the handler for {peer}", shared2.name()));
+                });
+            }
+            // An ICMP error from an earlier send (port unreachable...) shows
+            // up on the next receive: it concerns that peer only.
+            Err(e) if is_connection_error(&e) || e.kind() == io::ErrorKind::ConnectionRefused => {}
+            Err(e) => {
+                let delay = shared.accept_failed(&e, &mut streak);
+                let _ = sprout_runtime::timeout(delay, shared.changed.notified()).await;
+            }
+        }
+    }
+}
+
+impl<H> fmt::Debug for DatagramServer<H> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatagramServer").field("socket", &self.socket).finish_non_exhaustive()
+    }
+}

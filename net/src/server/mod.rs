@@ -1,0 +1,335 @@
+//! gevent's servers: [`StreamServer`] (a green task per connection) and
+//! [`DatagramServer`] (a green task per datagram), with one
+//! [`ServerHandle`] to stop them.
+//!
+//! # Design notes
+//! - Each listener (or UDP socket) has one *acceptor* task. Stopping kills
+//!   the acceptors, which drops, and so closes, the listeners at once.
+//! - Each connection runs in its own task, whose `JoinHandle` sits in the
+//!   server's slab until the task ends (a guard in the task removes it),
+//!   so a graceful stop can wait for them and kill the rest.
+//! - At the connection limit the acceptor stops calling `accept`: new
+//!   connections wait in the kernel's backlog, not in memory.
+//! - An accept that fails for lack of resources (`EMFILE`, `ENFILE`,
+//!   `ENOBUFS`, `ENOMEM`) is reported once, then the acceptor backs off
+//!   (10 ms, doubling up to 1 s) and retries early whenever a connection
+//!   closes and gives back its descriptor. It never spins: under
+//!   edge-triggered epoll the pending connection keeps the listener ready,
+//!   so only the back-off paces the retries.
+
+mod datagram;
+mod stream;
+
+use std::cell::{Cell, RefCell};
+use std::error::Error;
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use slab::Slab;
+use sprout_runtime::JoinHandle;
+use sprout_runtime::sync::Event;
+
+pub use datagram::{DatagramServer, Reply};
+pub use stream::StreamServer;
+
+/// What a connection or datagram handler may return: `()`, or a `Result`
+/// whose error the server reports on stderr (one line), as gevent prints a
+/// failed handler's traceback. A peer that resets, hangs up or times out
+/// is not worth a report: `io::Error`s of those kinds stay quiet.
+pub trait HandlerResult {
+    /// Reports a failure; `origin` names the server and the peer.
+    fn report(self, origin: &dyn fmt::Display);
+}
+
+impl HandlerResult for () {
+    fn report(self, _origin: &dyn fmt::Display) {}
+}
+
+impl<E: Into<Box<dyn Error>>> HandlerResult for Result<(), E> {
+    fn report(self, origin: &dyn fmt::Display) {
+        let Err(e) = self else { return };
+        let e: Box<dyn Error> = e.into();
+        if let Some(io) = e.downcast_ref::<io::Error>() {
+            use io::ErrorKind::*;
+            if matches!(io.kind(), ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof | TimedOut) {
+                return;
+            }
+        }
+        eprintln!("sprout: {origin} failed: {e}");
+    }
+}
+
+/// Wakes every task waiting on it; a waiter that starts after a
+/// notification waits for the next one.
+#[derive(Default)]
+struct Notify {
+    epoch: Cell<u64>,
+    waiters: RefCell<Vec<Waker>>,
+}
+
+impl Notify {
+    fn notify_all(&self) {
+        self.epoch.set(self.epoch.get().wrapping_add(1));
+        let waiters = std::mem::take(&mut *self.waiters.borrow_mut());
+        waiters.into_iter().for_each(Waker::wake);
+    }
+
+    fn notified(&self) -> Notified<'_> {
+        Notified { notify: self, epoch: self.epoch.get() }
+    }
+}
+
+struct Notified<'a> {
+    notify: &'a Notify,
+    epoch: u64,
+}
+
+impl Future for Notified<'_> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.notify.epoch.get() != self.epoch {
+            return Poll::Ready(());
+        }
+        let mut waiters = self.notify.waiters.borrow_mut();
+        if !waiters.iter().any(|w| w.will_wake(cx.waker())) {
+            waiters.push(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+}
+
+/// The state a server shares with its handle, acceptors and connections.
+struct Shared {
+    /// "StreamServer", for reports.
+    kind: &'static str,
+    local_addrs: RefCell<Vec<SocketAddr>>,
+    max_connections: Cell<Option<usize>>,
+    stopped: Event,
+    acceptors: RefCell<Vec<JoinHandle<()>>>,
+    /// The running connection (or datagram) tasks.
+    conns: RefCell<Slab<JoinHandle<()>>>,
+    /// Rung when a connection ends or the server stops: wakes an acceptor
+    /// paused at the limit or backing off, and a graceful stop.
+    changed: Notify,
+    accept_errors: Cell<u64>,
+}
+
+impl Shared {
+    fn new(kind: &'static str) -> Rc<Shared> {
+        Rc::new(Shared {
+            kind,
+            local_addrs: RefCell::new(Vec::new()),
+            max_connections: Cell::new(None),
+            stopped: Event::new(),
+            acceptors: RefCell::new(Vec::new()),
+            conns: RefCell::new(Slab::new()),
+            changed: Notify::default(),
+            accept_errors: Cell::new(0),
+        })
+    }
+
+    /// "StreamServer on 127.0.0.1:8080", for reports.
+    fn name(&self) -> String {
+        let addrs: Vec<String> = self.local_addrs.borrow().iter().map(ToString::to_string).collect();
+        format!("{} on {}", self.kind, addrs.join(", "))
+    }
+
+    fn at_limit(&self) -> bool {
+        self.max_connections.get().is_some_and(|max| self.conns.borrow().len() >= max)
+    }
+
+    /// Waits while the server is at its connection limit.
+    async fn below_limit(&self) {
+        while self.at_limit() {
+            self.changed.notified().await;
+        }
+    }
+
+    /// Spawns `work` as a tracked connection task.
+    fn spawn_tracked<F: Future<Output = ()> + 'static>(self: &Rc<Shared>, work: F) {
+        let mut conns = self.conns.borrow_mut();
+        let entry = conns.vacant_entry();
+        let guard = Tracked { shared: self.clone(), key: entry.key() };
+        // The task runs from the loop's next turn, after this borrow ends.
+        entry.insert(sprout_runtime::spawn(async move {
+            let _guard = guard;
+            work.await;
+        }));
+    }
+
+    /// Counts a failed accept; reports the first of a streak on stderr.
+    /// Returns how long to back off.
+    fn accept_failed(&self, error: &io::Error, streak: &mut u32) -> Duration {
+        self.accept_errors.set(self.accept_errors.get() + 1);
+        if *streak == 0 {
+            eprintln!("sprout: {}: accept failed: {error}; backing off and retrying", self.name());
+        }
+        *streak += 1;
+        // 10 ms, 20 ms, ... capped at 1 s (gevent's min and max delays).
+        Duration::from_millis(10u64 << (*streak - 1).min(7)).min(Duration::from_secs(1))
+    }
+
+    /// A successful accept after a streak of failures.
+    fn accept_recovered(&self, streak: &mut u32) {
+        if *streak > 0 {
+            eprintln!("sprout: {}: accepting again after {streak} failed attempts", self.name());
+            *streak = 0;
+        }
+    }
+
+    fn start_acceptor<F: Future<Output = ()> + 'static>(&self, acceptor: F) {
+        self.acceptors.borrow_mut().push(sprout_runtime::spawn(acceptor));
+    }
+}
+
+/// Removes a finished (or killed) task from its server's slab.
+struct Tracked {
+    shared: Rc<Shared>,
+    key: usize,
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        // A graceful stop that kills the stragglers has taken the slab out
+        // first, so the borrow is free and the key simply absent.
+        let handle = self.shared.conns.try_borrow_mut().ok().and_then(|mut conns| conns.try_remove(self.key));
+        // Our own handle, dropped outside the borrow: it only detaches.
+        drop(handle);
+        self.shared.changed.notify_all();
+    }
+}
+
+/// Whether an accept error concerns only the connection being accepted
+/// (retry at once) rather than the process (back off).
+fn is_connection_error(e: &io::Error) -> bool {
+    matches!(e.kind(), io::ErrorKind::ConnectionAborted | io::ErrorKind::ConnectionReset | io::ErrorKind::Interrupted)
+        || e.raw_os_error() == Some(libc::EPROTO)
+        || e.raw_os_error() == Some(libc::EPERM)
+}
+
+/// Controls a running [`StreamServer`] or [`DatagramServer`]: stop it, wait
+/// for it, count its connections. Cheap to clone; it stays on the
+/// runtime's thread (`!Send`).
+///
+/// ```
+/// use std::time::Duration;
+/// use sprout_net::{StreamServer, TcpStream};
+///
+/// sprout_runtime::run(async {
+///     let server = StreamServer::bind("127.0.0.1:0", |stream: TcpStream, _| async move {
+///         let mut buf = [0; 1024];
+///         while let Ok(n @ 1..) = stream.read(&mut buf).await {
+///             if stream.write_all(&buf[..n]).await.is_err() {
+///                 break;
+///             }
+///         }
+///     })
+///     .await
+///     .unwrap();
+///     let addr = server.local_addr();
+///     let handle = server.start();
+///
+///     let client = TcpStream::connect(addr).await.unwrap();
+///     client.write_all(b"ping").await.unwrap();
+///     let mut buf = [0; 4];
+///     client.read_exact(&mut buf).await.unwrap();
+///     drop(client);
+///
+///     // Stop accepting, give connections 1 s to finish, kill the rest.
+///     let killed = handle.stop_graceful(Duration::from_secs(1)).await;
+///     assert_eq!(killed, 0);
+/// });
+/// ```
+#[derive(Clone)]
+pub struct ServerHandle {
+    shared: Rc<Shared>,
+}
+
+impl ServerHandle {
+    /// Stops accepting and closes the listeners (or the UDP socket's
+    /// receiver), at once. Open connections go on; see
+    /// [`stop_graceful`](Self::stop_graceful). Idempotent.
+    pub fn stop(&self) {
+        let acceptors = std::mem::take(&mut *self.shared.acceptors.borrow_mut());
+        // Killing drops each acceptor's future now, and with it its listener.
+        acceptors.iter().for_each(JoinHandle::kill);
+        drop(acceptors);
+        if !self.shared.stopped.is_set() {
+            self.shared.stopped.set();
+            self.shared.changed.notify_all();
+        }
+    }
+
+    /// Stops accepting, waits up to `timeout` for the open connections to
+    /// finish, then kills the rest (their futures are dropped, closing
+    /// their sockets). Returns how many were killed.
+    ///
+    /// Call it from a task other than the connections it waits for.
+    pub async fn stop_graceful(&self, timeout: Duration) -> usize {
+        self.stop();
+        let deadline = Instant::now() + timeout;
+        while !self.shared.conns.borrow().is_empty() {
+            if sprout_runtime::time::timeout_at(deadline, self.shared.changed.notified()).await.is_err() {
+                break;
+            }
+        }
+        // Taken out first: each killed task's guard touches the slab.
+        let rest = std::mem::take(&mut *self.shared.conns.borrow_mut());
+        let killed = rest.len();
+        for (_, task) in rest {
+            task.kill();
+        }
+        killed
+    }
+
+    /// Waits until the server is stopped.
+    pub async fn stopped(&self) {
+        self.shared.stopped.wait().await;
+    }
+
+    /// Whether [`stop`](Self::stop) was called.
+    pub fn is_stopped(&self) -> bool {
+        self.shared.stopped.is_set()
+    }
+
+    /// The number of open connections (running handler tasks).
+    pub fn connections(&self) -> usize {
+        self.shared.conns.borrow().len()
+    }
+
+    /// How many accepts (or receives) have failed so far, for monitoring.
+    pub fn accept_errors(&self) -> u64 {
+        self.shared.accept_errors.get()
+    }
+
+    /// The addresses the server listens on.
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+        self.shared.local_addrs.borrow().clone()
+    }
+}
+
+impl fmt::Debug for ServerHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerHandle")
+            .field("name", &self.shared.name())
+            .field("connections", &self.connections())
+            .field("stopped", &self.is_stopped())
+            .finish()
+    }
+}
+
+/// Stops the server if `serve_forever`'s future is dropped.
+struct StopOnDrop(ServerHandle);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.stop();
+    }
+}

@@ -1,0 +1,236 @@
+//! The std-shaped read and write methods, written once for every byte
+//! stream (TCP and Unix streams and their split halves).
+//!
+//! A type opts in by implementing [`AsEvented`]; the macros then expand to
+//! inherent methods that mirror `std::io::Read` / `Write` (only async) and
+//! to the `futures-io` trait impls.
+
+use mio::event::Source;
+
+use crate::evented::Evented;
+
+/// Gives the macros access to a stream's registered socket.
+pub(crate) trait AsEvented {
+    type Socket: Source;
+    fn evented(&self) -> &Evented<Self::Socket>;
+}
+
+/// Inherent `read`, `read_vectored`, `read_exact`, `read_to_end`,
+/// `read_to_string` and `readable`.
+macro_rules! read_methods {
+    () => {
+        /// Reads some bytes into `buf` and returns how many, waiting until
+        /// at least one is available: `std::io::Read::read`, only async.
+        /// `Ok(0)` means the peer closed its side (or `buf` is empty).
+        ///
+        /// # Errors
+        /// The socket's error, or `TimedOut` once the read timeout passes.
+        pub async fn read(&self, buf: &mut [u8]) -> std::io::Result<usize> {
+            $crate::stream_macros::AsEvented::evented(self).read_bytes(buf).await
+        }
+
+        /// Reads into several buffers at once (`readv`).
+        pub async fn read_vectored(&self, bufs: &mut [std::io::IoSliceMut<'_>]) -> std::io::Result<usize> {
+            $crate::stream_macros::AsEvented::evented(self).read_vectored(bufs).await
+        }
+
+        /// Reads exactly `buf.len()` bytes.
+        ///
+        /// # Errors
+        /// `UnexpectedEof` if the peer closes first; bytes read until then
+        /// are in `buf` but lost to the caller, as with std. Not
+        /// cancellation-safe: if the future is dropped midway, the bytes it
+        /// read are lost.
+        pub async fn read_exact(&self, buf: &mut [u8]) -> std::io::Result<()> {
+            $crate::stream_macros::AsEvented::evented(self).read_exact(buf).await
+        }
+
+        /// Reads until the peer closes its side, appending to `buf`;
+        /// returns how many bytes were appended.
+        pub async fn read_to_end(&self, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+            $crate::stream_macros::AsEvented::evented(self).read_to_end(buf).await
+        }
+
+        /// Reads until the peer closes its side, appending UTF-8 text to `buf`.
+        ///
+        /// # Errors
+        /// `InvalidData` if the bytes are not UTF-8 (then nothing is appended).
+        pub async fn read_to_string(&self, buf: &mut String) -> std::io::Result<usize> {
+            $crate::stream_macros::AsEvented::evented(self).read_to_string(buf).await
+        }
+
+        /// Waits until a read would not block (data, EOF or an error), under
+        /// the read timeout. Useful to wait without a buffer.
+        pub async fn readable(&self) -> std::io::Result<()> {
+            $crate::stream_macros::AsEvented::evented(self).ready(sprout_runtime::io::Direction::Read).await
+        }
+    };
+}
+
+/// Inherent `write`, `write_vectored`, `write_all`, `flush` and `writable`.
+macro_rules! write_methods {
+    () => {
+        /// Writes some bytes from `buf` and returns how many, waiting until
+        /// the socket has room: `std::io::Write::write`, only async.
+        ///
+        /// # Errors
+        /// The socket's error (`BrokenPipe` or `ConnectionReset` when the
+        /// peer is gone), or `TimedOut` once the write timeout passes.
+        pub async fn write(&self, buf: &[u8]) -> std::io::Result<usize> {
+            $crate::stream_macros::AsEvented::evented(self).write_bytes(buf).await
+        }
+
+        /// Writes from several buffers at once (`writev`).
+        pub async fn write_vectored(&self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
+            $crate::stream_macros::AsEvented::evented(self).write_vectored(bufs).await
+        }
+
+        /// Writes all of `buf`, waiting for room as often as needed.
+        ///
+        /// Not cancellation-safe: if the future is dropped midway, an
+        /// unknown prefix of `buf` has been sent.
+        pub async fn write_all(&self, buf: &[u8]) -> std::io::Result<()> {
+            $crate::stream_macros::AsEvented::evented(self).write_all(buf).await
+        }
+
+        /// Does nothing, as std's `flush` on a socket: bytes go to the
+        /// kernel on every `write`.
+        pub async fn flush(&self) -> std::io::Result<()> {
+            Ok(())
+        }
+
+        /// Waits until a write would not block (room, a closed peer or an
+        /// error), under the write timeout.
+        pub async fn writable(&self) -> std::io::Result<()> {
+            $crate::stream_macros::AsEvented::evented(self).ready(sprout_runtime::io::Direction::Write).await
+        }
+    };
+}
+
+/// `futures_io::AsyncRead` for `$ty` and `&$ty`.
+macro_rules! impl_async_read {
+    ($ty:ty) => {
+        impl futures_io::AsyncRead for $ty {
+            #[inline]
+            fn poll_read(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut [u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                $crate::stream_macros::AsEvented::evented(&*self).poll_read(cx, buf)
+            }
+
+            fn poll_read_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &mut [std::io::IoSliceMut<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                $crate::stream_macros::AsEvented::evented(&*self).poll_read_vectored(cx, bufs)
+            }
+        }
+
+        impl futures_io::AsyncRead for &$ty {
+            #[inline]
+            fn poll_read(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut [u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                $crate::stream_macros::AsEvented::evented(*self).poll_read(cx, buf)
+            }
+
+            fn poll_read_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &mut [std::io::IoSliceMut<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                $crate::stream_macros::AsEvented::evented(*self).poll_read_vectored(cx, bufs)
+            }
+        }
+    };
+}
+
+/// `futures_io::AsyncWrite` for `$ty` and `&$ty`; `$close` shuts the
+/// writing side down (`poll_close`).
+macro_rules! impl_async_write {
+    ($ty:ty, $close:expr) => {
+        impl futures_io::AsyncWrite for $ty {
+            #[inline]
+            fn poll_write(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                $crate::stream_macros::AsEvented::evented(&*self).poll_write(cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &[std::io::IoSlice<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                $crate::stream_macros::AsEvented::evented(&*self).poll_write_vectored(cx, bufs)
+            }
+
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready(Ok(()))
+            }
+
+            fn poll_close(
+                self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                let close: fn(&$ty) -> std::io::Result<()> = $close;
+                std::task::Poll::Ready(close(&*self))
+            }
+        }
+
+        impl futures_io::AsyncWrite for &$ty {
+            #[inline]
+            fn poll_write(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                $crate::stream_macros::AsEvented::evented(*self).poll_write(cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &[std::io::IoSlice<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                $crate::stream_macros::AsEvented::evented(*self).poll_write_vectored(cx, bufs)
+            }
+
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready(Ok(()))
+            }
+
+            fn poll_close(
+                self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                let close: fn(&$ty) -> std::io::Result<()> = $close;
+                std::task::Poll::Ready(close(*self))
+            }
+        }
+    };
+}
+
+/// A shutdown that tolerates a peer already gone (`NotConnected`), as
+/// `poll_close` and the write half's drop want.
+pub(crate) fn shutdown_quietly(result: std::io::Result<()>) -> std::io::Result<()> {
+    match result {
+        Err(e) if e.kind() == std::io::ErrorKind::NotConnected => Ok(()),
+        other => other,
+    }
+}
+
+pub(crate) use {impl_async_read, impl_async_write, read_methods, write_methods};
