@@ -1,0 +1,96 @@
+//! The echo server: sprout's main job, and the classic gevent demo.
+//!
+//! ```text
+//! cargo run --release --example echo_server                      # 127.0.0.1:8080
+//! cargo run --release --example echo_server -- --addr 0.0.0.0:9000 --upper
+//! cargo run --release --example echo_client                      # talk to it
+//! ```
+//!
+//! Every connection gets its own green task that reads and writes back,
+//! one thread for all of them. With `--upper` it upper-cases what it sends
+//! back, as the gevent demo does. Ctrl-C stops accepting, gives open
+//! connections five seconds, then closes the rest.
+//!
+//! Peers that misbehave cost nothing extra: a reset or a timeout ends just
+//! that task; a half-close gets every byte echoed, then the close; a client
+//! that never reads makes `write_all` wait, so the task stops reading from
+//! it and its memory stays at one buffer.
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use sprout::net::{StreamServer, TcpStream};
+
+/// Bytes read at a time. Larger than a typical message, so one read
+/// usually drains the socket; small enough for tens of thousands of
+/// connections (and only the pages a read touches become resident).
+const BUFFER: usize = 8 * 1024;
+
+/// Echoes everything `stream` sends until it closes its side.
+async fn echo(stream: TcpStream, upper: bool) -> io::Result<()> {
+    let mut buf = vec![0; BUFFER];
+    loop {
+        let n = stream.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(()); // EOF: everything was echoed; dropping the stream closes it
+        }
+        if upper {
+            buf[..n].make_ascii_uppercase();
+        }
+        stream.write_all(&buf[..n]).await?;
+    }
+}
+
+struct Options {
+    addr: String,
+    upper: bool,
+}
+
+fn parse_args() -> Result<Options, String> {
+    let mut options = Options { addr: "127.0.0.1:8080".into(), upper: false };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--addr" => options.addr = args.next().ok_or("--addr needs an address, like 127.0.0.1:8080")?,
+            "--upper" => options.upper = true,
+            "-h" | "--help" => {
+                println!("usage: echo_server [--addr HOST:PORT] [--upper]");
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument {other:?}; try --help")),
+        }
+    }
+    Ok(options)
+}
+
+fn main() {
+    let options = match parse_args() {
+        Ok(options) => options,
+        Err(e) => {
+            eprintln!("echo_server: {e}");
+            std::process::exit(2);
+        }
+    };
+    // One descriptor per connection: lift the soft limit (often 1024).
+    let _ = sprout::net::raise_fd_limit();
+    let upper = options.upper;
+    let result = sprout::run(async move {
+        let server = StreamServer::bind(options.addr.as_str(), move |stream, _peer: SocketAddr| echo(stream, upper)).await?;
+        let mode = if upper { " (upper-casing)" } else { "" };
+        println!("echo server listening on {}{mode}", server.local_addr());
+        let handle = server.handle();
+        sprout::spawn(async move {
+            if sprout::signal::ctrl_c().await.is_ok() {
+                println!("stopping: waiting up to 5 s for {} open connections", handle.connections());
+                handle.stop_graceful(Duration::from_secs(5)).await;
+            }
+        });
+        server.serve_forever().await;
+        io::Result::Ok(())
+    });
+    if let Err(e) = result {
+        eprintln!("echo_server: {e}");
+        std::process::exit(1);
+    }
+}
