@@ -38,7 +38,7 @@ use sprout_runtime::sync::Event;
 pub use datagram::{DatagramServer, Reply};
 pub use stream::StreamServer;
 
-/// What a connection or datagram handler may return: `()`, or a `Result`
+/// What a connection or datagram handler may return: `()`, or any `Result`
 /// whose error the server reports on stderr (one line), as gevent prints a
 /// failed handler's traceback. A peer that resets, hangs up or times out
 /// is not worth a report: `io::Error`s of those kinds stay quiet.
@@ -51,7 +51,7 @@ impl HandlerResult for () {
     fn report(self, _origin: &dyn fmt::Display) {}
 }
 
-impl<E: Into<Box<dyn Error>>> HandlerResult for Result<(), E> {
+impl<T, E: Into<Box<dyn Error>>> HandlerResult for Result<T, E> {
     fn report(self, origin: &dyn fmt::Display) {
         let Err(e) = self else { return };
         let e: Box<dyn Error> = e.into();

@@ -1,0 +1,233 @@
+//! StreamServer: stop, graceful stop, the connection limit, several
+//! listeners, handler failures.
+
+mod support;
+
+use std::cell::Cell;
+use std::io::ErrorKind;
+use std::rc::Rc;
+use std::time::Duration;
+
+use sprout::net::{StreamServer, TcpListener, TcpStream};
+use support::{echo, within};
+
+async fn round_trip(stream: &TcpStream, msg: &[u8]) -> std::io::Result<Vec<u8>> {
+    stream.write_all(msg).await?;
+    let mut back = vec![0; msg.len()];
+    stream.read_exact(&mut back).await?;
+    Ok(back)
+}
+
+#[test]
+fn stop_closes_the_listener_and_keeps_connections() {
+    sprout::run(within(async {
+        let server = StreamServer::bind("127.0.0.1:0", |s, _| echo(s, false)).await.unwrap();
+        let addr = server.local_addr();
+        let handle = server.start();
+        let open = TcpStream::connect(addr).await.unwrap();
+        assert_eq!(round_trip(&open, b"before").await.unwrap(), b"before");
+        handle.stop();
+        assert!(handle.is_stopped());
+        handle.stop(); // idempotent
+        // The listener is closed at once: new connections are refused.
+        assert_eq!(TcpStream::connect(addr).await.unwrap_err().kind(), ErrorKind::ConnectionRefused);
+        // The open connection is still served.
+        assert_eq!(round_trip(&open, b"after").await.unwrap(), b"after");
+        assert_eq!(handle.connections(), 1);
+        drop(open);
+        handle.stopped().await;
+    }));
+}
+
+#[test]
+fn serve_forever_returns_after_stop() {
+    sprout::run(within(async {
+        let server = StreamServer::bind("127.0.0.1:0", |s, _| echo(s, true)).await.unwrap();
+        let addr = server.local_addr();
+        let handle = server.handle();
+        let serving = sprout::spawn(server.serve_forever());
+        let client = TcpStream::connect(addr).await.unwrap();
+        assert_eq!(round_trip(&client, b"upper").await.unwrap(), b"UPPER");
+        assert!(!serving.is_finished());
+        handle.stop();
+        serving.await.unwrap();
+    }));
+}
+
+#[test]
+fn dropping_serve_forever_stops_the_server() {
+    sprout::run(within(async {
+        let server = StreamServer::bind("127.0.0.1:0", |s, _| echo(s, false)).await.unwrap();
+        let addr = server.local_addr();
+        let handle = server.handle();
+        let serving = sprout::spawn(server.serve_forever());
+        sprout::yield_now().await;
+        serving.kill();
+        assert!(handle.is_stopped());
+        assert_eq!(TcpStream::connect(addr).await.unwrap_err().kind(), ErrorKind::ConnectionRefused);
+    }));
+}
+
+#[test]
+fn graceful_stop_waits_for_connections_that_finish() {
+    sprout::run(within(async {
+        // Each connection sleeps 50 ms, then says goodbye and closes.
+        let server = StreamServer::bind("127.0.0.1:0", |s: TcpStream, _| async move {
+            sprout::sleep(Duration::from_millis(50)).await;
+            s.write_all(b"bye").await
+        })
+        .await
+        .unwrap();
+        let addr = server.local_addr();
+        let handle = server.start();
+        let clients: Vec<_> = futures::future::join_all((0..5).map(|_| TcpStream::connect(addr))).await;
+        while handle.connections() < 5 {
+            sprout::sleep(Duration::from_millis(1)).await;
+        }
+        assert_eq!(handle.stop_graceful(Duration::from_secs(10)).await, 0, "all finished in time");
+        for client in clients {
+            let mut text = String::new();
+            client.unwrap().read_to_string(&mut text).await.unwrap();
+            assert_eq!(text, "bye");
+        }
+    }));
+}
+
+#[test]
+fn graceful_stop_kills_connections_that_outlive_the_timeout() {
+    sprout::run(within(async {
+        let dropped = Rc::new(Cell::new(0));
+        let server = StreamServer::bind("127.0.0.1:0", {
+            let dropped = dropped.clone();
+            move |s: TcpStream, _| {
+                let guard = DropCounter(dropped.clone());
+                async move {
+                    let _guard = guard;
+                    let _s = s;
+                    sprout::sleep(Duration::from_secs(3600)).await; // never finishes by itself
+                }
+            }
+        })
+        .await
+        .unwrap();
+        let addr = server.local_addr();
+        let handle = server.start();
+        let a = TcpStream::connect(addr).await.unwrap();
+        let b = TcpStream::connect(addr).await.unwrap();
+        while handle.connections() < 2 {
+            sprout::sleep(Duration::from_millis(1)).await;
+        }
+        let start = std::time::Instant::now();
+        assert_eq!(handle.stop_graceful(Duration::from_millis(30)).await, 2);
+        assert!(start.elapsed() >= Duration::from_millis(30));
+        assert_eq!(dropped.get(), 2, "the killed handlers' futures were dropped");
+        assert_eq!(handle.connections(), 0);
+        // Their sockets were closed: the clients read EOF.
+        for client in [a, b] {
+            let mut buf = [0; 1];
+            assert_eq!(client.read(&mut buf).await.unwrap(), 0);
+        }
+    }));
+}
+
+struct DropCounter(Rc<Cell<usize>>);
+
+impl Drop for DropCounter {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() + 1);
+    }
+}
+
+#[test]
+fn accept_pauses_at_the_connection_limit() {
+    sprout::run(within(async {
+        let server = StreamServer::bind("127.0.0.1:0", |s, _| echo(s, false)).await.unwrap().max_connections(2);
+        let addr = server.local_addr();
+        let handle = server.start();
+        let a = TcpStream::connect(addr).await.unwrap();
+        let b = TcpStream::connect(addr).await.unwrap();
+        assert_eq!(round_trip(&a, b"a").await.unwrap(), b"a");
+        assert_eq!(round_trip(&b, b"b").await.unwrap(), b"b");
+        // The third connects (the kernel completes the handshake into the
+        // backlog) but is not accepted while two are open.
+        let c = TcpStream::connect(addr).await.unwrap();
+        c.write_all(b"c").await.unwrap();
+        sprout::sleep(Duration::from_millis(50)).await;
+        assert_eq!(handle.connections(), 2);
+        let mut buf = [0; 1];
+        c.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+        assert_eq!(c.read(&mut buf).await.unwrap_err().kind(), ErrorKind::TimedOut);
+        // One closes: the third is accepted and served.
+        drop(a);
+        c.set_read_timeout(None).unwrap();
+        c.read_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"c");
+        assert_eq!(handle.connections(), 2);
+        drop((b, c));
+        assert_eq!(handle.stop_graceful(Duration::from_secs(10)).await, 0);
+    }));
+}
+
+#[test]
+fn one_server_many_listeners() {
+    sprout::run(within(async {
+        let port_of = |s: TcpStream, _| async move {
+            let port = s.local_addr()?.port();
+            s.write_all(format!("{port}").as_bytes()).await
+        };
+        let extra = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let server = StreamServer::new(port_of)
+            .backlog(64)
+            .listen("127.0.0.1:0")
+            .await
+            .unwrap()
+            .listen("127.0.0.1:0")
+            .await
+            .unwrap()
+            .add_listener(extra);
+        let handle = server.start();
+        let addrs = handle.local_addrs();
+        assert_eq!(addrs.len(), 3);
+        for addr in addrs {
+            let client = TcpStream::connect(addr).await.unwrap();
+            let mut text = String::new();
+            client.read_to_string(&mut text).await.unwrap();
+            assert_eq!(text, addr.port().to_string());
+        }
+        handle.stop();
+        assert!(handle.stop_graceful(Duration::from_secs(10)).await == 0);
+    }));
+}
+
+#[test]
+fn a_failing_or_panicking_handler_does_not_stop_the_server() {
+    sprout::run(within(async {
+        let calls = Rc::new(Cell::new(0));
+        let server = StreamServer::bind("127.0.0.1:0", {
+            let calls = calls.clone();
+            move |s: TcpStream, _| {
+                let n = calls.get();
+                calls.set(n + 1);
+                async move {
+                    match n {
+                        0 => Err(std::io::Error::other("handler 0 fails on purpose (expected in test output)")),
+                        1 => panic!("handler 1 panics on purpose (expected in test output)"),
+                        _ => s.write_all(b"fine").await,
+                    }
+                }
+            }
+        })
+        .await
+        .unwrap();
+        let addr = server.local_addr();
+        let handle = server.start();
+        for want in ["", "", "fine"] {
+            let client = TcpStream::connect(addr).await.unwrap();
+            let mut text = String::new();
+            client.read_to_string(&mut text).await.unwrap();
+            assert_eq!(text, want);
+        }
+        assert_eq!(calls.get(), 3);
+        handle.stop();
+    }));
+}
