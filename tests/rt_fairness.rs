@@ -82,7 +82,7 @@ fn an_always_ready_resource_yields_after_its_budget() {
                 // Each iteration is an "operation" that is always ready. Without
                 // the budget this loop would never let the other task run.
                 for i in 0..1_000_000u64 {
-                    poll_fn(|cx| coop::poll_proceed(cx)).await;
+                    poll_fn(coop::poll_proceed).await;
                     if flag.get() {
                         return i;
                     }

@@ -191,6 +191,7 @@ fn live_task_counter_returns_to_zero() {
 }
 
 #[test]
+#[allow(clippy::async_yields_async)] // handles leave block_on on purpose here
 fn runtime_keeps_tasks_between_block_on_calls() {
     let rt = Runtime::new().unwrap();
     let handle = rt.block_on(async {
@@ -217,6 +218,7 @@ fn runtime_keeps_tasks_between_block_on_calls() {
 }
 
 #[test]
+#[allow(clippy::async_yields_async)] // the handle leaves block_on on purpose
 fn a_handle_outliving_its_runtime_reports_killed() {
     let rt = Runtime::new().unwrap();
     let h = rt.block_on(async { spawn(pending::<()>()) });
@@ -321,7 +323,7 @@ fn kill_graceful_lets_the_task_clean_up() {
 #[test]
 #[should_panic(expected = "must be called from inside a sprout runtime")]
 fn spawn_outside_a_runtime_panics_with_a_reason() {
-    let _ = spawn(async {});
+    drop(spawn(async {}));
 }
 
 #[test]

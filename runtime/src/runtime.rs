@@ -126,7 +126,9 @@ impl Runtime {
     pub(crate) fn from_builder(config: Builder) -> io::Result<Runtime> {
         let (reactor, mio_waker) = Reactor::new(config.events_per_turn)?;
         let remote = Arc::new(Remote::new(mio_waker));
-        let remote_ptr = NonNull::from(&*remote);
+        // From `Arc::as_ptr`, so that an orphaned Remote can be freed through
+        // it with `Arc::from_raw` (see `Remote::orphan`).
+        let remote_ptr = NonNull::new(Arc::as_ptr(&remote).cast_mut()).expect("Arc pointers are non-null");
         let root = raw::allocate_root(remote_ptr);
         remote.note_alloc();
         let core = Core {
@@ -446,10 +448,9 @@ impl Core {
         let mut wake = std::mem::take(&mut *self.wake_buf.borrow_mut());
         // With no sources, a zero-timeout poll could only report the
         // cross-thread waker, whose flag we just read: skip the syscall.
-        if timeout != Some(Duration::ZERO) || self.reactor.has_sources() {
-            if self.reactor.turn(timeout, &mut wake) {
-                self.drain_remote();
-            }
+        let must_poll = timeout != Some(Duration::ZERO) || self.reactor.has_sources();
+        if must_poll && self.reactor.turn(timeout, &mut wake) {
+            self.drain_remote();
         }
         if self.timers.borrow().len() > 0 {
             let now = self.now_tick(Instant::now());

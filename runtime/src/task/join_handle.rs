@@ -42,8 +42,11 @@ use crate::sched::remote::{Message, TaskPtr};
 /// ```
 pub struct JoinHandle<T> {
     raw: NonNull<Header>,
-    _marker: PhantomData<(Rc<()>, fn() -> T)>,
+    /// `!Send` (the task lives on this thread) and covariant in `T`.
+    _marker: PhantomData<NotSendOutput<T>>,
 }
+
+type NotSendOutput<T> = (Rc<()>, fn() -> T);
 
 impl<T: 'static> JoinHandle<T> {
     /// # Safety
