@@ -1,1 +1,470 @@
-fn main() {}
+//! The echo benchmark: sprout's echo server against the same server on
+//! tokio (current_thread) and a hand-written mio loop with no tasks at all
+//! (the floor a task runtime adds overhead to).
+//!
+//! ```text
+//! cargo bench --bench echo                       # every load point, medians of 3 (about 3 minutes)
+//! cargo bench --bench echo -- --runs 1 --secs 1  # a quick look
+//! cargo bench --bench echo -- --conns 50 --size 64
+//! cargo bench --bench echo -- --syscalls         # strace -c: syscalls per request at 50 x 64 B
+//! ```
+//!
+//! Each server runs alone on core 0 (`taskset -c 0`); one load client, the
+//! same for all three, runs on core 1 (`taskset -c 1`). The client is a mio
+//! state machine too, so it costs as little as a client can: at 50
+//! connections and more it still saturates its core before the servers do,
+//! which is why the server's CPU time per request (from `/proc/PID/stat`,
+//! over the measured window) is the fair figure there.
+//!
+//! The client keeps every connection busy with one message at a time (a
+//! closed loop): send `size` bytes, wait for all of them to come back,
+//! record the round trip, send again. A warm-up precedes the measured
+//! window. Load points run in turn, servers interleaved within each run.
+//!
+//! All three servers read into an 8 KiB buffer and write back what they
+//! read, as `examples/echo_server.rs` does; none sets `TCP_NODELAY` (one
+//! write per reply, so Nagle never holds anything back).
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BUFFER: usize = 8 * 1024;
+const SERVERS: [&str; 3] = ["mio", "tokio", "sprout"];
+const POINTS: [(usize, usize); 6] = [(1, 64), (50, 64), (1000, 64), (1, 4096), (50, 4096), (1000, 4096)];
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
+    if let Some(server) = flag("--server") {
+        return serve(&server);
+    }
+    if let Some(addr) = flag("--client") {
+        let n = |name: &str| flag(name).and_then(|s| s.parse::<f64>().ok()).unwrap_or_else(|| panic!("{name} needed"));
+        let result = client(
+            addr.parse().expect("an address"),
+            n("--conns") as usize,
+            n("--size") as usize,
+            Duration::from_secs_f64(n("--warmup")),
+            Duration::from_secs_f64(n("--secs")),
+            n("--pid") as u32,
+        );
+        println!(
+            "{} {} {} {} {}",
+            result.rps, result.p50_us, result.p99_us, result.cpu_us_per_req, result.total_requests
+        );
+        return;
+    }
+    let runs = flag("--runs").and_then(|s| s.parse().ok()).unwrap_or(3usize).max(1);
+    let secs: f64 = flag("--secs").and_then(|s| s.parse().ok()).unwrap_or(2.0);
+    let conns: Option<usize> = flag("--conns").and_then(|s| s.parse().ok());
+    let size: Option<usize> = flag("--size").and_then(|s| s.parse().ok());
+    if args.iter().any(|a| a == "--syscalls") {
+        return syscalls(conns.unwrap_or(50), size.unwrap_or(64));
+    }
+    let points: Vec<(usize, usize)> = POINTS
+        .into_iter()
+        .filter(|&(c, s)| conns.is_none_or(|want| want == c) && size.is_none_or(|want| want == s))
+        .collect();
+    orchestrate(&points, runs, secs);
+}
+
+// ---------------------------------------------------------------------------
+// The orchestrator: one process per server and per client, pinned.
+
+struct Figures {
+    rps: f64,
+    p50_us: f64,
+    p99_us: f64,
+    cpu_us_per_req: f64,
+    total_requests: f64,
+}
+
+fn orchestrate(points: &[(usize, usize)], runs: usize, secs: f64) {
+    println!("echo benchmark: servers on core 0, one client on core 1; medians of {runs} run(s) of {secs} s");
+    println!(
+        "{:<16} {:<7} {:>10} {:>8} {:>8} {:>11} {:>9} {:>9}",
+        "load", "server", "req/s", "p50 us", "p99 us", "cpu us/req", "cpu/mio", "cpu/tokio"
+    );
+    for &(conns, size) in points {
+        let mut all: Vec<Vec<Figures>> = SERVERS.iter().map(|_| Vec::new()).collect();
+        for _ in 0..runs {
+            for (i, server) in SERVERS.iter().enumerate() {
+                all[i].push(measure(server, conns, size, secs));
+            }
+        }
+        let med = |i: usize, f: fn(&Figures) -> f64| median(all[i].iter().map(f).collect());
+        let cpu: Vec<f64> = (0..SERVERS.len()).map(|i| med(i, |f| f.cpu_us_per_req)).collect();
+        for (i, server) in SERVERS.iter().enumerate() {
+            let load = if i == 0 { format!("{conns} x {size} B") } else { String::new() };
+            println!(
+                "{:<16} {:<7} {:>10.0} {:>8.0} {:>8.0} {:>11.2} {:>8.3}x {:>8.3}x",
+                load,
+                server,
+                med(i, |f| f.rps),
+                med(i, |f| f.p50_us),
+                med(i, |f| f.p99_us),
+                cpu[i],
+                cpu[i] / cpu[0],
+                cpu[i] / cpu[1],
+            );
+        }
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+/// Starts `server` pinned to core 0 (optionally under a wrapper such as
+/// strace) and reads the address it prints.
+fn start_server(wrapper: &[&str], server: &str) -> (Child, SocketAddr) {
+    let exe = std::env::current_exe().expect("own path");
+    let mut cmd = Command::new(wrapper.first().copied().unwrap_or("taskset"));
+    let mut rest: Vec<String> = wrapper.iter().skip(1).map(|s| s.to_string()).collect();
+    if !wrapper.is_empty() {
+        rest.push("taskset".into());
+    }
+    rest.extend(["-c".into(), "0".into(), exe.display().to_string(), "--server".into(), server.into()]);
+    let mut child = cmd.args(&rest).stdout(Stdio::piped()).spawn().expect("start the server (is taskset installed?)");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("the server's address");
+    let addr = line.trim().parse().unwrap_or_else(|_| panic!("{server} printed {line:?}, not an address"));
+    (child, addr)
+}
+
+fn run_client(addr: SocketAddr, conns: usize, size: usize, warmup: f64, secs: f64, pid: u32) -> Figures {
+    let exe = std::env::current_exe().expect("own path");
+    let out = Command::new("taskset")
+        .args(["-c", "1"])
+        .arg(exe)
+        .args(["--client", &addr.to_string(), "--conns", &conns.to_string(), "--size", &size.to_string()])
+        .args(["--warmup", &warmup.to_string(), "--secs", &secs.to_string(), "--pid", &pid.to_string()])
+        .output()
+        .expect("run the client");
+    assert!(out.status.success(), "the client failed: {}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let v: Vec<f64> = text.split_whitespace().map(|s| s.parse().expect("a number")).collect();
+    Figures { rps: v[0], p50_us: v[1], p99_us: v[2], cpu_us_per_req: v[3], total_requests: v[4] }
+}
+
+fn measure(server: &str, conns: usize, size: usize, secs: f64) -> Figures {
+    let (mut child, addr) = start_server(&[], server);
+    let figures = run_client(addr, conns, size, (secs / 4.0).max(0.25), secs, child.id());
+    child.kill().ok();
+    child.wait().ok();
+    figures
+}
+
+/// Runs each server under `strace -c -f` for a short load and prints the
+/// syscalls it made per request.
+fn syscalls(conns: usize, size: usize) {
+    println!("syscalls per request, {conns} connections x {size} B, under strace -c -f (slow: counts only)");
+    for server in SERVERS {
+        let report = std::env::temp_dir().join(format!("sprout-echo-strace-{server}-{}", std::process::id()));
+        let report_s = report.display().to_string();
+        let (mut strace, addr) = start_server(&["strace", "-c", "-f", "-o", &report_s], server);
+        // The traced server is strace's child (taskset execs into it).
+        let children = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", strace.id())).unwrap_or_default();
+        let pid: u32 = children.split_whitespace().next().and_then(|s| s.parse().ok()).expect("the traced server");
+        let figures = run_client(addr, conns, size, 0.2, 1.0, pid);
+        // SAFETY: kill(2) on the server process we started.
+        unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+        strace.wait().ok();
+        let text = std::fs::read_to_string(&report).unwrap_or_default();
+        let _ = std::fs::remove_file(&report);
+        let mut rows = Vec::new();
+        for line in text.lines() {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            // % time, seconds, usecs/call, calls, [errors,] syscall
+            if cols.len() >= 5 && cols[0].parse::<f64>().is_ok() && cols[3].parse::<u64>().is_ok() {
+                let calls: f64 = cols[3].parse().unwrap();
+                let errors: f64 = if cols.len() == 6 { cols[4].parse().unwrap_or(0.0) } else { 0.0 };
+                let name = cols[cols.len() - 1];
+                rows.push((name.to_string(), calls / figures.total_requests, errors / figures.total_requests));
+            }
+        }
+        rows.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap());
+        let shown: Vec<String> = rows
+            .iter()
+            .filter(|r| r.1 >= 0.005)
+            .map(|(name, calls, errors)| {
+                if *errors >= 0.005 { format!("{name} {calls:.3} ({errors:.3} failed)") } else { format!("{name} {calls:.3}") }
+            })
+            .collect();
+        println!("{server:<7} {:.0} requests: {}", figures.total_requests, shown.join(", "));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The servers.
+
+fn serve(server: &str) {
+    let _ = sprout::net::raise_fd_limit();
+    match server {
+        "sprout" => serve_sprout(),
+        "tokio" => serve_tokio(),
+        "mio" => serve_mio().expect("the mio server"),
+        other => panic!("unknown server {other}"),
+    }
+}
+
+fn announce(addr: SocketAddr) {
+    println!("{addr}");
+    io::stdout().flush().unwrap();
+}
+
+/// sprout: `examples/echo_server.rs`'s handler on a `StreamServer`.
+fn serve_sprout() {
+    async fn echo(stream: sprout::net::TcpStream) -> io::Result<()> {
+        let mut buf = vec![0; BUFFER];
+        loop {
+            let n = stream.read(&mut buf).await?;
+            if n == 0 {
+                return Ok(());
+            }
+            stream.write_all(&buf[..n]).await?;
+        }
+    }
+    sprout::run(async {
+        let server = sprout::net::StreamServer::bind("127.0.0.1:0", |s, _| echo(s)).await.unwrap();
+        announce(server.local_addr());
+        server.serve_forever().await;
+    });
+}
+
+/// tokio: the same loop, a task per connection, current_thread runtime.
+fn serve_tokio() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rt = tokio::runtime::Builder::new_current_thread().enable_io().build().unwrap();
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        announce(listener.local_addr().unwrap());
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else { continue };
+            tokio::spawn(async move {
+                let mut buf = vec![0; BUFFER];
+                loop {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => {
+                            if stream.write_all(&buf[..n]).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    });
+}
+
+/// The floor: one epoll loop, a state machine per connection, no tasks.
+/// A request costs one read, one write and a share of one epoll_wait: a
+/// short read means the socket is drained (edge-triggered), so the loop
+/// never reads just to see EAGAIN.
+fn serve_mio() -> io::Result<()> {
+    use mio::net::TcpListener;
+    use mio::{Events, Interest, Poll, Token};
+
+    struct Conn {
+        stream: mio::net::TcpStream,
+        buf: Vec<u8>,
+        /// Bytes read and not yet written back: `buf[from..to]`.
+        from: usize,
+        to: usize,
+    }
+
+    const LISTENER: Token = Token(usize::MAX);
+    let mut poll = Poll::new()?;
+    let mut events = Events::with_capacity(1024);
+    let mut listener = TcpListener::bind("127.0.0.1:0".parse().unwrap())?;
+    poll.registry().register(&mut listener, LISTENER, Interest::READABLE)?;
+    announce(listener.local_addr()?);
+    let mut conns: slab::Slab<Conn> = slab::Slab::new();
+
+    /// Writes what is pending, then reads and echoes until the socket is
+    /// drained or the peer stops taking data. Returns false to close.
+    fn drive(c: &mut Conn) -> bool {
+        loop {
+            while c.from < c.to {
+                match c.stream.write(&c.buf[c.from..c.to]) {
+                    Ok(n) => c.from += n,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true, // wait for WRITABLE
+                    Err(_) => return false,
+                }
+            }
+            match c.stream.read(&mut c.buf) {
+                Ok(0) => return false,
+                Ok(n) => {
+                    (c.from, c.to) = (0, n);
+                    let drained = n < c.buf.len();
+                    // Write back at once; a short read means nothing more is queued.
+                    while c.from < c.to {
+                        match c.stream.write(&c.buf[c.from..c.to]) {
+                            Ok(w) => c.from += w,
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
+                            Err(_) => return false,
+                        }
+                    }
+                    if drained {
+                        return true;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
+                Err(_) => return false,
+            }
+        }
+    }
+
+    loop {
+        poll.poll(&mut events, None)?;
+        for event in events.iter() {
+            if event.token() == LISTENER {
+                loop {
+                    match listener.accept() {
+                        Ok((mut stream, _)) => {
+                            let entry = conns.vacant_entry();
+                            poll.registry().register(
+                                &mut stream,
+                                Token(entry.key()),
+                                Interest::READABLE | Interest::WRITABLE,
+                            )?;
+                            entry.insert(Conn { stream, buf: vec![0; BUFFER], from: 0, to: 0 });
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                        Err(_) => break,
+                    }
+                }
+                continue;
+            }
+            let key = event.token().0;
+            let Some(c) = conns.get_mut(key) else { continue };
+            // A WRITABLE-only edge with nothing pending needs no syscall.
+            if !event.is_readable() && !event.is_read_closed() && !event.is_error() && c.from == c.to {
+                continue;
+            }
+            if !drive(c) {
+                let mut c = conns.remove(key);
+                poll.registry().deregister(&mut c.stream)?;
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The load client: a mio state machine, one message in flight per connection.
+
+/// utime + stime of `pid`, in seconds.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("the server's /proc/PID/stat");
+    // Fields after the command name (which may hold spaces) start at state (3).
+    let rest = &stat[stat.rfind(')').expect("stat format") + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields[11].parse().unwrap();
+    let stime: f64 = fields[12].parse().unwrap();
+    // SAFETY: sysconf only reads a configuration value.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    (utime + stime) / ticks
+}
+
+fn client(addr: SocketAddr, conns: usize, size: usize, warmup: Duration, secs: Duration, pid: u32) -> Figures {
+    use mio::{Events, Interest, Poll, Token};
+
+    struct Conn {
+        stream: mio::net::TcpStream,
+        sent: usize,
+        received: usize,
+        start: Instant,
+    }
+
+    let _ = sprout::net::raise_fd_limit();
+    let mut poll = Poll::new().unwrap();
+    let mut events = Events::with_capacity(1024);
+    let message = vec![b'x'; size];
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut list = Vec::with_capacity(conns);
+    for i in 0..conns {
+        let std = std::net::TcpStream::connect(addr).expect("connect to the server");
+        std.set_nodelay(true).unwrap();
+        std.set_nonblocking(true).unwrap();
+        let mut stream = mio::net::TcpStream::from_std(std);
+        poll.registry().register(&mut stream, Token(i), Interest::READABLE | Interest::WRITABLE).unwrap();
+        list.push(Conn { stream, sent: 0, received: 0, start: Instant::now() });
+    }
+    let send = |c: &mut Conn| -> io::Result<()> {
+        while c.sent < message.len() {
+            match c.stream.write(&message[c.sent..]) {
+                Ok(n) => c.sent += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    };
+    for c in &mut list {
+        c.start = Instant::now();
+        send(c).expect("send");
+    }
+    let begin = Instant::now();
+    let (measure_from, measure_to) = (begin + warmup, begin + warmup + secs);
+    let mut measuring: Option<(Instant, f64)> = None;
+    let mut latencies: Vec<u32> = Vec::with_capacity(1 << 22);
+    let mut total = 0u64;
+    loop {
+        poll.poll(&mut events, Some(Duration::from_millis(5))).unwrap();
+        for event in events.iter() {
+            let c = &mut list[event.token().0];
+            if c.sent < size {
+                send(c).expect("send");
+            }
+            if event.is_readable() || event.is_read_closed() || event.is_error() {
+                loop {
+                    match c.stream.read(&mut buf) {
+                        Ok(0) => panic!("the server closed a connection"),
+                        Ok(n) => {
+                            c.received += n;
+                            if n < buf.len() {
+                                break; // drained
+                            }
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                        Err(e) => panic!("read: {e}"),
+                    }
+                }
+            }
+            if c.sent == size && c.received >= size {
+                assert_eq!(c.received, size, "one message in flight");
+                let now = Instant::now();
+                total += 1;
+                if measuring.is_some() {
+                    latencies.push((now - c.start).as_nanos().min(u128::from(u32::MAX)) as u32);
+                }
+                (c.sent, c.received, c.start) = (0, 0, now);
+                send(c).expect("send");
+            }
+        }
+        let now = Instant::now();
+        if measuring.is_none() && now >= measure_from {
+            measuring = Some((now, cpu_seconds(pid)));
+            latencies.clear();
+        }
+        if now >= measure_to {
+            break;
+        }
+    }
+    let (from, cpu_from) = measuring.expect("the window started");
+    let window = from.elapsed().as_secs_f64();
+    let cpu = cpu_seconds(pid) - cpu_from;
+    latencies.sort_unstable();
+    let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)] as f64 / 1000.0;
+    Figures {
+        rps: latencies.len() as f64 / window,
+        p50_us: pct(0.50),
+        p99_us: pct(0.99),
+        cpu_us_per_req: cpu * 1e6 / latencies.len() as f64,
+        total_requests: total as f64,
+    }
+}

@@ -118,7 +118,7 @@ impl Signal {
             // Drain every pending byte: one wake-up per burst of signals.
             let mut got = false;
             loop {
-                match (&mut &*self.receiver.get_ref()).read(&mut buf) {
+                match (&mut self.receiver.get_ref()).read(&mut buf) {
                     Ok(0) => return Err(io::Error::from(io::ErrorKind::UnexpectedEof)),
                     Ok(_) => got = true,
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock && got => return Ok(()),
