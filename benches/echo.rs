@@ -63,6 +63,9 @@ fn main() {
     if args.iter().any(|a| a == "--syscalls") {
         return syscalls(conns.unwrap_or(50), size.unwrap_or(64));
     }
+    if args.iter().any(|a| a == "--instructions") {
+        return instructions(conns.unwrap_or(50), size.unwrap_or(64));
+    }
     let points: Vec<(usize, usize)> = POINTS
         .into_iter()
         .filter(|&(c, s)| conns.is_none_or(|want| want == c) && size.is_none_or(|want| want == s))
@@ -118,17 +121,18 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// Starts `server` pinned to core 0 (optionally under a wrapper such as
-/// strace) and reads the address it prints.
-fn start_server(wrapper: &[&str], server: &str) -> (Child, SocketAddr) {
+/// Starts `server` under the command `prefix` (by default `taskset -c 0`)
+/// and reads the address it prints.
+fn start_server(prefix: &[&str], server: &str) -> (Child, SocketAddr) {
     let exe = std::env::current_exe().expect("own path");
-    let mut cmd = Command::new(wrapper.first().copied().unwrap_or("taskset"));
-    let mut rest: Vec<String> = wrapper.iter().skip(1).map(|s| s.to_string()).collect();
-    if !wrapper.is_empty() {
-        rest.push("taskset".into());
-    }
-    rest.extend(["-c".into(), "0".into(), exe.display().to_string(), "--server".into(), server.into()]);
-    let mut child = cmd.args(&rest).stdout(Stdio::piped()).spawn().expect("start the server (is taskset installed?)");
+    let prefix = if prefix.is_empty() { &["taskset", "-c", "0"][..] } else { prefix };
+    let mut child = Command::new(prefix[0])
+        .args(&prefix[1..])
+        .arg(exe)
+        .args(["--server", server])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the server (are taskset, strace and valgrind installed?)");
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("the server's address");
     let addr = line.trim().parse().unwrap_or_else(|_| panic!("{server} printed {line:?}, not an address"));
@@ -165,7 +169,8 @@ fn syscalls(conns: usize, size: usize) {
     for server in SERVERS {
         let report = std::env::temp_dir().join(format!("sprout-echo-strace-{server}-{}", std::process::id()));
         let report_s = report.display().to_string();
-        let (mut strace, addr) = start_server(&["strace", "-c", "-f", "-o", &report_s], server);
+        let (mut strace, addr) =
+            start_server(&["strace", "-c", "-f", "-o", &report_s, "taskset", "-c", "0"], server);
         // The traced server is strace's child (taskset execs into it).
         let children = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", strace.id())).unwrap_or_default();
         let pid: u32 = children.split_whitespace().next().and_then(|s| s.parse().ok()).expect("the traced server");
@@ -183,6 +188,9 @@ fn syscalls(conns: usize, size: usize) {
                 let calls: f64 = cols[3].parse().unwrap();
                 let errors: f64 = if cols.len() == 6 { cols[4].parse().unwrap_or(0.0) } else { 0.0 };
                 let name = cols[cols.len() - 1];
+                if name == "total" {
+                    continue;
+                }
                 rows.push((name.to_string(), calls / figures.total_requests, errors / figures.total_requests));
             }
         }
@@ -196,6 +204,43 @@ fn syscalls(conns: usize, size: usize) {
             .collect();
         println!("{server:<7} {:.0} requests: {}", figures.total_requests, shown.join(", "));
     }
+}
+
+/// Runs each server under callgrind twice, for a short and a longer load,
+/// and prints the user-space instructions per request: the difference of
+/// the two totals over the difference of the requests served, so start-up
+/// and connection set-up cancel out. Deterministic, unlike CPU time on a
+/// shared machine; kernel work (the syscalls) is not counted.
+fn instructions(conns: usize, size: usize) {
+    println!("user-space instructions per request, {conns} connections x {size} B, under callgrind");
+    let mut per_request = Vec::new();
+    for server in SERVERS {
+        let mut points = Vec::new();
+        for secs in [1.0, 3.0] {
+            let out = std::env::temp_dir().join(format!("sprout-echo-callgrind-{server}-{}", std::process::id()));
+            let out_arg = format!("--callgrind-out-file={}", out.display());
+            let (mut child, addr) =
+                start_server(&["taskset", "-c", "0", "valgrind", "--tool=callgrind", "--quiet", &out_arg], server);
+            let figures = run_client(addr, conns, size, 0.5, secs, child.id());
+            // SAFETY: kill(2) on the server process we started; callgrind
+            // writes its totals as the process ends.
+            unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+            child.wait().ok();
+            let text = std::fs::read_to_string(&out).unwrap_or_default();
+            let _ = std::fs::remove_file(&out);
+            let total: f64 = text
+                .lines()
+                .find_map(|l| l.strip_prefix("summary:").or_else(|| l.strip_prefix("totals:")))
+                .and_then(|v| v.trim().split_whitespace().next()?.parse().ok())
+                .expect("callgrind's totals (is valgrind installed?)");
+            points.push((figures.total_requests, total));
+        }
+        let ((r1, i1), (r2, i2)) = (points[0], points[1]);
+        let per = (i2 - i1) / (r2 - r1);
+        per_request.push(per);
+        println!("{server:<7} {per:>8.0} instructions/request  ({r1:.0} and {r2:.0} requests)");
+    }
+    println!("sprout/mio {:.3}x, sprout/tokio {:.3}x", per_request[2] / per_request[0], per_request[2] / per_request[1]);
 }
 
 // ---------------------------------------------------------------------------

@@ -102,20 +102,23 @@ impl Registration {
     }
 
     /// The runtime this registration belongs to, if it is running here.
-    fn core(&self) -> io::Result<&Core> {
-        context::current().filter(|c| c.serial == self.serial).ok_or_else(wrong_runtime)
+    #[inline]
+    fn core(&self) -> Option<&Core> {
+        context::current().filter(|c| c.serial == self.serial)
     }
 
     /// Waits until `dir` may proceed.
+    #[inline]
     pub fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<io::Result<Ready>> {
-        let core = self.core()?;
+        let Some(core) = self.core() else { return Poll::Ready(Err(wrong_runtime())) };
         core.reactor.poll_ready(self.io, dir, cx).map(|bits| Ok(Ready(bits)))
     }
 
     /// Forgets readiness after an operation returned `WouldBlock` (only the
     /// readable / writable / priority bits; closed and error bits stay).
+    #[inline]
     pub fn clear_ready(&self, ready: Ready) {
-        if let Ok(core) = self.core() {
+        if let Some(core) = self.core() {
             core.reactor.clear_readiness(self.io, ready.0);
         }
     }
@@ -153,13 +156,13 @@ impl Registration {
 
     /// Deregisters `source` from epoll (and forgets the record on drop).
     pub fn deregister(&self, source: &mut impl Source) -> io::Result<()> {
-        self.core()?.reactor.deregister(source)
+        self.core().ok_or_else(wrong_runtime)?.reactor.deregister(source)
     }
 }
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        if let Ok(core) = self.core() {
+        if let Some(core) = self.core() {
             let record = core.reactor.release(self.io);
             // The waiters' wakers drop here, after the slab is released.
             drop(record);
@@ -177,6 +180,7 @@ fn outside_runtime() -> io::Error {
     io::Error::other("sprout I/O needs a running sprout runtime (sprout::run or Runtime::block_on)")
 }
 
+#[cold]
 fn wrong_runtime() -> io::Error {
     io::Error::other("this sprout I/O object belongs to a runtime that is not running on this thread")
 }

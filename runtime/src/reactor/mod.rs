@@ -89,6 +89,7 @@ impl Reactor {
 
     /// Returns the readiness bits that let `dir` proceed, or registers the
     /// task to wake when one of them arrives.
+    #[inline]
     pub(crate) fn poll_ready(&self, io: IoKey, dir: Direction, cx: &mut Context<'_>) -> Poll<u8> {
         let mask = dir.mask();
         let mut sources = self.sources.borrow_mut();
@@ -108,6 +109,7 @@ impl Reactor {
     }
 
     /// Clears readiness after an operation hit `WouldBlock`.
+    #[inline]
     pub(crate) fn clear_readiness(&self, io: IoKey, bits: u8) {
         let mut sources = self.sources.borrow_mut();
         if let Some(s) = sources.get_mut(io.key as usize).filter(|s| s.generation == io.generation) {
