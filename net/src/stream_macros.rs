@@ -3,7 +3,9 @@
 //!
 //! A type opts in by implementing [`AsEvented`]; the macros then expand to
 //! inherent methods that mirror `std::io::Read` / `Write` (only async) and
-//! to the `futures-io` trait impls.
+//! to the `futures-io` trait impls. The four hot methods (`read`, `write`,
+//! `read_exact`, `write_all`) return their hand-written futures directly
+//! (`fn -> impl Future`) instead of wrapping them in one more `async fn`.
 
 use mio::event::Source;
 
@@ -25,8 +27,9 @@ macro_rules! read_methods {
         ///
         /// # Errors
         /// The socket's error, or `TimedOut` once the read timeout passes.
-        pub async fn read(&self, buf: &mut [u8]) -> std::io::Result<usize> {
-            $crate::stream_macros::AsEvented::evented(self).read_bytes(buf).await
+        #[inline]
+        pub fn read<'a>(&'a self, buf: &'a mut [u8]) -> impl std::future::Future<Output = std::io::Result<usize>> + 'a {
+            $crate::stream_macros::AsEvented::evented(self).read_bytes(buf)
         }
 
         /// Reads into several buffers at once (`readv`).
@@ -41,8 +44,9 @@ macro_rules! read_methods {
         /// are in `buf` but lost to the caller, as with std. Not
         /// cancellation-safe: if the future is dropped midway, the bytes it
         /// read are lost.
-        pub async fn read_exact(&self, buf: &mut [u8]) -> std::io::Result<()> {
-            $crate::stream_macros::AsEvented::evented(self).read_exact(buf).await
+        #[inline]
+        pub fn read_exact<'a>(&'a self, buf: &'a mut [u8]) -> impl std::future::Future<Output = std::io::Result<()>> + 'a {
+            $crate::stream_macros::AsEvented::evented(self).read_exact(buf)
         }
 
         /// Reads until the peer closes its side, appending to `buf`;
@@ -76,8 +80,9 @@ macro_rules! write_methods {
         /// # Errors
         /// The socket's error (`BrokenPipe` or `ConnectionReset` when the
         /// peer is gone), or `TimedOut` once the write timeout passes.
-        pub async fn write(&self, buf: &[u8]) -> std::io::Result<usize> {
-            $crate::stream_macros::AsEvented::evented(self).write_bytes(buf).await
+        #[inline]
+        pub fn write<'a>(&'a self, buf: &'a [u8]) -> impl std::future::Future<Output = std::io::Result<usize>> + 'a {
+            $crate::stream_macros::AsEvented::evented(self).write_bytes(buf)
         }
 
         /// Writes from several buffers at once (`writev`).
@@ -89,8 +94,9 @@ macro_rules! write_methods {
         ///
         /// Not cancellation-safe: if the future is dropped midway, an
         /// unknown prefix of `buf` has been sent.
-        pub async fn write_all(&self, buf: &[u8]) -> std::io::Result<()> {
-            $crate::stream_macros::AsEvented::evented(self).write_all(buf).await
+        #[inline]
+        pub fn write_all<'a>(&'a self, buf: &'a [u8]) -> impl std::future::Future<Output = std::io::Result<()>> + 'a {
+            $crate::stream_macros::AsEvented::evented(self).write_all(buf)
         }
 
         /// Does nothing, as std's `flush` on a socket: bytes go to the

@@ -141,10 +141,7 @@ where
             Ok((n, peer)) => {
                 shared.accept_recovered(&mut streak);
                 let work = handler(buf[..n].to_vec(), peer, Reply { socket: socket.clone(), peer });
-                let shared2 = shared.clone();
-                shared.spawn_tracked(async move {
-                    work.await.report(&format_args!("{}: the handler for {peer}", shared2.name()));
-                });
+                shared.spawn_tracked(work, peer);
             }
             // An ICMP error from an earlier send (port unreachable...) shows
             // up on the next receive: it concerns that peer only.

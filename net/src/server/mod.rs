@@ -152,16 +152,18 @@ impl Shared {
         }
     }
 
-    /// Spawns `work` as a tracked connection task.
-    fn spawn_tracked<F: Future<Output = ()> + 'static>(self: &Rc<Shared>, work: F) {
+    /// Spawns `work` as a tracked connection task; `origin` names it in
+    /// the report of a failure.
+    fn spawn_tracked<F>(self: &Rc<Shared>, work: F, peer: SocketAddr)
+    where
+        F: Future + 'static,
+        F::Output: HandlerResult,
+    {
         let mut conns = self.conns.borrow_mut();
         let entry = conns.vacant_entry();
-        let guard = Tracked { shared: self.clone(), key: entry.key() };
+        let tracked = Tracked { shared: self.clone(), key: entry.key() };
         // The task runs from the loop's next turn, after this borrow ends.
-        entry.insert(sprout_runtime::spawn(async move {
-            let _guard = guard;
-            work.await;
-        }));
+        entry.insert(sprout_runtime::spawn(Connection { work, tracked, peer }));
     }
 
     /// Counts a failed accept; reports the first of a streak on stderr.
@@ -186,6 +188,38 @@ impl Shared {
 
     fn start_acceptor<F: Future<Output = ()> + 'static>(&self, acceptor: F) {
         self.acceptors.borrow_mut().push(sprout_runtime::spawn(acceptor));
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A connection (or datagram) task: the handler's future, then the
+    /// report of its result. Written by hand to keep the task one small
+    /// state machine deep.
+    struct Connection<F> {
+        #[pin]
+        work: F,
+        tracked: Tracked,
+        peer: SocketAddr,
+    }
+}
+
+impl<F> Future for Connection<F>
+where
+    F: Future,
+    F::Output: HandlerResult,
+{
+    type Output = ();
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.project();
+        match this.work.poll(cx) {
+            Poll::Ready(out) => {
+                out.report(&format_args!("{}: the handler for {}", this.tracked.shared.name(), this.peer));
+                Poll::Ready(())
+            }
+            Poll::Pending => Poll::Pending,
+        }
     }
 }
 

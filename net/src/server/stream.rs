@@ -144,11 +144,7 @@ where
         match listener.accept().await {
             Ok((stream, peer)) => {
                 shared.accept_recovered(&mut streak);
-                let work = handler(stream, peer);
-                let shared2 = shared.clone();
-                shared.spawn_tracked(async move {
-                    work.await.report(&Origin { shared: &shared2, peer });
-                });
+                shared.spawn_tracked(handler(stream, peer), peer);
             }
             Err(e) if is_connection_error(&e) => {}
             Err(e) => {
@@ -158,18 +154,6 @@ where
                 let _ = sprout_runtime::timeout(delay, shared.changed.notified()).await;
             }
         }
-    }
-}
-
-/// Names a connection in a handler's failure report.
-struct Origin<'a> {
-    shared: &'a Shared,
-    peer: SocketAddr,
-}
-
-impl fmt::Display for Origin<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: the handler for {}", self.shared.name(), self.peer)
     }
 }
 
