@@ -466,6 +466,9 @@ impl Core {
         }
         *self.wake_buf.borrow_mut() = wake;
         // Tasks that yielded go behind everything I/O and timers just woke.
+        if self.deferred.borrow().is_empty() {
+            return; // the common case: skip the buffer shuffle
+        }
         let mut deferred = std::mem::take(&mut *self.deferred_buf.borrow_mut());
         std::mem::swap(&mut deferred, &mut *self.deferred.borrow_mut());
         for waker in deferred.drain(..) {
