@@ -169,8 +169,7 @@ fn syscalls(conns: usize, size: usize) {
     for server in SERVERS {
         let report = std::env::temp_dir().join(format!("sprout-echo-strace-{server}-{}", std::process::id()));
         let report_s = report.display().to_string();
-        let (mut strace, addr) =
-            start_server(&["strace", "-c", "-f", "-o", &report_s, "taskset", "-c", "0"], server);
+        let (mut strace, addr) = start_server(&["strace", "-c", "-f", "-o", &report_s, "taskset", "-c", "0"], server);
         // The traced server is strace's child (taskset execs into it).
         let children = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", strace.id())).unwrap_or_default();
         let pid: u32 = children.split_whitespace().next().and_then(|s| s.parse().ok()).expect("the traced server");
@@ -199,7 +198,11 @@ fn syscalls(conns: usize, size: usize) {
             .iter()
             .filter(|r| r.1 >= 0.005)
             .map(|(name, calls, errors)| {
-                if *errors >= 0.005 { format!("{name} {calls:.3} ({errors:.3} failed)") } else { format!("{name} {calls:.3}") }
+                if *errors >= 0.005 {
+                    format!("{name} {calls:.3} ({errors:.3} failed)")
+                } else {
+                    format!("{name} {calls:.3}")
+                }
             })
             .collect();
         println!("{server:<7} {:.0} requests: {}", figures.total_requests, shown.join(", "));
@@ -231,7 +234,7 @@ fn instructions(conns: usize, size: usize) {
             let total: f64 = text
                 .lines()
                 .find_map(|l| l.strip_prefix("summary:").or_else(|| l.strip_prefix("totals:")))
-                .and_then(|v| v.trim().split_whitespace().next()?.parse().ok())
+                .and_then(|v| v.split_whitespace().next()?.parse().ok())
                 .expect("callgrind's totals (is valgrind installed?)");
             points.push((figures.total_requests, total));
         }
@@ -240,7 +243,11 @@ fn instructions(conns: usize, size: usize) {
         per_request.push(per);
         println!("{server:<7} {per:>8.0} instructions/request  ({r1:.0} and {r2:.0} requests)");
     }
-    println!("sprout/mio {:.3}x, sprout/tokio {:.3}x", per_request[2] / per_request[0], per_request[2] / per_request[1]);
+    println!(
+        "sprout/mio {:.3}x, sprout/tokio {:.3}x",
+        per_request[2] / per_request[0],
+        per_request[2] / per_request[1]
+    );
 }
 
 // ---------------------------------------------------------------------------

@@ -124,7 +124,8 @@ async fn load(addr: &str, conns: usize, secs: f64, size: usize) -> io::Result<()
     let elapsed = start.elapsed().as_secs_f64();
     let mut latencies = latencies.take();
     latencies.sort_unstable();
-    let percentile = |p: f64| latencies.get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)));
+    let percentile =
+        |p: f64| latencies.get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)));
     println!(
         "{conns} connections, {size} B messages, {elapsed:.1} s: {:.0} requests/s, p50 {} us, p99 {} us{}",
         latencies.len() as f64 / elapsed,

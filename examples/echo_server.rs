@@ -76,7 +76,8 @@ fn main() {
     let _ = sprout::net::raise_fd_limit();
     let upper = options.upper;
     let result = sprout::run(async move {
-        let server = StreamServer::bind(options.addr.as_str(), move |stream, _peer: SocketAddr| echo(stream, upper)).await?;
+        let server =
+            StreamServer::bind(options.addr.as_str(), move |stream, _peer: SocketAddr| echo(stream, upper)).await?;
         let mode = if upper { " (upper-casing)" } else { "" };
         println!("echo server listening on {}{mode}", server.local_addr());
         let handle = server.handle();

@@ -43,6 +43,10 @@
 //! | time limits | `gevent.Timeout` | [`timeout`] |
 //! | events and locks | `gevent.event`, `threading` | [`sync`] |
 //! | readiness I/O | `gevent.socket.wait_read` | [`io`] |
+//! | sockets, DNS | `gevent.socket`, `monkey.patch_socket` | [`net`] |
+//! | servers | `gevent.server.StreamServer`, `DatagramServer` | [`net::StreamServer`], [`net::DatagramServer`] |
+//! | signals | `gevent.signal_handler` | [`signal`] |
+//! | `time.sleep` under monkey | `monkey.patch_time` | [`thread::sleep`] |
 //!
 //! The guide in `docs/` has the full porting tables.
 

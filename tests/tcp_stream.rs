@@ -6,8 +6,8 @@ mod support;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use futures::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use futures::StreamExt;
+use futures::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use sprout::net::{Shutdown, TcpListener, TcpStream};
 use support::{pair, within};
 

@@ -250,7 +250,12 @@ where
 {
     /// One read into `buf`, under the read timeout kept in `timer`.
     #[inline]
-    fn poll_read_timed(&self, cx: &mut Context<'_>, buf: &mut [u8], timer: &mut Option<Sleep>) -> Poll<io::Result<usize>> {
+    fn poll_read_timed(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+        timer: &mut Option<Sleep>,
+    ) -> Poll<io::Result<usize>> {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
         }
@@ -265,7 +270,14 @@ where
             return Poll::Ready(Ok(0));
         }
         let len = buf.len();
-        self.poll_op_timed(cx, Direction::Write, timer, Drain::Short(len), |mut s| io::Write::write(&mut s, buf), |&n| n)
+        self.poll_op_timed(
+            cx,
+            Direction::Write,
+            timer,
+            Drain::Short(len),
+            |mut s| io::Write::write(&mut s, buf),
+            |&n| n,
+        )
     }
 
     /// `AsyncRead::poll_read`.
@@ -303,11 +315,21 @@ where
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
         }
-        self.poll_op_stored(cx, Direction::Write, Drain::Short(buf.len()), |mut s| io::Write::write(&mut s, buf), |&n| n)
+        self.poll_op_stored(
+            cx,
+            Direction::Write,
+            Drain::Short(buf.len()),
+            |mut s| io::Write::write(&mut s, buf),
+            |&n| n,
+        )
     }
 
     /// `AsyncWrite::poll_write_vectored`.
-    pub(crate) fn poll_write_vectored(&self, cx: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
+    pub(crate) fn poll_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
         let len = bufs.iter().map(|b| b.len()).sum();
         if len == 0 {
             return Poll::Ready(Ok(0));
@@ -452,7 +474,12 @@ where
         while !this.buf.is_empty() {
             // Each read gets the whole timeout, as each std read does.
             match ready!(this.evented.poll_read_timed(cx, this.buf, &mut this.timer))? {
-                0 => return Poll::Ready(Err(io::Error::new(io::ErrorKind::UnexpectedEof, "failed to fill whole buffer"))),
+                0 => {
+                    return Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "failed to fill whole buffer",
+                    )));
+                }
                 n => this.buf = &mut std::mem::take(&mut this.buf)[n..],
             }
         }

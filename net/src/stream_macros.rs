@@ -45,7 +45,10 @@ macro_rules! read_methods {
         /// cancellation-safe: if the future is dropped midway, the bytes it
         /// read are lost.
         #[inline]
-        pub fn read_exact<'a>(&'a self, buf: &'a mut [u8]) -> impl std::future::Future<Output = std::io::Result<()>> + 'a {
+        pub fn read_exact<'a>(
+            &'a self,
+            buf: &'a mut [u8],
+        ) -> impl std::future::Future<Output = std::io::Result<()>> + 'a {
             $crate::stream_macros::AsEvented::evented(self).read_exact(buf)
         }
 

@@ -37,8 +37,7 @@ impl UdpSocket {
     /// Binds to `addr` (port 0 picks a free port), trying each resolved
     /// address in turn.
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
-        each_addr(&addr, |addr| std::future::ready(mio::net::UdpSocket::bind(addr).and_then(UdpSocket::from_mio)))
-            .await
+        each_addr(&addr, |addr| std::future::ready(mio::net::UdpSocket::bind(addr).and_then(UdpSocket::from_mio))).await
     }
 
     fn from_mio(socket: mio::net::UdpSocket) -> io::Result<UdpSocket> {
