@@ -11,6 +11,7 @@
 //! - [`Handle`]: reach the runtime from other threads.
 //! - [`io`]: readiness-based I/O, the layer sockets are built on.
 //! - [`blocking`]: run blocking or CPU-bound work on a thread pool.
+//! - [`pool`]: groups and pools of green tasks, map and imap over them.
 //! - [`sync`]: events and friends.
 //!
 //! ```
@@ -36,6 +37,7 @@ mod handle;
 pub mod io;
 mod join;
 mod park;
+pub mod pool;
 mod reactor;
 mod runtime;
 pub mod sched;
