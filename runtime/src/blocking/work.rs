@@ -302,9 +302,10 @@ pub struct WorkFuture<T> {
 }
 
 impl<T: Send + 'static> WorkFuture<T> {
-    /// Whether the work has finished (ran, failed or was cancelled).
+    /// Whether the result is in (the work ran, failed or was cancelled, and
+    /// its done-callbacks have run): `.await` would not wait.
     pub fn is_finished(&self) -> bool {
-        matches!(self.work.outcome().lock().phase, Phase::Delivering | Phase::Done | Phase::Taken)
+        matches!(self.work.outcome().lock().phase, Phase::Done | Phase::Taken)
     }
 
     /// Whether a worker is running the work right now.
