@@ -12,6 +12,7 @@
 //! - [`io`]: readiness-based I/O, the layer sockets are built on.
 //! - [`blocking`]: run blocking or CPU-bound work on a thread pool.
 //! - [`pool`]: groups and pools of green tasks, map and imap over them.
+//! - [`fs`]: files and directories, on the blocking pool.
 //! - [`sync`]: events and friends.
 //!
 //! ```
@@ -33,6 +34,7 @@
 pub mod blocking;
 mod builder;
 mod context;
+pub mod fs;
 mod handle;
 pub mod io;
 mod join;
