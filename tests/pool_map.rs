@@ -281,3 +281,39 @@ fn dropping_a_map_future_kills_its_items() {
         assert_eq!(pool.free_count(), 3);
     });
 }
+
+#[test]
+fn a_panicking_closure_or_iterator_leaks_no_slot() {
+    sprout::run(async {
+        let pool = Pool::new(2);
+        let consumer = sprout::spawn({
+            let pool = pool.clone();
+            async move {
+                let f = |i: u32| {
+                    if i == 3 {
+                        panic!("f fails on {i}");
+                    }
+                    async move {
+                        sprout::sleep(Duration::from_millis(1)).await;
+                        i
+                    }
+                };
+                pool.map(f, 0..10).await
+            }
+        });
+        assert_eq!(consumer.await.unwrap_err().panic_message(), Some("f fails on 3"));
+        assert!(pool.is_empty());
+        assert_eq!(pool.free_count(), 2);
+
+        let consumer = sprout::spawn({
+            let pool = pool.clone();
+            async move {
+                let items = (0..10u32).map(|i| if i == 4 { panic!("the iterator fails") } else { i });
+                pool.imap_unordered(|i| async move { i }, items).collect::<Vec<_>>().await
+            }
+        });
+        assert!(consumer.await.unwrap_err().is_panic());
+        assert!(pool.is_empty());
+        assert_eq!(pool.free_count(), 2);
+    });
+}

@@ -15,7 +15,9 @@
 //!   stream only when that result can be yielded. If the task is killed,
 //!   the sink's drop reports `Killed`.
 //! - Dropping a stream kills the items it started: nobody is left to
-//!   collect them.
+//!   collect them. The stream holds their `JoinHandle`s until it yields
+//!   their results, so a task's memory is freed right before the next
+//!   item's is allocated (which keeps the allocator on its fast path).
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -31,6 +33,7 @@ use pin_project_lite::pin_project;
 use slab::Slab;
 
 use super::set::{Acquire, Inner, MemberGuard};
+use crate::context;
 use crate::sched::coop;
 use crate::task::{JoinError, JoinHandle};
 
@@ -64,34 +67,63 @@ where
 
     /// Starts items while there is room. `start` gets each item's sequence
     /// number and its future, or `None` if the group is closed.
+    ///
+    /// # Panics
+    /// Outside a sprout runtime, before taking anything.
+    #[track_caller]
     fn fill(&mut self, cx: &mut Context<'_>, mut start: impl FnMut(&Rc<Inner>, usize, Option<Fut>)) {
+        if self.in_flight >= self.limit || self.items.is_none() {
+            return;
+        }
+        context::expect("sprout::pool map streams");
         while self.in_flight < self.limit {
             let Some(items) = self.items.as_mut() else { return };
-            let inner = &self.inner;
-            let acquire = self.acquire.get_or_insert_with(|| Acquire::new(inner.clone(), true));
-            let admitted = match Pin::new(&mut *acquire).poll(cx) {
-                Poll::Ready(admitted) => admitted,
-                Poll::Pending => return,
+            // A free slot is taken on the spot; otherwise wait in line.
+            let (admitted, taken_now) = match self.acquire.is_none().then(|| self.inner.try_take()).flatten() {
+                Some(admitted) => (admitted, admitted),
+                None => {
+                    let inner = &self.inner;
+                    let acquire = self.acquire.get_or_insert_with(|| Acquire::new(inner.clone(), true));
+                    match Pin::new(&mut *acquire).poll(cx) {
+                        Poll::Ready(admitted) => (admitted, false),
+                        Poll::Pending => return,
+                    }
+                }
             };
+            // Until the item starts, the slot is owned by `acquire` (which
+            // holds what it waited for) or by `taken` (the fast path): if
+            // the iterator or `f` panics or runs out, dropping them gives it
+            // back.
+            let taken = TakenSlot(taken_now.then_some(&self.inner));
             let Some(item) = items.next() else {
-                self.items = None;
-                // Gives back the slot it took.
+                drop(taken);
                 self.acquire = None;
+                self.items = None;
                 return;
             };
-            let future = if admitted {
-                let future = (self.f)(item);
-                // Only now: if `f` panicked, dropping `acquire` frees the slot.
+            let future = if admitted { Some((self.f)(item)) } else { None };
+            std::mem::forget(taken);
+            if let Some(acquire) = self.acquire.as_mut() {
                 acquire.disarm();
-                Some(future)
-            } else {
-                None
-            };
+            }
             self.acquire = None;
             let seq = self.next_seq;
             self.next_seq += 1;
             self.in_flight += 1;
             start(&self.inner, seq, future);
+        }
+    }
+}
+
+/// A slot taken by `Feed::fill`'s fast path and not yet handed to an
+/// item: dropped (on a panic, or when the items run out), it gives the slot
+/// back; `mem::forget` hands it over.
+struct TakenSlot<'a>(Option<&'a Rc<Inner>>);
+
+impl Drop for TakenSlot<'_> {
+    fn drop(&mut self) {
+        if let Some(slots) = self.0.and_then(|inner| inner.slots.as_ref()) {
+            slots.release();
         }
     }
 }
@@ -452,7 +484,8 @@ where
     Fut: Future + 'static,
     Fut::Output: 'static,
 {
-    let mut results: Vec<Option<Result<Fut::Output, JoinError>>> = Vec::with_capacity(items.size_hint().0);
+    let mut results: Vec<Option<Result<Fut::Output, JoinError>>> = Vec::new();
+    results.resize_with(items.size_hint().0, || None);
     let mut stream = Indexed::new(inner, f, items);
     while let Some((seq, result)) = std::future::poll_fn(|cx| Pin::new(&mut stream).poll_next(cx)).await {
         if seq >= results.len() {
@@ -460,5 +493,7 @@ where
         }
         results[seq] = Some(result);
     }
+    // In case the iterator's size hint promised more than it gave.
+    results.truncate(stream.feed.next_seq);
     results.into_iter().map(|r| r.expect("every item yields exactly one result")).collect()
 }

@@ -28,6 +28,7 @@ use pin_project_lite::pin_project;
 use slab::Slab;
 
 use super::slots::Slots;
+use crate::context;
 use crate::sync::wait_list::WaitList;
 use crate::task::compact::CompactWaker;
 use crate::task::{JoinHandle, TaskId, TaskRef};
@@ -51,8 +52,8 @@ struct Members {
 
 struct Member {
     stamp: u32,
-    /// The member task; `None` only between reserving the entry and spawning.
-    task: Option<TaskRef>,
+    /// The member task.
+    task: TaskRef,
     /// The watcher of an `add`ed task.
     watcher: Option<TaskRef>,
     /// The member holds one of the pool's slots.
@@ -84,24 +85,13 @@ impl Inner {
 
     fn find(&self, id: TaskId) -> Option<usize> {
         let members = self.members.borrow();
-        members.slab.iter().find(|(_, m)| m.task.as_ref().is_some_and(|t| t.id() == id)).map(|(key, _)| key)
+        members.slab.iter().find(|(_, m)| m.task.id() == id).map(|(key, _)| key)
     }
 
-    /// Reserves a member entry; the guard removes it when dropped.
-    fn enter(self: &Rc<Self>, holds_slot: bool) -> MemberGuard {
-        let mut members = self.members.borrow_mut();
+    fn next_stamp(members: &mut Members) -> u32 {
         let stamp = members.next_stamp;
         members.next_stamp = stamp.wrapping_add(1);
-        let key = members.slab.insert(Member { stamp, task: None, watcher: None, holds_slot });
-        MemberGuard { inner: self.clone(), key, stamp }
-    }
-
-    fn set_task(&self, key: usize, stamp: u32, task: TaskRef, watcher: Option<TaskRef>) {
-        let mut members = self.members.borrow_mut();
-        if let Some(m) = members.slab.get_mut(key).filter(|m| m.stamp == stamp) {
-            m.task = Some(task);
-            m.watcher = watcher;
-        }
+        stamp
     }
 
     /// A queued member now holds a slot. False if it left the group while
@@ -118,26 +108,27 @@ impl Inner {
     }
 
     fn leave(&self, key: usize, stamp: u32) {
-        let removed = {
+        let (member, empty) = {
             let mut members = self.members.borrow_mut();
             match members.slab.get(key) {
-                Some(m) if m.stamp == stamp => Some(members.slab.remove(key)),
-                _ => None,
+                Some(m) if m.stamp == stamp => {}
+                // Discarded earlier.
+                _ => return,
             }
+            let member = members.slab.remove(key);
+            (member, members.slab.is_empty())
         };
-        if let Some(member) = removed {
-            self.after_removal(member);
-        }
+        self.after_removal(member, empty);
     }
 
     /// Gives back the member's slot and wakes the joiners if it was the last.
-    fn after_removal(&self, member: Member) {
+    fn after_removal(&self, member: Member, empty: bool) {
         if member.holds_slot {
             if let Some(slots) = &self.slots {
                 slots.release();
             }
         }
-        if self.members.borrow().slab.is_empty() {
+        if empty {
             let mut woken = Vec::new();
             self.joiners.borrow_mut().notify_all(&mut woken);
             woken.into_iter().for_each(CompactWaker::wake);
@@ -147,6 +138,7 @@ impl Inner {
     }
 
     /// Spawns `future` as a member.
+    #[track_caller]
     pub(crate) fn spawn_member<F>(self: &Rc<Self>, future: F, holds_slot: bool) -> JoinHandle<F::Output>
     where
         F: Future + 'static,
@@ -156,6 +148,10 @@ impl Inner {
     }
 
     /// Spawns the future `make` builds around the new member's guard.
+    ///
+    /// # Panics
+    /// Outside a sprout runtime, before anything changes.
+    #[track_caller]
     pub(crate) fn spawn_guarded<G>(
         self: &Rc<Self>,
         holds_slot: bool,
@@ -165,15 +161,24 @@ impl Inner {
         G: Future + 'static,
         G::Output: 'static,
     {
-        let guard = self.enter(holds_slot);
-        let (key, stamp) = (guard.key, guard.stamp);
-        let handle = crate::spawn(make(guard));
-        self.set_task(key, stamp, handle.task_ref(), None);
+        let core = context::expect("spawning into a sprout pool");
+        let (key, stamp) = {
+            let mut members = self.members.borrow_mut();
+            (members.slab.vacant_key(), Inner::next_stamp(&mut members))
+        };
+        // Neither `make` (it only moves values into a struct) nor
+        // `Core::spawn` runs user code or fails: the key is still vacant
+        // for the insert below.
+        let handle = core.spawn(make(MemberGuard { inner: self.clone(), key, stamp }), None);
+        let member = Member { stamp, task: handle.task_ref(), watcher: None, holds_slot };
+        let inserted = self.members.borrow_mut().slab.insert(member);
+        debug_assert_eq!(inserted, key);
         handle
     }
 
     /// Spawns `future` as a member that first waits for a slot (if the
     /// group has slots), for `apply_async`.
+    #[track_caller]
     pub(crate) fn spawn_queued<F>(self: &Rc<Self>, future: F) -> JoinHandle<F::Output>
     where
         F: Future + 'static,
@@ -182,12 +187,8 @@ impl Inner {
         if self.slots.is_none() {
             return self.spawn_member(future, false);
         }
-        let guard = self.enter(false);
-        let (key, stamp) = (guard.key, guard.stamp);
         let acquire = Some(Acquire::new(self.clone(), false));
-        let handle = crate::spawn(Queued { future, guard, acquire });
-        self.set_task(key, stamp, handle.task_ref(), None);
-        handle
+        self.spawn_guarded(false, |guard| Queued { future, guard, acquire })
     }
 
     /// Makes a task spawned elsewhere a member; `holds_slot` if the caller
@@ -201,21 +202,32 @@ impl Inner {
             }
             return;
         }
-        let guard = self.enter(holds_slot);
-        let (key, stamp) = (guard.key, guard.stamp);
-        let watcher = crate::spawn(Watch { task: task.clone(), _guard: guard });
-        self.set_task(key, stamp, task, Some(watcher.task_ref()));
+        let (key, stamp) = {
+            let mut members = self.members.borrow_mut();
+            let stamp = Inner::next_stamp(&mut members);
+            let member = Member { stamp, task: task.clone(), watcher: None, holds_slot };
+            (members.slab.insert(member), stamp)
+        };
+        let watcher = crate::spawn(Watch { task, _guard: MemberGuard { inner: self.clone(), key, stamp } });
+        let mut members = self.members.borrow_mut();
+        if let Some(m) = members.slab.get_mut(key).filter(|m| m.stamp == stamp) {
+            m.watcher = Some(watcher.task_ref());
+        }
     }
 
     /// Stops tracking the task (it keeps running) and frees its slot.
     pub(crate) fn discard(&self, id: TaskId) -> bool {
         let Some(key) = self.find(id) else { return false };
-        let member = self.members.borrow_mut().slab.remove(key);
+        let (member, empty) = {
+            let mut members = self.members.borrow_mut();
+            let member = members.slab.remove(key);
+            (member, members.slab.is_empty())
+        };
         if let Some(watcher) = &member.watcher {
             // Its guard finds the entry gone and does nothing.
             watcher.kill();
         }
-        self.after_removal(member);
+        self.after_removal(member, empty);
         true
     }
 
@@ -223,10 +235,23 @@ impl Inner {
     pub(crate) fn kill(&self) {
         let targets: Vec<TaskRef> = {
             let members = self.members.borrow();
-            members.slab.iter().flat_map(|(_, m)| m.task.iter().chain(m.watcher.iter()).cloned()).collect()
+            members.slab.iter().flat_map(|(_, m)| std::iter::once(&m.task).chain(&m.watcher).cloned()).collect()
         };
         for task in targets {
             task.kill();
+        }
+    }
+
+    /// Takes a slot without waiting: `Some(true)` if the caller may start
+    /// work (holding a slot if the group has slots), `Some(false)` if the
+    /// group is closed, `None` if it must wait (see [`Acquire`]).
+    pub(crate) fn try_take(&self) -> Option<bool> {
+        if self.closed.get() {
+            return Some(false);
+        }
+        match &self.slots {
+            None => Some(true),
+            Some(slots) => slots.try_take().then_some(true),
         }
     }
 

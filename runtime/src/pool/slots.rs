@@ -36,6 +36,16 @@ impl Slots {
         self.free.get()
     }
 
+    /// Takes a slot if one is free (and so nobody waits).
+    pub(crate) fn try_take(&self) -> bool {
+        let free = self.free.get();
+        if free == 0 {
+            return false;
+        }
+        self.free.set(free - 1);
+        true
+    }
+
     /// Takes a slot, or queues `key` for one. Ready means the caller now
     /// holds a slot and `key` is `None` again.
     pub(crate) fn poll_acquire(&self, key: &mut Option<u32>, cx: &mut Context<'_>) -> Poll<()> {
