@@ -3,10 +3,10 @@
 //! Linux has no readiness for regular files (epoll reports them always
 //! ready), so, like gevent's `FileObjectThread` and tokio's `fs`, every
 //! call here runs the `std::fs` call on the shared blocking pool
-//! ([`spawn_blocking`](crate::blocking::spawn_blocking)) while the task
+//! ([`spawn_blocking`]) while the task
 //! waits and the loop goes on.
 //!
-//! - [`read`], [`read_to_string`], [`write`]: whole files at once.
+//! - [`read`], [`read_to_string`], [`write()`]: whole files at once.
 //! - [`metadata`], [`symlink_metadata`], [`read_dir`] ([`ReadDir`],
 //!   [`DirEntry`]): what is there.
 //! - [`create_dir`], [`create_dir_all`], [`remove_file`], [`remove_dir`],
