@@ -167,3 +167,6 @@ impl KeepAliveToken {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

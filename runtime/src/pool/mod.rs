@@ -69,3 +69,6 @@ pub use bounded::Pool;
 pub use group::{Group, Join};
 pub use map::{Imap, ImapUnordered};
 pub use star::StarFn;
+
+#[cfg(test)]
+mod tests;
