@@ -40,10 +40,12 @@ fn a_delivery_to_a_runtime_that_shut_down_still_arrives() {
     let pool = ThreadPool::new(1);
     let (tx, rx) = std::sync::mpsc::channel::<()>();
     let rx = std::sync::Mutex::new(rx);
-    let work = crate::run(async {
-        // Submitted from the runtime, finished only after it is gone.
-        pool.submit(move || rx.lock().unwrap().recv().map(|()| 7).unwrap_or(0))
-    });
+    // Submitted from inside the runtime, finished only after it is gone.
+    let runtime = crate::Runtime::new().unwrap();
+    let work =
+        runtime.block_on(async { vec![pool.submit(move || rx.lock().unwrap().recv().map(|()| 7).unwrap_or(0))] });
+    drop(runtime);
+    let work = work.into_iter().next().unwrap();
     tx.send(()).unwrap();
     assert_eq!(work.wait().unwrap(), 7);
 }
