@@ -317,3 +317,44 @@ fn a_panicking_closure_or_iterator_leaks_no_slot() {
         assert_eq!(pool.free_count(), 2);
     });
 }
+
+/// All ten million items, start to end: too slow for a debug build, so run
+/// it with `cargo test --release --test pool_map -- --ignored`. The
+/// resident-memory figure for the same run is in `benches/pools.rs`
+/// (`imap_10m_rss`).
+#[test]
+#[ignore = "ten million items: run with --release -- --ignored"]
+fn imap_runs_ten_million_items_with_at_most_size_in_flight() {
+    const SIZE: usize = 64;
+    const ITEMS: u64 = 10_000_000;
+    sprout::run(async {
+        let pool = Pool::new(SIZE);
+        let flight = Rc::new(Flight::default());
+        let items = {
+            let flight = flight.clone();
+            (0..ITEMS).inspect(move |_| flight.pull())
+        };
+        let work = {
+            let flight = flight.clone();
+            move |i: u64| {
+                let flight = flight.clone();
+                async move {
+                    if i % 2 == 0 {
+                        sprout::yield_now().await;
+                    }
+                    flight.finish();
+                    i
+                }
+            }
+        };
+        let mut stream = pool.imap(work, items);
+        let mut expected = 0;
+        while let Some(item) = stream.next().await {
+            assert_eq!(item.unwrap(), expected);
+            expected += 1;
+        }
+        assert_eq!(expected, ITEMS);
+        assert!(flight.max.get() <= SIZE, "{} in flight", flight.max.get());
+        assert_eq!(flight.finished.get(), ITEMS as usize);
+    });
+}

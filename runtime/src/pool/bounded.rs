@@ -116,11 +116,16 @@ impl Pool {
     ///     assert_eq!(task.await.unwrap(), "ran");
     /// });
     /// ```
+    ///
+    /// # Panics
+    /// Outside a sprout runtime.
     pub async fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + 'static,
         F::Output: 'static,
     {
+        // Checked before a slot is taken, so that a misuse leaks none.
+        crate::context::expect("Pool::spawn");
         let mut acquire = Acquire::new(self.inner.clone(), true);
         if !(&mut acquire).await {
             return rejected(future);
@@ -133,7 +138,11 @@ impl Pool {
     /// task holds it until it finishes), like gevent's `Pool.add`. Adding a
     /// finished task or a member does nothing, and so does adding to a
     /// closed pool.
+    ///
+    /// # Panics
+    /// Outside a sprout runtime.
     pub async fn add<T: 'static>(&self, task: &JoinHandle<T>) {
+        crate::context::expect("Pool::add");
         let task = task.task_ref();
         if task.is_finished() || self.inner.contains(task.id()) {
             return;

@@ -74,6 +74,10 @@ impl Group {
     /// Starts tracking a task spawned elsewhere: `join` waits for it and
     /// `kill` kills it. Adding a finished task or a member does nothing,
     /// and so does adding to a closed group.
+    ///
+    /// # Panics
+    /// Outside a sprout runtime.
+    #[track_caller]
     pub fn add<T: 'static>(&self, task: &JoinHandle<T>) {
         if !self.inner.is_closed() {
             self.inner.add(task.task_ref(), false);

@@ -193,13 +193,19 @@ impl Inner {
 
     /// Makes a task spawned elsewhere a member; `holds_slot` if the caller
     /// took a slot for it. Adding a finished task or a member does nothing.
+    ///
+    /// # Panics
+    /// Outside a sprout runtime (after giving back the slot).
+    #[track_caller]
     pub(crate) fn add(self: &Rc<Self>, task: TaskRef, holds_slot: bool) {
-        if task.is_finished() || self.contains(task.id()) {
+        let core = context::current();
+        if core.is_none() || task.is_finished() || self.contains(task.id()) {
             if holds_slot {
                 if let Some(slots) = &self.slots {
                     slots.release();
                 }
             }
+            context::expect("adding a task to a sprout pool");
             return;
         }
         let (key, stamp) = {
@@ -208,7 +214,8 @@ impl Inner {
             let member = Member { stamp, task: task.clone(), watcher: None, holds_slot };
             (members.slab.insert(member), stamp)
         };
-        let watcher = crate::spawn(Watch { task, _guard: MemberGuard { inner: self.clone(), key, stamp } });
+        let core = core.expect("checked above");
+        let watcher = core.spawn(Watch { task, _guard: MemberGuard { inner: self.clone(), key, stamp } }, None);
         let mut members = self.members.borrow_mut();
         if let Some(m) = members.slab.get_mut(key).filter(|m| m.stamp == stamp) {
             m.watcher = Some(watcher.task_ref());
