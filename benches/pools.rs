@@ -10,8 +10,10 @@
 //! ```
 //!
 //! Each measurement runs in a fresh child process (this binary re-executed
-//! with `--child`). The table shows each peer's median and its ratio to
-//! the first peer (sprout's own API): above 1.00x means the peer is slower.
+//! with `--child`); each round runs every peer once, so load changes on a
+//! shared machine hit all peers alike. The table shows each peer's median
+//! and its ratio to the first peer (sprout's own API): above 1.00x means
+//! the peer is slower.
 //!
 //! Under `taskset -c 0` the blocking pool's worker threads share core 0
 //! with the runtime thread, so a round trip includes two context switches
@@ -106,23 +108,26 @@ fn main() {
         if !filters.is_empty() && !filters.iter().any(|f| bench.name.contains(f.as_str())) {
             continue;
         }
-        let mut first = None;
-        for (k, (peer, _)) in bench.peers.iter().enumerate() {
-            let mut values: Vec<f64> = (0..runs)
-                .map(|_| {
-                    let out = Command::new(&exe).args(["--child", bench.name, *peer]).output().expect("run child");
-                    assert!(
-                        out.status.success(),
-                        "{} / {peer} failed: {}",
-                        bench.name,
-                        String::from_utf8_lossy(&out.stderr)
-                    );
-                    String::from_utf8_lossy(&out.stdout).trim().parse().expect("a number")
-                })
-                .collect();
+        // Rounds interleave the peers, so that a change in the machine's
+        // load (other builds on a shared VM) hits every peer alike.
+        let mut values: Vec<Vec<f64>> = vec![Vec::new(); bench.peers.len()];
+        for _ in 0..runs {
+            for (k, (peer, _)) in bench.peers.iter().enumerate() {
+                let out = Command::new(&exe).args(["--child", bench.name, *peer]).output().expect("run child");
+                assert!(
+                    out.status.success(),
+                    "{} / {peer} failed: {}",
+                    bench.name,
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                values[k].push(String::from_utf8_lossy(&out.stdout).trim().parse().expect("a number"));
+            }
+        }
+        let mut base = None;
+        for (k, ((peer, _), mut values)) in bench.peers.iter().zip(values).enumerate() {
             values.sort_by(|a, b| a.partial_cmp(b).unwrap());
             let median = values[values.len() / 2];
-            let base = *first.get_or_insert(median);
+            let base = *base.get_or_insert(median);
             println!(
                 "{:<15} {:>8}  {:<26} {:>12.1} {:>8.2}x   {}",
                 bench.name,
