@@ -125,10 +125,16 @@ fn done_callbacks_run_on_the_runtime_thread_before_the_awaiter_resumes() {
 fn done_callbacks_of_plain_thread_work_run_on_the_worker() {
     let pool = ThreadPool::builder().threads(1).name("cb-worker").build();
     let (tx, rx) = mpsc::channel();
-    let work = pool.submit(|| "payload");
+    // Held until the callback is in place, so the work finishes after it.
+    let (open, wait) = gate();
+    let work = pool.submit(move || {
+        wait.lock().unwrap().recv().unwrap();
+        "payload"
+    });
     work.add_done_callback(move |r| {
         tx.send((thread::current().name().map(String::from), *r.as_ref().unwrap())).unwrap();
     });
+    open.send(()).unwrap();
     let (thread_name, value) = rx.recv_timeout(LONG).unwrap();
     assert_eq!(thread_name.as_deref(), Some("cb-worker"));
     assert_eq!(value, "payload");
