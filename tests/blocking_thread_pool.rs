@@ -364,3 +364,19 @@ fn dropping_the_pool_closes_it_once_its_maps_are_done() {
     // With the map gone too, the pool closed and its threads left.
     futures::executor::block_on(join);
 }
+
+#[test]
+fn a_plain_thread_gets_runtime_work_while_the_runtime_waits_for_it() {
+    let pool = ThreadPool::new(1);
+    sprout::run(async {
+        // Submitted from the runtime, handed to a plain thread, and the
+        // runtime thread then blocks joining that thread: the result must
+        // not need the runtime to come through.
+        let work = pool.submit(|| {
+            thread::sleep(Duration::from_millis(5));
+            "through"
+        });
+        let waiter = thread::spawn(move || work.wait());
+        assert_eq!(waiter.join().unwrap().unwrap(), "through");
+    });
+}

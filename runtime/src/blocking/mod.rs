@@ -30,8 +30,9 @@
 //! - Work submitted from inside a sprout runtime is delivered back on the
 //!   runtime's thread: its done-callbacks run there, and
 //!   [`wait()`](crate::wait) does not return while such work is
-//!   unfinished. The runtime must therefore be running for the result to
-//!   arrive.
+//!   unfinished. A plain thread blocked on such work gets the result
+//!   straight from the worker, unless callbacks must run first: then the
+//!   runtime must be running for it to arrive.
 //! - Blocking calls ([`WorkFuture::wait`], [`WorkFuture::result`],
 //!   `shutdown(true)`, iterating a map on a plain thread) panic on a
 //!   runtime thread, with a message saying to `.await` instead: blocking

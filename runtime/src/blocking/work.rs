@@ -19,9 +19,12 @@
 //! keep-alive count is released, and the waiter is woken. Work submitted
 //! from inside a runtime (its *home*) is delivered on the runtime thread:
 //! the worker posts the delivery there. Otherwise it is delivered on the
-//! thread that completed it. While it is delivered, the result is lent to
-//! the callbacks outside the lock, and the future reports `Pending`, so a
-//! callback always sees the result before the awaiter takes it.
+//! thread that completed it. While callbacks are pending or running (the
+//! result is lent to them outside the lock) the future reports `Pending`,
+//! so a callback always sees the result before the awaiter takes it. With
+//! no callbacks, the result may be taken as soon as it is stored, before
+//! the delivery runs; a plain thread parked in `wait` is then woken by the
+//! completing thread, so it never depends on the home runtime being free.
 
 use std::fmt;
 use std::future::Future;
@@ -81,6 +84,10 @@ struct State<T> {
     /// The home runtime's keep-alive count, held until delivery.
     keepalive: Option<KeepAliveToken>,
     cancelled: bool,
+    /// A plain thread blocks in `wait` / `result`: with no callbacks to run
+    /// first, the completing thread wakes it at once instead of leaving it
+    /// to the home runtime, which may be busy (or blocked on that thread).
+    parked: bool,
 }
 
 /// The runtime a piece of work came from.
@@ -113,6 +120,7 @@ impl<T> Outcome<T> {
             callbacks: Vec::new(),
             keepalive,
             cancelled: false,
+            parked: false,
         };
         Outcome { state: Mutex::new(state), home }
     }
@@ -195,11 +203,15 @@ where
 
 /// Records the result and delivers it.
 fn complete<T: Send + 'static>(work: Arc<dyn Pending<T>>, result: Result<T, JoinError>, cancelled: bool) {
-    {
+    let parked = {
         let mut state = work.outcome().lock();
         state.result = Some(result);
         state.cancelled = cancelled;
         state.phase = Phase::Delivering;
+        if state.parked && state.callbacks.is_empty() { state.waker.take() } else { None }
+    };
+    if let Some(waker) = parked {
+        waker.wake();
     }
     send_delivery(work);
 }
@@ -243,7 +255,10 @@ fn deliver<T>(outcome: &Outcome<T>) {
         let (callbacks, result) = {
             let mut state = outcome.lock();
             if state.callbacks.is_empty() {
-                state.phase = Phase::Done;
+                // The result may have been taken early (see `poll`).
+                if state.phase == Phase::Delivering {
+                    state.phase = Phase::Done;
+                }
                 let waker = state.waker.take();
                 let keepalive = state.keepalive.take();
                 drop(state);
@@ -369,6 +384,7 @@ impl<T: Send + 'static> WorkFuture<T> {
     #[track_caller]
     pub fn wait(mut self) -> Result<T, JoinError> {
         forbid_blocking("WorkFuture::wait");
+        self.work.outcome().lock().parked = true;
         crate::park::block_on(&mut self)
     }
 
@@ -382,6 +398,7 @@ impl<T: Send + 'static> WorkFuture<T> {
     #[track_caller]
     pub fn result(&mut self, timeout: Duration) -> Option<Result<T, JoinError>> {
         forbid_blocking("WorkFuture::result");
+        self.work.outcome().lock().parked = true;
         crate::park::block_on_until(self, Instant::now().checked_add(timeout)).ok()
     }
 }
@@ -395,12 +412,15 @@ impl<T> Future for WorkFuture<T> {
         }
         let mut state = self.work.outcome().lock();
         match state.phase {
-            Phase::Done => {
+            // Done, or in delivery with no callback left to see the result:
+            // it is the awaiter's now.
+            Phase::Done | Phase::Delivering if state.callbacks.is_empty() && state.result.is_some() => {
                 state.phase = Phase::Taken;
-                Poll::Ready(state.result.take().expect("a result when done"))
+                Poll::Ready(state.result.take().expect("checked above"))
             }
             Phase::Taken => panic!("WorkFuture polled after it returned its result"),
-            Phase::Queued | Phase::Running | Phase::Delivering => {
+            // (Done always passes the first arm: its callbacks have run.)
+            Phase::Queued | Phase::Running | Phase::Delivering | Phase::Done => {
                 match &state.waker {
                     Some(w) if w.will_wake(cx.waker()) => {}
                     _ => state.waker = Some(cx.waker().clone()),
