@@ -47,6 +47,10 @@
 //! | servers | `gevent.server.StreamServer`, `DatagramServer` | [`net::StreamServer`], [`net::DatagramServer`] |
 //! | signals | `gevent.signal_handler` | [`signal`] |
 //! | `time.sleep` under monkey | `monkey.patch_time` | [`thread::sleep`] |
+//! | pools of green tasks | `gevent.pool.Pool`, `Group` | [`pool::Pool`], [`pool::Group`] |
+//! | thread and process pools | `concurrent.futures`, `multiprocessing.Pool` | [`blocking::ThreadPool`] |
+//! | a blocking call | `gevent.threadpool` | [`spawn_blocking`] |
+//! | files | `FileObjectThread` | [`fs`] |
 //!
 //! The guide in `docs/` has the full porting tables.
 

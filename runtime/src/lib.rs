@@ -11,6 +11,8 @@
 //! - [`Handle`]: reach the runtime from other threads.
 //! - [`io`]: readiness-based I/O, the layer sockets are built on.
 //! - [`blocking`]: run blocking or CPU-bound work on a thread pool.
+//! - [`pool`]: groups and pools of green tasks, map and imap over them.
+//! - [`fs`]: files and directories, on the blocking pool.
 //! - [`sync`]: events and friends.
 //!
 //! ```
@@ -32,10 +34,12 @@
 pub mod blocking;
 mod builder;
 mod context;
+pub mod fs;
 mod handle;
 pub mod io;
 mod join;
 mod park;
+pub mod pool;
 mod reactor;
 mod runtime;
 pub mod sched;
