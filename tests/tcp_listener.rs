@@ -41,6 +41,19 @@ fn a_dropped_accept_loses_no_connection() {
 }
 
 #[test]
+fn a_cloned_listener_accepts_too() {
+    sprout::run(within(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let clone = listener.try_clone().unwrap();
+        assert_eq!(clone.local_addr().unwrap(), listener.local_addr().unwrap());
+        drop(listener);
+        let client = TcpStream::connect(clone.local_addr().unwrap()).await.unwrap();
+        let (_server, peer) = clone.accept().await.unwrap();
+        assert_eq!(peer, client.local_addr().unwrap());
+    }));
+}
+
+#[test]
 fn builder_options() {
     sprout::run(within(async {
         let a = TcpListener::builder().reuse_port(true).backlog(16).bind("127.0.0.1:0").await.unwrap();

@@ -116,6 +116,14 @@ impl TcpListener {
         self.inner.get_ref().take_error()
     }
 
+    /// A second handle to the same listening socket (a `dup`ed descriptor
+    /// with its own registration): two tasks, or two runtimes on two
+    /// threads, may accept from it.
+    pub fn try_clone(&self) -> io::Result<TcpListener> {
+        let fd = self.inner.get_ref().as_fd().try_clone_to_owned()?;
+        TcpListener::from_mio(mio::net::TcpListener::from(fd))
+    }
+
     /// Wraps a listening std socket, switching it to non-blocking mode.
     ///
     /// # Errors
