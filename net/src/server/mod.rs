@@ -367,3 +367,48 @@ impl Drop for StopOnDrop {
         self.0.stop();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notify_wakes_waiters_that_started_before_it() {
+        let notify = Notify::default();
+        let waker = futures_util::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        let mut before = notify.notified();
+        assert!(Pin::new(&mut before).poll(&mut cx).is_pending());
+        assert!(Pin::new(&mut before).poll(&mut cx).is_pending(), "a spurious poll stays pending");
+        assert_eq!(notify.waiters.borrow().len(), 1, "one waker per task, however often it polls");
+        notify.notify_all();
+        assert!(Pin::new(&mut before).poll(&mut cx).is_ready());
+        // A waiter that starts after the notification waits for the next one.
+        let mut after = notify.notified();
+        assert!(Pin::new(&mut after).poll(&mut cx).is_pending());
+        notify.notify_all();
+        assert!(Pin::new(&mut after).poll(&mut cx).is_ready());
+    }
+
+    #[test]
+    fn accept_back_off_doubles_up_to_a_second_and_resets() {
+        let shared = Shared::new("TestServer");
+        let error = io::Error::from_raw_os_error(libc::EMFILE);
+        let mut streak = 0;
+        let delays: Vec<u64> = (0..10).map(|_| shared.accept_failed(&error, &mut streak).as_millis() as u64).collect();
+        assert_eq!(delays, [10, 20, 40, 80, 160, 320, 640, 1000, 1000, 1000]);
+        assert_eq!(shared.accept_errors.get(), 10);
+        shared.accept_recovered(&mut streak);
+        assert_eq!(streak, 0);
+        assert_eq!(shared.accept_failed(&error, &mut streak), Duration::from_millis(10));
+    }
+
+    #[test]
+    fn connection_errors_are_told_apart_from_resource_errors() {
+        assert!(is_connection_error(&io::Error::from(io::ErrorKind::ConnectionAborted)));
+        assert!(is_connection_error(&io::Error::from_raw_os_error(libc::EPROTO)));
+        assert!(!is_connection_error(&io::Error::from_raw_os_error(libc::EMFILE)));
+        assert!(!is_connection_error(&io::Error::from_raw_os_error(libc::ENFILE)));
+        assert!(!is_connection_error(&io::Error::from_raw_os_error(libc::ENOBUFS)));
+    }
+}
