@@ -208,6 +208,9 @@ fn a_failing_or_panicking_handler_does_not_stop_the_server() {
             move |s: TcpStream, _| {
                 let n = calls.get();
                 calls.set(n + 1);
+                if n == 3 {
+                    panic!("handler 3 panics before returning its future (expected in test output)");
+                }
                 async move {
                     match n {
                         0 => Err(std::io::Error::other("handler 0 fails on purpose (expected in test output)")),
@@ -221,13 +224,13 @@ fn a_failing_or_panicking_handler_does_not_stop_the_server() {
         .unwrap();
         let addr = server.local_addr();
         let handle = server.start();
-        for want in ["", "", "fine"] {
+        for want in ["", "", "fine", "", "fine"] {
             let client = TcpStream::connect(addr).await.unwrap();
             let mut text = String::new();
             client.read_to_string(&mut text).await.unwrap();
             assert_eq!(text, want);
         }
-        assert_eq!(calls.get(), 3);
+        assert_eq!(calls.get(), 5);
         handle.stop();
     }));
 }

@@ -4,6 +4,7 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 
 use super::{HandlerResult, ServerHandle, Shared, StopOnDrop, is_connection_error};
@@ -140,8 +141,11 @@ where
         match socket.recv_from(&mut buf).await {
             Ok((n, peer)) => {
                 shared.accept_recovered(&mut streak);
-                let work = handler(buf[..n].to_vec(), peer, Reply { socket: socket.clone(), peer });
-                shared.spawn_tracked(work, peer);
+                let reply = Reply { socket: socket.clone(), peer };
+                match catch_unwind(AssertUnwindSafe(|| handler(buf[..n].to_vec(), peer, reply))) {
+                    Ok(work) => shared.spawn_tracked(work, peer),
+                    Err(_) => eprintln!("sprout: {}: the handler for {peer} panicked", shared.name()),
+                }
             }
             // An ICMP error from an earlier send (port unreachable...) shows
             // up on the next receive: it concerns that peer only.

@@ -4,6 +4,7 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 
 use super::{HandlerResult, ServerHandle, Shared, StopOnDrop, is_connection_error};
@@ -144,7 +145,12 @@ where
         match listener.accept().await {
             Ok((stream, peer)) => {
                 shared.accept_recovered(&mut streak);
-                shared.spawn_tracked(handler(stream, peer), peer);
+                // A handler that panics before it even returns its future
+                // loses this connection, not the server.
+                match catch_unwind(AssertUnwindSafe(|| handler(stream, peer))) {
+                    Ok(work) => shared.spawn_tracked(work, peer),
+                    Err(_) => eprintln!("sprout: {}: the handler for {peer} panicked", shared.name()),
+                }
             }
             Err(e) if is_connection_error(&e) => {}
             Err(e) => {
