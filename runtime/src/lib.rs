@@ -11,7 +11,8 @@
 //! - [`Handle`]: reach the runtime from other threads.
 //! - [`io`]: readiness-based I/O, the layer sockets are built on.
 //! - [`blocking`]: run blocking or CPU-bound work on a thread pool.
-//! - [`sync`]: events and friends.
+//! - [`sync`]: Event, AsyncResult, Lock, RLock, Semaphore, Condition, Barrier.
+//! - [`queue`]: Queue, LifoQueue, PriorityQueue, Channel, for tasks and threads.
 //!
 //! ```
 //! use std::time::Duration;
@@ -34,6 +35,7 @@ mod builder;
 mod context;
 mod handle;
 pub mod io;
+pub mod queue;
 mod join;
 mod park;
 mod reactor;

@@ -1,0 +1,429 @@
+//! Thread-safe [`Event`] and [`Semaphore`]: shared by green tasks (async
+//! calls) and plain OS threads (blocking calls).
+//!
+//! They have the API of their runtime-local namesakes in [`crate::sync`],
+//! plus `*_blocking` methods for threads, and are shared with an `Arc`.
+//! Inside they are a `std::sync::Mutex` over the same wait list, holding
+//! plain `Waker`s: waking a green task from a thread posts to its
+//! runtime's cross-thread queue. The thread-safe queues are in
+//! [`crate::queue::threadsafe`].
+//!
+//! ```
+//! use std::sync::Arc;
+//! use sprout_runtime::{run, sync::threadsafe::Event};
+//!
+//! run(async {
+//!     let db_ready = Arc::new(Event::new());
+//!     let checker = std::thread::spawn({
+//!         let db_ready = db_ready.clone();
+//!         move || db_ready.set() // a plain thread sets it...
+//!     });
+//!     db_ready.wait().await; // ...a green task waits without blocking the loop
+//!     checker.join().unwrap();
+//! });
+//! ```
+//!
+//! # Blocking calls
+//! The `*_blocking` methods park the calling OS thread. Called from inside
+//! a sprout runtime they would stall every green task on that thread, so
+//! they **panic** there, with a message saying to `.await` the async
+//! method instead.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use super::wait_list::{Cancelled, WaitList};
+use crate::sched::coop;
+use crate::task::compact::CompactWaker;
+use crate::time::Elapsed;
+
+/// Panics if called on a runtime thread, naming the blocking call.
+#[track_caller]
+fn forbid_in_runtime(what: &str) {
+    if crate::context::current().is_some() {
+        panic!(
+            "{what} called inside a sprout runtime: it would block this thread and every green task on it; \
+             .await the async method instead"
+        );
+    }
+}
+
+/// Parks this OS thread until `future` completes.
+#[track_caller]
+pub(crate) fn block_on<F: Future>(what: &str, future: F) -> F::Output {
+    forbid_in_runtime(what);
+    crate::park::block_on(future)
+}
+
+/// Parks this OS thread until `future` completes or `deadline` passes
+/// (`None`: never); on time-out hands the future back.
+#[track_caller]
+pub(crate) fn block_on_until<F: Future + Unpin>(
+    what: &str,
+    future: F,
+    deadline: Option<Instant>,
+) -> Result<F::Output, F> {
+    forbid_in_runtime(what);
+    crate::park::block_on_until(future, deadline)
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // No user code runs under these locks: a poisoned one is still consistent.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A thread-safe flag that green tasks and OS threads wait for; see
+/// [`crate::sync::Event`].
+pub struct Event {
+    state: Mutex<EventState>,
+}
+
+struct EventState {
+    flag: bool,
+    waiters: WaitList,
+}
+
+impl Default for Event {
+    fn default() -> Event {
+        Event::new()
+    }
+}
+
+impl Event {
+    /// A new event, not set.
+    pub const fn new() -> Event {
+        Event { state: Mutex::new(EventState { flag: false, waiters: WaitList::new() }) }
+    }
+
+    /// Whether the event is set.
+    pub fn is_set(&self) -> bool {
+        lock(&self.state).flag
+    }
+
+    /// Sets the flag and wakes every waiter, tasks and threads alike.
+    pub fn set(&self) {
+        let mut woken = Vec::new();
+        {
+            let mut state = lock(&self.state);
+            state.flag = true;
+            state.waiters.notify_all(&mut woken);
+        }
+        woken.into_iter().for_each(CompactWaker::wake);
+    }
+
+    /// Resets the flag.
+    pub fn clear(&self) {
+        lock(&self.state).flag = false;
+    }
+
+    /// Waits (asynchronously, in a green task) until the event is set.
+    pub fn wait(&self) -> EventWait<'_> {
+        EventWait { event: self, key: None }
+    }
+
+    /// Waits up to `timeout` in a green task; returns whether the event was set.
+    pub async fn wait_timeout(&self, timeout: Duration) -> bool {
+        crate::time::timeout(timeout, self.wait()).await.is_ok()
+    }
+
+    /// Blocks this OS thread until the event is set.
+    ///
+    /// # Panics
+    /// Inside a sprout runtime.
+    #[track_caller]
+    pub fn wait_blocking(&self) {
+        block_on("Event::wait_blocking", self.wait());
+    }
+
+    /// Blocks this OS thread up to `timeout`; returns whether the event was
+    /// set (Python's `Event.wait(timeout)`).
+    ///
+    /// # Panics
+    /// Inside a sprout runtime.
+    #[track_caller]
+    pub fn wait_blocking_timeout(&self, timeout: Duration) -> bool {
+        let mut wait = self.wait();
+        block_on_until("Event::wait_blocking_timeout", &mut wait, Instant::now().checked_add(timeout)).is_ok()
+    }
+
+    /// The number of tasks and threads waiting.
+    pub fn waiters(&self) -> usize {
+        lock(&self.state).waiters.len()
+    }
+}
+
+impl fmt::Debug for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = lock(&self.state);
+        f.debug_struct("Event").field("set", &state.flag).field("waiters", &state.waiters.len()).finish()
+    }
+}
+
+/// The future returned by [`Event::wait`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct EventWait<'a> {
+    event: &'a Event,
+    key: Option<u32>,
+}
+
+impl Future for EventWait<'_> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut state = lock(&self.event.state);
+        match self.key {
+            Some(key) => {
+                if state.waiters.poll(key, cx.waker()) {
+                    drop(state);
+                    self.key = None;
+                    return Poll::Ready(());
+                }
+                Poll::Pending
+            }
+            None if state.flag => Poll::Ready(()),
+            None => {
+                let key = state.waiters.push(cx.waker());
+                drop(state);
+                self.key = Some(key);
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl Drop for EventWait<'_> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            // Every waiter is notified at once: nothing to pass on.
+            let _ = lock(&self.event.state).waiters.cancel(key);
+        }
+    }
+}
+
+impl fmt::Debug for EventWait<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventWait").field("waiting", &self.key.is_some()).finish()
+    }
+}
+
+/// A thread-safe counter of permits, shared by green tasks and OS threads;
+/// see [`crate::sync::Semaphore`]. With [`Semaphore::bounded`], a release
+/// beyond the initial count is an error (`BoundedSemaphore`).
+///
+/// ```
+/// use std::sync::Arc;
+/// use sprout_runtime::{run, sync::threadsafe::Semaphore};
+///
+/// run(async {
+///     let slots = Arc::new(Semaphore::new(1));
+///     let held = slots.acquire().await;
+///     let thread = std::thread::spawn({
+///         let slots = slots.clone();
+///         move || slots.acquire_blocking().forget() // waits for the task's permit
+///     });
+///     drop(held);
+///     thread.join().unwrap();
+///     assert_eq!(slots.available_permits(), 0);
+/// });
+/// ```
+pub struct Semaphore {
+    state: Mutex<SemState>,
+    /// `Some(n)`: a bounded semaphore that never holds more than `n` permits.
+    bound: Option<usize>,
+}
+
+struct SemState {
+    permits: usize,
+    /// Non-empty only while `permits` is 0 (releases hand off).
+    waiters: WaitList,
+}
+
+impl Semaphore {
+    /// A semaphore with `permits` permits.
+    pub const fn new(permits: usize) -> Semaphore {
+        Semaphore { state: Mutex::new(SemState { permits, waiters: WaitList::new() }), bound: None }
+    }
+
+    /// A bounded semaphore (`threading.BoundedSemaphore`): `permits` is
+    /// also the most it may hold.
+    pub const fn bounded(permits: usize) -> Semaphore {
+        Semaphore { state: Mutex::new(SemState { permits, waiters: WaitList::new() }), bound: Some(permits) }
+    }
+
+    /// Takes a permit, waiting (in a green task) while none is free.
+    pub fn acquire(&self) -> SemAcquire<'_> {
+        SemAcquire { sem: self, key: None }
+    }
+
+    /// Takes a permit, waiting at most `timeout` in a green task.
+    pub async fn acquire_timeout(&self, timeout: Duration) -> Result<SemGuard<'_>, Elapsed> {
+        crate::time::timeout(timeout, self.acquire()).await
+    }
+
+    /// Takes a permit if one is free now.
+    pub fn try_acquire(&self) -> Option<SemGuard<'_>> {
+        let mut state = lock(&self.state);
+        if state.permits == 0 {
+            return None;
+        }
+        state.permits -= 1;
+        Some(SemGuard { sem: self })
+    }
+
+    /// Blocks this OS thread until it takes a permit.
+    ///
+    /// # Panics
+    /// Inside a sprout runtime.
+    #[track_caller]
+    pub fn acquire_blocking(&self) -> SemGuard<'_> {
+        block_on("Semaphore::acquire_blocking", self.acquire())
+    }
+
+    /// Blocks this OS thread at most `timeout` for a permit.
+    ///
+    /// # Panics
+    /// Inside a sprout runtime.
+    #[track_caller]
+    pub fn acquire_blocking_timeout(&self, timeout: Duration) -> Option<SemGuard<'_>> {
+        let mut acquire = self.acquire();
+        // On time-out, dropping `acquire` passes on a permit it was handed meanwhile.
+        block_on_until("Semaphore::acquire_blocking_timeout", &mut acquire, Instant::now().checked_add(timeout)).ok()
+    }
+
+    /// Adds a permit, handing it to the first waiter if any. For a bounded
+    /// semaphore, fails (changing nothing) if every permit is already free.
+    pub fn release(&self) -> Result<(), super::ReleaseError> {
+        let waker = {
+            let mut state = lock(&self.state);
+            if self.bound.is_some_and(|bound| state.permits >= bound) {
+                return Err(super::ReleaseError(()));
+            }
+            match state.waiters.notify_one() {
+                Some(waker) => waker,
+                None => {
+                    state.permits += 1;
+                    return Ok(());
+                }
+            }
+        };
+        waker.wake();
+        Ok(())
+    }
+
+    /// The number of free permits.
+    pub fn available_permits(&self) -> usize {
+        lock(&self.state).permits
+    }
+
+    /// The number of tasks and threads waiting.
+    pub fn waiters(&self) -> usize {
+        lock(&self.state).waiters.len()
+    }
+
+    fn give_back(&self) {
+        // A guard's permit was taken, so even a bounded semaphore has room.
+        let handed = {
+            let mut state = lock(&self.state);
+            let handed = state.waiters.notify_one();
+            if handed.is_none() {
+                state.permits += 1;
+            }
+            handed
+        };
+        if let Some(waker) = handed {
+            waker.wake();
+        }
+    }
+}
+
+impl fmt::Debug for Semaphore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = lock(&self.state);
+        f.debug_struct("Semaphore")
+            .field("permits", &state.permits)
+            .field("bound", &self.bound)
+            .field("waiters", &state.waiters.len())
+            .finish()
+    }
+}
+
+/// The future returned by [`Semaphore::acquire`]. Dropping it stops the
+/// wait; a permit it had been handed goes to the next waiter.
+#[must_use = "futures do nothing unless awaited"]
+pub struct SemAcquire<'a> {
+    sem: &'a Semaphore,
+    key: Option<u32>,
+}
+
+impl<'a> Future for SemAcquire<'a> {
+    type Output = SemGuard<'a>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<SemGuard<'a>> {
+        let sem = self.sem;
+        if let Some(key) = self.key {
+            if lock(&sem.state).waiters.poll(key, cx.waker()) {
+                self.key = None;
+                return Poll::Ready(SemGuard { sem });
+            }
+            return Poll::Pending;
+        }
+        if coop::poll_proceed(cx).is_pending() {
+            return Poll::Pending;
+        }
+        let mut state = lock(&sem.state);
+        if state.permits > 0 {
+            state.permits -= 1;
+            return Poll::Ready(SemGuard { sem });
+        }
+        let key = state.waiters.push(cx.waker());
+        drop(state);
+        self.key = Some(key);
+        Poll::Pending
+    }
+}
+
+impl Drop for SemAcquire<'_> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            let cancelled = lock(&self.sem.state).waiters.cancel(key);
+            if cancelled == Cancelled::Notified {
+                self.sem.give_back();
+            }
+        }
+    }
+}
+
+impl fmt::Debug for SemAcquire<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SemAcquire").field("waiting", &self.key.is_some()).finish()
+    }
+}
+
+/// A permit of a thread-safe [`Semaphore`]; dropping it gives it back.
+#[must_use = "dropping the guard releases the permit at once"]
+pub struct SemGuard<'a> {
+    sem: &'a Semaphore,
+}
+
+impl SemGuard<'_> {
+    /// Keeps the permit taken; give it back later with [`Semaphore::release`].
+    pub fn forget(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for SemGuard<'_> {
+    fn drop(&mut self) {
+        self.sem.give_back();
+    }
+}
+
+impl fmt::Debug for SemGuard<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SemGuard").finish_non_exhaustive()
+    }
+}
