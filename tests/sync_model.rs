@@ -53,9 +53,12 @@ struct Model {
 }
 
 impl Model {
+    /// A guard or a handed waiter lets go of its permit. A bounded
+    /// semaphore already full (the permit came back by hand) stays as is.
     fn give_back(&mut self) {
         match self.waiting.pop_front() {
             Some(s) => self.slots[s] = Slot::Handed,
+            None if self.bound.is_some_and(|b| self.permits >= b) => {}
             None => self.permits += 1,
         }
     }
@@ -64,7 +67,10 @@ impl Model {
         if self.bound.is_some_and(|b| self.permits >= b) {
             return false;
         }
-        self.give_back();
+        match self.waiting.pop_front() {
+            Some(s) => self.slots[s] = Slot::Handed,
+            None => self.permits += 1,
+        }
         true
     }
 }

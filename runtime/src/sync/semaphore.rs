@@ -44,6 +44,8 @@ use crate::time::Elapsed;
 /// ```
 pub struct Semaphore {
     permits: Cell<usize>,
+    /// `Some(n)` for a [`BoundedSemaphore`]: never more than `n` free permits.
+    bound: Option<usize>,
     /// Invariant: non-empty only while `permits` is 0 (a release hands its
     /// permit to the first waiter instead of counting it).
     waiters: RefCell<WaitList>,
@@ -52,7 +54,7 @@ pub struct Semaphore {
 impl Semaphore {
     /// A semaphore with `permits` permits.
     pub const fn new(permits: usize) -> Semaphore {
-        Semaphore { permits: Cell::new(permits), waiters: RefCell::new(WaitList::new()) }
+        Semaphore { permits: Cell::new(permits), bound: None, waiters: RefCell::new(WaitList::new()) }
     }
 
     /// Takes a permit, waiting for one if none is free.
@@ -88,6 +90,16 @@ impl Semaphore {
             Some(waker) => waker.wake(),
             None => self.permits.set(self.permits.get() + 1),
         }
+    }
+
+    /// A guard's (or a dropped waiter's) permit comes back. For a bounded
+    /// semaphore whose permits are all free already (the permit was given
+    /// back by hand before), there is nothing to give back.
+    fn give_back(&self) {
+        if self.bound.is_some_and(|bound| self.permits.get() >= bound) {
+            return;
+        }
+        self.release();
     }
 
     /// The number of free permits.
@@ -149,7 +161,7 @@ impl Drop for Acquire<'_> {
             let cancelled = self.sem.waiters.borrow_mut().cancel(key);
             if cancelled == Cancelled::Notified {
                 // We were handed a permit we will never use: pass it on.
-                self.sem.release();
+                self.sem.give_back();
             }
         }
     }
@@ -178,7 +190,7 @@ impl SemaphoreGuard<'_> {
 
 impl Drop for SemaphoreGuard<'_> {
     fn drop(&mut self) {
-        self.sem.release();
+        self.sem.give_back();
     }
 }
 
@@ -204,6 +216,10 @@ impl fmt::Debug for SemaphoreGuard<'_> {
 ///     assert_eq!(sem.available_permits(), 1);
 /// });
 /// ```
+///
+/// A guard's drop gives its permit back as usual; if the permit was
+/// already given back by hand (an explicit `release` while the guard was
+/// alive), the drop gives back nothing rather than exceed the bound.
 pub struct BoundedSemaphore {
     sem: Semaphore,
     bound: usize,
@@ -224,7 +240,14 @@ impl std::error::Error for ReleaseError {}
 impl BoundedSemaphore {
     /// A bounded semaphore with `permits` permits, which is also its bound.
     pub const fn new(permits: usize) -> BoundedSemaphore {
-        BoundedSemaphore { sem: Semaphore::new(permits), bound: permits }
+        BoundedSemaphore {
+            sem: Semaphore {
+                permits: Cell::new(permits),
+                bound: Some(permits),
+                waiters: RefCell::new(WaitList::new()),
+            },
+            bound: permits,
+        }
     }
 
     /// Takes a permit, waiting for one if none is free.

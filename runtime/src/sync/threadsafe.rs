@@ -324,12 +324,13 @@ impl Semaphore {
         lock(&self.state).waiters.len()
     }
 
+    /// A guard's (or a dropped waiter's) permit comes back; for a bounded
+    /// semaphore already full (it was given back by hand), nothing does.
     fn give_back(&self) {
-        // A guard's permit was taken, so even a bounded semaphore has room.
         let handed = {
             let mut state = lock(&self.state);
             let handed = state.waiters.notify_one();
-            if handed.is_none() {
+            if handed.is_none() && !self.bound.is_some_and(|bound| state.permits >= bound) {
                 state.permits += 1;
             }
             handed
