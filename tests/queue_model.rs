@@ -317,8 +317,8 @@ fn run_case<B: Buffer<Item>>(queue: BaseQueue<Item, B>, kind: Kind, cap: usize, 
         }
     }
     // Cancel everything left, then both drain to the same items.
-    for s in 0..SLOTS {
-        futs[s] = None;
+    for (s, fut) in futs.iter_mut().enumerate() {
+        *fut = None;
         model.cancel(s);
     }
     let mut drained = Vec::new();
@@ -481,8 +481,8 @@ mod ts {
                 }
             }
         }
-        for s in 0..SLOTS {
-            futs[s] = None;
+        for (s, fut) in futs.iter_mut().enumerate() {
+            *fut = None;
             model.cancel(s);
         }
         let mut drained = Vec::new();

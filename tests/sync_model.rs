@@ -229,9 +229,9 @@ fn run_case<P: Permits>(sem: &P, permits: usize, bound: Option<usize>, ops: Vec<
         }
         assert_eq!(sem.available(), model.permits, "available permits");
         assert_eq!(sem.waiters(), model.waiting.len(), "waiters");
-        for s in 0..SLOTS {
+        for (s, waker) in wakers.iter().enumerate() {
             if model.slots[s] == Slot::Handed {
-                assert!(wakers[s].woken(), "slot {s} was handed a permit but not woken");
+                assert!(waker.woken(), "slot {s} was handed a permit but not woken");
             }
         }
     }

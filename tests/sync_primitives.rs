@@ -176,7 +176,7 @@ fn rlock_killed_waiter_passes_ownership_on() {
         });
         let second = spawn({
             let lock = lock.clone();
-            async move { lock.lock().await.clone() }
+            async move { drop(lock.lock().await) }
         });
         settle().await;
         drop(guard);

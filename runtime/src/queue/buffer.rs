@@ -16,6 +16,10 @@ pub trait Buffer<T>: sealed::Sealed {
     #[doc(hidden)]
     fn len(&self) -> usize;
     #[doc(hidden)]
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    #[doc(hidden)]
     fn push(&mut self, item: T);
     #[doc(hidden)]
     fn pop(&mut self) -> Option<T>;

@@ -330,7 +330,7 @@ impl Semaphore {
         let handed = {
             let mut state = lock(&self.state);
             let handed = state.waiters.notify_one();
-            if handed.is_none() && !self.bound.is_some_and(|bound| state.permits >= bound) {
+            if handed.is_none() && self.bound.is_none_or(|bound| state.permits < bound) {
                 state.permits += 1;
             }
             handed

@@ -185,7 +185,6 @@ impl<V: Default> WaitList<V> {
         Some((waker, r))
     }
 
-
     /// Notifies every waiter, in arrival order.
     pub(crate) fn notify_all(&mut self, out: &mut Vec<CompactWaker>) {
         while let Some(waker) = self.notify_one() {
