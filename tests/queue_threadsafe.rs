@@ -1,15 +1,13 @@
-//! Thread-safe queues, Event and Semaphore: OS threads blocking on one
-//! side, green tasks awaiting on the other, and the guard against
-//! blocking calls inside a runtime.
+//! Thread-safe queues: OS threads blocking on one side, green tasks
+//! awaiting on the other, and the guard against blocking calls inside a
+//! runtime.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use sprout::queue::threadsafe::{Channel, PriorityQueue, Queue};
 use sprout::queue::{Closed, GetError, PutError};
-use sprout::sync::threadsafe::{Event, Semaphore};
 use sprout::{joinall, run, spawn};
 
 #[test]
@@ -128,92 +126,4 @@ fn blocking_get_inside_the_runtime_panics() {
     run(async {
         let _ = q.get_blocking();
     });
-}
-
-#[test]
-#[should_panic(expected = "inside a sprout runtime")]
-fn blocking_event_wait_inside_the_runtime_panics() {
-    let ev = Event::new();
-    run(async { ev.wait_blocking() });
-}
-
-#[test]
-fn event_between_threads_and_tasks() {
-    let ev = Arc::new(Event::new());
-    assert!(!ev.wait_blocking_timeout(Duration::from_millis(2)));
-    let waiters: Vec<_> = (0..3)
-        .map(|_| {
-            let ev = ev.clone();
-            thread::spawn(move || ev.wait_blocking())
-        })
-        .collect();
-    run(async {
-        let task = spawn({
-            let ev = ev.clone();
-            async move { ev.wait().await }
-        });
-        // Set only once all three threads and the task wait, so the
-        // `clear` below cannot strand a thread that came late.
-        while ev.waiters() < 4 {
-            sprout::sleep(Duration::from_millis(1)).await;
-        }
-        ev.set();
-        task.await.unwrap();
-        ev.clear();
-        assert!(!ev.wait_timeout(Duration::from_millis(1)).await);
-    });
-    waiters.into_iter().for_each(|w| w.join().unwrap());
-}
-
-#[test]
-fn semaphore_between_threads_and_tasks() {
-    let sem = Arc::new(Semaphore::new(2));
-    let inside = Arc::new(AtomicUsize::new(0));
-    let most = Arc::new(AtomicUsize::new(0));
-    let enter = {
-        let (inside, most) = (inside.clone(), most.clone());
-        move || {
-            let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
-            most.fetch_max(now, Ordering::SeqCst);
-        }
-    };
-    let threads: Vec<_> = (0..4)
-        .map(|_| {
-            let (sem, inside, enter) = (sem.clone(), inside.clone(), enter.clone());
-            thread::spawn(move || {
-                for _ in 0..20 {
-                    let _permit = sem.acquire_blocking();
-                    enter();
-                    thread::sleep(Duration::from_micros(50));
-                    inside.fetch_sub(1, Ordering::SeqCst);
-                }
-            })
-        })
-        .collect();
-    run(async {
-        let tasks: Vec<_> = (0..4)
-            .map(|_| {
-                let (sem, inside, enter) = (sem.clone(), inside.clone(), enter.clone());
-                spawn(async move {
-                    for _ in 0..20 {
-                        let _permit = sem.acquire().await;
-                        enter();
-                        sprout::sleep(Duration::from_micros(50)).await;
-                        inside.fetch_sub(1, Ordering::SeqCst);
-                    }
-                })
-            })
-            .collect();
-        joinall(tasks).await;
-    });
-    threads.into_iter().for_each(|t| t.join().unwrap());
-    assert!(most.load(Ordering::SeqCst) <= 2);
-    assert_eq!(sem.available_permits(), 2);
-    // Bounded: an extra release is refused.
-    let bounded = Semaphore::bounded(1);
-    assert!(bounded.release().is_err());
-    bounded.acquire_blocking().forget();
-    assert!(bounded.acquire_blocking_timeout(Duration::from_millis(1)).is_none());
-    assert!(bounded.release().is_ok());
-    assert_eq!(bounded.available_permits(), 1);
 }

@@ -8,7 +8,7 @@
 //! - [`Semaphore`], [`BoundedSemaphore`]: counted permits (`threading.Semaphore`, `BoundedSemaphore`).
 //! - [`Condition`]: wait for state under a lock to change (`threading.Condition`).
 //! - [`Barrier`]: a meeting point for `n` tasks (`threading.Barrier`).
-//! - [`threadsafe`]: `Event` and `Semaphore` shared with plain OS threads.
+//! - [`threadsafe`]: `Event`, `AsyncResult`, `Lock` and `Semaphore` shared with plain OS threads.
 //!
 //! The queues (`queue.Queue` and friends) are in [`crate::queue`].
 //!

@@ -1,214 +1,17 @@
-//! Thread-safe [`Event`] and [`Semaphore`]: shared by green tasks (async
-//! calls) and plain OS threads (blocking calls).
-//!
-//! They have the API of their runtime-local namesakes in [`crate::sync`],
-//! plus `*_blocking` methods for threads, and are shared with an `Arc`.
-//! Inside they are a `std::sync::Mutex` over the same wait list, holding
-//! plain `Waker`s: waking a green task from a thread posts to its
-//! runtime's cross-thread queue. The thread-safe queues are in
-//! [`crate::queue::threadsafe`].
-//!
-//! ```
-//! use std::sync::Arc;
-//! use sprout_runtime::{run, sync::threadsafe::Event};
-//!
-//! run(async {
-//!     let db_ready = Arc::new(Event::new());
-//!     let checker = std::thread::spawn({
-//!         let db_ready = db_ready.clone();
-//!         move || db_ready.set() // a plain thread sets it...
-//!     });
-//!     db_ready.wait().await; // ...a green task waits without blocking the loop
-//!     checker.join().unwrap();
-//! });
-//! ```
-//!
-//! # Blocking calls
-//! The `*_blocking` methods park the calling OS thread. Called from inside
-//! a sprout runtime they would stall every green task on that thread, so
-//! they **panic** there, with a message saying to `.await` the async
-//! method instead.
+//! The thread-safe `Semaphore` (and bounded semaphore).
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::Mutex;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use super::wait_list::{Cancelled, WaitList};
+use super::{block_on, block_on_until, lock};
 use crate::sched::coop;
-use crate::task::compact::CompactWaker;
+use crate::sync::ReleaseError;
+use crate::sync::wait_list::{Cancelled, WaitList};
 use crate::time::Elapsed;
-
-/// Panics if called on a runtime thread, naming the blocking call.
-#[track_caller]
-fn forbid_in_runtime(what: &str) {
-    if crate::context::current().is_some() {
-        panic!(
-            "{what} called inside a sprout runtime: it would block this thread and every green task on it; \
-             .await the async method instead"
-        );
-    }
-}
-
-/// Parks this OS thread until `future` completes.
-#[track_caller]
-pub(crate) fn block_on<F: Future>(what: &str, future: F) -> F::Output {
-    forbid_in_runtime(what);
-    crate::park::block_on(future)
-}
-
-/// Parks this OS thread until `future` completes or `deadline` passes
-/// (`None`: never); on time-out hands the future back.
-#[track_caller]
-pub(crate) fn block_on_until<F: Future + Unpin>(
-    what: &str,
-    future: F,
-    deadline: Option<Instant>,
-) -> Result<F::Output, F> {
-    forbid_in_runtime(what);
-    crate::park::block_on_until(future, deadline)
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // No user code runs under these locks: a poisoned one is still consistent.
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// A thread-safe flag that green tasks and OS threads wait for; see
-/// [`crate::sync::Event`].
-pub struct Event {
-    state: Mutex<EventState>,
-}
-
-struct EventState {
-    flag: bool,
-    waiters: WaitList,
-}
-
-impl Default for Event {
-    fn default() -> Event {
-        Event::new()
-    }
-}
-
-impl Event {
-    /// A new event, not set.
-    pub const fn new() -> Event {
-        Event { state: Mutex::new(EventState { flag: false, waiters: WaitList::new() }) }
-    }
-
-    /// Whether the event is set.
-    pub fn is_set(&self) -> bool {
-        lock(&self.state).flag
-    }
-
-    /// Sets the flag and wakes every waiter, tasks and threads alike.
-    pub fn set(&self) {
-        let mut woken = Vec::new();
-        {
-            let mut state = lock(&self.state);
-            state.flag = true;
-            state.waiters.notify_all(&mut woken);
-        }
-        woken.into_iter().for_each(CompactWaker::wake);
-    }
-
-    /// Resets the flag.
-    pub fn clear(&self) {
-        lock(&self.state).flag = false;
-    }
-
-    /// Waits (asynchronously, in a green task) until the event is set.
-    pub fn wait(&self) -> EventWait<'_> {
-        EventWait { event: self, key: None }
-    }
-
-    /// Waits up to `timeout` in a green task; returns whether the event was set.
-    pub async fn wait_timeout(&self, timeout: Duration) -> bool {
-        crate::time::timeout(timeout, self.wait()).await.is_ok()
-    }
-
-    /// Blocks this OS thread until the event is set.
-    ///
-    /// # Panics
-    /// Inside a sprout runtime.
-    #[track_caller]
-    pub fn wait_blocking(&self) {
-        block_on("Event::wait_blocking", self.wait());
-    }
-
-    /// Blocks this OS thread up to `timeout`; returns whether the event was
-    /// set (Python's `Event.wait(timeout)`).
-    ///
-    /// # Panics
-    /// Inside a sprout runtime.
-    #[track_caller]
-    pub fn wait_blocking_timeout(&self, timeout: Duration) -> bool {
-        let mut wait = self.wait();
-        block_on_until("Event::wait_blocking_timeout", &mut wait, Instant::now().checked_add(timeout)).is_ok()
-    }
-
-    /// The number of tasks and threads waiting.
-    pub fn waiters(&self) -> usize {
-        lock(&self.state).waiters.len()
-    }
-}
-
-impl fmt::Debug for Event {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = lock(&self.state);
-        f.debug_struct("Event").field("set", &state.flag).field("waiters", &state.waiters.len()).finish()
-    }
-}
-
-/// The future returned by [`Event::wait`].
-#[must_use = "futures do nothing unless awaited"]
-pub struct EventWait<'a> {
-    event: &'a Event,
-    key: Option<u32>,
-}
-
-impl Future for EventWait<'_> {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let mut state = lock(&self.event.state);
-        match self.key {
-            Some(key) => {
-                if state.waiters.poll(key, cx.waker()) {
-                    drop(state);
-                    self.key = None;
-                    return Poll::Ready(());
-                }
-                Poll::Pending
-            }
-            None if state.flag => Poll::Ready(()),
-            None => {
-                let key = state.waiters.push(cx.waker());
-                drop(state);
-                self.key = Some(key);
-                Poll::Pending
-            }
-        }
-    }
-}
-
-impl Drop for EventWait<'_> {
-    fn drop(&mut self) {
-        if let Some(key) = self.key.take() {
-            // Every waiter is notified at once: nothing to pass on.
-            let _ = lock(&self.event.state).waiters.cancel(key);
-        }
-    }
-}
-
-impl fmt::Debug for EventWait<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EventWait").field("waiting", &self.key.is_some()).finish()
-    }
-}
 
 /// A thread-safe counter of permits, shared by green tasks and OS threads;
 /// see [`crate::sync::Semaphore`]. With [`Semaphore::bounded`], a release
@@ -296,11 +99,11 @@ impl Semaphore {
 
     /// Adds a permit, handing it to the first waiter if any. For a bounded
     /// semaphore, fails (changing nothing) if every permit is already free.
-    pub fn release(&self) -> Result<(), super::ReleaseError> {
+    pub fn release(&self) -> Result<(), ReleaseError> {
         let waker = {
             let mut state = lock(&self.state);
             if self.bound.is_some_and(|bound| state.permits >= bound) {
-                return Err(super::ReleaseError(()));
+                return Err(ReleaseError(()));
             }
             match state.waiters.notify_one() {
                 Some(waker) => waker,

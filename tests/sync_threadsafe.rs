@@ -1,0 +1,177 @@
+//! Thread-safe Event, AsyncResult, Lock and Semaphore: OS threads
+//! blocking on one side, green tasks awaiting on the other.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
+use std::time::Duration;
+
+use sprout::sync::threadsafe::{AsyncResult, Event, Lock, Semaphore};
+use sprout::{joinall, run, spawn};
+
+#[test]
+#[should_panic(expected = "inside a sprout runtime")]
+fn blocking_event_wait_inside_the_runtime_panics() {
+    let ev = Event::new();
+    run(async { ev.wait_blocking() });
+}
+
+#[test]
+fn event_between_threads_and_tasks() {
+    let ev = Arc::new(Event::new());
+    assert!(!ev.wait_blocking_timeout(Duration::from_millis(2)));
+    let waiters: Vec<_> = (0..3)
+        .map(|_| {
+            let ev = ev.clone();
+            thread::spawn(move || ev.wait_blocking())
+        })
+        .collect();
+    run(async {
+        let task = spawn({
+            let ev = ev.clone();
+            async move { ev.wait().await }
+        });
+        // Set only once all three threads and the task wait, so the
+        // `clear` below cannot strand a thread that came late.
+        while ev.waiters() < 4 {
+            sprout::sleep(Duration::from_millis(1)).await;
+        }
+        ev.set();
+        task.await.unwrap();
+        ev.clear();
+        assert!(!ev.wait_timeout(Duration::from_millis(1)).await);
+    });
+    waiters.into_iter().for_each(|w| w.join().unwrap());
+}
+
+#[test]
+fn semaphore_between_threads_and_tasks() {
+    let sem = Arc::new(Semaphore::new(2));
+    let inside = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let enter = {
+        let (inside, most) = (inside.clone(), most.clone());
+        move || {
+            let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
+            most.fetch_max(now, Ordering::SeqCst);
+        }
+    };
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let (sem, inside, enter) = (sem.clone(), inside.clone(), enter.clone());
+            thread::spawn(move || {
+                for _ in 0..20 {
+                    let _permit = sem.acquire_blocking();
+                    enter();
+                    thread::sleep(Duration::from_micros(50));
+                    inside.fetch_sub(1, Ordering::SeqCst);
+                }
+            })
+        })
+        .collect();
+    run(async {
+        let tasks: Vec<_> = (0..4)
+            .map(|_| {
+                let (sem, inside, enter) = (sem.clone(), inside.clone(), enter.clone());
+                spawn(async move {
+                    for _ in 0..20 {
+                        let _permit = sem.acquire().await;
+                        enter();
+                        sprout::sleep(Duration::from_micros(50)).await;
+                        inside.fetch_sub(1, Ordering::SeqCst);
+                    }
+                })
+            })
+            .collect();
+        joinall(tasks).await;
+    });
+    threads.into_iter().for_each(|t| t.join().unwrap());
+    assert!(most.load(Ordering::SeqCst) <= 2);
+    assert_eq!(sem.available_permits(), 2);
+    // Bounded: an extra release is refused.
+    let bounded = Semaphore::bounded(1);
+    assert!(bounded.release().is_err());
+    bounded.acquire_blocking().forget();
+    assert!(bounded.acquire_blocking_timeout(Duration::from_millis(1)).is_none());
+    assert!(bounded.release().is_ok());
+    assert_eq!(bounded.available_permits(), 1);
+}
+
+#[test]
+fn async_result_from_a_thread_to_tasks_and_threads() {
+    let res: Arc<AsyncResult<u64, String>> = Arc::new(AsyncResult::new());
+    assert_eq!(res.get_blocking_timeout(Duration::from_millis(1)), None);
+    let thread_reader = thread::spawn({
+        let res = res.clone();
+        move || res.get_blocking()
+    });
+    run(async {
+        let readers: Vec<_> = (0..3)
+            .map(|_| {
+                let res = res.clone();
+                spawn(async move { res.get().await })
+            })
+            .collect();
+        let setter = sprout::spawn_blocking({
+            let res = res.clone();
+            move || {
+                thread::sleep(Duration::from_millis(2));
+                res.set(Ok(42));
+            }
+        });
+        for r in joinall(readers).await {
+            assert_eq!(r.unwrap(), Ok(42));
+        }
+        setter.await.unwrap();
+        assert!(res.successful());
+        assert_eq!(res.get_timeout(Duration::ZERO).await, Ok(Ok(42)));
+    });
+    assert_eq!(thread_reader.join().unwrap(), Ok(42));
+    res.set(Err("late".into()));
+    assert_eq!(res.error().as_deref(), Some("late"));
+    assert!(res.take().is_some() && !res.ready());
+    assert!(!res.wait_blocking_timeout(Duration::from_millis(1)));
+}
+
+#[test]
+fn lock_between_threads_and_tasks() {
+    let lock = Arc::new(Lock::new(Vec::new()));
+    let threads: Vec<_> = (0..3)
+        .map(|t| {
+            let lock = lock.clone();
+            thread::spawn(move || {
+                for i in 0..50 {
+                    let mut v = lock.lock_blocking();
+                    let len = v.len();
+                    thread::yield_now();
+                    assert_eq!(v.len(), len, "nobody else touches it while held");
+                    v.push((t, i));
+                }
+            })
+        })
+        .collect();
+    run(async {
+        let tasks: Vec<_> = (0..3)
+            .map(|t| {
+                let lock = lock.clone();
+                spawn(async move {
+                    for i in 0..50 {
+                        let mut v = lock.lock().await;
+                        let len = v.len();
+                        sprout::yield_now().await;
+                        assert_eq!(v.len(), len);
+                        v.push((10 + t, i));
+                    }
+                })
+            })
+            .collect();
+        joinall(tasks).await;
+    });
+    threads.into_iter().for_each(|t| t.join().unwrap());
+    assert_eq!(lock.lock_blocking().len(), 300);
+    let held = lock.try_lock().unwrap();
+    assert!(lock.lock_blocking_timeout(Duration::from_millis(1)).is_none());
+    assert_eq!(lock.waiters(), 0);
+    drop(held);
+    assert!(!lock.locked());
+}
