@@ -175,3 +175,27 @@ fn lock_between_threads_and_tasks() {
     drop(held);
     assert!(!lock.locked());
 }
+
+#[test]
+fn thread_safe_types_and_futures_are_send_and_sync() {
+    fn send<T: Send>(_: &T) {}
+    fn sync<T: Sync>(_: &T) {}
+    let q = sprout::queue::threadsafe::Queue::<u8>::new(0);
+    let ev = Event::new();
+    let sem = Semaphore::new(1);
+    let res = AsyncResult::<u8, ()>::new();
+    let lock = Lock::new(0u8);
+    sync(&q);
+    sync(&ev);
+    sync(&sem);
+    sync(&res);
+    sync(&lock);
+    // So a task may be spawned on a runtime from another thread.
+    send(&q.get());
+    send(&q.put(1));
+    send(&q.join());
+    send(&ev.wait());
+    send(&sem.acquire());
+    send(&res.get());
+    send(&lock.lock());
+}
