@@ -293,6 +293,31 @@ fn condition_notification_of_killed_waiter_passes_on() {
 }
 
 #[test]
+fn condition_waiter_killed_while_relocking_passes_on() {
+    run(async {
+        let cond = Rc::new(Condition::new(0));
+        let spawn_waiter = |cond: Rc<Condition<i32>>| {
+            spawn(async move {
+                let g = cond.lock().await;
+                *cond.wait(g).await += 1;
+            })
+        };
+        let first = spawn_waiter(cond.clone());
+        let second = spawn_waiter(cond.clone());
+        settle().await;
+        let held = cond.lock().await;
+        cond.notify(1);
+        settle().await; // `first` got it and now waits for the lock we hold
+        assert_eq!(cond.waiters(), 1);
+        first.kill(); // its notification goes to `second`
+        assert_eq!(cond.waiters(), 0);
+        drop(held);
+        second.await.unwrap();
+        assert_eq!(*cond.lock().await, 1);
+    });
+}
+
+#[test]
 #[should_panic(expected = "another lock")]
 fn condition_rejects_foreign_guard() {
     run(async {

@@ -86,7 +86,7 @@ impl<T> Condition<T> {
         // Nothing can run between the unlock and the first poll of
         // `notified` (one thread, no await in between): no notify is missed.
         self.notified().await;
-        self.relock().await
+        self.relock(true).await
     }
 
     /// Like [`wait`](Self::wait), giving up waiting for a notification
@@ -99,7 +99,7 @@ impl<T> Condition<T> {
         self.check(&guard);
         drop(guard);
         let notified = crate::time::timeout(timeout, self.notified()).await.is_ok();
-        (self.relock().await, notified)
+        (self.relock(notified).await, notified)
     }
 
     /// Waits until `predicate` holds for the guarded value, checking it
@@ -153,18 +153,21 @@ impl<T> Condition<T> {
         Notified { cond: self, key: None }
     }
 
-    /// Locks again after a notification. Dropped before it gets the lock,
-    /// it passes a notification on: the one it received is otherwise lost.
-    async fn relock(&self) -> LockGuard<'_, T> {
-        struct PassOn<'a, T>(&'a Condition<T>);
+    /// Locks again after waiting. If it received a notification and is
+    /// dropped before it gets the lock, it passes a notification on: the
+    /// one it received would otherwise be lost.
+    async fn relock(&self, notified: bool) -> LockGuard<'_, T> {
+        struct PassOn<'a, T>(&'a Condition<T>, bool);
         impl<T> Drop for PassOn<'_, T> {
             fn drop(&mut self) {
-                self.0.notify(1);
+                if self.1 {
+                    self.0.notify(1);
+                }
             }
         }
-        let pass_on = PassOn(self);
+        let mut pass_on = PassOn(self, notified);
         let guard = self.lock.lock().await;
-        std::mem::forget(pass_on);
+        pass_on.1 = false;
         guard
     }
 }
