@@ -204,24 +204,22 @@ fn sleep_ms(i: usize) -> u64 {
 /// Spawns `SLEEP_TASKS` tasks that each sleep 0-1000 ms; `probe` is called
 /// once all are asleep and once all are done.
 fn sleep_many<R>(peer: Peer, probe: impl Fn(bool, Instant, usize) -> Option<R>) -> R {
-    fn drive<R, F: Future<Output = ()>>(
+    async fn drive<R, F: Future<Output = ()>>(
         spawned: Rc<Cell<usize>>,
         probe: &impl Fn(bool, Instant, usize) -> Option<R>,
         start: Instant,
         before: usize,
         yield_once: impl Fn() -> F,
         all_done: impl Future<Output = ()>,
-    ) -> impl Future<Output = R> {
-        async move {
-            while spawned.get() < SLEEP_TASKS {
-                yield_once().await;
-            }
-            if let Some(r) = probe(false, start, before) {
-                return r;
-            }
-            all_done.await;
-            probe(true, start, before).expect("probe answers at the end")
+    ) -> R {
+        while spawned.get() < SLEEP_TASKS {
+            yield_once().await;
         }
+        if let Some(r) = probe(false, start, before) {
+            return r;
+        }
+        all_done.await;
+        probe(true, start, before).expect("probe answers at the end")
     }
     let started = Rc::new(Cell::new(0));
     match peer {

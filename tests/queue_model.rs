@@ -333,7 +333,7 @@ fn run_case<B: Buffer<Item>>(queue: BaseQueue<Item, B>, kind: Kind, cap: usize, 
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
 
     #[test]
     fn fifo_matches_model(cap in 0..4usize, ops in prop::collection::vec(op(), 1..60)) {

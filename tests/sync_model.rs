@@ -251,7 +251,7 @@ fn run_case<P: Permits>(sem: &P, permits: usize, bound: Option<usize>, ops: Vec<
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
 
     #[test]
     fn semaphore_matches_counter(permits in 0..3usize, ops in prop::collection::vec(op(), 1..60)) {

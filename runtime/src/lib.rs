@@ -80,4 +80,9 @@ pub mod probe {
     pub fn live_tasks() -> usize {
         crate::context::current().map_or(0, |core| core.live_tasks())
     }
+
+    /// The number of armed timers on the running runtime.
+    pub fn pending_timers() -> usize {
+        crate::context::current().map_or(0, |core| core.timers.borrow().len())
+    }
 }

@@ -112,6 +112,10 @@ pub(crate) struct Core {
 
 static NEXT_SERIAL: AtomicU32 = AtomicU32::new(1);
 
+/// Ticks are capped far beyond any real deadline (about 146 million years),
+/// so tick arithmetic can never overflow.
+const MAX_TICK: u64 = u64::MAX >> 20;
+
 impl Runtime {
     /// A runtime with the default settings.
     pub fn new() -> io::Result<Runtime> {
@@ -126,7 +130,9 @@ impl Runtime {
     pub(crate) fn from_builder(config: Builder) -> io::Result<Runtime> {
         let (reactor, mio_waker) = Reactor::new(config.events_per_turn)?;
         let remote = Arc::new(Remote::new(mio_waker));
-        let remote_ptr = NonNull::from(&*remote);
+        // From `Arc::as_ptr`, so that an orphaned Remote can be freed through
+        // it with `Arc::from_raw` (see `Remote::orphan`).
+        let remote_ptr = NonNull::new(Arc::as_ptr(&remote).cast_mut()).expect("Arc pointers are non-null");
         let root = raw::allocate_root(remote_ptr);
         remote.note_alloc();
         let core = Core {
@@ -331,28 +337,29 @@ impl Core {
         let header = unsafe { task.as_ref() };
         header.state.transition_to_complete();
         self.registry.borrow_mut().remove(header.slot.get());
-        let (callbacks, locals, wakers) = header
-            .with_extras_if_any(|e| {
-                (std::mem::take(&mut e.callbacks), std::mem::take(&mut e.locals), std::mem::take(&mut e.done_wakers))
-            })
-            .unwrap_or_default();
-        // Task-local values die with the task, after its future.
-        if !locals.is_empty() {
-            let _ = catch_unwind(AssertUnwindSafe(move || drop(locals)));
-        }
         if let Some(joiner) = header.join_waker.take() {
             joiner.wake();
         }
-        wakers.into_iter().for_each(Waker::wake);
-        if !callbacks.is_empty() {
-            header.state.set(HANDLED);
-            for callback in callbacks {
-                // SAFETY: the output is live: CONSUMED is only set by the
-                // handle, which cannot run while we are in this loop, and
-                // the callbacks only get a shared borrow.
-                let output = unsafe { &*(header.vtable.output)(task) };
-                if let Err(payload) = catch_unwind(AssertUnwindSafe(|| callback(output))) {
-                    self.report(header, &JoinError::panicked(payload), "a completion callback of task");
+        // Most tasks never allocate extras: skip the whole block for them.
+        let extras = header.with_extras_if_any(|e| {
+            (std::mem::take(&mut e.callbacks), std::mem::take(&mut e.locals), std::mem::take(&mut e.done_wakers))
+        });
+        if let Some((callbacks, locals, wakers)) = extras {
+            // Task-local values die with the task, after its future.
+            if !locals.is_empty() {
+                let _ = catch_unwind(AssertUnwindSafe(move || drop(locals)));
+            }
+            wakers.into_iter().for_each(Waker::wake);
+            if !callbacks.is_empty() {
+                header.state.set(HANDLED);
+                for callback in callbacks {
+                    // SAFETY: the output is live: CONSUMED is only set by the
+                    // handle, which cannot run while we are in this loop, and
+                    // the callbacks only get a shared borrow.
+                    let output = unsafe { &*(header.vtable.output)(task) };
+                    if let Err(payload) = catch_unwind(AssertUnwindSafe(|| callback(output))) {
+                        self.report(header, &JoinError::panicked(payload), "a completion callback of task");
+                    }
                 }
             }
         }
@@ -446,10 +453,9 @@ impl Core {
         let mut wake = std::mem::take(&mut *self.wake_buf.borrow_mut());
         // With no sources, a zero-timeout poll could only report the
         // cross-thread waker, whose flag we just read: skip the syscall.
-        if timeout != Some(Duration::ZERO) || self.reactor.has_sources() {
-            if self.reactor.turn(timeout, &mut wake) {
-                self.drain_remote();
-            }
+        let must_poll = timeout != Some(Duration::ZERO) || self.reactor.has_sources();
+        if must_poll && self.reactor.turn(timeout, &mut wake) {
+            self.drain_remote();
         }
         if self.timers.borrow().len() > 0 {
             let now = self.now_tick(Instant::now());
@@ -539,13 +545,16 @@ impl Core {
     /// the runtime started): rounding up means a timer never fires early.
     pub(crate) fn deadline_tick(&self, deadline: Instant) -> u64 {
         let since = deadline.saturating_duration_since(self.epoch);
-        let ms = since.as_millis() + u128::from(since.subsec_nanos() % 1_000_000 != 0);
-        ms.min(u128::from(u64::MAX >> 2)) as u64
+        // Whole milliseconds, rounded up, without 128-bit arithmetic.
+        let ms = since.as_secs().saturating_mul(1000) + u64::from(since.subsec_nanos().div_ceil(1_000_000));
+        ms.min(MAX_TICK)
     }
 
     /// The wheel tick that has fully passed at `now` (rounding down).
     pub(crate) fn now_tick(&self, now: Instant) -> u64 {
-        now.saturating_duration_since(self.epoch).as_millis().min(u128::from(u64::MAX >> 2)) as u64
+        let since = now.saturating_duration_since(self.epoch);
+        let ms = since.as_secs().saturating_mul(1000) + u64::from(since.subsec_millis());
+        ms.min(MAX_TICK)
     }
 
     fn tick_instant(&self, tick: u64) -> Instant {

@@ -119,8 +119,8 @@ mod tests {
         let count = Arc::new(Count(AtomicUsize::new(0)));
         let waker = Waker::from(count.clone());
         let mut compact = CompactWaker::new(&waker);
-        assert!(compact.will_wake(&waker));
         assert_eq!(Arc::strong_count(&count), 3);
+        // Same waker or a fresh clone (`will_wake` is best effort): one ref either way.
         compact.update(&waker);
         assert_eq!(Arc::strong_count(&count), 3);
         compact.wake();

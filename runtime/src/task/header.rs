@@ -49,6 +49,10 @@ pub(crate) struct Vtable {
     pub(crate) dealloc: unsafe fn(NonNull<Header>),
 }
 
+/// A completion callback, type-erased: it receives `&Result<T, JoinError>`
+/// as `&dyn Any` and downcasts it.
+pub(crate) type Callback = Box<dyn FnOnce(&dyn Any)>;
+
 /// Rarely used per-task data, allocated on first use so that the common
 /// task stays one small allocation.
 #[derive(Default)]
@@ -58,7 +62,7 @@ pub(crate) struct Extras {
     /// Completion callbacks (`on_done`, `on_ok`, `on_err`), run once with
     /// the output. They may hold `!Send` values, so they are dropped on the
     /// runtime thread at completion.
-    pub(crate) callbacks: Vec<Box<dyn FnOnce(&dyn Any)>>,
+    pub(crate) callbacks: Vec<Callback>,
     /// `task_local!` values, keyed by the address of their `LocalKey`.
     pub(crate) locals: Vec<(usize, std::rc::Rc<dyn Any>)>,
     /// Wakers of pending `task::killed()` futures.

@@ -14,7 +14,7 @@ use std::time::Duration;
 use super::compact::CompactWaker;
 use super::error::JoinError;
 use super::header::{Header, TaskId, ref_dec};
-use super::state::{COMPLETE, GRACEFUL, HANDLED, JOIN_HANDLE};
+use super::state::{COMPLETE, CONSUMED, GRACEFUL, HANDLED, JOIN_HANDLE};
 use crate::context;
 use crate::sched::remote::{Message, TaskPtr};
 
@@ -42,8 +42,11 @@ use crate::sched::remote::{Message, TaskPtr};
 /// ```
 pub struct JoinHandle<T> {
     raw: NonNull<Header>,
-    _marker: PhantomData<(Rc<()>, fn() -> T)>,
+    /// `!Send` (the task lives on this thread) and covariant in `T`.
+    _marker: PhantomData<NotSendOutput<T>>,
 }
+
+type NotSendOutput<T> = (Rc<()>, fn() -> T);
 
 impl<T: 'static> JoinHandle<T> {
     /// # Safety
@@ -179,7 +182,7 @@ impl<T: 'static> JoinHandle<T> {
     /// The finished task's output, borrowed, unless it was taken.
     fn output_ref(&self) -> Option<&dyn Any> {
         let header = self.header();
-        if header.state.get() & (COMPLETE | super::state::CONSUMED) != COMPLETE {
+        if header.state.get() & (COMPLETE | CONSUMED) != COMPLETE {
             return None;
         }
         // SAFETY: COMPLETE and not CONSUMED: the output is live, and only this
@@ -234,7 +237,8 @@ impl<T> Drop for JoinHandle<T> {
         let header = unsafe { self.raw.as_ref() };
         header.state.unset(JOIN_HANDLE);
         drop(header.join_waker.take());
-        if header.state.has(COMPLETE) {
+        // Usually the output was taken by the await: nothing else to do.
+        if header.state.get() & (COMPLETE | CONSUMED) == COMPLETE {
             match context::core_if_owner(header.remote) {
                 Some(core) => core.discard_output(self.raw),
                 None => discard_without_runtime(self.raw),

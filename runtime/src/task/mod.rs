@@ -24,6 +24,9 @@ pub(crate) mod state;
 pub(crate) mod waker;
 mod yield_now;
 
+#[cfg(test)]
+mod tests;
+
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};

@@ -50,10 +50,17 @@ where
         output: output::<F>,
         dealloc: dealloc::<F>,
     };
-    let task = Box::new(Task {
-        header: Header::new(state, refs, vtable, remote, id),
-        stage: UnsafeCell::new(Stage { future: ManuallyDrop::new(future) }),
-    });
+    // Written in place: a future can be large, and moving a whole `Task`
+    // into its box would copy it through the stack.
+    let mut task = Box::<Task<F>>::new_uninit();
+    let slot = task.as_mut_ptr();
+    // SAFETY: `slot` points at the fresh, properly aligned allocation; each
+    // field is written exactly once before the box is assumed initialised.
+    let task = unsafe {
+        std::ptr::addr_of_mut!((*slot).header).write(Header::new(state, refs, vtable, remote, id));
+        std::ptr::addr_of_mut!((*slot).stage).write(UnsafeCell::new(Stage { future: ManuallyDrop::new(future) }));
+        task.assume_init()
+    };
     // The header is the first field of a #[repr(C)] struct, so the pointers
     // are interchangeable.
     NonNull::from(Box::leak(task)).cast()

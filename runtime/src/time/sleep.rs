@@ -92,17 +92,18 @@ impl Future for Sleep {
             return Poll::Ready(());
         }
         let core = context::expect("Sleep::poll");
-        let tick = core.deadline_tick(self.deadline);
         if self.serial == core.serial {
+            // Armed here: the hot path is one slab lookup.
             let state = core.timers.borrow_mut().poll(self.key, cx.waker());
             match state {
                 TimerState::Pending => return Poll::Pending,
-                // Fired. Far deadlines are filed at the wheel's horizon, so
-                // check our own before finishing.
+                // Fired. A deadline beyond the wheel's span was filed at its
+                // horizon, so the check below decides whether we are done.
                 TimerState::Fired => self.serial = UNREGISTERED,
             }
         }
         // Not armed here: arm it, unless the deadline has already passed.
+        let tick = core.deadline_tick(self.deadline);
         let mut timers = core.timers.borrow_mut();
         if tick <= timers.elapsed() {
             self.serial = ELAPSED;

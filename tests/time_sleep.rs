@@ -1,0 +1,174 @@
+//! Timers: order, no early fire, cancellation, timeout, interval.
+
+mod support;
+
+use std::future::pending;
+use std::time::{Duration, Instant};
+
+use sprout::time::MissedTickBehavior;
+use sprout::{interval, probe, run, sleep, sleep_until, spawn, timeout, yield_now};
+use support::Log;
+
+#[test]
+fn timers_fire_in_deadline_order_and_never_early() {
+    let log = Log::new();
+    run(async {
+        let start = Instant::now();
+        let handles: Vec<_> = [7u64, 1, 5, 3, 3, 0, 12]
+            .into_iter()
+            .enumerate()
+            .map(|(i, ms)| {
+                let log = log.clone();
+                spawn(async move {
+                    let d = Duration::from_millis(ms);
+                    let t = Instant::now();
+                    sleep(d).await;
+                    assert!(t.elapsed() >= d, "sleep({ms} ms) ended after {:?}", t.elapsed());
+                    log.push(format!("{ms}:{i}"));
+                })
+            })
+            .collect();
+        for h in handles {
+            h.await.unwrap();
+        }
+        assert!(start.elapsed() >= Duration::from_millis(12));
+    });
+    // Equal deadlines keep their spawn order.
+    assert_eq!(log.take(), ["0:5", "1:1", "3:3", "3:4", "5:2", "7:0", "12:6"]);
+}
+
+#[test]
+fn sleep_until_a_past_instant_is_ready() {
+    run(async {
+        sleep_until(Instant::now() - Duration::from_secs(1)).await;
+        sleep(Duration::ZERO).await;
+        let mut s = sleep(Duration::from_millis(1));
+        assert!(!s.is_elapsed());
+        (&mut s).await;
+        assert!(s.is_elapsed());
+        (&mut s).await; // ready again, harmlessly
+    });
+}
+
+#[test]
+fn huge_durations_do_not_panic() {
+    run(async {
+        let r = timeout(Duration::from_millis(1), sleep(Duration::MAX)).await;
+        assert!(r.is_err());
+        assert_eq!(probe::pending_timers(), 0);
+    });
+}
+
+#[test]
+fn dropping_a_sleep_cancels_its_timer() {
+    run(async {
+        let sleeps: Vec<_> = (0..1000).map(|i| sleep(Duration::from_secs(60 + i))).collect();
+        let mut sleeps: Vec<_> = sleeps.into_iter().map(Box::pin).collect();
+        // Arm them all.
+        let _ = futures::future::poll_fn(|cx| {
+            for s in &mut sleeps {
+                let _ = s.as_mut().poll(cx);
+            }
+            std::task::Poll::Ready(())
+        })
+        .await;
+        assert_eq!(probe::pending_timers(), 1000);
+        sleeps.truncate(10);
+        assert_eq!(probe::pending_timers(), 10);
+        drop(sleeps);
+        assert_eq!(probe::pending_timers(), 0);
+    });
+}
+
+#[test]
+fn sleep_reset_moves_the_deadline() {
+    run(async {
+        let start = Instant::now();
+        let mut s = Box::pin(sleep(Duration::from_secs(3600)));
+        let _ = futures::poll!(s.as_mut());
+        s.as_mut().reset(Instant::now() + Duration::from_millis(3));
+        s.await;
+        assert!(start.elapsed() >= Duration::from_millis(3));
+        assert!(start.elapsed() < Duration::from_secs(3600));
+    });
+}
+
+#[test]
+fn timeout_variants() {
+    run(async {
+        assert_eq!(timeout(Duration::from_secs(10), async { 5 }).await, Ok(5));
+        let err = timeout(Duration::from_millis(2), pending::<()>()).await.unwrap_err();
+        assert_eq!(err.to_string(), "deadline has elapsed");
+        let io: std::io::Error = err.into();
+        assert_eq!(io.kind(), std::io::ErrorKind::TimedOut);
+        let at = sprout::time::timeout_at(Instant::now() + Duration::from_millis(2), pending::<()>()).await;
+        assert!(at.is_err());
+        // The future wins a tie.
+        let both = timeout(Duration::ZERO, async { 1 }).await;
+        assert_eq!(both, Ok(1));
+        assert_eq!(probe::pending_timers(), 0);
+    });
+}
+
+#[test]
+fn interval_ticks_on_schedule() {
+    run(async {
+        let mut every = interval(Duration::from_millis(3));
+        let first = every.tick().await;
+        let second = every.tick().await;
+        let third = every.tick().await;
+        assert_eq!(second - first, Duration::from_millis(3));
+        assert_eq!(third - second, Duration::from_millis(3));
+        assert!(Instant::now() >= third);
+    });
+}
+
+#[test]
+fn interval_missed_tick_policies() {
+    run(async {
+        let period = Duration::from_millis(2);
+        for (policy, check) in
+            [(MissedTickBehavior::Burst, 0), (MissedTickBehavior::Skip, 1), (MissedTickBehavior::Delay, 2)]
+        {
+            let mut every = interval(period);
+            every.set_missed_tick_behavior(policy);
+            let first = every.tick().await;
+            // Fall behind by several periods without yielding to the timer.
+            std::thread::sleep(Duration::from_millis(9));
+            let late = Instant::now();
+            let second = every.tick().await;
+            let third = every.tick().await;
+            match check {
+                // Burst: the missed ticks come at once, on the old schedule.
+                0 => {
+                    assert_eq!(second - first, period);
+                    assert_eq!(third - second, period);
+                }
+                // Skip: the next tick is the first schedule point after now.
+                1 => {
+                    assert_eq!(second - first, period);
+                    assert!(third > late);
+                    assert_eq!((third - first).as_nanos() % period.as_nanos(), 0);
+                }
+                // Delay: the schedule restarts from the late tick.
+                _ => {
+                    assert_eq!(second - first, period);
+                    assert!(third >= late + period);
+                }
+            }
+        }
+    });
+}
+
+#[test]
+fn many_timers_are_cheap_to_arm_and_cancel() {
+    run(async {
+        let tasks: Vec<_> = (0..50_000u64).map(|i| spawn(sleep(Duration::from_secs(1000 + i % 977)))).collect();
+        // Each turn runs a batch of tasks; wait until every one has armed its timer.
+        while probe::pending_timers() < 50_000 {
+            yield_now().await;
+        }
+        sprout::killall(&tasks);
+        assert_eq!(probe::pending_timers(), 0);
+    });
+}
