@@ -11,7 +11,7 @@
 //! - [`Handle`]: reach the runtime from other threads.
 //! - [`io`]: readiness-based I/O, the layer sockets are built on.
 //! - [`blocking`]: run blocking or CPU-bound work on a thread pool.
-//! - [`sync`]: Event, AsyncResult, Lock, RLock, Semaphore, Condition, Barrier.
+//! - [`sync`]: events and friends.
 //! - [`queue`]: Queue, LifoQueue, PriorityQueue, Channel, for tasks and threads.
 //!
 //! ```
