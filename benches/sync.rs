@@ -35,7 +35,12 @@ fn main() {
         Workload { name: "queue_bounded64", unit: "ns/item", goal: "put/get throughput", run: queue_bounded },
         Workload { name: "ping_pong", unit: "ns/hop", goal: "<= 65 ns, >= 2x tokio mpsc(1)", run: ping_pong },
         Workload { name: "semaphore", unit: "ns/op", goal: "acquire + release, uncontended", run: semaphore },
-        Workload { name: "lock_ping_pong", unit: "ns/handoff", goal: "two tasks, lock held across a switch", run: lock },
+        Workload {
+            name: "lock_ping_pong",
+            unit: "ns/handoff",
+            goal: "two tasks, lock held across a switch",
+            run: lock,
+        },
     ];
     support::main(&workloads);
 }
