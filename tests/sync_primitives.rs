@@ -166,6 +166,22 @@ fn rlock_reentrant_ownership_and_hand_off() {
 }
 
 #[test]
+fn rlock_failed_try_lock_leaves_the_holder_alone() {
+    run(async {
+        let lock = Rc::new(RLock::new(()));
+        let held = lock.lock().await;
+        let other = spawn({
+            let lock = lock.clone();
+            async move { lock.try_lock().is_none() }
+        });
+        assert!(other.await.unwrap());
+        assert_eq!(lock.holds(), 1, "a failed try_lock must not release a hold");
+        drop(held);
+        assert!(!lock.locked());
+    });
+}
+
+#[test]
 fn rlock_killed_waiter_passes_ownership_on() {
     run(async {
         let lock = Rc::new(RLock::new(()));

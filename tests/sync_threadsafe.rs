@@ -198,4 +198,137 @@ fn thread_safe_types_and_futures_are_send_and_sync() {
     send(&sem.acquire());
     send(&res.get());
     send(&lock.lock());
+    let rlock = sprout::sync::threadsafe::RLock::new(0u8);
+    let cond = sprout::sync::threadsafe::Condition::new(0u8);
+    let barrier = sprout::sync::threadsafe::Barrier::new(2);
+    sync(&rlock);
+    sync(&cond);
+    sync(&barrier);
+    send(&rlock.lock());
+    send(&barrier.wait());
+}
+
+#[test]
+fn condition_between_threads_and_tasks() {
+    use sprout::sync::threadsafe::Condition;
+    let cond = Arc::new(Condition::new(Vec::<u32>::new()));
+    // Two consumer threads and two consumer tasks, one producer thread.
+    let consumers: Vec<_> = (0..2)
+        .map(|_| {
+            let cond = cond.clone();
+            thread::spawn(move || {
+                let mut got = 0;
+                while got < 25 {
+                    let mut items = cond.wait_for_blocking(cond.lock_blocking(), |v| !v.is_empty());
+                    items.pop();
+                    got += 1;
+                }
+            })
+        })
+        .collect();
+    let producer = thread::spawn({
+        let cond = cond.clone();
+        move || {
+            for i in 0..100 {
+                cond.lock_blocking().push(i);
+                cond.notify(1);
+                if i % 10 == 0 {
+                    thread::sleep(Duration::from_micros(200));
+                }
+            }
+        }
+    });
+    run(async {
+        let tasks: Vec<_> = (0..2)
+            .map(|_| {
+                let cond = cond.clone();
+                spawn(async move {
+                    let mut got = 0;
+                    while got < 25 {
+                        let mut items = cond.wait_for(cond.lock().await, |v| !v.is_empty()).await;
+                        items.pop();
+                        got += 1;
+                    }
+                })
+            })
+            .collect();
+        joinall(tasks).await;
+    });
+    producer.join().unwrap();
+    consumers.into_iter().for_each(|c| c.join().unwrap());
+    assert!(cond.lock_blocking().is_empty());
+    // Time-outs: not notified, lock held again.
+    let (g, notified) = cond.wait_blocking_timeout(cond.lock_blocking(), Duration::from_millis(1));
+    assert!(!notified);
+    assert!(cond.get_lock().locked());
+    drop(g);
+    assert_eq!(cond.waiters(), 0);
+}
+
+#[test]
+fn barrier_between_threads_and_tasks() {
+    use sprout::sync::threadsafe::Barrier;
+    let barrier = Arc::new(Barrier::new(4));
+    let threads: Vec<_> = (0..2)
+        .map(|_| {
+            let barrier = barrier.clone();
+            thread::spawn(move || (0..3).map(|_| barrier.wait_blocking().unwrap().is_leader()).filter(|l| *l).count())
+        })
+        .collect();
+    let task_leaders = run(async {
+        let tasks: Vec<_> = (0..2)
+            .map(|_| {
+                let barrier = barrier.clone();
+                spawn(async move {
+                    let mut leaders = 0;
+                    for _ in 0..3 {
+                        leaders += usize::from(barrier.wait().await.unwrap().is_leader());
+                    }
+                    leaders
+                })
+            })
+            .collect();
+        joinall(tasks).await.into_iter().map(Result::unwrap).sum::<usize>()
+    });
+    let leaders: usize = task_leaders + threads.into_iter().map(|t| t.join().unwrap()).sum::<usize>();
+    assert_eq!(leaders, 3, "one leader per round");
+    // A blocking wait that times out breaks the barrier.
+    assert!(barrier.wait_blocking_timeout(Duration::from_millis(2)).is_err());
+    assert!(barrier.is_broken());
+    barrier.reset();
+    assert_eq!(barrier.n_waiting(), 0);
+}
+
+#[test]
+fn rlock_owned_by_a_thread_or_a_task() {
+    use sprout::sync::threadsafe::RLock;
+    let lock = Arc::new(RLock::new(()));
+    let a = lock.lock_blocking();
+    let b = lock.lock_blocking();
+    assert_eq!(lock.holds(), 2);
+    assert!(lock.is_owned());
+    let waiter = thread::spawn({
+        let lock = lock.clone();
+        move || {
+            assert!(lock.release().is_err(), "not the owner");
+            let _g = lock.lock_blocking();
+            lock.holds()
+        }
+    });
+    run(async {
+        // A task on this thread is another owner than the thread.
+        assert!(lock.try_lock().is_none());
+        assert!(lock.release().is_err());
+    });
+    assert_eq!(lock.holds(), 2);
+    while lock.waiters() == 0 {
+        thread::sleep(Duration::from_micros(100));
+    }
+    drop(a);
+    drop(b);
+    assert_eq!(waiter.join().unwrap(), 1);
+    // Python style: forget the guard, release by hand.
+    lock.lock_blocking().forget();
+    assert!(lock.release().is_ok());
+    assert!(!lock.locked());
 }

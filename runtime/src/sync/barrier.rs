@@ -49,7 +49,7 @@ pub struct Barrier {
 
 /// What a notification tells a waiter.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-enum Outcome {
+pub(crate) enum Outcome {
     #[default]
     Waiting,
     Passed(usize),
@@ -59,8 +59,8 @@ enum Outcome {
 /// What [`Barrier::wait`] returns to each task of a round.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BarrierWaitResult {
-    index: usize,
-    leader: bool,
+    pub(crate) index: usize,
+    pub(crate) leader: bool,
 }
 
 impl BarrierWaitResult {
@@ -79,7 +79,7 @@ impl BarrierWaitResult {
 /// The error of [`Barrier::wait`] on a broken barrier (Python's
 /// `BrokenBarrierError`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BrokenBarrier(());
+pub struct BrokenBarrier(pub(crate) ());
 
 impl fmt::Display for BrokenBarrier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -8,7 +8,7 @@
 //! - [`Semaphore`], [`BoundedSemaphore`]: counted permits (`threading.Semaphore`, `BoundedSemaphore`).
 //! - [`Condition`]: wait for state under a lock to change (`threading.Condition`).
 //! - [`Barrier`]: a meeting point for `n` tasks (`threading.Barrier`).
-//! - [`threadsafe`]: `Event`, `AsyncResult`, `Lock` and `Semaphore` shared with plain OS threads.
+//! - [`threadsafe`]: all of the above, shared with plain OS threads.
 //!
 //! The queues (`queue.Queue` and friends) are in [`crate::queue`].
 //!
@@ -42,7 +42,7 @@
 //! its state, releases the borrow, then wakes.
 
 mod async_result;
-mod barrier;
+pub(crate) mod barrier;
 mod condition;
 mod event;
 mod lock;

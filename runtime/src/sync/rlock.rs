@@ -59,7 +59,7 @@ pub struct RLock<T = ()> {
 
 /// The error of [`RLock::release`] by a task that does not hold the lock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct NotOwner(());
+pub struct NotOwner(pub(crate) ());
 
 impl fmt::Display for NotOwner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -102,7 +102,9 @@ impl<T> RLock<T> {
     /// Takes the lock if it is free or held by this task.
     #[track_caller]
     pub fn try_lock(&self) -> Option<RLockGuard<'_, T>> {
-        self.try_take(me()).then_some(RLockGuard { lock: self })
+        // `then`, not `then_some`: a guard built eagerly and dropped on
+        // failure would release a hold of the real owner.
+        self.try_take(me()).then(|| RLockGuard { lock: self })
     }
 
     /// Python's `acquire()`: takes one hold with no guard; give it back

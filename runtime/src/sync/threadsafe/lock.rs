@@ -203,7 +203,7 @@ impl<T> fmt::Debug for LockFuture<'_, T> {
 /// Holds a thread-safe [`Lock`]; dereferences to the value. Dropping it unlocks.
 #[must_use = "dropping the guard unlocks at once"]
 pub struct LockGuard<'a, T> {
-    lock: &'a Lock<T>,
+    pub(super) lock: &'a Lock<T>,
     /// Taken in `drop`, so the value's mutex is free before the next holder wakes.
     value: Option<MutexGuard<'a, T>>,
 }

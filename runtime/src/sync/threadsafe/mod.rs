@@ -1,5 +1,6 @@
-//! Thread-safe [`Event`], [`AsyncResult`], [`Lock`] and [`Semaphore`]:
-//! shared by green tasks (async calls) and plain OS threads (blocking calls).
+//! Thread-safe [`Event`], [`AsyncResult`], [`Lock`], [`RLock`],
+//! [`Semaphore`], [`Condition`] and [`Barrier`]: shared by green tasks
+//! (async calls) and plain OS threads (blocking calls).
 //!
 //! They have the API of their runtime-local namesakes in [`crate::sync`],
 //! plus `*_blocking` methods for threads, and are shared with an `Arc`.
@@ -34,13 +35,19 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 mod async_result;
+mod barrier;
+mod condition;
 mod event;
 mod lock;
+mod rlock;
 mod semaphore;
 
 pub use async_result::{AsyncResult, AsyncResultGet, AsyncResultReady};
+pub use barrier::{Barrier, BarrierWait};
+pub use condition::Condition;
 pub use event::{Event, EventWait};
 pub use lock::{Lock, LockFuture, LockGuard};
+pub use rlock::{RLock, RLockFuture, RLockGuard};
 pub use semaphore::{SemAcquire, SemGuard, Semaphore};
 
 /// Panics if called on a runtime thread, naming the blocking call.
