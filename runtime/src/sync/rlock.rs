@@ -112,7 +112,7 @@ impl<T> RLock<T> {
     #[track_caller]
     pub fn acquire(&self) -> impl Future<Output = ()> + '_ {
         let fut = self.lock();
-        async move { std::mem::forget(fut.await) }
+        async move { fut.await.forget() }
     }
 
     /// Python's `release()`: gives back one hold taken by this task.
@@ -247,6 +247,13 @@ impl<T> fmt::Debug for RLockFuture<'_, T> {
 #[must_use = "dropping the guard releases the hold at once"]
 pub struct RLockGuard<'a, T> {
     lock: &'a RLock<T>,
+}
+
+impl<T> RLockGuard<'_, T> {
+    /// Keeps the hold; give it back with [`RLock::release`].
+    pub fn forget(self) {
+        std::mem::forget(self);
+    }
 }
 
 impl<T> Deref for RLockGuard<'_, T> {
