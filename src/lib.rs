@@ -45,6 +45,10 @@
 //! | queues and channels | `queue`, `gevent.queue` | [`queue`] |
 //! | the same with OS threads | `threading` + `queue` | [`sync::threadsafe`], [`queue::threadsafe`] |
 //! | readiness I/O | `gevent.socket.wait_read` | [`io`] |
+//! | pools of green tasks | `gevent.pool.Pool`, `Group` | [`pool::Pool`], [`pool::Group`] |
+//! | thread and process pools | `concurrent.futures`, `multiprocessing.Pool` | [`blocking::ThreadPool`] |
+//! | a blocking call | `gevent.threadpool` | [`spawn_blocking`] |
+//! | files | `FileObjectThread` | [`fs`] |
 //!
 //! The guide in `docs/` has the full porting tables.
 

@@ -110,15 +110,23 @@ fn timeout_variants() {
     });
 }
 
+/// Whether `d` is a whole, non-zero number of `period`s.
+fn whole_periods(d: Duration, period: Duration) -> bool {
+    !d.is_zero() && d.as_nanos() % period.as_nanos() == 0
+}
+
 #[test]
 fn interval_ticks_on_schedule() {
     run(async {
-        let mut every = interval(Duration::from_millis(3));
+        let period = Duration::from_millis(3);
+        let mut every = interval(period);
         let first = every.tick().await;
         let second = every.tick().await;
         let third = every.tick().await;
-        assert_eq!(second - first, Duration::from_millis(3));
-        assert_eq!(third - second, Duration::from_millis(3));
+        // Ticks stay on the schedule; a loaded machine may skip some (the
+        // default policy), never shift them.
+        assert!(whole_periods(second - first, period));
+        assert!(whole_periods(third - second, period));
         assert!(Instant::now() >= third);
     });
 }
@@ -127,9 +135,7 @@ fn interval_ticks_on_schedule() {
 fn interval_missed_tick_policies() {
     run(async {
         let period = Duration::from_millis(2);
-        for (policy, check) in
-            [(MissedTickBehavior::Burst, 0), (MissedTickBehavior::Skip, 1), (MissedTickBehavior::Delay, 2)]
-        {
+        for policy in [MissedTickBehavior::Burst, MissedTickBehavior::Skip, MissedTickBehavior::Delay] {
             let mut every = interval(period);
             every.set_missed_tick_behavior(policy);
             let first = every.tick().await;
@@ -138,21 +144,22 @@ fn interval_missed_tick_policies() {
             let late = Instant::now();
             let second = every.tick().await;
             let third = every.tick().await;
-            match check {
+            match policy {
                 // Burst: the missed ticks come at once, on the old schedule.
-                0 => {
+                MissedTickBehavior::Burst => {
                     assert_eq!(second - first, period);
                     assert_eq!(third - second, period);
                 }
-                // Skip: the next tick is the first schedule point after now.
-                1 => {
-                    assert_eq!(second - first, period);
+                // Skip: the schedule holds, and the next tick after falling
+                // behind is the first schedule point after now.
+                MissedTickBehavior::Skip => {
+                    assert!(whole_periods(second - first, period));
+                    assert!(whole_periods(third - first, period));
                     assert!(third > late);
-                    assert_eq!((third - first).as_nanos() % period.as_nanos(), 0);
                 }
                 // Delay: the schedule restarts from the late tick.
-                _ => {
-                    assert_eq!(second - first, period);
+                MissedTickBehavior::Delay => {
+                    assert!(second >= first + period);
                     assert!(third >= late + period);
                 }
             }

@@ -11,6 +11,8 @@
 //! - [`Handle`]: reach the runtime from other threads.
 //! - [`io`]: readiness-based I/O, the layer sockets are built on.
 //! - [`blocking`]: run blocking or CPU-bound work on a thread pool.
+//! - [`pool`]: groups and pools of green tasks, map and imap over them.
+//! - [`fs`]: files and directories, on the blocking pool.
 //! - [`sync`]: events and friends.
 //! - [`queue`]: Queue, LifoQueue, PriorityQueue, Channel, for tasks and threads.
 //!
@@ -33,10 +35,12 @@
 pub mod blocking;
 mod builder;
 mod context;
+pub mod fs;
 mod handle;
 pub mod io;
 mod join;
 mod park;
+pub mod pool;
 pub mod queue;
 mod reactor;
 mod runtime;

@@ -309,13 +309,68 @@ pub(crate) fn kill_task(task: NonNull<Header>) {
     }
 }
 
-/// A counted reference to a task, for internal watchers.
-struct TaskRef(NonNull<Header>);
+/// A counted, untyped reference to a task, for internal watchers: the
+/// graceful-kill watchdog, and `pool::Group`, which must kill and watch
+/// tasks of any output type. `!Send`: it lives on the runtime thread.
+pub(crate) struct TaskRef(NonNull<Header>);
+
+impl TaskRef {
+    fn header(&self) -> &Header {
+        // SAFETY: the TaskRef owns a reference, so the header is live; it is
+        // !Send, so this is the runtime thread.
+        unsafe { self.0.as_ref() }
+    }
+
+    /// The task's id.
+    pub(crate) fn id(&self) -> TaskId {
+        self.header().id
+    }
+
+    /// Whether the task has finished.
+    pub(crate) fn is_finished(&self) -> bool {
+        self.header().state.has(COMPLETE)
+    }
+
+    /// Kills the task, as [`JoinHandle::kill`] does.
+    pub(crate) fn kill(&self) {
+        kill_task(self.0);
+    }
+
+    /// Ready once the task has completed; otherwise `cx`'s waker is woken
+    /// at completion.
+    pub(crate) fn poll_finished(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let header = self.header();
+        if header.state.has(COMPLETE) {
+            return Poll::Ready(());
+        }
+        header.with_extras(|e| {
+            if !e.done_wakers.iter().any(|w| w.will_wake(cx.waker())) {
+                e.done_wakers.push(cx.waker().clone());
+            }
+        });
+        Poll::Pending
+    }
+}
+
+impl<T: 'static> JoinHandle<T> {
+    /// An untyped reference to the task.
+    pub(crate) fn task_ref(&self) -> TaskRef {
+        self.header().ref_inc();
+        TaskRef(self.raw)
+    }
+}
+
+impl Clone for TaskRef {
+    fn clone(&self) -> TaskRef {
+        self.header().ref_inc();
+        TaskRef(self.0)
+    }
+}
 
 impl Drop for TaskRef {
     fn drop(&mut self) {
-        // SAFETY: the TaskRef owns a reference; it lives in a task of the
-        // same runtime, so this is the runtime thread.
+        // SAFETY: the TaskRef owns a reference, and it is !Send, so this is
+        // the runtime thread.
         unsafe { ref_dec(self.0) };
     }
 }
@@ -327,16 +382,6 @@ impl Future for Finished<'_> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        // SAFETY: the TaskRef keeps the header alive; runtime thread.
-        let header = unsafe { self.0.0.as_ref() };
-        if header.state.has(COMPLETE) {
-            return Poll::Ready(());
-        }
-        header.with_extras(|e| {
-            if !e.done_wakers.iter().any(|w| w.will_wake(cx.waker())) {
-                e.done_wakers.push(cx.waker().clone());
-            }
-        });
-        Poll::Pending
+        self.0.poll_finished(cx)
     }
 }

@@ -37,6 +37,7 @@ use crate::context;
 pub use error::{JoinError, Panic};
 pub use header::TaskId;
 pub use join_handle::JoinHandle;
+pub(crate) use join_handle::TaskRef;
 pub use local::{AccessError, LocalKey};
 pub use yield_now::{YieldNow, yield_now};
 
