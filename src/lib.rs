@@ -42,6 +42,8 @@
 //! | sleep, switch | `gevent.sleep(d)`, `sleep(0)` | [`sleep`], [`yield_now`] |
 //! | time limits | `gevent.Timeout` | [`timeout`] |
 //! | events and locks | `gevent.event`, `threading` | [`sync`] |
+//! | queues and channels | `queue`, `gevent.queue` | [`queue`] |
+//! | the same with OS threads | `threading` + `queue` | [`sync::threadsafe`], [`queue::threadsafe`] |
 //! | readiness I/O | `gevent.socket.wait_read` | [`io`] |
 //! | sockets, DNS | `gevent.socket`, `monkey.patch_socket` | [`net`] |
 //! | servers | `gevent.server.StreamServer`, `DatagramServer` | [`net::StreamServer`], [`net::DatagramServer`] |

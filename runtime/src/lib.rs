@@ -14,6 +14,7 @@
 //! - [`pool`]: groups and pools of green tasks, map and imap over them.
 //! - [`fs`]: files and directories, on the blocking pool.
 //! - [`sync`]: events and friends.
+//! - [`queue`]: Queue, LifoQueue, PriorityQueue, Channel, for tasks and threads.
 //!
 //! ```
 //! use std::time::Duration;
@@ -40,6 +41,7 @@ pub mod io;
 mod join;
 mod park;
 pub mod pool;
+pub mod queue;
 mod reactor;
 mod runtime;
 pub mod sched;

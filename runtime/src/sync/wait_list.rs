@@ -5,7 +5,20 @@
 //! waiter learns it was chosen even if the condition changed since (an
 //! event cleared right after `set`), and a waiter dropped after being
 //! chosen can hand its turn to the next one (`cancel` says so). Insert,
-//! notify and cancel are O(1); an entry is 16 bytes.
+//! notify and cancel are O(1); an entry is 16 bytes plus its value.
+//!
+//! Each entry also carries a value `V` (`()` for most primitives), which
+//! is how a notification *carries* something: a queue hands an item to a
+//! waiting getter by writing it into the getter's slot
+//! ([`notify_one_with`](WaitList::notify_one_with)), a waiting putter
+//! parks its item there for a getter to take, an `RLock` waiter records
+//! its task id so the releasing task can make it the owner. The waiter
+//! collects the value with [`poll_take`](WaitList::poll_take), or gets it
+//! back from [`cancel_take`](WaitList::cancel_take) if it gives up.
+//!
+//! The list is plain data (no interior mutability): runtime-local
+//! primitives keep it in a `RefCell`, thread-safe ones in a `Mutex`. Both
+//! wake the returned wakers only after releasing that borrow or lock.
 
 use std::task::Waker;
 
@@ -17,10 +30,12 @@ const NOTIFIED: u32 = u32::MAX - 1;
 /// `prev` of an entry on the free list.
 const VACANT: u32 = u32::MAX - 2;
 
-struct Entry {
+struct Entry<V> {
     waker: Option<CompactWaker>,
     prev: u32,
     next: u32,
+    /// What the notification carries (see the module docs).
+    value: V,
 }
 
 /// What [`WaitList::cancel`] found.
@@ -34,18 +49,36 @@ pub(crate) enum Cancelled {
     Notified,
 }
 
-/// A FIFO list of waiters. See the module docs.
-#[derive(Default)]
-pub(crate) struct WaitList {
-    entries: Vec<Entry>,
+/// A FIFO list of waiters, each with a value. See the module docs.
+pub(crate) struct WaitList<V = ()> {
+    entries: Vec<Entry<V>>,
     free: Option<u32>,
     head: Option<u32>,
     tail: Option<u32>,
     waiting: usize,
 }
 
-impl WaitList {
-    pub(crate) const fn new() -> WaitList {
+impl<V: Default> Default for WaitList<V> {
+    fn default() -> Self {
+        WaitList::new()
+    }
+}
+
+impl WaitList<()> {
+    /// Adds a waiter at the back and returns its key.
+    pub(crate) fn push(&mut self, waker: &Waker) -> u32 {
+        self.push_with(waker, ())
+    }
+
+    /// Checks a waiter: true (and the slot is freed) if it was notified,
+    /// otherwise its waker is updated.
+    pub(crate) fn poll(&mut self, key: u32, waker: &Waker) -> bool {
+        self.poll_take(key, waker).is_some()
+    }
+}
+
+impl<V: Default> WaitList<V> {
+    pub(crate) const fn new() -> WaitList<V> {
         WaitList { entries: Vec::new(), free: None, head: None, tail: None, waiting: 0 }
     }
 
@@ -59,9 +92,9 @@ impl WaitList {
         self.waiting == 0
     }
 
-    /// Adds a waiter at the back and returns its key.
-    pub(crate) fn push(&mut self, waker: &Waker) -> u32 {
-        let entry = Entry { waker: Some(CompactWaker::new(waker)), prev: self.tail.unwrap_or(NIL), next: NIL };
+    /// Adds a waiter carrying `value` at the back and returns its key.
+    pub(crate) fn push_with(&mut self, waker: &Waker, value: V) -> u32 {
+        let entry = Entry { waker: Some(CompactWaker::new(waker)), prev: self.tail.unwrap_or(NIL), next: NIL, value };
         let key = match self.free {
             Some(key) => {
                 self.free = match self.entries[key as usize].next {
@@ -86,19 +119,19 @@ impl WaitList {
         key
     }
 
-    /// Checks a waiter: true (and the slot is freed) if it was notified,
-    /// otherwise its waker is updated.
-    pub(crate) fn poll(&mut self, key: u32, waker: &Waker) -> bool {
+    /// Checks a waiter: if it was notified, frees the slot and returns its
+    /// value; otherwise updates its waker and returns `None`.
+    #[inline]
+    pub(crate) fn poll_take(&mut self, key: u32, waker: &Waker) -> Option<V> {
         let entry = &mut self.entries[key as usize];
         debug_assert_ne!(entry.prev, VACANT, "waiter polled after it was freed");
         if entry.prev == NOTIFIED {
-            self.release(key);
-            return true;
+            return Some(self.release(key));
         }
         if let Some(w) = &mut entry.waker {
             w.update(waker);
         }
-        false
+        None
     }
 
     /// Whether the waiter was notified (without collecting it).
@@ -109,24 +142,48 @@ impl WaitList {
 
     /// Removes a waiter (its future was dropped, or it timed out).
     pub(crate) fn cancel(&mut self, key: u32) -> Cancelled {
+        self.cancel_take(key).0
+    }
+
+    /// Removes a waiter and hands back its value: whatever a notification
+    /// left there (an item handed over) or what the waiter parked there
+    /// (an item it was offering).
+    ///
+    /// The waker is dropped before this returns. A task waker dropped on
+    /// its runtime thread only updates a count (the task it points to is
+    /// the one cancelling, or is kept alive by its run queue entry), so
+    /// this is safe under a `RefCell` borrow.
+    pub(crate) fn cancel_take(&mut self, key: u32) -> (Cancelled, V) {
         let notified = self.entries[key as usize].prev == NOTIFIED;
         if !notified {
             self.unlink(key);
         }
         let waker = self.entries[key as usize].waker.take();
-        self.release(key);
+        let value = self.release(key);
         drop(waker);
-        if notified { Cancelled::Notified } else { Cancelled::Waiting }
+        (if notified { Cancelled::Notified } else { Cancelled::Waiting }, value)
     }
 
     /// Notifies the longest-waiting waiter, returning its waker to wake
     /// once the caller has released its borrows.
+    #[inline]
     pub(crate) fn notify_one(&mut self) -> Option<CompactWaker> {
+        self.notify_one_with(|_| ()).map(|(waker, ())| waker)
+    }
+
+    /// Notifies the longest-waiting waiter after letting `f` update its
+    /// value (hand it an item, take its item, record an outcome). Returns
+    /// the waker, to wake once the caller has released its borrows, and
+    /// what `f` returned; `None` (and `f` is not called) if nobody waits.
+    #[inline]
+    pub(crate) fn notify_one_with<R>(&mut self, f: impl FnOnce(&mut V) -> R) -> Option<(CompactWaker, R)> {
         let key = self.head?;
         self.unlink(key);
         let entry = &mut self.entries[key as usize];
         entry.prev = NOTIFIED;
-        entry.waker.take()
+        let r = f(&mut entry.value);
+        let waker = entry.waker.take().expect("a waiting entry has a waker");
+        Some((waker, r))
     }
 
     /// Notifies every waiter, in arrival order.
@@ -152,12 +209,13 @@ impl WaitList {
         self.waiting -= 1;
     }
 
-    fn release(&mut self, key: u32) {
+    fn release(&mut self, key: u32) -> V {
         let entry = &mut self.entries[key as usize];
         entry.waker = None;
         entry.prev = VACANT;
         entry.next = self.free.unwrap_or(NIL);
         self.free = Some(key);
+        std::mem::take(&mut entry.value)
     }
 }
 
@@ -200,6 +258,32 @@ mod tests {
 
     #[test]
     fn entry_is_16_bytes() {
-        assert_eq!(std::mem::size_of::<Entry>(), 16);
+        assert_eq!(std::mem::size_of::<Entry<()>>(), 16);
+    }
+
+    #[test]
+    fn values_travel_with_notifications() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let wakers: Vec<Waker> = (0..3).map(|i| Waker::from(Arc::new(Rec(i, log.clone())))).collect();
+        let mut list: WaitList<Option<&str>> = WaitList::new();
+        let a = list.push_with(&wakers[0], None);
+        let b = list.push_with(&wakers[1], Some("parked"));
+        let c = list.push_with(&wakers[2], None);
+        assert!(list.poll_take(a, &wakers[0]).is_none());
+        // Hand an item to the first waiter.
+        let (w, ()) = list.notify_one_with(|slot| *slot = Some("handed")).unwrap();
+        w.wake();
+        assert_eq!(list.poll_take(a, &wakers[0]), Some(Some("handed")));
+        // Take the item the second one parked.
+        let (w, taken) = list.notify_one_with(|slot| slot.take()).unwrap();
+        drop(w);
+        assert_eq!(taken, Some("parked"));
+        assert_eq!(list.cancel_take(b), (Cancelled::Notified, None));
+        // A waiting entry gives its value back when cancelled.
+        assert_eq!(list.cancel_take(c), (Cancelled::Waiting, None));
+        let d = list.push_with(&wakers[2], Some("mine"));
+        assert_eq!(list.cancel_take(d), (Cancelled::Waiting, Some("mine")));
+        assert!(list.notify_one_with(|_| unreachable!()).is_none());
+        assert_eq!(*log.lock().unwrap(), vec![0]);
     }
 }

@@ -1,0 +1,349 @@
+//! The sync and queue benchmark: sprout's runtime-local queues, semaphore
+//! and lock against tokio::sync (on a current_thread runtime) and the smol
+//! family (async-channel and async-lock on smol's LocalExecutor), in one run.
+//!
+//! ```text
+//! taskset -c 0 cargo bench --bench sync              # all workloads, medians of 3
+//! taskset -c 0 cargo bench --bench sync -- ping      # workloads whose name contains "ping"
+//! ```
+//!
+//! The "tokio" column is tokio::sync (`mpsc`, `Semaphore`, `Mutex`); the
+//! "smol" column is `async-channel` (queues) and `async-lock`
+//! (`Semaphore`, `Mutex`). Each measurement runs in a fresh child process;
+//! the table shows medians and ratios (peer time / sprout time).
+
+mod support;
+
+use std::future::Future;
+use std::rc::Rc;
+use std::time::Instant;
+
+use support::{Measure, Peer, Workload};
+
+/// Items sent through the throughput workloads.
+const ITEMS: usize = 1_000_000;
+/// Round trips in the ping-pong (two hops each).
+const ROUNDS: usize = 500_000;
+/// Acquire/release pairs.
+const OPS: usize = 1_000_000;
+/// Capacity of the bounded throughput queue.
+const BOUND: usize = 64;
+
+fn main() {
+    let workloads = [
+        Workload { name: "queue_unbounded", unit: "ns/item", goal: "put/get throughput", run: queue_unbounded },
+        Workload { name: "queue_bounded64", unit: "ns/item", goal: "put/get throughput", run: queue_bounded },
+        Workload { name: "ping_pong", unit: "ns/hop", goal: "<= 65 ns, >= 2x tokio mpsc(1)", run: ping_pong },
+        Workload { name: "semaphore", unit: "ns/op", goal: "acquire + release, uncontended", run: semaphore },
+        Workload {
+            name: "lock_ping_pong",
+            unit: "ns/handoff",
+            goal: "two tasks, lock held across a switch",
+            run: lock,
+        },
+    ];
+    support::main(&workloads);
+}
+
+fn per(start: Instant, n: usize) -> Measure {
+    Measure::Value(start.elapsed().as_nanos() as f64 / n as f64)
+}
+
+/// One producer task puts `ITEMS` items, one consumer task gets them.
+fn throughput(peer: Peer, bound: Option<usize>) -> Measure {
+    match peer {
+        Peer::Sprout => sprout::run(async move {
+            let q = Rc::new(sprout::queue::Queue::new(bound.unwrap_or(0)));
+            let start = Instant::now();
+            let producer = sprout::spawn({
+                let q = q.clone();
+                async move {
+                    for i in 0..ITEMS {
+                        q.put(i).await.unwrap();
+                    }
+                }
+            });
+            let consumer = sprout::spawn(async move {
+                for _ in 0..ITEMS {
+                    std::hint::black_box(q.get().await.unwrap());
+                }
+            });
+            producer.await.unwrap();
+            consumer.await.unwrap();
+            per(start, ITEMS)
+        }),
+        Peer::Tokio => tokio_rt().block_on(async move {
+            let start = Instant::now();
+            let (producer, consumer) = match bound {
+                Some(n) => {
+                    let (tx, mut rx) = tokio::sync::mpsc::channel(n);
+                    let p = tokio::spawn(async move {
+                        for i in 0..ITEMS {
+                            tx.send(i).await.unwrap();
+                        }
+                    });
+                    let c = tokio::spawn(async move {
+                        for _ in 0..ITEMS {
+                            std::hint::black_box(rx.recv().await.unwrap());
+                        }
+                    });
+                    (p, c)
+                }
+                None => {
+                    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+                    let p = tokio::spawn(async move {
+                        for i in 0..ITEMS {
+                            tx.send(i).unwrap();
+                        }
+                    });
+                    let c = tokio::spawn(async move {
+                        for _ in 0..ITEMS {
+                            std::hint::black_box(rx.recv().await.unwrap());
+                        }
+                    });
+                    (p, c)
+                }
+            };
+            producer.await.unwrap();
+            consumer.await.unwrap();
+            per(start, ITEMS)
+        }),
+        Peer::Smol => smol_run(|ex| async move {
+            let (tx, rx) = match bound {
+                Some(n) => async_channel::bounded(n),
+                None => async_channel::unbounded(),
+            };
+            let start = Instant::now();
+            let producer = ex.spawn(async move {
+                for i in 0..ITEMS {
+                    tx.send(i).await.unwrap();
+                }
+            });
+            let consumer = ex.spawn(async move {
+                for _ in 0..ITEMS {
+                    std::hint::black_box(rx.recv().await.unwrap());
+                }
+            });
+            producer.await;
+            consumer.await;
+            per(start, ITEMS)
+        }),
+    }
+}
+
+fn queue_unbounded(peer: Peer) -> Measure {
+    throughput(peer, None)
+}
+
+fn queue_bounded(peer: Peer) -> Measure {
+    throughput(peer, Some(BOUND))
+}
+
+/// Two tasks bounce a number through two queues of capacity 1.
+fn ping_pong(peer: Peer) -> Measure {
+    let hops = 2 * ROUNDS;
+    match peer {
+        Peer::Sprout => sprout::run(async move {
+            use sprout::queue::Queue;
+            let (ping, pong) = (Rc::new(Queue::new(1)), Rc::new(Queue::new(1)));
+            let start = Instant::now();
+            let a = sprout::spawn({
+                let (ping, pong) = (ping.clone(), pong.clone());
+                async move {
+                    for i in 0..ROUNDS {
+                        ping.put(i).await.unwrap();
+                        std::hint::black_box(pong.get().await.unwrap());
+                    }
+                }
+            });
+            let b = sprout::spawn(async move {
+                for _ in 0..ROUNDS {
+                    let v = ping.get().await.unwrap();
+                    pong.put(v + 1).await.unwrap();
+                }
+            });
+            a.await.unwrap();
+            b.await.unwrap();
+            per(start, hops)
+        }),
+        Peer::Tokio => tokio_rt().block_on(async move {
+            let (ping_tx, mut ping_rx) = tokio::sync::mpsc::channel(1);
+            let (pong_tx, mut pong_rx) = tokio::sync::mpsc::channel(1);
+            let start = Instant::now();
+            let a = tokio::spawn(async move {
+                for i in 0..ROUNDS {
+                    ping_tx.send(i).await.unwrap();
+                    std::hint::black_box(pong_rx.recv().await.unwrap());
+                }
+            });
+            let b = tokio::spawn(async move {
+                for _ in 0..ROUNDS {
+                    let v = ping_rx.recv().await.unwrap();
+                    pong_tx.send(v + 1).await.unwrap();
+                }
+            });
+            a.await.unwrap();
+            b.await.unwrap();
+            per(start, hops)
+        }),
+        Peer::Smol => smol_run(|ex| async move {
+            let (ping_tx, ping_rx) = async_channel::bounded(1);
+            let (pong_tx, pong_rx) = async_channel::bounded(1);
+            let start = Instant::now();
+            let a = ex.spawn(async move {
+                for i in 0..ROUNDS {
+                    ping_tx.send(i).await.unwrap();
+                    std::hint::black_box(pong_rx.recv().await.unwrap());
+                }
+            });
+            let b = ex.spawn(async move {
+                for _ in 0..ROUNDS {
+                    let v = ping_rx.recv().await.unwrap();
+                    pong_tx.send(v + 1).await.unwrap();
+                }
+            });
+            a.await;
+            b.await;
+            per(start, hops)
+        }),
+    }
+}
+
+/// One task takes and gives back a permit `OPS` times.
+fn semaphore(peer: Peer) -> Measure {
+    match peer {
+        Peer::Sprout => sprout::run(async {
+            let sem = Rc::new(sprout::sync::Semaphore::new(4));
+            let task = sprout::spawn(async move {
+                let start = Instant::now();
+                for _ in 0..OPS {
+                    drop(std::hint::black_box(sem.acquire().await));
+                }
+                per(start, OPS)
+            });
+            task.await.unwrap()
+        }),
+        Peer::Tokio => tokio_rt().block_on(async {
+            let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(4));
+            let task = tokio::spawn(async move {
+                let start = Instant::now();
+                for _ in 0..OPS {
+                    drop(std::hint::black_box(sem.acquire().await.unwrap()));
+                }
+                per(start, OPS)
+            });
+            task.await.unwrap()
+        }),
+        Peer::Smol => smol_run(|ex| async move {
+            let sem = Rc::new(async_lock::Semaphore::new(4));
+            let task = ex.spawn(async move {
+                let start = Instant::now();
+                for _ in 0..OPS {
+                    drop(std::hint::black_box(sem.acquire().await));
+                }
+                per(start, OPS)
+            });
+            task.await
+        }),
+    }
+}
+
+/// Goes to the back of the run queue once: wakes itself and returns
+/// `Pending`. Unlike each runtime's `yield_now` (which waits for the next
+/// I/O poll in sprout and tokio), it costs the same everywhere: one
+/// requeue and one poll.
+fn bounce() -> impl Future<Output = ()> {
+    let mut bounced = false;
+    std::future::poll_fn(move |cx| {
+        if std::mem::replace(&mut bounced, true) {
+            return std::task::Poll::Ready(());
+        }
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    })
+}
+
+/// Two tasks take a lock in turn, each holding it across a `bounce`, so
+/// that every acquisition waits for the other task's release (all three
+/// mutexes are fair enough for that: each hand-off is a switch).
+fn lock(peer: Peer) -> Measure {
+    let rounds = OPS / 2;
+    match peer {
+        Peer::Sprout => sprout::run(async move {
+            let lock = Rc::new(sprout::sync::Lock::new(0u64));
+            let start = Instant::now();
+            let tasks: Vec<_> = (0..2)
+                .map(|_| {
+                    let lock = lock.clone();
+                    sprout::spawn(async move {
+                        for _ in 0..rounds {
+                            let mut n = lock.lock().await;
+                            *n += 1;
+                            bounce().await;
+                        }
+                    })
+                })
+                .collect();
+            for t in tasks {
+                t.await.unwrap();
+            }
+            assert_eq!(*lock.lock().await, OPS as u64);
+            per(start, OPS)
+        }),
+        Peer::Tokio => tokio_rt().block_on(async move {
+            let lock = std::sync::Arc::new(tokio::sync::Mutex::new(0u64));
+            let start = Instant::now();
+            let tasks: Vec<_> = (0..2)
+                .map(|_| {
+                    let lock = lock.clone();
+                    tokio::spawn(async move {
+                        for _ in 0..rounds {
+                            let mut n = lock.lock().await;
+                            *n += 1;
+                            bounce().await;
+                        }
+                    })
+                })
+                .collect();
+            for t in tasks {
+                t.await.unwrap();
+            }
+            assert_eq!(*lock.lock().await, OPS as u64);
+            per(start, OPS)
+        }),
+        Peer::Smol => smol_run(|ex| async move {
+            let lock = Rc::new(async_lock::Mutex::new(0u64));
+            let start = Instant::now();
+            let tasks: Vec<_> = (0..2)
+                .map(|_| {
+                    let lock = lock.clone();
+                    ex.spawn(async move {
+                        for _ in 0..rounds {
+                            let mut n = lock.lock().await;
+                            *n += 1;
+                            bounce().await;
+                        }
+                    })
+                })
+                .collect();
+            for t in tasks {
+                t.await;
+            }
+            assert_eq!(*lock.lock().await, OPS as u64);
+            per(start, OPS)
+        }),
+    }
+}
+
+fn tokio_rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+fn smol_run<'a, F, Fut>(f: F) -> Fut::Output
+where
+    F: FnOnce(&'a smol::LocalExecutor<'a>) -> Fut,
+    Fut: Future + 'a,
+{
+    let ex: &'a smol::LocalExecutor<'a> = Box::leak(Box::new(smol::LocalExecutor::new()));
+    smol::block_on(ex.run(f(ex)))
+}

@@ -1,0 +1,224 @@
+//! The queue's state machine, shared by the runtime-local queues (in a
+//! `RefCell`) and the thread-safe ones (in a `Mutex`).
+//!
+//! Every method is a plain state change that returns the wakers to wake;
+//! the caller wakes them after releasing its borrow or lock.
+//!
+//! # Invariants
+//! - A getter waits only on an empty buffer: a put hands its item straight
+//!   to the first waiting getter (into the getter's wait-list slot), so
+//!   `!getters.is_empty()` implies `buf.len() == 0`.
+//! - A putter waits only when there is no room: a get that makes room moves
+//!   the first waiting putter's item (parked in its slot) into the buffer
+//!   at once, so `!putters.is_empty()` implies `buf.len() >= maxsize`.
+//! - A waiting putter's slot holds its item; a notified putter's slot is
+//!   empty if the item was taken (the put succeeded) and still full if the
+//!   queue was closed (the put failed and the item goes back).
+//! - A notified getter's slot holds its item, or nothing if it was woken
+//!   by `close`.
+//!
+//! A getter dropped while its slot holds an item gives the item to the
+//! next getter, or back to the buffer where the oldest item goes. The
+//! buffer may then briefly hold more than `maxsize` items; nothing is
+//! lost and nobody is skipped.
+
+use std::task::Waker;
+
+use super::buffer::Buffer;
+use super::error::{GetError, PutError, TaskDoneError};
+use crate::sync::wait_list::{Cancelled, WaitList};
+use crate::task::compact::CompactWaker;
+
+pub(crate) struct State<T, B> {
+    pub(crate) buf: B,
+    /// The buffer's capacity: `usize::MAX` when unbounded, 0 for a channel.
+    pub(crate) capacity: usize,
+    getters: WaitList<Option<T>>,
+    putters: WaitList<Option<T>>,
+    /// Items put and not yet marked done (`task_done`).
+    unfinished: usize,
+    joiners: WaitList,
+    closed: bool,
+}
+
+/// A waker to wake once the caller has let go of the state.
+pub(crate) type Wake = Option<CompactWaker>;
+
+impl<T, B: Buffer<T>> State<T, B> {
+    pub(crate) fn new(capacity: usize) -> State<T, B> {
+        State {
+            buf: B::empty(),
+            capacity,
+            getters: WaitList::new(),
+            putters: WaitList::new(),
+            unfinished: 0,
+            joiners: WaitList::new(),
+            closed: false,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    pub(crate) fn is_full(&self) -> bool {
+        self.buf.len() >= self.capacity
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    pub(crate) fn unfinished(&self) -> usize {
+        self.unfinished
+    }
+
+    pub(crate) fn getters(&self) -> usize {
+        self.getters.len()
+    }
+
+    pub(crate) fn putters(&self) -> usize {
+        self.putters.len()
+    }
+
+    /// Puts without waiting: to the first waiting getter, else into the buffer.
+    #[inline]
+    pub(crate) fn try_put(&mut self, item: T) -> Result<Wake, PutError<T>> {
+        if self.closed {
+            return Err(PutError::Closed(item));
+        }
+        if !self.getters.is_empty() {
+            let (waker, ()) = self.getters.notify_one_with(move |slot| *slot = Some(item)).expect("a getter waits");
+            self.unfinished += 1;
+            return Ok(Some(waker));
+        }
+        if self.buf.len() < self.capacity {
+            self.buf.push(item);
+            self.unfinished += 1;
+            return Ok(None);
+        }
+        Err(PutError::Full(item))
+    }
+
+    /// Gets without waiting: from the buffer (then lets the first waiting
+    /// putter in), else straight from a waiting putter (a channel).
+    #[inline]
+    pub(crate) fn try_get(&mut self) -> Result<(T, Wake), GetError> {
+        if let Some(item) = self.buf.pop() {
+            let wake = if self.putters.is_empty() || self.buf.len() >= self.capacity {
+                None
+            } else {
+                let item = self.take_putter_item();
+                self.buf.push(item.0);
+                item.1
+            };
+            return Ok((item, wake));
+        }
+        if !self.putters.is_empty() {
+            let (item, wake) = self.take_putter_item();
+            return Ok((item, wake));
+        }
+        Err(if self.closed { GetError::Closed } else { GetError::Empty })
+    }
+
+    /// Takes the first waiting putter's item; its put has succeeded.
+    fn take_putter_item(&mut self) -> (T, Wake) {
+        let (waker, item) = self.putters.notify_one_with(Option::take).expect("a putter waits");
+        self.unfinished += 1;
+        (item.expect("a waiting putter holds its item"), Some(waker))
+    }
+
+    pub(crate) fn peek(&self) -> Option<&T> {
+        self.buf.peek()
+    }
+
+    pub(crate) fn push_getter(&mut self, waker: &Waker) -> u32 {
+        self.getters.push_with(waker, None)
+    }
+
+    /// `None` while waiting; `Some(Some(item))` once handed an item;
+    /// `Some(None)` if woken by `close` (try again: drain, or `Closed`).
+    #[inline]
+    pub(crate) fn poll_getter(&mut self, key: u32, waker: &Waker) -> Option<Option<T>> {
+        self.getters.poll_take(key, waker)
+    }
+
+    /// A getter gives up. An item it had been handed goes to the next
+    /// getter, or back into the buffer.
+    pub(crate) fn cancel_getter(&mut self, key: u32) -> Wake {
+        match self.getters.cancel_take(key) {
+            (Cancelled::Notified, Some(item)) => self.reoffer(item),
+            _ => None,
+        }
+    }
+
+    fn reoffer(&mut self, item: T) -> Wake {
+        if self.getters.is_empty() {
+            self.buf.restore(item);
+            None
+        } else {
+            let (waker, ()) = self.getters.notify_one_with(move |slot| *slot = Some(item)).expect("a getter waits");
+            Some(waker)
+        }
+    }
+
+    pub(crate) fn push_putter(&mut self, waker: &Waker, item: T) -> u32 {
+        self.putters.push_with(waker, Some(item))
+    }
+
+    /// `None` while waiting; `Some(Ok(()))` once its item was taken;
+    /// `Some(Err(item))` if the queue was closed first.
+    #[inline]
+    pub(crate) fn poll_putter(&mut self, key: u32, waker: &Waker) -> Option<Result<(), T>> {
+        self.putters.poll_take(key, waker).map(|slot| match slot {
+            None => Ok(()),
+            Some(item) => Err(item),
+        })
+    }
+
+    /// A putter gives up: its item, unless a getter already took it.
+    pub(crate) fn cancel_putter(&mut self, key: u32) -> Option<T> {
+        self.putters.cancel_take(key).1
+    }
+
+    /// Closes the queue: every waiting getter (the buffer is empty) and
+    /// putter (its item comes back) is woken.
+    pub(crate) fn close(&mut self, woken: &mut Vec<CompactWaker>) {
+        self.closed = true;
+        self.getters.notify_all(woken);
+        self.putters.notify_all(woken);
+    }
+
+    pub(crate) fn task_done(&mut self, woken: &mut Vec<CompactWaker>) -> Result<(), TaskDoneError> {
+        if self.unfinished == 0 {
+            return Err(TaskDoneError(()));
+        }
+        self.unfinished -= 1;
+        if self.unfinished == 0 {
+            self.joiners.notify_all(woken);
+        }
+        Ok(())
+    }
+
+    /// `Some(key)` to wait on, or `None` if every item is done.
+    pub(crate) fn push_joiner(&mut self, waker: &Waker) -> Option<u32> {
+        (self.unfinished > 0).then(|| self.joiners.push(waker))
+    }
+
+    pub(crate) fn poll_joiner(&mut self, key: u32, waker: &Waker) -> bool {
+        self.joiners.poll(key, waker)
+    }
+
+    pub(crate) fn cancel_joiner(&mut self, key: u32) {
+        // Every joiner is woken at once: nothing to pass on.
+        let _ = self.joiners.cancel(key);
+    }
+}
+
+/// Wakes an optional waker (after the caller released the state).
+#[inline]
+pub(crate) fn wake(wake: Wake) {
+    if let Some(waker) = wake {
+        waker.wake();
+    }
+}

@@ -1,0 +1,334 @@
+//! Thread-safe Event, AsyncResult, Lock and Semaphore: OS threads
+//! blocking on one side, green tasks awaiting on the other.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
+use std::time::Duration;
+
+use sprout::sync::threadsafe::{AsyncResult, Event, Lock, Semaphore};
+use sprout::{joinall, run, spawn};
+
+#[test]
+#[should_panic(expected = "inside a sprout runtime")]
+fn blocking_event_wait_inside_the_runtime_panics() {
+    let ev = Event::new();
+    run(async { ev.wait_blocking() });
+}
+
+#[test]
+fn event_between_threads_and_tasks() {
+    let ev = Arc::new(Event::new());
+    assert!(!ev.wait_blocking_timeout(Duration::from_millis(2)));
+    let waiters: Vec<_> = (0..3)
+        .map(|_| {
+            let ev = ev.clone();
+            thread::spawn(move || ev.wait_blocking())
+        })
+        .collect();
+    run(async {
+        let task = spawn({
+            let ev = ev.clone();
+            async move { ev.wait().await }
+        });
+        // Set only once all three threads and the task wait, so the
+        // `clear` below cannot strand a thread that came late.
+        while ev.waiters() < 4 {
+            sprout::sleep(Duration::from_millis(1)).await;
+        }
+        ev.set();
+        task.await.unwrap();
+        ev.clear();
+        assert!(!ev.wait_timeout(Duration::from_millis(1)).await);
+    });
+    waiters.into_iter().for_each(|w| w.join().unwrap());
+}
+
+#[test]
+fn semaphore_between_threads_and_tasks() {
+    let sem = Arc::new(Semaphore::new(2));
+    let inside = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let enter = {
+        let (inside, most) = (inside.clone(), most.clone());
+        move || {
+            let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
+            most.fetch_max(now, Ordering::SeqCst);
+        }
+    };
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let (sem, inside, enter) = (sem.clone(), inside.clone(), enter.clone());
+            thread::spawn(move || {
+                for _ in 0..20 {
+                    let _permit = sem.acquire_blocking();
+                    enter();
+                    thread::sleep(Duration::from_micros(50));
+                    inside.fetch_sub(1, Ordering::SeqCst);
+                }
+            })
+        })
+        .collect();
+    run(async {
+        let tasks: Vec<_> = (0..4)
+            .map(|_| {
+                let (sem, inside, enter) = (sem.clone(), inside.clone(), enter.clone());
+                spawn(async move {
+                    for _ in 0..20 {
+                        let _permit = sem.acquire().await;
+                        enter();
+                        sprout::sleep(Duration::from_micros(50)).await;
+                        inside.fetch_sub(1, Ordering::SeqCst);
+                    }
+                })
+            })
+            .collect();
+        joinall(tasks).await;
+    });
+    threads.into_iter().for_each(|t| t.join().unwrap());
+    assert!(most.load(Ordering::SeqCst) <= 2);
+    assert_eq!(sem.available_permits(), 2);
+    // Bounded: an extra release is refused.
+    let bounded = Semaphore::bounded(1);
+    assert!(bounded.release().is_err());
+    bounded.acquire_blocking().forget();
+    assert!(bounded.acquire_blocking_timeout(Duration::from_millis(1)).is_none());
+    assert!(bounded.release().is_ok());
+    assert_eq!(bounded.available_permits(), 1);
+}
+
+#[test]
+fn async_result_from_a_thread_to_tasks_and_threads() {
+    let res: Arc<AsyncResult<u64, String>> = Arc::new(AsyncResult::new());
+    assert_eq!(res.get_blocking_timeout(Duration::from_millis(1)), None);
+    let thread_reader = thread::spawn({
+        let res = res.clone();
+        move || res.get_blocking()
+    });
+    run(async {
+        let readers: Vec<_> = (0..3)
+            .map(|_| {
+                let res = res.clone();
+                spawn(async move { res.get().await })
+            })
+            .collect();
+        let setter = sprout::spawn_blocking({
+            let res = res.clone();
+            move || {
+                thread::sleep(Duration::from_millis(2));
+                res.set(Ok(42));
+            }
+        });
+        for r in joinall(readers).await {
+            assert_eq!(r.unwrap(), Ok(42));
+        }
+        setter.await.unwrap();
+        assert!(res.successful());
+        assert_eq!(res.get_timeout(Duration::ZERO).await, Ok(Ok(42)));
+    });
+    assert_eq!(thread_reader.join().unwrap(), Ok(42));
+    res.set(Err("late".into()));
+    assert_eq!(res.error().as_deref(), Some("late"));
+    assert!(res.take().is_some() && !res.ready());
+    assert!(!res.wait_blocking_timeout(Duration::from_millis(1)));
+}
+
+#[test]
+fn lock_between_threads_and_tasks() {
+    let lock = Arc::new(Lock::new(Vec::new()));
+    let threads: Vec<_> = (0..3)
+        .map(|t| {
+            let lock = lock.clone();
+            thread::spawn(move || {
+                for i in 0..50 {
+                    let mut v = lock.lock_blocking();
+                    let len = v.len();
+                    thread::yield_now();
+                    assert_eq!(v.len(), len, "nobody else touches it while held");
+                    v.push((t, i));
+                }
+            })
+        })
+        .collect();
+    run(async {
+        let tasks: Vec<_> = (0..3)
+            .map(|t| {
+                let lock = lock.clone();
+                spawn(async move {
+                    for i in 0..50 {
+                        let mut v = lock.lock().await;
+                        let len = v.len();
+                        sprout::yield_now().await;
+                        assert_eq!(v.len(), len);
+                        v.push((10 + t, i));
+                    }
+                })
+            })
+            .collect();
+        joinall(tasks).await;
+    });
+    threads.into_iter().for_each(|t| t.join().unwrap());
+    assert_eq!(lock.lock_blocking().len(), 300);
+    let held = lock.try_lock().unwrap();
+    assert!(lock.lock_blocking_timeout(Duration::from_millis(1)).is_none());
+    assert_eq!(lock.waiters(), 0);
+    drop(held);
+    assert!(!lock.locked());
+}
+
+#[test]
+fn thread_safe_types_and_futures_are_send_and_sync() {
+    fn send<T: Send>(_: &T) {}
+    fn sync<T: Sync>(_: &T) {}
+    let q = sprout::queue::threadsafe::Queue::<u8>::new(0);
+    let ev = Event::new();
+    let sem = Semaphore::new(1);
+    let res = AsyncResult::<u8, ()>::new();
+    let lock = Lock::new(0u8);
+    sync(&q);
+    sync(&ev);
+    sync(&sem);
+    sync(&res);
+    sync(&lock);
+    // So a task may be spawned on a runtime from another thread.
+    send(&q.get());
+    send(&q.put(1));
+    send(&q.join());
+    send(&ev.wait());
+    send(&sem.acquire());
+    send(&res.get());
+    send(&lock.lock());
+    let rlock = sprout::sync::threadsafe::RLock::new(0u8);
+    let cond = sprout::sync::threadsafe::Condition::new(0u8);
+    let barrier = sprout::sync::threadsafe::Barrier::new(2);
+    sync(&rlock);
+    sync(&cond);
+    sync(&barrier);
+    send(&rlock.lock());
+    send(&barrier.wait());
+}
+
+#[test]
+fn condition_between_threads_and_tasks() {
+    use sprout::sync::threadsafe::Condition;
+    let cond = Arc::new(Condition::new(Vec::<u32>::new()));
+    // Two consumer threads and two consumer tasks, one producer thread.
+    let consumers: Vec<_> = (0..2)
+        .map(|_| {
+            let cond = cond.clone();
+            thread::spawn(move || {
+                let mut got = 0;
+                while got < 25 {
+                    let mut items = cond.wait_for_blocking(cond.lock_blocking(), |v| !v.is_empty());
+                    items.pop();
+                    got += 1;
+                }
+            })
+        })
+        .collect();
+    let producer = thread::spawn({
+        let cond = cond.clone();
+        move || {
+            for i in 0..100 {
+                cond.lock_blocking().push(i);
+                cond.notify(1);
+                if i % 10 == 0 {
+                    thread::sleep(Duration::from_micros(200));
+                }
+            }
+        }
+    });
+    run(async {
+        let tasks: Vec<_> = (0..2)
+            .map(|_| {
+                let cond = cond.clone();
+                spawn(async move {
+                    let mut got = 0;
+                    while got < 25 {
+                        let mut items = cond.wait_for(cond.lock().await, |v| !v.is_empty()).await;
+                        items.pop();
+                        got += 1;
+                    }
+                })
+            })
+            .collect();
+        joinall(tasks).await;
+    });
+    producer.join().unwrap();
+    consumers.into_iter().for_each(|c| c.join().unwrap());
+    assert!(cond.lock_blocking().is_empty());
+    // Time-outs: not notified, lock held again.
+    let (g, notified) = cond.wait_blocking_timeout(cond.lock_blocking(), Duration::from_millis(1));
+    assert!(!notified);
+    assert!(cond.get_lock().locked());
+    drop(g);
+    assert_eq!(cond.waiters(), 0);
+}
+
+#[test]
+fn barrier_between_threads_and_tasks() {
+    use sprout::sync::threadsafe::Barrier;
+    let barrier = Arc::new(Barrier::new(4));
+    let threads: Vec<_> = (0..2)
+        .map(|_| {
+            let barrier = barrier.clone();
+            thread::spawn(move || (0..3).map(|_| barrier.wait_blocking().unwrap().is_leader()).filter(|l| *l).count())
+        })
+        .collect();
+    let task_leaders = run(async {
+        let tasks: Vec<_> = (0..2)
+            .map(|_| {
+                let barrier = barrier.clone();
+                spawn(async move {
+                    let mut leaders = 0;
+                    for _ in 0..3 {
+                        leaders += usize::from(barrier.wait().await.unwrap().is_leader());
+                    }
+                    leaders
+                })
+            })
+            .collect();
+        joinall(tasks).await.into_iter().map(Result::unwrap).sum::<usize>()
+    });
+    let leaders: usize = task_leaders + threads.into_iter().map(|t| t.join().unwrap()).sum::<usize>();
+    assert_eq!(leaders, 3, "one leader per round");
+    // A blocking wait that times out breaks the barrier.
+    assert!(barrier.wait_blocking_timeout(Duration::from_millis(2)).is_err());
+    assert!(barrier.is_broken());
+    barrier.reset();
+    assert_eq!(barrier.n_waiting(), 0);
+}
+
+#[test]
+fn rlock_owned_by_a_thread_or_a_task() {
+    use sprout::sync::threadsafe::RLock;
+    let lock = Arc::new(RLock::new(()));
+    let a = lock.lock_blocking();
+    let b = lock.lock_blocking();
+    assert_eq!(lock.holds(), 2);
+    assert!(lock.is_owned());
+    let waiter = thread::spawn({
+        let lock = lock.clone();
+        move || {
+            assert!(lock.release().is_err(), "not the owner");
+            let _g = lock.lock_blocking();
+            lock.holds()
+        }
+    });
+    run(async {
+        // A task on this thread is another owner than the thread.
+        assert!(lock.try_lock().is_none());
+        assert!(lock.release().is_err());
+    });
+    assert_eq!(lock.holds(), 2);
+    while lock.waiters() == 0 {
+        thread::sleep(Duration::from_micros(100));
+    }
+    drop(a);
+    drop(b);
+    assert_eq!(waiter.join().unwrap(), 1);
+    // Python style: forget the guard, release by hand.
+    lock.lock_blocking().forget();
+    assert!(lock.release().is_ok());
+    assert!(!lock.locked());
+}
