@@ -78,23 +78,23 @@ pub fn main(workloads: &[Workload]) {
         if !filters.is_empty() && !filters.iter().any(|f| w.name.contains(f.as_str())) {
             continue;
         }
-        let mut medians = Vec::new();
-        for peer in Peer::ALL {
-            let values: Vec<f64> = (0..runs)
-                .map(|_| {
-                    let out = Command::new(&exe).args(["--child", w.name, peer.name()]).output().expect("run child");
-                    assert!(
-                        out.status.success(),
-                        "{} on {} failed: {}",
-                        w.name,
-                        peer.name(),
-                        String::from_utf8_lossy(&out.stderr)
-                    );
-                    String::from_utf8_lossy(&out.stdout).trim().parse().expect("a number")
-                })
-                .collect();
-            medians.push(median(values));
+        // Rounds interleave the peers (sprout, tokio, smol, sprout, ...), so a
+        // drift in the machine's speed hits all three alike.
+        let mut values: Vec<Vec<f64>> = vec![Vec::new(); Peer::ALL.len()];
+        for _ in 0..runs {
+            for (i, peer) in Peer::ALL.into_iter().enumerate() {
+                let out = Command::new(&exe).args(["--child", w.name, peer.name()]).output().expect("run child");
+                assert!(
+                    out.status.success(),
+                    "{} on {} failed: {}",
+                    w.name,
+                    peer.name(),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                values[i].push(String::from_utf8_lossy(&out.stdout).trim().parse().expect("a number"));
+            }
         }
+        let medians: Vec<f64> = values.into_iter().map(median).collect();
         println!(
             "{:<16} {:>10} {:>12.1} {:>12.1} {:>12.1} {:>8.2}x {:>8.2}x   {}",
             w.name,

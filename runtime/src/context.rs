@@ -11,7 +11,6 @@ use std::ptr::{self, NonNull};
 
 use crate::runtime::Core;
 use crate::sched::remote::Remote;
-use crate::task::header::Header;
 
 thread_local! {
     static CORE: Cell<*const Core> = const { Cell::new(ptr::null()) };
@@ -47,11 +46,9 @@ pub(crate) fn core_if_owner<'a>(remote: NonNull<Remote>) -> Option<&'a Core> {
 
 /// Keeps the runtime's live-allocation count, and frees an orphaned
 /// `Remote` when the last task of a dropped runtime goes.
-pub(crate) fn note_dealloc(task: NonNull<Header>) {
-    // SAFETY: the header is still live (it is being freed right after), and
-    // `remote` outlives every task allocation (see `Remote::orphan`).
-    let remote = unsafe { task.as_ref().remote };
-    // SAFETY: as above.
+pub(crate) fn note_dealloc(remote: NonNull<Remote>) {
+    // SAFETY: `remote` outlives every task allocation (see `Remote::orphan`),
+    // and the task that pointed at it was freed on this, its runtime thread.
     unsafe { Remote::note_dealloc(remote) };
 }
 

@@ -104,6 +104,9 @@ pub(crate) struct Core {
     keepalive: Cell<usize>,
     /// Tick 0 of the timing wheel.
     epoch: Instant,
+    /// Deadlines before this instant are never beyond the wheel's span, so
+    /// a timer for one that fired is done (see `Sleep::poll`).
+    pub(crate) wheel_horizon: Instant,
     /// Reused buffers, so a turn allocates nothing.
     wake_buf: RefCell<Vec<CompactWaker>>,
     deferred_buf: RefCell<Vec<Waker>>,
@@ -134,6 +137,7 @@ impl Runtime {
         // it with `Arc::from_raw` (see `Remote::orphan`).
         let remote_ptr = NonNull::new(Arc::as_ptr(&remote).cast_mut()).expect("Arc pointers are non-null");
         let root = raw::allocate_root(remote_ptr);
+        let epoch = Instant::now();
         remote.note_alloc();
         let core = Core {
             remote,
@@ -152,7 +156,8 @@ impl Runtime {
             idle_waiters: RefCell::new(Vec::new()),
             idle_epoch: Cell::new(0),
             keepalive: Cell::new(0),
-            epoch: Instant::now(),
+            epoch,
+            wheel_horizon: epoch.checked_add(Duration::from_millis(crate::time::wheel::MAX_SPAN - 1)).unwrap_or(epoch),
             wake_buf: RefCell::new(Vec::new()),
             deferred_buf: RefCell::new(Vec::new()),
             messages: RefCell::new(VecDeque::new()),

@@ -10,6 +10,7 @@ use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crate::task::alloc::TaskHeap;
 use crate::task::header::Header;
 
 /// A task pointer that may cross threads inside a message.
@@ -61,6 +62,10 @@ pub(crate) struct Remote {
     /// The runtime was dropped while allocations remained: it leaked one
     /// strong count, which the last `note_dealloc` gives back.
     orphaned: AtomicBool,
+    /// The blocks of this runtime's tasks. It lives here, not in the
+    /// runtime, because task blocks may outlive the runtime (a `JoinHandle`
+    /// kept after it), and the Remote lives as long as any of them.
+    heap: TaskHeap,
 }
 
 impl Remote {
@@ -72,7 +77,14 @@ impl Remote {
             waker,
             allocs: AtomicUsize::new(0),
             orphaned: AtomicBool::new(false),
+            heap: TaskHeap::new(),
         }
+    }
+
+    /// The heap of this runtime's task blocks (runtime thread only).
+    #[inline]
+    pub(crate) fn heap(&self) -> &TaskHeap {
+        &self.heap
     }
 
     /// Counts a new task allocation. Runtime thread only.

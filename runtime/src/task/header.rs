@@ -201,10 +201,13 @@ pub(crate) unsafe fn foreign_ref_dec(ptr: NonNull<Header>) {
 /// # Safety
 /// No reference of either kind is left, and the call is on the runtime thread.
 unsafe fn dealloc(ptr: NonNull<Header>) {
-    crate::context::note_dealloc(ptr);
-    // SAFETY: the header is live until this call; the vtable matches the
-    // allocation it was created with.
-    unsafe { (ptr.as_ref().vtable.dealloc)(ptr) }
+    // SAFETY: the header is live until the vtable frees it just below.
+    let remote = unsafe { ptr.as_ref().remote };
+    // SAFETY: the vtable matches the allocation it was created with; the
+    // block goes back to the Remote's heap, which is still alive.
+    unsafe { (ptr.as_ref().vtable.dealloc)(ptr) };
+    // Last: this may free an orphaned Remote, and its heap with it.
+    crate::context::note_dealloc(remote);
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@
 //! completes), its run-queue entry (while queued), its `JoinHandle`, and its
 //! wakers. The last one out frees the block, always on the runtime thread.
 
+pub(crate) mod alloc;
 pub(crate) mod compact;
 pub(crate) mod error;
 pub(crate) mod header;

@@ -12,6 +12,7 @@
 //! functions in this file know `F`; everything else goes through the
 //! header's vtable.
 
+use std::alloc::Layout;
 use std::any::Any;
 use std::cell::UnsafeCell;
 use std::future::Future;
@@ -50,20 +51,21 @@ where
         output: output::<F>,
         dealloc: dealloc::<F>,
     };
-    // Written in place: a future can be large, and moving a whole `Task`
-    // into its box would copy it through the stack.
-    let mut task = Box::<Task<F>>::new_uninit();
-    let slot = task.as_mut_ptr();
-    // SAFETY: `slot` points at the fresh, properly aligned allocation; each
-    // field is written exactly once before the box is assumed initialised.
-    let task = unsafe {
+    // SAFETY: `spawn` runs on the runtime thread, which owns the heap; the
+    // Remote is alive (the runtime holds it).
+    let block = unsafe { remote.as_ref().heap().alloc(Layout::new::<Task<F>>()) };
+    let slot = block.cast::<Task<F>>().as_ptr();
+    // Written in place: a future can be large, and building a whole `Task`
+    // first would copy it through the stack.
+    // SAFETY: `slot` is a fresh block with the size and alignment of a
+    // `Task<F>`; each field is written exactly once.
+    unsafe {
         std::ptr::addr_of_mut!((*slot).header).write(Header::new(state, refs, vtable, remote, id));
         std::ptr::addr_of_mut!((*slot).stage).write(UnsafeCell::new(Stage { future: ManuallyDrop::new(future) }));
-        task.assume_init()
-    };
+    }
     // The header is the first field of a #[repr(C)] struct, so the pointers
     // are interchangeable.
-    NonNull::from(Box::leak(task)).cast()
+    block.cast()
 }
 
 /// The stage of the task behind `ptr`.
@@ -160,9 +162,14 @@ where
 /// No reference is left; the stage holds no live value (the runtime drops
 /// the future or output before the last reference goes).
 unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
-    // SAFETY: ptr came from Box::leak in allocate::<F>. The union fields are
-    // ManuallyDrop, so this frees the block and drops only the header.
-    drop(unsafe { Box::from_raw(ptr.cast::<Task<F>>().as_ptr()) });
+    // SAFETY: ptr came from allocate::<F>, so it is a Task<F> in a block of
+    // the Remote's heap, and this is the runtime thread. The union fields are
+    // ManuallyDrop: dropping the Task drops only the header's fields.
+    unsafe {
+        let remote = ptr.as_ref().remote;
+        std::ptr::drop_in_place(ptr.cast::<Task<F>>().as_ptr());
+        remote.as_ref().heap().dealloc(ptr.cast(), Layout::new::<Task<F>>());
+    }
 }
 
 /// Allocates the root pseudo-task that stands for the block_on future: a

@@ -97,8 +97,13 @@ impl Future for Sleep {
             let state = core.timers.borrow_mut().poll(self.key, cx.waker());
             match state {
                 TimerState::Pending => return Poll::Pending,
-                // Fired. A deadline beyond the wheel's span was filed at its
-                // horizon, so the check below decides whether we are done.
+                // Fired, and certainly due: only a deadline past the wheel's
+                // span could have been filed early (at the span's end).
+                TimerState::Fired if self.deadline < core.wheel_horizon => {
+                    self.serial = ELAPSED;
+                    return Poll::Ready(());
+                }
+                // Fired at the span's end: the check below re-arms if need be.
                 TimerState::Fired => self.serial = UNREGISTERED,
             }
         }

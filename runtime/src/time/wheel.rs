@@ -22,7 +22,7 @@ const LEVELS: usize = 6;
 const SLOT_BITS: u32 = 6;
 const SLOTS: usize = 1 << SLOT_BITS;
 /// Deadlines further than this many ticks ahead are parked in the last level.
-const MAX_SPAN: u64 = 1 << (SLOT_BITS as u64 * LEVELS as u64);
+pub(crate) const MAX_SPAN: u64 = 1 << (SLOT_BITS as u64 * LEVELS as u64);
 const NIL: u32 = u32::MAX;
 
 /// `Entry::deadline` of an entry on the free list.
