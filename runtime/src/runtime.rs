@@ -455,25 +455,34 @@ impl Core {
             waiters.into_iter().for_each(Waker::wake);
             timeout = Some(Duration::ZERO);
         }
-        let mut wake = std::mem::take(&mut *self.wake_buf.borrow_mut());
         // With no sources, a zero-timeout poll could only report the
         // cross-thread waker, whose flag we just read: skip the syscall.
         let must_poll = timeout != Some(Duration::ZERO) || self.reactor.has_sources();
-        if must_poll && self.reactor.turn(timeout, &mut wake) {
-            self.drain_remote();
+        let timers_armed = self.timers.borrow().len() > 0;
+        if must_poll || timers_armed {
+            let mut wake = std::mem::take(&mut *self.wake_buf.borrow_mut());
+            if must_poll && self.reactor.turn(timeout, &mut wake) {
+                self.drain_remote();
+            }
+            if timers_armed {
+                let now = self.now_tick(Instant::now());
+                self.timers.borrow_mut().advance(now, &mut wake);
+            }
+            for waker in wake.drain(..) {
+                waker.wake();
+            }
+            *self.wake_buf.borrow_mut() = wake;
         }
-        if self.timers.borrow().len() > 0 {
-            let now = self.now_tick(Instant::now());
-            self.timers.borrow_mut().advance(now, &mut wake);
-        }
-        for waker in wake.drain(..) {
-            waker.wake();
-        }
-        *self.wake_buf.borrow_mut() = wake;
         // Tasks that yielded go behind everything I/O and timers just woke.
-        if self.deferred.borrow().is_empty() {
-            return; // the common case: skip the buffer shuffle
+        if !self.deferred.borrow().is_empty() {
+            self.requeue_deferred();
         }
+    }
+
+    /// Wakes the tasks that called `yield_now` during this turn.
+    fn requeue_deferred(&self) {
+        // Swap in the spare buffer: waking may run a foreign waker that
+        // yields again, and that must land in the next turn's list.
         let mut deferred = std::mem::take(&mut *self.deferred_buf.borrow_mut());
         std::mem::swap(&mut deferred, &mut *self.deferred.borrow_mut());
         for waker in deferred.drain(..) {
