@@ -191,6 +191,32 @@ pub fn current() -> TaskInfo {
     TaskInfo { id: header.id, name }
 }
 
+/// The number of tasks on this runtime that have not finished, like
+/// `threading.active_count()` (which also counts the main thread: add one
+/// for the `block_on` future).
+///
+/// ```
+/// use std::future::pending;
+/// use sprout_runtime::{run, spawn, task, yield_now};
+///
+/// run(async {
+///     assert_eq!(task::active_count(), 0);
+///     let forever = spawn(pending::<()>());
+///     let quick = spawn(async {});
+///     assert_eq!(task::active_count(), 2);
+///     quick.await.unwrap();
+///     forever.kill();
+///     assert_eq!(task::active_count(), 0);
+/// });
+/// ```
+///
+/// # Panics
+/// Outside a sprout runtime.
+#[track_caller]
+pub fn active_count() -> usize {
+    context::expect("sprout::task::active_count").live_tasks()
+}
+
 /// Resolves inside a task once [`JoinHandle::kill_graceful`] was called on
 /// it. Never resolves in the `block_on` future.
 ///
