@@ -19,11 +19,21 @@
 use sprout::queue::{LifoQueue, PriorityQueue, Queue};
 
 /// The seed puts an int, a string and a list into one queue.
-#[derive(Debug)]
 enum Item {
     Int(i64),
     Str(&'static str),
     List(Vec<i64>),
+}
+
+/// Prints an item the way Python's `print` would.
+impl std::fmt::Display for Item {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Item::Int(n) => write!(f, "{n}"),
+            Item::Str(s) => write!(f, "{s}"),
+            Item::List(v) => write!(f, "{v:?}"),
+        }
+    }
 }
 
 fn items() -> [Item; 3] {
@@ -39,7 +49,7 @@ fn main() {
         }
         assert!(q.full());
         for _ in 0..3 {
-            println!("  {:?}", q.get().await.expect("three items were put"));
+            println!("  {}", q.get().await.expect("three items were put"));
         }
 
         println!("LifoQueue (last in, first out):");
@@ -48,7 +58,7 @@ fn main() {
             q.put(item).await.expect("the queue is open");
         }
         for _ in 0..3 {
-            println!("  {:?}", q.get().await.expect("three items were put"));
+            println!("  {}", q.get().await.expect("three items were put"));
         }
 
         println!("PriorityQueue (smallest first):");
