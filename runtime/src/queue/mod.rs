@@ -71,6 +71,7 @@
 //! These queues are runtime-local: `!Send`, shared between tasks with an
 //! `Rc`, no atomics, no locks. For OS threads, see [`threadsafe`].
 
+mod api;
 mod buffer;
 mod error;
 mod local;

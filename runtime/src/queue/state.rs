@@ -29,10 +29,12 @@ use super::error::{GetError, PutError, TaskDoneError};
 use crate::sync::wait_list::{Cancelled, WaitList};
 use crate::task::compact::CompactWaker;
 
-pub(crate) struct State<T, B> {
+/// `pub` only so that [`Locked`](super::api::Locked) can name it: this
+/// module is private.
+pub struct State<T, B> {
     pub(crate) buf: B,
     /// The buffer's capacity: `usize::MAX` when unbounded, 0 for a channel.
-    pub(crate) capacity: usize,
+    capacity: usize,
     getters: WaitList<Option<T>>,
     putters: WaitList<Option<T>>,
     /// Items put and not yet marked done (`task_done`).
@@ -54,6 +56,19 @@ impl<T, B: Buffer<T>> State<T, B> {
             unfinished: 0,
             joiners: WaitList::new(),
             closed: false,
+        }
+    }
+
+    /// A queue holding at most `maxsize` items; 0 means unbounded.
+    pub(crate) fn bounded(maxsize: usize) -> State<T, B> {
+        State::new(if maxsize == 0 { usize::MAX } else { maxsize })
+    }
+
+    /// The bound given at creation: 0 for unbounded queues and channels.
+    pub(crate) fn maxsize(&self) -> usize {
+        match self.capacity {
+            usize::MAX => 0,
+            n => n,
         }
     }
 

@@ -1,0 +1,372 @@
+//! The queues' async API, written once for both kinds of `BaseQueue`.
+//!
+//! The runtime-local queue keeps its [`State`] in a `RefCell`, the
+//! thread-safe one in a `Mutex`; everything else is the same code. Each
+//! queue says how it reaches its state by implementing [`Locked`]; the
+//! futures ([`Put`], [`PutTimeout`], [`Get`], [`Items`], [`Join`]) and the
+//! functions below work on any [`Locked`] queue. Each queue module
+//! re-exports the futures under their usual names, as aliases
+//! (`queue::Put<'a, T, B>` is `Put<'a, queue::BaseQueue<T, B>>`).
+//!
+//! Every function here takes the state, changes it, lets it go, and only
+//! then wakes whom the change woke (and drops what it gave back): no
+//! waker, and no `T::drop`, runs under the borrow or the lock.
+
+use std::fmt;
+use std::future::Future;
+use std::ops::DerefMut;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures_core::Stream;
+
+use super::buffer::Buffer;
+use super::error::{Closed, GetError, PutError, TaskDoneError};
+use super::state::{State, wake};
+use crate::sched::coop;
+use crate::task::compact::CompactWaker;
+use crate::time::{Sleep, sleep};
+
+/// A queue: something that can lock a [`State`] for a moment.
+///
+/// Public only so that the futures can name it in their bounds; this
+/// module is private, so nothing outside the crate can name or implement it.
+pub trait Locked {
+    /// The items.
+    type Item;
+    /// The storage discipline.
+    type Buf: Buffer<Self::Item>;
+
+    /// Borrows (runtime-local) or locks (thread-safe) the state. Callers
+    /// hold it only for one state change and never across a wake.
+    fn state(&self) -> impl DerefMut<Target = State<Self::Item, Self::Buf>> + '_;
+}
+
+/// The body of `put_nowait`.
+#[inline]
+pub(crate) fn put_nowait<Q: Locked>(queue: &Q, item: Q::Item) -> Result<(), PutError<Q::Item>> {
+    let result = queue.state().try_put(item);
+    result.map(wake)
+}
+
+/// The body of `get_nowait`.
+#[inline]
+pub(crate) fn get_nowait<Q: Locked>(queue: &Q) -> Result<Q::Item, GetError> {
+    let result = queue.state().try_get();
+    result.map(|(item, w)| {
+        wake(w);
+        item
+    })
+}
+
+/// The body of `get_timeout`.
+pub(crate) async fn get_timeout<Q: Locked>(queue: &Q, timeout: Duration) -> Result<Q::Item, GetError> {
+    match crate::time::timeout(timeout, get(queue)).await {
+        Ok(result) => result.map_err(GetError::from),
+        Err(_) => Err(GetError::Empty),
+    }
+}
+
+/// The body of `task_done`.
+pub(crate) fn task_done<Q: Locked>(queue: &Q) -> Result<(), TaskDoneError> {
+    let mut woken = Vec::new();
+    let result = queue.state().task_done(&mut woken);
+    woken.into_iter().for_each(CompactWaker::wake);
+    result
+}
+
+/// The body of `close`.
+pub(crate) fn close<Q: Locked>(queue: &Q) {
+    let mut woken = Vec::new();
+    queue.state().close(&mut woken);
+    woken.into_iter().for_each(CompactWaker::wake);
+}
+
+/// The `Debug` of a queue.
+pub(crate) fn fmt_queue<Q: Locked>(queue: &Q, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    let state = queue.state();
+    f.debug_struct("Queue")
+        .field("qsize", &state.len())
+        .field("maxsize", &state.maxsize())
+        .field("getters", &state.getters())
+        .field("putters", &state.putters())
+        .field("closed", &state.is_closed())
+        .finish()
+}
+
+/// A `put` of `item`, not yet polled.
+pub(crate) fn put<Q: Locked>(queue: &Q, item: Q::Item) -> Put<'_, Q> {
+    Put { queue, item: Some(item), key: None }
+}
+
+/// A `put_timeout` of `item`, not yet polled.
+pub(crate) fn put_timeout<Q: Locked>(queue: &Q, item: Q::Item, timeout: Duration) -> PutTimeout<'_, Q> {
+    PutTimeout { put: put(queue, item), sleep: sleep(timeout) }
+}
+
+/// A `get`, not yet polled.
+pub(crate) fn get<Q: Locked>(queue: &Q) -> Get<'_, Q> {
+    Get { queue, key: None }
+}
+
+/// A `stream`, not yet polled.
+pub(crate) fn stream<Q: Locked>(queue: &Q) -> Items<'_, Q> {
+    Items { queue, key: None }
+}
+
+/// A `join`, not yet polled.
+pub(crate) fn join<Q: Locked>(queue: &Q) -> Join<'_, Q> {
+    Join { queue, key: None, done: false }
+}
+
+/// The body of `Get::poll` and `Items::poll_next`.
+#[inline]
+fn poll_get<Q: Locked>(queue: &Q, key: &mut Option<u32>, cx: &mut Context<'_>) -> Poll<Result<Q::Item, Closed>> {
+    if let Some(k) = *key {
+        match queue.state().poll_getter(k, cx.waker()) {
+            None => return Poll::Pending,
+            Some(Some(item)) => {
+                *key = None;
+                return Poll::Ready(Ok(item));
+            }
+            // Woken by `close`: drain, or see Closed, below.
+            Some(None) => *key = None,
+        }
+    }
+    if coop::poll_proceed(cx).is_pending() {
+        return Poll::Pending;
+    }
+    let mut state = queue.state();
+    match state.try_get() {
+        Ok((item, w)) => {
+            drop(state);
+            wake(w);
+            Poll::Ready(Ok(item))
+        }
+        Err(GetError::Closed) => Poll::Ready(Err(Closed(()))),
+        Err(GetError::Empty) => {
+            *key = Some(state.push_getter(cx.waker()));
+            Poll::Pending
+        }
+    }
+}
+
+/// A `Get` or `Items` dropped while waiting: an item it had been handed
+/// goes to the next getter, or back into the buffer.
+fn cancel_get<Q: Locked>(queue: &Q, key: u32) {
+    let w = queue.state().cancel_getter(key);
+    wake(w);
+}
+
+/// The future returned by `put`.
+#[must_use = "futures do nothing unless awaited"]
+pub struct Put<'a, Q: Locked> {
+    queue: &'a Q,
+    /// The item until it is handed over or parked in the wait list.
+    item: Option<Q::Item>,
+    key: Option<u32>,
+}
+
+// Nothing is pinned: the item moves freely until it is handed over.
+impl<Q: Locked> Unpin for Put<'_, Q> {}
+
+impl<Q: Locked> Put<'_, Q> {
+    /// Stops the put and returns the item, unless it was already taken.
+    pub(crate) fn take_back(&mut self) -> Option<Q::Item> {
+        match self.key.take() {
+            Some(key) => self.queue.state().cancel_putter(key),
+            None => self.item.take(),
+        }
+    }
+}
+
+impl<Q: Locked> Future for Put<'_, Q> {
+    type Output = Result<(), Closed<Q::Item>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        if let Some(key) = this.key {
+            return match this.queue.state().poll_putter(key, cx.waker()) {
+                None => Poll::Pending,
+                Some(result) => {
+                    this.key = None;
+                    Poll::Ready(result.map_err(Closed))
+                }
+            };
+        }
+        if coop::poll_proceed(cx).is_pending() {
+            return Poll::Pending;
+        }
+        let item = this.item.take().expect("Put polled after completion");
+        let mut state = this.queue.state();
+        match state.try_put(item) {
+            Ok(w) => {
+                drop(state);
+                wake(w);
+                Poll::Ready(Ok(()))
+            }
+            Err(PutError::Closed(item)) => Poll::Ready(Err(Closed(item))),
+            Err(PutError::Full(item)) => {
+                this.key = Some(state.push_putter(cx.waker(), item));
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl<Q: Locked> Drop for Put<'_, Q> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            // Dropped outside the borrow: `T::drop` may use the queue.
+            let item = self.queue.state().cancel_putter(key);
+            drop(item);
+        }
+    }
+}
+
+impl<Q: Locked> fmt::Debug for Put<'_, Q> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Put").field("waiting", &self.key.is_some()).finish()
+    }
+}
+
+/// The future returned by `put_timeout`.
+#[must_use = "futures do nothing unless awaited"]
+pub struct PutTimeout<'a, Q: Locked> {
+    put: Put<'a, Q>,
+    sleep: Sleep,
+}
+
+impl<Q: Locked> Future for PutTimeout<'_, Q> {
+    type Output = Result<(), PutError<Q::Item>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        if let Poll::Ready(result) = Pin::new(&mut this.put).poll(cx) {
+            return Poll::Ready(result.map_err(PutError::from));
+        }
+        if Pin::new(&mut this.sleep).poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        Poll::Ready(match this.put.take_back() {
+            Some(item) => Err(PutError::Full(item)),
+            None => Ok(()),
+        })
+    }
+}
+
+impl<Q: Locked> fmt::Debug for PutTimeout<'_, Q> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PutTimeout").field("put", &self.put).field("deadline", &self.sleep.deadline()).finish()
+    }
+}
+
+/// The future returned by `get`. Dropped after it was handed an item, it
+/// gives the item to the next getter (or back to the queue).
+#[must_use = "futures do nothing unless awaited"]
+pub struct Get<'a, Q: Locked> {
+    queue: &'a Q,
+    key: Option<u32>,
+}
+
+impl<Q: Locked> Future for Get<'_, Q> {
+    type Output = Result<Q::Item, Closed>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        poll_get(this.queue, &mut this.key, cx)
+    }
+}
+
+impl<Q: Locked> Drop for Get<'_, Q> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            cancel_get(self.queue, key);
+        }
+    }
+}
+
+impl<Q: Locked> fmt::Debug for Get<'_, Q> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Get").field("waiting", &self.key.is_some()).finish()
+    }
+}
+
+/// The stream returned by `stream`: one `get` per item, ending once the
+/// queue is closed and drained.
+#[must_use = "streams do nothing unless polled"]
+pub struct Items<'a, Q: Locked> {
+    queue: &'a Q,
+    key: Option<u32>,
+}
+
+impl<Q: Locked> Stream for Items<'_, Q> {
+    type Item = Q::Item;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Q::Item>> {
+        let this = &mut *self;
+        poll_get(this.queue, &mut this.key, cx).map(Result::ok)
+    }
+}
+
+impl<Q: Locked> Drop for Items<'_, Q> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            cancel_get(self.queue, key);
+        }
+    }
+}
+
+impl<Q: Locked> fmt::Debug for Items<'_, Q> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Items").field("waiting", &self.key.is_some()).finish()
+    }
+}
+
+/// The future returned by `join`.
+#[must_use = "futures do nothing unless awaited"]
+pub struct Join<'a, Q: Locked> {
+    queue: &'a Q,
+    key: Option<u32>,
+    done: bool,
+}
+
+impl<Q: Locked> Future for Join<'_, Q> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        if this.done {
+            return Poll::Ready(());
+        }
+        let mut state = this.queue.state();
+        let ready = match this.key {
+            Some(key) => state.poll_joiner(key, cx.waker()),
+            None => {
+                this.key = state.push_joiner(cx.waker());
+                this.key.is_none()
+            }
+        };
+        if ready {
+            this.key = None;
+            this.done = true;
+            return Poll::Ready(());
+        }
+        Poll::Pending
+    }
+}
+
+impl<Q: Locked> Drop for Join<'_, Q> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            self.queue.state().cancel_joiner(key);
+        }
+    }
+}
+
+impl<Q: Locked> fmt::Debug for Join<'_, Q> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Join").field("waiting", &self.key.is_some()).finish()
+    }
+}
