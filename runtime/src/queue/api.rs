@@ -9,8 +9,8 @@
 //! (`queue::Put<'a, T, B>` is `Put<'a, queue::BaseQueue<T, B>>`).
 //!
 //! Every function here takes the state, changes it, lets it go, and only
-//! then wakes whom the change woke (and drops what it gave back): no
-//! waker, and no `T::drop`, runs under the borrow or the lock.
+//! then wakes whom the change woke: no waker runs under the borrow or the
+//! lock, and neither does the drop of an item a dropped `Put` takes back.
 
 use std::fmt;
 use std::future::Future;
