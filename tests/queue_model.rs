@@ -366,8 +366,9 @@ proptest! {
     }
 }
 
-/// The thread-safe queues share the state machine but not the futures:
-/// the same driver as `run_case`, for `threadsafe::BaseQueue`.
+/// The thread-safe queues share the state machine and the futures with the
+/// local ones, but reach the state through a mutex: the same driver as
+/// `run_case`, for `threadsafe::BaseQueue`.
 mod ts {
     use super::*;
     use sprout::queue::threadsafe::{BaseQueue, Get, Put};

@@ -60,7 +60,9 @@ impl<T, E> AsyncResult<T, E> {
     /// `set_exception`) and wakes every waiter. As in gevent, setting it
     /// again replaces the stored result; tasks already woken read the new one.
     pub fn set(&self, result: Result<T, E>) {
-        *self.result.borrow_mut() = Some(result);
+        let replaced = self.result.borrow_mut().replace(result);
+        // Dropped outside the borrow: its destructor may use this AsyncResult.
+        drop(replaced);
         let mut woken = Vec::new();
         self.waiters.borrow_mut().notify_all(&mut woken);
         woken.into_iter().for_each(CompactWaker::wake);
