@@ -523,9 +523,8 @@ impl Core {
             Message::Release(task, kind) => unsafe { release(task.0, kind) },
             Message::Run(f) => {
                 if let Err(payload) = catch_unwind(AssertUnwindSafe(f)) {
-                    // SAFETY: the root header lives as long as the Core.
-                    let root = unsafe { self.root.as_ref() };
-                    self.report(root, &JoinError::panicked(payload), "a callback posted to");
+                    let err = JoinError::panicked(payload);
+                    eprintln!("sprout: a closure posted to the runtime from another thread failed: {err}");
                 }
             }
         }
