@@ -50,6 +50,7 @@ mod rlock;
 mod semaphore;
 pub mod threadsafe;
 pub(crate) mod wait_list;
+pub(crate) mod withdraw;
 
 pub use async_result::{AsyncResult, Get, Ready};
 pub use barrier::{Barrier, BarrierWait, BarrierWaitResult, BrokenBarrier};
