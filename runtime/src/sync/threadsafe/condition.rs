@@ -261,3 +261,29 @@ impl<T> Drop for Notified<'_, T> {
         }
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::task::{Context, Waker};
+
+    use super::Condition;
+
+    /// A notification that lands between the waiter's last look and its
+    /// deadline was received: `wait_timeout` reports it (it used to say
+    /// "not notified" and swallow it).
+    #[test]
+    fn notification_at_the_deadline_counts() {
+        let cond = Condition::new(());
+        let mut notified = cond.register(cond.try_lock().unwrap());
+        let poll = Pin::new(&mut notified).poll(&mut Context::from_waker(Waker::noop()));
+        assert!(poll.is_pending());
+        cond.notify(1);
+        assert!(notified.leave(), "notified before the deadline was seen");
+        // Not notified: the deadline says so.
+        let mut alone = cond.register(cond.try_lock().unwrap());
+        assert!(!alone.leave());
+        assert_eq!(cond.waiters(), 0);
+    }
+}

@@ -1,6 +1,8 @@
 //! Loom models of the thread-safe hand-offs: the real `Lock`, `Semaphore`
 //! and `Barrier` code, on loom's `Mutex` (through `crate::loom`), with
-//! every interleaving of the model threads at each lock tried.
+//! every interleaving of the model threads at each lock tried (no
+//! preemption bound: the models are small enough to explore whole, the
+//! seven of them here and in `queue/loom_models.rs` in about a second).
 //!
 //! ```text
 //! RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom \
@@ -26,14 +28,6 @@ use ::loom::thread;
 use super::{Barrier, Lock, Semaphore};
 use crate::sync::withdraw::Withdraw;
 
-/// Explores every interleaving with at most `preemptions` forced switches
-/// (3 finds the races below; each model finishes in well under a second).
-fn check(preemptions: usize, model: impl Fn() + Sync + Send + 'static) {
-    let mut builder = ::loom::model::Builder::new();
-    builder.preemption_bound = Some(preemptions);
-    builder.check(model);
-}
-
 /// One poll, as a runtime polls a task's future.
 fn poll_once<F: Future + Unpin>(future: &mut F) -> Poll<F::Output> {
     Pin::new(future).poll(&mut Context::from_waker(Waker::noop()))
@@ -43,7 +37,7 @@ fn poll_once<F: Future + Unpin>(future: &mut F) -> Poll<F::Output> {
 /// has passed, for everyone; the barrier is not broken.
 #[test]
 fn barrier_trip_races_a_task_timeout() {
-    check(3, || {
+    ::loom::model(|| {
         let barrier = Arc::new(Barrier::new(2));
         let thread = thread::spawn({
             let barrier = barrier.clone();
@@ -70,7 +64,7 @@ fn barrier_trip_races_a_task_timeout() {
 /// (`wait_blocking_timeout`), and an `abort` from a third.
 #[test]
 fn barrier_trip_races_a_blocking_timeout_and_abort() {
-    check(2, || {
+    ::loom::model(|| {
         let barrier = Arc::new(Barrier::new(2));
         let waiter = thread::spawn({
             let barrier = barrier.clone();
@@ -94,7 +88,7 @@ fn barrier_trip_races_a_blocking_timeout_and_abort() {
 /// lock is free at the end either way.
 #[test]
 fn lock_release_hands_off_across_threads() {
-    check(3, || {
+    ::loom::model(|| {
         let lock = Arc::new(Lock::new(0));
         let held = lock.try_lock().unwrap();
         let thread = thread::spawn({
@@ -126,7 +120,7 @@ fn lock_release_hands_off_across_threads() {
 /// future is dropped, is taken or passed on: never leaked.
 #[test]
 fn semaphore_permit_survives_a_timeout_and_a_cancelled_waiter() {
-    check(3, || {
+    ::loom::model(|| {
         let sem = Arc::new(Semaphore::new(0));
         let timed = thread::spawn({
             let sem = sem.clone();
