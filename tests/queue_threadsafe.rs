@@ -148,6 +148,16 @@ mod handoff {
         Duration::from_micros(u64::from(round % 5) * 300)
     }
 
+    /// Closes `go` and waits, without being woken from the thread, until
+    /// the thread is gone: the runtime must outlive a foreign wake still in
+    /// flight (issue 8, bug 4, is about a `Remote::post` that outlives it).
+    async fn finish(go: &Queue<u32>, thread: &thread::JoinHandle<()>) {
+        go.close();
+        while !thread.is_finished() {
+            sprout::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
     #[test]
     fn get_timeout_against_a_put() {
         let q = Arc::new(Queue::unbounded());
@@ -172,8 +182,8 @@ mod handoff {
                 assert_eq!(item, round);
                 assert_eq!((q.qsize(), q.getters()), (0, 0));
             }
+            finish(&go, &thread).await;
         });
-        go.close();
         thread.join().unwrap();
     }
 
@@ -201,8 +211,8 @@ mod handoff {
                 assert_eq!(put.is_ok(), got == Some(round), "round {round}: {put:?} vs {got:?}");
                 assert_eq!((ch.getters(), ch.putters()), (0, 0));
             }
+            finish(&go, &thread).await;
         });
-        go.close();
         thread.join().unwrap();
     }
 }

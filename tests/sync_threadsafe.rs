@@ -357,6 +357,16 @@ mod handoff {
         Duration::from_micros(u64::from(round % 5) * 300)
     }
 
+    /// Closes `go` and waits, without being woken from the thread, until
+    /// the thread is gone: the runtime must outlive a foreign wake still in
+    /// flight (issue 8, bug 4, is about a `Remote::post` that outlives it).
+    async fn finish(go: &Queue<u32>, thread: &thread::JoinHandle<()>) {
+        go.close();
+        while !thread.is_finished() {
+            sprout::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
     /// Runs `grant(round)` on a thread once per round, after `delay(round)`,
     /// and hands back what it returned.
     fn granter<R: Send + 'static>(
@@ -393,8 +403,8 @@ mod handoff {
                 assert_eq!(barrier.is_broken(), !task, "round {round}");
                 barrier.reset();
             }
+            finish(&go, &thread).await;
         });
-        go.close();
         thread.join().unwrap();
     }
 
@@ -425,8 +435,8 @@ mod handoff {
                 assert_eq!(lock.waiters(), 0);
             }
             assert_eq!(*lock.lock().await, ROUNDS + taken);
+            finish(&go, &thread).await;
         });
-        go.close();
         thread.join().unwrap();
     }
 
@@ -448,8 +458,8 @@ mod handoff {
                 assert_eq!(sem.waiters(), 0);
                 sem.try_acquire().unwrap().forget();
             }
+            finish(&go, &thread).await;
         });
-        go.close();
         thread.join().unwrap();
     }
 }
