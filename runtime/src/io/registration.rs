@@ -119,7 +119,7 @@ impl Registration {
     #[inline]
     pub fn clear_ready(&self, ready: Ready) {
         if let Some(core) = self.core() {
-            core.reactor.clear_readiness(self.io, ready.0);
+            core.reactor.clear_readiness(self.io, ready.0 & (READABLE | WRITABLE | PRIORITY));
         }
     }
 
