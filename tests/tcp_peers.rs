@@ -167,7 +167,7 @@ fn a_client_that_never_reads_is_held_back() {
         })
         .await
         .unwrap();
-        let addr = server.local_addr();
+        let addr = server.local_addr().unwrap();
         let handle = server.start();
         let client = TcpStream::connect(addr).await.unwrap();
         small_buffers(&client);

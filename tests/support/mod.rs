@@ -97,7 +97,7 @@ pub async fn echo(stream: TcpStream, upper: bool) -> io::Result<()> {
 /// Starts an echo `StreamServer` on a free loopback port.
 pub async fn echo_server() -> (SocketAddr, ServerHandle) {
     let server = StreamServer::bind("127.0.0.1:0", |stream, _| echo(stream, false)).await.unwrap();
-    let addr = server.local_addr();
+    let addr = server.local_addr().unwrap();
     (addr, server.start())
 }
 

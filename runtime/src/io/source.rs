@@ -75,7 +75,11 @@ impl<S: Source> IoSource<S> {
     /// Runs a non-blocking write-side operation once the source is
     /// writable (or closed, or in error). See
     /// [`poll_read_with`](Self::poll_read_with).
-    pub fn poll_write_with<R>(&self, cx: &mut Context<'_>, op: impl FnOnce(&S) -> io::Result<R>) -> Poll<io::Result<R>> {
+    pub fn poll_write_with<R>(
+        &self,
+        cx: &mut Context<'_>,
+        op: impl FnOnce(&S) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
         let source = self.get_ref();
         self.registration.poll_io(cx, Direction::Write, || op(source))
     }
