@@ -421,3 +421,45 @@ fn a_server_without_a_listener_reports_it_instead_of_panicking() {
         assert!(server.local_addr().unwrap().port() > 0);
     }));
 }
+
+#[test]
+fn a_handler_can_stop_its_own_server_gracefully() {
+    // It used to wait for itself: with Duration::MAX, forever.
+    sprout::run(within(async {
+        let handle_slot: Rc<std::cell::RefCell<Option<sprout::net::ServerHandle>>> = Rc::default();
+        let server = StreamServer::bind("127.0.0.1:0", {
+            let handle_slot = handle_slot.clone();
+            move |s: TcpStream, _| {
+                let handle = handle_slot.borrow().clone().unwrap();
+                async move {
+                    let mut command = [0; 4];
+                    s.read_exact(&mut command).await?;
+                    if &command == b"stop" {
+                        let killed = handle.stop_graceful(Duration::MAX).await;
+                        s.write_all(format!("stopped, {killed} killed").as_bytes()).await?;
+                    } else {
+                        sprout::sleep(Duration::from_millis(30)).await;
+                        s.write_all(b"done").await?;
+                    }
+                    std::io::Result::Ok(())
+                }
+            }
+        })
+        .await
+        .unwrap();
+        let addr = server.local_addr().unwrap();
+        *handle_slot.borrow_mut() = Some(server.handle());
+        let serving = sprout::spawn(server.serve_forever());
+        let busy = TcpStream::connect(addr).await.unwrap();
+        busy.write_all(b"work").await.unwrap();
+        let boss = TcpStream::connect(addr).await.unwrap();
+        boss.write_all(b"stop").await.unwrap();
+        let mut text = String::new();
+        boss.read_to_string(&mut text).await.unwrap();
+        assert_eq!(text, "stopped, 0 killed", "it waited for the other connection, not for itself");
+        let mut text = String::new();
+        busy.read_to_string(&mut text).await.unwrap();
+        assert_eq!(text, "done");
+        serving.await.unwrap();
+    }));
+}

@@ -176,9 +176,13 @@ impl Shared {
     /// Waits until the connections are gone or the drain's deadline has
     /// passed, then kills the rest. Returns how many the drain killed in
     /// all. Several tasks may run it at once; the first past the deadline
-    /// kills, the others find the slab empty.
+    /// kills, the others find nothing left. A connection task that runs it
+    /// (a handler stopping its own server) neither waits for itself nor
+    /// kills itself: `serve_forever` waits for it instead.
     async fn drain(&self) -> usize {
-        while !self.conns.borrow().is_empty() {
+        let me = sprout_runtime::current().id();
+        let others_left = || self.conns.borrow().iter().any(|(_, task)| task.id() != me);
+        while others_left() {
             let changed = self.changed.notified();
             match self.drain_deadline.get() {
                 None => changed.await,
@@ -190,9 +194,13 @@ impl Shared {
             }
         }
         // Taken out first: each killed task's guard touches the slab.
-        let rest = std::mem::take(&mut *self.conns.borrow_mut());
+        let rest: Vec<JoinHandle<()>> = {
+            let mut conns = self.conns.borrow_mut();
+            let keys: Vec<usize> = conns.iter().filter(|(_, task)| task.id() != me).map(|(key, _)| key).collect();
+            keys.into_iter().map(|key| conns.remove(key)).collect()
+        };
         self.killed.set(self.killed.get() + rest.len());
-        for (_, task) in rest {
+        for task in rest {
             task.kill();
         }
         self.killed.get()
@@ -383,7 +391,10 @@ impl ServerHandle {
     /// however long. A second call, or a shorter timeout, moves the
     /// deadline earlier, never later.
     ///
-    /// Call it from a task other than the connections it waits for.
+    /// A handler may call it to stop its own server: it waits for (and
+    /// kills) the other connections only, then the handler carries on, and
+    /// `serve_forever` returns once that handler is done too (or killed at
+    /// the deadline).
     pub async fn stop_graceful(&self, timeout: Duration) -> usize {
         self.shared.begin_drain(timeout);
         self.stop();
