@@ -67,11 +67,11 @@ fn hang_up_bits_do_not_make_a_blocked_operation_spin() {
 #[test]
 fn the_error_bit_does_not_make_a_blocked_operation_spin() {
     sprout::run(within(async {
-        let (a, mut b) = MioUnixStream::pair().unwrap();
+        let (a, b) = MioUnixStream::pair().unwrap();
         let a = IoSource::new(a).unwrap();
         // Closing a socket with unread data resets its peer: ERROR as well.
-        (&*a.get_ref()).write_all(b"never read").unwrap();
-        let _ = b.flush();
+        let mut writer = a.get_ref();
+        writer.write_all(b"never read").unwrap();
         drop(b);
         a.readable().await.unwrap();
         assert_would_block_waits(&a).await;
