@@ -129,12 +129,14 @@ impl Pipe<Receiver> {
     }
 
     async fn read_to_end(&self, buf: &mut Vec<u8>) -> io::Result<usize> {
-        // Each read goes into a zeroed window past the data. The window is
-        // one pipe buffer (64 KiB on Linux), doubled while reads fill it (a
-        // pipe enlarged with F_SETPIPE_SZ), up to 1 MiB: zeroing the whole
-        // spare capacity on every read would cost O(n^2) for large outputs.
+        // Each read goes into a zeroed window past the data: 4 KiB at
+        // first (most outputs are short, and zeroing costs), doubled while
+        // reads fill it, up to 1 MiB. A pipe holds 64 KiB unless enlarged
+        // (F_SETPIPE_SZ), so a large output settles at 64 or 128 KiB a
+        // read. Zeroing all the spare capacity on every read instead would
+        // cost O(n^2) for large outputs.
         let start = buf.len();
-        let mut window = 64 << 10;
+        let mut window = 4 << 10;
         loop {
             let len = buf.len();
             buf.resize(len + window, 0);
