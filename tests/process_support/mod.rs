@@ -201,9 +201,11 @@ pub async fn kill_and_terminate() {
     assert_eq!(child.wait().await.unwrap().signal(), Some(libc::SIGTERM));
 
     // stop(): SIGTERM, and SIGKILL for a child that ignores it.
-    let mut child = sh("trap '' TERM; exec sleep 30").spawn().unwrap();
-    // Let the shell install its trap before the signal.
-    sprout::sleep(Duration::from_millis(100)).await;
+    let mut child = sh("trap '' TERM; echo ready; exec sleep 30").stdout(Stdio::piped()).spawn().unwrap();
+    // The trap is in place once the shell says so.
+    let mut ready = [0; 6];
+    child.stdout.as_ref().unwrap().read_exact(&mut ready).await.unwrap();
+    assert_eq!(&ready, b"ready\n");
     let status = child.stop(Duration::from_millis(100)).await.unwrap();
     assert_eq!(status.signal(), Some(libc::SIGKILL));
 
