@@ -69,7 +69,7 @@
 //! A process that exits stays a zombie until its parent waits for it.
 //! Dropping a [`Child`] does not wait (as in std), but the runtime reaps the
 //! process for you when it exits: a small green task waits on its pidfd
-//! (or `SIGCHLD`). No zombie outlives its exit by more than one loop turn.
+//! (or `SIGCHLD`), on the loop turn after the child exits.
 //!
 //! - That task counts as pending I/O: [`sprout::wait()`](sprout_runtime::wait)
 //!   waits for dropped children to exit. Use [`Command::kill_on_drop`] (or
