@@ -76,7 +76,12 @@ fn main() {
             for (k, (peer, _)) in bench.peers.iter().enumerate() {
                 let out =
                     std::process::Command::new(&exe).args(["--child", bench.name, *peer]).output().expect("run child");
-                assert!(out.status.success(), "{} / {peer} failed: {}", bench.name, String::from_utf8_lossy(&out.stderr));
+                assert!(
+                    out.status.success(),
+                    "{} / {peer} failed: {}",
+                    bench.name,
+                    String::from_utf8_lossy(&out.stderr)
+                );
                 let text = String::from_utf8_lossy(&out.stdout);
                 let mut fields = text.split_whitespace();
                 values[k].push(fields.next().and_then(|s| s.parse().ok()).expect("a time"));
@@ -126,11 +131,7 @@ fn cpu_us() -> f64 {
 /// Threads of this process right now.
 fn threads() -> usize {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("Threads:"))
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or(0)
+    status.lines().find_map(|l| l.strip_prefix("Threads:")).and_then(|n| n.trim().parse().ok()).unwrap_or(0)
 }
 
 fn tokio_rt() -> tokio::runtime::Runtime {
