@@ -51,7 +51,7 @@
 //! | child processes | `subprocess`, `gevent.subprocess` | [`process`] |
 //! | `time.sleep` under monkey | `monkey.patch_time` | [`thread::sleep`] |
 //! | pools of green tasks | `gevent.pool.Pool`, `Group` | [`pool::Pool`], [`pool::Group`] |
-//! | thread and process pools | `concurrent.futures`, `multiprocessing.Pool` | [`blocking::ThreadPool`] |
+//! | thread and process pools | `concurrent.futures`, `multiprocessing.Pool` | [`blocking::ThreadPool`]; real processes: [`process`] |
 //! | a blocking call | `gevent.threadpool` | [`spawn_blocking`] |
 //! | files | `FileObjectThread` | [`fs`] |
 //!

@@ -312,3 +312,39 @@ fn spawn_error(cmd: &std::process::Command, e: io::Error) -> io::Error {
     };
     io::Error::new(e.kind(), message)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn enoent() -> io::Error {
+        io::Error::from_raw_os_error(libc::ENOENT)
+    }
+
+    #[test]
+    fn spawn_errors_name_the_program_or_the_directory() {
+        let cmd = std::process::Command::new("no-such-tool");
+        let e = spawn_error(&cmd, enoent());
+        assert_eq!(e.kind(), io::ErrorKind::NotFound);
+        assert!(e.to_string().starts_with("cannot run `no-such-tool`: program not found in PATH"), "{e}");
+
+        let cmd = std::process::Command::new("./build/tool");
+        assert!(spawn_error(&cmd, enoent()).to_string().contains("`./build/tool`: no such file"));
+
+        let mut cmd = std::process::Command::new("true");
+        cmd.current_dir("/sprout/missing/dir");
+        let e = spawn_error(&cmd, enoent());
+        assert_eq!(e.kind(), io::ErrorKind::NotFound);
+        assert!(e.to_string().contains("the working directory `/sprout/missing/dir` does not exist"), "{e}");
+
+        // The directory exists: the program is what is missing.
+        let mut cmd = std::process::Command::new("no-such-tool");
+        cmd.current_dir("/");
+        assert!(spawn_error(&cmd, enoent()).to_string().contains("program not found"));
+
+        let cmd = std::process::Command::new("/etc/passwd");
+        let e = spawn_error(&cmd, io::Error::from_raw_os_error(libc::EACCES));
+        assert_eq!(e.kind(), io::ErrorKind::PermissionDenied);
+        assert!(e.to_string().contains("`/etc/passwd`: not executable"), "{e}");
+    }
+}
