@@ -252,6 +252,18 @@ pub async fn kill_on_drop() {
     assert_eq!(unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) }, 0);
     eventually("the orphan is reaped", Duration::from_secs(10), || !is_our_child(pid)).await;
 
+    // Killing the task that awaits the child kills the child with it.
+    let pid = Rc::new(std::cell::Cell::new(0));
+    let started = pid.clone();
+    let task = sprout::spawn(async move {
+        let mut child = Command::new("sleep").arg("30").kill_on_drop(true).spawn().unwrap();
+        started.set(child.id());
+        child.wait().await
+    });
+    eventually("the task starts its child", Duration::from_secs(10), || pid.get() != 0).await;
+    task.kill();
+    eventually("the child dies with its task", Duration::from_secs(10), || !is_our_child(pid.get())).await;
+
     // Cancelling output() with kill_on_drop kills the child.
     let mut cmd = Command::new("sleep");
     cmd.arg("30").kill_on_drop(true);
