@@ -16,6 +16,8 @@
 //! - [`io::Async`], [`io::wait_readable`], [`io::wait_writable`]: wait on
 //!   any file descriptor (gevent's `wait_read`, tokio's `AsyncFd`).
 //! - [`signal`]: `ctrl_c().await`, `on_signal(SIGTERM)`.
+//! - [`process`]: child processes, their pipes and exit statuses
+//!   (`gevent.subprocess`).
 //!
 //! # The contract
 //! - A socket is registered with the running runtime once, edge-triggered,
@@ -43,6 +45,7 @@
 mod addr;
 mod evented;
 pub mod io;
+pub mod process;
 pub mod server;
 pub mod signal;
 mod stream_macros;
