@@ -372,35 +372,11 @@ where
     }
 
     pub(crate) async fn read_to_end(&self, buf: &mut Vec<u8>) -> io::Result<usize> {
-        let start = buf.len();
-        loop {
-            let len = buf.len();
-            if buf.capacity() - len < 32 {
-                buf.reserve((len - start).clamp(32, 1 << 20));
-            }
-            buf.resize(buf.capacity(), 0);
-            let result = self.read_bytes(&mut buf[len..]).await;
-            match result {
-                Ok(0) => {
-                    buf.truncate(len);
-                    return Ok(len - start);
-                }
-                Ok(n) => buf.truncate(len + n),
-                Err(e) => {
-                    buf.truncate(len);
-                    return Err(e);
-                }
-            }
-        }
+        crate::read_all::read_to_end(buf, async |b| self.read_bytes(b).await).await
     }
 
     pub(crate) async fn read_to_string(&self, buf: &mut String) -> io::Result<usize> {
-        let mut bytes = Vec::new();
-        self.read_to_end(&mut bytes).await?;
-        let text = String::from_utf8(bytes)
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "stream did not contain valid UTF-8"))?;
-        buf.push_str(&text);
-        Ok(text.len())
+        crate::read_all::read_to_string(buf, "the stream", async |b| self.read_bytes(b).await).await
     }
 }
 

@@ -46,6 +46,7 @@ mod addr;
 mod evented;
 pub mod io;
 pub mod process;
+mod read_all;
 pub mod server;
 pub mod signal;
 mod stream_macros;

@@ -20,11 +20,10 @@ use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::pin::Pin;
 use std::process::Stdio;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 
 use mio::event::Source;
 use mio::unix::pipe::{Receiver, Sender};
-use sprout_runtime::coop;
 use sprout_runtime::io::{Direction, Interest, IoSource};
 
 /// The parent's end of a pipe, registered for one direction.
@@ -63,26 +62,12 @@ impl<S: PipeEnd> Pipe<S> {
         cx: &mut Context<'_>,
         dir: Direction,
         len: usize,
-        mut op: impl FnMut(&S) -> io::Result<usize>,
+        op: impl FnOnce(&S) -> io::Result<usize>,
     ) -> Poll<io::Result<usize>> {
-        if coop::poll_proceed(cx).is_pending() {
-            return Poll::Pending;
-        }
-        let registration = self.io.registration();
-        loop {
-            let ready = ready!(registration.poll_ready(cx, dir))?;
-            match op(self.io.get_ref()) {
-                Ok(n) => {
-                    if n > 0 && n < len {
-                        registration.clear_ready(ready);
-                    }
-                    return Poll::Ready(Ok(n));
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => registration.clear_ready(ready),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Poll::Ready(Err(e)),
-            }
-        }
+        // The one readiness loop (`Registration::poll_io_drained`): budget,
+        // readiness, one syscall, and a short transfer clears the data bits.
+        let pipe = self.io.get_ref();
+        self.io.registration().poll_io_drained(cx, dir, || op(pipe), |&n| n > 0 && n < len)
     }
 
     fn fd(&self) -> BorrowedFd<'_> {
@@ -129,44 +114,11 @@ impl Pipe<Receiver> {
     }
 
     async fn read_to_end(&self, buf: &mut Vec<u8>) -> io::Result<usize> {
-        // Each read goes into a zeroed window past the data: 4 KiB at
-        // first (most outputs are short, and zeroing costs), doubled while
-        // reads fill it, up to 1 MiB. A pipe holds 64 KiB unless enlarged
-        // (F_SETPIPE_SZ), so a large output settles at 64 or 128 KiB a
-        // read. Zeroing all the spare capacity on every read instead would
-        // cost O(n^2) for large outputs.
-        let start = buf.len();
-        let mut window = 4 << 10;
-        loop {
-            let len = buf.len();
-            buf.resize(len + window, 0);
-            let result = self.read(&mut buf[len..]).await;
-            match result {
-                Ok(0) => {
-                    buf.truncate(len);
-                    return Ok(len - start);
-                }
-                Ok(n) => {
-                    buf.truncate(len + n);
-                    if n == window {
-                        window = (window * 2).min(1 << 20);
-                    }
-                }
-                Err(e) => {
-                    buf.truncate(len);
-                    return Err(e);
-                }
-            }
-        }
+        crate::read_all::read_to_end(buf, async |b| self.read(b).await).await
     }
 
     async fn read_to_string(&self, buf: &mut String) -> io::Result<usize> {
-        let mut bytes = Vec::new();
-        self.read_to_end(&mut bytes).await?;
-        let text = String::from_utf8(bytes)
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "the child's output is not valid UTF-8"))?;
-        buf.push_str(&text);
-        Ok(text.len())
+        crate::read_all::read_to_string(buf, "the child's output", async |b| self.read(b).await).await
     }
 }
 
