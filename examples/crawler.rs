@@ -176,7 +176,7 @@ fn main() {
         let (delay, pages) = (options.delay, options.pages);
         let site = StreamServer::bind("127.0.0.1:0", move |stream, _peer: SocketAddr| serve_page(stream, delay, pages))
             .await?;
-        let addr = site.local_addr();
+        let addr = site.local_addr()?;
         let site = site.start();
         println!("site on http://{addr}: {pages} pages, {delay:?} per page\n");
         println!("{:>9} {:>10} {:>8} {:>9}", "pool size", "time", "pages", "speed-up");
