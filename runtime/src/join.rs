@@ -194,8 +194,8 @@ impl<T: 'static> JoinSome<T> {
             let mut handle = indexed.handle.take().expect("handle taken twice");
             // Finished but not yet seen (woken after our last poll).
             match handle.try_join() {
-                Some(result) => finished.push((indexed.index, result)),
-                None => pending.push((indexed.index, handle)),
+                Ok(result) => finished.push((indexed.index, result)),
+                Err(_) => pending.push((indexed.index, handle)),
             }
         }
         finished.sort_by_key(|(i, _)| *i);

@@ -55,7 +55,7 @@ pub use handle::{Handle, RemoteJoinHandle, RuntimeGone};
 pub use join::{Iwait, JoinAll, JoinSome, Joined, Wait, iwait, joinall, killall, wait};
 pub use runtime::Runtime;
 pub use sched::coop;
-pub use task::{JoinError, JoinHandle, TaskId, TaskInfo, current, spawn, spawn_later, yield_now};
+pub use task::{JoinError, JoinHandle, TaskId, TaskInfo, TryJoinError, current, spawn, spawn_later, yield_now};
 pub use time::{Elapsed, Interval, Sleep, interval, sleep, sleep_until, timeout};
 
 use std::future::Future;

@@ -41,7 +41,7 @@ use crate::task::compact::CompactWaker;
 use crate::task::error::JoinError;
 use crate::task::header::{Header, foreign_ref_dec, ref_dec};
 use crate::task::registry::Registry;
-use crate::task::state::{AfterPoll, COMPLETE, HANDLED, JOIN_HANDLE, Kill, SCHEDULED};
+use crate::task::state::{AfterPoll, COMPLETE, HANDLED, JOIN_HANDLE, Kill, RUNNING, SCHEDULED};
 use crate::task::{JoinHandle, raw, waker};
 use crate::time::wheel::Wheel;
 
@@ -304,7 +304,7 @@ impl Core {
             // SAFETY: giving up the queue's reference.
             AfterPoll::Idle => unsafe { ref_dec(task) },
             AfterPoll::Kill => {
-                header.state.set(crate::task::state::RUNNING);
+                header.state.set(RUNNING);
                 self.drop_future(task);
                 // SAFETY: giving up the queue's reference.
                 unsafe { ref_dec(task) };
@@ -335,44 +335,73 @@ impl Core {
         self.complete(task);
     }
 
-    /// The future is gone and the output written: wake the joiner, run the
-    /// callbacks, and let go of the registry's reference.
+    /// The future is gone and the output written: run the task's completion
+    /// code (task-local destructors, callbacks), then mark it complete, wake
+    /// the joiner and let go of the registry's reference.
+    ///
+    /// User code runs here while the runtime lends it the output, so the
+    /// task stays RUNNING (not COMPLETE) until that code is done: to its
+    /// `JoinHandle` it is still running, so the handle can neither take nor
+    /// drop the output (see "User code under a borrow" in
+    /// docs/architecture.md). Nothing read before user code is trusted after it.
     fn complete(&self, task: NonNull<Header>) {
         // SAFETY: the caller holds a reference; we are the runtime thread.
         let header = unsafe { task.as_ref() };
-        header.state.transition_to_complete();
         self.registry.borrow_mut().remove(header.slot.get());
+        // Most tasks never allocate extras: skip the whole block for them.
+        if header.has_extras() {
+            self.run_completion_code(task);
+        }
+        header.state.transition_to_complete();
         if let Some(joiner) = header.join_waker.take() {
             joiner.wake();
         }
-        // Most tasks never allocate extras: skip the whole block for them.
-        let extras = header.with_extras_if_any(|e| {
-            (std::mem::take(&mut e.callbacks), std::mem::take(&mut e.locals), std::mem::take(&mut e.done_wakers))
-        });
-        if let Some((callbacks, locals, wakers)) = extras {
-            // Task-local values die with the task, after its future.
-            if !locals.is_empty() {
-                let _ = catch_unwind(AssertUnwindSafe(move || drop(locals)));
-            }
+        if let Some(wakers) = header.with_extras_if_any(|e| std::mem::take(&mut e.done_wakers)) {
             wakers.into_iter().for_each(Waker::wake);
-            if !callbacks.is_empty() {
-                header.state.set(HANDLED);
-                for callback in callbacks {
-                    // SAFETY: the output is live: CONSUMED is only set by the
-                    // handle, which cannot run while we are in this loop, and
-                    // the callbacks only get a shared borrow.
-                    let output = unsafe { &*(header.vtable.output)(task) };
-                    if let Err(payload) = catch_unwind(AssertUnwindSafe(|| callback(output))) {
-                        self.report(header, &JoinError::panicked(payload), "a completion callback of task");
-                    }
-                }
-            }
         }
+        // Re-read: a waker above may have run user code that dropped the handle.
         if !header.state.has(JOIN_HANDLE) {
             self.discard_output(task);
         }
         // SAFETY: giving up the registry's reference.
         unsafe { ref_dec(task) };
+    }
+
+    /// Drops the task-local values, then runs the completion callbacks with
+    /// the output, until neither is left (a callback may register another).
+    #[cold]
+    fn run_completion_code(&self, task: NonNull<Header>) {
+        // SAFETY: the caller holds a reference; we are the runtime thread.
+        let header = unsafe { task.as_ref() };
+        debug_assert!(header.state.has(RUNNING) && !header.state.has(COMPLETE));
+        loop {
+            // Taken out first: no borrow of the extras is held while user code runs.
+            let Some((callbacks, locals)) =
+                header.with_extras_if_any(|e| (std::mem::take(&mut e.callbacks), std::mem::take(&mut e.locals)))
+            else {
+                return;
+            };
+            if callbacks.is_empty() && locals.is_empty() {
+                return;
+            }
+            // Task-local values die with the task, after its future.
+            if !locals.is_empty() {
+                let _ = catch_unwind(AssertUnwindSafe(move || drop(locals)));
+            }
+            if !callbacks.is_empty() {
+                header.state.set(HANDLED);
+            }
+            for callback in callbacks {
+                // SAFETY: the output is live and stays so while the callback
+                // runs: RUNNING is set and COMPLETE is not, so neither the
+                // handle (`take_output`, its drop) nor `discard_output` will
+                // touch it, and the callback only gets a shared borrow.
+                let output = unsafe { &*(header.vtable.output)(task) };
+                if let Err(payload) = catch_unwind(AssertUnwindSafe(|| callback(output))) {
+                    self.report(header, &JoinError::panicked(payload), "a completion callback of task");
+                }
+            }
+        }
     }
 
     /// Drops a finished task's output nobody will take, reporting an

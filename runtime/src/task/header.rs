@@ -142,6 +142,13 @@ impl Header {
         f(slot.get_or_insert_with(Default::default))
     }
 
+    /// Whether the extras were ever allocated.
+    #[inline]
+    pub(crate) fn has_extras(&self) -> bool {
+        // SAFETY: as in `with_extras`; this only reads the pointer.
+        unsafe { (*self.extras.get()).is_some() }
+    }
+
     /// Like `with_extras`, but does nothing if they were never allocated.
     pub(crate) fn with_extras_if_any<R>(&self, f: impl FnOnce(&mut Extras) -> R) -> Option<R> {
         // SAFETY: as in `with_extras`.

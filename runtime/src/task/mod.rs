@@ -35,7 +35,7 @@ use std::time::Duration;
 
 use crate::context;
 
-pub use error::{JoinError, Panic};
+pub use error::{JoinError, Panic, TryJoinError};
 pub use header::TaskId;
 pub use join_handle::JoinHandle;
 pub(crate) use join_handle::TaskRef;
