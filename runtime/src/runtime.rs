@@ -610,12 +610,23 @@ impl Core {
 
     /// Kills every task and releases everything that holds a waker, then
     /// frees or orphans the remote queue.
+    ///
+    /// Closures other threads posted before this point (`Handle::spawn`,
+    /// `Handle::call`) were accepted, so they run, inside the kill loop,
+    /// and whatever they spawn is killed with the rest: a `Handle::spawn`
+    /// joiner gets `Killed`, never a task nobody will kill (issue 8, bug 3).
+    /// From the first line on, new closures are refused, so the loop ends.
     fn shutdown(&self) {
         let _enter = context::enter_for_shutdown(self);
-        // Destructors may spawn tasks; kill those too.
+        self.remote.refuse_closures();
         loop {
+            // Accepted closures may spawn, and destructors may spawn: kill those too.
+            self.drain_remote();
             let live = self.registry.borrow().snapshot();
             if live.is_empty() {
+                if self.remote.has_messages() {
+                    continue;
+                }
                 break;
             }
             for task in live {
@@ -643,11 +654,9 @@ impl Core {
         drop(timers);
         self.reactor.clear_all();
         self.drain_remote();
+        // Only wakes and releases are left: closures are refused by now.
         for message in self.remote.close() {
-            match message {
-                Message::Run(f) => drop(f),
-                other => self.handle_message(other),
-            }
+            self.handle_message(message);
         }
         // SAFETY: the Core's own reference to the root.
         unsafe { ref_dec(self.root) };

@@ -42,7 +42,11 @@ pub(crate) enum Message {
 
 struct Queue {
     messages: VecDeque<Message>,
-    /// Set when the runtime shuts down; later messages are refused.
+    /// Set when the runtime starts shutting down: later `Run` closures are
+    /// refused (handed back to the poster), while wakes and releases are
+    /// still handled.
+    refuse_closures: bool,
+    /// Set when the runtime has shut down; later messages are refused.
     closed: bool,
 }
 
@@ -71,7 +75,7 @@ pub(crate) struct Remote {
 impl Remote {
     pub(crate) fn new(waker: mio::Waker) -> Remote {
         Remote {
-            queue: Mutex::new(Queue { messages: VecDeque::new(), closed: false }),
+            queue: Mutex::new(Queue { messages: VecDeque::new(), refuse_closures: false, closed: false }),
             notified: AtomicBool::new(false),
             pending: AtomicBool::new(false),
             waker,
@@ -130,6 +134,11 @@ impl Remote {
         let urgent = !matches!(msg, Message::Release(..));
         {
             let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+            if let Message::Run(_) = msg {
+                if q.refuse_closures {
+                    return Err(msg);
+                }
+            }
             if q.closed {
                 return match msg {
                     Message::Run(_) => Err(msg),
@@ -172,15 +181,23 @@ impl Remote {
         std::mem::swap(&mut q.messages, out);
     }
 
+    /// Refuses later `Run` closures: the runtime is shutting down. The
+    /// ones already queued stay, for the shutdown to run.
+    pub(crate) fn refuse_closures(&self) {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner()).refuse_closures = true;
+    }
+
     /// Refuses all later messages and returns the ones still queued.
     pub(crate) fn close(&self) -> VecDeque<Message> {
         let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        q.refuse_closures = true;
         q.closed = true;
         std::mem::take(&mut q.messages)
     }
 
-    /// Whether `close` was called.
+    /// Whether the runtime has shut down, or is shutting down (it refuses
+    /// closures).
     pub(crate) fn is_closed(&self) -> bool {
-        self.queue.lock().unwrap_or_else(|e| e.into_inner()).closed
+        self.queue.lock().unwrap_or_else(|e| e.into_inner()).refuse_closures
     }
 }
