@@ -130,37 +130,44 @@ impl Remote {
     /// Posts a message. If the runtime has shut down the message is refused:
     /// a `Run` closure is handed back, task references are leaked (see
     /// `task/waker.rs`).
+    ///
+    /// Everything happens under the queue's lock, the eventfd write
+    /// included. The moment the lock is released the runtime may read the
+    /// message, finish, and free this `Remote` (and close the eventfd), since
+    /// the message may have carried the last reference that kept it alive:
+    /// so after the unlock the poster touches nothing (issue 8, bug 4). The
+    /// write happens once per drain at most (`notified`), so holding the
+    /// lock across it costs little.
     pub(crate) fn post(&self, msg: Message) -> Result<(), Message> {
         let urgent = !matches!(msg, Message::Release(..));
-        {
-            let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
-            if let Message::Run(_) = msg {
-                if q.refuse_closures {
-                    return Err(msg);
-                }
+        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        if let Message::Run(_) = msg {
+            if q.refuse_closures {
+                return Err(msg);
             }
-            if q.closed {
-                return match msg {
-                    Message::Run(_) => Err(msg),
-                    // Leak the reference: the task must not be freed here, and
-                    // its runtime will never read the queue again.
-                    other => {
-                        std::mem::forget(other);
-                        Ok(())
-                    }
-                };
-            }
-            q.messages.push_back(msg);
         }
+        if q.closed {
+            return match msg {
+                Message::Run(_) => Err(msg),
+                // Leak the reference: the task must not be freed here, and
+                // its runtime will never read the queue again.
+                other => {
+                    std::mem::forget(other);
+                    Ok(())
+                }
+            };
+        }
+        q.messages.push_back(msg);
         if urgent {
             if !self.notified.swap(true, Ordering::AcqRel) {
-                // An error here means the eventfd is gone (the runtime is
-                // shutting down); the queue is closed right after.
+                // The runtime closes the eventfd only after `close`, which
+                // takes this lock, so the write cannot reach a reused fd.
                 let _ = self.waker.wake();
             }
         } else {
             self.pending.store(true, Ordering::Release);
         }
+        drop(q);
         Ok(())
     }
 
