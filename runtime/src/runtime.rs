@@ -115,7 +115,19 @@ pub(crate) struct Core {
 
 static NEXT_SERIAL: AtomicU32 = AtomicU32::new(1);
 
-/// Ticks are capped far beyond any real deadline (about 146 million years),
+/// A serial for a new runtime: never 0 and never one of the values at the
+/// top of the range that `Sleep` uses as state markers (after four billion
+/// runtimes the counter wraps past them).
+fn next_serial() -> u32 {
+    loop {
+        let serial = NEXT_SERIAL.fetch_add(1, Ordering::Relaxed);
+        if serial != 0 && serial < u32::MAX - 15 {
+            return serial;
+        }
+    }
+}
+
+/// Ticks are capped far beyond any real deadline (2^44 ms, about 557 years),
 /// so tick arithmetic can never overflow.
 const MAX_TICK: u64 = u64::MAX >> 20;
 
@@ -142,7 +154,7 @@ impl Runtime {
         let core = Core {
             remote,
             remote_ptr,
-            serial: NEXT_SERIAL.fetch_add(1, Ordering::Relaxed),
+            serial: next_serial(),
             run_queue: RefCell::new(VecDeque::new()),
             deferred: RefCell::new(Vec::new()),
             registry: RefCell::new(Registry::new()),
@@ -588,24 +600,26 @@ impl Core {
 
     /// The wheel tick at or after `deadline` (ticks are milliseconds since
     /// the runtime started): rounding up means a timer never fires early.
+    /// Saturates at `MAX_TICK`, "never" (issue 8, bug 6: the sum used to
+    /// wrap for durations near 2^54 s and fire at once).
     pub(crate) fn deadline_tick(&self, deadline: Instant) -> u64 {
         let since = deadline.saturating_duration_since(self.epoch);
         // Whole milliseconds, rounded up, without 128-bit arithmetic.
-        let ms = since.as_secs().saturating_mul(1000) + u64::from(since.subsec_nanos().div_ceil(1_000_000));
+        let ms = since.as_secs().saturating_mul(1000).saturating_add(u64::from(since.subsec_nanos().div_ceil(1_000_000)));
         ms.min(MAX_TICK)
     }
 
     /// The wheel tick that has fully passed at `now` (rounding down).
     pub(crate) fn now_tick(&self, now: Instant) -> u64 {
         let since = now.saturating_duration_since(self.epoch);
-        let ms = since.as_secs().saturating_mul(1000) + u64::from(since.subsec_millis());
+        let ms = since.as_secs().saturating_mul(1000).saturating_add(u64::from(since.subsec_millis()));
         ms.min(MAX_TICK)
     }
 
+    /// The instant a tick starts (`tick` is at most `MAX_TICK`, about 557
+    /// years, so the sum fits; it saturates anyway).
     fn tick_instant(&self, tick: u64) -> Instant {
-        self.epoch
-            .checked_add(Duration::from_millis(tick))
-            .unwrap_or_else(|| self.epoch + Duration::from_secs(86_400 * 365 * 30))
+        crate::time::deadline_after(self.epoch, Duration::from_millis(tick))
     }
 
     /// Kills every task and releases everything that holds a waker, then

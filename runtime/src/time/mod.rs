@@ -8,6 +8,11 @@
 //! A timer belongs to the runtime it was first polled in. Moving a pending
 //! `Sleep` to another runtime re-arms it there; the old entry lingers in the
 //! first runtime until it would have fired.
+//!
+//! Every duration is valid, up to `Duration::MAX`: deadline arithmetic
+//! saturates, and a deadline that cannot be represented, or lies beyond the
+//! wheel's span, means "never" (in practice: not for decades). Nothing in
+//! this module panics or wraps on a large duration.
 
 mod interval;
 mod sleep;
@@ -19,7 +24,24 @@ pub use sleep::{Sleep, sleep, sleep_until};
 pub use std::time::{Duration, Instant};
 pub use timeout::{Elapsed, Timeout, timeout, timeout_at};
 
+/// How far ahead "never" is: about 30 years.
+const NEVER: Duration = Duration::from_secs(86_400 * 365 * 30);
+
 /// A deadline so far ahead that it stands for "never" (about 30 years).
 pub(crate) fn far_future() -> Instant {
-    Instant::now() + Duration::from_secs(86_400 * 365 * 30)
+    deadline_after(Instant::now(), NEVER)
+}
+
+/// `start + duration`, saturating: a sum the `Instant` cannot represent is
+/// "never" (the later of `start` and 30 years from now). Every deadline the
+/// runtime computes goes through here, never through `Instant + Duration`,
+/// which panics on overflow.
+pub(crate) fn deadline_after(start: Instant, duration: Duration) -> Instant {
+    match start.checked_add(duration) {
+        Some(deadline) => deadline,
+        None => match Instant::now().checked_add(NEVER) {
+            Some(never) => never.max(start),
+            None => start,
+        },
+    }
 }

@@ -13,8 +13,11 @@ use crate::task::compact::CompactWaker;
 /// `gevent.sleep`. Other tasks run meanwhile.
 ///
 /// The sleep never ends early; it may end up to a millisecond (plus the
-/// loop's latency) late. `sleep(Duration::ZERO)` still lets the loop turn
-/// once; to just let others run, [`yield_now`](crate::yield_now) says so better.
+/// loop's latency) late. `sleep(Duration::ZERO)`, like a deadline already
+/// past, is a yield: as gevent's `sleep(0)`, it lets every other ready task
+/// run, and I/O be polled, then completes (see [`yield_now`](crate::yield_now)).
+/// A duration too long to add to an `Instant`, up to `Duration::MAX`, means
+/// "never".
 ///
 /// ```
 /// use std::time::{Duration, Instant};
@@ -27,17 +30,25 @@ use crate::task::compact::CompactWaker;
 /// });
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
-    let deadline = Instant::now().checked_add(duration).unwrap_or_else(super::far_future);
-    sleep_until(deadline)
+    let deadline = super::deadline_after(Instant::now(), duration);
+    // A zero sleep is due at once: no need to read the clock again.
+    Sleep { deadline, serial: if duration.is_zero() { DUE } else { UNREGISTERED }, key: 0 }
 }
 
-/// Waits until `deadline`.
+/// Waits until `deadline`. A deadline already past is a yield, as in [`sleep`].
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    Sleep { deadline, serial: UNREGISTERED, key: 0 }
+    let due = deadline <= Instant::now();
+    Sleep { deadline, serial: if due { DUE } else { UNREGISTERED }, key: 0 }
 }
 
 /// `serial` of a Sleep that holds no timer.
 const UNREGISTERED: u32 = 0;
+/// `serial` of a Sleep whose deadline had passed when it was made: its
+/// first poll yields instead of arming a timer.
+const DUE: u32 = u32::MAX - 2;
+/// `serial` of a Sleep that yielded because its deadline had passed: its
+/// next poll completes.
+const YIELDED: u32 = u32::MAX - 1;
 /// `serial` of a Sleep that has completed.
 const ELAPSED: u32 = u32::MAX;
 
@@ -47,7 +58,8 @@ const ELAPSED: u32 = u32::MAX;
 #[derive(Debug)]
 pub struct Sleep {
     deadline: Instant,
-    /// The runtime whose wheel holds `key`, or UNREGISTERED / ELAPSED.
+    /// The runtime whose wheel holds `key`, or UNREGISTERED / DUE / YIELDED
+    /// / ELAPSED. Runtime serials count up from 1 and never reach these.
     serial: u32,
     key: u32,
 }
@@ -58,12 +70,14 @@ impl Sleep {
         self.deadline
     }
 
-    /// Whether the sleep has completed.
+    /// Whether the sleep has completed (or has yielded because its deadline
+    /// had passed, and completes at its next poll).
     pub fn is_elapsed(&self) -> bool {
-        self.serial == ELAPSED
+        self.serial == ELAPSED || self.serial == YIELDED
     }
 
-    /// Moves the deadline, re-arming a sleep that already completed.
+    /// Moves the deadline, re-arming a sleep that already completed. A
+    /// deadline already past yields at the next poll, then completes.
     pub fn reset(&mut self, deadline: Instant) {
         self.cancel();
         self.deadline = deadline;
@@ -72,7 +86,7 @@ impl Sleep {
 
     /// Removes the timer from its wheel, if it is in the running runtime's.
     fn cancel(&mut self) {
-        if self.serial == UNREGISTERED || self.serial == ELAPSED {
+        if matches!(self.serial, UNREGISTERED | DUE | YIELDED | ELAPSED) {
             return;
         }
         if let Some(core) = context::current().filter(|c| c.serial == self.serial) {
@@ -88,8 +102,13 @@ impl Future for Sleep {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.serial == ELAPSED {
-            return Poll::Ready(());
+        match self.serial {
+            ELAPSED => return Poll::Ready(()),
+            YIELDED => {
+                self.serial = ELAPSED;
+                return Poll::Ready(());
+            }
+            _ => {}
         }
         let core = context::expect("Sleep::poll");
         if self.serial == core.serial {
@@ -108,14 +127,19 @@ impl Future for Sleep {
             }
         }
         // Not armed here: arm it, unless the deadline has already passed.
-        let tick = core.deadline_tick(self.deadline);
-        let mut timers = core.timers.borrow_mut();
-        if tick <= timers.elapsed() {
-            self.serial = ELAPSED;
-            return Poll::Ready(());
+        if self.serial != DUE {
+            let tick = core.deadline_tick(self.deadline);
+            let mut timers = core.timers.borrow_mut();
+            if tick > timers.elapsed() {
+                self.key = timers.insert(tick, CompactWaker::new(cx.waker()));
+                self.serial = core.serial;
+                return Poll::Pending;
+            }
         }
-        self.key = timers.insert(tick, CompactWaker::new(cx.waker()));
-        self.serial = core.serial;
+        // Due already: a yield, as gevent's sleep(0), instead of waiting for
+        // the next millisecond tick (issue 8, bug 11).
+        core.defer(cx.waker());
+        self.serial = YIELDED;
         Poll::Pending
     }
 }
