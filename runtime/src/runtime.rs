@@ -487,7 +487,7 @@ impl Core {
             Some(Duration::ZERO)
         } else {
             let next = self.timers.borrow().next_deadline();
-            next.map(|tick| self.tick_instant(tick).saturating_duration_since(Instant::now()))
+            next.map(|tick| blocking_timeout(self.tick_instant(tick).saturating_duration_since(Instant::now())))
         };
         if timeout != Some(Duration::ZERO) && !self.idle_waiters.borrow().is_empty() && self.is_idle() {
             // gevent.wait(): the loop has nothing left to wait for.
@@ -681,6 +681,30 @@ impl Core {
     }
 }
 
+/// How long one blocking `epoll_wait` may wait for a timer `remaining` away.
+///
+/// The kernel lets `epoll_wait` return later than asked, by its timer
+/// slack: 0.1% of the timeout for a normal thread (0.5% when niced), at
+/// least the thread's `timer_slack_ns` (50 us) and at most 100 ms. One
+/// 4-second wait came back up to 4 ms late, 5 with mio's rounding up to
+/// whole milliseconds (issue 8, bug 11). So a long wait ends early, by more
+/// than any slack it can carry, and the next turn waits the short rest,
+/// whose slack is a few microseconds: one extra wake-up per long wait.
+/// What remains is mio's rounding up to the millisecond and the tick's
+/// rounding of the deadline: a timer fires within about 2 ms of its
+/// deadline, plus the loop's latency, at any length.
+fn blocking_timeout(remaining: Duration) -> Duration {
+    /// Waits this short are taken whole: their slack is at most 80 us.
+    const WHOLE: Duration = Duration::from_millis(16);
+    if remaining <= WHOLE {
+        return remaining;
+    }
+    // 1/128 is more than 0.5%; 101 ms is more than the 100 ms cap; the
+    // extra millisecond covers the rounding up to whole milliseconds.
+    let margin = (remaining / 128).min(Duration::from_millis(101)) + Duration::from_millis(1);
+    remaining - margin
+}
+
 /// Gives up a reference of either kind.
 ///
 /// # Safety
@@ -691,6 +715,41 @@ unsafe fn release(task: NonNull<Header>, kind: RefKind) {
         match kind {
             RefKind::Local => ref_dec(task),
             RefKind::Foreign => foreign_ref_dec(task),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The kernel's worst timer slack for a wait of `t` (see `blocking_timeout`).
+    fn worst_slack(t: Duration) -> Duration {
+        (t / 200).clamp(Duration::from_micros(50), Duration::from_millis(100))
+    }
+
+    /// mio rounds a timeout up to whole milliseconds.
+    fn rounded_up(t: Duration) -> Duration {
+        Duration::from_millis(t.as_nanos().div_ceil(1_000_000) as u64)
+    }
+
+    /// Issue 8, bug 11: a long wait carried its slack past the deadline (a
+    /// timer 4 s away fired up to 5 ms late). Every wait now ends before the
+    /// deadline even with the worst slack, and the last one is short.
+    #[test]
+    fn long_waits_end_before_the_deadline_despite_the_slack() {
+        let mut t = Duration::from_micros(300);
+        while t < Duration::from_secs(86_400 * 400) {
+            let wait = blocking_timeout(t);
+            assert!(wait <= t);
+            if wait < t {
+                let latest = rounded_up(wait) + worst_slack(rounded_up(wait));
+                assert!(latest < t, "a wait for a timer {t:?} away may end at {latest:?}");
+            } else {
+                // Taken whole: short enough that its slack is negligible.
+                assert!(worst_slack(rounded_up(t)) <= Duration::from_micros(85), "{t:?}");
+            }
+            t = t * 3 / 2;
         }
     }
 }
