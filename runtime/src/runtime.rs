@@ -361,14 +361,18 @@ impl Core {
         let header = unsafe { task.as_ref() };
         self.registry.borrow_mut().remove(header.slot.get());
         // Most tasks never allocate extras: skip the whole block for them.
-        if header.has_extras() {
+        // (Only completion code could allocate them here, and it runs only
+        // for tasks that have them.)
+        let has_extras = header.has_extras();
+        if has_extras {
             self.run_completion_code(task);
         }
         header.state.transition_to_complete();
         if let Some(joiner) = header.join_waker.take() {
             joiner.wake();
         }
-        if let Some(wakers) = header.with_extras_if_any(|e| std::mem::take(&mut e.done_wakers)) {
+        if has_extras {
+            let wakers = header.with_extras(|e| std::mem::take(&mut e.done_wakers));
             wakers.into_iter().for_each(Waker::wake);
         }
         // Re-read: a waker above may have run user code that dropped the handle.

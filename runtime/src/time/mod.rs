@@ -36,12 +36,19 @@ pub(crate) fn far_future() -> Instant {
 /// "never" (the later of `start` and 30 years from now). Every deadline the
 /// runtime computes goes through here, never through `Instant + Duration`,
 /// which panics on overflow.
+#[inline]
 pub(crate) fn deadline_after(start: Instant, duration: Duration) -> Instant {
     match start.checked_add(duration) {
         Some(deadline) => deadline,
-        None => match Instant::now().checked_add(NEVER) {
-            Some(never) => never.max(start),
-            None => start,
-        },
+        None => never_after(start),
+    }
+}
+
+/// "Never", as seen from `start`: 30 years from now, or `start` if later.
+#[cold]
+fn never_after(start: Instant) -> Instant {
+    match Instant::now().checked_add(NEVER) {
+        Some(never) => never.max(start),
+        None => start,
     }
 }

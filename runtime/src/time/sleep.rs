@@ -86,7 +86,7 @@ impl Sleep {
 
     /// Removes the timer from its wheel, if it is in the running runtime's.
     fn cancel(&mut self) {
-        if matches!(self.serial, UNREGISTERED | DUE | YIELDED | ELAPSED) {
+        if self.serial == UNREGISTERED || self.serial >= DUE {
             return;
         }
         if let Some(core) = context::current().filter(|c| c.serial == self.serial) {
@@ -102,13 +102,9 @@ impl Future for Sleep {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        match self.serial {
-            ELAPSED => return Poll::Ready(()),
-            YIELDED => {
-                self.serial = ELAPSED;
-                return Poll::Ready(());
-            }
-            _ => {}
+        // One compare keeps the markers (DUE, YIELDED, ELAPSED) off the hot path.
+        if self.serial >= DUE {
+            return self.poll_marked(cx);
         }
         let core = context::expect("Sleep::poll");
         if self.serial == core.serial {
@@ -127,20 +123,36 @@ impl Future for Sleep {
             }
         }
         // Not armed here: arm it, unless the deadline has already passed.
-        if self.serial != DUE {
-            let tick = core.deadline_tick(self.deadline);
-            let mut timers = core.timers.borrow_mut();
-            if tick > timers.elapsed() {
-                self.key = timers.insert(tick, CompactWaker::new(cx.waker()));
-                self.serial = core.serial;
-                return Poll::Pending;
+        let tick = core.deadline_tick(self.deadline);
+        let mut timers = core.timers.borrow_mut();
+        if tick <= timers.elapsed() {
+            drop(timers);
+            self.serial = DUE;
+            return self.poll_marked(cx);
+        }
+        self.key = timers.insert(tick, CompactWaker::new(cx.waker()));
+        self.serial = core.serial;
+        Poll::Pending
+    }
+}
+
+impl Sleep {
+    /// `poll` for a sleep that holds no timer because it is due or done.
+    #[cold]
+    fn poll_marked(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        match self.serial {
+            // Due already: a yield, as gevent's sleep(0), instead of waiting
+            // for the next millisecond tick (issue 8, bug 11).
+            DUE => {
+                context::expect("Sleep::poll").defer(cx.waker());
+                self.serial = YIELDED;
+                Poll::Pending
+            }
+            _ => {
+                self.serial = ELAPSED;
+                Poll::Ready(())
             }
         }
-        // Due already: a yield, as gevent's sleep(0), instead of waiting for
-        // the next millisecond tick (issue 8, bug 11).
-        core.defer(cx.waker());
-        self.serial = YIELDED;
-        Poll::Pending
     }
 }
 
