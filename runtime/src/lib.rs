@@ -89,4 +89,9 @@ pub mod probe {
     pub fn pending_timers() -> usize {
         crate::context::current().map_or(0, |core| core.timers.borrow().len())
     }
+
+    /// The number of I/O sources registered with the running runtime's reactor.
+    pub fn io_sources() -> usize {
+        crate::context::current().map_or(0, |core| core.reactor.source_count())
+    }
 }

@@ -36,6 +36,7 @@ use crate::builder::{Builder, PanicPolicy};
 use crate::context;
 use crate::handle::Handle;
 use crate::reactor::Reactor;
+use crate::sched::directory::{self, Unregister};
 use crate::sched::remote::{Message, RefKind, Remote};
 use crate::task::compact::CompactWaker;
 use crate::task::error::JoinError;
@@ -107,6 +108,9 @@ pub(crate) struct Core {
     /// Deadlines before this instant are never beyond the wheel's span, so
     /// a timer for one that fired is done (see `Sleep::poll`).
     pub(crate) wheel_horizon: Instant,
+    /// Set by the shutdown once the wheel and the reactor are emptied:
+    /// later `Unregister` messages have nothing to act on.
+    shut: Cell<bool>,
     /// Reused buffers, so a turn allocates nothing.
     wake_buf: RefCell<Vec<CompactWaker>>,
     deferred_buf: RefCell<Vec<Waker>>,
@@ -170,11 +174,13 @@ impl Runtime {
             keepalive: Cell::new(0),
             epoch,
             wheel_horizon: epoch.checked_add(Duration::from_millis(crate::time::wheel::MAX_SPAN - 1)).unwrap_or(epoch),
+            shut: Cell::new(false),
             wake_buf: RefCell::new(Vec::new()),
             deferred_buf: RefCell::new(Vec::new()),
             messages: RefCell::new(VecDeque::new()),
             config,
         };
+        directory::insert(core.serial, &core.remote);
         Ok(Runtime { core: Box::new(core), _not_send: PhantomData })
     }
 
@@ -476,7 +482,7 @@ impl Core {
     /// timer, I/O waiter, message or blocking job.
     fn is_idle(&self) -> bool {
         !self.is_busy()
-            && self.timers.borrow().len() == 0
+            && self.timers.borrow().strong_len() == 0
             && self.keepalive.get() == 0
             && !self.remote.has_messages()
             && !self.reactor.has_waiters()
@@ -572,12 +578,52 @@ impl Core {
                     eprintln!("sprout: a closure posted to the runtime from another thread failed: {err}");
                 }
             }
+            Message::Unregister(what) => self.unregister(what),
+        }
+    }
+
+    /// Forgets a timer, socket record or waiter whose owner was dropped
+    /// where this runtime was not running (see `sched/directory.rs`).
+    fn unregister(&self, what: Unregister) {
+        if self.shut.get() {
+            // The wheel and the reactor were already emptied.
+            return;
+        }
+        // Each record is dropped after its borrow ends: dropping a waker
+        // may free a task.
+        match what {
+            Unregister::Timer(key) => {
+                let waker = self.timers.borrow_mut().remove(key);
+                drop(waker);
+            }
+            Unregister::Io(io) => {
+                let record = self.reactor.release(io);
+                drop(record);
+            }
+            Unregister::Waiter(io, dir, key) => {
+                let waker = self.reactor.remove_waiter(io, dir, key);
+                drop(waker);
+            }
         }
     }
 
     /// Defers a `yield_now` until after the next I/O poll.
     pub(crate) fn defer(&self, waker: &Waker) {
         self.deferred.borrow_mut().push(waker.clone());
+    }
+
+    /// Whether any `sprout::wait()` future is pending.
+    #[inline]
+    pub(crate) fn has_idle_waiters(&self) -> bool {
+        !self.idle_waiters.borrow().is_empty()
+    }
+
+    /// Whether `waker` belongs to a pending `sprout::wait()`: a timer it arms
+    /// then is weak (it fires, but is not work left for `wait()`).
+    #[inline]
+    pub(crate) fn is_idle_waiter(&self, waker: &Waker) -> bool {
+        let waiters = self.idle_waiters.borrow();
+        !waiters.is_empty() && waiters.iter().any(|w| w.will_wake(waker))
     }
 
     /// Registers a `sprout::wait()` future.
@@ -668,6 +714,7 @@ impl Core {
         }
         drop(std::mem::take(&mut *self.deferred.borrow_mut()));
         drop(std::mem::take(&mut *self.idle_waiters.borrow_mut()));
+        self.shut.set(true);
         let timers = std::mem::replace(&mut *self.timers.borrow_mut(), Wheel::new());
         drop(timers);
         self.reactor.clear_all();
@@ -676,6 +723,7 @@ impl Core {
         for message in self.remote.close() {
             self.handle_message(message);
         }
+        directory::remove(self.serial);
         // SAFETY: the Core's own reference to the root.
         unsafe { ref_dec(self.root) };
         let left = self.remote.orphan();

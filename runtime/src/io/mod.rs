@@ -22,10 +22,17 @@
 //!   writes the same source.
 //! - An `IoSource` belongs to the runtime it was created in; using it inside
 //!   another runtime (or none) fails with an error, it does not panic.
+//!   Dropping it anywhere (outside `block_on`, on another thread, after the
+//!   runtime is gone) is fine: the runtime forgets its record.
+//! - A future that waits holds a [`Waiter`]: dropping the future (a read
+//!   cancelled by a timeout) removes its waker from the source. The
+//!   poll-style functions (`poll_ready`, `poll_read_with`...) cannot know
+//!   when their caller gives up; their waker stays until the next event or
+//!   the source's drop.
 
 mod registration;
 mod source;
 
 pub use mio::Interest;
-pub use registration::{Direction, Ready, Registration};
+pub use registration::{Direction, Ready, Registration, Waiter};
 pub use source::IoSource;

@@ -9,12 +9,13 @@ use mio::Interest;
 use mio::event::Source;
 
 use crate::context;
-use crate::reactor::IoKey;
+use crate::reactor::{IoKey, WaitKey};
 use crate::reactor::scheduled_io::{
     ERROR, PRIORITY, READ_CLOSED, READ_MASK, READABLE, WRITABLE, WRITE_CLOSED, WRITE_MASK,
 };
 use crate::runtime::Core;
 use crate::sched::coop;
+use crate::sched::directory::{self, Unregister};
 
 /// Which way an operation goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,8 +84,9 @@ impl fmt::Debug for Ready {
 /// A source's registration with the running runtime's reactor. Most code
 /// uses [`IoSource`](super::IoSource), which owns both the source and this.
 ///
-/// Dropping it forgets the reactor's record; deregistering the source
-/// itself from epoll is the owner's job (`IoSource` does it).
+/// Dropping it forgets the reactor's record, wherever it is dropped;
+/// deregistering the source itself from epoll is the owner's job
+/// (`IoSource` does it; outside the runtime, closing the descriptor does).
 pub struct Registration {
     serial: u32,
     io: IoKey,
@@ -149,9 +151,28 @@ impl Registration {
         }
     }
 
-    /// Waits until `dir` may proceed.
+    /// Waits until `dir` may proceed. Dropping the future before it is
+    /// ready removes its waiter (see [`Waiter`]).
     pub async fn ready(&self, dir: Direction) -> io::Result<Ready> {
-        poll_fn(|cx| self.poll_ready(cx, dir)).await
+        let mut waiter = Waiter::new(self, dir);
+        poll_fn(|cx| waiter.poll_ready(cx)).await
+    }
+
+    /// A keyed waiter on `dir`, for a future of your own: see [`Waiter`].
+    pub fn waiter(&self, dir: Direction) -> Waiter<'_> {
+        Waiter::new(self, dir)
+    }
+
+    /// Takes out a keyed waiter whose future was dropped.
+    fn remove_waiter(&self, dir: Direction, key: WaitKey) {
+        match self.core() {
+            Some(core) => {
+                let waker = core.reactor.remove_waiter(self.io, dir, key);
+                // Dropped after the slab is released.
+                drop(waker);
+            }
+            None => directory::unregister(self.serial, Unregister::Waiter(self.io, dir, key)),
+        }
     }
 
     /// Deregisters `source` from epoll (and forgets the record on drop).
@@ -161,12 +182,109 @@ impl Registration {
 }
 
 impl Drop for Registration {
+    /// Forgets the reactor's record: directly inside the runtime, else by
+    /// asking it (see `sched/directory.rs`). A registration may be dropped
+    /// anywhere, even after its runtime is gone, without leaking its slot.
     fn drop(&mut self) {
-        if let Some(core) = self.core() {
-            let record = core.reactor.release(self.io);
-            // The waiters' wakers drop here, after the slab is released.
-            drop(record);
+        match self.core() {
+            Some(core) => {
+                let record = core.reactor.release(self.io);
+                // The waiters' wakers drop here, after the slab is released.
+                drop(record);
+            }
+            None => directory::unregister(self.serial, Unregister::Io(self.io)),
         }
+    }
+}
+
+/// One future's wait on one direction of a [`Registration`]: its waker has
+/// its own entry in the source's waiter list, and dropping the `Waiter`
+/// removes that entry. A read cancelled by a timeout therefore leaves
+/// nothing behind: no waker that keeps the task's memory, and nothing that
+/// makes [`wait`](crate::wait) believe a task still waits on the socket.
+///
+/// Futures that wait on a source should hold one (the futures of
+/// [`IoSource`](super::IoSource) and of sprout-net's sockets do). The
+/// poll-style [`Registration::poll_ready`] has no future to notice a
+/// cancellation: its waiter stays until the next event on the source or
+/// until the source is dropped.
+///
+/// ```
+/// use std::future::poll_fn;
+/// use std::io::Read;
+/// use mio::net::UnixStream;
+/// use sprout_runtime::io::{Direction, IoSource};
+///
+/// sprout_runtime::run(async {
+///     let (a, b) = UnixStream::pair().unwrap();
+///     let b = IoSource::new(b).unwrap();
+///     drop(a); // EOF: the read side becomes ready
+///     let mut waiter = b.registration().waiter(Direction::Read);
+///     let mut buf = [0; 8];
+///     let n = poll_fn(|cx| waiter.poll_io(cx, || b.get_ref().read(&mut buf))).await.unwrap();
+///     assert_eq!(n, 0);
+/// });
+/// ```
+pub struct Waiter<'a> {
+    registration: &'a Registration,
+    dir: Direction,
+    /// The entry this waiter filed, if any.
+    key: Option<WaitKey>,
+}
+
+impl<'a> Waiter<'a> {
+    /// A waiter on `dir` of `registration`; it files its entry on the first
+    /// poll that has to wait.
+    pub fn new(registration: &'a Registration, dir: Direction) -> Waiter<'a> {
+        Waiter { registration, dir, key: None }
+    }
+
+    /// Waits until the direction may proceed, as [`Registration::poll_ready`].
+    #[inline]
+    pub fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<Ready>> {
+        let Some(core) = self.registration.core() else { return Poll::Ready(Err(wrong_runtime())) };
+        let (poll, old) = core.reactor.poll_ready_keyed(self.registration.io, self.dir, cx, &mut self.key);
+        // An entry left from an earlier wait is dropped after the slab is released.
+        drop(old);
+        poll.map(|bits| Ok(Ready(bits)))
+    }
+
+    /// Runs the non-blocking operation `op` once the direction is ready, as
+    /// [`Registration::poll_io`], waiting through this waiter.
+    pub fn poll_io<R>(&mut self, cx: &mut Context<'_>, mut op: impl FnMut() -> io::Result<R>) -> Poll<io::Result<R>> {
+        if coop::poll_proceed(cx).is_pending() {
+            return Poll::Pending;
+        }
+        loop {
+            let ready = match self.poll_ready(cx) {
+                Poll::Ready(Ok(ready)) => ready,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            };
+            match op() {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.registration.clear_ready(ready),
+                result => return Poll::Ready(result),
+            }
+        }
+    }
+
+    /// The direction this waiter waits on.
+    pub fn direction(&self) -> Direction {
+        self.dir
+    }
+}
+
+impl Drop for Waiter<'_> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            self.registration.remove_waiter(self.dir, key);
+        }
+    }
+}
+
+impl fmt::Debug for Waiter<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Waiter").field("dir", &self.dir).field("waiting", &self.key.is_some()).finish()
     }
 }
 

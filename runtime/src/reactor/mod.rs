@@ -11,6 +11,9 @@
 //!   unlike multi-threaded reactors, no tick guards the clear.
 //! - Readers and writers wait in separate lists, so one task reading and
 //!   another writing the same socket both make progress.
+//! - A waiter registered by a future (`io::Waiter`) is keyed and removed
+//!   when the future is dropped; one registered through the poll-style API
+//!   stays until the next event or the source's drop (`scheduled_io.rs`).
 //! - Wakers are collected while the slab is borrowed and woken after.
 
 pub(crate) mod scheduled_io;
@@ -28,6 +31,7 @@ use slab::Slab;
 use crate::io::Direction;
 use crate::task::compact::CompactWaker;
 use scheduled_io::ScheduledIo;
+pub(crate) use scheduled_io::WaitKey;
 
 /// The reactor. See the module docs.
 pub(crate) struct Reactor {
@@ -108,6 +112,48 @@ impl Reactor {
         Poll::Pending
     }
 
+    /// `poll_ready` for a future that owns a keyed waiter (`io::Waiter`):
+    /// on `Pending` its waker is filed under `key`; on `Ready` its old entry,
+    /// if one is left, is taken out (and handed back to be dropped after the
+    /// slab is released).
+    #[inline]
+    pub(crate) fn poll_ready_keyed(
+        &self,
+        io: IoKey,
+        dir: Direction,
+        cx: &mut Context<'_>,
+        key: &mut Option<WaitKey>,
+    ) -> (Poll<u8>, Option<CompactWaker>) {
+        let mask = dir.mask();
+        let mut sources = self.sources.borrow_mut();
+        let Some(s) = sources.get_mut(io.key as usize).filter(|s| s.generation == io.generation) else {
+            *key = None;
+            // Released: report everything so the caller's syscall surfaces the error.
+            return (Poll::Ready(mask), None);
+        };
+        let waiters = match dir {
+            Direction::Read => &mut s.readers,
+            Direction::Write => &mut s.writers,
+        };
+        let ready = s.readiness & mask;
+        if ready != 0 {
+            let old = key.take().and_then(|k| waiters.remove_keyed(k));
+            return (Poll::Ready(ready), old);
+        }
+        waiters.register_keyed(cx.waker(), key);
+        (Poll::Pending, None)
+    }
+
+    /// Takes out a keyed waiter whose future was dropped.
+    pub(crate) fn remove_waiter(&self, io: IoKey, dir: Direction, key: WaitKey) -> Option<CompactWaker> {
+        let mut sources = self.sources.borrow_mut();
+        let s = sources.get_mut(io.key as usize).filter(|s| s.generation == io.generation)?;
+        match dir {
+            Direction::Read => s.readers.remove_keyed(key),
+            Direction::Write => s.writers.remove_keyed(key),
+        }
+    }
+
     /// Clears readiness after an operation hit `WouldBlock`.
     #[inline]
     pub(crate) fn clear_readiness(&self, io: IoKey, bits: u8) {
@@ -129,6 +175,11 @@ impl Reactor {
     /// through its flags instead, so the loop skips the syscall.
     pub(crate) fn has_sources(&self) -> bool {
         !self.sources.borrow().is_empty()
+    }
+
+    /// The number of registered sources.
+    pub(crate) fn source_count(&self) -> usize {
+        self.sources.borrow().len()
     }
 
     /// Whether any task waits on any source (for `sprout::wait`). O(sources).

@@ -2,6 +2,8 @@
 
 use std::task::Waker;
 
+use slab::Slab;
+
 use crate::task::compact::CompactWaker;
 
 /// Readiness bits, as recorded from epoll events.
@@ -41,16 +43,37 @@ pub(crate) fn from_event(event: &mio::event::Event) -> u8 {
     bits
 }
 
-/// The tasks waiting on one direction of a source. Nearly always one, so
-/// the first lives inline and the rest spill into a vector.
+/// Where one future's waker sits among a direction's keyed waiters: its
+/// slab slot, and the drain epoch it was filed in (a drain empties the slab,
+/// so a key from an older epoch names nothing).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct WaitKey {
+    slot: u32,
+    epoch: u64,
+}
+
+/// The tasks waiting on one direction of a source.
+///
+/// Two kinds of waiter:
+/// - *plain*: registered by the poll-style API (`Registration::poll_ready`,
+///   `AsyncRead`...), which has no future to notice a cancellation. Nearly
+///   always one, so the first lives inline and the rest spill into a
+///   vector; deduplicated by `will_wake`; they stay until the next event
+///   or until the source is dropped.
+/// - *keyed*: registered by a future that owns a [`WaitKey`]
+///   (`io::Waiter`), one entry per future, removed when that future is
+///   dropped, so a cancelled read leaves nothing behind (issue 8, bug 5).
 #[derive(Default)]
 pub(crate) struct Waiters {
     first: Option<CompactWaker>,
     rest: Vec<CompactWaker>,
+    keyed: Slab<CompactWaker>,
+    /// Bumped by every drain that emptied `keyed`.
+    epoch: u64,
 }
 
 impl Waiters {
-    /// Adds `waker` unless it is already here.
+    /// Adds a plain waiter, unless `waker` is already one.
     pub(crate) fn register(&mut self, waker: &Waker) {
         match &self.first {
             None => self.first = Some(CompactWaker::new(waker)),
@@ -63,16 +86,42 @@ impl Waiters {
         }
     }
 
+    /// Files (or refreshes) the keyed waiter of the future that owns `key`.
+    pub(crate) fn register_keyed(&mut self, waker: &Waker, key: &mut Option<WaitKey>) {
+        if let Some(k) = *key {
+            if k.epoch == self.epoch {
+                if let Some(w) = self.keyed.get_mut(k.slot as usize) {
+                    w.update(waker);
+                    return;
+                }
+            }
+        }
+        let slot = self.keyed.insert(CompactWaker::new(waker));
+        *key = Some(WaitKey { slot: slot as u32, epoch: self.epoch });
+    }
+
+    /// Takes out the keyed waiter `key` names, if it is still here.
+    pub(crate) fn remove_keyed(&mut self, key: WaitKey) -> Option<CompactWaker> {
+        if key.epoch != self.epoch {
+            return None;
+        }
+        self.keyed.try_remove(key.slot as usize)
+    }
+
     /// Moves every waiter into `out`.
     pub(crate) fn drain_into(&mut self, out: &mut Vec<CompactWaker>) {
         if let Some(w) = self.first.take() {
             out.push(w);
             out.append(&mut self.rest);
         }
+        if !self.keyed.is_empty() {
+            out.extend(self.keyed.drain());
+            self.epoch += 1;
+        }
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.first.is_none()
+        self.first.is_none() && self.keyed.is_empty()
     }
 }
 

@@ -10,6 +10,7 @@ use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use super::directory::Unregister;
 use crate::task::alloc::TaskHeap;
 use crate::task::header::Header;
 
@@ -38,6 +39,9 @@ pub(crate) enum Message {
     Release(TaskPtr, RefKind),
     /// Run a closure on the runtime thread (`Handle::spawn`, kills, callbacks).
     Run(Box<dyn FnOnce() + Send>),
+    /// Forget a timer, a socket record or a waiter, dropped where the
+    /// runtime was not running (see `sched/directory.rs`).
+    Unregister(Unregister),
 }
 
 struct Queue {

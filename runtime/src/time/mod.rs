@@ -27,11 +27,6 @@ pub use timeout::{Elapsed, Timeout, timeout, timeout_at};
 /// How far ahead "never" is: about 30 years.
 const NEVER: Duration = Duration::from_secs(86_400 * 365 * 30);
 
-/// A deadline so far ahead that it stands for "never" (about 30 years).
-pub(crate) fn far_future() -> Instant {
-    deadline_after(Instant::now(), NEVER)
-}
-
 /// `start + duration`, saturating: a sum the `Instant` cannot represent is
 /// "never" (the later of `start` and 30 years from now). Every deadline the
 /// runtime computes goes through here, never through `Instant + Duration`,

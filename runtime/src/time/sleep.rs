@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::wheel::TimerState;
 use crate::context;
+use crate::sched::directory::{self, Unregister};
 use crate::task::compact::CompactWaker;
 
 /// Waits until `duration` has passed: the cooperative `time.sleep`, like
@@ -84,15 +85,20 @@ impl Sleep {
         self.serial = UNREGISTERED;
     }
 
-    /// Removes the timer from its wheel, if it is in the running runtime's.
+    /// Removes the timer from its wheel: directly if its runtime is the one
+    /// running here, else by asking that runtime (see `sched/directory.rs`),
+    /// so a `Sleep` may be dropped anywhere, even after its runtime is gone.
     fn cancel(&mut self) {
         if self.serial == UNREGISTERED || self.serial >= DUE {
             return;
         }
-        if let Some(core) = context::current().filter(|c| c.serial == self.serial) {
-            let waker = core.timers.borrow_mut().remove(self.key);
-            // Dropped after the wheel is released: dropping a waker may free a task.
-            drop(waker);
+        match context::current().filter(|c| c.serial == self.serial) {
+            Some(core) => {
+                let waker = core.timers.borrow_mut().remove(self.key);
+                // Dropped after the wheel is released: dropping a waker may free a task.
+                drop(waker);
+            }
+            None => directory::unregister(self.serial, Unregister::Timer(self.key)),
         }
         self.serial = UNREGISTERED;
     }
@@ -109,9 +115,14 @@ impl Future for Sleep {
         let core = context::expect("Sleep::poll");
         if self.serial == core.serial {
             // Armed here: the hot path is one slab lookup.
-            let state = core.timers.borrow_mut().poll(self.key, cx.waker());
-            match state {
-                TimerState::Pending => return Poll::Pending,
+            let mut timers = core.timers.borrow_mut();
+            match timers.poll(self.key, cx.waker()) {
+                TimerState::Pending => {
+                    if core.has_idle_waiters() {
+                        timers.set_weak(self.key, core.is_idle_waiter(cx.waker()));
+                    }
+                    return Poll::Pending;
+                }
                 // Fired, and certainly due: only a deadline past the wheel's
                 // span could have been filed early (at the span's end).
                 TimerState::Fired if self.deadline < core.wheel_horizon => {
@@ -121,6 +132,9 @@ impl Future for Sleep {
                 // Fired at the span's end: the check below re-arms if need be.
                 TimerState::Fired => self.serial = UNREGISTERED,
             }
+        } else if self.serial != UNREGISTERED {
+            // Armed in another runtime: forget it there before arming here.
+            self.cancel();
         }
         // Not armed here: arm it, unless the deadline has already passed.
         let tick = core.deadline_tick(self.deadline);
@@ -130,7 +144,10 @@ impl Future for Sleep {
             self.serial = DUE;
             return self.poll_marked(cx);
         }
-        self.key = timers.insert(tick, CompactWaker::new(cx.waker()));
+        // A timer armed by a task waiting in `wait()` (`timeout(d, wait())`)
+        // does not count as work left for that wait (issue 8, bug 5).
+        let weak = core.is_idle_waiter(cx.waker());
+        self.key = timers.insert(tick, CompactWaker::new(cx.waker()), weak);
         self.serial = core.serial;
         Poll::Pending
     }
