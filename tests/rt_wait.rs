@@ -45,6 +45,27 @@ fn a_read_cancelled_by_timeout_does_not_keep_wait_waiting() {
     });
 }
 
+/// Case 1 with sprout-net's own streams, the example.
+#[test]
+fn a_cancelled_stream_read_does_not_keep_wait_waiting() {
+    run(async {
+        let (a, b) = sprout::net::UnixStream::pair().unwrap();
+        let mut buf = [0u8; 8];
+        assert!(timeout(Duration::from_millis(2), b.read(&mut buf)).await.is_err());
+        assert!(timeout(Duration::from_millis(2), b.read_exact(&mut buf)).await.is_err());
+        wait_within(5).await;
+        // The socket still works, and a read still waits for data.
+        let reader = spawn(async move {
+            let mut buf = [0u8; 2];
+            b.read_exact(&mut buf).await.unwrap();
+            buf
+        });
+        sleep(Duration::from_millis(1)).await;
+        a.write_all(b"ok").await.unwrap();
+        assert_eq!(&reader.await.unwrap(), b"ok");
+    });
+}
+
 /// Case 2: `timeout(d, wait())` counted its own timer as pending work, so
 /// it always timed out. gevent's `wait(timeout)` returns at once on an
 /// idle hub; so does this.

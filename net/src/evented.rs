@@ -5,7 +5,9 @@
 //! cooperative operation:
 //!
 //! - spend one unit of the task's operation budget (`coop`);
-//! - wait until the direction is ready (cached readiness, no syscall);
+//! - wait until the direction is ready (cached readiness, no syscall),
+//!   through the future's own `io::Waiter` when there is a future (so that
+//!   dropping it, say on a timeout, leaves no waker behind);
 //! - run the syscall; on `WouldBlock`, clear readiness and wait again;
 //!   on `Interrupted`, retry.
 //!
@@ -34,7 +36,7 @@ use std::time::Duration;
 
 use mio::event::Source;
 use sprout_runtime::coop;
-use sprout_runtime::io::{Direction, IoSource};
+use sprout_runtime::io::{Direction, IoSource, Ready, Waiter};
 use sprout_runtime::time::{Sleep, sleep};
 
 /// When a successful operation also means the direction is no longer ready.
@@ -106,21 +108,54 @@ impl<S: Source> Evented<S> {
     }
 
     /// Runs `op` once `dir` is ready, without a timeout. See the module docs.
+    ///
+    /// For the poll-based traits: the waker waits in the source's plain
+    /// list, where it stays until the next event (a poll function cannot
+    /// know when its caller gives up). Futures use `poll_op_in`.
     #[inline]
     pub(crate) fn poll_op<R>(
         &self,
         cx: &mut Context<'_>,
         dir: Direction,
         drain: Drain,
+        op: impl FnMut(&S) -> io::Result<R>,
+        moved: impl Fn(&R) -> usize,
+    ) -> Poll<io::Result<R>> {
+        let registration = self.io.registration();
+        self.poll_op_with(cx, drain, op, moved, |cx| registration.poll_ready(cx, dir))
+    }
+
+    /// `poll_op` for a future that waits through its own `Waiter`: dropping
+    /// the future (a read cancelled by a timeout) removes its waker from the
+    /// source, so nothing is left that keeps `sprout::wait()` waiting.
+    #[inline]
+    pub(crate) fn poll_op_in<R>(
+        &self,
+        cx: &mut Context<'_>,
+        waiter: &mut Waiter<'_>,
+        drain: Drain,
+        op: impl FnMut(&S) -> io::Result<R>,
+        moved: impl Fn(&R) -> usize,
+    ) -> Poll<io::Result<R>> {
+        self.poll_op_with(cx, drain, op, moved, |cx| waiter.poll_ready(cx))
+    }
+
+    /// The readiness loop shared by `poll_op` and `poll_op_in`.
+    #[inline(always)]
+    fn poll_op_with<R>(
+        &self,
+        cx: &mut Context<'_>,
+        drain: Drain,
         mut op: impl FnMut(&S) -> io::Result<R>,
         moved: impl Fn(&R) -> usize,
+        mut poll_ready: impl FnMut(&mut Context<'_>) -> Poll<io::Result<Ready>>,
     ) -> Poll<io::Result<R>> {
         if coop::poll_proceed(cx).is_pending() {
             return Poll::Pending;
         }
         let registration = self.io.registration();
         loop {
-            let ready = ready!(registration.poll_ready(cx, dir))?;
+            let ready = ready!(poll_ready(cx))?;
             match op(self.io.get_ref()) {
                 Ok(r) => {
                     if let Drain::Short(len) = drain {
@@ -138,18 +173,19 @@ impl<S: Source> Evented<S> {
         }
     }
 
-    /// `poll_op` under the direction's timeout, with the timer kept in `timer`.
+    /// `poll_op_in` under the direction's timeout, with the timer kept in `timer`.
     #[inline]
     pub(crate) fn poll_op_timed<R>(
         &self,
         cx: &mut Context<'_>,
-        dir: Direction,
+        waiter: &mut Waiter<'_>,
         timer: &mut Option<Sleep>,
         drain: Drain,
         op: impl FnMut(&S) -> io::Result<R>,
         moved: impl Fn(&R) -> usize,
     ) -> Poll<io::Result<R>> {
-        let poll = self.poll_op(cx, dir, drain, op, moved);
+        let dir = waiter.direction();
+        let poll = self.poll_op_in(cx, waiter, drain, op, moved);
         // The common case, no timeout and no timer: nothing more to do.
         if timer.is_none() && (poll.is_ready() || self.timeout(dir).is_none()) {
             return poll;
@@ -190,16 +226,17 @@ impl<S: Source> Evented<S> {
         moved: impl Fn(&R) -> usize,
     ) -> io::Result<R> {
         let mut timer = None;
-        std::future::poll_fn(|cx| self.poll_op_timed(cx, dir, &mut timer, drain, &mut op, &moved)).await
+        let mut waiter = self.io.registration().waiter(dir);
+        std::future::poll_fn(|cx| self.poll_op_timed(cx, &mut waiter, &mut timer, drain, &mut op, &moved)).await
     }
 
     /// Waits until `dir` is ready (or closed, or in error), under its timeout.
     pub(crate) async fn ready(&self, dir: Direction) -> io::Result<()> {
-        let registration = self.io.registration();
+        let mut waiter = self.io.registration().waiter(dir);
         let mut timer = None;
         let timeout = self.timeout(dir);
         std::future::poll_fn(|cx| {
-            let poll = registration.poll_ready(cx, dir).map_ok(drop);
+            let poll = waiter.poll_ready(cx).map_ok(drop);
             with_timeout(cx, poll, timeout, &mut timer)
         })
         .await
@@ -254,30 +291,30 @@ where
         &self,
         cx: &mut Context<'_>,
         buf: &mut [u8],
+        waiter: &mut Waiter<'_>,
         timer: &mut Option<Sleep>,
     ) -> Poll<io::Result<usize>> {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
         }
         let len = buf.len();
-        self.poll_op_timed(cx, Direction::Read, timer, Drain::Short(len), |mut s| io::Read::read(&mut s, buf), |&n| n)
+        self.poll_op_timed(cx, waiter, timer, Drain::Short(len), |mut s| io::Read::read(&mut s, buf), |&n| n)
     }
 
     /// One write from `buf`, under the write timeout kept in `timer`.
     #[inline]
-    fn poll_write_timed(&self, cx: &mut Context<'_>, buf: &[u8], timer: &mut Option<Sleep>) -> Poll<io::Result<usize>> {
+    fn poll_write_timed(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+        waiter: &mut Waiter<'_>,
+        timer: &mut Option<Sleep>,
+    ) -> Poll<io::Result<usize>> {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
         }
         let len = buf.len();
-        self.poll_op_timed(
-            cx,
-            Direction::Write,
-            timer,
-            Drain::Short(len),
-            |mut s| io::Write::write(&mut s, buf),
-            |&n| n,
-        )
+        self.poll_op_timed(cx, waiter, timer, Drain::Short(len), |mut s| io::Write::write(&mut s, buf), |&n| n)
     }
 
     /// `AsyncRead::poll_read`.
@@ -346,25 +383,25 @@ where
     /// `read`: some bytes into `buf`.
     #[inline]
     pub(crate) fn read_bytes<'a>(&'a self, buf: &'a mut [u8]) -> ReadBytes<'a, S> {
-        ReadBytes { evented: self, buf, timer: None }
+        ReadBytes { evented: self, buf, waiter: self.io.registration().waiter(Direction::Read), timer: None }
     }
 
     /// `write`: some bytes from `buf`.
     #[inline]
     pub(crate) fn write_bytes<'a>(&'a self, buf: &'a [u8]) -> WriteBytes<'a, S> {
-        WriteBytes { evented: self, buf, timer: None }
+        WriteBytes { evented: self, buf, waiter: self.io.registration().waiter(Direction::Write), timer: None }
     }
 
     /// `read_exact`: all of `buf`, or `UnexpectedEof`.
     #[inline]
     pub(crate) fn read_exact<'a>(&'a self, buf: &'a mut [u8]) -> ReadExact<'a, S> {
-        ReadExact { evented: self, buf, timer: None }
+        ReadExact { evented: self, buf, waiter: self.io.registration().waiter(Direction::Read), timer: None }
     }
 
     /// `write_all`: all of `buf`, or `WriteZero`.
     #[inline]
     pub(crate) fn write_all<'a>(&'a self, buf: &'a [u8]) -> WriteAll<'a, S> {
-        WriteAll { evented: self, buf, timer: None }
+        WriteAll { evented: self, buf, waiter: self.io.registration().waiter(Direction::Write), timer: None }
     }
 
     pub(crate) async fn read_vectored(&self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
@@ -420,6 +457,8 @@ where
 pub(crate) struct ReadBytes<'a, S: Source> {
     evented: &'a Evented<S>,
     buf: &'a mut [u8],
+    /// Dropping the future removes its waiter from the socket.
+    waiter: Waiter<'a>,
     timer: Option<Sleep>,
 }
 
@@ -432,7 +471,7 @@ where
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        this.evented.poll_read_timed(cx, this.buf, &mut this.timer)
+        this.evented.poll_read_timed(cx, this.buf, &mut this.waiter, &mut this.timer)
     }
 }
 
@@ -440,6 +479,8 @@ where
 pub(crate) struct WriteBytes<'a, S: Source> {
     evented: &'a Evented<S>,
     buf: &'a [u8],
+    /// Dropping the future removes its waiter from the socket.
+    waiter: Waiter<'a>,
     timer: Option<Sleep>,
 }
 
@@ -452,7 +493,7 @@ where
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        this.evented.poll_write_timed(cx, this.buf, &mut this.timer)
+        this.evented.poll_write_timed(cx, this.buf, &mut this.waiter, &mut this.timer)
     }
 }
 
@@ -460,6 +501,8 @@ where
 pub(crate) struct ReadExact<'a, S: Source> {
     evented: &'a Evented<S>,
     buf: &'a mut [u8],
+    /// Dropping the future removes its waiter from the socket.
+    waiter: Waiter<'a>,
     timer: Option<Sleep>,
 }
 
@@ -473,7 +516,7 @@ where
         let this = self.get_mut();
         while !this.buf.is_empty() {
             // Each read gets the whole timeout, as each std read does.
-            match ready!(this.evented.poll_read_timed(cx, this.buf, &mut this.timer))? {
+            match ready!(this.evented.poll_read_timed(cx, this.buf, &mut this.waiter, &mut this.timer))? {
                 0 => {
                     return Poll::Ready(Err(io::Error::new(
                         io::ErrorKind::UnexpectedEof,
@@ -491,6 +534,8 @@ where
 pub(crate) struct WriteAll<'a, S: Source> {
     evented: &'a Evented<S>,
     buf: &'a [u8],
+    /// Dropping the future removes its waiter from the socket.
+    waiter: Waiter<'a>,
     timer: Option<Sleep>,
 }
 
@@ -504,7 +549,7 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         while !this.buf.is_empty() {
-            match ready!(this.evented.poll_write_timed(cx, this.buf, &mut this.timer))? {
+            match ready!(this.evented.poll_write_timed(cx, this.buf, &mut this.waiter, &mut this.timer))? {
                 0 => return Poll::Ready(Err(io::Error::new(io::ErrorKind::WriteZero, "failed to write whole buffer"))),
                 n => this.buf = &this.buf[n..],
             }

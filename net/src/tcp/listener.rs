@@ -80,7 +80,14 @@ impl TcpListener {
     /// The accept's error; `EMFILE` / `ENFILE` (`too many open files`) when
     /// descriptors run out. The listener stays usable after any of them.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        std::future::poll_fn(|cx| self.poll_accept(cx)).await
+        // The future's own waiter: a cancelled accept leaves no waker behind.
+        let mut waiter = self.inner.io().registration().waiter(Direction::Read);
+        std::future::poll_fn(|cx| {
+            self.inner
+                .poll_op_in(cx, &mut waiter, Drain::Never, |l| l.accept(), |_| 0)
+                .map(|r| r.and_then(|(stream, addr)| Ok((TcpStream::from_mio(stream)?, addr))))
+        })
+        .await
     }
 
     /// Polls for a connection; see [`accept`](Self::accept).

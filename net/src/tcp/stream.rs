@@ -94,9 +94,11 @@ impl TcpStream {
     /// Waits for a non-blocking connect to finish.
     async fn connected(&self) -> io::Result<()> {
         let registration = self.inner.io().registration();
+        // The future's own waiter: a connect cancelled by a timeout leaves no waker behind.
+        let mut waiter = registration.waiter(Direction::Write);
         poll_fn(|cx| {
             loop {
-                let ready = ready!(registration.poll_ready(cx, Direction::Write))?;
+                let ready = ready!(waiter.poll_ready(cx))?;
                 if let Some(e) = self.take_error()? {
                     return Poll::Ready(Err(e));
                 }

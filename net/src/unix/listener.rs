@@ -66,7 +66,14 @@ impl UnixListener {
 
     /// Waits for a connection. Cancellation-safe.
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
-        std::future::poll_fn(|cx| self.poll_accept(cx)).await
+        // The future's own waiter: a cancelled accept leaves no waker behind.
+        let mut waiter = self.inner.io().registration().waiter(Direction::Read);
+        std::future::poll_fn(|cx| {
+            self.inner
+                .poll_op_in(cx, &mut waiter, Drain::Never, |l| l.accept(), |_| 0)
+                .map(|r| r.and_then(|(stream, addr)| Ok((UnixStream::from_mio(stream)?, addr))))
+        })
+        .await
     }
 
     /// Polls for a connection.
