@@ -482,10 +482,28 @@ impl Core {
     /// timer, I/O waiter, message or blocking job.
     fn is_idle(&self) -> bool {
         !self.is_busy()
-            && self.timers.borrow().strong_len() == 0
+            && self.only_idle_waiters_timers()
             && self.keepalive.get() == 0
             && !self.remote.has_messages()
             && !self.reactor.has_waiters()
+    }
+
+    /// Whether no timer is armed, except by `wait()` futures themselves.
+    ///
+    /// A timer whose waker is a pending `wait()`'s (`timeout(d, wait())`,
+    /// or a `select` of `wait()` and a sleep) is not work left for that
+    /// wait: counting it meant `timeout(d, wait())` always timed out (issue
+    /// 8, bug 5). Only up to `IDLE_TIMER_SCAN` armed timers are looked at;
+    /// with more armed, some are real work in any sensible program, and
+    /// the check stays O(1) for a million sleeping tasks.
+    fn only_idle_waiters_timers(&self) -> bool {
+        const IDLE_TIMER_SCAN: usize = 16;
+        let timers = self.timers.borrow();
+        if timers.len() == 0 {
+            return true;
+        }
+        let waiters = self.idle_waiters.borrow();
+        timers.all_armed(IDLE_TIMER_SCAN, |timer| waiters.iter().any(|w| timer.will_wake(w)))
     }
 
     /// Steps 3 to 6 of the loop (see the module docs).
@@ -610,20 +628,6 @@ impl Core {
     /// Defers a `yield_now` until after the next I/O poll.
     pub(crate) fn defer(&self, waker: &Waker) {
         self.deferred.borrow_mut().push(waker.clone());
-    }
-
-    /// Whether any `sprout::wait()` future is pending.
-    #[inline]
-    pub(crate) fn has_idle_waiters(&self) -> bool {
-        !self.idle_waiters.borrow().is_empty()
-    }
-
-    /// Whether `waker` belongs to a pending `sprout::wait()`: a timer it arms
-    /// then is weak (it fires, but is not work left for `wait()`).
-    #[inline]
-    pub(crate) fn is_idle_waiter(&self, waker: &Waker) -> bool {
-        let waiters = self.idle_waiters.borrow();
-        !waiters.is_empty() && waiters.iter().any(|w| w.will_wake(waker))
     }
 
     /// Registers a `sprout::wait()` future.

@@ -85,13 +85,19 @@ impl Sleep {
         self.serial = UNREGISTERED;
     }
 
+    /// Removes the timer from its wheel, if it holds one.
+    #[inline]
+    fn cancel(&mut self) {
+        if self.serial != UNREGISTERED && self.serial < DUE {
+            self.cancel_armed();
+        }
+    }
+
     /// Removes the timer from its wheel: directly if its runtime is the one
     /// running here, else by asking that runtime (see `sched/directory.rs`),
     /// so a `Sleep` may be dropped anywhere, even after its runtime is gone.
-    fn cancel(&mut self) {
-        if self.serial == UNREGISTERED || self.serial >= DUE {
-            return;
-        }
+    #[inline(never)]
+    fn cancel_armed(&mut self) {
         match context::current().filter(|c| c.serial == self.serial) {
             Some(core) => {
                 let waker = core.timers.borrow_mut().remove(self.key);
@@ -117,12 +123,7 @@ impl Future for Sleep {
             // Armed here: the hot path is one slab lookup.
             let mut timers = core.timers.borrow_mut();
             match timers.poll(self.key, cx.waker()) {
-                TimerState::Pending => {
-                    if core.has_idle_waiters() {
-                        timers.set_weak(self.key, core.is_idle_waiter(cx.waker()));
-                    }
-                    return Poll::Pending;
-                }
+                TimerState::Pending => return Poll::Pending,
                 // Fired, and certainly due: only a deadline past the wheel's
                 // span could have been filed early (at the span's end).
                 TimerState::Fired if self.deadline < core.wheel_horizon => {
@@ -134,7 +135,7 @@ impl Future for Sleep {
             }
         } else if self.serial != UNREGISTERED {
             // Armed in another runtime: forget it there before arming here.
-            self.cancel();
+            self.cancel_armed();
         }
         // Not armed here: arm it, unless the deadline has already passed.
         let tick = core.deadline_tick(self.deadline);
@@ -144,10 +145,7 @@ impl Future for Sleep {
             self.serial = DUE;
             return self.poll_marked(cx);
         }
-        // A timer armed by a task waiting in `wait()` (`timeout(d, wait())`)
-        // does not count as work left for that wait (issue 8, bug 5).
-        let weak = core.is_idle_waiter(cx.waker());
-        self.key = timers.insert(tick, CompactWaker::new(cx.waker()), weak);
+        self.key = timers.insert(tick, CompactWaker::new(cx.waker()));
         self.serial = core.serial;
         Poll::Pending
     }
@@ -174,6 +172,7 @@ impl Sleep {
 }
 
 impl Drop for Sleep {
+    #[inline]
     fn drop(&mut self) {
         self.cancel();
     }

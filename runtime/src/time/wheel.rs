@@ -17,11 +17,7 @@
 //! a `Sleep` holds can never point at somebody else's entry. (A `Sleep`
 //! dropped where its runtime is not running sends its key back in a
 //! message, and the runtime removes the entry: still only its owner's act.)
-//!
-//! An entry may be *weak*: armed by a task that is waiting in
-//! `sprout::wait()` at that moment (`timeout(d, wait())`). It fires like any
-//! other, but does not count as work left for `wait()` (see `strong_len`).
-//! The flag is a high bit of the deadline word, far above any real tick.
+
 
 use crate::task::compact::CompactWaker;
 
@@ -36,16 +32,12 @@ const NIL: u32 = u32::MAX;
 const VACANT: u64 = u64::MAX;
 /// `Entry::deadline` of an entry that fired and awaits removal by its Sleep.
 const FIRED: u64 = u64::MAX - 1;
-/// Set in `Entry::deadline` of an armed weak entry. Real ticks stay below
-/// 2^45 (the runtime caps them at 2^44, plus the wheel's span), and VACANT
-/// and FIRED are only compared whole, never masked.
-const WEAK: u64 = 1 << 62;
 
 /// One timer. 24 bytes: the per-timer memory goal counts every one of them.
 struct Entry {
     /// The waker to wake at the deadline; `None` once fired or vacant.
     waker: Option<CompactWaker>,
-    /// The deadline tick (with `WEAK` if weak), or `VACANT` / `FIRED`.
+    /// The deadline tick, or `VACANT` / `FIRED`.
     deadline: u64,
     prev: u32,
     /// The next entry in the slot's list, or the next free entry.
@@ -82,8 +74,6 @@ pub(crate) struct Wheel {
     elapsed: u64,
     /// Entries linked into slots (armed, not fired).
     armed: usize,
-    /// The weak ones among them.
-    weak: usize,
 }
 
 impl Wheel {
@@ -95,7 +85,6 @@ impl Wheel {
             levels: Box::new([level(), level(), level(), level(), level(), level()]),
             elapsed: 0,
             armed: 0,
-            weak: 0,
         }
     }
 
@@ -109,10 +98,29 @@ impl Wheel {
         self.armed
     }
 
-    /// The number of armed timers that count as work left for `wait()`:
-    /// all but the weak ones.
-    pub(crate) fn strong_len(&self) -> usize {
-        self.armed - self.weak
+    /// Whether every armed timer's waker passes `test`, looking at no more
+    /// than `limit` timers: false if more are armed. O(limit + occupied
+    /// slots), so cheap for a small limit however large the slab has grown.
+    pub(crate) fn all_armed(&self, limit: usize, test: impl Fn(&CompactWaker) -> bool) -> bool {
+        if self.armed > limit {
+            return false;
+        }
+        for lvl in self.levels.iter() {
+            let mut occupied = lvl.occupied;
+            while occupied != 0 {
+                let slot = occupied.trailing_zeros() as usize;
+                occupied &= occupied - 1;
+                let mut key = lvl.slots[slot].head;
+                while key != NIL {
+                    let entry = &self.entries[key as usize];
+                    if !entry.waker.as_ref().is_some_and(&test) {
+                        return false;
+                    }
+                    key = entry.next;
+                }
+            }
+        }
+        true
     }
 
     /// Arms a timer for `deadline`, which must be after `elapsed()`.
@@ -121,10 +129,10 @@ impl Wheel {
     /// A deadline beyond the wheel's span (about 2.2 years) is filed at the
     /// end of the span; when it fires early the owner sees that its own
     /// deadline is still ahead and inserts it again.
-    pub(crate) fn insert(&mut self, deadline: u64, waker: CompactWaker, weak: bool) -> u32 {
+    pub(crate) fn insert(&mut self, deadline: u64, waker: CompactWaker) -> u32 {
         debug_assert!(deadline > self.elapsed);
         let deadline = deadline.min(self.elapsed + MAX_SPAN - 1);
-        let entry = Entry { waker: Some(waker), deadline: deadline | weak_bit(weak), prev: NIL, next: NIL };
+        let entry = Entry { waker: Some(waker), deadline, prev: NIL, next: NIL };
         let key = if self.free != NIL {
             let key = self.free;
             self.free = self.entries[key as usize].next;
@@ -137,7 +145,6 @@ impl Wheel {
         };
         self.link(key);
         self.armed += 1;
-        self.weak += usize::from(weak);
         key
     }
 
@@ -156,20 +163,6 @@ impl Wheel {
         TimerState::Pending
     }
 
-    /// Makes an armed timer weak or strong (see the module docs).
-    pub(crate) fn set_weak(&mut self, key: u32, weak: bool) {
-        let entry = &mut self.entries[key as usize];
-        if entry.deadline == FIRED || entry.deadline == VACANT || (entry.deadline & WEAK != 0) == weak {
-            return;
-        }
-        entry.deadline ^= WEAK;
-        if weak {
-            self.weak += 1;
-        } else {
-            self.weak -= 1;
-        }
-    }
-
     /// Cancels (or, if it fired, forgets) a timer, handing back its waker so
     /// the caller can drop it after releasing the wheel.
     pub(crate) fn remove(&mut self, key: u32) -> Option<CompactWaker> {
@@ -177,7 +170,6 @@ impl Wheel {
         debug_assert_ne!(entry.deadline, VACANT, "timer removed twice");
         let waker = entry.waker.take();
         if entry.deadline != FIRED {
-            self.weak -= usize::from(entry.deadline & WEAK != 0);
             self.unlink(key);
             self.armed -= 1;
         }
@@ -206,8 +198,7 @@ impl Wheel {
             while key != NIL {
                 let next = self.entries[key as usize].next;
                 let entry = &mut self.entries[key as usize];
-                if entry.deadline & !WEAK <= self.elapsed {
-                    self.weak -= usize::from(entry.deadline & WEAK != 0);
+                if entry.deadline <= self.elapsed {
                     entry.deadline = FIRED;
                     entry.prev = NIL;
                     entry.next = NIL;
@@ -248,7 +239,7 @@ impl Wheel {
 
     /// Appends an entry to the tail of its slot's list.
     fn link(&mut self, key: u32) {
-        let (level, slot) = self.position(self.entries[key as usize].deadline & !WEAK);
+        let (level, slot) = self.position(self.entries[key as usize].deadline);
         let lvl = &mut self.levels[level];
         let tail = lvl.slots[slot].tail;
         {
@@ -269,7 +260,7 @@ impl Wheel {
     fn unlink(&mut self, key: u32) {
         let (prev, next, deadline) = {
             let e = &self.entries[key as usize];
-            (e.prev, e.next, e.deadline & !WEAK)
+            (e.prev, e.next, e.deadline)
         };
         let (level, slot) = self.position(deadline);
         let lvl = &mut self.levels[level];
@@ -321,11 +312,6 @@ impl Wheel {
     }
 }
 
-#[inline]
-fn weak_bit(weak: bool) -> u64 {
-    if weak { WEAK } else { 0 }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -355,7 +341,7 @@ mod tests {
         let log = Arc::new(Mutex::new(Vec::new()));
         let mut wheel = Wheel::new();
         let deadlines = [5u64, 1, 64, 63, 65, 4096, 4095, 262_145, 3, 3];
-        let keys: Vec<u32> = deadlines.iter().enumerate().map(|(i, &d)| wheel.insert(d, waker(i, &log), false)).collect();
+        let keys: Vec<u32> = deadlines.iter().enumerate().map(|(i, &d)| wheel.insert(d, waker(i, &log))).collect();
         let mut now = 0;
         while wheel.len() > 0 {
             let next = wheel.next_deadline().unwrap();
@@ -382,12 +368,12 @@ mod tests {
     fn cancel_is_o1_and_reuses_entries() {
         let log = Arc::new(Mutex::new(Vec::new()));
         let mut wheel = Wheel::new();
-        let a = wheel.insert(10, waker(0, &log), false);
-        let b = wheel.insert(10, waker(1, &log), false);
-        let c = wheel.insert(10, waker(2, &log), false);
+        let a = wheel.insert(10, waker(0, &log));
+        let b = wheel.insert(10, waker(1, &log));
+        let c = wheel.insert(10, waker(2, &log));
         assert!(wheel.remove(b).is_some());
         assert_eq!(wheel.len(), 2);
-        let d = wheel.insert(700, waker(3, &log), false);
+        let d = wheel.insert(700, waker(3, &log));
         assert_eq!(d, b, "freed entry is reused");
         assert!(wheel.remove(d).is_some());
         fire(&mut wheel, 10);
@@ -403,10 +389,10 @@ mod tests {
         let mut wheel = Wheel::new();
         fire(&mut wheel, 1_000_000);
         let near_top = 1_000_000 + MAX_SPAN - 5;
-        wheel.insert(near_top, waker(0, &log), false);
-        wheel.insert(1_000_001, waker(1, &log), false);
+        wheel.insert(near_top, waker(0, &log));
+        wheel.insert(1_000_001, waker(1, &log));
         // Beyond the span: clamped to the span's end.
-        let far = wheel.insert(1_000_000 + MAX_SPAN * 3, waker(2, &log), false);
+        let far = wheel.insert(1_000_000 + MAX_SPAN * 3, waker(2, &log));
         fire(&mut wheel, 1_000_001);
         assert_eq!(*log.lock().unwrap(), vec![1]);
         // Walk forward by the wheel's own deadlines: entries are re-filed
@@ -441,7 +427,7 @@ mod tests {
             match rand() % 4 {
                 0 | 1 => {
                     let d = now + 1 + rand() % [10, 100, 5000, 300_000][(rand() % 4) as usize];
-                    let key = wheel.insert(d, waker(id, &log), false);
+                    let key = wheel.insert(d, waker(id, &log));
                     model.push((d, id, key));
                 }
                 2 if !model.is_empty() => {
@@ -482,32 +468,25 @@ mod tests {
     }
 
     #[test]
-    fn weak_timers_fire_but_do_not_count() {
+    fn all_armed_looks_at_armed_timers_only() {
         let log = Arc::new(Mutex::new(Vec::new()));
         let mut wheel = Wheel::new();
-        let a = wheel.insert(5, waker(0, &log), true);
-        let b = wheel.insert(70, waker(1, &log), true);
-        let c = wheel.insert(300_000, waker(2, &log), false);
-        assert_eq!((wheel.len(), wheel.strong_len()), (3, 1));
-        wheel.set_weak(c, true);
-        wheel.set_weak(b, false);
-        wheel.set_weak(b, false);
-        assert_eq!((wheel.len(), wheel.strong_len()), (3, 1));
-        fire(&mut wheel, 5);
-        assert_eq!(*log.lock().unwrap(), vec![0]);
-        assert_eq!((wheel.len(), wheel.strong_len()), (2, 1));
-        // The weak flag never moves a deadline: each fires on its tick.
-        while let Some(next) = wheel.next_deadline() {
-            fire(&mut wheel, next);
-        }
-        assert_eq!(*log.lock().unwrap(), vec![0, 1, 2]);
-        assert_eq!(wheel.elapsed(), 300_000);
-        assert_eq!((wheel.len(), wheel.strong_len()), (0, 0));
+        let own = Arc::new(Rec(7, log.clone()));
+        let own_waker = Waker::from(own.clone());
+        let is_own = |w: &CompactWaker| w.will_wake(&own_waker);
+        assert!(wheel.all_armed(4, is_own), "nothing armed");
+        let a = wheel.insert(5, CompactWaker::new(&own_waker));
+        let b = wheel.insert(300_000, CompactWaker::new(&own_waker));
+        assert!(wheel.all_armed(4, is_own));
+        assert!(!wheel.all_armed(1, is_own), "over the limit");
+        let c = wheel.insert(70, waker(1, &log));
+        assert!(!wheel.all_armed(4, is_own));
+        fire(&mut wheel, 70);
+        // `a` and `c` fired: only `b` is armed, and it is ours.
+        assert!(wheel.all_armed(4, is_own));
         for key in [a, b, c] {
-            assert!(wheel.remove(key).is_none());
+            wheel.remove(key);
         }
-        let d = wheel.insert(300_010, waker(3, &log), true);
-        assert!(wheel.remove(d).is_some());
-        assert_eq!((wheel.len(), wheel.strong_len()), (0, 0));
+        assert!(wheel.all_armed(0, is_own));
     }
 }
