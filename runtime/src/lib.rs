@@ -39,6 +39,9 @@ pub mod fs;
 mod handle;
 pub mod io;
 mod join;
+// Shared with the thread-safe primitives' models, which use all of it.
+#[allow(unused_macros, unused_imports)]
+mod loom;
 mod park;
 pub mod pool;
 pub mod queue;

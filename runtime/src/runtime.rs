@@ -765,7 +765,7 @@ fn blocking_timeout(remaining: Duration) -> Duration {
 ///
 /// # Safety
 /// As `ref_dec` / `foreign_ref_dec`.
-unsafe fn release(task: NonNull<Header>, kind: RefKind) {
+pub(crate) unsafe fn release(task: NonNull<Header>, kind: RefKind) {
     // SAFETY: forwarded.
     unsafe {
         match kind {

@@ -6,3 +6,6 @@
 pub mod coop;
 pub(crate) mod directory;
 pub(crate) mod remote;
+
+#[cfg(all(test, loom))]
+mod loom_models;

@@ -7,8 +7,13 @@
 
 use std::collections::VecDeque;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+// The queue's lock and flags come from the loom shim, so that the models in
+// `sched/loom_models.rs` run this very code under loom. The `Arc` around a
+// Remote stays std's (`Remote::orphan` needs `Arc::from_raw`).
+use crate::loom::sync::Mutex;
+use crate::loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use super::directory::Unregister;
 use crate::task::alloc::TaskHeap;
@@ -62,7 +67,7 @@ pub(crate) struct Remote {
     notified: AtomicBool,
     /// Messages that need no prompt attention (releases) are waiting.
     pending: AtomicBool,
-    waker: mio::Waker,
+    waker: Notifier,
     /// Task allocations (and the root header) that point here. Only the
     /// runtime's own thread allocates or frees tasks, so this is written
     /// with a plain load and store, never a read-modify-write.
@@ -78,6 +83,10 @@ pub(crate) struct Remote {
 
 impl Remote {
     pub(crate) fn new(waker: mio::Waker) -> Remote {
+        Remote::with_notifier(Notifier::from(waker))
+    }
+
+    fn with_notifier(waker: Notifier) -> Remote {
         Remote {
             queue: Mutex::new(Queue { messages: VecDeque::new(), refuse_closures: false, closed: false }),
             notified: AtomicBool::new(false),
@@ -210,5 +219,79 @@ impl Remote {
     /// closures).
     pub(crate) fn is_closed(&self) -> bool {
         self.queue.lock().unwrap_or_else(|e| e.into_inner()).refuse_closures
+    }
+}
+
+/// What rouses the runtime's poll: the eventfd behind `mio::Waker`.
+#[cfg(not(loom))]
+type Notifier = mio::Waker;
+
+/// Under loom: the eventfd, or, in a model, a counter a model thread can
+/// block on as the runtime blocks in `epoll_wait` (see `loom_models.rs`).
+#[cfg(loom)]
+pub(crate) enum Notifier {
+    Mio(mio::Waker),
+    Model(Arc<ModelEventFd>),
+}
+
+#[cfg(loom)]
+impl From<mio::Waker> for Notifier {
+    fn from(waker: mio::Waker) -> Notifier {
+        Notifier::Mio(waker)
+    }
+}
+
+#[cfg(loom)]
+impl Notifier {
+    fn wake(&self) -> std::io::Result<()> {
+        match self {
+            Notifier::Mio(waker) => waker.wake(),
+            Notifier::Model(eventfd) => {
+                eventfd.write();
+                Ok(())
+            }
+        }
+    }
+}
+
+/// An eventfd for loom models: `write` adds one, `wait` blocks until the
+/// count is non-zero and resets it, as an `epoll_wait` that reports the
+/// eventfd and the drain of its counter do.
+#[cfg(loom)]
+pub(crate) struct ModelEventFd {
+    count: Mutex<u64>,
+    ready: crate::loom::sync::Condvar,
+}
+
+#[cfg(loom)]
+impl ModelEventFd {
+    pub(crate) fn new() -> ModelEventFd {
+        ModelEventFd { count: Mutex::new(0), ready: crate::loom::sync::Condvar::new() }
+    }
+
+    fn write(&self) {
+        *self.count.lock().unwrap() += 1;
+        self.ready.notify_one();
+    }
+
+    pub(crate) fn wait(&self) {
+        let mut count = self.count.lock().unwrap();
+        while *count == 0 {
+            count = self.ready.wait(count).unwrap();
+        }
+        *count = 0;
+    }
+}
+
+#[cfg(loom)]
+impl Remote {
+    /// The task allocations still pointing here (models only).
+    pub(crate) fn live_allocs(&self) -> usize {
+        self.allocs.load(Ordering::Relaxed)
+    }
+
+    /// A Remote whose wake-ups go to `eventfd`, for the loom models.
+    pub(crate) fn for_model(eventfd: Arc<ModelEventFd>) -> Remote {
+        Remote::with_notifier(Notifier::Model(eventfd))
     }
 }

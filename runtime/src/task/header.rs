@@ -4,7 +4,11 @@ use std::any::Any;
 use std::cell::{Cell, UnsafeCell};
 use std::fmt;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::Ordering;
+
+// From the loom shim: `task/loom_models.rs` runs the foreign-reference
+// protocol (`waker.rs`) under loom.
+use crate::loom::sync::atomic::AtomicU32;
 use std::task::{Context, Waker};
 
 use super::compact::CompactWaker;

@@ -28,6 +28,9 @@ mod yield_now;
 #[cfg(test)]
 mod tests;
 
+#[cfg(all(test, loom))]
+mod loom_models;
+
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
