@@ -47,6 +47,7 @@ fn a_read_cancelled_by_timeout_does_not_keep_wait_waiting() {
 
 /// Case 1 with sprout-net's own streams, the example.
 #[test]
+#[cfg_attr(miri, ignore = "sprout-net's stream setup makes socket calls Miri does not emulate")]
 fn a_cancelled_stream_read_does_not_keep_wait_waiting() {
     run(async {
         let (a, b) = sprout::net::UnixStream::pair().unwrap();

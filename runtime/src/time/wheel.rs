@@ -468,6 +468,10 @@ mod tests {
     }
 
     #[test]
+    // `Waker::will_wake` compares vtable addresses, which Miri does not keep
+    // unique for the std `Wake` vtable used here (sprout's own task wakers
+    // compare against one static, and behave under Miri: see tests/rt_wait.rs).
+    #[cfg_attr(miri, ignore = "vtable addresses are not unique under Miri")]
     fn all_armed_looks_at_armed_timers_only() {
         let log = Arc::new(Mutex::new(Vec::new()));
         let mut wheel = Wheel::new();
