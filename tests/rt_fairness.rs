@@ -136,7 +136,7 @@ fn a_task_out_of_budget_waits_as_long_as_one_that_yielded() {
             let (queue, done) = (queue.clone(), done.clone());
             async move {
                 for _ in 0..ITEMS {
-                    queue.get().await;
+                    queue.get().await.unwrap();
                 }
                 done.set(true);
             }

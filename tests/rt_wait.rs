@@ -4,7 +4,6 @@
 
 use std::future::{Future, poll_fn};
 use std::io::Read;
-use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use std::thread;
 use std::time::{Duration, Instant};

@@ -8,12 +8,19 @@
 //! 4. poll I/O: without blocking if any task is ready, else blocking until
 //!    the next timer deadline (or an event, or a wake-up from another thread);
 //! 5. fire due timers;
-//! 6. requeue the tasks that called `yield_now` during this turn, so they
-//!    come back only after I/O and timers had their chance.
+//! 6. requeue the tasks that called `yield_now` (or spent their operation
+//!    budget, or slept zero) during this turn, so they come back only after
+//!    I/O and timers had their chance.
 //!
 //! Fairness follows from steps 2 and 6 together with the per-poll operation
 //! budget (`sched::coop`): a task that is always ready yields after its
-//! budget, and the loop polls I/O at least every `tasks_per_turn` polls.
+//! budget, exactly as a `yield_now` does, and the loop polls I/O at least
+//! every `tasks_per_turn` polls.
+//!
+//! User code (polls, destructors, callbacks, wakers, posted closures) runs
+//! with no borrow of the loop's state held and with a counted reference to
+//! every task touched after it; see "User code under a borrow" in
+//! docs/architecture.md for the rule and the sites.
 //! A task that loops without ever awaiting anything still blocks the whole
 //! thread, as a greenlet that never switches does in gevent.
 
@@ -82,7 +89,8 @@ pub(crate) struct Core {
     pub(crate) serial: u32,
     config: Builder,
     run_queue: RefCell<VecDeque<NonNull<Header>>>,
-    /// Wakers of tasks that called `yield_now` this turn.
+    /// Wakers of tasks that called `yield_now`, spent their budget or slept
+    /// zero this turn.
     deferred: RefCell<Vec<Waker>>,
     registry: RefCell<Registry>,
     pub(crate) timers: RefCell<Wheel>,
@@ -625,7 +633,8 @@ impl Core {
         }
     }
 
-    /// Defers a `yield_now` until after the next I/O poll.
+    /// Defers a `yield_now` (or a spent budget, or a zero sleep) until after
+    /// the next I/O poll.
     pub(crate) fn defer(&self, waker: &Waker) {
         self.deferred.borrow_mut().push(waker.clone());
     }
@@ -659,7 +668,8 @@ impl Core {
     pub(crate) fn deadline_tick(&self, deadline: Instant) -> u64 {
         let since = deadline.saturating_duration_since(self.epoch);
         // Whole milliseconds, rounded up, without 128-bit arithmetic.
-        let ms = since.as_secs().saturating_mul(1000).saturating_add(u64::from(since.subsec_nanos().div_ceil(1_000_000)));
+        let ms =
+            since.as_secs().saturating_mul(1000).saturating_add(u64::from(since.subsec_nanos().div_ceil(1_000_000)));
         ms.min(MAX_TICK)
     }
 

@@ -9,10 +9,10 @@ use mio::Interest;
 use mio::event::Source;
 
 use crate::context;
-use crate::reactor::{IoKey, WaitKey};
 use crate::reactor::scheduled_io::{
     ERROR, PRIORITY, READ_CLOSED, READ_MASK, READABLE, WRITABLE, WRITE_CLOSED, WRITE_MASK,
 };
+use crate::reactor::{IoKey, WaitKey};
 use crate::runtime::Core;
 use crate::sched::coop;
 use crate::sched::directory::{self, Unregister};

@@ -86,9 +86,7 @@ fn shutdown_runs_or_refuses_every_closure() {
         let (ran, dropped) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
         let poster = {
             let (remote, ran, dropped) = (remote.clone(), ran.clone(), dropped.clone());
-            thread::spawn(move || {
-                (0..2).filter(|_| remote.post(counted(&ran, &dropped)).is_err()).count()
-            })
+            thread::spawn(move || (0..2).filter(|_| remote.post(counted(&ran, &dropped)).is_err()).count())
         };
         // A turn, then the shutdown's order: refuse, drain until quiet, close.
         if remote.has_messages() {

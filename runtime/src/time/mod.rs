@@ -5,9 +5,16 @@
 //! has fully passed. A pending timer costs 24 bytes in the wheel, and
 //! inserting or cancelling one is O(1); dropping a `Sleep` cancels it at once.
 //!
-//! A timer belongs to the runtime it was first polled in. Moving a pending
-//! `Sleep` to another runtime re-arms it there; the old entry lingers in the
-//! first runtime until it would have fired.
+//! A timer belongs to the runtime it was polled in. Moving a pending
+//! `Sleep` to another runtime re-arms it there and removes the old entry.
+//! A `Sleep` can be dropped anywhere (outside `block_on`, on another
+//! thread, after its runtime is gone): its runtime forgets the entry.
+//!
+//! A sleep that is due when first polled (`sleep(Duration::ZERO)`, a
+//! deadline already past) is a yield, like gevent's `sleep(0)`. A timer
+//! fires within about 2 ms of its deadline plus the loop's latency, at any
+//! length (long waits are cut short of the kernel's timer slack; see
+//! `runtime::blocking_timeout`).
 //!
 //! Every duration is valid, up to `Duration::MAX`: deadline arithmetic
 //! saturates, and a deadline that cannot be represented, or lies beyond the

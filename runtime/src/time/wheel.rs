@@ -18,7 +18,6 @@
 //! dropped where its runtime is not running sends its key back in a
 //! message, and the runtime removes the entry: still only its owner's act.)
 
-
 use crate::task::compact::CompactWaker;
 
 const LEVELS: usize = 6;
