@@ -627,8 +627,8 @@ impl Core {
                 drop(record);
             }
             Unregister::Waiter(io, dir, key) => {
-                let waker = self.reactor.remove_waiter(io, dir, key);
-                drop(waker);
+                let duplicate = self.reactor.park_waiter(io, dir, key);
+                drop(duplicate);
             }
         }
     }

@@ -24,15 +24,16 @@
 //!   another runtime (or none) fails with an error, it does not panic.
 //!   Dropping it anywhere (outside `block_on`, on another thread, after the
 //!   runtime is gone) is fine: the runtime forgets its record.
-//! - A future that waits holds a [`Waiter`]: dropping the future (a read
-//!   cancelled by a timeout) removes its waker from the source. The
+//! - A future that waits holds a [`Waiter`] (or a [`WaitMark`]): dropping
+//!   the future before it is woken (a read cancelled by a timeout) parks
+//!   its waiter, which then no longer counts for `sprout::wait()`. The
 //!   poll-style functions (`poll_ready`, `poll_read_with`...) cannot know
-//!   when their caller gives up; their waker stays until the next event or
-//!   the source's drop.
+//!   when their caller gives up; their waiter counts until the next event
+//!   or the source's drop.
 
 mod registration;
 mod source;
 
 pub use mio::Interest;
-pub use registration::{Direction, Ready, Registration, Waiter};
+pub use registration::{Direction, Ready, Registration, WaitMark, Waiter};
 pub use source::IoSource;

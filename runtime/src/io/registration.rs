@@ -152,32 +152,44 @@ impl Registration {
     }
 
     /// Waits until `dir` may proceed. Dropping the future before it is
-    /// ready removes its waiter (see [`Waiter`]).
+    /// ready leaves no waiter counted (see [`Waiter`]).
     pub async fn ready(&self, dir: Direction) -> io::Result<Ready> {
         let mut waiter = Waiter::new(self, dir);
         poll_fn(|cx| waiter.poll_ready(cx)).await
     }
 
-    /// A keyed waiter on `dir`, for a future of your own: see [`Waiter`].
+    /// A waiter on `dir`, for a future of your own: see [`Waiter`].
     pub fn waiter(&self, dir: Direction) -> Waiter<'_> {
         Waiter::new(self, dir)
-    }
-
-    /// Takes out a keyed waiter whose future was dropped.
-    fn remove_waiter(&self, dir: Direction, key: WaitKey) {
-        match self.core() {
-            Some(core) => {
-                let waker = core.reactor.remove_waiter(self.io, dir, key);
-                // Dropped after the slab is released.
-                drop(waker);
-            }
-            None => directory::unregister(self.serial, Unregister::Waiter(self.io, dir, key)),
-        }
     }
 
     /// Deregisters `source` from epoll (and forgets the record on drop).
     pub fn deregister(&self, source: &mut impl Source) -> io::Result<()> {
         self.core().ok_or_else(wrong_runtime)?.reactor.deregister(source)
+    }
+
+    /// Tells the reactor that the future that left `mark` on `dir` stopped
+    /// waiting without being woken (it is being dropped): its waiter no
+    /// longer counts as a task waiting on the source. See [`Waiter`], which
+    /// does this in its drop; `WaitMark` is the same for futures that keep
+    /// one word instead of a `Waiter`.
+    pub fn unwait(&self, dir: Direction, mark: WaitMark) {
+        if mark.0 != 0 {
+            self.park_waiter(dir, mark.0);
+        }
+    }
+
+    /// Parks the waiter a dropped future left (see [`Waiter`]).
+    #[cold]
+    fn park_waiter(&self, dir: Direction, key: WaitKey) {
+        match self.core() {
+            Some(core) => {
+                let duplicate = core.reactor.park_waiter(self.io, dir, key);
+                // Dropped after the slab is released.
+                drop(duplicate);
+            }
+            None => directory::unregister(self.serial, Unregister::Waiter(self.io, dir, key)),
+        }
     }
 }
 
@@ -197,17 +209,24 @@ impl Drop for Registration {
     }
 }
 
-/// One future's wait on one direction of a [`Registration`]: its waker has
-/// its own entry in the source's waiter list, and dropping the `Waiter`
-/// removes that entry. A read cancelled by a timeout therefore leaves
-/// nothing behind: no waker that keeps the task's memory, and nothing that
-/// makes [`wait`](crate::wait) believe a task still waits on the socket.
+/// One future's wait on one direction of a [`Registration`]. It waits as
+/// [`Registration::poll_ready`] does, and remembers the waiter it left; if
+/// the future is dropped before it was woken (a read cancelled by a
+/// timeout), the drop *parks* that waiter: it is still woken at the next
+/// event, but it no longer counts as a task waiting on the source, so
+/// [`wait`](crate::wait) does not wait for it (issue 8, bug 5). Nothing of
+/// this is on the path of a wait that ends normally.
 ///
 /// Futures that wait on a source should hold one (the futures of
 /// [`IoSource`](super::IoSource) and of sprout-net's sockets do). The
 /// poll-style [`Registration::poll_ready`] has no future to notice a
-/// cancellation: its waiter stays until the next event on the source or
+/// cancellation: its waiter counts until the next event on the source or
 /// until the source is dropped.
+///
+/// Waiters are kept per task: if one task has two futures waiting on the
+/// same direction of one source and drops one of them, the other's wait is
+/// parked too, until that future is polled again. It is still woken at the
+/// next event; only `wait()` may return before it does.
 ///
 /// ```
 /// use std::future::poll_fn;
@@ -228,25 +247,22 @@ impl Drop for Registration {
 pub struct Waiter<'a> {
     registration: &'a Registration,
     dir: Direction,
-    /// The entry this waiter filed, if any.
-    key: Option<WaitKey>,
+    /// The data address of the waker this waiter left waiting, or 0.
+    key: WaitKey,
 }
 
 impl<'a> Waiter<'a> {
-    /// A waiter on `dir` of `registration`; it files its entry on the first
-    /// poll that has to wait.
+    /// A waiter on `dir` of `registration`.
     pub fn new(registration: &'a Registration, dir: Direction) -> Waiter<'a> {
-        Waiter { registration, dir, key: None }
+        Waiter { registration, dir, key: 0 }
     }
 
     /// Waits until the direction may proceed, as [`Registration::poll_ready`].
-    #[inline]
+    #[inline(always)]
     pub fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<Ready>> {
-        let Some(core) = self.registration.core() else { return Poll::Ready(Err(wrong_runtime())) };
-        let (poll, old) = core.reactor.poll_ready_keyed(self.registration.io, self.dir, cx, &mut self.key);
-        // An entry left from an earlier wait is dropped after the slab is released.
-        drop(old);
-        poll.map(|bits| Ok(Ready(bits)))
+        let poll = self.registration.poll_ready(cx, self.dir);
+        self.key = if poll.is_pending() { cx.waker().data().addr() } else { 0 };
+        poll
     }
 
     /// Runs the non-blocking operation `op` once the direction is ready, as
@@ -274,17 +290,56 @@ impl<'a> Waiter<'a> {
     }
 }
 
+/// What a waiting future remembers of the waiter it left: see
+/// [`Registration::unwait`] and [`Waiter`]. One word; no reference is held.
+///
+/// ```
+/// use std::task::{Context, Poll};
+/// use sprout_runtime::io::{Direction, Registration, WaitMark};
+///
+/// // In a future's poll: remember the waiter a `Pending` left...
+/// fn poll_readable(reg: &Registration, cx: &mut Context<'_>, mark: &mut WaitMark) -> Poll<()> {
+///     let poll = reg.poll_ready(cx, Direction::Read);
+///     *mark = WaitMark::after(&poll, cx);
+///     poll.map(drop)
+/// }
+/// // ...and in its drop: `reg.unwait(Direction::Read, mark)`.
+/// # let _ = poll_readable;
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WaitMark(WaitKey);
+
+impl WaitMark {
+    /// No waiter left.
+    pub const NONE: WaitMark = WaitMark(0);
+
+    /// The mark after a poll that returned `poll` with `cx`: the waker's
+    /// identity if it is pending, none otherwise.
+    #[inline]
+    pub fn after<T>(poll: &Poll<T>, cx: &Context<'_>) -> WaitMark {
+        if poll.is_pending() { WaitMark(cx.waker().data().addr()) } else { WaitMark::NONE }
+    }
+
+    /// Whether a waiter was left.
+    #[inline]
+    pub fn is_set(self) -> bool {
+        self.0 != 0
+    }
+}
+
 impl Drop for Waiter<'_> {
+    #[inline]
     fn drop(&mut self) {
-        if let Some(key) = self.key.take() {
-            self.registration.remove_waiter(self.dir, key);
+        // Usually 0: a wait that ended cleared it.
+        if self.key != 0 {
+            self.registration.park_waiter(self.dir, self.key);
         }
     }
 }
 
 impl fmt::Debug for Waiter<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Waiter").field("dir", &self.dir).field("waiting", &self.key.is_some()).finish()
+        f.debug_struct("Waiter").field("dir", &self.dir).field("waiting", &(self.key != 0)).finish()
     }
 }
 

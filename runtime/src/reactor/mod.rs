@@ -11,9 +11,9 @@
 //!   unlike multi-threaded reactors, no tick guards the clear.
 //! - Readers and writers wait in separate lists, so one task reading and
 //!   another writing the same socket both make progress.
-//! - A waiter registered by a future (`io::Waiter`) is keyed and removed
-//!   when the future is dropped; one registered through the poll-style API
-//!   stays until the next event or the source's drop (`scheduled_io.rs`).
+//! - A future that stops waiting without being woken parks its entry: still
+//!   woken at the next event, no longer counted as a waiting task
+//!   (`scheduled_io.rs`, `io::Waiter`).
 //! - Wakers are collected while the slab is borrowed and woken after.
 
 pub(crate) mod scheduled_io;
@@ -112,45 +112,16 @@ impl Reactor {
         Poll::Pending
     }
 
-    /// `poll_ready` for a future that owns a keyed waiter (`io::Waiter`):
-    /// on `Pending` its waker is filed under `key`; on `Ready` its old entry,
-    /// if one is left, is taken out (and handed back to be dropped after the
-    /// slab is released).
-    #[inline]
-    pub(crate) fn poll_ready_keyed(
-        &self,
-        io: IoKey,
-        dir: Direction,
-        cx: &mut Context<'_>,
-        key: &mut Option<WaitKey>,
-    ) -> (Poll<u8>, Option<CompactWaker>) {
-        let mask = dir.mask();
-        let mut sources = self.sources.borrow_mut();
-        let Some(s) = sources.get_mut(io.key as usize).filter(|s| s.generation == io.generation) else {
-            *key = None;
-            // Released: report everything so the caller's syscall surfaces the error.
-            return (Poll::Ready(mask), None);
-        };
-        let waiters = match dir {
-            Direction::Read => &mut s.readers,
-            Direction::Write => &mut s.writers,
-        };
-        let ready = s.readiness & mask;
-        if ready != 0 {
-            let old = key.take().and_then(|k| waiters.remove_keyed(k));
-            return (Poll::Ready(ready), old);
-        }
-        waiters.register_keyed(cx.waker(), key);
-        (Poll::Pending, None)
-    }
-
-    /// Takes out a keyed waiter whose future was dropped.
-    pub(crate) fn remove_waiter(&self, io: IoKey, dir: Direction, key: WaitKey) -> Option<CompactWaker> {
+    /// Parks the waiter of a future that was dropped while it waited (see
+    /// `scheduled_io::Waiters`). A duplicate is handed back to be dropped
+    /// after the slab is released.
+    #[cold]
+    pub(crate) fn park_waiter(&self, io: IoKey, dir: Direction, key: WaitKey) -> Option<CompactWaker> {
         let mut sources = self.sources.borrow_mut();
         let s = sources.get_mut(io.key as usize).filter(|s| s.generation == io.generation)?;
         match dir {
-            Direction::Read => s.readers.remove_keyed(key),
-            Direction::Write => s.writers.remove_keyed(key),
+            Direction::Read => s.readers.park(key),
+            Direction::Write => s.writers.park(key),
         }
     }
 

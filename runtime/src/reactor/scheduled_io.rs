@@ -2,8 +2,6 @@
 
 use std::task::Waker;
 
-use slab::Slab;
-
 use crate::task::compact::CompactWaker;
 
 /// Readiness bits, as recorded from epoll events.
@@ -43,37 +41,33 @@ pub(crate) fn from_event(event: &mio::event::Event) -> u8 {
     bits
 }
 
-/// Where one future's waker sits among a direction's keyed waiters: its
-/// slab slot, and the drain epoch it was filed in (a drain empties the slab,
-/// so a key from an older epoch names nothing).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct WaitKey {
-    slot: u32,
-    epoch: u64,
-}
+/// What a future remembers of the waiter it left (`io::Waiter`): the data
+/// address of the waker it registered, or 0. An identity only: it owns no
+/// reference and is never dereferenced.
+pub(crate) type WaitKey = usize;
 
-/// The tasks waiting on one direction of a source.
+/// The tasks waiting on one direction of a source. Nearly always one, so
+/// the first lives inline and the rest spill into a vector; deduplicated by
+/// `will_wake`; all drained (woken) at the next event.
 ///
-/// Two kinds of waiter:
-/// - *plain*: registered by the poll-style API (`Registration::poll_ready`,
-///   `AsyncRead`...), which has no future to notice a cancellation. Nearly
-///   always one, so the first lives inline and the rest spill into a
-///   vector; deduplicated by `will_wake`; they stay until the next event
-///   or until the source is dropped.
-/// - *keyed*: registered by a future that owns a [`WaitKey`]
-///   (`io::Waiter`), one entry per future, removed when that future is
-///   dropped, so a cancelled read leaves nothing behind (issue 8, bug 5).
+/// A future that stops waiting without being woken (a read cancelled by a
+/// timeout) *parks* its entry (`io::Waiter`'s drop): the entry moves to
+/// `parked`, where it is still woken at the next event (so another future
+/// of the same task that shared the deduplicated entry loses no wake-up),
+/// but it no longer counts as a task waiting on the source, which is what
+/// `sprout::wait()` asks (issue 8, bug 5). Parked entries are deduplicated
+/// too, so a task that cancels reads in a loop on a silent socket keeps one.
+/// The registration path is the plain one: nothing on the hot path pays
+/// for this.
 #[derive(Default)]
 pub(crate) struct Waiters {
     first: Option<CompactWaker>,
     rest: Vec<CompactWaker>,
-    keyed: Slab<CompactWaker>,
-    /// Bumped by every drain that emptied `keyed`.
-    epoch: u64,
+    parked: Vec<CompactWaker>,
 }
 
 impl Waiters {
-    /// Adds a plain waiter, unless `waker` is already one.
+    /// Adds `waker` unless it is already here.
     pub(crate) fn register(&mut self, waker: &Waker) {
         match &self.first {
             None => self.first = Some(CompactWaker::new(waker)),
@@ -86,42 +80,49 @@ impl Waiters {
         }
     }
 
-    /// Files (or refreshes) the keyed waiter of the future that owns `key`.
-    pub(crate) fn register_keyed(&mut self, waker: &Waker, key: &mut Option<WaitKey>) {
-        if let Some(k) = *key {
-            if k.epoch == self.epoch {
-                if let Some(w) = self.keyed.get_mut(k.slot as usize) {
-                    w.update(waker);
-                    return;
-                }
+    /// Parks the entry whose waker has data address `key`, if it is still
+    /// waiting. Hands back a duplicate to drop after the borrow ends.
+    #[cold]
+    pub(crate) fn park(&mut self, key: WaitKey) -> Option<CompactWaker> {
+        let entry = if self.first.as_ref().is_some_and(|w| w.data_addr() == key) {
+            let entry = self.first.take();
+            if !self.rest.is_empty() {
+                self.first = Some(self.rest.swap_remove(0));
             }
+            entry?
+        } else {
+            let i = self.rest.iter().position(|w| w.data_addr() == key)?;
+            self.rest.swap_remove(i)
+        };
+        if self.parked.iter().any(|w| w.data_addr() == key) {
+            return Some(entry);
         }
-        let slot = self.keyed.insert(CompactWaker::new(waker));
-        *key = Some(WaitKey { slot: slot as u32, epoch: self.epoch });
+        self.parked.push(entry);
+        None
     }
 
-    /// Takes out the keyed waiter `key` names, if it is still here.
-    pub(crate) fn remove_keyed(&mut self, key: WaitKey) -> Option<CompactWaker> {
-        if key.epoch != self.epoch {
-            return None;
-        }
-        self.keyed.try_remove(key.slot as usize)
-    }
-
-    /// Moves every waiter into `out`.
+    /// Moves every waiter, parked ones included, into `out`.
+    #[inline(always)]
     pub(crate) fn drain_into(&mut self, out: &mut Vec<CompactWaker>) {
         if let Some(w) = self.first.take() {
             out.push(w);
-            out.append(&mut self.rest);
+            if !self.rest.is_empty() {
+                out.append(&mut self.rest);
+            }
         }
-        if !self.keyed.is_empty() {
-            out.extend(self.keyed.drain());
-            self.epoch += 1;
+        if !self.parked.is_empty() {
+            self.drain_parked(out);
         }
     }
 
+    #[cold]
+    fn drain_parked(&mut self, out: &mut Vec<CompactWaker>) {
+        out.append(&mut self.parked);
+    }
+
+    /// Whether no task waits here (parked entries do not count).
     pub(crate) fn is_empty(&self) -> bool {
-        self.first.is_none() && self.keyed.is_empty()
+        self.first.is_none()
     }
 }
 

@@ -25,7 +25,7 @@ pub(crate) enum Unregister {
     Timer(u32),
     /// A reactor record (a `Registration`).
     Io(IoKey),
-    /// One future's waiter on a source (an `io::Waiter`).
+    /// One future's waiter on a source, to park (an `io::Waiter`).
     Waiter(IoKey, Direction, WaitKey),
 }
 
