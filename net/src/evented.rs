@@ -5,9 +5,10 @@
 //! cooperative operation:
 //!
 //! - spend one unit of the task's operation budget (`coop`);
-//! - wait until the direction is ready (cached readiness, no syscall),
-//!   through the future's own `io::Waiter` when there is a future (so that
-//!   dropping it, say on a timeout, leaves no waker behind);
+//! - wait until the direction is ready (cached readiness, no syscall); a
+//!   future remembers the waiter it leaves (`io::WaitMark`) and forgets it
+//!   when dropped, so a read cancelled by a timeout leaves nothing that
+//!   keeps `sprout::wait()` waiting;
 //! - run the syscall; on `WouldBlock`, clear readiness and wait again;
 //!   on `Interrupted`, retry.
 //!
@@ -36,7 +37,7 @@ use std::time::Duration;
 
 use mio::event::Source;
 use sprout_runtime::coop;
-use sprout_runtime::io::{Direction, IoSource, Ready, Waiter};
+use sprout_runtime::io::{Direction, IoSource, WaitMark};
 use sprout_runtime::time::{Sleep, sleep};
 
 /// When a successful operation also means the direction is no longer ready.
@@ -108,54 +109,21 @@ impl<S: Source> Evented<S> {
     }
 
     /// Runs `op` once `dir` is ready, without a timeout. See the module docs.
-    ///
-    /// For the poll-based traits: the waker waits in the source's plain
-    /// list, where it stays until the next event (a poll function cannot
-    /// know when its caller gives up). Futures use `poll_op_in`.
     #[inline]
     pub(crate) fn poll_op<R>(
         &self,
         cx: &mut Context<'_>,
         dir: Direction,
         drain: Drain,
-        op: impl FnMut(&S) -> io::Result<R>,
-        moved: impl Fn(&R) -> usize,
-    ) -> Poll<io::Result<R>> {
-        let registration = self.io.registration();
-        self.poll_op_with(cx, drain, op, moved, |cx| registration.poll_ready(cx, dir))
-    }
-
-    /// `poll_op` for a future that waits through its own `Waiter`: dropping
-    /// the future (a read cancelled by a timeout) removes its waker from the
-    /// source, so nothing is left that keeps `sprout::wait()` waiting.
-    #[inline]
-    pub(crate) fn poll_op_in<R>(
-        &self,
-        cx: &mut Context<'_>,
-        waiter: &mut Waiter<'_>,
-        drain: Drain,
-        op: impl FnMut(&S) -> io::Result<R>,
-        moved: impl Fn(&R) -> usize,
-    ) -> Poll<io::Result<R>> {
-        self.poll_op_with(cx, drain, op, moved, |cx| waiter.poll_ready(cx))
-    }
-
-    /// The readiness loop shared by `poll_op` and `poll_op_in`.
-    #[inline(always)]
-    fn poll_op_with<R>(
-        &self,
-        cx: &mut Context<'_>,
-        drain: Drain,
         mut op: impl FnMut(&S) -> io::Result<R>,
         moved: impl Fn(&R) -> usize,
-        mut poll_ready: impl FnMut(&mut Context<'_>) -> Poll<io::Result<Ready>>,
     ) -> Poll<io::Result<R>> {
         if coop::poll_proceed(cx).is_pending() {
             return Poll::Pending;
         }
         let registration = self.io.registration();
         loop {
-            let ready = ready!(poll_ready(cx))?;
+            let ready = ready!(registration.poll_ready(cx, dir))?;
             match op(self.io.get_ref()) {
                 Ok(r) => {
                     if let Drain::Short(len) = drain {
@@ -173,24 +141,37 @@ impl<S: Source> Evented<S> {
         }
     }
 
-    /// `poll_op_in` under the direction's timeout, with the timer kept in `timer`.
+    /// `poll_op` under the direction's timeout, with the timer kept in
+    /// `timer`, for futures: `mark` records the waiter a `Pending` leaves,
+    /// so that the future's drop can `unwait` it (a read cancelled by a
+    /// timeout then leaves nothing that keeps `sprout::wait()` waiting).
     #[inline]
+    #[allow(clippy::too_many_arguments)] // the op's parts, inlined into each future's poll
     pub(crate) fn poll_op_timed<R>(
         &self,
         cx: &mut Context<'_>,
-        waiter: &mut Waiter<'_>,
+        dir: Direction,
+        mark: &mut WaitMark,
         timer: &mut Option<Sleep>,
         drain: Drain,
         op: impl FnMut(&S) -> io::Result<R>,
         moved: impl Fn(&R) -> usize,
     ) -> Poll<io::Result<R>> {
-        let dir = waiter.direction();
-        let poll = self.poll_op_in(cx, waiter, drain, op, moved);
+        let poll = self.poll_op(cx, dir, drain, op, moved);
+        *mark = WaitMark::after(&poll, cx);
         // The common case, no timeout and no timer: nothing more to do.
         if timer.is_none() && (poll.is_ready() || self.timeout(dir).is_none()) {
             return poll;
         }
         with_timeout(cx, poll, self.timeout(dir), timer)
+    }
+
+    /// Forgets the waiter a dropped future left on `dir` (see `poll_op_timed`).
+    #[inline]
+    pub(crate) fn unwait(&self, dir: Direction, mark: WaitMark) {
+        if mark.is_set() {
+            self.io.registration().unwait(dir, mark);
+        }
     }
 
     /// `poll_op_timed` with the socket's own timer slot, for the poll-based
@@ -226,8 +207,8 @@ impl<S: Source> Evented<S> {
         moved: impl Fn(&R) -> usize,
     ) -> io::Result<R> {
         let mut timer = None;
-        let mut waiter = self.io.registration().waiter(dir);
-        std::future::poll_fn(|cx| self.poll_op_timed(cx, &mut waiter, &mut timer, drain, &mut op, &moved)).await
+        let mut mark = Unwait { evented: self, dir, mark: WaitMark::NONE };
+        std::future::poll_fn(|cx| self.poll_op_timed(cx, dir, &mut mark.mark, &mut timer, drain, &mut op, &moved)).await
     }
 
     /// Waits until `dir` is ready (or closed, or in error), under its timeout.
@@ -240,6 +221,26 @@ impl<S: Source> Evented<S> {
             with_timeout(cx, poll, timeout, &mut timer)
         })
         .await
+    }
+}
+
+/// Forgets, on drop, the waiter an async op left (see `poll_op_timed`).
+pub(crate) struct Unwait<'a, S: Source> {
+    evented: &'a Evented<S>,
+    dir: Direction,
+    pub(crate) mark: WaitMark,
+}
+
+impl<'a, S: Source> Unwait<'a, S> {
+    /// A guard for an op of `evented` on `dir`; set `mark` after each poll.
+    pub(crate) fn new(evented: &'a Evented<S>, dir: Direction) -> Unwait<'a, S> {
+        Unwait { evented, dir, mark: WaitMark::NONE }
+    }
+}
+
+impl<S: Source> Drop for Unwait<'_, S> {
+    fn drop(&mut self) {
+        self.evented.unwait(self.dir, self.mark);
     }
 }
 
@@ -286,35 +287,51 @@ where
     for<'a> &'a S: io::Read + io::Write,
 {
     /// One read into `buf`, under the read timeout kept in `timer`.
-    #[inline]
+    #[inline(always)]
     fn poll_read_timed(
         &self,
         cx: &mut Context<'_>,
         buf: &mut [u8],
-        waiter: &mut Waiter<'_>,
+        mark: &mut WaitMark,
         timer: &mut Option<Sleep>,
     ) -> Poll<io::Result<usize>> {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
         }
         let len = buf.len();
-        self.poll_op_timed(cx, waiter, timer, Drain::Short(len), |mut s| io::Read::read(&mut s, buf), |&n| n)
+        self.poll_op_timed(
+            cx,
+            Direction::Read,
+            mark,
+            timer,
+            Drain::Short(len),
+            |mut s| io::Read::read(&mut s, buf),
+            |&n| n,
+        )
     }
 
     /// One write from `buf`, under the write timeout kept in `timer`.
-    #[inline]
+    #[inline(always)]
     fn poll_write_timed(
         &self,
         cx: &mut Context<'_>,
         buf: &[u8],
-        waiter: &mut Waiter<'_>,
+        mark: &mut WaitMark,
         timer: &mut Option<Sleep>,
     ) -> Poll<io::Result<usize>> {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
         }
         let len = buf.len();
-        self.poll_op_timed(cx, waiter, timer, Drain::Short(len), |mut s| io::Write::write(&mut s, buf), |&n| n)
+        self.poll_op_timed(
+            cx,
+            Direction::Write,
+            mark,
+            timer,
+            Drain::Short(len),
+            |mut s| io::Write::write(&mut s, buf),
+            |&n| n,
+        )
     }
 
     /// `AsyncRead::poll_read`.
@@ -383,25 +400,25 @@ where
     /// `read`: some bytes into `buf`.
     #[inline]
     pub(crate) fn read_bytes<'a>(&'a self, buf: &'a mut [u8]) -> ReadBytes<'a, S> {
-        ReadBytes { evented: self, buf, waiter: self.io.registration().waiter(Direction::Read), timer: None }
+        ReadBytes { evented: self, buf, mark: WaitMark::NONE, timer: None }
     }
 
     /// `write`: some bytes from `buf`.
     #[inline]
     pub(crate) fn write_bytes<'a>(&'a self, buf: &'a [u8]) -> WriteBytes<'a, S> {
-        WriteBytes { evented: self, buf, waiter: self.io.registration().waiter(Direction::Write), timer: None }
+        WriteBytes { evented: self, buf, mark: WaitMark::NONE, timer: None }
     }
 
     /// `read_exact`: all of `buf`, or `UnexpectedEof`.
     #[inline]
     pub(crate) fn read_exact<'a>(&'a self, buf: &'a mut [u8]) -> ReadExact<'a, S> {
-        ReadExact { evented: self, buf, waiter: self.io.registration().waiter(Direction::Read), timer: None }
+        ReadExact { evented: self, buf, mark: WaitMark::NONE, timer: None }
     }
 
     /// `write_all`: all of `buf`, or `WriteZero`.
     #[inline]
     pub(crate) fn write_all<'a>(&'a self, buf: &'a [u8]) -> WriteAll<'a, S> {
-        WriteAll { evented: self, buf, waiter: self.io.registration().waiter(Direction::Write), timer: None }
+        WriteAll { evented: self, buf, mark: WaitMark::NONE, timer: None }
     }
 
     pub(crate) async fn read_vectored(&self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
@@ -453,12 +470,19 @@ where
     }
 }
 
+impl<S: Source> Drop for ReadBytes<'_, S> {
+    #[inline]
+    fn drop(&mut self) {
+        self.evented.unwait(Direction::Read, self.mark);
+    }
+}
+
 /// The future of a stream's `read`.
 pub(crate) struct ReadBytes<'a, S: Source> {
     evented: &'a Evented<S>,
     buf: &'a mut [u8],
-    /// Dropping the future removes its waiter from the socket.
-    waiter: Waiter<'a>,
+    /// The waiter a `Pending` left, forgotten on drop.
+    mark: WaitMark,
     timer: Option<Sleep>,
 }
 
@@ -471,7 +495,14 @@ where
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        this.evented.poll_read_timed(cx, this.buf, &mut this.waiter, &mut this.timer)
+        this.evented.poll_read_timed(cx, this.buf, &mut this.mark, &mut this.timer)
+    }
+}
+
+impl<S: Source> Drop for WriteBytes<'_, S> {
+    #[inline]
+    fn drop(&mut self) {
+        self.evented.unwait(Direction::Write, self.mark);
     }
 }
 
@@ -479,8 +510,8 @@ where
 pub(crate) struct WriteBytes<'a, S: Source> {
     evented: &'a Evented<S>,
     buf: &'a [u8],
-    /// Dropping the future removes its waiter from the socket.
-    waiter: Waiter<'a>,
+    /// The waiter a `Pending` left, forgotten on drop.
+    mark: WaitMark,
     timer: Option<Sleep>,
 }
 
@@ -493,7 +524,14 @@ where
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        this.evented.poll_write_timed(cx, this.buf, &mut this.waiter, &mut this.timer)
+        this.evented.poll_write_timed(cx, this.buf, &mut this.mark, &mut this.timer)
+    }
+}
+
+impl<S: Source> Drop for ReadExact<'_, S> {
+    #[inline]
+    fn drop(&mut self) {
+        self.evented.unwait(Direction::Read, self.mark);
     }
 }
 
@@ -501,8 +539,8 @@ where
 pub(crate) struct ReadExact<'a, S: Source> {
     evented: &'a Evented<S>,
     buf: &'a mut [u8],
-    /// Dropping the future removes its waiter from the socket.
-    waiter: Waiter<'a>,
+    /// The waiter a `Pending` left, forgotten on drop.
+    mark: WaitMark,
     timer: Option<Sleep>,
 }
 
@@ -516,7 +554,7 @@ where
         let this = self.get_mut();
         while !this.buf.is_empty() {
             // Each read gets the whole timeout, as each std read does.
-            match ready!(this.evented.poll_read_timed(cx, this.buf, &mut this.waiter, &mut this.timer))? {
+            match ready!(this.evented.poll_read_timed(cx, this.buf, &mut this.mark, &mut this.timer))? {
                 0 => {
                     return Poll::Ready(Err(io::Error::new(
                         io::ErrorKind::UnexpectedEof,
@@ -530,12 +568,19 @@ where
     }
 }
 
+impl<S: Source> Drop for WriteAll<'_, S> {
+    #[inline]
+    fn drop(&mut self) {
+        self.evented.unwait(Direction::Write, self.mark);
+    }
+}
+
 /// The future of a stream's `write_all`: the unsent rest of the buffer.
 pub(crate) struct WriteAll<'a, S: Source> {
     evented: &'a Evented<S>,
     buf: &'a [u8],
-    /// Dropping the future removes its waiter from the socket.
-    waiter: Waiter<'a>,
+    /// The waiter a `Pending` left, forgotten on drop.
+    mark: WaitMark,
     timer: Option<Sleep>,
 }
 
@@ -549,7 +594,7 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         while !this.buf.is_empty() {
-            match ready!(this.evented.poll_write_timed(cx, this.buf, &mut this.waiter, &mut this.timer))? {
+            match ready!(this.evented.poll_write_timed(cx, this.buf, &mut this.mark, &mut this.timer))? {
                 0 => return Poll::Ready(Err(io::Error::new(io::ErrorKind::WriteZero, "failed to write whole buffer"))),
                 n => this.buf = &this.buf[n..],
             }
