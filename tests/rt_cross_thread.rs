@@ -160,3 +160,104 @@ fn handle_is_send_and_clone() {
     send::<sprout::RemoteJoinHandle<u8>>();
     send::<sprout::Sleep>();
 }
+
+/// Waits for a remote join from a helper thread, failing instead of hanging.
+fn join_within<T: Send + 'static>(remote: sprout::RemoteJoinHandle<T>, secs: u64) -> Result<T, JoinError> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        let _ = tx.send(remote.join_blocking());
+    });
+    rx.recv_timeout(Duration::from_secs(secs)).expect("the remote joiner hung")
+}
+
+/// Counts drops across threads.
+struct DropFlag(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Issue 8, bug 3: a `Handle::spawn` still queued when the runtime is
+/// dropped is killed with the rest: its joiner gets `Killed` and its future
+/// is dropped.
+#[test]
+fn a_spawn_queued_at_shutdown_is_killed() {
+    for _ in 0..3 {
+        let rt = Runtime::new().unwrap();
+        let drops = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let flag = DropFlag(drops.clone());
+        let remote = rt.handle().spawn(async move {
+            let _flag = flag;
+            std::future::pending::<u8>().await
+        });
+        drop(rt);
+        assert!(matches!(join_within(remote, 10), Err(JoinError::Killed)));
+        assert_eq!(drops.load(std::sync::atomic::Ordering::SeqCst), 1, "the future was dropped once");
+    }
+}
+
+/// Issue 8, bug 3, racing: spawns posted while the runtime shuts down all
+/// resolve, each to a value or to `Killed`.
+#[test]
+fn spawns_racing_the_shutdown_all_resolve() {
+    let rounds = if cfg!(miri) { 3 } else { 200 };
+    for _ in 0..rounds {
+        let rt = Runtime::new().unwrap();
+        let handle = rt.handle();
+        let poster = thread::spawn(move || (0..4).map(|i| handle.spawn(async move { i })).collect::<Vec<_>>());
+        rt.block_on(sprout::yield_now());
+        drop(rt);
+        for (i, remote) in poster.join().unwrap().into_iter().enumerate() {
+            match join_within(remote, 10) {
+                Ok(v) => assert_eq!(v, i),
+                Err(e) => assert!(e.is_killed()),
+            }
+        }
+    }
+}
+
+/// Issue 8, bug 9: a `spawn_with` closure that panics is the task's panic:
+/// the remote joiner sees it, and the runtime does not also report it as
+/// unjoined (which `Propagate` would re-raise from `block_on`).
+#[test]
+fn a_panicking_spawn_with_closure_reaches_the_remote_joiner() {
+    let rt = Runtime::builder().on_unjoined_panic(sprout::PanicPolicy::Propagate).build().unwrap();
+    let remote = rt.handle().spawn_with(|| -> std::future::Ready<u8> { panic!("no future for you") });
+    let result = rt.block_on(async {
+        let result = remote.await;
+        // A few turns, for an unjoined-panic report to surface if there were one.
+        for _ in 0..3 {
+            sprout::yield_now().await;
+        }
+        result
+    });
+    assert_eq!(result.unwrap_err().panic_message(), Some("no future for you"));
+}
+
+/// Issue 8, bug 4: `run` returns, and frees the runtime's remote queue, as
+/// soon as a foreign thread's wake-up is read; the waking thread must not
+/// touch the queue (or its eventfd) after that. Miri with many seeds finds
+/// the race (`.ci/run`).
+#[test]
+fn run_returns_right_after_a_foreign_wake() {
+    let rounds = 30;
+    for _ in 0..rounds {
+        let event = Arc::new(sprout::sync::threadsafe::Event::new());
+        let setter = run(async {
+            // A busy loop turns without blocking, so it reads the message
+            // the moment the flag says there is one.
+            spawn(async {
+                loop {
+                    sprout::yield_now().await;
+                }
+            });
+            let e = event.clone();
+            let setter = thread::spawn(move || e.set());
+            event.wait().await;
+            setter
+        });
+        setter.join().unwrap();
+    }
+}

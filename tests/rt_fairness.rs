@@ -117,3 +117,46 @@ fn budget_is_per_poll_and_refills() {
         assert!(coop::has_budget_remaining());
     });
 }
+
+/// Issue 8, bug 11: a task whose operation budget ran out waits no less
+/// than one that yielded. A task draining 100,000 ready items from a queue
+/// used to go straight back into the same turn's run queue, so a task
+/// looping on `yield_now` ran about 7 times in all; now both wait for the
+/// next turn, and they take turns.
+#[test]
+fn a_task_out_of_budget_waits_as_long_as_one_that_yielded() {
+    const ITEMS: usize = 100_000;
+    run(async {
+        let queue = Rc::new(sprout::queue::Queue::unbounded());
+        for i in 0..ITEMS {
+            queue.put_nowait(i).unwrap();
+        }
+        let done = Rc::new(Cell::new(false));
+        let greedy = spawn({
+            let (queue, done) = (queue.clone(), done.clone());
+            async move {
+                for _ in 0..ITEMS {
+                    queue.get().await.unwrap();
+                }
+                done.set(true);
+            }
+        });
+        let polite = spawn({
+            let done = done.clone();
+            async move {
+                let mut turns = 0usize;
+                while !done.get() {
+                    turns += 1;
+                    yield_now().await;
+                }
+                turns
+            }
+        });
+        greedy.await.unwrap();
+        let turns = polite.await.unwrap();
+        // The greedy task ran out of budget ITEMS / 128 (781) times; the
+        // polite one should get about as many turns, not a handful.
+        let budget_yields = ITEMS / 128;
+        assert!(turns * 2 >= budget_yields, "the yielding task ran {turns} times in {budget_yields} budget yields");
+    });
+}

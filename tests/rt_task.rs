@@ -281,7 +281,7 @@ fn try_join_and_join_timeout() {
             sleep(Duration::from_millis(30)).await;
             "slow"
         });
-        assert!(slow.try_join().is_none());
+        assert_eq!(slow.try_join().unwrap_err(), sprout::TryJoinError::Running);
         assert!(slow.join_timeout(Duration::from_millis(1)).await.is_none());
         assert!(!slow.is_finished());
         assert_eq!(slow.join_timeout(Duration::from_secs(60)).await.unwrap().unwrap(), "slow");

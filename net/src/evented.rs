@@ -5,7 +5,10 @@
 //! cooperative operation:
 //!
 //! - spend one unit of the task's operation budget (`coop`);
-//! - wait until the direction is ready (cached readiness, no syscall);
+//! - wait until the direction is ready (cached readiness, no syscall); a
+//!   future remembers the waiter it leaves (`io::WaitMark`) and forgets it
+//!   when dropped, so a read cancelled by a timeout leaves nothing that
+//!   keeps `sprout::wait()` waiting;
 //! - run the syscall; on `WouldBlock`, clear readiness (error and closed
 //!   bits too) and return `Pending`; on `Interrupted`, yield and retry.
 //!
@@ -37,7 +40,7 @@ use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use mio::event::Source;
-use sprout_runtime::io::{Direction, IoSource};
+use sprout_runtime::io::{Direction, IoSource, WaitMark};
 use sprout_runtime::time::{Sleep, sleep};
 
 /// When a successful operation also means the direction is no longer ready.
@@ -126,23 +129,37 @@ impl<S: Source> Evented<S> {
         self.io.registration().poll_io_drained(cx, dir, || op(source), drained)
     }
 
-    /// `poll_op` under the direction's timeout, with the timer kept in `timer`.
+    /// `poll_op` under the direction's timeout, with the timer kept in
+    /// `timer`, for futures: `mark` records the waiter a `Pending` leaves,
+    /// so that the future's drop can `unwait` it (a read cancelled by a
+    /// timeout then leaves nothing that keeps `sprout::wait()` waiting).
     #[inline]
+    #[allow(clippy::too_many_arguments)] // the op's parts, inlined into each future's poll
     pub(crate) fn poll_op_timed<R>(
         &self,
         cx: &mut Context<'_>,
         dir: Direction,
+        mark: &mut WaitMark,
         timer: &mut Option<Sleep>,
         drain: Drain,
         op: impl FnOnce(&S) -> io::Result<R>,
         moved: impl Fn(&R) -> usize,
     ) -> Poll<io::Result<R>> {
         let poll = self.poll_op(cx, dir, drain, op, moved);
+        *mark = WaitMark::after(&poll, cx);
         // The common case, no timeout and no timer: nothing more to do.
         if timer.is_none() && (poll.is_ready() || self.timeout(dir).is_none()) {
             return poll;
         }
         with_timeout(cx, poll, self.timeout(dir), timer)
+    }
+
+    /// Forgets the waiter a dropped future left on `dir` (see `poll_op_timed`).
+    #[inline]
+    pub(crate) fn unwait(&self, dir: Direction, mark: WaitMark) {
+        if mark.is_set() {
+            self.io.registration().unwait(dir, mark);
+        }
     }
 
     /// `poll_op_timed` with the socket's own timer slot, for the poll-based
@@ -178,19 +195,40 @@ impl<S: Source> Evented<S> {
         moved: impl Fn(&R) -> usize,
     ) -> io::Result<R> {
         let mut timer = None;
-        std::future::poll_fn(|cx| self.poll_op_timed(cx, dir, &mut timer, drain, &mut op, &moved)).await
+        let mut mark = Unwait { evented: self, dir, mark: WaitMark::NONE };
+        std::future::poll_fn(|cx| self.poll_op_timed(cx, dir, &mut mark.mark, &mut timer, drain, &mut op, &moved)).await
     }
 
     /// Waits until `dir` is ready (or closed, or in error), under its timeout.
     pub(crate) async fn ready(&self, dir: Direction) -> io::Result<()> {
-        let registration = self.io.registration();
+        let mut waiter = self.io.registration().waiter(dir);
         let mut timer = None;
         let timeout = self.timeout(dir);
         std::future::poll_fn(|cx| {
-            let poll = registration.poll_ready(cx, dir).map_ok(drop);
+            let poll = waiter.poll_ready(cx).map_ok(drop);
             with_timeout(cx, poll, timeout, &mut timer)
         })
         .await
+    }
+}
+
+/// Forgets, on drop, the waiter an async op left (see `poll_op_timed`).
+pub(crate) struct Unwait<'a, S: Source> {
+    evented: &'a Evented<S>,
+    dir: Direction,
+    pub(crate) mark: WaitMark,
+}
+
+impl<'a, S: Source> Unwait<'a, S> {
+    /// A guard for an op of `evented` on `dir`; set `mark` after each poll.
+    pub(crate) fn new(evented: &'a Evented<S>, dir: Direction) -> Unwait<'a, S> {
+        Unwait { evented, dir, mark: WaitMark::NONE }
+    }
+}
+
+impl<S: Source> Drop for Unwait<'_, S> {
+    fn drop(&mut self) {
+        self.evented.unwait(self.dir, self.mark);
     }
 }
 
@@ -237,23 +275,38 @@ where
     for<'a> &'a S: io::Read + io::Write,
 {
     /// One read into `buf`, under the read timeout kept in `timer`.
-    #[inline]
+    #[inline(always)]
     fn poll_read_timed(
         &self,
         cx: &mut Context<'_>,
         buf: &mut [u8],
+        mark: &mut WaitMark,
         timer: &mut Option<Sleep>,
     ) -> Poll<io::Result<usize>> {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
         }
         let len = buf.len();
-        self.poll_op_timed(cx, Direction::Read, timer, Drain::Short(len), |mut s| io::Read::read(&mut s, buf), |&n| n)
+        self.poll_op_timed(
+            cx,
+            Direction::Read,
+            mark,
+            timer,
+            Drain::Short(len),
+            |mut s| io::Read::read(&mut s, buf),
+            |&n| n,
+        )
     }
 
     /// One write from `buf`, under the write timeout kept in `timer`.
-    #[inline]
-    fn poll_write_timed(&self, cx: &mut Context<'_>, buf: &[u8], timer: &mut Option<Sleep>) -> Poll<io::Result<usize>> {
+    #[inline(always)]
+    fn poll_write_timed(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+        mark: &mut WaitMark,
+        timer: &mut Option<Sleep>,
+    ) -> Poll<io::Result<usize>> {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
         }
@@ -261,6 +314,7 @@ where
         self.poll_op_timed(
             cx,
             Direction::Write,
+            mark,
             timer,
             Drain::Short(len),
             |mut s| io::Write::write(&mut s, buf),
@@ -334,25 +388,25 @@ where
     /// `read`: some bytes into `buf`.
     #[inline]
     pub(crate) fn read_bytes<'a>(&'a self, buf: &'a mut [u8]) -> ReadBytes<'a, S> {
-        ReadBytes { evented: self, buf, timer: None }
+        ReadBytes { evented: self, buf, mark: WaitMark::NONE, timer: None }
     }
 
     /// `write`: some bytes from `buf`.
     #[inline]
     pub(crate) fn write_bytes<'a>(&'a self, buf: &'a [u8]) -> WriteBytes<'a, S> {
-        WriteBytes { evented: self, buf, timer: None }
+        WriteBytes { evented: self, buf, mark: WaitMark::NONE, timer: None }
     }
 
     /// `read_exact`: all of `buf`, or `UnexpectedEof`.
     #[inline]
     pub(crate) fn read_exact<'a>(&'a self, buf: &'a mut [u8]) -> ReadExact<'a, S> {
-        ReadExact { evented: self, buf, timer: None }
+        ReadExact { evented: self, buf, mark: WaitMark::NONE, timer: None }
     }
 
     /// `write_all`: all of `buf`, or `WriteZero`.
     #[inline]
     pub(crate) fn write_all<'a>(&'a self, buf: &'a [u8]) -> WriteAll<'a, S> {
-        WriteAll { evented: self, buf, timer: None }
+        WriteAll { evented: self, buf, mark: WaitMark::NONE, timer: None }
     }
 
     pub(crate) async fn read_vectored(&self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
@@ -380,10 +434,19 @@ where
     }
 }
 
+impl<S: Source> Drop for ReadBytes<'_, S> {
+    #[inline]
+    fn drop(&mut self) {
+        self.evented.unwait(Direction::Read, self.mark);
+    }
+}
+
 /// The future of a stream's `read`.
 pub(crate) struct ReadBytes<'a, S: Source> {
     evented: &'a Evented<S>,
     buf: &'a mut [u8],
+    /// The waiter a `Pending` left, forgotten on drop.
+    mark: WaitMark,
     timer: Option<Sleep>,
 }
 
@@ -396,7 +459,14 @@ where
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        this.evented.poll_read_timed(cx, this.buf, &mut this.timer)
+        this.evented.poll_read_timed(cx, this.buf, &mut this.mark, &mut this.timer)
+    }
+}
+
+impl<S: Source> Drop for WriteBytes<'_, S> {
+    #[inline]
+    fn drop(&mut self) {
+        self.evented.unwait(Direction::Write, self.mark);
     }
 }
 
@@ -404,6 +474,8 @@ where
 pub(crate) struct WriteBytes<'a, S: Source> {
     evented: &'a Evented<S>,
     buf: &'a [u8],
+    /// The waiter a `Pending` left, forgotten on drop.
+    mark: WaitMark,
     timer: Option<Sleep>,
 }
 
@@ -416,7 +488,14 @@ where
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        this.evented.poll_write_timed(cx, this.buf, &mut this.timer)
+        this.evented.poll_write_timed(cx, this.buf, &mut this.mark, &mut this.timer)
+    }
+}
+
+impl<S: Source> Drop for ReadExact<'_, S> {
+    #[inline]
+    fn drop(&mut self) {
+        self.evented.unwait(Direction::Read, self.mark);
     }
 }
 
@@ -424,6 +503,8 @@ where
 pub(crate) struct ReadExact<'a, S: Source> {
     evented: &'a Evented<S>,
     buf: &'a mut [u8],
+    /// The waiter a `Pending` left, forgotten on drop.
+    mark: WaitMark,
     timer: Option<Sleep>,
 }
 
@@ -437,7 +518,7 @@ where
         let this = self.get_mut();
         while !this.buf.is_empty() {
             // Each read gets the whole timeout, as each std read does.
-            match ready!(this.evented.poll_read_timed(cx, this.buf, &mut this.timer))? {
+            match ready!(this.evented.poll_read_timed(cx, this.buf, &mut this.mark, &mut this.timer))? {
                 0 => {
                     return Poll::Ready(Err(io::Error::new(
                         io::ErrorKind::UnexpectedEof,
@@ -451,10 +532,19 @@ where
     }
 }
 
+impl<S: Source> Drop for WriteAll<'_, S> {
+    #[inline]
+    fn drop(&mut self) {
+        self.evented.unwait(Direction::Write, self.mark);
+    }
+}
+
 /// The future of a stream's `write_all`: the unsent rest of the buffer.
 pub(crate) struct WriteAll<'a, S: Source> {
     evented: &'a Evented<S>,
     buf: &'a [u8],
+    /// The waiter a `Pending` left, forgotten on drop.
+    mark: WaitMark,
     timer: Option<Sleep>,
 }
 
@@ -468,7 +558,7 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         while !this.buf.is_empty() {
-            match ready!(this.evented.poll_write_timed(cx, this.buf, &mut this.timer))? {
+            match ready!(this.evented.poll_write_timed(cx, this.buf, &mut this.mark, &mut this.timer))? {
                 0 => return Poll::Ready(Err(io::Error::new(io::ErrorKind::WriteZero, "failed to write whole buffer"))),
                 n => this.buf = &this.buf[n..],
             }

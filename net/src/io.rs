@@ -137,26 +137,30 @@ impl<T: AsFd> Async<T> {
     /// `WouldBlock`, waiting for readability in between.
     pub async fn read_with<R>(&self, mut op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
         let inner = &self.inner;
-        std::future::poll_fn(|cx| self.io.registration().poll_io(cx, Direction::Read, || op(inner))).await
+        let mut waiter = self.io.registration().waiter(Direction::Read);
+        std::future::poll_fn(|cx| waiter.poll_io(cx, || op(inner))).await
     }
 
     /// As [`read_with`](Self::read_with), with `&mut T`.
     pub async fn read_with_mut<R>(&mut self, mut op: impl FnMut(&mut T) -> io::Result<R>) -> io::Result<R> {
         let (io, inner) = (&self.io, &mut self.inner);
-        std::future::poll_fn(|cx| io.registration().poll_io(cx, Direction::Read, || op(inner))).await
+        let mut waiter = io.registration().waiter(Direction::Read);
+        std::future::poll_fn(|cx| waiter.poll_io(cx, || op(inner))).await
     }
 
     /// Runs the non-blocking write-side call `op` until it stops returning
     /// `WouldBlock`, waiting for writability in between.
     pub async fn write_with<R>(&self, mut op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
         let inner = &self.inner;
-        std::future::poll_fn(|cx| self.io.registration().poll_io(cx, Direction::Write, || op(inner))).await
+        let mut waiter = self.io.registration().waiter(Direction::Write);
+        std::future::poll_fn(|cx| waiter.poll_io(cx, || op(inner))).await
     }
 
     /// As [`write_with`](Self::write_with), with `&mut T`.
     pub async fn write_with_mut<R>(&mut self, mut op: impl FnMut(&mut T) -> io::Result<R>) -> io::Result<R> {
         let (io, inner) = (&self.io, &mut self.inner);
-        std::future::poll_fn(|cx| io.registration().poll_io(cx, Direction::Write, || op(inner))).await
+        let mut waiter = io.registration().waiter(Direction::Write);
+        std::future::poll_fn(|cx| waiter.poll_io(cx, || op(inner))).await
     }
 }
 

@@ -74,7 +74,11 @@ impl Handle {
 
     /// Spawns the future that `make` builds on the runtime thread. The
     /// future itself need not be `Send` (it may hold `Rc`s, sprout sockets...),
-    /// only the closure.
+    /// only the closure. `make` runs inside the new task: if it panics, the
+    /// joiner gets [`JoinError::Panicked`], as for a panic in the future.
+    ///
+    /// If the runtime shuts down before it runs the closure, or has already,
+    /// the joiner gets [`JoinError::Killed`].
     pub fn spawn_with<C, F>(&self, make: C) -> RemoteJoinHandle<F::Output>
     where
         C: FnOnce() -> F + Send + 'static,
@@ -91,7 +95,12 @@ impl Handle {
         let _ = self.call(move || {
             let guard = guard;
             crate::spawn(async move {
-                let future = make();
+                // `make` is user code: a panic in it is the task's panic,
+                // delivered to the joiner like one in the future's poll.
+                let future = match catch_unwind(AssertUnwindSafe(make)) {
+                    Ok(future) => future,
+                    Err(payload) => return guard.finish(Err(JoinError::panicked(payload))),
+                };
                 let output = RemoteTask { future: std::pin::pin!(future), shared: &guard.0 }.await;
                 guard.finish(output);
             });

@@ -194,8 +194,8 @@ impl<T: 'static> JoinSome<T> {
             let mut handle = indexed.handle.take().expect("handle taken twice");
             // Finished but not yet seen (woken after our last poll).
             match handle.try_join() {
-                Some(result) => finished.push((indexed.index, result)),
-                None => pending.push((indexed.index, handle)),
+                Ok(result) => finished.push((indexed.index, result)),
+                Err(_) => pending.push((indexed.index, handle)),
             }
         }
         finished.sort_by_key(|(i, _)| *i);
@@ -344,7 +344,12 @@ where
 /// `gevent.wait()`.
 ///
 /// Tasks blocked forever (on an event nobody will set) do not keep `wait`
-/// waiting; they are dropped when the runtime is.
+/// waiting; they are dropped when the runtime is. Nor do the timers of the
+/// `wait()` futures themselves: `timeout(d, wait())` is gevent's
+/// `wait(timeout=d)`, and returns at once when nothing else is left (it
+/// checks up to 16 such timers; more armed timers count as work). A read
+/// cancelled by a timeout leaves nothing behind either (see
+/// [`io::Waiter`](crate::io::Waiter)).
 ///
 /// ```
 /// use std::cell::Cell;

@@ -39,6 +39,8 @@ pub mod fs;
 mod handle;
 pub mod io;
 mod join;
+// Shared with the thread-safe primitives' models, which use all of it.
+#[allow(unused_macros, unused_imports)]
 mod loom;
 mod park;
 pub mod pool;
@@ -56,7 +58,7 @@ pub use handle::{Handle, RemoteJoinHandle, RuntimeGone};
 pub use join::{Iwait, JoinAll, JoinSome, Joined, Wait, iwait, joinall, killall, wait};
 pub use runtime::Runtime;
 pub use sched::coop;
-pub use task::{JoinError, JoinHandle, TaskId, TaskInfo, current, spawn, spawn_later, yield_now};
+pub use task::{JoinError, JoinHandle, TaskId, TaskInfo, TryJoinError, current, spawn, spawn_later, yield_now};
 pub use time::{Elapsed, Interval, Sleep, interval, sleep, sleep_until, timeout};
 
 use std::future::Future;
@@ -89,5 +91,10 @@ pub mod probe {
     /// The number of armed timers on the running runtime.
     pub fn pending_timers() -> usize {
         crate::context::current().map_or(0, |core| core.timers.borrow().len())
+    }
+
+    /// The number of I/O sources registered with the running runtime's reactor.
+    pub fn io_sources() -> usize {
+        crate::context::current().map_or(0, |core| core.reactor.source_count())
     }
 }

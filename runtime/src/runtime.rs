@@ -8,12 +8,19 @@
 //! 4. poll I/O: without blocking if any task is ready, else blocking until
 //!    the next timer deadline (or an event, or a wake-up from another thread);
 //! 5. fire due timers;
-//! 6. requeue the tasks that called `yield_now` during this turn, so they
-//!    come back only after I/O and timers had their chance.
+//! 6. requeue the tasks that called `yield_now` (or spent their operation
+//!    budget, or slept zero) during this turn, so they come back only after
+//!    I/O and timers had their chance.
 //!
 //! Fairness follows from steps 2 and 6 together with the per-poll operation
 //! budget (`sched::coop`): a task that is always ready yields after its
-//! budget, and the loop polls I/O at least every `tasks_per_turn` polls.
+//! budget, exactly as a `yield_now` does, and the loop polls I/O at least
+//! every `tasks_per_turn` polls.
+//!
+//! User code (polls, destructors, callbacks, wakers, posted closures) runs
+//! with no borrow of the loop's state held and with a counted reference to
+//! every task touched after it; see "User code under a borrow" in
+//! docs/architecture.md for the rule and the sites.
 //! A task that loops without ever awaiting anything still blocks the whole
 //! thread, as a greenlet that never switches does in gevent.
 
@@ -36,12 +43,13 @@ use crate::builder::{Builder, PanicPolicy};
 use crate::context;
 use crate::handle::Handle;
 use crate::reactor::Reactor;
+use crate::sched::directory::{self, Unregister};
 use crate::sched::remote::{Message, RefKind, Remote};
 use crate::task::compact::CompactWaker;
 use crate::task::error::JoinError;
 use crate::task::header::{Header, foreign_ref_dec, ref_dec};
 use crate::task::registry::Registry;
-use crate::task::state::{AfterPoll, COMPLETE, HANDLED, JOIN_HANDLE, Kill, SCHEDULED};
+use crate::task::state::{AfterPoll, COMPLETE, HANDLED, JOIN_HANDLE, Kill, RUNNING, SCHEDULED};
 use crate::task::{JoinHandle, raw, waker};
 use crate::time::wheel::Wheel;
 
@@ -81,7 +89,8 @@ pub(crate) struct Core {
     pub(crate) serial: u32,
     config: Builder,
     run_queue: RefCell<VecDeque<NonNull<Header>>>,
-    /// Wakers of tasks that called `yield_now` this turn.
+    /// Wakers of tasks that called `yield_now`, spent their budget or slept
+    /// zero this turn.
     deferred: RefCell<Vec<Waker>>,
     registry: RefCell<Registry>,
     pub(crate) timers: RefCell<Wheel>,
@@ -107,6 +116,9 @@ pub(crate) struct Core {
     /// Deadlines before this instant are never beyond the wheel's span, so
     /// a timer for one that fired is done (see `Sleep::poll`).
     pub(crate) wheel_horizon: Instant,
+    /// Set by the shutdown once the wheel and the reactor are emptied:
+    /// later `Unregister` messages have nothing to act on.
+    shut: Cell<bool>,
     /// Reused buffers, so a turn allocates nothing.
     wake_buf: RefCell<Vec<CompactWaker>>,
     deferred_buf: RefCell<Vec<Waker>>,
@@ -115,7 +127,19 @@ pub(crate) struct Core {
 
 static NEXT_SERIAL: AtomicU32 = AtomicU32::new(1);
 
-/// Ticks are capped far beyond any real deadline (about 146 million years),
+/// A serial for a new runtime: never 0 and never one of the values at the
+/// top of the range that `Sleep` uses as state markers (after four billion
+/// runtimes the counter wraps past them).
+fn next_serial() -> u32 {
+    loop {
+        let serial = NEXT_SERIAL.fetch_add(1, Ordering::Relaxed);
+        if serial != 0 && serial < u32::MAX - 15 {
+            return serial;
+        }
+    }
+}
+
+/// Ticks are capped far beyond any real deadline (2^44 ms, about 557 years),
 /// so tick arithmetic can never overflow.
 const MAX_TICK: u64 = u64::MAX >> 20;
 
@@ -142,7 +166,7 @@ impl Runtime {
         let core = Core {
             remote,
             remote_ptr,
-            serial: NEXT_SERIAL.fetch_add(1, Ordering::Relaxed),
+            serial: next_serial(),
             run_queue: RefCell::new(VecDeque::new()),
             deferred: RefCell::new(Vec::new()),
             registry: RefCell::new(Registry::new()),
@@ -158,11 +182,13 @@ impl Runtime {
             keepalive: Cell::new(0),
             epoch,
             wheel_horizon: epoch.checked_add(Duration::from_millis(crate::time::wheel::MAX_SPAN - 1)).unwrap_or(epoch),
+            shut: Cell::new(false),
             wake_buf: RefCell::new(Vec::new()),
             deferred_buf: RefCell::new(Vec::new()),
             messages: RefCell::new(VecDeque::new()),
             config,
         };
+        directory::insert(core.serial, &core.remote);
         Ok(Runtime { core: Box::new(core), _not_send: PhantomData })
     }
 
@@ -304,7 +330,7 @@ impl Core {
             // SAFETY: giving up the queue's reference.
             AfterPoll::Idle => unsafe { ref_dec(task) },
             AfterPoll::Kill => {
-                header.state.set(crate::task::state::RUNNING);
+                header.state.set(RUNNING);
                 self.drop_future(task);
                 // SAFETY: giving up the queue's reference.
                 unsafe { ref_dec(task) };
@@ -335,44 +361,77 @@ impl Core {
         self.complete(task);
     }
 
-    /// The future is gone and the output written: wake the joiner, run the
-    /// callbacks, and let go of the registry's reference.
+    /// The future is gone and the output written: run the task's completion
+    /// code (task-local destructors, callbacks), then mark it complete, wake
+    /// the joiner and let go of the registry's reference.
+    ///
+    /// User code runs here while the runtime lends it the output, so the
+    /// task stays RUNNING (not COMPLETE) until that code is done: to its
+    /// `JoinHandle` it is still running, so the handle can neither take nor
+    /// drop the output (see "User code under a borrow" in
+    /// docs/architecture.md). Nothing read before user code is trusted after it.
     fn complete(&self, task: NonNull<Header>) {
         // SAFETY: the caller holds a reference; we are the runtime thread.
         let header = unsafe { task.as_ref() };
-        header.state.transition_to_complete();
         self.registry.borrow_mut().remove(header.slot.get());
+        // Most tasks never allocate extras: skip the whole block for them.
+        // (Only completion code could allocate them here, and it runs only
+        // for tasks that have them.)
+        let has_extras = header.has_extras();
+        if has_extras {
+            self.run_completion_code(task);
+        }
+        header.state.transition_to_complete();
         if let Some(joiner) = header.join_waker.take() {
             joiner.wake();
         }
-        // Most tasks never allocate extras: skip the whole block for them.
-        let extras = header.with_extras_if_any(|e| {
-            (std::mem::take(&mut e.callbacks), std::mem::take(&mut e.locals), std::mem::take(&mut e.done_wakers))
-        });
-        if let Some((callbacks, locals, wakers)) = extras {
-            // Task-local values die with the task, after its future.
-            if !locals.is_empty() {
-                let _ = catch_unwind(AssertUnwindSafe(move || drop(locals)));
-            }
+        if has_extras {
+            let wakers = header.with_extras(|e| std::mem::take(&mut e.done_wakers));
             wakers.into_iter().for_each(Waker::wake);
-            if !callbacks.is_empty() {
-                header.state.set(HANDLED);
-                for callback in callbacks {
-                    // SAFETY: the output is live: CONSUMED is only set by the
-                    // handle, which cannot run while we are in this loop, and
-                    // the callbacks only get a shared borrow.
-                    let output = unsafe { &*(header.vtable.output)(task) };
-                    if let Err(payload) = catch_unwind(AssertUnwindSafe(|| callback(output))) {
-                        self.report(header, &JoinError::panicked(payload), "a completion callback of task");
-                    }
-                }
-            }
         }
+        // Re-read: a waker above may have run user code that dropped the handle.
         if !header.state.has(JOIN_HANDLE) {
             self.discard_output(task);
         }
         // SAFETY: giving up the registry's reference.
         unsafe { ref_dec(task) };
+    }
+
+    /// Drops the task-local values, then runs the completion callbacks with
+    /// the output, until neither is left (a callback may register another).
+    #[cold]
+    fn run_completion_code(&self, task: NonNull<Header>) {
+        // SAFETY: the caller holds a reference; we are the runtime thread.
+        let header = unsafe { task.as_ref() };
+        debug_assert!(header.state.has(RUNNING) && !header.state.has(COMPLETE));
+        loop {
+            // Taken out first: no borrow of the extras is held while user code runs.
+            let Some((callbacks, locals)) =
+                header.with_extras_if_any(|e| (std::mem::take(&mut e.callbacks), std::mem::take(&mut e.locals)))
+            else {
+                return;
+            };
+            if callbacks.is_empty() && locals.is_empty() {
+                return;
+            }
+            // Task-local values die with the task, after its future.
+            if !locals.is_empty() {
+                let _ = catch_unwind(AssertUnwindSafe(move || drop(locals)));
+            }
+            if !callbacks.is_empty() {
+                header.state.set(HANDLED);
+            }
+            for callback in callbacks {
+                // SAFETY: the output is live and stays so while the callback
+                // runs: RUNNING is set and COMPLETE is not, so neither the
+                // handle (`take_output`, its drop) nor `discard_output` will
+                // touch it, and the callback only gets a shared borrow.
+                let output = unsafe { &*(header.vtable.output)(task) };
+                if let Err(payload) = catch_unwind(AssertUnwindSafe(|| callback(output))) {
+                    self.report(header, &JoinError::panicked(payload), "a completion callback of task");
+                }
+            }
+        }
     }
 
     /// Drops a finished task's output nobody will take, reporting an
@@ -431,10 +490,28 @@ impl Core {
     /// timer, I/O waiter, message or blocking job.
     fn is_idle(&self) -> bool {
         !self.is_busy()
-            && self.timers.borrow().len() == 0
+            && self.only_idle_waiters_timers()
             && self.keepalive.get() == 0
             && !self.remote.has_messages()
             && !self.reactor.has_waiters()
+    }
+
+    /// Whether no timer is armed, except by `wait()` futures themselves.
+    ///
+    /// A timer whose waker is a pending `wait()`'s (`timeout(d, wait())`,
+    /// or a `select` of `wait()` and a sleep) is not work left for that
+    /// wait: counting it meant `timeout(d, wait())` always timed out (issue
+    /// 8, bug 5). Only up to `IDLE_TIMER_SCAN` armed timers are looked at;
+    /// with more armed, some are real work in any sensible program, and
+    /// the check stays O(1) for a million sleeping tasks.
+    fn only_idle_waiters_timers(&self) -> bool {
+        const IDLE_TIMER_SCAN: usize = 16;
+        let timers = self.timers.borrow();
+        if timers.len() == 0 {
+            return true;
+        }
+        let waiters = self.idle_waiters.borrow();
+        timers.all_armed(IDLE_TIMER_SCAN, |timer| waiters.iter().any(|w| timer.will_wake(w)))
     }
 
     /// Steps 3 to 6 of the loop (see the module docs).
@@ -446,7 +523,7 @@ impl Core {
             Some(Duration::ZERO)
         } else {
             let next = self.timers.borrow().next_deadline();
-            next.map(|tick| self.tick_instant(tick).saturating_duration_since(Instant::now()))
+            next.map(|tick| blocking_timeout(self.tick_instant(tick).saturating_duration_since(Instant::now())))
         };
         if timeout != Some(Duration::ZERO) && !self.idle_waiters.borrow().is_empty() && self.is_idle() {
             // gevent.wait(): the loop has nothing left to wait for.
@@ -527,10 +604,37 @@ impl Core {
                     eprintln!("sprout: a closure posted to the runtime from another thread failed: {err}");
                 }
             }
+            Message::Unregister(what) => self.unregister(what),
         }
     }
 
-    /// Defers a `yield_now` until after the next I/O poll.
+    /// Forgets a timer, socket record or waiter whose owner was dropped
+    /// where this runtime was not running (see `sched/directory.rs`).
+    fn unregister(&self, what: Unregister) {
+        if self.shut.get() {
+            // The wheel and the reactor were already emptied.
+            return;
+        }
+        // Each record is dropped after its borrow ends: dropping a waker
+        // may free a task.
+        match what {
+            Unregister::Timer(key) => {
+                let waker = self.timers.borrow_mut().remove(key);
+                drop(waker);
+            }
+            Unregister::Io(io) => {
+                let record = self.reactor.release(io);
+                drop(record);
+            }
+            Unregister::Waiter(io, dir, key) => {
+                let duplicate = self.reactor.park_waiter(io, dir, key);
+                drop(duplicate);
+            }
+        }
+    }
+
+    /// Defers a `yield_now` (or a spent budget, or a zero sleep) until after
+    /// the next I/O poll.
     pub(crate) fn defer(&self, waker: &Waker) {
         self.deferred.borrow_mut().push(waker.clone());
     }
@@ -559,34 +663,48 @@ impl Core {
 
     /// The wheel tick at or after `deadline` (ticks are milliseconds since
     /// the runtime started): rounding up means a timer never fires early.
+    /// Saturates at `MAX_TICK`, "never" (issue 8, bug 6: the sum used to
+    /// wrap for durations near 2^54 s and fire at once).
     pub(crate) fn deadline_tick(&self, deadline: Instant) -> u64 {
         let since = deadline.saturating_duration_since(self.epoch);
         // Whole milliseconds, rounded up, without 128-bit arithmetic.
-        let ms = since.as_secs().saturating_mul(1000) + u64::from(since.subsec_nanos().div_ceil(1_000_000));
+        let ms =
+            since.as_secs().saturating_mul(1000).saturating_add(u64::from(since.subsec_nanos().div_ceil(1_000_000)));
         ms.min(MAX_TICK)
     }
 
     /// The wheel tick that has fully passed at `now` (rounding down).
     pub(crate) fn now_tick(&self, now: Instant) -> u64 {
         let since = now.saturating_duration_since(self.epoch);
-        let ms = since.as_secs().saturating_mul(1000) + u64::from(since.subsec_millis());
+        let ms = since.as_secs().saturating_mul(1000).saturating_add(u64::from(since.subsec_millis()));
         ms.min(MAX_TICK)
     }
 
+    /// The instant a tick starts (`tick` is at most `MAX_TICK`, about 557
+    /// years, so the sum fits; it saturates anyway).
     fn tick_instant(&self, tick: u64) -> Instant {
-        self.epoch
-            .checked_add(Duration::from_millis(tick))
-            .unwrap_or_else(|| self.epoch + Duration::from_secs(86_400 * 365 * 30))
+        crate::time::deadline_after(self.epoch, Duration::from_millis(tick))
     }
 
     /// Kills every task and releases everything that holds a waker, then
     /// frees or orphans the remote queue.
+    ///
+    /// Closures other threads posted before this point (`Handle::spawn`,
+    /// `Handle::call`) were accepted, so they run, inside the kill loop,
+    /// and whatever they spawn is killed with the rest: a `Handle::spawn`
+    /// joiner gets `Killed`, never a task nobody will kill (issue 8, bug 3).
+    /// From the first line on, new closures are refused, so the loop ends.
     fn shutdown(&self) {
         let _enter = context::enter_for_shutdown(self);
-        // Destructors may spawn tasks; kill those too.
+        self.remote.refuse_closures();
         loop {
+            // Accepted closures may spawn, and destructors may spawn: kill those too.
+            self.drain_remote();
             let live = self.registry.borrow().snapshot();
             if live.is_empty() {
+                if self.remote.has_messages() {
+                    continue;
+                }
                 break;
             }
             for task in live {
@@ -610,16 +728,16 @@ impl Core {
         }
         drop(std::mem::take(&mut *self.deferred.borrow_mut()));
         drop(std::mem::take(&mut *self.idle_waiters.borrow_mut()));
+        self.shut.set(true);
         let timers = std::mem::replace(&mut *self.timers.borrow_mut(), Wheel::new());
         drop(timers);
         self.reactor.clear_all();
         self.drain_remote();
+        // Only wakes and releases are left: closures are refused by now.
         for message in self.remote.close() {
-            match message {
-                Message::Run(f) => drop(f),
-                other => self.handle_message(other),
-            }
+            self.handle_message(message);
         }
+        directory::remove(self.serial);
         // SAFETY: the Core's own reference to the root.
         unsafe { ref_dec(self.root) };
         let left = self.remote.orphan();
@@ -629,16 +747,75 @@ impl Core {
     }
 }
 
+/// How long one blocking `epoll_wait` may wait for a timer `remaining` away.
+///
+/// The kernel lets `epoll_wait` return later than asked, by its timer
+/// slack: 0.1% of the timeout for a normal thread (0.5% when niced), at
+/// least the thread's `timer_slack_ns` (50 us) and at most 100 ms. One
+/// 4-second wait came back up to 4 ms late, 5 with mio's rounding up to
+/// whole milliseconds (issue 8, bug 11). So a long wait ends early, by more
+/// than any slack it can carry, and the next turn waits the short rest,
+/// whose slack is a few microseconds: one extra wake-up per long wait.
+/// What remains is mio's rounding up to the millisecond and the tick's
+/// rounding of the deadline: a timer fires within about 2 ms of its
+/// deadline, plus the loop's latency, at any length.
+fn blocking_timeout(remaining: Duration) -> Duration {
+    /// Waits this short are taken whole: their slack is at most 80 us.
+    const WHOLE: Duration = Duration::from_millis(16);
+    if remaining <= WHOLE {
+        return remaining;
+    }
+    // 1/128 is more than 0.5%; 101 ms is more than the 100 ms cap; the
+    // extra millisecond covers the rounding up to whole milliseconds.
+    let margin = (remaining / 128).min(Duration::from_millis(101)) + Duration::from_millis(1);
+    remaining - margin
+}
+
 /// Gives up a reference of either kind.
 ///
 /// # Safety
 /// As `ref_dec` / `foreign_ref_dec`.
-unsafe fn release(task: NonNull<Header>, kind: RefKind) {
+pub(crate) unsafe fn release(task: NonNull<Header>, kind: RefKind) {
     // SAFETY: forwarded.
     unsafe {
         match kind {
             RefKind::Local => ref_dec(task),
             RefKind::Foreign => foreign_ref_dec(task),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The kernel's worst timer slack for a wait of `t` (see `blocking_timeout`).
+    fn worst_slack(t: Duration) -> Duration {
+        (t / 200).clamp(Duration::from_micros(50), Duration::from_millis(100))
+    }
+
+    /// mio rounds a timeout up to whole milliseconds.
+    fn rounded_up(t: Duration) -> Duration {
+        Duration::from_millis(t.as_nanos().div_ceil(1_000_000) as u64)
+    }
+
+    /// Issue 8, bug 11: a long wait carried its slack past the deadline (a
+    /// timer 4 s away fired up to 5 ms late). Every wait now ends before the
+    /// deadline even with the worst slack, and the last one is short.
+    #[test]
+    fn long_waits_end_before_the_deadline_despite_the_slack() {
+        let mut t = Duration::from_micros(300);
+        while t < Duration::from_secs(86_400 * 400) {
+            let wait = blocking_timeout(t);
+            assert!(wait <= t);
+            if wait < t {
+                let latest = rounded_up(wait) + worst_slack(rounded_up(wait));
+                assert!(latest < t, "a wait for a timer {t:?} away may end at {latest:?}");
+            } else {
+                // Taken whole: short enough that its slack is negligible.
+                assert!(worst_slack(rounded_up(t)) <= Duration::from_micros(85), "{t:?}");
+            }
+            t = t * 3 / 2;
         }
     }
 }

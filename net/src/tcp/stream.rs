@@ -94,8 +94,10 @@ impl TcpStream {
     /// Waits for a non-blocking connect to finish.
     async fn connected(&self) -> io::Result<()> {
         let registration = self.inner.io().registration();
+        // The future's own waiter: a connect cancelled by a timeout leaves no waker behind.
+        let mut waiter = registration.waiter(Direction::Write);
         poll_fn(|cx| {
-            let ready = ready!(registration.poll_ready(cx, Direction::Write))?;
+            let ready = ready!(waiter.poll_ready(cx))?;
             if let Some(e) = self.take_error()? {
                 return Poll::Ready(Err(e));
             }
@@ -107,9 +109,7 @@ impl TcpStream {
                 }
                 // Writable but not connected yet: a spurious edge. Wait
                 // for the next one.
-                Err(e) if e.kind() == io::ErrorKind::NotConnected => {
-                    registration.poll_blocked(cx, Direction::Write, ready)
-                }
+                Err(e) if e.kind() == io::ErrorKind::NotConnected => waiter.poll_blocked(cx, ready),
                 Err(e) => Poll::Ready(Err(e)),
             }
         })

@@ -9,10 +9,10 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures_core::Stream;
-use sprout_runtime::io::Direction;
+use sprout_runtime::io::{Direction, WaitMark};
 
 use super::UnixStream;
-use crate::evented::{Drain, Evented};
+use crate::evented::{Drain, Evented, Unwait};
 
 /// A Unix socket listening for connections:
 /// [`std::os::unix::net::UnixListener`], only async.
@@ -66,7 +66,14 @@ impl UnixListener {
 
     /// Waits for a connection. Cancellation-safe.
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
-        std::future::poll_fn(|cx| self.poll_accept(cx)).await
+        // A cancelled accept forgets the waiter it left (see `Evented::poll_op_timed`).
+        let mut unwait = Unwait::new(&self.inner, Direction::Read);
+        std::future::poll_fn(|cx| {
+            let poll = self.poll_accept(cx);
+            unwait.mark = WaitMark::after(&poll, cx);
+            poll
+        })
+        .await
     }
 
     /// Polls for a connection.

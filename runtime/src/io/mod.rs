@@ -33,10 +33,18 @@
 //!   writes the same source.
 //! - An `IoSource` belongs to the runtime it was created in; using it inside
 //!   another runtime (or none) fails with an error, it does not panic.
+//!   Dropping it anywhere (outside `block_on`, on another thread, after the
+//!   runtime is gone) is fine: the runtime forgets its record.
+//! - A future that waits holds a [`Waiter`] (or a [`WaitMark`]): dropping
+//!   the future before it is woken (a read cancelled by a timeout) parks
+//!   its waiter, which then no longer counts for `sprout::wait()`. The
+//!   poll-style functions (`poll_ready`, `poll_read_with`...) cannot know
+//!   when their caller gives up; their waiter counts until the next event
+//!   or the source's drop.
 
 mod registration;
 mod source;
 
 pub use mio::Interest;
-pub use registration::{Direction, Ready, Registration};
+pub use registration::{Direction, Ready, Registration, WaitMark, Waiter};
 pub use source::IoSource;

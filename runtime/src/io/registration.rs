@@ -9,12 +9,13 @@ use mio::Interest;
 use mio::event::Source;
 
 use crate::context;
-use crate::reactor::IoKey;
 use crate::reactor::scheduled_io::{
     ERROR, PRIORITY, READ_CLOSED, READ_MASK, READABLE, WRITABLE, WRITE_CLOSED, WRITE_MASK,
 };
+use crate::reactor::{IoKey, WaitKey};
 use crate::runtime::Core;
 use crate::sched::coop;
+use crate::sched::directory::{self, Unregister};
 
 /// Which way an operation goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,8 +84,9 @@ impl fmt::Debug for Ready {
 /// A source's registration with the running runtime's reactor. Most code
 /// uses [`IoSource`](super::IoSource), which owns both the source and this.
 ///
-/// Dropping it forgets the reactor's record; deregistering the source
-/// itself from epoll is the owner's job (`IoSource` does it).
+/// Dropping it forgets the reactor's record, wherever it is dropped;
+/// deregistering the source itself from epoll is the owner's job
+/// (`IoSource` does it; outside the runtime, closing the descriptor does).
 pub struct Registration {
     serial: u32,
     io: IoKey,
@@ -214,24 +216,203 @@ impl Registration {
         }
     }
 
-    /// Waits until `dir` may proceed.
+    /// Waits until `dir` may proceed. Dropping the future before it is
+    /// ready leaves no waiter counted (see [`Waiter`]).
     pub async fn ready(&self, dir: Direction) -> io::Result<Ready> {
-        poll_fn(|cx| self.poll_ready(cx, dir)).await
+        let mut waiter = Waiter::new(self, dir);
+        poll_fn(|cx| waiter.poll_ready(cx)).await
+    }
+
+    /// A waiter on `dir`, for a future of your own: see [`Waiter`].
+    pub fn waiter(&self, dir: Direction) -> Waiter<'_> {
+        Waiter::new(self, dir)
     }
 
     /// Deregisters `source` from epoll (and forgets the record on drop).
     pub fn deregister(&self, source: &mut impl Source) -> io::Result<()> {
         self.core().ok_or_else(wrong_runtime)?.reactor.deregister(source)
     }
+
+    /// Tells the reactor that the future that left `mark` on `dir` stopped
+    /// waiting without being woken (it is being dropped): its waiter no
+    /// longer counts as a task waiting on the source. See [`Waiter`], which
+    /// does this in its drop; `WaitMark` is the same for futures that keep
+    /// one word instead of a `Waiter`.
+    pub fn unwait(&self, dir: Direction, mark: WaitMark) {
+        if mark.0 != 0 {
+            self.park_waiter(dir, mark.0);
+        }
+    }
+
+    /// Parks the waiter a dropped future left (see [`Waiter`]).
+    #[cold]
+    fn park_waiter(&self, dir: Direction, key: WaitKey) {
+        match self.core() {
+            Some(core) => {
+                let duplicate = core.reactor.park_waiter(self.io, dir, key);
+                // Dropped after the slab is released.
+                drop(duplicate);
+            }
+            None => directory::unregister(self.serial, Unregister::Waiter(self.io, dir, key)),
+        }
+    }
 }
 
 impl Drop for Registration {
+    /// Forgets the reactor's record: directly inside the runtime, else by
+    /// asking it (see `sched/directory.rs`). A registration may be dropped
+    /// anywhere, even after its runtime is gone, without leaking its slot.
     fn drop(&mut self) {
-        if let Some(core) = self.core() {
-            let record = core.reactor.release(self.io);
-            // The waiters' wakers drop here, after the slab is released.
-            drop(record);
+        match self.core() {
+            Some(core) => {
+                let record = core.reactor.release(self.io);
+                // The waiters' wakers drop here, after the slab is released.
+                drop(record);
+            }
+            None => directory::unregister(self.serial, Unregister::Io(self.io)),
         }
+    }
+}
+
+/// One future's wait on one direction of a [`Registration`]. It waits as
+/// [`Registration::poll_ready`] does, and remembers the waiter it left; if
+/// the future is dropped before it was woken (a read cancelled by a
+/// timeout), the drop *parks* that waiter: it is still woken at the next
+/// event, but it no longer counts as a task waiting on the source, so
+/// [`wait`](crate::wait) does not wait for it (issue 8, bug 5). Nothing of
+/// this is on the path of a wait that ends normally.
+///
+/// Futures that wait on a source should hold one (the futures of
+/// [`IoSource`](super::IoSource) and of sprout-net's sockets do). The
+/// poll-style [`Registration::poll_ready`] has no future to notice a
+/// cancellation: its waiter counts until the next event on the source or
+/// until the source is dropped.
+///
+/// Waiters are kept per task: if one task has two futures waiting on the
+/// same direction of one source and drops one of them, the other's wait is
+/// parked too, until that future is polled again. It is still woken at the
+/// next event; only `wait()` may return before it does.
+///
+/// ```
+/// use std::future::poll_fn;
+/// use std::io::Read;
+/// use mio::net::UnixStream;
+/// use sprout_runtime::io::{Direction, IoSource};
+///
+/// sprout_runtime::run(async {
+///     let (a, b) = UnixStream::pair().unwrap();
+///     let b = IoSource::new(b).unwrap();
+///     drop(a); // EOF: the read side becomes ready
+///     let mut waiter = b.registration().waiter(Direction::Read);
+///     let mut buf = [0; 8];
+///     let n = poll_fn(|cx| waiter.poll_io(cx, || b.get_ref().read(&mut buf))).await.unwrap();
+///     assert_eq!(n, 0);
+/// });
+/// ```
+pub struct Waiter<'a> {
+    registration: &'a Registration,
+    dir: Direction,
+    /// The data address of the waker this waiter left waiting, or 0.
+    key: WaitKey,
+}
+
+impl<'a> Waiter<'a> {
+    /// A waiter on `dir` of `registration`.
+    pub fn new(registration: &'a Registration, dir: Direction) -> Waiter<'a> {
+        Waiter { registration, dir, key: 0 }
+    }
+
+    /// Waits until the direction may proceed, as [`Registration::poll_ready`].
+    #[inline(always)]
+    pub fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<Ready>> {
+        let poll = self.registration.poll_ready(cx, self.dir);
+        self.key = if poll.is_pending() { cx.waker().data().addr() } else { 0 };
+        poll
+    }
+
+    /// [`Registration::poll_io`], waiting through this waiter.
+    #[inline]
+    pub fn poll_io<R>(&mut self, cx: &mut Context<'_>, op: impl FnOnce() -> io::Result<R>) -> Poll<io::Result<R>> {
+        self.poll_io_drained(cx, op, |_| false)
+    }
+
+    /// [`Registration::poll_io_drained`], waiting through this waiter.
+    #[inline]
+    pub fn poll_io_drained<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        op: impl FnOnce() -> io::Result<R>,
+        drained: impl FnOnce(&R) -> bool,
+    ) -> Poll<io::Result<R>> {
+        let poll = self.registration.poll_io_drained(cx, self.dir, op, drained);
+        self.key = WaitMark::after(&poll, cx).0;
+        poll
+    }
+
+    /// [`Registration::poll_blocked`], waiting through this waiter.
+    #[inline]
+    pub fn poll_blocked<T>(&mut self, cx: &mut Context<'_>, ready: Ready) -> Poll<io::Result<T>> {
+        let poll = self.registration.poll_blocked(cx, self.dir, ready);
+        self.key = WaitMark::after(&poll, cx).0;
+        poll
+    }
+
+    /// The direction this waiter waits on.
+    pub fn direction(&self) -> Direction {
+        self.dir
+    }
+}
+
+/// What a waiting future remembers of the waiter it left: see
+/// [`Registration::unwait`] and [`Waiter`]. One word; no reference is held.
+///
+/// ```
+/// use std::task::{Context, Poll};
+/// use sprout_runtime::io::{Direction, Registration, WaitMark};
+///
+/// // In a future's poll: remember the waiter a `Pending` left...
+/// fn poll_readable(reg: &Registration, cx: &mut Context<'_>, mark: &mut WaitMark) -> Poll<()> {
+///     let poll = reg.poll_ready(cx, Direction::Read);
+///     *mark = WaitMark::after(&poll, cx);
+///     poll.map(drop)
+/// }
+/// // ...and in its drop: `reg.unwait(Direction::Read, mark)`.
+/// # let _ = poll_readable;
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WaitMark(WaitKey);
+
+impl WaitMark {
+    /// No waiter left.
+    pub const NONE: WaitMark = WaitMark(0);
+
+    /// The mark after a poll that returned `poll` with `cx`: the waker's
+    /// identity if it is pending, none otherwise.
+    #[inline]
+    pub fn after<T>(poll: &Poll<T>, cx: &Context<'_>) -> WaitMark {
+        if poll.is_pending() { WaitMark(cx.waker().data().addr()) } else { WaitMark::NONE }
+    }
+
+    /// Whether a waiter was left.
+    #[inline]
+    pub fn is_set(self) -> bool {
+        self.0 != 0
+    }
+}
+
+impl Drop for Waiter<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        // Usually 0: a wait that ended cleared it.
+        if self.key != 0 {
+            self.registration.park_waiter(self.dir, self.key);
+        }
+    }
+}
+
+impl fmt::Debug for Waiter<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Waiter").field("dir", &self.dir).field("waiting", &(self.key != 0)).finish()
     }
 }
 

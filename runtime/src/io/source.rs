@@ -85,13 +85,19 @@ impl<S: Source> IoSource<S> {
     }
 
     /// Awaits a read-side operation. See [`poll_read_with`](Self::poll_read_with).
+    /// Dropping the future while it waits removes its waiter (see [`Waiter`](super::Waiter)).
     pub async fn read_with<R>(&self, mut op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
-        poll_fn(|cx| self.poll_read_with(cx, &mut op)).await
+        let source = self.get_ref();
+        let mut waiter = self.registration.waiter(Direction::Read);
+        poll_fn(|cx| waiter.poll_io(cx, || op(source))).await
     }
 
     /// Awaits a write-side operation. See [`poll_write_with`](Self::poll_write_with).
+    /// Dropping the future while it waits removes its waiter.
     pub async fn write_with<R>(&self, mut op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
-        poll_fn(|cx| self.poll_write_with(cx, &mut op)).await
+        let source = self.get_ref();
+        let mut waiter = self.registration.waiter(Direction::Write);
+        poll_fn(|cx| waiter.poll_io(cx, || op(source))).await
     }
 
     /// Waits until the source is readable (or closed, or in error).

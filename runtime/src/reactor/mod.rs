@@ -11,6 +11,9 @@
 //!   unlike multi-threaded reactors, no tick guards the clear.
 //! - Readers and writers wait in separate lists, so one task reading and
 //!   another writing the same socket both make progress.
+//! - A future that stops waiting without being woken parks its entry: still
+//!   woken at the next event, no longer counted as a waiting task
+//!   (`scheduled_io.rs`, `io::Waiter`).
 //! - Wakers are collected while the slab is borrowed and woken after.
 
 pub(crate) mod scheduled_io;
@@ -28,6 +31,7 @@ use slab::Slab;
 use crate::io::Direction;
 use crate::task::compact::CompactWaker;
 use scheduled_io::ScheduledIo;
+pub(crate) use scheduled_io::WaitKey;
 
 /// The reactor. See the module docs.
 pub(crate) struct Reactor {
@@ -108,6 +112,19 @@ impl Reactor {
         Poll::Pending
     }
 
+    /// Parks the waiter of a future that was dropped while it waited (see
+    /// `scheduled_io::Waiters`). A duplicate is handed back to be dropped
+    /// after the slab is released.
+    #[cold]
+    pub(crate) fn park_waiter(&self, io: IoKey, dir: Direction, key: WaitKey) -> Option<CompactWaker> {
+        let mut sources = self.sources.borrow_mut();
+        let s = sources.get_mut(io.key as usize).filter(|s| s.generation == io.generation)?;
+        match dir {
+            Direction::Read => s.readers.park(key),
+            Direction::Write => s.writers.park(key),
+        }
+    }
+
     /// Clears the readiness `bits`. Which bits an operation may clear is
     /// `io::Registration`'s rule (all it saw after `WouldBlock`, the data
     /// bits only after a short read or write).
@@ -131,6 +148,11 @@ impl Reactor {
     /// through its flags instead, so the loop skips the syscall.
     pub(crate) fn has_sources(&self) -> bool {
         !self.sources.borrow().is_empty()
+    }
+
+    /// The number of registered sources.
+    pub(crate) fn source_count(&self) -> usize {
+        self.sources.borrow().len()
     }
 
     /// Whether any task waits on any source (for `sprout::wait`). O(sources).

@@ -41,12 +41,29 @@ pub(crate) fn from_event(event: &mio::event::Event) -> u8 {
     bits
 }
 
+/// What a future remembers of the waiter it left (`io::Waiter`): the data
+/// address of the waker it registered, or 0. An identity only: it owns no
+/// reference and is never dereferenced.
+pub(crate) type WaitKey = usize;
+
 /// The tasks waiting on one direction of a source. Nearly always one, so
-/// the first lives inline and the rest spill into a vector.
+/// the first lives inline and the rest spill into a vector; deduplicated by
+/// `will_wake`; all drained (woken) at the next event.
+///
+/// A future that stops waiting without being woken (a read cancelled by a
+/// timeout) *parks* its entry (`io::Waiter`'s drop): the entry moves to
+/// `parked`, where it is still woken at the next event (so another future
+/// of the same task that shared the deduplicated entry loses no wake-up),
+/// but it no longer counts as a task waiting on the source, which is what
+/// `sprout::wait()` asks (issue 8, bug 5). Parked entries are deduplicated
+/// too, so a task that cancels reads in a loop on a silent socket keeps one.
+/// The registration path is the plain one: nothing on the hot path pays
+/// for this.
 #[derive(Default)]
 pub(crate) struct Waiters {
     first: Option<CompactWaker>,
     rest: Vec<CompactWaker>,
+    parked: Vec<CompactWaker>,
 }
 
 impl Waiters {
@@ -63,14 +80,47 @@ impl Waiters {
         }
     }
 
-    /// Moves every waiter into `out`.
+    /// Parks the entry whose waker has data address `key`, if it is still
+    /// waiting. Hands back a duplicate to drop after the borrow ends.
+    #[cold]
+    pub(crate) fn park(&mut self, key: WaitKey) -> Option<CompactWaker> {
+        let entry = if self.first.as_ref().is_some_and(|w| w.data_addr() == key) {
+            let entry = self.first.take();
+            if !self.rest.is_empty() {
+                self.first = Some(self.rest.swap_remove(0));
+            }
+            entry?
+        } else {
+            let i = self.rest.iter().position(|w| w.data_addr() == key)?;
+            self.rest.swap_remove(i)
+        };
+        if self.parked.iter().any(|w| w.data_addr() == key) {
+            return Some(entry);
+        }
+        self.parked.push(entry);
+        None
+    }
+
+    /// Moves every waiter, parked ones included, into `out`.
+    #[inline(always)]
     pub(crate) fn drain_into(&mut self, out: &mut Vec<CompactWaker>) {
         if let Some(w) = self.first.take() {
             out.push(w);
-            out.append(&mut self.rest);
+            if !self.rest.is_empty() {
+                out.append(&mut self.rest);
+            }
+        }
+        if !self.parked.is_empty() {
+            self.drain_parked(out);
         }
     }
 
+    #[cold]
+    fn drain_parked(&mut self, out: &mut Vec<CompactWaker>) {
+        out.append(&mut self.parked);
+    }
+
+    /// Whether no task waits here (parked entries do not count).
     pub(crate) fn is_empty(&self) -> bool {
         self.first.is_none()
     }

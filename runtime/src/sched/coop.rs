@@ -4,9 +4,12 @@
 //! that is never empty, never sees `Pending` and so would never yield. Each
 //! operation on a sprout resource therefore spends one unit of the task's
 //! budget (`Builder::ops_per_poll`, 128 by default, reset at every poll);
-//! when it runs out, the next operation wakes the task and returns
-//! `Pending`, so the task goes to the back of the run queue and I/O, timers
-//! and other tasks get their turn.
+//! when it runs out, the next operation returns `Pending` and the task is
+//! requeued exactly as [`yield_now`](crate::yield_now) requeues it: after
+//! the loop's next I/O poll, behind the tasks that yielded. A task that
+//! spent its budget so never waits less than one that yielded politely (it
+//! used to go straight back into the same turn's run queue, and a greedy
+//! task got a hundred turns for each of a polite one's).
 //!
 //! Authors of new resources call [`poll_proceed`] at the top of their
 //! `poll_*` functions.
@@ -36,7 +39,8 @@ pub fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
     let Some(core) = context::current() else { return Poll::Ready(()) };
     let left = core.budget.get();
     if left == 0 {
-        cx.waker().wake_by_ref();
+        // The same deferred path as yield_now (issue 8, bug 11).
+        core.defer(cx.waker());
         return Poll::Pending;
     }
     core.budget.set(left - 1);

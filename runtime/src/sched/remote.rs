@@ -7,9 +7,15 @@
 
 use std::collections::VecDeque;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
+// The queue's lock and flags come from the loom shim, so that the models in
+// `sched/loom_models.rs` run this very code under loom. The `Arc` around a
+// Remote stays std's (`Remote::orphan` needs `Arc::from_raw`).
+use crate::loom::sync::Mutex;
+use crate::loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use super::directory::Unregister;
 use crate::task::alloc::TaskHeap;
 use crate::task::header::Header;
 
@@ -38,11 +44,18 @@ pub(crate) enum Message {
     Release(TaskPtr, RefKind),
     /// Run a closure on the runtime thread (`Handle::spawn`, kills, callbacks).
     Run(Box<dyn FnOnce() + Send>),
+    /// Forget a timer, a socket record or a waiter, dropped where the
+    /// runtime was not running (see `sched/directory.rs`).
+    Unregister(Unregister),
 }
 
 struct Queue {
     messages: VecDeque<Message>,
-    /// Set when the runtime shuts down; later messages are refused.
+    /// Set when the runtime starts shutting down: later `Run` closures are
+    /// refused (handed back to the poster), while wakes and releases are
+    /// still handled.
+    refuse_closures: bool,
+    /// Set when the runtime has shut down; later messages are refused.
     closed: bool,
 }
 
@@ -54,7 +67,7 @@ pub(crate) struct Remote {
     notified: AtomicBool,
     /// Messages that need no prompt attention (releases) are waiting.
     pending: AtomicBool,
-    waker: mio::Waker,
+    waker: Notifier,
     /// Task allocations (and the root header) that point here. Only the
     /// runtime's own thread allocates or frees tasks, so this is written
     /// with a plain load and store, never a read-modify-write.
@@ -70,8 +83,12 @@ pub(crate) struct Remote {
 
 impl Remote {
     pub(crate) fn new(waker: mio::Waker) -> Remote {
+        Remote::with_notifier(Notifier::from(waker))
+    }
+
+    fn with_notifier(waker: Notifier) -> Remote {
         Remote {
-            queue: Mutex::new(Queue { messages: VecDeque::new(), closed: false }),
+            queue: Mutex::new(Queue { messages: VecDeque::new(), refuse_closures: false, closed: false }),
             notified: AtomicBool::new(false),
             pending: AtomicBool::new(false),
             waker,
@@ -126,32 +143,44 @@ impl Remote {
     /// Posts a message. If the runtime has shut down the message is refused:
     /// a `Run` closure is handed back, task references are leaked (see
     /// `task/waker.rs`).
+    ///
+    /// Everything happens under the queue's lock, the eventfd write
+    /// included. The moment the lock is released the runtime may read the
+    /// message, finish, and free this `Remote` (and close the eventfd), since
+    /// the message may have carried the last reference that kept it alive:
+    /// so after the unlock the poster touches nothing (issue 8, bug 4). The
+    /// write happens once per drain at most (`notified`), so holding the
+    /// lock across it costs little.
     pub(crate) fn post(&self, msg: Message) -> Result<(), Message> {
         let urgent = !matches!(msg, Message::Release(..));
-        {
-            let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
-            if q.closed {
-                return match msg {
-                    Message::Run(_) => Err(msg),
-                    // Leak the reference: the task must not be freed here, and
-                    // its runtime will never read the queue again.
-                    other => {
-                        std::mem::forget(other);
-                        Ok(())
-                    }
-                };
+        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        if let Message::Run(_) = msg {
+            if q.refuse_closures {
+                return Err(msg);
             }
-            q.messages.push_back(msg);
         }
+        if q.closed {
+            return match msg {
+                Message::Run(_) => Err(msg),
+                // Leak the reference: the task must not be freed here, and
+                // its runtime will never read the queue again.
+                other => {
+                    std::mem::forget(other);
+                    Ok(())
+                }
+            };
+        }
+        q.messages.push_back(msg);
         if urgent {
             if !self.notified.swap(true, Ordering::AcqRel) {
-                // An error here means the eventfd is gone (the runtime is
-                // shutting down); the queue is closed right after.
+                // The runtime closes the eventfd only after `close`, which
+                // takes this lock, so the write cannot reach a reused fd.
                 let _ = self.waker.wake();
             }
         } else {
             self.pending.store(true, Ordering::Release);
         }
+        drop(q);
         Ok(())
     }
 
@@ -172,15 +201,97 @@ impl Remote {
         std::mem::swap(&mut q.messages, out);
     }
 
+    /// Refuses later `Run` closures: the runtime is shutting down. The
+    /// ones already queued stay, for the shutdown to run.
+    pub(crate) fn refuse_closures(&self) {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner()).refuse_closures = true;
+    }
+
     /// Refuses all later messages and returns the ones still queued.
     pub(crate) fn close(&self) -> VecDeque<Message> {
         let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        q.refuse_closures = true;
         q.closed = true;
         std::mem::take(&mut q.messages)
     }
 
-    /// Whether `close` was called.
+    /// Whether the runtime has shut down, or is shutting down (it refuses
+    /// closures).
     pub(crate) fn is_closed(&self) -> bool {
-        self.queue.lock().unwrap_or_else(|e| e.into_inner()).closed
+        self.queue.lock().unwrap_or_else(|e| e.into_inner()).refuse_closures
+    }
+}
+
+/// What rouses the runtime's poll: the eventfd behind `mio::Waker`.
+#[cfg(not(loom))]
+type Notifier = mio::Waker;
+
+/// Under loom: the eventfd, or, in a model, a counter a model thread can
+/// block on as the runtime blocks in `epoll_wait` (see `loom_models.rs`).
+#[cfg(loom)]
+pub(crate) enum Notifier {
+    Mio(mio::Waker),
+    Model(Arc<ModelEventFd>),
+}
+
+#[cfg(loom)]
+impl From<mio::Waker> for Notifier {
+    fn from(waker: mio::Waker) -> Notifier {
+        Notifier::Mio(waker)
+    }
+}
+
+#[cfg(loom)]
+impl Notifier {
+    fn wake(&self) -> std::io::Result<()> {
+        match self {
+            Notifier::Mio(waker) => waker.wake(),
+            Notifier::Model(eventfd) => {
+                eventfd.write();
+                Ok(())
+            }
+        }
+    }
+}
+
+/// An eventfd for loom models: `write` adds one, `wait` blocks until the
+/// count is non-zero and resets it, as an `epoll_wait` that reports the
+/// eventfd and the drain of its counter do.
+#[cfg(loom)]
+pub(crate) struct ModelEventFd {
+    count: Mutex<u64>,
+    ready: crate::loom::sync::Condvar,
+}
+
+#[cfg(loom)]
+impl ModelEventFd {
+    pub(crate) fn new() -> ModelEventFd {
+        ModelEventFd { count: Mutex::new(0), ready: crate::loom::sync::Condvar::new() }
+    }
+
+    fn write(&self) {
+        *self.count.lock().unwrap() += 1;
+        self.ready.notify_one();
+    }
+
+    pub(crate) fn wait(&self) {
+        let mut count = self.count.lock().unwrap();
+        while *count == 0 {
+            count = self.ready.wait(count).unwrap();
+        }
+        *count = 0;
+    }
+}
+
+#[cfg(loom)]
+impl Remote {
+    /// The task allocations still pointing here (models only).
+    pub(crate) fn live_allocs(&self) -> usize {
+        self.allocs.load(Ordering::Relaxed)
+    }
+
+    /// A Remote whose wake-ups go to `eventfd`, for the loom models.
+    pub(crate) fn for_model(eventfd: Arc<ModelEventFd>) -> Remote {
+        Remote::with_notifier(Notifier::Model(eventfd))
     }
 }

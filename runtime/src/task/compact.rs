@@ -67,6 +67,18 @@ impl CompactWaker {
         }
     }
 
+    /// The data address of the waker: an identity, as `Waker::data` gives.
+    pub(crate) fn data_addr(&self) -> usize {
+        let word = self.0.as_ptr();
+        if word.addr() & BOXED == 0 {
+            word.addr()
+        } else {
+            // SAFETY: tagged words are Box<Waker> pointers we own.
+            let boxed = unsafe { &*word.map_addr(|a| a & !BOXED).cast::<Waker>() };
+            boxed.data().addr()
+        }
+    }
+
     /// Replaces the stored waker with `waker` unless both wake the same task.
     #[inline]
     pub(crate) fn update(&mut self, waker: &Waker) {

@@ -96,6 +96,27 @@ impl fmt::Display for JoinError {
 
 impl std::error::Error for JoinError {}
 
+/// Why [`JoinHandle::try_join`](crate::JoinHandle::try_join) returned no result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TryJoinError {
+    /// The task has not finished yet (or its completion callbacks are
+    /// still running): try again later, or await the handle.
+    Running,
+    /// The task finished and this handle already handed out its result.
+    Taken,
+}
+
+impl fmt::Display for TryJoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TryJoinError::Running => f.write_str("the task has not finished"),
+            TryJoinError::Taken => f.write_str("the task's result was already taken"),
+        }
+    }
+}
+
+impl std::error::Error for TryJoinError {}
+
 impl From<JoinError> for std::io::Error {
     fn from(e: JoinError) -> std::io::Error {
         std::io::Error::other(e.to_string())

@@ -4,7 +4,11 @@ use std::any::Any;
 use std::cell::{Cell, UnsafeCell};
 use std::fmt;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::Ordering;
+
+// From the loom shim: `task/loom_models.rs` runs the foreign-reference
+// protocol (`waker.rs`) under loom.
+use crate::loom::sync::atomic::AtomicU32;
 use std::task::{Context, Waker};
 
 use super::compact::CompactWaker;
@@ -140,6 +144,13 @@ impl Header {
         // and by the contract above no second borrow can start while `f` runs.
         let slot = unsafe { &mut *self.extras.get() };
         f(slot.get_or_insert_with(Default::default))
+    }
+
+    /// Whether the extras were ever allocated.
+    #[inline]
+    pub(crate) fn has_extras(&self) -> bool {
+        // SAFETY: as in `with_extras`; this only reads the pointer.
+        unsafe { (*self.extras.get()).is_some() }
     }
 
     /// Like `with_extras`, but does nothing if they were never allocated.

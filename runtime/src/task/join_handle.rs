@@ -12,7 +12,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use super::compact::CompactWaker;
-use super::error::JoinError;
+use super::error::{JoinError, TryJoinError};
 use super::header::{Header, TaskId, ref_dec};
 use super::state::{COMPLETE, CONSUMED, GRACEFUL, HANDLED, JOIN_HANDLE};
 use crate::context;
@@ -71,7 +71,8 @@ impl<T: 'static> JoinHandle<T> {
         self.header().name()
     }
 
-    /// Whether the task has finished (returned, panicked or was killed).
+    /// Whether the task has finished (returned, panicked or was killed) and
+    /// its completion callbacks have run.
     pub fn is_finished(&self) -> bool {
         self.header().state.has(COMPLETE)
     }
@@ -129,38 +130,90 @@ impl<T: 'static> JoinHandle<T> {
 
     /// Waits up to `timeout` for the task, like gevent's `join(timeout)`.
     /// Returns `None` if it is still running; the handle stays usable.
+    ///
+    /// # Panics
+    /// If the result was already taken (as polling the handle again does).
     pub async fn join_timeout(&mut self, timeout: Duration) -> Option<Result<T, JoinError>> {
         crate::time::timeout(timeout, self).await.ok()
     }
 
     /// Takes the result if the task has finished, without waiting.
-    pub fn try_join(&mut self) -> Option<Result<T, JoinError>> {
-        if self.is_finished() { self.take_output() } else { None }
+    ///
+    /// The error says why there is no result: [`TryJoinError::Running`] if
+    /// the task has not finished (its completion callbacks count as part of
+    /// it: called from one of them, the answer is `Running`), or
+    /// [`TryJoinError::Taken`] if this handle already handed the result out
+    /// (through `try_join`, `join_timeout` or an `.await`). Like
+    /// `std::sync::mpsc::Receiver::try_recv`'s `Empty` and `Disconnected`.
+    ///
+    /// ```
+    /// use sprout_runtime::task::TryJoinError;
+    /// use sprout_runtime::{run, spawn, yield_now};
+    ///
+    /// run(async {
+    ///     let mut task = spawn(async { 7 });
+    ///     assert_eq!(task.try_join().unwrap_err(), TryJoinError::Running);
+    ///     yield_now().await;
+    ///     assert_eq!(task.try_join().unwrap().unwrap(), 7);
+    ///     assert_eq!(task.try_join().unwrap_err(), TryJoinError::Taken);
+    /// });
+    /// ```
+    pub fn try_join(&mut self) -> Result<Result<T, JoinError>, TryJoinError> {
+        if !self.is_finished() {
+            return Err(TryJoinError::Running);
+        }
+        self.take_output().ok_or(TryJoinError::Taken)
     }
 
     /// Calls `f` with the result when the task finishes, like gevent's
     /// `link`. Callbacks run on the runtime thread, in registration order,
-    /// before any joiner resumes; if the task has already finished, `f` runs
-    /// now. The result stays for the joiner. A panic seen by a callback
-    /// counts as handled: it is not reported as unjoined.
+    /// after the task's future and task-local values are dropped and before
+    /// any joiner resumes; if the task has already finished, `f` runs now.
+    /// The result stays for the joiner. A panic seen by a callback counts as
+    /// handled: it is not reported as unjoined.
+    ///
+    /// While callbacks run, the task is not yet finished: from inside one,
+    /// [`is_finished`](Self::is_finished) is false and
+    /// [`try_join`](Self::try_join) answers `Running`, so that no callback
+    /// can take or drop the result another one is looking at. Dropping the
+    /// handle from a callback is fine: the result is dropped after the last
+    /// callback.
+    ///
+    /// # Panics
+    /// If this handle already handed the result out (through `try_join`,
+    /// `join_timeout` or an `.await`): `f` could never see it, and running
+    /// it with something else, or silently never, would hide the mistake.
+    /// Register callbacks before taking the result.
+    #[track_caller]
     pub fn on_done(&self, f: impl FnOnce(&Result<T, JoinError>) + 'static) {
         let header = self.header();
-        header.state.set(HANDLED);
         let callback = move |output: &dyn Any| {
             if let Some(output) = output.downcast_ref::<Result<T, JoinError>>() {
                 f(output);
             }
         };
         if header.state.has(COMPLETE) {
-            if let Some(output) = self.output_ref() {
-                callback(output);
+            match self.output_ref() {
+                Some(output) => {
+                    header.state.set(HANDLED);
+                    callback(output);
+                }
+                None => panic!(
+                    "JoinHandle::on_done: the task's result was already taken (by try_join, join_timeout or \
+                     an await), so the callback could never see it; register callbacks before taking the result"
+                ),
             }
         } else {
+            header.state.set(HANDLED);
             header.with_extras(|e| e.callbacks.push(Box::new(callback)));
         }
     }
 
     /// Calls `f` with the value if the task returns, like gevent's `link_value`.
+    ///
+    /// # Panics
+    /// As [`on_done`](Self::on_done), if the result was already taken.
+    #[track_caller]
     pub fn on_ok(&self, f: impl FnOnce(&T) + 'static) {
         self.on_done(move |r| {
             if let Ok(v) = r {
@@ -171,6 +224,10 @@ impl<T: 'static> JoinHandle<T> {
 
     /// Calls `f` with the error if the task panics or is killed, like
     /// gevent's `link_exception`.
+    ///
+    /// # Panics
+    /// As [`on_done`](Self::on_done), if the result was already taken.
+    #[track_caller]
     pub fn on_err(&self, f: impl FnOnce(&JoinError) + 'static) {
         self.on_done(move |r| {
             if let Err(e) = r {
@@ -186,7 +243,8 @@ impl<T: 'static> JoinHandle<T> {
             return None;
         }
         // SAFETY: COMPLETE and not CONSUMED: the output is live, and only this
-        // handle (borrowed for the result's lifetime) could consume it.
+        // handle (borrowed for the result's lifetime) could consume it; the
+        // runtime drops it only once the handle is gone.
         Some(unsafe { &*(header.vtable.output)(self.raw) })
     }
 

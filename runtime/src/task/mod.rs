@@ -28,6 +28,9 @@ mod yield_now;
 #[cfg(test)]
 mod tests;
 
+#[cfg(all(test, loom))]
+mod loom_models;
+
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -35,7 +38,7 @@ use std::time::Duration;
 
 use crate::context;
 
-pub use error::{JoinError, Panic};
+pub use error::{JoinError, Panic, TryJoinError};
 pub use header::TaskId;
 pub use join_handle::JoinHandle;
 pub(crate) use join_handle::TaskRef;

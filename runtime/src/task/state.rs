@@ -9,8 +9,10 @@
 //!  bit  name         set while ...                                  invariant
 //!  0    SCHEDULED    a run-queue entry exists, or the task was woken  at most one queue entry per task
 //!                    during its own poll and must be requeued after
-//!  1    RUNNING      the future is being polled or dropped in place   no re-entrant poll, drop or kill
-//!  2    COMPLETE     the future is gone; the output slot is filled    never cleared once set
+//!  1    RUNNING      the future is being polled or dropped in place,  no re-entrant poll, drop or kill;
+//!                    or the finished task's completion code runs      the output is lent, not takeable
+//!  2    COMPLETE     the future is gone, the output slot is filled,   never cleared once set
+//!                    and the completion code has run
 //!  3    CONSUMED     the output was taken or dropped                  implies COMPLETE
 //!  4    JOIN_HANDLE  a JoinHandle exists                              cleared once, by the handle's drop
 //!  5    KILL         kill() arrived while RUNNING                     acted on right after the poll
@@ -159,7 +161,10 @@ impl State {
         }
     }
 
-    /// The future is gone and the output slot is written.
+    /// The future is gone, the output slot is written, and the completion
+    /// code (task-local destructors, callbacks) has run. Until this point
+    /// the task stays RUNNING, so its handle cannot take the output that
+    /// code borrows.
     #[inline]
     pub(crate) fn transition_to_complete(&self) {
         let s = self.0.get();

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use futures_core::Stream;
 
+use super::deadline_after;
 use super::sleep::{Sleep, sleep_until};
 
 /// What an [`Interval`] does when the task was late and ticks were missed.
@@ -36,6 +37,9 @@ pub enum MissedTickBehavior {
 ///     assert!(second - first >= Duration::from_millis(2));
 /// });
 /// ```
+///
+/// Any period up to `Duration::MAX` works; one too long to add to an
+/// `Instant` means the next tick never comes.
 ///
 /// # Panics
 /// If `period` is zero: such an interval would spin.
@@ -73,19 +77,20 @@ impl Interval {
         }
         let scheduled = self.sleep.deadline();
         let now = Instant::now();
+        // All saturating: a period too long to add is "never" (issue 8, bug 6).
+        let after_one = deadline_after(scheduled, self.period);
         let next = match self.missed {
-            MissedTickBehavior::Burst => scheduled + self.period,
-            MissedTickBehavior::Delay if now > scheduled + self.period => now + self.period,
-            MissedTickBehavior::Delay => scheduled + self.period,
+            MissedTickBehavior::Burst => after_one,
+            MissedTickBehavior::Delay if now > after_one => deadline_after(now, self.period),
+            MissedTickBehavior::Delay => after_one,
             MissedTickBehavior::Skip => {
-                let next = scheduled + self.period;
-                if next > now {
-                    next
+                if after_one > now {
+                    after_one
                 } else {
                     // Whole periods missed since `scheduled`, plus one.
                     let periods = (now - scheduled).as_nanos() / self.period.as_nanos() + 1;
                     let ahead = self.period.as_nanos().saturating_mul(periods);
-                    scheduled + Duration::from_nanos(ahead.min(u128::from(u64::MAX)) as u64)
+                    deadline_after(scheduled, Duration::from_nanos(ahead.min(u128::from(u64::MAX)) as u64))
                 }
             }
         };
@@ -105,7 +110,7 @@ impl Interval {
 
     /// Restarts the schedule: the next tick comes one period from now.
     pub fn reset(&mut self) {
-        self.sleep.reset(Instant::now() + self.period);
+        self.sleep.reset(deadline_after(Instant::now(), self.period));
     }
 }
 

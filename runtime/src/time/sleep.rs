@@ -7,14 +7,18 @@ use std::time::{Duration, Instant};
 
 use super::wheel::TimerState;
 use crate::context;
+use crate::sched::directory::{self, Unregister};
 use crate::task::compact::CompactWaker;
 
 /// Waits until `duration` has passed: the cooperative `time.sleep`, like
 /// `gevent.sleep`. Other tasks run meanwhile.
 ///
 /// The sleep never ends early; it may end up to a millisecond (plus the
-/// loop's latency) late. `sleep(Duration::ZERO)` still lets the loop turn
-/// once; to just let others run, [`yield_now`](crate::yield_now) says so better.
+/// loop's latency) late. `sleep(Duration::ZERO)`, like a deadline already
+/// past, is a yield: as gevent's `sleep(0)`, it lets every other ready task
+/// run, and I/O be polled, then completes (see [`yield_now`](crate::yield_now)).
+/// A duration too long to add to an `Instant`, up to `Duration::MAX`, means
+/// "never".
 ///
 /// ```
 /// use std::time::{Duration, Instant};
@@ -27,17 +31,25 @@ use crate::task::compact::CompactWaker;
 /// });
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
-    let deadline = Instant::now().checked_add(duration).unwrap_or_else(super::far_future);
-    sleep_until(deadline)
+    let deadline = super::deadline_after(Instant::now(), duration);
+    // A zero sleep is due at once: no need to read the clock again.
+    Sleep { deadline, serial: if duration.is_zero() { DUE } else { UNREGISTERED }, key: 0 }
 }
 
-/// Waits until `deadline`.
+/// Waits until `deadline`. A deadline already past is a yield, as in [`sleep`].
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    Sleep { deadline, serial: UNREGISTERED, key: 0 }
+    let due = deadline <= Instant::now();
+    Sleep { deadline, serial: if due { DUE } else { UNREGISTERED }, key: 0 }
 }
 
 /// `serial` of a Sleep that holds no timer.
 const UNREGISTERED: u32 = 0;
+/// `serial` of a Sleep whose deadline had passed when it was made: its
+/// first poll yields instead of arming a timer.
+const DUE: u32 = u32::MAX - 2;
+/// `serial` of a Sleep that yielded because its deadline had passed: its
+/// next poll completes.
+const YIELDED: u32 = u32::MAX - 1;
 /// `serial` of a Sleep that has completed.
 const ELAPSED: u32 = u32::MAX;
 
@@ -47,7 +59,8 @@ const ELAPSED: u32 = u32::MAX;
 #[derive(Debug)]
 pub struct Sleep {
     deadline: Instant,
-    /// The runtime whose wheel holds `key`, or UNREGISTERED / ELAPSED.
+    /// The runtime whose wheel holds `key`, or UNREGISTERED / DUE / YIELDED
+    /// / ELAPSED. Runtime serials count up from 1 and never reach these.
     serial: u32,
     key: u32,
 }
@@ -58,27 +71,40 @@ impl Sleep {
         self.deadline
     }
 
-    /// Whether the sleep has completed.
+    /// Whether the sleep has completed (or has yielded because its deadline
+    /// had passed, and completes at its next poll).
     pub fn is_elapsed(&self) -> bool {
-        self.serial == ELAPSED
+        self.serial == ELAPSED || self.serial == YIELDED
     }
 
-    /// Moves the deadline, re-arming a sleep that already completed.
+    /// Moves the deadline, re-arming a sleep that already completed. A
+    /// deadline already past yields at the next poll, then completes.
     pub fn reset(&mut self, deadline: Instant) {
         self.cancel();
         self.deadline = deadline;
         self.serial = UNREGISTERED;
     }
 
-    /// Removes the timer from its wheel, if it is in the running runtime's.
+    /// Removes the timer from its wheel, if it holds one.
+    #[inline]
     fn cancel(&mut self) {
-        if self.serial == UNREGISTERED || self.serial == ELAPSED {
-            return;
+        if self.serial != UNREGISTERED && self.serial < DUE {
+            self.cancel_armed();
         }
-        if let Some(core) = context::current().filter(|c| c.serial == self.serial) {
-            let waker = core.timers.borrow_mut().remove(self.key);
-            // Dropped after the wheel is released: dropping a waker may free a task.
-            drop(waker);
+    }
+
+    /// Removes the timer from its wheel: directly if its runtime is the one
+    /// running here, else by asking that runtime (see `sched/directory.rs`),
+    /// so a `Sleep` may be dropped anywhere, even after its runtime is gone.
+    #[inline(never)]
+    fn cancel_armed(&mut self) {
+        match context::current().filter(|c| c.serial == self.serial) {
+            Some(core) => {
+                let waker = core.timers.borrow_mut().remove(self.key);
+                // Dropped after the wheel is released: dropping a waker may free a task.
+                drop(waker);
+            }
+            None => directory::unregister(self.serial, Unregister::Timer(self.key)),
         }
         self.serial = UNREGISTERED;
     }
@@ -88,14 +114,15 @@ impl Future for Sleep {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.serial == ELAPSED {
-            return Poll::Ready(());
+        // One compare keeps the markers (DUE, YIELDED, ELAPSED) off the hot path.
+        if self.serial >= DUE {
+            return self.poll_marked(cx);
         }
         let core = context::expect("Sleep::poll");
         if self.serial == core.serial {
             // Armed here: the hot path is one slab lookup.
-            let state = core.timers.borrow_mut().poll(self.key, cx.waker());
-            match state {
+            let mut timers = core.timers.borrow_mut();
+            match timers.poll(self.key, cx.waker()) {
                 TimerState::Pending => return Poll::Pending,
                 // Fired, and certainly due: only a deadline past the wheel's
                 // span could have been filed early (at the span's end).
@@ -106,13 +133,17 @@ impl Future for Sleep {
                 // Fired at the span's end: the check below re-arms if need be.
                 TimerState::Fired => self.serial = UNREGISTERED,
             }
+        } else if self.serial != UNREGISTERED {
+            // Armed in another runtime: forget it there before arming here.
+            self.cancel_armed();
         }
         // Not armed here: arm it, unless the deadline has already passed.
         let tick = core.deadline_tick(self.deadline);
         let mut timers = core.timers.borrow_mut();
         if tick <= timers.elapsed() {
-            self.serial = ELAPSED;
-            return Poll::Ready(());
+            drop(timers);
+            self.serial = DUE;
+            return self.poll_marked(cx);
         }
         self.key = timers.insert(tick, CompactWaker::new(cx.waker()));
         self.serial = core.serial;
@@ -120,7 +151,28 @@ impl Future for Sleep {
     }
 }
 
+impl Sleep {
+    /// `poll` for a sleep that holds no timer because it is due or done.
+    #[cold]
+    fn poll_marked(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        match self.serial {
+            // Due already: a yield, as gevent's sleep(0), instead of waiting
+            // for the next millisecond tick (issue 8, bug 11).
+            DUE => {
+                context::expect("Sleep::poll").defer(cx.waker());
+                self.serial = YIELDED;
+                Poll::Pending
+            }
+            _ => {
+                self.serial = ELAPSED;
+                Poll::Ready(())
+            }
+        }
+    }
+}
+
 impl Drop for Sleep {
+    #[inline]
     fn drop(&mut self) {
         self.cancel();
     }
