@@ -1,0 +1,1 @@
+//! A connector for hyper-util's pooled `Client`.

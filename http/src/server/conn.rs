@@ -1,0 +1,409 @@
+//! One connection: hyper over the stream, sprout's clock, graceful stop.
+//!
+//! # The clock
+//! A connection is in one of three phases, kept in [`Clock`] and moved by
+//! the three parties that see the changes:
+//!
+//! | phase | entered when | by | deadline |
+//! | --- | --- | --- | --- |
+//! | `Head` | the connection is accepted; bytes arrive while `Idle` | [`serve`], [`Watched`] | header-read timeout |
+//! | `Busy` | hyper calls the handler | `service::Svc` | none |
+//! | `Idle` | the last response in flight has been sent (its body dropped) | `service::Tracked` | keep-alive timeout |
+//!
+//! The connection's task keeps one sprout timer and arms it lazily: the
+//! phase changes only write a deadline into a `Cell`; the task re-arms the
+//! timer when it is about to sleep and the timer would fire *later* than
+//! the deadline. A timer that fires early (the deadline moved on) is
+//! re-armed; one that fires while `Busy` is ignored. On a busy keep-alive
+//! connection the timing wheel is therefore touched about once per
+//! keep-alive period, not once per request.
+//!
+//! HTTP/2 connections never enter `Head`: a stream of pings or window
+//! updates is not a slow request head.
+
+use std::cell::Cell;
+use std::future::{Future, poll_fn};
+use std::io;
+use std::net::SocketAddr;
+use std::pin::{Pin, pin};
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use futures_io::{AsyncRead, AsyncWrite};
+use hyper::body::Incoming;
+use hyper::{Request, service::Service};
+use sprout_net::TcpStream;
+use sprout_runtime::Sleep;
+
+use super::service::Svc;
+use super::{ErrorKind, IntoResponse, ServeError, SetupRef};
+use crate::rt::{Exec, Io, Timer};
+
+/// Where a connection is between requests (see the module docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Waiting for (the rest of) a request head.
+    Head,
+    /// A request is being handled or its response sent.
+    Busy,
+    /// Waiting for the next request on a kept-alive connection.
+    Idle,
+}
+
+/// A connection's phase and the deadline that goes with it.
+pub(crate) struct Clock {
+    phase: Cell<Phase>,
+    /// Requests whose responses are not fully sent (HTTP/2 runs several).
+    in_flight: Cell<u32>,
+    /// When the current phase times out; `None` for never.
+    deadline: Cell<Option<Instant>>,
+    header_read: Option<Duration>,
+    keep_alive: Option<Duration>,
+    /// HTTP/2: bytes arriving while idle do not start a `Head`.
+    multiplexed: Cell<bool>,
+}
+
+impl Clock {
+    fn new(header_read: Option<Duration>, keep_alive: Option<Duration>) -> Clock {
+        Clock {
+            phase: Cell::new(Phase::Head),
+            in_flight: Cell::new(0),
+            deadline: Cell::new(header_read.map(|d| Instant::now() + d)),
+            header_read,
+            keep_alive,
+            multiplexed: Cell::new(false),
+        }
+    }
+
+    /// hyper called the handler.
+    #[inline]
+    pub(crate) fn request_started(&self) {
+        self.in_flight.set(self.in_flight.get() + 1);
+        self.phase.set(Phase::Busy);
+        self.deadline.set(None);
+    }
+
+    /// A response was sent (or abandoned).
+    #[inline]
+    pub(crate) fn response_done(&self) {
+        let left = self.in_flight.get().saturating_sub(1);
+        self.in_flight.set(left);
+        if left == 0 {
+            self.phase.set(Phase::Idle);
+            self.deadline.set(self.keep_alive.map(|d| Instant::now() + d));
+        }
+    }
+
+    /// Bytes arrived from the peer.
+    #[inline]
+    fn bytes_arrived(&self) {
+        if self.phase.get() == Phase::Idle && !self.multiplexed.get() {
+            self.phase.set(Phase::Head);
+            self.deadline.set(self.header_read.map(|d| Instant::now() + d));
+        }
+    }
+}
+
+/// The accepted stream, telling the clock when bytes arrive.
+pub(crate) struct Watched<S> {
+    inner: S,
+    clock: Rc<Clock>,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
+    #[inline]
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let poll = Pin::new(&mut this.inner).poll_read(cx, buf);
+        if let Poll::Ready(Ok(1..)) = poll {
+            this.clock.bytes_arrived();
+        }
+        poll
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
+    #[inline]
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+    }
+
+    #[inline]
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+    }
+
+    #[inline]
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_close(cx)
+    }
+}
+
+/// Serves one accepted connection until it closes, times out, or the
+/// server stops.
+pub(crate) async fn serve<H, F>(stream: TcpStream, peer: SocketAddr, setup: SetupRef<H>)
+where
+    H: Fn(Request<Incoming>) -> F + 'static,
+    F: Future + 'static,
+    F::Output: IntoResponse,
+{
+    // Small responses go out at once, not after the peer's delayed ACK.
+    let _ = stream.set_nodelay(true);
+    let config = &setup.config;
+    let clock = Rc::new(Clock::new(config.header_read_timeout, config.keep_alive_timeout));
+
+    #[cfg(feature = "tls")]
+    if let Some(acceptor) = config.tls.clone() {
+        let handshake = acceptor.accept(stream);
+        let tls = match within(&clock, handshake).await {
+            Some(Ok(tls)) => tls,
+            Some(Err(e)) => return report(&setup, ServeError::new(peer, ErrorKind::Peer, e)),
+            None => return report(&setup, ServeError::new(peer, ErrorKind::Peer, head_timed_out())),
+        };
+        let h2 = config.http2 && tls.get_ref().1.alpn_protocol() == Some(b"h2");
+        return drive(tls, h2, peer, clock, setup).await;
+    }
+
+    if config.http2 {
+        // Cleartext HTTP/2 with prior knowledge starts with its preface.
+        let mut first = [0u8; PREFACE.len()];
+        let mut have = 0;
+        while have < first.len() && first[..have] == PREFACE[..have] {
+            match within(&clock, stream.read(&mut first[have..])).await {
+                Some(Ok(0)) => return,
+                Some(Ok(n)) => have += n,
+                Some(Err(e)) => return report(&setup, ServeError::new(peer, ErrorKind::Peer, e)),
+                None => return report(&setup, ServeError::new(peer, ErrorKind::Peer, head_timed_out())),
+            }
+        }
+        let h2 = first[..have] == *PREFACE;
+        let stream = Rewind { prefix: first, start: 0, end: have, inner: stream };
+        return drive(stream, h2, peer, clock, setup).await;
+    }
+    drive(stream, false, peer, clock, setup).await
+}
+
+/// The first bytes of every HTTP/2 connection.
+const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// Runs `future` until the clock's (header-read) deadline; `None` if it passed.
+async fn within<T>(clock: &Clock, future: impl Future<Output = T>) -> Option<T> {
+    match clock.deadline.get() {
+        Some(deadline) => sprout_runtime::time::timeout_at(deadline, future).await.ok(),
+        None => Some(future.await),
+    }
+}
+
+fn head_timed_out() -> io::Error {
+    io::Error::new(io::ErrorKind::TimedOut, "timed out reading the request head")
+}
+
+fn report<H>(setup: &SetupRef<H>, error: ServeError) {
+    (setup.config.on_error)(&error);
+}
+
+/// Runs hyper on `stream` (HTTP/2 if `h2`), under the clock and the stop.
+async fn drive<S, H, F>(stream: S, h2: bool, peer: SocketAddr, clock: Rc<Clock>, setup: SetupRef<H>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + 'static,
+    H: Fn(Request<Incoming>) -> F + 'static,
+    F: Future + 'static,
+    F::Output: IntoResponse,
+{
+    let io = Io::new(Watched { inner: stream, clock: clock.clone() });
+    let service = Svc::new(setup.clone(), clock.clone(), peer);
+    let result = if h2 {
+        clock.multiplexed.set(true);
+        serve_h2(io, service, &clock, &setup).await
+    } else {
+        let mut builder = hyper::server::conn::http1::Builder::new();
+        builder.timer(Timer).header_read_timeout(None).keep_alive(setup.config.keep_alive);
+        let conn = builder.serve_connection(io, service);
+        run(conn, &clock, &setup).await
+    };
+    match result {
+        Outcome::Closed(Ok(())) => {}
+        Outcome::Closed(Err(e)) => {
+            let kind = if caused_by_peer(&e) { ErrorKind::Peer } else { ErrorKind::Other };
+            report(&setup, ServeError::new(peer, kind, e));
+        }
+        Outcome::TimedOut(Phase::Head) => report(&setup, ServeError::new(peer, ErrorKind::Peer, head_timed_out())),
+        // An idle keep-alive connection closed on time: nothing to say.
+        Outcome::TimedOut(_) => {}
+    }
+}
+
+#[cfg(feature = "http2")]
+async fn serve_h2<S, H, F>(io: Io<Watched<S>>, service: Svc<H>, clock: &Clock, setup: &SetupRef<H>) -> Outcome
+where
+    S: AsyncRead + AsyncWrite + Unpin + 'static,
+    H: Fn(Request<Incoming>) -> F + 'static,
+    F: Future + 'static,
+    F::Output: IntoResponse,
+{
+    let mut builder = hyper::server::conn::http2::Builder::new(Exec);
+    builder.timer(Timer);
+    run(builder.serve_connection(io, service), clock, setup).await
+}
+
+#[cfg(not(feature = "http2"))]
+async fn serve_h2<S, H, F>(_io: Io<Watched<S>>, _service: Svc<H>, _clock: &Clock, _setup: &SetupRef<H>) -> Outcome
+where
+    S: AsyncRead + AsyncWrite + Unpin + 'static,
+    H: Fn(Request<Incoming>) -> F + 'static,
+    F: Future + 'static,
+    F::Output: IntoResponse,
+{
+    let _ = Exec;
+    unreachable!("HTTP/2 is negotiated only with the http2 feature")
+}
+
+/// How a connection ended.
+enum Outcome {
+    /// hyper finished: the peer closed, or an error.
+    Closed(hyper::Result<()>),
+    /// The clock's deadline passed in this phase; the connection is dropped.
+    TimedOut(Phase),
+}
+
+/// A hyper server connection that can be asked to finish gracefully.
+trait Graceful: Future<Output = hyper::Result<()>> {
+    fn graceful_shutdown(self: Pin<&mut Self>);
+}
+
+impl<I, S> Graceful for hyper::server::conn::http1::Connection<I, S>
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin,
+    S: Service<Request<Incoming>, Response = hyper::Response<super::service::Tracked>>,
+    S::Error: Into<crate::body::BoxError>,
+{
+    fn graceful_shutdown(self: Pin<&mut Self>) {
+        hyper::server::conn::http1::Connection::graceful_shutdown(self)
+    }
+}
+
+#[cfg(feature = "http2")]
+impl<I, S, E> Graceful for hyper::server::conn::http2::Connection<I, S, E>
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin,
+    S: Service<Request<Incoming>, Response = hyper::Response<super::service::Tracked>>,
+    S::Error: Into<crate::body::BoxError>,
+    E: hyper::rt::bounds::Http2ServerConnExec<S::Future, super::service::Tracked>,
+{
+    fn graceful_shutdown(self: Pin<&mut Self>) {
+        hyper::server::conn::http2::Connection::graceful_shutdown(self)
+    }
+}
+
+/// Polls `conn` until it ends, the clock's deadline passes, or (after the
+/// server stops) it has finished its requests in flight.
+async fn run<C: Graceful, H>(conn: C, clock: &Clock, setup: &SetupRef<H>) -> Outcome {
+    let mut conn = pin!(conn);
+    let handle = &setup.handle;
+    let mut stopped = pin!(handle.stopped());
+    let mut watching = false;
+    let mut stopping = false;
+    let mut timer: Option<Sleep> = None;
+    poll_fn(|cx| {
+        // The stop: registered once; afterwards a flag is enough to know.
+        if !stopping && (!watching || handle.is_stopped()) {
+            watching = true;
+            if stopped.as_mut().poll(cx).is_ready() {
+                stopping = true;
+                conn.as_mut().graceful_shutdown();
+            }
+        }
+        if let Poll::Ready(result) = conn.as_mut().poll(cx) {
+            return Poll::Ready(Outcome::Closed(result));
+        }
+        loop {
+            let Some(deadline) = clock.deadline.get() else { return Poll::Pending };
+            let sleep = timer.get_or_insert_with(|| sprout_runtime::sleep_until(deadline));
+            if sleep.deadline() > deadline || sleep.is_elapsed() {
+                sleep.reset(deadline);
+            }
+            if Pin::new(&mut *sleep).poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            if Instant::now() >= deadline {
+                return Poll::Ready(Outcome::TimedOut(clock.phase.get()));
+            }
+            // Fired for an earlier deadline that has since moved on: re-arm.
+        }
+    })
+    .await
+}
+
+/// Whether a connection's error is the peer's doing.
+fn caused_by_peer(e: &hyper::Error) -> bool {
+    if e.is_parse() || e.is_parse_too_large() || e.is_incomplete_message() || e.is_timeout() || e.is_canceled() {
+        return true;
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(err) = source {
+        if let Some(io) = err.downcast_ref::<io::Error>() {
+            use io::ErrorKind::*;
+            return matches!(io.kind(), ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof | TimedOut);
+        }
+        if let Some(h2) = err.downcast_ref::<hyper::Error>() {
+            return caused_by_peer(h2);
+        }
+        source = err.source();
+    }
+    false
+}
+
+/// A stream with bytes already read from it put back in front.
+struct Rewind<S> {
+    prefix: [u8; PREFACE.len()],
+    start: usize,
+    end: usize,
+    inner: S,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Rewind<S> {
+    #[inline]
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        if this.start < this.end {
+            let n = buf.len().min(this.end - this.start);
+            buf[..n].copy_from_slice(&this.prefix[this.start..this.start + n]);
+            this.start += n;
+            return Poll::Ready(Ok(n));
+        }
+        Pin::new(&mut this.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Rewind<S> {
+    #[inline]
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+    }
+
+    #[inline]
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_close(cx)
+    }
+}

@@ -1,0 +1,1 @@
+//! WebSockets over sprout's streams: async-tungstenite, server and client.
