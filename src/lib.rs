@@ -87,7 +87,7 @@ pub mod net {
     pub use sprout_net::{
         AddrParseError, DatagramServer, IpAddr, Ipv4Addr, Ipv6Addr, ServerHandle, Shutdown, SocketAddr, SocketAddrV4,
         SocketAddrV6, StreamServer, TcpListener, TcpListenerBuilder, TcpStream, ToSocketAddrs, UdpSocket, UnixDatagram,
-        UnixListener, UnixStream, lookup_host, raise_fd_limit, server, tcp, udp, unix,
+        UnixListener, UnixStream, is_peer_error, lookup_host, raise_fd_limit, server, tcp, udp, unix,
     };
 }
 pub use sprout_net::io;
