@@ -177,7 +177,10 @@ fn measure(addr: SocketAddr, pid: u32, conns: usize, secs: u32) -> Figures {
         .map(|v| parse_latency_ms(v.trim()))
         .unwrap_or_else(|| panic!("wrk's 99% latency in {out}"));
     if out.contains("Socket errors") || out.contains("Non-2xx") {
-        eprintln!("warning: wrk saw errors: {}", out.lines().filter(|l| l.contains("errors") || l.contains("Non-2xx")).collect::<Vec<_>>().join("; "));
+        eprintln!(
+            "warning: wrk saw errors: {}",
+            out.lines().filter(|l| l.contains("errors") || l.contains("Non-2xx")).collect::<Vec<_>>().join("; ")
+        );
     }
     Figures { rps, p99_ms: p99, cpu_us_per_req: cpu * 1e6 / requests }
 }
@@ -318,12 +321,12 @@ fn client_sprout(url: &str, pages: usize) -> f64 {
 }
 
 fn client_hyper_util(url: &str, pages: usize) -> f64 {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
     use http_body_util::{BodyExt, Empty};
     use hyper::body::Bytes;
     use hyper_util::client::legacy::Client;
     use hyper_util::rt::{TokioExecutor, TokioTimer};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let uri: hyper::Uri = url.parse().unwrap();
     runtime.block_on(async {

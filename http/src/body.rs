@@ -170,7 +170,10 @@ where
     type Error = BoxError;
 
     fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        self.stream.as_mut().poll_next(cx).map(|item| item.map(|r| r.map(|b| Frame::data(b.into())).map_err(Into::into)))
+        self.stream
+            .as_mut()
+            .poll_next(cx)
+            .map(|item| item.map(|r| r.map(|b| Frame::data(b.into())).map_err(Into::into)))
     }
 }
 

@@ -45,9 +45,9 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 pub use async_tungstenite::WebSocketStream;
-pub use async_tungstenite::tungstenite::{self, Error, Message};
 use async_tungstenite::tungstenite::client::IntoClientRequest;
 use async_tungstenite::tungstenite::handshake::client::Response;
+pub use async_tungstenite::tungstenite::{self, Error, Message};
 use futures_io::{AsyncRead, AsyncWrite};
 use sprout_net::TcpStream;
 

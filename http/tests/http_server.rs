@@ -99,7 +99,10 @@ fn a_client_that_stalls_mid_headers_is_cut_off_by_the_header_timeout() {
         assert!(took < Duration::from_secs(5), "{took:?}");
         let errors = errors.all();
         assert_eq!(errors.len(), 1, "{errors:?}");
-        assert!(errors[0].starts_with("Peer") && errors[0].contains("timed out reading the request head"), "{errors:?}");
+        assert!(
+            errors[0].starts_with("Peer") && errors[0].contains("timed out reading the request head"),
+            "{errors:?}"
+        );
         // Others are still served.
         let reply = raw(addr, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
         assert!(reply.ends_with("hello"));

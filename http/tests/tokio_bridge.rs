@@ -61,12 +61,11 @@ async fn tokio_get(addr: std::net::SocketAddr, path: String) -> std::io::Result<
 fn a_tokio_bound_future_runs_on_a_side_thread_and_its_result_comes_back() {
     let tokio = Arc::new(TokioSide::start());
     run(async move {
-        let server =
-            Server::bind("127.0.0.1:0", |req: sprout_http::Request<sprout_http::Incoming>| async move {
-                Response::new(Body::from(format!("sprout served {}", req.uri().path())))
-            })
-            .await
-            .unwrap();
+        let server = Server::bind("127.0.0.1:0", |req: sprout_http::Request<sprout_http::Incoming>| async move {
+            Response::new(Body::from(format!("sprout served {}", req.uri().path())))
+        })
+        .await
+        .unwrap();
         let addr = server.local_addr();
         let handle = server.start();
         // Several green tasks each wait on tokio work; the sprout server

@@ -87,7 +87,8 @@ fn broadcast_reaches_every_other_client_and_a_client_that_never_reads_is_dropped
     run(async {
         let hub = Rc::new(Hub::default());
         let server_hub = hub.clone();
-        let server = StreamServer::bind("127.0.0.1:0", move |stream, _| chat(server_hub.clone(), stream)).await.unwrap();
+        let server =
+            StreamServer::bind("127.0.0.1:0", move |stream, _| chat(server_hub.clone(), stream)).await.unwrap();
         let url = format!("ws://{}/", server.local_addr());
         let handle = server.start();
 
