@@ -235,6 +235,7 @@ impl fmt::Debug for Client {
 }
 
 /// A request that could not go out on a pooled connection.
+#[allow(clippy::large_enum_variant)] // lives only across one `?`, never stored
 enum Retry {
     /// Not sent: try it elsewhere.
     Again(Request<Body>),
@@ -260,22 +261,27 @@ fn key_of(url: &Uri) -> Result<Key, Error> {
 }
 
 /// HTTP/1 sends the path only, with the origin in `Host`.
-fn origin_form(mut req: Request<Body>, key: &Key) -> Request<Body> {
-    if !req.headers().contains_key(header::HOST) {
+fn origin_form(req: Request<Body>, key: &Key) -> Request<Body> {
+    let (mut head, body) = req.into_parts();
+    if !head.headers.contains_key(header::HOST) {
         let default_port = if key.https { 443 } else { 80 };
-        let host = match req.uri().port_u16() {
-            Some(port) if port != default_port => format!("{}:{port}", key.host),
-            _ => key.host.clone(),
+        let host = match head.uri.port_u16() {
+            Some(port) if port != default_port => HeaderValue::from_str(&format!("{}:{port}", key.host)),
+            _ => HeaderValue::from_str(&key.host),
         };
-        if let Ok(host) = HeaderValue::from_str(&host) {
-            req.headers_mut().insert(header::HOST, host);
+        if let Ok(host) = host {
+            head.headers.insert(header::HOST, host);
         }
     }
-    let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
-    if let Ok(path) = path.parse::<Uri>() {
-        *req.uri_mut() = path;
+    // Keep the path and query as they are (no parse, no copy).
+    let mut parts = std::mem::take(&mut head.uri).into_parts();
+    parts.scheme = None;
+    parts.authority = None;
+    if parts.path_and_query.is_none() {
+        parts.path_and_query = Some(hyper::http::uri::PathAndQuery::from_static("/"));
     }
-    req
+    head.uri = Uri::from_parts(parts).unwrap_or_else(|_| Uri::from_static("/"));
+    Request::from_parts(head, body)
 }
 
 /// A redirect's `Location`, absolute or relative to `base`.
