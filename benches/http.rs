@@ -61,14 +61,16 @@ struct Figures {
     rps: f64,
     p99_ms: f64,
     cpu_us_per_req: f64,
+    /// The user-space part of `cpu_us_per_req` (the rest is the kernel's).
+    user_us_per_req: f64,
 }
 
 fn orchestrate(rounds: usize, secs: u32, pages: usize) {
     let _ = sprout::net::raise_fd_limit();
     let mut servers: Vec<(Child, SocketAddr)> = SERVERS.iter().map(|s| start_server(s)).collect();
     println!("HTTP hello world, server on core 0, wrk -t1 on core 1, {rounds} rounds of {secs} s, medians\n");
-    println!("| server | conns | req/s | µs CPU / req | p99 ms |");
-    println!("| --- | ---: | ---: | ---: | ---: |");
+    println!("| server | conns | req/s | µs CPU / req | of which user | p99 ms |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: |");
     let mut medians = Vec::new();
     for conns in CONNS {
         let mut runs: Vec<Vec<Figures>> = vec![Vec::new(); SERVERS.len()];
@@ -86,8 +88,12 @@ fn orchestrate(rounds: usize, secs: u32, pages: usize) {
                 rps: median(runs[i].iter().map(|f| f.rps).collect()),
                 p99_ms: median(runs[i].iter().map(|f| f.p99_ms).collect()),
                 cpu_us_per_req: median(runs[i].iter().map(|f| f.cpu_us_per_req).collect()),
+                user_us_per_req: median(runs[i].iter().map(|f| f.user_us_per_req).collect()),
             };
-            println!("| {server} | {conns} | {:.0} | {:.2} | {:.2} |", m.rps, m.cpu_us_per_req, m.p99_ms);
+            println!(
+                "| {server} | {conns} | {:.0} | {:.2} | {:.2} | {:.2} |",
+                m.rps, m.cpu_us_per_req, m.user_us_per_req, m.p99_ms
+            );
             medians.push((conns, m));
         }
     }
@@ -158,9 +164,11 @@ fn wrk(addr: SocketAddr, conns: usize, secs: u32) -> String {
 }
 
 fn measure(addr: SocketAddr, pid: u32, conns: usize, secs: u32) -> Figures {
-    let cpu_before = cpu_seconds(pid);
+    let (user_before, sys_before) = cpu_seconds(pid);
     let out = wrk(addr, conns, secs);
-    let cpu = cpu_seconds(pid) - cpu_before;
+    let (user_after, sys_after) = cpu_seconds(pid);
+    let user = user_after - user_before;
+    let cpu = user + sys_after - sys_before;
     let requests: f64 = out
         .lines()
         .find(|l| l.contains("requests in"))
@@ -182,7 +190,7 @@ fn measure(addr: SocketAddr, pid: u32, conns: usize, secs: u32) -> Figures {
             out.lines().filter(|l| l.contains("errors") || l.contains("Non-2xx")).collect::<Vec<_>>().join("; ")
         );
     }
-    Figures { rps, p99_ms: p99, cpu_us_per_req: cpu * 1e6 / requests }
+    Figures { rps, p99_ms: p99, cpu_us_per_req: cpu * 1e6 / requests, user_us_per_req: user * 1e6 / requests }
 }
 
 /// wrk's latencies: `1.23ms`, `456.00us`, `1.02s`.
@@ -199,8 +207,8 @@ fn parse_latency_ms(v: &str) -> f64 {
     number.parse::<f64>().expect("a latency") * scale
 }
 
-/// utime + stime of `pid`, in seconds.
-fn cpu_seconds(pid: u32) -> f64 {
+/// utime and stime of `pid`, in seconds.
+fn cpu_seconds(pid: u32) -> (f64, f64) {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("the server's /proc/PID/stat");
     // Fields after the command name (which may hold spaces) start at state (3).
     let rest = &stat[stat.rfind(')').expect("stat format") + 2..];
@@ -209,7 +217,7 @@ fn cpu_seconds(pid: u32) -> f64 {
     let stime: f64 = fields[12].parse().unwrap();
     // SAFETY: sysconf only reads a configuration value.
     let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-    (utime + stime) / ticks
+    (utime / ticks, stime / ticks)
 }
 
 /// Runs a client process pinned to core 1; returns its pages per second.
