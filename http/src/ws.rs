@@ -1,6 +1,8 @@
 //! WebSockets over sprout's streams: async-tungstenite, server and client
 //! (the role of gevent-websocket).
 //!
+//! - [`upgrade`]: a WebSocket on a request of [`Server`](crate::Server),
+//!   next to the other routes (gevent-websocket's `wsgi.websocket`).
 //! - [`accept`]: the server's handshake on an accepted stream (a
 //!   `TcpStream` from a [`StreamServer`](sprout_net::StreamServer), a TLS
 //!   stream from [`tls::accept`](crate::tls::accept)...).
@@ -50,6 +52,108 @@ use async_tungstenite::tungstenite::handshake::client::Response;
 pub use async_tungstenite::tungstenite::{self, Error, Message};
 use futures_io::{AsyncRead, AsyncWrite};
 use sprout_net::TcpStream;
+
+/// A WebSocket reached through [`upgrade`]: over the HTTP server's connection.
+pub type UpgradedSocket = WebSocketStream<crate::rt::Io<hyper::upgrade::Upgraded>>;
+
+/// Whether `req` asks to become a WebSocket (`Upgrade: websocket`).
+pub fn is_upgrade_request<B>(req: &hyper::Request<B>) -> bool {
+    header_has(req.headers(), hyper::header::UPGRADE, "websocket")
+}
+
+/// Answers a WebSocket request on a [`Server`](crate::Server): returns the
+/// `101 Switching Protocols` response, for the handler to return, and the
+/// future of the WebSocket, which resolves once that response is out.
+/// Spawn a task that awaits it, then talks:
+///
+/// ```
+/// use futures_util::{SinkExt, StreamExt};
+/// use sprout_http::ws::{self, Message};
+/// use sprout_http::{Body, Incoming, Request, Response, Server};
+///
+/// async fn app(mut req: Request<Incoming>) -> Response<Body> {
+///     if !ws::is_upgrade_request(&req) {
+///         return Response::new(Body::from("a plain page"));
+///     }
+///     match ws::upgrade(&mut req) {
+///         Ok((response, socket)) => {
+///             sprout_runtime::spawn(async move {
+///                 let mut socket = socket.await?;
+///                 while let Some(msg) = socket.next().await {
+///                     socket.send(msg?).await?; // echo
+///                 }
+///                 Ok::<_, ws::Error>(())
+///             });
+///             response
+///         }
+///         Err(e) => Response::builder().status(400).body(Body::from(e.to_string())).unwrap(),
+///     }
+/// }
+///
+/// sprout_runtime::run(async {
+///     let server = Server::bind("127.0.0.1:0", app).await.unwrap();
+///     let url = format!("ws://{}/chat", server.local_addr());
+///     let server = server.start();
+///     let (mut socket, _) = ws::connect(&url).await.unwrap();
+///     socket.send(Message::text("ping")).await.unwrap();
+///     assert_eq!(socket.next().await.unwrap().unwrap().into_text().unwrap(), "ping");
+///     server.stop();
+/// });
+/// ```
+///
+/// The WebSocket lives in the task you spawn, outside the server's count
+/// of connections: a graceful stop does not wait for it.
+///
+/// # Errors
+/// A request that is not a valid WebSocket handshake (not a GET, no
+/// `Sec-WebSocket-Key`, a version other than 13...): answer it with 400.
+pub fn upgrade<B>(
+    req: &mut hyper::Request<B>,
+) -> Result<
+    (hyper::Response<crate::Body>, impl std::future::Future<Output = Result<UpgradedSocket, Error>> + use<B>),
+    Error,
+> {
+    use hyper::header::{CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION, UPGRADE};
+    use tungstenite::error::ProtocolError;
+    if req.method() != hyper::Method::GET {
+        return Err(Error::Protocol(ProtocolError::WrongHttpMethod));
+    }
+    if !header_has(req.headers(), CONNECTION, "upgrade") {
+        return Err(Error::Protocol(ProtocolError::MissingConnectionUpgradeHeader));
+    }
+    if !is_upgrade_request(req) {
+        return Err(Error::Protocol(ProtocolError::MissingUpgradeWebSocketHeader));
+    }
+    if req.headers().get(SEC_WEBSOCKET_VERSION).is_none_or(|v| v.as_bytes() != b"13") {
+        return Err(Error::Protocol(ProtocolError::MissingSecWebSocketVersionHeader));
+    }
+    let key = req.headers().get(SEC_WEBSOCKET_KEY).ok_or(Error::Protocol(ProtocolError::MissingSecWebSocketKey))?;
+    let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
+    let response = hyper::Response::builder()
+        .status(hyper::StatusCode::SWITCHING_PROTOCOLS)
+        .header(CONNECTION, "upgrade")
+        .header(UPGRADE, "websocket")
+        .header(SEC_WEBSOCKET_ACCEPT, accept)
+        .body(crate::Body::empty())
+        .map_err(|e| Error::Io(io::Error::other(e)))?;
+    let on_upgrade = hyper::upgrade::on(req);
+    let socket = async move {
+        let upgraded = on_upgrade.await.map_err(|e| Error::Io(io::Error::other(e)))?;
+        let io = crate::rt::Io::new(upgraded);
+        Ok(WebSocketStream::from_raw_socket(io, tungstenite::protocol::Role::Server, None).await)
+    };
+    Ok((response, socket))
+}
+
+/// Whether a comma-separated header holds `token` (case-insensitive).
+fn header_has(headers: &hyper::HeaderMap, name: hyper::header::HeaderName, token: &str) -> bool {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case(token))
+}
 
 /// Runs the server's handshake on `stream` (which has sent nothing yet).
 ///

@@ -173,3 +173,49 @@ fn text_round_trip_and_close() {
         handle.stop();
     });
 }
+
+#[test]
+fn a_websocket_upgrades_from_a_request_of_the_http_server() {
+    use sprout_http::{Body, Incoming, Request, Response, Server};
+    run(async {
+        let server = Server::bind("127.0.0.1:0", |mut req: Request<Incoming>| async move {
+            if !ws::is_upgrade_request(&req) {
+                return Response::new(Body::from("plain"));
+            }
+            match ws::upgrade(&mut req) {
+                Ok((response, socket)) => {
+                    sprout_runtime::spawn(async move {
+                        let mut socket = socket.await?;
+                        while let Some(msg) = socket.next().await {
+                            if let Message::Text(text) = msg? {
+                                futures_util::SinkExt::send(&mut socket, Message::text(format!("up: {text}"))).await?;
+                            }
+                        }
+                        Ok::<_, ws::Error>(())
+                    });
+                    response
+                }
+                Err(e) => Response::builder().status(400).body(Body::from(e.to_string())).unwrap(),
+            }
+        })
+        .await
+        .unwrap();
+        let addr = server.local_addr();
+        let handle = server.start();
+        // The same port serves plain requests...
+        let plain = sprout_http::Client::new().get(&format!("http://{addr}/")).await.unwrap();
+        assert_eq!(plain.text().await.unwrap(), "plain");
+        // ...and WebSockets.
+        let (mut socket, response) = ws::connect(format!("ws://{addr}/ws")).await.unwrap();
+        assert_eq!(response.status(), 101);
+        for i in 0..3 {
+            futures_util::SinkExt::send(&mut socket, Message::text(format!("hi {i}"))).await.unwrap();
+            assert_eq!(socket.next().await.unwrap().unwrap().into_text().unwrap(), format!("up: hi {i}"));
+        }
+        // A request that claims an upgrade but is no WebSocket handshake gets 400.
+        let reply =
+            support::raw(addr, b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: close\r\n\r\n").await;
+        assert!(reply.starts_with("HTTP/1.1 400"), "{reply}");
+        handle.stop();
+    });
+}

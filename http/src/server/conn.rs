@@ -27,6 +27,9 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::{Pin, pin};
 use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -42,46 +45,89 @@ use crate::rt::{Exec, Io, Timer};
 
 /// Where a connection is between requests (see the module docs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 pub(crate) enum Phase {
     /// Waiting for (the rest of) a request head.
-    Head,
+    Head = 0,
     /// A request is being handled or its response sent.
-    Busy,
+    Busy = 1,
     /// Waiting for the next request on a kept-alive connection.
-    Idle,
+    Idle = 2,
+}
+
+impl Phase {
+    fn from_u8(v: u8) -> Phase {
+        match v {
+            0 => Phase::Head,
+            1 => Phase::Busy,
+            _ => Phase::Idle,
+        }
+    }
+}
+
+/// `Marks::deadline` for "no deadline".
+const NEVER: u64 = u64::MAX;
+
+/// The phase and its deadline: what the stream and the service write and
+/// the connection's task reads.
+///
+/// Atomics, although one thread does everything, so that the watched
+/// stream is `Send`: hyper hands an upgraded connection (a WebSocket) out
+/// as a `Send` object. Every access is `Relaxed`, a plain load or store
+/// on x86 and ARM, as cheap as a `Cell`.
+struct Marks {
+    phase: AtomicU8,
+    /// When the phase times out, in nanoseconds since `base`; `NEVER` for never.
+    deadline: AtomicU64,
+    base: Instant,
+    header_read: Option<Duration>,
+    /// HTTP/2: bytes arriving while idle do not start a `Head`.
+    multiplexed: AtomicBool,
+}
+
+impl Marks {
+    #[inline]
+    fn set(&self, phase: Phase, timeout: Option<Duration>) {
+        self.phase.store(phase as u8, Relaxed);
+        let deadline = timeout.map_or(NEVER, |t| (self.base.elapsed() + t).as_nanos().min(NEVER as u128 - 1) as u64);
+        self.deadline.store(deadline, Relaxed);
+    }
+
+    /// Bytes arrived from the peer.
+    #[inline]
+    fn bytes_arrived(&self) {
+        if self.phase.load(Relaxed) == Phase::Idle as u8 && !self.multiplexed.load(Relaxed) {
+            self.set(Phase::Head, self.header_read);
+        }
+    }
 }
 
 /// A connection's phase and the deadline that goes with it.
 pub(crate) struct Clock {
-    phase: Cell<Phase>,
+    marks: Arc<Marks>,
     /// Requests whose responses are not fully sent (HTTP/2 runs several).
     in_flight: Cell<u32>,
-    /// When the current phase times out; `None` for never.
-    deadline: Cell<Option<Instant>>,
-    header_read: Option<Duration>,
     keep_alive: Option<Duration>,
-    /// HTTP/2: bytes arriving while idle do not start a `Head`.
-    multiplexed: Cell<bool>,
 }
 
 impl Clock {
     fn new(header_read: Option<Duration>, keep_alive: Option<Duration>) -> Clock {
-        Clock {
-            phase: Cell::new(Phase::Head),
-            in_flight: Cell::new(0),
-            deadline: Cell::new(header_read.map(|d| Instant::now() + d)),
+        let marks = Marks {
+            phase: AtomicU8::new(Phase::Head as u8),
+            deadline: AtomicU64::new(NEVER),
+            base: Instant::now(),
             header_read,
-            keep_alive,
-            multiplexed: Cell::new(false),
-        }
+            multiplexed: AtomicBool::new(false),
+        };
+        marks.set(Phase::Head, header_read);
+        Clock { marks: Arc::new(marks), in_flight: Cell::new(0), keep_alive }
     }
 
     /// hyper called the handler.
     #[inline]
     pub(crate) fn request_started(&self) {
         self.in_flight.set(self.in_flight.get() + 1);
-        self.phase.set(Phase::Busy);
-        self.deadline.set(None);
+        self.marks.set(Phase::Busy, None);
     }
 
     /// A response was sent (or abandoned).
@@ -90,17 +136,18 @@ impl Clock {
         let left = self.in_flight.get().saturating_sub(1);
         self.in_flight.set(left);
         if left == 0 {
-            self.phase.set(Phase::Idle);
-            self.deadline.set(self.keep_alive.map(|d| Instant::now() + d));
+            self.marks.set(Phase::Idle, self.keep_alive);
         }
     }
 
-    /// Bytes arrived from the peer.
-    #[inline]
-    fn bytes_arrived(&self) {
-        if self.phase.get() == Phase::Idle && !self.multiplexed.get() {
-            self.phase.set(Phase::Head);
-            self.deadline.set(self.header_read.map(|d| Instant::now() + d));
+    fn phase(&self) -> Phase {
+        Phase::from_u8(self.marks.phase.load(Relaxed))
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        match self.marks.deadline.load(Relaxed) {
+            NEVER => None,
+            nanos => Some(self.marks.base + Duration::from_nanos(nanos)),
         }
     }
 }
@@ -108,7 +155,7 @@ impl Clock {
 /// The accepted stream, telling the clock when bytes arrive.
 pub(crate) struct Watched<S> {
     inner: S,
-    clock: Rc<Clock>,
+    marks: Arc<Marks>,
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
@@ -117,7 +164,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
         let this = self.get_mut();
         let poll = Pin::new(&mut this.inner).poll_read(cx, buf);
         if let Poll::Ready(Ok(1..)) = poll {
-            this.clock.bytes_arrived();
+            this.marks.bytes_arrived();
         }
         poll
     }
@@ -197,7 +244,7 @@ const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 /// Runs `future` until the clock's (header-read) deadline; `None` if it passed.
 async fn within<T>(clock: &Clock, future: impl Future<Output = T>) -> Option<T> {
-    match clock.deadline.get() {
+    match clock.deadline() {
         Some(deadline) => sprout_runtime::time::timeout_at(deadline, future).await.ok(),
         None => Some(future.await),
     }
@@ -214,20 +261,22 @@ fn report<H>(setup: &SetupRef<H>, error: ServeError) {
 /// Runs hyper on `stream` (HTTP/2 if `h2`), under the clock and the stop.
 async fn drive<S, H, F>(stream: S, h2: bool, peer: SocketAddr, clock: Rc<Clock>, setup: SetupRef<H>)
 where
-    S: AsyncRead + AsyncWrite + Unpin + 'static,
+    // `Send` for hyper's upgrades (WebSockets): see `Marks`.
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     H: Fn(Request<Incoming>) -> F + 'static,
     F: Future + 'static,
     F::Output: IntoResponse,
 {
-    let io = Io::new(Watched { inner: stream, clock: clock.clone() });
+    let io = Io::new(Watched { inner: stream, marks: clock.marks.clone() });
     let service = Svc::new(setup.clone(), clock.clone(), peer);
     let result = if h2 {
-        clock.multiplexed.set(true);
+        clock.marks.multiplexed.store(true, Relaxed);
         serve_h2(io, service, &clock, &setup).await
     } else {
         let mut builder = hyper::server::conn::http1::Builder::new();
         builder.timer(Timer).header_read_timeout(None).keep_alive(setup.config.keep_alive);
-        let conn = builder.serve_connection(io, service);
+        // Upgrades (`101 Switching Protocols`) hand the stream to the handler.
+        let conn = builder.serve_connection(io, service).with_upgrades();
         run(conn, &clock, &setup).await
     };
     match result {
@@ -280,14 +329,14 @@ trait Graceful: Future<Output = hyper::Result<()>> {
     fn graceful_shutdown(self: Pin<&mut Self>);
 }
 
-impl<I, S> Graceful for hyper::server::conn::http1::Connection<I, S>
+impl<I, S> Graceful for hyper::server::conn::http1::UpgradeableConnection<I, S>
 where
-    I: hyper::rt::Read + hyper::rt::Write + Unpin,
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
     S: Service<Request<Incoming>, Response = hyper::Response<super::service::Tracked>>,
     S::Error: Into<crate::body::BoxError>,
 {
     fn graceful_shutdown(self: Pin<&mut Self>) {
-        hyper::server::conn::http1::Connection::graceful_shutdown(self)
+        hyper::server::conn::http1::UpgradeableConnection::graceful_shutdown(self)
     }
 }
 
@@ -326,7 +375,7 @@ async fn run<C: Graceful, H>(conn: C, clock: &Clock, setup: &SetupRef<H>) -> Out
             return Poll::Ready(Outcome::Closed(result));
         }
         loop {
-            let Some(deadline) = clock.deadline.get() else { return Poll::Pending };
+            let Some(deadline) = clock.deadline() else { return Poll::Pending };
             let sleep = timer.get_or_insert_with(|| sprout_runtime::sleep_until(deadline));
             if sleep.deadline() > deadline || sleep.is_elapsed() {
                 sleep.reset(deadline);
@@ -335,7 +384,7 @@ async fn run<C: Graceful, H>(conn: C, clock: &Clock, setup: &SetupRef<H>) -> Out
                 return Poll::Pending;
             }
             if Instant::now() >= deadline {
-                return Poll::Ready(Outcome::TimedOut(clock.phase.get()));
+                return Poll::Ready(Outcome::TimedOut(clock.phase()));
             }
             // Fired for an earlier deadline that has since moved on: re-arm.
         }
