@@ -107,6 +107,7 @@ pub fn is_upgrade_request<B>(req: &hyper::Request<B>) -> bool {
 /// # Errors
 /// A request that is not a valid WebSocket handshake (not a GET, no
 /// `Sec-WebSocket-Key`, a version other than 13...): answer it with 400.
+#[allow(clippy::result_large_err)] // tungstenite's own error type, as `accept` and `connect` return
 pub fn upgrade<B>(
     req: &mut hyper::Request<B>,
 ) -> Result<
