@@ -1,7 +1,7 @@
 //! The HTTP client: `requests` under gevent, on hyper.
 //!
 //! - [`Client::get`] and friends: one call per request, `.await`ed.
-//! - Keep-alive: connections are pooled per host and reused ([`pool`]).
+//! - Keep-alive: connections are pooled per host and reused.
 //! - Host names resolve on the blocking pool, so the loop never waits on DNS.
 //! - Redirects are followed (up to 10, as `requests` does; see
 //!   [`Builder::redirects`]).
