@@ -210,6 +210,9 @@ pub struct Server<H> {
     slot: Rc<OnceCell<Setup<H>>>,
     config: Config,
     handler: H,
+    /// Set by `tls`; its ALPN list is completed at start, when `http2` is known.
+    #[cfg(feature = "tls")]
+    tls_config: Option<std::sync::Arc<futures_rustls::rustls::ServerConfig>>,
 }
 
 impl<H, F> Server<H>
@@ -240,7 +243,14 @@ where
             })
         });
         let inner = StreamServer::new(on_connection).add_listener(listener);
-        Server { inner, slot, config: Config::default(), handler }
+        Server {
+            inner,
+            slot,
+            config: Config::default(),
+            handler,
+            #[cfg(feature = "tls")]
+            tls_config: None,
+        }
     }
 
     /// Serves at most `max` connections at once; more wait in the kernel's
@@ -281,18 +291,12 @@ where
     }
 
     /// Serves HTTPS: every connection starts with a TLS handshake (under
-    /// the header-read timeout). See [`crate::tls`].
+    /// the header-read timeout). A configuration without ALPN protocols
+    /// gets `h2` (when HTTP/2 is on) and `http/1.1` at start. See
+    /// [`crate::tls`].
     #[cfg(feature = "tls")]
     pub fn tls(mut self, config: impl Into<std::sync::Arc<futures_rustls::rustls::ServerConfig>>) -> Server<H> {
-        let mut config: std::sync::Arc<_> = config.into();
-        if config.alpn_protocols.is_empty() {
-            let alpn = std::sync::Arc::make_mut(&mut config);
-            if self.config.http2 {
-                alpn.alpn_protocols.push(b"h2".to_vec());
-            }
-            alpn.alpn_protocols.push(b"http/1.1".to_vec());
-        }
-        self.config.tls = Some(futures_rustls::TlsAcceptor::from(config));
+        self.tls_config = Some(config.into());
         self
     }
 
@@ -319,7 +323,21 @@ where
     /// lets requests in flight finish and closes idle connections at once).
     pub fn start(self) -> ServerHandle {
         let handle = self.inner.handle();
-        let setup = Setup { config: self.config, handler: self.handler, handle: handle.clone() };
+        #[allow(unused_mut)]
+        let mut config = self.config;
+        #[cfg(feature = "tls")]
+        if let Some(mut tls) = self.tls_config {
+            if tls.alpn_protocols.is_empty() {
+                // Offer what this server speaks: h2 first when it is on.
+                let alpn = &mut std::sync::Arc::make_mut(&mut tls).alpn_protocols;
+                if config.http2 {
+                    alpn.push(b"h2".to_vec());
+                }
+                alpn.push(b"http/1.1".to_vec());
+            }
+            config.tls = Some(futures_rustls::TlsAcceptor::from(tls));
+        }
+        let setup = Setup { config, handler: self.handler, handle: handle.clone() };
         if self.slot.set(setup).is_err() {
             unreachable!("a server starts once: start takes self");
         }
