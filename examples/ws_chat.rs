@@ -11,8 +11,10 @@
 //!
 //! The demo starts the server, connects three chatty bots and one that
 //! never reads, lets the bots talk, then floods the room until the sleepy
-//! one is dropped. With `--serve`, any WebSocket client works (a browser's
-//! `new WebSocket("ws://127.0.0.1:8765")`, `websocat`, ...).
+//! one is dropped. With `--serve`, open `http://127.0.0.1:8765/` in two
+//! browser tabs: the page is a minimal chat client. The room is a
+//! `sprout::http::Server`: `GET /` answers the page, and a WebSocket
+//! request is upgraded (`sprout::ws::upgrade`) on the same port.
 
 use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
@@ -21,7 +23,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use slab::Slab;
-use sprout::net::{StreamServer, TcpStream};
+use sprout::http::{Body, Incoming, Request, Response, Server, header};
 use sprout::queue::Queue;
 use sprout::ws::{self, Message};
 
@@ -33,8 +35,10 @@ const STALL: Duration = Duration::from_secs(1);
 /// The room: an outbox per client.
 #[derive(Default)]
 struct Room {
-    clients: RefCell<Slab<(SocketAddr, Rc<Queue<Message>>)>>,
+    clients: RefCell<Slab<(String, Rc<Queue<Message>>)>>,
     dropped: Cell<usize>,
+    /// Numbers the guests.
+    arrivals: Cell<usize>,
 }
 
 impl Room {
@@ -56,19 +60,21 @@ impl Room {
     /// closes the socket.
     fn drop_client(&self, key: usize, why: &str) {
         let removed = self.clients.borrow_mut().try_remove(key);
-        if let Some((peer, outbox)) = removed {
+        if let Some((name, outbox)) = removed {
             outbox.close();
             self.dropped.set(self.dropped.get() + 1);
-            println!("server: dropped {peer}: {why}");
+            println!("server: dropped {name}: {why}");
         }
     }
 }
 
-/// One client's connection: the handshake, a writer task, the read loop.
-async fn client(room: Rc<Room>, stream: TcpStream, peer: SocketAddr) -> Result<(), ws::Error> {
-    let (mut sender, mut receiver) = ws::accept(stream).await?.split();
+/// One client: a writer task, and the read loop.
+async fn client(room: Rc<Room>, socket: ws::UpgradedSocket) {
+    let (mut sender, mut receiver) = socket.split();
     let outbox = Rc::new(Queue::new(OUTBOX));
-    let me = room.clients.borrow_mut().insert((peer, outbox.clone()));
+    room.arrivals.set(room.arrivals.get() + 1);
+    let name = format!("guest{}", room.arrivals.get());
+    let me = room.clients.borrow_mut().insert((name.clone(), outbox.clone()));
     let writer_room = room.clone();
     let writer = sprout::spawn(async move {
         while let Ok(msg) = outbox.get().await {
@@ -82,7 +88,7 @@ async fn client(room: Rc<Room>, stream: TcpStream, peer: SocketAddr) -> Result<(
     });
     while let Some(Ok(msg)) = receiver.next().await {
         match msg {
-            Message::Text(text) => room.broadcast(me, &Message::text(format!("{peer}: {text}"))),
+            Message::Text(text) => room.broadcast(me, &Message::text(format!("{name}: {text}"))),
             Message::Binary(_) => room.broadcast(me, &msg),
             Message::Close(_) => break,
             _ => {}
@@ -92,19 +98,54 @@ async fn client(room: Rc<Room>, stream: TcpStream, peer: SocketAddr) -> Result<(
         }
     }
     if room.clients.borrow_mut().try_remove(me).is_some() {
-        println!("server: {peer} left");
+        println!("server: {name} left");
     }
     writer.kill();
-    Ok(())
+}
+
+/// The HTTP side: the page, or the upgrade to a WebSocket.
+async fn route(room: Rc<Room>, mut req: Request<Incoming>) -> Response<Body> {
+    if !ws::is_upgrade_request(&req) {
+        let mut page = Response::new(Body::from(PAGE));
+        page.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("text/html; charset=utf-8"));
+        return page;
+    }
+    match ws::upgrade(&mut req) {
+        Ok((response, socket)) => {
+            sprout::spawn(async move {
+                if let Ok(socket) = socket.await {
+                    client(room, socket).await;
+                }
+            });
+            response
+        }
+        Err(e) => Response::builder().status(400).body(Body::from(e.to_string())).expect("a response"),
+    }
 }
 
 async fn start_server(addr: &str) -> std::io::Result<(SocketAddr, Rc<Room>, sprout::net::ServerHandle)> {
     let room = Rc::new(Room::default());
     let shared = room.clone();
-    let server = StreamServer::bind(addr, move |stream, peer| client(shared.clone(), stream, peer)).await?;
+    let server = Server::bind(addr, move |req| route(shared.clone(), req)).await?;
     let addr = server.local_addr();
     Ok((addr, room, server.start()))
 }
+
+/// A chat page for browsers: one input, one log.
+const PAGE: &str = r#"<!doctype html>
+<meta charset="utf-8"><title>sprout chat</title>
+<pre id="log" style="height:20em;overflow:auto;border:1px solid #ccc"></pre>
+<form id="f"><input id="msg" autofocus size="60"> <button>send</button></form>
+<script>
+const log = document.getElementById("log"), msg = document.getElementById("msg");
+const ws = new WebSocket("ws://" + location.host + "/");
+const say = (t) => { log.textContent += t + "
+"; log.scrollTop = log.scrollHeight; };
+ws.onmessage = (e) => say(e.data);
+ws.onclose = () => say("(disconnected)");
+document.getElementById("f").onsubmit = (e) => { e.preventDefault(); ws.send(msg.value); say("me: " + msg.value); msg.value = ""; };
+</script>
+"#;
 
 /// A bot that says `lines` and prints what it hears until told to stop.
 async fn chatty(name: &'static str, url: String, lines: &'static [&'static str], heard: Rc<Cell<usize>>) {
@@ -162,7 +203,9 @@ fn main() {
             [] => demo().await,
             ["--serve", addr] | ["--serve", addr, ..] => {
                 let (addr, _room, server) = start_server(addr).await.expect("bind");
-                println!("chat room on ws://{addr}/ (Ctrl-C stops it)");
+                println!(
+                    "chat room on http://{addr}/ (a page for browsers; WebSockets on the same port; Ctrl-C stops it)"
+                );
                 let _ = sprout::signal::ctrl_c().await;
                 server.stop();
             }
