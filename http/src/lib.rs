@@ -59,7 +59,7 @@ pub use body::{Body, BoxError, to_bytes};
 pub use client::Client;
 #[cfg(feature = "tls")]
 pub use server::serve_tls;
-pub use server::{ErrorKind, IntoResponse, ServeError, Server, serve};
+pub use server::{ErrorKind, IntoResponse, ServeError, Server, remote_addr, serve};
 
 pub use bytes::Bytes;
 pub use hyper::{self, Method, Request, Response, StatusCode, Uri, body::Incoming, header};

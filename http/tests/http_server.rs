@@ -214,3 +214,25 @@ fn http2_with_prior_knowledge() {
         handle.stop();
     });
 }
+
+#[test]
+fn the_handler_knows_its_peer() {
+    run(async {
+        let server = Server::bind("127.0.0.1:0", |_req| async {
+            sprout_runtime::yield_now().await; // still known after an await
+            let peer = sprout_http::remote_addr().unwrap();
+            hyper::Response::new(sprout_http::Body::from(peer.to_string()))
+        })
+        .await
+        .unwrap();
+        let addr = server.local_addr();
+        let handle = server.start();
+        let stream = TcpStream::connect(addr).await.unwrap();
+        let me = stream.local_addr().unwrap();
+        stream.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await.unwrap();
+        let reply = read_until_close(&stream).await;
+        assert!(reply.ends_with(&me.to_string()), "{reply}");
+        assert_eq!(sprout_http::remote_addr(), None, "outside a handler");
+        handle.stop();
+    });
+}

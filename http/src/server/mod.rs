@@ -24,6 +24,8 @@
 mod conn;
 mod service;
 
+pub use service::remote_addr;
+
 use std::cell::OnceCell;
 use std::error::Error as StdError;
 use std::fmt;

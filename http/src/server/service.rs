@@ -3,6 +3,7 @@
 //! has been sent.
 
 use std::any::Any;
+use std::cell::Cell;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -18,6 +19,46 @@ use hyper::{Request, Response, StatusCode};
 use super::conn::Clock;
 use super::{ErrorKind, IntoResponse, ServeError, SetupRef};
 use crate::body::{Body, BoxError};
+
+thread_local! {
+    /// The peer of the request whose handler is running (see `remote_addr`).
+    static PEER: Cell<Option<SocketAddr>> = const { Cell::new(None) };
+}
+
+/// The address of the client whose request is being handled: WSGI's
+/// `REMOTE_ADDR`. Call it from the handler (its `async` body included);
+/// `None` elsewhere, such as in a task the handler spawned.
+///
+/// ```
+/// use sprout_http::{Body, Response, Server, remote_addr};
+///
+/// sprout_runtime::run(async {
+///     let server = Server::bind("127.0.0.1:0", |_req| async {
+///         let peer = remote_addr().expect("inside a handler");
+///         Response::new(Body::from(peer.ip().to_string()))
+///     })
+///     .await
+///     .unwrap();
+///     let url = format!("http://{}/", server.local_addr());
+///     let server = server.start();
+///     let resp = sprout_http::Client::new().get(&url).await.unwrap();
+///     assert_eq!(resp.text().await.unwrap(), "127.0.0.1");
+///     server.stop();
+/// });
+/// ```
+pub fn remote_addr() -> Option<SocketAddr> {
+    PEER.with(Cell::get)
+}
+
+/// Runs `f` with `peer` as the current [`remote_addr`]: a copy into a
+/// thread-local and back, per poll of a handler.
+#[inline]
+fn with_peer<R>(peer: SocketAddr, f: impl FnOnce() -> R) -> R {
+    let outer = PEER.with(|p| p.replace(Some(peer)));
+    let result = f();
+    PEER.with(|p| p.set(outer));
+    result
+}
 
 /// The handler, per connection.
 pub(crate) struct Svc<H> {
@@ -46,10 +87,11 @@ where
     fn call(&self, req: Request<Incoming>) -> Call<F, H> {
         self.clock.request_started();
         // A handler that panics before returning its future answers 500 too.
-        let (future, early_panic) = match catch_unwind(AssertUnwindSafe(|| (self.setup.handler)(req))) {
-            Ok(future) => (Some(future), None),
-            Err(panic) => (None, Some(panic_message(&*panic))),
-        };
+        let (future, early_panic) =
+            match with_peer(self.peer, || catch_unwind(AssertUnwindSafe(|| (self.setup.handler)(req)))) {
+                Ok(future) => (Some(future), None),
+                Err(panic) => (None, Some(panic_message(&*panic))),
+            };
         Call { future, early_panic, clock: Some(self.clock.clone()), setup: self.setup.clone(), peer: self.peer }
     }
 }
@@ -87,7 +129,7 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let outcome = match this.future.as_pin_mut() {
-            Some(future) => match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+            Some(future) => match with_peer(*this.peer, || catch_unwind(AssertUnwindSafe(|| future.poll(cx)))) {
                 Ok(Poll::Pending) => return Poll::Pending,
                 Ok(Poll::Ready(output)) => match output.into_response() {
                     Ok(response) => Ok(response),
