@@ -274,7 +274,7 @@ where
         serve_h2(io, service, &clock, &setup).await
     } else {
         let mut builder = hyper::server::conn::http1::Builder::new();
-        builder.timer(Timer).header_read_timeout(None).keep_alive(setup.config.keep_alive);
+        builder.timer(Timer).header_read_timeout(None).keep_alive(setup.config.keep_alive).writev(setup.config.writev);
         // Upgrades (`101 Switching Protocols`) hand the stream to the handler.
         let conn = builder.serve_connection(io, service).with_upgrades();
         run(conn, &clock, &setup).await
