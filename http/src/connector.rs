@@ -87,7 +87,7 @@ impl tower_service::Service<Uri> for Connector {
             let port = uri.port_u16().unwrap_or(80);
             let stream = TcpStream::connect((host, port)).await?;
             stream.set_nodelay(true)?;
-            Ok(Io::new(stream))
+            Ok(Io::from(stream))
         })
     }
 }

@@ -27,11 +27,11 @@
 //!         let hello = hyper::service::service_fn(|_req| async {
 //!             Ok::<_, hyper::Error>(hyper::Response::new(Full::new(Bytes::from("hello"))))
 //!         });
-//!         hyper::server::conn::http1::Builder::new().serve_connection(Io::new(stream), hello).await.unwrap();
+//!         hyper::server::conn::http1::Builder::new().serve_connection(Io::from(stream), hello).await.unwrap();
 //!     });
 //!
 //!     let stream = TcpStream::connect(addr).await.unwrap();
-//!     let (mut send, conn) = hyper::client::conn::http1::handshake(Io::new(stream)).await.unwrap();
+//!     let (mut send, conn) = hyper::client::conn::http1::handshake(Io::from(stream)).await.unwrap();
 //!     sprout_runtime::spawn(conn);
 //!     let req = hyper::Request::get("/").header("host", "x").body(Empty::<Bytes>::new()).unwrap();
 //!     let resp = send.send_request(req).await.unwrap();
@@ -65,16 +65,36 @@ use futures_io::{AsyncRead, AsyncWrite};
 ///
 /// Each call is one call of the inner stream's: nothing is buffered or
 /// copied, and a read lands straight in hyper's buffer.
+///
+/// hyper's read buffer is uninitialized memory, and `futures-io` reads
+/// take an initialized `&mut [u8]`, which a reader may legally look at. So
+/// [`Io::new`] zeroes the buffer's free part before each read (about 8 KiB
+/// of `memset`). Sprout's own sockets only hand the buffer to `read(2)`:
+/// `Io::from(tcp_stream)` (or a `UnixStream`) skips the zeroing.
 #[derive(Debug, Default)]
 pub struct Io<T> {
     inner: T,
+    /// The inner stream's `poll_read` only writes into its buffer (as
+    /// `read(2)` does): hyper's uninitialized buffer may be lent as is.
+    reads_into_uninit: bool,
 }
 
 impl<T> Io<T> {
     /// Wraps `inner`.
     #[inline]
     pub fn new(inner: T) -> Io<T> {
-        Io { inner }
+        Io { inner, reads_into_uninit: false }
+    }
+
+    /// Wraps `inner`, whose reads land in hyper's buffer without zeroing it first.
+    ///
+    /// # Safety
+    /// `inner`'s `AsyncRead::poll_read` must never read the bytes of the
+    /// buffer it is given (only write into them), as sprout's sockets,
+    /// which hand the buffer to `read(2)`, never do.
+    #[inline]
+    pub(crate) unsafe fn new_unzeroed(inner: T) -> Io<T> {
+        Io { inner, reads_into_uninit: true }
     }
 
     /// The inner stream.
@@ -100,18 +120,39 @@ impl<T: AsyncRead + Unpin> hyper::rt::Read for Io<T> {
         cx: &mut Context<'_>,
         mut buf: hyper::rt::ReadBufCursor<'_>,
     ) -> Poll<io::Result<()>> {
-        // SAFETY: the slice is only handed to the stream's `poll_read`, which
-        // writes into it (sprout's streams pass it to read(2), TLS streams
-        // copy plaintext into it) and never reads what it has not written;
-        // no byte of it is read here. This is the cast tokio and hyper-util
-        // make for the same reason: zeroing hyper's 8 KiB read buffer
-        // before every read would cost more than the read.
-        let unfilled = unsafe { &mut *(buf.as_mut() as *mut [MaybeUninit<u8>] as *mut [u8]) };
-        let n = ready!(Pin::new(&mut self.get_mut().inner).poll_read(cx, unfilled))?;
+        let this = self.get_mut();
+        let unfilled = if this.reads_into_uninit {
+            // SAFETY: `reads_into_uninit` is set only by `new_unzeroed`, whose
+            // caller vouched that the stream's `poll_read` writes into the
+            // slice and never reads it; nothing here reads it either. No
+            // byte is de-initialized (`as_mut`'s condition).
+            unsafe { &mut *(buf.as_mut() as *mut [MaybeUninit<u8>] as *mut [u8]) }
+        } else {
+            buf.initialize_unfilled()
+        };
+        let n = ready!(Pin::new(&mut this.inner).poll_read(cx, unfilled))?;
         // SAFETY: `poll_read` reported `n` bytes written at the start of the
         // unfilled part, so they are initialized.
         unsafe { buf.advance(n) };
         Poll::Ready(Ok(()))
+    }
+}
+
+impl From<sprout_net::TcpStream> for Io<sprout_net::TcpStream> {
+    /// Wraps a TCP stream whose reads land in hyper's buffer unzeroed.
+    #[inline]
+    fn from(stream: sprout_net::TcpStream) -> Self {
+        // SAFETY: `TcpStream::poll_read` passes the buffer to read(2) only.
+        unsafe { Io::new_unzeroed(stream) }
+    }
+}
+
+impl From<sprout_net::UnixStream> for Io<sprout_net::UnixStream> {
+    /// Wraps a Unix stream whose reads land in hyper's buffer unzeroed.
+    #[inline]
+    fn from(stream: sprout_net::UnixStream) -> Self {
+        // SAFETY: `UnixStream::poll_read` passes the buffer to read(2) only.
+        unsafe { Io::new_unzeroed(stream) }
     }
 }
 
@@ -247,3 +288,36 @@ impl Future for Sleep {
 }
 
 impl hyper::rt::Sleep for Sleep {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader that looks at the buffer it is lent (as safe code may),
+    /// then fills it with `b'x'`.
+    struct Peeking {
+        saw_only_zeroes: bool,
+    }
+
+    impl AsyncRead for Peeking {
+        fn poll_read(mut self: Pin<&mut Self>, _cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+            self.saw_only_zeroes = buf.iter().all(|&b| b == 0);
+            buf.fill(b'x');
+            Poll::Ready(Ok(buf.len()))
+        }
+    }
+
+    #[test]
+    fn a_generic_reader_sees_a_zeroed_buffer_and_fills_hypers() {
+        let waker = futures_util::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        // Stale bytes where hyper's buffer is (uninitialized as far as it knows).
+        let mut raw = [MaybeUninit::new(0xAAu8); 64];
+        let mut buf = hyper::rt::ReadBuf::uninit(&mut raw);
+        let mut io = Io::new(Peeking { saw_only_zeroes: false });
+        let poll = hyper::rt::Read::poll_read(Pin::new(&mut io), &mut cx, buf.unfilled());
+        assert!(matches!(poll, Poll::Ready(Ok(()))));
+        assert!(io.get_ref().saw_only_zeroes, "the reader was lent zeroed bytes");
+        assert_eq!(buf.filled(), &[b'x'; 64][..]);
+    }
+}

@@ -24,7 +24,7 @@ impl Connector {
         if key.https {
             return self.https(key, stream).await;
         }
-        http1(stream).await
+        http1(Io::from(stream)).await
     }
 
     /// A TCP connection to the first address of the host that answers.
@@ -61,9 +61,9 @@ impl Connector {
         let stream = crate::tls::connect(&key.host, stream, config).await.map_err(|e| Error::tls(key, e))?;
         #[cfg(feature = "http2")]
         if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
-            return http2(stream).await;
+            return http2(Io::new(stream)).await;
         }
-        http1(stream).await
+        http1(Io::new(stream)).await
     }
 
     #[cfg(not(feature = "tls"))]
@@ -72,12 +72,12 @@ impl Connector {
     }
 }
 
-/// hyper's HTTP/1 handshake over `stream`.
-async fn http1<S>(stream: S) -> Result<Sender, Error>
+/// hyper's HTTP/1 handshake over `io`.
+async fn http1<S>(io: Io<S>) -> Result<Sender, Error>
 where
     S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin + 'static,
 {
-    let (sender, conn) = hyper::client::conn::http1::handshake(Io::new(stream)).await.map_err(Error::http)?;
+    let (sender, conn) = hyper::client::conn::http1::handshake(io).await.map_err(Error::http)?;
     // The driver: reads responses, writes requests, ends when the
     // connection closes or every sender is dropped.
     drop(sprout_runtime::spawn(async move {
@@ -86,15 +86,15 @@ where
     Ok(Sender::Http1(sender))
 }
 
-/// hyper's HTTP/2 handshake over `stream`.
+/// hyper's HTTP/2 handshake over `io`.
 #[cfg(feature = "http2")]
-async fn http2<S>(stream: S) -> Result<Sender, Error>
+async fn http2<S>(io: Io<S>) -> Result<Sender, Error>
 where
     S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin + 'static,
 {
     let mut builder = hyper::client::conn::http2::Builder::new(crate::rt::Exec);
     builder.timer(crate::rt::Timer);
-    let (sender, conn) = builder.handshake(Io::new(stream)).await.map_err(Error::http)?;
+    let (sender, conn) = builder.handshake(io).await.map_err(Error::http)?;
     drop(sprout_runtime::spawn(async move {
         let _ = conn.await;
     }));

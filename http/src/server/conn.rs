@@ -217,7 +217,7 @@ where
             None => return report(&setup, ServeError::new(peer, ErrorKind::Peer, head_timed_out())),
         };
         let h2 = config.http2 && tls.get_ref().1.alpn_protocol() == Some(b"h2");
-        return drive(tls, h2, peer, clock, setup).await;
+        return drive(Io::new(Watched { inner: tls, marks: clock.marks.clone() }), h2, peer, clock, setup).await;
     }
 
     if config.http2 {
@@ -234,9 +234,17 @@ where
         }
         let h2 = first[..have] == *PREFACE;
         let stream = Rewind { prefix: first, start: 0, end: have, inner: stream };
-        return drive(stream, h2, peer, clock, setup).await;
+        let watched = Watched { inner: stream, marks: clock.marks.clone() };
+        // SAFETY: a `Rewind` read copies its prefix into the buffer, then
+        // hands it to `TcpStream::poll_read` (read(2)), and `Watched` only
+        // passes it on: none of them reads the buffer.
+        let io = unsafe { Io::new_unzeroed(watched) };
+        return drive(io, h2, peer, clock, setup).await;
     }
-    drive(stream, false, peer, clock, setup).await
+    let watched = Watched { inner: stream, marks: clock.marks.clone() };
+    // SAFETY: `Watched` hands the buffer to `TcpStream::poll_read` (read(2)) only.
+    let io = unsafe { Io::new_unzeroed(watched) };
+    drive(io, false, peer, clock, setup).await
 }
 
 /// The first bytes of every HTTP/2 connection.
@@ -258,8 +266,8 @@ fn report<H>(setup: &SetupRef<H>, error: ServeError) {
     (setup.config.on_error)(&error);
 }
 
-/// Runs hyper on `stream` (HTTP/2 if `h2`), under the clock and the stop.
-async fn drive<S, H, F>(stream: S, h2: bool, peer: SocketAddr, clock: Rc<Clock>, setup: SetupRef<H>)
+/// Runs hyper on `io` (HTTP/2 if `h2`), under the clock and the stop.
+async fn drive<S, H, F>(io: Io<Watched<S>>, h2: bool, peer: SocketAddr, clock: Rc<Clock>, setup: SetupRef<H>)
 where
     // `Send` for hyper's upgrades (WebSockets): see `Marks`.
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -267,7 +275,6 @@ where
     F: Future + 'static,
     F::Output: IntoResponse,
 {
-    let io = Io::new(Watched { inner: stream, marks: clock.marks.clone() });
     let service = Svc::new(setup.clone(), clock.clone(), peer);
     let result = if h2 {
         clock.marks.multiplexed.store(true, Relaxed);
