@@ -291,7 +291,7 @@ fn serve_sprout() {
     }
     sprout::run(async {
         let server = sprout::net::StreamServer::bind("127.0.0.1:0", |s, _| echo(s)).await.unwrap();
-        announce(server.local_addr());
+        announce(server.local_addr().unwrap());
         server.serve_forever().await;
     });
 }

@@ -255,7 +255,7 @@ fn serve_sprout() {
     use sprout::http::{Body, Response, Server};
     sprout::run(async {
         let server = Server::bind("127.0.0.1:0", |_req| async { Response::new(Body::from(HELLO)) }).await.unwrap();
-        announce(server.local_addr());
+        announce(server.local_addr().unwrap());
         server.serve_forever().await;
     });
 }

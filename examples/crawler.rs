@@ -157,7 +157,7 @@ fn main() {
     let result: io::Result<()> = sprout::run(async move {
         let (delay, pages) = (options.delay, options.pages);
         let site = Server::bind("127.0.0.1:0", move |req| serve_page(req, delay, pages)).await?;
-        let addr = site.local_addr();
+        let addr = site.local_addr()?;
         let site = site.start();
         println!("site on http://{addr}: {pages} pages, {delay:?} per page\n");
         println!("{:>9} {:>10} {:>8} {:>9}", "pool size", "time", "pages", "speed-up");

@@ -79,7 +79,7 @@ fn main() {
         let server =
             StreamServer::bind(options.addr.as_str(), move |stream, _peer: SocketAddr| echo(stream, upper)).await?;
         let mode = if upper { " (upper-casing)" } else { "" };
-        println!("echo server listening on {}{mode}", server.local_addr());
+        println!("echo server listening on {}{mode}", server.local_addr()?);
         let handle = server.handle();
         sprout::spawn(async move {
             if sprout::signal::ctrl_c().await.is_ok() {

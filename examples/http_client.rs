@@ -93,7 +93,7 @@ fn main() {
                 let local = Server::bind("127.0.0.1:0", |_req| async { Response::new(Body::from("Hello, World!")) })
                     .await
                     .expect("bind a loopback port");
-                let url = format!("http://{}/", local.local_addr());
+                let url = format!("http://{}/", local.local_addr().expect("a bound listener"));
                 println!("serving hello world on {url}");
                 server = Some(local.start());
                 url

@@ -139,7 +139,7 @@ fn main() {
                 std::process::exit(1);
             }
         };
-        println!("http_server listening on http://{}", server.local_addr());
+        println!("http_server listening on http://{}", server.local_addr().expect("a bound listener"));
         let handle = server.start();
         let _ = sprout::signal::ctrl_c().await;
         let killed = handle.stop_graceful(Duration::from_secs(5)).await;

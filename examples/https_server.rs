@@ -38,7 +38,7 @@ fn main() {
     sprout::run(async move {
         let addr = serve_on.as_deref().unwrap_or("127.0.0.1:0");
         let server = Server::bind(addr, hello).await.expect("bind").tls(server_config);
-        let port = server.local_addr().port();
+        let port = server.local_addr().expect("a bound listener").port();
         println!("https_server on https://localhost:{port}/ (certificate: {})", pem_path.display());
         let handle = server.start();
         if serve_on.is_some() {

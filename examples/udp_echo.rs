@@ -52,7 +52,7 @@ fn main() {
             return client(&addr, &message).await;
         }
         let server = DatagramServer::bind(addr.as_str(), handle).await?;
-        println!("UDP echo server on {}", server.local_addr());
+        println!("UDP echo server on {}", server.local_addr()?);
         server.serve_forever().await;
         Ok(())
     });

@@ -127,7 +127,7 @@ async fn start_server(addr: &str) -> std::io::Result<(SocketAddr, Rc<Room>, spro
     let room = Rc::new(Room::default());
     let shared = room.clone();
     let server = Server::bind(addr, move |req| route(shared.clone(), req)).await?;
-    let addr = server.local_addr();
+    let addr = server.local_addr()?;
     Ok((addr, room, server.start()))
 }
 

@@ -48,9 +48,10 @@
 //! | sockets, DNS | `gevent.socket`, `monkey.patch_socket` | [`net`] |
 //! | servers | `gevent.server.StreamServer`, `DatagramServer` | [`net::StreamServer`], [`net::DatagramServer`] |
 //! | signals | `gevent.signal_handler` | [`signal`] |
+//! | child processes | `subprocess`, `gevent.subprocess` | [`process`] |
 //! | `time.sleep` under monkey | `monkey.patch_time` | [`thread::sleep`] |
 //! | pools of green tasks | `gevent.pool.Pool`, `Group` | [`pool::Pool`], [`pool::Group`] |
-//! | thread and process pools | `concurrent.futures`, `multiprocessing.Pool` | [`blocking::ThreadPool`] |
+//! | thread and process pools | `concurrent.futures`, `multiprocessing.Pool` | [`blocking::ThreadPool`]; real processes: [`process`] |
 //! | a blocking call | `gevent.threadpool` | [`spawn_blocking`] |
 //! | files | `FileObjectThread` | [`fs`] |
 //! | an HTTP server (feature `http`) | `gevent.pywsgi.WSGIServer` | `http::Server`, `http::serve` |
@@ -91,6 +92,7 @@ pub mod net {
     };
 }
 pub use sprout_net::io;
+pub use sprout_net::process;
 pub use sprout_net::signal;
 
 /// HTTP on hyper 1.x (feature `http`): a server in the role of

@@ -127,3 +127,92 @@ fn blocking_get_inside_the_runtime_panics() {
         let _ = q.get_blocking();
     });
 }
+
+/// A thread puts at about the moment a task's `get_timeout` falls, round
+/// after round, at staggered delays: the item is taken once or stays
+/// queued. Small enough for Miri's many-seeds run (`.ci/run`); the exact
+/// race is proven by the loom models in `runtime/src/queue/loom_models.rs`.
+mod handoff {
+    use std::sync::Arc;
+    use std::thread;
+    use std::time::Duration;
+
+    use sprout::queue::GetError;
+    use sprout::queue::threadsafe::{Channel, Queue};
+    use sprout::run;
+
+    const ROUNDS: u32 = if cfg!(miri) { 4 } else { 150 };
+    const DEADLINE: Duration = Duration::from_millis(1);
+
+    fn delay(round: u32) -> Duration {
+        Duration::from_micros(u64::from(round % 5) * 300)
+    }
+
+    /// Closes `go` and waits, without being woken from the thread, until
+    /// the thread is gone: the runtime must outlive a foreign wake still in
+    /// flight (issue 8, bug 4, is about a `Remote::post` that outlives it).
+    async fn finish(go: &Queue<u32>, thread: &thread::JoinHandle<()>) {
+        go.close();
+        while !thread.is_finished() {
+            sprout::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
+    #[test]
+    fn get_timeout_against_a_put() {
+        let q = Arc::new(Queue::unbounded());
+        let go = Arc::new(Queue::unbounded());
+        let thread = thread::spawn({
+            let (q, go) = (q.clone(), go.clone());
+            move || {
+                for round in go.iter_blocking() {
+                    thread::sleep(delay(round));
+                    q.put_blocking(round).unwrap();
+                }
+            }
+        });
+        run(async {
+            for round in 0..ROUNDS {
+                go.put_nowait(round).unwrap();
+                let item = match q.get_timeout(DEADLINE).await {
+                    Ok(item) => item,
+                    Err(GetError::Empty) => q.get().await.unwrap(), // not lost: still coming, or queued
+                    Err(e) => panic!("{e:?}"),
+                };
+                assert_eq!(item, round);
+                assert_eq!((q.qsize(), q.getters()), (0, 0));
+            }
+            finish(&go, &thread).await;
+        });
+        thread.join().unwrap();
+    }
+
+    /// A channel put with a deadline against a get with a deadline on
+    /// another thread: the put succeeds exactly when the get receives.
+    #[test]
+    fn channel_put_timeout_against_a_get_timeout() {
+        let ch = Arc::new(Channel::new());
+        let go = Arc::new(Queue::unbounded());
+        let got = Arc::new(Queue::unbounded());
+        let thread = thread::spawn({
+            let (ch, go, got) = (ch.clone(), go.clone(), got.clone());
+            move || {
+                for round in go.iter_blocking() {
+                    thread::sleep(delay(round));
+                    got.put_blocking(ch.get_blocking_timeout(DEADLINE).ok()).unwrap();
+                }
+            }
+        });
+        run(async {
+            for round in 0..ROUNDS {
+                go.put_nowait(round).unwrap();
+                let put = ch.put_timeout(round, DEADLINE).await;
+                let got = got.get().await.unwrap();
+                assert_eq!(put.is_ok(), got == Some(round), "round {round}: {put:?} vs {got:?}");
+                assert_eq!((ch.getters(), ch.putters()), (0, 0));
+            }
+            finish(&go, &thread).await;
+        });
+        thread.join().unwrap();
+    }
+}

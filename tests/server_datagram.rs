@@ -18,7 +18,7 @@ fn echoes_each_datagram_from_its_own_task() {
         })
         .await
         .unwrap();
-        let addr = server.local_addr();
+        let addr = server.local_addr().unwrap();
         let handle = server.start();
         let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         client.connect(addr).await.unwrap();
@@ -55,7 +55,7 @@ fn handlers_run_concurrently_up_to_the_limit_and_graceful_stop_waits() {
         .await
         .unwrap()
         .max_concurrency(3);
-        let addr = server.local_addr();
+        let addr = server.local_addr().unwrap();
         let handle = server.start();
         let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         for i in 0..6u8 {
@@ -77,4 +77,47 @@ fn handlers_run_concurrently_up_to_the_limit_and_graceful_stop_waits() {
         assert_eq!(handle.stop_graceful(Duration::from_secs(10)).await, 0);
         assert_eq!(running.get(), 0);
     }));
+}
+
+#[test]
+fn serve_forever_waits_for_the_handlers_of_a_graceful_stop() {
+    // Issue 8, bug 12: serve_forever used to return as soon as
+    // stop_graceful was called, so `run` ended and killed the handler.
+    let log = support::Log::new();
+    sprout::run(within({
+        let log = log.clone();
+        async move {
+            let server = DatagramServer::bind("127.0.0.1:0", {
+                let log = log.clone();
+                move |data: Vec<u8>, _, reply: Reply| {
+                    let log = log.clone();
+                    async move {
+                        sprout::sleep(Duration::from_millis(50)).await;
+                        reply.send(&data).await?;
+                        log.push("replied");
+                        std::io::Result::Ok(())
+                    }
+                }
+            })
+            .await
+            .unwrap();
+            let addr = server.local_addr().unwrap();
+            let handle = server.handle();
+            sprout::spawn({
+                let log = log.clone();
+                async move {
+                    let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+                    client.send_to(b"slow", addr).await.unwrap();
+                    while handle.connections() == 0 {
+                        sprout::sleep(Duration::from_millis(1)).await;
+                    }
+                    log.push("stop");
+                    handle.stop_graceful(Duration::from_secs(10)).await;
+                }
+            });
+            server.serve_forever().await;
+            log.push("served");
+        }
+    }));
+    assert_eq!(log.take(), ["stop", "replied", "served"]);
 }

@@ -61,7 +61,7 @@ fn set_fd_limit(n: u64) {
 fn child() {
     sprout::run(within(async {
         let server = StreamServer::bind("127.0.0.1:0", |s, _| echo(s, false)).await.unwrap();
-        let addr = server.local_addr();
+        let addr = server.local_addr().unwrap();
         let handle = server.start();
         let c1 = TcpStream::connect(addr).await.unwrap();
         round_trip(&c1, b"one").await;

@@ -27,7 +27,7 @@ fn handler_errors_go_to_the_hook_and_peer_errors_are_marked() {
             assert!(peer.ip().is_loopback());
             log.borrow_mut().push((is_peer_error(error), error.to_string()));
         });
-        let addr = server.local_addr();
+        let addr = server.local_addr().unwrap();
         let handle = server.start();
         for message in [&b"BREW"[..], b"oops", b"GET"] {
             let client = TcpStream::connect(addr).await.unwrap();

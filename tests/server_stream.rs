@@ -22,7 +22,7 @@ async fn round_trip(stream: &TcpStream, msg: &[u8]) -> std::io::Result<Vec<u8>> 
 fn stop_closes_the_listener_and_keeps_connections() {
     sprout::run(within(async {
         let server = StreamServer::bind("127.0.0.1:0", |s, _| echo(s, false)).await.unwrap();
-        let addr = server.local_addr();
+        let addr = server.local_addr().unwrap();
         let handle = server.start();
         let open = TcpStream::connect(addr).await.unwrap();
         assert_eq!(round_trip(&open, b"before").await.unwrap(), b"before");
@@ -43,7 +43,7 @@ fn stop_closes_the_listener_and_keeps_connections() {
 fn serve_forever_returns_after_stop() {
     sprout::run(within(async {
         let server = StreamServer::bind("127.0.0.1:0", |s, _| echo(s, true)).await.unwrap();
-        let addr = server.local_addr();
+        let addr = server.local_addr().unwrap();
         let handle = server.handle();
         let serving = sprout::spawn(server.serve_forever());
         let client = TcpStream::connect(addr).await.unwrap();
@@ -58,7 +58,7 @@ fn serve_forever_returns_after_stop() {
 fn dropping_serve_forever_stops_the_server() {
     sprout::run(within(async {
         let server = StreamServer::bind("127.0.0.1:0", |s, _| echo(s, false)).await.unwrap();
-        let addr = server.local_addr();
+        let addr = server.local_addr().unwrap();
         let handle = server.handle();
         let serving = sprout::spawn(server.serve_forever());
         sprout::yield_now().await;
@@ -78,7 +78,7 @@ fn graceful_stop_waits_for_connections_that_finish() {
         })
         .await
         .unwrap();
-        let addr = server.local_addr();
+        let addr = server.local_addr().unwrap();
         let handle = server.start();
         let clients: Vec<_> = futures::future::join_all((0..5).map(|_| TcpStream::connect(addr))).await;
         while handle.connections() < 5 {
@@ -110,7 +110,7 @@ fn graceful_stop_kills_connections_that_outlive_the_timeout() {
         })
         .await
         .unwrap();
-        let addr = server.local_addr();
+        let addr = server.local_addr().unwrap();
         let handle = server.start();
         let a = TcpStream::connect(addr).await.unwrap();
         let b = TcpStream::connect(addr).await.unwrap();
@@ -142,7 +142,7 @@ impl Drop for DropCounter {
 fn accept_pauses_at_the_connection_limit() {
     sprout::run(within(async {
         let server = StreamServer::bind("127.0.0.1:0", |s, _| echo(s, false)).await.unwrap().max_connections(2);
-        let addr = server.local_addr();
+        let addr = server.local_addr().unwrap();
         let handle = server.start();
         let a = TcpStream::connect(addr).await.unwrap();
         let b = TcpStream::connect(addr).await.unwrap();
@@ -222,7 +222,7 @@ fn a_failing_or_panicking_handler_does_not_stop_the_server() {
         })
         .await
         .unwrap();
-        let addr = server.local_addr();
+        let addr = server.local_addr().unwrap();
         let handle = server.start();
         for want in ["", "", "fine", "", "fine"] {
             let client = TcpStream::connect(addr).await.unwrap();
@@ -232,5 +232,234 @@ fn a_failing_or_panicking_handler_does_not_stop_the_server() {
         }
         assert_eq!(calls.get(), 5);
         handle.stop();
+    }));
+}
+
+// ---- Graceful stops that wait (issue 8, bug 12) and bad input (bug 8) ----
+
+#[test]
+fn a_request_in_flight_gets_its_full_answer_before_serve_forever_returns() {
+    // The client is a std socket on its own thread, so it outlives the
+    // runtime: if `serve_forever` returned before the drain (it did), the
+    // runtime ended and killed the handler mid-answer.
+    const ANSWER: usize = 200_000; // several writes' worth
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    let client = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let addr = addr_rx.recv().unwrap();
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        stream.write_all(b"request!").unwrap();
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).unwrap();
+        answer.len()
+    });
+    let log = support::Log::new();
+    sprout::run(within({
+        let log = log.clone();
+        async move {
+            let got_request = Rc::new(sprout::sync::Event::new());
+            let server = StreamServer::bind("127.0.0.1:0", {
+                let (log, got_request) = (log.clone(), got_request.clone());
+                move |s: TcpStream, _| {
+                    let (log, got_request) = (log.clone(), got_request.clone());
+                    async move {
+                        let mut request = [0; 8];
+                        s.read_exact(&mut request).await?;
+                        log.push("request");
+                        got_request.set();
+                        sprout::sleep(Duration::from_millis(50)).await;
+                        s.write_all(&vec![b'x'; ANSWER]).await?;
+                        log.push("answered");
+                        std::io::Result::Ok(())
+                    }
+                }
+            })
+            .await
+            .unwrap();
+            addr_tx.send(server.local_addr().unwrap()).unwrap();
+            let handle = server.handle();
+            sprout::spawn({
+                let log = log.clone();
+                async move {
+                    got_request.wait().await;
+                    log.push("stop");
+                    handle.stop_graceful(Duration::from_secs(10)).await;
+                }
+            });
+            server.serve_forever().await;
+            log.push("served");
+        }
+    }));
+    assert_eq!(client.join().unwrap(), ANSWER, "the client got the whole answer");
+    assert_eq!(log.take(), ["request", "stop", "answered", "served"]);
+}
+
+/// A server whose handlers never finish by themselves, counting the
+/// handler futures dropped.
+async fn stubborn_server()
+-> (StreamServer<impl Fn(TcpStream, std::net::SocketAddr) -> StubbornHandler>, Rc<Cell<usize>>) {
+    let dropped = Rc::new(Cell::new(0));
+    let server = StreamServer::bind("127.0.0.1:0", {
+        let dropped = dropped.clone();
+        move |s: TcpStream, _| Box::pin(stubborn(s, DropCounter(dropped.clone()))) as StubbornHandler
+    })
+    .await
+    .unwrap();
+    (server, dropped)
+}
+
+type StubbornHandler = std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>;
+
+async fn stubborn(stream: TcpStream, guard: DropCounter) {
+    let _keep = (stream, guard);
+    sprout::sleep(Duration::from_secs(3600)).await;
+}
+
+#[test]
+fn serve_forever_returns_after_the_grace_once_the_stragglers_are_killed() {
+    sprout::run(within(async {
+        let (server, dropped) = stubborn_server().await;
+        let addr = server.local_addr().unwrap();
+        let handle = server.handle();
+        let serving = sprout::spawn(server.serve_forever());
+        let client = TcpStream::connect(addr).await.unwrap();
+        while handle.connections() < 1 {
+            sprout::sleep(Duration::from_millis(1)).await;
+        }
+        let grace = Duration::from_millis(100);
+        let start = std::time::Instant::now();
+        let stopper = sprout::spawn({
+            let handle = handle.clone();
+            async move { handle.stop_graceful(grace).await }
+        });
+        serving.await.unwrap();
+        assert!(start.elapsed() >= grace, "serve_forever returned after {:?}", start.elapsed());
+        assert_eq!(dropped.get(), 1, "the straggler was killed before serve_forever returned");
+        assert_eq!(stopper.await.unwrap(), 1);
+        let mut buf = [0; 1];
+        assert_eq!(client.read(&mut buf).await.unwrap(), 0, "its socket was closed");
+    }));
+}
+
+#[test]
+fn serve_forever_finishes_the_drain_even_if_the_stopper_is_cancelled() {
+    sprout::run(within(async {
+        let (server, dropped) = stubborn_server().await;
+        let addr = server.local_addr().unwrap();
+        let handle = server.handle();
+        let serving = sprout::spawn(server.serve_forever());
+        let _client = TcpStream::connect(addr).await.unwrap();
+        while handle.connections() < 1 {
+            sprout::sleep(Duration::from_millis(1)).await;
+        }
+        let grace = Duration::from_millis(60);
+        let start = std::time::Instant::now();
+        let stopper = sprout::spawn({
+            let handle = handle.clone();
+            async move { handle.stop_graceful(grace).await }
+        });
+        sprout::sleep(Duration::from_millis(5)).await;
+        stopper.kill();
+        assert!(!serving.is_finished(), "still draining");
+        serving.await.unwrap();
+        assert!(start.elapsed() >= grace);
+        assert_eq!((dropped.get(), handle.connections()), (1, 0));
+    }));
+}
+
+#[test]
+fn a_shorter_graceful_stop_moves_the_deadline_earlier() {
+    sprout::run(within(async {
+        let (server, dropped) = stubborn_server().await;
+        let addr = server.local_addr().unwrap();
+        let handle = server.start();
+        let _client = TcpStream::connect(addr).await.unwrap();
+        while handle.connections() < 1 {
+            sprout::sleep(Duration::from_millis(1)).await;
+        }
+        let patient = sprout::spawn({
+            let handle = handle.clone();
+            async move { handle.stop_graceful(Duration::from_secs(3600)).await }
+        });
+        sprout::yield_now().await;
+        assert_eq!(handle.stop_graceful(Duration::from_millis(20)).await, 1);
+        assert_eq!(patient.await.unwrap(), 1, "the earlier deadline ended both");
+        assert_eq!(dropped.get(), 1);
+    }));
+}
+
+#[test]
+fn a_graceful_stop_with_no_deadline_waits_for_every_connection() {
+    // Duration::MAX used to panic: "overflow when adding duration to instant".
+    sprout::run(within(async {
+        let server = StreamServer::bind("127.0.0.1:0", |s, _| echo(s, false)).await.unwrap();
+        let addr = server.local_addr().unwrap();
+        let handle = server.start();
+        let client = TcpStream::connect(addr).await.unwrap();
+        assert_eq!(round_trip(&client, b"hi").await.unwrap(), b"hi");
+        let stopper = sprout::spawn({
+            let handle = handle.clone();
+            async move { handle.stop_graceful(Duration::MAX).await }
+        });
+        sprout::sleep(Duration::from_millis(20)).await;
+        assert!(!stopper.is_finished(), "it waits for the open connection");
+        assert_eq!(round_trip(&client, b"still served").await.unwrap(), b"still served");
+        drop(client);
+        assert_eq!(stopper.await.unwrap(), 0);
+    }));
+}
+
+#[test]
+fn a_server_without_a_listener_reports_it_instead_of_panicking() {
+    sprout::run(within(async {
+        let server = StreamServer::new(|s, _| echo(s, false));
+        // Used to panic: "index out of bounds".
+        assert_eq!(server.local_addr().unwrap_err().kind(), ErrorKind::NotConnected);
+        assert!(server.handle().local_addrs().is_empty());
+        let server = server.listen("127.0.0.1:0").await.unwrap();
+        assert!(server.local_addr().unwrap().port() > 0);
+    }));
+}
+
+#[test]
+fn a_handler_can_stop_its_own_server_gracefully() {
+    // It used to wait for itself: with Duration::MAX, forever.
+    sprout::run(within(async {
+        let handle_slot: Rc<std::cell::RefCell<Option<sprout::net::ServerHandle>>> = Rc::default();
+        let server = StreamServer::bind("127.0.0.1:0", {
+            let handle_slot = handle_slot.clone();
+            move |s: TcpStream, _| {
+                let handle = handle_slot.borrow().clone().unwrap();
+                async move {
+                    let mut command = [0; 4];
+                    s.read_exact(&mut command).await?;
+                    if &command == b"stop" {
+                        let killed = handle.stop_graceful(Duration::MAX).await;
+                        s.write_all(format!("stopped, {killed} killed").as_bytes()).await?;
+                    } else {
+                        sprout::sleep(Duration::from_millis(30)).await;
+                        s.write_all(b"done").await?;
+                    }
+                    std::io::Result::Ok(())
+                }
+            }
+        })
+        .await
+        .unwrap();
+        let addr = server.local_addr().unwrap();
+        *handle_slot.borrow_mut() = Some(server.handle());
+        let serving = sprout::spawn(server.serve_forever());
+        let busy = TcpStream::connect(addr).await.unwrap();
+        busy.write_all(b"work").await.unwrap();
+        let boss = TcpStream::connect(addr).await.unwrap();
+        boss.write_all(b"stop").await.unwrap();
+        let mut text = String::new();
+        boss.read_to_string(&mut text).await.unwrap();
+        assert_eq!(text, "stopped, 0 killed", "it waited for the other connection, not for itself");
+        let mut text = String::new();
+        busy.read_to_string(&mut text).await.unwrap();
+        assert_eq!(text, "done");
+        serving.await.unwrap();
     }));
 }

@@ -332,3 +332,134 @@ fn rlock_owned_by_a_thread_or_a_task() {
     assert!(lock.release().is_ok());
     assert!(!lock.locked());
 }
+
+/// A thread grants (completes a round, releases, puts) at about the moment
+/// a task's `_timeout` falls, round after round, at staggered delays: the
+/// outcome is consistent every time and nothing leaks. Small enough for
+/// Miri, which runs this module under many seeds of its scheduler
+/// (`.ci/run`, docs/testing.md); the exact race is proven by the loom
+/// models in `runtime/src/sync/threadsafe/loom_models.rs`.
+mod handoff {
+    use std::sync::Arc;
+    use std::thread;
+    use std::time::Duration;
+
+    use sprout::queue::threadsafe::Queue;
+    use sprout::run;
+    use sprout::sync::threadsafe::{Barrier, Lock, Semaphore};
+
+    const ROUNDS: u32 = if cfg!(miri) { 4 } else { 150 };
+    const DEADLINE: Duration = Duration::from_millis(1);
+
+    /// The thread's delay before it grants in `round`: before, around and
+    /// after the task's deadline.
+    fn delay(round: u32) -> Duration {
+        Duration::from_micros(u64::from(round % 5) * 300)
+    }
+
+    /// Closes `go` and waits, without being woken from the thread, until
+    /// the thread is gone: the runtime must outlive a foreign wake still in
+    /// flight (issue 8, bug 4, is about a `Remote::post` that outlives it).
+    async fn finish(go: &Queue<u32>, thread: &thread::JoinHandle<()>) {
+        go.close();
+        while !thread.is_finished() {
+            sprout::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
+    /// Runs `grant(round)` on a thread once per round, after `delay(round)`,
+    /// and hands back what it returned.
+    fn granter<R: Send + 'static>(
+        grant: impl Fn(u32) -> R + Send + 'static,
+    ) -> (Arc<Queue<u32>>, Arc<Queue<R>>, thread::JoinHandle<()>) {
+        let (go, done) = (Arc::new(Queue::unbounded()), Arc::new(Queue::unbounded()));
+        let thread = thread::spawn({
+            let (go, done) = (go.clone(), done.clone());
+            move || {
+                for round in go.iter_blocking() {
+                    thread::sleep(delay(round));
+                    done.put_blocking(grant(round)).ok().unwrap();
+                }
+            }
+        });
+        (go, done, thread)
+    }
+
+    /// Bug 7: a round that passes as the task's deadline falls has passed
+    /// for both; a round the task gave up on is broken for both.
+    #[test]
+    fn barrier_wait_timeout_against_a_thread() {
+        let barrier = Arc::new(Barrier::new(2));
+        let (go, done, thread) = granter({
+            let barrier = barrier.clone();
+            move |_| barrier.wait_blocking().is_ok()
+        });
+        run(async {
+            for round in 0..ROUNDS {
+                go.put_nowait(round).unwrap();
+                let task = barrier.wait_timeout(DEADLINE).await.is_ok();
+                let thread = done.get().await.unwrap();
+                assert_eq!(task, thread, "round {round}: one round, one outcome");
+                assert_eq!(barrier.is_broken(), !task, "round {round}");
+                barrier.reset();
+            }
+            finish(&go, &thread).await;
+        });
+        thread.join().unwrap();
+    }
+
+    /// A lock released as the task's deadline falls is taken or left
+    /// free, never stranded.
+    #[test]
+    fn lock_timeout_against_a_release() {
+        let lock = Arc::new(Lock::new(0u32));
+        let (go, done, thread) = granter({
+            let lock = lock.clone();
+            move |_| {
+                let mut guard = lock.lock_blocking();
+                *guard += 1;
+                thread::sleep(DEADLINE); // held across the task's deadline
+            }
+        });
+        run(async {
+            let mut taken = 0;
+            for round in 0..ROUNDS {
+                go.put_nowait(round).unwrap();
+                sprout::sleep(delay(round + 2)).await;
+                if let Ok(mut guard) = lock.lock_timeout(DEADLINE).await {
+                    *guard += 1;
+                    taken += 1;
+                }
+                done.get().await.unwrap();
+                assert!(!lock.locked(), "round {round}: free once both are done");
+                assert_eq!(lock.waiters(), 0);
+            }
+            assert_eq!(*lock.lock().await, ROUNDS + taken);
+            finish(&go, &thread).await;
+        });
+        thread.join().unwrap();
+    }
+
+    /// A permit released as the task's deadline falls is taken (and given
+    /// back) or stays free: one permit either way.
+    #[test]
+    fn semaphore_acquire_timeout_against_a_release() {
+        let sem = Arc::new(Semaphore::new(0));
+        let (go, done, thread) = granter({
+            let sem = sem.clone();
+            move |_| sem.release().unwrap()
+        });
+        run(async {
+            for round in 0..ROUNDS {
+                go.put_nowait(round).unwrap();
+                let _ = sem.acquire_timeout(DEADLINE).await; // a permit taken goes back on drop
+                done.get().await.unwrap();
+                assert_eq!(sem.available_permits(), 1, "round {round}: the permit is not leaked");
+                assert_eq!(sem.waiters(), 0);
+                sem.try_acquire().unwrap().forget();
+            }
+            finish(&go, &thread).await;
+        });
+        thread.join().unwrap();
+    }
+}

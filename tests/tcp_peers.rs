@@ -1,5 +1,5 @@
 //! The echo server against the peers the issue lists: many at once, half
-//! closes, resets, and clients that never read.
+//! closes, resets, floods, and clients that never read.
 
 mod support;
 
@@ -167,7 +167,7 @@ fn a_client_that_never_reads_is_held_back() {
         })
         .await
         .unwrap();
-        let addr = server.local_addr();
+        let addr = server.local_addr().unwrap();
         let handle = server.start();
         let client = TcpStream::connect(addr).await.unwrap();
         small_buffers(&client);
@@ -198,5 +198,47 @@ fn a_client_that_never_reads_is_held_back() {
         assert_eq!(echoed.len(), sent);
         assert!(echoed.iter().all(|&b| b == 1));
         assert_eq!(handle.stop_graceful(Duration::from_secs(10)).await, 0);
+    }));
+}
+
+#[test]
+fn a_flooding_peer_yields_to_the_others_and_loses_nothing() {
+    sprout::run(within(async {
+        let (client, server) = pair().await;
+        // 32 KiB sit in the server's receive queue before it reads: 512
+        // reads of 64 bytes in a row, each one ready, none short. Only the
+        // operation budget can make the reader let another task in.
+        const TOTAL: usize = 32 * 1024;
+        let data: Vec<u8> = (0..TOTAL).map(|i| (i % 251) as u8).collect();
+        client.write_all(&data).await.unwrap();
+        client.shutdown(Shutdown::Write).unwrap();
+        sprout::sleep(Duration::from_millis(20)).await;
+        let other_ran = Rc::new(Cell::new(false));
+        let reader = sprout::spawn({
+            let other_ran = other_ran.clone();
+            async move {
+                let mut got = Vec::with_capacity(TOTAL);
+                let mut buf = [0; 64];
+                let mut ran_midway = false;
+                while got.len() < TOTAL {
+                    let n = server.read(&mut buf).await.unwrap();
+                    assert!(n > 0, "EOF after {} bytes", got.len());
+                    got.extend_from_slice(&buf[..n]);
+                    ran_midway |= other_ran.get();
+                }
+                // The rest is the EOF, at once and for good.
+                assert_eq!(server.read(&mut buf).await.unwrap(), 0);
+                assert_eq!(server.read(&mut buf).await.unwrap(), 0);
+                (got, ran_midway)
+            }
+        });
+        // Queued behind the reader: it runs when the reader yields.
+        sprout::spawn({
+            let other_ran = other_ran.clone();
+            async move { other_ran.set(true) }
+        });
+        let (got, ran_midway) = reader.await.unwrap();
+        assert!(ran_midway, "another task ran while the flood was being read");
+        assert!(got == data, "every byte arrived, in order");
     }));
 }

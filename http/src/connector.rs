@@ -9,7 +9,7 @@
 //!
 //! sprout_runtime::run(async {
 //!     let server = Server::bind("127.0.0.1:0", |_req| async { Response::new("pooled") }).await.unwrap();
-//!     let url = format!("http://{}/", server.local_addr());
+//!     let url = format!("http://{}/", server.local_addr().unwrap());
 //!     let server = server.start();
 //!
 //!     let client: Client<Connector, Empty<Bytes>> =

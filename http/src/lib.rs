@@ -28,7 +28,7 @@
 //!     })
 //!     .await
 //!     .unwrap();
-//!     let url = format!("http://{}/hello", server.local_addr());
+//!     let url = format!("http://{}/hello", server.local_addr().unwrap());
 //!     let handle = server.start();
 //!
 //!     let client = Client::new();

@@ -31,7 +31,7 @@
 //!     })
 //!     .await
 //!     .unwrap();
-//!     let url = format!("ws://{}/", server.local_addr());
+//!     let url = format!("ws://{}/", server.local_addr().unwrap());
 //!     let server = server.start();
 //!
 //!     let (mut socket, _response) = ws::connect(&url).await.unwrap();
@@ -92,7 +92,7 @@ pub fn is_upgrade_request<B>(req: &hyper::Request<B>) -> bool {
 ///
 /// sprout_runtime::run(async {
 ///     let server = Server::bind("127.0.0.1:0", app).await.unwrap();
-///     let url = format!("ws://{}/chat", server.local_addr());
+///     let url = format!("ws://{}/chat", server.local_addr().unwrap());
 ///     let server = server.start();
 ///     let (mut socket, _) = ws::connect(&url).await.unwrap();
 ///     socket.send(Message::text("ping")).await.unwrap();

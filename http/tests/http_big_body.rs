@@ -73,7 +73,7 @@ fn a_100_mb_body_streams_each_way_in_bounded_memory() {
         })
         .await
         .unwrap();
-        let base = format!("http://{}", server.local_addr());
+        let base = format!("http://{}", server.local_addr().unwrap());
         let handle = server.start();
         let client = Client::new();
         // Warm up (connection, buffers), then measure from here.

@@ -72,7 +72,7 @@ fn a_response_dropped_half_read_closes_its_connection() {
         })
         .await
         .unwrap();
-        let url = format!("http://{}/", server.local_addr());
+        let url = format!("http://{}/", server.local_addr().unwrap());
         let handle = server.start();
         let client = Client::new();
         let mut resp = client.get(&url).await.unwrap();
@@ -91,7 +91,7 @@ fn a_response_dropped_half_read_closes_its_connection() {
 fn chunked_bodies_both_ways() {
     run(async {
         let server = Server::bind("127.0.0.1:0", routes).await.unwrap();
-        let url = format!("http://{}/echo", server.local_addr());
+        let url = format!("http://{}/echo", server.local_addr().unwrap());
         let handle = server.start();
         let client = Client::new();
         // No length known: the request goes out chunked...
@@ -162,7 +162,7 @@ fn redirects_are_followed_or_returned() {
         })
         .await
         .unwrap();
-        let base = format!("http://{}", server.local_addr());
+        let base = format!("http://{}", server.local_addr().unwrap());
         let handle = server.start();
 
         let client = Client::new();
@@ -186,7 +186,7 @@ fn redirects_are_followed_or_returned() {
 fn a_request_times_out_and_errors_say_what_failed() {
     run(async {
         let server = Server::bind("127.0.0.1:0", routes).await.unwrap();
-        let base = format!("http://{}", server.local_addr());
+        let base = format!("http://{}", server.local_addr().unwrap());
         let handle = server.start();
         let client = Client::builder().timeout(Duration::from_millis(50)).build();
         let err = client.get(&format!("{base}/slow")).await.unwrap_err();
@@ -210,7 +210,7 @@ fn a_request_times_out_and_errors_say_what_failed() {
 fn a_host_name_resolves_off_the_loop() {
     run(async {
         let server = Server::bind("127.0.0.1:0", routes).await.unwrap();
-        let port = server.local_addr().port();
+        let port = server.local_addr().unwrap().port();
         let handle = server.start();
         let resp = Client::new().get(&format!("http://localhost:{port}/")).await;
         // localhost may resolve to ::1 first; the client tries each address.

@@ -13,7 +13,7 @@ use support::{Errors, raw, read_until_close, routes, run};
 fn keep_alive_serves_many_requests_on_one_connection() {
     run(async {
         let server = Server::bind("127.0.0.1:0", routes).await.unwrap();
-        let addr = server.local_addr();
+        let addr = server.local_addr().unwrap();
         let handle = server.start();
         let stream = TcpStream::connect(addr).await.unwrap();
         for _ in 0..3 {
@@ -37,7 +37,7 @@ fn a_malformed_request_gets_400_and_the_server_lives() {
     run(async {
         let errors = Errors::default();
         let server = Server::bind("127.0.0.1:0", routes).await.unwrap().on_error(errors.hook());
-        let addr = server.local_addr();
+        let addr = server.local_addr().unwrap();
         let handle = server.start();
         let reply = raw(addr, b"GET / HTTP/1.1\r\nthis is not a header\r\n\r\n").await;
         assert!(reply.starts_with("HTTP/1.1 400 Bad Request"), "{reply:?}");
@@ -57,7 +57,7 @@ fn a_handler_that_panics_or_fails_answers_500_and_the_server_lives() {
     run(async {
         let errors = Errors::default();
         let server = Server::bind("127.0.0.1:0", routes).await.unwrap().on_error(errors.hook());
-        let base = format!("http://{}", server.local_addr());
+        let base = format!("http://{}", server.local_addr().unwrap());
         let handle = server.start();
         let client = Client::new();
         for path in ["/panic", "/panic-early", "/error"] {
@@ -87,7 +87,7 @@ fn a_client_that_stalls_mid_headers_is_cut_off_by_the_header_timeout() {
             .unwrap()
             .header_read_timeout(Some(Duration::from_millis(100)))
             .on_error(errors.hook());
-        let addr = server.local_addr();
+        let addr = server.local_addr().unwrap();
         let handle = server.start();
         let stream = TcpStream::connect(addr).await.unwrap();
         let start = Instant::now();
@@ -120,7 +120,7 @@ fn the_header_timeout_does_not_cut_a_slow_handler_and_keep_alive_idles_out() {
             .header_read_timeout(Some(Duration::from_millis(50)))
             .keep_alive_timeout(Some(Duration::from_millis(300)))
             .on_error(errors.hook());
-        let addr = server.local_addr();
+        let addr = server.local_addr().unwrap();
         let handle = server.start();
         let stream = TcpStream::connect(addr).await.unwrap();
         // The handler takes 200 ms, four header timeouts.
@@ -142,7 +142,7 @@ fn the_header_timeout_does_not_cut_a_slow_handler_and_keep_alive_idles_out() {
 fn a_graceful_stop_lets_requests_in_flight_finish() {
     run(async {
         let server = Server::bind("127.0.0.1:0", routes).await.unwrap();
-        let base = format!("http://{}", server.local_addr());
+        let base = format!("http://{}", server.local_addr().unwrap());
         let handle = server.start();
         let client = Client::new();
         // An idle keep-alive connection, which the stop must not wait for.
@@ -177,7 +177,7 @@ fn peer_errors_are_quiet_by_default() {
         // the hook we install sees it classified as the peer's.
         let errors = Errors::default();
         let server = Server::bind("127.0.0.1:0", routes).await.unwrap().on_error(errors.hook());
-        let addr = server.local_addr();
+        let addr = server.local_addr().unwrap();
         let handle = server.start();
         let stream = TcpStream::connect(addr).await.unwrap();
         stream.write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly").await.unwrap();
@@ -197,7 +197,7 @@ fn http2_with_prior_knowledge() {
     use sprout_http::rt::{Exec, Io};
     run(async {
         let server = Server::bind("127.0.0.1:0", routes).await.unwrap();
-        let addr = server.local_addr();
+        let addr = server.local_addr().unwrap();
         let handle = server.start();
         let stream = TcpStream::connect(addr).await.unwrap();
         let (mut send, conn) = hyper::client::conn::http2::handshake(Exec, Io::new(stream)).await.unwrap();
@@ -225,7 +225,7 @@ fn the_handler_knows_its_peer() {
         })
         .await
         .unwrap();
-        let addr = server.local_addr();
+        let addr = server.local_addr().unwrap();
         let handle = server.start();
         let stream = TcpStream::connect(addr).await.unwrap();
         let me = stream.local_addr().unwrap();

@@ -23,7 +23,7 @@ fn the_pooled_client_reuses_connections_on_sprout() {
         })
         .await
         .unwrap();
-        let url = format!("http://{}/", server.local_addr());
+        let url = format!("http://{}/", server.local_addr().unwrap());
         let handle = server.start();
 
         let client: Client<Connector, Full<Bytes>> =

@@ -16,7 +16,7 @@ fn https_round_trip_with_a_custom_root() {
     roots.add(cert.cert.clone()).unwrap();
     run(async move {
         let server = Server::bind("127.0.0.1:0", routes).await.unwrap().tls(server_config);
-        let port = server.local_addr().port();
+        let port = server.local_addr().unwrap().port();
         let handle = server.start();
         let client = Client::builder().tls_config(tls::client_config(roots)).build();
         for host in ["localhost", "127.0.0.1"] {
@@ -40,7 +40,7 @@ fn http1_over_tls_when_the_client_offers_only_http1() {
     client_config.alpn_protocols = vec![b"http/1.1".to_vec()];
     run(async move {
         let server = Server::bind("127.0.0.1:0", routes).await.unwrap().tls(server_config);
-        let port = server.local_addr().port();
+        let port = server.local_addr().unwrap().port();
         let handle = server.start();
         let client = Client::builder().tls_config(client_config).build();
         for _ in 0..3 {
@@ -60,7 +60,7 @@ fn a_certificate_the_client_does_not_trust_is_refused_clearly() {
     run(async move {
         let errors = Errors::default();
         let server = Server::bind("127.0.0.1:0", routes).await.unwrap().tls(server_config).on_error(errors.hook());
-        let port = server.local_addr().port();
+        let port = server.local_addr().unwrap().port();
         let handle = server.start();
         // The default client trusts the Mozilla roots, not our self-signed certificate.
         let err = Client::new().get(&format!("https://localhost:{port}/")).await.unwrap_err();

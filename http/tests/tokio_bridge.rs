@@ -66,7 +66,7 @@ fn a_tokio_bound_future_runs_on_a_side_thread_and_its_result_comes_back() {
         })
         .await
         .unwrap();
-        let addr = server.local_addr();
+        let addr = server.local_addr().unwrap();
         let handle = server.start();
         // Several green tasks each wait on tokio work; the sprout server
         // keeps answering meanwhile (it runs on this thread).

@@ -89,7 +89,7 @@ fn broadcast_reaches_every_other_client_and_a_client_that_never_reads_is_dropped
         let server_hub = hub.clone();
         let server =
             StreamServer::bind("127.0.0.1:0", move |stream, _| chat(server_hub.clone(), stream)).await.unwrap();
-        let url = format!("ws://{}/", server.local_addr());
+        let url = format!("ws://{}/", server.local_addr().unwrap());
         let handle = server.start();
 
         const READERS: usize = 5;
@@ -163,7 +163,7 @@ fn text_round_trip_and_close() {
         })
         .await
         .unwrap();
-        let url = format!("ws://{}/chat", server.local_addr());
+        let url = format!("ws://{}/chat", server.local_addr().unwrap());
         let handle = server.start();
         let (mut socket, response) = ws::connect(&url).await.unwrap();
         assert_eq!(response.status(), 101);
@@ -200,7 +200,7 @@ fn a_websocket_upgrades_from_a_request_of_the_http_server() {
         })
         .await
         .unwrap();
-        let addr = server.local_addr();
+        let addr = server.local_addr().unwrap();
         let handle = server.start();
         // The same port serves plain requests...
         let plain = sprout_http::Client::new().get(&format!("http://{addr}/")).await.unwrap();

@@ -6,8 +6,12 @@
 //!
 //! - spend one unit of the task's operation budget (`coop`);
 //! - wait until the direction is ready (cached readiness, no syscall);
-//! - run the syscall; on `WouldBlock`, clear readiness and wait again;
-//!   on `Interrupted`, retry.
+//! - run the syscall; on `WouldBlock`, clear readiness (error and closed
+//!   bits too) and return `Pending`; on `Interrupted`, yield and retry.
+//!
+//! The loop itself is `sprout_runtime::io::Registration::poll_io_drained`,
+//! the one readiness loop every socket shares: the syscall runs at most
+//! once per poll, so no socket state can make a poll spin.
 //!
 //! Stream reads and writes add one rule: under edge-triggered epoll a
 //! *short* read (fewer bytes than asked, but more than none) means the
@@ -33,7 +37,6 @@ use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use mio::event::Source;
-use sprout_runtime::coop;
 use sprout_runtime::io::{Direction, IoSource};
 use sprout_runtime::time::{Sleep, sleep};
 
@@ -112,30 +115,15 @@ impl<S: Source> Evented<S> {
         cx: &mut Context<'_>,
         dir: Direction,
         drain: Drain,
-        mut op: impl FnMut(&S) -> io::Result<R>,
+        op: impl FnOnce(&S) -> io::Result<R>,
         moved: impl Fn(&R) -> usize,
     ) -> Poll<io::Result<R>> {
-        if coop::poll_proceed(cx).is_pending() {
-            return Poll::Pending;
-        }
-        let registration = self.io.registration();
-        loop {
-            let ready = ready!(registration.poll_ready(cx, dir))?;
-            match op(self.io.get_ref()) {
-                Ok(r) => {
-                    if let Drain::Short(len) = drain {
-                        let n = moved(&r);
-                        if n > 0 && n < len {
-                            registration.clear_ready(ready);
-                        }
-                    }
-                    return Poll::Ready(Ok(r));
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => registration.clear_ready(ready),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Poll::Ready(Err(e)),
-            }
-        }
+        let source = self.io.get_ref();
+        let drained = |r: &R| match drain {
+            Drain::Never => false,
+            Drain::Short(len) => (1..len).contains(&moved(r)),
+        };
+        self.io.registration().poll_io_drained(cx, dir, || op(source), drained)
     }
 
     /// `poll_op` under the direction's timeout, with the timer kept in `timer`.
@@ -146,7 +134,7 @@ impl<S: Source> Evented<S> {
         dir: Direction,
         timer: &mut Option<Sleep>,
         drain: Drain,
-        op: impl FnMut(&S) -> io::Result<R>,
+        op: impl FnOnce(&S) -> io::Result<R>,
         moved: impl Fn(&R) -> usize,
     ) -> Poll<io::Result<R>> {
         let poll = self.poll_op(cx, dir, drain, op, moved);
@@ -164,7 +152,7 @@ impl<S: Source> Evented<S> {
         cx: &mut Context<'_>,
         dir: Direction,
         drain: Drain,
-        op: impl FnMut(&S) -> io::Result<R>,
+        op: impl FnOnce(&S) -> io::Result<R>,
         moved: impl Fn(&R) -> usize,
     ) -> Poll<io::Result<R>> {
         let Some(timeout) = self.timeout(dir) else {
@@ -384,35 +372,11 @@ where
     }
 
     pub(crate) async fn read_to_end(&self, buf: &mut Vec<u8>) -> io::Result<usize> {
-        let start = buf.len();
-        loop {
-            let len = buf.len();
-            if buf.capacity() - len < 32 {
-                buf.reserve((len - start).clamp(32, 1 << 20));
-            }
-            buf.resize(buf.capacity(), 0);
-            let result = self.read_bytes(&mut buf[len..]).await;
-            match result {
-                Ok(0) => {
-                    buf.truncate(len);
-                    return Ok(len - start);
-                }
-                Ok(n) => buf.truncate(len + n),
-                Err(e) => {
-                    buf.truncate(len);
-                    return Err(e);
-                }
-            }
-        }
+        crate::read_all::read_to_end(buf, async |b| self.read_bytes(b).await).await
     }
 
     pub(crate) async fn read_to_string(&self, buf: &mut String) -> io::Result<usize> {
-        let mut bytes = Vec::new();
-        self.read_to_end(&mut bytes).await?;
-        let text = String::from_utf8(bytes)
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "stream did not contain valid UTF-8"))?;
-        buf.push_str(&text);
-        Ok(text.len())
+        crate::read_all::read_to_string(buf, "the stream", async |b| self.read_bytes(b).await).await
     }
 }
 

@@ -8,8 +8,10 @@
 //! [`wait_readable`] / [`wait_writable`] once on a descriptor you keep.
 //!
 //! The same contract as the sockets applies: edge-triggered registration,
-//! readiness cleared when your closure returns `WouldBlock`, readers and
-//! writers waiting separately, one budget unit per operation.
+//! readiness cleared when your closure returns `WouldBlock` (the error and
+//! hang-up bits too, so nothing spins), readers and writers waiting
+//! separately, one budget unit per operation, and at most one run of your
+//! closure per poll.
 
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -102,16 +104,26 @@ impl<T: AsFd> Async<T> {
     }
 
     /// Waits until the descriptor is readable (or closed, or in error).
+    ///
+    /// It only waits: it cannot see a read you then make yourself (through
+    /// [`get_ref`](Self::get_ref)) return `WouldBlock`, so the cached
+    /// readiness stays, and `loop { readable().await; my_read() }` spins
+    /// once the data is drained. Make the read with
+    /// [`read_with`](Self::read_with), which forgets the readiness on
+    /// `WouldBlock` and waits for the next edge.
     pub async fn readable(&self) -> io::Result<()> {
         self.io.readable().await
     }
 
     /// Waits until the descriptor is writable (or closed, or in error).
+    /// As with [`readable`](Self::readable), write with
+    /// [`write_with`](Self::write_with), not beside it.
     pub async fn writable(&self) -> io::Result<()> {
         self.io.writable().await
     }
 
-    /// Polls for readability.
+    /// Polls for readability (see [`readable`](Self::readable) for why a
+    /// read made beside it must go through `read_with`).
     pub fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.io.registration().poll_ready(cx, Direction::Read).map_ok(drop)
     }

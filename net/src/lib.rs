@@ -16,6 +16,8 @@
 //! - [`io::Async`], [`io::wait_readable`], [`io::wait_writable`]: wait on
 //!   any file descriptor (gevent's `wait_read`, tokio's `AsyncFd`).
 //! - [`signal`]: `ctrl_c().await`, `on_signal(SIGTERM)`.
+//! - [`process`]: child processes, their pipes and exit statuses
+//!   (`gevent.subprocess`).
 //!
 //! # The contract
 //! - A socket is registered with the running runtime once, edge-triggered,
@@ -25,9 +27,13 @@
 //!   while another writes the same socket.
 //! - Readiness is cleared only after a syscall said `WouldBlock` (or, for
 //!   streams, after a short read or write, which under edge-triggered epoll
-//!   says the same thing without the extra syscall). Nothing busy-loops.
-//! - A peer that closes or resets wakes every waiter; each sees EOF or the
-//!   error.
+//!   says the same thing without the extra syscall). Nothing busy-loops:
+//!   an operation makes at most one syscall per poll, and a `WouldBlock`
+//!   always ends in `Pending`.
+//! - A peer that closes or resets, or a socket error (an ICMP "port
+//!   unreachable" on a connected UDP socket), wakes every waiter; each
+//!   sees EOF or the error. An EOF stays for every later read; an error is
+//!   reported once, and the operation after it waits as usual.
 //! - Every operation spends one unit of the task's budget
 //!   (`sprout_runtime::coop`), so a socket that is always ready cannot
 //!   starve the other tasks.
@@ -39,6 +45,8 @@
 mod addr;
 mod evented;
 pub mod io;
+pub mod process;
+mod read_all;
 pub mod server;
 pub mod signal;
 mod stream_macros;

@@ -39,6 +39,7 @@ pub mod fs;
 mod handle;
 pub mod io;
 mod join;
+mod loom;
 mod park;
 pub mod pool;
 pub mod queue;

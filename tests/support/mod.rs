@@ -97,7 +97,7 @@ pub async fn echo(stream: TcpStream, upper: bool) -> io::Result<()> {
 /// Starts an echo `StreamServer` on a free loopback port.
 pub async fn echo_server() -> (SocketAddr, ServerHandle) {
     let server = StreamServer::bind("127.0.0.1:0", |stream, _| echo(stream, false)).await.unwrap();
-    let addr = server.local_addr();
+    let addr = server.local_addr().unwrap();
     (addr, server.start())
 }
 
@@ -130,4 +130,43 @@ pub fn small_buffers(stream: &TcpStream) {
 pub fn connections_that_fit(wanted: usize) -> usize {
     let limit = sprout::net::raise_fd_limit().unwrap_or(1024) as usize;
     wanted.min(limit.saturating_sub(64) / 2)
+}
+
+/// Runs `f` (which starts its own runtime) on a thread and fails the test
+/// if it has not returned after `limit`. `within` cannot catch a runtime
+/// that spins inside one poll (its timer never fires); this can. On a
+/// hang the thread is left behind, and the test binary's exit ends it.
+pub fn watchdog<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (done, finished) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        let out = f();
+        let _ = done.send(());
+        out
+    });
+    match finished.recv_timeout(limit) {
+        Ok(()) => thread.join().unwrap(),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => match thread.join() {
+            Ok(out) => out,
+            Err(panic) => std::panic::resume_unwind(panic),
+        },
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("the runtime thread hung (or spun) for {limit:?}")
+        }
+    }
+}
+
+/// Counts the runtime's timer ticks while it lives: proof that the loop
+/// still turns (a spinning task would freeze it at a handful).
+pub fn ticker() -> (Counter, sprout::JoinHandle<()>) {
+    let ticks = Counter::new();
+    let task = sprout::spawn({
+        let ticks = ticks.clone();
+        async move {
+            loop {
+                sprout::sleep(Duration::from_millis(1)).await;
+                ticks.bump();
+            }
+        }
+    });
+    (ticks, task)
 }

@@ -40,7 +40,7 @@ use crate::body::Body;
 ///
 /// sprout_runtime::run(async {
 ///     let server = Server::bind("127.0.0.1:0", |_req| async { Response::new(Body::from("hi")) }).await.unwrap();
-///     let url = format!("http://{}/", server.local_addr());
+///     let url = format!("http://{}/", server.local_addr().unwrap());
 ///     let server = server.start();
 ///
 ///     let client = Client::new();

@@ -198,7 +198,7 @@ type ConnHandler = Box<dyn Fn(TcpStream, SocketAddr) -> ConnFuture>;
 ///
 /// sprout_runtime::run(async {
 ///     let server = Server::bind("127.0.0.1:0", hello).await.unwrap();
-///     let url = format!("http://{}/", server.local_addr());
+///     let url = format!("http://{}/", server.local_addr().unwrap());
 ///     let handle = server.start();
 ///
 ///     let resp = Client::new().get(&url).await.unwrap();
@@ -324,8 +324,12 @@ where
         self
     }
 
-    /// The (first) listening address.
-    pub fn local_addr(&self) -> SocketAddr {
+    /// The listening address.
+    ///
+    /// # Errors
+    /// If the system cannot report the listener's address (as
+    /// [`StreamServer::local_addr`]).
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.local_addr()
     }
 

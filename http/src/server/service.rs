@@ -39,7 +39,7 @@ thread_local! {
 ///     })
 ///     .await
 ///     .unwrap();
-///     let url = format!("http://{}/", server.local_addr());
+///     let url = format!("http://{}/", server.local_addr().unwrap());
 ///     let server = server.start();
 ///     let resp = sprout_http::Client::new().get(&url).await.unwrap();
 ///     assert_eq!(resp.text().await.unwrap(), "127.0.0.1");

@@ -26,7 +26,7 @@ const MAX_DATAGRAM: usize = 65_536;
 ///     })
 ///     .await
 ///     .unwrap();
-///     let addr = server.local_addr();
+///     let addr = server.local_addr().unwrap();
 ///     let handle = server.start();
 ///
 ///     let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
@@ -102,8 +102,12 @@ where
     }
 
     /// The socket's address.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.shared.local_addrs.borrow()[0]
+    ///
+    /// # Errors
+    /// `NotConnected` if the socket could not tell its address when the
+    /// server was made.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.shared.local_addr()
     }
 
     /// Calls `hook(peer, error)` for every handler that returns an `Err`,
@@ -141,10 +145,12 @@ where
         handle
     }
 
-    /// Serves until stopped; dropping this future stops the server too.
+    /// Serves until stopped, then waits for a graceful drain, as
+    /// [`StreamServer::serve_forever`](super::StreamServer::serve_forever)
+    /// does; dropping this future stops the server too.
     pub async fn serve_forever(self) {
         let guard = StopOnDrop(self.start());
-        guard.0.stopped().await;
+        guard.0.served().await;
     }
 }
 

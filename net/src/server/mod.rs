@@ -8,6 +8,12 @@
 //! - Each connection runs in its own task, whose `JoinHandle` sits in the
 //!   server's slab until the task ends (a guard in the task removes it),
 //!   so a graceful stop can wait for them and kill the rest.
+//! - A graceful stop is the server's, not its caller's: `stop_graceful`
+//!   records the deadline in `Shared` before it stops the server, and every
+//!   task that waits for the drain (the caller, `serve_forever`) runs the
+//!   same `Shared::drain`, so whichever wakes first at the deadline kills
+//!   the rest, and `serve_forever` returns only once the drain is over (as
+//!   gevent's does), even if the task that called `stop_graceful` is gone.
 //! - At the connection limit the acceptor stops calling `accept`: new
 //!   connections wait in the kernel's backlog, not in memory.
 //! - An accept that fails for lack of resources (`EMFILE`, `ENFILE`,
@@ -136,6 +142,13 @@ struct Shared {
     /// paused at the limit or backing off, and a graceful stop.
     changed: Notify,
     accept_errors: Cell<u64>,
+    /// Set by the first `stop_graceful`; never cleared.
+    draining: Cell<bool>,
+    /// When the drain ends: the earliest deadline any `stop_graceful` asked
+    /// for. `None`: no deadline (`Duration::MAX` means wait for them all).
+    drain_deadline: Cell<Option<Instant>>,
+    /// How many connection tasks the drain killed.
+    killed: Cell<usize>,
     /// Where handler errors go; `None` for the default (stderr, peers' errors quiet).
     on_error: RefCell<Option<ErrorHook>>,
 }
@@ -151,8 +164,74 @@ impl Shared {
             conns: RefCell::new(Slab::new()),
             changed: Notify::default(),
             accept_errors: Cell::new(0),
+            draining: Cell::new(false),
+            drain_deadline: Cell::new(None),
+            killed: Cell::new(0),
             on_error: RefCell::new(None),
         })
+    }
+
+    /// The first listener's (or the socket's) address.
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.local_addrs.borrow().first().copied().ok_or_else(|| {
+            io::Error::new(io::ErrorKind::NotConnected, format!("this {} has no listener yet", self.kind))
+        })
+    }
+
+    /// Starts (or shortens) a graceful drain of `grace` from now. A grace
+    /// too long to be an `Instant` means no deadline.
+    fn begin_drain(&self, grace: Duration) {
+        let deadline = Instant::now().checked_add(grace);
+        let earliest = match (self.draining.get(), self.drain_deadline.get(), deadline) {
+            (false, _, new) => new,
+            (true, Some(old), Some(new)) => Some(old.min(new)),
+            (true, old, new) => old.or(new),
+        };
+        self.draining.set(true);
+        self.drain_deadline.set(earliest);
+        // A drain already waiting re-reads the deadline.
+        self.changed.notify_all();
+    }
+
+    /// Waits until the connections are gone or the drain's deadline has
+    /// passed, then kills the rest. Returns how many the drain killed in
+    /// all. Several tasks may run it at once; the first past the deadline
+    /// kills, the others find nothing left. A connection task that runs it
+    /// (a handler stopping its own server) neither waits for itself nor
+    /// kills itself: `serve_forever` waits for it instead.
+    async fn drain(&self) -> usize {
+        let me = sprout_runtime::current().id();
+        let others_left = || self.conns.borrow().iter().any(|(_, task)| task.id() != me);
+        while others_left() {
+            let changed = self.changed.notified();
+            match self.drain_deadline.get() {
+                None => changed.await,
+                Some(deadline) => {
+                    if sprout_runtime::time::timeout_at(deadline, changed).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        // Taken out first: each killed task's guard touches the slab.
+        let rest: Vec<JoinHandle<()>> = {
+            let mut conns = self.conns.borrow_mut();
+            let keys: Vec<usize> = conns.iter().filter(|(_, task)| task.id() != me).map(|(key, _)| key).collect();
+            keys.into_iter().map(|key| conns.remove(key)).collect()
+        };
+        self.killed.set(self.killed.get() + rest.len());
+        for task in rest {
+            task.kill();
+        }
+        self.killed.get()
+    }
+
+    /// What `serve_forever` does once the server is stopped: wait for a
+    /// graceful drain to finish; after a plain `stop`, nothing.
+    async fn finish(&self) {
+        if self.draining.get() {
+            self.drain().await;
+        }
     }
 
     /// "StreamServer on 127.0.0.1:8080", for reports.
@@ -199,11 +278,11 @@ impl Shared {
     /// Counts a failed accept; reports the first of a streak on stderr.
     /// Returns how long to back off.
     fn accept_failed(&self, error: &io::Error, streak: &mut u32) -> Duration {
-        self.accept_errors.set(self.accept_errors.get() + 1);
+        self.accept_errors.set(self.accept_errors.get().saturating_add(1));
         if *streak == 0 {
             eprintln!("sprout: {}: accept failed: {error}; backing off and retrying", self.name());
         }
-        *streak += 1;
+        *streak = streak.saturating_add(1);
         // 10 ms, 20 ms, ... capped at 1 s (gevent's min and max delays).
         Duration::from_millis(10u64 << (*streak - 1).min(7)).min(Duration::from_secs(1))
     }
@@ -299,7 +378,7 @@ fn is_connection_error(e: &io::Error) -> bool {
 ///     })
 ///     .await
 ///     .unwrap();
-///     let addr = server.local_addr();
+///     let addr = server.local_addr().unwrap();
 ///     let handle = server.start();
 ///
 ///     let client = TcpStream::connect(addr).await.unwrap();
@@ -335,29 +414,35 @@ impl ServerHandle {
 
     /// Stops accepting, waits up to `timeout` for the open connections to
     /// finish, then kills the rest (their futures are dropped, closing
-    /// their sockets). Returns how many were killed.
+    /// their sockets). Returns how many were killed. `serve_forever`
+    /// returns only once this drain is over (gevent's
+    /// `serve_forever(stop_timeout)`), so a program whose main future is
+    /// `serve_forever` lets its connections finish.
     ///
-    /// Call it from a task other than the connections it waits for.
+    /// Any timeout is valid: `Duration::MAX` waits for every connection,
+    /// however long. A second call, or a shorter timeout, moves the
+    /// deadline earlier, never later.
+    ///
+    /// A handler may call it to stop its own server: it waits for (and
+    /// kills) the other connections only, then the handler carries on, and
+    /// `serve_forever` returns once that handler is done too (or killed at
+    /// the deadline).
     pub async fn stop_graceful(&self, timeout: Duration) -> usize {
+        self.shared.begin_drain(timeout);
         self.stop();
-        let deadline = Instant::now() + timeout;
-        while !self.shared.conns.borrow().is_empty() {
-            if sprout_runtime::time::timeout_at(deadline, self.shared.changed.notified()).await.is_err() {
-                break;
-            }
-        }
-        // Taken out first: each killed task's guard touches the slab.
-        let rest = std::mem::take(&mut *self.shared.conns.borrow_mut());
-        let killed = rest.len();
-        for (_, task) in rest {
-            task.kill();
-        }
-        killed
+        self.shared.drain().await
     }
 
-    /// Waits until the server is stopped.
+    /// Waits until the server is stopped (accepting no more; connections
+    /// may still be draining).
     pub async fn stopped(&self) {
         self.shared.stopped.wait().await;
+    }
+
+    /// What `serve_forever` awaits: the stop, then any graceful drain.
+    async fn served(&self) {
+        self.stopped().await;
+        self.shared.finish().await;
     }
 
     /// Whether [`stop`](Self::stop) was called.
@@ -375,7 +460,7 @@ impl ServerHandle {
         self.shared.accept_errors.get()
     }
 
-    /// The addresses the server listens on.
+    /// The addresses the server listens on (empty if it has none).
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
         self.shared.local_addrs.borrow().clone()
     }

@@ -30,7 +30,7 @@ use crate::tcp::{DEFAULT_BACKLOG, TcpListener, TcpStream};
 ///
 /// sprout_runtime::run(async {
 ///     let server = StreamServer::bind("127.0.0.1:8000", echo).await.unwrap();
-///     println!("serving on {}", server.local_addr());
+///     println!("serving on {}", server.local_addr().unwrap());
 ///     server.serve_forever().await;
 /// });
 /// ```
@@ -98,10 +98,11 @@ where
 
     /// The first listener's address.
     ///
-    /// # Panics
-    /// If the server has no listener.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.shared.local_addrs.borrow()[0]
+    /// # Errors
+    /// `NotConnected` if the server has no listener yet (made with
+    /// [`new`](Self::new), before [`listen`](Self::listen)).
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.shared.local_addr()
     }
 
     /// Calls `hook(peer, error)` for every handler that returns an `Err`,
@@ -144,13 +145,16 @@ where
         handle
     }
 
-    /// Serves until [`ServerHandle::stop`] is called (from a handler, a
-    /// signal task...): gevent's `serve_forever()`. Dropping this future
-    /// stops the server too. Connections still open when it returns go on
-    /// unless stopped with [`ServerHandle::stop_graceful`].
+    /// Serves until the server is stopped (from a handler, a signal
+    /// task...): gevent's `serve_forever()`. After
+    /// [`ServerHandle::stop_graceful`] it returns once the drain is over:
+    /// the connections have finished, or the stragglers were killed at the
+    /// deadline. After a plain [`ServerHandle::stop`] it returns at once,
+    /// and open connections go on. Dropping this future stops the server
+    /// too.
     pub async fn serve_forever(self) {
         let guard = StopOnDrop(self.start());
-        guard.0.stopped().await;
+        guard.0.served().await;
     }
 }
 

@@ -109,22 +109,20 @@ impl TcpStream {
     /// Whether a non-blocking connect has finished.
     fn poll_connected(&self, cx: &mut std::task::Context<'_>) -> Poll<io::Result<()>> {
         let registration = self.inner.io().registration();
-        loop {
-            let ready = ready!(registration.poll_ready(cx, Direction::Write))?;
-            if let Some(e) = self.take_error()? {
-                return Poll::Ready(Err(e));
+        let ready = ready!(registration.poll_ready(cx, Direction::Write))?;
+        if let Some(e) = self.take_error()? {
+            return Poll::Ready(Err(e));
+        }
+        match self.inner.get_ref().peer_addr() {
+            Ok(_) => Poll::Ready(Ok(())),
+            // Closed or in error, yet no error to report: refused.
+            Err(e) if e.kind() == io::ErrorKind::NotConnected && (ready.is_error() || ready.is_write_closed()) => {
+                Poll::Ready(Err(io::Error::from(io::ErrorKind::ConnectionRefused)))
             }
-            match self.inner.get_ref().peer_addr() {
-                Ok(_) => return Poll::Ready(Ok(())),
-                // Writable but not connected yet: a spurious edge.
-                Err(e) if e.kind() == io::ErrorKind::NotConnected => {
-                    if ready.is_error() || ready.is_write_closed() {
-                        return Poll::Ready(Err(io::Error::from(io::ErrorKind::ConnectionRefused)));
-                    }
-                    registration.clear_ready(ready);
-                }
-                Err(e) => return Poll::Ready(Err(e)),
-            }
+            // Writable but not connected yet: a spurious edge. Wait
+            // for the next one.
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => registration.poll_blocked(cx, Direction::Write, ready),
+            Err(e) => Poll::Ready(Err(e)),
         }
     }
 

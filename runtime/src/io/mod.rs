@@ -10,14 +10,25 @@
 //! - The source must be in non-blocking mode.
 //! - It is registered once, edge-triggered, for reading and writing, and
 //!   deregistered when the `IoSource` is dropped.
-//! - Readiness is cached and cleared only when your closure returns
-//!   `WouldBlock`: under edge-triggered epoll, a closure that stops early
-//!   (say, after a short read) must call [`Registration::clear_ready`]
-//!   itself, or the next wait returns at once, finds nothing, and only then
-//!   blocks (one wasted syscall, never a lost wake-up).
-//! - A peer that closes or resets the connection wakes every waiter: the
-//!   closed and error bits are sticky, so each waiter's syscall sees the
-//!   EOF or the error.
+//! - Readiness is cached and cleared when your closure returns
+//!   `WouldBlock`; the poll then returns `Pending`, and the task wakes on
+//!   the next edge. The closure runs at most once per poll: nothing here
+//!   retries a syscall in a loop.
+//! - Under edge-triggered epoll, a closure that stops early (say, after a
+//!   short read) may call [`Registration::clear_drained`] itself, sparing
+//!   the next operation a syscall that would only say `WouldBlock` (not
+//!   calling it costs that syscall, never a lost wake-up).
+//! - A peer that closes or resets the connection, or a socket error, wakes
+//!   every waiter, and each waiter's syscall sees the EOF or the error. The
+//!   closed and error bits let operations through until one of them
+//!   returns `WouldBlock`: then the kernel has said they are stale, and
+//!   they are cleared with the rest (see [`Registration::clear_ready`]).
+//!   So an EOF stays visible to every read, and an error that a `recv`
+//!   consumed does not make the next `recv` spin.
+//! - If you drive readiness yourself (`poll_ready`, then your own
+//!   syscall), end on `WouldBlock` with [`Registration::poll_blocked`],
+//!   never by polling readiness again in a loop: the cached bits would let
+//!   you straight back in.
 //! - Readers and writers wait separately: one task may read while another
 //!   writes the same source.
 //! - An `IoSource` belongs to the runtime it was created in; using it inside

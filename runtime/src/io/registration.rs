@@ -114,8 +114,16 @@ impl Registration {
         core.reactor.poll_ready(self.io, dir, cx).map(|bits| Ok(Ready(bits)))
     }
 
-    /// Forgets readiness after an operation returned `WouldBlock` (only the
-    /// readable / writable / priority bits; closed and error bits stay).
+    /// Forgets readiness after an operation returned `WouldBlock`: every
+    /// bit in `ready` goes, the closed and error bits included.
+    ///
+    /// `WouldBlock` is the kernel saying this direction cannot proceed
+    /// now, whatever the cache says: a pending socket error would have been
+    /// returned instead (`recv` and `send` report `SO_ERROR` first), and a
+    /// stream at EOF reads 0, never `WouldBlock`. So the bits that let the
+    /// operation through are stale, and keeping them would send the next
+    /// poll straight back into the same syscall: a spin. Anything that
+    /// changes later (data, room, a new error, a hang-up) raises a new edge.
     #[inline]
     pub fn clear_ready(&self, ready: Ready) {
         if let Some(core) = self.core() {
@@ -123,29 +131,86 @@ impl Registration {
         }
     }
 
-    /// Runs the non-blocking operation `op` once `dir` is ready, clearing
-    /// readiness and waiting again each time it returns `WouldBlock`.
+    /// Forgets the data bits (readable, writable, priority) after a short
+    /// read or write drained the direction. The closed and error bits
+    /// stay: data and a FIN often arrive in one event, and the EOF behind
+    /// the data must still reach the next read.
+    #[inline]
+    pub fn clear_drained(&self, ready: Ready) {
+        self.clear_ready(Ready(ready.0 & (READABLE | WRITABLE | PRIORITY)));
+    }
+
+    /// Handles a `WouldBlock` from an operation that `ready` let through:
+    /// clears `ready` and registers the task to wake on the next edge.
+    /// Returns `Pending`, or the error of a registration used outside its
+    /// runtime. Every readiness loop ends this way after a `WouldBlock`,
+    /// so none can retry its syscall within one poll.
+    pub fn poll_blocked<T>(&self, cx: &mut Context<'_>, dir: Direction, ready: Ready) -> Poll<io::Result<T>> {
+        self.clear_ready(ready);
+        match self.poll_ready(cx, dir) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            // The clear did not take: the reactor has lost this source's
+            // record (it shows every bit then). Yield rather than spin.
+            Poll::Ready(Ok(_)) => {
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+        }
+    }
+
+    /// Runs the non-blocking operation `op` once `dir` is ready. On
+    /// `WouldBlock` it clears readiness and returns `Pending` (the task
+    /// wakes on the next edge); on `Interrupted` it yields and retries on
+    /// the next poll. So `op` runs at most once per poll, and nothing here
+    /// can spin.
     ///
     /// Spends one unit of the task's operation budget (see [`coop`]).
+    #[inline]
     pub fn poll_io<R>(
         &self,
         cx: &mut Context<'_>,
         dir: Direction,
-        mut op: impl FnMut() -> io::Result<R>,
+        op: impl FnOnce() -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        self.poll_io_drained(cx, dir, op, |_| false)
+    }
+
+    /// [`poll_io`](Self::poll_io) for an operation that can tell when it
+    /// drained the direction: when `drained(&result)` says so (a stream
+    /// read or write that moved fewer bytes than asked, under
+    /// edge-triggered epoll), the data bits are cleared at once
+    /// ([`clear_drained`](Self::clear_drained)), sparing the next operation
+    /// a syscall that would only say `WouldBlock`.
+    #[inline]
+    pub fn poll_io_drained<R>(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        op: impl FnOnce() -> io::Result<R>,
+        drained: impl FnOnce(&R) -> bool,
     ) -> Poll<io::Result<R>> {
         if coop::poll_proceed(cx).is_pending() {
             return Poll::Pending;
         }
-        loop {
-            let ready = match self.poll_ready(cx, dir) {
-                Poll::Ready(Ok(ready)) => ready,
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Pending => return Poll::Pending,
-            };
-            match op() {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear_ready(ready),
-                result => return Poll::Ready(result),
+        let ready = match self.poll_ready(cx, dir) {
+            Poll::Ready(Ok(ready)) => ready,
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+            Poll::Pending => return Poll::Pending,
+        };
+        match op() {
+            Ok(r) => {
+                if drained(&r) {
+                    self.clear_drained(ready);
+                }
+                Poll::Ready(Ok(r))
             }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.poll_blocked(cx, dir, ready),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+            Err(e) => Poll::Ready(Err(e)),
         }
     }
 

@@ -63,23 +63,22 @@ impl<S: Source> IoSource<S> {
         &self.registration
     }
 
-    /// Runs a non-blocking read-side operation until it stops returning
-    /// `WouldBlock`. See [`Registration::poll_io`].
-    pub fn poll_read_with<R>(
-        &self,
-        cx: &mut Context<'_>,
-        mut op: impl FnMut(&S) -> io::Result<R>,
-    ) -> Poll<io::Result<R>> {
+    /// Runs a non-blocking read-side operation once the source is readable
+    /// (or closed, or in error). `WouldBlock` clears readiness and returns
+    /// `Pending`; the task wakes on the next edge and polls again. See
+    /// [`Registration::poll_io`].
+    pub fn poll_read_with<R>(&self, cx: &mut Context<'_>, op: impl FnOnce(&S) -> io::Result<R>) -> Poll<io::Result<R>> {
         let source = self.get_ref();
         self.registration.poll_io(cx, Direction::Read, || op(source))
     }
 
-    /// Runs a non-blocking write-side operation until it stops returning
-    /// `WouldBlock`.
+    /// Runs a non-blocking write-side operation once the source is
+    /// writable (or closed, or in error). See
+    /// [`poll_read_with`](Self::poll_read_with).
     pub fn poll_write_with<R>(
         &self,
         cx: &mut Context<'_>,
-        mut op: impl FnMut(&S) -> io::Result<R>,
+        op: impl FnOnce(&S) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
         let source = self.get_ref();
         self.registration.poll_io(cx, Direction::Write, || op(source))

@@ -25,6 +25,7 @@ use super::buffer::Buffer;
 use super::error::{Closed, GetError, PutError, TaskDoneError};
 use super::state::{State, wake};
 use crate::sched::coop;
+use crate::sync::withdraw::{self, Withdraw};
 use crate::task::compact::CompactWaker;
 use crate::time::{Sleep, sleep};
 
@@ -60,9 +61,10 @@ pub(crate) fn get_nowait<Q: Locked>(queue: &Q) -> Result<Q::Item, GetError> {
     })
 }
 
-/// The body of `get_timeout`.
+/// The body of `get_timeout`: an item handed over as the time-out falls
+/// is taken (see [`Withdraw`]).
 pub(crate) async fn get_timeout<Q: Locked>(queue: &Q, timeout: Duration) -> Result<Q::Item, GetError> {
-    match crate::time::timeout(timeout, get(queue)).await {
+    match withdraw::timeout(timeout, get(queue)).await {
         Ok(result) => result.map_err(GetError::from),
         Err(_) => Err(GetError::Empty),
     }
@@ -276,6 +278,23 @@ impl<Q: Locked> Future for Get<'_, Q> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         poll_get(this.queue, &mut this.key, cx)
+    }
+}
+
+impl<Q: Locked> Withdraw for Get<'_, Q> {
+    fn withdraw(&mut self) -> Option<Result<Q::Item, Closed>> {
+        let key = self.key.take()?;
+        let mut state = self.queue.state();
+        if let Some(item) = state.leave_getter(key)? {
+            return Some(Ok(item));
+        }
+        // Woken by `close`: drain what is left, or see Closed.
+        let result = state.try_get();
+        drop(state);
+        Some(result.map_or(Err(Closed(())), |(item, w)| {
+            wake(w);
+            Ok(item)
+        }))
     }
 }
 

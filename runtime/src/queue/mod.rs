@@ -78,6 +78,9 @@ mod local;
 mod state;
 pub mod threadsafe;
 
+#[cfg(all(test, loom))]
+mod loom_models;
+
 pub use buffer::{Buffer, Fifo, Lifo, Priority, Rendezvous};
 pub use error::{Closed, GetError, PutError, TaskDoneError};
 pub use local::{BaseQueue, Get, Items, Join, Put, PutTimeout};

@@ -167,6 +167,17 @@ impl<T, B: Buffer<T>> State<T, B> {
         }
     }
 
+    /// A getter leaves at its deadline, keeping what it was given: `None`
+    /// if it was still waiting (it is gone now), `Some(Some(item))` if it
+    /// had been handed an item (now the caller's), `Some(None)` if it was
+    /// woken by `close`.
+    pub(crate) fn leave_getter(&mut self, key: u32) -> Option<Option<T>> {
+        match self.getters.cancel_take(key) {
+            (Cancelled::Waiting, _) => None,
+            (Cancelled::Notified, slot) => Some(slot),
+        }
+    }
+
     fn reoffer(&mut self, item: T) -> Wake {
         if self.getters.is_empty() {
             self.buf.restore(item);

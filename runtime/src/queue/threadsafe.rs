@@ -48,14 +48,15 @@
 
 use std::fmt;
 use std::ops::DerefMut;
-use std::sync::{Mutex, PoisonError};
+use std::sync::PoisonError;
 use std::time::{Duration, Instant};
 
 use super::api::{self, Locked};
 use super::buffer::{Buffer, Fifo, Lifo, Priority, Rendezvous};
 use super::error::{Closed, GetError, PutError, TaskDoneError};
 use super::state::State;
-use crate::sync::threadsafe::{block_on, block_on_until};
+use crate::loom::sync::Mutex;
+use crate::sync::threadsafe::{block_on, block_on_timeout, block_on_until};
 
 /// A queue of `T` shared by green tasks and OS threads, whose [`Buffer`]
 /// `B` decides which item a get takes. Use it through its aliases:
@@ -159,7 +160,8 @@ impl<T, B: Buffer<T>> BaseQueue<T, B> {
     }
 
     /// Takes an item, waiting at most `timeout`; [`GetError::Empty`] on
-    /// time-out, as Python raises `Empty`.
+    /// time-out, as Python raises `Empty`. An item handed over as the
+    /// time-out falls is taken: the call succeeds.
     pub async fn get_timeout(&self, timeout: Duration) -> Result<T, GetError> {
         api::get_timeout(self, timeout).await
     }
@@ -287,11 +289,10 @@ impl<T, B: Buffer<T>> BaseQueue<T, B> {
     /// Inside a sprout runtime: `.await` [`get_timeout`](Self::get_timeout) there.
     #[track_caller]
     pub fn get_blocking_timeout(&self, timeout: Duration) -> Result<T, GetError> {
-        let mut get = self.get();
-        match block_on_until("get_blocking_timeout", &mut get, Instant::now().checked_add(timeout)) {
-            Ok(result) => result.map_err(GetError::from),
-            // Dropping `get` gives back an item it was handed meanwhile.
-            Err(_) => Err(GetError::Empty),
+        // An item handed over as the time-out falls is taken.
+        match block_on_timeout("get_blocking_timeout", self.get(), timeout) {
+            Some(result) => result.map_err(GetError::from),
+            None => Err(GetError::Empty),
         }
     }
 

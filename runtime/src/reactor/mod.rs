@@ -108,12 +108,14 @@ impl Reactor {
         Poll::Pending
     }
 
-    /// Clears readiness after an operation hit `WouldBlock`.
+    /// Clears the readiness `bits`. Which bits an operation may clear is
+    /// `io::Registration`'s rule (all it saw after `WouldBlock`, the data
+    /// bits only after a short read or write).
     #[inline]
     pub(crate) fn clear_readiness(&self, io: IoKey, bits: u8) {
         let mut sources = self.sources.borrow_mut();
         if let Some(s) = sources.get_mut(io.key as usize).filter(|s| s.generation == io.generation) {
-            s.readiness &= !(bits & (scheduled_io::READABLE | scheduled_io::WRITABLE | scheduled_io::PRIORITY));
+            s.readiness &= !bits;
         }
     }
 

@@ -80,9 +80,11 @@ impl Waiters {
 pub(crate) struct ScheduledIo {
     /// Matches the generation in the source's token; see `token.rs`.
     pub(crate) generation: u32,
-    /// Readiness seen and not yet consumed. READABLE and WRITABLE are
-    /// cleared when an operation hits `WouldBlock`; the closed and error
-    /// bits stay, since a closed socket never blocks again.
+    /// Readiness seen and not yet consumed. An operation that hits
+    /// `WouldBlock` clears every bit it saw, closed and error included (the
+    /// kernel has just said they no longer let it through); a short stream
+    /// read or write clears READABLE / WRITABLE only, so an EOF or error
+    /// behind the data stays. See `io::Registration::clear_ready`.
     pub(crate) readiness: u8,
     pub(crate) readers: Waiters,
     pub(crate) writers: Waiters,

@@ -107,14 +107,13 @@ impl Barrier {
     }
 
     /// Like [`wait`](Self::wait), but breaks the barrier (for every task)
-    /// if the round is not complete after `timeout`.
+    /// if the round is not complete after `timeout`. A round that completes
+    /// as the time-out falls has passed: the call returns its result.
     pub async fn wait_timeout(&self, timeout: Duration) -> Result<BarrierWaitResult, BrokenBarrier> {
-        match crate::time::timeout(timeout, self.wait()).await {
+        let mut wait = self.wait();
+        match crate::time::timeout(timeout, &mut wait).await {
             Ok(result) => result,
-            Err(_) => {
-                self.abort();
-                Err(BrokenBarrier(()))
-            }
+            Err(_) => wait.time_out(),
         }
     }
 
@@ -192,6 +191,28 @@ impl fmt::Debug for Barrier {
 pub struct BarrierWait<'a> {
     barrier: &'a Barrier,
     key: Option<u32>,
+}
+
+impl BarrierWait<'_> {
+    /// The deadline passed. On one thread the round cannot have completed
+    /// since this wait was last polled ([`timeout`](crate::timeout) polls it
+    /// first), but the rule is the thread-safe barrier's: a released or
+    /// failed round's outcome stands; a waiter still waiting breaks the
+    /// barrier.
+    fn time_out(&mut self) -> Result<BarrierWaitResult, BrokenBarrier> {
+        let outcome = match self.key.take() {
+            Some(key) => self.barrier.waiters.borrow_mut().cancel_take(key).1,
+            None => Outcome::Waiting,
+        };
+        match outcome {
+            Outcome::Passed(index) => Ok(BarrierWaitResult { index, leader: false }),
+            Outcome::Broken => Err(BrokenBarrier(())),
+            Outcome::Waiting => {
+                self.barrier.abort();
+                Err(BrokenBarrier(()))
+            }
+        }
+    }
 }
 
 impl Future for BarrierWait<'_> {

@@ -37,6 +37,10 @@
 //!   waiter.
 //! - A signal is never lost between a check and a wait: with one thread,
 //!   nothing runs between a task's check and its registration.
+//! - A `_timeout` call whose deadline races a grant from another thread
+//!   keeps the grant and succeeds: at the deadline it leaves the line in
+//!   one step under the primitive's lock and looks at what it was given
+//!   (the `withdraw` module; docs/sync.md, "Time-outs").
 //!
 //! No primitive holds a `RefCell` borrow while it wakes a task: it updates
 //! its state, releases the borrow, then wakes.
@@ -50,6 +54,7 @@ mod rlock;
 mod semaphore;
 pub mod threadsafe;
 pub(crate) mod wait_list;
+pub(crate) mod withdraw;
 
 pub use async_result::{AsyncResult, Get, Ready};
 pub use barrier::{Barrier, BarrierWait, BarrierWaitResult, BrokenBarrier};

@@ -3,12 +3,13 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Mutex;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::{block_on, block_on_until, lock};
-use crate::sync::wait_list::WaitList;
+use super::{block_on, block_on_timeout, lock};
+use crate::loom::sync::Mutex;
+use crate::sync::wait_list::{Cancelled, WaitList};
+use crate::sync::withdraw::{self, Withdraw};
 use crate::task::compact::CompactWaker;
 use crate::time::Elapsed;
 
@@ -45,9 +46,11 @@ impl<T, E> Default for AsyncResult<T, E> {
 }
 
 impl<T, E> AsyncResult<T, E> {
-    /// An empty result, not ready.
-    pub const fn new() -> AsyncResult<T, E> {
-        AsyncResult { state: Mutex::new(State { result: None, waiters: WaitList::new() }) }
+    crate::loom::const_fn_unless_loom! {
+        /// An empty result, not ready.
+        pub const fn new() -> AsyncResult<T, E> {
+            AsyncResult { state: Mutex::new(State { result: None, waiters: WaitList::new() }) }
+        }
     }
 
     /// Stores the result and wakes every waiter (a second `set` replaces it).
@@ -83,9 +86,10 @@ impl<T, E> AsyncResult<T, E> {
         AsyncResultReady { cell: self, key: None }
     }
 
-    /// Waits up to `timeout` in a green task; returns whether it is ready.
+    /// Waits up to `timeout` in a green task; returns whether it is ready
+    /// (a `set` that lands as the time-out falls counts).
     pub async fn wait_timeout(&self, timeout: Duration) -> bool {
-        crate::time::timeout(timeout, self.wait()).await.is_ok()
+        withdraw::timeout(timeout, self.wait()).await.is_ok()
     }
 
     /// Blocks this OS thread until a result is stored.
@@ -103,8 +107,7 @@ impl<T, E> AsyncResult<T, E> {
     /// Inside a sprout runtime.
     #[track_caller]
     pub fn wait_blocking_timeout(&self, timeout: Duration) -> bool {
-        let mut wait = self.wait();
-        block_on_until("AsyncResult::wait_blocking_timeout", &mut wait, Instant::now().checked_add(timeout)).is_ok()
+        block_on_timeout("AsyncResult::wait_blocking_timeout", self.wait(), timeout).is_some()
     }
 
     /// The number of tasks and threads waiting.
@@ -119,9 +122,10 @@ impl<T: Clone, E: Clone> AsyncResult<T, E> {
         AsyncResultGet { ready: self.wait() }
     }
 
-    /// Waits up to `timeout` in a green task for the result.
+    /// Waits up to `timeout` in a green task for the result (a `set` that
+    /// lands as the time-out falls counts).
     pub async fn get_timeout(&self, timeout: Duration) -> Result<Result<T, E>, Elapsed> {
-        crate::time::timeout(timeout, self.get()).await
+        withdraw::timeout(timeout, self.get()).await
     }
 
     /// Blocks this OS thread until the result is stored; returns a clone.
@@ -139,8 +143,7 @@ impl<T: Clone, E: Clone> AsyncResult<T, E> {
     /// Inside a sprout runtime.
     #[track_caller]
     pub fn get_blocking_timeout(&self, timeout: Duration) -> Option<Result<T, E>> {
-        let mut get = self.get();
-        block_on_until("AsyncResult::get_blocking_timeout", &mut get, Instant::now().checked_add(timeout)).ok()
+        block_on_timeout("AsyncResult::get_blocking_timeout", self.get(), timeout)
     }
 
     /// The result if it is ready.
@@ -201,6 +204,14 @@ impl<T, E> Future for AsyncResultReady<'_, T, E> {
     }
 }
 
+impl<T, E> Withdraw for AsyncResultReady<'_, T, E> {
+    fn withdraw(&mut self) -> Option<()> {
+        let key = self.key.take()?;
+        let cancelled = lock(&self.cell.state).waiters.cancel(key);
+        (cancelled == Cancelled::Notified).then_some(())
+    }
+}
+
 impl<T, E> Drop for AsyncResultReady<'_, T, E> {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
@@ -235,6 +246,14 @@ impl<T: Clone, E: Clone> Future for AsyncResultGet<'_, T, E> {
                 return Poll::Ready(result);
             }
         }
+    }
+}
+
+impl<T: Clone, E: Clone> Withdraw for AsyncResultGet<'_, T, E> {
+    fn withdraw(&mut self) -> Option<Result<T, E>> {
+        // Set as the time-out fell: the result, unless `take` emptied it since.
+        self.ready.withdraw()?;
+        self.ready.cell.try_get()
     }
 }
 

@@ -3,11 +3,11 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Mutex;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use super::{block_on, block_on_until, lock};
+use crate::loom::sync::Mutex;
 use crate::sync::barrier::Outcome;
 use crate::sync::wait_list::WaitList;
 use crate::sync::{BarrierWaitResult, BrokenBarrier};
@@ -46,11 +46,13 @@ struct State {
 }
 
 impl Barrier {
-    /// A barrier for `parties` tasks or threads (0 behaves like 1).
-    pub const fn new(parties: usize) -> Barrier {
-        Barrier {
-            parties: if parties == 0 { 1 } else { parties },
-            state: Mutex::new(State { arrived: 0, broken: false, waiters: WaitList::new() }),
+    crate::loom::const_fn_unless_loom! {
+        /// A barrier for `parties` tasks or threads (0 behaves like 1).
+        pub const fn new(parties: usize) -> Barrier {
+            Barrier {
+                parties: if parties == 0 { 1 } else { parties },
+                state: Mutex::new(State { arrived: 0, broken: false, waiters: WaitList::new() }),
+            }
         }
     }
 
@@ -59,14 +61,14 @@ impl Barrier {
         BarrierWait { barrier: self, key: None }
     }
 
-    /// Like [`wait`](Self::wait), breaking the barrier on time-out.
+    /// Like [`wait`](Self::wait), breaking the barrier on time-out. A
+    /// round that completes as the time-out falls has passed: the call
+    /// returns its result, and the barrier is not broken.
     pub async fn wait_timeout(&self, timeout: Duration) -> Result<BarrierWaitResult, BrokenBarrier> {
-        match crate::time::timeout(timeout, self.wait()).await {
+        let mut wait = self.wait();
+        match crate::time::timeout(timeout, &mut wait).await {
             Ok(result) => result,
-            Err(_) => {
-                self.abort();
-                Err(BrokenBarrier(()))
-            }
+            Err(_) => wait.time_out(),
         }
     }
 
@@ -89,14 +91,7 @@ impl Barrier {
         let mut wait = self.wait();
         match block_on_until("Barrier::wait_blocking_timeout", &mut wait, Instant::now().checked_add(timeout)) {
             Ok(result) => result,
-            Err(wait) => {
-                // Released in the meantime? Then that result stands.
-                if let Some(result) = wait.finish() {
-                    return result;
-                }
-                self.abort();
-                Err(BrokenBarrier(()))
-            }
+            Err(wait) => wait.time_out(),
         }
     }
 
@@ -127,15 +122,18 @@ impl Barrier {
 
     fn fail_waiters(&self, broken: bool) {
         let mut woken = Vec::new();
-        {
-            let mut state = lock(&self.state);
-            state.arrived = 0;
-            state.broken = broken;
-            while let Some((waker, ())) = state.waiters.notify_one_with(|o| *o = Outcome::Broken) {
-                woken.push(waker);
-            }
-        }
+        fail_waiters(&mut lock(&self.state), broken, &mut woken);
         woken.into_iter().for_each(CompactWaker::wake);
+    }
+}
+
+/// Fails every waiter and starts a fresh round, broken or not; the wakers
+/// go to `woken`, to wake once the lock is released.
+fn fail_waiters(state: &mut State, broken: bool, woken: &mut Vec<CompactWaker>) {
+    state.arrived = 0;
+    state.broken = broken;
+    while let Some((waker, ())) = state.waiters.notify_one_with(|o| *o = Outcome::Broken) {
+        woken.push(waker);
     }
 }
 
@@ -164,14 +162,37 @@ impl BarrierWait<'_> {
     fn finish(&mut self) -> Option<Result<BarrierWaitResult, BrokenBarrier>> {
         let key = self.key.take()?;
         let mut state = lock(&self.barrier.state);
-        match state.waiters.cancel_take(key).1 {
-            Outcome::Waiting => {
-                state.arrived -= 1;
-                None
-            }
-            Outcome::Passed(index) => Some(Ok(BarrierWaitResult { index, leader: false })),
-            Outcome::Broken => Some(Err(BrokenBarrier(()))),
-        }
+        outcome(state.waiters.cancel_take(key).1).or_else(|| {
+            state.arrived -= 1;
+            None
+        })
+    }
+
+    /// The deadline passed: if the round was released (or failed) as it
+    /// fell, that outcome stands; if this waiter was still waiting, it
+    /// breaks the barrier, in the same step, so no round can pass without
+    /// it in between.
+    pub(crate) fn time_out(&mut self) -> Result<BarrierWaitResult, BrokenBarrier> {
+        let mut woken = Vec::new();
+        let result = {
+            let mut state = lock(&self.barrier.state);
+            let released = self.key.take().and_then(|key| outcome(state.waiters.cancel_take(key).1));
+            released.unwrap_or_else(|| {
+                fail_waiters(&mut state, true, &mut woken);
+                Err(BrokenBarrier(()))
+            })
+        };
+        woken.into_iter().for_each(CompactWaker::wake);
+        result
+    }
+}
+
+/// What a waiter's slot says: `None` while it still waits.
+fn outcome(outcome: Outcome) -> Option<Result<BarrierWaitResult, BrokenBarrier>> {
+    match outcome {
+        Outcome::Waiting => None,
+        Outcome::Passed(index) => Some(Ok(BarrierWaitResult { index, leader: false })),
+        Outcome::Broken => Some(Err(BrokenBarrier(()))),
     }
 }
 

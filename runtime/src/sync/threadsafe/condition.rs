@@ -3,12 +3,12 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use super::lock::{Lock, LockFuture, LockGuard};
 use super::{block_on, block_on_until, lock};
+use crate::loom::sync::Mutex;
 use crate::sync::wait_list::{Cancelled, WaitList};
 
 /// A condition variable over its own thread-safe [`Lock`], for green tasks
@@ -48,9 +48,11 @@ impl<T: Default> Default for Condition<T> {
 }
 
 impl<T> Condition<T> {
-    /// A condition whose lock guards `value`.
-    pub const fn new(value: T) -> Condition<T> {
-        Condition { lock: Lock::new(value), waiters: Mutex::new(WaitList::new()) }
+    crate::loom::const_fn_unless_loom! {
+        /// A condition whose lock guards `value`.
+        pub const fn new(value: T) -> Condition<T> {
+            Condition { lock: Lock::new(value), waiters: Mutex::new(WaitList::new()) }
+        }
     }
 
     /// Takes the condition's lock in a green task.
@@ -89,13 +91,15 @@ impl<T> Condition<T> {
 
     /// Like [`wait`](Self::wait), giving up waiting for a notification
     /// after `timeout`; returns the guard (the lock is always taken again)
-    /// and whether it was notified.
+    /// and whether it was notified (a notification that lands as the
+    /// time-out falls counts).
     ///
     /// # Panics
     /// If `guard` holds another lock than this condition's.
     pub async fn wait_timeout<'a>(&'a self, guard: LockGuard<'a, T>, timeout: Duration) -> (LockGuard<'a, T>, bool) {
         let mut notified = self.register(guard);
-        let got = crate::time::timeout(timeout, &mut notified).await.is_ok();
+        let _ = crate::time::timeout(timeout, &mut notified).await;
+        let got = notified.leave();
         (self.relock(notified).await, got)
     }
 
@@ -131,9 +135,8 @@ impl<T> Condition<T> {
     #[track_caller]
     pub fn wait_blocking_timeout<'a>(&'a self, guard: LockGuard<'a, T>, timeout: Duration) -> (LockGuard<'a, T>, bool) {
         let mut notified = self.register(guard);
-        let got =
-            block_on_until("Condition::wait_blocking_timeout", &mut notified, Instant::now().checked_add(timeout))
-                .is_ok();
+        let _ = block_on_until("Condition::wait_blocking_timeout", &mut notified, Instant::now().checked_add(timeout));
+        let got = notified.leave();
         (block_on("Condition::wait_blocking_timeout", self.relock(notified)), got)
     }
 
@@ -190,7 +193,7 @@ impl<T> Condition<T> {
     /// gets the lock passes a notification on.
     async fn relock<'a>(&'a self, mut notified: Notified<'a, T>) -> LockGuard<'a, T> {
         // Leaving the line now (if still in it) is not a cancellation.
-        notified.leave();
+        let _ = notified.leave();
         let pass_on = PassOn(self, notified.notified);
         let guard = self.lock.lock().await;
         std::mem::forget(pass_on);
@@ -223,12 +226,14 @@ struct Notified<'a, T> {
 
 impl<T> Notified<'_, T> {
     /// Stops waiting without passing anything on (a time-out); a
-    /// notification that arrived meanwhile counts as received.
-    fn leave(&mut self) {
+    /// notification that arrived meanwhile counts as received. Returns
+    /// whether it was notified.
+    fn leave(&mut self) -> bool {
         if let Some(key) = self.key.take() {
             let cancelled = lock(&self.cond.waiters).cancel(key);
             self.notified |= cancelled == Cancelled::Notified;
         }
+        self.notified
     }
 }
 
@@ -254,5 +259,31 @@ impl<T> Drop for Notified<'_, T> {
                 self.cond.notify(1);
             }
         }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::task::{Context, Waker};
+
+    use super::Condition;
+
+    /// A notification that lands between the waiter's last look and its
+    /// deadline was received: `wait_timeout` reports it (it used to say
+    /// "not notified" and swallow it).
+    #[test]
+    fn notification_at_the_deadline_counts() {
+        let cond = Condition::new(());
+        let mut notified = cond.register(cond.try_lock().unwrap());
+        let poll = Pin::new(&mut notified).poll(&mut Context::from_waker(Waker::noop()));
+        assert!(poll.is_pending());
+        cond.notify(1);
+        assert!(notified.leave(), "notified before the deadline was seen");
+        // Not notified: the deadline says so.
+        let mut alone = cond.register(cond.try_lock().unwrap());
+        assert!(!alone.leave());
+        assert_eq!(cond.waiters(), 0);
     }
 }

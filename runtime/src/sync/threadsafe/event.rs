@@ -3,12 +3,13 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Mutex;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::{block_on, block_on_until, lock};
-use crate::sync::wait_list::WaitList;
+use super::{block_on, block_on_timeout, lock};
+use crate::loom::sync::Mutex;
+use crate::sync::wait_list::{Cancelled, WaitList};
+use crate::sync::withdraw::{self, Withdraw};
 use crate::task::compact::CompactWaker;
 
 /// A thread-safe flag that green tasks and OS threads wait for; see
@@ -29,9 +30,11 @@ impl Default for Event {
 }
 
 impl Event {
-    /// A new event, not set.
-    pub const fn new() -> Event {
-        Event { state: Mutex::new(EventState { flag: false, waiters: WaitList::new() }) }
+    crate::loom::const_fn_unless_loom! {
+        /// A new event, not set.
+        pub const fn new() -> Event {
+            Event { state: Mutex::new(EventState { flag: false, waiters: WaitList::new() }) }
+        }
     }
 
     /// Whether the event is set.
@@ -60,9 +63,10 @@ impl Event {
         EventWait { event: self, key: None }
     }
 
-    /// Waits up to `timeout` in a green task; returns whether the event was set.
+    /// Waits up to `timeout` in a green task; returns whether the event was
+    /// set (a `set` that lands as the time-out falls counts).
     pub async fn wait_timeout(&self, timeout: Duration) -> bool {
-        crate::time::timeout(timeout, self.wait()).await.is_ok()
+        withdraw::timeout(timeout, self.wait()).await.is_ok()
     }
 
     /// Blocks this OS thread until the event is set.
@@ -81,8 +85,7 @@ impl Event {
     /// Inside a sprout runtime.
     #[track_caller]
     pub fn wait_blocking_timeout(&self, timeout: Duration) -> bool {
-        let mut wait = self.wait();
-        block_on_until("Event::wait_blocking_timeout", &mut wait, Instant::now().checked_add(timeout)).is_ok()
+        block_on_timeout("Event::wait_blocking_timeout", self.wait(), timeout).is_some()
     }
 
     /// The number of tasks and threads waiting.
@@ -127,6 +130,14 @@ impl Future for EventWait<'_> {
                 Poll::Pending
             }
         }
+    }
+}
+
+impl Withdraw for EventWait<'_> {
+    fn withdraw(&mut self) -> Option<()> {
+        let key = self.key.take()?;
+        let cancelled = lock(&self.event.state).waiters.cancel(key);
+        (cancelled == Cancelled::Notified).then_some(())
     }
 }
 

@@ -4,13 +4,15 @@ use std::fmt;
 use std::future::Future;
 use std::ops::{Deref, DerefMut};
 use std::pin::Pin;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::PoisonError;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::{block_on, block_on_until, lock};
+use super::{block_on, block_on_timeout, lock};
+use crate::loom::sync::{Mutex, MutexGuard};
 use crate::sched::coop;
 use crate::sync::wait_list::{Cancelled, WaitList};
+use crate::sync::withdraw::{self, Withdraw};
 use crate::time::Elapsed;
 
 /// A lock shared by green tasks (`lock().await`) and OS threads
@@ -58,9 +60,11 @@ impl<T: Default> Default for Lock<T> {
 }
 
 impl<T> Lock<T> {
-    /// An unlocked lock guarding `value`.
-    pub const fn new(value: T) -> Lock<T> {
-        Lock { state: Mutex::new(LockState { locked: false, waiters: WaitList::new() }), value: Mutex::new(value) }
+    crate::loom::const_fn_unless_loom! {
+        /// An unlocked lock guarding `value`.
+        pub const fn new(value: T) -> Lock<T> {
+            Lock { state: Mutex::new(LockState { locked: false, waiters: WaitList::new() }), value: Mutex::new(value) }
+        }
     }
 
     /// Takes the lock, waiting (in a green task) until it is free.
@@ -68,9 +72,10 @@ impl<T> Lock<T> {
         LockFuture { lock: self, key: None }
     }
 
-    /// Takes the lock, waiting at most `timeout` in a green task.
+    /// Takes the lock, waiting at most `timeout` in a green task. A lock
+    /// handed over as the time-out falls is taken: the call succeeds.
     pub async fn lock_timeout(&self, timeout: Duration) -> Result<LockGuard<'_, T>, Elapsed> {
-        crate::time::timeout(timeout, self.lock()).await
+        withdraw::timeout(timeout, self.lock()).await
     }
 
     /// Takes the lock if it is free now.
@@ -93,15 +98,14 @@ impl<T> Lock<T> {
         block_on("Lock::lock_blocking", self.lock())
     }
 
-    /// Blocks this OS thread at most `timeout` for the lock.
+    /// Blocks this OS thread at most `timeout` for the lock. A lock handed
+    /// over as the time-out falls is taken.
     ///
     /// # Panics
     /// Inside a sprout runtime.
     #[track_caller]
     pub fn lock_blocking_timeout(&self, timeout: Duration) -> Option<LockGuard<'_, T>> {
-        let mut fut = self.lock();
-        // On time-out, dropping `fut` passes on a lock it was handed meanwhile.
-        block_on_until("Lock::lock_blocking_timeout", &mut fut, Instant::now().checked_add(timeout)).ok()
+        block_on_timeout("Lock::lock_blocking_timeout", self.lock(), timeout)
     }
 
     /// Whether the lock is held.
@@ -180,6 +184,15 @@ impl<'a, T> Future for LockFuture<'a, T> {
         drop(state);
         self.key = Some(key);
         Poll::Pending
+    }
+}
+
+impl<T> Withdraw for LockFuture<'_, T> {
+    fn withdraw(&mut self) -> Option<Self::Output> {
+        let key = self.key.take()?;
+        let cancelled = lock(&self.lock.state).waiters.cancel(key);
+        // Handed the lock: it is ours (`locked` stayed true for us).
+        (cancelled == Cancelled::Notified).then(|| LockGuard::new(self.lock))
     }
 }
 

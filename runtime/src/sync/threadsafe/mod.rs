@@ -31,8 +31,11 @@
 //! method instead.
 
 use std::future::Future;
-use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::Instant;
+use std::sync::PoisonError;
+use std::time::{Duration, Instant};
+
+use super::withdraw::Withdraw;
+use crate::loom::sync::{Mutex, MutexGuard};
 
 mod async_result;
 mod barrier;
@@ -41,6 +44,9 @@ mod event;
 mod lock;
 mod rlock;
 mod semaphore;
+
+#[cfg(all(test, loom))]
+mod loom_models;
 
 pub use async_result::{AsyncResult, AsyncResultGet, AsyncResultReady};
 pub use barrier::{Barrier, BarrierWait};
@@ -62,6 +68,7 @@ fn forbid_in_runtime(what: &str) {
 }
 
 /// Parks this OS thread until `future` completes.
+#[cfg(not(loom))]
 #[track_caller]
 pub(crate) fn block_on<F: Future>(what: &str, future: F) -> F::Output {
     forbid_in_runtime(what);
@@ -70,6 +77,7 @@ pub(crate) fn block_on<F: Future>(what: &str, future: F) -> F::Output {
 
 /// Parks this OS thread until `future` completes or `deadline` passes
 /// (`None`: never); on time-out hands the future back.
+#[cfg(not(loom))]
 #[track_caller]
 pub(crate) fn block_on_until<F: Future + Unpin>(
     what: &str,
@@ -78,6 +86,43 @@ pub(crate) fn block_on_until<F: Future + Unpin>(
 ) -> Result<F::Output, F> {
     forbid_in_runtime(what);
     crate::park::block_on_until(future, deadline)
+}
+
+/// Under loom: parks this model thread until `future` completes (loom's
+/// waker unparks it, as `crate::park`'s does a real thread).
+#[cfg(loom)]
+#[track_caller]
+pub(crate) fn block_on<F: Future>(what: &str, future: F) -> F::Output {
+    forbid_in_runtime(what);
+    ::loom::future::block_on(future)
+}
+
+/// Under loom, time does not pass: the deadline is modelled as passing
+/// right after the first poll, which leaves the widest window for a grant
+/// to race it.
+#[cfg(loom)]
+#[track_caller]
+pub(crate) fn block_on_until<F: Future + Unpin>(
+    what: &str,
+    mut future: F,
+    _deadline: Option<Instant>,
+) -> Result<F::Output, F> {
+    forbid_in_runtime(what);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match std::pin::Pin::new(&mut future).poll(&mut cx) {
+        std::task::Poll::Ready(output) => Ok(output),
+        std::task::Poll::Pending => Err(future),
+    }
+}
+
+/// Parks this OS thread until `wait` completes or `timeout` passes; at the
+/// deadline a grant that raced it wins (see [`Withdraw`]).
+#[track_caller]
+pub(crate) fn block_on_timeout<W: Withdraw>(what: &str, mut wait: W, timeout: Duration) -> Option<W::Output> {
+    match block_on_until(what, &mut wait, Instant::now().checked_add(timeout)) {
+        Ok(output) => Some(output),
+        Err(wait) => wait.withdraw(),
+    }
 }
 
 /// Locks a primitive's state.

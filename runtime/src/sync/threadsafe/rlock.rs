@@ -4,15 +4,16 @@ use std::fmt;
 use std::future::Future;
 use std::ops::Deref;
 use std::pin::Pin;
-use std::sync::Mutex;
 use std::task::{Context, Poll};
 use std::thread::{self, ThreadId};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::{block_on, block_on_until, lock};
+use super::{block_on, block_on_timeout, lock};
+use crate::loom::sync::Mutex;
 use crate::sched::coop;
 use crate::sync::NotOwner;
 use crate::sync::wait_list::{Cancelled, WaitList};
+use crate::sync::withdraw::{self, Withdraw};
 use crate::time::Elapsed;
 
 /// Who holds a thread-safe `RLock`: a plain OS thread, or one green task
@@ -67,9 +68,11 @@ impl<T: Default> Default for RLock<T> {
 }
 
 impl<T> RLock<T> {
-    /// A free reentrant lock guarding `value`.
-    pub const fn new(value: T) -> RLock<T> {
-        RLock { state: Mutex::new(State { owner: None, count: 0, waiters: WaitList::new() }), value }
+    crate::loom::const_fn_unless_loom! {
+        /// A free reentrant lock guarding `value`.
+        pub const fn new(value: T) -> RLock<T> {
+            RLock { state: Mutex::new(State { owner: None, count: 0, waiters: WaitList::new() }), value }
+        }
     }
 
     /// Takes the lock (again, if the caller holds it), waiting in a green task.
@@ -77,9 +80,10 @@ impl<T> RLock<T> {
         RLockFuture { lock: self, me: me(), key: None }
     }
 
-    /// Takes the lock, waiting at most `timeout` in a green task.
+    /// Takes the lock, waiting at most `timeout` in a green task. A lock
+    /// handed over as the time-out falls is taken: the call succeeds.
     pub async fn lock_timeout(&self, timeout: Duration) -> Result<RLockGuard<'_, T>, Elapsed> {
-        crate::time::timeout(timeout, self.lock()).await
+        withdraw::timeout(timeout, self.lock()).await
     }
 
     /// Takes the lock if it is free or held by the caller.
@@ -98,14 +102,14 @@ impl<T> RLock<T> {
         block_on("RLock::lock_blocking", self.lock())
     }
 
-    /// Takes the lock, blocking this OS thread at most `timeout`.
+    /// Takes the lock, blocking this OS thread at most `timeout`. A lock
+    /// handed over as the time-out falls is taken.
     ///
     /// # Panics
     /// Inside a sprout runtime.
     #[track_caller]
     pub fn lock_blocking_timeout(&self, timeout: Duration) -> Option<RLockGuard<'_, T>> {
-        let mut fut = self.lock();
-        block_on_until("RLock::lock_blocking_timeout", &mut fut, Instant::now().checked_add(timeout)).ok()
+        block_on_timeout("RLock::lock_blocking_timeout", self.lock(), timeout)
     }
 
     /// Python's `release()`: gives back one hold taken by the caller with a
@@ -220,6 +224,15 @@ impl<'a, T> Future for RLockFuture<'a, T> {
         drop(state);
         self.key = Some(key);
         Poll::Pending
+    }
+}
+
+impl<T> Withdraw for RLockFuture<'_, T> {
+    fn withdraw(&mut self) -> Option<Self::Output> {
+        let key = self.key.take()?;
+        let (cancelled, _) = lock(&self.lock.state).waiters.cancel_take(key);
+        // Handed the lock: the release made us the owner, with one hold.
+        (cancelled == Cancelled::Notified).then(|| RLockGuard { lock: self.lock })
     }
 }
 

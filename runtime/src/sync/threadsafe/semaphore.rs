@@ -3,14 +3,15 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Mutex;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::{block_on, block_on_until, lock};
+use super::{block_on, block_on_timeout, lock};
+use crate::loom::sync::Mutex;
 use crate::sched::coop;
 use crate::sync::ReleaseError;
 use crate::sync::wait_list::{Cancelled, WaitList};
+use crate::sync::withdraw::{self, Withdraw};
 use crate::time::Elapsed;
 
 /// A thread-safe counter of permits, shared by green tasks and OS threads;
@@ -46,15 +47,19 @@ struct SemState {
 }
 
 impl Semaphore {
-    /// A semaphore with `permits` permits.
-    pub const fn new(permits: usize) -> Semaphore {
-        Semaphore { state: Mutex::new(SemState { permits, waiters: WaitList::new() }), bound: None }
+    crate::loom::const_fn_unless_loom! {
+        /// A semaphore with `permits` permits.
+        pub const fn new(permits: usize) -> Semaphore {
+            Semaphore { state: Mutex::new(SemState { permits, waiters: WaitList::new() }), bound: None }
+        }
     }
 
-    /// A bounded semaphore (`threading.BoundedSemaphore`): `permits` is
-    /// also the most it may hold.
-    pub const fn bounded(permits: usize) -> Semaphore {
-        Semaphore { state: Mutex::new(SemState { permits, waiters: WaitList::new() }), bound: Some(permits) }
+    crate::loom::const_fn_unless_loom! {
+        /// A bounded semaphore (`threading.BoundedSemaphore`): `permits` is
+        /// also the most it may hold.
+        pub const fn bounded(permits: usize) -> Semaphore {
+            Semaphore { state: Mutex::new(SemState { permits, waiters: WaitList::new() }), bound: Some(permits) }
+        }
     }
 
     /// Takes a permit, waiting (in a green task) while none is free.
@@ -62,9 +67,10 @@ impl Semaphore {
         SemAcquire { sem: self, key: None }
     }
 
-    /// Takes a permit, waiting at most `timeout` in a green task.
+    /// Takes a permit, waiting at most `timeout` in a green task. A permit
+    /// handed over as the time-out falls is taken: the call succeeds.
     pub async fn acquire_timeout(&self, timeout: Duration) -> Result<SemGuard<'_>, Elapsed> {
-        crate::time::timeout(timeout, self.acquire()).await
+        withdraw::timeout(timeout, self.acquire()).await
     }
 
     /// Takes a permit if one is free now.
@@ -86,15 +92,14 @@ impl Semaphore {
         block_on("Semaphore::acquire_blocking", self.acquire())
     }
 
-    /// Blocks this OS thread at most `timeout` for a permit.
+    /// Blocks this OS thread at most `timeout` for a permit. A permit
+    /// handed over as the time-out falls is taken.
     ///
     /// # Panics
     /// Inside a sprout runtime.
     #[track_caller]
     pub fn acquire_blocking_timeout(&self, timeout: Duration) -> Option<SemGuard<'_>> {
-        let mut acquire = self.acquire();
-        // On time-out, dropping `acquire` passes on a permit it was handed meanwhile.
-        block_on_until("Semaphore::acquire_blocking_timeout", &mut acquire, Instant::now().checked_add(timeout)).ok()
+        block_on_timeout("Semaphore::acquire_blocking_timeout", self.acquire(), timeout)
     }
 
     /// Adds a permit, handing it to the first waiter if any. For a bounded
@@ -187,6 +192,16 @@ impl<'a> Future for SemAcquire<'a> {
         drop(state);
         self.key = Some(key);
         Poll::Pending
+    }
+}
+
+impl Withdraw for SemAcquire<'_> {
+    fn withdraw(&mut self) -> Option<Self::Output> {
+        let key = self.key.take()?;
+        let cancelled = lock(&self.sem.state).waiters.cancel(key);
+        // Handed a permit: it is ours. (`then`, not `then_some`: a guard
+        // built eagerly and dropped would give a permit back.)
+        (cancelled == Cancelled::Notified).then(|| SemGuard { sem: self.sem })
     }
 }
 

@@ -1,0 +1,144 @@
+//! Loom models of the thread-safe hand-offs: the real `Lock`, `Semaphore`
+//! and `Barrier` code, on loom's `Mutex` (through `crate::loom`), with
+//! every interleaving of the model threads at each lock tried (no
+//! preemption bound: the models are small enough to explore whole, the
+//! seven of them here and in `queue/loom_models.rs` in about a second).
+//!
+//! ```text
+//! RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom \
+//!     cargo test -p sprout-runtime --release --lib loom_models
+//! ```
+//!
+//! A "blocking thread" calls the `*_blocking` API, which under loom parks
+//! on loom's scheduler. A "task" polls a wait future by hand with a no-op
+//! waker, as a runtime would, then stops the way a task does: its deadline
+//! passes (the `*_timeout` bodies: [`Withdraw::withdraw`] or
+//! `BarrierWait::time_out`) or its future is dropped (cancelled). Under
+//! loom a blocking `*_timeout` call polls once and then sees its deadline
+//! pass (see `block_on_until` in the parent module), which leaves the
+//! widest window for a grant to race the deadline.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+
+use ::loom::sync::Arc;
+use ::loom::thread;
+
+use super::{Barrier, Lock, Semaphore};
+use crate::sync::withdraw::Withdraw;
+
+/// One poll, as a runtime polls a task's future.
+fn poll_once<F: Future + Unpin>(future: &mut F) -> Poll<F::Output> {
+    Pin::new(future).poll(&mut Context::from_waker(Waker::noop()))
+}
+
+/// Bug 7: a round that passes as a task's `wait_timeout` deadline falls
+/// has passed, for everyone; the barrier is not broken.
+#[test]
+fn barrier_trip_races_a_task_timeout() {
+    ::loom::model(|| {
+        let barrier = Arc::new(Barrier::new(2));
+        let thread = thread::spawn({
+            let barrier = barrier.clone();
+            move || barrier.wait_blocking()
+        });
+        // The task: `wait_timeout`'s body, with its timer firing after the first poll.
+        let mut wait = barrier.wait();
+        let task = match poll_once(&mut wait) {
+            Poll::Ready(result) => result,
+            Poll::Pending => wait.time_out(),
+        };
+        drop(wait);
+        let thread = thread.join().unwrap();
+        assert_eq!(task.is_ok(), thread.is_ok(), "one round, one outcome: task {task:?}, thread {thread:?}");
+        assert_eq!(barrier.is_broken(), task.is_err());
+        if let (Ok(a), Ok(b)) = (task, thread) {
+            assert!(a.is_leader() != b.is_leader());
+        }
+        assert_eq!(barrier.n_waiting(), 0);
+    });
+}
+
+/// The same race between two blocking threads, one with a deadline
+/// (`wait_blocking_timeout`), and an `abort` from a third.
+#[test]
+fn barrier_trip_races_a_blocking_timeout_and_abort() {
+    ::loom::model(|| {
+        let barrier = Arc::new(Barrier::new(2));
+        let waiter = thread::spawn({
+            let barrier = barrier.clone();
+            move || barrier.wait_blocking()
+        });
+        let aborter = thread::spawn({
+            let barrier = barrier.clone();
+            move || barrier.abort()
+        });
+        let timed = barrier.wait_blocking_timeout(std::time::Duration::from_secs(1));
+        let waiter = waiter.join().unwrap();
+        aborter.join().unwrap();
+        assert_eq!(timed.is_ok(), waiter.is_ok(), "one round, one outcome: {timed:?}, {waiter:?}");
+        assert!(barrier.is_broken(), "aborted, whenever it ran");
+        assert_eq!(barrier.n_waiting(), 0);
+    });
+}
+
+/// Unlocking hands the lock to a blocking waiter; a task whose deadline
+/// races the hand-off either takes the lock or never gets it, and the
+/// lock is free at the end either way.
+#[test]
+fn lock_release_hands_off_across_threads() {
+    ::loom::model(|| {
+        let lock = Arc::new(Lock::new(0));
+        let held = lock.try_lock().unwrap();
+        let thread = thread::spawn({
+            let lock = lock.clone();
+            move || *lock.lock_blocking() += 1
+        });
+        let task = thread::spawn({
+            let lock = lock.clone();
+            move || {
+                let mut fut = lock.lock();
+                let guard = match poll_once(&mut fut) {
+                    Poll::Ready(guard) => Some(guard),
+                    Poll::Pending => fut.withdraw(),
+                };
+                drop(fut);
+                guard.map(|mut guard| *guard += 10).is_some()
+            }
+        });
+        drop(held);
+        thread.join().unwrap();
+        let task_got_it = task.join().unwrap();
+        assert!(!lock.locked(), "the lock is free once every holder is gone");
+        assert_eq!(lock.waiters(), 0);
+        assert_eq!(*lock.try_lock().unwrap(), 1 + if task_got_it { 10 } else { 0 });
+    });
+}
+
+/// A released permit handed to a waiter that then times out, or whose
+/// future is dropped, is taken or passed on: never leaked.
+#[test]
+fn semaphore_permit_survives_a_timeout_and_a_cancelled_waiter() {
+    ::loom::model(|| {
+        let sem = Arc::new(Semaphore::new(0));
+        let timed = thread::spawn({
+            let sem = sem.clone();
+            move || sem.acquire_blocking_timeout(std::time::Duration::from_secs(1)).is_some()
+        });
+        let cancelled = thread::spawn({
+            let sem = sem.clone();
+            move || {
+                let mut acquire = sem.acquire();
+                let got = poll_once(&mut acquire).is_ready();
+                drop(acquire); // cancelled: a permit handed over meanwhile goes on
+                got
+            }
+        });
+        sem.release().unwrap();
+        timed.join().unwrap(); // a guard it took was dropped: the permit is back
+        cancelled.join().unwrap();
+        assert_eq!(sem.available_permits(), 1, "the one permit is free again");
+        assert_eq!(sem.waiters(), 0);
+    });
+}
