@@ -1,18 +1,19 @@
 //! The seeds' crawler: download, then parse and save in a done-callback,
 //! with a pool of green tasks of size 1, 2, 8 and 32.
 //!
-//! Nothing leaves the machine: the program first starts a small HTTP/1.1
-//! server on loopback (a `StreamServer`) that answers each page after a
-//! delay, standing in for a slow web site. Then, for each pool size, it
-//! fetches every page with `Pool::apply_async` and hangs the parse-and-save
-//! step on each fetch's `on_ok` callback, like the seeds'
+//! Nothing leaves the machine: the program first starts an HTTP server on
+//! loopback (`sprout::http::Server`) that answers each page after a delay,
+//! standing in for a slow web site. Then, for each pool size, it fetches
+//! every page with `sprout::http::Client` (the seeds' `requests.get`, with
+//! keep-alive) under `Pool::apply_async` and hangs the parse-and-save step
+//! on each fetch's `on_ok` callback, like the seeds'
 //! `pool.submit(get).add_done_callback(parse)`. The timings show the
 //! speed-up from concurrency: with a 50 ms page delay, 32 pages take about
 //! 1.6 s one at a time and about 50 ms with 32 at once.
 //!
 //! ```text
-//! cargo run --release --example crawler
-//! cargo run --release --example crawler -- --pages 64 --delay-ms 20 --sizes 1,4,16,64
+//! cargo run --release --example crawler --features http
+//! cargo run --release --example crawler --features http -- --pages 64 --delay-ms 20 --sizes 1,4,16,64
 //! ```
 
 use std::cell::RefCell;
@@ -21,7 +22,7 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use sprout::net::{StreamServer, TcpStream};
+use sprout::http::{Body, Client, Incoming, Request, Response, Server, StatusCode, header};
 use sprout::pool::Pool;
 
 /// A page as the "site" serves it.
@@ -34,29 +35,18 @@ fn page_html(n: usize, pages: usize) -> String {
     )
 }
 
-/// The site: answers `GET /page/N` after `delay`, then closes.
-async fn serve_page(stream: TcpStream, delay: Duration, pages: usize) -> io::Result<()> {
-    let mut request = Vec::new();
-    let mut buf = [0u8; 1024];
-    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-        let n = stream.read(&mut buf).await?;
-        if n == 0 || request.len() > 16 * 1024 {
-            return Ok(()); // closed early, or not a request we serve
-        }
-        request.extend_from_slice(&buf[..n]);
-    }
-    let line = String::from_utf8_lossy(&request);
-    let path = line.split_whitespace().nth(1).unwrap_or("/");
+/// The site: answers `GET /page/N` after `delay`.
+async fn serve_page(req: Request<Incoming>, delay: Duration, pages: usize) -> Response<Body> {
     sprout::sleep(delay).await; // the slow server
-    let (status, body) = match path.strip_prefix("/page/").and_then(|n| n.parse::<usize>().ok()) {
-        Some(n) if n < pages => ("200 OK", page_html(n, pages)),
-        _ => ("404 Not Found", String::from("no such page")),
+    let page = req.uri().path().strip_prefix("/page/").and_then(|n| n.parse::<usize>().ok());
+    let (status, body) = match page {
+        Some(n) if n < pages => (StatusCode::OK, page_html(n, pages)),
+        _ => (StatusCode::NOT_FOUND, String::from("no such page")),
     };
-    let response = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(response.as_bytes()).await
+    let mut resp = Response::new(Body::from(body));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("text/html"));
+    resp
 }
 
 /// A downloaded page.
@@ -66,21 +56,11 @@ struct Page {
     body: String,
 }
 
-/// The "get" step: one HTTP/1.1 request over a fresh connection.
-async fn fetch(addr: SocketAddr, path: String) -> io::Result<Page> {
-    let stream = TcpStream::connect(addr).await?;
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await?;
-    let text = String::from_utf8_lossy(&raw);
-    let (head, body) = text.split_once("\r\n\r\n").ok_or_else(|| bad("no header end"))?;
-    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).ok_or_else(|| bad("no status"))?;
-    Ok(Page { url: format!("http://{addr}{path}"), status, body: body.to_owned() })
-}
-
-fn bad(what: &str) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, format!("malformed HTTP response: {what}"))
+/// The "get" step: `requests.get(url)`, on a kept-alive pooled connection.
+async fn fetch(client: Client, url: String) -> Result<Page, sprout::http::client::Error> {
+    let resp = client.get(&url).await?;
+    let status = resp.status().as_u16();
+    Ok(Page { url, status, body: resp.text().await? })
 }
 
 /// What the "parse" step extracts.
@@ -106,9 +86,11 @@ async fn crawl(addr: SocketAddr, pages: usize, size: usize) -> (Vec<Parsed>, usi
     let saved: Rc<RefCell<Vec<Parsed>>> = Rc::default();
     let failures = Rc::new(RefCell::new(0usize));
     let pool = Pool::new(size);
+    // One client for the whole crawl: its pool keeps a connection per task.
+    let client = Client::new();
     let start = Instant::now();
     for n in 0..pages {
-        let fetched = pool.apply_async(fetch(addr, format!("/page/{n}")));
+        let fetched = pool.apply_async(fetch(client.clone(), format!("http://{addr}/page/{n}")));
         // The done-callback: parse and save, on the runtime thread, as soon
         // as this page is in (Python: future.add_done_callback(parse)).
         let store = saved.clone();
@@ -174,8 +156,7 @@ fn main() {
     };
     let result: io::Result<()> = sprout::run(async move {
         let (delay, pages) = (options.delay, options.pages);
-        let site = StreamServer::bind("127.0.0.1:0", move |stream, _peer: SocketAddr| serve_page(stream, delay, pages))
-            .await?;
+        let site = Server::bind("127.0.0.1:0", move |req| serve_page(req, delay, pages)).await?;
         let addr = site.local_addr()?;
         let site = site.start();
         println!("site on http://{addr}: {pages} pages, {delay:?} per page\n");

@@ -54,6 +54,10 @@
 //! | thread and process pools | `concurrent.futures`, `multiprocessing.Pool` | [`blocking::ThreadPool`]; real processes: [`process`] |
 //! | a blocking call | `gevent.threadpool` | [`spawn_blocking`] |
 //! | files | `FileObjectThread` | [`fs`] |
+//! | an HTTP server (feature `http`) | `gevent.pywsgi.WSGIServer` | `http::Server`, `http::serve` |
+//! | an HTTP client (feature `http`) | `requests` under gevent | `http::Client` |
+//! | TLS (feature `tls`) | `gevent.ssl` | `tls`, `http::serve_tls` |
+//! | WebSockets (feature `ws`) | gevent-websocket | `ws` |
 //!
 //! The guide in `docs/` has the full porting tables.
 
@@ -84,12 +88,24 @@ pub mod net {
     pub use sprout_net::{
         AddrParseError, DatagramServer, IpAddr, Ipv4Addr, Ipv6Addr, ServerHandle, Shutdown, SocketAddr, SocketAddrV4,
         SocketAddrV6, StreamServer, TcpListener, TcpListenerBuilder, TcpStream, ToSocketAddrs, UdpSocket, UnixDatagram,
-        UnixListener, UnixStream, lookup_host, raise_fd_limit, server, tcp, udp, unix,
+        UnixListener, UnixStream, is_peer_error, lookup_host, raise_fd_limit, server, tcp, udp, unix,
     };
 }
 pub use sprout_net::io;
 pub use sprout_net::process;
 pub use sprout_net::signal;
+
+/// HTTP on hyper 1.x (feature `http`): a server in the role of
+/// `gevent.pywsgi`, a client in the role of `requests`, and hyper's runtime
+/// traits on sprout (sprout-http). See `docs/http.md`.
+#[cfg(feature = "http")]
+pub use sprout_http as http;
+/// TLS through rustls (feature `tls`): configurations, `connect`, `accept`.
+#[cfg(feature = "tls")]
+pub use sprout_http::tls;
+/// WebSockets through async-tungstenite (feature `ws`).
+#[cfg(feature = "ws")]
+pub use sprout_http::ws;
 
 /// `std::thread`'s `sleep` and `yield_now`
 /// for green tasks: they pause only the calling task.

@@ -56,7 +56,7 @@ pub mod udp;
 pub mod unix;
 
 pub use addr::{ToSocketAddrs, lookup_host};
-pub use server::{DatagramServer, ServerHandle, StreamServer};
+pub use server::{DatagramServer, ServerHandle, StreamServer, is_peer_error};
 pub use std::net::{AddrParseError, IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, SocketAddrV4, SocketAddrV6};
 pub use sys::raise_fd_limit;
 pub use tcp::{TcpListener, TcpListenerBuilder, TcpStream};

@@ -110,6 +110,28 @@ where
         self.shared.local_addr()
     }
 
+    /// Calls `hook(peer, error)` for every handler that returns an `Err`,
+    /// instead of the default, which prints one line on stderr for each
+    /// error except those a peer causes ([`is_peer_error`](super::is_peer_error)).
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use std::rc::Rc;
+    ///
+    /// let failures = Rc::new(Cell::new(0));
+    /// let count = failures.clone();
+    /// # let _ = async move {
+    /// let server = sprout_net::DatagramServer::bind("127.0.0.1:0", |_, _, _| async { Err::<(), _>("bad") })
+    ///     .await
+    ///     .unwrap()
+    ///     .on_error(move |_peer, _error| count.set(count.get() + 1));
+    /// # };
+    /// ```
+    pub fn on_error(self, hook: impl Fn(SocketAddr, &(dyn std::error::Error + 'static)) + 'static) -> Self {
+        *self.shared.on_error.borrow_mut() = Some(Rc::new(hook));
+        self
+    }
+
     /// A handle to stop the server, available before it starts.
     pub fn handle(&self) -> ServerHandle {
         ServerHandle { shared: self.shared.clone() }

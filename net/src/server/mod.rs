@@ -45,31 +45,48 @@ pub use datagram::{DatagramServer, Reply};
 pub use stream::StreamServer;
 
 /// What a connection or datagram handler may return: `()`, or any `Result`
-/// whose error the server reports on stderr (one line), as gevent prints a
-/// failed handler's traceback. A peer that resets, hangs up or times out
-/// is not worth a report: `io::Error`s of those kinds stay quiet.
+/// whose error goes to the server's error hook (see
+/// [`StreamServer::on_error`]). The default hook prints one line on stderr,
+/// as gevent prints a failed handler's traceback, except for the errors a
+/// peer causes ([`is_peer_error`]), which stay quiet.
 pub trait HandlerResult {
-    /// Reports a failure; `origin` names the server and the peer.
-    fn report(self, origin: &dyn fmt::Display);
+    /// The handler's error, if it failed.
+    fn into_error(self) -> Option<Box<dyn Error>>;
 }
 
 impl HandlerResult for () {
-    fn report(self, _origin: &dyn fmt::Display) {}
+    #[inline]
+    fn into_error(self) -> Option<Box<dyn Error>> {
+        None
+    }
 }
 
 impl<T, E: Into<Box<dyn Error>>> HandlerResult for Result<T, E> {
-    fn report(self, origin: &dyn fmt::Display) {
-        let Err(e) = self else { return };
-        let e: Box<dyn Error> = e.into();
-        if let Some(io) = e.downcast_ref::<io::Error>() {
-            use io::ErrorKind::*;
-            if matches!(io.kind(), ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof | TimedOut) {
-                return;
-            }
-        }
-        eprintln!("sprout: {origin} failed: {e}");
+    #[inline]
+    fn into_error(self) -> Option<Box<dyn Error>> {
+        self.err().map(Into::into)
     }
 }
+
+/// Whether `error` is one a peer causes rather than a fault of the server:
+/// an `io::Error` of kind `ConnectionReset`, `ConnectionAborted`,
+/// `BrokenPipe`, `NotConnected`, `UnexpectedEof` (EOF mid-message),
+/// `TimedOut` (a read timeout) or `InvalidData` (a malformed request: a bad
+/// method, a bad header). The default error hook keeps these quiet: a
+/// server that logs one line per misbehaving client lets any client fill
+/// its log.
+pub fn is_peer_error(error: &(dyn Error + 'static)) -> bool {
+    use io::ErrorKind::*;
+    error.downcast_ref::<io::Error>().is_some_and(|e| {
+        matches!(
+            e.kind(),
+            ConnectionReset | ConnectionAborted | BrokenPipe | NotConnected | UnexpectedEof | TimedOut | InvalidData
+        )
+    })
+}
+
+/// A server's error hook: the peer's address and the handler's error.
+type ErrorHook = Rc<dyn Fn(SocketAddr, &(dyn Error + 'static))>;
 
 /// Wakes every task waiting on it; a waiter that starts after a
 /// notification waits for the next one.
@@ -132,6 +149,8 @@ struct Shared {
     drain_deadline: Cell<Option<Instant>>,
     /// How many connection tasks the drain killed.
     killed: Cell<usize>,
+    /// Where handler errors go; `None` for the default (stderr, peers' errors quiet).
+    on_error: RefCell<Option<ErrorHook>>,
 }
 
 impl Shared {
@@ -148,6 +167,7 @@ impl Shared {
             draining: Cell::new(false),
             drain_deadline: Cell::new(None),
             killed: Cell::new(0),
+            on_error: RefCell::new(None),
         })
     }
 
@@ -218,6 +238,16 @@ impl Shared {
     fn name(&self) -> String {
         let addrs: Vec<String> = self.local_addrs.borrow().iter().map(ToString::to_string).collect();
         format!("{} on {}", self.kind, addrs.join(", "))
+    }
+
+    /// Hands a handler's error to the hook, or prints it (see [`is_peer_error`]).
+    fn report(&self, peer: SocketAddr, error: &(dyn Error + 'static)) {
+        let hook = self.on_error.borrow().clone();
+        match hook {
+            Some(hook) => hook(peer, error),
+            None if is_peer_error(error) => {}
+            None => eprintln!("sprout: {}: the handler for {peer} failed: {error}", self.name()),
+        }
     }
 
     fn at_limit(&self) -> bool {
@@ -294,7 +324,9 @@ where
         let this = self.project();
         match this.work.poll(cx) {
             Poll::Ready(out) => {
-                out.report(&format_args!("{}: the handler for {}", this.tracked.shared.name(), this.peer));
+                if let Some(error) = out.into_error() {
+                    this.tracked.shared.report(*this.peer, &*error);
+                }
                 Poll::Ready(())
             }
             Poll::Pending => Poll::Pending,
@@ -486,6 +518,16 @@ mod tests {
         shared.accept_recovered(&mut streak);
         assert_eq!(streak, 0);
         assert_eq!(shared.accept_failed(&error, &mut streak), Duration::from_millis(10));
+    }
+
+    #[test]
+    fn peer_errors_are_told_apart_from_the_servers() {
+        for kind in [io::ErrorKind::ConnectionReset, io::ErrorKind::UnexpectedEof, io::ErrorKind::InvalidData] {
+            assert!(is_peer_error(&io::Error::from(kind)), "{kind:?}");
+        }
+        assert!(!is_peer_error(&io::Error::from(io::ErrorKind::PermissionDenied)));
+        let other: Box<dyn Error> = "the handler's own error".into();
+        assert!(!is_peer_error(&*other));
     }
 
     #[test]

@@ -52,6 +52,13 @@ pub struct TcpStream {
     pub(crate) inner: Evented<mio::net::TcpStream>,
 }
 
+// `connect`'s future is `Send` (see `connect_addr`), checked at compile time.
+const _: fn() = || {
+    fn send<T: Send>(_: T) {}
+    send(TcpStream::connect("localhost:80"));
+    send(TcpStream::connect(("localhost".to_owned(), 80)));
+};
+
 impl AsEvented for TcpStream {
     type Socket = mio::net::TcpStream;
     #[inline]
@@ -87,33 +94,38 @@ impl TcpStream {
 
     async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
         let stream = TcpStream::from_mio(mio::net::TcpStream::connect(addr)?)?;
-        stream.connected().await?;
-        Ok(stream)
-    }
-
-    /// Waits for a non-blocking connect to finish.
-    async fn connected(&self) -> io::Result<()> {
-        let registration = self.inner.io().registration();
-        // The future's own waiter: a connect cancelled by a timeout leaves no waker behind.
-        let mut waiter = registration.waiter(Direction::Write);
-        poll_fn(|cx| {
-            let ready = ready!(waiter.poll_ready(cx))?;
-            if let Some(e) = self.take_error()? {
-                return Poll::Ready(Err(e));
-            }
-            match self.inner.get_ref().peer_addr() {
-                Ok(_) => Poll::Ready(Ok(())),
-                // Closed or in error, yet no error to report: refused.
-                Err(e) if e.kind() == io::ErrorKind::NotConnected && (ready.is_error() || ready.is_write_closed()) => {
-                    Poll::Ready(Err(io::Error::from(io::ErrorKind::ConnectionRefused)))
-                }
-                // Writable but not connected yet: a spurious edge. Wait
-                // for the next one.
-                Err(e) if e.kind() == io::ErrorKind::NotConnected => waiter.poll_blocked(cx, ready),
-                Err(e) => Poll::Ready(Err(e)),
-            }
+        // The future owns the stream while it waits and never holds a
+        // `&TcpStream` (which is `!Send`, the stream being `!Sync`) across
+        // an await, so `connect`'s future is `Send` as the stream is:
+        // hyper-util's pooled client asks that of a connector. A connect
+        // cancelled by a timeout drops the stream, and its registration
+        // with it: no waiter is left behind (issue 8, bug 5).
+        let mut stream = Some(stream);
+        poll_fn(move |cx| {
+            ready!(stream.as_ref().expect("polled after completion").poll_connected(cx))?;
+            Poll::Ready(Ok(stream.take().expect("polled after completion")))
         })
         .await
+    }
+
+    /// Whether a non-blocking connect has finished.
+    fn poll_connected(&self, cx: &mut std::task::Context<'_>) -> Poll<io::Result<()>> {
+        let registration = self.inner.io().registration();
+        let ready = ready!(registration.poll_ready(cx, Direction::Write))?;
+        if let Some(e) = self.take_error()? {
+            return Poll::Ready(Err(e));
+        }
+        match self.inner.get_ref().peer_addr() {
+            Ok(_) => Poll::Ready(Ok(())),
+            // Closed or in error, yet no error to report: refused.
+            Err(e) if e.kind() == io::ErrorKind::NotConnected && (ready.is_error() || ready.is_write_closed()) => {
+                Poll::Ready(Err(io::Error::from(io::ErrorKind::ConnectionRefused)))
+            }
+            // Writable but not connected yet: a spurious edge. Wait
+            // for the next one.
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => registration.poll_blocked(cx, Direction::Write, ready),
+            Err(e) => Poll::Ready(Err(e)),
+        }
     }
 
     pub(crate) fn from_mio(stream: mio::net::TcpStream) -> io::Result<TcpStream> {

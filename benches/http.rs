@@ -1,0 +1,368 @@
+//! The HTTP benchmark: `wrk` against sprout's HTTP server (the hello route
+//! of `examples/http_server.rs`) and against hyper on tokio's
+//! `current_thread` runtime, then sprout's `Client` against hyper-util's
+//! pooled client on tokio, fetching from the same server.
+//!
+//! ```text
+//! apt-get install -y wrk                                          # once (Debian's package)
+//! cargo bench --bench http --features hyper-util                  # 50 and 1,000 connections, 5 rounds
+//! cargo bench --bench http --features hyper-util -- --rounds 1 --secs 2   # a quick look
+//! cargo bench --bench http --features hyper-util -- --server sprout       # a server alone (prints its address)
+//! ```
+//!
+//! Each server runs in its own process pinned to core 0 (`taskset -c 0`);
+//! `wrk -t1`, and each client, run pinned to core 1. Both servers answer
+//! `GET /` with `Hello, World!` (13 bytes from a static), keep-alive,
+//! `TCP_NODELAY`, and a header-read timeout (sprout's own clock; hyper's
+//! 30 s `header_read_timeout` on tokio's timer). At each connection count
+//! the servers alternate, run after run (`--rounds`, default 5), each run
+//! a 1 s warm-up then `--secs` (default 5) measured; the figures are the
+//! medians. Server CPU per request comes from `/proc/PID/stat`
+//! (utime + stime) over the measured run.
+//!
+//! The client figures: 50 green tasks (tokio tasks) share one client and
+//! fetch `--pages` pages (default 200,000) from the sprout server, after
+//! 10,000 pages of warm-up.
+
+use std::io::{self, BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
+
+const SERVERS: [&str; 2] = ["sprout", "tokio"];
+const CLIENTS: [&str; 2] = ["sprout", "hyper-util"];
+const CONNS: [usize; 2] = [50, 1000];
+static HELLO: &[u8] = b"Hello, World!";
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let value = |flag: &str| args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).cloned();
+    if let Some(server) = value("--server") {
+        return serve(&server);
+    }
+    if let Some(client) = value("--client") {
+        let url = value("--url").expect("--url");
+        let pages = value("--pages").and_then(|p| p.parse().ok()).unwrap_or(200_000);
+        return run_client(&client, &url, pages);
+    }
+    if Command::new("wrk").arg("--version").output().is_err() {
+        eprintln!("benches/http: wrk is not installed (apt-get install -y wrk); nothing measured");
+        return;
+    }
+    let rounds = value("--rounds").and_then(|r| r.parse().ok()).unwrap_or(5);
+    let secs = value("--secs").and_then(|s| s.parse().ok()).unwrap_or(5u32);
+    let pages = value("--pages").and_then(|p| p.parse().ok()).unwrap_or(200_000usize);
+    orchestrate(rounds, secs, pages);
+}
+
+/// One wrk run's figures.
+#[derive(Clone, Copy, Debug)]
+struct Figures {
+    rps: f64,
+    p99_ms: f64,
+    cpu_us_per_req: f64,
+    /// The user-space part of `cpu_us_per_req` (the rest is the kernel's).
+    user_us_per_req: f64,
+}
+
+fn orchestrate(rounds: usize, secs: u32, pages: usize) {
+    let _ = sprout::net::raise_fd_limit();
+    let mut servers: Vec<(Child, SocketAddr)> = SERVERS.iter().map(|s| start_server(s)).collect();
+    println!("HTTP hello world, server on core 0, wrk -t1 on core 1, {rounds} rounds of {secs} s, medians\n");
+    println!("| server | conns | req/s | µs CPU / req | of which user | p99 ms |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: |");
+    let mut medians = Vec::new();
+    for conns in CONNS {
+        let mut runs: Vec<Vec<Figures>> = vec![Vec::new(); SERVERS.len()];
+        for round in 0..rounds {
+            // Alternate who goes first.
+            let order: Vec<usize> = if round % 2 == 0 { vec![0, 1] } else { vec![1, 0] };
+            for i in order {
+                let (child, addr) = &servers[i];
+                wrk(*addr, conns, 1); // warm-up
+                runs[i].push(measure(*addr, child.id(), conns, secs));
+            }
+        }
+        for (i, server) in SERVERS.iter().enumerate() {
+            let m = Figures {
+                rps: median(runs[i].iter().map(|f| f.rps).collect()),
+                p99_ms: median(runs[i].iter().map(|f| f.p99_ms).collect()),
+                cpu_us_per_req: median(runs[i].iter().map(|f| f.cpu_us_per_req).collect()),
+                user_us_per_req: median(runs[i].iter().map(|f| f.user_us_per_req).collect()),
+            };
+            println!(
+                "| {server} | {conns} | {:.0} | {:.2} | {:.2} | {:.2} |",
+                m.rps, m.cpu_us_per_req, m.user_us_per_req, m.p99_ms
+            );
+            medians.push((conns, m));
+        }
+    }
+    println!();
+    for pair in medians.chunks(2) {
+        let (conns, sprout, tokio) = (pair[0].0, pair[0].1, pair[1].1);
+        println!(
+            "{conns} conns: sprout/tokio req/s {:.3}x, CPU/req {:.3}x, p99 {:.3}x",
+            sprout.rps / tokio.rps,
+            sprout.cpu_us_per_req / tokio.cpu_us_per_req,
+            sprout.p99_ms / tokio.p99_ms
+        );
+    }
+
+    // The clients, against the sprout server.
+    let url = format!("http://{}/", servers[0].1);
+    println!("\nclients: 50 tasks sharing one client, {pages} pages from the sprout server, medians of {rounds}\n");
+    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); CLIENTS.len()];
+    for round in 0..rounds {
+        let order: Vec<usize> = if round % 2 == 0 { vec![0, 1] } else { vec![1, 0] };
+        for i in order {
+            rates[i].push(client_rate(CLIENTS[i], &url, pages));
+        }
+    }
+    let medians: Vec<f64> = rates.into_iter().map(median).collect();
+    println!("| client | pages/s |");
+    println!("| --- | ---: |");
+    for (client, rate) in CLIENTS.iter().zip(&medians) {
+        println!("| {client} | {rate:.0} |");
+    }
+    println!("\nsprout/hyper-util client {:.3}x", medians[0] / medians[1]);
+    for (child, _) in &mut servers {
+        child.kill().ok();
+        child.wait().ok();
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+/// Starts a server pinned to core 0 and reads the address it prints.
+fn start_server(server: &str) -> (Child, SocketAddr) {
+    let exe = std::env::current_exe().expect("own path");
+    let mut child = Command::new("taskset")
+        .args(["-c", "0"])
+        .arg(exe)
+        .args(["--server", server])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the server (is taskset installed?)");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("the server's address");
+    let addr = line.trim().parse().unwrap_or_else(|_| panic!("{server} printed {line:?}, not an address"));
+    (child, addr)
+}
+
+/// Runs wrk pinned to core 1; returns its output.
+fn wrk(addr: SocketAddr, conns: usize, secs: u32) -> String {
+    let out = Command::new("taskset")
+        .args(["-c", "1", "wrk", "-t1", "--latency"])
+        .args(["-c", &conns.to_string(), "-d", &format!("{secs}s"), "--timeout", "5s"])
+        .arg(format!("http://{addr}/"))
+        .output()
+        .expect("run wrk");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn measure(addr: SocketAddr, pid: u32, conns: usize, secs: u32) -> Figures {
+    let (user_before, sys_before) = cpu_seconds(pid);
+    let out = wrk(addr, conns, secs);
+    let (user_after, sys_after) = cpu_seconds(pid);
+    let user = user_after - user_before;
+    let cpu = user + sys_after - sys_before;
+    let requests: f64 = out
+        .lines()
+        .find(|l| l.contains("requests in"))
+        .and_then(|l| l.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("wrk's request count in {out}"));
+    let rps: f64 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("wrk's Requests/sec in {out}"));
+    let p99 = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("99%"))
+        .map(|v| parse_latency_ms(v.trim()))
+        .unwrap_or_else(|| panic!("wrk's 99% latency in {out}"));
+    if out.contains("Socket errors") || out.contains("Non-2xx") {
+        eprintln!(
+            "warning: wrk saw errors: {}",
+            out.lines().filter(|l| l.contains("errors") || l.contains("Non-2xx")).collect::<Vec<_>>().join("; ")
+        );
+    }
+    Figures { rps, p99_ms: p99, cpu_us_per_req: cpu * 1e6 / requests, user_us_per_req: user * 1e6 / requests }
+}
+
+/// wrk's latencies: `1.23ms`, `456.00us`, `1.02s`.
+fn parse_latency_ms(v: &str) -> f64 {
+    let (number, scale) = if let Some(n) = v.strip_suffix("us") {
+        (n, 1e-3)
+    } else if let Some(n) = v.strip_suffix("ms") {
+        (n, 1.0)
+    } else if let Some(n) = v.strip_suffix('s') {
+        (n, 1e3)
+    } else {
+        (v, 1.0)
+    };
+    number.parse::<f64>().expect("a latency") * scale
+}
+
+/// utime and stime of `pid`, in seconds.
+fn cpu_seconds(pid: u32) -> (f64, f64) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("the server's /proc/PID/stat");
+    // Fields after the command name (which may hold spaces) start at state (3).
+    let rest = &stat[stat.rfind(')').expect("stat format") + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields[11].parse().unwrap();
+    let stime: f64 = fields[12].parse().unwrap();
+    // SAFETY: sysconf only reads a configuration value.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    (utime / ticks, stime / ticks)
+}
+
+/// Runs a client process pinned to core 1; returns its pages per second.
+fn client_rate(client: &str, url: &str, pages: usize) -> f64 {
+    let exe = std::env::current_exe().expect("own path");
+    let out = Command::new("taskset")
+        .args(["-c", "1"])
+        .arg(exe)
+        .args(["--client", client, "--url", url, "--pages", &pages.to_string()])
+        .output()
+        .expect("run the client");
+    assert!(out.status.success(), "the {client} client failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().parse().expect("pages per second")
+}
+
+fn announce(addr: SocketAddr) {
+    println!("{addr}");
+    io::stdout().flush().unwrap();
+}
+
+// ---------------------------------------------------------------------------
+// The servers.
+
+fn serve(server: &str) {
+    let _ = sprout::net::raise_fd_limit();
+    match server {
+        "sprout" => serve_sprout(),
+        "tokio" => serve_tokio(),
+        other => panic!("unknown server {other}"),
+    }
+}
+
+/// sprout: `examples/http_server.rs`'s hello route on `sprout::http::Server`.
+fn serve_sprout() {
+    use sprout::http::{Body, Response, Server};
+    sprout::run(async {
+        let server = Server::bind("127.0.0.1:0", |_req| async { Response::new(Body::from(HELLO)) }).await.unwrap();
+        announce(server.local_addr().unwrap());
+        server.serve_forever().await;
+    });
+}
+
+/// tokio: hyper's http1 server per connection, current_thread runtime.
+fn serve_tokio() {
+    use http_body_util::Full;
+    use hyper::body::Bytes;
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        announce(listener.local_addr().unwrap());
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { continue };
+            let _ = stream.set_nodelay(true);
+            tokio::spawn(async move {
+                let hello = hyper::service::service_fn(|_req| async {
+                    Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(Bytes::from_static(HELLO))))
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .timer(TokioTimer::new())
+                    .serve_connection(TokioIo::new(stream), hello)
+                    .await;
+            });
+        }
+    });
+}
+
+// ---------------------------------------------------------------------------
+// The clients: 50 tasks share one client and fetch `pages` pages in all.
+
+const TASKS: usize = 50;
+const WARMUP: usize = 10_000;
+
+fn run_client(client: &str, url: &str, pages: usize) {
+    let rate = match client {
+        "sprout" => client_sprout(url, pages),
+        "hyper-util" => client_hyper_util(url, pages),
+        other => panic!("unknown client {other}"),
+    };
+    println!("{rate:.0}");
+}
+
+fn client_sprout(url: &str, pages: usize) -> f64 {
+    use std::cell::Cell;
+    use std::rc::Rc;
+    sprout::run(async {
+        let client = sprout::http::Client::new();
+        let mut rate = 0.0;
+        for total in [WARMUP, pages] {
+            let left = Rc::new(Cell::new(total));
+            let start = Instant::now();
+            let tasks: Vec<_> = (0..TASKS)
+                .map(|_| {
+                    let (client, url, left) = (client.clone(), url.to_owned(), left.clone());
+                    sprout::spawn(async move {
+                        while left.get() > 0 {
+                            left.set(left.get() - 1);
+                            let resp = client.get(&url).await.expect("fetch");
+                            assert_eq!(resp.bytes().await.expect("body").len(), HELLO.len());
+                        }
+                    })
+                })
+                .collect();
+            sprout::joinall(tasks).await;
+            rate = total as f64 / start.elapsed().as_secs_f64();
+        }
+        rate
+    })
+}
+
+fn client_hyper_util(url: &str, pages: usize) -> f64 {
+    use http_body_util::{BodyExt, Empty};
+    use hyper::body::Bytes;
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::{TokioExecutor, TokioTimer};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let uri: hyper::Uri = url.parse().unwrap();
+    runtime.block_on(async {
+        let mut connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        connector.set_nodelay(true);
+        let client: Client<_, Empty<Bytes>> =
+            Client::builder(TokioExecutor::new()).pool_timer(TokioTimer::new()).build(connector);
+        let mut rate = 0.0;
+        for total in [WARMUP, pages] {
+            let left = Arc::new(AtomicUsize::new(total));
+            let start = Instant::now();
+            let tasks: Vec<_> = (0..TASKS)
+                .map(|_| {
+                    let (client, uri, left) = (client.clone(), uri.clone(), left.clone());
+                    tokio::spawn(async move {
+                        while left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)).is_ok() {
+                            let resp = client.get(uri.clone()).await.expect("fetch");
+                            let body = resp.into_body().collect().await.expect("body").to_bytes();
+                            assert_eq!(body.len(), HELLO.len());
+                        }
+                    })
+                })
+                .collect();
+            for task in tasks {
+                task.await.unwrap();
+            }
+            rate = total as f64 / start.elapsed().as_secs_f64();
+        }
+        rate
+    })
+}

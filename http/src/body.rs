@@ -1,0 +1,191 @@
+//! [`Body`]: one body type for requests and responses, whole or streamed.
+
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use futures_core::Stream;
+use hyper::body::{Frame, Incoming, SizeHint};
+
+/// The error type bodies and handlers may fail with.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A request or response body: empty, whole (one buffer, sent with a
+/// `Content-Length`), or streamed (sent chunked unless the length is known).
+///
+/// Whole bodies come from strings, byte vectors and [`Bytes`] with `into()`;
+/// streamed ones from a [`Stream`] of chunks ([`Body::stream`]), another
+/// [`hyper::body::Body`] ([`Body::wrap`]), or an incoming body passed on as
+/// it arrives (a proxy).
+///
+/// A body need not be `Send`: it lives in its connection's green task.
+///
+/// ```
+/// use sprout_http::Body;
+///
+/// let hello: Body = "hello".into();
+/// let chunks = Body::stream(futures_util::stream::iter(["a", "b", "c"].map(Ok::<_, std::io::Error>)));
+/// # let _ = (hello, chunks);
+/// ```
+pub struct Body {
+    kind: Kind,
+}
+
+enum Kind {
+    /// A whole body, taken when sent.
+    Full(Option<Bytes>),
+    /// A body arriving from a peer.
+    Incoming(Incoming),
+    /// Anything else.
+    Boxed(Pin<Box<dyn hyper::body::Body<Data = Bytes, Error = BoxError>>>),
+}
+
+impl Body {
+    /// No body (`Content-Length: 0`).
+    #[inline]
+    pub fn empty() -> Body {
+        Body { kind: Kind::Full(None) }
+    }
+
+    /// A whole body.
+    #[inline]
+    pub fn full(bytes: impl Into<Bytes>) -> Body {
+        let bytes = bytes.into();
+        Body { kind: Kind::Full((!bytes.is_empty()).then_some(bytes)) }
+    }
+
+    /// A body streamed from `stream`'s chunks (sent chunked): each chunk
+    /// goes out as soon as the stream yields it, and the stream is polled
+    /// only as fast as the peer takes the bytes, so a large body is never
+    /// held in memory. An `Err` aborts the body (and, in a response, the
+    /// connection).
+    pub fn stream<S, B, E>(stream: S) -> Body
+    where
+        S: Stream<Item = Result<B, E>> + 'static,
+        B: Into<Bytes>,
+        E: Into<BoxError>,
+    {
+        Body::wrap(StreamBody { stream: Box::pin(stream) })
+    }
+
+    /// Any [`hyper::body::Body`] (trailers and size hints pass through).
+    pub fn wrap<B>(body: B) -> Body
+    where
+        B: hyper::body::Body + 'static,
+        B::Data: Into<Bytes>,
+        B::Error: Into<BoxError>,
+    {
+        use http_body_util::BodyExt;
+        let body = body.map_frame(|frame| frame.map_data(Into::into)).map_err(Into::into);
+        Body { kind: Kind::Boxed(Box::pin(body)) }
+    }
+}
+
+impl Default for Body {
+    fn default() -> Body {
+        Body::empty()
+    }
+}
+
+impl fmt::Debug for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            Kind::Full(bytes) => f.debug_tuple("Body::Full").field(&bytes.as_ref().map_or(0, Bytes::len)).finish(),
+            Kind::Incoming(_) => f.write_str("Body::Incoming"),
+            Kind::Boxed(_) => f.write_str("Body::Streamed"),
+        }
+    }
+}
+
+macro_rules! whole {
+    ($($ty:ty),*) => {$(
+        impl From<$ty> for Body {
+            #[inline]
+            fn from(value: $ty) -> Body {
+                Body::full(value)
+            }
+        }
+    )*};
+}
+
+whole!(Bytes, String, Vec<u8>, &'static str, &'static [u8]);
+
+impl From<()> for Body {
+    fn from(_: ()) -> Body {
+        Body::empty()
+    }
+}
+
+impl From<Incoming> for Body {
+    fn from(incoming: Incoming) -> Body {
+        Body { kind: Kind::Incoming(incoming) }
+    }
+}
+
+impl hyper::body::Body for Body {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    #[inline]
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        match &mut self.get_mut().kind {
+            Kind::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            Kind::Incoming(incoming) => Pin::new(incoming).poll_frame(cx).map_err(Into::into),
+            Kind::Boxed(body) => body.as_mut().poll_frame(cx),
+        }
+    }
+
+    #[inline]
+    fn is_end_stream(&self) -> bool {
+        match &self.kind {
+            Kind::Full(bytes) => bytes.is_none(),
+            Kind::Incoming(incoming) => incoming.is_end_stream(),
+            Kind::Boxed(body) => body.is_end_stream(),
+        }
+    }
+
+    #[inline]
+    fn size_hint(&self) -> SizeHint {
+        match &self.kind {
+            Kind::Full(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
+            Kind::Incoming(incoming) => incoming.size_hint(),
+            Kind::Boxed(body) => body.size_hint(),
+        }
+    }
+}
+
+/// A stream of chunks as a body.
+struct StreamBody<S> {
+    stream: Pin<Box<S>>,
+}
+
+impl<S, B, E> hyper::body::Body for StreamBody<S>
+where
+    S: Stream<Item = Result<B, E>>,
+    B: Into<Bytes>,
+    E: Into<BoxError>,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        self.stream
+            .as_mut()
+            .poll_next(cx)
+            .map(|item| item.map(|r| r.map(|b| Frame::data(b.into())).map_err(Into::into)))
+    }
+}
+
+/// Reads a whole body into one buffer.
+///
+/// # Errors
+/// The body's error (the peer reset the connection, say).
+pub async fn to_bytes<B>(body: B) -> Result<Bytes, BoxError>
+where
+    B: hyper::body::Body,
+    B::Error: Into<BoxError>,
+{
+    use http_body_util::BodyExt;
+    Ok(body.collect().await.map_err(Into::into)?.to_bytes())
+}

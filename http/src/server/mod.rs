@@ -1,0 +1,440 @@
+//! The HTTP server: `gevent.pywsgi` on hyper, a green task per connection.
+//!
+//! # Design notes
+//! - A [`Server`] is a [`StreamServer`] whose connection handler runs hyper
+//!   over the accepted stream. Accepting, the connection limit, the
+//!   listeners and the [`ServerHandle`] (stop, graceful stop, counts) are
+//!   `StreamServer`'s; this module adds HTTP on top.
+//! - hyper parses and writes HTTP; sprout keeps the clocks. hyper's own
+//!   header-read timer also runs while a keep-alive connection waits for
+//!   its next request (so one number would bound both) and allocates a
+//!   timer per request; instead, each connection has one sprout timer and
+//!   a phase ([`conn`]): *idle* (between requests: the keep-alive timeout),
+//!   *head* (bytes of a request have arrived: the header-read timeout) and
+//!   *busy* (a handler runs or a response is being sent: no timeout).
+//! - The handler's future runs inside the connection's task, under
+//!   `catch_unwind`: a panic answers 500 and the connection (and server) go
+//!   on ([`service`]).
+//! - On a graceful stop each connection asks hyper to finish the request
+//!   in flight and then close; idle connections close at once.
+//! - Errors a peer causes (a malformed request, EOF mid-request, a header
+//!   timeout, a reset) go to the error hook marked as such; the default
+//!   hook prints the others only, one line each.
+
+mod conn;
+mod service;
+
+pub use service::remote_addr;
+
+use std::cell::OnceCell;
+use std::error::Error as StdError;
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::time::Duration;
+
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use sprout_net::{ServerHandle, StreamServer, TcpListener, TcpStream, ToSocketAddrs};
+
+use crate::body::{Body, BoxError};
+
+/// What a handler may return: a response, or a `Result` whose error
+/// answers `500 Internal Server Error` (and goes to the error hook).
+pub trait IntoResponse {
+    /// The response, or the error to report.
+    fn into_response(self) -> Result<Response<Body>, BoxError>;
+}
+
+impl<B: Into<Body>> IntoResponse for Response<B> {
+    #[inline]
+    fn into_response(self) -> Result<Response<Body>, BoxError> {
+        Ok(self.map(Into::into))
+    }
+}
+
+impl<B: Into<Body>, E: Into<BoxError>> IntoResponse for Result<Response<B>, E> {
+    #[inline]
+    fn into_response(self) -> Result<Response<Body>, BoxError> {
+        self.map(|r| r.map(Into::into)).map_err(Into::into)
+    }
+}
+
+/// Something that went wrong with one connection or one request, as the
+/// [error hook](Server::on_error) sees it.
+#[derive(Debug)]
+pub struct ServeError {
+    peer: SocketAddr,
+    kind: ErrorKind,
+    error: BoxError,
+}
+
+/// What kind of [`ServeError`] this is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The peer's doing: a malformed request (answered 400 or 431 by
+    /// hyper), EOF mid-request, a reset, a header-read timeout, a failed
+    /// TLS handshake. Quiet by default.
+    Peer,
+    /// The handler returned an error (answered 500).
+    Handler,
+    /// The handler panicked (answered 500).
+    Panic,
+    /// Anything else: a response body that failed mid-way, an HTTP/2
+    /// protocol error on our side.
+    Other,
+}
+
+impl ServeError {
+    pub(crate) fn new(peer: SocketAddr, kind: ErrorKind, error: impl Into<BoxError>) -> ServeError {
+        ServeError { peer, kind, error: error.into() }
+    }
+
+    /// The client's address.
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// What kind of error this is.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// Whether the peer caused it (see [`ErrorKind::Peer`]).
+    pub fn is_peer(&self) -> bool {
+        self.kind == ErrorKind::Peer
+    }
+
+    /// The underlying error.
+    pub fn error(&self) -> &(dyn StdError + Send + Sync + 'static) {
+        &*self.error
+    }
+}
+
+impl fmt::Display for ServeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self.kind {
+            ErrorKind::Peer => "connection",
+            ErrorKind::Handler => "handler",
+            ErrorKind::Panic => "handler panicked",
+            ErrorKind::Other => "connection",
+        };
+        write!(f, "{} ({what}): {}", self.peer, self.error)
+    }
+}
+
+impl StdError for ServeError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        Some(&*self.error)
+    }
+}
+
+/// The error hook.
+type OnError = Rc<dyn Fn(&ServeError)>;
+
+/// The default error hook: one stderr line for what is not the peer's doing.
+fn report_unless_peer(error: &ServeError) {
+    if !error.is_peer() {
+        eprintln!("sprout::http: {error}");
+    }
+}
+
+/// Per-server settings, fixed when the server starts.
+#[derive(Clone)]
+pub(crate) struct Config {
+    pub(crate) header_read_timeout: Option<Duration>,
+    pub(crate) keep_alive_timeout: Option<Duration>,
+    pub(crate) keep_alive: bool,
+    pub(crate) writev: bool,
+    pub(crate) http2: bool,
+    pub(crate) on_error: OnError,
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<futures_rustls::TlsAcceptor>,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            header_read_timeout: Some(Duration::from_secs(30)),
+            keep_alive_timeout: Some(Duration::from_secs(60)),
+            keep_alive: true,
+            writev: false,
+            http2: cfg!(feature = "http2"),
+            on_error: Rc::new(report_unless_peer),
+            #[cfg(feature = "tls")]
+            tls: None,
+        }
+    }
+}
+
+/// What every connection task shares: the settings, the handler, the
+/// server's handle (to see a stop), built once at start.
+pub(crate) struct Setup<H> {
+    pub(crate) config: Config,
+    pub(crate) handler: H,
+    pub(crate) handle: ServerHandle,
+}
+
+/// The connection task's future, boxed so the server has a nameable type.
+type ConnFuture = Pin<Box<dyn Future<Output = ()>>>;
+/// The handler `StreamServer` runs for each connection.
+type ConnHandler = Box<dyn Fn(TcpStream, SocketAddr) -> ConnFuture>;
+
+/// An HTTP/1.1 server (and HTTP/2 with the `http2` feature): the role of
+/// `gevent.pywsgi.WSGIServer`. The handler runs in the connection's green
+/// task, once per request, and returns a response (or a `Result`).
+///
+/// ```
+/// use hyper::{Request, Response, body::Incoming};
+/// use sprout_http::{Body, Client, Server};
+///
+/// async fn hello(_req: Request<Incoming>) -> Response<Body> {
+///     Response::new("hello, world".into())
+/// }
+///
+/// sprout_runtime::run(async {
+///     let server = Server::bind("127.0.0.1:0", hello).await.unwrap();
+///     let url = format!("http://{}/", server.local_addr().unwrap());
+///     let handle = server.start();
+///
+///     let resp = Client::new().get(&url).await.unwrap();
+///     assert_eq!(resp.text().await.unwrap(), "hello, world");
+///     handle.stop();
+/// });
+/// ```
+///
+/// Defaults: keep-alive on, a 30 s header-read timeout, a 60 s keep-alive
+/// idle timeout, no connection limit; HTTP/2 on when the `http2` feature is.
+pub struct Server<H> {
+    inner: StreamServer<ConnHandler>,
+    slot: Rc<OnceCell<Setup<H>>>,
+    config: Config,
+    handler: H,
+    /// Set by `tls`; its ALPN list is completed at start, when `http2` is known.
+    #[cfg(feature = "tls")]
+    tls_config: Option<std::sync::Arc<futures_rustls::rustls::ServerConfig>>,
+}
+
+impl<H, F> Server<H>
+where
+    H: Fn(Request<Incoming>) -> F + 'static,
+    F: Future + 'static,
+    F::Output: IntoResponse,
+{
+    /// A server listening on `addr` (port 0 picks a free port).
+    ///
+    /// # Errors
+    /// If the address does not resolve or cannot be bound.
+    pub async fn bind(addr: impl ToSocketAddrs, handler: H) -> io::Result<Server<H>> {
+        let listener = TcpListener::bind(addr).await?;
+        Ok(Server::from_listener(listener, handler))
+    }
+
+    /// A server on an already bound listener.
+    pub fn from_listener(listener: TcpListener, handler: H) -> Server<H> {
+        let slot: Rc<OnceCell<Setup<H>>> = Rc::new(OnceCell::new());
+        let shared = slot.clone();
+        let on_connection: ConnHandler = Box::new(move |stream, peer| {
+            let setup = shared.clone();
+            Box::pin(async move {
+                if let Some(setup) = setup_of(&setup) {
+                    conn::serve(stream, peer, setup).await;
+                }
+            })
+        });
+        let inner = StreamServer::new(on_connection).add_listener(listener);
+        Server {
+            inner,
+            slot,
+            config: Config::default(),
+            handler,
+            #[cfg(feature = "tls")]
+            tls_config: None,
+        }
+    }
+
+    /// Serves at most `max` connections at once; more wait in the kernel's
+    /// backlog (see [`StreamServer::max_connections`]).
+    pub fn max_connections(mut self, max: usize) -> Server<H> {
+        self.inner = self.inner.max_connections(max);
+        self
+    }
+
+    /// How long a client may take to send a request's head, from its first
+    /// byte (and a new connection, from its accept); `None` for no limit.
+    /// Default 30 s. When it fires the connection is closed.
+    pub fn header_read_timeout(mut self, timeout: Option<Duration>) -> Server<H> {
+        self.config.header_read_timeout = timeout;
+        self
+    }
+
+    /// How long a keep-alive connection may wait for its next request;
+    /// `None` for no limit. Default 60 s.
+    pub fn keep_alive_timeout(mut self, timeout: Option<Duration>) -> Server<H> {
+        self.config.keep_alive_timeout = timeout;
+        self
+    }
+
+    /// Whether connections stay open between requests (default true).
+    pub fn keep_alive(mut self, on: bool) -> Server<H> {
+        self.config.keep_alive = on;
+        self
+    }
+
+    /// How HTTP/1 responses go out: `false` (the default) copies the body
+    /// behind the head and sends both with one `send`; `true` sends them
+    /// with one `writev`, without the copy. The copy is cheaper for the
+    /// small responses most servers send (a hello-world response costs 5%
+    /// fewer instructions, see `docs/benchmarks-http.md`); `writev` saves
+    /// copying for servers whose responses are mostly large (files, big
+    /// JSON documents).
+    pub fn writev(mut self, on: bool) -> Server<H> {
+        self.config.writev = on;
+        self
+    }
+
+    /// Whether to speak HTTP/2: to clients that start with its preface on
+    /// cleartext ("prior knowledge"), and to TLS clients that offer `h2`.
+    /// On by default when the `http2` feature is.
+    #[cfg(feature = "http2")]
+    pub fn http2(mut self, on: bool) -> Server<H> {
+        self.config.http2 = on;
+        self
+    }
+
+    /// Serves HTTPS: every connection starts with a TLS handshake (under
+    /// the header-read timeout). A configuration without ALPN protocols
+    /// gets `h2` (when HTTP/2 is on) and `http/1.1` at start. See
+    /// [`crate::tls`].
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, config: impl Into<std::sync::Arc<futures_rustls::rustls::ServerConfig>>) -> Server<H> {
+        self.tls_config = Some(config.into());
+        self
+    }
+
+    /// Calls `hook` for every error on a connection or in a handler,
+    /// instead of the default, which prints one line on stderr for each
+    /// error that is not the peer's doing ([`ServeError::is_peer`]).
+    pub fn on_error(mut self, hook: impl Fn(&ServeError) + 'static) -> Server<H> {
+        self.config.on_error = Rc::new(hook);
+        self
+    }
+
+    /// The listening address.
+    ///
+    /// # Errors
+    /// If the system cannot report the listener's address (as
+    /// [`StreamServer::local_addr`]).
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+
+    /// A handle to stop the server, available before it starts.
+    pub fn handle(&self) -> ServerHandle {
+        self.inner.handle()
+    }
+
+    /// Starts serving in the background and returns the handle: stop it
+    /// with [`ServerHandle::stop`] or [`ServerHandle::stop_graceful`] (which
+    /// lets requests in flight finish and closes idle connections at once).
+    pub fn start(self) -> ServerHandle {
+        let handle = self.inner.handle();
+        #[allow(unused_mut)]
+        let mut config = self.config;
+        #[cfg(feature = "tls")]
+        if let Some(mut tls) = self.tls_config {
+            if tls.alpn_protocols.is_empty() {
+                // Offer what this server speaks: h2 first when it is on.
+                let alpn = &mut std::sync::Arc::make_mut(&mut tls).alpn_protocols;
+                if config.http2 {
+                    alpn.push(b"h2".to_vec());
+                }
+                alpn.push(b"http/1.1".to_vec());
+            }
+            config.tls = Some(futures_rustls::TlsAcceptor::from(tls));
+        }
+        let setup = Setup { config, handler: self.handler, handle: handle.clone() };
+        if self.slot.set(setup).is_err() {
+            unreachable!("a server starts once: start takes self");
+        }
+        self.inner.start()
+    }
+
+    /// Serves until stopped (from a handler, a signal task...): gevent's
+    /// `serve_forever()`.
+    pub async fn serve_forever(self) {
+        let handle = self.start();
+        handle.stopped().await;
+    }
+}
+
+/// The shared setup, once the server has started (always, in practice:
+/// connections are accepted only after `start`).
+fn setup_of<H>(slot: &Rc<OnceCell<Setup<H>>>) -> Option<SetupRef<H>> {
+    slot.get().is_some().then(|| SetupRef(slot.clone()))
+}
+
+/// A counted reference to a started server's [`Setup`].
+pub(crate) struct SetupRef<H>(Rc<OnceCell<Setup<H>>>);
+
+impl<H> std::ops::Deref for SetupRef<H> {
+    type Target = Setup<H>;
+
+    #[inline]
+    fn deref(&self) -> &Setup<H> {
+        self.0.get().expect("checked in setup_of")
+    }
+}
+
+impl<H> Clone for SetupRef<H> {
+    fn clone(&self) -> SetupRef<H> {
+        SetupRef(self.0.clone())
+    }
+}
+
+/// Serves `handler` on `addr` until stopped: the short form of
+/// [`Server::bind`] and [`Server::serve_forever`].
+///
+/// ```no_run
+/// use hyper::Response;
+///
+/// sprout_runtime::run(async {
+///     sprout_http::serve("127.0.0.1:8080", |_req| async { Response::new("hello") }).await.unwrap();
+/// });
+/// ```
+///
+/// # Errors
+/// If the address cannot be bound.
+pub async fn serve<H, F>(addr: impl ToSocketAddrs, handler: H) -> io::Result<()>
+where
+    H: Fn(Request<Incoming>) -> F + 'static,
+    F: Future + 'static,
+    F::Output: IntoResponse,
+{
+    Server::bind(addr, handler).await?.serve_forever().await;
+    Ok(())
+}
+
+/// Serves `handler` over HTTPS on `addr` until stopped: [`serve`] with
+/// [`Server::tls`].
+///
+/// # Errors
+/// If the address cannot be bound.
+#[cfg(feature = "tls")]
+pub async fn serve_tls<H, F>(
+    addr: impl ToSocketAddrs,
+    config: impl Into<std::sync::Arc<futures_rustls::rustls::ServerConfig>>,
+    handler: H,
+) -> io::Result<()>
+where
+    H: Fn(Request<Incoming>) -> F + 'static,
+    F: Future + 'static,
+    F::Output: IntoResponse,
+{
+    Server::bind(addr, handler).await?.tls(config).serve_forever().await;
+    Ok(())
+}

@@ -1,0 +1,206 @@
+//! The handler as a hyper `Service`: 500 on an error or a panic, and the
+//! connection's clock told when a request starts and when its response
+//! has been sent.
+
+use std::any::Any;
+use std::cell::Cell;
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use hyper::body::{Frame, Incoming, SizeHint};
+use hyper::{Request, Response, StatusCode};
+
+use super::conn::Clock;
+use super::{ErrorKind, IntoResponse, ServeError, SetupRef};
+use crate::body::{Body, BoxError};
+
+thread_local! {
+    /// The peer of the request whose handler is running (see `remote_addr`).
+    static PEER: Cell<Option<SocketAddr>> = const { Cell::new(None) };
+}
+
+/// The address of the client whose request is being handled: WSGI's
+/// `REMOTE_ADDR`. Call it from the handler (its `async` body included);
+/// `None` elsewhere, such as in a task the handler spawned.
+///
+/// ```
+/// use sprout_http::{Body, Response, Server, remote_addr};
+///
+/// sprout_runtime::run(async {
+///     let server = Server::bind("127.0.0.1:0", |_req| async {
+///         let peer = remote_addr().expect("inside a handler");
+///         Response::new(Body::from(peer.ip().to_string()))
+///     })
+///     .await
+///     .unwrap();
+///     let url = format!("http://{}/", server.local_addr().unwrap());
+///     let server = server.start();
+///     let resp = sprout_http::Client::new().get(&url).await.unwrap();
+///     assert_eq!(resp.text().await.unwrap(), "127.0.0.1");
+///     server.stop();
+/// });
+/// ```
+pub fn remote_addr() -> Option<SocketAddr> {
+    PEER.with(Cell::get)
+}
+
+/// Runs `f` with `peer` as the current [`remote_addr`]: a copy into a
+/// thread-local and back, per poll of a handler.
+#[inline]
+fn with_peer<R>(peer: SocketAddr, f: impl FnOnce() -> R) -> R {
+    let outer = PEER.with(|p| p.replace(Some(peer)));
+    let result = f();
+    PEER.with(|p| p.set(outer));
+    result
+}
+
+/// The handler, per connection.
+pub(crate) struct Svc<H> {
+    setup: SetupRef<H>,
+    clock: Rc<Clock>,
+    peer: SocketAddr,
+}
+
+impl<H> Svc<H> {
+    pub(crate) fn new(setup: SetupRef<H>, clock: Rc<Clock>, peer: SocketAddr) -> Svc<H> {
+        Svc { setup, clock, peer }
+    }
+}
+
+impl<H, F> hyper::service::Service<Request<Incoming>> for Svc<H>
+where
+    H: Fn(Request<Incoming>) -> F,
+    F: Future,
+    F::Output: IntoResponse,
+{
+    type Response = Response<Tracked>;
+    type Error = Infallible;
+    type Future = Call<F, H>;
+
+    #[inline]
+    fn call(&self, req: Request<Incoming>) -> Call<F, H> {
+        self.clock.request_started();
+        // A handler that panics before returning its future answers 500 too.
+        let (future, early_panic) =
+            match with_peer(self.peer, || catch_unwind(AssertUnwindSafe(|| (self.setup.handler)(req)))) {
+                Ok(future) => (Some(future), None),
+                Err(panic) => (None, Some(panic_message(&*panic))),
+            };
+        Call { future, early_panic, clock: Some(self.clock.clone()), setup: self.setup.clone(), peer: self.peer }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// One request's handler future. Dropped unfinished (the connection
+    /// died), it still tells the clock the request is over.
+    pub(crate) struct Call<F, H> {
+        #[pin]
+        future: Option<F>,
+        // The panic of a handler that did not even return its future.
+        early_panic: Option<String>,
+        clock: Option<Rc<Clock>>,
+        setup: SetupRef<H>,
+        peer: SocketAddr,
+    }
+
+    impl<F, H> PinnedDrop for Call<F, H> {
+        fn drop(this: Pin<&mut Self>) {
+            if let Some(clock) = this.project().clock.take() {
+                clock.response_done();
+            }
+        }
+    }
+}
+
+impl<F, H> Future for Call<F, H>
+where
+    F: Future,
+    F::Output: IntoResponse,
+{
+    type Output = Result<Response<Tracked>, Infallible>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let outcome = match this.future.as_pin_mut() {
+            Some(future) => match with_peer(*this.peer, || catch_unwind(AssertUnwindSafe(|| future.poll(cx)))) {
+                Ok(Poll::Pending) => return Poll::Pending,
+                Ok(Poll::Ready(output)) => match output.into_response() {
+                    Ok(response) => Ok(response),
+                    Err(e) => Err(ServeError::new(*this.peer, ErrorKind::Handler, e)),
+                },
+                Err(panic) => Err(ServeError::new(*this.peer, ErrorKind::Panic, panic_message(&*panic))),
+            },
+            None => {
+                let message = this.early_panic.take().unwrap_or_else(|| "polled after completion".into());
+                Err(ServeError::new(*this.peer, ErrorKind::Panic, message))
+            }
+        };
+        // Not polled again: hyper drops a finished service future.
+        let response = outcome.unwrap_or_else(|error| {
+            (this.setup.config.on_error)(&error);
+            internal_error()
+        });
+        let clock = this.clock.take();
+        Poll::Ready(Ok(response.map(|body| Tracked { body, clock })))
+    }
+}
+
+/// `500 Internal Server Error`, as the answer to a failed handler.
+fn internal_error() -> Response<Body> {
+    let mut response = Response::new(Body::from("Internal Server Error\n"));
+    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    response
+}
+
+/// A panic's message, for the report.
+fn panic_message(panic: &(dyn Any + Send)) -> String {
+    let message = panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(not a string)");
+    format!("the handler panicked: {message}")
+}
+
+/// A response body that tells the connection's clock when it is gone
+/// (sent in full, or abandoned).
+pub(crate) struct Tracked {
+    body: Body,
+    clock: Option<Rc<Clock>>,
+}
+
+impl Drop for Tracked {
+    #[inline]
+    fn drop(&mut self) {
+        if let Some(clock) = self.clock.take() {
+            clock.response_done();
+        }
+    }
+}
+
+impl hyper::body::Body for Tracked {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    #[inline]
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        Pin::new(&mut self.get_mut().body).poll_frame(cx)
+    }
+
+    #[inline]
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    #[inline]
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}

@@ -1,0 +1,250 @@
+//! WebSockets over sprout's streams: async-tungstenite, server and client
+//! (the role of gevent-websocket).
+//!
+//! - [`upgrade`]: a WebSocket on a request of [`Server`](crate::Server),
+//!   next to the other routes (gevent-websocket's `wsgi.websocket`).
+//! - [`accept`]: the server's handshake on an accepted stream (a
+//!   `TcpStream` from a [`StreamServer`](sprout_net::StreamServer), a TLS
+//!   stream from [`tls::accept`](crate::tls::accept)...).
+//! - [`connect`]: open `ws://` or `wss://` (with the `tls` feature) URLs.
+//!
+//! A [`WebSocketStream`] is a `Stream` of incoming [`Message`]s and a
+//! `Sink` of outgoing ones (`futures_util::{StreamExt, SinkExt}`); its
+//! [`split`](WebSocketStream::split) halves let one task read while
+//! another writes. Everything stays on the runtime's thread.
+//!
+//! ```
+//! use futures_util::{SinkExt, StreamExt};
+//! use sprout_http::ws::{self, Message};
+//! use sprout_net::StreamServer;
+//!
+//! sprout_runtime::run(async {
+//!     // An echo server: every text message comes back upper-cased.
+//!     let server = StreamServer::bind("127.0.0.1:0", |stream, _peer| async move {
+//!         let mut socket = ws::accept(stream).await?;
+//!         while let Some(msg) = socket.next().await {
+//!             if let Message::Text(text) = msg? {
+//!                 socket.send(Message::text(text.to_uppercase())).await?;
+//!             }
+//!         }
+//!         Ok::<_, ws::Error>(())
+//!     })
+//!     .await
+//!     .unwrap();
+//!     let url = format!("ws://{}/", server.local_addr().unwrap());
+//!     let server = server.start();
+//!
+//!     let (mut socket, _response) = ws::connect(&url).await.unwrap();
+//!     socket.send(Message::text("hello")).await.unwrap();
+//!     let reply = socket.next().await.unwrap().unwrap();
+//!     assert_eq!(reply.into_text().unwrap(), "HELLO");
+//!     server.stop();
+//! });
+//! ```
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+pub use async_tungstenite::WebSocketStream;
+use async_tungstenite::tungstenite::client::IntoClientRequest;
+use async_tungstenite::tungstenite::handshake::client::Response;
+pub use async_tungstenite::tungstenite::{self, Error, Message};
+use futures_io::{AsyncRead, AsyncWrite};
+use sprout_net::TcpStream;
+
+/// A WebSocket reached through [`upgrade`]: over the HTTP server's connection.
+pub type UpgradedSocket = WebSocketStream<crate::rt::Io<hyper::upgrade::Upgraded>>;
+
+/// Whether `req` asks to become a WebSocket (`Upgrade: websocket`).
+pub fn is_upgrade_request<B>(req: &hyper::Request<B>) -> bool {
+    header_has(req.headers(), hyper::header::UPGRADE, "websocket")
+}
+
+/// Answers a WebSocket request on a [`Server`](crate::Server): returns the
+/// `101 Switching Protocols` response, for the handler to return, and the
+/// future of the WebSocket, which resolves once that response is out.
+/// Spawn a task that awaits it, then talks:
+///
+/// ```
+/// use futures_util::{SinkExt, StreamExt};
+/// use sprout_http::ws::{self, Message};
+/// use sprout_http::{Body, Incoming, Request, Response, Server};
+///
+/// async fn app(mut req: Request<Incoming>) -> Response<Body> {
+///     if !ws::is_upgrade_request(&req) {
+///         return Response::new(Body::from("a plain page"));
+///     }
+///     match ws::upgrade(&mut req) {
+///         Ok((response, socket)) => {
+///             sprout_runtime::spawn(async move {
+///                 let mut socket = socket.await?;
+///                 while let Some(msg) = socket.next().await {
+///                     socket.send(msg?).await?; // echo
+///                 }
+///                 Ok::<_, ws::Error>(())
+///             });
+///             response
+///         }
+///         Err(e) => Response::builder().status(400).body(Body::from(e.to_string())).unwrap(),
+///     }
+/// }
+///
+/// sprout_runtime::run(async {
+///     let server = Server::bind("127.0.0.1:0", app).await.unwrap();
+///     let url = format!("ws://{}/chat", server.local_addr().unwrap());
+///     let server = server.start();
+///     let (mut socket, _) = ws::connect(&url).await.unwrap();
+///     socket.send(Message::text("ping")).await.unwrap();
+///     assert_eq!(socket.next().await.unwrap().unwrap().into_text().unwrap(), "ping");
+///     server.stop();
+/// });
+/// ```
+///
+/// The WebSocket lives in the task you spawn, outside the server's count
+/// of connections: a graceful stop does not wait for it.
+///
+/// # Errors
+/// A request that is not a valid WebSocket handshake (not a GET, no
+/// `Sec-WebSocket-Key`, a version other than 13...): answer it with 400.
+#[allow(clippy::result_large_err)] // tungstenite's own error type, as `accept` and `connect` return
+pub fn upgrade<B>(
+    req: &mut hyper::Request<B>,
+) -> Result<
+    (hyper::Response<crate::Body>, impl std::future::Future<Output = Result<UpgradedSocket, Error>> + use<B>),
+    Error,
+> {
+    use hyper::header::{CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION, UPGRADE};
+    use tungstenite::error::ProtocolError;
+    if req.method() != hyper::Method::GET {
+        return Err(Error::Protocol(ProtocolError::WrongHttpMethod));
+    }
+    if !header_has(req.headers(), CONNECTION, "upgrade") {
+        return Err(Error::Protocol(ProtocolError::MissingConnectionUpgradeHeader));
+    }
+    if !is_upgrade_request(req) {
+        return Err(Error::Protocol(ProtocolError::MissingUpgradeWebSocketHeader));
+    }
+    if req.headers().get(SEC_WEBSOCKET_VERSION).is_none_or(|v| v.as_bytes() != b"13") {
+        return Err(Error::Protocol(ProtocolError::MissingSecWebSocketVersionHeader));
+    }
+    let key = req.headers().get(SEC_WEBSOCKET_KEY).ok_or(Error::Protocol(ProtocolError::MissingSecWebSocketKey))?;
+    let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
+    let response = hyper::Response::builder()
+        .status(hyper::StatusCode::SWITCHING_PROTOCOLS)
+        .header(CONNECTION, "upgrade")
+        .header(UPGRADE, "websocket")
+        .header(SEC_WEBSOCKET_ACCEPT, accept)
+        .body(crate::Body::empty())
+        .map_err(|e| Error::Io(io::Error::other(e)))?;
+    let on_upgrade = hyper::upgrade::on(req);
+    let socket = async move {
+        let upgraded = on_upgrade.await.map_err(|e| Error::Io(io::Error::other(e)))?;
+        let io = crate::rt::Io::new(upgraded);
+        Ok(WebSocketStream::from_raw_socket(io, tungstenite::protocol::Role::Server, None).await)
+    };
+    Ok((response, socket))
+}
+
+/// Whether a comma-separated header holds `token` (case-insensitive).
+fn header_has(headers: &hyper::HeaderMap, name: hyper::header::HeaderName, token: &str) -> bool {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case(token))
+}
+
+/// Runs the server's handshake on `stream` (which has sent nothing yet).
+///
+/// # Errors
+/// The handshake's: not a WebSocket request, the peer went away...
+pub async fn accept<S>(stream: S) -> Result<WebSocketStream<S>, Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    async_tungstenite::accept_async(stream).await
+}
+
+/// Opens a WebSocket to `url` (`ws://host[:port]/path`, or `wss://` with
+/// the `tls` feature, trusting the Mozilla roots): DNS off the loop, TCP,
+/// TLS, then the handshake. A `Request` with extra headers works too.
+///
+/// # Errors
+/// A bad URL, the connection's or the handshake's error.
+pub async fn connect(url: impl IntoClientRequest + Unpin) -> Result<(WebSocketStream<ClientStream>, Response), Error> {
+    let request = url.into_client_request()?;
+    let uri = request.uri();
+    let secure = match uri.scheme_str() {
+        Some("ws") => false,
+        Some("wss") => true,
+        _ => return Err(Error::Url(tungstenite::error::UrlError::UnsupportedUrlScheme)),
+    };
+    let host = uri.host().ok_or(Error::Url(tungstenite::error::UrlError::NoHostName))?.to_owned();
+    let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
+    let tcp = TcpStream::connect((host.trim_start_matches('[').trim_end_matches(']'), port)).await?;
+    let _ = tcp.set_nodelay(true);
+    let stream = if secure { secure_stream(&host, tcp).await? } else { ClientStream::Plain(tcp) };
+    async_tungstenite::client_async(request, stream).await
+}
+
+#[cfg(feature = "tls")]
+async fn secure_stream(host: &str, tcp: TcpStream) -> io::Result<ClientStream> {
+    // HTTP/2 is not for WebSockets: offer HTTP/1.1 only.
+    let mut config = (*crate::tls::default_client_config()).clone();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let tls = crate::tls::connect(host, tcp, std::sync::Arc::new(config)).await?;
+    Ok(ClientStream::Tls(Box::new(tls)))
+}
+
+#[cfg(not(feature = "tls"))]
+async fn secure_stream(_host: &str, _tcp: TcpStream) -> io::Result<ClientStream> {
+    Err(io::Error::new(io::ErrorKind::Unsupported, "wss:// needs sprout-http's `tls` feature"))
+}
+
+/// The stream under a client WebSocket: plain TCP or TLS over it.
+#[derive(Debug)]
+pub enum ClientStream {
+    /// `ws://`
+    Plain(TcpStream),
+    /// `wss://`
+    #[cfg(feature = "tls")]
+    Tls(Box<crate::tls::ClientTlsStream<TcpStream>>),
+}
+
+impl AsyncRead for ClientStream {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            ClientStream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            #[cfg(feature = "tls")]
+            ClientStream::Tls(s) => Pin::new(&mut **s).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for ClientStream {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            ClientStream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            #[cfg(feature = "tls")]
+            ClientStream::Tls(s) => Pin::new(&mut **s).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            ClientStream::Plain(s) => Pin::new(s).poll_flush(cx),
+            #[cfg(feature = "tls")]
+            ClientStream::Tls(s) => Pin::new(&mut **s).poll_flush(cx),
+        }
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            ClientStream::Plain(s) => Pin::new(s).poll_close(cx),
+            #[cfg(feature = "tls")]
+            ClientStream::Tls(s) => Pin::new(&mut **s).poll_close(cx),
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! WebSockets: a broadcast hub (gevent's chat) reaching N clients, and a
+//! client that never reads dropped without stalling the others.
+
+mod support;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use futures_util::StreamExt;
+use slab::Slab;
+use sprout_http::ws::{self, Message};
+use sprout_net::{StreamServer, TcpStream};
+use sprout_runtime::queue::Queue;
+use support::run;
+
+/// Each client's outbox: at most this many messages wait; a client that
+/// falls further behind is dropped.
+const OUTBOX: usize = 1024;
+/// A client whose socket takes nothing for this long is dropped.
+const STALL: std::time::Duration = std::time::Duration::from_millis(200);
+
+#[derive(Default)]
+struct Hub {
+    clients: RefCell<Slab<Rc<Queue<Message>>>>,
+    dropped: RefCell<usize>,
+}
+
+impl Hub {
+    /// Sends `msg` to everyone but `from`, dropping whoever cannot keep up.
+    fn broadcast(&self, from: usize, msg: &Message) {
+        let clients = self.clients.borrow_mut();
+        let mut slow = Vec::new();
+        for (key, outbox) in clients.iter() {
+            if key != from && outbox.put_nowait(msg.clone()).is_err() {
+                slow.push(key);
+            }
+        }
+        drop(clients);
+        for key in slow {
+            self.drop_client(key);
+        }
+    }
+
+    /// Closing the outbox ends the client's writer, which closes the socket.
+    fn drop_client(&self, key: usize) {
+        if let Some(outbox) = self.clients.borrow_mut().try_remove(key) {
+            outbox.close();
+            *self.dropped.borrow_mut() += 1;
+        }
+    }
+}
+
+async fn chat(hub: Rc<Hub>, stream: TcpStream) -> Result<(), ws::Error> {
+    let socket = ws::accept(stream).await?;
+    let (mut sender, mut receiver) = socket.split();
+    let outbox = Rc::new(Queue::new(OUTBOX));
+    let me = hub.clients.borrow_mut().insert(outbox.clone());
+    let writer_hub = hub.clone();
+    let writer = sprout_runtime::spawn(async move {
+        while let Ok(msg) = outbox.get().await {
+            match sprout_runtime::timeout(STALL, sender.send(msg)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => break,
+                // Not waited for: dropped.
+                Err(_) => {
+                    writer_hub.drop_client(me);
+                    return;
+                }
+            }
+        }
+        let _ = sender.close(None).await;
+    });
+    while let Some(Ok(msg)) = receiver.next().await {
+        if msg.is_text() || msg.is_binary() {
+            hub.broadcast(me, &msg);
+        }
+    }
+    if let Some(outbox) = hub.clients.borrow_mut().try_remove(me) {
+        outbox.close();
+    }
+    writer.kill();
+    Ok(())
+}
+
+#[test]
+fn broadcast_reaches_every_other_client_and_a_client_that_never_reads_is_dropped() {
+    run(async {
+        let hub = Rc::new(Hub::default());
+        let server_hub = hub.clone();
+        let server =
+            StreamServer::bind("127.0.0.1:0", move |stream, _| chat(server_hub.clone(), stream)).await.unwrap();
+        let url = format!("ws://{}/", server.local_addr().unwrap());
+        let handle = server.start();
+
+        const READERS: usize = 5;
+        const MESSAGES: usize = 300;
+        let mut readers = Vec::new();
+        for _ in 0..READERS {
+            let (socket, _) = ws::connect(&url).await.unwrap();
+            readers.push(socket);
+        }
+        // Connected, never reads: its socket buffers fill, then its outbox.
+        let (_stalled, _) = ws::connect(&url).await.unwrap();
+        let (mut talker, _) = ws::connect(&url).await.unwrap();
+        while hub.clients.borrow().len() < READERS + 2 {
+            sprout_runtime::sleep(std::time::Duration::from_millis(1)).await;
+        }
+
+        let tasks: Vec<_> = readers
+            .into_iter()
+            .map(|mut socket| {
+                sprout_runtime::spawn(async move {
+                    let mut got = 0;
+                    while got < MESSAGES {
+                        match socket.next().await.unwrap().unwrap() {
+                            Message::Binary(data) => {
+                                assert_eq!(data.len(), 64 * 1024);
+                                assert_eq!(data[0] as usize, got % 256, "in order");
+                                got += 1;
+                            }
+                            other => panic!("unexpected {other:?}"),
+                        }
+                    }
+                    (got, socket) // kept open until the end
+                })
+            })
+            .collect();
+        for i in 0..MESSAGES {
+            talker.send(Message::binary(vec![(i % 256) as u8; 64 * 1024])).await.unwrap();
+        }
+        let mut open = Vec::new();
+        for received in sprout_runtime::joinall(tasks).await {
+            let (got, socket) = received.unwrap();
+            assert_eq!(got, MESSAGES, "every reader got every message");
+            open.push(socket);
+        }
+        // The stalled client's buffers are full by now; its writer gives up
+        // after STALL.
+        let waited = std::time::Instant::now();
+        while *hub.dropped.borrow() == 0 {
+            sprout_runtime::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(waited.elapsed() < std::time::Duration::from_secs(5));
+        assert_eq!(*hub.dropped.borrow(), 1, "the client that never reads was dropped");
+        assert_eq!(hub.clients.borrow().len(), READERS + 1);
+        handle.stop();
+    });
+}
+
+#[test]
+fn text_round_trip_and_close() {
+    run(async {
+        let server = StreamServer::bind("127.0.0.1:0", |stream, _| async move {
+            let mut socket = ws::accept(stream).await?;
+            while let Some(msg) = socket.next().await {
+                match msg? {
+                    Message::Text(text) => socket.send(Message::text(format!("echo: {text}"))).await?,
+                    Message::Close(_) => break,
+                    _ => {}
+                }
+            }
+            Ok::<_, ws::Error>(())
+        })
+        .await
+        .unwrap();
+        let url = format!("ws://{}/chat", server.local_addr().unwrap());
+        let handle = server.start();
+        let (mut socket, response) = ws::connect(&url).await.unwrap();
+        assert_eq!(response.status(), 101);
+        socket.send(Message::text("hi")).await.unwrap();
+        assert_eq!(socket.next().await.unwrap().unwrap().into_text().unwrap(), "echo: hi");
+        socket.close(None).await.unwrap();
+        handle.stop();
+    });
+}
+
+#[test]
+fn a_websocket_upgrades_from_a_request_of_the_http_server() {
+    use sprout_http::{Body, Incoming, Request, Response, Server};
+    run(async {
+        let server = Server::bind("127.0.0.1:0", |mut req: Request<Incoming>| async move {
+            if !ws::is_upgrade_request(&req) {
+                return Response::new(Body::from("plain"));
+            }
+            match ws::upgrade(&mut req) {
+                Ok((response, socket)) => {
+                    sprout_runtime::spawn(async move {
+                        let mut socket = socket.await?;
+                        while let Some(msg) = socket.next().await {
+                            if let Message::Text(text) = msg? {
+                                futures_util::SinkExt::send(&mut socket, Message::text(format!("up: {text}"))).await?;
+                            }
+                        }
+                        Ok::<_, ws::Error>(())
+                    });
+                    response
+                }
+                Err(e) => Response::builder().status(400).body(Body::from(e.to_string())).unwrap(),
+            }
+        })
+        .await
+        .unwrap();
+        let addr = server.local_addr().unwrap();
+        let handle = server.start();
+        // The same port serves plain requests...
+        let plain = sprout_http::Client::new().get(&format!("http://{addr}/")).await.unwrap();
+        assert_eq!(plain.text().await.unwrap(), "plain");
+        // ...and WebSockets.
+        let (mut socket, response) = ws::connect(format!("ws://{addr}/ws")).await.unwrap();
+        assert_eq!(response.status(), 101);
+        for i in 0..3 {
+            futures_util::SinkExt::send(&mut socket, Message::text(format!("hi {i}"))).await.unwrap();
+            assert_eq!(socket.next().await.unwrap().unwrap().into_text().unwrap(), format!("up: hi {i}"));
+        }
+        // A request that claims an upgrade but is no WebSocket handshake gets 400.
+        let reply =
+            support::raw(addr, b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: close\r\n\r\n").await;
+        assert!(reply.starts_with("HTTP/1.1 400"), "{reply}");
+        handle.stop();
+    });
+}
