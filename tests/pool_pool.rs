@@ -63,12 +63,14 @@ fn spawn_waits_for_a_free_slot() {
     sprout::run(async {
         let pool = Pool::new(1);
         assert_eq!((pool.size(), pool.free_count(), pool.is_full()), (1, 1, false));
+        // Taken before the sleep fixes its deadline: the sleep ends 5 ms
+        // after `start` at the earliest.
+        let start = std::time::Instant::now();
         let first = pool.spawn(sprout::sleep(Duration::from_millis(5))).await;
         assert!(pool.is_full());
-        let start = std::time::Instant::now();
         let second = pool.spawn(async { "second" }).await;
         // The second spawn returned only once the first finished.
-        assert!(start.elapsed() >= Duration::from_millis(4));
+        assert!(start.elapsed() >= Duration::from_millis(5));
         assert!(first.is_finished());
         assert_eq!(second.await.unwrap(), "second");
     });

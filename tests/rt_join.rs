@@ -9,6 +9,13 @@ use futures::StreamExt;
 use sprout::{JoinError, iwait, joinall, killall, probe, run, sleep, spawn, wait, yield_now};
 use support::{Counter, DropCount, Log};
 
+/// A task that returns `value` in its first poll: finished before any
+/// timer of the test can fire (the loop runs ready tasks before it
+/// advances the timers).
+fn ready(value: u64) -> sprout::JoinHandle<u64> {
+    spawn(async move { value })
+}
+
 fn sleeper(ms: u64, value: u64) -> sprout::JoinHandle<u64> {
     spawn(async move {
         sleep(Duration::from_millis(ms)).await;
@@ -42,7 +49,9 @@ fn joinall_of_many_tasks() {
 #[test]
 fn joinall_timeout_returns_finished_and_pending() {
     run(async {
-        let handles = vec![sleeper(1, 10), spawn(pending::<u64>()), sleeper(2, 30), spawn(pending::<u64>())];
+        // Not sleepers: a 1 ms sleeper against the 20 ms time-out is a race
+        // that a stalled thread loses.
+        let handles = vec![ready(10), spawn(pending::<u64>()), ready(30), spawn(pending::<u64>())];
         let joined = joinall(handles).timeout(Duration::from_millis(20)).await;
         let finished: Vec<(usize, u64)> = joined.finished.into_iter().map(|(i, r)| (i, r.unwrap())).collect();
         assert_eq!(finished, [(0, 10), (2, 30)]);
@@ -95,7 +104,7 @@ fn joinall_fail_fast_stops_at_the_first_error_and_kills_nothing() {
 #[test]
 fn joinall_options_combine() {
     run(async {
-        let handles = vec![sleeper(1, 0), spawn(pending::<u64>())];
+        let handles = vec![ready(0), spawn(pending::<u64>())];
         let joined = joinall(handles).count(2).timeout(Duration::from_millis(10)).await;
         assert_eq!(joined.finished.len(), 1);
         assert_eq!(joined.pending.len(), 1);

@@ -72,9 +72,8 @@ fn a_cancelled_stream_read_does_not_keep_wait_waiting() {
 #[test]
 fn timeout_around_wait_returns_at_once_when_idle() {
     run(async {
-        let start = Instant::now();
+        // `Ok`: it returned before its 3 s timer fired.
         assert_eq!(timeout(Duration::from_secs(3), wait()).await, Ok(()));
-        assert!(start.elapsed() < Duration::from_secs(3));
         // Other tasks' timers still count: it returns when they are done...
         spawn(sleep(Duration::from_millis(20)));
         let start = Instant::now();
