@@ -11,6 +11,8 @@ use std::ptr::{self, NonNull};
 
 use crate::runtime::Core;
 use crate::sched::remote::Remote;
+use crate::scoped::Reset;
+use crate::time::driver::TimeDriver;
 
 thread_local! {
     static CORE: Cell<*const Core> = const { Cell::new(ptr::null()) };
@@ -55,6 +57,7 @@ pub(crate) fn note_dealloc(remote: NonNull<Remote>) {
 /// Marks this thread as running `core` until the guard drops.
 pub(crate) struct Enter {
     prev: *const Core,
+    _time: Reset<TimeDriver>,
 }
 
 /// Enters `core` on this thread.
@@ -73,14 +76,14 @@ pub(crate) fn enter(core: &Core) -> Enter {
         );
     }
     CORE.with(|c| c.set(core));
-    Enter { prev }
+    Enter { prev, _time: core.time().enter() }
 }
 
 /// Enters `core` even if another runtime is current (used by shutdown,
 /// which may run inside a task of another runtime).
 pub(crate) fn enter_for_shutdown(core: &Core) -> Enter {
     let prev = CORE.with(|c| c.replace(core));
-    Enter { prev }
+    Enter { prev, _time: core.time().enter() }
 }
 
 impl Drop for Enter {

@@ -48,6 +48,7 @@ pub mod queue;
 mod reactor;
 mod runtime;
 pub mod sched;
+mod scoped;
 pub mod sync;
 pub mod task;
 pub mod time;
@@ -90,7 +91,7 @@ pub mod probe {
 
     /// The number of armed timers on the running runtime.
     pub fn pending_timers() -> usize {
-        crate::context::current().map_or(0, |core| core.timers.borrow().len())
+        crate::context::current().map_or(0, |core| core.time().armed())
     }
 
     /// The number of I/O sources registered with the running runtime's reactor.

@@ -51,7 +51,7 @@ use crate::task::header::{Header, foreign_ref_dec, ref_dec};
 use crate::task::registry::Registry;
 use crate::task::state::{AfterPoll, COMPLETE, HANDLED, JOIN_HANDLE, Kill, RUNNING, SCHEDULED};
 use crate::task::{JoinHandle, raw, waker};
-use crate::time::wheel::Wheel;
+use crate::time::driver::TimeDriver;
 
 /// A single-threaded runtime: an executor of green tasks, a mio reactor and
 /// a timing wheel, all on the thread that created it.
@@ -93,7 +93,7 @@ pub(crate) struct Core {
     /// zero this turn.
     deferred: RefCell<Vec<Waker>>,
     registry: RefCell<Registry>,
-    pub(crate) timers: RefCell<Wheel>,
+    time: TimeDriver,
     pub(crate) reactor: Reactor,
     /// The `block_on` future's pseudo-task; its SCHEDULED bit means "woken".
     root: NonNull<Header>,
@@ -111,11 +111,6 @@ pub(crate) struct Core {
     /// Work in flight on other threads that will wake a task (blocking pool
     /// jobs): while non-zero the loop is not idle.
     keepalive: Cell<usize>,
-    /// Tick 0 of the timing wheel.
-    epoch: Instant,
-    /// Deadlines before this instant are never beyond the wheel's span, so
-    /// a timer for one that fired is done (see `Sleep::poll`).
-    pub(crate) wheel_horizon: Instant,
     /// Set by the shutdown once the wheel and the reactor are emptied:
     /// later `Unregister` messages have nothing to act on.
     shut: Cell<bool>,
@@ -139,10 +134,6 @@ fn next_serial() -> u32 {
     }
 }
 
-/// Ticks are capped far beyond any real deadline (2^44 ms, about 557 years),
-/// so tick arithmetic can never overflow.
-const MAX_TICK: u64 = u64::MAX >> 20;
-
 impl Runtime {
     /// A runtime with the default settings.
     pub fn new() -> io::Result<Runtime> {
@@ -161,16 +152,16 @@ impl Runtime {
         // it with `Arc::from_raw` (see `Remote::orphan`).
         let remote_ptr = NonNull::new(Arc::as_ptr(&remote).cast_mut()).expect("Arc pointers are non-null");
         let root = raw::allocate_root(remote_ptr);
-        let epoch = Instant::now();
         remote.note_alloc();
+        let serial = next_serial();
         let core = Core {
             remote,
             remote_ptr,
-            serial: next_serial(),
+            serial,
             run_queue: RefCell::new(VecDeque::new()),
             deferred: RefCell::new(Vec::new()),
             registry: RefCell::new(Registry::new()),
-            timers: RefCell::new(Wheel::new()),
+            time: TimeDriver::new(serial),
             reactor,
             root,
             current: Cell::new(root),
@@ -180,8 +171,6 @@ impl Runtime {
             idle_waiters: RefCell::new(Vec::new()),
             idle_epoch: Cell::new(0),
             keepalive: Cell::new(0),
-            epoch,
-            wheel_horizon: epoch.checked_add(Duration::from_millis(crate::time::wheel::MAX_SPAN - 1)).unwrap_or(epoch),
             shut: Cell::new(false),
             wake_buf: RefCell::new(Vec::new()),
             deferred_buf: RefCell::new(Vec::new()),
@@ -490,28 +479,10 @@ impl Core {
     /// timer, I/O waiter, message or blocking job.
     fn is_idle(&self) -> bool {
         !self.is_busy()
-            && self.only_idle_waiters_timers()
+            && self.time.only_idle_timers(&self.idle_waiters.borrow())
             && self.keepalive.get() == 0
             && !self.remote.has_messages()
             && !self.reactor.has_waiters()
-    }
-
-    /// Whether no timer is armed, except by `wait()` futures themselves.
-    ///
-    /// A timer whose waker is a pending `wait()`'s (`timeout(d, wait())`,
-    /// or a `select` of `wait()` and a sleep) is not work left for that
-    /// wait: counting it meant `timeout(d, wait())` always timed out (issue
-    /// 8, bug 5). Only up to `IDLE_TIMER_SCAN` armed timers are looked at;
-    /// with more armed, some are real work in any sensible program, and
-    /// the check stays O(1) for a million sleeping tasks.
-    fn only_idle_waiters_timers(&self) -> bool {
-        const IDLE_TIMER_SCAN: usize = 16;
-        let timers = self.timers.borrow();
-        if timers.len() == 0 {
-            return true;
-        }
-        let waiters = self.idle_waiters.borrow();
-        timers.all_armed(IDLE_TIMER_SCAN, |timer| waiters.iter().any(|w| timer.will_wake(w)))
     }
 
     /// Steps 3 to 6 of the loop (see the module docs).
@@ -522,8 +493,8 @@ impl Core {
         let mut timeout = if self.is_busy() {
             Some(Duration::ZERO)
         } else {
-            let next = self.timers.borrow().next_deadline();
-            next.map(|tick| blocking_timeout(self.tick_instant(tick).saturating_duration_since(Instant::now())))
+            let next = self.time.next_deadline();
+            next.map(|deadline| blocking_timeout(deadline.saturating_duration_since(Instant::now())))
         };
         if timeout != Some(Duration::ZERO) && !self.idle_waiters.borrow().is_empty() && self.is_idle() {
             // gevent.wait(): the loop has nothing left to wait for.
@@ -535,15 +506,14 @@ impl Core {
         // With no sources, a zero-timeout poll could only report the
         // cross-thread waker, whose flag we just read: skip the syscall.
         let must_poll = timeout != Some(Duration::ZERO) || self.reactor.has_sources();
-        let timers_armed = self.timers.borrow().len() > 0;
+        let timers_armed = self.time.armed() > 0;
         if must_poll || timers_armed {
             let mut wake = std::mem::take(&mut *self.wake_buf.borrow_mut());
             if must_poll && self.reactor.turn(timeout, &mut wake) {
                 self.drain_remote();
             }
             if timers_armed {
-                let now = self.now_tick(Instant::now());
-                self.timers.borrow_mut().advance(now, &mut wake);
+                self.time.fire_due(Instant::now(), &mut wake);
             }
             for waker in wake.drain(..) {
                 waker.wake();
@@ -618,10 +588,7 @@ impl Core {
         // Each record is dropped after its borrow ends: dropping a waker
         // may free a task.
         match what {
-            Unregister::Timer(key) => {
-                let waker = self.timers.borrow_mut().remove(key);
-                drop(waker);
-            }
+            Unregister::Timer(key) => self.time.cancel(key),
             Unregister::Io(io) => {
                 let record = self.reactor.release(io);
                 drop(record);
@@ -661,29 +628,9 @@ impl Core {
         self.registry.borrow().len()
     }
 
-    /// The wheel tick at or after `deadline` (ticks are milliseconds since
-    /// the runtime started): rounding up means a timer never fires early.
-    /// Saturates at `MAX_TICK`, "never" (issue 8, bug 6: the sum used to
-    /// wrap for durations near 2^54 s and fire at once).
-    pub(crate) fn deadline_tick(&self, deadline: Instant) -> u64 {
-        let since = deadline.saturating_duration_since(self.epoch);
-        // Whole milliseconds, rounded up, without 128-bit arithmetic.
-        let ms =
-            since.as_secs().saturating_mul(1000).saturating_add(u64::from(since.subsec_nanos().div_ceil(1_000_000)));
-        ms.min(MAX_TICK)
-    }
-
-    /// The wheel tick that has fully passed at `now` (rounding down).
-    pub(crate) fn now_tick(&self, now: Instant) -> u64 {
-        let since = now.saturating_duration_since(self.epoch);
-        let ms = since.as_secs().saturating_mul(1000).saturating_add(u64::from(since.subsec_millis()));
-        ms.min(MAX_TICK)
-    }
-
-    /// The instant a tick starts (`tick` is at most `MAX_TICK`, about 557
-    /// years, so the sum fits; it saturates anyway).
-    fn tick_instant(&self, tick: u64) -> Instant {
-        crate::time::deadline_after(self.epoch, Duration::from_millis(tick))
+    /// The time driver (for the probes).
+    pub(crate) fn time(&self) -> &TimeDriver {
+        &self.time
     }
 
     /// Kills every task and releases everything that holds a waker, then
@@ -729,8 +676,7 @@ impl Core {
         drop(std::mem::take(&mut *self.deferred.borrow_mut()));
         drop(std::mem::take(&mut *self.idle_waiters.borrow_mut()));
         self.shut.set(true);
-        let timers = std::mem::replace(&mut *self.timers.borrow_mut(), Wheel::new());
-        drop(timers);
+        self.time.clear();
         self.reactor.clear_all();
         self.drain_remote();
         // Only wakes and releases are left: closures are refused by now.
