@@ -10,8 +10,8 @@ use std::cell::Cell;
 use std::ptr::{self, NonNull};
 
 use crate::runtime::Core;
-use crate::sched::remote::Remote;
 use crate::scoped::Reset;
+use crate::task::heap::TaskHeap;
 use crate::time::driver::TimeDriver;
 
 thread_local! {
@@ -40,18 +40,10 @@ pub(crate) fn expect<'a>(what: &str) -> &'a Core {
     }
 }
 
-/// The running runtime, if it is the one that owns `remote`'s tasks.
+/// The running runtime, if it is the one that owns `heap`'s tasks.
 #[inline]
-pub(crate) fn core_if_owner<'a>(remote: NonNull<Remote>) -> Option<&'a Core> {
-    current().filter(|core| core.remote_ptr() == remote)
-}
-
-/// Keeps the runtime's live-allocation count, and frees an orphaned
-/// `Remote` when the last task of a dropped runtime goes.
-pub(crate) fn note_dealloc(remote: NonNull<Remote>) {
-    // SAFETY: `remote` outlives every task allocation (see `Remote::orphan`),
-    // and the task that pointed at it was freed on this, its runtime thread.
-    unsafe { Remote::note_dealloc(remote) };
+pub(crate) fn core_if_owner<'a>(heap: NonNull<TaskHeap>) -> Option<&'a Core> {
+    current().filter(|core| core.heap() == heap)
 }
 
 /// Marks this thread as running `core` until the guard drops.

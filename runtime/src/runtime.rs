@@ -44,12 +44,14 @@ use crate::context;
 use crate::handle::Handle;
 use crate::reactor::Reactor;
 use crate::sched::directory::{self, Unregister};
-use crate::sched::remote::{Message, RefKind, Remote};
+use crate::sched::remote::{Message, Remote};
 use crate::task::compact::CompactWaker;
 use crate::task::error::JoinError;
 use crate::task::header::{Header, foreign_ref_dec, ref_dec};
+use crate::task::heap::TaskHeap;
 use crate::task::registry::Registry;
 use crate::task::state::{AfterPoll, COMPLETE, HANDLED, JOIN_HANDLE, Kill, RUNNING, SCHEDULED};
+use crate::task::waker::RefKind;
 use crate::task::{JoinHandle, raw, waker};
 use crate::time::driver::TimeDriver;
 
@@ -83,7 +85,8 @@ pub struct Runtime {
 /// `Cell`s and short `RefCell` borrows that never span user code.
 pub(crate) struct Core {
     remote: Arc<Remote>,
-    remote_ptr: NonNull<Remote>,
+    /// The task heap, given up (freed or orphaned) at the end of the shutdown.
+    heap: NonNull<TaskHeap>,
     /// Identifies this runtime to timers and I/O registrations, which hold
     /// it instead of a pointer so that they can be `Send`.
     pub(crate) serial: u32,
@@ -148,15 +151,12 @@ impl Runtime {
     pub(crate) fn from_builder(config: Builder) -> io::Result<Runtime> {
         let (reactor, mio_waker) = Reactor::new(config.events_per_turn)?;
         let remote = Arc::new(Remote::new(mio_waker));
-        // From `Arc::as_ptr`, so that an orphaned Remote can be freed through
-        // it with `Arc::from_raw` (see `Remote::orphan`).
-        let remote_ptr = NonNull::new(Arc::as_ptr(&remote).cast_mut()).expect("Arc pointers are non-null");
-        let root = raw::allocate_root(remote_ptr);
-        remote.note_alloc();
+        let heap = TaskHeap::new(remote.clone());
+        let root = raw::allocate_root(heap);
         let serial = next_serial();
         let core = Core {
             remote,
-            remote_ptr,
+            heap,
             serial,
             run_queue: RefCell::new(VecDeque::new()),
             deferred: RefCell::new(Vec::new()),
@@ -228,9 +228,10 @@ impl Drop for Runtime {
 }
 
 impl Core {
+    /// The task heap, which also identifies this runtime to its tasks.
     #[inline]
-    pub(crate) fn remote_ptr(&self) -> NonNull<Remote> {
-        self.remote_ptr
+    pub(crate) fn heap(&self) -> NonNull<TaskHeap> {
+        self.heap
     }
 
     pub(crate) fn remote(&self) -> &Arc<Remote> {
@@ -262,8 +263,7 @@ impl Core {
         let id = self.next_id.get();
         self.next_id.set(id + 1);
         // Three references: the registry's, the run queue's and the handle's.
-        let task = raw::allocate(future, SCHEDULED | JOIN_HANDLE, 3, self.remote_ptr, id);
-        self.remote.note_alloc();
+        let task = raw::allocate(future, SCHEDULED | JOIN_HANDLE, 3, self.heap, id);
         // SAFETY: freshly allocated, owned by this thread.
         let header = unsafe { task.as_ref() };
         if name.is_some() {
@@ -550,24 +550,25 @@ impl Core {
 
     fn handle_message(&self, message: Message) {
         match message {
-            Message::Wake(task, kind) => {
+            Message::Wake(sent) => {
                 // SAFETY: the message owns a reference to a task of this
                 // runtime, and we are its thread.
                 unsafe {
-                    let queued = waker::schedule(self, task.0);
-                    match (queued, kind) {
+                    let task = sent.task();
+                    let queued = waker::schedule(self, task);
+                    match (queued, sent.kind()) {
                         // The message's local reference becomes the queue's.
                         (true, RefKind::Local) => {}
                         (true, RefKind::Foreign) => {
-                            task.0.as_ref().ref_inc();
-                            foreign_ref_dec(task.0);
+                            task.as_ref().ref_inc();
+                            foreign_ref_dec(task);
                         }
-                        (false, kind) => release(task.0, kind),
+                        (false, _) => sent.release(),
                     }
                 }
             }
             // SAFETY: as above.
-            Message::Release(task, kind) => unsafe { release(task.0, kind) },
+            Message::Release(sent) => unsafe { sent.release() },
             Message::Run(f) => {
                 if let Err(payload) = catch_unwind(AssertUnwindSafe(f)) {
                     let err = JoinError::panicked(payload);
@@ -686,7 +687,8 @@ impl Core {
         directory::remove(self.serial);
         // SAFETY: the Core's own reference to the root.
         unsafe { ref_dec(self.root) };
-        let left = self.remote.orphan();
+        // SAFETY: the Core's heap, given up once, on its thread.
+        let left = unsafe { TaskHeap::release(self.heap) };
         if left > 0 && cfg!(debug_assertions) && std::env::var_os("SPROUT_DEBUG_LEAKS").is_some() {
             eprintln!("sprout: {left} task allocations outlive their runtime");
         }
@@ -715,20 +717,6 @@ fn blocking_timeout(remaining: Duration) -> Duration {
     // extra millisecond covers the rounding up to whole milliseconds.
     let margin = (remaining / 128).min(Duration::from_millis(101)) + Duration::from_millis(1);
     remaining - margin
-}
-
-/// Gives up a reference of either kind.
-///
-/// # Safety
-/// As `ref_dec` / `foreign_ref_dec`.
-pub(crate) unsafe fn release(task: NonNull<Header>, kind: RefKind) {
-    // SAFETY: forwarded.
-    unsafe {
-        match kind {
-            RefKind::Local => ref_dec(task),
-            RefKind::Foreign => foreign_ref_dec(task),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -36,13 +36,10 @@ use std::time::{Duration, Instant};
 
 use super::{KeepAlive, KeepAliveToken};
 use crate::context;
+use crate::loom::lock;
 use crate::sched::coop;
 use crate::sched::remote::{Message, Remote};
 use crate::task::JoinError;
-
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// Fails with a clear message on a runtime thread, where blocking would
 /// stall every green task.

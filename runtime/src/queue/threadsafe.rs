@@ -48,13 +48,13 @@
 
 use std::fmt;
 use std::ops::DerefMut;
-use std::sync::PoisonError;
 use std::time::{Duration, Instant};
 
 use super::api::{self, Locked};
 use super::buffer::{Buffer, Fifo, Lifo, Priority, Rendezvous};
 use super::error::{Closed, GetError, PutError, TaskDoneError};
 use super::state::State;
+use crate::loom::lock;
 use crate::loom::sync::Mutex;
 use crate::sync::threadsafe::{block_on, block_on_timeout, block_on_until};
 
@@ -124,7 +124,7 @@ impl<T, B: Buffer<T>> Locked for BaseQueue<T, B> {
     /// under the lock but `Ord`, which cannot break the queue's counts).
     #[inline]
     fn state(&self) -> impl DerefMut<Target = State<T, B>> + '_ {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.state)
     }
 }
 

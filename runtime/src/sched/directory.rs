@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use super::remote::{Message, Remote};
 use crate::io::Direction;
+use crate::loom::lock;
 use crate::reactor::{IoKey, WaitKey};
 
 /// Something a runtime should forget, posted by its owner's drop.
@@ -34,7 +35,7 @@ pub(crate) enum Unregister {
 static RUNTIMES: Mutex<Vec<(u32, Weak<Remote>)>> = Mutex::new(Vec::new());
 
 fn table() -> MutexGuard<'static, Vec<(u32, Weak<Remote>)>> {
-    RUNTIMES.lock().unwrap_or_else(|e| e.into_inner())
+    lock(&RUNTIMES)
 }
 
 /// Records a new runtime.

@@ -14,9 +14,10 @@ use std::time::Duration;
 use super::compact::CompactWaker;
 use super::error::{JoinError, TryJoinError};
 use super::header::{Header, TaskId, ref_dec};
+use super::heap::TaskHeap;
 use super::state::{COMPLETE, CONSUMED, GRACEFUL, HANDLED, JOIN_HANDLE};
+use super::waker::{RefKind, SentRef};
 use crate::context;
-use crate::sched::remote::{Message, TaskPtr};
 
 /// An owned permission to join, kill and watch a task: gevent's `Greenlet`
 /// object, as returned by `spawn`.
@@ -297,7 +298,7 @@ impl<T> Drop for JoinHandle<T> {
         drop(header.join_waker.take());
         // Usually the output was taken by the await: nothing else to do.
         if header.state.get() & (COMPLETE | CONSUMED) == COMPLETE {
-            match context::core_if_owner(header.remote) {
+            match context::core_if_owner(header.heap) {
                 Some(core) => core.discard_output(self.raw),
                 None => discard_without_runtime(self.raw),
             }
@@ -342,22 +343,22 @@ pub(crate) fn kill_task(task: NonNull<Header>) {
     if header.state.has(COMPLETE) {
         return;
     }
-    match context::core_if_owner(header.remote) {
+    match context::core_if_owner(header.heap) {
         Some(core) => core.kill(task),
         None => {
             // The runtime exists but is not running right now: it kills the
             // task when it next runs. The message carries a reference.
             header.ref_inc();
-            let target = TaskPtr(task);
-            // SAFETY: `remote` outlives every task allocation.
-            let remote = unsafe { header.remote.as_ref() };
-            let msg = Message::Run(Box::new(move || {
+            let target = SentRef::new(task, RefKind::Local);
+            // SAFETY: the heap outlives every task allocation.
+            let mailbox = unsafe { TaskHeap::mailbox_of(header.heap) };
+            let kill = Box::new(move || {
                 let target = target;
-                kill_task(target.0);
+                kill_task(target.task());
                 // SAFETY: the message's reference, given up on the runtime thread.
-                unsafe { ref_dec(target.0) };
-            }));
-            if remote.post(msg).is_err() {
+                unsafe { target.release() };
+            });
+            if mailbox.post_run(kill).is_err() {
                 // The runtime is gone, and its shutdown already dropped the
                 // task's future. Give back the message's reference here.
                 // SAFETY: the reference taken above; this is the runtime thread.

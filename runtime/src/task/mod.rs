@@ -13,10 +13,11 @@
 //! completes), its run-queue entry (while queued), its `JoinHandle`, and its
 //! wakers. The last one out frees the block, always on the runtime thread.
 
-pub(crate) mod alloc;
+mod alloc;
 pub(crate) mod compact;
 pub(crate) mod error;
 pub(crate) mod header;
+pub(crate) mod heap;
 mod join_handle;
 mod local;
 pub(crate) mod raw;

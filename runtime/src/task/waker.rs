@@ -21,9 +21,9 @@ use std::sync::atomic::Ordering;
 use std::task::{RawWaker, RawWakerVTable, Waker};
 
 use super::header::{Header, foreign_ref_dec, ref_dec};
+use super::heap::TaskHeap;
 use super::state::Wake;
 use crate::context;
-use crate::sched::remote::{Message, RefKind, Remote, TaskPtr};
 
 /// The vtable of wakers that own a runtime-thread (`refs`) reference.
 pub(crate) static LOCAL_VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake_local, wake_by_ref, drop_local);
@@ -64,10 +64,10 @@ pub(crate) unsafe fn schedule(core: &crate::runtime::Core, ptr: NonNull<Header>)
 /// The runtime this header belongs to, if it is the one running on this thread.
 #[inline]
 fn owner(ptr: *const Header) -> Option<&'static crate::runtime::Core> {
-    // SAFETY: `remote` is immutable after creation, so reading it is fine
+    // SAFETY: `heap` is immutable after creation, so reading it is fine
     // from any thread while the waker keeps the header alive.
-    let remote = unsafe { (*ptr).remote };
-    context::core_if_owner(remote)
+    let heap = unsafe { (*ptr).heap };
+    context::core_if_owner(heap)
 }
 
 unsafe fn clone(data: *const ()) -> RawWaker {
@@ -101,7 +101,7 @@ unsafe fn wake_by_ref(data: *const ()) {
             // gone before the runtime reads the message.
             // SAFETY: atomic field of a live header.
             unsafe { (*ptr).foreign_refs.fetch_add(1, Ordering::Relaxed) };
-            post(nn, Message::Wake(TaskPtr(nn), RefKind::Foreign));
+            post_wake(SentRef::new(nn, RefKind::Foreign));
         }
     }
 }
@@ -117,7 +117,7 @@ unsafe fn wake_local(data: *const ()) {
                 ref_dec(nn);
             }
         },
-        None => post(nn, Message::Wake(TaskPtr(nn), RefKind::Local)),
+        None => post_wake(SentRef::new(nn, RefKind::Local)),
     }
 }
 
@@ -133,7 +133,7 @@ unsafe fn wake_foreign(data: *const ()) {
             }
             foreign_ref_dec(nn);
         },
-        None => post(nn, Message::Wake(TaskPtr(nn), RefKind::Foreign)),
+        None => post_wake(SentRef::new(nn, RefKind::Foreign)),
     }
 }
 
@@ -143,7 +143,7 @@ unsafe fn drop_local(data: *const ()) {
     match owner(nn.as_ptr()) {
         // SAFETY: on the runtime thread, giving up the waker's own reference.
         Some(_) => unsafe { ref_dec(nn) },
-        None => post(nn, Message::Release(TaskPtr(nn), RefKind::Local)),
+        None => post_release(SentRef::new(nn, RefKind::Local)),
     }
 }
 
@@ -166,16 +166,84 @@ unsafe fn drop_foreign(data: *const ()) {
             Err(actual) => n = actual,
         }
     }
-    post(nn, Message::Release(TaskPtr(nn), RefKind::Foreign));
+    post_release(SentRef::new(nn, RefKind::Foreign));
 }
 
-/// Posts a message to the task's runtime. If that runtime is gone, the
+/// The mailbox of the task's runtime.
+///
+/// # Safety
+/// The caller owns a reference to the task (which keeps the heap, and so
+/// the mailbox, alive), and gives it to the message it posts.
+unsafe fn mailbox<'a>(task: NonNull<Header>) -> &'a dyn super::heap::Mailbox {
+    // SAFETY: `heap` is immutable, and the heap lives while any task
+    // allocation points at it (see `heap.rs`, the orphan rule).
+    unsafe { TaskHeap::mailbox_of((*task.as_ptr()).heap) }
+}
+
+/// Posts a wake to the task's runtime. If that runtime is gone, the
 /// message (and so the task's memory block) is leaked: its future was
 /// already dropped when the runtime shut down.
-fn post(ptr: NonNull<Header>, msg: Message) {
-    // SAFETY: `remote` is immutable, and the runtime keeps the Remote alive
-    // (leaking it if need be) while any task allocation points at it.
-    let remote: &Remote = unsafe { (*ptr.as_ptr()).remote.as_ref() };
-    // Task messages are never refused: a closed queue leaks them instead.
-    let _ = remote.post(msg);
+fn post_wake(sent: SentRef) {
+    // SAFETY: the message carries the caller's reference.
+    unsafe { mailbox(sent.task) }.post_wake(sent);
+}
+
+/// Posts a release to the task's runtime; leaked as `post_wake`'s.
+fn post_release(sent: SentRef) {
+    // SAFETY: as in `post_wake`.
+    unsafe { mailbox(sent.task) }.post_release(sent);
+}
+
+/// Which counter a reference belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RefKind {
+    /// One of `Header::refs`.
+    Local,
+    /// One of `Header::foreign_refs`.
+    Foreign,
+}
+
+/// A reference to a task, sent to its runtime thread in a message: the
+/// pointer and the kind of the one reference it carries. Only the runtime
+/// thread acts on it ([`release`](Self::release), or scheduling the task).
+pub(crate) struct SentRef {
+    task: NonNull<Header>,
+    kind: RefKind,
+}
+
+// SAFETY: a SentRef owns the reference it carries, and only the runtime
+// thread dereferences it beyond the immutable and atomic header fields.
+unsafe impl Send for SentRef {}
+
+impl SentRef {
+    /// Wraps a reference of `kind` that the caller hands over.
+    pub(crate) fn new(task: NonNull<Header>, kind: RefKind) -> SentRef {
+        SentRef { task, kind }
+    }
+
+    /// The task.
+    #[inline]
+    pub(crate) fn task(&self) -> NonNull<Header> {
+        self.task
+    }
+
+    /// The kind of the reference carried.
+    #[inline]
+    pub(crate) fn kind(&self) -> RefKind {
+        self.kind
+    }
+
+    /// Gives up the carried reference.
+    ///
+    /// # Safety
+    /// On the task's runtime thread.
+    pub(crate) unsafe fn release(self) {
+        // SAFETY: the SentRef owns a reference of its kind; forwarded.
+        unsafe {
+            match self.kind {
+                RefKind::Local => ref_dec(self.task),
+                RefKind::Foreign => foreign_ref_dec(self.task),
+            }
+        }
+    }
 }
