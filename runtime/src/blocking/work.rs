@@ -98,12 +98,12 @@ impl Home {
     /// outside work (so `sprout::wait()` waits for it).
     fn current() -> Option<(Home, KeepAliveToken)> {
         let core = context::current()?;
-        let home = Home { remote: core.remote().clone(), serial: core.serial };
+        let home = Home { remote: core.remote().clone(), serial: core.serial() };
         Some((home, KeepAlive::new().into_token()))
     }
 
     fn is_current(&self) -> bool {
-        context::current().is_some_and(|core| core.serial == self.serial)
+        context::current().is_some_and(|core| core.serial() == self.serial)
     }
 }
 

@@ -299,6 +299,7 @@ impl<Q: Locked> Withdraw for Get<'_, Q> {
 }
 
 impl<Q: Locked> Drop for Get<'_, Q> {
+    #[inline]
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
             cancel_get(self.queue, key);

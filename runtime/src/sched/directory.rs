@@ -15,9 +15,8 @@
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use super::remote::{Message, Remote};
-use crate::io::Direction;
 use crate::loom::lock;
-use crate::reactor::{IoKey, WaitKey};
+use crate::reactor::{Direction, IoKey, WaitKey};
 
 /// Something a runtime should forget, posted by its owner's drop.
 #[derive(Debug)]

@@ -16,6 +16,8 @@
 mod alloc;
 pub(crate) mod compact;
 pub(crate) mod error;
+pub(crate) mod executor;
+pub(crate) mod harness;
 pub(crate) mod header;
 pub(crate) mod heap;
 mod join_handle;
@@ -37,12 +39,12 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use crate::context;
+use executor::Executor;
 
 pub use error::{JoinError, Panic, TryJoinError};
 pub use header::TaskId;
 pub use join_handle::JoinHandle;
-pub(crate) use join_handle::TaskRef;
+pub(crate) use join_handle::UntypedHandle;
 pub use local::{AccessError, LocalKey};
 pub use yield_now::{YieldNow, yield_now};
 
@@ -74,7 +76,21 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    context::expect("sprout::spawn").spawn(future, None)
+    spawn_on(Executor::expect("sprout::spawn"), future, None)
+}
+
+/// Spawns a task on `executor`: the one path every spawn takes (`spawn`,
+/// `Builder`, the pools, the graceful-kill watchdog).
+#[inline]
+pub(crate) fn spawn_on<F>(executor: &Executor, future: F, name: Option<Box<str>>) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    let task = executor.spawn(future, name);
+    // SAFETY: the handle takes the reference `spawn` kept for it, and the
+    // task's output type is F::Output.
+    unsafe { JoinHandle::from_raw(task) }
 }
 
 /// Spawns a task that starts after `delay`, like `gevent.spawn_later` and
@@ -134,7 +150,7 @@ impl Builder {
         F: Future + 'static,
         F::Output: 'static,
     {
-        context::expect("task::Builder::spawn").spawn(future, self.name)
+        spawn_on(Executor::expect("task::Builder::spawn"), future, self.name)
     }
 
     /// Spawns the task to start after `delay`. See [`spawn_later`].
@@ -187,11 +203,11 @@ impl TaskInfo {
 /// Outside a sprout runtime.
 #[track_caller]
 pub fn current() -> TaskInfo {
-    let core = context::expect("sprout::current");
-    let task = core.current_task();
+    let executor = Executor::expect("sprout::current");
+    let task = executor.current_task();
     // SAFETY: the current task is live while it is being polled.
     let header = unsafe { task.as_ref() };
-    let name = if core.is_root(task) { Some("main".to_owned()) } else { header.name().map(String::from) };
+    let name = if executor.is_root(task) { Some("main".to_owned()) } else { header.name().map(String::from) };
     TaskInfo { id: header.id, name }
 }
 
@@ -218,7 +234,7 @@ pub fn current() -> TaskInfo {
 /// Outside a sprout runtime.
 #[track_caller]
 pub fn active_count() -> usize {
-    context::expect("sprout::task::active_count").live_tasks()
+    Executor::expect("sprout::task::active_count").live_tasks()
 }
 
 /// Resolves inside a task once [`JoinHandle::kill_graceful`] was called on
@@ -260,9 +276,9 @@ impl Future for Killed {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let core = context::expect("sprout::task::killed");
+        let executor = Executor::expect("sprout::task::killed");
         // SAFETY: the current task is live while it is being polled.
-        let header = unsafe { core.current_task().as_ref() };
+        let header = unsafe { executor.current_task().as_ref() };
         if header.state.has(state::GRACEFUL) {
             return Poll::Ready(());
         }

@@ -20,10 +20,9 @@ use std::ptr::NonNull;
 use std::sync::atomic::Ordering;
 use std::task::{RawWaker, RawWakerVTable, Waker};
 
+use super::executor::Executor;
 use super::header::{Header, foreign_ref_dec, ref_dec};
 use super::heap::TaskHeap;
-use super::state::Wake;
-use crate::context;
 
 /// The vtable of wakers that own a runtime-thread (`refs`) reference.
 pub(crate) static LOCAL_VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake_local, wake_by_ref, drop_local);
@@ -43,31 +42,13 @@ pub(crate) unsafe fn borrowed(ptr: NonNull<Header>) -> Waker {
     unsafe { Waker::from_raw(RawWaker::new(ptr.as_ptr() as *const (), &LOCAL_VTABLE)) }
 }
 
-/// Schedules a task on its runtime thread. Returns true if the run queue
-/// took a new reference.
-///
-/// # Safety
-/// `ptr` is live and this is its runtime thread, inside its runtime.
+/// The executor this header belongs to, if it is the one running on this thread.
 #[inline]
-pub(crate) unsafe fn schedule(core: &crate::runtime::Core, ptr: NonNull<Header>) -> bool {
-    // SAFETY: the caller guarantees the thread and liveness.
-    let header = unsafe { ptr.as_ref() };
-    match header.state.transition_to_scheduled() {
-        Wake::Push => {
-            core.push_task(ptr);
-            true
-        }
-        Wake::Root | Wake::Nothing => false,
-    }
-}
-
-/// The runtime this header belongs to, if it is the one running on this thread.
-#[inline]
-fn owner(ptr: *const Header) -> Option<&'static crate::runtime::Core> {
+fn owner(ptr: *const Header) -> Option<&'static Executor> {
     // SAFETY: `heap` is immutable after creation, so reading it is fine
     // from any thread while the waker keeps the header alive.
     let heap = unsafe { (*ptr).heap };
-    context::core_if_owner(heap)
+    Executor::owning(heap)
 }
 
 unsafe fn clone(data: *const ()) -> RawWaker {
@@ -91,8 +72,8 @@ unsafe fn wake_by_ref(data: *const ()) {
     let nn = unsafe { NonNull::new_unchecked(ptr) };
     match owner(ptr) {
         // SAFETY: on the runtime thread; `schedule` takes its own reference.
-        Some(core) => unsafe {
-            if schedule(core, nn) {
+        Some(executor) => unsafe {
+            if executor.schedule(nn) {
                 nn.as_ref().ref_inc();
             }
         },
@@ -112,8 +93,8 @@ unsafe fn wake_local(data: *const ()) {
     match owner(nn.as_ptr()) {
         // SAFETY: on the runtime thread. If the queue took the task, the
         // waker's reference becomes the queue's; otherwise we give it up.
-        Some(core) => unsafe {
-            if !schedule(core, nn) {
+        Some(executor) => unsafe {
+            if !executor.schedule(nn) {
                 ref_dec(nn);
             }
         },
@@ -127,8 +108,8 @@ unsafe fn wake_foreign(data: *const ()) {
     match owner(nn.as_ptr()) {
         // SAFETY: on the runtime thread; the queue takes a local reference,
         // and the foreign one this waker owned is given up.
-        Some(core) => unsafe {
-            if schedule(core, nn) {
+        Some(executor) => unsafe {
+            if executor.schedule(nn) {
                 nn.as_ref().ref_inc();
             }
             foreign_ref_dec(nn);

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::driver::{TimeDriver, TimerPoll};
 use crate::sched::directory::{self, Unregister};
+use crate::task::executor::Executor;
 
 /// Waits until `duration` has passed: the cooperative `time.sleep`, like
 /// `gevent.sleep`. Other tasks run meanwhile.
@@ -151,7 +152,7 @@ impl Sleep {
             // Due already: a yield, as gevent's sleep(0), instead of waiting
             // for the next millisecond tick (issue 8, bug 11).
             DUE => {
-                crate::context::expect("Sleep::poll").defer(cx.waker());
+                Executor::expect("Sleep::poll").defer(cx.waker());
                 self.serial = YIELDED;
                 Poll::Pending
             }
