@@ -74,8 +74,10 @@ impl Remote {
     /// Everything happens under the queue's lock, the eventfd write
     /// included. The moment the lock is released the runtime may read the
     /// message, finish, and free this `Remote` (and close the eventfd), since
-    /// the message may have carried the last reference that kept it alive:
-    /// so after the unlock the poster touches nothing (issue 8, bug 4). The
+    /// the message may have carried the last reference that kept it alive
+    /// (a task's last reference keeps its `TaskHeap`, which holds this
+    /// mailbox): so after the unlock the poster touches nothing (issue 8,
+    /// bug 4). The
     /// write happens once per drain at most (`notified`), so holding the
     /// lock across it costs little.
     pub(crate) fn post(&self, msg: Message) -> Result<(), Message> {

@@ -2,12 +2,24 @@
 //!
 //! # Design notes
 //!
-//! A task is one heap allocation (`raw.rs`): a 56-byte header, then its
-//! future, whose space the output reuses once the future is gone. The
-//! header's state word and reference count are plain `Cell`s, owned by the
-//! runtime thread (`state.rs`); other threads only ever post messages
-//! (`waker.rs`, `sched/remote.rs`). The waker that polls a task is borrowed,
-//! not cloned, and waking a task that is already queued does nothing.
+//! A task is one heap allocation (`raw.rs`) in its runtime's task heap
+//! (`heap.rs`): a 56-byte header, then its future, whose space the output
+//! reuses once the future is gone. The header's state word and reference
+//! count are plain `Cell`s, owned by the runtime thread (`state.rs`, where
+//! every change is a named transition); other threads only ever post
+//! messages, through the heap's `Mailbox` (`waker.rs`). The waker that
+//! polls a task is borrowed, not cloned, and waking a task that is already
+//! queued does nothing.
+//!
+//! Where each job lives:
+//!
+//! - `executor.rs`: the runtime's task side (run queue, yielded tasks, the
+//!   task being polled, budget, registry), found through its thread-local
+//!   slot; the loop drives it.
+//! - `harness.rs`: one task's poll, completion and kill, and the panic
+//!   policy; a task's whole life is drawn there.
+//! - `waker.rs`, `compact.rs`: the wake path, local and foreign.
+//! - `join_handle.rs`, this file, `local.rs`, `yield_now.rs`: the public face.
 //!
 //! References to a task are held by: the registry of live tasks (until it
 //! completes), its run-queue entry (while queued), its `JoinHandle`, and its
