@@ -167,7 +167,7 @@ impl Inner {
             (members.slab.vacant_key(), Inner::next_stamp(&mut members))
         };
         // Neither `make` (it only moves values into a struct) nor
-        // `Core::spawn` runs user code or fails: the key is still vacant
+        // `spawn_on` runs user code or fails: the key is still vacant
         // for the insert below.
         let handle = spawn_on(executor, make(MemberGuard { inner: self.clone(), key, stamp }), None);
         let member = Member { stamp, task: handle.untyped(), watcher: None, holds_slot };
