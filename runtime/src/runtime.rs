@@ -17,6 +17,13 @@
 //! budget, exactly as a `yield_now` does, and the loop polls I/O at least
 //! every `tasks_per_turn` polls.
 //!
+//! This file holds the turn, the handling of messages from other threads
+//! and the shutdown. The work of each step is done by one part the loop
+//! owns: the executor (`task/executor.rs`, steps 1, 2 and 6), the mailbox
+//! (`sched/remote.rs`, step 3), the reactor (`reactor/mod.rs`, step 4) and
+//! the time driver (`time/driver.rs`, step 5); none of them imports this
+//! file (see "Layers" in docs/architecture.md).
+//!
 //! User code (polls, destructors, callbacks, wakers, posted closures) runs
 //! with no borrow of the loop's state held and with a counted reference to
 //! every task touched after it; see "User code under a borrow" in
@@ -34,7 +41,7 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::builder::Builder;
 use crate::context;
@@ -209,12 +216,8 @@ impl Core {
         }
         // 4. How long the poll may block: not at all if a task is ready,
         // else until the next timer (or forever, if none).
-        let mut timeout = if self.executor.is_busy() {
-            Some(Duration::ZERO)
-        } else {
-            let next = self.time.next_deadline();
-            next.map(|deadline| blocking_timeout(deadline.saturating_duration_since(Instant::now())))
-        };
+        let mut timeout =
+            if self.executor.is_busy() { Some(Duration::ZERO) } else { self.time.until_next().map(blocking_timeout) };
         if timeout != Some(Duration::ZERO) && !self.idle_waiters.borrow().is_empty() && self.is_idle() {
             // gevent.wait(): the loop has nothing left to wait for.
             self.idle_epoch.set(self.idle_epoch.get() + 1);
@@ -234,7 +237,7 @@ impl Core {
             }
             // 5. Fire due timers.
             if timers_armed {
-                self.time.fire_due(Instant::now(), &mut wake);
+                self.time.fire_due(&mut wake);
             }
             for waker in wake.drain(..) {
                 waker.wake();

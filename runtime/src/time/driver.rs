@@ -141,17 +141,24 @@ impl TimeDriver {
         self.wheel.borrow().len()
     }
 
-    /// When the wheel next needs attention, if any timer is armed.
-    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+    /// How long until the wheel next needs attention, if any timer is armed.
+    pub(crate) fn until_next(&self) -> Option<Duration> {
         let tick = self.wheel.borrow().next_deadline()?;
-        Some(self.tick_instant(tick))
+        Some(self.tick_instant(tick).saturating_duration_since(self.now()))
     }
 
-    /// Fires every timer due at `now`, collecting their wakers into `wake`
-    /// (the caller wakes them once this returns).
-    pub(crate) fn fire_due(&self, now: Instant, wake: &mut Vec<CompactWaker>) {
-        let now = self.now_tick(now);
+    /// Fires every timer that is due now, collecting their wakers into
+    /// `wake` (the caller wakes them once this returns).
+    pub(crate) fn fire_due(&self, wake: &mut Vec<CompactWaker>) {
+        let now = self.now_tick(self.now());
         self.wheel.borrow_mut().advance(now, wake);
+    }
+
+    /// The clock the loop's timers follow: every reading the loop takes
+    /// goes through here (the seam a paused, virtual clock would use).
+    #[inline]
+    fn now(&self) -> Instant {
+        Instant::now()
     }
 
     /// Whether no timer is armed, except by the wakers in `idle`
