@@ -3,24 +3,7 @@
 use std::io;
 
 use crate::runtime::Runtime;
-
-/// What happens to a task's panic that nobody joins.
-///
-/// A panic is "joined" when a `JoinHandle` takes the result, or an
-/// `on_err` / `on_done` callback sees it. Otherwise it is reported when the
-/// task finishes (if its handle was already dropped) or when its handle is
-/// dropped unjoined.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum PanicPolicy {
-    /// Print one line to stderr with the task's name, as gevent prints a
-    /// dead greenlet's traceback, and go on.
-    #[default]
-    Log,
-    /// Re-raise the panic from `block_on` / `run`, after the current batch.
-    Propagate,
-    /// Print the line, then abort the process.
-    Abort,
-}
+use crate::task::harness::PanicPolicy;
 
 /// Settings for a [`Runtime`].
 ///

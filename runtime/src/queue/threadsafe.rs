@@ -114,7 +114,7 @@ impl<T> Default for BaseQueue<T, Rendezvous<T>> {
     }
 }
 
-/// The state is locked through `sync::flavor::lock`, poisoned or not (no
+/// The state is locked through `crate::loom::lock`, poisoned or not (no
 /// user code runs under the lock but `Ord`, which cannot break the queue's
 /// counts).
 impl<T, B: Buffer<T>> api::Queue for BaseQueue<T, B> {

@@ -34,6 +34,7 @@ use std::ops::{Deref, DerefMut};
 use std::sync::PoisonError;
 use std::thread::{self, ThreadId};
 
+use crate::loom::lock;
 use crate::loom::sync::{Mutex, MutexGuard};
 
 /// A cell that lends its contents mutably for a while: a `RefCell` (a
@@ -100,15 +101,6 @@ impl<T> Locked for Mutex<T> {
     fn into_inner(self) -> T {
         Mutex::into_inner(self).unwrap_or_else(PoisonError::into_inner)
     }
-}
-
-/// Locks a mutex of the crate's cross-thread code, poisoned or not: no
-/// user code runs under these locks but `Ord` (the priority queue) and
-/// `Clone` (`AsyncResult::try_get`), and neither can leave a primitive's
-/// counts half-changed, so a poisoned lock still guards consistent state.
-#[inline]
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 mod sealed {
