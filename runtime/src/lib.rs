@@ -15,6 +15,7 @@
 //! - [`fs`]: files and directories, on the blocking pool.
 //! - [`sync`]: events and friends.
 //! - [`queue`]: Queue, LifoQueue, PriorityQueue, Channel, for tasks and threads.
+//! - [`observe`]: task dumps, the blocking detector, deadlock reports, metrics.
 //!
 //! ```
 //! use std::time::Duration;
@@ -42,6 +43,7 @@ mod join;
 // Shared with the thread-safe primitives' models, which use all of it.
 #[allow(unused_macros, unused_imports)]
 mod loom;
+pub mod observe;
 mod park;
 pub mod pool;
 pub mod queue;
@@ -57,6 +59,7 @@ pub use blocking::spawn_blocking;
 pub use builder::Builder;
 pub use handle::{Handle, RemoteJoinHandle, RuntimeGone};
 pub use join::{Iwait, JoinAll, JoinSome, Joined, Wait, iwait, joinall, killall, wait};
+pub use observe::{dump, metrics};
 pub use runtime::Runtime;
 pub use sched::coop;
 pub use task::harness::PanicPolicy;

@@ -36,7 +36,7 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::io;
 use std::marker::PhantomData;
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::panic::{AssertUnwindSafe, Location, catch_unwind};
 use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -46,6 +46,7 @@ use std::time::Duration;
 use crate::builder::Builder;
 use crate::context;
 use crate::handle::Handle;
+use crate::observe::{Deadlock, Observe};
 use crate::reactor::Reactor;
 use crate::sched::directory::{self, Unregister};
 use crate::sched::remote::{Message, Remote};
@@ -114,6 +115,8 @@ pub(crate) struct Core {
     /// Reused buffers, so a turn allocates nothing.
     wake_buf: RefCell<Vec<CompactWaker>>,
     messages: RefCell<VecDeque<Message>>,
+    /// Counters, the blocking monitor, the deadlock check (`observe/`).
+    observe: Observe,
 }
 
 static NEXT_SERIAL: AtomicU32 = AtomicU32::new(1);
@@ -145,6 +148,7 @@ impl Runtime {
         let serial = next_serial();
         let (reactor, mio_waker) = Reactor::new(config.events_per_turn, serial)?;
         let remote = Arc::new(Remote::new(mio_waker));
+        let (observe, observer) = Observe::new(&config.observe, serial);
         let core = Core {
             executor: Executor::new(remote.clone(), config.tasks_per_turn, config.ops_per_poll, config.panic_policy),
             time: TimeDriver::new(serial),
@@ -157,7 +161,12 @@ impl Runtime {
             shut: Cell::new(false),
             wake_buf: RefCell::new(Vec::new()),
             messages: RefCell::new(VecDeque::new()),
+            observe,
         };
+        if let Some(observer) = observer {
+            core.executor.set_observer(observer);
+        }
+        core.observe.set_own_remote_refs(&core.remote);
         directory::insert(core.serial, &core.remote);
         Ok(Runtime { core: Box::new(core), _not_send: PhantomData })
     }
@@ -169,11 +178,58 @@ impl Runtime {
     /// If called from inside a running sprout runtime (a nested run would
     /// block every green task on this thread), if `future` panics, or, with
     /// [`PanicPolicy::Propagate`](crate::PanicPolicy::Propagate), if a task
-    /// panics and nobody joins it.
+    /// panics and nobody joins it; and with the report of a
+    /// [`Deadlock`] if the future waits and nothing can ever wake it or any
+    /// task (see [`try_block_on`](Self::try_block_on)).
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        match self.try_block_on(future) {
+            Ok(output) => output,
+            Err(deadlock) => panic!("{deadlock}"),
+        }
+    }
+
+    /// [`block_on`](Self::block_on), returning a [`Deadlock`] instead of
+    /// panicking when `future` waits and nothing can ever wake it or any
+    /// task: every task waits on another task or on a primitive only a
+    /// task could release, and no timer, socket, `Handle`, waker held by
+    /// another thread or blocking job is left. The future is dropped; the
+    /// tasks stay (and are killed when the runtime is dropped). See
+    /// `docs/debugging.md`, "Deadlock reports", for what counts.
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// use sprout_runtime::{Runtime, sync::Lock, spawn, yield_now};
+    ///
+    /// let rt = Runtime::new().unwrap();
+    /// let (a, b) = (Rc::new(Lock::new(())), Rc::new(Lock::new(())));
+    /// let err = rt.try_block_on(async move {
+    ///     let t1 = spawn({
+    ///         let (a, b) = (a.clone(), b.clone());
+    ///         async move {
+    ///             let _a = a.lock().await;
+    ///             yield_now().await;
+    ///             let _b = b.lock().await;
+    ///         }
+    ///     });
+    ///     let t2 = spawn(async move {
+    ///         let _b = b.lock().await;
+    ///         yield_now().await;
+    ///         let _a = a.lock().await;
+    ///     });
+    ///     t1.await.unwrap();
+    ///     t2.await.unwrap();
+    /// });
+    /// assert_eq!(err.unwrap_err().dump().tasks().len(), 3);
+    /// ```
+    ///
+    /// # Panics
+    /// As `block_on`, but not for a deadlock.
+    #[track_caller]
+    pub fn try_block_on<F: Future>(&self, future: F) -> Result<F::Output, Deadlock> {
         let core = &*self.core;
         let _enter = context::enter(core);
+        core.observe.block_on_starts(&core.executor, Location::caller());
         let mut future = pin!(future);
         // SAFETY: the waker is used only within this call, while the
         // executor lives, and never dropped; clones own their references.
@@ -184,20 +240,20 @@ impl Runtime {
             // 1. The main future, if it was woken.
             if core.executor.begin_root_poll() {
                 if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-                    return output;
+                    return Ok(output);
                 }
             }
             // 2. A batch of tasks.
             core.executor.run_batch();
             core.executor.raise_failure();
             // 3 to 6.
-            core.turn();
+            core.turn()?;
         }
     }
 
     /// A handle that spawns onto this runtime from any thread.
     pub fn handle(&self) -> Handle {
-        Handle::new(self.core.remote.clone())
+        Handle::new(self.core.remote.clone(), self.core.observe.shared().clone())
     }
 }
 
@@ -208,8 +264,10 @@ impl Drop for Runtime {
 }
 
 impl Core {
-    /// Steps 3 to 6 of the loop (see the module docs).
-    fn turn(&self) {
+    /// Steps 3 to 6 of the loop (see the module docs). Fails when the loop
+    /// would wait forever on a deadlock (see `deadlocked`).
+    fn turn(&self) -> Result<(), Deadlock> {
+        self.observe.turn_starts();
         // 3. Messages from other threads.
         if self.remote.has_messages() {
             self.drain_remote();
@@ -225,6 +283,13 @@ impl Core {
             waiters.into_iter().for_each(Waker::wake);
             timeout = Some(Duration::ZERO);
         }
+        if timeout.is_none() {
+            // Nothing ready, no timer: unless something outside the tasks
+            // can wake one, this wait would never end.
+            if let Some(deadlock) = self.deadlocked() {
+                return Err(deadlock);
+            }
+        }
         // With no sources, a zero-timeout poll could only report the
         // cross-thread waker, whose flag we just read: skip the syscall.
         let must_poll = timeout != Some(Duration::ZERO) || self.reactor.has_sources();
@@ -232,12 +297,17 @@ impl Core {
         if must_poll || timers_armed {
             let mut wake = std::mem::take(&mut *self.wake_buf.borrow_mut());
             // 4. Poll I/O.
+            if timeout != Some(Duration::ZERO) {
+                self.observe.loop_waits(&self.executor);
+            }
             if must_poll && self.reactor.turn(timeout, &mut wake) {
                 self.drain_remote();
             }
             // 5. Fire due timers.
             if timers_armed {
+                let before = wake.len();
                 self.time.fire_due(&mut wake);
+                self.observe.timers_fired(wake.len() - before);
             }
             for waker in wake.drain(..) {
                 waker.wake();
@@ -248,6 +318,22 @@ impl Core {
         if self.executor.has_deferred() {
             self.executor.wake_deferred();
         }
+        Ok(())
+    }
+
+    /// The deadlock report, if nothing outside the tasks can wake one (no
+    /// blocking job, message, socket waiter, `wait()` future, `Handle`) and
+    /// every task and the main future wait only on one another; called
+    /// when nothing is ready and no timer is armed. See `observe/deadlock.rs`.
+    fn deadlocked(&self) -> Option<Deadlock> {
+        if self.keepalive.get() > 0
+            || self.remote.has_messages()
+            || !self.idle_waiters.borrow().is_empty()
+            || self.reactor.has_any_waiters()
+        {
+            return None;
+        }
+        self.observe.deadlock(&self.executor, &self.remote)
     }
 
     /// Whether nothing is left that could ever wake a task: no ready task,
@@ -272,12 +358,16 @@ impl Core {
 
     fn handle_message(&self, message: Message) {
         match message {
-            // SAFETY: the message owns a reference to a task of this
-            // runtime, and we are its thread.
-            Message::Wake(sent) => unsafe { self.executor.wake_sent(sent) },
+            Message::Wake(sent) => {
+                self.observe.remote_wake();
+                // SAFETY: the message owns a reference to a task of this
+                // runtime, and we are its thread.
+                unsafe { self.executor.wake_sent(sent) }
+            }
             // SAFETY: as above.
             Message::Release(sent) => unsafe { sent.release() },
             Message::Run(f) => {
+                self.observe.closure_starts(&self.executor);
                 if let Err(payload) = catch_unwind(AssertUnwindSafe(f)) {
                     let err = JoinError::panicked(payload);
                     eprintln!("sprout: a closure posted to the runtime from another thread failed: {err}");
@@ -352,7 +442,12 @@ impl Core {
 
     /// Points every part's thread-local slot at this runtime (`context::enter`).
     pub(crate) fn enter_parts(&self) -> Parts {
-        Parts { _executor: self.executor.enter(), _time: self.time.enter(), _reactor: self.reactor.enter() }
+        Parts {
+            _executor: self.executor.enter(),
+            _time: self.time.enter(),
+            _reactor: self.reactor.enter(),
+            _observe: self.observe.enter(&self.executor),
+        }
     }
 
     /// The mailbox (`Handle`, blocking work's way home).
@@ -363,6 +458,11 @@ impl Core {
     /// This runtime's serial (see the field).
     pub(crate) fn serial(&self) -> u32 {
         self.serial
+    }
+
+    /// What `Handle`s keep of the observation part.
+    pub(crate) fn observe_shared(&self) -> &Arc<crate::observe::Shared> {
+        self.observe.shared()
     }
 
     /// Counts work on another thread that will wake a task.
@@ -393,6 +493,7 @@ pub(crate) struct Parts {
     _executor: crate::scoped::Reset<Executor>,
     _time: crate::scoped::Reset<TimeDriver>,
     _reactor: crate::scoped::Reset<Reactor>,
+    _observe: crate::observe::Entered,
 }
 
 /// How long one blocking `epoll_wait` may wait for a timer `remaining` away.

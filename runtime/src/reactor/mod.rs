@@ -30,6 +30,7 @@ use slab::Slab;
 
 use crate::scoped::{self, Reset};
 use crate::task::compact::CompactWaker;
+use crate::task::observe::{WaitOn, waiting};
 use scheduled_io::ScheduledIo;
 pub(crate) use scheduled_io::{Direction, WaitKey};
 
@@ -48,6 +49,8 @@ pub(crate) struct Reactor {
     sources: RefCell<Slab<ScheduledIo>>,
     /// The next registration's generation (see `token.rs`).
     generation: Cell<u32>,
+    /// Events received, for `sprout::metrics()` (one add per turn).
+    events_seen: Cell<u64>,
 }
 
 /// Where a registered source lives: its slab key and generation.
@@ -68,6 +71,7 @@ impl Reactor {
             events: RefCell::new(Events::with_capacity(event_capacity.max(1))),
             sources: RefCell::new(Slab::new()),
             generation: Cell::new(0),
+            events_seen: Cell::new(0),
         };
         Ok((reactor, waker))
     }
@@ -120,6 +124,7 @@ impl Reactor {
     /// Returns the readiness bits that let `dir` proceed, or registers the
     /// task to wake when one of them arrives.
     #[inline]
+    #[track_caller]
     pub(crate) fn poll_ready(&self, io: IoKey, dir: Direction, cx: &mut Context<'_>) -> Poll<u8> {
         let mask = dir.mask();
         let mut sources = self.sources.borrow_mut();
@@ -135,6 +140,11 @@ impl Reactor {
             Direction::Read => s.readers.register(cx.waker()),
             Direction::Write => s.writers.register(cx.waker()),
         }
+        drop(sources);
+        waiting(match dir {
+            Direction::Read => WaitOn::Readable,
+            Direction::Write => WaitOn::Writable,
+        });
         Poll::Pending
     }
 
@@ -186,6 +196,17 @@ impl Reactor {
         self.sources.borrow().iter().any(|(_, s)| s.has_waiters())
     }
 
+    /// Whether an event on some source would wake anyone, parked waiters
+    /// included (for the deadlock check). O(sources).
+    pub(crate) fn has_any_waiters(&self) -> bool {
+        self.sources.borrow().iter().any(|(_, s)| s.has_any_waiters())
+    }
+
+    /// The number of events received so far (`sprout::metrics()`).
+    pub(crate) fn events_seen(&self) -> u64 {
+        self.events_seen.get()
+    }
+
     /// Waits for events up to `timeout` (`None`: until one comes) and
     /// collects the wakers they release. Returns true if the cross-thread
     /// waker fired.
@@ -199,7 +220,9 @@ impl Reactor {
         }
         let mut remote = false;
         let mut sources = self.sources.borrow_mut();
+        let mut seen = 0;
         for event in events.iter() {
+            seen += 1;
             if event.token() == token::WAKER {
                 remote = true;
                 continue;
@@ -209,6 +232,7 @@ impl Reactor {
                 s.set_readiness(scheduled_io::from_event(event), wake);
             }
         }
+        self.events_seen.set(self.events_seen.get() + seen);
         remote
     }
 }

@@ -20,8 +20,9 @@ use std::any::Any;
 use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::ptr::NonNull;
-use std::task::{Context, Waker};
+use std::task::Context;
 
+use super::compact::CompactWaker;
 use super::error::JoinError;
 use super::executor::Executor;
 use super::header::{Header, ref_dec};
@@ -74,7 +75,7 @@ impl Harness {
             return;
         }
         let root = executor.set_current(task);
-        executor.reset_budget();
+        executor.begin_poll(header);
         // SAFETY: the queue's reference keeps the task alive for the poll;
         // the borrowed waker is never dropped.
         let waker = std::mem::ManuallyDrop::new(unsafe { waker::borrowed(task) });
@@ -118,6 +119,8 @@ impl Harness {
     fn drop_future(&self, executor: &Executor, task: NonNull<Header>) {
         // SAFETY: the caller holds a reference and RUNNING is set.
         let header = unsafe { task.as_ref() };
+        let counts = executor.counts();
+        counts.killed.set(counts.killed.get() + 1);
         // Destructors run as the task itself, so they see its task-locals.
         let prev = executor.set_current(task);
         // SAFETY: RUNNING guards the stage; the future is live.
@@ -152,7 +155,7 @@ impl Harness {
         }
         if has_extras {
             let wakers = header.with_extras(|e| std::mem::take(&mut e.done_wakers));
-            wakers.into_iter().for_each(Waker::wake);
+            wakers.into_iter().for_each(CompactWaker::wake);
         }
         // Re-read: a waker above may have run user code that dropped the handle.
         if !header.state.has(JOIN_HANDLE) {

@@ -8,7 +8,7 @@ use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::ptr::NonNull;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use super::compact::CompactWaker;
@@ -17,6 +17,7 @@ use super::executor::Executor;
 use super::harness;
 use super::header::{Header, TaskId, ref_dec};
 use super::heap::TaskHeap;
+use super::observe::{self, WaitOn};
 use super::state::{COMPLETE, Detach};
 use super::waker::{RefKind, SentRef};
 
@@ -107,13 +108,14 @@ impl<T: 'static> JoinHandle<T> {
     ///     assert_eq!(worker.await.unwrap(), "cleaned up");
     /// });
     /// ```
+    #[track_caller]
     pub fn kill_graceful(&self, grace: Duration) {
         let header = self.header();
         if !header.state.transition_to_graceful() {
             return;
         }
         let wakers = header.with_extras(|e| std::mem::take(&mut e.kill_wakers));
-        wakers.into_iter().for_each(Waker::wake);
+        wakers.into_iter().for_each(CompactWaker::wake);
         let executor = Executor::expect("JoinHandle::kill_graceful");
         // Hold a reference for the watchdog.
         let target = self.untyped();
@@ -269,6 +271,7 @@ impl<T: 'static> JoinHandle<T> {
 impl<T: 'static> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
+    #[track_caller]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let header = this.header();
@@ -286,6 +289,7 @@ impl<T: 'static> Future for JoinHandle<T> {
             None => CompactWaker::new(cx.waker()),
         };
         header.join_waker.set(Some(waker));
+        observe::waiting(WaitOn::Join { task: header.id });
         Poll::Pending
     }
 }
@@ -396,7 +400,7 @@ impl UntypedHandle {
         }
         header.with_extras(|e| {
             if !e.done_wakers.iter().any(|w| w.will_wake(cx.waker())) {
-                e.done_wakers.push(cx.waker().clone());
+                e.done_wakers.push(CompactWaker::new(cx.waker()));
             }
         });
         Poll::Pending
@@ -406,20 +410,32 @@ impl UntypedHandle {
 impl<T: 'static> JoinHandle<T> {
     /// An untyped handle to the same task.
     pub(crate) fn untyped(&self) -> UntypedHandle {
-        self.header().ref_inc();
-        UntypedHandle(self.raw)
+        UntypedHandle::new(self.raw)
+    }
+}
+
+impl UntypedHandle {
+    /// Takes a reference, counted as HELD: an internal handle cannot wake
+    /// the task (see `observe.rs`, "provably stuck").
+    fn new(raw: NonNull<Header>) -> UntypedHandle {
+        // SAFETY: the caller's handle keeps the header alive; !Send handles
+        // keep us on the runtime thread.
+        let header = unsafe { raw.as_ref() };
+        header.ref_inc();
+        header.state.note_held();
+        UntypedHandle(raw)
     }
 }
 
 impl Clone for UntypedHandle {
     fn clone(&self) -> UntypedHandle {
-        self.header().ref_inc();
-        UntypedHandle(self.0)
+        UntypedHandle::new(self.0)
     }
 }
 
 impl Drop for UntypedHandle {
     fn drop(&mut self) {
+        self.header().state.note_released();
         // SAFETY: the handle owns a reference, and it is !Send, so this is
         // the runtime thread.
         unsafe { ref_dec(self.0) };
