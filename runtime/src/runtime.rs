@@ -239,6 +239,9 @@ impl Runtime {
         loop {
             // 1. The main future, if it was woken.
             if core.executor.begin_root_poll() {
+                if let Some(deadlock) = core.observe.take_deadlock() {
+                    return Err(deadlock);
+                }
                 if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
                     return Ok(output);
                 }
@@ -247,7 +250,7 @@ impl Runtime {
             core.executor.run_batch();
             core.executor.raise_failure();
             // 3 to 6.
-            core.turn()?;
+            core.turn();
         }
     }
 
@@ -264,9 +267,8 @@ impl Drop for Runtime {
 }
 
 impl Core {
-    /// Steps 3 to 6 of the loop (see the module docs). Fails when the loop
-    /// would wait forever on a deadlock (see `deadlocked`).
-    fn turn(&self) -> Result<(), Deadlock> {
+    /// Steps 3 to 6 of the loop (see the module docs).
+    fn turn(&self) {
         self.observe.turn_starts();
         // 3. Messages from other threads.
         if self.remote.has_messages() {
@@ -276,19 +278,8 @@ impl Core {
         // else until the next timer (or forever, if none).
         let mut timeout =
             if self.executor.is_busy() { Some(Duration::ZERO) } else { self.time.until_next().map(blocking_timeout) };
-        if timeout != Some(Duration::ZERO) && !self.idle_waiters.borrow().is_empty() && self.is_idle() {
-            // gevent.wait(): the loop has nothing left to wait for.
-            self.idle_epoch.set(self.idle_epoch.get() + 1);
-            let waiters = std::mem::take(&mut *self.idle_waiters.borrow_mut());
-            waiters.into_iter().for_each(Waker::wake);
-            timeout = Some(Duration::ZERO);
-        }
-        if timeout.is_none() {
-            // Nothing ready, no timer: unless something outside the tasks
-            // can wake one, this wait would never end.
-            if let Some(deadlock) = self.deadlocked() {
-                return Err(deadlock);
-            }
+        if timeout != Some(Duration::ZERO) {
+            timeout = self.before_waiting(timeout);
         }
         // With no sources, a zero-timeout poll could only report the
         // cross-thread waker, whose flag we just read: skip the syscall.
@@ -297,9 +288,6 @@ impl Core {
         if must_poll || timers_armed {
             let mut wake = std::mem::take(&mut *self.wake_buf.borrow_mut());
             // 4. Poll I/O.
-            if timeout != Some(Duration::ZERO) {
-                self.observe.loop_waits(&self.executor);
-            }
             if must_poll && self.reactor.turn(timeout, &mut wake) {
                 self.drain_remote();
             }
@@ -318,7 +306,33 @@ impl Core {
         if self.executor.has_deferred() {
             self.executor.wake_deferred();
         }
-        Ok(())
+    }
+
+    /// Step 4 for a loop that may wait (nothing is ready): the idle wake of
+    /// `sprout::wait()` futures, the deadlock check, the blocking monitor's
+    /// idle mark. Returns the timeout, zero if it woke anything. Kept out
+    /// of `turn`, so that a busy loop pays nothing for it.
+    #[inline(never)]
+    fn before_waiting(&self, timeout: Option<Duration>) -> Option<Duration> {
+        if !self.idle_waiters.borrow().is_empty() && self.is_idle() {
+            // gevent.wait(): the loop has nothing left to wait for.
+            self.idle_epoch.set(self.idle_epoch.get() + 1);
+            let waiters = std::mem::take(&mut *self.idle_waiters.borrow_mut());
+            waiters.into_iter().for_each(Waker::wake);
+            return Some(Duration::ZERO);
+        }
+        if timeout.is_none() {
+            // Nothing ready, no timer: unless something outside the tasks
+            // can wake one, this wait would never end. The report goes to
+            // `block_on` through the main future's wake.
+            if let Some(deadlock) = self.deadlocked() {
+                self.observe.set_deadlock(deadlock);
+                self.executor.wake_root();
+                return Some(Duration::ZERO);
+            }
+        }
+        self.observe.loop_waits(&self.executor);
+        timeout
     }
 
     /// The deadlock report, if nothing outside the tasks can wake one (no

@@ -89,7 +89,6 @@ impl Registration {
 
     /// Waits until `dir` may proceed.
     #[inline]
-    #[track_caller]
     pub fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<io::Result<Ready>> {
         let Some(reactor) = self.reactor() else { return Poll::Ready(Err(wrong_runtime())) };
         reactor.poll_ready(self.io, dir, cx).map(|bits| Ok(Ready(bits)))
@@ -126,7 +125,6 @@ impl Registration {
     /// Returns `Pending`, or the error of a registration used outside its
     /// runtime. Every readiness loop ends this way after a `WouldBlock`,
     /// so none can retry its syscall within one poll.
-    #[track_caller]
     pub fn poll_blocked<T>(&self, cx: &mut Context<'_>, dir: Direction, ready: Ready) -> Poll<io::Result<T>> {
         self.clear_ready(ready);
         match self.poll_ready(cx, dir) {
@@ -149,7 +147,6 @@ impl Registration {
     ///
     /// Spends one unit of the task's operation budget (see [`coop`]).
     #[inline]
-    #[track_caller]
     pub fn poll_io<R>(
         &self,
         cx: &mut Context<'_>,
@@ -166,7 +163,6 @@ impl Registration {
     /// ([`clear_drained`](Self::clear_drained)), sparing the next operation
     /// a syscall that would only say `WouldBlock`.
     #[inline]
-    #[track_caller]
     pub fn poll_io_drained<R>(
         &self,
         cx: &mut Context<'_>,
@@ -306,7 +302,6 @@ impl<'a> Waiter<'a> {
 
     /// Waits until the direction may proceed, as [`Registration::poll_ready`].
     #[inline(always)]
-    #[track_caller]
     pub fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<Ready>> {
         let poll = self.registration.poll_ready(cx, self.dir);
         self.key = if poll.is_pending() { cx.waker().data().addr() } else { 0 };
@@ -315,14 +310,12 @@ impl<'a> Waiter<'a> {
 
     /// [`Registration::poll_io`], waiting through this waiter.
     #[inline]
-    #[track_caller]
     pub fn poll_io<R>(&mut self, cx: &mut Context<'_>, op: impl FnOnce() -> io::Result<R>) -> Poll<io::Result<R>> {
         self.poll_io_drained(cx, op, |_| false)
     }
 
     /// [`Registration::poll_io_drained`], waiting through this waiter.
     #[inline]
-    #[track_caller]
     pub fn poll_io_drained<R>(
         &mut self,
         cx: &mut Context<'_>,
@@ -336,7 +329,6 @@ impl<'a> Waiter<'a> {
 
     /// [`Registration::poll_blocked`], waiting through this waiter.
     #[inline]
-    #[track_caller]
     pub fn poll_blocked<T>(&mut self, cx: &mut Context<'_>, ready: Ready) -> Poll<io::Result<T>> {
         let poll = self.registration.poll_blocked(cx, self.dir, ready);
         self.key = WaitMark::after(&poll, cx).0;

@@ -1,14 +1,18 @@
 //! The task dump: the live tasks of one runtime, read on its thread.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::fmt;
 use std::panic::Location;
 use std::time::{Duration, Instant};
 
+use crate::reactor::{Direction, Reactor};
 use crate::task::TaskId;
 use crate::task::executor::Executor;
 use crate::task::header::Header;
 use crate::task::observe::{Millis, Record, WaitOn};
 use crate::task::state::{RUNNING, SCHEDULED};
+use crate::time::driver::TimeDriver;
 
 /// The live tasks of a runtime, as [`dump`](super::dump) or
 /// [`Handle::dump`](crate::Handle::dump) found them: the main future
@@ -78,9 +82,15 @@ impl Dump {
     pub(crate) fn gather(executor: &Executor, from_main: bool) -> Dump {
         let observer = executor.observer();
         let now = Instant::now();
+        let timers_and_sockets = timers_and_sockets();
         let row = |header: &Header, slot: Option<u32>, name: Option<String>, state: TaskState| {
             let record: Option<Record> = observer.and_then(|o| o.record(slot));
-            let wait = record.and_then(|r| r.wait).filter(|_| state == TaskState::Waiting);
+            let noted = record.and_then(|r| r.wait).filter(|_| state == TaskState::Waiting);
+            // A wait no primitive noted: a timer or a socket of the task, if any.
+            let found = match (noted, state) {
+                (None, TaskState::Waiting) => timers_and_sockets.get(&std::ptr::from_ref(header).addr()).copied(),
+                _ => None,
+            };
             TaskDump {
                 id: header.id,
                 name,
@@ -88,10 +98,10 @@ impl Dump {
                 spawned_at: record.and_then(|r| r.spawned_at),
                 age: record.and_then(|r| r.born).map(|born| now.saturating_duration_since(born)),
                 polls: record.map(|r| r.polls),
-                waits_on: wait.map(|w| w.what),
-                wait_at: wait.and_then(|w| w.at),
-                thread_safe: wait.is_some_and(|w| w.shared),
-                also_waits: wait.map_or(0, |w| w.also),
+                waits_on: noted.map(|w| w.what).or(found),
+                wait_at: noted.and_then(|w| w.at),
+                thread_safe: noted.is_some_and(|w| w.shared),
+                also_waits: noted.map_or(0, |w| w.also),
             }
         };
         let mut tasks = Vec::with_capacity(executor.live_tasks() + 1);
@@ -136,6 +146,32 @@ impl Dump {
     pub fn has_records(&self) -> bool {
         self.records
     }
+}
+
+/// What each task waits on among the timers (the earliest) and the
+/// sockets (timers and sockets note nothing when a task waits on them:
+/// they are found here, at dump time, so that their hot paths stay as
+/// they were). Keyed by header address.
+fn timers_and_sockets() -> HashMap<usize, WaitOn> {
+    let mut found = HashMap::new();
+    if let Some(time) = TimeDriver::current() {
+        time.sleepers(|task, deadline| match found.entry(task) {
+            Entry::Vacant(e) => {
+                e.insert(WaitOn::Sleep { deadline });
+            }
+            Entry::Occupied(mut e) => {
+                if let WaitOn::Sleep { deadline: d } = e.get_mut() {
+                    *d = (*d).min(deadline);
+                }
+            }
+        });
+    }
+    if let Some(reactor) = Reactor::current() {
+        reactor.waiters(|task, dir| {
+            found.insert(task, if dir == Direction::Read { WaitOn::Readable } else { WaitOn::Writable });
+        });
+    }
+    found
 }
 
 impl TaskDump {

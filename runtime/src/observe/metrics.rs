@@ -28,7 +28,8 @@ pub struct Metrics {
     pub tasks_killed: u64,
     /// Tasks whose poll panicked.
     pub tasks_panicked: u64,
-    /// Task polls (the main future's not included).
+    /// Task polls: tasks taken off the run queue (the main future not
+    /// included; a task killed while it was queued counts too).
     pub polls: u64,
     /// Turns of the loop (each polls I/O at most once).
     pub loop_turns: u64,

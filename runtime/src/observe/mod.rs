@@ -225,6 +225,9 @@ impl Shared {
 pub(crate) struct Observe {
     turns: Cell<u64>,
     timers_fired: Cell<u64>,
+    /// A deadlock found by the loop, for `block_on` to return at the main
+    /// future's next wake.
+    deadlock: std::cell::RefCell<Option<Deadlock>>,
     remote_wakes: Cell<u64>,
     shared: Arc<Shared>,
     deadlocks: bool,
@@ -252,6 +255,7 @@ impl Observe {
         let observe = Observe {
             turns: Cell::new(0),
             timers_fired: Cell::new(0),
+            deadlock: std::cell::RefCell::new(None),
             remote_wakes: Cell::new(0),
             shared,
             deadlocks: config.deadlocks,
@@ -298,6 +302,18 @@ impl Observe {
         if let Some(observer) = executor.observer() {
             observer.main_site(at);
         }
+    }
+
+    /// Keeps a deadlock report for `block_on` (see `take_deadlock`).
+    pub(crate) fn set_deadlock(&self, deadlock: Deadlock) {
+        *self.deadlock.borrow_mut() = Some(deadlock);
+    }
+
+    /// The deadlock report the loop found, if any: `block_on` looks when
+    /// the main future is woken, which the loop does with the report.
+    #[inline]
+    pub(crate) fn take_deadlock(&self) -> Option<Deadlock> {
+        self.deadlock.borrow_mut().take()
     }
 
     /// A loop turn starts.

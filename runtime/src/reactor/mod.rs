@@ -30,7 +30,6 @@ use slab::Slab;
 
 use crate::scoped::{self, Reset};
 use crate::task::compact::CompactWaker;
-use crate::task::observe::{WaitOn, waiting};
 use scheduled_io::ScheduledIo;
 pub(crate) use scheduled_io::{Direction, WaitKey};
 
@@ -124,7 +123,6 @@ impl Reactor {
     /// Returns the readiness bits that let `dir` proceed, or registers the
     /// task to wake when one of them arrives.
     #[inline]
-    #[track_caller]
     pub(crate) fn poll_ready(&self, io: IoKey, dir: Direction, cx: &mut Context<'_>) -> Poll<u8> {
         let mask = dir.mask();
         let mut sources = self.sources.borrow_mut();
@@ -140,11 +138,6 @@ impl Reactor {
             Direction::Read => s.readers.register(cx.waker()),
             Direction::Write => s.writers.register(cx.waker()),
         }
-        drop(sources);
-        waiting(match dir {
-            Direction::Read => WaitOn::Readable,
-            Direction::Write => WaitOn::Writable,
-        });
         Poll::Pending
     }
 
@@ -200,6 +193,15 @@ impl Reactor {
     /// included (for the deadlock check). O(sources).
     pub(crate) fn has_any_waiters(&self) -> bool {
         self.sources.borrow().iter().any(|(_, s)| s.has_any_waiters())
+    }
+
+    /// Calls `f` with each task waiting on a source and the direction (the
+    /// task dump). `f` must not touch the reactor.
+    pub(crate) fn waiters(&self, mut f: impl FnMut(usize, Direction)) {
+        for (_, source) in self.sources.borrow().iter() {
+            source.readers.for_each_task(&mut |task| f(task, Direction::Read));
+            source.writers.for_each_task(&mut |task| f(task, Direction::Write));
+        }
     }
 
     /// The number of events received so far (`sprout::metrics()`).

@@ -144,6 +144,11 @@ impl Waiters {
         self.first.is_none()
     }
 
+    /// Calls `f` with the task of each waiting (not parked) task waker.
+    pub(crate) fn for_each_task(&self, f: &mut impl FnMut(usize)) {
+        self.first.iter().chain(&self.rest).filter_map(CompactWaker::task_addr).for_each(f);
+    }
+
     /// Whether any waker is here, parked ones included: the next event
     /// would wake someone (the deadlock check).
     pub(crate) fn has_any(&self) -> bool {

@@ -53,9 +53,10 @@ pub(crate) enum Cancelled {
 /// A FIFO list of waiters, each with a value. See the module docs.
 pub(crate) struct WaitList<V = ()> {
     entries: Vec<Entry<V>>,
-    /// A thread-safe primitive's list: other threads may fire its wakers,
-    /// so they are not counted in their tasks' HELD counts (`task/compact.rs`).
-    shared: bool,
+    /// A runtime-local primitive's list: only this runtime's tasks fire
+    /// its wakers, which count in their tasks' HELD counts; a thread-safe
+    /// one's may be fired (and taken) on any thread (`task/compact.rs`).
+    counted: bool,
     free: Option<u32>,
     head: Option<u32>,
     tail: Option<u32>,
@@ -89,7 +90,7 @@ impl<V: Default> WaitList<V> {
 
     /// A list for a runtime-local (`shared` false) or thread-safe primitive.
     pub(crate) const fn new_in(shared: bool) -> WaitList<V> {
-        WaitList { entries: Vec::new(), shared, free: None, head: None, tail: None, waiting: 0 }
+        WaitList { entries: Vec::new(), counted: !shared, free: None, head: None, tail: None, waiting: 0 }
     }
 
     /// The number of waiters not yet notified.
@@ -105,7 +106,7 @@ impl<V: Default> WaitList<V> {
     /// Adds a waiter carrying `value` at the back and returns its key.
     pub(crate) fn push_with(&mut self, waker: &Waker, value: V) -> u32 {
         let entry = Entry {
-            waker: Some(CompactWaker::make(waker, self.shared)),
+            waker: Some(CompactWaker::make(waker, self.counted)),
             prev: self.tail.unwrap_or(NIL),
             next: NIL,
             value,
@@ -144,7 +145,7 @@ impl<V: Default> WaitList<V> {
             return Some(self.release(key));
         }
         if let Some(w) = &mut entry.waker {
-            w.update_in(waker, self.shared);
+            w.update(waker, self.counted);
         }
         None
     }

@@ -6,20 +6,21 @@
 //! alone is enough to rebuild the `Waker`. Any other waker is boxed.
 //!
 //! ```text
-//!  bits 1-0 = 00: a task header pointer owning one local-kind reference,
-//!                 counted in the task's HELD count
-//!  bits 1-0 = 10: the same, not counted (a `shared` waker)
+//!  bits 1-0 = 00: a task header pointer owning one local-kind reference
+//!  bits 1-0 = 10: the same, counted in the task's HELD count
 //!  bits 1-0 = 01: a Box<Waker> pointer, with the tag bit set
 //! ```
 //!
 //! The HELD count (`state.rs`) is how the deadlock check knows where each
-//! reference to a waiting task is (`observe.rs`, "provably stuck"): a
-//! counted waker sits in a structure of this runtime that only its own
-//! tasks can fire (a timer, a socket's waiters and a local primitive's wait
-//! list are counted; the loop checks timers and sockets itself). A waker in
-//! a thread-safe primitive's list may be fired from another thread, and
-//! taken there, where the task's `Cell`s must not be touched: those are
-//! made with `CompactWaker::make(waker, true)` and never counted.
+//! reference to a waiting task is (`observe.rs`, "provably stuck"). A
+//! *counted* waker ([`CompactWaker::counted`]) sits in a structure of this
+//! runtime that only its own tasks can fire: a runtime-local primitive's
+//! wait list, a task's join slot. Timers and sockets are fired by the
+//! clock and the kernel, and a thread-safe primitive's list by any
+//! thread, so their wakers ([`CompactWaker::new`]) are not counted; a
+//! thread-safe list's may also be taken on another thread, where the
+//! task's `Cell`s must not be touched. Timers and sockets keep the plain
+//! path they had before the count existed.
 
 use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
@@ -32,34 +33,39 @@ use super::waker::LOCAL_VTABLE;
 pub(crate) struct CompactWaker(NonNull<()>);
 
 const BOXED: usize = 1;
-const SHARED: usize = 2;
-const TAGS: usize = BOXED | SHARED;
+const COUNTED: usize = 2;
+const TAGS: usize = BOXED | COUNTED;
 
 impl CompactWaker {
-    /// Clones `waker` into compact form, counted in its task's HELD count
-    /// (for structures only this runtime's tasks can fire).
+    /// Clones `waker` into compact form.
     #[inline]
     pub(crate) fn new(waker: &Waker) -> CompactWaker {
         CompactWaker::make(waker, false)
     }
 
-    /// [`new`](Self::new), or (`shared`) not counted: for thread-safe
-    /// structures, whose wakers other threads may fire and drop.
+    /// Clones `waker` into compact form, counted in its task's HELD count:
+    /// for structures only this runtime's tasks can fire (see the module docs).
     #[inline]
-    pub(crate) fn make(waker: &Waker, shared: bool) -> CompactWaker {
+    pub(crate) fn counted(waker: &Waker) -> CompactWaker {
+        CompactWaker::make(waker, true)
+    }
+
+    /// [`counted`](Self::counted) if `counted`, else [`new`](Self::new).
+    #[inline]
+    pub(crate) fn make(waker: &Waker, counted: bool) -> CompactWaker {
         let owned = waker.clone();
         if std::ptr::eq(owned.vtable(), &LOCAL_VTABLE) {
             let owned = ManuallyDrop::new(owned);
             // Task headers are at least 8-aligned, so bits 0 and 1 are free for the tags.
             let data = owned.data() as *mut ();
             debug_assert_eq!(data as usize & TAGS, 0);
-            let word = if shared {
-                data.map_addr(|a| a | SHARED)
-            } else {
+            let word = if counted {
                 // SAFETY: a local-kind clone is made only on the task's
                 // runtime thread (`waker.rs`, `clone`), which owns the state
                 // word; the reference just taken keeps the header alive.
                 unsafe { (*data.cast::<Header>()).state.note_held() };
+                data.map_addr(|a| a | COUNTED)
+            } else {
                 data
             };
             // SAFETY: a task waker's data pointer is a non-null header pointer.
@@ -98,7 +104,7 @@ impl CompactWaker {
     pub(crate) fn will_wake(&self, other: &Waker) -> bool {
         match self.boxed() {
             None => {
-                let task = self.0.as_ptr().map_addr(|a| a & !SHARED);
+                let task = self.0.as_ptr().map_addr(|a| a & !COUNTED);
                 std::ptr::eq(other.vtable(), &LOCAL_VTABLE) && std::ptr::eq(other.data(), task)
             }
             Some(boxed) => boxed.will_wake(other),
@@ -108,25 +114,25 @@ impl CompactWaker {
     /// The data address of the waker: an identity, as `Waker::data` gives.
     pub(crate) fn data_addr(&self) -> usize {
         match self.boxed() {
-            None => self.0.as_ptr().addr() & !SHARED,
+            None => self.0.as_ptr().addr() & !COUNTED,
             Some(boxed) => boxed.data().addr(),
         }
     }
 
     /// Replaces the stored waker with `waker` unless both wake the same
-    /// task. The new one is counted ([`new`](Self::new)).
+    /// task, made as [`make`](Self::make) makes it.
     #[inline]
-    pub(crate) fn update(&mut self, waker: &Waker) {
-        self.update_in(waker, false);
+    pub(crate) fn update(&mut self, waker: &Waker, counted: bool) {
+        if !self.will_wake(waker) {
+            *self = CompactWaker::make(waker, counted);
+        }
     }
 
-    /// [`update`](Self::update), the new waker made as [`make`](Self::make)
-    /// makes it: `shared` for a thread-safe structure.
-    #[inline]
-    pub(crate) fn update_in(&mut self, waker: &Waker, shared: bool) {
-        if !self.will_wake(waker) {
-            *self = CompactWaker::make(waker, shared);
-        }
+    /// The task this waker wakes, if it is a task waker (for the dump's
+    /// look at timers and sockets). An identity: never dereferenced by the caller.
+    pub(crate) fn task_addr(&self) -> Option<usize> {
+        let word = self.0.as_ptr().addr();
+        (word & BOXED == 0).then_some(word & !COUNTED)
     }
 
     /// Moves the waker out. Call it at most once, on a `ManuallyDrop` self.
@@ -134,16 +140,17 @@ impl CompactWaker {
     fn take(&self) -> Waker {
         let word = self.0.as_ptr();
         if word.addr() & TAGS == 0 {
-            // SAFETY: untagged words are counted task wakers: they live in
-            // structures of the task's runtime thread, which owns the state
-            // word, and our reference keeps the header alive.
-            unsafe { (*word.cast::<Header>()).state.note_released() };
             // SAFETY: untagged words came from a LOCAL_VTABLE waker whose
             // reference we own; rebuilding it hands that reference back.
             unsafe { Waker::from_raw(RawWaker::new(word, &LOCAL_VTABLE)) }
         } else if word.addr() & BOXED == 0 {
-            // SAFETY: as above, for a shared (uncounted) task waker.
-            unsafe { Waker::from_raw(RawWaker::new(word.map_addr(|a| a & !SHARED), &LOCAL_VTABLE)) }
+            let task = word.map_addr(|a| a & !COUNTED);
+            // SAFETY: counted words live only in structures of the task's
+            // runtime thread, which owns the state word; our reference
+            // keeps the header alive.
+            unsafe { (*task.cast::<Header>()).state.note_released() };
+            // SAFETY: as for untagged words.
+            unsafe { Waker::from_raw(RawWaker::new(task, &LOCAL_VTABLE)) }
         } else {
             // SAFETY: tagged words are Box<Waker> pointers we own.
             *unsafe { Box::from_raw(word.map_addr(|a| a & !BOXED).cast::<Waker>()) }
@@ -183,7 +190,7 @@ mod tests {
         let mut compact = CompactWaker::new(&waker);
         assert_eq!(Arc::strong_count(&count), 3);
         // Same waker or a fresh clone (`will_wake` is best effort): one ref either way.
-        compact.update(&waker);
+        compact.update(&waker, false);
         assert_eq!(Arc::strong_count(&count), 3);
         compact.wake();
         assert_eq!(count.0.load(Ordering::SeqCst), 1);

@@ -73,7 +73,8 @@ pub(crate) struct Executor {
 /// is `next_id - 1`, alive the registry's length).
 #[derive(Default)]
 pub(crate) struct Counts {
-    /// Task polls (the `block_on` future's not included).
+    /// Tasks taken off the run queue to poll (the `block_on` future not
+    /// included; a task killed while queued counts too): one add each.
     pub(crate) polls: Cell<u64>,
     /// Tasks whose future was dropped by a kill.
     pub(crate) killed: Cell<u64>,
@@ -167,6 +168,7 @@ impl Executor {
         }
         let slot = self.registry.borrow_mut().insert(task);
         header.slot.set(slot);
+        // Unobserved, a spawn pays this pointer test.
         if let Some(observer) = self.observer() {
             observer.spawned(slot, header.id, at, header.name());
         }
@@ -311,10 +313,22 @@ impl Executor {
     /// Runs up to `tasks_per_turn` tasks from the run queue.
     #[inline]
     pub(crate) fn run_batch(&self) {
+        // The observer is looked at once per batch: unobserved, a poll
+        // pays nothing for it.
+        match self.observer() {
+            None => self.run_tasks(None),
+            Some(observer) => self.run_tasks(Some(observer)),
+        }
+    }
+
+    /// The body of `run_batch`.
+    #[inline(always)]
+    fn run_tasks(&self, observer: Option<&Observer>) {
         for _ in 0..self.tasks_per_turn {
             let Some(task) = self.run_queue.borrow_mut().pop_front() else { break };
+            self.counts.polls.set(self.counts.polls.get() + 1);
             // SAFETY: the queue entry owns a reference to a task of this runtime.
-            unsafe { self.harness.run(self, task) };
+            unsafe { self.harness.run(self, task, observer) };
         }
     }
 
@@ -358,12 +372,11 @@ impl Executor {
         self.current.replace(task)
     }
 
-    /// Starts a task's poll: a fresh budget, the count, the observer.
-    #[inline]
-    pub(super) fn begin_poll(&self, header: &Header) {
+    /// Starts a task's poll: a fresh budget, and the observer's note.
+    #[inline(always)]
+    pub(super) fn begin_poll(&self, header: &Header, observer: Option<&Observer>) {
         self.budget.set(self.ops_per_poll);
-        self.counts.polls.set(self.counts.polls.get() + 1);
-        if let Some(observer) = self.observer() {
+        if let Some(observer) = observer {
             observer.poll_starts(Some(header.slot.get()));
         }
     }
@@ -452,12 +465,15 @@ impl Executor {
     }
 }
 
-/// Counts a task's panic (`raw::poll`; a panic is never the hot path).
+/// A task's poll panicked (`raw::poll`): counts it and makes the error.
+/// Out of line and cold, so the poll's shape is what it was without the count.
 #[cold]
-pub(super) fn note_panic() {
+#[inline(never)]
+pub(super) fn panicked(payload: Box<dyn std::any::Any + Send>) -> super::error::JoinError {
     if let Some(executor) = Executor::current() {
         executor.counts.panicked.set(executor.counts.panicked.get() + 1);
     }
+    super::error::JoinError::panicked(payload)
 }
 
 #[cold]

@@ -20,12 +20,12 @@ use std::any::Any;
 use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::ptr::NonNull;
-use std::task::Context;
+use std::task::{Context, Waker};
 
-use super::compact::CompactWaker;
 use super::error::JoinError;
 use super::executor::Executor;
 use super::header::{Header, ref_dec};
+use super::observe::Observer;
 use super::state::{AfterPoll, COMPLETE, HANDLED, JOIN_HANDLE, Kill, RUNNING};
 use super::waker;
 
@@ -64,8 +64,8 @@ impl Harness {
     /// # Safety
     /// `task` is live, belongs to `executor`, and the caller hands over a
     /// reference.
-    #[inline]
-    pub(super) unsafe fn run(&self, executor: &Executor, task: NonNull<Header>) {
+    #[inline(always)]
+    pub(super) unsafe fn run(&self, executor: &Executor, task: NonNull<Header>, observer: Option<&Observer>) {
         // SAFETY: the caller's reference keeps the header alive.
         let header = unsafe { task.as_ref() };
         if !header.state.transition_to_running() {
@@ -75,7 +75,7 @@ impl Harness {
             return;
         }
         let root = executor.set_current(task);
-        executor.begin_poll(header);
+        executor.begin_poll(header, observer);
         // SAFETY: the queue's reference keeps the task alive for the poll;
         // the borrowed waker is never dropped.
         let waker = std::mem::ManuallyDrop::new(unsafe { waker::borrowed(task) });
@@ -155,7 +155,7 @@ impl Harness {
         }
         if has_extras {
             let wakers = header.with_extras(|e| std::mem::take(&mut e.done_wakers));
-            wakers.into_iter().for_each(CompactWaker::wake);
+            wakers.into_iter().for_each(Waker::wake);
         }
         // Re-read: a waker above may have run user code that dropped the handle.
         if !header.state.has(JOIN_HANDLE) {

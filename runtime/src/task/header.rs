@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 // From the loom shim: `task/loom_models.rs` runs the foreign-reference
 // protocol (`waker.rs`) under loom.
 use crate::loom::sync::atomic::AtomicU32;
-use std::task::Context;
+use std::task::{Context, Waker};
 
 use super::compact::CompactWaker;
 use super::error::JoinError;
@@ -70,9 +70,9 @@ pub(crate) struct Extras {
     /// `task_local!` values, keyed by the address of their `LocalKey`.
     pub(crate) locals: Vec<(usize, std::rc::Rc<dyn Any>)>,
     /// Wakers of pending `task::killed()` futures.
-    pub(crate) kill_wakers: Vec<CompactWaker>,
+    pub(crate) kill_wakers: Vec<Waker>,
     /// Wakers woken when the task completes (graceful-kill watchdogs, pools).
-    pub(crate) done_wakers: Vec<CompactWaker>,
+    pub(crate) done_wakers: Vec<Waker>,
 }
 
 /// The header that starts every task allocation (and the root pseudo-task).

@@ -8,7 +8,7 @@ use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::ptr::NonNull;
 use std::rc::Rc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use super::compact::CompactWaker;
@@ -115,7 +115,7 @@ impl<T: 'static> JoinHandle<T> {
             return;
         }
         let wakers = header.with_extras(|e| std::mem::take(&mut e.kill_wakers));
-        wakers.into_iter().for_each(CompactWaker::wake);
+        wakers.into_iter().for_each(Waker::wake);
         let executor = Executor::expect("JoinHandle::kill_graceful");
         // Hold a reference for the watchdog.
         let target = self.untyped();
@@ -281,15 +281,19 @@ impl<T: 'static> Future for JoinHandle<T> {
                 None => panic!("JoinHandle polled after it returned its result"),
             };
         }
+        // Noted first, so that the caller's location (this `poll` is
+        // `#[track_caller]`) is dead before any call: the ready path keeps
+        // its registers.
+        observe::waiting(WaitOn::Join { task: header.id });
+        // Counted: only this task's completion fires it (`compact.rs`).
         let waker = match header.join_waker.take() {
             Some(mut w) => {
-                w.update(cx.waker());
+                w.update(cx.waker(), true);
                 w
             }
-            None => CompactWaker::new(cx.waker()),
+            None => CompactWaker::counted(cx.waker()),
         };
         header.join_waker.set(Some(waker));
-        observe::waiting(WaitOn::Join { task: header.id });
         Poll::Pending
     }
 }
@@ -400,7 +404,7 @@ impl UntypedHandle {
         }
         header.with_extras(|e| {
             if !e.done_wakers.iter().any(|w| w.will_wake(cx.waker())) {
-                e.done_wakers.push(CompactWaker::new(cx.waker()));
+                e.done_wakers.push(cx.waker().clone());
             }
         });
         Poll::Pending

@@ -328,7 +328,7 @@ impl Future for Killed {
         }
         header.with_extras(|e| {
             if !e.kill_wakers.iter().any(|w| w.will_wake(cx.waker())) {
-                e.kill_wakers.push(compact::CompactWaker::new(cx.waker()));
+                e.kill_wakers.push(cx.waker().clone());
             }
         });
         observe::waiting(observe::WaitOn::Killed);

@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use super::driver::{TimeDriver, TimerPoll};
 use crate::sched::directory::{self, Unregister};
 use crate::task::executor::Executor;
-use crate::task::observe::{WaitOn, waiting};
 
 /// Waits until `duration` has passed: the cooperative `time.sleep`, like
 /// `gevent.sleep`. Other tasks run meanwhile.
@@ -109,7 +108,6 @@ impl Sleep {
 impl Future for Sleep {
     type Output = ();
 
-    #[track_caller]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         // One compare keeps the markers (DUE, YIELDED, ELAPSED) off the hot path.
         if self.serial >= DUE {
@@ -119,10 +117,7 @@ impl Future for Sleep {
         if self.serial == driver.serial() {
             // Armed here: the hot path is one slab lookup.
             match driver.poll(self.key, self.deadline, cx.waker()) {
-                TimerPoll::Pending => {
-                    waiting(WaitOn::Sleep { deadline: self.deadline });
-                    return Poll::Pending;
-                }
+                TimerPoll::Pending => return Poll::Pending,
                 TimerPoll::Elapsed => {
                     self.serial = ELAPSED;
                     return Poll::Ready(());
@@ -139,7 +134,6 @@ impl Future for Sleep {
             Some(key) => {
                 self.key = key;
                 self.serial = driver.serial();
-                waiting(WaitOn::Sleep { deadline: self.deadline });
                 Poll::Pending
             }
             None => {
