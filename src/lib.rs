@@ -64,6 +64,50 @@
 
 pub use sprout_runtime::*;
 
+/// Runs an `async fn` test on a fresh runtime; options `paused`,
+/// `auto_advance = false`, `seed = N` (see [`testing`] and docs/debugging.md).
+///
+/// ```
+/// # mod wrap {
+/// use std::time::Duration;
+///
+/// #[sprout::test(paused)]
+/// async fn an_hour_in_no_time() {
+///     let start = sprout::time::now();
+///     sprout::sleep(Duration::from_secs(3600)).await;
+///     assert!(sprout::time::now() - start >= Duration::from_secs(3600));
+/// }
+/// # }
+/// ```
+///
+/// Bad options are compile errors:
+///
+/// ```compile_fail
+/// #[sprout::test(pause)] // unknown option `pause`
+/// async fn t() {}
+/// ```
+///
+/// ```compile_fail
+/// #[sprout::test(seed = "seven")] // the seed must be an integer literal
+/// async fn t() {}
+/// ```
+///
+/// ```compile_fail
+/// #[sprout::test] // needs an `async fn`
+/// fn t() {}
+/// ```
+pub use sprout_macros::test;
+
+/// Runs `async fn main` on a sprout runtime, as [`run`] does.
+///
+/// ```
+/// #[sprout::main]
+/// async fn main() {
+///     sprout::sleep(std::time::Duration::from_millis(1)).await;
+/// }
+/// ```
+pub use sprout_macros::main;
+
 /// Networking: `std::net`, only async (sprout-net).
 ///
 /// Change `use std::net::…` to `use sprout::net::…` and add `.await`:
