@@ -182,3 +182,53 @@ fn an_empty_range_of_seeds_is_an_error() {
     #[allow(clippy::reversed_empty_ranges)]
     check_seeds(5..5, |_| async {});
 }
+
+/// `#[sprout::test(seed = 7)]` runs the body under seed 7's schedule: the
+/// same interleaving as a runtime built with `.seed(7)` (computed on
+/// another thread: one runtime per thread).
+#[sprout::test(seed = 7)]
+async fn the_attribute_sets_the_seed() {
+    let expected = std::thread::spawn(|| interleaving(Runtime::builder().seed(7))).join().unwrap();
+    let fifo: Vec<u32> = (0..3).flat_map(|step| (0..8).map(move |i| i * 10 + step)).collect();
+    assert_ne!(expected, fifo);
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let log = log.clone();
+            spawn(async move {
+                for step in 0..3 {
+                    log.borrow_mut().push(i * 10 + step);
+                    yield_now().await;
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(log.take(), expected);
+}
+
+/// A seeded, paused runtime still serves sockets: a loopback echo inside
+/// an hour-long timeout completes.
+#[sprout::test(paused, seed = 11)]
+async fn a_seeded_paused_runtime_serves_sockets() {
+    let listener = sprout::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut buf = [0; 5];
+        stream.read_exact(&mut buf).await.unwrap();
+        stream.write_all(&buf).await.unwrap();
+    });
+    let out = sprout::timeout(Duration::from_secs(3600), async {
+        let client = sprout::net::TcpStream::connect(addr).await.unwrap();
+        client.write_all(b"hello").await.unwrap();
+        let mut buf = [0; 5];
+        client.read_exact(&mut buf).await.unwrap();
+        buf
+    })
+    .await;
+    assert_eq!(out.as_ref().map(|b| &b[..]), Ok(&b"hello"[..]));
+    server.await.unwrap();
+}

@@ -271,3 +271,39 @@ async fn std_instants_do_not_follow_the_virtual_clock() {
     assert!(drifted.is_elapsed() || timeout(Duration::ZERO, drifted).await.is_ok(), "an hour behind: already due");
     assert!(time::now() > Instant::now() + HOUR - Duration::from_secs(1));
 }
+
+/// Where auto-advance cannot help: data from another thread. The peer
+/// writes after 200 ms of real time; with auto-advance on, the loop finds
+/// the socket silent and jumps the clock past the timeout first (the
+/// caveat in `time::pause`'s docs); with it off, the read wins.
+fn late_peer() -> std::net::SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let (mut peer, _) = listener.accept().unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        let _ = io::Write::write_all(&mut peer, b"late");
+        std::thread::sleep(Duration::from_millis(50));
+    });
+    addr
+}
+
+#[sprout::test(paused)]
+async fn data_from_another_thread_loses_against_a_jumped_timeout() {
+    let stream = sprout::net::TcpStream::connect(late_peer()).await.unwrap();
+    let mut buf = [0; 4];
+    let start = time::now();
+    assert!(timeout(Duration::from_secs(1), stream.read_exact(&mut buf)).await.is_err());
+    assert!(near(since(start), Duration::from_secs(1)));
+}
+
+#[sprout::test(paused, auto_advance = false)]
+async fn with_auto_advance_off_data_from_another_thread_wins() {
+    let stream = sprout::net::TcpStream::connect(late_peer()).await.unwrap();
+    let mut buf = [0; 4];
+    let start = time::now();
+    let read = timeout(Duration::from_secs(1), stream.read_exact(&mut buf)).await;
+    assert!(matches!(read, Ok(Ok(_))), "{read:?}");
+    assert_eq!(&buf, b"late");
+    assert_eq!(time::now(), start, "nothing moved the clock");
+}
