@@ -54,6 +54,7 @@
 //! | pools of green tasks | `gevent.pool.Pool`, `Group` | [`pool::Pool`], [`pool::Group`] |
 //! | thread and process pools | `concurrent.futures`, `multiprocessing.Pool` | [`blocking::ThreadPool`]; real processes: [`process`] |
 //! | a blocking call | `gevent.threadpool` | [`spawn_blocking`] |
+//! | tests: an async test, virtual time, seeded schedules | — | [`test`], [`time::pause`], [`testing::check_seeds`] |
 //! | files | `FileObjectThread` | [`fs`] |
 //! | an HTTP server (feature `http`) | `gevent.pywsgi.WSGIServer` | `http::Server`, `http::serve` |
 //! | an HTTP client (feature `http`) | `requests` under gevent | `http::Client` |

@@ -196,12 +196,36 @@ pub fn pause() {
 ///
 /// # Panics
 /// Outside a sprout runtime.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use sprout_runtime::{run, sleep, time};
+///
+/// run(async {
+///     time::pause();
+///     sleep(Duration::from_secs(60)).await; // virtual: at once
+///     time::resume();
+///     let real = Instant::now();
+///     sleep(Duration::from_millis(5)).await; // real time again
+///     assert!(real.elapsed() >= Duration::from_millis(5));
+///     // The clock keeps the minute it jumped.
+///     assert!(time::now() > Instant::now() + Duration::from_secs(59));
+/// });
+/// ```
 #[track_caller]
 pub fn resume() {
     driver("sprout::time::resume").clock().resume();
 }
 
 /// Whether the running runtime's time is paused (false outside a runtime).
+///
+/// ```
+/// use sprout_runtime::{Runtime, time};
+///
+/// assert!(!time::is_paused());
+/// let rt = Runtime::builder().start_paused(true).build().unwrap();
+/// assert!(rt.block_on(async { time::is_paused() }));
+/// ```
 pub fn is_paused() -> bool {
     TimeDriver::current().is_some_and(|driver| driver.clock().is_paused())
 }
