@@ -105,10 +105,10 @@ where
 ///
 /// ```text
 /// sprout::testing::check_seeds: seed 1 fails (1 seed before it passed)
-///   panic: assertion `left == right` failed: oversold
-///   left: 2
-///  right: 1
-///   replay it: SPROUT_SEED=1 cargo test -- --exact racy::oversells, or #[sprout::test(seed = 1)]
+///   panic: assertion `left == right` failed: oversold: the last ticket went twice
+///     left: 2
+///    right: 1
+///   replay it: SPROUT_SEED=1 cargo test -- --exact box_office_never_oversells, or #[sprout::test(seed = 1)]
 /// ```
 ///
 /// ```

@@ -159,9 +159,10 @@ pub fn now() -> Instant {
 ///
 /// Sockets keep working: before it jumps, the loop polls I/O without
 /// waiting, and jumps only if no task was woken. Data that another thread
-/// or process has not sent yet can lose against a jumped timeout; the
-/// jump also waits for nothing but in-flight [`spawn_blocking`](crate::spawn_blocking)
-/// jobs (and the `fs` calls built on them), whose results it does wait for.
+/// or process has not sent yet, or a wake-up another thread has not
+/// posted yet, can lose against a jumped timeout. The one thing a jump
+/// waits for is blocking-pool work in flight ([`spawn_blocking`](crate::spawn_blocking),
+/// `fs`, DNS lookups, [`blocking::ThreadPool`](crate::blocking::ThreadPool) jobs).
 ///
 /// [`now`] follows the virtual clock; std's `Instant::now()` does not.
 /// While paused, `Instant::now()` runs ahead of the virtual time by the
