@@ -15,6 +15,8 @@
 //! - [`fs`]: files and directories, on the blocking pool.
 //! - [`sync`]: events and friends.
 //! - [`queue`]: Queue, LifoQueue, PriorityQueue, Channel, for tasks and threads.
+//! - [`testing`], [`time::pause`], [`Builder::seed`]: deterministic tests
+//!   (virtual time, seeded schedules).
 //!
 //! ```
 //! use std::time::Duration;
@@ -51,6 +53,7 @@ pub mod sched;
 mod scoped;
 pub mod sync;
 pub mod task;
+pub mod testing;
 pub mod time;
 
 pub use blocking::spawn_blocking;

@@ -145,9 +145,9 @@ impl Runtime {
         let serial = next_serial();
         let (reactor, mio_waker) = Reactor::new(config.events_per_turn, serial)?;
         let remote = Arc::new(Remote::new(mio_waker));
-        let core = Core {
+        let mut core = Core {
             executor: Executor::new(remote.clone(), config.tasks_per_turn, config.ops_per_poll, config.panic_policy),
-            time: TimeDriver::new(serial),
+            time: TimeDriver::new(serial, config.start_paused, config.auto_advance),
             reactor,
             remote,
             serial,
@@ -158,6 +158,9 @@ impl Runtime {
             wake_buf: RefCell::new(Vec::new()),
             messages: RefCell::new(VecDeque::new()),
         };
+        if let Some(seed) = config.seed {
+            core.executor.seed_order(seed);
+        }
         directory::insert(core.serial, &core.remote);
         Ok(Runtime { core: Box::new(core), _not_send: PhantomData })
     }
@@ -218,12 +221,18 @@ impl Core {
         // else until the next timer (or forever, if none).
         let mut timeout =
             if self.executor.is_busy() { Some(Duration::ZERO) } else { self.time.until_next().map(blocking_timeout) };
-        if timeout != Some(Duration::ZERO) && !self.idle_waiters.borrow().is_empty() && self.is_idle() {
-            // gevent.wait(): the loop has nothing left to wait for.
-            self.idle_epoch.set(self.idle_epoch.get() + 1);
-            let waiters = std::mem::take(&mut *self.idle_waiters.borrow_mut());
-            waiters.into_iter().for_each(Waker::wake);
-            timeout = Some(Duration::ZERO);
+        if timeout != Some(Duration::ZERO) {
+            if !self.idle_waiters.borrow().is_empty() && self.is_idle() {
+                // gevent.wait(): the loop has nothing left to wait for.
+                self.idle_epoch.set(self.idle_epoch.get() + 1);
+                let waiters = std::mem::take(&mut *self.idle_waiters.borrow_mut());
+                waiters.into_iter().for_each(Waker::wake);
+                timeout = Some(Duration::ZERO);
+            } else if self.time.is_paused() {
+                // Virtual time: waiting does not move a paused clock, so the
+                // poll must not block until a deadline (see `may_jump`).
+                timeout = if timeout.is_some() && self.may_jump() { Some(Duration::ZERO) } else { None };
+            }
         }
         // With no sources, a zero-timeout poll could only report the
         // cross-thread waker, whose flag we just read: skip the syscall.
@@ -235,8 +244,12 @@ impl Core {
             if must_poll && self.reactor.turn(timeout, &mut wake) {
                 self.drain_remote();
             }
-            // 5. Fire due timers.
+            // 5. Fire due timers; a paused clock first jumps to the next
+            // deadline if the poll found nothing to wake (auto-advance).
             if timers_armed {
+                if self.time.is_paused() {
+                    self.auto_advance(&wake);
+                }
                 self.time.fire_due(&mut wake);
             }
             for waker in wake.drain(..) {
@@ -248,6 +261,37 @@ impl Core {
         if self.executor.has_deferred() {
             self.executor.wake_deferred();
         }
+    }
+
+    /// Step 5 with a paused clock: jumps it to the next deadline if no task
+    /// is ready and the poll woke none (`wake` holds what it woke). Only
+    /// then was the poll's timeout the zero that step 4 chose for a jump.
+    #[cold]
+    fn auto_advance(&self, wake: &[CompactWaker]) {
+        if self.may_jump() && wake.is_empty() && !self.executor.is_busy() {
+            self.time.jump_to_next();
+        }
+    }
+
+    /// Whether a paused clock may jump to the next deadline: auto-advance
+    /// is on and no blocking-pool job is in flight. Step 4 then polls with
+    /// a zero timeout, else with none (waiting does not bring a paused
+    /// deadline closer), and step 5 jumps if nothing was woken.
+    ///
+    /// The rule for jumping, tokio's: jump only where the loop would
+    /// otherwise block. The poll then takes no time; if it wakes a task (I/O,
+    /// a message), that task runs first, and the jump waits for a later turn
+    /// where nothing was woken. So a socket that another task of this
+    /// runtime wrote to is read before a timeout can fire, while data still
+    /// to come from another thread or process may lose against a jumped
+    /// timeout. A blocking-pool job in flight (`keepalive`) holds the jump
+    /// off: the poll waits for its result, as it would with no timer at all
+    /// (tokio does the same for `spawn_blocking`). With auto-advance off,
+    /// the poll waits for I/O or a wake-up only; `time::advance` moves the
+    /// clock.
+    #[cold]
+    fn may_jump(&self) -> bool {
+        self.time.auto_advance() && self.keepalive.get() == 0
     }
 
     /// Whether nothing is left that could ever wake a task: no ready task,

@@ -27,6 +27,7 @@ use std::task::Waker;
 use super::harness::{Harness, PanicPolicy};
 use super::header::{Header, foreign_ref_dec, ref_dec};
 use super::heap::{Mailbox, TaskHeap};
+use super::order::SeededOrder;
 use super::raw;
 use super::registry::Registry;
 use super::state::{JOIN_HANDLE, SCHEDULED, Wake};
@@ -61,6 +62,10 @@ pub(crate) struct Executor {
     registry: RefCell<Registry>,
     next_id: Cell<u64>,
     harness: Harness,
+    /// `Builder::seed`: take ready tasks in a seeded pseudo-random order
+    /// instead of FIFO (`order.rs`). `None`, the default, costs one test
+    /// per batch.
+    order: Option<Box<SeededOrder>>,
 }
 
 impl Executor {
@@ -81,7 +86,14 @@ impl Executor {
             registry: RefCell::new(Registry::new()),
             next_id: Cell::new(1),
             harness: Harness::new(policy),
+            order: None,
         }
+    }
+
+    /// Takes ready tasks in the pseudo-random order `seed` fixes from now on
+    /// (`Builder::seed`; see `order.rs`).
+    pub(crate) fn seed_order(&mut self, seed: u64) {
+        self.order = Some(Box::new(SeededOrder::new(seed)));
     }
 
     // --- Finding it ---
@@ -272,8 +284,39 @@ impl Executor {
     /// Runs up to `tasks_per_turn` tasks from the run queue.
     #[inline]
     pub(crate) fn run_batch(&self) {
+        if let Some(order) = &self.order {
+            return self.run_batch_seeded(order);
+        }
         for _ in 0..self.tasks_per_turn {
             let Some(task) = self.run_queue.borrow_mut().pop_front() else { break };
+            // SAFETY: the queue entry owns a reference to a task of this runtime.
+            unsafe { self.harness.run(self, task) };
+        }
+    }
+
+    /// `run_batch` in a seeded order: each pick is uniform among the
+    /// queued tasks and, if it was woken, the root; picking the root ends
+    /// the batch, so the loop polls it before any other queued task.
+    #[inline(never)]
+    fn run_batch_seeded(&self, order: &SeededOrder) {
+        for _ in 0..self.tasks_per_turn {
+            let task = {
+                let mut queue = self.run_queue.borrow_mut();
+                let ready = queue.len();
+                if ready == 0 {
+                    break;
+                }
+                // SAFETY: the root lives as long as the executor.
+                let root_woken = unsafe { self.root.as_ref().state.has(SCHEDULED) };
+                let pick = order.pick(ready + usize::from(root_woken));
+                if pick == ready {
+                    break;
+                }
+                match queue.swap_remove_back(pick) {
+                    Some(task) => task,
+                    None => break,
+                }
+            };
             // SAFETY: the queue entry owns a reference to a task of this runtime.
             unsafe { self.harness.run(self, task) };
         }

@@ -34,6 +34,7 @@ pub(crate) mod header;
 pub(crate) mod heap;
 mod join_handle;
 mod local;
+mod order;
 pub(crate) mod raw;
 pub(crate) mod registry;
 pub(crate) mod state;
