@@ -54,6 +54,7 @@
 //! | pools of green tasks | `gevent.pool.Pool`, `Group` | [`pool::Pool`], [`pool::Group`] |
 //! | thread and process pools | `concurrent.futures`, `multiprocessing.Pool` | [`blocking::ThreadPool`]; real processes: [`process`] |
 //! | a blocking call | `gevent.threadpool` | [`spawn_blocking`] |
+//! | tests: an async test, virtual time, seeded schedules | — | [`test`], [`time::pause`], [`testing::check_seeds`] |
 //! | files | `FileObjectThread` | [`fs`] |
 //! | an HTTP server (feature `http`) | `gevent.pywsgi.WSGIServer` | `http::Server`, `http::serve` |
 //! | an HTTP client (feature `http`) | `requests` under gevent | `http::Client` |
@@ -63,6 +64,50 @@
 //! The guide in `docs/` has the full porting tables.
 
 pub use sprout_runtime::*;
+
+/// Runs an `async fn` test on a fresh runtime; options `paused`,
+/// `auto_advance = false`, `seed = N` (see [`testing`] and docs/debugging.md).
+///
+/// ```
+/// # mod wrap {
+/// use std::time::Duration;
+///
+/// #[sprout::test(paused)]
+/// async fn an_hour_in_no_time() {
+///     let start = sprout::time::now();
+///     sprout::sleep(Duration::from_secs(3600)).await;
+///     assert!(sprout::time::now() - start >= Duration::from_secs(3600));
+/// }
+/// # }
+/// ```
+///
+/// Bad options are compile errors:
+///
+/// ```compile_fail
+/// #[sprout::test(pause)] // unknown option `pause`
+/// async fn t() {}
+/// ```
+///
+/// ```compile_fail
+/// #[sprout::test(seed = "seven")] // the seed must be an integer literal
+/// async fn t() {}
+/// ```
+///
+/// ```compile_fail
+/// #[sprout::test] // needs an `async fn`
+/// fn t() {}
+/// ```
+pub use sprout_macros::test;
+
+/// Runs `async fn main` on a sprout runtime, as [`run`] does.
+///
+/// ```
+/// #[sprout::main]
+/// async fn main() {
+///     sprout::sleep(std::time::Duration::from_millis(1)).await;
+/// }
+/// ```
+pub use sprout_macros::main;
 
 /// Networking: `std::net`, only async (sprout-net).
 ///

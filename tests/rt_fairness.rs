@@ -144,50 +144,46 @@ fn a_yielding_loop_sees_io_from_another_thread() {
     assert!(written_at >= 100 && spins >= written_at, "spins {spins}, written at {written_at}");
 }
 
-#[test]
-fn an_always_ready_resource_yields_after_its_budget() {
-    run(async {
-        let flag = Rc::new(Cell::new(false));
-        let busy = spawn({
-            let flag = flag.clone();
-            async move {
-                // Each iteration is an "operation" that is always ready. Without
-                // the budget this loop would never let the other task run.
-                for i in 0..1_000_000u64 {
-                    poll_fn(coop::poll_proceed).await;
-                    if flag.get() {
-                        return i;
-                    }
+#[sprout::test]
+async fn an_always_ready_resource_yields_after_its_budget() {
+    let flag = Rc::new(Cell::new(false));
+    let busy = spawn({
+        let flag = flag.clone();
+        async move {
+            // Each iteration is an "operation" that is always ready. Without
+            // the budget this loop would never let the other task run.
+            for i in 0..1_000_000u64 {
+                poll_fn(coop::poll_proceed).await;
+                if flag.get() {
+                    return i;
                 }
-                u64::MAX
             }
-        });
-        spawn(async move { flag.set(true) });
-        let iterations = busy.await.unwrap();
-        assert!(iterations < 1_000_000, "the busy task never yielded");
+            u64::MAX
+        }
     });
+    spawn(async move { flag.set(true) });
+    let iterations = busy.await.unwrap();
+    assert!(iterations < 1_000_000, "the busy task never yielded");
 }
 
-#[test]
-fn budget_is_per_poll_and_refills() {
-    run(async {
-        let mut yields = 0;
-        for _ in 0..1000 {
-            let mut pending = false;
-            poll_fn(|cx| match coop::poll_proceed(cx) {
-                Poll::Ready(()) => Poll::Ready(()),
-                Poll::Pending => {
-                    pending = true;
-                    Poll::Pending
-                }
-            })
-            .await;
-            yields += pending as u32;
-        }
-        // 1000 operations with a budget of 128 per poll: a handful of yields.
-        assert!((1..=10).contains(&yields), "{yields} yields");
-        assert!(coop::has_budget_remaining());
-    });
+#[sprout::test]
+async fn budget_is_per_poll_and_refills() {
+    let mut yields = 0;
+    for _ in 0..1000 {
+        let mut pending = false;
+        poll_fn(|cx| match coop::poll_proceed(cx) {
+            Poll::Ready(()) => Poll::Ready(()),
+            Poll::Pending => {
+                pending = true;
+                Poll::Pending
+            }
+        })
+        .await;
+        yields += pending as u32;
+    }
+    // 1000 operations with a budget of 128 per poll: a handful of yields.
+    assert!((1..=10).contains(&yields), "{yields} yields");
+    assert!(coop::has_budget_remaining());
 }
 
 /// Issue 8, bug 11: a task whose operation budget ran out waits no less

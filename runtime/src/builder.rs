@@ -29,6 +29,10 @@ pub struct Builder {
     pub(crate) panic_policy: PanicPolicy,
     /// Observation: records, blocking detector, dump on signal, deadlocks.
     pub(crate) observe: observe::Config,
+    // Deterministic testing (docs/debugging.md).
+    pub(crate) start_paused: bool,
+    pub(crate) auto_advance: bool,
+    pub(crate) seed: Option<u64>,
 }
 
 impl Default for Builder {
@@ -53,6 +57,9 @@ impl Builder {
             ops_per_poll: 128,
             panic_policy: PanicPolicy::Log,
             observe: observe::Config::default(),
+            start_paused: false,
+            auto_advance: true,
+            seed: None,
         }
     }
 
@@ -177,6 +184,83 @@ impl Builder {
     /// only runs when the loop would otherwise wait forever.
     pub fn detect_deadlocks(mut self, on: bool) -> Builder {
         self.observe.deadlocks = on;
+        self
+    }
+
+    // --- Deterministic testing (docs/debugging.md) ---
+
+    /// Starts the runtime with its clock paused (default false): virtual
+    /// time, as if [`time::pause`](crate::time::pause) were its first call.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sprout_runtime::{Runtime, sleep, time};
+    ///
+    /// let rt = Runtime::builder().start_paused(true).build().unwrap();
+    /// let took = std::time::Instant::now();
+    /// rt.block_on(async {
+    ///     let start = time::now();
+    ///     sleep(Duration::from_secs(86_400)).await;
+    ///     assert!(time::now() - start >= Duration::from_secs(86_400));
+    /// });
+    /// assert!(took.elapsed() < Duration::from_secs(5)); // a day, in microseconds
+    /// ```
+    pub fn start_paused(mut self, paused: bool) -> Builder {
+        self.start_paused = paused;
+        self
+    }
+
+    /// Whether a paused clock jumps to the next timer's deadline when every
+    /// task waits (default true). With `false`, paused time moves only
+    /// through [`time::advance`](crate::time::advance): a test then steps
+    /// through time itself, and a test whose every task waits on a timer
+    /// waits for good (nothing else will move the clock).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sprout_runtime::{Runtime, sleep, spawn, time};
+    ///
+    /// let rt = Runtime::builder().start_paused(true).auto_advance(false).build().unwrap();
+    /// rt.block_on(async {
+    ///     let timer = spawn(sleep(Duration::from_secs(5)));
+    ///     time::advance(Duration::from_secs(4)).await;
+    ///     assert!(!timer.is_finished());
+    ///     time::advance(Duration::from_secs(1)).await;
+    ///     assert!(timer.is_finished());
+    /// });
+    /// ```
+    pub fn auto_advance(mut self, on: bool) -> Builder {
+        self.auto_advance = on;
+        self
+    }
+
+    /// Runs ready tasks in a pseudo-random order fixed by `seed`, instead
+    /// of first come, first served: the same seed replays the same
+    /// interleaving (default: none, FIFO). For tests that look for races;
+    /// see [`testing::check_seeds`](crate::testing::check_seeds) and
+    /// docs/debugging.md ("Seeded schedules") for what the seed controls.
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    /// use std::rc::Rc;
+    /// use sprout_runtime::{Runtime, spawn};
+    ///
+    /// let order = |seed| {
+    ///     let rt = Runtime::builder().seed(seed).build().unwrap();
+    ///     rt.block_on(async {
+    ///         let log = Rc::new(RefCell::new(Vec::new()));
+    ///         let tasks: Vec<_> = (0..8).map(|i| {
+    ///             let log = log.clone();
+    ///             spawn(async move { log.borrow_mut().push(i) })
+    ///         }).collect();
+    ///         for t in tasks { t.await.unwrap(); }
+    ///         log.take()
+    ///     })
+    /// };
+    /// assert_eq!(order(7), order(7)); // the same seed, the same order
+    /// ```
+    pub fn seed(mut self, seed: u64) -> Builder {
+        self.seed = Some(seed);
         self
     }
 }

@@ -16,6 +16,8 @@
 //! - [`sync`]: events and friends.
 //! - [`queue`]: Queue, LifoQueue, PriorityQueue, Channel, for tasks and threads.
 //! - [`observe`]: task dumps, the blocking detector, deadlock reports, metrics.
+//! - [`testing`], [`time::pause`], [`Builder::seed`]: deterministic tests
+//!   (virtual time, seeded schedules).
 //!
 //! ```
 //! use std::time::Duration;
@@ -53,6 +55,7 @@ pub mod sched;
 mod scoped;
 pub mod sync;
 pub mod task;
+pub mod testing;
 pub mod time;
 
 pub use blocking::spawn_blocking;

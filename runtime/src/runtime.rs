@@ -149,9 +149,9 @@ impl Runtime {
         let (reactor, mio_waker) = Reactor::new(config.events_per_turn, serial)?;
         let remote = Arc::new(Remote::new(mio_waker));
         let (observe, observer) = Observe::new(&config.observe, serial);
-        let core = Core {
+        let mut core = Core {
             executor: Executor::new(remote.clone(), config.tasks_per_turn, config.ops_per_poll, config.panic_policy),
-            time: TimeDriver::new(serial),
+            time: TimeDriver::new(serial, config.start_paused, config.auto_advance),
             reactor,
             remote,
             serial,
@@ -167,6 +167,9 @@ impl Runtime {
             core.executor.set_observer(observer);
         }
         core.observe.set_own_remote_refs(&core.remote);
+        if let Some(seed) = config.seed {
+            core.executor.seed_order(seed);
+        }
         directory::insert(core.serial, &core.remote);
         Ok(Runtime { core: Box::new(core), _not_send: PhantomData })
     }
@@ -291,9 +294,13 @@ impl Core {
             if must_poll && self.reactor.turn(timeout, &mut wake) {
                 self.drain_remote();
             }
-            // 5. Fire due timers.
+            // 5. Fire due timers; a paused clock first jumps to the next
+            // deadline if the poll found nothing to wake (auto-advance).
             if timers_armed {
                 let before = wake.len();
+                if self.time.is_paused() {
+                    self.auto_advance(&wake);
+                }
                 self.time.fire_due(&mut wake);
                 self.observe.timers_fired(wake.len() - before);
             }
@@ -309,11 +316,12 @@ impl Core {
     }
 
     /// Step 4 for a loop that may wait (nothing is ready): the idle wake of
-    /// `sprout::wait()` futures, the deadlock check, the blocking monitor's
-    /// idle mark. Returns the timeout, zero if it woke anything. Kept out
-    /// of `turn`, so that a busy loop pays nothing for it.
+    /// `sprout::wait()` futures, a paused clock's timeout, the deadlock
+    /// check, the blocking monitor's idle mark. Returns the timeout, zero
+    /// if it woke anything or a paused clock may jump. Kept out of `turn`,
+    /// so that a busy loop pays nothing for it.
     #[inline(never)]
-    fn before_waiting(&self, timeout: Option<Duration>) -> Option<Duration> {
+    fn before_waiting(&self, mut timeout: Option<Duration>) -> Option<Duration> {
         if !self.idle_waiters.borrow().is_empty() && self.is_idle() {
             // gevent.wait(): the loop has nothing left to wait for.
             self.idle_epoch.set(self.idle_epoch.get() + 1);
@@ -321,10 +329,22 @@ impl Core {
             waiters.into_iter().for_each(Waker::wake);
             return Some(Duration::ZERO);
         }
+        if self.time.is_paused() {
+            // Virtual time: waiting does not move a paused clock, so the
+            // poll must not block until a deadline (see `may_jump`).
+            if timeout.is_some() && self.may_jump() {
+                return Some(Duration::ZERO);
+            }
+            timeout = None;
+        }
         if timeout.is_none() {
-            // Nothing ready, no timer: unless something outside the tasks
-            // can wake one, this wait would never end. The report goes to
-            // `block_on` through the main future's wake.
+            // Nothing ready, and no timer, or a paused clock that will not
+            // jump: unless something outside the tasks can wake one, this
+            // wait would never end. A task waiting on a timer is never
+            // counted stuck (`observe/deadlock.rs`), so a paused clock that
+            // another task's `time::advance` could still move is no
+            // deadlock. The report goes to `block_on` through the main
+            // future's wake.
             if let Some(deadlock) = self.deadlocked() {
                 self.observe.set_deadlock(deadlock);
                 self.executor.wake_root();
@@ -348,6 +368,37 @@ impl Core {
             return None;
         }
         self.observe.deadlock(&self.executor, &self.remote)
+    }
+
+    /// Step 5 with a paused clock: jumps it to the next deadline if no task
+    /// is ready and the poll woke none (`wake` holds what it woke). Only
+    /// then was the poll's timeout the zero that step 4 chose for a jump.
+    #[cold]
+    fn auto_advance(&self, wake: &[CompactWaker]) {
+        if self.may_jump() && wake.is_empty() && !self.executor.is_busy() {
+            self.time.jump_to_next();
+        }
+    }
+
+    /// Whether a paused clock may jump to the next deadline: auto-advance
+    /// is on and no blocking-pool job is in flight. Step 4 then polls with
+    /// a zero timeout, else with none (waiting does not bring a paused
+    /// deadline closer), and step 5 jumps if nothing was woken.
+    ///
+    /// The rule for jumping, tokio's: jump only where the loop would
+    /// otherwise block. The poll then takes no time; if it wakes a task (I/O,
+    /// a message), that task runs first, and the jump waits for a later turn
+    /// where nothing was woken. So a socket that another task of this
+    /// runtime wrote to is read before a timeout can fire, while data still
+    /// to come from another thread or process may lose against a jumped
+    /// timeout. A blocking-pool job in flight (`keepalive`) holds the jump
+    /// off: the poll waits for its result, as it would with no timer at all
+    /// (tokio does the same for `spawn_blocking`). With auto-advance off,
+    /// the poll waits for I/O or a wake-up only; `time::advance` moves the
+    /// clock.
+    #[cold]
+    fn may_jump(&self) -> bool {
+        self.time.auto_advance() && self.keepalive.get() == 0
     }
 
     /// Whether nothing is left that could ever wake a task: no ready task,

@@ -29,6 +29,7 @@ use super::harness::{Harness, PanicPolicy};
 use super::header::{Header, foreign_ref_dec, ref_dec};
 use super::heap::{Mailbox, TaskHeap};
 use super::observe::Observer;
+use super::order::SeededOrder;
 use super::raw;
 use super::registry::Registry;
 use super::state::{JOIN_HANDLE, SCHEDULED, Wake};
@@ -67,6 +68,10 @@ pub(crate) struct Executor {
     counts: Counts,
     /// Set when the runtime observes its tasks (`task/observe.rs`).
     observer: OnceCell<Box<Observer>>,
+    /// `Builder::seed`: take ready tasks in a seeded pseudo-random order
+    /// instead of FIFO (`order.rs`). `None`, the default, costs one test
+    /// per batch.
+    order: Option<Box<SeededOrder>>,
 }
 
 /// The executor's counters (the rest of the metrics are derived: spawned
@@ -102,6 +107,7 @@ impl Executor {
             harness: Harness::new(policy),
             counts: Counts::default(),
             observer: OnceCell::new(),
+            order: None,
         }
     }
 
@@ -114,6 +120,12 @@ impl Executor {
     #[inline]
     pub(crate) fn observer(&self) -> Option<&Observer> {
         self.observer.get().map(|o| &**o)
+    }
+
+    /// Takes ready tasks in the pseudo-random order `seed` fixes from now on
+    /// (`Builder::seed`; see `order.rs`).
+    pub(crate) fn seed_order(&mut self, seed: u64) {
+        self.order = Some(Box::new(SeededOrder::new(seed)));
     }
 
     // --- Finding it ---
@@ -313,6 +325,9 @@ impl Executor {
     /// Runs up to `tasks_per_turn` tasks from the run queue.
     #[inline]
     pub(crate) fn run_batch(&self) {
+        if let Some(order) = &self.order {
+            return self.run_batch_seeded(order);
+        }
         // The observer is looked at once per batch: unobserved, a poll
         // pays nothing for it.
         match self.observer() {
@@ -329,6 +344,35 @@ impl Executor {
             self.counts.polls.set(self.counts.polls.get() + 1);
             // SAFETY: the queue entry owns a reference to a task of this runtime.
             unsafe { self.harness.run(self, task, observer) };
+        }
+    }
+
+    /// `run_batch` in a seeded order: each pick is uniform among the
+    /// queued tasks and, if it was woken, the root; picking the root ends
+    /// the batch, so the loop polls it before any other queued task.
+    #[inline(never)]
+    fn run_batch_seeded(&self, order: &SeededOrder) {
+        for _ in 0..self.tasks_per_turn {
+            let task = {
+                let mut queue = self.run_queue.borrow_mut();
+                let ready = queue.len();
+                if ready == 0 {
+                    break;
+                }
+                // SAFETY: the root lives as long as the executor.
+                let root_woken = unsafe { self.root.as_ref().state.has(SCHEDULED) };
+                let pick = order.pick(ready + usize::from(root_woken));
+                if pick == ready {
+                    break;
+                }
+                match queue.swap_remove_back(pick) {
+                    Some(task) => task,
+                    None => break,
+                }
+            };
+            self.counts.polls.set(self.counts.polls.get() + 1);
+            // SAFETY: the queue entry owns a reference to a task of this runtime.
+            unsafe { self.harness.run(self, task, self.observer()) };
         }
     }
 

@@ -26,6 +26,7 @@ use std::ptr;
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
+use super::clock::Clock;
 use super::wheel::{MAX_SPAN, TimerState, Wheel};
 use crate::scoped::{self, Reset};
 use crate::task::compact::CompactWaker;
@@ -57,6 +58,8 @@ pub(crate) struct TimeDriver {
     /// Deadlines before this instant are never beyond the wheel's span, so
     /// a timer for one that fired is done (see `poll`).
     horizon: Instant,
+    /// What `now` reads: std's clock, or a virtual one (`clock.rs`).
+    clock: Clock,
 }
 
 /// What a `Sleep` armed in this driver finds when it polls its timer.
@@ -73,14 +76,17 @@ pub(crate) enum TimerPoll {
 }
 
 impl TimeDriver {
-    /// A driver whose tick 0 is now.
-    pub(crate) fn new(serial: u32) -> TimeDriver {
+    /// A driver whose tick 0 is now; `paused` starts its clock paused
+    /// there (virtual time), and `auto_advance` lets the loop jump a
+    /// paused clock to the next deadline.
+    pub(crate) fn new(serial: u32, paused: bool, auto_advance: bool) -> TimeDriver {
         let epoch = Instant::now();
         TimeDriver {
             serial,
             wheel: RefCell::new(Wheel::new()),
             epoch,
             horizon: epoch.checked_add(Duration::from_millis(MAX_SPAN - 1)).unwrap_or(epoch),
+            clock: Clock::new(epoch, paused, auto_advance),
         }
     }
 
@@ -154,11 +160,36 @@ impl TimeDriver {
         self.wheel.borrow_mut().advance(now, wake);
     }
 
-    /// The clock the loop's timers follow: every reading the loop takes
-    /// goes through here (the seam a paused, virtual clock would use).
+    /// The clock the timers follow: every reading the loop takes goes
+    /// through here, and so does `time::now` (sleep deadlines, intervals).
     #[inline]
-    fn now(&self) -> Instant {
-        Instant::now()
+    pub(crate) fn now(&self) -> Instant {
+        self.clock.now()
+    }
+
+    /// The clock itself (`time::pause`, `resume`, `advance`).
+    pub(crate) fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Whether the clock is paused: waiting does not move it, so the loop
+    /// must not block until the next deadline (see `Core::turn`).
+    #[inline]
+    pub(crate) fn is_paused(&self) -> bool {
+        self.clock.is_paused()
+    }
+
+    /// Whether the loop may jump the paused clock to the next deadline.
+    pub(crate) fn auto_advance(&self) -> bool {
+        self.clock.auto_advance()
+    }
+
+    /// Auto-advance: moves the paused clock to the next armed timer's
+    /// deadline, so that `fire_due` fires it. The loop calls it only when
+    /// no task is ready and an I/O poll found nothing to wake.
+    pub(crate) fn jump_to_next(&self) {
+        let Some(tick) = self.wheel.borrow().next_deadline() else { return };
+        self.clock.advance_to(self.tick_instant(tick));
     }
 
     /// Whether no timer is armed, except by the wakers in `idle`
@@ -251,7 +282,7 @@ mod tests {
 
     #[test]
     fn ticks_round_deadlines_up_and_now_down() {
-        let driver = TimeDriver::new(1);
+        let driver = TimeDriver::new(1, false, true);
         let at = |ms: u64, us: u64| driver.epoch + Duration::from_millis(ms) + Duration::from_micros(us);
         assert_eq!(driver.deadline_tick(at(5, 0)), 5);
         assert_eq!(driver.deadline_tick(at(5, 1)), 6);
@@ -262,7 +293,7 @@ mod tests {
 
     #[test]
     fn tick_arithmetic_saturates() {
-        let driver = TimeDriver::new(1);
+        let driver = TimeDriver::new(1, false, true);
         let far = deadline_after(driver.epoch, Duration::MAX);
         assert!(far > driver.epoch + Duration::from_secs(86_400 * 365 * 29));
         assert_eq!(driver.deadline_tick(far).min(MAX_TICK), driver.deadline_tick(far));

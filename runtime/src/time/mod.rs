@@ -23,12 +23,14 @@
 //! wheel's span, means "never" (in practice: not for decades). Nothing in
 //! this module panics or wraps on a large duration.
 
+mod clock;
 pub(crate) mod driver;
 mod interval;
 mod sleep;
 mod timeout;
 mod wheel;
 
+pub use clock::{Advance, advance, is_paused, now, pause, resume};
 pub use interval::{Interval, MissedTickBehavior, interval, interval_at};
 pub use sleep::{Sleep, sleep, sleep_until};
 pub use std::time::{Duration, Instant};

@@ -17,7 +17,8 @@ use crate::task::executor::Executor;
 /// past, is a yield: as gevent's `sleep(0)`, it lets every other ready task
 /// run, and I/O be polled, then completes (see [`yield_now`](crate::yield_now)).
 /// A duration too long to add to an `Instant`, up to `Duration::MAX`, means
-/// "never".
+/// "never". The deadline is [`time::now()`](super::now) plus `duration`: it
+/// follows the runtime's clock, which is virtual once [paused](super::pause).
 ///
 /// ```
 /// use std::time::{Duration, Instant};
@@ -30,14 +31,17 @@ use crate::task::executor::Executor;
 /// });
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
-    let deadline = super::deadline_after(Instant::now(), duration);
+    let deadline = super::deadline_after(super::now(), duration);
     // A zero sleep is due at once: no need to read the clock again.
     Sleep { deadline, serial: if duration.is_zero() { DUE } else { UNREGISTERED }, key: 0 }
 }
 
 /// Waits until `deadline`. A deadline already past is a yield, as in [`sleep`].
+///
+/// "Past" means on the runtime's clock, [`time::now()`](super::now): when
+/// time is paused, compute the deadline from that, not from `Instant::now()`.
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    let due = deadline <= Instant::now();
+    let due = deadline <= super::now();
     Sleep { deadline, serial: if due { DUE } else { UNREGISTERED }, key: 0 }
 }
 
