@@ -9,7 +9,8 @@
 //! Every connection gets its own green task that reads and writes back,
 //! one thread for all of them. With `--upper` it upper-cases what it sends
 //! back, as the gevent demo does. Ctrl-C stops accepting, gives open
-//! connections five seconds, then closes the rest.
+//! connections five seconds, then closes the rest, and prints the
+//! runtime's counters (`sprout::metrics()`, docs/debugging.md "Metrics").
 //!
 //! Peers that misbehave cost nothing extra: a reset or a timeout ends just
 //! that task; a half-close gets every byte echoed, then the close; a client
@@ -88,6 +89,8 @@ fn main() {
             }
         });
         server.serve_forever().await;
+        // Ctrl-C ended the server: what the loop did meanwhile.
+        print!("{}", sprout::metrics());
         io::Result::Ok(())
     });
     if let Err(e) = result {
