@@ -123,6 +123,47 @@ fn a_thread_safe_event_set_later_by_a_thread_is_not_a_deadlock() {
     setter.join().unwrap();
 }
 
+/// A paused clock that only `time::advance` moves: every task waits on a
+/// timer or on another task, so nothing can ever fire the timer.
+#[test]
+fn timers_of_a_paused_clock_nobody_advances_are_reported() {
+    let rt = Runtime::builder().start_paused(true).auto_advance(false).build().unwrap();
+    let report = rt
+        .try_block_on(async {
+            let napper = task::Builder::new().name("napper").spawn(sleep(Duration::from_secs(5)));
+            napper.await.unwrap();
+        })
+        .expect_err("a frozen clock with only timers pending is a deadlock");
+    let napper = report.dump().task_named("napper").unwrap();
+    assert_eq!(napper.waits_on().unwrap().name(), "sleep", "{report}");
+}
+
+/// The same frozen clock, while a task that will advance it waits on a
+/// thread: that task might still move the clock, so nothing is reported.
+#[test]
+fn a_paused_clock_a_task_may_still_advance_is_not_a_deadlock() {
+    let rt = Runtime::builder().start_paused(true).auto_advance(false).build().unwrap();
+    let go = Arc::new(sprout::sync::threadsafe::Event::new());
+    let setter = {
+        let go = go.clone();
+        thread::spawn(move || {
+            thread::sleep(Duration::from_millis(100));
+            go.set();
+        })
+    };
+    rt.try_block_on(async move {
+        let napper = spawn(sleep(Duration::from_secs(5)));
+        let advancer = spawn(async move {
+            go.wait().await;
+            sprout::time::advance(Duration::from_secs(5)).await;
+        });
+        napper.await.unwrap();
+        advancer.await.unwrap();
+    })
+    .expect("a task that will advance the clock is not stuck");
+    setter.join().unwrap();
+}
+
 thread_local! {
     static INBOX: Rc<Queue<u32>> = Rc::new(Queue::new(0));
 }

@@ -32,7 +32,7 @@
 //! thread, as a greenlet that never switches does in gevent.
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::io;
 use std::marker::PhantomData;
@@ -358,7 +358,8 @@ impl Core {
     /// The deadlock report, if nothing outside the tasks can wake one (no
     /// blocking job, message, socket waiter, `wait()` future, `Handle`) and
     /// every task and the main future wait only on one another; called
-    /// when nothing is ready and no timer is armed. See `observe/deadlock.rs`.
+    /// when nothing is ready and no timer is armed (or a paused clock will
+    /// not jump). See `observe/deadlock.rs`.
     fn deadlocked(&self) -> Option<Deadlock> {
         if self.keepalive.get() > 0
             || self.remote.has_messages()
@@ -367,7 +368,16 @@ impl Core {
         {
             return None;
         }
-        self.observe.deadlock(&self.executor, &self.remote)
+        // A paused clock that only `time::advance` moves: its timers fire
+        // only if some task advances it (`observe/deadlock.rs`).
+        let frozen = self.time.is_paused() && !self.time.auto_advance();
+        self.observe.deadlock(&self.executor, &self.remote, || {
+            let mut timers = HashMap::new();
+            if frozen {
+                self.time.sleepers(|task, _| *timers.entry(task).or_insert(0) += 1);
+            }
+            timers
+        })
     }
 
     /// Step 5 with a paused clock: jumps it to the next deadline if no task

@@ -24,11 +24,20 @@
 //! through the mailbox), and every runtime-thread reference accounted
 //! for: the registry's, the `JoinHandle`'s, and one per waker held by a
 //! structure that only this runtime's tasks can fire (a local primitive's
-//! wait list, a task's join slot, an internal task handle) or whose source
-//! the loop has already ruled out (a timer, a socket). Any other reference
+//! wait list, a task's join slot, an internal task handle). Any other reference
 //! (a `Waker` kept by a hand-written future, a thread-safe primitive's
 //! wait list, a waker sent to a plain thread, a `FuturesUnordered` inside
 //! the task) might be woken from outside, and the task is not reported.
+//!
+//! Timers: unpaused, the check runs only with no timer armed. With a
+//! paused clock and auto-advance, the loop jumps to the next timer
+//! instead of waiting. With a paused clock and `auto_advance(false)`, only
+//! `time::advance` (or `resume`) moves the clock, and only a task can call
+//! it (a closure from a `Handle` needs a live `Handle`, which rules the
+//! report out): a task's wakers in the timer wheel then count as
+//! accounted for, and the report names the timers ("sleep (5 s left)").
+//! If any task is not stuck, it might advance the clock, and nothing is
+//! reported.
 //!
 //! So the report never names a program that could still make progress
 //! through sprout's own means, at the price of missing some real
@@ -38,10 +47,13 @@
 //! thread does not wake the loop, so a deadlock that appears only then is
 //! not reported either.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::ptr::NonNull;
 
 use super::dump::Dump;
 use crate::task::executor::Executor;
+use crate::task::header::Header;
 use crate::task::observe::provably_stuck;
 
 /// The report of a deadlock: the main future waits and nothing can ever
@@ -96,14 +108,19 @@ impl fmt::Display for Deadlock {
 impl std::error::Error for Deadlock {}
 
 /// The report, if the main future and every task are provably stuck.
-pub(crate) fn check(executor: &Executor) -> Option<Deadlock> {
+/// `frozen_timers` holds, by task header address, the number of wakers
+/// each task has in timers that can never fire (a paused clock without
+/// auto-advance; empty otherwise).
+pub(crate) fn check(executor: &Executor, frozen_timers: &HashMap<usize, u32>) -> Option<Deadlock> {
+    let also_held = |task: NonNull<Header>| frozen_timers.get(&task.as_ptr().addr()).copied().unwrap_or(0);
+    let root = executor.root();
     // SAFETY: the root lives as long as the executor.
-    if !provably_stuck(unsafe { executor.root().as_ref() }, true) {
+    if !provably_stuck(unsafe { root.as_ref() }, true, also_held(root)) {
         return None;
     }
     // SAFETY: the registry holds a reference to each live task, and
     // `provably_stuck` runs no user code.
-    if !executor.all_live(|task| provably_stuck(unsafe { task.as_ref() }, false)) {
+    if !executor.all_live(|task| provably_stuck(unsafe { task.as_ref() }, false, also_held(task))) {
         return None;
     }
     Some(Deadlock { dump: Dump::gather(executor, false) })

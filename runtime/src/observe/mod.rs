@@ -47,6 +47,7 @@ mod signal;
 mod tests;
 
 use std::cell::Cell;
+use std::collections::HashMap;
 use std::fmt;
 use std::panic::Location;
 use std::ptr;
@@ -355,11 +356,18 @@ impl Observe {
     /// (`remote` is the mailbox: a reference beyond the runtime's own is a
     /// `Handle` or a blocking job). Returns the report if every task and
     /// the main future can be woken only by one another (see `deadlock.rs`).
-    pub(crate) fn deadlock(&self, executor: &Executor, remote: &Arc<Remote>) -> Option<Deadlock> {
+    ///
+    /// `frozen_timers`: see `deadlock::check`.
+    pub(crate) fn deadlock(
+        &self,
+        executor: &Executor,
+        remote: &Arc<Remote>,
+        frozen_timers: impl FnOnce() -> HashMap<usize, u32>,
+    ) -> Option<Deadlock> {
         if !self.deadlocks || Arc::strong_count(remote) > self.own_remote_refs.get() {
             return None;
         }
-        deadlock::check(executor)
+        deadlock::check(executor, &frozen_timers())
     }
 }
 

@@ -353,18 +353,21 @@ pub(crate) fn waiting_shared(what: WaitOn, shared: bool) {
 /// to it (`foreign_refs`: a waker cloned there, or a message on its way),
 /// and every runtime-thread reference is accounted for: the registry's
 /// (the root's own, for the main future), the `JoinHandle`'s, and the HELD
-/// count (`state.rs`): counted `CompactWaker`s, which sit only in timers,
-/// sockets' waiter lists, runtime-local wait lists and join slots, and
-/// internal task handles. A reference beyond those is a `Waker` somewhere
+/// count (`state.rs`): counted `CompactWaker`s, which sit only in
+/// runtime-local wait lists and join slots, and internal task handles. A reference beyond those is a `Waker` somewhere
 /// sprout cannot see (a hand-written future's, a thread-safe primitive's
 /// list, another thread): that task might be woken, and is not stuck.
-pub(crate) fn provably_stuck(header: &Header, root: bool) -> bool {
+///
+/// `also_held` counts references the caller has accounted for itself:
+/// the wakers of timers that can never fire (a paused clock that only
+/// `time::advance` moves, `observe/deadlock.rs`).
+pub(crate) fn provably_stuck(header: &Header, root: bool, also_held: u32) -> bool {
     let state = &header.state;
     if state.has(SCHEDULED | RUNNING) || header.foreign_refs.load(Ordering::Acquire) != 0 {
         return false;
     }
     let handle = u32::from(!root && state.has(JOIN_HANDLE));
-    u64::from(header.refs.get()) == 1 + u64::from(handle) + u64::from(state.held())
+    u64::from(header.refs.get()) == 1 + u64::from(handle) + u64::from(state.held()) + u64::from(also_held)
 }
 
 /// What the monitor thread reads while the runtime thread may be stuck in
