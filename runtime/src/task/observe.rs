@@ -472,10 +472,15 @@ impl SlotTable {
         if chunk.is_null() {
             // Zeroed memory straight from the allocator: no chunk built on
             // the stack and copied (that cost 50 instructions a slot).
-            // SAFETY: `SlotInfo` is three atomics, for which all-zero bytes
-            // are valid values (0, null, false): its `Default`.
-            let fresh: Box<[SlotInfo; CHUNK]> = unsafe { Box::new_zeroed().assume_init() };
-            chunk = Box::into_raw(fresh);
+            let layout = std::alloc::Layout::new::<[SlotInfo; CHUNK]>();
+            // SAFETY: the layout's size is not zero.
+            chunk = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<[SlotInfo; CHUNK]>();
+            if chunk.is_null() {
+                std::alloc::handle_alloc_error(layout);
+            }
+            // The chunk is freed as the `Box` this layout makes (`Drop`):
+            // `SlotInfo` is three atomics, for which all-zero bytes are
+            // valid values (0, null, false), its `Default`.
             // Only the runtime thread writes `chunks`: a plain store publishes it.
             cell.store(chunk, Ordering::Release);
         }
@@ -523,7 +528,9 @@ impl Drop for SlotTable {
         for cell in self.chunks.iter() {
             let chunk = cell.load(Ordering::Acquire);
             if !chunk.is_null() {
-                // SAFETY: allocated by `set` with `Box::into_raw`, freed once, here.
+                // SAFETY: allocated by `set` with the global allocator and
+                // the layout of `[SlotInfo; CHUNK]`, as a `Box` of it would
+                // be, and zeroed (valid `SlotInfo`s); freed once, here.
                 drop(unsafe { Box::from_raw(chunk) });
             }
         }
