@@ -21,8 +21,10 @@
 //! record the round trip, send again. A warm-up precedes the measured
 //! window. Load points run in turn, servers interleaved within each run.
 //!
-//! All three servers read into an 8 KiB buffer and write back what they
-//! read, as `examples/echo_server.rs` does; none sets `TCP_NODELAY` (one
+//! The mio and tokio servers read into an 8 KiB buffer of their own, and
+//! sprout with `read_lent` (a 16 KiB buffer lent for each read, none held
+//! while idle), as `examples/echo_server.rs` does; all write back what they
+//! read; none sets `TCP_NODELAY` (one
 //! write per reply, so Nagle never holds anything back).
 
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -280,13 +282,12 @@ fn announce(addr: SocketAddr) {
 /// sprout: `examples/echo_server.rs`'s handler on a `StreamServer`.
 fn serve_sprout() {
     async fn echo(stream: sprout::net::TcpStream) -> io::Result<()> {
-        let mut buf = vec![0; BUFFER];
         loop {
-            let n = stream.read(&mut buf).await?;
-            if n == 0 {
+            let data = stream.read_lent().await?;
+            if data.is_empty() {
                 return Ok(());
             }
-            stream.write_all(&buf[..n]).await?;
+            stream.write_all(&data).await?;
         }
     }
     sprout::run(async {
