@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use sprout::cores;
+use sprout::net::{StreamServer, TcpStream};
 
 /// The threads of this process (`/proc/self/task`).
 fn threads() -> usize {
@@ -62,6 +63,39 @@ fn no_thread_is_left_behind_however_the_cores_end() {
     running.stop();
     assert!(running.join_blocking().is_err());
     assert_eq!(threads(), before, "stop and join leave nothing");
+
+    // A server on four workers: three more threads, none after a graceful stop.
+    sprout::run(async {
+        let server = StreamServer::bind("127.0.0.1:0", |_s: TcpStream, _| async {}).await.unwrap().workers(4);
+        let handle = server.start();
+        assert_eq!(threads(), before + 3);
+        handle.stop_graceful(Duration::from_secs(1)).await;
+        assert_eq!(threads(), before, "a graceful stop joins every worker");
+    });
+
+    // The same after a plain stop, with connections open: the program's end
+    // (the server's last handle dropped) kills them and joins the workers.
+    sprout::run(async {
+        let server = StreamServer::bind("127.0.0.1:0", |s: TcpStream, _| async move {
+            let mut buf = [0; 1];
+            let _ = s.read(&mut buf).await; // waits forever
+        })
+        .await
+        .unwrap()
+        .workers(3);
+        let addr = server.local_addr().unwrap();
+        let handle = server.start();
+        let mut clients = Vec::new();
+        for _ in 0..20 {
+            clients.push(TcpStream::connect(addr).await.unwrap());
+        }
+        while handle.connections() < 20 {
+            sprout::sleep(Duration::from_millis(1)).await;
+        }
+        handle.stop();
+        assert_eq!(threads(), before + 2, "stopped workers with connections still run");
+    });
+    assert_eq!(threads(), before, "dropping the server joined its workers");
 
     // Spawned, then dropped without a join.
     let running = cores::Builder::new().count(2).spawn(|_| std::future::pending::<()>()).unwrap();
