@@ -133,6 +133,8 @@ fn idle_part(go: Option<&PathBuf>) {
     println!("{:<14} {:>12} {:>12} {:>10}", "server", "bytes/conn", "MiB total", "vs tokio");
     let mut per = Vec::new();
     let mut total = Vec::new();
+    // The kernel's side: slab growth per connection, both ends (loopback).
+    let mut slab = Vec::new();
     for server in &servers {
         let (mut child, addr) = start_server(server, go);
         let pid = child.id();
@@ -155,11 +157,12 @@ fn idle_part(go: Option<&PathBuf>) {
         };
         wait_for("warm");
         std::thread::sleep(Duration::from_millis(200));
-        let before = rss_bytes(pid);
+        let (before, slab_before) = (rss_bytes(pid), slab_bytes());
         writeln!(stdin, "go").unwrap();
         wait_for("full");
         std::thread::sleep(Duration::from_millis(500));
-        let after = rss_bytes(pid);
+        let (after, slab_after) = (rss_bytes(pid), slab_bytes());
+        slab.push(slab_after.saturating_sub(slab_before) as f64 / IDLE as f64);
         drop(stdin);
         client.wait().ok();
         child.kill().ok();
@@ -173,10 +176,27 @@ fn idle_part(go: Option<&PathBuf>) {
     }
     let sprout = per[0];
     println!("sprout vs tokio: {:.1}x less memory per idle connection", tokio / sprout);
+    let kernel = median(slab) / 2.0;
     println!(
-        "a million idle connections at {sprout:.0} B: {:.2} GiB of server memory (plus the kernel's socket buffers)",
-        sprout * 1e6 / (1u64 << 30) as f64
+        "kernel slab per idle connection, one end: {kernel:.0} B (half the growth for both loopback ends; noisy: \
+         the machine is shared)"
     );
+    println!(
+        "a million idle connections: {:.2} GiB for sprout, {:.2} GiB in the server's kernel",
+        sprout * 1e6 / (1u64 << 30) as f64,
+        kernel * 1e6 / (1u64 << 30) as f64
+    );
+}
+
+/// The kernel's slab memory (`Slab:` in `/proc/meminfo`), in bytes.
+fn slab_bytes() -> usize {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").expect("/proc/meminfo");
+    let kb: usize = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("Slab:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .expect("Slab");
+    kb * 1024
 }
 
 /// VmRSS of `pid`, in bytes.
