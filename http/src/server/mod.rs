@@ -467,7 +467,7 @@ where
         let mut inner = self.inner;
         if let Some((n, start)) = self.workers {
             let start = start(config.for_workers());
-            inner = inner.workers_with(n, move |worker| start(worker));
+            inner = inner.workers_with(n, start);
         }
         let setup = Setup { config, handler: self.handler, handle: handle.clone() };
         if self.slot.set(setup).is_err() {
