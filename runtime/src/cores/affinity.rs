@@ -57,6 +57,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg_attr(miri, ignore)] // sched_setaffinity is a real system call
     fn a_thread_pinned_to_an_allowed_cpu_runs_only_there() {
         let allowed = allowed_cpus().unwrap();
         assert!(!allowed.is_empty());
