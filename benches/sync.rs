@@ -41,6 +41,12 @@ fn main() {
             goal: "two tasks, lock held across a switch",
             run: lock,
         },
+        Workload {
+            name: "event_ping_pong",
+            unit: "ns/hop",
+            goal: "two tasks signal each other through two events",
+            run: event,
+        },
     ];
     support::main(&workloads);
 }
@@ -332,6 +338,112 @@ fn lock(peer: Peer) -> Measure {
             assert_eq!(*lock.lock().await, OPS as u64);
             per(start, OPS)
         }),
+    }
+}
+
+/// Two tasks signal each other through two events, `ROUNDS` round trips:
+/// each hop is a `set` that wakes the other task's `wait`, then a `clear`.
+/// tokio's peer is `Notify` (`notify_one` stores a permit), the smol
+/// family's an `event_listener::Event` over a flag, its documented pattern.
+fn event(peer: Peer) -> Measure {
+    let hops = ROUNDS * 2;
+    match peer {
+        Peer::Sprout => sprout::run(async move {
+            let (ping, pong) = (Rc::new(sprout::sync::Event::new()), Rc::new(sprout::sync::Event::new()));
+            let start = Instant::now();
+            let a = sprout::spawn({
+                let (ping, pong) = (ping.clone(), pong.clone());
+                async move {
+                    for _ in 0..ROUNDS {
+                        ping.set();
+                        pong.wait().await;
+                        pong.clear();
+                    }
+                }
+            });
+            let b = sprout::spawn(async move {
+                for _ in 0..ROUNDS {
+                    ping.wait().await;
+                    ping.clear();
+                    pong.set();
+                }
+            });
+            a.await.unwrap();
+            b.await.unwrap();
+            per(start, hops)
+        }),
+        Peer::Tokio => tokio_rt().block_on(async move {
+            use std::sync::Arc;
+            let (ping, pong) = (Arc::new(tokio::sync::Notify::new()), Arc::new(tokio::sync::Notify::new()));
+            let start = Instant::now();
+            let a = tokio::spawn({
+                let (ping, pong) = (ping.clone(), pong.clone());
+                async move {
+                    for _ in 0..ROUNDS {
+                        ping.notify_one();
+                        pong.notified().await;
+                    }
+                }
+            });
+            let b = tokio::spawn(async move {
+                for _ in 0..ROUNDS {
+                    ping.notified().await;
+                    pong.notify_one();
+                }
+            });
+            a.await.unwrap();
+            b.await.unwrap();
+            per(start, hops)
+        }),
+        Peer::Smol => smol_run(|ex| async move {
+            let (ping, pong) = (Rc::new(FlagEvent::default()), Rc::new(FlagEvent::default()));
+            let start = Instant::now();
+            let a = ex.spawn({
+                let (ping, pong) = (ping.clone(), pong.clone());
+                async move {
+                    for _ in 0..ROUNDS {
+                        ping.set();
+                        pong.wait_and_clear().await;
+                    }
+                }
+            });
+            let b = ex.spawn(async move {
+                for _ in 0..ROUNDS {
+                    ping.wait_and_clear().await;
+                    pong.set();
+                }
+            });
+            a.await;
+            b.await;
+            per(start, hops)
+        }),
+    }
+}
+
+/// A flag with an `event_listener::Event`: the smol family's event.
+#[derive(Default)]
+struct FlagEvent {
+    flag: std::cell::Cell<bool>,
+    event: event_listener::Event,
+}
+
+impl FlagEvent {
+    fn set(&self) {
+        self.flag.set(true);
+        self.event.notify(usize::MAX);
+    }
+
+    async fn wait_and_clear(&self) {
+        loop {
+            if self.flag.replace(false) {
+                return;
+            }
+            let listener = self.event.listen();
+            if self.flag.replace(false) {
+                return;
+            }
+            listener.await;
+        }
     }
 }
 

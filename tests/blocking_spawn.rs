@@ -9,63 +9,57 @@ use std::time::{Duration, Instant};
 
 use sprout::blocking::spawn_blocking;
 
-#[test]
-fn a_blocking_call_does_not_stall_other_green_tasks() {
-    sprout::run(async {
-        let ticks = Rc::new(Cell::new(0u32));
-        let ticker = {
-            let ticks = ticks.clone();
-            sprout::spawn(async move {
-                loop {
-                    sprout::sleep(Duration::from_millis(1)).await;
-                    ticks.set(ticks.get() + 1);
-                }
-            })
-        };
-        let start = Instant::now();
-        // 40 ms of a blocking sleep, off the runtime thread.
-        let slept = spawn_blocking(|| std::thread::sleep(Duration::from_millis(40))).await;
-        assert!(slept.is_ok());
-        assert!(start.elapsed() >= Duration::from_millis(40));
-        // Had the call blocked the loop, the ticker could not have ticked.
-        assert!(ticks.get() >= 2, "the ticker ticked only {} times", ticks.get());
-        ticker.kill();
-    });
-}
-
-#[test]
-fn many_blocking_calls_run_side_by_side() {
-    sprout::run(async {
-        let start = Instant::now();
-        let calls: Vec<_> =
-            (0..8).map(|i| spawn_blocking(move || std::thread::sleep(Duration::from_millis(20 + i)))).collect();
-        for call in calls {
-            call.await.unwrap();
-        }
-        // Lower bound only: they all ran.
-        assert!(start.elapsed() >= Duration::from_millis(27));
-    });
-}
-
-#[test]
-fn wait_waits_for_thread_work_a_task_awaits() {
-    sprout::run(async {
-        let done = Rc::new(Cell::new(false));
-        let d = done.clone();
+#[sprout::test]
+async fn a_blocking_call_does_not_stall_other_green_tasks() {
+    let ticks = Rc::new(Cell::new(0u32));
+    let ticker = {
+        let ticks = ticks.clone();
         sprout::spawn(async move {
-            let v = spawn_blocking(|| {
-                std::thread::sleep(Duration::from_millis(15));
-                7
-            })
-            .await
-            .unwrap();
-            d.set(v == 7);
-        });
-        // Nothing else is pending: only the keep-alive of the thread work
-        // stops `wait` from returning at once.
-        sprout::wait().await;
-        assert!(done.get());
+            loop {
+                sprout::sleep(Duration::from_millis(1)).await;
+                ticks.set(ticks.get() + 1);
+            }
+        })
+    };
+    let start = Instant::now();
+    // 40 ms of a blocking sleep, off the runtime thread.
+    let slept = spawn_blocking(|| std::thread::sleep(Duration::from_millis(40))).await;
+    assert!(slept.is_ok());
+    assert!(start.elapsed() >= Duration::from_millis(40));
+    // Had the call blocked the loop, the ticker could not have ticked.
+    assert!(ticks.get() >= 2, "the ticker ticked only {} times", ticks.get());
+    ticker.kill();
+}
+
+#[sprout::test]
+async fn many_blocking_calls_run_side_by_side() {
+    let start = Instant::now();
+    let calls: Vec<_> =
+        (0..8).map(|i| spawn_blocking(move || std::thread::sleep(Duration::from_millis(20 + i)))).collect();
+    for call in calls {
+        call.await.unwrap();
+    }
+    // Lower bound only: they all ran.
+    assert!(start.elapsed() >= Duration::from_millis(27));
+}
+
+#[sprout::test]
+async fn wait_waits_for_thread_work_a_task_awaits() {
+    let done = Rc::new(Cell::new(false));
+    let d = done.clone();
+    sprout::spawn(async move {
+        let v = spawn_blocking(|| {
+            std::thread::sleep(Duration::from_millis(15));
+            7
+        })
+        .await
+        .unwrap();
+        d.set(v == 7);
     });
+    // Nothing else is pending: only the keep-alive of the thread work
+    // stops `wait` from returning at once.
+    sprout::wait().await;
+    assert!(done.get());
 }
 
 #[test]
@@ -82,13 +76,11 @@ fn work_dropped_unawaited_still_runs_and_releases_the_loop() {
     });
 }
 
-#[test]
-fn panics_come_back_as_errors() {
-    sprout::run(async {
-        let err = spawn_blocking(|| -> () { panic!("blocking boom") }).await.unwrap_err();
-        assert_eq!(err.panic_message(), Some("blocking boom"));
-        assert_eq!(spawn_blocking(|| 3).await.unwrap(), 3);
-    });
+#[sprout::test]
+async fn panics_come_back_as_errors() {
+    let err = spawn_blocking(|| -> () { panic!("blocking boom") }).await.unwrap_err();
+    assert_eq!(err.panic_message(), Some("blocking boom"));
+    assert_eq!(spawn_blocking(|| 3).await.unwrap(), 3);
 }
 
 #[test]

@@ -52,16 +52,14 @@ fn whole_file_round_trips() {
     });
 }
 
-#[test]
-fn missing_paths_give_not_found() {
-    sprout::run(async {
-        let missing = std::env::temp_dir().join(format!("sprout-fs-missing-{}/nope", std::process::id()));
-        assert_eq!(fs::read(&missing).await.unwrap_err().kind(), ErrorKind::NotFound);
-        assert_eq!(fs::metadata(&missing).await.unwrap_err().kind(), ErrorKind::NotFound);
-        assert_eq!(fs::read_dir(&missing).await.unwrap_err().kind(), ErrorKind::NotFound);
-        assert_eq!(fs::remove_file(&missing).await.unwrap_err().kind(), ErrorKind::NotFound);
-        assert_eq!(sprout::fs::File::open(&missing).await.unwrap_err().kind(), ErrorKind::NotFound);
-    });
+#[sprout::test]
+async fn missing_paths_give_not_found() {
+    let missing = std::env::temp_dir().join(format!("sprout-fs-missing-{}/nope", std::process::id()));
+    assert_eq!(fs::read(&missing).await.unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(fs::metadata(&missing).await.unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(fs::read_dir(&missing).await.unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(fs::remove_file(&missing).await.unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(sprout::fs::File::open(&missing).await.unwrap_err().kind(), ErrorKind::NotFound);
 }
 
 #[test]

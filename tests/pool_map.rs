@@ -35,57 +35,53 @@ fn jitter(i: u64) -> Duration {
     Duration::from_millis((i * 7 + 3) % 4)
 }
 
-#[test]
-fn map_returns_input_order_whatever_the_finish_order() {
-    sprout::run(async {
-        let pool = Pool::new(4);
-        let out = pool
-            .map(
-                |i: u64| async move {
-                    sprout::sleep(jitter(i)).await;
-                    i * 10
-                },
-                0..20,
-            )
-            .await;
-        let out: Vec<u64> = out.into_iter().map(Result::unwrap).collect();
-        assert_eq!(out, (0..20).map(|i| i * 10).collect::<Vec<_>>());
-        // The group version, unbounded.
-        let out = Group::new().map(|i: u64| async move { i + 1 }, vec![5, 6, 7]).await;
-        assert_eq!(out.into_iter().map(Result::unwrap).collect::<Vec<_>>(), [6, 7, 8]);
-    });
+#[sprout::test]
+async fn map_returns_input_order_whatever_the_finish_order() {
+    let pool = Pool::new(4);
+    let out = pool
+        .map(
+            |i: u64| async move {
+                sprout::sleep(jitter(i)).await;
+                i * 10
+            },
+            0..20,
+        )
+        .await;
+    let out: Vec<u64> = out.into_iter().map(Result::unwrap).collect();
+    assert_eq!(out, (0..20).map(|i| i * 10).collect::<Vec<_>>());
+    // The group version, unbounded.
+    let out = Group::new().map(|i: u64| async move { i + 1 }, vec![5, 6, 7]).await;
+    assert_eq!(out.into_iter().map(Result::unwrap).collect::<Vec<_>>(), [6, 7, 8]);
 }
 
-#[test]
-fn imap_is_in_input_order_and_imap_unordered_in_completion_order() {
-    sprout::run(async {
-        let pool = Pool::new(3);
-        let delays = [30u64, 10, 20];
-        let ordered: Vec<u64> = pool
-            .imap(
-                |ms: u64| async move {
-                    sprout::sleep(Duration::from_millis(ms)).await;
-                    ms
-                },
-                delays,
-            )
-            .map(Result::unwrap)
-            .collect()
-            .await;
-        assert_eq!(ordered, delays);
-        let unordered: Vec<u64> = pool
-            .imap_unordered(
-                |ms: u64| async move {
-                    sprout::sleep(Duration::from_millis(ms)).await;
-                    ms
-                },
-                delays,
-            )
-            .map(Result::unwrap)
-            .collect()
-            .await;
-        assert_eq!(unordered, [10, 20, 30]);
-    });
+#[sprout::test]
+async fn imap_is_in_input_order_and_imap_unordered_in_completion_order() {
+    let pool = Pool::new(3);
+    let delays = [30u64, 10, 20];
+    let ordered: Vec<u64> = pool
+        .imap(
+            |ms: u64| async move {
+                sprout::sleep(Duration::from_millis(ms)).await;
+                ms
+            },
+            delays,
+        )
+        .map(Result::unwrap)
+        .collect()
+        .await;
+    assert_eq!(ordered, delays);
+    let unordered: Vec<u64> = pool
+        .imap_unordered(
+            |ms: u64| async move {
+                sprout::sleep(Duration::from_millis(ms)).await;
+                ms
+            },
+            delays,
+        )
+        .map(Result::unwrap)
+        .collect()
+        .await;
+    assert_eq!(unordered, [10, 20, 30]);
 }
 
 #[test]
@@ -182,140 +178,132 @@ fn imap_unordered_and_map_respect_the_bound_too() {
     });
 }
 
-#[test]
-fn a_panicking_item_fails_alone_and_the_pool_goes_on() {
-    sprout::run(async {
-        let pool = Pool::new(2);
-        let out = pool
-            .map(
-                |i: u32| async move {
-                    sprout::yield_now().await;
-                    if i == 2 {
-                        panic!("item {i} is bad");
-                    }
-                    i
-                },
-                0..5,
-            )
-            .await;
-        assert_eq!(out.len(), 5);
-        for (i, r) in out.iter().enumerate() {
-            match r {
-                Ok(v) => assert_eq!(*v as usize, i),
-                Err(e) => {
-                    assert_eq!(i, 2);
-                    assert_eq!(e.panic_message(), Some("item 2 is bad"));
+#[sprout::test]
+async fn a_panicking_item_fails_alone_and_the_pool_goes_on() {
+    let pool = Pool::new(2);
+    let out = pool
+        .map(
+            |i: u32| async move {
+                sprout::yield_now().await;
+                if i == 2 {
+                    panic!("item {i} is bad");
                 }
-            }
-        }
-        assert!(out[2].is_err());
-        // Streams carry the panic too, and the pool still works.
-        let mut s = pool.imap(|i: u32| async move { if i == 0 { panic!("first") } else { i } }, 0..2);
-        assert!(s.next().await.unwrap().unwrap_err().is_panic());
-        assert_eq!(s.next().await.unwrap().unwrap(), 1);
-        assert!(s.next().await.is_none());
-        assert_eq!(pool.apply(async { 7 }).await.unwrap(), 7);
-    });
-}
-
-#[test]
-fn killed_items_yield_killed_and_closed_pools_run_nothing_new() {
-    sprout::run(async {
-        let pool = Pool::new(2);
-        let started = Rc::new(Cell::new(0));
-        let stream = pool.imap(
-            {
-                let started = started.clone();
-                move |i: u32| {
-                    started.set(started.get() + 1);
-                    async move {
-                        std::future::pending::<()>().await;
-                        i
-                    }
-                }
+                i
             },
             0..5,
-        );
-        let collector = sprout::spawn(stream.collect::<Vec<_>>());
-        sprout::sleep(Duration::from_millis(2)).await;
-        assert_eq!(started.get(), 2);
-        // terminate = close + kill: the two running items die; the other
-        // three are never started, and each still yields one result.
-        pool.terminate();
-        let results = collector.await.unwrap();
-        assert_eq!(results.len(), 5);
-        assert!(results.iter().all(|r| matches!(r, Err(JoinError::Killed))));
-        assert_eq!(started.get(), 2);
-        assert!(pool.is_empty());
-    });
-}
-
-#[test]
-fn dropping_a_map_future_kills_its_items() {
-    sprout::run(async {
-        let pool = Pool::new(3);
-        let dropped = Rc::new(Cell::new(0));
-        struct Bump(Rc<Cell<u32>>);
-        impl Drop for Bump {
-            fn drop(&mut self) {
-                self.0.set(self.0.get() + 1);
-            }
-        }
-        let timed_out = sprout::timeout(
-            Duration::from_millis(5),
-            pool.map(
-                |_| {
-                    let bump = Bump(dropped.clone());
-                    async move {
-                        let _bump = bump;
-                        std::future::pending::<()>().await
-                    }
-                },
-                0..10,
-            ),
         )
         .await;
-        assert!(timed_out.is_err());
-        assert_eq!(dropped.get(), 3, "the three running items were dropped with the map");
-        assert!(pool.is_empty());
-        assert_eq!(pool.free_count(), 3);
-    });
+    assert_eq!(out.len(), 5);
+    for (i, r) in out.iter().enumerate() {
+        match r {
+            Ok(v) => assert_eq!(*v as usize, i),
+            Err(e) => {
+                assert_eq!(i, 2);
+                assert_eq!(e.panic_message(), Some("item 2 is bad"));
+            }
+        }
+    }
+    assert!(out[2].is_err());
+    // Streams carry the panic too, and the pool still works.
+    let mut s = pool.imap(|i: u32| async move { if i == 0 { panic!("first") } else { i } }, 0..2);
+    assert!(s.next().await.unwrap().unwrap_err().is_panic());
+    assert_eq!(s.next().await.unwrap().unwrap(), 1);
+    assert!(s.next().await.is_none());
+    assert_eq!(pool.apply(async { 7 }).await.unwrap(), 7);
 }
 
-#[test]
-fn a_panicking_closure_or_iterator_leaks_no_slot() {
-    sprout::run(async {
-        let pool = Pool::new(2);
-        let consumer = sprout::spawn({
-            let pool = pool.clone();
-            async move {
-                let f = |i: u32| {
-                    if i == 3 {
-                        panic!("f fails on {i}");
-                    }
-                    async move {
-                        sprout::sleep(Duration::from_millis(1)).await;
-                        i
-                    }
-                };
-                pool.map(f, 0..10).await
+#[sprout::test]
+async fn killed_items_yield_killed_and_closed_pools_run_nothing_new() {
+    let pool = Pool::new(2);
+    let started = Rc::new(Cell::new(0));
+    let stream = pool.imap(
+        {
+            let started = started.clone();
+            move |i: u32| {
+                started.set(started.get() + 1);
+                async move {
+                    std::future::pending::<()>().await;
+                    i
+                }
             }
-        });
-        assert_eq!(consumer.await.unwrap_err().panic_message(), Some("f fails on 3"));
-        assert!(pool.is_empty());
-        assert_eq!(pool.free_count(), 2);
+        },
+        0..5,
+    );
+    let collector = sprout::spawn(stream.collect::<Vec<_>>());
+    sprout::sleep(Duration::from_millis(2)).await;
+    assert_eq!(started.get(), 2);
+    // terminate = close + kill: the two running items die; the other
+    // three are never started, and each still yields one result.
+    pool.terminate();
+    let results = collector.await.unwrap();
+    assert_eq!(results.len(), 5);
+    assert!(results.iter().all(|r| matches!(r, Err(JoinError::Killed))));
+    assert_eq!(started.get(), 2);
+    assert!(pool.is_empty());
+}
 
-        let consumer = sprout::spawn({
-            let pool = pool.clone();
-            async move {
-                let items = (0..10u32).map(|i| if i == 4 { panic!("the iterator fails") } else { i });
-                pool.imap_unordered(|i| async move { i }, items).collect::<Vec<_>>().await
-            }
-        });
-        assert!(consumer.await.unwrap_err().is_panic());
-        assert!(pool.is_empty());
-        assert_eq!(pool.free_count(), 2);
+#[sprout::test]
+async fn dropping_a_map_future_kills_its_items() {
+    let pool = Pool::new(3);
+    let dropped = Rc::new(Cell::new(0));
+    struct Bump(Rc<Cell<u32>>);
+    impl Drop for Bump {
+        fn drop(&mut self) {
+            self.0.set(self.0.get() + 1);
+        }
+    }
+    let timed_out = sprout::timeout(
+        Duration::from_millis(5),
+        pool.map(
+            |_| {
+                let bump = Bump(dropped.clone());
+                async move {
+                    let _bump = bump;
+                    std::future::pending::<()>().await
+                }
+            },
+            0..10,
+        ),
+    )
+    .await;
+    assert!(timed_out.is_err());
+    assert_eq!(dropped.get(), 3, "the three running items were dropped with the map");
+    assert!(pool.is_empty());
+    assert_eq!(pool.free_count(), 3);
+}
+
+#[sprout::test]
+async fn a_panicking_closure_or_iterator_leaks_no_slot() {
+    let pool = Pool::new(2);
+    let consumer = sprout::spawn({
+        let pool = pool.clone();
+        async move {
+            let f = |i: u32| {
+                if i == 3 {
+                    panic!("f fails on {i}");
+                }
+                async move {
+                    sprout::sleep(Duration::from_millis(1)).await;
+                    i
+                }
+            };
+            pool.map(f, 0..10).await
+        }
     });
+    assert_eq!(consumer.await.unwrap_err().panic_message(), Some("f fails on 3"));
+    assert!(pool.is_empty());
+    assert_eq!(pool.free_count(), 2);
+
+    let consumer = sprout::spawn({
+        let pool = pool.clone();
+        async move {
+            let items = (0..10u32).map(|i| if i == 4 { panic!("the iterator fails") } else { i });
+            pool.imap_unordered(|i| async move { i }, items).collect::<Vec<_>>().await
+        }
+    });
+    assert!(consumer.await.unwrap_err().is_panic());
+    assert!(pool.is_empty());
+    assert_eq!(pool.free_count(), 2);
 }
 
 /// All ten million items, start to end: too slow for a debug build, so run

@@ -7,13 +7,11 @@ use std::io::ErrorKind;
 use process_support as s;
 use sprout::process::{Child, Command, Stdio};
 
-#[test]
-fn children_are_waited_through_a_pidfd() {
-    sprout::run(async {
-        let mut child = Command::new("true").spawn().unwrap();
-        assert_eq!(s::watch_of(&child), "pidfd");
-        child.wait().await.unwrap();
-    });
+#[sprout::test]
+async fn children_are_waited_through_a_pidfd() {
+    let mut child = Command::new("true").spawn().unwrap();
+    assert_eq!(s::watch_of(&child), "pidfd");
+    child.wait().await.unwrap();
 }
 
 #[test]
@@ -51,72 +49,63 @@ fn missing_program_and_directory() {
     sprout::run(s::missing_program_and_dir());
 }
 
-#[test]
-fn env_and_current_dir() {
-    sprout::run(async {
-        let dir = std::env::temp_dir().canonicalize().unwrap();
-        let out = s::sh("echo \"$SPROUT_A|$SPROUT_B|$HOME\"; pwd")
-            .env("SPROUT_A", "a")
-            .envs([("SPROUT_B", "b"), ("HOME", "/nowhere")])
-            .current_dir(&dir)
-            .output()
-            .await
-            .unwrap();
-        let text = String::from_utf8(out.stdout).unwrap();
-        assert_eq!(text, format!("a|b|/nowhere\n{}\n", dir.display()));
+#[sprout::test]
+async fn env_and_current_dir() {
+    let dir = std::env::temp_dir().canonicalize().unwrap();
+    let out = s::sh("echo \"$SPROUT_A|$SPROUT_B|$HOME\"; pwd")
+        .env("SPROUT_A", "a")
+        .envs([("SPROUT_B", "b"), ("HOME", "/nowhere")])
+        .current_dir(&dir)
+        .output()
+        .await
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text, format!("a|b|/nowhere\n{}\n", dir.display()));
 
-        let out = Command::new("/usr/bin/env").env_clear().env("ONLY", "1").output().await.unwrap();
-        assert_eq!(out.stdout, b"ONLY=1\n");
+    let out = Command::new("/usr/bin/env").env_clear().env("ONLY", "1").output().await.unwrap();
+    assert_eq!(out.stdout, b"ONLY=1\n");
 
-        let out = s::sh("echo \"[$HOME]\"").env_remove("HOME").output().await.unwrap();
-        assert_eq!(out.stdout, b"[]\n");
-    });
+    let out = s::sh("echo \"[$HOME]\"").env_remove("HOME").output().await.unwrap();
+    assert_eq!(out.stdout, b"[]\n");
 }
 
-#[test]
-fn from_std_command_and_child() {
-    sprout::run(async {
-        let mut std_cmd = std::process::Command::new("echo");
-        std_cmd.arg("converted");
-        let out = Command::from(std_cmd).output().await.unwrap();
-        assert_eq!(out.stdout, b"converted\n");
+#[sprout::test]
+async fn from_std_command_and_child() {
+    let mut std_cmd = std::process::Command::new("echo");
+    std_cmd.arg("converted");
+    let out = Command::from(std_cmd).output().await.unwrap();
+    assert_eq!(out.stdout, b"converted\n");
 
-        let std_child = std::process::Command::new("sh")
-            .args(["-c", "read x; echo got $x"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let child = Child::from_std(std_child).unwrap();
-        child.stdin.as_ref().unwrap().write_all(b"it\n").await.unwrap();
-        let out = child.wait_with_output().await.unwrap();
-        assert_eq!(out.stdout, b"got it\n");
-    });
+    let std_child = std::process::Command::new("sh")
+        .args(["-c", "read x; echo got $x"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let child = Child::from_std(std_child).unwrap();
+    child.stdin.as_ref().unwrap().write_all(b"it\n").await.unwrap();
+    let out = child.wait_with_output().await.unwrap();
+    assert_eq!(out.stdout, b"got it\n");
 }
 
-#[test]
-fn pipe_one_child_into_another() {
-    sprout::run(async {
-        let mut first = Command::new("echo").arg("piped along").stdout(Stdio::piped()).spawn().unwrap();
-        let stdio = Stdio::try_from(first.stdout.take().unwrap()).unwrap();
-        let out = Command::new("tr").args(["a-z", "A-Z"]).stdin(stdio).output().await.unwrap();
-        assert_eq!(out.stdout, b"PIPED ALONG\n");
-        assert!(first.wait().await.unwrap().success());
-    });
+#[sprout::test]
+async fn pipe_one_child_into_another() {
+    let mut first = Command::new("echo").arg("piped along").stdout(Stdio::piped()).spawn().unwrap();
+    let stdio = Stdio::try_from(first.stdout.take().unwrap()).unwrap();
+    let out = Command::new("tr").args(["a-z", "A-Z"]).stdin(stdio).output().await.unwrap();
+    assert_eq!(out.stdout, b"PIPED ALONG\n");
+    assert!(first.wait().await.unwrap().success());
 }
 
-#[test]
-fn try_wait_and_id() {
-    sprout::run(async {
-        let mut child = s::sh("read x").stdin(Stdio::piped()).spawn().unwrap();
-        assert!(s::is_our_child(child.id()));
-        assert!(child.try_wait().unwrap().is_none());
-        drop(child.stdin.take());
-        let pid = child.id();
-        s::eventually("the child exits", std::time::Duration::from_secs(10), || child.try_wait().unwrap().is_some())
-            .await;
-        assert!(!s::is_our_child(pid), "try_wait reaped it");
-    });
+#[sprout::test]
+async fn try_wait_and_id() {
+    let mut child = s::sh("read x").stdin(Stdio::piped()).spawn().unwrap();
+    assert!(s::is_our_child(child.id()));
+    assert!(child.try_wait().unwrap().is_none());
+    drop(child.stdin.take());
+    let pid = child.id();
+    s::eventually("the child exits", std::time::Duration::from_secs(10), || child.try_wait().unwrap().is_some()).await;
+    assert!(!s::is_our_child(pid), "try_wait reaped it");
 }
 
 #[test]

@@ -8,14 +8,14 @@
 //! test checks the outcomes, the counters, and that every waiter the model
 //! says is ready was woken.
 
-mod sync_support;
+mod support;
 
 use std::collections::VecDeque;
 use std::task::Poll;
 
 use proptest::prelude::*;
 use sprout::queue::{BaseQueue, Buffer, Channel, Closed, GetError, LifoQueue, PriorityQueue, PutError, Queue};
-use sync_support::FlagWaker;
+use support::FlagWaker;
 
 /// (priority, unique id): ordered by priority, then by arrival.
 type Item = (u8, u32);

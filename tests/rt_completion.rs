@@ -155,46 +155,42 @@ fn a_callback_may_register_another() {
 }
 
 /// Bug 12 (second half): `try_join` tells "still running" from "already taken".
-#[test]
-fn try_join_tells_running_from_taken() {
-    run(async {
-        let mut h = spawn(async {
-            yield_now().await;
-            3
-        });
-        assert_eq!(h.try_join().unwrap_err(), TryJoinError::Running);
-        while !h.is_finished() {
-            yield_now().await;
-        }
-        assert_eq!(h.try_join().unwrap().unwrap(), 3);
-        assert_eq!(h.try_join().unwrap_err(), TryJoinError::Taken);
-        assert_eq!(TryJoinError::Taken.to_string(), "the task's result was already taken");
-
-        let mut killed = spawn(std::future::pending::<()>());
-        killed.kill();
-        assert!(matches!(killed.try_join(), Ok(Err(JoinError::Killed))));
-        assert_eq!(killed.try_join().unwrap_err(), TryJoinError::Taken);
+#[sprout::test]
+async fn try_join_tells_running_from_taken() {
+    let mut h = spawn(async {
+        yield_now().await;
+        3
     });
+    assert_eq!(h.try_join().unwrap_err(), TryJoinError::Running);
+    while !h.is_finished() {
+        yield_now().await;
+    }
+    assert_eq!(h.try_join().unwrap().unwrap(), 3);
+    assert_eq!(h.try_join().unwrap_err(), TryJoinError::Taken);
+    assert_eq!(TryJoinError::Taken.to_string(), "the task's result was already taken");
+
+    let mut killed = spawn(std::future::pending::<()>());
+    killed.kill();
+    assert!(matches!(killed.try_join(), Ok(Err(JoinError::Killed))));
+    assert_eq!(killed.try_join().unwrap_err(), TryJoinError::Taken);
 }
 
 /// Bug 10: `on_done` after the result was taken cannot show the result; it
 /// refuses with a panic that says why, instead of silently never running.
-#[test]
-fn on_done_after_the_result_was_taken_refuses_clearly() {
-    run(async {
-        let mut h = spawn(async { 1 });
-        yield_now().await;
-        assert_eq!(h.try_join().unwrap().unwrap(), 1);
-        let refused = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| h.on_done(|_| {})));
-        let payload = refused.unwrap_err();
-        let message = payload.downcast_ref::<&str>().copied().unwrap_or_default();
-        assert!(message.contains("already taken"), "{message}");
-        // Before it is taken, a late callback runs at once.
-        let late = spawn(async { 2 });
-        yield_now().await;
-        let ran = Rc::new(Cell::new(0));
-        let r = ran.clone();
-        late.on_ok(move |v| r.set(*v));
-        assert_eq!(ran.get(), 2);
-    });
+#[sprout::test]
+async fn on_done_after_the_result_was_taken_refuses_clearly() {
+    let mut h = spawn(async { 1 });
+    yield_now().await;
+    assert_eq!(h.try_join().unwrap().unwrap(), 1);
+    let refused = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| h.on_done(|_| {})));
+    let payload = refused.unwrap_err();
+    let message = payload.downcast_ref::<&str>().copied().unwrap_or_default();
+    assert!(message.contains("already taken"), "{message}");
+    // Before it is taken, a late callback runs at once.
+    let late = spawn(async { 2 });
+    yield_now().await;
+    let ran = Rc::new(Cell::new(0));
+    let r = ran.clone();
+    late.on_ok(move |v| r.set(*v));
+    assert_eq!(ran.get(), 2);
 }

@@ -16,104 +16,98 @@ struct Slot {
     waker: Option<Waker>,
 }
 
-#[test]
-fn a_task_woken_from_another_thread() {
-    run(async {
-        let slot = Arc::new(Mutex::new(Slot::default()));
-        let task = spawn({
-            let slot = slot.clone();
-            async move {
-                poll_fn(|cx| {
-                    let mut s = slot.lock().unwrap();
-                    match s.value.take() {
-                        Some(v) => Poll::Ready(v),
-                        None => {
-                            s.waker = Some(cx.waker().clone());
-                            Poll::Pending
-                        }
-                    }
-                })
-                .await
-            }
-        });
-        sleep(Duration::from_millis(1)).await; // the task parks and stores its waker
-        let filler = thread::spawn({
-            let slot = slot.clone();
-            move || {
-                let waker = {
-                    let mut s = slot.lock().unwrap();
-                    s.value = Some(77);
-                    s.waker.take().unwrap()
-                };
-                // Clone and drop on this thread too: both must be safe.
-                let extra = waker.clone();
-                waker.wake_by_ref();
-                drop(extra);
-                waker.wake();
-            }
-        });
-        // The runtime blocks in epoll_wait; the foreign wake rouses it.
-        assert_eq!(task.await.unwrap(), 77);
-        filler.join().unwrap();
-    });
-}
-
-#[test]
-fn wakers_dropped_on_other_threads_free_the_task() {
-    run(async {
-        let stash: Arc<Mutex<Vec<Waker>>> = Arc::default();
-        let task = spawn({
-            let stash = stash.clone();
-            async move {
-                let mut first = true;
-                poll_fn(|cx| {
-                    if first {
-                        first = false;
-                        stash.lock().unwrap().push(cx.waker().clone());
-                        cx.waker().wake_by_ref();
+#[sprout::test]
+async fn a_task_woken_from_another_thread() {
+    let slot = Arc::new(Mutex::new(Slot::default()));
+    let task = spawn({
+        let slot = slot.clone();
+        async move {
+            poll_fn(|cx| {
+                let mut s = slot.lock().unwrap();
+                match s.value.take() {
+                    Some(v) => Poll::Ready(v),
+                    None => {
+                        s.waker = Some(cx.waker().clone());
                         Poll::Pending
-                    } else {
-                        Poll::Ready(5)
                     }
-                })
-                .await
-            }
-        });
-        assert_eq!(task.await.unwrap(), 5);
-        let wakers = std::mem::take(&mut *stash.lock().unwrap());
-        thread::spawn(move || {
-            for w in &wakers {
-                drop(w.clone());
-            }
-            drop(wakers);
-        })
-        .join()
-        .unwrap();
-        // The release messages are processed by later turns.
-        sleep(Duration::from_millis(1)).await;
+                }
+            })
+            .await
+        }
     });
+    sleep(Duration::from_millis(1)).await; // the task parks and stores its waker
+    let filler = thread::spawn({
+        let slot = slot.clone();
+        move || {
+            let waker = {
+                let mut s = slot.lock().unwrap();
+                s.value = Some(77);
+                s.waker.take().unwrap()
+            };
+            // Clone and drop on this thread too: both must be safe.
+            let extra = waker.clone();
+            waker.wake_by_ref();
+            drop(extra);
+            waker.wake();
+        }
+    });
+    // The runtime blocks in epoll_wait; the foreign wake rouses it.
+    assert_eq!(task.await.unwrap(), 77);
+    filler.join().unwrap();
 }
 
-#[test]
-fn handle_spawn_from_another_thread() {
-    run(async {
-        let handle = Handle::current();
-        let remote = thread::spawn(move || {
-            let a = handle.spawn(async {
-                sleep(Duration::from_millis(2)).await;
-                6
-            });
-            // The future built on the runtime thread need not be Send.
-            let b = handle.spawn_with(|| {
-                let local = Rc::new(7);
-                async move { *local }
-            });
-            (a, b)
-        })
-        .join()
-        .unwrap();
-        assert_eq!(remote.0.await.unwrap() * remote.1.await.unwrap(), 42);
+#[sprout::test]
+async fn wakers_dropped_on_other_threads_free_the_task() {
+    let stash: Arc<Mutex<Vec<Waker>>> = Arc::default();
+    let task = spawn({
+        let stash = stash.clone();
+        async move {
+            let mut first = true;
+            poll_fn(|cx| {
+                if first {
+                    first = false;
+                    stash.lock().unwrap().push(cx.waker().clone());
+                    cx.waker().wake_by_ref();
+                    Poll::Pending
+                } else {
+                    Poll::Ready(5)
+                }
+            })
+            .await
+        }
     });
+    assert_eq!(task.await.unwrap(), 5);
+    let wakers = std::mem::take(&mut *stash.lock().unwrap());
+    thread::spawn(move || {
+        for w in &wakers {
+            drop(w.clone());
+        }
+        drop(wakers);
+    })
+    .join()
+    .unwrap();
+    // The release messages are processed by later turns.
+    sleep(Duration::from_millis(1)).await;
+}
+
+#[sprout::test]
+async fn handle_spawn_from_another_thread() {
+    let handle = Handle::current();
+    let remote = thread::spawn(move || {
+        let a = handle.spawn(async {
+            sleep(Duration::from_millis(2)).await;
+            6
+        });
+        // The future built on the runtime thread need not be Send.
+        let b = handle.spawn_with(|| {
+            let local = Rc::new(7);
+            async move { *local }
+        });
+        (a, b)
+    })
+    .join()
+    .unwrap();
+    assert_eq!(remote.0.await.unwrap() * remote.1.await.unwrap(), 42);
 }
 
 #[test]

@@ -10,27 +10,25 @@ task_local! {
     static NAME: RefCell<String> = RefCell::new(String::from("unset"));
 }
 
-#[test]
-fn each_task_sees_its_own_value() {
-    run(async {
-        COUNT.with(|c| c.set(100));
-        let handles: Vec<_> = (1..=3)
-            .map(|i| {
-                spawn(async move {
-                    COUNT.with(|c| c.set(i));
-                    NAME.with(|n| *n.borrow_mut() = format!("task {i}"));
-                    yield_now().await;
-                    (COUNT.with(Cell::get), NAME.with(|n| n.borrow().clone()))
-                })
+#[sprout::test]
+async fn each_task_sees_its_own_value() {
+    COUNT.with(|c| c.set(100));
+    let handles: Vec<_> = (1..=3)
+        .map(|i| {
+            spawn(async move {
+                COUNT.with(|c| c.set(i));
+                NAME.with(|n| *n.borrow_mut() = format!("task {i}"));
+                yield_now().await;
+                (COUNT.with(Cell::get), NAME.with(|n| n.borrow().clone()))
             })
-            .collect();
-        for (i, h) in handles.into_iter().enumerate() {
-            let (count, name) = h.await.unwrap();
-            assert_eq!(count, i as u32 + 1);
-            assert_eq!(name, format!("task {}", i + 1));
-        }
-        assert_eq!(COUNT.with(Cell::get), 100, "main's value is its own");
-    });
+        })
+        .collect();
+    for (i, h) in handles.into_iter().enumerate() {
+        let (count, name) = h.await.unwrap();
+        assert_eq!(count, i as u32 + 1);
+        assert_eq!(name, format!("task {}", i + 1));
+    }
+    assert_eq!(COUNT.with(Cell::get), 100, "main's value is its own");
 }
 
 #[test]

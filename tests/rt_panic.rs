@@ -5,17 +5,15 @@ use std::process::Command;
 
 use sprout::{JoinError, PanicPolicy, Runtime, run, spawn, yield_now};
 
-#[test]
-fn a_panic_reaches_the_joiner_and_the_runtime_goes_on() {
-    run(async {
-        let bad = spawn(async { panic!("boom {}", 7) });
-        let good = spawn(async { 1 });
-        match bad.await {
-            Err(JoinError::Panicked(p)) => assert_eq!(p.message(), "boom 7"),
-            other => panic!("expected a panic, got {other:?}"),
-        }
-        assert_eq!(good.await.unwrap(), 1);
-    });
+#[sprout::test]
+async fn a_panic_reaches_the_joiner_and_the_runtime_goes_on() {
+    let bad = spawn(async { panic!("boom {}", 7) });
+    let good = spawn(async { 1 });
+    match bad.await {
+        Err(JoinError::Panicked(p)) => assert_eq!(p.message(), "boom 7"),
+        other => panic!("expected a panic, got {other:?}"),
+    }
+    assert_eq!(good.await.unwrap(), 1);
 }
 
 #[test]

@@ -99,26 +99,24 @@ fn killed_before_first_poll_never_runs() {
     assert!(!ran.get());
 }
 
-#[test]
-fn kill_wakes_the_joiner_and_is_harmless_when_finished() {
-    run(async {
-        let target = Rc::new(RefCell::new(spawn(pending::<u8>())));
-        let joiner = spawn({
-            let target = target.clone();
-            // Borrow the handle only while polling it, so main can kill it.
-            async move { poll_fn(|cx| Pin::new(&mut *target.borrow_mut()).poll(cx)).await }
-        });
-        yield_now().await; // the joiner now waits on the handle
-        assert!(!joiner.is_finished());
-        target.borrow().kill();
-        assert!(joiner.await.unwrap().unwrap_err().is_killed());
-        target.borrow().kill(); // finished: nothing happens
-
-        let mut done = spawn(async { 1 });
-        assert_eq!((&mut done).await.unwrap(), 1);
-        done.kill();
-        assert!(done.is_finished());
+#[sprout::test]
+async fn kill_wakes_the_joiner_and_is_harmless_when_finished() {
+    let target = Rc::new(RefCell::new(spawn(pending::<u8>())));
+    let joiner = spawn({
+        let target = target.clone();
+        // Borrow the handle only while polling it, so main can kill it.
+        async move { poll_fn(|cx| Pin::new(&mut *target.borrow_mut()).poll(cx)).await }
     });
+    yield_now().await; // the joiner now waits on the handle
+    assert!(!joiner.is_finished());
+    target.borrow().kill();
+    assert!(joiner.await.unwrap().unwrap_err().is_killed());
+    target.borrow().kill(); // finished: nothing happens
+
+    let mut done = spawn(async { 1 });
+    assert_eq!((&mut done).await.unwrap(), 1);
+    done.kill();
+    assert!(done.is_finished());
 }
 
 #[test]
@@ -177,17 +175,14 @@ fn tasks_alive_at_the_end_of_run_are_dropped() {
     assert_eq!(drops.get(), 10);
 }
 
-#[test]
-fn live_task_counter_returns_to_zero() {
-    run(async {
-        let handles: Vec<_> =
-            (0..100).map(|i| spawn(async move { sleep(Duration::from_millis(i % 3)).await })).collect();
-        assert_eq!(probe::live_tasks(), 100);
-        for h in handles {
-            h.await.unwrap();
-        }
-        assert_eq!(probe::live_tasks(), 0);
-    });
+#[sprout::test]
+async fn live_task_counter_returns_to_zero() {
+    let handles: Vec<_> = (0..100).map(|i| spawn(async move { sleep(Duration::from_millis(i % 3)).await })).collect();
+    assert_eq!(probe::live_tasks(), 100);
+    for h in handles {
+        h.await.unwrap();
+    }
+    assert_eq!(probe::live_tasks(), 0);
 }
 
 #[test]
@@ -228,22 +223,20 @@ fn a_handle_outliving_its_runtime_reports_killed() {
     assert!(rt2.block_on(h).unwrap_err().is_killed());
 }
 
-#[test]
-fn names_ids_and_current() {
-    run(async {
-        assert_eq!(current().id().as_u64(), 0);
-        assert_eq!(current().name(), Some("main"));
-        let w1 = task::Builder::new().name("w1").spawn(async { (current().id(), current().name().map(String::from)) });
-        let anon = spawn(async { current().name().map(String::from) });
-        assert_eq!(w1.name(), Some("w1"));
-        assert_eq!(anon.name(), None);
-        let id = w1.id();
-        let (seen_id, seen_name) = w1.await.unwrap();
-        assert_eq!(seen_id, id);
-        assert_eq!(seen_name.as_deref(), Some("w1"));
-        assert_eq!(anon.await.unwrap(), None);
-        assert_ne!(spawn(async {}).id(), spawn(async {}).id());
-    });
+#[sprout::test]
+async fn names_ids_and_current() {
+    assert_eq!(current().id().as_u64(), 0);
+    assert_eq!(current().name(), Some("main"));
+    let w1 = task::Builder::new().name("w1").spawn(async { (current().id(), current().name().map(String::from)) });
+    let anon = spawn(async { current().name().map(String::from) });
+    assert_eq!(w1.name(), Some("w1"));
+    assert_eq!(anon.name(), None);
+    let id = w1.id();
+    let (seen_id, seen_name) = w1.await.unwrap();
+    assert_eq!(seen_id, id);
+    assert_eq!(seen_name.as_deref(), Some("w1"));
+    assert_eq!(anon.await.unwrap(), None);
+    assert_ne!(spawn(async {}).id(), spawn(async {}).id());
 }
 
 #[test]
@@ -274,18 +267,16 @@ fn callbacks_run_on_completion() {
     assert_eq!(log.take(), ["ok 3", "done true", "err task was killed", "late ok 1"]);
 }
 
-#[test]
-fn try_join_and_join_timeout() {
-    run(async {
-        let mut slow = spawn(async {
-            sleep(Duration::from_millis(30)).await;
-            "slow"
-        });
-        assert_eq!(slow.try_join().unwrap_err(), sprout::TryJoinError::Running);
-        assert!(slow.join_timeout(Duration::from_millis(1)).await.is_none());
-        assert!(!slow.is_finished());
-        assert_eq!(slow.join_timeout(Duration::from_secs(60)).await.unwrap().unwrap(), "slow");
+#[sprout::test]
+async fn try_join_and_join_timeout() {
+    let mut slow = spawn(async {
+        sleep(Duration::from_millis(30)).await;
+        "slow"
     });
+    assert_eq!(slow.try_join().unwrap_err(), sprout::TryJoinError::Running);
+    assert!(slow.join_timeout(Duration::from_millis(1)).await.is_none());
+    assert!(!slow.is_finished());
+    assert_eq!(slow.join_timeout(Duration::from_secs(60)).await.unwrap().unwrap(), "slow");
 }
 
 #[test]
@@ -326,12 +317,10 @@ fn spawn_outside_a_runtime_panics_with_a_reason() {
     drop(spawn(async {}));
 }
 
-#[test]
+#[sprout::test]
 #[should_panic(expected = "cannot start a sprout runtime from inside a running one")]
-fn nested_run_panics_with_a_reason() {
-    run(async {
-        run(async {});
-    });
+async fn nested_run_panics_with_a_reason() {
+    run(async {});
 }
 
 #[test]
@@ -344,19 +333,17 @@ fn block_on_panic_leaves_the_runtime_usable() {
     assert_eq!(rt.block_on(async { spawn(async { 2 }).await.unwrap() }), 2);
 }
 
-#[test]
-fn spawn_later_is_a_timer() {
-    run(async {
-        let start = std::time::Instant::now();
-        let hello = sprout::spawn_later(Duration::from_millis(15), async { "hello, world" });
-        assert_eq!(hello.await.unwrap(), "hello, world");
-        assert!(start.elapsed() >= Duration::from_millis(15));
+#[sprout::test]
+async fn spawn_later_is_a_timer() {
+    let start = std::time::Instant::now();
+    let hello = sprout::spawn_later(Duration::from_millis(15), async { "hello, world" });
+    assert_eq!(hello.await.unwrap(), "hello, world");
+    assert!(start.elapsed() >= Duration::from_millis(15));
 
-        let ran = Rc::new(Cell::new(false));
-        let flag = ran.clone();
-        let cancelled = sprout::spawn_later(Duration::from_millis(5), async move { flag.set(true) });
-        cancelled.kill();
-        sleep(Duration::from_millis(10)).await;
-        assert!(!ran.get());
-    });
+    let ran = Rc::new(Cell::new(false));
+    let flag = ran.clone();
+    let cancelled = sprout::spawn_later(Duration::from_millis(5), async move { flag.set(true) });
+    cancelled.kill();
+    sleep(Duration::from_millis(10)).await;
+    assert!(!ran.get());
 }

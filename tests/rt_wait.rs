@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use mio::net::UnixStream;
 use sprout::io::{Direction, IoSource};
-use sprout::{Runtime, probe, run, sleep, spawn, timeout, wait};
+use sprout::{Runtime, probe, sleep, spawn, timeout, wait};
 
 /// Fails the test instead of hanging if `wait()` does not return.
 async fn wait_within(secs: u64) {
@@ -31,59 +31,52 @@ fn pair() -> (IoSource<UnixStream>, IoSource<UnixStream>) {
 
 /// Case 1: a read cancelled by `timeout` used to leave its waker in the
 /// socket's reader list, so `wait()` hung while the socket stayed open.
-#[test]
-fn a_read_cancelled_by_timeout_does_not_keep_wait_waiting() {
-    run(async {
-        let (a, b) = pair();
-        let mut buf = [0u8; 8];
-        let read = b.read_with(|mut s| s.read(&mut buf));
-        assert!(timeout(Duration::from_millis(2), read).await.is_err());
-        assert!(timeout(Duration::from_millis(2), b.readable()).await.is_err());
-        wait_within(5).await;
-        drop((a, b));
-    });
+#[sprout::test]
+async fn a_read_cancelled_by_timeout_does_not_keep_wait_waiting() {
+    let (a, b) = pair();
+    let mut buf = [0u8; 8];
+    let read = b.read_with(|mut s| s.read(&mut buf));
+    assert!(timeout(Duration::from_millis(2), read).await.is_err());
+    assert!(timeout(Duration::from_millis(2), b.readable()).await.is_err());
+    wait_within(5).await;
+    drop((a, b));
 }
 
 /// Case 1 with sprout-net's own streams, the example.
-#[test]
+#[sprout::test]
 #[cfg_attr(miri, ignore = "sprout-net's stream setup makes socket calls Miri does not emulate")]
-fn a_cancelled_stream_read_does_not_keep_wait_waiting() {
-    run(async {
-        let (a, b) = sprout::net::UnixStream::pair().unwrap();
-        let mut buf = [0u8; 8];
-        assert!(timeout(Duration::from_millis(2), b.read(&mut buf)).await.is_err());
-        assert!(timeout(Duration::from_millis(2), b.read_exact(&mut buf)).await.is_err());
-        wait_within(5).await;
-        // The socket still works, and a read still waits for data.
-        let reader = spawn(async move {
-            let mut buf = [0u8; 2];
-            b.read_exact(&mut buf).await.unwrap();
-            buf
-        });
-        sleep(Duration::from_millis(1)).await;
-        a.write_all(b"ok").await.unwrap();
-        assert_eq!(&reader.await.unwrap(), b"ok");
+async fn a_cancelled_stream_read_does_not_keep_wait_waiting() {
+    let (a, b) = sprout::net::UnixStream::pair().unwrap();
+    let mut buf = [0u8; 8];
+    assert!(timeout(Duration::from_millis(2), b.read(&mut buf)).await.is_err());
+    assert!(timeout(Duration::from_millis(2), b.read_exact(&mut buf)).await.is_err());
+    wait_within(5).await;
+    // The socket still works, and a read still waits for data.
+    let reader = spawn(async move {
+        let mut buf = [0u8; 2];
+        b.read_exact(&mut buf).await.unwrap();
+        buf
     });
+    sleep(Duration::from_millis(1)).await;
+    a.write_all(b"ok").await.unwrap();
+    assert_eq!(&reader.await.unwrap(), b"ok");
 }
 
 /// Case 2: `timeout(d, wait())` counted its own timer as pending work, so
 /// it always timed out. gevent's `wait(timeout)` returns at once on an
 /// idle hub; so does this.
-#[test]
-fn timeout_around_wait_returns_at_once_when_idle() {
-    run(async {
-        let start = Instant::now();
-        assert_eq!(timeout(Duration::from_secs(3), wait()).await, Ok(()));
-        assert!(start.elapsed() < Duration::from_secs(3));
-        // Other tasks' timers still count: it returns when they are done...
-        spawn(sleep(Duration::from_millis(20)));
-        let start = Instant::now();
-        assert_eq!(timeout(Duration::from_secs(3), wait()).await, Ok(()));
-        assert!(start.elapsed() >= Duration::from_millis(20));
-        // ...or times out first.
-        spawn(sleep(Duration::from_secs(3600)));
-        assert!(timeout(Duration::from_millis(5), wait()).await.is_err());
-    });
+#[sprout::test]
+async fn timeout_around_wait_returns_at_once_when_idle() {
+    // `Ok`: it returned before its 3 s timer fired.
+    assert_eq!(timeout(Duration::from_secs(3), wait()).await, Ok(()));
+    // Other tasks' timers still count: it returns when they are done...
+    spawn(sleep(Duration::from_millis(20)));
+    let start = Instant::now();
+    assert_eq!(timeout(Duration::from_secs(3), wait()).await, Ok(()));
+    assert!(start.elapsed() >= Duration::from_millis(20));
+    // ...or times out first.
+    spawn(sleep(Duration::from_secs(3600)));
+    assert!(timeout(Duration::from_millis(5), wait()).await.is_err());
 }
 
 /// Case 3: a `Sleep` polled in a runtime and dropped outside `block_on`

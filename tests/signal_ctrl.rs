@@ -56,14 +56,12 @@ fn ctrl_c_returns_on_sigint() {
     }));
 }
 
-#[test]
-fn uncatchable_signals_are_refused() {
-    sprout::run(async {
-        assert_eq!(on_signal(libc::SIGKILL).unwrap_err().kind(), std::io::ErrorKind::InvalidInput);
-        assert_eq!(on_signal(libc::SIGSEGV).unwrap_err().kind(), std::io::ErrorKind::InvalidInput);
-        assert!(on_signal(10_000).is_err());
-        // A listener made and dropped leaves the signal ignored, not fatal.
-        drop(on_signal(SIGHUP).unwrap());
-        raise(SIGHUP);
-    });
+#[sprout::test]
+async fn uncatchable_signals_are_refused() {
+    assert_eq!(on_signal(libc::SIGKILL).unwrap_err().kind(), std::io::ErrorKind::InvalidInput);
+    assert_eq!(on_signal(libc::SIGSEGV).unwrap_err().kind(), std::io::ErrorKind::InvalidInput);
+    assert!(on_signal(10_000).is_err());
+    // A listener made and dropped leaves the signal ignored, not fatal.
+    drop(on_signal(SIGHUP).unwrap());
+    raise(SIGHUP);
 }

@@ -3,14 +3,14 @@
 //! (what a time-out does), guard drops, forgets and explicit releases,
 //! across several simulated tasks polled by hand.
 
-mod sync_support;
+mod support;
 
 use std::collections::VecDeque;
 use std::task::Poll;
 
 use proptest::prelude::*;
 use sprout::sync::{Acquire, BoundedSemaphore, Lock, LockFuture, LockGuard, Semaphore, SemaphoreGuard};
-use sync_support::FlagWaker;
+use support::FlagWaker;
 
 const SLOTS: usize = 6;
 

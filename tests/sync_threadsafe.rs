@@ -133,6 +133,28 @@ fn async_result_from_a_thread_to_tasks_and_threads() {
     assert!(!res.wait_blocking_timeout(Duration::from_millis(1)));
 }
 
+/// `&AsyncResult` is a future, as the runtime-local one is: awaiting it
+/// is `get().await`, also when a thread sets the result.
+#[test]
+fn async_result_reference_is_a_future() {
+    let res: Arc<AsyncResult<u64, String>> = Arc::new(AsyncResult::new());
+    run(async {
+        let reader = spawn({
+            let res = res.clone();
+            async move { (&*res).await }
+        });
+        sprout::sleep(Duration::from_millis(1)).await;
+        assert_eq!(res.waiters(), 1, "the awaited reference waits like get()");
+        let setter = thread::spawn({
+            let res = res.clone();
+            move || res.set(Err("from a thread".into()))
+        });
+        assert_eq!(reader.await.unwrap(), Err("from a thread".to_string()));
+        setter.join().unwrap();
+        assert_eq!((&*res).await, Err("from a thread".to_string()), "set: ready at once");
+    });
+}
+
 #[test]
 fn lock_between_threads_and_tasks() {
     let lock = Arc::new(Lock::new(Vec::new()));

@@ -265,6 +265,12 @@ impl hyper::rt::Timer for Timer {
         Box::pin(Sleep(sprout_runtime::sleep_until(deadline)))
     }
 
+    /// The runtime's clock ([`sprout_runtime::time::now`]): hyper's
+    /// deadlines follow paused (virtual) time too.
+    fn now(&self) -> Instant {
+        sprout_runtime::time::now()
+    }
+
     /// Moves the deadline of one of our sleeps in place (no allocation).
     fn reset(&self, sleep: &mut Pin<Box<dyn hyper::rt::Sleep>>, new_deadline: Instant) {
         match sleep.as_mut().downcast_mut_pin::<Sleep>() {

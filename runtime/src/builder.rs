@@ -3,24 +3,7 @@
 use std::io;
 
 use crate::runtime::Runtime;
-
-/// What happens to a task's panic that nobody joins.
-///
-/// A panic is "joined" when a `JoinHandle` takes the result, or an
-/// `on_err` / `on_done` callback sees it. Otherwise it is reported when the
-/// task finishes (if its handle was already dropped) or when its handle is
-/// dropped unjoined.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum PanicPolicy {
-    /// Print one line to stderr with the task's name, as gevent prints a
-    /// dead greenlet's traceback, and go on.
-    #[default]
-    Log,
-    /// Re-raise the panic from `block_on` / `run`, after the current batch.
-    Propagate,
-    /// Print the line, then abort the process.
-    Abort,
-}
+use crate::task::harness::PanicPolicy;
 
 /// Settings for a [`Runtime`].
 ///
@@ -41,6 +24,10 @@ pub struct Builder {
     pub(crate) tasks_per_turn: u32,
     pub(crate) ops_per_poll: u32,
     pub(crate) panic_policy: PanicPolicy,
+    // Deterministic testing (docs/debugging.md).
+    pub(crate) start_paused: bool,
+    pub(crate) auto_advance: bool,
+    pub(crate) seed: Option<u64>,
 }
 
 impl Default for Builder {
@@ -64,6 +51,9 @@ impl Builder {
             // task may complete in one poll before it must yield: tokio's 128.
             ops_per_poll: 128,
             panic_policy: PanicPolicy::Log,
+            start_paused: false,
+            auto_advance: true,
+            seed: None,
         }
     }
 
@@ -98,5 +88,82 @@ impl Builder {
     /// from other threads.
     pub fn build(self) -> io::Result<Runtime> {
         Runtime::from_builder(self)
+    }
+
+    // --- Deterministic testing (docs/debugging.md) ---
+
+    /// Starts the runtime with its clock paused (default false): virtual
+    /// time, as if [`time::pause`](crate::time::pause) were its first call.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sprout_runtime::{Runtime, sleep, time};
+    ///
+    /// let rt = Runtime::builder().start_paused(true).build().unwrap();
+    /// let took = std::time::Instant::now();
+    /// rt.block_on(async {
+    ///     let start = time::now();
+    ///     sleep(Duration::from_secs(86_400)).await;
+    ///     assert!(time::now() - start >= Duration::from_secs(86_400));
+    /// });
+    /// assert!(took.elapsed() < Duration::from_secs(5)); // a day, in microseconds
+    /// ```
+    pub fn start_paused(mut self, paused: bool) -> Builder {
+        self.start_paused = paused;
+        self
+    }
+
+    /// Whether a paused clock jumps to the next timer's deadline when every
+    /// task waits (default true). With `false`, paused time moves only
+    /// through [`time::advance`](crate::time::advance): a test then steps
+    /// through time itself, and a test whose every task waits on a timer
+    /// waits for good (nothing else will move the clock).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sprout_runtime::{Runtime, sleep, spawn, time};
+    ///
+    /// let rt = Runtime::builder().start_paused(true).auto_advance(false).build().unwrap();
+    /// rt.block_on(async {
+    ///     let timer = spawn(sleep(Duration::from_secs(5)));
+    ///     time::advance(Duration::from_secs(4)).await;
+    ///     assert!(!timer.is_finished());
+    ///     time::advance(Duration::from_secs(1)).await;
+    ///     assert!(timer.is_finished());
+    /// });
+    /// ```
+    pub fn auto_advance(mut self, on: bool) -> Builder {
+        self.auto_advance = on;
+        self
+    }
+
+    /// Runs ready tasks in a pseudo-random order fixed by `seed`, instead
+    /// of first come, first served: the same seed replays the same
+    /// interleaving (default: none, FIFO). For tests that look for races;
+    /// see [`testing::check_seeds`](crate::testing::check_seeds) and
+    /// docs/debugging.md ("Seeded schedules") for what the seed controls.
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    /// use std::rc::Rc;
+    /// use sprout_runtime::{Runtime, spawn};
+    ///
+    /// let order = |seed| {
+    ///     let rt = Runtime::builder().seed(seed).build().unwrap();
+    ///     rt.block_on(async {
+    ///         let log = Rc::new(RefCell::new(Vec::new()));
+    ///         let tasks: Vec<_> = (0..8).map(|i| {
+    ///             let log = log.clone();
+    ///             spawn(async move { log.borrow_mut().push(i) })
+    ///         }).collect();
+    ///         for t in tasks { t.await.unwrap(); }
+    ///         log.take()
+    ///     })
+    /// };
+    /// assert_eq!(order(7), order(7)); // the same seed, the same order
+    /// ```
+    pub fn seed(mut self, seed: u64) -> Builder {
+        self.seed = Some(seed);
+        self
     }
 }

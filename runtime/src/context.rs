@@ -1,16 +1,18 @@
-//! The thread-local pointer to the runtime running on this thread.
+//! The loop's thread-local: which runtime is running on this thread, for
+//! the layers above the loop.
 //!
 //! `block_on` sets it for its duration (and `Runtime::drop` for the
-//! shutdown), so that `spawn`, `sleep` and the waker fast path find the
-//! runtime without carrying a handle. It is a plain `Cell` with a `const`
-//! initializer: reading it is one thread-local load, and it is usable even
-//! while thread-locals are being destroyed.
+//! shutdown), together with the slots of the parts the layers below the
+//! loop use (`Executor::current`, `TimeDriver::current`,
+//! `Reactor::current`; see `scoped.rs`). Code above the loop (`Handle`,
+//! `wait`, the blocking pool, the thread-safe primitives' "am I on a
+//! runtime thread?" checks) reads this one; code below it never does.
 
 use std::cell::Cell;
-use std::ptr::{self, NonNull};
+use std::ptr;
 
-use crate::runtime::Core;
-use crate::sched::remote::Remote;
+use crate::runtime::{Core, Parts};
+use crate::scoped::{self, Reset};
 
 thread_local! {
     static CORE: Cell<*const Core> = const { Cell::new(ptr::null()) };
@@ -22,10 +24,7 @@ thread_local! {
 /// callers use it within one call and never store it.
 #[inline]
 pub(crate) fn current<'a>() -> Option<&'a Core> {
-    let core = CORE.with(Cell::get);
-    // SAFETY: the pointer is set only while the Core it points to is alive
-    // (see `Enter`), and the Core is only touched from this thread.
-    unsafe { core.as_ref() }
+    scoped::get(&CORE)
 }
 
 /// The running runtime, or a panic naming the operation that needed one.
@@ -38,23 +37,10 @@ pub(crate) fn expect<'a>(what: &str) -> &'a Core {
     }
 }
 
-/// The running runtime, if it is the one that owns `remote`'s tasks.
-#[inline]
-pub(crate) fn core_if_owner<'a>(remote: NonNull<Remote>) -> Option<&'a Core> {
-    current().filter(|core| core.remote_ptr() == remote)
-}
-
-/// Keeps the runtime's live-allocation count, and frees an orphaned
-/// `Remote` when the last task of a dropped runtime goes.
-pub(crate) fn note_dealloc(remote: NonNull<Remote>) {
-    // SAFETY: `remote` outlives every task allocation (see `Remote::orphan`),
-    // and the task that pointed at it was freed on this, its runtime thread.
-    unsafe { Remote::note_dealloc(remote) };
-}
-
 /// Marks this thread as running `core` until the guard drops.
 pub(crate) struct Enter {
-    prev: *const Core,
+    _parts: Parts,
+    _core: Reset<Core>,
 }
 
 /// Enters `core` on this thread.
@@ -64,27 +50,18 @@ pub(crate) struct Enter {
 /// blocked its own thread on a nested runtime would stall every other task.
 #[track_caller]
 pub(crate) fn enter(core: &Core) -> Enter {
-    let prev = CORE.with(Cell::get);
-    if !prev.is_null() {
+    if current().is_some() {
         panic!(
             "cannot start a sprout runtime from inside a running one: \
              a nested run would block this thread and every green task on it; \
              .await the future, or spawn it, instead"
         );
     }
-    CORE.with(|c| c.set(core));
-    Enter { prev }
+    enter_for_shutdown(core)
 }
 
 /// Enters `core` even if another runtime is current (used by shutdown,
 /// which may run inside a task of another runtime).
 pub(crate) fn enter_for_shutdown(core: &Core) -> Enter {
-    let prev = CORE.with(|c| c.replace(core));
-    Enter { prev }
-}
-
-impl Drop for Enter {
-    fn drop(&mut self) {
-        CORE.with(|c| c.set(self.prev));
-    }
+    Enter { _core: scoped::set(&CORE, core), _parts: core.enter_parts() }
 }

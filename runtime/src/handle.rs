@@ -4,10 +4,11 @@ use std::fmt;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
 use crate::context;
+use crate::loom::lock;
 use crate::sched::remote::{Message, Remote};
 use crate::task::JoinError;
 
@@ -136,17 +137,13 @@ struct Shared<T> {
     kill: bool,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 /// Delivers the result; if dropped unfinished, delivers `Killed`.
 struct Completion<T>(Arc<Mutex<Shared<T>>>);
 
 impl<T> Completion<T> {
     fn finish(&self, output: Result<T, JoinError>) {
         let joiner = {
-            let mut s = lock(&self.0);
+            let mut s = lock(&*self.0);
             if s.done {
                 return;
             }
@@ -178,7 +175,7 @@ impl<F: Future<Output = T>, T> Future for RemoteTask<'_, F, T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         {
-            let mut s = lock(self.shared);
+            let mut s = lock(&**self.shared);
             if s.kill {
                 return Poll::Ready(Err(JoinError::Killed));
             }
@@ -206,7 +203,7 @@ impl<T> RemoteJoinHandle<T> {
     /// task's next poll, which this call triggers; joiners get `Killed`.
     pub fn kill(&self) {
         let task = {
-            let mut s = lock(&self.shared);
+            let mut s = lock(&*self.shared);
             if s.done {
                 return;
             }
@@ -220,7 +217,7 @@ impl<T> RemoteJoinHandle<T> {
 
     /// Whether the task has finished.
     pub fn is_finished(&self) -> bool {
-        lock(&self.shared).done
+        lock(&*self.shared).done
     }
 
     /// Waits for the task from a plain thread, blocking it.
@@ -241,7 +238,7 @@ impl<T> Future for RemoteJoinHandle<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut s = lock(&self.shared);
+        let mut s = lock(&*self.shared);
         match s.result.take() {
             Some(result) => Poll::Ready(result),
             None if s.done => panic!("RemoteJoinHandle polled after it returned its result"),

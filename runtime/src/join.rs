@@ -386,7 +386,7 @@ impl Future for Wait {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let core = context::expect("sprout::wait");
-        let now = core.idle_epoch.get();
+        let now = core.idle_epoch();
         match self.epoch {
             Some(epoch) if now > epoch => Poll::Ready(()),
             _ => {

@@ -16,6 +16,8 @@
 //! - [`fs`]: files and directories, on the blocking pool.
 //! - [`sync`]: events and friends.
 //! - [`queue`]: Queue, LifoQueue, PriorityQueue, Channel, for tasks and threads.
+//! - [`testing`], [`time::pause`], [`Builder::seed`]: deterministic tests
+//!   (virtual time, seeded schedules).
 //!
 //! ```
 //! use std::time::Duration;
@@ -50,16 +52,19 @@ pub mod queue;
 mod reactor;
 mod runtime;
 pub mod sched;
+mod scoped;
 pub mod sync;
 pub mod task;
+pub mod testing;
 pub mod time;
 
 pub use blocking::spawn_blocking;
-pub use builder::{Builder, PanicPolicy};
+pub use builder::Builder;
 pub use handle::{Handle, RemoteJoinHandle, RuntimeGone};
 pub use join::{Iwait, JoinAll, JoinSome, Joined, Wait, iwait, joinall, killall, wait};
 pub use runtime::Runtime;
 pub use sched::coop;
+pub use task::harness::PanicPolicy;
 pub use task::{JoinError, JoinHandle, TaskId, TaskInfo, TryJoinError, current, spawn, spawn_later, yield_now};
 pub use time::{Elapsed, Interval, Sleep, interval, sleep, sleep_until, timeout};
 
@@ -87,16 +92,16 @@ pub fn run<F: Future>(future: F) -> F::Output {
 pub mod probe {
     /// The number of unfinished tasks on the running runtime.
     pub fn live_tasks() -> usize {
-        crate::context::current().map_or(0, |core| core.live_tasks())
+        crate::task::executor::Executor::current().map_or(0, |executor| executor.live_tasks())
     }
 
     /// The number of armed timers on the running runtime.
     pub fn pending_timers() -> usize {
-        crate::context::current().map_or(0, |core| core.timers.borrow().len())
+        crate::time::driver::TimeDriver::current().map_or(0, |time| time.armed())
     }
 
     /// The number of I/O sources registered with the running runtime's reactor.
     pub fn io_sources() -> usize {
-        crate::context::current().map_or(0, |core| core.reactor.source_count())
+        crate::reactor::Reactor::current().map_or(0, |reactor| reactor.source_count())
     }
 }

@@ -37,3 +37,50 @@ macro_rules! const_fn_unless_loom {
 }
 
 pub(crate) use const_fn_unless_loom;
+
+/// Locks `mutex`, whether or not a thread panicked while holding it: the
+/// crate's one poison-tolerant lock, for `std`'s mutexes and the shim's.
+///
+/// sprout runs no user code under its own locks (or only code that cannot
+/// break the protected state, such as a queue item's `Ord`), so a poisoned
+/// mutex still guards consistent data, and refusing it would only turn one
+/// panic into many. A new caller states why that holds for its lock.
+#[inline]
+pub(crate) fn lock<M: Lock + ?Sized>(mutex: &M) -> M::Guard<'_> {
+    mutex.lock_ignoring_poison()
+}
+
+/// A mutex that [`lock`] takes.
+pub(crate) trait Lock {
+    /// The guard of a held lock.
+    type Guard<'a>
+    where
+        Self: 'a;
+
+    /// Locks, ignoring poison.
+    fn lock_ignoring_poison(&self) -> Self::Guard<'_>;
+}
+
+impl<T: ?Sized> Lock for std::sync::Mutex<T> {
+    type Guard<'a>
+        = std::sync::MutexGuard<'a, T>
+    where
+        Self: 'a;
+
+    #[inline]
+    fn lock_ignoring_poison(&self) -> Self::Guard<'_> {
+        self.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[cfg(loom)]
+impl<T> Lock for ::loom::sync::Mutex<T> {
+    type Guard<'a>
+        = ::loom::sync::MutexGuard<'a, T>
+    where
+        Self: 'a;
+
+    fn lock_ignoring_poison(&self) -> Self::Guard<'_> {
+        self.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}

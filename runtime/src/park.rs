@@ -6,7 +6,7 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 struct Unpark(Thread);
 
@@ -48,10 +48,4 @@ pub(crate) fn block_on_until<F: Future + Unpin>(mut future: F, deadline: Option<
             }
         }
     }
-}
-
-/// `block_on_until` with a timeout instead of a deadline.
-#[allow(dead_code)]
-pub(crate) fn block_on_timeout<F: Future + Unpin>(future: F, timeout: Duration) -> Result<F::Output, F> {
-    block_on_until(future, Instant::now().checked_add(timeout))
 }

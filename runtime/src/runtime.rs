@@ -17,6 +17,13 @@
 //! budget, exactly as a `yield_now` does, and the loop polls I/O at least
 //! every `tasks_per_turn` polls.
 //!
+//! This file holds the turn, the handling of messages from other threads
+//! and the shutdown. The work of each step is done by one part the loop
+//! owns: the executor (`task/executor.rs`, steps 1, 2 and 6), the mailbox
+//! (`sched/remote.rs`, step 3), the reactor (`reactor/mod.rs`, step 4) and
+//! the time driver (`time/driver.rs`, step 5); none of them imports this
+//! file (see "Layers" in docs/architecture.md).
+//!
 //! User code (polls, destructors, callbacks, wakers, posted closures) runs
 //! with no borrow of the loop's state held and with a counted reference to
 //! every task touched after it; see "User code under a borrow" in
@@ -24,34 +31,28 @@
 //! A task that loops without ever awaiting anything still blocks the whole
 //! thread, as a greenlet that never switches does in gevent.
 
-use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::io;
 use std::marker::PhantomData;
-use std::mem::ManuallyDrop;
-use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::pin;
-use std::ptr::NonNull;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::builder::{Builder, PanicPolicy};
+use crate::builder::Builder;
 use crate::context;
 use crate::handle::Handle;
 use crate::reactor::Reactor;
 use crate::sched::directory::{self, Unregister};
-use crate::sched::remote::{Message, RefKind, Remote};
+use crate::sched::remote::{Message, Remote};
 use crate::task::compact::CompactWaker;
 use crate::task::error::JoinError;
-use crate::task::header::{Header, foreign_ref_dec, ref_dec};
-use crate::task::registry::Registry;
-use crate::task::state::{AfterPoll, COMPLETE, HANDLED, JOIN_HANDLE, Kill, RUNNING, SCHEDULED};
-use crate::task::{JoinHandle, raw, waker};
-use crate::time::wheel::Wheel;
+use crate::task::executor::Executor;
+use crate::time::driver::TimeDriver;
 
 /// A single-threaded runtime: an executor of green tasks, a mio reactor and
 /// a timing wheel, all on the thread that created it.
@@ -79,49 +80,39 @@ pub struct Runtime {
     _not_send: PhantomData<*const ()>,
 }
 
-/// The loop's state. Everything is owned by the runtime thread, so it uses
-/// `Cell`s and short `RefCell` borrows that never span user code.
+/// The loop's state: the three parts it drives, the mailbox, and what only
+/// the loop itself needs. Everything is owned by the runtime thread, so it
+/// uses `Cell`s and short `RefCell` borrows that never span user code.
+///
+/// The parts are reached by the code below them through their own
+/// thread-local slots (`Executor::current`, `TimeDriver::current`,
+/// `Reactor::current`), never through this struct; the layers above the
+/// loop (`Handle`, `wait`, `blocking`) reach it through `context.rs` and
+/// the few methods at the end of this file.
 pub(crate) struct Core {
+    /// Tasks: the run queue, the harness, the task heap (`task/executor.rs`).
+    executor: Executor,
+    /// Timers (`time/driver.rs`).
+    time: TimeDriver,
+    /// I/O readiness (`reactor/mod.rs`).
+    reactor: Reactor,
+    /// Messages from other threads (`sched/remote.rs`).
     remote: Arc<Remote>,
-    remote_ptr: NonNull<Remote>,
-    /// Identifies this runtime to timers and I/O registrations, which hold
-    /// it instead of a pointer so that they can be `Send`.
-    pub(crate) serial: u32,
-    config: Builder,
-    run_queue: RefCell<VecDeque<NonNull<Header>>>,
-    /// Wakers of tasks that called `yield_now`, spent their budget or slept
-    /// zero this turn.
-    deferred: RefCell<Vec<Waker>>,
-    registry: RefCell<Registry>,
-    pub(crate) timers: RefCell<Wheel>,
-    pub(crate) reactor: Reactor,
-    /// The `block_on` future's pseudo-task; its SCHEDULED bit means "woken".
-    root: NonNull<Header>,
-    /// The task being polled, or `root`.
-    current: Cell<NonNull<Header>>,
-    next_id: Cell<u64>,
-    /// Operations left in the current poll's budget (see `sched::coop`).
-    pub(crate) budget: Cell<u32>,
-    /// A panic to re-raise from `block_on` (`PanicPolicy::Propagate`).
-    failure: RefCell<Option<Box<dyn Any + Send>>>,
+    /// Identifies this runtime to timers, I/O registrations and blocking
+    /// work, which hold it instead of a pointer so that they can be `Send`.
+    serial: u32,
     /// Wakers of `sprout::wait()` futures.
     idle_waiters: RefCell<Vec<Waker>>,
     /// Bumped each time the loop finds nothing left to wait for.
-    pub(crate) idle_epoch: Cell<u64>,
+    idle_epoch: Cell<u64>,
     /// Work in flight on other threads that will wake a task (blocking pool
     /// jobs): while non-zero the loop is not idle.
     keepalive: Cell<usize>,
-    /// Tick 0 of the timing wheel.
-    epoch: Instant,
-    /// Deadlines before this instant are never beyond the wheel's span, so
-    /// a timer for one that fired is done (see `Sleep::poll`).
-    pub(crate) wheel_horizon: Instant,
     /// Set by the shutdown once the wheel and the reactor are emptied:
     /// later `Unregister` messages have nothing to act on.
     shut: Cell<bool>,
     /// Reused buffers, so a turn allocates nothing.
     wake_buf: RefCell<Vec<CompactWaker>>,
-    deferred_buf: RefCell<Vec<Waker>>,
     messages: RefCell<VecDeque<Message>>,
 }
 
@@ -139,10 +130,6 @@ fn next_serial() -> u32 {
     }
 }
 
-/// Ticks are capped far beyond any real deadline (2^44 ms, about 557 years),
-/// so tick arithmetic can never overflow.
-const MAX_TICK: u64 = u64::MAX >> 20;
-
 impl Runtime {
     /// A runtime with the default settings.
     pub fn new() -> io::Result<Runtime> {
@@ -155,39 +142,25 @@ impl Runtime {
     }
 
     pub(crate) fn from_builder(config: Builder) -> io::Result<Runtime> {
-        let (reactor, mio_waker) = Reactor::new(config.events_per_turn)?;
+        let serial = next_serial();
+        let (reactor, mio_waker) = Reactor::new(config.events_per_turn, serial)?;
         let remote = Arc::new(Remote::new(mio_waker));
-        // From `Arc::as_ptr`, so that an orphaned Remote can be freed through
-        // it with `Arc::from_raw` (see `Remote::orphan`).
-        let remote_ptr = NonNull::new(Arc::as_ptr(&remote).cast_mut()).expect("Arc pointers are non-null");
-        let root = raw::allocate_root(remote_ptr);
-        let epoch = Instant::now();
-        remote.note_alloc();
-        let core = Core {
-            remote,
-            remote_ptr,
-            serial: next_serial(),
-            run_queue: RefCell::new(VecDeque::new()),
-            deferred: RefCell::new(Vec::new()),
-            registry: RefCell::new(Registry::new()),
-            timers: RefCell::new(Wheel::new()),
+        let mut core = Core {
+            executor: Executor::new(remote.clone(), config.tasks_per_turn, config.ops_per_poll, config.panic_policy),
+            time: TimeDriver::new(serial, config.start_paused, config.auto_advance),
             reactor,
-            root,
-            current: Cell::new(root),
-            next_id: Cell::new(1),
-            budget: Cell::new(config.ops_per_poll),
-            failure: RefCell::new(None),
+            remote,
+            serial,
             idle_waiters: RefCell::new(Vec::new()),
             idle_epoch: Cell::new(0),
             keepalive: Cell::new(0),
-            epoch,
-            wheel_horizon: epoch.checked_add(Duration::from_millis(crate::time::wheel::MAX_SPAN - 1)).unwrap_or(epoch),
             shut: Cell::new(false),
             wake_buf: RefCell::new(Vec::new()),
-            deferred_buf: RefCell::new(Vec::new()),
             messages: RefCell::new(VecDeque::new()),
-            config,
         };
+        if let Some(seed) = config.seed {
+            core.executor.seed_order(seed);
+        }
         directory::insert(core.serial, &core.remote);
         Ok(Runtime { core: Box::new(core), _not_send: PhantomData })
     }
@@ -198,30 +171,29 @@ impl Runtime {
     /// # Panics
     /// If called from inside a running sprout runtime (a nested run would
     /// block every green task on this thread), if `future` panics, or, with
-    /// [`PanicPolicy::Propagate`], if a task panics and nobody joins it.
+    /// [`PanicPolicy::Propagate`](crate::PanicPolicy::Propagate), if a task
+    /// panics and nobody joins it.
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         let core = &*self.core;
         let _enter = context::enter(core);
         let mut future = pin!(future);
-        let root = core.root;
-        // SAFETY: the root header lives as long as the Core; the borrowed
-        // waker is never dropped, and clones of it own their references.
-        let waker = ManuallyDrop::new(unsafe { waker::borrowed(root) });
+        // SAFETY: the waker is used only within this call, while the
+        // executor lives, and never dropped; clones own their references.
+        let waker = unsafe { core.executor.root_waker() };
         let mut cx = Context::from_waker(&waker);
-        // SAFETY: the root header is live; we are its runtime thread.
-        let root_state = unsafe { &root.as_ref().state };
-        root_state.set(SCHEDULED);
+        core.executor.wake_root();
         loop {
-            if root_state.has(SCHEDULED) {
-                root_state.unset(SCHEDULED);
-                core.budget.set(core.config.ops_per_poll);
+            // 1. The main future, if it was woken.
+            if core.executor.begin_root_poll() {
                 if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
                     return output;
                 }
             }
-            core.run_batch();
-            core.raise_failure();
+            // 2. A batch of tasks.
+            core.executor.run_batch();
+            core.executor.raise_failure();
+            // 3 to 6.
             core.turn();
         }
     }
@@ -239,333 +211,97 @@ impl Drop for Runtime {
 }
 
 impl Core {
-    #[inline]
-    pub(crate) fn remote_ptr(&self) -> NonNull<Remote> {
-        self.remote_ptr
-    }
-
-    pub(crate) fn remote(&self) -> &Arc<Remote> {
-        &self.remote
-    }
-
-    /// The task being polled (the root pseudo-task outside task polls).
-    #[inline]
-    pub(crate) fn current_task(&self) -> NonNull<Header> {
-        self.current.get()
-    }
-
-    pub(crate) fn is_root(&self, task: NonNull<Header>) -> bool {
-        task == self.root
-    }
-
-    /// Appends a task to the run queue. The caller hands over a reference.
-    #[inline]
-    pub(crate) fn push_task(&self, task: NonNull<Header>) {
-        self.run_queue.borrow_mut().push_back(task);
-    }
-
-    /// Creates a task for `future`, queued to run.
-    pub(crate) fn spawn<F>(&self, future: F, name: Option<Box<str>>) -> JoinHandle<F::Output>
-    where
-        F: Future + 'static,
-        F::Output: 'static,
-    {
-        let id = self.next_id.get();
-        self.next_id.set(id + 1);
-        // Three references: the registry's, the run queue's and the handle's.
-        let task = raw::allocate(future, SCHEDULED | JOIN_HANDLE, 3, self.remote_ptr, id);
-        self.remote.note_alloc();
-        // SAFETY: freshly allocated, owned by this thread.
-        let header = unsafe { task.as_ref() };
-        if name.is_some() {
-            header.with_extras(|e| e.name = name);
-        }
-        header.slot.set(self.registry.borrow_mut().insert(task));
-        self.push_task(task);
-        // SAFETY: the handle takes the third reference; F::Output matches.
-        unsafe { JoinHandle::from_raw(task) }
-    }
-
-    /// Runs up to `tasks_per_turn` tasks.
-    fn run_batch(&self) {
-        for _ in 0..self.config.tasks_per_turn {
-            let Some(task) = self.run_queue.borrow_mut().pop_front() else { break };
-            // SAFETY: the queue entry owns a reference to a task of this runtime.
-            unsafe { self.run_task(task) };
-        }
-    }
-
-    /// Polls one task popped from the run queue, consuming the queue's reference.
-    ///
-    /// # Safety
-    /// `task` is live, belongs to this runtime, and the caller owns a reference.
-    #[inline]
-    unsafe fn run_task(&self, task: NonNull<Header>) {
-        // SAFETY: the caller's reference keeps the header alive.
-        let header = unsafe { task.as_ref() };
-        if !header.state.transition_to_running() {
-            // Killed while it waited in the queue.
-            // SAFETY: giving up the queue's reference.
-            unsafe { ref_dec(task) };
-            return;
-        }
-        self.current.set(task);
-        self.budget.set(self.config.ops_per_poll);
-        // SAFETY: the queue's reference keeps the task alive for the poll;
-        // the borrowed waker is never dropped.
-        let waker = ManuallyDrop::new(unsafe { waker::borrowed(task) });
-        let mut cx = Context::from_waker(&waker);
-        // SAFETY: RUNNING is set, so the stage is ours to poll.
-        let done = unsafe { (header.vtable.poll)(task, &mut cx) };
-        self.current.set(self.root);
-        if done {
-            self.complete(task);
-            // SAFETY: giving up the queue's reference.
-            unsafe { ref_dec(task) };
-            return;
-        }
-        match header.state.transition_to_idle() {
-            // The queue's reference moves to the new entry.
-            AfterPoll::Requeue => self.push_task(task),
-            // SAFETY: giving up the queue's reference.
-            AfterPoll::Idle => unsafe { ref_dec(task) },
-            AfterPoll::Kill => {
-                header.state.set(RUNNING);
-                self.drop_future(task);
-                // SAFETY: giving up the queue's reference.
-                unsafe { ref_dec(task) };
-            }
-        }
-    }
-
-    /// `JoinHandle::kill` and friends: drop the future now, unless the task
-    /// is running (then right after its poll) or already complete.
-    pub(crate) fn kill(&self, task: NonNull<Header>) {
-        // SAFETY: the caller holds a reference; we are the runtime thread.
-        let header = unsafe { task.as_ref() };
-        match header.state.transition_to_killed() {
-            Kill::DropNow => self.drop_future(task),
-            Kill::Deferred | Kill::Nothing => {}
-        }
-    }
-
-    /// Drops a task's future in place (RUNNING is set) and completes it as killed.
-    fn drop_future(&self, task: NonNull<Header>) {
-        // SAFETY: the caller holds a reference and has set RUNNING.
-        let header = unsafe { task.as_ref() };
-        // Destructors run as the task itself, so they see its task-locals.
-        let prev = self.current.replace(task);
-        // SAFETY: RUNNING guards the stage; the future is live.
-        unsafe { (header.vtable.kill)(task) };
-        self.current.set(prev);
-        self.complete(task);
-    }
-
-    /// The future is gone and the output written: run the task's completion
-    /// code (task-local destructors, callbacks), then mark it complete, wake
-    /// the joiner and let go of the registry's reference.
-    ///
-    /// User code runs here while the runtime lends it the output, so the
-    /// task stays RUNNING (not COMPLETE) until that code is done: to its
-    /// `JoinHandle` it is still running, so the handle can neither take nor
-    /// drop the output (see "User code under a borrow" in
-    /// docs/architecture.md). Nothing read before user code is trusted after it.
-    fn complete(&self, task: NonNull<Header>) {
-        // SAFETY: the caller holds a reference; we are the runtime thread.
-        let header = unsafe { task.as_ref() };
-        self.registry.borrow_mut().remove(header.slot.get());
-        // Most tasks never allocate extras: skip the whole block for them.
-        // (Only completion code could allocate them here, and it runs only
-        // for tasks that have them.)
-        let has_extras = header.has_extras();
-        if has_extras {
-            self.run_completion_code(task);
-        }
-        header.state.transition_to_complete();
-        if let Some(joiner) = header.join_waker.take() {
-            joiner.wake();
-        }
-        if has_extras {
-            let wakers = header.with_extras(|e| std::mem::take(&mut e.done_wakers));
-            wakers.into_iter().for_each(Waker::wake);
-        }
-        // Re-read: a waker above may have run user code that dropped the handle.
-        if !header.state.has(JOIN_HANDLE) {
-            self.discard_output(task);
-        }
-        // SAFETY: giving up the registry's reference.
-        unsafe { ref_dec(task) };
-    }
-
-    /// Drops the task-local values, then runs the completion callbacks with
-    /// the output, until neither is left (a callback may register another).
-    #[cold]
-    fn run_completion_code(&self, task: NonNull<Header>) {
-        // SAFETY: the caller holds a reference; we are the runtime thread.
-        let header = unsafe { task.as_ref() };
-        debug_assert!(header.state.has(RUNNING) && !header.state.has(COMPLETE));
-        loop {
-            // Taken out first: no borrow of the extras is held while user code runs.
-            let Some((callbacks, locals)) =
-                header.with_extras_if_any(|e| (std::mem::take(&mut e.callbacks), std::mem::take(&mut e.locals)))
-            else {
-                return;
-            };
-            if callbacks.is_empty() && locals.is_empty() {
-                return;
-            }
-            // Task-local values die with the task, after its future.
-            if !locals.is_empty() {
-                let _ = catch_unwind(AssertUnwindSafe(move || drop(locals)));
-            }
-            if !callbacks.is_empty() {
-                header.state.set(HANDLED);
-            }
-            for callback in callbacks {
-                // SAFETY: the output is live and stays so while the callback
-                // runs: RUNNING is set and COMPLETE is not, so neither the
-                // handle (`take_output`, its drop) nor `discard_output` will
-                // touch it, and the callback only gets a shared borrow.
-                let output = unsafe { &*(header.vtable.output)(task) };
-                if let Err(payload) = catch_unwind(AssertUnwindSafe(|| callback(output))) {
-                    self.report(header, &JoinError::panicked(payload), "a completion callback of task");
-                }
-            }
-        }
-    }
-
-    /// Drops a finished task's output nobody will take, reporting an
-    /// unhandled panic.
-    pub(crate) fn discard_output(&self, task: NonNull<Header>) {
-        // SAFETY: the caller holds a reference; we are the runtime thread.
-        let header = unsafe { task.as_ref() };
-        if !header.state.transition_to_consumed() {
-            return;
-        }
-        // SAFETY: the output is live and we just marked it consumed.
-        if let Some(err) = unsafe { (header.vtable.drop_output)(task) } {
-            if err.is_panic() && !header.state.has(HANDLED) {
-                self.failed(header, err);
-            }
-        }
-    }
-
-    /// Applies the panic policy to a failure nobody joined.
-    fn failed(&self, header: &Header, err: JoinError) {
-        match self.config.panic_policy {
-            PanicPolicy::Log => self.report(header, &err, "task"),
-            PanicPolicy::Abort => {
-                self.report(header, &err, "task");
-                std::process::abort();
-            }
-            PanicPolicy::Propagate => {
-                let mut failure = self.failure.borrow_mut();
-                if failure.is_none() {
-                    *failure = err.try_into_panic().ok();
-                }
-            }
-        }
-    }
-
-    fn report(&self, header: &Header, err: &JoinError, what: &str) {
-        eprintln!("sprout: {what} {} failed and nobody joined it: {err}", header.label());
-    }
-
-    /// Re-raises a propagated panic from `block_on`.
-    fn raise_failure(&self) {
-        let failure = self.failure.borrow_mut().take();
-        if let Some(payload) = failure {
-            resume_unwind(payload);
-        }
-    }
-
-    /// Whether anything is ready to run without waiting.
-    fn is_busy(&self) -> bool {
-        // SAFETY: the root header lives as long as the Core.
-        let root_woken = unsafe { self.root.as_ref().state.has(SCHEDULED) };
-        root_woken || !self.run_queue.borrow().is_empty() || !self.deferred.borrow().is_empty()
-    }
-
-    /// Whether nothing is left that could ever wake a task: no ready task,
-    /// timer, I/O waiter, message or blocking job.
-    fn is_idle(&self) -> bool {
-        !self.is_busy()
-            && self.only_idle_waiters_timers()
-            && self.keepalive.get() == 0
-            && !self.remote.has_messages()
-            && !self.reactor.has_waiters()
-    }
-
-    /// Whether no timer is armed, except by `wait()` futures themselves.
-    ///
-    /// A timer whose waker is a pending `wait()`'s (`timeout(d, wait())`,
-    /// or a `select` of `wait()` and a sleep) is not work left for that
-    /// wait: counting it meant `timeout(d, wait())` always timed out (issue
-    /// 8, bug 5). Only up to `IDLE_TIMER_SCAN` armed timers are looked at;
-    /// with more armed, some are real work in any sensible program, and
-    /// the check stays O(1) for a million sleeping tasks.
-    fn only_idle_waiters_timers(&self) -> bool {
-        const IDLE_TIMER_SCAN: usize = 16;
-        let timers = self.timers.borrow();
-        if timers.len() == 0 {
-            return true;
-        }
-        let waiters = self.idle_waiters.borrow();
-        timers.all_armed(IDLE_TIMER_SCAN, |timer| waiters.iter().any(|w| timer.will_wake(w)))
-    }
-
     /// Steps 3 to 6 of the loop (see the module docs).
     fn turn(&self) {
+        // 3. Messages from other threads.
         if self.remote.has_messages() {
             self.drain_remote();
         }
-        let mut timeout = if self.is_busy() {
-            Some(Duration::ZERO)
-        } else {
-            let next = self.timers.borrow().next_deadline();
-            next.map(|tick| blocking_timeout(self.tick_instant(tick).saturating_duration_since(Instant::now())))
-        };
-        if timeout != Some(Duration::ZERO) && !self.idle_waiters.borrow().is_empty() && self.is_idle() {
-            // gevent.wait(): the loop has nothing left to wait for.
-            self.idle_epoch.set(self.idle_epoch.get() + 1);
-            let waiters = std::mem::take(&mut *self.idle_waiters.borrow_mut());
-            waiters.into_iter().for_each(Waker::wake);
-            timeout = Some(Duration::ZERO);
+        // 4. How long the poll may block: not at all if a task is ready,
+        // else until the next timer (or forever, if none).
+        let mut timeout =
+            if self.executor.is_busy() { Some(Duration::ZERO) } else { self.time.until_next().map(blocking_timeout) };
+        if timeout != Some(Duration::ZERO) {
+            if !self.idle_waiters.borrow().is_empty() && self.is_idle() {
+                // gevent.wait(): the loop has nothing left to wait for.
+                self.idle_epoch.set(self.idle_epoch.get() + 1);
+                let waiters = std::mem::take(&mut *self.idle_waiters.borrow_mut());
+                waiters.into_iter().for_each(Waker::wake);
+                timeout = Some(Duration::ZERO);
+            } else if self.time.is_paused() {
+                // Virtual time: waiting does not move a paused clock, so the
+                // poll must not block until a deadline (see `may_jump`).
+                timeout = if timeout.is_some() && self.may_jump() { Some(Duration::ZERO) } else { None };
+            }
         }
         // With no sources, a zero-timeout poll could only report the
         // cross-thread waker, whose flag we just read: skip the syscall.
         let must_poll = timeout != Some(Duration::ZERO) || self.reactor.has_sources();
-        let timers_armed = self.timers.borrow().len() > 0;
+        let timers_armed = self.time.armed() > 0;
         if must_poll || timers_armed {
             let mut wake = std::mem::take(&mut *self.wake_buf.borrow_mut());
+            // 4. Poll I/O.
             if must_poll && self.reactor.turn(timeout, &mut wake) {
                 self.drain_remote();
             }
+            // 5. Fire due timers; a paused clock first jumps to the next
+            // deadline if the poll found nothing to wake (auto-advance).
             if timers_armed {
-                let now = self.now_tick(Instant::now());
-                self.timers.borrow_mut().advance(now, &mut wake);
+                if self.time.is_paused() {
+                    self.auto_advance(&wake);
+                }
+                self.time.fire_due(&mut wake);
             }
             for waker in wake.drain(..) {
                 waker.wake();
             }
             *self.wake_buf.borrow_mut() = wake;
         }
-        // Tasks that yielded go behind everything I/O and timers just woke.
-        if !self.deferred.borrow().is_empty() {
-            self.requeue_deferred();
+        // 6. Tasks that yielded go behind everything I/O and timers just woke.
+        if self.executor.has_deferred() {
+            self.executor.wake_deferred();
         }
     }
 
-    /// Wakes the tasks that called `yield_now` during this turn.
-    fn requeue_deferred(&self) {
-        // Swap in the spare buffer: waking may run a foreign waker that
-        // yields again, and that must land in the next turn's list.
-        let mut deferred = std::mem::take(&mut *self.deferred_buf.borrow_mut());
-        std::mem::swap(&mut deferred, &mut *self.deferred.borrow_mut());
-        for waker in deferred.drain(..) {
-            waker.wake();
+    /// Step 5 with a paused clock: jumps it to the next deadline if no task
+    /// is ready and the poll woke none (`wake` holds what it woke). Only
+    /// then was the poll's timeout the zero that step 4 chose for a jump.
+    #[cold]
+    fn auto_advance(&self, wake: &[CompactWaker]) {
+        if self.may_jump() && wake.is_empty() && !self.executor.is_busy() {
+            self.time.jump_to_next();
         }
-        *self.deferred_buf.borrow_mut() = deferred;
+    }
+
+    /// Whether a paused clock may jump to the next deadline: auto-advance
+    /// is on and no blocking-pool job is in flight. Step 4 then polls with
+    /// a zero timeout, else with none (waiting does not bring a paused
+    /// deadline closer), and step 5 jumps if nothing was woken.
+    ///
+    /// The rule for jumping, tokio's: jump only where the loop would
+    /// otherwise block. The poll then takes no time; if it wakes a task (I/O,
+    /// a message), that task runs first, and the jump waits for a later turn
+    /// where nothing was woken. So a socket that another task of this
+    /// runtime wrote to is read before a timeout can fire, while data still
+    /// to come from another thread or process may lose against a jumped
+    /// timeout. A blocking-pool job in flight (`keepalive`) holds the jump
+    /// off: the poll waits for its result, as it would with no timer at all
+    /// (tokio does the same for `spawn_blocking`). With auto-advance off,
+    /// the poll waits for I/O or a wake-up only; `time::advance` moves the
+    /// clock.
+    #[cold]
+    fn may_jump(&self) -> bool {
+        self.time.auto_advance() && self.keepalive.get() == 0
+    }
+
+    /// Whether nothing is left that could ever wake a task: no ready task,
+    /// timer, I/O waiter, message or blocking job.
+    fn is_idle(&self) -> bool {
+        !self.executor.is_busy()
+            && self.time.only_idle_timers(&self.idle_waiters.borrow())
+            && self.keepalive.get() == 0
+            && !self.remote.has_messages()
+            && !self.reactor.has_waiters()
     }
 
     /// Handles every message other threads posted.
@@ -580,24 +316,11 @@ impl Core {
 
     fn handle_message(&self, message: Message) {
         match message {
-            Message::Wake(task, kind) => {
-                // SAFETY: the message owns a reference to a task of this
-                // runtime, and we are its thread.
-                unsafe {
-                    let queued = waker::schedule(self, task.0);
-                    match (queued, kind) {
-                        // The message's local reference becomes the queue's.
-                        (true, RefKind::Local) => {}
-                        (true, RefKind::Foreign) => {
-                            task.0.as_ref().ref_inc();
-                            foreign_ref_dec(task.0);
-                        }
-                        (false, kind) => release(task.0, kind),
-                    }
-                }
-            }
+            // SAFETY: the message owns a reference to a task of this
+            // runtime, and we are its thread.
+            Message::Wake(sent) => unsafe { self.executor.wake_sent(sent) },
             // SAFETY: as above.
-            Message::Release(task, kind) => unsafe { release(task.0, kind) },
+            Message::Release(sent) => unsafe { sent.release() },
             Message::Run(f) => {
                 if let Err(payload) = catch_unwind(AssertUnwindSafe(f)) {
                     let err = JoinError::panicked(payload);
@@ -618,10 +341,7 @@ impl Core {
         // Each record is dropped after its borrow ends: dropping a waker
         // may free a task.
         match what {
-            Unregister::Timer(key) => {
-                let waker = self.timers.borrow_mut().remove(key);
-                drop(waker);
-            }
+            Unregister::Timer(key) => self.time.cancel(key),
             Unregister::Io(io) => {
                 let record = self.reactor.release(io);
                 drop(record);
@@ -633,61 +353,8 @@ impl Core {
         }
     }
 
-    /// Defers a `yield_now` (or a spent budget, or a zero sleep) until after
-    /// the next I/O poll.
-    pub(crate) fn defer(&self, waker: &Waker) {
-        self.deferred.borrow_mut().push(waker.clone());
-    }
-
-    /// Registers a `sprout::wait()` future.
-    pub(crate) fn wait_idle(&self, waker: &Waker) {
-        let mut waiters = self.idle_waiters.borrow_mut();
-        if !waiters.iter().any(|w| w.will_wake(waker)) {
-            waiters.push(waker.clone());
-        }
-    }
-
-    /// Counts work on another thread that will wake a task.
-    pub(crate) fn keepalive_inc(&self) {
-        self.keepalive.set(self.keepalive.get() + 1);
-    }
-
-    pub(crate) fn keepalive_dec(&self) {
-        self.keepalive.set(self.keepalive.get() - 1);
-    }
-
-    /// The number of live (unfinished) tasks.
-    pub(crate) fn live_tasks(&self) -> usize {
-        self.registry.borrow().len()
-    }
-
-    /// The wheel tick at or after `deadline` (ticks are milliseconds since
-    /// the runtime started): rounding up means a timer never fires early.
-    /// Saturates at `MAX_TICK`, "never" (issue 8, bug 6: the sum used to
-    /// wrap for durations near 2^54 s and fire at once).
-    pub(crate) fn deadline_tick(&self, deadline: Instant) -> u64 {
-        let since = deadline.saturating_duration_since(self.epoch);
-        // Whole milliseconds, rounded up, without 128-bit arithmetic.
-        let ms =
-            since.as_secs().saturating_mul(1000).saturating_add(u64::from(since.subsec_nanos().div_ceil(1_000_000)));
-        ms.min(MAX_TICK)
-    }
-
-    /// The wheel tick that has fully passed at `now` (rounding down).
-    pub(crate) fn now_tick(&self, now: Instant) -> u64 {
-        let since = now.saturating_duration_since(self.epoch);
-        let ms = since.as_secs().saturating_mul(1000).saturating_add(u64::from(since.subsec_millis()));
-        ms.min(MAX_TICK)
-    }
-
-    /// The instant a tick starts (`tick` is at most `MAX_TICK`, about 557
-    /// years, so the sum fits; it saturates anyway).
-    fn tick_instant(&self, tick: u64) -> Instant {
-        crate::time::deadline_after(self.epoch, Duration::from_millis(tick))
-    }
-
     /// Kills every task and releases everything that holds a waker, then
-    /// frees or orphans the remote queue.
+    /// frees or orphans the task heap.
     ///
     /// Closures other threads posted before this point (`Handle::spawn`,
     /// `Handle::call`) were accepted, so they run, inside the kill loop,
@@ -700,37 +367,17 @@ impl Core {
         loop {
             // Accepted closures may spawn, and destructors may spawn: kill those too.
             self.drain_remote();
-            let live = self.registry.borrow().snapshot();
-            if live.is_empty() {
+            if !self.executor.kill_all() {
                 if self.remote.has_messages() {
                     continue;
                 }
                 break;
             }
-            for task in live {
-                // SAFETY: registered tasks are live; hold a reference while
-                // killing so completion cannot free the header under us.
-                unsafe {
-                    let header = task.as_ref();
-                    if header.state.has(COMPLETE) {
-                        continue;
-                    }
-                    header.ref_inc();
-                    self.kill(task);
-                    ref_dec(task);
-                }
-            }
         }
-        let queued: Vec<_> = self.run_queue.borrow_mut().drain(..).collect();
-        for task in queued {
-            // SAFETY: each queue entry owns a reference.
-            unsafe { ref_dec(task) };
-        }
-        drop(std::mem::take(&mut *self.deferred.borrow_mut()));
+        self.executor.clear_queues();
         drop(std::mem::take(&mut *self.idle_waiters.borrow_mut()));
         self.shut.set(true);
-        let timers = std::mem::replace(&mut *self.timers.borrow_mut(), Wheel::new());
-        drop(timers);
+        self.time.clear();
         self.reactor.clear_all();
         self.drain_remote();
         // Only wakes and releases are left: closures are refused by now.
@@ -738,13 +385,58 @@ impl Core {
             self.handle_message(message);
         }
         directory::remove(self.serial);
-        // SAFETY: the Core's own reference to the root.
-        unsafe { ref_dec(self.root) };
-        let left = self.remote.orphan();
+        // SAFETY: the last use of the executor.
+        let left = unsafe { self.executor.release() };
         if left > 0 && cfg!(debug_assertions) && std::env::var_os("SPROUT_DEBUG_LEAKS").is_some() {
             eprintln!("sprout: {left} task allocations outlive their runtime");
         }
     }
+
+    // --- What `context.rs` offers the layers above the loop ---
+
+    /// Points every part's thread-local slot at this runtime (`context::enter`).
+    pub(crate) fn enter_parts(&self) -> Parts {
+        Parts { _executor: self.executor.enter(), _time: self.time.enter(), _reactor: self.reactor.enter() }
+    }
+
+    /// The mailbox (`Handle`, blocking work's way home).
+    pub(crate) fn remote(&self) -> &Arc<Remote> {
+        &self.remote
+    }
+
+    /// This runtime's serial (see the field).
+    pub(crate) fn serial(&self) -> u32 {
+        self.serial
+    }
+
+    /// Counts work on another thread that will wake a task.
+    pub(crate) fn keepalive_inc(&self) {
+        self.keepalive.set(self.keepalive.get() + 1);
+    }
+
+    pub(crate) fn keepalive_dec(&self) {
+        self.keepalive.set(self.keepalive.get() - 1);
+    }
+
+    /// How many times the loop has found nothing left to wait for.
+    pub(crate) fn idle_epoch(&self) -> u64 {
+        self.idle_epoch.get()
+    }
+
+    /// Registers a `sprout::wait()` future.
+    pub(crate) fn wait_idle(&self, waker: &Waker) {
+        let mut waiters = self.idle_waiters.borrow_mut();
+        if !waiters.iter().any(|w| w.will_wake(waker)) {
+            waiters.push(waker.clone());
+        }
+    }
+}
+
+/// The guards that keep a runtime's parts current on this thread.
+pub(crate) struct Parts {
+    _executor: crate::scoped::Reset<Executor>,
+    _time: crate::scoped::Reset<TimeDriver>,
+    _reactor: crate::scoped::Reset<Reactor>,
 }
 
 /// How long one blocking `epoll_wait` may wait for a timer `remaining` away.
@@ -769,20 +461,6 @@ fn blocking_timeout(remaining: Duration) -> Duration {
     // extra millisecond covers the rounding up to whole milliseconds.
     let margin = (remaining / 128).min(Duration::from_millis(101)) + Duration::from_millis(1);
     remaining - margin
-}
-
-/// Gives up a reference of either kind.
-///
-/// # Safety
-/// As `ref_dec` / `foreign_ref_dec`.
-pub(crate) unsafe fn release(task: NonNull<Header>, kind: RefKind) {
-    // SAFETY: forwarded.
-    unsafe {
-        match kind {
-            RefKind::Local => ref_dec(task),
-            RefKind::Foreign => foreign_ref_dec(task),
-        }
-    }
 }
 
 #[cfg(test)]

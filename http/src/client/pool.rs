@@ -89,7 +89,7 @@ impl Pool {
     pub(crate) fn checkout(&self, key: &Key) -> Option<Sender> {
         let mut idle = self.idle.borrow_mut();
         let list = idle.get_mut(key)?;
-        let now = Instant::now();
+        let now = sprout_runtime::time::now();
         let mut found = None;
         while let Some(entry) = list.pop() {
             let expired = self.idle_timeout.is_some_and(|t| now.duration_since(entry.since) > t);
@@ -118,7 +118,7 @@ impl Pool {
         let mut idle = self.idle.borrow_mut();
         let list = idle.entry(key).or_default();
         if list.len() < self.max_idle_per_host {
-            list.push(Idle { sender, since: Instant::now() });
+            list.push(Idle { sender, since: sprout_runtime::time::now() });
         }
     }
 
@@ -129,7 +129,7 @@ impl Pool {
         let list = idle.entry(key.clone()).or_default();
         // At most one shared connection per origin is kept.
         if !list.iter().any(|i| matches!(&i.sender, Sender::Http2(s) if !s.is_closed())) {
-            list.push(Idle { sender: Sender::Http2(sender.clone()), since: Instant::now() });
+            list.push(Idle { sender: Sender::Http2(sender.clone()), since: sprout_runtime::time::now() });
         }
     }
 

@@ -89,7 +89,9 @@ impl Marks {
     #[inline]
     fn set(&self, phase: Phase, timeout: Option<Duration>) {
         self.phase.store(phase as u8, Relaxed);
-        let deadline = timeout.map_or(NEVER, |t| (self.base.elapsed() + t).as_nanos().min(NEVER as u128 - 1) as u64);
+        // The runtime's clock, so that paused (virtual) time drives the timeouts.
+        let elapsed = sprout_runtime::time::now().saturating_duration_since(self.base);
+        let deadline = timeout.map_or(NEVER, |t| (elapsed + t).as_nanos().min(NEVER as u128 - 1) as u64);
         self.deadline.store(deadline, Relaxed);
     }
 
@@ -115,7 +117,7 @@ impl Clock {
         let marks = Marks {
             phase: AtomicU8::new(Phase::Head as u8),
             deadline: AtomicU64::new(NEVER),
-            base: Instant::now(),
+            base: sprout_runtime::time::now(),
             header_read,
             multiplexed: AtomicBool::new(false),
         };
@@ -390,7 +392,7 @@ async fn run<C: Graceful, H>(conn: C, clock: &Clock, setup: &SetupRef<H>) -> Out
             if Pin::new(&mut *sleep).poll(cx).is_pending() {
                 return Poll::Pending;
             }
-            if Instant::now() >= deadline {
+            if sprout_runtime::time::now() >= deadline {
                 return Poll::Ready(Outcome::TimedOut(clock.phase()));
             }
             // Fired for an earlier deadline that has since moved on: re-arm.

@@ -105,11 +105,10 @@ impl Waiter {
                         "the child's pidfd reports it gone, yet waitpid finds it running",
                     )));
                 }
-                registration.clear_ready(ready);
-                registration.poll_ready(cx, Direction::Read).map(|r| match r {
-                    Ok(_) => Err(io::Error::other("the child's pidfd stays readable while the child runs")),
-                    Err(e) => Err(e),
-                })
+                // The documented end of a hand-driven readiness check
+                // (`io` module docs): clear what let us in, wait for the
+                // next edge.
+                registration.poll_blocked(cx, Direction::Read, ready)
             }
             Watch::Sigchld(signal) => loop {
                 // At least one SIGCHLD since the last look: ours, maybe.

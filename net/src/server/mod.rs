@@ -193,7 +193,8 @@ impl Shared {
     /// Starts (or shortens) a graceful drain of `grace` from now. A grace
     /// too long to be an `Instant` means no deadline.
     fn begin_drain(&self, grace: Duration) {
-        let deadline = Instant::now().checked_add(grace);
+        // The runtime's clock: a drain under paused time follows it.
+        let deadline = sprout_runtime::time::now().checked_add(grace);
         let earliest = match (self.draining.get(), self.drain_deadline.get(), deadline) {
             (false, _, new) => new,
             (true, Some(old), Some(new)) => Some(old.min(new)),

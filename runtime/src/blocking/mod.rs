@@ -119,7 +119,7 @@ impl KeepAlive {
         let serial = match context::current() {
             Some(core) => {
                 core.keepalive_inc();
-                core.serial
+                core.serial()
             }
             None => 0,
         };
@@ -129,7 +129,7 @@ impl KeepAlive {
     /// Stops counting (idempotent).
     pub(crate) fn release(&mut self) {
         if self.serial != 0 {
-            if let Some(core) = context::current().filter(|c| c.serial == self.serial) {
+            if let Some(core) = context::current().filter(|c| c.serial() == self.serial) {
                 core.keepalive_dec();
             }
             self.serial = 0;
@@ -162,7 +162,7 @@ pub(crate) struct KeepAliveToken {
 impl KeepAliveToken {
     pub(crate) fn release(self) {
         if self.serial != 0 {
-            if let Some(core) = context::current().filter(|c| c.serial == self.serial) {
+            if let Some(core) = context::current().filter(|c| c.serial() == self.serial) {
                 core.keepalive_dec();
             }
         }

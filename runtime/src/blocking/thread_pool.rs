@@ -27,7 +27,8 @@ use std::thread;
 use std::time::Duration;
 
 use super::map::{ImapUnordered, Map};
-use super::work::{Job, WorkFuture, forbid_blocking, lock, work};
+use super::work::{Job, WorkFuture, forbid_blocking, work};
+use crate::loom::lock;
 use crate::task::JoinError;
 
 type Initializer = Arc<dyn Fn() + Send + Sync>;

@@ -36,13 +36,10 @@ use std::time::{Duration, Instant};
 
 use super::{KeepAlive, KeepAliveToken};
 use crate::context;
+use crate::loom::lock;
 use crate::sched::coop;
 use crate::sched::remote::{Message, Remote};
 use crate::task::JoinError;
-
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// Fails with a clear message on a runtime thread, where blocking would
 /// stall every green task.
@@ -101,12 +98,12 @@ impl Home {
     /// outside work (so `sprout::wait()` waits for it).
     fn current() -> Option<(Home, KeepAliveToken)> {
         let core = context::current()?;
-        let home = Home { remote: core.remote().clone(), serial: core.serial };
+        let home = Home { remote: core.remote().clone(), serial: core.serial() };
         Some((home, KeepAlive::new().into_token()))
     }
 
     fn is_current(&self) -> bool {
-        context::current().is_some_and(|core| core.serial == self.serial)
+        context::current().is_some_and(|core| core.serial() == self.serial)
     }
 }
 

@@ -45,6 +45,7 @@
 mod registration;
 mod source;
 
+pub use crate::reactor::scheduled_io::Direction;
 pub use mio::Interest;
-pub use registration::{Direction, Ready, Registration, WaitMark, Waiter};
+pub use registration::{Ready, Registration, WaitMark, Waiter};
 pub use source::IoSource;

@@ -8,32 +8,10 @@ use std::task::{Context, Poll};
 use mio::Interest;
 use mio::event::Source;
 
-use crate::context;
-use crate::reactor::scheduled_io::{
-    ERROR, PRIORITY, READ_CLOSED, READ_MASK, READABLE, WRITABLE, WRITE_CLOSED, WRITE_MASK,
-};
-use crate::reactor::{IoKey, WaitKey};
-use crate::runtime::Core;
+use crate::reactor::scheduled_io::{ERROR, PRIORITY, READ_CLOSED, READABLE, WRITABLE, WRITE_CLOSED};
+use crate::reactor::{Direction, IoKey, Reactor, WaitKey};
 use crate::sched::coop;
 use crate::sched::directory::{self, Unregister};
-
-/// Which way an operation goes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Direction {
-    /// Reading (or accepting): proceeds on data, EOF or an error.
-    Read,
-    /// Writing (or connecting): proceeds on space, a closed peer or an error.
-    Write,
-}
-
-impl Direction {
-    pub(crate) fn mask(self) -> u8 {
-        match self {
-            Direction::Read => READ_MASK,
-            Direction::Write => WRITE_MASK,
-        }
-    }
-}
 
 /// Readiness reported by the reactor.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -98,22 +76,22 @@ impl Registration {
     /// # Errors
     /// Outside a sprout runtime, or if epoll refuses the source.
     pub fn new(source: &mut impl Source, interest: Interest) -> io::Result<Registration> {
-        let core = context::current().ok_or_else(outside_runtime)?;
-        let io = core.reactor.register(source, interest)?;
-        Ok(Registration { serial: core.serial, io })
+        let reactor = Reactor::current().ok_or_else(outside_runtime)?;
+        let io = reactor.register(source, interest)?;
+        Ok(Registration { serial: reactor.serial(), io })
     }
 
-    /// The runtime this registration belongs to, if it is running here.
+    /// The reactor this registration belongs to, if its runtime is running here.
     #[inline]
-    fn core(&self) -> Option<&Core> {
-        context::current().filter(|c| c.serial == self.serial)
+    fn reactor(&self) -> Option<&Reactor> {
+        Reactor::current().filter(|r| r.serial() == self.serial)
     }
 
     /// Waits until `dir` may proceed.
     #[inline]
     pub fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<io::Result<Ready>> {
-        let Some(core) = self.core() else { return Poll::Ready(Err(wrong_runtime())) };
-        core.reactor.poll_ready(self.io, dir, cx).map(|bits| Ok(Ready(bits)))
+        let Some(reactor) = self.reactor() else { return Poll::Ready(Err(wrong_runtime())) };
+        reactor.poll_ready(self.io, dir, cx).map(|bits| Ok(Ready(bits)))
     }
 
     /// Forgets readiness after an operation returned `WouldBlock`: every
@@ -128,8 +106,8 @@ impl Registration {
     /// changes later (data, room, a new error, a hang-up) raises a new edge.
     #[inline]
     pub fn clear_ready(&self, ready: Ready) {
-        if let Some(core) = self.core() {
-            core.reactor.clear_readiness(self.io, ready.0);
+        if let Some(reactor) = self.reactor() {
+            reactor.clear_readiness(self.io, ready.0);
         }
     }
 
@@ -230,7 +208,7 @@ impl Registration {
 
     /// Deregisters `source` from epoll (and forgets the record on drop).
     pub fn deregister(&self, source: &mut impl Source) -> io::Result<()> {
-        self.core().ok_or_else(wrong_runtime)?.reactor.deregister(source)
+        self.reactor().ok_or_else(wrong_runtime)?.deregister(source)
     }
 
     /// Tells the reactor that the future that left `mark` on `dir` stopped
@@ -247,9 +225,9 @@ impl Registration {
     /// Parks the waiter a dropped future left (see [`Waiter`]).
     #[cold]
     fn park_waiter(&self, dir: Direction, key: WaitKey) {
-        match self.core() {
-            Some(core) => {
-                let duplicate = core.reactor.park_waiter(self.io, dir, key);
+        match self.reactor() {
+            Some(reactor) => {
+                let duplicate = reactor.park_waiter(self.io, dir, key);
                 // Dropped after the slab is released.
                 drop(duplicate);
             }
@@ -263,9 +241,9 @@ impl Drop for Registration {
     /// asking it (see `sched/directory.rs`). A registration may be dropped
     /// anywhere, even after its runtime is gone, without leaking its slot.
     fn drop(&mut self) {
-        match self.core() {
-            Some(core) => {
-                let record = core.reactor.release(self.io);
+        match self.reactor() {
+            Some(reactor) => {
+                let record = reactor.release(self.io);
                 // The waiters' wakers drop here, after the slab is released.
                 drop(record);
             }

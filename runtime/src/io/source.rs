@@ -8,7 +8,8 @@ use std::task::{Context, Poll};
 use mio::Interest;
 use mio::event::Source;
 
-use super::registration::{Direction, Registration};
+use super::registration::Registration;
+use crate::reactor::Direction;
 
 /// A non-blocking I/O source (socket, pipe, device...) registered with the
 /// running runtime. Its operations wait cooperatively: while one would

@@ -143,7 +143,7 @@ impl Pool {
     /// Outside a sprout runtime.
     pub async fn add<T: 'static>(&self, task: &JoinHandle<T>) {
         crate::context::expect("Pool::add");
-        let task = task.task_ref();
+        let task = task.untyped();
         if task.is_finished() || self.inner.contains(task.id()) {
             return;
         }

@@ -80,7 +80,7 @@ impl Group {
     #[track_caller]
     pub fn add<T: 'static>(&self, task: &JoinHandle<T>) {
         if !self.inner.is_closed() {
-            self.inner.add(task.task_ref(), false);
+            self.inner.add(task.untyped(), false);
         }
     }
 

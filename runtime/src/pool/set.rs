@@ -12,7 +12,7 @@
 //!   gives back its slot. The group therefore never polls its members.
 //! - A task spawned elsewhere and `add`ed gets a small watcher task that
 //!   holds the guard and waits for the task to finish.
-//! - The entry keeps an untyped [`TaskRef`] so that `kill` and `discard` can
+//! - The entry keeps an [`UntypedHandle`] so that `kill` and `discard` can
 //!   reach tasks of any output type.
 //! - No `RefCell` borrow spans user code: kills, wakes and drops of user
 //!   futures happen after the borrow ends, because each of them can re-enter
@@ -28,10 +28,10 @@ use pin_project_lite::pin_project;
 use slab::Slab;
 
 use super::slots::Slots;
-use crate::context;
 use crate::sync::wait_list::WaitList;
 use crate::task::compact::CompactWaker;
-use crate::task::{JoinHandle, TaskId, TaskRef};
+use crate::task::executor::Executor;
+use crate::task::{JoinHandle, TaskId, UntypedHandle, spawn_on};
 
 pub(crate) struct Inner {
     /// `None` for a `Group`: no limit.
@@ -53,9 +53,9 @@ struct Members {
 struct Member {
     stamp: u32,
     /// The member task.
-    task: TaskRef,
+    task: UntypedHandle,
     /// The watcher of an `add`ed task.
-    watcher: Option<TaskRef>,
+    watcher: Option<UntypedHandle>,
     /// The member holds one of the pool's slots.
     holds_slot: bool,
 }
@@ -161,16 +161,16 @@ impl Inner {
         G: Future + 'static,
         G::Output: 'static,
     {
-        let core = context::expect("spawning into a sprout pool");
+        let executor = Executor::expect("spawning into a sprout pool");
         let (key, stamp) = {
             let mut members = self.members.borrow_mut();
             (members.slab.vacant_key(), Inner::next_stamp(&mut members))
         };
         // Neither `make` (it only moves values into a struct) nor
-        // `Core::spawn` runs user code or fails: the key is still vacant
+        // `spawn_on` runs user code or fails: the key is still vacant
         // for the insert below.
-        let handle = core.spawn(make(MemberGuard { inner: self.clone(), key, stamp }), None);
-        let member = Member { stamp, task: handle.task_ref(), watcher: None, holds_slot };
+        let handle = spawn_on(executor, make(MemberGuard { inner: self.clone(), key, stamp }), None);
+        let member = Member { stamp, task: handle.untyped(), watcher: None, holds_slot };
         let inserted = self.members.borrow_mut().slab.insert(member);
         debug_assert_eq!(inserted, key);
         handle
@@ -197,15 +197,15 @@ impl Inner {
     /// # Panics
     /// Outside a sprout runtime (after giving back the slot).
     #[track_caller]
-    pub(crate) fn add(self: &Rc<Self>, task: TaskRef, holds_slot: bool) {
-        let core = context::current();
-        if core.is_none() || task.is_finished() || self.contains(task.id()) {
+    pub(crate) fn add(self: &Rc<Self>, task: UntypedHandle, holds_slot: bool) {
+        let executor = Executor::current();
+        if executor.is_none() || task.is_finished() || self.contains(task.id()) {
             if holds_slot {
                 if let Some(slots) = &self.slots {
                     slots.release();
                 }
             }
-            context::expect("adding a task to a sprout pool");
+            Executor::expect("adding a task to a sprout pool");
             return;
         }
         let (key, stamp) = {
@@ -214,11 +214,11 @@ impl Inner {
             let member = Member { stamp, task: task.clone(), watcher: None, holds_slot };
             (members.slab.insert(member), stamp)
         };
-        let core = core.expect("checked above");
-        let watcher = core.spawn(Watch { task, _guard: MemberGuard { inner: self.clone(), key, stamp } }, None);
+        let executor = executor.expect("checked above");
+        let watcher = spawn_on(executor, Watch { task, _guard: MemberGuard { inner: self.clone(), key, stamp } }, None);
         let mut members = self.members.borrow_mut();
         if let Some(m) = members.slab.get_mut(key).filter(|m| m.stamp == stamp) {
-            m.watcher = Some(watcher.task_ref());
+            m.watcher = Some(watcher.untyped());
         }
     }
 
@@ -240,7 +240,7 @@ impl Inner {
 
     /// Kills every member now (see `JoinHandle::kill`).
     pub(crate) fn kill(&self) {
-        let targets: Vec<TaskRef> = {
+        let targets: Vec<UntypedHandle> = {
             let members = self.members.borrow();
             members.slab.iter().flat_map(|(_, m)| std::iter::once(&m.task).chain(&m.watcher).cloned()).collect()
         };
@@ -379,7 +379,7 @@ impl<F: Future> Future for Queued<F> {
 
 /// The watcher of an `add`ed task: finishes with it.
 struct Watch {
-    task: TaskRef,
+    task: UntypedHandle,
     _guard: MemberGuard,
 }
 

@@ -2,9 +2,10 @@
 //!
 //! The runtime-local queue keeps its [`State`] in a `RefCell`, the
 //! thread-safe one in a `Mutex`; everything else is the same code. Each
-//! queue says how it reaches its state by implementing [`Locked`]; the
-//! futures ([`Put`], [`PutTimeout`], [`Get`], [`Items`], [`Join`]) and the
-//! functions below work on any [`Locked`] queue. Each queue module
+//! queue names that cell by implementing [`Queue`] (the cell lends the
+//! state through [`Locked`], the trait the sync primitives use for the
+//! same job); the futures ([`Put`], [`PutTimeout`], [`Get`], [`Items`],
+//! [`Join`]) and the functions below work on any [`Queue`]. Each queue module
 //! re-exports the futures under their usual names, as aliases
 //! (`queue::Put<'a, T, B>` is `Put<'a, queue::BaseQueue<T, B>>`).
 //!
@@ -14,7 +15,6 @@
 
 use std::fmt;
 use std::future::Future;
-use std::ops::DerefMut;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -25,35 +25,44 @@ use super::buffer::Buffer;
 use super::error::{Closed, GetError, PutError, TaskDoneError};
 use super::state::{State, wake};
 use crate::sched::coop;
+use crate::sync::flavor::Locked;
 use crate::sync::withdraw::{self, Withdraw};
 use crate::task::compact::CompactWaker;
 use crate::time::{Sleep, sleep};
 
-/// A queue: something that can lock a [`State`] for a moment.
+/// A queue: a [`Locked`] cell (a `RefCell` or a `Mutex`) holding a [`State`].
 ///
 /// Public only so that the futures can name it in their bounds; this
 /// module is private, so nothing outside the crate can name or implement it.
-pub trait Locked {
+pub trait Queue {
     /// The items.
     type Item;
     /// The storage discipline.
     type Buf: Buffer<Self::Item>;
+    /// Where the state sits.
+    type Cell: Locked<Target = State<Self::Item, Self::Buf>>;
+
+    /// The cell of the state.
+    fn cell(&self) -> &Self::Cell;
 
     /// Borrows (runtime-local) or locks (thread-safe) the state. Callers
     /// hold it only for one state change and never across a wake.
-    fn state(&self) -> impl DerefMut<Target = State<Self::Item, Self::Buf>> + '_;
+    #[inline]
+    fn state(&self) -> <Self::Cell as Locked>::Guard<'_> {
+        self.cell().lock()
+    }
 }
 
 /// The body of `put_nowait`.
 #[inline]
-pub(crate) fn put_nowait<Q: Locked>(queue: &Q, item: Q::Item) -> Result<(), PutError<Q::Item>> {
+pub(crate) fn put_nowait<Q: Queue>(queue: &Q, item: Q::Item) -> Result<(), PutError<Q::Item>> {
     let result = queue.state().try_put(item);
     result.map(wake)
 }
 
 /// The body of `get_nowait`.
 #[inline]
-pub(crate) fn get_nowait<Q: Locked>(queue: &Q) -> Result<Q::Item, GetError> {
+pub(crate) fn get_nowait<Q: Queue>(queue: &Q) -> Result<Q::Item, GetError> {
     let result = queue.state().try_get();
     result.map(|(item, w)| {
         wake(w);
@@ -63,7 +72,7 @@ pub(crate) fn get_nowait<Q: Locked>(queue: &Q) -> Result<Q::Item, GetError> {
 
 /// The body of `get_timeout`: an item handed over as the time-out falls
 /// is taken (see [`Withdraw`]).
-pub(crate) async fn get_timeout<Q: Locked>(queue: &Q, timeout: Duration) -> Result<Q::Item, GetError> {
+pub(crate) async fn get_timeout<Q: Queue>(queue: &Q, timeout: Duration) -> Result<Q::Item, GetError> {
     match withdraw::timeout(timeout, get(queue)).await {
         Ok(result) => result.map_err(GetError::from),
         Err(_) => Err(GetError::Empty),
@@ -71,7 +80,7 @@ pub(crate) async fn get_timeout<Q: Locked>(queue: &Q, timeout: Duration) -> Resu
 }
 
 /// The body of `task_done`.
-pub(crate) fn task_done<Q: Locked>(queue: &Q) -> Result<(), TaskDoneError> {
+pub(crate) fn task_done<Q: Queue>(queue: &Q) -> Result<(), TaskDoneError> {
     let mut woken = Vec::new();
     let result = queue.state().task_done(&mut woken);
     woken.into_iter().for_each(CompactWaker::wake);
@@ -79,14 +88,14 @@ pub(crate) fn task_done<Q: Locked>(queue: &Q) -> Result<(), TaskDoneError> {
 }
 
 /// The body of `close`.
-pub(crate) fn close<Q: Locked>(queue: &Q) {
+pub(crate) fn close<Q: Queue>(queue: &Q) {
     let mut woken = Vec::new();
     queue.state().close(&mut woken);
     woken.into_iter().for_each(CompactWaker::wake);
 }
 
 /// The `Debug` of a queue.
-pub(crate) fn fmt_queue<Q: Locked>(queue: &Q, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+pub(crate) fn fmt_queue<Q: Queue>(queue: &Q, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     let state = queue.state();
     f.debug_struct("Queue")
         .field("qsize", &state.len())
@@ -98,33 +107,33 @@ pub(crate) fn fmt_queue<Q: Locked>(queue: &Q, f: &mut fmt::Formatter<'_>) -> fmt
 }
 
 /// A `put` of `item`, not yet polled.
-pub(crate) fn put<Q: Locked>(queue: &Q, item: Q::Item) -> Put<'_, Q> {
+pub(crate) fn put<Q: Queue>(queue: &Q, item: Q::Item) -> Put<'_, Q> {
     Put { queue, item: Some(item), key: None }
 }
 
 /// A `put_timeout` of `item`, not yet polled.
-pub(crate) fn put_timeout<Q: Locked>(queue: &Q, item: Q::Item, timeout: Duration) -> PutTimeout<'_, Q> {
+pub(crate) fn put_timeout<Q: Queue>(queue: &Q, item: Q::Item, timeout: Duration) -> PutTimeout<'_, Q> {
     PutTimeout { put: put(queue, item), sleep: sleep(timeout) }
 }
 
 /// A `get`, not yet polled.
-pub(crate) fn get<Q: Locked>(queue: &Q) -> Get<'_, Q> {
+pub(crate) fn get<Q: Queue>(queue: &Q) -> Get<'_, Q> {
     Get { queue, key: None }
 }
 
 /// A `stream`, not yet polled.
-pub(crate) fn stream<Q: Locked>(queue: &Q) -> Items<'_, Q> {
+pub(crate) fn stream<Q: Queue>(queue: &Q) -> Items<'_, Q> {
     Items { queue, key: None }
 }
 
 /// A `join`, not yet polled.
-pub(crate) fn join<Q: Locked>(queue: &Q) -> Join<'_, Q> {
+pub(crate) fn join<Q: Queue>(queue: &Q) -> Join<'_, Q> {
     Join { queue, key: None, done: false }
 }
 
 /// The body of `Get::poll` and `Items::poll_next`.
 #[inline]
-fn poll_get<Q: Locked>(queue: &Q, key: &mut Option<u32>, cx: &mut Context<'_>) -> Poll<Result<Q::Item, Closed>> {
+fn poll_get<Q: Queue>(queue: &Q, key: &mut Option<u32>, cx: &mut Context<'_>) -> Poll<Result<Q::Item, Closed>> {
     if let Some(k) = *key {
         match queue.state().poll_getter(k, cx.waker()) {
             None => return Poll::Pending,
@@ -156,14 +165,14 @@ fn poll_get<Q: Locked>(queue: &Q, key: &mut Option<u32>, cx: &mut Context<'_>) -
 
 /// A `Get` or `Items` dropped while waiting: an item it had been handed
 /// goes to the next getter, or back into the buffer.
-fn cancel_get<Q: Locked>(queue: &Q, key: u32) {
+fn cancel_get<Q: Queue>(queue: &Q, key: u32) {
     let w = queue.state().cancel_getter(key);
     wake(w);
 }
 
 /// The future returned by `put`.
 #[must_use = "futures do nothing unless awaited"]
-pub struct Put<'a, Q: Locked> {
+pub struct Put<'a, Q: Queue> {
     queue: &'a Q,
     /// The item until it is handed over or parked in the wait list.
     item: Option<Q::Item>,
@@ -171,9 +180,9 @@ pub struct Put<'a, Q: Locked> {
 }
 
 // Nothing is pinned: the item moves freely until it is handed over.
-impl<Q: Locked> Unpin for Put<'_, Q> {}
+impl<Q: Queue> Unpin for Put<'_, Q> {}
 
-impl<Q: Locked> Put<'_, Q> {
+impl<Q: Queue> Put<'_, Q> {
     /// Stops the put and returns the item, unless it was already taken.
     pub(crate) fn take_back(&mut self) -> Option<Q::Item> {
         match self.key.take() {
@@ -183,7 +192,7 @@ impl<Q: Locked> Put<'_, Q> {
     }
 }
 
-impl<Q: Locked> Future for Put<'_, Q> {
+impl<Q: Queue> Future for Put<'_, Q> {
     type Output = Result<(), Closed<Q::Item>>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -217,7 +226,8 @@ impl<Q: Locked> Future for Put<'_, Q> {
     }
 }
 
-impl<Q: Locked> Drop for Put<'_, Q> {
+impl<Q: Queue> Drop for Put<'_, Q> {
+    #[inline]
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
             // Dropped outside the borrow: `T::drop` may use the queue.
@@ -227,7 +237,7 @@ impl<Q: Locked> Drop for Put<'_, Q> {
     }
 }
 
-impl<Q: Locked> fmt::Debug for Put<'_, Q> {
+impl<Q: Queue> fmt::Debug for Put<'_, Q> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Put").field("waiting", &self.key.is_some()).finish()
     }
@@ -235,12 +245,12 @@ impl<Q: Locked> fmt::Debug for Put<'_, Q> {
 
 /// The future returned by `put_timeout`.
 #[must_use = "futures do nothing unless awaited"]
-pub struct PutTimeout<'a, Q: Locked> {
+pub struct PutTimeout<'a, Q: Queue> {
     put: Put<'a, Q>,
     sleep: Sleep,
 }
 
-impl<Q: Locked> Future for PutTimeout<'_, Q> {
+impl<Q: Queue> Future for PutTimeout<'_, Q> {
     type Output = Result<(), PutError<Q::Item>>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -258,7 +268,7 @@ impl<Q: Locked> Future for PutTimeout<'_, Q> {
     }
 }
 
-impl<Q: Locked> fmt::Debug for PutTimeout<'_, Q> {
+impl<Q: Queue> fmt::Debug for PutTimeout<'_, Q> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PutTimeout").field("put", &self.put).field("deadline", &self.sleep.deadline()).finish()
     }
@@ -267,12 +277,12 @@ impl<Q: Locked> fmt::Debug for PutTimeout<'_, Q> {
 /// The future returned by `get`. Dropped after it was handed an item, it
 /// gives the item to the next getter (or back to the queue).
 #[must_use = "futures do nothing unless awaited"]
-pub struct Get<'a, Q: Locked> {
+pub struct Get<'a, Q: Queue> {
     queue: &'a Q,
     key: Option<u32>,
 }
 
-impl<Q: Locked> Future for Get<'_, Q> {
+impl<Q: Queue> Future for Get<'_, Q> {
     type Output = Result<Q::Item, Closed>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -281,7 +291,7 @@ impl<Q: Locked> Future for Get<'_, Q> {
     }
 }
 
-impl<Q: Locked> Withdraw for Get<'_, Q> {
+impl<Q: Queue> Withdraw for Get<'_, Q> {
     fn withdraw(&mut self) -> Option<Result<Q::Item, Closed>> {
         let key = self.key.take()?;
         let mut state = self.queue.state();
@@ -298,7 +308,8 @@ impl<Q: Locked> Withdraw for Get<'_, Q> {
     }
 }
 
-impl<Q: Locked> Drop for Get<'_, Q> {
+impl<Q: Queue> Drop for Get<'_, Q> {
+    #[inline]
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
             cancel_get(self.queue, key);
@@ -306,7 +317,7 @@ impl<Q: Locked> Drop for Get<'_, Q> {
     }
 }
 
-impl<Q: Locked> fmt::Debug for Get<'_, Q> {
+impl<Q: Queue> fmt::Debug for Get<'_, Q> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Get").field("waiting", &self.key.is_some()).finish()
     }
@@ -315,12 +326,12 @@ impl<Q: Locked> fmt::Debug for Get<'_, Q> {
 /// The stream returned by `stream`: one `get` per item, ending once the
 /// queue is closed and drained.
 #[must_use = "streams do nothing unless polled"]
-pub struct Items<'a, Q: Locked> {
+pub struct Items<'a, Q: Queue> {
     queue: &'a Q,
     key: Option<u32>,
 }
 
-impl<Q: Locked> Stream for Items<'_, Q> {
+impl<Q: Queue> Stream for Items<'_, Q> {
     type Item = Q::Item;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Q::Item>> {
@@ -329,7 +340,8 @@ impl<Q: Locked> Stream for Items<'_, Q> {
     }
 }
 
-impl<Q: Locked> Drop for Items<'_, Q> {
+impl<Q: Queue> Drop for Items<'_, Q> {
+    #[inline]
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
             cancel_get(self.queue, key);
@@ -337,7 +349,7 @@ impl<Q: Locked> Drop for Items<'_, Q> {
     }
 }
 
-impl<Q: Locked> fmt::Debug for Items<'_, Q> {
+impl<Q: Queue> fmt::Debug for Items<'_, Q> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Items").field("waiting", &self.key.is_some()).finish()
     }
@@ -345,13 +357,13 @@ impl<Q: Locked> fmt::Debug for Items<'_, Q> {
 
 /// The future returned by `join`.
 #[must_use = "futures do nothing unless awaited"]
-pub struct Join<'a, Q: Locked> {
+pub struct Join<'a, Q: Queue> {
     queue: &'a Q,
     key: Option<u32>,
     done: bool,
 }
 
-impl<Q: Locked> Future for Join<'_, Q> {
+impl<Q: Queue> Future for Join<'_, Q> {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
@@ -376,7 +388,8 @@ impl<Q: Locked> Future for Join<'_, Q> {
     }
 }
 
-impl<Q: Locked> Drop for Join<'_, Q> {
+impl<Q: Queue> Drop for Join<'_, Q> {
+    #[inline]
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
             self.queue.state().cancel_joiner(key);
@@ -384,7 +397,7 @@ impl<Q: Locked> Drop for Join<'_, Q> {
     }
 }
 
-impl<Q: Locked> fmt::Debug for Join<'_, Q> {
+impl<Q: Queue> fmt::Debug for Join<'_, Q> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Join").field("waiting", &self.key.is_some()).finish()
     }

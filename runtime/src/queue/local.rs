@@ -3,10 +3,9 @@
 
 use std::cell::RefCell;
 use std::fmt;
-use std::ops::DerefMut;
 use std::time::Duration;
 
-use super::api::{self, Locked};
+use super::api;
 use super::buffer::{Buffer, Fifo, Lifo, Priority, Rendezvous};
 use super::error::{GetError, PutError, TaskDoneError};
 use super::state::State;
@@ -22,13 +21,14 @@ pub struct BaseQueue<T, B> {
     state: RefCell<State<T, B>>,
 }
 
-impl<T, B: Buffer<T>> Locked for BaseQueue<T, B> {
+impl<T, B: Buffer<T>> api::Queue for BaseQueue<T, B> {
     type Item = T;
     type Buf = B;
+    type Cell = RefCell<State<T, B>>;
 
     #[inline]
-    fn state(&self) -> impl DerefMut<Target = State<T, B>> + '_ {
-        self.state.borrow_mut()
+    fn cell(&self) -> &RefCell<State<T, B>> {
+        &self.state
     }
 }
 

@@ -47,11 +47,9 @@
 //! whether a thread will ever wake it.
 
 use std::fmt;
-use std::ops::DerefMut;
-use std::sync::PoisonError;
 use std::time::{Duration, Instant};
 
-use super::api::{self, Locked};
+use super::api::{self, Queue as _};
 use super::buffer::{Buffer, Fifo, Lifo, Priority, Rendezvous};
 use super::error::{Closed, GetError, PutError, TaskDoneError};
 use super::state::State;
@@ -116,15 +114,17 @@ impl<T> Default for BaseQueue<T, Rendezvous<T>> {
     }
 }
 
-impl<T, B: Buffer<T>> Locked for BaseQueue<T, B> {
+/// The state is locked through `crate::loom::lock`, poisoned or not (no
+/// user code runs under the lock but `Ord`, which cannot break the queue's
+/// counts).
+impl<T, B: Buffer<T>> api::Queue for BaseQueue<T, B> {
     type Item = T;
     type Buf = B;
+    type Cell = Mutex<State<T, B>>;
 
-    /// The state, even if a thread panicked holding it (no user code runs
-    /// under the lock but `Ord`, which cannot break the queue's counts).
     #[inline]
-    fn state(&self) -> impl DerefMut<Target = State<T, B>> + '_ {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    fn cell(&self) -> &Mutex<State<T, B>> {
+        &self.state
     }
 }
 

@@ -28,13 +28,21 @@ use mio::event::Source;
 use mio::{Events, Interest};
 use slab::Slab;
 
-use crate::io::Direction;
+use crate::scoped::{self, Reset};
 use crate::task::compact::CompactWaker;
 use scheduled_io::ScheduledIo;
-pub(crate) use scheduled_io::WaitKey;
+pub(crate) use scheduled_io::{Direction, WaitKey};
+
+thread_local! {
+    /// The reactor of the runtime running on this thread.
+    static CURRENT: Cell<*const Reactor> = const { Cell::new(std::ptr::null()) };
+}
 
 /// The reactor. See the module docs.
 pub(crate) struct Reactor {
+    /// The runtime's serial: a `Registration` records it, so that it can
+    /// tell this reactor from another runtime's.
+    serial: u32,
     poll: RefCell<mio::Poll>,
     events: RefCell<Events>,
     sources: RefCell<Slab<ScheduledIo>>,
@@ -51,16 +59,34 @@ pub(crate) struct IoKey {
 
 impl Reactor {
     /// Creates the poller and the cross-thread waker registered with it.
-    pub(crate) fn new(event_capacity: usize) -> io::Result<(Reactor, mio::Waker)> {
+    pub(crate) fn new(event_capacity: usize, serial: u32) -> io::Result<(Reactor, mio::Waker)> {
         let poll = mio::Poll::new()?;
         let waker = mio::Waker::new(poll.registry(), token::WAKER)?;
         let reactor = Reactor {
+            serial,
             poll: RefCell::new(poll),
             events: RefCell::new(Events::with_capacity(event_capacity.max(1))),
             sources: RefCell::new(Slab::new()),
             generation: Cell::new(0),
         };
         Ok((reactor, waker))
+    }
+
+    /// The reactor of the runtime running on this thread, if any.
+    #[inline]
+    pub(crate) fn current<'a>() -> Option<&'a Reactor> {
+        scoped::get(&CURRENT)
+    }
+
+    /// Makes this the current reactor until the guard drops (the loop's `enter`).
+    pub(crate) fn enter(&self) -> Reset<Reactor> {
+        scoped::set(&CURRENT, self)
+    }
+
+    /// The serial of the runtime this reactor belongs to.
+    #[inline]
+    pub(crate) fn serial(&self) -> u32 {
+        self.serial
     }
 
     /// Registers `source` for readable and writable events.

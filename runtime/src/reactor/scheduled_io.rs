@@ -17,6 +17,25 @@ pub(crate) const READ_MASK: u8 = READABLE | READ_CLOSED | ERROR;
 /// The bits that let a writer proceed (to space, EPIPE or an error).
 pub(crate) const WRITE_MASK: u8 = WRITABLE | WRITE_CLOSED | ERROR;
 
+/// Which way an operation goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// Reading (or accepting): proceeds on data, EOF or an error.
+    Read,
+    /// Writing (or connecting): proceeds on space, a closed peer or an error.
+    Write,
+}
+
+impl Direction {
+    /// The readiness bits that let this direction proceed.
+    pub(crate) fn mask(self) -> u8 {
+        match self {
+            Direction::Read => READ_MASK,
+            Direction::Write => WRITE_MASK,
+        }
+    }
+}
+
 /// Converts a mio event into readiness bits.
 pub(crate) fn from_event(event: &mio::event::Event) -> u8 {
     let mut bits = 0;

@@ -16,7 +16,7 @@
 
 use std::task::{Context, Poll};
 
-use crate::context;
+use crate::task::executor::Executor;
 
 /// Spends one unit of the running task's budget, or yields if it is spent.
 ///
@@ -36,18 +36,16 @@ use crate::context;
 /// ```
 #[inline]
 pub fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
-    let Some(core) = context::current() else { return Poll::Ready(()) };
-    let left = core.budget.get();
-    if left == 0 {
-        // The same deferred path as yield_now (issue 8, bug 11).
-        core.defer(cx.waker());
-        return Poll::Pending;
+    let Some(executor) = Executor::current() else { return Poll::Ready(()) };
+    if executor.spend_budget() {
+        return Poll::Ready(());
     }
-    core.budget.set(left - 1);
-    Poll::Ready(())
+    // The same deferred path as yield_now (issue 8, bug 11).
+    executor.defer(cx.waker());
+    Poll::Pending
 }
 
 /// Whether the running task still has budget left (without spending any).
 pub fn has_budget_remaining() -> bool {
-    context::current().is_none_or(|core| core.budget.get() > 0)
+    Executor::current().is_none_or(Executor::has_budget)
 }

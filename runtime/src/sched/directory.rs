@@ -15,8 +15,8 @@
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use super::remote::{Message, Remote};
-use crate::io::Direction;
-use crate::reactor::{IoKey, WaitKey};
+use crate::loom::lock;
+use crate::reactor::{Direction, IoKey, WaitKey};
 
 /// Something a runtime should forget, posted by its owner's drop.
 #[derive(Debug)]
@@ -34,7 +34,7 @@ pub(crate) enum Unregister {
 static RUNTIMES: Mutex<Vec<(u32, Weak<Remote>)>> = Mutex::new(Vec::new());
 
 fn table() -> MutexGuard<'static, Vec<(u32, Weak<Remote>)>> {
-    RUNTIMES.lock().unwrap_or_else(|e| e.into_inner())
+    lock(&RUNTIMES)
 }
 
 /// Records a new runtime.

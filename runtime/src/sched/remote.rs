@@ -6,42 +6,24 @@
 //! once per loop turn, when one of the two flags says there is something.
 
 use std::collections::VecDeque;
-use std::ptr::NonNull;
 use std::sync::Arc;
 
 // The queue's lock and flags come from the loom shim, so that the models in
-// `sched/loom_models.rs` run this very code under loom. The `Arc` around a
-// Remote stays std's (`Remote::orphan` needs `Arc::from_raw`).
+// `sched/loom_models.rs` run this very code under loom.
 use crate::loom::sync::Mutex;
-use crate::loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use crate::loom::sync::atomic::{AtomicBool, Ordering};
 
 use super::directory::Unregister;
-use crate::task::alloc::TaskHeap;
-use crate::task::header::Header;
-
-/// A task pointer that may cross threads inside a message.
-pub(crate) struct TaskPtr(pub(crate) NonNull<Header>);
-
-// SAFETY: a TaskPtr travels with a reference it owns (local or foreign, see
-// `RefKind`), and only the runtime thread dereferences it beyond the
-// immutable and atomic header fields.
-unsafe impl Send for TaskPtr {}
-
-/// Which counter the reference carried by a message belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum RefKind {
-    /// One of `Header::refs`.
-    Local,
-    /// One of `Header::foreign_refs`.
-    Foreign,
-}
+use crate::loom::lock;
+use crate::task::heap::Mailbox;
+use crate::task::waker::SentRef;
 
 /// Work posted to the runtime thread from elsewhere.
 pub(crate) enum Message {
     /// Schedule the task, then give up the reference.
-    Wake(TaskPtr, RefKind),
+    Wake(SentRef),
     /// Give up the reference.
-    Release(TaskPtr, RefKind),
+    Release(SentRef),
     /// Run a closure on the runtime thread (`Handle::spawn`, kills, callbacks).
     Run(Box<dyn FnOnce() + Send>),
     /// Forget a timer, a socket record or a waiter, dropped where the
@@ -70,17 +52,6 @@ pub(crate) struct Remote {
     /// Shared, so that a poster can write it after releasing `queue` (see
     /// `post`) while the `Remote` itself may already be gone.
     waker: Arc<Notifier>,
-    /// Task allocations (and the root header) that point here. Only the
-    /// runtime's own thread allocates or frees tasks, so this is written
-    /// with a plain load and store, never a read-modify-write.
-    allocs: AtomicUsize,
-    /// The runtime was dropped while allocations remained: it leaked one
-    /// strong count, which the last `note_dealloc` gives back.
-    orphaned: AtomicBool,
-    /// The blocks of this runtime's tasks. It lives here, not in the
-    /// runtime, because task blocks may outlive the runtime (a `JoinHandle`
-    /// kept after it), and the Remote lives as long as any of them.
-    heap: TaskHeap,
 }
 
 impl Remote {
@@ -94,52 +65,7 @@ impl Remote {
             notified: AtomicBool::new(false),
             pending: AtomicBool::new(false),
             waker: Arc::new(waker),
-            allocs: AtomicUsize::new(0),
-            orphaned: AtomicBool::new(false),
-            heap: TaskHeap::new(),
         }
-    }
-
-    /// The heap of this runtime's task blocks (runtime thread only).
-    #[inline]
-    pub(crate) fn heap(&self) -> &TaskHeap {
-        &self.heap
-    }
-
-    /// Counts a new task allocation. Runtime thread only.
-    #[inline]
-    pub(crate) fn note_alloc(&self) {
-        self.allocs.store(self.allocs.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
-    }
-
-    /// Counts a freed task allocation, and frees an orphaned `Remote` with
-    /// its last task.
-    ///
-    /// # Safety
-    /// `remote` is live (it is while any task points at it), and this is the
-    /// thread of the runtime that created it.
-    #[inline]
-    pub(crate) unsafe fn note_dealloc(remote: NonNull<Remote>) {
-        // SAFETY: by the caller's promise.
-        let this = unsafe { remote.as_ref() };
-        let n = this.allocs.load(Ordering::Relaxed) - 1;
-        this.allocs.store(n, Ordering::Relaxed);
-        if n == 0 && this.orphaned.load(Ordering::Relaxed) {
-            // SAFETY: `orphan` leaked exactly one strong count for this moment.
-            drop(unsafe { Arc::from_raw(remote.as_ptr()) });
-        }
-    }
-
-    /// Called when the runtime is dropped. If task allocations remain (held
-    /// by JoinHandles or wakers that outlive the runtime), keeps this Remote
-    /// alive for them. Returns the number that remain.
-    pub(crate) fn orphan(self: &Arc<Self>) -> usize {
-        let n = self.allocs.load(Ordering::Relaxed);
-        if n > 0 {
-            self.orphaned.store(true, Ordering::Relaxed);
-            std::mem::forget(Arc::clone(self));
-        }
-        n
     }
 
     /// Posts a message. If the runtime has shut down the message is refused:
@@ -150,17 +76,18 @@ impl Remote {
     /// one is due, comes after the unlock. The moment the lock is released
     /// the runtime may read the message, finish, and free this `Remote`
     /// (and close the eventfd), since the message may have carried the last
-    /// reference that kept it alive (issue 8, bug 4): so the poster clones
-    /// the eventfd's `Arc` under the lock and writes through the clone,
-    /// touching nothing of the `Remote` after the unlock. Writing under the
-    /// lock instead made the woken runtime thread find the lock still held
-    /// and sleep on it (a futex wait on one side, a futex wake on the
-    /// other): a cross-thread ping-pong measured 13.5 µs per round trip
-    /// that way against 2.6 µs with the write after the unlock
+    /// reference that kept it alive (a task's last reference keeps its
+    /// `TaskHeap`, which holds this mailbox; issue 8, bug 4): so the poster
+    /// clones the eventfd's `Arc` under the lock and writes through the
+    /// clone, touching nothing of the `Remote` after the unlock. Writing
+    /// under the lock instead made the woken runtime thread find the lock
+    /// still held and sleep on it (a futex wait on one side, a futex wake on
+    /// the other): a cross-thread ping-pong measured 13.5 µs per round trip
+    /// that way against 2.5 µs with the write after the unlock
     /// (`benches/cores.rs`, issue 12).
     pub(crate) fn post(&self, msg: Message) -> Result<(), Message> {
         let urgent = !matches!(msg, Message::Release(..));
-        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        let mut q = lock(&self.queue);
         if let Message::Run(_) = msg {
             if q.refuse_closures {
                 return Err(msg);
@@ -208,19 +135,19 @@ impl Remote {
         // drained below or sets them again (and wakes the poll).
         self.notified.store(false, Ordering::SeqCst);
         self.pending.store(false, Ordering::SeqCst);
-        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        let mut q = lock(&self.queue);
         std::mem::swap(&mut q.messages, out);
     }
 
     /// Refuses later `Run` closures: the runtime is shutting down. The
     /// ones already queued stay, for the shutdown to run.
     pub(crate) fn refuse_closures(&self) {
-        self.queue.lock().unwrap_or_else(|e| e.into_inner()).refuse_closures = true;
+        lock(&self.queue).refuse_closures = true;
     }
 
     /// Refuses all later messages and returns the ones still queued.
     pub(crate) fn close(&self) -> VecDeque<Message> {
-        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        let mut q = lock(&self.queue);
         q.refuse_closures = true;
         q.closed = true;
         std::mem::take(&mut q.messages)
@@ -229,7 +156,26 @@ impl Remote {
     /// Whether the runtime has shut down, or is shutting down (it refuses
     /// closures).
     pub(crate) fn is_closed(&self) -> bool {
-        self.queue.lock().unwrap_or_else(|e| e.into_inner()).refuse_closures
+        lock(&self.queue).refuse_closures
+    }
+}
+
+/// The task layer's view of the mailbox (`task/heap.rs`).
+impl Mailbox for Remote {
+    fn post_wake(&self, task: SentRef) {
+        // Task messages are never refused: a closed queue leaks them instead.
+        let _ = self.post(Message::Wake(task));
+    }
+
+    fn post_release(&self, task: SentRef) {
+        let _ = self.post(Message::Release(task));
+    }
+
+    fn post_run(&self, f: Box<dyn FnOnce() + Send>) -> Result<(), Box<dyn FnOnce() + Send>> {
+        self.post(Message::Run(f)).map_err(|refused| match refused {
+            Message::Run(f) => f,
+            _ => unreachable!("only closures are refused"),
+        })
     }
 }
 
@@ -296,11 +242,6 @@ impl ModelEventFd {
 
 #[cfg(loom)]
 impl Remote {
-    /// The task allocations still pointing here (models only).
-    pub(crate) fn live_allocs(&self) -> usize {
-        self.allocs.load(Ordering::Relaxed)
-    }
-
     /// A Remote whose wake-ups go to `eventfd`, for the loom models.
     pub(crate) fn for_model(eventfd: Arc<ModelEventFd>) -> Remote {
         Remote::with_notifier(Notifier::Model(eventfd))

@@ -1,5 +1,5 @@
 //! `AsyncResult`: a value or an error, delivered once, that any number of
-//! tasks wait for (`gevent.event.AsyncResult`).
+//! tasks (and threads) wait for (`gevent.event.AsyncResult`).
 
 use std::cell::RefCell;
 use std::fmt;
@@ -8,186 +8,246 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use super::wait_list::WaitList;
+use super::flavor::{Flavor, Local, ThreadSafe};
+use super::threadsafe::{block_on, block_on_timeout};
+use super::wait_list::{Cancelled, WaitList};
+use super::withdraw::{self, Withdraw};
+use crate::loom::sync::Mutex;
 use crate::task::compact::CompactWaker;
 use crate::time::Elapsed;
 
-/// A result that one task [`set`](Self::set)s and any number of tasks
-/// wait for, like gevent's `AsyncResult`: a one-shot future with many
-/// readers. Each reader gets a clone of the result.
+/// A result that one task (or thread) [`set`](Self::set)s and any number
+/// wait for: a one-shot future with many readers, each of which gets a
+/// clone. Use it as [`sync::AsyncResult`](crate::sync::AsyncResult) or
+/// [`sync::threadsafe::AsyncResult`](crate::sync::threadsafe::AsyncResult).
 ///
 /// `&AsyncResult` is itself a future: `(&result).await` is
 /// `result.get().await`.
-///
-/// ```
-/// use std::rc::Rc;
-/// use std::time::Duration;
-/// use sprout_runtime::{run, sleep, spawn, sync::AsyncResult};
-///
-/// run(async {
-///     let answer: Rc<AsyncResult<u32, String>> = Rc::new(AsyncResult::new());
-///     spawn({
-///         let answer = answer.clone();
-///         async move {
-///             sleep(Duration::from_millis(2)).await;
-///             answer.set(Ok(42));
-///         }
-///     });
-///     assert!(!answer.ready());
-///     assert_eq!(answer.get().await, Ok(42));
-///     assert!(answer.successful());
-///     assert_eq!(answer.get_timeout(Duration::ZERO).await, Ok(Ok(42))); // ready: no wait
-/// });
-/// ```
-pub struct AsyncResult<T, E> {
+pub struct AsyncResult<T, E, F: Flavor> {
+    state: F::Shared<State<T, E>>,
+}
+
+struct State<T, E> {
     result: RefCell<Option<Result<T, E>>>,
     waiters: RefCell<WaitList>,
 }
 
-impl<T, E> Default for AsyncResult<T, E> {
-    fn default() -> Self {
-        AsyncResult::new()
+impl<T, E> State<T, E> {
+    const fn new() -> Self {
+        State { result: RefCell::new(None), waiters: RefCell::new(WaitList::new()) }
     }
 }
 
-impl<T, E> AsyncResult<T, E> {
+impl<T, E, F: Flavor> Default for AsyncResult<T, E, F> {
+    fn default() -> Self {
+        AsyncResult { state: F::share(State::new()) }
+    }
+}
+
+impl<T, E> AsyncResult<T, E, Local> {
     /// An empty result, not ready.
-    pub const fn new() -> AsyncResult<T, E> {
-        AsyncResult { result: RefCell::new(None), waiters: RefCell::new(WaitList::new()) }
+    pub const fn new() -> Self {
+        AsyncResult { state: State::new() }
+    }
+}
+
+impl<T, E> AsyncResult<T, E, ThreadSafe> {
+    crate::loom::const_fn_unless_loom! {
+        /// An empty result, not ready.
+        pub const fn new() -> Self {
+            AsyncResult { state: Mutex::new(State::new()) }
+        }
     }
 
+    /// Blocks this OS thread until a result is stored.
+    ///
+    /// # Panics
+    /// Inside a sprout runtime.
+    #[track_caller]
+    pub fn wait_blocking(&self) {
+        block_on("AsyncResult::wait_blocking", self.wait());
+    }
+
+    /// Blocks this OS thread up to `timeout`; returns whether it is ready.
+    ///
+    /// # Panics
+    /// Inside a sprout runtime.
+    #[track_caller]
+    pub fn wait_blocking_timeout(&self, timeout: Duration) -> bool {
+        block_on_timeout("AsyncResult::wait_blocking_timeout", self.wait(), timeout).is_some()
+    }
+}
+
+impl<T: Clone, E: Clone> AsyncResult<T, E, ThreadSafe> {
+    /// Blocks this OS thread until the result is stored; returns a clone.
+    ///
+    /// # Panics
+    /// Inside a sprout runtime.
+    #[track_caller]
+    pub fn get_blocking(&self) -> Result<T, E> {
+        block_on("AsyncResult::get_blocking", self.get())
+    }
+
+    /// Blocks this OS thread up to `timeout` for the result.
+    ///
+    /// # Panics
+    /// Inside a sprout runtime.
+    #[track_caller]
+    pub fn get_blocking_timeout(&self, timeout: Duration) -> Option<Result<T, E>> {
+        block_on_timeout("AsyncResult::get_blocking_timeout", self.get(), timeout)
+    }
+}
+
+impl<T, E, F: Flavor> AsyncResult<T, E, F> {
     /// Stores the result (`Ok` for gevent's `set`, `Err` for
     /// `set_exception`) and wakes every waiter. As in gevent, setting it
-    /// again replaces the stored result; tasks already woken read the new one.
+    /// again replaces the stored result; waiters already woken read the new one.
     pub fn set(&self, result: Result<T, E>) {
-        let replaced = self.result.borrow_mut().replace(result);
-        // Dropped outside the borrow: its destructor may use this AsyncResult.
-        drop(replaced);
         let mut woken = Vec::new();
-        self.waiters.borrow_mut().notify_all(&mut woken);
+        let replaced = {
+            let state = F::step(&self.state);
+            state.waiters.borrow_mut().notify_all(&mut woken);
+            state.result.borrow_mut().replace(result)
+        };
+        // Dropped after the step: its destructor may use this AsyncResult.
+        drop(replaced);
         woken.into_iter().for_each(CompactWaker::wake);
     }
 
     /// Whether a result is stored.
     pub fn ready(&self) -> bool {
-        self.result.borrow().is_some()
+        F::step(&self.state).result.borrow().is_some()
     }
 
     /// Whether an `Ok` result is stored.
     pub fn successful(&self) -> bool {
-        matches!(*self.result.borrow(), Some(Ok(_)))
+        matches!(*F::step(&self.state).result.borrow(), Some(Ok(_)))
     }
 
-    /// Waits until a result is stored (gevent's `wait()`), without reading it.
-    pub fn wait(&self) -> Ready<'_, T, E> {
+    /// Waits (in a green task) until a result is stored (gevent's
+    /// `wait()`), without reading it.
+    pub fn wait(&self) -> Ready<'_, T, E, F> {
         Ready { cell: self, key: None }
     }
 
-    /// Waits up to `timeout`; returns whether the result is ready.
+    /// Waits up to `timeout` in a green task; returns whether the result is
+    /// ready (a `set` that lands as the time-out falls counts).
     pub async fn wait_timeout(&self, timeout: Duration) -> bool {
-        crate::time::timeout(timeout, self.wait()).await.is_ok()
+        withdraw::timeout(timeout, self.wait()).await.is_ok()
     }
 
     /// Moves the result out, leaving the `AsyncResult` empty (not ready).
     pub fn take(&self) -> Option<Result<T, E>> {
-        self.result.borrow_mut().take()
+        F::step(&self.state).result.borrow_mut().take()
     }
 
-    /// The number of tasks waiting.
+    /// The number of tasks (and threads) waiting.
     pub fn waiters(&self) -> usize {
-        self.waiters.borrow().len()
+        F::step(&self.state).waiters.borrow().len()
     }
 }
 
-impl<T: Clone, E: Clone> AsyncResult<T, E> {
-    /// Waits for the result and returns a clone of it (gevent's `get()`,
-    /// which returns the value or raises the exception).
-    pub fn get(&self) -> Get<'_, T, E> {
+impl<T: Clone, E: Clone, F: Flavor> AsyncResult<T, E, F> {
+    /// Waits (in a green task) for the result and returns a clone of it
+    /// (gevent's `get()`, which returns the value or raises the exception).
+    pub fn get(&self) -> Get<'_, T, E, F> {
         Get { ready: self.wait() }
     }
 
-    /// Waits up to `timeout` for the result (gevent's `get(timeout=...)`).
+    /// Waits up to `timeout` in a green task for the result (gevent's
+    /// `get(timeout=...)`; a `set` that lands as the time-out falls counts).
     pub async fn get_timeout(&self, timeout: Duration) -> Result<Result<T, E>, Elapsed> {
-        crate::time::timeout(timeout, self.get()).await
+        withdraw::timeout(timeout, self.get()).await
     }
 
     /// The result if it is ready (gevent's `get(block=False)`).
     pub fn try_get(&self) -> Option<Result<T, E>> {
-        self.result.borrow().clone()
+        F::step(&self.state).result.borrow().clone()
     }
 
     /// The value, if an `Ok` result is stored (gevent's `value`).
     pub fn value(&self) -> Option<T> {
-        self.result.borrow().as_ref().and_then(|r| r.as_ref().ok().cloned())
+        F::step(&self.state).result.borrow().as_ref().and_then(|r| r.as_ref().ok().cloned())
     }
 
     /// The error, if an `Err` result is stored (gevent's `exception`).
     pub fn error(&self) -> Option<E> {
-        self.result.borrow().as_ref().and_then(|r| r.as_ref().err().cloned())
+        F::step(&self.state).result.borrow().as_ref().and_then(|r| r.as_ref().err().cloned())
     }
 }
 
-impl<T, E> fmt::Debug for AsyncResult<T, E> {
+impl<T, E, F: Flavor> fmt::Debug for AsyncResult<T, E, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = match *self.result.borrow() {
+        let state = F::step(&self.state);
+        let status = match *state.result.borrow() {
             None => "pending",
             Some(Ok(_)) => "ok",
             Some(Err(_)) => "err",
         };
-        f.debug_struct("AsyncResult").field("state", &state).field("waiters", &self.waiters()).finish()
+        f.debug_struct("AsyncResult").field("state", &status).field("waiters", &state.waiters.borrow().len()).finish()
     }
 }
 
-impl<'a, T: Clone, E: Clone> IntoFuture for &'a AsyncResult<T, E> {
+impl<'a, T: Clone, E: Clone, F: Flavor> IntoFuture for &'a AsyncResult<T, E, F> {
     type Output = Result<T, E>;
-    type IntoFuture = Get<'a, T, E>;
+    type IntoFuture = Get<'a, T, E, F>;
 
-    fn into_future(self) -> Get<'a, T, E> {
+    fn into_future(self) -> Get<'a, T, E, F> {
         self.get()
     }
 }
 
 /// The future returned by [`AsyncResult::wait`].
 #[must_use = "futures do nothing unless awaited"]
-pub struct Ready<'a, T, E> {
-    cell: &'a AsyncResult<T, E>,
+pub struct Ready<'a, T, E, F: Flavor> {
+    cell: &'a AsyncResult<T, E, F>,
     key: Option<u32>,
 }
 
-impl<T, E> Future for Ready<'_, T, E> {
+impl<T, E, F: Flavor> Future for Ready<'_, T, E, F> {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let cell = self.cell;
-        let mut waiters = cell.waiters.borrow_mut();
+        let state = F::step(&self.cell.state);
+        let mut waiters = state.waiters.borrow_mut();
         if let Some(key) = self.key {
             if waiters.poll(key, cx.waker()) {
                 drop(waiters);
+                drop(state);
                 self.key = None;
                 return Poll::Ready(());
             }
             return Poll::Pending;
         }
-        if cell.ready() {
+        if state.result.borrow().is_some() {
             return Poll::Ready(());
         }
         let key = waiters.push(cx.waker());
         drop(waiters);
+        drop(state);
         self.key = Some(key);
         Poll::Pending
     }
 }
 
-impl<T, E> Drop for Ready<'_, T, E> {
+impl<T, E, F: Flavor> Withdraw for Ready<'_, T, E, F> {
+    fn withdraw(&mut self) -> Option<()> {
+        let key = self.key.take()?;
+        let cancelled = F::step(&self.cell.state).waiters.borrow_mut().cancel(key);
+        (cancelled == Cancelled::Notified).then_some(())
+    }
+}
+
+impl<T, E, F: Flavor> Drop for Ready<'_, T, E, F> {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
             // Every waiter is notified at once: nothing to pass on.
-            let _ = self.cell.waiters.borrow_mut().cancel(key);
+            let _ = F::step(&self.cell.state).waiters.borrow_mut().cancel(key);
         }
     }
 }
 
-impl<T, E> fmt::Debug for Ready<'_, T, E> {
+impl<T, E, F: Flavor> fmt::Debug for Ready<'_, T, E, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Ready").field("waiting", &self.key.is_some()).finish()
     }
@@ -195,11 +255,11 @@ impl<T, E> fmt::Debug for Ready<'_, T, E> {
 
 /// The future returned by [`AsyncResult::get`].
 #[must_use = "futures do nothing unless awaited"]
-pub struct Get<'a, T, E> {
-    ready: Ready<'a, T, E>,
+pub struct Get<'a, T, E, F: Flavor> {
+    ready: Ready<'a, T, E, F>,
 }
 
-impl<T: Clone, E: Clone> Future for Get<'_, T, E> {
+impl<T: Clone, E: Clone, F: Flavor> Future for Get<'_, T, E, F> {
     type Output = Result<T, E>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T, E>> {
@@ -215,7 +275,15 @@ impl<T: Clone, E: Clone> Future for Get<'_, T, E> {
     }
 }
 
-impl<T, E> fmt::Debug for Get<'_, T, E> {
+impl<T: Clone, E: Clone, F: Flavor> Withdraw for Get<'_, T, E, F> {
+    fn withdraw(&mut self) -> Option<Result<T, E>> {
+        // Set as the time-out fell: the result, unless `take` emptied it since.
+        self.ready.withdraw()?;
+        self.ready.cell.try_get()
+    }
+}
+
+impl<T, E, F: Flavor> fmt::Debug for Get<'_, T, E, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Get").field("waiting", &self.ready.key.is_some()).finish()
     }

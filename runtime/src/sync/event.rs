@@ -1,4 +1,5 @@
-//! `Event`: a flag that tasks wait for (`threading.Event`, `gevent.event.Event`).
+//! `Event`: a flag that tasks (and threads) wait for (`threading.Event`,
+//! `gevent.event.Event`).
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -7,130 +8,174 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use super::wait_list::WaitList;
+use super::flavor::{Flavor, Local, ThreadSafe};
+use super::threadsafe::{block_on, block_on_timeout};
+use super::wait_list::{Cancelled, WaitList};
+use super::withdraw::{self, Withdraw};
+use crate::loom::sync::Mutex;
 use crate::task::compact::CompactWaker;
 
 /// A flag that tasks can wait for. `set` wakes every waiter; waiting on a
-/// set event returns at once.
-///
-/// Share it between tasks with an `Rc` (or a `&'static`).
-///
-/// ```
-/// use std::rc::Rc;
-/// use sprout_runtime::{run, spawn, sync::Event};
-///
-/// run(async {
-///     let ready = Rc::new(Event::new());
-///     let waiter = spawn({
-///         let ready = ready.clone();
-///         async move {
-///             ready.wait().await;
-///             "go"
-///         }
-///     });
-///     ready.set();
-///     assert_eq!(waiter.await.unwrap(), "go");
-/// });
-/// ```
-pub struct Event {
+/// set event returns at once. Use it as [`sync::Event`](crate::sync::Event)
+/// or [`sync::threadsafe::Event`](crate::sync::threadsafe::Event).
+pub struct Event<F: Flavor> {
+    state: F::Shared<State>,
+}
+
+struct State {
     flag: Cell<bool>,
     waiters: RefCell<WaitList>,
 }
 
-impl Default for Event {
-    fn default() -> Event {
-        Event::new()
+impl State {
+    const fn new() -> State {
+        State { flag: Cell::new(false), waiters: RefCell::new(WaitList::new()) }
     }
 }
 
-impl Event {
+impl<F: Flavor> Default for Event<F> {
+    fn default() -> Self {
+        Event { state: F::share(State::new()) }
+    }
+}
+
+impl Event<Local> {
     /// A new event, not set.
-    pub const fn new() -> Event {
-        Event { flag: Cell::new(false), waiters: RefCell::new(WaitList::new()) }
+    pub const fn new() -> Self {
+        Event { state: State::new() }
+    }
+}
+
+impl Event<ThreadSafe> {
+    crate::loom::const_fn_unless_loom! {
+        /// A new event, not set.
+        pub const fn new() -> Self {
+            Event { state: Mutex::new(State::new()) }
+        }
     }
 
+    /// Blocks this OS thread until the event is set.
+    ///
+    /// # Panics
+    /// Inside a sprout runtime.
+    #[track_caller]
+    pub fn wait_blocking(&self) {
+        block_on("Event::wait_blocking", self.wait());
+    }
+
+    /// Blocks this OS thread up to `timeout`; returns whether the event was
+    /// set (Python's `Event.wait(timeout)`).
+    ///
+    /// # Panics
+    /// Inside a sprout runtime.
+    #[track_caller]
+    pub fn wait_blocking_timeout(&self, timeout: Duration) -> bool {
+        block_on_timeout("Event::wait_blocking_timeout", self.wait(), timeout).is_some()
+    }
+}
+
+impl<F: Flavor> Event<F> {
     /// Whether the event is set.
     pub fn is_set(&self) -> bool {
-        self.flag.get()
+        F::step(&self.state).flag.get()
     }
 
-    /// Sets the flag and wakes every waiter, in the order they started waiting.
+    /// Sets the flag and wakes every waiter (tasks and threads alike), in
+    /// the order they started waiting.
     pub fn set(&self) {
-        self.flag.set(true);
         let mut woken = Vec::new();
-        self.waiters.borrow_mut().notify_all(&mut woken);
-        // Woken after the borrow ends: a waker may run arbitrary code.
+        {
+            let state = F::step(&self.state);
+            state.flag.set(true);
+            state.waiters.borrow_mut().notify_all(&mut woken);
+        }
+        // Woken after the step: a waker may run arbitrary code.
         woken.into_iter().for_each(CompactWaker::wake);
     }
 
     /// Resets the flag. Tasks already woken by `set` still return.
     pub fn clear(&self) {
-        self.flag.set(false);
+        F::step(&self.state).flag.set(false);
     }
 
-    /// Waits until the event is set. Returns at once if it is.
-    pub fn wait(&self) -> Wait<'_> {
+    /// Waits (in a green task) until the event is set. Returns at once if it is.
+    pub fn wait(&self) -> Wait<'_, F> {
         Wait { event: self, key: None }
     }
 
-    /// Waits up to `timeout`; returns whether the event was set, like
-    /// Python's `Event.wait(timeout)`.
+    /// Waits up to `timeout` in a green task; returns whether the event was
+    /// set, like Python's `Event.wait(timeout)` (a `set` that lands as the
+    /// time-out falls counts).
     pub async fn wait_timeout(&self, timeout: Duration) -> bool {
-        crate::time::timeout(timeout, self.wait()).await.is_ok()
+        withdraw::timeout(timeout, self.wait()).await.is_ok()
     }
 
-    /// The number of tasks waiting.
+    /// The number of tasks (and threads) waiting.
     pub fn waiters(&self) -> usize {
-        self.waiters.borrow().len()
+        F::step(&self.state).waiters.borrow().len()
     }
 }
 
-impl fmt::Debug for Event {
+impl<F: Flavor> fmt::Debug for Event<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Event").field("set", &self.is_set()).field("waiters", &self.waiters()).finish()
+        let state = F::step(&self.state);
+        f.debug_struct("Event").field("set", &state.flag.get()).field("waiters", &state.waiters.borrow().len()).finish()
     }
 }
 
 /// The future returned by [`Event::wait`]. Dropping it stops the wait.
 #[must_use = "futures do nothing unless awaited"]
-pub struct Wait<'a> {
-    event: &'a Event,
+pub struct Wait<'a, F: Flavor> {
+    event: &'a Event<F>,
     key: Option<u32>,
 }
 
-impl Future for Wait<'_> {
+impl<F: Flavor> Future for Wait<'_, F> {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let event = self.event;
-        let mut waiters = event.waiters.borrow_mut();
+        let state = F::step(&self.event.state);
+        let mut waiters = state.waiters.borrow_mut();
         match self.key {
             Some(key) => {
                 if waiters.poll(key, cx.waker()) {
+                    drop(waiters);
+                    drop(state);
                     self.key = None;
                     return Poll::Ready(());
                 }
                 Poll::Pending
             }
-            None if event.flag.get() => Poll::Ready(()),
+            None if state.flag.get() => Poll::Ready(()),
             None => {
-                self.key = Some(waiters.push(cx.waker()));
+                let key = waiters.push(cx.waker());
+                drop(waiters);
+                drop(state);
+                self.key = Some(key);
                 Poll::Pending
             }
         }
     }
 }
 
-impl Drop for Wait<'_> {
+impl<F: Flavor> Withdraw for Wait<'_, F> {
+    fn withdraw(&mut self) -> Option<()> {
+        let key = self.key.take()?;
+        let cancelled = F::step(&self.event.state).waiters.borrow_mut().cancel(key);
+        (cancelled == Cancelled::Notified).then_some(())
+    }
+}
+
+impl<F: Flavor> Drop for Wait<'_, F> {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
             // A notification carries nothing to pass on: all waiters get one.
-            let _ = self.event.waiters.borrow_mut().cancel(key);
+            let _ = F::step(&self.event.state).waiters.borrow_mut().cancel(key);
         }
     }
 }
 
-impl fmt::Debug for Wait<'_> {
+impl<F: Flavor> fmt::Debug for Wait<'_, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Wait").field("waiting", &self.key.is_some()).finish()
     }

@@ -1,6 +1,6 @@
 //! `Lock`: an async mutex (`threading.Lock`, `gevent.lock.Semaphore(1)`).
 
-use std::cell::{Cell, RefCell, RefMut};
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
 use std::ops::{Deref, DerefMut};
@@ -8,91 +8,116 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use super::flavor::{Flavor, Local, Locked, ThreadSafe};
+use super::threadsafe::{block_on, block_on_timeout};
 use super::wait_list::{Cancelled, WaitList};
+use super::withdraw::{self, Withdraw};
+use crate::loom::sync::Mutex;
 use crate::sched::coop;
 use crate::time::Elapsed;
 
-/// A lock that tasks take in turn, guarding a value of type `T` (`()` for
-/// a plain Python-style lock). `lock().await` returns a guard; dropping it
-/// unlocks.
+/// A lock that tasks take in turn, guarding a value of type `T`.
+/// `lock().await` returns a guard; dropping it unlocks. Use it as
+/// [`sync::Lock`](crate::sync::Lock) or
+/// [`sync::threadsafe::Lock`](crate::sync::threadsafe::Lock).
 ///
 /// Waiters are served in arrival order: unlocking hands the lock straight
 /// to the longest waiter, so the unlocking task cannot take it back first.
 /// A waiter dropped after it was handed the lock unlocks it again, for the
 /// next waiter.
-///
-/// Holding the guard across an `.await` is what this lock is for (a
-/// `RefCell` would do otherwise). A task that locks a lock it already
-/// holds waits forever, as in Python; use [`RLock`](super::RLock) for that,
-/// or [`lock_timeout`](Self::lock_timeout) to find out.
-///
-/// ```
-/// use std::rc::Rc;
-/// use sprout_runtime::{joinall, run, spawn, sync::Lock, yield_now};
-///
-/// run(async {
-///     let total = Rc::new(Lock::new(0));
-///     let tasks = (0..10).map(|_| {
-///         let total = total.clone();
-///         spawn(async move {
-///             let mut n = total.lock().await;
-///             let seen = *n;
-///             yield_now().await; // others run, but cannot touch the value
-///             *n = seen + 1;
-///         })
-///     });
-///     joinall(tasks).await;
-///     assert_eq!(*total.lock().await, 10);
-/// });
-/// ```
-pub struct Lock<T = ()> {
+pub struct Lock<T, F: Flavor> {
+    state: F::Shared<State>,
+    /// Borrowed only by the holder of the lock (the `locked` flag makes the
+    /// borrow unique), so it is never contended.
+    value: F::Exclusive<T>,
+}
+
+struct State {
     locked: Cell<bool>,
     /// Invariant: non-empty only while `locked` (unlocking hands the lock
     /// to the first waiter instead of clearing the flag).
     waiters: RefCell<WaitList>,
-    value: RefCell<T>,
 }
 
-impl<T: Default> Default for Lock<T> {
-    fn default() -> Lock<T> {
-        Lock::new(T::default())
+impl State {
+    const fn new() -> State {
+        State { locked: Cell::new(false), waiters: RefCell::new(WaitList::new()) }
     }
 }
 
-impl<T> Lock<T> {
+impl<T: Default, F: Flavor> Default for Lock<T, F> {
+    fn default() -> Self {
+        Lock { state: F::share(State::new()), value: F::exclusive(T::default()) }
+    }
+}
+
+impl<T> Lock<T, Local> {
     /// An unlocked lock guarding `value`.
-    pub const fn new(value: T) -> Lock<T> {
-        Lock { locked: Cell::new(false), waiters: RefCell::new(WaitList::new()), value: RefCell::new(value) }
+    pub const fn new(value: T) -> Self {
+        Lock { state: State::new(), value: RefCell::new(value) }
+    }
+}
+
+impl<T> Lock<T, ThreadSafe> {
+    crate::loom::const_fn_unless_loom! {
+        /// An unlocked lock guarding `value`.
+        pub const fn new(value: T) -> Self {
+            Lock { state: Mutex::new(State::new()), value: Mutex::new(value) }
+        }
     }
 
-    /// Takes the lock, waiting until it is free.
-    pub fn lock(&self) -> LockFuture<'_, T> {
+    /// Blocks this OS thread until it holds the lock.
+    ///
+    /// # Panics
+    /// Inside a sprout runtime.
+    #[track_caller]
+    pub fn lock_blocking(&self) -> LockGuard<'_, T, ThreadSafe> {
+        block_on("Lock::lock_blocking", self.lock())
+    }
+
+    /// Blocks this OS thread at most `timeout` for the lock. A lock handed
+    /// over as the time-out falls is taken.
+    ///
+    /// # Panics
+    /// Inside a sprout runtime.
+    #[track_caller]
+    pub fn lock_blocking_timeout(&self, timeout: Duration) -> Option<LockGuard<'_, T, ThreadSafe>> {
+        block_on_timeout("Lock::lock_blocking_timeout", self.lock(), timeout)
+    }
+}
+
+impl<T, F: Flavor> Lock<T, F> {
+    /// Takes the lock, waiting (in a green task) until it is free.
+    pub fn lock(&self) -> LockFuture<'_, T, F> {
         LockFuture { lock: self, key: None }
     }
 
-    /// Takes the lock, waiting at most `timeout` (Python's
-    /// `acquire(timeout=...)`): how a task finds out it is deadlocked.
-    pub async fn lock_timeout(&self, timeout: Duration) -> Result<LockGuard<'_, T>, Elapsed> {
-        crate::time::timeout(timeout, self.lock()).await
+    /// Takes the lock, waiting at most `timeout` in a green task (Python's
+    /// `acquire(timeout=...)`): how a task finds out it is deadlocked. A
+    /// lock handed over as the time-out falls is taken: the call succeeds.
+    pub async fn lock_timeout(&self, timeout: Duration) -> Result<LockGuard<'_, T, F>, Elapsed> {
+        withdraw::timeout(timeout, self.lock()).await
     }
 
     /// Takes the lock if it is free now (`acquire(blocking=False)`).
-    pub fn try_lock(&self) -> Option<LockGuard<'_, T>> {
-        if self.locked.get() {
+    pub fn try_lock(&self) -> Option<LockGuard<'_, T, F>> {
+        let state = F::step(&self.state);
+        if state.locked.get() {
             return None;
         }
-        self.locked.set(true);
+        state.locked.set(true);
+        drop(state);
         Some(LockGuard::new(self))
     }
 
     /// Whether the lock is held.
     pub fn locked(&self) -> bool {
-        self.locked.get()
+        F::step(&self.state).locked.get()
     }
 
-    /// The number of tasks waiting for the lock.
+    /// The number of tasks (and threads) waiting for the lock.
     pub fn waiters(&self) -> usize {
-        self.waiters.borrow().len()
+        F::step(&self.state).waiters.borrow().len()
     }
 
     /// The value, through a unique reference (no locking needed).
@@ -107,35 +132,46 @@ impl<T> Lock<T> {
 
     /// Unlocks: hands the lock to the first waiter, or marks it free.
     fn unlock(&self) {
-        let handed = self.waiters.borrow_mut().notify_one();
-        match handed {
-            Some(waker) => waker.wake(),
-            None => self.locked.set(false),
+        let handed = {
+            let state = F::step(&self.state);
+            let handed = state.waiters.borrow_mut().notify_one();
+            if handed.is_none() {
+                state.locked.set(false);
+            }
+            handed
+        };
+        // Woken after the step: a waker may run arbitrary code.
+        if let Some(waker) = handed {
+            waker.wake();
         }
     }
 }
 
-impl<T> fmt::Debug for Lock<T> {
+impl<T, F: Flavor> fmt::Debug for Lock<T, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Lock").field("locked", &self.locked()).field("waiters", &self.waiters()).finish()
+        let state = F::step(&self.state);
+        f.debug_struct("Lock")
+            .field("locked", &state.locked.get())
+            .field("waiters", &state.waiters.borrow().len())
+            .finish()
     }
 }
 
 /// The future returned by [`Lock::lock`]. Dropping it stops the wait; a
 /// lock it had already been handed goes to the next waiter.
 #[must_use = "futures do nothing unless awaited"]
-pub struct LockFuture<'a, T> {
-    lock: &'a Lock<T>,
+pub struct LockFuture<'a, T, F: Flavor> {
+    lock: &'a Lock<T, F>,
     key: Option<u32>,
 }
 
-impl<'a, T> Future for LockFuture<'a, T> {
-    type Output = LockGuard<'a, T>;
+impl<'a, T, F: Flavor> Future for LockFuture<'a, T, F> {
+    type Output = LockGuard<'a, T, F>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<LockGuard<'a, T>> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<LockGuard<'a, T, F>> {
         let lock = self.lock;
         if let Some(key) = self.key {
-            if lock.waiters.borrow_mut().poll(key, cx.waker()) {
+            if F::step(&lock.state).waiters.borrow_mut().poll(key, cx.waker()) {
                 self.key = None;
                 return Poll::Ready(LockGuard::new(lock));
             }
@@ -144,18 +180,33 @@ impl<'a, T> Future for LockFuture<'a, T> {
         if coop::poll_proceed(cx).is_pending() {
             return Poll::Pending;
         }
-        if let Some(guard) = lock.try_lock() {
-            return Poll::Ready(guard);
+        // Check and register in one step: an unlock cannot fall in between.
+        let state = F::step(&lock.state);
+        if !state.locked.get() {
+            state.locked.set(true);
+            drop(state);
+            return Poll::Ready(LockGuard::new(lock));
         }
-        self.key = Some(lock.waiters.borrow_mut().push(cx.waker()));
+        let key = state.waiters.borrow_mut().push(cx.waker());
+        drop(state);
+        self.key = Some(key);
         Poll::Pending
     }
 }
 
-impl<T> Drop for LockFuture<'_, T> {
+impl<T, F: Flavor> Withdraw for LockFuture<'_, T, F> {
+    fn withdraw(&mut self) -> Option<Self::Output> {
+        let key = self.key.take()?;
+        let cancelled = F::step(&self.lock.state).waiters.borrow_mut().cancel(key);
+        // Handed the lock: it is ours (`locked` stayed true for us).
+        (cancelled == Cancelled::Notified).then(|| LockGuard::new(self.lock))
+    }
+}
+
+impl<T, F: Flavor> Drop for LockFuture<'_, T, F> {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
-            let cancelled = self.lock.waiters.borrow_mut().cancel(key);
+            let cancelled = F::step(&self.lock.state).waiters.borrow_mut().cancel(key);
             if cancelled == Cancelled::Notified {
                 // Handed the lock, but gone: pass it on.
                 self.lock.unlock();
@@ -164,7 +215,7 @@ impl<T> Drop for LockFuture<'_, T> {
     }
 }
 
-impl<T> fmt::Debug for LockFuture<'_, T> {
+impl<T, F: Flavor> fmt::Debug for LockFuture<'_, T, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LockFuture").field("waiting", &self.key.is_some()).finish()
     }
@@ -172,25 +223,28 @@ impl<T> fmt::Debug for LockFuture<'_, T> {
 
 /// Holds a [`Lock`]; dereferences to the guarded value. Dropping it unlocks.
 #[must_use = "dropping the guard unlocks at once"]
-pub struct LockGuard<'a, T> {
-    pub(super) lock: &'a Lock<T>,
-    /// Taken in `drop` so the borrow ends before the next holder is woken.
-    value: Option<RefMut<'a, T>>,
+pub struct LockGuard<'a, T, F: Flavor> {
+    pub(super) lock: &'a Lock<T, F>,
+    /// Taken in `drop`, so the value's borrow (or mutex) is free before
+    /// the next holder is woken.
+    value: Option<<F::Exclusive<T> as Locked>::Guard<'a>>,
 }
 
-impl<'a, T> LockGuard<'a, T> {
-    fn new(lock: &'a Lock<T>) -> LockGuard<'a, T> {
+impl<'a, T, F: Flavor> LockGuard<'a, T, F> {
+    fn new(lock: &'a Lock<T, F>) -> Self {
         // The lock flag makes this borrow unique: only the holder has one.
-        LockGuard { lock, value: Some(lock.value.borrow_mut()) }
+        LockGuard { lock, value: Some(lock.value.lock()) }
     }
+}
 
+impl<'a, T> LockGuard<'a, T, Local> {
     /// The lock this guard holds.
-    pub fn lock(this: &Self) -> &'a Lock<T> {
+    pub fn lock(this: &Self) -> &'a Lock<T, Local> {
         this.lock
     }
 }
 
-impl<T> Deref for LockGuard<'_, T> {
+impl<T, F: Flavor> Deref for LockGuard<'_, T, F> {
     type Target = T;
 
     fn deref(&self) -> &T {
@@ -198,20 +252,20 @@ impl<T> Deref for LockGuard<'_, T> {
     }
 }
 
-impl<T> DerefMut for LockGuard<'_, T> {
+impl<T, F: Flavor> DerefMut for LockGuard<'_, T, F> {
     fn deref_mut(&mut self) -> &mut T {
         self.value.as_deref_mut().expect("a live guard holds the value")
     }
 }
 
-impl<T> Drop for LockGuard<'_, T> {
+impl<T, F: Flavor> Drop for LockGuard<'_, T, F> {
     fn drop(&mut self) {
         drop(self.value.take());
         self.lock.unlock();
     }
 }
 
-impl<T: fmt::Debug> fmt::Debug for LockGuard<'_, T> {
+impl<T: fmt::Debug, F: Flavor> fmt::Debug for LockGuard<'_, T, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&**self, f)
     }

@@ -1,5 +1,5 @@
-//! `RLock`: a reentrant lock, owned by a task (`threading.RLock`,
-//! `gevent.lock.RLock`).
+//! `RLock`: a reentrant lock, owned by a task (or a thread)
+//! (`threading.RLock`, `gevent.lock.RLock`).
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -9,55 +9,72 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use super::flavor::{Flavor, Local, ThreadSafe};
+use super::threadsafe::{block_on, block_on_timeout};
 use super::wait_list::{Cancelled, WaitList};
+use super::withdraw::{self, Withdraw};
+use crate::loom::sync::Mutex;
 use crate::sched::coop;
+use crate::task::compact::CompactWaker;
 use crate::time::Elapsed;
 
-/// A lock that the task holding it may take again: it counts the holds,
-/// and is free once every hold is released. Other tasks wait, in arrival
-/// order, as for [`Lock`](super::Lock).
+/// A lock that its holder may take again: it counts the holds, and is free
+/// once every hold is released. Others wait, in arrival order, as for a
+/// `Lock`. Use it as [`sync::RLock`](crate::sync::RLock) (owned by a
+/// task) or [`sync::threadsafe::RLock`](crate::sync::threadsafe::RLock)
+/// (owned by a thread, or by one task).
 ///
-/// Ownership is per task (the `block_on` future counts as task 0), as
-/// Python's is per thread. Take it with a guard ([`lock`](Self::lock)), or
-/// Python style with [`acquire`](Self::acquire) and
-/// [`release`](Self::release); releasing from a task that does not hold it
-/// is an error. The guarded value is shared (`&T`): the holder may hold it
-/// several times at once.
-///
-/// ```
-/// use std::rc::Rc;
-/// use sprout_runtime::{run, spawn, sync::RLock};
-///
-/// run(async {
-///     let lock = Rc::new(RLock::new(()));
-///     let outer = lock.lock().await;
-///     let inner = lock.lock().await; // same task: no deadlock
-///     assert_eq!(lock.holds(), 2);
-///     let other = spawn({
-///         let lock = lock.clone();
-///         async move { lock.release().is_err() } // not the holder
-///     });
-///     assert!(other.await.unwrap());
-///     drop(inner);
-///     drop(outer);
-///     assert!(!lock.locked());
-/// });
-/// ```
-///
-/// # Panics
-/// Taking or releasing it outside a sprout runtime (there is no task to own it).
-pub struct RLock<T = ()> {
-    /// The holder's task id; meaningful while `count > 0`.
-    owner: Cell<u64>,
-    /// The number of holds; 0 means free.
-    count: Cell<usize>,
-    /// Each waiter's value is its task id, so that an unlock can make it
-    /// the owner before it runs. Invariant: non-empty only while held.
-    waiters: RefCell<WaitList<u64>>,
+/// Take it with a guard ([`lock`](Self::lock)), or Python style with a
+/// forgotten guard and [`release`](Self::release); releasing from a caller
+/// that does not hold it is an error. The guarded value is shared (`&T`):
+/// the holder may hold it several times at once.
+pub struct RLock<T, F: Flavor> {
+    state: F::Shared<State<F::Owner>>,
     value: T,
 }
 
-/// The error of [`RLock::release`] by a task that does not hold the lock.
+struct State<O> {
+    /// The holder; meaningful while `count > 0`.
+    owner: Cell<Option<O>>,
+    /// The number of holds; 0 means free.
+    count: Cell<usize>,
+    /// Each waiter's value is who it is, so that an unlock can make it the
+    /// owner before it runs. Invariant: non-empty only while held.
+    waiters: RefCell<WaitList<Option<O>>>,
+}
+
+impl<O: Copy + Eq> State<O> {
+    const fn new() -> Self {
+        State { owner: Cell::new(None), count: Cell::new(0), waiters: RefCell::new(WaitList::new()) }
+    }
+
+    /// Takes a hold if the lock is free or `me`'s.
+    fn try_take(&self, me: O) -> bool {
+        match self.count.get() {
+            0 => self.owner.set(Some(me)),
+            _ if self.owner.get() == Some(me) => {}
+            _ => return false,
+        }
+        self.count.set(self.count.get() + 1);
+        true
+    }
+
+    /// Drops one hold; the last one makes the first waiter the owner, with
+    /// one hold, and returns its waker to wake after the step.
+    fn release_one(&self) -> Option<CompactWaker> {
+        let count = self.count.get() - 1;
+        self.count.set(count);
+        if count > 0 {
+            return None;
+        }
+        let (waker, who) = self.waiters.borrow_mut().notify_one_with(|who| *who)?;
+        self.owner.set(who);
+        self.count.set(1);
+        Some(waker)
+    }
+}
+
+/// The error of an `RLock`'s `release` by a caller that does not hold the lock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NotOwner(pub(crate) ());
 
@@ -69,42 +86,16 @@ impl fmt::Display for NotOwner {
 
 impl std::error::Error for NotOwner {}
 
-#[track_caller]
-fn me() -> u64 {
-    crate::current().id().as_u64()
-}
-
-impl<T: Default> Default for RLock<T> {
-    fn default() -> RLock<T> {
-        RLock::new(T::default())
+impl<T: Default, F: Flavor> Default for RLock<T, F> {
+    fn default() -> Self {
+        RLock { state: F::share(State::new()), value: T::default() }
     }
 }
 
-impl<T> RLock<T> {
+impl<T> RLock<T, Local> {
     /// A free reentrant lock guarding `value`.
-    pub const fn new(value: T) -> RLock<T> {
-        RLock { owner: Cell::new(0), count: Cell::new(0), waiters: RefCell::new(WaitList::new()), value }
-    }
-
-    /// Takes the lock (again, if this task holds it), waiting while another
-    /// task holds it.
-    #[track_caller]
-    pub fn lock(&self) -> RLockFuture<'_, T> {
-        RLockFuture { lock: self, me: me(), key: None }
-    }
-
-    /// Takes the lock, waiting at most `timeout`.
-    #[track_caller]
-    pub fn lock_timeout(&self, timeout: Duration) -> impl Future<Output = Result<RLockGuard<'_, T>, Elapsed>> + '_ {
-        crate::time::timeout(timeout, self.lock())
-    }
-
-    /// Takes the lock if it is free or held by this task.
-    #[track_caller]
-    pub fn try_lock(&self) -> Option<RLockGuard<'_, T>> {
-        // `then`, not `then_some`: a guard built eagerly and dropped on
-        // failure would release a hold of the real owner.
-        self.try_take(me()).then(|| RLockGuard { lock: self })
+    pub const fn new(value: T) -> Self {
+        RLock { state: State::new(), value }
     }
 
     /// Python's `acquire()`: takes one hold with no guard; give it back
@@ -115,99 +106,144 @@ impl<T> RLock<T> {
         async move { fut.await.forget() }
     }
 
-    /// Python's `release()`: gives back one hold taken by this task.
-    #[track_caller]
-    pub fn release(&self) -> Result<(), NotOwner> {
-        if self.count.get() == 0 || self.owner.get() != me() {
-            return Err(NotOwner(()));
-        }
-        self.release_one();
-        Ok(())
-    }
-
-    /// Whether some task holds the lock.
-    pub fn locked(&self) -> bool {
-        self.count.get() > 0
-    }
-
-    /// Whether the running task holds the lock.
-    #[track_caller]
-    pub fn is_owned(&self) -> bool {
-        self.count.get() > 0 && self.owner.get() == me()
-    }
-
-    /// The number of holds of the current holder (0 when free).
-    pub fn holds(&self) -> usize {
-        self.count.get()
-    }
-
-    /// The number of tasks waiting for the lock.
-    pub fn waiters(&self) -> usize {
-        self.waiters.borrow().len()
-    }
-
     /// The value, consuming the lock.
     pub fn into_inner(self) -> T {
         self.value
     }
+}
 
-    fn try_take(&self, me: u64) -> bool {
-        match self.count.get() {
-            0 => self.owner.set(me),
-            _ if self.owner.get() == me => {}
-            _ => return false,
+impl<T> RLock<T, ThreadSafe> {
+    crate::loom::const_fn_unless_loom! {
+        /// A free reentrant lock guarding `value`.
+        pub const fn new(value: T) -> Self {
+            RLock { state: Mutex::new(State::new()), value }
         }
-        self.count.set(self.count.get() + 1);
-        true
+    }
+
+    /// Takes the lock, blocking this OS thread.
+    ///
+    /// # Panics
+    /// Inside a sprout runtime.
+    #[track_caller]
+    pub fn lock_blocking(&self) -> RLockGuard<'_, T, ThreadSafe> {
+        block_on("RLock::lock_blocking", self.lock())
+    }
+
+    /// Takes the lock, blocking this OS thread at most `timeout`. A lock
+    /// handed over as the time-out falls is taken.
+    ///
+    /// # Panics
+    /// Inside a sprout runtime.
+    #[track_caller]
+    pub fn lock_blocking_timeout(&self, timeout: Duration) -> Option<RLockGuard<'_, T, ThreadSafe>> {
+        block_on_timeout("RLock::lock_blocking_timeout", self.lock(), timeout)
+    }
+}
+
+impl<T, F: Flavor> RLock<T, F> {
+    /// Takes the lock (again, if the caller holds it), waiting in a green
+    /// task while another holds it.
+    #[track_caller]
+    pub fn lock(&self) -> RLockFuture<'_, T, F> {
+        RLockFuture { lock: self, me: F::owner(), key: None }
+    }
+
+    /// Takes the lock, waiting at most `timeout` in a green task. A lock
+    /// handed over as the time-out falls is taken: the call succeeds.
+    #[track_caller]
+    pub fn lock_timeout(&self, timeout: Duration) -> impl Future<Output = Result<RLockGuard<'_, T, F>, Elapsed>> + '_ {
+        // The caller is who calls, so `lock` runs now, not at the first poll.
+        let fut = self.lock();
+        async move { withdraw::timeout(timeout, fut).await }
+    }
+
+    /// Takes the lock if it is free or held by the caller.
+    #[track_caller]
+    pub fn try_lock(&self) -> Option<RLockGuard<'_, T, F>> {
+        let me = F::owner();
+        // `then`, not `then_some`: a guard built eagerly and dropped on
+        // failure would release a hold of the real owner.
+        F::step(&self.state).try_take(me).then(|| RLockGuard { lock: self })
+    }
+
+    /// Python's `release()`: gives back one hold taken by the caller with a
+    /// forgotten guard ([`RLockGuard::forget`]).
+    #[track_caller]
+    pub fn release(&self) -> Result<(), NotOwner> {
+        let me = F::owner();
+        let handed = {
+            let state = F::step(&self.state);
+            if state.count.get() == 0 || state.owner.get() != Some(me) {
+                return Err(NotOwner(()));
+            }
+            state.release_one()
+        };
+        if let Some(waker) = handed {
+            waker.wake();
+        }
+        Ok(())
+    }
+
+    /// Whether someone holds the lock.
+    pub fn locked(&self) -> bool {
+        F::step(&self.state).count.get() > 0
+    }
+
+    /// Whether the caller (this task, or this thread) holds the lock.
+    #[track_caller]
+    pub fn is_owned(&self) -> bool {
+        let me = F::owner();
+        let state = F::step(&self.state);
+        state.count.get() > 0 && state.owner.get() == Some(me)
+    }
+
+    /// The number of holds of the current holder (0 when free).
+    pub fn holds(&self) -> usize {
+        F::step(&self.state).count.get()
+    }
+
+    /// The number of tasks (and threads) waiting for the lock.
+    pub fn waiters(&self) -> usize {
+        F::step(&self.state).waiters.borrow().len()
     }
 
     /// Drops one hold; the last one hands the lock to the first waiter.
     fn release_one(&self) {
-        let count = self.count.get() - 1;
-        self.count.set(count);
-        if count == 0 {
-            self.hand_off();
-        }
-    }
-
-    /// Makes the first waiter the owner (one hold), or leaves the lock free.
-    fn hand_off(&self) {
-        let handed = self.waiters.borrow_mut().notify_one_with(|id| *id);
-        if let Some((waker, id)) = handed {
-            self.owner.set(id);
-            self.count.set(1);
+        let handed = F::step(&self.state).release_one();
+        if let Some(waker) = handed {
             waker.wake();
         }
     }
 }
 
-impl<T> fmt::Debug for RLock<T> {
+impl<T, F: Flavor> fmt::Debug for RLock<T, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = F::step(&self.state);
         let mut d = f.debug_struct("RLock");
-        if self.locked() {
-            d.field("owner", &self.owner.get());
+        if let (1.., Some(owner)) = (state.count.get(), state.owner.get()) {
+            d.field("owner", &owner);
         }
-        d.field("holds", &self.holds()).field("waiters", &self.waiters()).finish()
+        d.field("holds", &state.count.get()).field("waiters", &state.waiters.borrow().len()).finish()
     }
 }
 
 /// The future returned by [`RLock::lock`]. Dropping it stops the wait; a
 /// lock it had already been handed goes to the next waiter.
 #[must_use = "futures do nothing unless awaited"]
-pub struct RLockFuture<'a, T> {
-    lock: &'a RLock<T>,
-    me: u64,
+pub struct RLockFuture<'a, T, F: Flavor> {
+    lock: &'a RLock<T, F>,
+    me: F::Owner,
     key: Option<u32>,
 }
 
-impl<'a, T> Future for RLockFuture<'a, T> {
-    type Output = RLockGuard<'a, T>;
+impl<'a, T, F: Flavor> Future for RLockFuture<'a, T, F> {
+    type Output = RLockGuard<'a, T, F>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<RLockGuard<'a, T>> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<RLockGuard<'a, T, F>> {
         let lock = self.lock;
         if let Some(key) = self.key {
-            if lock.waiters.borrow_mut().poll_take(key, cx.waker()).is_some() {
-                // `hand_off` made us the owner with one hold.
+            if F::step(&lock.state).waiters.borrow_mut().poll_take(key, cx.waker()).is_some() {
+                // The release made us the owner, with one hold.
                 self.key = None;
                 return Poll::Ready(RLockGuard { lock });
             }
@@ -216,47 +252,61 @@ impl<'a, T> Future for RLockFuture<'a, T> {
         if coop::poll_proceed(cx).is_pending() {
             return Poll::Pending;
         }
-        if lock.try_take(self.me) {
+        // Check and register in one step: a release cannot fall in between.
+        let state = F::step(&lock.state);
+        if state.try_take(self.me) {
             return Poll::Ready(RLockGuard { lock });
         }
-        self.key = Some(lock.waiters.borrow_mut().push_with(cx.waker(), self.me));
+        let key = state.waiters.borrow_mut().push_with(cx.waker(), Some(self.me));
+        drop(state);
+        self.key = Some(key);
         Poll::Pending
     }
 }
 
-impl<T> Drop for RLockFuture<'_, T> {
+impl<T, F: Flavor> Withdraw for RLockFuture<'_, T, F> {
+    fn withdraw(&mut self) -> Option<Self::Output> {
+        let key = self.key.take()?;
+        let (cancelled, _) = F::step(&self.lock.state).waiters.borrow_mut().cancel_take(key);
+        // Handed the lock: the release made us the owner, with one hold.
+        (cancelled == Cancelled::Notified).then(|| RLockGuard { lock: self.lock })
+    }
+}
+
+impl<T, F: Flavor> Drop for RLockFuture<'_, T, F> {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
-            let (cancelled, _) = self.lock.waiters.borrow_mut().cancel_take(key);
+            let (cancelled, _) = F::step(&self.lock.state).waiters.borrow_mut().cancel_take(key);
             if cancelled == Cancelled::Notified {
-                // We were made the owner but are gone: pass the lock on.
+                // Made the owner, but gone: pass the lock on.
                 self.lock.release_one();
             }
         }
     }
 }
 
-impl<T> fmt::Debug for RLockFuture<'_, T> {
+impl<T, F: Flavor> fmt::Debug for RLockFuture<'_, T, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RLockFuture").field("waiting", &self.key.is_some()).finish()
     }
 }
 
 /// One hold of an [`RLock`]; dereferences to the guarded value. Dropping it
-/// releases that hold (whichever task drops it).
+/// releases that hold (whichever task or thread drops it).
 #[must_use = "dropping the guard releases the hold at once"]
-pub struct RLockGuard<'a, T> {
-    lock: &'a RLock<T>,
+pub struct RLockGuard<'a, T, F: Flavor> {
+    lock: &'a RLock<T, F>,
 }
 
-impl<T> RLockGuard<'_, T> {
-    /// Keeps the hold; give it back with [`RLock::release`].
+impl<T, F: Flavor> RLockGuard<'_, T, F> {
+    /// Keeps the hold; give it back with [`RLock::release`] (Python's
+    /// `acquire()` / `release()` pairs).
     pub fn forget(self) {
         std::mem::forget(self);
     }
 }
 
-impl<T> Deref for RLockGuard<'_, T> {
+impl<T, F: Flavor> Deref for RLockGuard<'_, T, F> {
     type Target = T;
 
     fn deref(&self) -> &T {
@@ -264,13 +314,13 @@ impl<T> Deref for RLockGuard<'_, T> {
     }
 }
 
-impl<T> Drop for RLockGuard<'_, T> {
+impl<T, F: Flavor> Drop for RLockGuard<'_, T, F> {
     fn drop(&mut self) {
         self.lock.release_one();
     }
 }
 
-impl<T: fmt::Debug> fmt::Debug for RLockGuard<'_, T> {
+impl<T: fmt::Debug, F: Flavor> fmt::Debug for RLockGuard<'_, T, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&**self, f)
     }

@@ -8,74 +8,47 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use super::flavor::{Flavor, Local, ThreadSafe};
+use super::threadsafe::{block_on, block_on_timeout};
 use super::wait_list::{Cancelled, WaitList};
+use super::withdraw::{self, Withdraw};
+use crate::loom::sync::Mutex;
 use crate::sched::coop;
 use crate::time::Elapsed;
 
 /// A counter of permits. `acquire` takes one, waiting while there are
-/// none; dropping the returned guard (or calling [`release`](Self::release))
-/// gives one back.
+/// none; dropping the returned guard gives it back. Use it as
+/// [`sync::Semaphore`](crate::sync::Semaphore),
+/// [`sync::BoundedSemaphore`](crate::sync::BoundedSemaphore) or
+/// [`sync::threadsafe::Semaphore`](crate::sync::threadsafe::Semaphore).
 ///
 /// Waiters are served in arrival order: a released permit goes straight
 /// to the longest waiter (it is *handed off*), so a task that arrives later
 /// cannot take it first. A waiter dropped after it was handed a permit
 /// releases it again, to the next waiter.
-///
-/// Share it between tasks with an `Rc`.
-///
-/// ```
-/// use std::rc::Rc;
-/// use std::time::Duration;
-/// use sprout_runtime::{joinall, run, sleep, spawn, sync::Semaphore};
-///
-/// run(async {
-///     let sem = Rc::new(Semaphore::new(2));
-///     let tasks = (0..6).map(|_| {
-///         let sem = sem.clone();
-///         spawn(async move {
-///             let _permit = sem.acquire().await;
-///             assert!(sem.available_permits() < 2);
-///             sleep(Duration::from_millis(1)).await;
-///         })
-///     });
-///     joinall(tasks).await;
-///     assert_eq!(sem.available_permits(), 2);
-/// });
-/// ```
-pub struct Semaphore {
-    permits: Cell<usize>,
-    /// `Some(n)` for a [`BoundedSemaphore`]: never more than `n` free permits.
+pub struct Semaphore<F: Flavor> {
+    state: F::Shared<State>,
+    /// `Some(n)` for a bounded semaphore: never more than `n` free permits.
     bound: Option<usize>,
+}
+
+struct State {
+    permits: Cell<usize>,
     /// Invariant: non-empty only while `permits` is 0 (a release hands its
     /// permit to the first waiter instead of counting it).
     waiters: RefCell<WaitList>,
 }
 
-impl Semaphore {
+impl State {
+    const fn new(permits: usize) -> State {
+        State { permits: Cell::new(permits), waiters: RefCell::new(WaitList::new()) }
+    }
+}
+
+impl Semaphore<Local> {
     /// A semaphore with `permits` permits.
-    pub const fn new(permits: usize) -> Semaphore {
-        Semaphore { permits: Cell::new(permits), bound: None, waiters: RefCell::new(WaitList::new()) }
-    }
-
-    /// Takes a permit, waiting for one if none is free.
-    pub fn acquire(&self) -> Acquire<'_> {
-        Acquire { sem: self, key: None }
-    }
-
-    /// Takes a permit, waiting at most `timeout`; like Python's
-    /// `acquire(timeout=...)`, which returns False on time-out.
-    pub async fn acquire_timeout(&self, timeout: Duration) -> Result<SemaphoreGuard<'_>, Elapsed> {
-        crate::time::timeout(timeout, self.acquire()).await
-    }
-
-    /// Takes a permit if one is free now (`acquire(blocking=False)`).
-    pub fn try_acquire(&self) -> Option<SemaphoreGuard<'_>> {
-        let permits = self.permits.get();
-        if permits == 0 {
-            return None;
-        }
-        self.permits.set(permits - 1);
-        Some(SemaphoreGuard { sem: self })
+    pub const fn new(permits: usize) -> Self {
+        Semaphore { state: State::new(permits), bound: None }
     }
 
     /// Adds a permit: wakes the first waiter, handing it the permit, or
@@ -84,61 +57,149 @@ impl Semaphore {
     ///
     /// Use it to give back a permit whose guard was [`forget`](SemaphoreGuard::forget)-ed.
     pub fn release(&self) {
-        let handed = self.waiters.borrow_mut().notify_one();
-        match handed {
-            // Woken after the borrow ends: a waker may run arbitrary code.
-            Some(waker) => waker.wake(),
-            None => self.permits.set(self.permits.get() + 1),
+        let unbounded = self.add_permit();
+        debug_assert!(unbounded.is_ok(), "a plain semaphore has no bound");
+    }
+
+    /// Whether no permit is free (Python's `locked()`).
+    pub fn locked(&self) -> bool {
+        self.available_permits() == 0
+    }
+}
+
+impl Semaphore<ThreadSafe> {
+    crate::loom::const_fn_unless_loom! {
+        /// A semaphore with `permits` permits.
+        pub const fn new(permits: usize) -> Self {
+            Semaphore { state: Mutex::new(State::new(permits)), bound: None }
         }
+    }
+
+    crate::loom::const_fn_unless_loom! {
+        /// A bounded semaphore (`threading.BoundedSemaphore`): `permits` is
+        /// also the most it may hold.
+        pub const fn bounded(permits: usize) -> Self {
+            Semaphore { state: Mutex::new(State::new(permits)), bound: Some(permits) }
+        }
+    }
+
+    /// Blocks this OS thread until it takes a permit.
+    ///
+    /// # Panics
+    /// Inside a sprout runtime.
+    #[track_caller]
+    pub fn acquire_blocking(&self) -> SemaphoreGuard<'_, ThreadSafe> {
+        block_on("Semaphore::acquire_blocking", self.acquire())
+    }
+
+    /// Blocks this OS thread at most `timeout` for a permit. A permit
+    /// handed over as the time-out falls is taken.
+    ///
+    /// # Panics
+    /// Inside a sprout runtime.
+    #[track_caller]
+    pub fn acquire_blocking_timeout(&self, timeout: Duration) -> Option<SemaphoreGuard<'_, ThreadSafe>> {
+        block_on_timeout("Semaphore::acquire_blocking_timeout", self.acquire(), timeout)
+    }
+
+    /// Adds a permit, handing it to the first waiter if any. For a bounded
+    /// semaphore, fails (changing nothing) if every permit is already free.
+    pub fn release(&self) -> Result<(), ReleaseError> {
+        self.add_permit()
+    }
+}
+
+impl<F: Flavor> Semaphore<F> {
+    /// Takes a permit, waiting (in a green task) for one if none is free.
+    pub fn acquire(&self) -> Acquire<'_, F> {
+        Acquire { sem: self, key: None }
+    }
+
+    /// Takes a permit, waiting at most `timeout` in a green task; like
+    /// Python's `acquire(timeout=...)`, which returns False on time-out. A
+    /// permit handed over as the time-out falls is taken: the call succeeds.
+    pub async fn acquire_timeout(&self, timeout: Duration) -> Result<SemaphoreGuard<'_, F>, Elapsed> {
+        withdraw::timeout(timeout, self.acquire()).await
+    }
+
+    /// Takes a permit if one is free now (`acquire(blocking=False)`).
+    pub fn try_acquire(&self) -> Option<SemaphoreGuard<'_, F>> {
+        let state = F::step(&self.state);
+        let permits = state.permits.get();
+        if permits == 0 {
+            return None;
+        }
+        state.permits.set(permits - 1);
+        Some(SemaphoreGuard { sem: self })
+    }
+
+    /// The number of free permits.
+    pub fn available_permits(&self) -> usize {
+        F::step(&self.state).permits.get()
+    }
+
+    /// The number of tasks (and threads) waiting for a permit.
+    pub fn waiters(&self) -> usize {
+        F::step(&self.state).waiters.borrow().len()
+    }
+
+    /// Adds a permit: hands it to the first waiter, or counts it. For a
+    /// bounded semaphore whose permits are all free (a permit handed to a
+    /// waiter is out, so `permits` alone tells), fails, changing nothing.
+    fn add_permit(&self) -> Result<(), ReleaseError> {
+        let handed = {
+            let state = F::step(&self.state);
+            if self.bound.is_some_and(|bound| state.permits.get() >= bound) {
+                return Err(ReleaseError(()));
+            }
+            let handed = state.waiters.borrow_mut().notify_one();
+            if handed.is_none() {
+                state.permits.set(state.permits.get() + 1);
+            }
+            handed
+        };
+        // Woken after the step: a waker may run arbitrary code.
+        if let Some(waker) = handed {
+            waker.wake();
+        }
+        Ok(())
     }
 
     /// A guard's (or a dropped waiter's) permit comes back. For a bounded
     /// semaphore whose permits are all free already (the permit was given
     /// back by hand before), there is nothing to give back.
     fn give_back(&self) {
-        if self.bound.is_some_and(|bound| self.permits.get() >= bound) {
-            return;
-        }
-        self.release();
-    }
-
-    /// The number of free permits.
-    pub fn available_permits(&self) -> usize {
-        self.permits.get()
-    }
-
-    /// Whether no permit is free (Python's `locked()`).
-    pub fn locked(&self) -> bool {
-        self.permits.get() == 0
-    }
-
-    /// The number of tasks waiting for a permit.
-    pub fn waiters(&self) -> usize {
-        self.waiters.borrow().len()
+        let _ = self.add_permit();
     }
 }
 
-impl fmt::Debug for Semaphore {
+impl<F: Flavor> fmt::Debug for Semaphore<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Semaphore").field("permits", &self.permits.get()).field("waiters", &self.waiters()).finish()
+        let state = F::step(&self.state);
+        let mut d = f.debug_struct("Semaphore");
+        d.field("permits", &state.permits.get());
+        if let Some(bound) = self.bound {
+            d.field("bound", &bound);
+        }
+        d.field("waiters", &state.waiters.borrow().len()).finish()
     }
 }
 
 /// The future returned by [`Semaphore::acquire`]. Dropping it stops the
 /// wait; a permit it had already been handed goes to the next waiter.
 #[must_use = "futures do nothing unless awaited"]
-pub struct Acquire<'a> {
-    sem: &'a Semaphore,
+pub struct Acquire<'a, F: Flavor> {
+    sem: &'a Semaphore<F>,
     key: Option<u32>,
 }
 
-impl<'a> Future for Acquire<'a> {
-    type Output = SemaphoreGuard<'a>;
+impl<'a, F: Flavor> Future for Acquire<'a, F> {
+    type Output = SemaphoreGuard<'a, F>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<SemaphoreGuard<'a>> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<SemaphoreGuard<'a, F>> {
         let sem = self.sem;
         if let Some(key) = self.key {
-            if sem.waiters.borrow_mut().poll(key, cx.waker()) {
+            if F::step(&sem.state).waiters.borrow_mut().poll(key, cx.waker()) {
                 self.key = None;
                 return Poll::Ready(SemaphoreGuard { sem });
             }
@@ -147,60 +208,75 @@ impl<'a> Future for Acquire<'a> {
         if coop::poll_proceed(cx).is_pending() {
             return Poll::Pending;
         }
-        if let Some(guard) = sem.try_acquire() {
-            return Poll::Ready(guard);
+        // Check and register in one step: a release cannot fall in between.
+        let state = F::step(&sem.state);
+        let permits = state.permits.get();
+        if permits > 0 {
+            state.permits.set(permits - 1);
+            return Poll::Ready(SemaphoreGuard { sem });
         }
-        self.key = Some(sem.waiters.borrow_mut().push(cx.waker()));
+        let key = state.waiters.borrow_mut().push(cx.waker());
+        drop(state);
+        self.key = Some(key);
         Poll::Pending
     }
 }
 
-impl Drop for Acquire<'_> {
+impl<F: Flavor> Withdraw for Acquire<'_, F> {
+    fn withdraw(&mut self) -> Option<Self::Output> {
+        let key = self.key.take()?;
+        let cancelled = F::step(&self.sem.state).waiters.borrow_mut().cancel(key);
+        // Handed a permit: it is ours. (`then`, not `then_some`: a guard
+        // built eagerly and dropped would give a permit back.)
+        (cancelled == Cancelled::Notified).then(|| SemaphoreGuard { sem: self.sem })
+    }
+}
+
+impl<F: Flavor> Drop for Acquire<'_, F> {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
-            let cancelled = self.sem.waiters.borrow_mut().cancel(key);
+            let cancelled = F::step(&self.sem.state).waiters.borrow_mut().cancel(key);
             if cancelled == Cancelled::Notified {
-                // We were handed a permit we will never use: pass it on.
+                // Handed a permit we will never use: pass it on.
                 self.sem.give_back();
             }
         }
     }
 }
 
-impl fmt::Debug for Acquire<'_> {
+impl<F: Flavor> fmt::Debug for Acquire<'_, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Acquire").field("waiting", &self.key.is_some()).finish()
     }
 }
 
-/// A permit taken from a [`Semaphore`] (or [`BoundedSemaphore`]); dropping
-/// it gives the permit back.
+/// A permit taken from a [`Semaphore`]; dropping it gives the permit back.
 #[must_use = "dropping the guard releases the permit at once"]
-pub struct SemaphoreGuard<'a> {
-    sem: &'a Semaphore,
+pub struct SemaphoreGuard<'a, F: Flavor> {
+    sem: &'a Semaphore<F>,
 }
 
-impl SemaphoreGuard<'_> {
+impl<F: Flavor> SemaphoreGuard<'_, F> {
     /// Keeps the permit taken: the guard goes away without releasing it.
-    /// Give it back later with [`Semaphore::release`], Python style.
+    /// Give it back later with `release`, Python style.
     pub fn forget(self) {
         std::mem::forget(self);
     }
 }
 
-impl Drop for SemaphoreGuard<'_> {
+impl<F: Flavor> Drop for SemaphoreGuard<'_, F> {
     fn drop(&mut self) {
         self.sem.give_back();
     }
 }
 
-impl fmt::Debug for SemaphoreGuard<'_> {
+impl<F: Flavor> fmt::Debug for SemaphoreGuard<'_, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SemaphoreGuard").finish_non_exhaustive()
     }
 }
 
-/// A [`Semaphore`] that refuses to be released more often than it was
+/// A [`Semaphore`](crate::sync::Semaphore) that refuses to be released more often than it was
 /// acquired: a release that would raise the count above the initial value
 /// is an error (`threading.BoundedSemaphore`, whose `release` raises
 /// `ValueError`).
@@ -221,11 +297,10 @@ impl fmt::Debug for SemaphoreGuard<'_> {
 /// already given back by hand (an explicit `release` while the guard was
 /// alive), the drop gives back nothing rather than exceed the bound.
 pub struct BoundedSemaphore {
-    sem: Semaphore,
-    bound: usize,
+    sem: Semaphore<Local>,
 }
 
-/// The error of [`BoundedSemaphore::release`] when every permit is already free.
+/// The error of a bounded semaphore's `release` when every permit is already free.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReleaseError(pub(crate) ());
 
@@ -240,40 +315,28 @@ impl std::error::Error for ReleaseError {}
 impl BoundedSemaphore {
     /// A bounded semaphore with `permits` permits, which is also its bound.
     pub const fn new(permits: usize) -> BoundedSemaphore {
-        BoundedSemaphore {
-            sem: Semaphore {
-                permits: Cell::new(permits),
-                bound: Some(permits),
-                waiters: RefCell::new(WaitList::new()),
-            },
-            bound: permits,
-        }
+        BoundedSemaphore { sem: Semaphore { state: State::new(permits), bound: Some(permits) } }
     }
 
     /// Takes a permit, waiting for one if none is free.
-    pub fn acquire(&self) -> Acquire<'_> {
+    pub fn acquire(&self) -> Acquire<'_, Local> {
         self.sem.acquire()
     }
 
     /// Takes a permit, waiting at most `timeout`.
-    pub async fn acquire_timeout(&self, timeout: Duration) -> Result<SemaphoreGuard<'_>, Elapsed> {
+    pub async fn acquire_timeout(&self, timeout: Duration) -> Result<SemaphoreGuard<'_, Local>, Elapsed> {
         self.sem.acquire_timeout(timeout).await
     }
 
     /// Takes a permit if one is free now.
-    pub fn try_acquire(&self) -> Option<SemaphoreGuard<'_>> {
+    pub fn try_acquire(&self) -> Option<SemaphoreGuard<'_, Local>> {
         self.sem.try_acquire()
     }
 
     /// Gives back a permit taken with a forgotten guard. Fails, changing
     /// nothing, if no permit is out (every permit is already free).
     pub fn release(&self) -> Result<(), ReleaseError> {
-        // A permit handed to a waiter is out, so `permits` alone tells.
-        if self.sem.permits.get() >= self.bound {
-            return Err(ReleaseError(()));
-        }
-        self.sem.release();
-        Ok(())
+        self.sem.add_permit()
     }
 
     /// The number of free permits.
@@ -288,7 +351,7 @@ impl BoundedSemaphore {
 
     /// The initial (and highest) number of permits.
     pub fn bound(&self) -> usize {
-        self.bound
+        self.sem.bound.unwrap_or_default()
     }
 
     /// The number of tasks waiting for a permit.
@@ -301,7 +364,7 @@ impl fmt::Debug for BoundedSemaphore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BoundedSemaphore")
             .field("permits", &self.available_permits())
-            .field("bound", &self.bound)
+            .field("bound", &self.bound())
             .field("waiters", &self.waiters())
             .finish()
     }

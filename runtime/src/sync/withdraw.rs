@@ -19,8 +19,8 @@
 //!
 //! On one thread the race cannot happen ([`crate::time::timeout`] polls the
 //! work before the timer, and nothing runs in between), but the
-//! runtime-local queues share their futures with the thread-safe ones and
-//! so follow the same rule.
+//! runtime-local primitives and queues share their bodies with the
+//! thread-safe ones (`flavor.rs`) and so follow the same rule.
 
 use std::future::Future;
 use std::time::Duration;

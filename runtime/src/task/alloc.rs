@@ -36,8 +36,9 @@ const CLASSES: usize = MAX_BLOCK / GRANULE;
 /// pages of a chunk cost no resident memory).
 const CHUNK: usize = 64 * 1024;
 
-/// A runtime's task blocks. See the module docs.
-pub(crate) struct TaskHeap {
+/// A runtime's task blocks (its `TaskHeap` owns them; see `heap.rs`).
+/// See the module docs.
+pub(crate) struct Blocks {
     /// Class `c` holds blocks of `(c + 1) * GRANULE` bytes; null when empty.
     free: [Cell<*mut u8>; CLASSES],
     /// The unused tail of each class's current chunk: `[next, end)`.
@@ -46,13 +47,13 @@ pub(crate) struct TaskHeap {
     chunks: UnsafeCell<Vec<NonNull<u8>>>,
 }
 
-// SAFETY: the heap is reached from other threads only as part of the
-// `Remote` they share, and they never call into it: only the runtime thread
-// allocates and frees task blocks. Its drop runs when the last `Remote`
-// reference goes, when no block is live and nobody else can touch it.
-unsafe impl Sync for TaskHeap {}
-// SAFETY: as above; dropping it on another thread only frees chunk memory.
-unsafe impl Send for TaskHeap {}
+// SAFETY: the blocks are reached from other threads only as part of the
+// `TaskHeap` that foreign wakers read their mailbox from, and they never
+// call into them: only the runtime thread allocates and frees task blocks.
+// They are dropped with the heap, when no block is live.
+unsafe impl Sync for Blocks {}
+// SAFETY: as above; dropping them on another thread only frees chunk memory.
+unsafe impl Send for Blocks {}
 
 /// The class serving `layout`, if the heap serves it.
 #[inline]
@@ -69,9 +70,9 @@ fn chunk_layout() -> Layout {
     Layout::from_size_align(CHUNK, GRANULE).expect("valid chunk layout")
 }
 
-impl TaskHeap {
-    pub(crate) fn new() -> TaskHeap {
-        TaskHeap {
+impl Blocks {
+    pub(crate) fn new() -> Blocks {
+        Blocks {
             free: std::array::from_fn(|_| Cell::new(ptr::null_mut())),
             bump: std::array::from_fn(|_| Cell::new((ptr::null_mut(), ptr::null_mut()))),
             chunks: UnsafeCell::new(Vec::new()),
@@ -146,7 +147,7 @@ impl TaskHeap {
     }
 }
 
-impl Drop for TaskHeap {
+impl Drop for Blocks {
     fn drop(&mut self) {
         for chunk in self.chunks.get_mut().drain(..) {
             // SAFETY: every chunk came from `alloc::alloc(chunk_layout())`, and
@@ -173,7 +174,7 @@ mod tests {
 
     #[test]
     fn reuse_is_lifo_and_blocks_do_not_overlap() {
-        let heap = TaskHeap::new();
+        let heap = Blocks::new();
         let layout = Layout::from_size_align(72, 8).unwrap();
         let big = Layout::from_size_align(4096, 8).unwrap();
         // SAFETY: single-threaded test: this thread owns the heap.

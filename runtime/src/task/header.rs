@@ -13,8 +13,8 @@ use std::task::{Context, Waker};
 
 use super::compact::CompactWaker;
 use super::error::JoinError;
+use super::heap::TaskHeap;
 use super::state::State;
-use crate::sched::remote::Remote;
 
 /// A unique identifier of a task, for the life of the process.
 ///
@@ -78,7 +78,7 @@ pub(crate) struct Extras {
 /// The header that starts every task allocation (and the root pseudo-task).
 ///
 /// Who may touch which field:
-/// - `vtable`, `remote` and `id` never change after creation; any thread
+/// - `vtable`, `heap` and `id` never change after creation; any thread
 ///   may read them.
 /// - `foreign_refs` is atomic; any thread may change it (see `waker.rs`).
 /// - everything else is owned by the runtime thread and lives in `Cell`s:
@@ -92,11 +92,12 @@ pub(crate) struct Header {
     /// is alive), a run-queue entry, the JoinHandle, and local wakers.
     pub(crate) refs: Cell<u32>,
     pub(crate) vtable: &'static Vtable,
-    /// The runtime's cross-thread queue. The runtime leaks it rather than
-    /// free it while any task allocation still points here.
-    pub(crate) remote: NonNull<Remote>,
+    /// The runtime's task heap: where the block goes back, and the
+    /// mailbox foreign paths post to. It outlives the runtime while any
+    /// task allocation points at it (`heap.rs`, the orphan rule).
+    pub(crate) heap: NonNull<TaskHeap>,
     /// References held by wakers cloned on other threads, and by messages
-    /// in flight on the remote queue.
+    /// in flight on the runtime's mailbox.
     pub(crate) foreign_refs: AtomicU32,
     /// The task's slot in the runtime's registry of live tasks.
     pub(crate) slot: Cell<u32>,
@@ -108,12 +109,12 @@ pub(crate) struct Header {
 }
 
 impl Header {
-    pub(crate) fn new(state: u32, refs: u32, vtable: &'static Vtable, remote: NonNull<Remote>, id: u64) -> Header {
+    pub(crate) fn new(state: u32, refs: u32, vtable: &'static Vtable, heap: NonNull<TaskHeap>, id: u64) -> Header {
         Header {
             state: State::new(state),
             refs: Cell::new(refs),
             vtable,
-            remote,
+            heap,
             foreign_refs: AtomicU32::new(0),
             slot: Cell::new(u32::MAX),
             id: TaskId(id),
@@ -213,12 +214,13 @@ pub(crate) unsafe fn foreign_ref_dec(ptr: NonNull<Header>) {
 /// No reference of either kind is left, and the call is on the runtime thread.
 unsafe fn dealloc(ptr: NonNull<Header>) {
     // SAFETY: the header is live until the vtable frees it just below.
-    let remote = unsafe { ptr.as_ref().remote };
+    let heap = unsafe { ptr.as_ref().heap };
     // SAFETY: the vtable matches the allocation it was created with; the
-    // block goes back to the Remote's heap, which is still alive.
+    // block goes back to its heap, which is still alive.
     unsafe { (ptr.as_ref().vtable.dealloc)(ptr) };
-    // Last: this may free an orphaned Remote, and its heap with it.
-    crate::context::note_dealloc(remote);
+    // Last: this may free an orphaned heap.
+    // SAFETY: the heap outlives its allocations; this is its thread.
+    unsafe { TaskHeap::note_dealloc(heap) };
 }
 
 #[cfg(test)]

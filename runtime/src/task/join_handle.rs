@@ -13,10 +13,12 @@ use std::time::Duration;
 
 use super::compact::CompactWaker;
 use super::error::{JoinError, TryJoinError};
+use super::executor::Executor;
+use super::harness;
 use super::header::{Header, TaskId, ref_dec};
-use super::state::{COMPLETE, CONSUMED, GRACEFUL, HANDLED, JOIN_HANDLE};
-use crate::context;
-use crate::sched::remote::{Message, TaskPtr};
+use super::heap::TaskHeap;
+use super::state::{COMPLETE, Detach};
+use super::waker::{RefKind, SentRef};
 
 /// An owned permission to join, kill and watch a task: gevent's `Greenlet`
 /// object, as returned by `spawn`.
@@ -107,21 +109,20 @@ impl<T: 'static> JoinHandle<T> {
     /// ```
     pub fn kill_graceful(&self, grace: Duration) {
         let header = self.header();
-        if header.state.has(COMPLETE | GRACEFUL) {
+        if !header.state.transition_to_graceful() {
             return;
         }
-        header.state.set(GRACEFUL);
         let wakers = header.with_extras(|e| std::mem::take(&mut e.kill_wakers));
         wakers.into_iter().for_each(Waker::wake);
-        let core = context::expect("JoinHandle::kill_graceful");
+        let executor = Executor::expect("JoinHandle::kill_graceful");
         // Hold a reference for the watchdog.
-        header.ref_inc();
-        let target = TaskRef(self.raw);
-        core.spawn(
+        let target = self.untyped();
+        super::spawn_on(
+            executor,
             async move {
                 let finished = Finished(&target);
                 if crate::time::timeout(grace, finished).await.is_err() {
-                    kill_task(target.0);
+                    target.kill();
                 }
             },
             Some("kill_graceful watchdog".into()),
@@ -195,7 +196,7 @@ impl<T: 'static> JoinHandle<T> {
         if header.state.has(COMPLETE) {
             match self.output_ref() {
                 Some(output) => {
-                    header.state.set(HANDLED);
+                    header.state.mark_handled();
                     callback(output);
                 }
                 None => panic!(
@@ -204,7 +205,7 @@ impl<T: 'static> JoinHandle<T> {
                 ),
             }
         } else {
-            header.state.set(HANDLED);
+            header.state.mark_handled();
             header.with_extras(|e| e.callbacks.push(Box::new(callback)));
         }
     }
@@ -239,7 +240,7 @@ impl<T: 'static> JoinHandle<T> {
     /// The finished task's output, borrowed, unless it was taken.
     fn output_ref(&self) -> Option<&dyn Any> {
         let header = self.header();
-        if header.state.get() & (COMPLETE | CONSUMED) != COMPLETE {
+        if !header.state.has_output() {
             return None;
         }
         // SAFETY: COMPLETE and not CONSUMED: the output is live, and only this
@@ -254,7 +255,7 @@ impl<T: 'static> JoinHandle<T> {
         if !header.state.transition_to_consumed() {
             return None;
         }
-        header.state.set(HANDLED);
+        header.state.mark_handled();
         let mut out = MaybeUninit::<Result<T, JoinError>>::uninit();
         // SAFETY: the output is live and now marked consumed; the handle's
         // type parameter is the task's output type.
@@ -293,13 +294,19 @@ impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
         // SAFETY: the handle owns a reference; !Send keeps us on the runtime thread.
         let header = unsafe { self.raw.as_ref() };
-        header.state.unset(JOIN_HANDLE);
+        let detach = header.state.transition_to_detached();
         drop(header.join_waker.take());
         // Usually the output was taken by the await: nothing else to do.
-        if header.state.get() & (COMPLETE | CONSUMED) == COMPLETE {
-            match context::core_if_owner(header.remote) {
-                Some(core) => core.discard_output(self.raw),
-                None => discard_without_runtime(self.raw),
+        if detach == Detach::DiscardOutput {
+            match Executor::owning(header.heap) {
+                Some(executor) => executor.discard_output(self.raw),
+                // The handle outlived `block_on` or the runtime: nobody is
+                // left to propagate to, so an unhandled panic is logged.
+                None => {
+                    if let Some(err) = harness::drop_output(self.raw) {
+                        harness::report(header, &err, "task");
+                    }
+                }
             }
         }
         // SAFETY: giving up the handle's reference.
@@ -319,22 +326,6 @@ impl<T> fmt::Debug for JoinHandle<T> {
     }
 }
 
-/// Drops the output of a task whose runtime is not running (the handle
-/// outlived `block_on` or the runtime): nobody is left to propagate to, so
-/// an unhandled panic is logged.
-fn discard_without_runtime(task: NonNull<Header>) {
-    // SAFETY: the caller's handle holds a reference; this is the runtime's thread.
-    let header = unsafe { task.as_ref() };
-    if header.state.transition_to_consumed() {
-        // SAFETY: the output is live and now marked consumed.
-        if let Some(err) = unsafe { (header.vtable.drop_output)(task) } {
-            if err.is_panic() && !header.state.has(HANDLED) {
-                eprintln!("sprout: task {} failed and nobody joined it: {err}", header.label());
-            }
-        }
-    }
-}
-
 /// Kills a task from its runtime thread.
 pub(crate) fn kill_task(task: NonNull<Header>) {
     // SAFETY: the caller holds a reference; this is the runtime's thread.
@@ -342,22 +333,22 @@ pub(crate) fn kill_task(task: NonNull<Header>) {
     if header.state.has(COMPLETE) {
         return;
     }
-    match context::core_if_owner(header.remote) {
-        Some(core) => core.kill(task),
+    match Executor::owning(header.heap) {
+        Some(executor) => executor.kill(task),
         None => {
             // The runtime exists but is not running right now: it kills the
             // task when it next runs. The message carries a reference.
             header.ref_inc();
-            let target = TaskPtr(task);
-            // SAFETY: `remote` outlives every task allocation.
-            let remote = unsafe { header.remote.as_ref() };
-            let msg = Message::Run(Box::new(move || {
+            let target = SentRef::new(task, RefKind::Local);
+            // SAFETY: the heap outlives every task allocation.
+            let mailbox = unsafe { TaskHeap::mailbox_of(header.heap) };
+            let kill = Box::new(move || {
                 let target = target;
-                kill_task(target.0);
+                kill_task(target.task());
                 // SAFETY: the message's reference, given up on the runtime thread.
-                unsafe { ref_dec(target.0) };
-            }));
-            if remote.post(msg).is_err() {
+                unsafe { target.release() };
+            });
+            if mailbox.post_run(kill).is_err() {
                 // The runtime is gone, and its shutdown already dropped the
                 // task's future. Give back the message's reference here.
                 // SAFETY: the reference taken above; this is the runtime thread.
@@ -367,14 +358,16 @@ pub(crate) fn kill_task(task: NonNull<Header>) {
     }
 }
 
-/// A counted, untyped reference to a task, for internal watchers: the
-/// graceful-kill watchdog, and `pool::Group`, which must kill and watch
-/// tasks of any output type. `!Send`: it lives on the runtime thread.
-pub(crate) struct TaskRef(NonNull<Header>);
+/// A `JoinHandle` without its output type: a counted reference to a task
+/// that can kill and watch it, but not take its result. For internal
+/// watchers: the graceful-kill watchdog, and `pool::Group`, which must kill
+/// and watch tasks of any output type. `!Send`: it lives on the runtime
+/// thread (the raw pointer makes it so).
+pub(crate) struct UntypedHandle(NonNull<Header>);
 
-impl TaskRef {
+impl UntypedHandle {
     fn header(&self) -> &Header {
-        // SAFETY: the TaskRef owns a reference, so the header is live; it is
+        // SAFETY: the handle owns a reference, so the header is live; it is
         // !Send, so this is the runtime thread.
         unsafe { self.0.as_ref() }
     }
@@ -411,30 +404,30 @@ impl TaskRef {
 }
 
 impl<T: 'static> JoinHandle<T> {
-    /// An untyped reference to the task.
-    pub(crate) fn task_ref(&self) -> TaskRef {
+    /// An untyped handle to the same task.
+    pub(crate) fn untyped(&self) -> UntypedHandle {
         self.header().ref_inc();
-        TaskRef(self.raw)
+        UntypedHandle(self.raw)
     }
 }
 
-impl Clone for TaskRef {
-    fn clone(&self) -> TaskRef {
+impl Clone for UntypedHandle {
+    fn clone(&self) -> UntypedHandle {
         self.header().ref_inc();
-        TaskRef(self.0)
+        UntypedHandle(self.0)
     }
 }
 
-impl Drop for TaskRef {
+impl Drop for UntypedHandle {
     fn drop(&mut self) {
-        // SAFETY: the TaskRef owns a reference, and it is !Send, so this is
+        // SAFETY: the handle owns a reference, and it is !Send, so this is
         // the runtime thread.
         unsafe { ref_dec(self.0) };
     }
 }
 
 /// Resolves when the task completes.
-struct Finished<'a>(&'a TaskRef);
+struct Finished<'a>(&'a UntypedHandle);
 
 impl Future for Finished<'_> {
     type Output = ();

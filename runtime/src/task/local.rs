@@ -4,7 +4,7 @@ use std::any::Any;
 use std::fmt;
 use std::rc::Rc;
 
-use crate::context;
+use super::executor::Executor;
 
 /// Declares task-local values: each task (and the `block_on` future) sees
 /// its own copy, created on first access with the initializer, and dropped
@@ -82,11 +82,11 @@ impl<T: 'static> LocalKey<T> {
 
     /// Like [`with`](Self::with), but fails instead of panicking outside a runtime.
     pub fn try_with<R>(&'static self, f: impl FnOnce(&T) -> R) -> Result<R, AccessError> {
-        let core = context::current().ok_or(AccessError)?;
+        let executor = Executor::current().ok_or(AccessError)?;
         let key = self as *const Self as usize;
         // SAFETY: the current task is live while it is being polled (or the
         // root, which lives as long as the runtime).
-        let header = unsafe { core.current_task().as_ref() };
+        let header = unsafe { executor.current_task().as_ref() };
         let found = header.with_extras(|e| e.locals.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone()));
         // The initializer and `f` are user code: they run with no borrow of
         // the task's extras held, and may use other task-locals.

@@ -1,15 +1,19 @@
 //! Loom models of the foreign-waker reference count and its `Release`
 //! messages (`waker.rs`, `header.rs`).
 //!
-//! Real task blocks (`raw::allocate`), real wakers and the real `Remote`;
-//! the header's `foreign_refs` and the queue's lock come from
-//! `crate::loom`. No runtime is entered on any model thread, so every
-//! waker operation takes its foreign path, which is the one under test;
-//! the model's main thread plays the runtime thread: it drops the local
-//! reference and handles the messages as `Core::handle_message` does for
-//! a finished task (a wake schedules nothing, so both kinds release).
-//! The block must be freed exactly once (`Remote::allocs` back to 0; a
-//! second free would underflow it and panic), whatever the interleaving.
+//! Real task blocks (`raw::allocate`) in a real `TaskHeap`, real wakers
+//! and the real `Remote` as the heap's mailbox; the header's
+//! `foreign_refs` and the queue's lock come from `crate::loom`. No runtime
+//! is entered on any model thread, so every waker operation takes its
+//! foreign path, which is the one under test; the model's main thread
+//! plays the runtime thread: it drops the local reference and handles the
+//! messages as the loop does for a finished task (a wake schedules
+//! nothing, so both kinds release). Midway, the runtime is dropped (its
+//! root freed, its heap given up), so the heap may be orphaned while
+//! foreign wakers still hold the task. The block must be freed exactly
+//! once (a second free would underflow the heap's count and panic), and
+//! the heap with it or with the runtime (its mailbox's strong count back
+//! to the model's own), whatever the interleaving.
 //!
 //! `RUSTFLAGS="--cfg loom" cargo test -p sprout-runtime --lib --release task::loom_models`
 
@@ -21,17 +25,36 @@ use std::sync::Arc;
 use loom::thread;
 
 use super::header::{Header, ref_dec};
+use super::heap::TaskHeap;
 use super::state::{COMPLETE, CONSUMED};
 use super::{raw, waker};
 use crate::sched::remote::{Message, ModelEventFd, Remote};
 
+/// A heap whose mailbox is `remote`, with one allocation counted for the
+/// runtime's root.
+fn model_heap(remote: &Arc<Remote>) -> NonNull<TaskHeap> {
+    let heap = TaskHeap::new(remote.clone());
+    // SAFETY: this thread plays the runtime's.
+    unsafe { heap.as_ref().note_alloc() };
+    heap
+}
+
+/// The end of the runtime's shutdown: its root goes, then its heap is
+/// given up (freed now, or orphaned until the task block goes).
+fn drop_runtime(heap: NonNull<TaskHeap>) {
+    // SAFETY: this thread plays the runtime's; the heap is live until
+    // `release`, which the runtime calls once and last.
+    unsafe {
+        TaskHeap::note_dealloc(heap);
+        let _ = TaskHeap::release(heap);
+    }
+}
+
 /// A task that has finished and whose output is gone, holding one local
 /// reference (say, its `JoinHandle`'s): what the wakers of a done task
 /// point at.
-fn finished_task(remote: &Arc<Remote>) -> NonNull<Header> {
-    let remote_ptr = NonNull::new(Arc::as_ptr(remote).cast_mut()).unwrap();
-    let task = raw::allocate(async {}, COMPLETE | CONSUMED, 1, remote_ptr, 1);
-    remote.note_alloc();
+fn finished_task(heap: NonNull<TaskHeap>) -> NonNull<Header> {
+    let task = raw::allocate(async {}, COMPLETE | CONSUMED, 1, heap, 1);
     // SAFETY: fresh task on this (its runtime's) thread: drop the future
     // and the output the kill writes, so the block holds nothing live.
     unsafe {
@@ -49,9 +72,7 @@ fn handle_messages(remote: &Remote) {
         match message {
             // SAFETY: each message owns a reference of its kind to a live
             // task, and this thread plays the runtime's.
-            Message::Wake(task, kind) | Message::Release(task, kind) => unsafe {
-                crate::runtime::release(task.0, kind)
-            },
+            Message::Wake(sent) | Message::Release(sent) => unsafe { sent.release() },
             _ => unreachable!("wakers post wakes and releases only"),
         }
     }
@@ -73,7 +94,8 @@ fn foreign_waker(task: NonNull<Header>) -> std::task::Waker {
 fn foreign_wakers_free_a_finished_task_once() {
     loom::model(|| {
         let remote = Arc::new(Remote::for_model(Arc::new(ModelEventFd::new())));
-        let task = finished_task(&remote);
+        let heap = model_heap(&remote);
+        let task = finished_task(heap);
         let (w1, w2) = (foreign_waker(task), foreign_waker(task));
         let a = thread::spawn(move || {
             w1.wake_by_ref();
@@ -87,11 +109,12 @@ fn foreign_wakers_free_a_finished_task_once() {
         // SAFETY: the local reference taken by `finished_task`.
         unsafe { ref_dec(task) };
         handle_messages(&remote);
+        drop_runtime(heap);
         a.join().unwrap();
         b.join().unwrap();
         handle_messages(&remote);
-        assert_eq!(remote.live_allocs(), 0, "the task block was not freed");
         let _ = remote.close();
+        assert_eq!(Arc::strong_count(&remote), 1, "the task block or its heap was not freed");
     });
 }
 
@@ -102,15 +125,17 @@ fn foreign_wakers_free_a_finished_task_once() {
 fn the_last_reference_of_either_kind_frees_the_task() {
     loom::model(|| {
         let remote = Arc::new(Remote::for_model(Arc::new(ModelEventFd::new())));
-        let task = finished_task(&remote);
+        let heap = model_heap(&remote);
+        let task = finished_task(heap);
         let w = foreign_waker(task);
         let t = thread::spawn(move || drop(w));
         handle_messages(&remote);
         // SAFETY: the local reference taken by `finished_task`.
         unsafe { ref_dec(task) };
+        drop_runtime(heap);
         t.join().unwrap();
         handle_messages(&remote);
-        assert_eq!(remote.live_allocs(), 0);
         let _ = remote.close();
+        assert_eq!(Arc::strong_count(&remote), 1, "the task block or its heap was not freed");
     });
 }

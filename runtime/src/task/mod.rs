@@ -2,23 +2,39 @@
 //!
 //! # Design notes
 //!
-//! A task is one heap allocation (`raw.rs`): a 56-byte header, then its
-//! future, whose space the output reuses once the future is gone. The
-//! header's state word and reference count are plain `Cell`s, owned by the
-//! runtime thread (`state.rs`); other threads only ever post messages
-//! (`waker.rs`, `sched/remote.rs`). The waker that polls a task is borrowed,
-//! not cloned, and waking a task that is already queued does nothing.
+//! A task is one heap allocation (`raw.rs`) in its runtime's task heap
+//! (`heap.rs`): a 56-byte header, then its future, whose space the output
+//! reuses once the future is gone. The header's state word and reference
+//! count are plain `Cell`s, owned by the runtime thread (`state.rs`, where
+//! every change is a named transition); other threads only ever post
+//! messages, through the heap's `Mailbox` (`waker.rs`). The waker that
+//! polls a task is borrowed, not cloned, and waking a task that is already
+//! queued does nothing.
+//!
+//! Where each job lives:
+//!
+//! - `executor.rs`: the runtime's task side (run queue, yielded tasks, the
+//!   task being polled, budget, registry), found through its thread-local
+//!   slot; the loop drives it.
+//! - `harness.rs`: one task's poll, completion and kill, and the panic
+//!   policy; a task's whole life is drawn there.
+//! - `waker.rs`, `compact.rs`: the wake path, local and foreign.
+//! - `join_handle.rs`, this file, `local.rs`, `yield_now.rs`: the public face.
 //!
 //! References to a task are held by: the registry of live tasks (until it
 //! completes), its run-queue entry (while queued), its `JoinHandle`, and its
 //! wakers. The last one out frees the block, always on the runtime thread.
 
-pub(crate) mod alloc;
+mod alloc;
 pub(crate) mod compact;
 pub(crate) mod error;
+pub(crate) mod executor;
+pub(crate) mod harness;
 pub(crate) mod header;
+pub(crate) mod heap;
 mod join_handle;
 mod local;
+mod order;
 pub(crate) mod raw;
 pub(crate) mod registry;
 pub(crate) mod state;
@@ -36,12 +52,12 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use crate::context;
+use executor::Executor;
 
 pub use error::{JoinError, Panic, TryJoinError};
 pub use header::TaskId;
 pub use join_handle::JoinHandle;
-pub(crate) use join_handle::TaskRef;
+pub(crate) use join_handle::UntypedHandle;
 pub use local::{AccessError, LocalKey};
 pub use yield_now::{YieldNow, yield_now};
 
@@ -73,7 +89,21 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    context::expect("sprout::spawn").spawn(future, None)
+    spawn_on(Executor::expect("sprout::spawn"), future, None)
+}
+
+/// Spawns a task on `executor`: the one path every spawn takes (`spawn`,
+/// `Builder`, the pools, the graceful-kill watchdog).
+#[inline]
+pub(crate) fn spawn_on<F>(executor: &Executor, future: F, name: Option<Box<str>>) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    let task = executor.spawn(future, name);
+    // SAFETY: the handle takes the reference `spawn` kept for it, and the
+    // task's output type is F::Output.
+    unsafe { JoinHandle::from_raw(task) }
 }
 
 /// Spawns a task that starts after `delay`, like `gevent.spawn_later` and
@@ -133,7 +163,7 @@ impl Builder {
         F: Future + 'static,
         F::Output: 'static,
     {
-        context::expect("task::Builder::spawn").spawn(future, self.name)
+        spawn_on(Executor::expect("task::Builder::spawn"), future, self.name)
     }
 
     /// Spawns the task to start after `delay`. See [`spawn_later`].
@@ -186,11 +216,11 @@ impl TaskInfo {
 /// Outside a sprout runtime.
 #[track_caller]
 pub fn current() -> TaskInfo {
-    let core = context::expect("sprout::current");
-    let task = core.current_task();
+    let executor = Executor::expect("sprout::current");
+    let task = executor.current_task();
     // SAFETY: the current task is live while it is being polled.
     let header = unsafe { task.as_ref() };
-    let name = if core.is_root(task) { Some("main".to_owned()) } else { header.name().map(String::from) };
+    let name = if executor.is_root(task) { Some("main".to_owned()) } else { header.name().map(String::from) };
     TaskInfo { id: header.id, name }
 }
 
@@ -217,7 +247,7 @@ pub fn current() -> TaskInfo {
 /// Outside a sprout runtime.
 #[track_caller]
 pub fn active_count() -> usize {
-    context::expect("sprout::task::active_count").live_tasks()
+    Executor::expect("sprout::task::active_count").live_tasks()
 }
 
 /// Resolves inside a task once [`JoinHandle::kill_graceful`] was called on
@@ -259,9 +289,9 @@ impl Future for Killed {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let core = context::expect("sprout::task::killed");
+        let executor = Executor::expect("sprout::task::killed");
         // SAFETY: the current task is live while it is being polled.
-        let header = unsafe { core.current_task().as_ref() };
+        let header = unsafe { executor.current_task().as_ref() };
         if header.state.has(state::GRACEFUL) {
             return Poll::Ready(());
         }

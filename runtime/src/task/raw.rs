@@ -24,7 +24,7 @@ use std::task::{Context, Poll};
 
 use super::error::JoinError;
 use super::header::{Header, Vtable};
-use crate::sched::remote::Remote;
+use super::heap::TaskHeap;
 
 #[repr(C)]
 struct Task<F: Future> {
@@ -38,7 +38,7 @@ union Stage<F: Future> {
 }
 
 /// Allocates a task for `future` and returns its header.
-pub(crate) fn allocate<F>(future: F, state: u32, refs: u32, remote: NonNull<Remote>, id: u64) -> NonNull<Header>
+pub(crate) fn allocate<F>(future: F, state: u32, refs: u32, heap: NonNull<TaskHeap>, id: u64) -> NonNull<Header>
 where
     F: Future + 'static,
     F::Output: 'static,
@@ -52,15 +52,15 @@ where
         dealloc: dealloc::<F>,
     };
     // SAFETY: `spawn` runs on the runtime thread, which owns the heap; the
-    // Remote is alive (the runtime holds it).
-    let block = unsafe { remote.as_ref().heap().alloc(Layout::new::<Task<F>>()) };
+    // heap is alive (the runtime holds it).
+    let block = unsafe { heap.as_ref().alloc(Layout::new::<Task<F>>()) };
     let slot = block.cast::<Task<F>>().as_ptr();
     // Written in place: a future can be large, and building a whole `Task`
     // first would copy it through the stack.
     // SAFETY: `slot` is a fresh block with the size and alignment of a
     // `Task<F>`; each field is written exactly once.
     unsafe {
-        std::ptr::addr_of_mut!((*slot).header).write(Header::new(state, refs, vtable, remote, id));
+        std::ptr::addr_of_mut!((*slot).header).write(Header::new(state, refs, vtable, heap, id));
         std::ptr::addr_of_mut!((*slot).stage).write(UnsafeCell::new(Stage { future: ManuallyDrop::new(future) }));
     }
     // The header is the first field of a #[repr(C)] struct, so the pointers
@@ -163,18 +163,19 @@ where
 /// the future or output before the last reference goes).
 unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
     // SAFETY: ptr came from allocate::<F>, so it is a Task<F> in a block of
-    // the Remote's heap, and this is the runtime thread. The union fields are
+    // its heap, and this is the runtime thread. The union fields are
     // ManuallyDrop: dropping the Task drops only the header's fields.
     unsafe {
-        let remote = ptr.as_ref().remote;
+        let heap = ptr.as_ref().heap;
         std::ptr::drop_in_place(ptr.cast::<Task<F>>().as_ptr());
-        remote.as_ref().heap().dealloc(ptr.cast(), Layout::new::<Task<F>>());
+        heap.as_ref().dealloc(ptr.cast(), Layout::new::<Task<F>>());
     }
 }
 
 /// Allocates the root pseudo-task that stands for the block_on future: a
 /// bare header whose wakers set its SCHEDULED bit for the loop to see.
-pub(crate) fn allocate_root(remote: NonNull<Remote>) -> NonNull<Header> {
+/// Counted in the heap's live allocations like a task block.
+pub(crate) fn allocate_root(heap: NonNull<TaskHeap>) -> NonNull<Header> {
     static ROOT_VTABLE: Vtable = Vtable {
         poll: never_poll,
         kill: never_kill,
@@ -183,7 +184,9 @@ pub(crate) fn allocate_root(remote: NonNull<Remote>) -> NonNull<Header> {
         output: never_output,
         dealloc: dealloc_root,
     };
-    let header = Box::new(Header::new(super::state::ROOT | super::state::JOIN_HANDLE, 1, &ROOT_VTABLE, remote, 0));
+    let header = Box::new(Header::new(super::state::ROOT | super::state::JOIN_HANDLE, 1, &ROOT_VTABLE, heap, 0));
+    // SAFETY: the runtime creating its root is on the heap's thread.
+    unsafe { heap.as_ref().note_alloc() };
     NonNull::from(Box::leak(header))
 }
 

@@ -21,8 +21,26 @@
 //!  8    HANDLED      a joiner or callback looked at the error          suppresses the unhandled-failure report
 //! ```
 //!
-//! Each change is a named method returning a `#[must_use]` enum, so the
-//! caller cannot forget what the transition asked of it.
+//! Each change is a named method below, and nothing outside this file can
+//! write the word (there is no `set` or `unset`). A transition that asks
+//! something of its caller returns a `#[must_use]` enum or `bool`, so the
+//! caller cannot forget it; the two that ask nothing return nothing
+//! ([`State::transition_to_complete`], and [`State::mark_handled`], which
+//! only records that someone looked at the result).
+//!
+//! ```text
+//!  transition                   from                       to                          who
+//!  transition_to_scheduled      idle / running / root      +SCHEDULED                  wakers, spawn
+//!  transition_root_to_polled    root +SCHEDULED            -SCHEDULED                  the loop, before polling the root
+//!  transition_to_running        queued                     -SCHEDULED +RUNNING         harness, before a poll
+//!  transition_to_idle           RUNNING                    -RUNNING (kept if KILL)     harness, after a Pending poll
+//!  transition_to_killed         idle / queued / RUNNING    +RUNNING or +KILL           kill()
+//!  transition_to_graceful       not COMPLETE               +GRACEFUL                   kill_graceful()
+//!  transition_to_complete       RUNNING                    -RUNNING -KILL +COMPLETE    harness, after completion code
+//!  transition_to_consumed       COMPLETE                   +CONSUMED                   take or drop the output
+//!  transition_to_detached       JOIN_HANDLE                -JOIN_HANDLE                the JoinHandle's drop
+//!  mark_handled                 any                        +HANDLED                    joiners, callbacks
+//! ```
 
 use std::cell::Cell;
 
@@ -63,6 +81,16 @@ pub(crate) enum AfterPoll {
     Kill,
 }
 
+/// What a `JoinHandle`'s drop leaves to do.
+#[must_use]
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Detach {
+    /// The task is complete and its output was never taken: drop it now.
+    DiscardOutput,
+    /// Running (the completion code discards the output), or already taken.
+    Nothing,
+}
+
 /// What `kill()` has to do.
 #[must_use]
 #[derive(Debug, PartialEq, Eq)]
@@ -80,24 +108,14 @@ impl State {
         State(Cell::new(bits))
     }
 
-    #[inline]
-    pub(crate) fn get(&self) -> u32 {
+    #[cfg(test)]
+    fn get(&self) -> u32 {
         self.0.get()
     }
 
     #[inline]
     pub(crate) fn has(&self, bits: u32) -> bool {
         self.0.get() & bits != 0
-    }
-
-    #[inline]
-    pub(crate) fn set(&self, bits: u32) {
-        self.0.set(self.0.get() | bits);
-    }
-
-    #[inline]
-    pub(crate) fn unset(&self, bits: u32) {
-        self.0.set(self.0.get() & !bits);
     }
 
     /// A wake-up arrived. A task woken many times is queued once.
@@ -121,6 +139,7 @@ impl State {
     /// The executor popped the task. Returns false if it completed (it was
     /// killed) while it sat in the queue, in which case there is nothing to poll.
     #[inline]
+    #[must_use]
     pub(crate) fn transition_to_running(&self) -> bool {
         let s = self.0.get();
         debug_assert!(s & RUNNING == 0, "task polled re-entrantly");
@@ -132,18 +151,28 @@ impl State {
         true
     }
 
-    /// The poll returned `Pending`.
+    /// The loop looks at the root pseudo-task: takes its wake, if it was
+    /// woken. Returns whether the `block_on` future should be polled.
+    #[inline]
+    #[must_use]
+    pub(crate) fn transition_root_to_polled(&self) -> bool {
+        let s = self.0.get();
+        debug_assert!(s & ROOT != 0);
+        self.0.set(s & !SCHEDULED);
+        s & SCHEDULED != 0
+    }
+
+    /// The poll returned `Pending`. A task killed during its poll stays
+    /// RUNNING: the executor drops its future right away, and RUNNING
+    /// guards that drop as it guards a kill's.
     #[inline]
     pub(crate) fn transition_to_idle(&self) -> AfterPoll {
         let s = self.0.get();
-        self.0.set(s & !RUNNING);
         if s & KILL != 0 {
-            AfterPoll::Kill
-        } else if s & SCHEDULED != 0 {
-            AfterPoll::Requeue
-        } else {
-            AfterPoll::Idle
+            return AfterPoll::Kill;
         }
+        self.0.set(s & !RUNNING);
+        if s & SCHEDULED != 0 { AfterPoll::Requeue } else { AfterPoll::Idle }
     }
 
     /// `kill()` was called.
@@ -161,6 +190,38 @@ impl State {
         }
     }
 
+    /// `kill_graceful()` was called. Returns false if the task is complete
+    /// or was already asked: then there is nothing to do.
+    #[must_use]
+    pub(crate) fn transition_to_graceful(&self) -> bool {
+        let s = self.0.get();
+        if s & (COMPLETE | GRACEFUL) != 0 {
+            return false;
+        }
+        self.0.set(s | GRACEFUL);
+        true
+    }
+
+    /// The `JoinHandle` is dropped.
+    pub(crate) fn transition_to_detached(&self) -> Detach {
+        let s = self.0.get() & !JOIN_HANDLE;
+        self.0.set(s);
+        if s & (COMPLETE | CONSUMED) == COMPLETE { Detach::DiscardOutput } else { Detach::Nothing }
+    }
+
+    /// A joiner or a completion callback looked at the result: a panic in
+    /// it is handled, and is not reported as unjoined.
+    #[inline]
+    pub(crate) fn mark_handled(&self) {
+        self.0.set(self.0.get() | HANDLED);
+    }
+
+    /// Whether the output is there to borrow: complete, and not taken.
+    #[inline]
+    pub(crate) fn has_output(&self) -> bool {
+        self.0.get() & (COMPLETE | CONSUMED) == COMPLETE
+    }
+
     /// The future is gone, the output slot is written, and the completion
     /// code (task-local destructors, callbacks) has run. Until this point
     /// the task stays RUNNING, so its handle cannot take the output that
@@ -174,6 +235,7 @@ impl State {
     /// The output is about to be taken or dropped. Returns false if there is
     /// no output to take (not complete yet, or taken already).
     #[inline]
+    #[must_use]
     pub(crate) fn transition_to_consumed(&self) -> bool {
         let s = self.0.get();
         if s & (COMPLETE | CONSUMED) != COMPLETE {
@@ -223,6 +285,40 @@ mod tests {
         assert!(s.transition_to_running());
         assert_eq!(s.transition_to_killed(), Kill::Deferred);
         assert_eq!(s.transition_to_idle(), AfterPoll::Kill);
+        // Still RUNNING: the drop that follows is guarded.
+        assert!(s.has(RUNNING));
+        assert_eq!(s.transition_to_killed(), Kill::Deferred);
+        s.transition_to_complete();
+        assert_eq!(s.get() & (RUNNING | KILL), 0);
+    }
+
+    #[test]
+    fn root_poll_takes_the_wake() {
+        let s = State::new(ROOT);
+        assert!(!s.transition_root_to_polled());
+        assert_eq!(s.transition_to_scheduled(), Wake::Root);
+        assert!(s.transition_root_to_polled());
+        assert!(!s.transition_root_to_polled());
+    }
+
+    #[test]
+    fn graceful_once_and_never_after_completion() {
+        let s = State::new(0);
+        assert!(s.transition_to_graceful());
+        assert!(!s.transition_to_graceful());
+        let done = State::new(COMPLETE);
+        assert!(!done.transition_to_graceful());
+    }
+
+    #[test]
+    fn detach_discards_only_an_untaken_output() {
+        let s = State::new(JOIN_HANDLE);
+        assert_eq!(s.transition_to_detached(), Detach::Nothing);
+        let s = State::new(JOIN_HANDLE | COMPLETE);
+        assert_eq!(s.transition_to_detached(), Detach::DiscardOutput);
+        assert!(!s.has(JOIN_HANDLE));
+        let s = State::new(JOIN_HANDLE | COMPLETE | CONSUMED);
+        assert_eq!(s.transition_to_detached(), Detach::Nothing);
     }
 
     #[test]

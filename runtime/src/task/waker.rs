@@ -20,10 +20,9 @@ use std::ptr::NonNull;
 use std::sync::atomic::Ordering;
 use std::task::{RawWaker, RawWakerVTable, Waker};
 
+use super::executor::Executor;
 use super::header::{Header, foreign_ref_dec, ref_dec};
-use super::state::Wake;
-use crate::context;
-use crate::sched::remote::{Message, RefKind, Remote, TaskPtr};
+use super::heap::TaskHeap;
 
 /// The vtable of wakers that own a runtime-thread (`refs`) reference.
 pub(crate) static LOCAL_VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake_local, wake_by_ref, drop_local);
@@ -43,31 +42,13 @@ pub(crate) unsafe fn borrowed(ptr: NonNull<Header>) -> Waker {
     unsafe { Waker::from_raw(RawWaker::new(ptr.as_ptr() as *const (), &LOCAL_VTABLE)) }
 }
 
-/// Schedules a task on its runtime thread. Returns true if the run queue
-/// took a new reference.
-///
-/// # Safety
-/// `ptr` is live and this is its runtime thread, inside its runtime.
+/// The executor this header belongs to, if it is the one running on this thread.
 #[inline]
-pub(crate) unsafe fn schedule(core: &crate::runtime::Core, ptr: NonNull<Header>) -> bool {
-    // SAFETY: the caller guarantees the thread and liveness.
-    let header = unsafe { ptr.as_ref() };
-    match header.state.transition_to_scheduled() {
-        Wake::Push => {
-            core.push_task(ptr);
-            true
-        }
-        Wake::Root | Wake::Nothing => false,
-    }
-}
-
-/// The runtime this header belongs to, if it is the one running on this thread.
-#[inline]
-fn owner(ptr: *const Header) -> Option<&'static crate::runtime::Core> {
-    // SAFETY: `remote` is immutable after creation, so reading it is fine
+fn owner(ptr: *const Header) -> Option<&'static Executor> {
+    // SAFETY: `heap` is immutable after creation, so reading it is fine
     // from any thread while the waker keeps the header alive.
-    let remote = unsafe { (*ptr).remote };
-    context::core_if_owner(remote)
+    let heap = unsafe { (*ptr).heap };
+    Executor::owning(heap)
 }
 
 unsafe fn clone(data: *const ()) -> RawWaker {
@@ -91,8 +72,8 @@ unsafe fn wake_by_ref(data: *const ()) {
     let nn = unsafe { NonNull::new_unchecked(ptr) };
     match owner(ptr) {
         // SAFETY: on the runtime thread; `schedule` takes its own reference.
-        Some(core) => unsafe {
-            if schedule(core, nn) {
+        Some(executor) => unsafe {
+            if executor.schedule(nn) {
                 nn.as_ref().ref_inc();
             }
         },
@@ -101,7 +82,7 @@ unsafe fn wake_by_ref(data: *const ()) {
             // gone before the runtime reads the message.
             // SAFETY: atomic field of a live header.
             unsafe { (*ptr).foreign_refs.fetch_add(1, Ordering::Relaxed) };
-            post(nn, Message::Wake(TaskPtr(nn), RefKind::Foreign));
+            post_wake(SentRef::new(nn, RefKind::Foreign));
         }
     }
 }
@@ -112,12 +93,12 @@ unsafe fn wake_local(data: *const ()) {
     match owner(nn.as_ptr()) {
         // SAFETY: on the runtime thread. If the queue took the task, the
         // waker's reference becomes the queue's; otherwise we give it up.
-        Some(core) => unsafe {
-            if !schedule(core, nn) {
+        Some(executor) => unsafe {
+            if !executor.schedule(nn) {
                 ref_dec(nn);
             }
         },
-        None => post(nn, Message::Wake(TaskPtr(nn), RefKind::Local)),
+        None => post_wake(SentRef::new(nn, RefKind::Local)),
     }
 }
 
@@ -127,13 +108,13 @@ unsafe fn wake_foreign(data: *const ()) {
     match owner(nn.as_ptr()) {
         // SAFETY: on the runtime thread; the queue takes a local reference,
         // and the foreign one this waker owned is given up.
-        Some(core) => unsafe {
-            if schedule(core, nn) {
+        Some(executor) => unsafe {
+            if executor.schedule(nn) {
                 nn.as_ref().ref_inc();
             }
             foreign_ref_dec(nn);
         },
-        None => post(nn, Message::Wake(TaskPtr(nn), RefKind::Foreign)),
+        None => post_wake(SentRef::new(nn, RefKind::Foreign)),
     }
 }
 
@@ -143,7 +124,7 @@ unsafe fn drop_local(data: *const ()) {
     match owner(nn.as_ptr()) {
         // SAFETY: on the runtime thread, giving up the waker's own reference.
         Some(_) => unsafe { ref_dec(nn) },
-        None => post(nn, Message::Release(TaskPtr(nn), RefKind::Local)),
+        None => post_release(SentRef::new(nn, RefKind::Local)),
     }
 }
 
@@ -166,16 +147,84 @@ unsafe fn drop_foreign(data: *const ()) {
             Err(actual) => n = actual,
         }
     }
-    post(nn, Message::Release(TaskPtr(nn), RefKind::Foreign));
+    post_release(SentRef::new(nn, RefKind::Foreign));
 }
 
-/// Posts a message to the task's runtime. If that runtime is gone, the
+/// The mailbox of the task's runtime.
+///
+/// # Safety
+/// The caller owns a reference to the task (which keeps the heap, and so
+/// the mailbox, alive), and gives it to the message it posts.
+unsafe fn mailbox<'a>(task: NonNull<Header>) -> &'a dyn super::heap::Mailbox {
+    // SAFETY: `heap` is immutable, and the heap lives while any task
+    // allocation points at it (see `heap.rs`, the orphan rule).
+    unsafe { TaskHeap::mailbox_of((*task.as_ptr()).heap) }
+}
+
+/// Posts a wake to the task's runtime. If that runtime is gone, the
 /// message (and so the task's memory block) is leaked: its future was
 /// already dropped when the runtime shut down.
-fn post(ptr: NonNull<Header>, msg: Message) {
-    // SAFETY: `remote` is immutable, and the runtime keeps the Remote alive
-    // (leaking it if need be) while any task allocation points at it.
-    let remote: &Remote = unsafe { (*ptr.as_ptr()).remote.as_ref() };
-    // Task messages are never refused: a closed queue leaks them instead.
-    let _ = remote.post(msg);
+fn post_wake(sent: SentRef) {
+    // SAFETY: the message carries the caller's reference.
+    unsafe { mailbox(sent.task) }.post_wake(sent);
+}
+
+/// Posts a release to the task's runtime; leaked as `post_wake`'s.
+fn post_release(sent: SentRef) {
+    // SAFETY: as in `post_wake`.
+    unsafe { mailbox(sent.task) }.post_release(sent);
+}
+
+/// Which counter a reference belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RefKind {
+    /// One of `Header::refs`.
+    Local,
+    /// One of `Header::foreign_refs`.
+    Foreign,
+}
+
+/// A reference to a task, sent to its runtime thread in a message: the
+/// pointer and the kind of the one reference it carries. Only the runtime
+/// thread acts on it ([`release`](Self::release), or scheduling the task).
+pub(crate) struct SentRef {
+    task: NonNull<Header>,
+    kind: RefKind,
+}
+
+// SAFETY: a SentRef owns the reference it carries, and only the runtime
+// thread dereferences it beyond the immutable and atomic header fields.
+unsafe impl Send for SentRef {}
+
+impl SentRef {
+    /// Wraps a reference of `kind` that the caller hands over.
+    pub(crate) fn new(task: NonNull<Header>, kind: RefKind) -> SentRef {
+        SentRef { task, kind }
+    }
+
+    /// The task.
+    #[inline]
+    pub(crate) fn task(&self) -> NonNull<Header> {
+        self.task
+    }
+
+    /// The kind of the reference carried.
+    #[inline]
+    pub(crate) fn kind(&self) -> RefKind {
+        self.kind
+    }
+
+    /// Gives up the carried reference.
+    ///
+    /// # Safety
+    /// On the task's runtime thread.
+    pub(crate) unsafe fn release(self) {
+        // SAFETY: the SentRef owns a reference of its kind; forwarded.
+        unsafe {
+            match self.kind {
+                RefKind::Local => ref_dec(self.task),
+                RefKind::Foreign => foreign_ref_dec(self.task),
+            }
+        }
+    }
 }

@@ -4,7 +4,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::context;
+use super::executor::Executor;
 
 /// Lets every other ready task run, and I/O and timers be polled, before
 /// this task continues: gevent's `sleep(0)`.
@@ -53,8 +53,8 @@ impl Future for YieldNow {
             return Poll::Ready(());
         }
         self.yielded = true;
-        match context::current() {
-            Some(core) => core.defer(cx.waker()),
+        match Executor::current() {
+            Some(executor) => executor.defer(cx.waker()),
             // Polled by some other executor: yield to it the usual way.
             None => cx.waker().wake_by_ref(),
         }

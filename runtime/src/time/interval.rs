@@ -44,7 +44,7 @@ pub enum MissedTickBehavior {
 /// # Panics
 /// If `period` is zero: such an interval would spin.
 pub fn interval(period: Duration) -> Interval {
-    interval_at(Instant::now(), period)
+    interval_at(super::now(), period)
 }
 
 /// Ticks every `period`, the first tick at `start`.
@@ -76,7 +76,7 @@ impl Interval {
             return Poll::Pending;
         }
         let scheduled = self.sleep.deadline();
-        let now = Instant::now();
+        let now = super::now();
         // All saturating: a period too long to add is "never" (issue 8, bug 6).
         let after_one = deadline_after(scheduled, self.period);
         let next = match self.missed {
@@ -110,7 +110,7 @@ impl Interval {
 
     /// Restarts the schedule: the next tick comes one period from now.
     pub fn reset(&mut self) {
-        self.sleep.reset(deadline_after(Instant::now(), self.period));
+        self.sleep.reset(deadline_after(super::now(), self.period));
     }
 }
 

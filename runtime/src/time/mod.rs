@@ -15,42 +15,25 @@
 //! fires within about 2 ms of its deadline plus the loop's latency, at any
 //! length (long waits are cut short of the kernel's timer slack; see
 //! `runtime::blocking_timeout`).
+//! The driver (`driver.rs`) owns the wheel, the epoch and all tick
+//! arithmetic; `Sleep` talks to it and to nothing else of the runtime.
 //!
 //! Every duration is valid, up to `Duration::MAX`: deadline arithmetic
 //! saturates, and a deadline that cannot be represented, or lies beyond the
 //! wheel's span, means "never" (in practice: not for decades). Nothing in
 //! this module panics or wraps on a large duration.
 
+mod clock;
+pub(crate) mod driver;
 mod interval;
 mod sleep;
 mod timeout;
-pub(crate) mod wheel;
+mod wheel;
 
+pub use clock::{Advance, advance, is_paused, now, pause, resume};
 pub use interval::{Interval, MissedTickBehavior, interval, interval_at};
 pub use sleep::{Sleep, sleep, sleep_until};
 pub use std::time::{Duration, Instant};
 pub use timeout::{Elapsed, Timeout, timeout, timeout_at};
 
-/// How far ahead "never" is: about 30 years.
-const NEVER: Duration = Duration::from_secs(86_400 * 365 * 30);
-
-/// `start + duration`, saturating: a sum the `Instant` cannot represent is
-/// "never" (the later of `start` and 30 years from now). Every deadline the
-/// runtime computes goes through here, never through `Instant + Duration`,
-/// which panics on overflow.
-#[inline]
-pub(crate) fn deadline_after(start: Instant, duration: Duration) -> Instant {
-    match start.checked_add(duration) {
-        Some(deadline) => deadline,
-        None => never_after(start),
-    }
-}
-
-/// "Never", as seen from `start`: 30 years from now, or `start` if later.
-#[cold]
-fn never_after(start: Instant) -> Instant {
-    match Instant::now().checked_add(NEVER) {
-        Some(never) => never.max(start),
-        None => start,
-    }
-}
+pub(crate) use driver::deadline_after;

@@ -5,10 +5,9 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use super::wheel::TimerState;
-use crate::context;
+use super::driver::{TimeDriver, TimerPoll};
 use crate::sched::directory::{self, Unregister};
-use crate::task::compact::CompactWaker;
+use crate::task::executor::Executor;
 
 /// Waits until `duration` has passed: the cooperative `time.sleep`, like
 /// `gevent.sleep`. Other tasks run meanwhile.
@@ -18,7 +17,8 @@ use crate::task::compact::CompactWaker;
 /// past, is a yield: as gevent's `sleep(0)`, it lets every other ready task
 /// run, and I/O be polled, then completes (see [`yield_now`](crate::yield_now)).
 /// A duration too long to add to an `Instant`, up to `Duration::MAX`, means
-/// "never".
+/// "never". The deadline is [`time::now()`](super::now) plus `duration`: it
+/// follows the runtime's clock, which is virtual once [paused](super::pause).
 ///
 /// ```
 /// use std::time::{Duration, Instant};
@@ -31,14 +31,17 @@ use crate::task::compact::CompactWaker;
 /// });
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
-    let deadline = super::deadline_after(Instant::now(), duration);
+    let deadline = super::deadline_after(super::now(), duration);
     // A zero sleep is due at once: no need to read the clock again.
     Sleep { deadline, serial: if duration.is_zero() { DUE } else { UNREGISTERED }, key: 0 }
 }
 
 /// Waits until `deadline`. A deadline already past is a yield, as in [`sleep`].
+///
+/// "Past" means on the runtime's clock, [`time::now()`](super::now): when
+/// time is paused, compute the deadline from that, not from `Instant::now()`.
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    let due = deadline <= Instant::now();
+    let due = deadline <= super::now();
     Sleep { deadline, serial: if due { DUE } else { UNREGISTERED }, key: 0 }
 }
 
@@ -98,12 +101,8 @@ impl Sleep {
     /// so a `Sleep` may be dropped anywhere, even after its runtime is gone.
     #[inline(never)]
     fn cancel_armed(&mut self) {
-        match context::current().filter(|c| c.serial == self.serial) {
-            Some(core) => {
-                let waker = core.timers.borrow_mut().remove(self.key);
-                // Dropped after the wheel is released: dropping a waker may free a task.
-                drop(waker);
-            }
+        match TimeDriver::current().filter(|d| d.serial() == self.serial) {
+            Some(driver) => driver.cancel(self.key),
             None => directory::unregister(self.serial, Unregister::Timer(self.key)),
         }
         self.serial = UNREGISTERED;
@@ -118,36 +117,34 @@ impl Future for Sleep {
         if self.serial >= DUE {
             return self.poll_marked(cx);
         }
-        let core = context::expect("Sleep::poll");
-        if self.serial == core.serial {
+        let Some(driver) = TimeDriver::current() else { outside_runtime() };
+        if self.serial == driver.serial() {
             // Armed here: the hot path is one slab lookup.
-            let mut timers = core.timers.borrow_mut();
-            match timers.poll(self.key, cx.waker()) {
-                TimerState::Pending => return Poll::Pending,
-                // Fired, and certainly due: only a deadline past the wheel's
-                // span could have been filed early (at the span's end).
-                TimerState::Fired if self.deadline < core.wheel_horizon => {
+            match driver.poll(self.key, self.deadline, cx.waker()) {
+                TimerPoll::Pending => return Poll::Pending,
+                TimerPoll::Elapsed => {
                     self.serial = ELAPSED;
                     return Poll::Ready(());
                 }
-                // Fired at the span's end: the check below re-arms if need be.
-                TimerState::Fired => self.serial = UNREGISTERED,
+                // Fired at the span's end: arm it again below.
+                TimerPoll::Refiled => self.serial = UNREGISTERED,
             }
         } else if self.serial != UNREGISTERED {
             // Armed in another runtime: forget it there before arming here.
             self.cancel_armed();
         }
         // Not armed here: arm it, unless the deadline has already passed.
-        let tick = core.deadline_tick(self.deadline);
-        let mut timers = core.timers.borrow_mut();
-        if tick <= timers.elapsed() {
-            drop(timers);
-            self.serial = DUE;
-            return self.poll_marked(cx);
+        match driver.arm(self.deadline, cx.waker()) {
+            Some(key) => {
+                self.key = key;
+                self.serial = driver.serial();
+                Poll::Pending
+            }
+            None => {
+                self.serial = DUE;
+                self.poll_marked(cx)
+            }
         }
-        self.key = timers.insert(tick, CompactWaker::new(cx.waker()));
-        self.serial = core.serial;
-        Poll::Pending
     }
 }
 
@@ -159,7 +156,7 @@ impl Sleep {
             // Due already: a yield, as gevent's sleep(0), instead of waiting
             // for the next millisecond tick (issue 8, bug 11).
             DUE => {
-                context::expect("Sleep::poll").defer(cx.waker());
+                Executor::expect("Sleep::poll").defer(cx.waker());
                 self.serial = YIELDED;
                 Poll::Pending
             }
@@ -169,6 +166,12 @@ impl Sleep {
             }
         }
     }
+}
+
+#[cold]
+#[track_caller]
+fn outside_runtime() -> ! {
+    panic!("Sleep::poll must be called from inside a sprout runtime (sprout::run or Runtime::block_on)")
 }
 
 impl Drop for Sleep {

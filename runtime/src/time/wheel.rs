@@ -128,6 +128,7 @@ impl Wheel {
     /// A deadline beyond the wheel's span (about 2.2 years) is filed at the
     /// end of the span; when it fires early the owner sees that its own
     /// deadline is still ahead and inserts it again.
+    #[inline]
     pub(crate) fn insert(&mut self, deadline: u64, waker: CompactWaker) -> u32 {
         debug_assert!(deadline > self.elapsed);
         let deadline = deadline.min(self.elapsed + MAX_SPAN - 1);
@@ -148,6 +149,7 @@ impl Wheel {
     }
 
     /// Checks a timer; if it is still armed, makes sure it will wake `waker`.
+    #[inline]
     pub(crate) fn poll(&mut self, key: u32, waker: &std::task::Waker) -> TimerState {
         let entry = &mut self.entries[key as usize];
         if entry.deadline == FIRED {
@@ -186,6 +188,7 @@ impl Wheel {
 
     /// Fires every timer with a deadline at or before `now`, pushing their
     /// wakers onto `fired`, and moves `elapsed` to `now`.
+    #[inline]
     pub(crate) fn advance(&mut self, now: u64, fired: &mut Vec<CompactWaker>) {
         while let Some((level, slot, deadline)) = self.next_expiration() {
             if deadline > now {

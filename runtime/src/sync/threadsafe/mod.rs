@@ -31,30 +31,195 @@
 //! method instead.
 
 use std::future::Future;
-use std::sync::PoisonError;
 use std::time::{Duration, Instant};
 
+use super::flavor::ThreadSafe;
 use super::withdraw::Withdraw;
-use crate::loom::sync::{Mutex, MutexGuard};
-
-mod async_result;
-mod barrier;
-mod condition;
-mod event;
-mod lock;
-mod rlock;
-mod semaphore;
+use super::{async_result, barrier, condition, event, lock, rlock, semaphore};
 
 #[cfg(all(test, loom))]
 mod loom_models;
 
-pub use async_result::{AsyncResult, AsyncResultGet, AsyncResultReady};
-pub use barrier::{Barrier, BarrierWait};
-pub use condition::Condition;
-pub use event::{Event, EventWait};
-pub use lock::{Lock, LockFuture, LockGuard};
-pub use rlock::{RLock, RLockFuture, RLockGuard};
-pub use semaphore::{SemAcquire, SemGuard, Semaphore};
+/// A thread-safe flag that green tasks and OS threads wait for; see
+/// [`crate::sync::Event`].
+pub type Event = event::Event<ThreadSafe>;
+
+/// The future returned by [`Event::wait`](Event#method.wait), resolving to `()`.
+pub type EventWait<'a> = event::Wait<'a, ThreadSafe>;
+
+/// A result set once (by a thread or a task) and awaited by any number of
+/// green tasks and threads; see [`crate::sync::AsyncResult`]. The usual
+/// bridge from work on an OS thread back to a green task. `&AsyncResult`
+/// is itself a future: `(&result).await` is `result.get().await`.
+///
+/// ```
+/// use std::sync::Arc;
+/// use sprout_runtime::{run, sync::threadsafe::AsyncResult};
+///
+/// run(async {
+///     let page: Arc<AsyncResult<usize, String>> = Arc::new(AsyncResult::new());
+///     std::thread::spawn({
+///         let page = page.clone();
+///         move || page.set(Ok("<html>…</html>".len())) // "downloaded" on a thread
+///     });
+///     assert!(page.get().await.unwrap() > 0);
+/// });
+/// ```
+pub type AsyncResult<T, E> = async_result::AsyncResult<T, E, ThreadSafe>;
+
+/// The future returned by [`AsyncResult::wait`](AsyncResult#method.wait), resolving to `()`.
+pub type AsyncResultReady<'a, T, E> = async_result::Ready<'a, T, E, ThreadSafe>;
+
+/// The future returned by [`AsyncResult::get`](AsyncResult#method.get) (and by awaiting
+/// `&AsyncResult`), resolving to a clone of the result.
+pub type AsyncResultGet<'a, T, E> = async_result::Get<'a, T, E, ThreadSafe>;
+
+/// A lock shared by green tasks (`lock().await`) and OS threads
+/// (`lock_blocking`), guarding a `T`; see
+/// [`crate::sync::Lock`] for the contract (arrival order, hand-off,
+/// cancellation).
+///
+/// The value sits in a `std::sync::Mutex` that only the holder ever locks,
+/// so it is never contended; the guard holds that mutex's guard, which
+/// makes it `!Send` (a task holding it across an `.await` is then not
+/// `Send` either: spawn it with `spawn`, not `Handle::spawn`).
+///
+/// ```
+/// use std::sync::Arc;
+/// use sprout_runtime::{run, sync::threadsafe::Lock};
+///
+/// let total = Arc::new(Lock::new(0));
+/// let thread = std::thread::spawn({
+///     let total = total.clone();
+///     move || (0..100).for_each(|_| *total.lock_blocking() += 1)
+/// });
+/// run(async {
+///     for _ in 0..100 {
+///         *total.lock().await += 1;
+///     }
+/// });
+/// thread.join().unwrap();
+/// assert_eq!(*total.lock_blocking(), 200);
+/// ```
+pub type Lock<T> = lock::Lock<T, ThreadSafe>;
+
+/// The future returned by [`Lock::lock`](Lock#method.lock), resolving to a [`LockGuard`].
+/// Dropping it stops the wait; a lock it had been handed goes to the next
+/// waiter.
+pub type LockFuture<'a, T> = lock::LockFuture<'a, T, ThreadSafe>;
+
+/// Holds a thread-safe [`Lock`]; dereferences to the value. Dropping it unlocks.
+pub type LockGuard<'a, T> = lock::LockGuard<'a, T, ThreadSafe>;
+
+/// A reentrant lock shared by green tasks and OS threads: the holder (a
+/// thread, or one task) may take it again; see [`crate::sync::RLock`].
+///
+/// ```
+/// use std::sync::Arc;
+/// use sprout_runtime::{run, sync::threadsafe::RLock};
+///
+/// let lock = Arc::new(RLock::new(()));
+/// let outer = lock.lock_blocking();
+/// let inner = lock.lock_blocking(); // same thread: no deadlock
+/// assert_eq!(lock.holds(), 2);
+/// // A green task is another owner.
+/// assert!(run(async { lock.try_lock().is_none() }));
+/// drop((inner, outer));
+/// assert!(run(async { lock.try_lock().is_some() }));
+/// ```
+pub type RLock<T> = rlock::RLock<T, ThreadSafe>;
+
+/// The future returned by [`RLock::lock`](RLock#method.lock), resolving to an [`RLockGuard`].
+/// Dropping it stops the wait; a lock it had been handed goes to the next
+/// waiter.
+pub type RLockFuture<'a, T> = rlock::RLockFuture<'a, T, ThreadSafe>;
+
+/// One hold of a thread-safe [`RLock`]; dropping it releases that hold.
+pub type RLockGuard<'a, T> = rlock::RLockGuard<'a, T, ThreadSafe>;
+
+/// A thread-safe counter of permits, shared by green tasks and OS threads;
+/// see [`crate::sync::Semaphore`]. With `Semaphore::bounded`, a release
+/// beyond the initial count is an error (`BoundedSemaphore`).
+///
+/// ```
+/// use std::sync::Arc;
+/// use sprout_runtime::{run, sync::threadsafe::Semaphore};
+///
+/// run(async {
+///     let slots = Arc::new(Semaphore::new(1));
+///     let held = slots.acquire().await;
+///     let thread = std::thread::spawn({
+///         let slots = slots.clone();
+///         move || slots.acquire_blocking().forget() // waits for the task's permit
+///     });
+///     drop(held);
+///     thread.join().unwrap();
+///     assert_eq!(slots.available_permits(), 0);
+/// });
+/// ```
+pub type Semaphore = semaphore::Semaphore<ThreadSafe>;
+
+/// The future returned by [`Semaphore::acquire`](Semaphore#method.acquire), resolving to a
+/// [`SemGuard`]. Dropping it stops the wait; a permit it had been handed
+/// goes to the next waiter.
+pub type SemAcquire<'a> = semaphore::Acquire<'a, ThreadSafe>;
+
+/// A permit of a thread-safe [`Semaphore`]; dropping it gives it back.
+pub type SemGuard<'a> = semaphore::SemaphoreGuard<'a, ThreadSafe>;
+
+/// A condition variable over its own thread-safe [`Lock`], for green tasks
+/// and OS threads alike; see [`crate::sync::Condition`] for the contract.
+///
+/// A waiter registers before it unlocks, so a `notify` from another thread
+/// in between is not lost.
+///
+/// ```
+/// use std::sync::Arc;
+/// use sprout_runtime::{run, sync::threadsafe::Condition};
+///
+/// let cond = Arc::new(Condition::new(Vec::new()));
+/// let producer = std::thread::spawn({
+///     let cond = cond.clone();
+///     move || {
+///         cond.lock_blocking().push("cake");
+///         cond.notify_all();
+///     }
+/// });
+/// let got = run(async {
+///     let mut items = cond.wait_for(cond.lock().await, |items| !items.is_empty()).await;
+///     items.pop().unwrap()
+/// });
+/// producer.join().unwrap();
+/// assert_eq!(got, "cake");
+/// ```
+pub type Condition<T> = condition::Condition<T, ThreadSafe>;
+
+/// A meeting point for `parties` green tasks and OS threads, in any mix;
+/// see [`crate::sync::Barrier`] for the contract (leader, indices, abort,
+/// reset, withdrawal of a dropped waiter).
+///
+/// ```
+/// use std::sync::Arc;
+/// use sprout_runtime::{run, spawn, sync::threadsafe::Barrier};
+///
+/// let barrier = Arc::new(Barrier::new(3));
+/// let threads: Vec<_> = (0..2)
+///     .map(|_| {
+///         let barrier = barrier.clone();
+///         std::thread::spawn(move || barrier.wait_blocking().unwrap().index())
+///     })
+///     .collect();
+/// let task_index = run(async { barrier.wait().await.unwrap().index() });
+/// let mut indices: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+/// indices.push(task_index);
+/// indices.sort();
+/// assert_eq!(indices, [0, 1, 2]);
+/// ```
+pub type Barrier = barrier::Barrier<ThreadSafe>;
+
+/// The future returned by [`Barrier::wait`](Barrier#method.wait). Dropped before the round
+/// completes, it withdraws its arrival.
+pub type BarrierWait<'a> = barrier::BarrierWait<'a, ThreadSafe>;
 
 /// Panics if called on a runtime thread, naming the blocking call.
 #[track_caller]
@@ -123,10 +288,4 @@ pub(crate) fn block_on_timeout<W: Withdraw>(what: &str, mut wait: W, timeout: Du
         Ok(output) => Some(output),
         Err(wait) => wait.withdraw(),
     }
-}
-
-/// Locks a primitive's state.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // No user code runs under these locks: a poisoned one is still consistent.
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }

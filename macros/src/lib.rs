@@ -1,0 +1,52 @@
+//! sprout's attributes, re-exported by the `sprout` facade: `#[sprout::test]`
+//! runs an `async fn` test on a fresh runtime, optionally with virtual time
+//! or a seeded schedule; `#[sprout::main]` runs an `async fn main`.
+//!
+//! Use them through the facade (`#[sprout::test]`): the expansion names
+//! `::sprout::testing` and `::sprout::Runtime`. Without macros, the same is
+//! `sprout::testing::run_test_with(builder, || async { ... })`.
+//!
+//! - `args.rs`: the attribute's options, parsed and checked, with the
+//!   error messages users see;
+//! - `expand.rs`: the function it becomes.
+
+use proc_macro::TokenStream;
+
+mod args;
+mod expand;
+
+/// Runs an `async fn` test on a fresh sprout runtime.
+///
+/// ```ignore
+/// #[sprout::test]
+/// async fn echoes() { /* ... */ }
+///
+/// #[sprout::test(paused)]                       // virtual time, auto-advance on
+/// #[sprout::test(paused, auto_advance = false)] // time moves only by advance
+/// #[sprout::test(seed = 17)]                    // a seeded schedule
+/// ```
+///
+/// The function becomes a `#[test]` fn with the same name, attributes and
+/// return type, whose body runs in
+/// `sprout::testing::run_test_with(Runtime::builder()...)`. Options:
+/// `paused` (or `paused = true`), `auto_advance = false`, `seed = N` (a
+/// `u64` literal); see docs/debugging.md.
+#[proc_macro_attribute]
+pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
+    expand::test(attr.into(), item.into()).unwrap_or_else(syn::Error::into_compile_error).into()
+}
+
+/// Runs `async fn main` on a sprout runtime: `fn main() { sprout::run(...) }`.
+///
+/// ```ignore
+/// #[sprout::main]
+/// async fn main() {
+///     sprout::sleep(std::time::Duration::from_millis(1)).await;
+/// }
+/// ```
+///
+/// It takes no options; build a `Runtime` by hand for other settings.
+#[proc_macro_attribute]
+pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
+    expand::main(attr.into(), item.into()).unwrap_or_else(syn::Error::into_compile_error).into()
+}

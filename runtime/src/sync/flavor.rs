@@ -1,0 +1,215 @@
+//! `Flavor`: where a primitive keeps its state, runtime-local or thread-safe.
+//!
+//! Each primitive is written once, generic over a [`Flavor`], and the
+//! public types are aliases of it: `sync::Event` is `Event<Local>`,
+//! `sync::threadsafe::Event` is `Event<ThreadSafe>` (the queues do the
+//! same through [`Locked`], in `queue/api.rs`).
+//!
+//! # The ground rules
+//! - A primitive's state is a small struct of `Cell`s and a `RefCell`'d
+//!   wait list, written for one thread at a time. Every operation is one
+//!   **step**: it takes the state with [`Flavor::step`], reads and changes
+//!   it, lets it go, and only then wakes whom the step woke. No waker, no
+//!   user `Drop` and no blocking call runs inside a step.
+//! - [`Local`] keeps the state in the primitive as it is, and a step is a
+//!   plain reference: the `Cell`s make the primitive `!Sync`, so only the
+//!   runtime's one thread reaches it, and nothing else runs on that thread
+//!   during a step. The race check is the `RefCell`'s borrow flag, which
+//!   turns a step re-entered by a waker or a `Clone` into a panic.
+//! - [`ThreadSafe`] keeps the state under a `Mutex`, and a step holds the
+//!   lock: each step is atomic against other threads, which is why the
+//!   thread-safe bodies check and register in the same step (a grant from
+//!   another thread cannot fall in between), and why a deadline leaves
+//!   the line in one step (`withdraw.rs`).
+//! - A value lent out for long (the `Lock`'s guarded value) sits in a
+//!   [`Locked`] cell of the flavour: a `RefCell` or a `Mutex` that only the
+//!   holder of the lock ever borrows, so it is never contended.
+//!
+//! Local steps compile to the `Cell` reads and writes they were before the
+//! bodies were shared: the benchmarks of `docs/benchmarks-sync.md` hold.
+
+use std::cell::{RefCell, RefMut};
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+use std::sync::PoisonError;
+use std::thread::{self, ThreadId};
+
+use crate::loom::lock;
+use crate::loom::sync::{Mutex, MutexGuard};
+
+/// A cell that lends its contents mutably for a while: a `RefCell` (a
+/// checked borrow) or a `Mutex` (a lock that tolerates poison).
+///
+/// Public only so that the primitives and queues can name it in their
+/// bounds; its module is private, so nothing outside the crate can name
+/// or implement it.
+pub trait Locked {
+    /// What the cell holds.
+    type Target;
+    /// The borrow or lock guard.
+    type Guard<'a>: DerefMut<Target = Self::Target>
+    where
+        Self: 'a;
+
+    /// Borrows (`RefCell`) or locks (`Mutex`) the contents.
+    fn lock(&self) -> Self::Guard<'_>;
+    /// The contents, through a unique reference.
+    fn get_mut(&mut self) -> &mut Self::Target;
+    /// The contents, consuming the cell.
+    fn into_inner(self) -> Self::Target
+    where
+        Self: Sized;
+}
+
+impl<T> Locked for RefCell<T> {
+    type Target = T;
+    type Guard<'a>
+        = RefMut<'a, T>
+    where
+        T: 'a;
+
+    #[inline]
+    fn lock(&self) -> RefMut<'_, T> {
+        self.borrow_mut()
+    }
+
+    fn get_mut(&mut self) -> &mut T {
+        RefCell::get_mut(self)
+    }
+
+    fn into_inner(self) -> T {
+        RefCell::into_inner(self)
+    }
+}
+
+impl<T> Locked for Mutex<T> {
+    type Target = T;
+    type Guard<'a>
+        = MutexGuard<'a, T>
+    where
+        T: 'a;
+
+    #[inline]
+    fn lock(&self) -> MutexGuard<'_, T> {
+        lock(self)
+    }
+
+    fn get_mut(&mut self) -> &mut T {
+        Mutex::get_mut(self).unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn into_inner(self) -> T {
+        Mutex::into_inner(self).unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::Local {}
+    impl Sealed for super::ThreadSafe {}
+}
+
+/// Where a primitive keeps its state: [`Local`] or [`ThreadSafe`] (sealed:
+/// there are no others). A step takes the state, changes it, and lets it
+/// go before anyone is woken; `docs/sync.md` ("How the primitives are
+/// built") has the rules.
+pub trait Flavor: sealed::Sealed + Sized + 'static {
+    /// Holds a primitive's state: the state itself ([`Local`]) or a
+    /// `Mutex` around it ([`ThreadSafe`]).
+    type Shared<S>;
+    /// The state, held for one step.
+    type Step<'a, S: 'a>: Deref<Target = S>;
+    /// Holds a value lent out for long: a `RefCell` or a `Mutex`.
+    type Exclusive<T>: Locked<Target = T>;
+    /// Who holds an `RLock`.
+    type Owner: Copy + Eq + fmt::Debug + Unpin;
+
+    /// Wraps a state (not `const`: the flavours' `new`s build theirs by hand).
+    fn share<S>(state: S) -> Self::Shared<S>;
+    /// Wraps a value lent out for long.
+    fn exclusive<T>(value: T) -> Self::Exclusive<T>;
+    /// Takes the state for one step.
+    fn step<S>(shared: &Self::Shared<S>) -> Self::Step<'_, S>;
+    /// The caller, as an `RLock` owner.
+    #[track_caller]
+    fn owner() -> Self::Owner;
+}
+
+/// The runtime-local flavour: `Cell`s and `RefCell`s, `!Sync`, shared
+/// between the tasks of one runtime with an `Rc`.
+#[derive(Debug)]
+pub enum Local {}
+
+impl Flavor for Local {
+    type Shared<S> = S;
+    type Step<'a, S: 'a> = &'a S;
+    type Exclusive<T> = RefCell<T>;
+    /// The holding task's id (the `block_on` future counts as task 0).
+    type Owner = u64;
+
+    #[inline]
+    fn share<S>(state: S) -> S {
+        state
+    }
+
+    #[inline]
+    fn exclusive<T>(value: T) -> RefCell<T> {
+        RefCell::new(value)
+    }
+
+    #[inline(always)]
+    fn step<S>(shared: &S) -> &S {
+        shared
+    }
+
+    /// # Panics
+    /// Outside a sprout runtime: there is no task to own the lock.
+    #[track_caller]
+    fn owner() -> u64 {
+        crate::current().id().as_u64()
+    }
+}
+
+/// The thread-safe flavour: the same state under a `Mutex`, shared by
+/// green tasks and OS threads with an `Arc`.
+#[derive(Debug)]
+pub enum ThreadSafe {}
+
+/// Who holds a thread-safe `RLock`: a plain OS thread, or one green task
+/// on a runtime thread (a task is another owner than its thread).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Owner {
+    /// A plain OS thread.
+    Thread(ThreadId),
+    /// A green task: its runtime's thread and its id.
+    Task(ThreadId, u64),
+}
+
+impl Flavor for ThreadSafe {
+    type Shared<S> = Mutex<S>;
+    type Step<'a, S: 'a> = MutexGuard<'a, S>;
+    type Exclusive<T> = Mutex<T>;
+    type Owner = Owner;
+
+    fn share<S>(state: S) -> Mutex<S> {
+        Mutex::new(state)
+    }
+
+    fn exclusive<T>(value: T) -> Mutex<T> {
+        Mutex::new(value)
+    }
+
+    #[inline]
+    fn step<S>(shared: &Mutex<S>) -> MutexGuard<'_, S> {
+        lock(shared)
+    }
+
+    /// The running green task if there is one, else the thread.
+    fn owner() -> Owner {
+        let thread = thread::current().id();
+        match crate::context::current() {
+            Some(_) => Owner::Task(thread, crate::current().id().as_u64()),
+            None => Owner::Thread(thread),
+        }
+    }
+}

@@ -1,0 +1,30 @@
+//! The primitives as they are written: once, generic over a [`Flavor`],
+//! [`Local`] or [`ThreadSafe`].
+//!
+//! The types in [`sync`](super) are these with the runtime-local flavour
+//! (`sync::Event` is `Event<Local>`), those in
+//! [`threadsafe`](super::threadsafe) with the thread-safe one; use them by
+//! those names. This module is where their methods are documented, and
+//! lets a function take either flavour:
+//!
+//! ```
+//! use sprout_runtime::sync::generic::{Event, Flavor};
+//!
+//! fn ring<F: Flavor>(bell: &Event<F>) {
+//!     bell.set();
+//! }
+//!
+//! let (local, shared) = (sprout_runtime::sync::Event::new(), sprout_runtime::sync::threadsafe::Event::new());
+//! ring(&local);
+//! ring(&shared);
+//! assert!(local.is_set() && shared.is_set());
+//! ```
+
+pub use super::async_result::{AsyncResult, Get, Ready};
+pub use super::barrier::{Barrier, BarrierWait};
+pub use super::condition::Condition;
+pub use super::event::{Event, Wait};
+pub use super::flavor::{Flavor, Local, ThreadSafe};
+pub use super::lock::{Lock, LockFuture, LockGuard};
+pub use super::rlock::{RLock, RLockFuture, RLockGuard};
+pub use super::semaphore::{Acquire, Semaphore, SemaphoreGuard};

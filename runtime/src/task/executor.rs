@@ -1,0 +1,429 @@
+//! `Executor`: the task side of one runtime. Its run queue, the task being
+//! polled, the registry of live tasks, the task heap, and the harness that
+//! runs them.
+//!
+//! Ground rules:
+//! - Everything here is owned by the runtime thread: `Cell`s and short
+//!   `RefCell` borrows that never span user code (see "User code under a
+//!   borrow" in docs/architecture.md).
+//! - A run-queue entry owns one reference to its task; the registry owns
+//!   one until the task completes.
+//! - Code running inside the runtime finds the executor through its
+//!   thread-local slot ([`Executor::current`]), set by the loop's `enter`.
+//!   That is how wakers, `spawn`, `yield_now`, the budget and the
+//!   `JoinHandle` reach the loop's tasks without importing the loop.
+//! - The loop drives it: [`run_batch`](Executor::run_batch) (step 2 of a
+//!   turn), [`wake_deferred`](Executor::wake_deferred) (step 6), the root
+//!   future's wake flag, and the shutdown's kill loop.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::mem::ManuallyDrop;
+use std::ptr::{self, NonNull};
+use std::sync::Arc;
+use std::task::Waker;
+
+use super::harness::{Harness, PanicPolicy};
+use super::header::{Header, foreign_ref_dec, ref_dec};
+use super::heap::{Mailbox, TaskHeap};
+use super::order::SeededOrder;
+use super::raw;
+use super::registry::Registry;
+use super::state::{JOIN_HANDLE, SCHEDULED, Wake};
+use super::waker::{self, RefKind, SentRef};
+use crate::scoped::{self, Reset};
+
+thread_local! {
+    /// The executor of the runtime running on this thread.
+    static CURRENT: Cell<*const Executor> = const { Cell::new(ptr::null()) };
+}
+
+/// The task side of one runtime. See the module docs.
+pub(crate) struct Executor {
+    /// Where this runtime's task blocks live; it also identifies the
+    /// runtime to its tasks' wakers (`owning`).
+    heap: NonNull<TaskHeap>,
+    /// The `block_on` future's pseudo-task; its SCHEDULED bit means "woken".
+    root: NonNull<Header>,
+    /// Ready tasks, in FIFO order. Each entry owns a reference.
+    run_queue: RefCell<VecDeque<NonNull<Header>>>,
+    /// Wakers of tasks that called `yield_now`, spent their budget or slept
+    /// zero this turn: woken after the next I/O poll.
+    deferred: RefCell<Vec<Waker>>,
+    /// The spare buffer `wake_deferred` swaps in, so a turn allocates nothing.
+    deferred_spare: RefCell<Vec<Waker>>,
+    /// The task being polled (or dropped), or `root`.
+    current: Cell<NonNull<Header>>,
+    /// Operations left in the current poll's budget (see `sched::coop`).
+    budget: Cell<u32>,
+    ops_per_poll: u32,
+    tasks_per_turn: u32,
+    registry: RefCell<Registry>,
+    next_id: Cell<u64>,
+    harness: Harness,
+    /// `Builder::seed`: take ready tasks in a seeded pseudo-random order
+    /// instead of FIFO (`order.rs`). `None`, the default, costs one test
+    /// per batch.
+    order: Option<Box<SeededOrder>>,
+}
+
+impl Executor {
+    /// An executor whose tasks' foreign paths post to `mailbox`.
+    pub(crate) fn new(mailbox: Arc<dyn Mailbox>, tasks_per_turn: u32, ops_per_poll: u32, policy: PanicPolicy) -> Self {
+        let heap = TaskHeap::new(mailbox);
+        let root = raw::allocate_root(heap);
+        Executor {
+            heap,
+            root,
+            run_queue: RefCell::new(VecDeque::new()),
+            deferred: RefCell::new(Vec::new()),
+            deferred_spare: RefCell::new(Vec::new()),
+            current: Cell::new(root),
+            budget: Cell::new(ops_per_poll),
+            ops_per_poll,
+            tasks_per_turn,
+            registry: RefCell::new(Registry::new()),
+            next_id: Cell::new(1),
+            harness: Harness::new(policy),
+            order: None,
+        }
+    }
+
+    /// Takes ready tasks in the pseudo-random order `seed` fixes from now on
+    /// (`Builder::seed`; see `order.rs`).
+    pub(crate) fn seed_order(&mut self, seed: u64) {
+        self.order = Some(Box::new(SeededOrder::new(seed)));
+    }
+
+    // --- Finding it ---
+
+    /// The executor of the runtime running on this thread, if any.
+    #[inline]
+    pub(crate) fn current<'a>() -> Option<&'a Executor> {
+        scoped::get(&CURRENT)
+    }
+
+    /// The running executor, or a panic naming the operation that needed one.
+    #[inline]
+    #[track_caller]
+    pub(crate) fn expect<'a>(what: &str) -> &'a Executor {
+        match Executor::current() {
+            Some(executor) => executor,
+            None => outside_runtime(what),
+        }
+    }
+
+    /// The running executor, if it is the one whose tasks live in `heap`:
+    /// the "am I on this task's runtime thread, inside its runtime?" test.
+    #[inline]
+    pub(crate) fn owning<'a>(heap: NonNull<TaskHeap>) -> Option<&'a Executor> {
+        Executor::current().filter(|executor| executor.heap == heap)
+    }
+
+    /// Makes this the current executor until the guard drops (the loop's `enter`).
+    pub(crate) fn enter(&self) -> Reset<Executor> {
+        scoped::set(&CURRENT, self)
+    }
+
+    // --- Tasks ---
+
+    /// Creates a task for `future`, queued to run, and returns it with a
+    /// reference for its `JoinHandle` (see `task::spawn_on`).
+    #[inline]
+    pub(crate) fn spawn<F>(&self, future: F, name: Option<Box<str>>) -> NonNull<Header>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        let id = self.next_id.get();
+        self.next_id.set(id + 1);
+        // Three references: the registry's, the run queue's and the handle's.
+        let task = raw::allocate(future, SCHEDULED | JOIN_HANDLE, 3, self.heap, id);
+        // SAFETY: freshly allocated, owned by this thread.
+        let header = unsafe { task.as_ref() };
+        if name.is_some() {
+            header.with_extras(|e| e.name = name);
+        }
+        header.slot.set(self.registry.borrow_mut().insert(task));
+        self.push(task);
+        task
+    }
+
+    /// The number of live (unfinished) tasks.
+    pub(crate) fn live_tasks(&self) -> usize {
+        self.registry.borrow().len()
+    }
+
+    /// The task being polled (the root pseudo-task outside task polls).
+    #[inline]
+    pub(crate) fn current_task(&self) -> NonNull<Header> {
+        self.current.get()
+    }
+
+    /// Whether `task` is the `block_on` future's pseudo-task.
+    pub(crate) fn is_root(&self, task: NonNull<Header>) -> bool {
+        task == self.root
+    }
+
+    /// Kills a task of this runtime (see `Harness::kill`).
+    pub(crate) fn kill(&self, task: NonNull<Header>) {
+        self.harness.kill(self, task);
+    }
+
+    /// Drops a finished task's output nobody will take (see `Harness::discard_output`).
+    pub(crate) fn discard_output(&self, task: NonNull<Header>) {
+        self.harness.discard_output(task);
+    }
+
+    // --- Waking ---
+
+    /// Schedules a task of this runtime. Returns true if the run queue took
+    /// a new reference.
+    ///
+    /// # Safety
+    /// `task` is live and belongs to this executor.
+    #[inline]
+    pub(crate) unsafe fn schedule(&self, task: NonNull<Header>) -> bool {
+        // SAFETY: the caller guarantees liveness; this is the runtime thread.
+        let header = unsafe { task.as_ref() };
+        match header.state.transition_to_scheduled() {
+            Wake::Push => {
+                self.push(task);
+                true
+            }
+            Wake::Root | Wake::Nothing => false,
+        }
+    }
+
+    /// Schedules the task a message from another thread woke, and settles
+    /// the reference the message carried.
+    ///
+    /// # Safety
+    /// `sent` is a reference to a task of this executor.
+    pub(crate) unsafe fn wake_sent(&self, sent: SentRef) {
+        let task = sent.task();
+        // SAFETY: the message's reference keeps the task alive.
+        unsafe {
+            match (self.schedule(task), sent.kind()) {
+                // The message's local reference becomes the queue's.
+                (true, RefKind::Local) => {}
+                (true, RefKind::Foreign) => {
+                    task.as_ref().ref_inc();
+                    foreign_ref_dec(task);
+                }
+                (false, _) => sent.release(),
+            }
+        }
+    }
+
+    /// Appends a task to the run queue. The caller hands over a reference.
+    #[inline]
+    pub(super) fn push(&self, task: NonNull<Header>) {
+        self.run_queue.borrow_mut().push_back(task);
+    }
+
+    /// Defers a `yield_now` (or a spent budget, or a zero sleep) until after
+    /// the next I/O poll.
+    #[inline]
+    pub(crate) fn defer(&self, waker: &Waker) {
+        self.deferred.borrow_mut().push(waker.clone());
+    }
+
+    // --- The budget (`sched::coop`) ---
+
+    /// Spends one unit of the running task's budget; false if it is spent.
+    #[inline]
+    pub(crate) fn spend_budget(&self) -> bool {
+        let left = self.budget.get();
+        if left == 0 {
+            return false;
+        }
+        self.budget.set(left - 1);
+        true
+    }
+
+    /// Whether the running task has budget left.
+    pub(crate) fn has_budget(&self) -> bool {
+        self.budget.get() > 0
+    }
+
+    // --- The loop's side ---
+
+    /// A waker for the root pseudo-task, which the loop polls the
+    /// `block_on` future with.
+    ///
+    /// # Safety
+    /// The waker must not be used after the executor is gone (its clones
+    /// own references and may). It is borrowed: never drop it.
+    pub(crate) unsafe fn root_waker(&self) -> ManuallyDrop<Waker> {
+        // SAFETY: the root lives as long as the executor; by the caller's
+        // promise, the borrowed waker is neither dropped nor kept longer.
+        ManuallyDrop::new(unsafe { waker::borrowed(self.root) })
+    }
+
+    /// Marks the root woken (the first poll of a `block_on` future).
+    pub(crate) fn wake_root(&self) {
+        // SAFETY: the root lives as long as the executor.
+        let state = unsafe { &self.root.as_ref().state };
+        let _: Wake = state.transition_to_scheduled();
+    }
+
+    /// If the root was woken, takes the wake and starts the root's poll (a
+    /// fresh budget). Returns whether the loop should poll it.
+    #[inline]
+    pub(crate) fn begin_root_poll(&self) -> bool {
+        // SAFETY: the root lives as long as the executor.
+        let woken = unsafe { self.root.as_ref().state.transition_root_to_polled() };
+        if woken {
+            self.budget.set(self.ops_per_poll);
+        }
+        woken
+    }
+
+    /// Runs up to `tasks_per_turn` tasks from the run queue.
+    #[inline]
+    pub(crate) fn run_batch(&self) {
+        if let Some(order) = &self.order {
+            return self.run_batch_seeded(order);
+        }
+        for _ in 0..self.tasks_per_turn {
+            let Some(task) = self.run_queue.borrow_mut().pop_front() else { break };
+            // SAFETY: the queue entry owns a reference to a task of this runtime.
+            unsafe { self.harness.run(self, task) };
+        }
+    }
+
+    /// `run_batch` in a seeded order: each pick is uniform among the
+    /// queued tasks and, if it was woken, the root; picking the root ends
+    /// the batch, so the loop polls it before any other queued task.
+    #[inline(never)]
+    fn run_batch_seeded(&self, order: &SeededOrder) {
+        for _ in 0..self.tasks_per_turn {
+            let task = {
+                let mut queue = self.run_queue.borrow_mut();
+                let ready = queue.len();
+                if ready == 0 {
+                    break;
+                }
+                // SAFETY: the root lives as long as the executor.
+                let root_woken = unsafe { self.root.as_ref().state.has(SCHEDULED) };
+                let pick = order.pick(ready + usize::from(root_woken));
+                if pick == ready {
+                    break;
+                }
+                match queue.swap_remove_back(pick) {
+                    Some(task) => task,
+                    None => break,
+                }
+            };
+            // SAFETY: the queue entry owns a reference to a task of this runtime.
+            unsafe { self.harness.run(self, task) };
+        }
+    }
+
+    /// Re-raises a propagated panic (`PanicPolicy::Propagate`) from `block_on`.
+    pub(crate) fn raise_failure(&self) {
+        self.harness.raise_failure();
+    }
+
+    /// Whether anything is ready to run without waiting: the root was
+    /// woken, a task is queued, or one yielded.
+    pub(crate) fn is_busy(&self) -> bool {
+        // SAFETY: the root lives as long as the executor.
+        let root_woken = unsafe { self.root.as_ref().state.has(SCHEDULED) };
+        root_woken || !self.run_queue.borrow().is_empty() || self.has_deferred()
+    }
+
+    /// Whether a task yielded this turn.
+    #[inline]
+    pub(crate) fn has_deferred(&self) -> bool {
+        !self.deferred.borrow().is_empty()
+    }
+
+    /// Wakes the tasks that yielded this turn (step 6 of the loop).
+    pub(crate) fn wake_deferred(&self) {
+        // Swap in the spare buffer: waking may run a foreign waker that
+        // yields again, and that must land in the next turn's list.
+        let mut deferred = std::mem::take(&mut *self.deferred_spare.borrow_mut());
+        std::mem::swap(&mut deferred, &mut *self.deferred.borrow_mut());
+        for waker in deferred.drain(..) {
+            waker.wake();
+        }
+        *self.deferred_spare.borrow_mut() = deferred;
+    }
+
+    // --- The harness's side ---
+
+    /// Makes `task` the current task (for its poll or its drop) and returns
+    /// the previous one.
+    #[inline]
+    pub(super) fn set_current(&self, task: NonNull<Header>) -> NonNull<Header> {
+        self.current.replace(task)
+    }
+
+    /// Starts a task's poll with a fresh budget.
+    #[inline]
+    pub(super) fn reset_budget(&self) {
+        self.budget.set(self.ops_per_poll);
+    }
+
+    /// Forgets a completed task's registry slot.
+    #[inline]
+    pub(super) fn unregister(&self, slot: u32) {
+        self.registry.borrow_mut().remove(slot);
+    }
+
+    // --- Shutdown ---
+
+    /// Kills every live task (their futures are dropped in place; their
+    /// destructors may spawn more). Returns false if none was alive.
+    pub(crate) fn kill_all(&self) -> bool {
+        let live = self.registry.borrow().snapshot();
+        if live.is_empty() {
+            return false;
+        }
+        for task in live {
+            // SAFETY: registered tasks are live; hold a reference while
+            // killing so completion cannot free the header under us.
+            unsafe {
+                task.as_ref().ref_inc();
+                self.kill(task);
+                ref_dec(task);
+            }
+        }
+        true
+    }
+
+    /// Drops the run queue's references and the yielded tasks' wakers
+    /// (shutdown, once every task is dead).
+    pub(crate) fn clear_queues(&self) {
+        let queued: Vec<_> = self.run_queue.borrow_mut().drain(..).collect();
+        for task in queued {
+            // SAFETY: each queue entry owns a reference.
+            unsafe { ref_dec(task) };
+        }
+        drop(std::mem::take(&mut *self.deferred.borrow_mut()));
+    }
+
+    /// The end of the shutdown: lets go of the root and the heap, which is
+    /// freed now or by the last task block that outlives the runtime.
+    /// Returns the number of such blocks.
+    ///
+    /// # Safety
+    /// Called once, last: nothing uses the executor afterwards.
+    pub(crate) unsafe fn release(&self) -> usize {
+        // SAFETY: the executor's own reference to the root; then the heap,
+        // given up once, on its thread (the caller's promise).
+        unsafe {
+            ref_dec(self.root);
+            TaskHeap::release(self.heap)
+        }
+    }
+}
+
+#[cold]
+#[track_caller]
+fn outside_runtime(what: &str) -> ! {
+    panic!("{what} must be called from inside a sprout runtime (sprout::run or Runtime::block_on)")
+}
