@@ -9,6 +9,7 @@
 //! - [`joinall`], [`iwait`], [`killall`], [`wait`]: wait for many tasks.
 //! - [`sleep`], [`timeout`], [`interval`], [`yield_now`]: time and switching.
 //! - [`Handle`]: reach the runtime from other threads.
+//! - [`cores`]: one runtime per core (thread-per-core), handles, a cross-core channel.
 //! - [`io`]: readiness-based I/O, the layer sockets are built on.
 //! - [`blocking`]: run blocking or CPU-bound work on a thread pool.
 //! - [`pool`]: groups and pools of green tasks, map and imap over them.
@@ -37,6 +38,7 @@
 pub mod blocking;
 mod builder;
 mod context;
+pub mod cores;
 pub mod fs;
 mod handle;
 pub mod io;
