@@ -103,6 +103,8 @@
 //! sprout = { path = "../sprout", features = ["http", "tls"] }
 //! ```
 
+#![warn(missing_docs)]
+
 pub use sprout_runtime::*;
 
 /// Runs an `async fn` test on a fresh runtime; options `paused`,
