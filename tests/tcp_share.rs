@@ -9,8 +9,8 @@ mod support;
 
 use std::rc::Rc;
 
-use futures::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use futures::StreamExt;
+use futures::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use support::{pair, within};
 
 #[test]
