@@ -74,6 +74,41 @@ use std::future::Future;
 /// spawns, and returns its output. Tasks still alive when it completes are
 /// dropped (their destructors run).
 ///
+/// ```
+/// use std::cell::Cell;
+/// use std::rc::Rc;
+/// use std::time::Duration;
+/// use sprout_runtime::{run, sleep, spawn};
+///
+/// let dropped = Rc::new(Cell::new(false));
+/// let answer = run({
+///     let dropped = dropped.clone();
+///     async move {
+///         // Never joined, still asleep when `run` returns: dropped then.
+///         let guard = scopeguard(dropped);
+///         spawn(async move {
+///             let _guard = guard;
+///             sleep(Duration::from_secs(3600)).await;
+///         });
+///         sleep(Duration::from_millis(1)).await;
+///         42
+///     }
+/// });
+/// assert_eq!(answer, 42);
+/// assert!(dropped.get(), "the sleeping task was dropped when run returned");
+///
+/// // Sets the flag when dropped.
+/// struct Guard(Rc<Cell<bool>>);
+/// impl Drop for Guard {
+///     fn drop(&mut self) {
+///         self.0.set(true);
+///     }
+/// }
+/// fn scopeguard(flag: Rc<Cell<bool>>) -> Guard {
+///     Guard(flag)
+/// }
+/// ```
+///
 /// # Panics
 /// Inside a running sprout runtime (nesting would block every task on the
 /// thread), if the runtime cannot be created (no epoll or eventfd left),

@@ -15,7 +15,8 @@ use crate::tcp::{DEFAULT_BACKLOG, TcpListener, TcpStream};
 /// A TCP server that runs `handler(stream, peer_addr)` in its own green
 /// task for every connection: `gevent.server.StreamServer`.
 ///
-/// ```no_run
+/// ```
+/// use std::time::Duration;
 /// use sprout_net::{StreamServer, TcpStream};
 ///
 /// async fn echo(stream: TcpStream, _peer: std::net::SocketAddr) -> std::io::Result<()> {
@@ -30,9 +31,21 @@ use crate::tcp::{DEFAULT_BACKLOG, TcpListener, TcpStream};
 /// }
 ///
 /// sprout_runtime::run(async {
-///     let server = StreamServer::bind("127.0.0.1:8000", echo).await.unwrap();
-///     println!("serving on {}", server.local_addr().unwrap());
-///     server.serve_forever().await;
+///     // Port 0: any free port. A real server names one and calls
+///     // `server.serve_forever().await` instead of `start`.
+///     let server = StreamServer::bind("127.0.0.1:0", echo).await.unwrap();
+///     let addr = server.local_addr().unwrap();
+///     let handle = server.start(); // accepts in a green task of its own
+///
+///     let client = TcpStream::connect(addr).await.unwrap();
+///     client.write_all(b"hello").await.unwrap();
+///     let mut reply = [0; 5];
+///     client.read_exact(&mut reply).await.unwrap();
+///     assert_eq!(&reply, b"hello");
+///     assert_eq!(handle.connections(), 1);
+///
+///     drop(client); // the handler sees EOF and returns
+///     assert_eq!(handle.stop_graceful(Duration::from_secs(5)).await, 0); // none killed
 /// });
 /// ```
 ///
