@@ -21,14 +21,21 @@
 //! record the round trip, send again. A warm-up precedes the measured
 //! window. Load points run in turn, servers interleaved within each run.
 //!
-//! All three servers read into an 8 KiB buffer and write back what they
-//! read, as `examples/echo_server.rs` does; none sets `TCP_NODELAY` (one
+//! The mio and tokio servers read into an 8 KiB buffer of their own, and
+//! sprout with `read_lent` (a 16 KiB buffer lent for each read, none held
+//! while idle), as `examples/echo_server.rs` does; all write back what they
+//! read; none sets `TCP_NODELAY` (one
 //! write per reply, so Nagle never holds anything back).
+
+#[path = "support/echo_load.rs"]
+mod echo_load;
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use echo_load::Figures;
 
 const BUFFER: usize = 8 * 1024;
 const SERVERS: [&str; 3] = ["mio", "tokio", "sprout"];
@@ -42,13 +49,14 @@ fn main() {
     }
     if let Some(addr) = flag("--client") {
         let n = |name: &str| flag(name).and_then(|s| s.parse::<f64>().ok()).unwrap_or_else(|| panic!("{name} needed"));
-        let result = client(
+        let result = echo_load::client(
             addr.parse().expect("an address"),
             n("--conns") as usize,
             n("--size") as usize,
             Duration::from_secs_f64(n("--warmup")),
             Duration::from_secs_f64(n("--secs")),
             n("--pid") as u32,
+            1,
         );
         println!(
             "{} {} {} {} {}",
@@ -75,14 +83,6 @@ fn main() {
 
 // ---------------------------------------------------------------------------
 // The orchestrator: one process per server and per client, pinned.
-
-struct Figures {
-    rps: f64,
-    p50_us: f64,
-    p99_us: f64,
-    cpu_us_per_req: f64,
-    total_requests: f64,
-}
 
 fn orchestrate(points: &[(usize, usize)], runs: usize, secs: f64) {
     println!("echo benchmark: servers on core 0, one client on core 1; medians of {runs} run(s) of {secs} s");
@@ -280,13 +280,12 @@ fn announce(addr: SocketAddr) {
 /// sprout: `examples/echo_server.rs`'s handler on a `StreamServer`.
 fn serve_sprout() {
     async fn echo(stream: sprout::net::TcpStream) -> io::Result<()> {
-        let mut buf = vec![0; BUFFER];
         loop {
-            let n = stream.read(&mut buf).await?;
-            if n == 0 {
+            let data = stream.read_lent().await?;
+            if data.is_empty() {
                 return Ok(());
             }
-            stream.write_all(&buf[..n]).await?;
+            stream.write_all(&data).await?;
         }
     }
     sprout::run(async {
@@ -412,120 +411,5 @@ fn serve_mio() -> io::Result<()> {
                 poll.registry().deregister(&mut c.stream)?;
             }
         }
-    }
-}
-
-// ---------------------------------------------------------------------------
-// The load client: a mio state machine, one message in flight per connection.
-
-/// utime + stime of `pid`, in seconds.
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("the server's /proc/PID/stat");
-    // Fields after the command name (which may hold spaces) start at state (3).
-    let rest = &stat[stat.rfind(')').expect("stat format") + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let utime: f64 = fields[11].parse().unwrap();
-    let stime: f64 = fields[12].parse().unwrap();
-    // SAFETY: sysconf only reads a configuration value.
-    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-    (utime + stime) / ticks
-}
-
-fn client(addr: SocketAddr, conns: usize, size: usize, warmup: Duration, secs: Duration, pid: u32) -> Figures {
-    use mio::{Events, Interest, Poll, Token};
-
-    struct Conn {
-        stream: mio::net::TcpStream,
-        sent: usize,
-        received: usize,
-        start: Instant,
-    }
-
-    let _ = sprout::net::raise_fd_limit();
-    let mut poll = Poll::new().unwrap();
-    let mut events = Events::with_capacity(1024);
-    let message = vec![b'x'; size];
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut list = Vec::with_capacity(conns);
-    for i in 0..conns {
-        let std = std::net::TcpStream::connect(addr).expect("connect to the server");
-        std.set_nodelay(true).unwrap();
-        std.set_nonblocking(true).unwrap();
-        let mut stream = mio::net::TcpStream::from_std(std);
-        poll.registry().register(&mut stream, Token(i), Interest::READABLE | Interest::WRITABLE).unwrap();
-        list.push(Conn { stream, sent: 0, received: 0, start: Instant::now() });
-    }
-    let send = |c: &mut Conn| -> io::Result<()> {
-        while c.sent < message.len() {
-            match c.stream.write(&message[c.sent..]) {
-                Ok(n) => c.sent += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
-    };
-    for c in &mut list {
-        c.start = Instant::now();
-        send(c).expect("send");
-    }
-    let begin = Instant::now();
-    let (measure_from, measure_to) = (begin + warmup, begin + warmup + secs);
-    let mut measuring: Option<(Instant, f64)> = None;
-    let mut latencies: Vec<u32> = Vec::with_capacity(1 << 22);
-    let mut total = 0u64;
-    loop {
-        poll.poll(&mut events, Some(Duration::from_millis(5))).unwrap();
-        for event in events.iter() {
-            let c = &mut list[event.token().0];
-            if c.sent < size {
-                send(c).expect("send");
-            }
-            if event.is_readable() || event.is_read_closed() || event.is_error() {
-                loop {
-                    match c.stream.read(&mut buf) {
-                        Ok(0) => panic!("the server closed a connection"),
-                        Ok(n) => {
-                            c.received += n;
-                            if n < buf.len() {
-                                break; // drained
-                            }
-                        }
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                        Err(e) => panic!("read: {e}"),
-                    }
-                }
-            }
-            if c.sent == size && c.received >= size {
-                assert_eq!(c.received, size, "one message in flight");
-                let now = Instant::now();
-                total += 1;
-                if measuring.is_some() {
-                    latencies.push((now - c.start).as_nanos().min(u128::from(u32::MAX)) as u32);
-                }
-                (c.sent, c.received, c.start) = (0, 0, now);
-                send(c).expect("send");
-            }
-        }
-        let now = Instant::now();
-        if measuring.is_none() && now >= measure_from {
-            measuring = Some((now, cpu_seconds(pid)));
-            latencies.clear();
-        }
-        if now >= measure_to {
-            break;
-        }
-    }
-    let (from, cpu_from) = measuring.expect("the window started");
-    let window = from.elapsed().as_secs_f64();
-    let cpu = cpu_seconds(pid) - cpu_from;
-    latencies.sort_unstable();
-    let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)] as f64 / 1000.0;
-    Figures {
-        rps: latencies.len() as f64 / window,
-        p50_us: pct(0.50),
-        p99_us: pct(0.99),
-        cpu_us_per_req: cpu * 1e6 / latencies.len() as f64,
-        total_requests: total as f64,
     }
 }

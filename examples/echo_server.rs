@@ -3,19 +3,25 @@
 //! ```text
 //! cargo run --release --example echo_server                      # 127.0.0.1:8080
 //! cargo run --release --example echo_server -- --addr 0.0.0.0:9000 --upper
+//! cargo run --release --example echo_server -- --workers 4       # on 4 cores (0: every core)
 //! cargo run --release --example echo_client                      # talk to it
 //! ```
 //!
 //! Every connection gets its own green task that reads and writes back,
-//! one thread for all of them. With `--upper` it upper-cases what it sends
+//! one thread for all of them. With `--workers N` there are N threads,
+//! each a runtime with its own `SO_REUSEPORT` listener on the same port:
+//! the kernel spreads the connections, and nothing is shared between the
+//! workers (gevent's recipe of one process per core, in one process). With `--upper` it upper-cases what it sends
 //! back, as the gevent demo does. Ctrl-C stops accepting, gives open
-//! connections five seconds, then closes the rest, and prints the
-//! runtime's counters (`sprout::metrics()`, docs/debugging.md "Metrics").
+//! connections five seconds, then closes the rest. On Ctrl-C it first
+//! prints each worker's counters (`sprout::metrics()`, docs/debugging.md
+//! "Metrics"), per worker.
 //!
 //! Peers that misbehave cost nothing extra: a reset or a timeout ends just
 //! that task; a half-close gets every byte echoed, then the close; a client
 //! that never reads makes `write_all` wait, so the task stops reading from
-//! it and its memory stays at one buffer.
+//! it and its memory stays at one buffer. An idle client costs no buffer
+//! at all (see `echo`).
 
 use std::io;
 use std::net::SocketAddr;
@@ -23,40 +29,60 @@ use std::time::Duration;
 
 use sprout::net::{StreamServer, TcpStream};
 
-/// Bytes read at a time. Larger than a typical message, so one read
-/// usually drains the socket; small enough for tens of thousands of
-/// connections (and only the pages a read touches become resident).
-const BUFFER: usize = 8 * 1024;
-
 /// Echoes everything `stream` sends until it closes its side.
+///
+/// `read_lent` waits for data holding no buffer, then reads into one lent
+/// by the thread's pool for as long as `data` lives: an idle connection
+/// costs its task and its socket, about 500 bytes, not a buffer.
 async fn echo(stream: TcpStream, upper: bool) -> io::Result<()> {
-    let mut buf = vec![0; BUFFER];
     loop {
-        let n = stream.read(&mut buf).await?;
-        if n == 0 {
+        let mut data = stream.read_lent().await?;
+        if data.is_empty() {
             return Ok(()); // EOF: everything was echoed; dropping the stream closes it
         }
         if upper {
-            buf[..n].make_ascii_uppercase();
+            data.make_ascii_uppercase();
         }
-        stream.write_all(&buf[..n]).await?;
+        stream.write_all(&data).await?;
+    } // `data` goes back to the pool here, before the next wait
+}
+
+/// Prints each worker's counters (docs/debugging.md, "Metrics"): worker
+/// 0's from its own thread, the others' through their handles, which wait
+/// for each worker's thread, so on the blocking pool. Per worker, not
+/// summed: a worker that took far fewer connections than the others shows.
+async fn print_metrics(others: Vec<sprout::Handle>) {
+    let asked = sprout::spawn_blocking(move || others.iter().map(sprout::Handle::metrics).collect::<Vec<_>>()).await;
+    let others = asked.unwrap_or_default();
+    let workers = if others.is_empty() { "" } else { "worker 0: " };
+    print!("{workers}{}", sprout::metrics());
+    for (i, metrics) in others.into_iter().enumerate() {
+        match metrics {
+            Ok(metrics) => print!("worker {}: {metrics}", i + 1),
+            Err(e) => println!("worker {}: {e}", i + 1),
+        }
     }
 }
 
 struct Options {
     addr: String,
     upper: bool,
+    workers: usize,
 }
 
 fn parse_args() -> Result<Options, String> {
-    let mut options = Options { addr: "127.0.0.1:8080".into(), upper: false };
+    let mut options = Options { addr: "127.0.0.1:8080".into(), upper: false, workers: 1 };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--addr" => options.addr = args.next().ok_or("--addr needs an address, like 127.0.0.1:8080")?,
             "--upper" => options.upper = true,
+            "--workers" => {
+                let n = args.next().ok_or("--workers needs a number of cores, like 4 (0: every core)")?;
+                options.workers = n.parse().map_err(|_| format!("--workers {n:?}: not a number"))?;
+            }
             "-h" | "--help" => {
-                println!("usage: echo_server [--addr HOST:PORT] [--upper]");
+                println!("usage: echo_server [--addr HOST:PORT] [--upper] [--workers N]");
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument {other:?}; try --help")),
@@ -77,20 +103,25 @@ fn main() {
     let _ = sprout::net::raise_fd_limit();
     let upper = options.upper;
     let result = sprout::run(async move {
-        let server =
-            StreamServer::bind(options.addr.as_str(), move |stream, _peer: SocketAddr| echo(stream, upper)).await?;
+        let server = StreamServer::bind(options.addr.as_str(), move |stream, _peer: SocketAddr| echo(stream, upper))
+            .await?
+            .workers(options.workers);
         let mode = if upper { " (upper-casing)" } else { "" };
-        println!("echo server listening on {}{mode}", server.local_addr()?);
+        let cores = match options.workers {
+            1 => String::new(),
+            0 => format!(" on {} workers", sprout::cores::available()),
+            n => format!(" on {n} workers"),
+        };
+        println!("echo server listening on {}{mode}{cores}", server.local_addr()?);
         let handle = server.handle();
         sprout::spawn(async move {
             if sprout::signal::ctrl_c().await.is_ok() {
+                print_metrics(handle.worker_handles()).await;
                 println!("stopping: waiting up to 5 s for {} open connections", handle.connections());
                 handle.stop_graceful(Duration::from_secs(5)).await;
             }
         });
         server.serve_forever().await;
-        // Ctrl-C ended the server: what the loop did meanwhile.
-        print!("{}", sprout::metrics());
         io::Result::Ok(())
     });
     if let Err(e) = result {

@@ -61,7 +61,49 @@
 //! | TLS (feature `tls`) | `gevent.ssl` | `tls`, `http::serve_tls` |
 //! | WebSockets (feature `ws`) | gevent-websocket | `ws` |
 //!
-//! The guide in `docs/` has the full porting tables.
+//! The guide in `docs/` has the full porting tables; `docs/seeds.md` puts
+//! each program of the Python tutorials next to its example.
+//!
+//! ## Modules
+//! - Tasks and waiting, at the crate root: [`run`], [`spawn`],
+//!   [`spawn_later`], [`JoinHandle`], [`joinall`], [`iwait`], [`killall`],
+//!   [`wait`], [`sleep`], [`timeout`], [`interval`], [`yield_now`],
+//!   [`current`], [`Handle`], [`spawn_blocking`]; [`task`] for task-locals
+//!   and graceful kills; [`Runtime`] and [`Builder`] for the settings.
+//! - [`time`]: the clock, deadlines, virtual time ([`time::pause`]).
+//! - [`sync`]: `Event`, `AsyncResult`, `Lock`, `RLock`, `Semaphore`,
+//!   `BoundedSemaphore`, `Condition`, `Barrier`.
+//! - [`queue`]: `Queue` (joinable), `LifoQueue`, `PriorityQueue`, `Channel`.
+//! - [`pool`]: `Group` and `Pool` of green tasks; [`blocking`]: the
+//!   `ThreadPool` and the blocking pool under [`spawn_blocking`]; [`fs`]:
+//!   files on it.
+//! - [`net`]: TCP, UDP and Unix sockets, DNS, `StreamServer`,
+//!   `DatagramServer`; [`io`]: readiness on any descriptor; [`signal`];
+//!   [`process`]: child processes; [`thread`]: `sleep` and `yield_now`
+//!   under std's names.
+//! - [`cores`]: one runtime per core, with handles and a cross-core channel.
+//! - [`coop`]: the per-poll operation budget; [`sched`]: its home.
+//! - [`testing`] and the [`test`] and [`main`] attributes: deterministic tests.
+//! - `http`, `tls`, `ws`: behind the features below.
+//!
+//! ## Cargo features
+//! None is on by default; the runtime, the network layer, the pools and
+//! the processes need no feature.
+//!
+//! | feature | turns on | implies |
+//! | --- | --- | --- |
+//! | `http` | `sprout::http`: the HTTP/1.1 `Server` and `Client` on hyper 1.x, `Body`, hyper's runtime traits (`http::rt`) | |
+//! | `http2` | HTTP/2 in the server (prior knowledge in cleartext, ALPN `h2` under TLS) and the client | `http` |
+//! | `tls` | `sprout::tls` (rustls with the ring provider): configurations, `connect`, `accept`; `http::serve_tls`; `https://` in the `Client` (Mozilla roots from webpki-roots) | `http` |
+//! | `ws` | `sprout::ws`: WebSockets through async-tungstenite, server and client | `http` |
+//! | `hyper-util` | `sprout::http::connector`: a connector for hyper-util's pooled legacy `Client` (the engine under reqwest) | `http` |
+//!
+//! ```toml
+//! [dependencies]
+//! sprout = { path = "../sprout", features = ["http", "tls"] }
+//! ```
+
+#![warn(missing_docs)]
 
 pub use sprout_runtime::*;
 
@@ -129,6 +171,36 @@ pub use sprout_macros::main;
 ///     server.read_exact(&mut buf).await.unwrap();
 ///     assert_eq!(&buf, b"hi");
 /// });
+/// ```
+///
+/// One stream can serve two tasks: its methods take `&self`, so share it in
+/// an `Rc`. The futures-io traits (`AsyncRead`, `AsyncWrite`) are
+/// implemented for `TcpStream` and `&TcpStream`, so a helper such as
+/// `BufReader` takes `&*rc`:
+///
+/// ```
+/// use std::rc::Rc;
+/// use futures::io::{AsyncBufRead, BufReader};
+/// use sprout::net::TcpStream;
+///
+/// fn lines_of(stream: &Rc<TcpStream>) -> impl AsyncBufRead + '_ {
+///     BufReader::new(&**stream)
+/// }
+/// # let _ = lines_of;
+/// ```
+///
+/// The `Rc` itself is not `AsyncRead`; for an owned reader or writer, use
+/// [`TcpStream::split`](net::TcpStream::split) (docs/net.md, "Sharing a
+/// stream between tasks"):
+///
+/// ```compile_fail
+/// use std::rc::Rc;
+/// use futures::io::{AsyncBufRead, BufReader};
+/// use sprout::net::TcpStream;
+///
+/// fn lines_of(stream: &Rc<TcpStream>) -> impl AsyncBufRead + '_ {
+///     BufReader::new(stream.clone()) // error: `Rc<TcpStream>` is not `AsyncRead`
+/// }
 /// ```
 pub mod net {
     pub use sprout_net::{

@@ -10,6 +10,8 @@
 //!   error messages users see;
 //! - `expand.rs`: the function it becomes.
 
+#![warn(missing_docs)]
+
 use proc_macro::TokenStream;
 
 mod args;

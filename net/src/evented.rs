@@ -43,6 +43,8 @@ use mio::event::Source;
 use sprout_runtime::io::{Direction, IoSource, WaitMark};
 use sprout_runtime::time::{Sleep, sleep};
 
+use crate::lent::{LENT_BUFFER_SIZE, Lent};
+
 /// When a successful operation also means the direction is no longer ready.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Drain {
@@ -409,6 +411,13 @@ where
         WriteAll { evented: self, buf, mark: WaitMark::NONE, timer: None }
     }
 
+    /// `read_lent`: waits for readiness holding no buffer, then reads into
+    /// one lent by the thread's pool (see `crate::lent`).
+    #[inline]
+    pub(crate) fn read_lent(&self) -> ReadLent<'_, S> {
+        ReadLent { evented: self, mark: WaitMark::NONE, timer: None }
+    }
+
     pub(crate) async fn read_vectored(&self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
         let len = bufs.iter().map(|b| b.len()).sum();
         if len == 0 {
@@ -460,6 +469,48 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         this.evented.poll_read_timed(cx, this.buf, &mut this.mark, &mut this.timer)
+    }
+}
+
+impl<S: Source> Drop for ReadLent<'_, S> {
+    #[inline]
+    fn drop(&mut self) {
+        self.evented.unwait(Direction::Read, self.mark);
+    }
+}
+
+/// The future of a stream's `read_lent`: no buffer until the read itself.
+pub(crate) struct ReadLent<'a, S: Source> {
+    evented: &'a Evented<S>,
+    /// The waiter a `Pending` left, forgotten on drop.
+    mark: WaitMark,
+    timer: Option<Sleep>,
+}
+
+impl<S: Source> Future for ReadLent<'_, S>
+where
+    for<'b> &'b S: io::Read + io::Write,
+{
+    type Output = io::Result<Lent>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<Lent>> {
+        let this = self.get_mut();
+        // The buffer is taken inside the operation, which runs only once the
+        // socket is readable; a `WouldBlock` gives it straight back.
+        this.evented.poll_op_timed(
+            cx,
+            Direction::Read,
+            &mut this.mark,
+            &mut this.timer,
+            Drain::Short(LENT_BUFFER_SIZE),
+            |mut s| {
+                let mut lent = Lent::empty();
+                let n = io::Read::read(&mut s, lent.spare())?;
+                Ok(lent.filled(n))
+            },
+            |lent| lent.len(),
+        )
     }
 }
 

@@ -1,5 +1,6 @@
 //! Readiness I/O on any file descriptor: [`Async`], [`wait_readable`],
-//! [`wait_writable`], plus everything in `sprout_runtime::io`.
+//! [`wait_writable`], plus everything in `sprout_runtime::io`; and
+//! [`Lent`], the buffer a stream's `read_lent()` lends for one read.
 //!
 //! gevent lets a greenlet wait on any file descriptor with
 //! `gevent.socket.wait_read(fileno)`; tokio has `AsyncFd`. Here, wrap an
@@ -24,6 +25,8 @@ use mio::unix::SourceFd;
 use mio::{Registry, Token};
 
 pub use sprout_runtime::io::*;
+
+pub use crate::lent::{LENT_BUFFER_SIZE, Lent, POOL_MAX, pooled};
 
 /// A raw descriptor as a mio source. It owns nothing: whoever made it keeps
 /// the descriptor open for as long as it is registered.

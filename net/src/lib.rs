@@ -15,6 +15,8 @@
 //!   per connection or datagram, with graceful stop.
 //! - [`io::Async`], [`io::wait_readable`], [`io::wait_writable`]: wait on
 //!   any file descriptor (gevent's `wait_read`, tokio's `AsyncFd`).
+//! - [`io::Lent`]: `read_lent()` on every stream waits with no buffer and
+//!   reads into one lent for the moment, so idle connections cost little.
 //! - [`signal`]: `ctrl_c().await`, `on_signal(SIGTERM)`.
 //! - [`process`]: child processes, their pipes and exit statuses
 //!   (`gevent.subprocess`).
@@ -45,6 +47,7 @@
 mod addr;
 mod evented;
 pub mod io;
+mod lent;
 pub mod process;
 mod read_all;
 pub mod server;

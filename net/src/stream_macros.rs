@@ -32,6 +32,21 @@ macro_rules! read_methods {
             $crate::stream_macros::AsEvented::evented(self).read_bytes(buf)
         }
 
+        /// Waits until data (or EOF, or an error) arrives, holding no
+        /// buffer, then reads into a buffer lent by this thread's pool and
+        /// hands it over as a [`Lent`](crate::io::Lent) (empty at EOF).
+        /// Dropping the `Lent` gives the buffer back. An idle connection
+        /// waiting here costs no buffer: the way to hold many idle
+        /// connections in little memory (see [`Lent`](crate::io::Lent)). At most
+        /// [`LENT_BUFFER_SIZE`](crate::io::LENT_BUFFER_SIZE) bytes per read.
+        ///
+        /// # Errors
+        /// The socket's error, or `TimedOut` once the read timeout passes.
+        #[inline]
+        pub fn read_lent(&self) -> impl std::future::Future<Output = std::io::Result<$crate::io::Lent>> + '_ {
+            $crate::stream_macros::AsEvented::evented(self).read_lent()
+        }
+
         /// Reads into several buffers at once (`readv`).
         pub async fn read_vectored(&self, bufs: &mut [std::io::IoSliceMut<'_>]) -> std::io::Result<usize> {
             $crate::stream_macros::AsEvented::evented(self).read_vectored(bufs).await

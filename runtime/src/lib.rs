@@ -9,6 +9,7 @@
 //! - [`joinall`], [`iwait`], [`killall`], [`wait`]: wait for many tasks.
 //! - [`sleep`], [`timeout`], [`interval`], [`yield_now`]: time and switching.
 //! - [`Handle`]: reach the runtime from other threads.
+//! - [`cores`]: one runtime per core (thread-per-core), handles, a cross-core channel.
 //! - [`io`]: readiness-based I/O, the layer sockets are built on.
 //! - [`blocking`]: run blocking or CPU-bound work on a thread pool.
 //! - [`pool`]: groups and pools of green tasks, map and imap over them.
@@ -38,6 +39,7 @@
 pub mod blocking;
 mod builder;
 mod context;
+pub mod cores;
 pub mod fs;
 mod handle;
 pub mod io;
@@ -74,6 +76,41 @@ use std::future::Future;
 /// Runs `future` on a new runtime on this thread, with every task it
 /// spawns, and returns its output. Tasks still alive when it completes are
 /// dropped (their destructors run).
+///
+/// ```
+/// use std::cell::Cell;
+/// use std::rc::Rc;
+/// use std::time::Duration;
+/// use sprout_runtime::{run, sleep, spawn};
+///
+/// let dropped = Rc::new(Cell::new(false));
+/// let answer = run({
+///     let dropped = dropped.clone();
+///     async move {
+///         // Never joined, still asleep when `run` returns: dropped then.
+///         let guard = scopeguard(dropped);
+///         spawn(async move {
+///             let _guard = guard;
+///             sleep(Duration::from_secs(3600)).await;
+///         });
+///         sleep(Duration::from_millis(1)).await;
+///         42
+///     }
+/// });
+/// assert_eq!(answer, 42);
+/// assert!(dropped.get(), "the sleeping task was dropped when run returned");
+///
+/// // Sets the flag when dropped.
+/// struct Guard(Rc<Cell<bool>>);
+/// impl Drop for Guard {
+///     fn drop(&mut self) {
+///         self.0.set(true);
+///     }
+/// }
+/// fn scopeguard(flag: Rc<Cell<bool>>) -> Guard {
+///     Guard(flag)
+/// }
+/// ```
 ///
 /// # Panics
 /// Inside a running sprout runtime (nesting would block every task on the

@@ -38,6 +38,7 @@ use std::time::Duration;
 
 use hyper::body::Incoming;
 use hyper::{Request, Response};
+use sprout_net::server::Worker;
 use sprout_net::{ServerHandle, StreamServer, TcpListener, TcpStream, ToSocketAddrs};
 
 use crate::body::{Body, BoxError};
@@ -171,6 +172,52 @@ impl Default for Config {
     }
 }
 
+impl Config {
+    /// The settings other workers copy: all but the error hook, which
+    /// need not be `Send` (workers use the default hook).
+    fn for_workers(&self) -> WorkerConfig {
+        WorkerConfig {
+            header_read_timeout: self.header_read_timeout,
+            keep_alive_timeout: self.keep_alive_timeout,
+            keep_alive: self.keep_alive,
+            writev: self.writev,
+            http2: self.http2,
+            #[cfg(feature = "tls")]
+            tls: self.tls.clone(),
+        }
+    }
+}
+
+/// [`Config`] without the error hook, to send to other workers.
+#[derive(Clone)]
+struct WorkerConfig {
+    header_read_timeout: Option<Duration>,
+    keep_alive_timeout: Option<Duration>,
+    keep_alive: bool,
+    writev: bool,
+    http2: bool,
+    #[cfg(feature = "tls")]
+    tls: Option<futures_rustls::TlsAcceptor>,
+}
+
+impl WorkerConfig {
+    fn into_config(self) -> Config {
+        Config {
+            header_read_timeout: self.header_read_timeout,
+            keep_alive_timeout: self.keep_alive_timeout,
+            keep_alive: self.keep_alive,
+            writev: self.writev,
+            http2: self.http2,
+            on_error: Rc::new(report_unless_peer),
+            #[cfg(feature = "tls")]
+            tls: self.tls,
+        }
+    }
+}
+
+/// Starts one more worker's server from the final settings (`Server::workers`).
+type StartWorkers = Box<dyn FnOnce(WorkerConfig) -> Box<dyn Fn(Worker) -> ServerHandle + Send + Sync>>;
+
 /// What every connection task shares: the settings, the handler, the
 /// server's handle (to see a stop), built once at start.
 pub(crate) struct Setup<H> {
@@ -214,6 +261,8 @@ pub struct Server<H> {
     slot: Rc<OnceCell<Setup<H>>>,
     config: Config,
     handler: H,
+    /// Set by `workers`: how many, and how each other worker starts.
+    workers: Option<(usize, StartWorkers)>,
     /// Set by `tls`; its ALPN list is completed at start, when `http2` is known.
     #[cfg(feature = "tls")]
     tls_config: Option<std::sync::Arc<futures_rustls::rustls::ServerConfig>>,
@@ -252,9 +301,67 @@ where
             slot,
             config: Config::default(),
             handler,
+            workers: None,
             #[cfg(feature = "tls")]
             tls_config: None,
         }
+    }
+
+    /// Serves on `n` cores (0: one per CPU the process may use), each
+    /// worker a runtime with its own `SO_REUSEPORT` listener on the same
+    /// port and its own connections: see [`StreamServer::workers`]. The
+    /// default is 1: this runtime alone. Each worker runs its own clone of
+    /// the handler (hence `H: Clone + Send`; the futures it returns need not
+    /// be `Send`) with the same settings. The [`ServerHandle`] stops them
+    /// all. An [`on_error`](Self::on_error) hook sees worker 0's
+    /// connections only; the others report with the default hook.
+    ///
+    /// ```
+    /// use hyper::Response;
+    /// use sprout_http::{Client, Server};
+    ///
+    /// sprout_runtime::run(async {
+    ///     let server = Server::bind("127.0.0.1:0", |_req| async {
+    ///         Response::new(format!("hello from {:?}", std::thread::current().name()))
+    ///     })
+    ///     .await
+    ///     .unwrap()
+    ///     .workers(2);
+    ///     let url = format!("http://{}/", server.local_addr().unwrap());
+    ///     let handle = server.start();
+    ///     assert_eq!(handle.workers(), 2);
+    ///     let text = Client::new().get(&url).await.unwrap().text().await.unwrap();
+    ///     assert!(text.starts_with("hello from"));
+    ///     handle.stop_graceful(std::time::Duration::from_secs(1)).await;
+    /// });
+    /// ```
+    pub fn workers(mut self, n: usize) -> Server<H>
+    where
+        H: Clone + Send + 'static,
+    {
+        let handler = std::sync::Mutex::new(self.handler.clone());
+        let start: StartWorkers = Box::new(move |config: WorkerConfig| {
+            Box::new(move |worker: Worker| {
+                let max = worker.max_connections();
+                // Each worker clones the handler once, at its start.
+                let handler = handler.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+                let mut listeners = worker.into_listeners().into_iter();
+                let Some(first) = listeners.next() else {
+                    return StreamServer::new(|_: TcpStream, _: SocketAddr| async {}).start();
+                };
+                let mut server = Server::from_listener(first, handler);
+                for more in listeners {
+                    server.inner = server.inner.add_listener(more);
+                }
+                server.config = config.clone().into_config();
+                if let Some(max) = max {
+                    server = server.max_connections(max);
+                }
+                server.start()
+            })
+        });
+        self.workers = Some((n, start));
+        self
     }
 
     /// Serves at most `max` connections at once; more wait in the kernel's
@@ -357,11 +464,16 @@ where
             }
             config.tls = Some(futures_rustls::TlsAcceptor::from(tls));
         }
+        let mut inner = self.inner;
+        if let Some((n, start)) = self.workers {
+            let start = start(config.for_workers());
+            inner = inner.workers_with(n, start);
+        }
         let setup = Setup { config, handler: self.handler, handle: handle.clone() };
         if self.slot.set(setup).is_err() {
             unreachable!("a server starts once: start takes self");
         }
-        self.inner.start()
+        inner.start()
     }
 
     /// Serves until stopped (from a handler, a signal task...): gevent's

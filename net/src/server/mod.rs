@@ -25,8 +25,9 @@
 
 mod datagram;
 mod stream;
+mod workers;
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::error::Error;
 use std::fmt;
 use std::future::Future;
@@ -34,6 +35,8 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -43,6 +46,8 @@ use sprout_runtime::sync::Event;
 
 pub use datagram::{DatagramServer, Reply};
 pub use stream::StreamServer;
+pub use workers::Worker;
+use workers::Workers;
 
 /// What a connection or datagram handler may return: `()`, or any `Result`
 /// whose error goes to the server's error hook (see
@@ -151,6 +156,11 @@ struct Shared {
     killed: Cell<usize>,
     /// Where handler errors go; `None` for the default (stderr, peers' errors quiet).
     on_error: RefCell<Option<ErrorHook>>,
+    /// Worker 0's hold on the other workers (`StreamServer::workers`).
+    workers: OnceCell<Workers>,
+    /// On another worker: where it publishes its open connections for
+    /// worker 0 (written once per connection opened or closed).
+    live: OnceCell<Arc<AtomicUsize>>,
 }
 
 impl Shared {
@@ -168,6 +178,8 @@ impl Shared {
             drain_deadline: Cell::new(None),
             killed: Cell::new(0),
             on_error: RefCell::new(None),
+            workers: OnceCell::new(),
+            live: OnceCell::new(),
         })
     }
 
@@ -274,6 +286,9 @@ impl Shared {
         let tracked = Tracked { shared: self.clone(), key: entry.key() };
         // The task runs from the loop's next turn, after this borrow ends.
         entry.insert(sprout_runtime::spawn(Connection { work, tracked, peer }));
+        if let Some(live) = self.live.get() {
+            live.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// Counts a failed accept; reports the first of a streak on stderr.
@@ -348,6 +363,9 @@ impl Drop for Tracked {
         let handle = self.shared.conns.try_borrow_mut().ok().and_then(|mut conns| conns.try_remove(self.key));
         // Our own handle, dropped outside the borrow: it only detaches.
         drop(handle);
+        if let Some(live) = self.shared.live.get() {
+            live.fetch_sub(1, Ordering::Relaxed);
+        }
         self.shared.changed.notify_all();
     }
 }
@@ -401,8 +419,19 @@ pub struct ServerHandle {
 impl ServerHandle {
     /// Stops accepting and closes the listeners (or the UDP socket's
     /// receiver), at once. Open connections go on; see
-    /// [`stop_graceful`](Self::stop_graceful). Idempotent.
+    /// [`stop_graceful`](Self::stop_graceful). Idempotent. With
+    /// [workers](StreamServer::workers), every worker stops accepting; each
+    /// other worker's thread ends once its last connection has (or when
+    /// this server's last handle is dropped, which kills them).
     pub fn stop(&self) {
+        if let Some(workers) = self.shared.workers.get() {
+            workers.stop();
+        }
+        self.stop_here();
+    }
+
+    /// Stops this worker's acceptors (worker 0's, with several workers).
+    fn stop_here(&self) {
         let acceptors = std::mem::take(&mut *self.shared.acceptors.borrow_mut());
         // Killing drops each acceptor's future now, and with it its listener.
         acceptors.iter().for_each(JoinHandle::kill);
@@ -428,10 +457,21 @@ impl ServerHandle {
     /// kills) the other connections only, then the handler carries on, and
     /// `serve_forever` returns once that handler is done too (or killed at
     /// the deadline).
+    ///
+    /// With [workers](StreamServer::workers), every worker drains the
+    /// same way, and this returns once they all have ended (their threads
+    /// joined), with the count for them all.
     pub async fn stop_graceful(&self, timeout: Duration) -> usize {
         self.shared.begin_drain(timeout);
-        self.stop();
-        self.shared.drain().await
+        if let Some(workers) = self.shared.workers.get() {
+            workers.drain(timeout);
+        }
+        self.stop_here();
+        let here = self.shared.drain().await;
+        match self.shared.workers.get() {
+            Some(workers) => here + workers.join().await,
+            None => here,
+        }
     }
 
     /// Waits until the server is stopped (accepting no more; connections
@@ -440,10 +480,14 @@ impl ServerHandle {
         self.shared.stopped.wait().await;
     }
 
-    /// What `serve_forever` awaits: the stop, then any graceful drain.
+    /// What `serve_forever` awaits: the stop, then any graceful drain
+    /// (every worker's).
     async fn served(&self) {
         self.stopped().await;
         self.shared.finish().await;
+        if let (true, Some(workers)) = (self.shared.draining.get(), self.shared.workers.get()) {
+            workers.join().await;
+        }
     }
 
     /// Whether [`stop`](Self::stop) was called.
@@ -451,9 +495,28 @@ impl ServerHandle {
         self.shared.stopped.is_set()
     }
 
-    /// The number of open connections (running handler tasks).
+    /// The number of open connections (running handler tasks), on every
+    /// worker.
     pub fn connections(&self) -> usize {
-        self.shared.conns.borrow().len()
+        let others = self.shared.workers.get().map_or(0, Workers::connections);
+        self.shared.conns.borrow().len() + others
+    }
+
+    /// How many workers (threads, each with its runtime and listeners)
+    /// serve: 1 unless the server was started with
+    /// [`workers`](StreamServer::workers).
+    pub fn workers(&self) -> usize {
+        1 + self.shared.workers.get().map_or(0, Workers::count)
+    }
+
+    /// The runtime handles of workers 1 to n-1 while they run (empty with
+    /// one worker, or once they have ended; worker 0 is the runtime that
+    /// started the server). Ask them for their
+    /// [`metrics`](sprout_runtime::Handle::metrics) or a
+    /// [`dump`](sprout_runtime::Handle::dump): both wait for the worker's
+    /// thread, so call them off the runtime thread (`spawn_blocking`).
+    pub fn worker_handles(&self) -> Vec<sprout_runtime::Handle> {
+        self.shared.workers.get().map_or_else(Vec::new, Workers::handles)
     }
 
     /// How many accepts (or receives) have failed so far, for monitoring.

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 
+use super::workers::{StartWorker, Worker, Workers};
 use super::{HandlerResult, ServerHandle, Shared, StopOnDrop, is_connection_error};
 use crate::addr::ToSocketAddrs;
 use crate::tcp::{DEFAULT_BACKLOG, TcpListener, TcpStream};
@@ -14,7 +15,8 @@ use crate::tcp::{DEFAULT_BACKLOG, TcpListener, TcpStream};
 /// A TCP server that runs `handler(stream, peer_addr)` in its own green
 /// task for every connection: `gevent.server.StreamServer`.
 ///
-/// ```no_run
+/// ```
+/// use std::time::Duration;
 /// use sprout_net::{StreamServer, TcpStream};
 ///
 /// async fn echo(stream: TcpStream, _peer: std::net::SocketAddr) -> std::io::Result<()> {
@@ -29,9 +31,21 @@ use crate::tcp::{DEFAULT_BACKLOG, TcpListener, TcpStream};
 /// }
 ///
 /// sprout_runtime::run(async {
-///     let server = StreamServer::bind("127.0.0.1:8000", echo).await.unwrap();
-///     println!("serving on {}", server.local_addr().unwrap());
-///     server.serve_forever().await;
+///     // Port 0: any free port. A real server names one and calls
+///     // `server.serve_forever().await` instead of `start`.
+///     let server = StreamServer::bind("127.0.0.1:0", echo).await.unwrap();
+///     let addr = server.local_addr().unwrap();
+///     let handle = server.start(); // accepts in a green task of its own
+///
+///     let client = TcpStream::connect(addr).await.unwrap();
+///     client.write_all(b"hello").await.unwrap();
+///     let mut reply = [0; 5];
+///     client.read_exact(&mut reply).await.unwrap();
+///     assert_eq!(&reply, b"hello");
+///     assert_eq!(handle.connections(), 1);
+///
+///     drop(client); // the handler sees EOF and returns
+///     assert_eq!(handle.stop_graceful(Duration::from_secs(5)).await, 0); // none killed
 /// });
 /// ```
 ///
@@ -43,6 +57,10 @@ pub struct StreamServer<H> {
     listeners: Vec<TcpListener>,
     backlog: u32,
     shared: Rc<Shared>,
+    /// How many workers `start` runs (1: this runtime only).
+    workers: usize,
+    /// How each extra worker starts its server; set by `workers`.
+    start_worker: Option<StartWorker>,
 }
 
 impl<H, F> StreamServer<H>
@@ -63,7 +81,14 @@ where
     /// A server with no listener yet; add them with [`listen`](Self::listen)
     /// or [`add_listener`](Self::add_listener).
     pub fn new(handler: H) -> StreamServer<H> {
-        StreamServer { handler, listeners: Vec::new(), backlog: DEFAULT_BACKLOG, shared: Shared::new("StreamServer") }
+        StreamServer {
+            handler,
+            listeners: Vec::new(),
+            backlog: DEFAULT_BACKLOG,
+            shared: Shared::new("StreamServer"),
+            workers: 1,
+            start_worker: None,
+        }
     }
 
     /// The backlog of the listeners `listen` binds from now on (default
@@ -78,6 +103,100 @@ where
     /// the kernel's backlog until one closes.
     pub fn max_connections(self, max: usize) -> StreamServer<H> {
         self.shared.max_connections.set(Some(max.max(1)));
+        self
+    }
+
+    /// Serves on `n` cores (0: one per CPU the process may use), each a
+    /// *worker* with its own runtime, its own listeners and its own
+    /// connections: the way to use every core (see
+    /// [`sprout_runtime::cores`]). The default is 1: this runtime alone.
+    ///
+    /// Worker 0 is the runtime that calls [`start`](Self::start) (or
+    /// `serve_forever`); the others run on threads named
+    /// `sprout-server-{i}`. Each listener gets `SO_REUSEPORT` and a sibling
+    /// on every other worker, bound to the same address, so the kernel
+    /// spreads the connections over the workers, with no lock or shared
+    /// queue in user space. Each worker calls its own clone of the handler
+    /// (hence `H: Clone + Send`: the handler crosses threads once, at start;
+    /// the futures it returns need not be `Send`).
+    ///
+    /// The [`ServerHandle`] controls them all: `stop` and `stop_graceful`
+    /// reach every worker, `connections` counts them all. The connection
+    /// limit ([`max_connections`](Self::max_connections)) applies to each
+    /// worker. An [`on_error`](Self::on_error) hook, which need not be
+    /// `Send`, sees worker 0's connections only; the other workers report
+    /// with the default (one stderr line per error a peer did not cause).
+    ///
+    /// ```
+    /// use std::collections::HashSet;
+    /// use std::sync::{Arc, Mutex};
+    /// use sprout_net::{StreamServer, TcpStream};
+    ///
+    /// sprout_runtime::run(async {
+    ///     let threads = Arc::new(Mutex::new(HashSet::new()));
+    ///     let seen = threads.clone();
+    ///     let server = StreamServer::bind("127.0.0.1:0", move |stream: TcpStream, _| {
+    ///         seen.lock().unwrap().insert(std::thread::current().id());
+    ///         async move {
+    ///             while let Ok(data) = stream.read_lent().await {
+    ///                 if data.is_empty() || stream.write_all(&data).await.is_err() {
+    ///                     break;
+    ///                 }
+    ///             }
+    ///         }
+    ///     })
+    ///     .await
+    ///     .unwrap()
+    ///     .workers(2);
+    ///     let addr = server.local_addr().unwrap();
+    ///     let handle = server.start();
+    ///     assert_eq!(handle.workers(), 2);
+    ///     let mut clients = Vec::new();
+    ///     for _ in 0..64 {
+    ///         let client = TcpStream::connect(addr).await.unwrap();
+    ///         client.write_all(b"hi").await.unwrap();
+    ///         let mut back = [0; 2];
+    ///         client.read_exact(&mut back).await.unwrap();
+    ///         clients.push(client);
+    ///     }
+    ///     assert_eq!(threads.lock().unwrap().len(), 2, "both workers accepted");
+    ///     drop(clients);
+    ///     handle.stop_graceful(std::time::Duration::from_secs(1)).await;
+    /// });
+    /// ```
+    pub fn workers(self, n: usize) -> StreamServer<H>
+    where
+        H: Clone + Send + 'static,
+    {
+        // Behind a lock, because the closure is shared by the workers'
+        // threads (`Sync`) and a handler need only be `Send`; each worker
+        // clones it once.
+        let handler = std::sync::Mutex::new(self.handler.clone());
+        self.workers_with(n, move |worker| {
+            let max = worker.max_connections();
+            let handler = handler.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+            let mut server = StreamServer::new(handler);
+            for listener in worker.into_listeners() {
+                server = server.add_listener(listener);
+            }
+            if let Some(max) = max {
+                server = server.max_connections(max);
+            }
+            server.start()
+        })
+    }
+
+    /// [`workers`](Self::workers) for servers built on `StreamServer`
+    /// (sprout-http's `Server` uses it): `start` runs on each extra
+    /// worker's thread, inside its runtime, and starts that worker's
+    /// server on the [`Worker`]'s listeners, returning its handle.
+    pub fn workers_with(
+        mut self,
+        n: usize,
+        start: impl Fn(Worker) -> ServerHandle + Send + Sync + 'static,
+    ) -> StreamServer<H> {
+        self.workers = if n == 0 { sprout_runtime::cores::available() } else { n };
+        self.start_worker = Some(std::sync::Arc::new(start));
         self
     }
 
@@ -137,6 +256,11 @@ where
     /// returns the handle: gevent's `server.start()`.
     pub fn start(self) -> ServerHandle {
         let handle = self.handle();
+        if let (2.., Some(start)) = (self.workers, self.start_worker) {
+            let max = self.shared.max_connections.get();
+            let workers = Workers::start(self.workers, &self.listeners, self.backlog, max, start);
+            let _ = self.shared.workers.set(workers);
+        }
         let handler = Rc::new(self.handler);
         for listener in self.listeners {
             let acceptor = accept_loop(listener, handler.clone(), self.shared.clone());

@@ -87,6 +87,35 @@ pub use local::{BaseQueue, Get, Items, Join, Put, PutTimeout};
 
 /// A FIFO queue (`queue.Queue`, `gevent.queue.Queue`): `Queue::new(maxsize)`,
 /// 0 for unbounded.
+///
+/// `put` waits while the queue holds `maxsize` items, `get` while it is
+/// empty; `task_done` and `join` work as in Python.
+///
+/// ```
+/// use std::rc::Rc;
+/// use sprout_runtime::{queue::Queue, run, spawn};
+///
+/// run(async {
+///     let q = Rc::new(Queue::new(2));
+///     let consumer = spawn({
+///         let q = q.clone();
+///         async move {
+///             let mut sum = 0;
+///             for _ in 0..5 {
+///                 sum += q.get().await.unwrap();
+///                 q.task_done().unwrap();
+///             }
+///             sum
+///         }
+///     });
+///     for i in 1..=5 {
+///         q.put(i).await.unwrap(); // waits while two items are queued
+///         assert!(q.qsize() <= 2);
+///     }
+///     q.join().await; // every item fetched and marked done
+///     assert_eq!(consumer.await.unwrap(), 15);
+/// });
+/// ```
 pub type Queue<T> = BaseQueue<T, Fifo<T>>;
 
 /// [`Queue`] under gevent's name: every queue here has `task_done` and `join`.

@@ -37,7 +37,8 @@ fn counted(ran: &Arc<AtomicUsize>, dropped: &Arc<AtomicUsize>) -> Message {
     }
     let (ran, mut guard) = (ran.clone(), Guard(Some(dropped.clone())));
     Message::Run(Box::new(move || {
-        guard.0 = None;
+        // Ran: disarm the guard so its drop does not count.
+        drop(guard.0.take());
         ran.fetch_add(1, Ordering::SeqCst);
     }))
 }

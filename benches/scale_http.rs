@@ -1,0 +1,187 @@
+//! The HTTP server on two cores: `sprout::http::Server` with 1 and 2
+//! workers against hyper on tokio's multi_thread runtime with 2 workers,
+//! all answering `GET /` with `Hello, World!` (keep-alive, `TCP_NODELAY`).
+//!
+//! ```text
+//! cargo bench --bench scale_http --features http                   # 50 and 1,000 connections, medians of 3
+//! cargo bench --bench scale_http --features http -- --runs 5 --secs 5 --wrk-threads 2
+//! ```
+//!
+//! The load client is `wrk` (`apt-get install -y wrk`), `--wrk-threads`
+//! threads (default 1). Nothing is pinned: the servers and wrk share the
+//! machine's cores. Servers interleave within each run; the table shows
+//! medians, the server's CPU time per request (`/proc/PID/stat`) and
+//! "scaling", 2 workers' requests/s over 1 worker's.
+
+use std::io::{self, BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+
+const SERVERS: [&str; 3] = ["sprout-1", "sprout-2", "hyper-mt2"];
+const POINTS: [usize; 2] = [50, 1000];
+static HELLO: &[u8] = b"Hello, World!";
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
+    if let Some(server) = flag("--server") {
+        return serve(&server);
+    }
+    if Command::new("wrk").arg("--version").output().is_err() {
+        eprintln!("benches/scale_http: wrk is not installed (apt-get install -y wrk); nothing measured");
+        return;
+    }
+    let runs = flag("--runs").and_then(|s| s.parse().ok()).unwrap_or(3usize).max(1);
+    let secs = flag("--secs").and_then(|s| s.parse().ok()).unwrap_or(3u32);
+    let threads = flag("--wrk-threads").and_then(|s| s.parse().ok()).unwrap_or(1usize);
+    println!("HTTP hello on 2 cores, wrk -t{threads} sharing the cores; medians of {runs} run(s) of {secs} s");
+    println!("{:<12} {:<10} {:>10} {:>8} {:>11} {:>10}", "load", "server", "req/s", "p99 ms", "cpu us/req", "vs hyper");
+    for conns in POINTS {
+        let mut all: Vec<Vec<(f64, f64, f64)>> = SERVERS.iter().map(|_| Vec::new()).collect();
+        for _ in 0..runs {
+            for (i, server) in SERVERS.iter().enumerate() {
+                let (mut child, addr) = start_server(server);
+                all[i].push(measure(addr, child.id(), conns, secs, threads));
+                child.kill().ok();
+                child.wait().ok();
+            }
+        }
+        let med = |i: usize, f: fn(&(f64, f64, f64)) -> f64| median(all[i].iter().map(f).collect());
+        let hyper = med(2, |f| f.0);
+        for (i, server) in SERVERS.iter().enumerate() {
+            let load = if i == 0 { format!("{conns} conns") } else { String::new() };
+            println!(
+                "{:<12} {:<10} {:>10.0} {:>8.2} {:>11.2} {:>9.2}x",
+                load,
+                server,
+                med(i, |f| f.0),
+                med(i, |f| f.1),
+                med(i, |f| f.2),
+                med(i, |f| f.0) / hyper
+            );
+        }
+        println!("{:<12} scaling sprout-2 / sprout-1: {:.2}x", "", med(1, |f| f.0) / med(0, |f| f.0));
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+fn start_server(server: &str) -> (Child, SocketAddr) {
+    let mut child = Command::new(std::env::current_exe().expect("own path"))
+        .args(["--server", server])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the server");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("the server's address");
+    let addr = line.trim().parse().unwrap_or_else(|_| panic!("{server} printed {line:?}, not an address"));
+    (child, addr)
+}
+
+/// One wrk run: requests/s, p99 in ms, server CPU µs per request.
+fn measure(addr: SocketAddr, pid: u32, conns: usize, secs: u32, threads: usize) -> (f64, f64, f64) {
+    let cpu_before = cpu_seconds(pid);
+    let out = Command::new("wrk")
+        .args(["-t", &threads.to_string(), "--latency", "-c", &conns.to_string()])
+        .args(["-d", &format!("{secs}s"), "--timeout", "5s"])
+        .arg(format!("http://{addr}/"))
+        .output()
+        .expect("run wrk");
+    let cpu = cpu_seconds(pid) - cpu_before;
+    let out = String::from_utf8_lossy(&out.stdout);
+    let requests: f64 = out
+        .lines()
+        .find(|l| l.contains("requests in"))
+        .and_then(|l| l.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("wrk's request count in {out}"));
+    let rps: f64 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("wrk's Requests/sec in {out}"));
+    let p99 = out.lines().find_map(|l| l.trim().strip_prefix("99%")).map(|v| latency_ms(v.trim())).unwrap_or(f64::NAN);
+    if out.contains("Socket errors") || out.contains("Non-2xx") {
+        eprintln!("warning: wrk saw errors against {addr}");
+    }
+    (rps, p99, cpu * 1e6 / requests)
+}
+
+/// wrk's latencies: `1.23ms`, `456.00us`, `1.02s`.
+fn latency_ms(v: &str) -> f64 {
+    let (number, scale) = if let Some(n) = v.strip_suffix("us") {
+        (n, 1e-3)
+    } else if let Some(n) = v.strip_suffix("ms") {
+        (n, 1.0)
+    } else if let Some(n) = v.strip_suffix('s') {
+        (n, 1e3)
+    } else {
+        (v, 1.0)
+    };
+    number.parse::<f64>().unwrap_or(f64::NAN) * scale
+}
+
+/// utime + stime of `pid`, in seconds.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("the server's /proc/PID/stat");
+    let rest = &stat[stat.rfind(')').expect("stat format") + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+    // SAFETY: sysconf only reads a configuration value.
+    ticks / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64
+}
+
+fn announce(addr: SocketAddr) {
+    println!("{addr}");
+    io::stdout().flush().unwrap();
+}
+
+fn serve(server: &str) {
+    let _ = sprout::net::raise_fd_limit();
+    match server {
+        "sprout-1" => serve_sprout(1),
+        "sprout-2" => serve_sprout(2),
+        "hyper-mt2" => serve_hyper(),
+        other => panic!("unknown server {other}"),
+    }
+}
+
+/// `examples/http_server.rs`'s hello route, on `workers` cores.
+fn serve_sprout(workers: usize) {
+    use sprout::http::{Body, Response, Server};
+    sprout::run(async move {
+        let server = Server::bind("127.0.0.1:0", |_req| async { Response::new(Body::from(HELLO)) })
+            .await
+            .unwrap()
+            .workers(workers);
+        announce(server.local_addr().unwrap());
+        server.serve_forever().await;
+    });
+}
+
+/// hyper's http1 server per connection on tokio's multi_thread runtime.
+fn serve_hyper() {
+    use http_body_util::Full;
+    use hyper::body::Bytes;
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        announce(listener.local_addr().unwrap());
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { continue };
+            let _ = stream.set_nodelay(true);
+            tokio::spawn(async move {
+                let hello = hyper::service::service_fn(|_req| async {
+                    Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(Bytes::from_static(HELLO))))
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .timer(TokioTimer::new())
+                    .serve_connection(TokioIo::new(stream), hello)
+                    .await;
+            });
+        }
+    });
+}

@@ -1,0 +1,312 @@
+//! Workers: one server per core, each with its own `SO_REUSEPORT`
+//! listener, so the kernel spreads the connections.
+//!
+//! # Design notes
+//! - Worker 0 is the runtime that calls `start`; workers 1 to n-1 are the
+//!   cores of a `sprout_runtime::cores` set started beside it. Each runs a
+//!   complete server of its own (its own `Shared`, acceptors, connection
+//!   tasks): nothing is shared on the hot path, not even a counter that
+//!   every request touches.
+//! - Listeners: every listener of the server gets `SO_REUSEPORT` (set after
+//!   the fact on a listener already bound, which Linux accepts: the
+//!   reuseport group forms when a sibling binds), and each extra worker
+//!   binds a sibling on the same address. If a sibling cannot be bound, the
+//!   worker shares the original socket instead (a `dup`: one accept
+//!   queue, every worker woken for each connection) and a line on stderr
+//!   says so.
+//! - Control: worker 0's `ServerHandle` holds `Workers`, a channel per
+//!   worker and the cores' `Running`. `stop` and `stop_graceful` are
+//!   forwarded as commands; each worker runs the same command on its own
+//!   server. A worker ends when its server is stopped and has no
+//!   connection left (or on `Kill`).
+//! - Counts: each extra worker publishes its open connections in an atomic
+//!   that only it writes, once per connection opened or closed, so
+//!   `connections()` on worker 0 sums them without asking anyone.
+//! - The end: dropping the last handle of worker 0's server (the program
+//!   leaving `run`) kills the workers' connections and joins their threads,
+//!   as the end of a one-runtime program drops its tasks.
+
+use std::cell::{Cell, RefCell};
+use std::convert::Infallible;
+use std::fmt;
+use std::future::poll_fn;
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::AsFd;
+use std::pin::pin;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::Poll;
+use std::time::Duration;
+
+use socket2::{Domain, Protocol, SockRef, Socket, Type};
+use sprout_runtime::cores::{self, Running, Sender};
+
+use super::{ServerHandle, Shared};
+use crate::tcp::TcpListener;
+
+/// Builds and starts one extra worker's server, on its thread.
+pub(super) type StartWorker = Arc<dyn Fn(Worker) -> ServerHandle + Send + Sync>;
+
+/// One extra worker's share of a server started with
+/// [`StreamServer::workers_with`](super::StreamServer::workers_with): its
+/// listeners (registered with the worker's own runtime) and the server's
+/// settings. The closure given to `workers_with` turns it into a running
+/// server on the worker's thread.
+pub struct Worker {
+    id: usize,
+    listeners: Vec<TcpListener>,
+    max_connections: Option<usize>,
+}
+
+impl Worker {
+    /// The worker's number, from 1 (worker 0 is the thread that called
+    /// `start`).
+    pub fn id(&self) -> usize {
+        self.id
+    }
+
+    /// The server's connection limit, which applies to each worker.
+    pub fn max_connections(&self) -> Option<usize> {
+        self.max_connections
+    }
+
+    /// The worker's listeners, one per address of the server, each a
+    /// `SO_REUSEPORT` sibling of worker 0's.
+    pub fn into_listeners(self) -> Vec<TcpListener> {
+        self.listeners
+    }
+}
+
+impl fmt::Debug for Worker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Worker").field("id", &self.id).field("listeners", &self.listeners).finish()
+    }
+}
+
+/// What worker 0 asks of the others.
+enum Command {
+    /// `ServerHandle::stop`.
+    Stop,
+    /// `ServerHandle::stop_graceful(timeout)`.
+    Drain(Duration),
+    /// Kill every connection and end now.
+    Kill,
+}
+
+/// What a worker's thread gets at start.
+struct Seed {
+    listeners: Vec<std::net::TcpListener>,
+    commands: cores::Receiver<Command>,
+    live: Arc<AtomicUsize>,
+}
+
+/// Worker 0's hold on the others (see the module docs).
+pub(super) struct Workers {
+    commands: Vec<Sender<Command>>,
+    /// Each worker's open connections.
+    live: Vec<Arc<AtomicUsize>>,
+    /// Taken by whoever joins the workers (a graceful stop, `serve_forever`).
+    running: RefCell<Option<Running<usize, Infallible>>>,
+    /// Set once the workers are joined, for every other waiter.
+    joined: sprout_runtime::sync::Event,
+    /// Connections the workers' graceful drains killed.
+    killed: Cell<usize>,
+}
+
+impl Workers {
+    /// Starts workers 1 to `count - 1` for worker 0's `listeners`.
+    pub(super) fn start(
+        count: usize,
+        listeners: &[TcpListener],
+        backlog: u32,
+        max_connections: Option<usize>,
+        start: StartWorker,
+    ) -> Workers {
+        let mut seeds = Vec::with_capacity(count - 1);
+        let (mut commands, mut live) = (Vec::new(), Vec::new());
+        for _ in 1..count {
+            let (tx, rx) = cores::channel(4);
+            let counter = Arc::new(AtomicUsize::new(0));
+            commands.push(tx);
+            live.push(counter.clone());
+            seeds.push(Some(Seed { listeners: Vec::new(), commands: rx, live: counter }));
+        }
+        for listener in listeners {
+            for (seed, sibling) in seeds.iter_mut().zip(siblings(listener, count - 1, backlog)) {
+                seed.as_mut().expect("not taken yet").listeners.push(sibling);
+            }
+        }
+        let seeds = Mutex::new(seeds);
+        let running = cores::Builder::new().count(count - 1).thread_name("sprout-server").spawn(move |core| {
+            let seed = seeds.lock().unwrap_or_else(PoisonError::into_inner)[core.id()].take();
+            let start = start.clone();
+            async move {
+                let seed = seed.expect("each worker takes its own seed once");
+                Ok::<usize, Infallible>(serve(core.id() + 1, seed, max_connections, &*start).await)
+            }
+        });
+        let running = match running {
+            Ok(running) => Some(running),
+            Err(e) => {
+                eprintln!("sprout: StreamServer: could not start the other workers ({e}); serving on one");
+                None
+            }
+        };
+        Workers {
+            commands,
+            live,
+            running: RefCell::new(running),
+            joined: sprout_runtime::sync::Event::new(),
+            killed: Cell::new(0),
+        }
+    }
+
+    /// How many workers there are besides worker 0.
+    pub(super) fn count(&self) -> usize {
+        self.commands.len()
+    }
+
+    /// The other workers' runtime handles, while they run.
+    pub(super) fn handles(&self) -> Vec<sprout_runtime::Handle> {
+        self.running.borrow().as_ref().map_or_else(Vec::new, |running| running.cores().handles().to_vec())
+    }
+
+    /// Open connections on the other workers.
+    pub(super) fn connections(&self) -> usize {
+        self.live.iter().map(|n| n.load(Ordering::Relaxed)).sum()
+    }
+
+    pub(super) fn stop(&self) {
+        self.send(|| Command::Stop);
+    }
+
+    pub(super) fn drain(&self, timeout: Duration) {
+        self.send(|| Command::Drain(timeout));
+    }
+
+    fn send(&self, command: impl Fn() -> Command) {
+        for tx in &self.commands {
+            // A worker that has ended has nothing left to stop; one whose
+            // four-slot queue is full has commands enough coming.
+            let _ = tx.try_send(command());
+        }
+    }
+
+    /// Waits until every worker has ended (after a stop), and returns how
+    /// many connections their graceful drains killed.
+    pub(super) async fn join(&self) -> usize {
+        let running = self.running.borrow_mut().take();
+        match running {
+            Some(running) => {
+                if let Ok(killed) = running.join().await {
+                    self.killed.set(killed.iter().sum());
+                }
+                self.joined.set();
+            }
+            None => self.joined.wait().await,
+        }
+        self.killed.get()
+    }
+}
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        self.send(|| Command::Kill);
+        // `Running`'s drop stops the cores and joins their threads: each is
+        // only dropping its tasks by now.
+        drop(self.running.get_mut().take());
+    }
+}
+
+/// `n` listeners on `listener`'s address for the other workers, as std
+/// listeners (each worker registers its own with its runtime).
+fn siblings(listener: &TcpListener, n: usize, backlog: u32) -> Vec<std::net::TcpListener> {
+    let bound = SockRef::from(listener).set_reuse_port(true).and_then(|()| listener.local_addr());
+    let mut out = Vec::with_capacity(n);
+    let mut warned = false;
+    for _ in 0..n {
+        let sibling = bound.as_ref().map_err(|e| io::Error::new(e.kind(), e.to_string())).and_then(|addr| {
+            let only_v6 = if addr.is_ipv6() { SockRef::from(listener).only_v6().ok() } else { None };
+            bind_sibling(*addr, backlog, only_v6)
+        });
+        let sibling = sibling.or_else(|e| {
+            if !warned {
+                warned = true;
+                eprintln!("sprout: StreamServer: no SO_REUSEPORT listener for a worker ({e}); sharing one socket");
+            }
+            listener.as_fd().try_clone_to_owned().map(std::net::TcpListener::from)
+        });
+        match sibling {
+            Ok(sibling) => out.push(sibling),
+            Err(e) => eprintln!("sprout: StreamServer: a worker gets no listener: {e}"),
+        }
+    }
+    out
+}
+
+/// A non-blocking listener with `SO_REUSEADDR` and `SO_REUSEPORT` on `addr`.
+fn bind_sibling(addr: SocketAddr, backlog: u32, only_v6: Option<bool>) -> io::Result<std::net::TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM.nonblocking(), Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    socket.set_reuse_port(true)?;
+    if let Some(only_v6) = only_v6 {
+        socket.set_only_v6(only_v6)?;
+    }
+    socket.bind(&addr.into())?;
+    socket.listen(i32::try_from(backlog).unwrap_or(i32::MAX))?;
+    Ok(socket.into())
+}
+
+/// A worker's life: start its server, obey worker 0, end when stopped and
+/// empty. Returns how many connections a graceful drain killed.
+async fn serve(id: usize, seed: Seed, max_connections: Option<usize>, start: &dyn Fn(Worker) -> ServerHandle) -> usize {
+    let Seed { listeners, commands, live } = seed;
+    let listeners = listeners
+        .into_iter()
+        .filter_map(|l| match TcpListener::from_std(l) {
+            Ok(l) => Some(l),
+            Err(e) => {
+                eprintln!("sprout: StreamServer: worker {id} cannot use its listener: {e}");
+                None
+            }
+        })
+        .collect();
+    let handle = start(Worker { id, listeners, max_connections });
+    // Before its acceptors first run (at the next turn), so every connection counts.
+    let _ = handle.shared.live.set(live);
+    let shared = handle.shared.clone();
+    loop {
+        let next = {
+            let mut command = pin!(commands.recv());
+            let mut done = pin!(finished(&shared));
+            poll_fn(|cx| {
+                if let Poll::Ready(command) = command.as_mut().poll(cx) {
+                    return Poll::Ready(command);
+                }
+                done.as_mut().poll(cx).map(|()| None)
+            })
+            .await
+        };
+        match next {
+            Some(Command::Stop) => handle.stop(),
+            Some(Command::Drain(timeout)) => {
+                let handle = handle.clone();
+                // In its own task, so that a later command (a shorter
+                // drain, a kill) is still heard.
+                sprout_runtime::spawn(async move { handle.stop_graceful(timeout).await });
+            }
+            // Stopped and empty, killed, or worker 0 is gone (its senders
+            // dropped): dropping the runtime ends whatever is left.
+            Some(Command::Kill) | None => return shared.killed.get(),
+        }
+    }
+}
+
+/// Waits until the server is stopped and has no connection left.
+async fn finished(shared: &Rc<Shared>) {
+    while !shared.stopped.is_set() || !shared.conns.borrow().is_empty() {
+        shared.changed.notified().await;
+    }
+}

@@ -1,0 +1,121 @@
+//! `StreamServer::workers`: one listener per worker, connections spread by
+//! the kernel, one handle to stop them all.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sprout::net::{StreamServer, TcpStream};
+
+/// Accepts per thread.
+type Accepts = Arc<Mutex<HashMap<std::thread::ThreadId, usize>>>;
+
+/// An echo server on `n` workers that counts its accepts per thread.
+async fn server(n: usize) -> (StreamServer<impl Fn(TcpStream, std::net::SocketAddr) -> Echo + Clone + Send>, Accepts) {
+    let accepts: Accepts = Arc::default();
+    let seen = accepts.clone();
+    let server = StreamServer::bind("127.0.0.1:0", move |stream: TcpStream, _| {
+        *seen.lock().unwrap().entry(std::thread::current().id()).or_default() += 1;
+        Box::pin(echo(stream)) as Echo
+    })
+    .await
+    .unwrap()
+    .workers(n);
+    (server, accepts)
+}
+
+type Echo = std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<()>>>>;
+
+async fn echo(stream: TcpStream) -> std::io::Result<()> {
+    loop {
+        let data = stream.read_lent().await?;
+        if data.is_empty() {
+            return Ok(());
+        }
+        stream.write_all(&data).await?;
+    }
+}
+
+async fn round_trip(stream: &TcpStream) {
+    stream.write_all(b"ping").await.unwrap();
+    let mut back = [0; 4];
+    stream.read_exact(&mut back).await.unwrap();
+    assert_eq!(&back, b"ping");
+}
+
+#[test]
+fn connections_spread_over_every_worker() {
+    sprout::run(async {
+        let (server, accepts) = server(3).await;
+        let addr = server.local_addr().unwrap();
+        let handle = server.start();
+        assert_eq!(handle.workers(), 3);
+        let mut clients = Vec::new();
+        for _ in 0..300 {
+            let client = TcpStream::connect(addr).await.unwrap();
+            round_trip(&client).await;
+            clients.push(client);
+        }
+        let per_thread: Vec<usize> = accepts.lock().unwrap().values().copied().collect();
+        assert_eq!(per_thread.len(), 3, "every worker accepted: {per_thread:?}");
+        assert_eq!(per_thread.iter().sum::<usize>(), 300);
+        assert!(per_thread.iter().all(|&n| n > 0), "{per_thread:?}");
+        assert_eq!(handle.connections(), 300, "connections() counts every worker's");
+        drop(clients);
+        assert_eq!(handle.stop_graceful(Duration::from_secs(5)).await, 0);
+        assert_eq!(handle.connections(), 0);
+    });
+}
+
+#[test]
+fn stop_closes_every_workers_listener_and_keeps_their_connections() {
+    sprout::run(async {
+        let (server, accepts) = server(2).await;
+        let addr = server.local_addr().unwrap();
+        let handle = server.start();
+        let mut clients = Vec::new();
+        while accepts.lock().unwrap().len() < 2 {
+            let client = TcpStream::connect(addr).await.unwrap();
+            round_trip(&client).await;
+            clients.push(client);
+        }
+        handle.stop();
+        // No worker accepts any more: the port is closed everywhere.
+        sprout::sleep(Duration::from_millis(20)).await;
+        for _ in 0..20 {
+            assert!(TcpStream::connect(addr).await.is_err(), "a worker still listens");
+        }
+        // Every open connection, on either worker, is still served.
+        for client in &clients {
+            round_trip(client).await;
+        }
+        assert_eq!(handle.connections(), clients.len());
+    });
+}
+
+#[test]
+fn a_graceful_stop_drains_every_worker_and_kills_the_stragglers() {
+    sprout::run(async {
+        let (server, accepts) = server(2).await;
+        let addr = server.local_addr().unwrap();
+        let handle = server.handle();
+        let serving = sprout::spawn(server.serve_forever());
+        let mut idle = Vec::new();
+        while accepts.lock().unwrap().len() < 2 || idle.len() < 10 {
+            let client = TcpStream::connect(addr).await.unwrap();
+            round_trip(&client).await;
+            idle.push(client);
+        }
+        let open = idle.len();
+        // The idle clients never close: the drain's deadline kills them all.
+        let killed = handle.stop_graceful(Duration::from_millis(50)).await;
+        assert_eq!(killed, open);
+        assert_eq!(handle.connections(), 0);
+        for client in &idle {
+            let mut buf = [0; 1];
+            assert_eq!(client.read(&mut buf).await.unwrap_or(0), 0, "the server closed it");
+        }
+        // serve_forever returns once every worker is done.
+        sprout::timeout(Duration::from_secs(5), serving).await.unwrap().unwrap();
+    });
+}
