@@ -42,7 +42,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use echo_load::Figures;
-use support::report::{self, Better, Report, Series};
+use support::report::{self, Better, Metric, Report, Series};
 
 const BUFFER: usize = 8 * 1024;
 const SERVERS: [&str; 4] = ["mio", "tokio", "sprout", "smol"];
@@ -107,7 +107,7 @@ fn orchestrate(points: &[(usize, usize)], runs: usize, secs: f64) {
                 all[i].push(measure(server, conns, size, secs));
             }
         }
-        let metrics: [(&str, &str, Better, fn(&Figures) -> f64); 4] = [
+        let metrics: [Metric<Figures>; 4] = [
             ("rps", "req/s", Better::Higher, |f| f.rps),
             ("p50", "µs", Better::Lower, |f| f.p50_us),
             ("p99", "µs", Better::Lower, |f| f.p99_us),

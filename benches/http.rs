@@ -31,7 +31,7 @@ use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
-use support::report::{self, Better, Report, Series};
+use support::report::{self, Better, Metric, Report, Series};
 
 const SERVERS: [&str; 2] = ["sprout", "tokio"];
 const CLIENTS: [&str; 2] = ["sprout", "hyper-util"];
@@ -89,7 +89,7 @@ fn orchestrate(rounds: usize, secs: u32, pages: usize) {
                 runs[i].push(measure(*addr, child.id(), conns, secs));
             }
         }
-        let metrics: [(&str, &str, Better, fn(&Figures) -> f64); 4] = [
+        let metrics: [Metric<Figures>; 4] = [
             ("rps", "req/s", Better::Higher, |f| f.rps),
             ("cpu", "µs/req", Better::Lower, |f| f.cpu_us_per_req),
             ("user", "µs/req", Better::Lower, |f| f.user_us_per_req),

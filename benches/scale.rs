@@ -39,7 +39,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use support::report::{self, Better, Report, Series};
+use support::report::{self, Better, Metric, Report, Series};
 
 const POINTS: [usize; 2] = [50, 1000];
 const SIZE: usize = 64;
@@ -106,7 +106,7 @@ fn echo_part(report: &mut Report, runs: usize, secs: f64, threads: usize, go: Op
                 child.wait().ok();
             }
         }
-        let metrics: [(&str, &str, Better, fn(&echo_load::Figures) -> f64); 4] = [
+        let metrics: [Metric<echo_load::Figures>; 4] = [
             ("rps", "req/s", Better::Higher, |f| f.rps),
             ("p50", "µs", Better::Lower, |f| f.p50_us),
             ("p99", "µs", Better::Lower, |f| f.p99_us),

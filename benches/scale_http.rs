@@ -19,7 +19,7 @@ use std::io::{self, BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 
-use support::report::{self, Better, Report, Series};
+use support::report::{self, Better, Metric, Report, Series};
 
 const SERVERS: [&str; 3] = ["sprout-1", "sprout-2", "hyper-mt2"];
 const POINTS: [usize; 2] = [50, 1000];
@@ -52,7 +52,7 @@ fn main() {
                 child.wait().ok();
             }
         }
-        let metrics: [(&str, &str, Better, fn(&(f64, f64, f64)) -> f64); 3] = [
+        let metrics: [Metric<(f64, f64, f64)>; 3] = [
             ("rps", "req/s", Better::Higher, |f| f.0),
             ("p99", "ms", Better::Lower, |f| f.1),
             ("cpu", "µs/req", Better::Lower, |f| f.2),

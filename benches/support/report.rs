@@ -91,6 +91,10 @@ pub enum Better {
     Higher,
 }
 
+/// How a bench takes one figure out of a run's results `T`: the metric's
+/// name, its unit, which way is better, and the getter.
+pub type Metric<T> = (&'static str, &'static str, Better, fn(&T) -> f64);
+
 /// One figure of one workload, measured on several peers over several runs.
 pub struct Series {
     workload: String,
