@@ -123,12 +123,16 @@ def caption(fig, reports, note=""):
     lines = []
     for r in reports:
         m = r["machine"]
-        cmd = " ".join(Path(r["command"][0]).name.split("-")[:1] + r["command"][1:])
+        # The binary's own argv, as the cargo command that runs it (cargo
+        # bench adds the `--bench` flag itself).
+        args = [a for a in r["command"][1:] if a != "--bench"]
+        cmd = f"cargo bench --bench {r['bench']}" + (" -- " + " ".join(args) if args else "")
+        usable = m.get("usable_cores", m["cores"])
+        pinned = f" (pinned to {usable})" if usable < m["cores"] else ""
         load_avg = m.get("load_average_start") or []
-        load_txt = f", load {load_avg[0]:.1f}" if load_avg else ""
-        lines.append(
-            f"{r['bench']}: {m['cpu']}, {m['cores']} cores{load_txt}; {r['date'][:16].replace('T', ' ')} UTC; `{cmd}`"
-        )
+        load_txt = f", load average {load_avg[0]:.1f}" if load_avg else ""
+        when = r["date"][:16].replace("T", " ")
+        lines.append(f"{r['bench']}: {m['cpu']}, {m['cores']} cores{pinned}{load_txt}; {when} UTC; {cmd}")
     text = "\n".join(lines)
     if note:
         text = note + "\n" + text
@@ -184,9 +188,16 @@ def bars(ax, groups, peers, bench=None, value_fmt="{:,.0f}", legend=True, log=Fa
     return present
 
 
+FORMAT = "svg"
+
+
 def save(fig, out, name, made):
     path = Path(out) / name
-    fig.savefig(path, format="svg", metadata={"Date": None})
+    if FORMAT == "png":  # a preview, for eyes and image viewers
+        path = path.with_suffix(".png")
+        fig.savefig(path, format="png", dpi=110)
+    else:
+        fig.savefig(path, format="svg", metadata={"Date": None})
     plt.close(fig)
     made.append(path)
 
@@ -394,7 +405,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", nargs="?", default="target/bench-json", help="directory of <bench>.json files")
     parser.add_argument("--out", default="docs/img", help="where the SVG files go")
+    parser.add_argument("--png", action="store_true", help="write PNG previews instead of SVG")
     args = parser.parse_args()
+    global FORMAT
+    FORMAT = "png" if args.png else "svg"
     reports = load(args.data)
     if not reports:
         sys.exit(f"no sprout-bench JSON files in {args.data}")
