@@ -60,7 +60,7 @@ fn main() {
     let runs = flag("--runs").and_then(|s| s.parse().ok()).unwrap_or(3usize).max(1);
     let secs: f64 = flag("--secs").and_then(|s| s.parse().ok()).unwrap_or(2.0);
     let threads: usize = flag("--client-threads").and_then(|s| s.parse().ok()).unwrap_or(1);
-    let go = go_server();
+    let go = support::foreign_echo::go_echo();
     let (echo, idle) = (has("--echo"), has("--idle"));
     let mut report = Report::new("scale");
     if echo || !idle {
@@ -383,64 +383,4 @@ fn serve_tokio(mut builder: tokio::runtime::Builder) {
             });
         }
     });
-}
-
-/// The Go peer's source: a goroutine per connection, a 4 KiB buffer.
-const GO_ECHO: &str = r#"package main
-
-import (
-	"fmt"
-	"net"
-	"os"
-)
-
-func main() {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	fmt.Println(ln.Addr().String())
-	os.Stdout.Sync()
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			continue
-		}
-		go func(c net.Conn) {
-			defer c.Close()
-			buf := make([]byte, 4096)
-			for {
-				n, err := c.Read(buf)
-				if err != nil {
-					return
-				}
-				if _, err := c.Write(buf[:n]); err != nil {
-					return
-				}
-			}
-		}(c)
-	}
-}
-"#;
-
-/// Builds the Go peer, if `go` is installed; its binary's path.
-fn go_server() -> Option<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("sprout-scale-go-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).ok()?;
-    std::fs::write(dir.join("main.go"), GO_ECHO).ok()?;
-    let bin = dir.join("echo");
-    let built = Command::new("go")
-        .args(["build", "-o"])
-        .arg(&bin)
-        .arg("main.go")
-        .current_dir(&dir)
-        .env("GO111MODULE", "off")
-        .env("GOCACHE", dir.join("cache"))
-        .output()
-        .ok()?;
-    if !built.status.success() {
-        eprintln!("go build failed: {}", String::from_utf8_lossy(&built.stderr));
-        return None;
-    }
-    Some(bin)
 }

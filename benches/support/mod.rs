@@ -1,7 +1,9 @@
-//! Shared benchmark harness: child processes, medians, the ratio table,
-//! and (in `report`) the JSON file and progress lines beside it.
+//! Shared benchmark harness: child processes, medians, the ratio table;
+//! `report`: the JSON file and progress lines beside it; `foreign_echo`:
+//! the Go and gevent echo servers.
 #![allow(dead_code)]
 
+pub mod foreign_echo;
 pub mod report;
 
 use std::process::Command;
