@@ -22,6 +22,7 @@ import matplotlib
 
 matplotlib.use("svg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 # Stable SVG output for the same data (no random ids, no timestamp), so a
 # regenerated chart shows up in git only when its data changed.
@@ -73,16 +74,19 @@ LABELS = {
     "hyper-mt2": "hyper, tokio multi_thread(2)",
     "go-2": "Go, GOMAXPROCS=2",
     "go": "Go",
+    "gevent": "gevent StreamServer (Python)",
     "sprout-owned": "sprout, 8 KiB buffer in the task",
     "hyper-util": "hyper-util on tokio",
 }
 
 
 def colour(peer):
-    if peer == "sprout-owned":
+    # sprout's own API is full green; sprout under another API (a second
+    # set-up, a peer's combinator on sprout's runtime) a light green.
+    if peer.startswith("Pool::"):
+        return COLOURS["sprout"]
+    if peer in ("sprout-owned", "sprout-1") or peer.startswith("sprout+"):
         return "#8fd3bf"
-    if peer == "sprout-1":
-        return "#7fcfb9"
     for key, c in COLOURS.items():
         if peer.startswith(key):
             return c
@@ -92,6 +96,8 @@ def colour(peer):
 def label(peer, bench=None):
     if bench == "http" and peer == "tokio":
         return "hyper, tokio current_thread"
+    if bench == "echo" and peer == "go":
+        return "Go, GOMAXPROCS=1"
     return LABELS.get(peer, peer)
 
 
@@ -139,7 +145,7 @@ def caption(fig, reports, note=""):
     fig.text(0.01, 0.005, text, fontsize=7, color="#57606a", va="bottom", ha="left", wrap=True)
 
 
-def bars(ax, groups, peers, bench=None, value_fmt="{:,.0f}", legend=True, log=False):
+def bars(ax, groups, peers, bench=None, value_fmt="{:,.0f}", log=False):
     """Grouped bars: `groups` is [(group label, series)], one bar per peer
     present in the series: the median, with a min-max whisker when there
     are several runs."""
@@ -170,7 +176,7 @@ def bars(ax, groups, peers, bench=None, value_fmt="{:,.0f}", legend=True, log=Fa
             ax.annotate(
                 value_fmt.format(m),
                 (x, m + h),
-                xytext=(0, 2),
+                xytext=(0, 3),
                 textcoords="offset points",
                 ha="center",
                 va="bottom",
@@ -183,9 +189,18 @@ def bars(ax, groups, peers, bench=None, value_fmt="{:,.0f}", legend=True, log=Fa
         ax.set_yscale("log")
     else:
         ax.margins(y=0.18)
-    if legend:
-        ax.legend(fontsize=8, frameon=False, loc="upper left")
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 10 else f"{v:g}"))
     return present
+
+
+def legend(fig, top=0.93):
+    """One legend above the panels: every peer drawn, once, in order."""
+    handles = {}
+    for ax in fig.axes:
+        for h, l in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(l, h)
+    fig.legend(list(handles.values()), list(handles), loc="upper center", ncol=min(len(handles), 4),
+               frameon=False, bbox_to_anchor=(0.5, top), fontsize=8.5)
 
 
 FORMAT = "svg"
@@ -213,17 +228,18 @@ def chart_echo(reports, out, made, size=64, name="echo.svg"):
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.8))
     rps = [(f"{c:,}", find(r, f"{c} x {size} B", "rps")) for c in conns]
     cpu = [(f"{c:,}", find(r, f"{c} x {size} B", "cpu")) for c in conns]
-    bars(a, rps, peers, value_fmt="{:,.0f}")
+    bars(a, rps, peers, bench="echo", value_fmt="{:,.0f}")
     a.set_title(f"Requests per second ({size} B messages; higher is better)")
     a.set_xlabel("connections")
     a.set_ylabel("requests/s")
-    bars(b, cpu, peers, value_fmt="{:.2f}", legend=False)
+    bars(b, cpu, peers, bench="echo", value_fmt="{:.2f}")
     b.set_title("Server CPU per request (lower is better)")
     b.set_xlabel("connections")
     b.set_ylabel("server CPU, µs/request")
     fig.suptitle(f"Echo server, {size} B: sprout vs tokio vs smol (server on one core)", fontweight="bold")
+    legend(fig)
     caption(fig, [r], "Bars: medians; whiskers: min–max over the runs. One mio load client on the other core.")
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    fig.tight_layout(rect=(0, 0.07, 1, 0.89))
     save(fig, out, name, made)
 
 
@@ -242,7 +258,7 @@ def chart_http(reports, out, made):
     axes[0].set_title("Requests per second (higher is better)")
     axes[0].set_xlabel("connections")
     axes[0].set_ylabel("requests/s")
-    bars(axes[1], cpu, peers, bench="http", value_fmt="{:.2f}", legend=False)
+    bars(axes[1], cpu, peers, bench="http", value_fmt="{:.2f}")
     axes[1].set_title("Server CPU per request (lower is better)")
     axes[1].set_xlabel("connections")
     axes[1].set_ylabel("server CPU, µs/request")
@@ -252,8 +268,9 @@ def chart_http(reports, out, made):
         axes[2].set_ylabel("pages/s")
     fig.suptitle("HTTP/1.1 hello world: sprout::http vs hyper on tokio (server on one core, wrk -t1)",
                  fontweight="bold")
+    legend(fig)
     caption(fig, [r], "Bars: medians; whiskers: min–max over the rounds.")
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    fig.tight_layout(rect=(0, 0.07, 1, 0.89))
     save(fig, out, "http.svg", made)
 
 
@@ -270,7 +287,7 @@ def panels(reports, out, made, name, title, specs, ncols=None, note="", bench_na
     for i, (bench, workload, metric, ptitle, ylabel, fmt, peers) in enumerate(specs):
         ax = axes[i // ncols][i % ncols]
         s = find(reports[bench], workload, metric)
-        bars(ax, [("", s)], peers or [p["peer"] for p in s["peers"]], bench=bench, value_fmt=fmt, legend=False)
+        bars(ax, [("", s)], peers or [p["peer"] for p in s["peers"]], bench=bench, value_fmt=fmt)
         ax.set_xticks([])
         ax.set_title(ptitle, fontsize=9.5)
         ax.set_ylabel(ylabel)
@@ -278,16 +295,7 @@ def panels(reports, out, made, name, title, specs, ncols=None, note="", bench_na
             used.append(bench)
     for j in range(len(specs), nrows * ncols):
         axes[j // ncols][j % ncols].axis("off")
-    # One legend for the figure: every peer drawn, once.
-    handles, labels = {}, []
-    for row in axes:
-        for ax in row:
-            for h, l in zip(*ax.get_legend_handles_labels()):
-                if l not in handles:
-                    handles[l] = h
-                    labels.append(l)
-    fig.legend([handles[l] for l in labels], labels, loc="upper center", ncol=min(len(labels), 5),
-               frameon=False, bbox_to_anchor=(0.5, 0.93), fontsize=8.5)
+    legend(fig)
     fig.suptitle(title, fontweight="bold")
     caption(fig, [reports[b] for b in used], note or "Bars: medians; whiskers: min–max over the runs.")
     fig.tight_layout(rect=(0, 0.04 + 0.025 * len(used), 1, 0.88))
@@ -396,8 +404,9 @@ def chart_scale(reports, out, made):
     else:
         axes[2].axis("off")
     fig.suptitle("Several cores: sprout::cores and workers vs tokio multi_thread, Go, smol", fontweight="bold")
+    legend(fig)
     caption(fig, [reports[b] for b in parts], "Bars: medians; whiskers: min–max over the runs. Load client shares the cores.")
-    fig.tight_layout(rect=(0, 0.03 + 0.025 * len(parts), 1, 1))
+    fig.tight_layout(rect=(0, 0.03 + 0.025 * len(parts), 1, 0.84))
     save(fig, out, "scale.svg", made)
 
 
