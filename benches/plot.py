@@ -163,13 +163,15 @@ def bars(ax, groups, peers, bench=None, value_fmt="{:,.0f}", log=False):
             multi = len(p["runs"]) > 1
             lo.append(p["median"] - p["min"] if multi else 0)
             hi.append(p["max"] - p["median"] if multi else 0)
+        # A single measurement gets no whisker at all, rather than a flat one.
+        whiskers = [lo, hi] if any(lo) or any(hi) else None
         ax.bar(
             xs,
             meds,
             width * 0.92,
             color=colour(peer),
             label=label(peer, bench),
-            yerr=[lo, hi],
+            yerr=whiskers,
             error_kw={"ecolor": "#24292f", "elinewidth": 0.8, "capsize": 2},
         )
         for x, m, h in zip(xs, meds, hi):
