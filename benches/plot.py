@@ -18,7 +18,13 @@ import json
 import sys
 from pathlib import Path
 
-import matplotlib
+try:
+    import matplotlib
+except ImportError:
+    sys.exit(
+        "benches/plot.py needs matplotlib: python3 -m venv target/plotenv && "
+        "target/plotenv/bin/pip install matplotlib, then run it with target/plotenv/bin/python"
+    )
 
 matplotlib.use("svg")
 import matplotlib.pyplot as plt  # noqa: E402
