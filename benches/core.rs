@@ -33,7 +33,7 @@ fn main() {
         Workload { name: "sleep_1m_rss", unit: "B/task", goal: "<= 160 B", run: sleep_many_rss },
         Workload { name: "sleep_1m_total", unit: "ms", goal: "<= 1150 ms", run: sleep_many_time },
     ];
-    support::main(&workloads);
+    support::main("core", &workloads);
 }
 
 /// Spawns `SPAWN_TASKS` trivial tasks, then joins them in order.

@@ -31,7 +31,7 @@ fn main() {
         Workload { name: "channel_rtt", unit: "ns/rtt", goal: "cross-core ping-pong, bounded(1)", run: channel_rtt },
         Workload { name: "spawn_rtt", unit: "ns/rtt", goal: "spawn on the other core, await", run: spawn_rtt },
     ];
-    support::main(&workloads);
+    support::main("cores", &workloads);
 }
 
 fn per(start: Instant, n: usize) -> Measure {

@@ -1,6 +1,8 @@
 //! The echo benchmark: sprout's echo server against the same server on
-//! tokio (current_thread) and a hand-written mio loop with no tasks at all
-//! (the floor a task runtime adds overhead to).
+//! tokio (current_thread), on smol (`LocalExecutor`), and a hand-written
+//! mio loop with no tasks at all (the floor a task runtime adds overhead
+//! to); and, when they are installed, in Go (`GOMAXPROCS=1`) and on
+//! gevent's `StreamServer` (the Python library sprout is modelled on).
 //!
 //! ```text
 //! cargo bench --bench echo                       # every load point, medians of 3 (about 3 minutes)
@@ -10,7 +12,7 @@
 //! ```
 //!
 //! Each server runs alone on core 0 (`taskset -c 0`); one load client, the
-//! same for all three, runs on core 1 (`taskset -c 1`). The client is a mio
+//! same for all, runs on core 1 (`taskset -c 1`). The client is a mio
 //! state machine too, so it costs as little as a client can: at 50
 //! connections and more it still saturates its core before the servers do,
 //! which is why the server's CPU time per request (from `/proc/PID/stat`,
@@ -21,7 +23,11 @@
 //! record the round trip, send again. A warm-up precedes the measured
 //! window. Load points run in turn, servers interleaved within each run.
 //!
-//! The mio and tokio servers read into an 8 KiB buffer of their own, and
+//! The table goes to stdout; progress lines go to stderr, and the figures
+//! of every run to `target/bench-json/echo.json` (see
+//! `benches/support/report.rs` for the place and the format).
+//!
+//! The mio, tokio and smol servers read into an 8 KiB buffer of their own, and
 //! sprout with `read_lent` (a 16 KiB buffer lent for each read, none held
 //! while idle), as `examples/echo_server.rs` does; all write back what they
 //! read; none sets `TCP_NODELAY` (one
@@ -29,16 +35,30 @@
 
 #[path = "support/echo_load.rs"]
 mod echo_load;
+mod support;
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use echo_load::Figures;
+use support::report::{self, Better, Metric, Report, Series};
 
 const BUFFER: usize = 8 * 1024;
-const SERVERS: [&str; 3] = ["mio", "tokio", "sprout"];
+/// The servers in Rust, this binary's own (`--server NAME`).
+const SERVERS: [&str; 4] = ["mio", "tokio", "sprout", "smol"];
+
+/// The servers in other languages, when their toolchains are installed
+/// (`benches/support/foreign_echo.rs`): Go's binary, and the command that
+/// runs the gevent script. Found once, by the orchestrator.
+static FOREIGN: OnceLock<(Option<PathBuf>, Option<Vec<String>>)> = OnceLock::new();
+
+fn foreign() -> &'static (Option<PathBuf>, Option<Vec<String>>) {
+    FOREIGN.get_or_init(|| (support::foreign_echo::go_echo(), support::foreign_echo::gevent_echo()))
+}
 const POINTS: [(usize, usize); 6] = [(1, 64), (50, 64), (1000, 64), (1, 4096), (50, 4096), (1000, 4096)];
 
 fn main() {
@@ -85,21 +105,52 @@ fn main() {
 // The orchestrator: one process per server and per client, pinned.
 
 fn orchestrate(points: &[(usize, usize)], runs: usize, secs: f64) {
+    let mut report = Report::new("echo");
+    let mut servers: Vec<&str> = SERVERS.to_vec();
+    match foreign() {
+        (Some(_), _) => servers.push("go"),
+        _ => println!("(go not installed: no Go row; apt-get install -y golang)"),
+    }
+    match foreign() {
+        (_, Some(_)) => servers.push("gevent"),
+        _ => println!("(no Python with gevent: no gevent row; pip install gevent, or set SPROUT_BENCH_PYTHON)"),
+    }
     println!("echo benchmark: servers on core 0, one client on core 1; medians of {runs} run(s) of {secs} s");
     println!(
         "{:<16} {:<7} {:>10} {:>8} {:>8} {:>11} {:>9} {:>9}",
         "load", "server", "req/s", "p50 us", "p99 us", "cpu us/req", "cpu/mio", "cpu/tokio"
     );
     for &(conns, size) in points {
-        let mut all: Vec<Vec<Figures>> = SERVERS.iter().map(|_| Vec::new()).collect();
-        for _ in 0..runs {
-            for (i, server) in SERVERS.iter().enumerate() {
+        let mut all: Vec<Vec<Figures>> = servers.iter().map(|_| Vec::new()).collect();
+        let load = format!("{conns} x {size} B");
+        for run in 1..=runs {
+            for (i, server) in servers.iter().enumerate() {
+                report::progress("echo", &format!("{conns} conns x {size} B"), server, run, runs);
                 all[i].push(measure(server, conns, size, secs));
             }
         }
+        let metrics: [Metric<Figures>; 4] = [
+            ("rps", "req/s", Better::Higher, |f| f.rps),
+            ("p50", "µs", Better::Lower, |f| f.p50_us),
+            ("p99", "µs", Better::Lower, |f| f.p99_us),
+            ("cpu", "µs/req", Better::Lower, |f| f.cpu_us_per_req),
+        ];
+        for (metric, unit, better, figure) in metrics {
+            let mut series = Series::new(&load, unit)
+                .metric(metric)
+                .better(better)
+                .param("conns", conns)
+                .param("size", size)
+                .param("secs", secs)
+                .base("sprout");
+            for (server, figures) in servers.iter().zip(&all) {
+                series = series.peer(server, figures.iter().map(figure).collect());
+            }
+            report.add(series);
+        }
         let med = |i: usize, f: fn(&Figures) -> f64| median(all[i].iter().map(f).collect());
-        let cpu: Vec<f64> = (0..SERVERS.len()).map(|i| med(i, |f| f.cpu_us_per_req)).collect();
-        for (i, server) in SERVERS.iter().enumerate() {
+        let cpu: Vec<f64> = (0..servers.len()).map(|i| med(i, |f| f.cpu_us_per_req)).collect();
+        for (i, server) in servers.iter().enumerate() {
             let load = if i == 0 { format!("{conns} x {size} B") } else { String::new() };
             println!(
                 "{:<16} {:<7} {:>10.0} {:>8.0} {:>8.0} {:>11.2} {:>8.3}x {:>8.3}x",
@@ -125,11 +176,17 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// and reads the address it prints.
 fn start_server(prefix: &[&str], server: &str) -> (Child, SocketAddr) {
     let exe = std::env::current_exe().expect("own path");
+    let own = [exe.display().to_string(), "--server".into(), server.into()];
+    let program: &[String] = match (server, foreign()) {
+        ("go", (Some(go), _)) => &[go.display().to_string()],
+        ("gevent", (_, Some(gevent))) => gevent,
+        _ => &own,
+    };
     let prefix = if prefix.is_empty() { &["taskset", "-c", "0"][..] } else { prefix };
     let mut child = Command::new(prefix[0])
         .args(&prefix[1..])
-        .arg(exe)
-        .args(["--server", server])
+        .args(program)
+        .env("GOMAXPROCS", "1")
         .stdout(Stdio::piped())
         .spawn()
         .expect("start the server (are taskset, strace and valgrind installed?)");
@@ -267,6 +324,7 @@ fn serve(server: &str) {
     match server {
         "sprout" => serve_sprout(),
         "tokio" => serve_tokio(),
+        "smol" => serve_smol(),
         "mio" => serve_mio().expect("the mio server"),
         other => panic!("unknown server {other}"),
     }
@@ -319,6 +377,34 @@ fn serve_tokio() {
             });
         }
     });
+}
+
+/// smol: the same loop, a task per connection on a `LocalExecutor` driven
+/// by `smol::block_on` (which runs the async-io reactor on this thread).
+fn serve_smol() {
+    use smol::io::{AsyncReadExt, AsyncWriteExt};
+    let ex = smol::LocalExecutor::new();
+    smol::block_on(ex.run(async {
+        let listener = smol::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        announce(listener.local_addr().unwrap());
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else { continue };
+            ex.spawn(async move {
+                let mut buf = vec![0; BUFFER];
+                loop {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => {
+                            if stream.write_all(&buf[..n]).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                }
+            })
+            .detach();
+        }
+    }));
 }
 
 /// The floor: one epoll loop, a state machine per connection, no tasks.

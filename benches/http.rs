@@ -24,10 +24,14 @@
 //! fetch `--pages` pages (default 200,000) from the sprout server, after
 //! 10,000 pages of warm-up.
 
+mod support;
+
 use std::io::{self, BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::Instant;
+
+use support::report::{self, Better, Metric, Report, Series};
 
 const SERVERS: [&str; 2] = ["sprout", "tokio"];
 const CLIENTS: [&str; 2] = ["sprout", "hyper-util"];
@@ -68,6 +72,7 @@ struct Figures {
 fn orchestrate(rounds: usize, secs: u32, pages: usize) {
     let _ = sprout::net::raise_fd_limit();
     let mut servers: Vec<(Child, SocketAddr)> = SERVERS.iter().map(|s| start_server(s)).collect();
+    let mut report = Report::new("http");
     println!("HTTP hello world, server on core 0, wrk -t1 on core 1, {rounds} rounds of {secs} s, medians\n");
     println!("| server | conns | req/s | µs CPU / req | of which user | p99 ms |");
     println!("| --- | ---: | ---: | ---: | ---: | ---: |");
@@ -78,10 +83,28 @@ fn orchestrate(rounds: usize, secs: u32, pages: usize) {
             // Alternate who goes first.
             let order: Vec<usize> = if round % 2 == 0 { vec![0, 1] } else { vec![1, 0] };
             for i in order {
+                report::progress("http", &format!("{conns} conns"), SERVERS[i], round + 1, rounds);
                 let (child, addr) = &servers[i];
                 wrk(*addr, conns, 1); // warm-up
                 runs[i].push(measure(*addr, child.id(), conns, secs));
             }
+        }
+        let metrics: [Metric<Figures>; 4] = [
+            ("rps", "req/s", Better::Higher, |f| f.rps),
+            ("cpu", "µs/req", Better::Lower, |f| f.cpu_us_per_req),
+            ("user", "µs/req", Better::Lower, |f| f.user_us_per_req),
+            ("p99", "ms", Better::Lower, |f| f.p99_ms),
+        ];
+        for (metric, unit, better, figure) in metrics {
+            let mut series = Series::new(format!("{conns} conns"), unit)
+                .metric(metric)
+                .better(better)
+                .param("conns", conns)
+                .param("secs", secs);
+            for (server, figures) in SERVERS.iter().zip(&runs) {
+                series = series.peer(server, figures.iter().map(figure).collect());
+            }
+            report.add(series);
         }
         for (i, server) in SERVERS.iter().enumerate() {
             let m = Figures {
@@ -115,9 +138,15 @@ fn orchestrate(rounds: usize, secs: u32, pages: usize) {
     for round in 0..rounds {
         let order: Vec<usize> = if round % 2 == 0 { vec![0, 1] } else { vec![1, 0] };
         for i in order {
+            report::progress("http", "client", CLIENTS[i], round + 1, rounds);
             rates[i].push(client_rate(CLIENTS[i], &url, pages));
         }
     }
+    let mut series = Series::new("client", "pages/s").metric("fetch").better(Better::Higher).param("pages", pages);
+    for (client, runs) in CLIENTS.iter().zip(&rates) {
+        series = series.peer(client, runs.clone());
+    }
+    report.add(series);
     let medians: Vec<f64> = rates.into_iter().map(median).collect();
     println!("| client | pages/s |");
     println!("| --- | ---: |");

@@ -25,6 +25,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use futures::StreamExt;
+use support::report::{self, Report, Series};
 use support::rss_bytes;
 
 /// Round trips per `spawn_blocking` measurement.
@@ -103,6 +104,7 @@ fn main() {
     let filters: Vec<&String> =
         args.iter().skip(1).filter(|a| !a.starts_with("--") && a.parse::<usize>().is_err()).collect();
     let exe = std::env::current_exe().expect("own path");
+    let mut report = Report::new("pools");
     println!("{:<15} {:>8}  {:<26} {:>12} {:>9}   goal", "workload", "unit", "peer", "median", "ratio");
     for bench in BENCHES {
         if !filters.is_empty() && !filters.iter().any(|f| bench.name.contains(f.as_str())) {
@@ -111,8 +113,9 @@ fn main() {
         // Rounds interleave the peers, so that a change in the machine's
         // load (other builds on a shared VM) hits every peer alike.
         let mut values: Vec<Vec<f64>> = vec![Vec::new(); bench.peers.len()];
-        for _ in 0..runs {
+        for run in 1..=runs {
             for (k, (peer, _)) in bench.peers.iter().enumerate() {
+                report::progress("pools", bench.name, peer, run, runs);
                 let out = Command::new(&exe).args(["--child", bench.name, *peer]).output().expect("run child");
                 assert!(
                     out.status.success(),
@@ -123,6 +126,11 @@ fn main() {
                 values[k].push(String::from_utf8_lossy(&out.stdout).trim().parse().expect("a number"));
             }
         }
+        let mut series = Series::new(bench.name, bench.unit).goal(bench.goal);
+        for ((peer, _), runs) in bench.peers.iter().zip(&values) {
+            series = series.peer(peer, runs.clone());
+        }
+        report.add(series);
         let mut base = None;
         for (k, ((peer, _), mut values)) in bench.peers.iter().zip(values).enumerate() {
             values.sort_by(|a, b| a.partial_cmp(b).unwrap());

@@ -21,8 +21,12 @@
 //! a busy machine) and its ratio; and the most threads the measuring
 //! process had (`/proc/self/status`): 1 means no helper thread at all.
 
+mod support;
+
 use std::process::Stdio;
 use std::time::Instant;
+
+use support::report::{self, Report, Series};
 
 /// Children per measurement.
 const CHILDREN: usize = 1_000;
@@ -60,6 +64,7 @@ fn main() {
     let filters: Vec<&String> =
         args.iter().skip(1).filter(|a| !a.starts_with("--") && a.parse::<usize>().is_err()).collect();
     let exe = std::env::current_exe().expect("own path");
+    let mut report = Report::new("process");
     println!(
         "{CHILDREN} children, {WIDTH} at a time, {runs} rounds; medians, microseconds per child\n\
          {:<16} {:<8} {:>10} {:>8} {:>12} {:>8} {:>8}   goal",
@@ -72,8 +77,9 @@ fn main() {
         let mut values: Vec<Vec<f64>> = vec![Vec::new(); bench.peers.len()];
         let mut cpu: Vec<Vec<f64>> = vec![Vec::new(); bench.peers.len()];
         let mut threads = vec![0usize; bench.peers.len()];
-        for _ in 0..runs {
+        for run in 1..=runs {
             for (k, (peer, _)) in bench.peers.iter().enumerate() {
+                report::progress("process", bench.name, peer, run, runs);
                 let out =
                     std::process::Command::new(&exe).args(["--child", bench.name, *peer]).output().expect("run child");
                 assert!(
@@ -90,6 +96,18 @@ fn main() {
                 threads[k] = threads[k].max(t);
             }
         }
+        for (metric, unit, figures) in [("wall", "µs/child", &values), ("parent_cpu", "µs/child", &cpu)] {
+            let mut series = Series::new(bench.name, unit).metric(metric).goal(bench.goal).param("children", CHILDREN);
+            for ((peer, _), runs) in bench.peers.iter().zip(figures) {
+                series = series.peer(peer, runs.clone());
+            }
+            report.add(series);
+        }
+        let mut threads_series = Series::new(bench.name, "threads").metric("threads");
+        for ((peer, _), t) in bench.peers.iter().zip(&threads) {
+            threads_series = threads_series.peer(peer, vec![*t as f64]);
+        }
+        report.add(threads_series);
         let (mut base, mut cpu_base) = (None, None);
         for (k, ((peer, _), (values, cpu))) in bench.peers.iter().zip(values.into_iter().zip(cpu)).enumerate() {
             let (median, cpu) = (median(values), median(cpu));

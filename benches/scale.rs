@@ -31,12 +31,15 @@
 
 #[path = "support/echo_load.rs"]
 mod echo_load;
+mod support;
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+
+use support::report::{self, Better, Metric, Report, Series};
 
 const POINTS: [usize; 2] = [50, 1000];
 const SIZE: usize = 64;
@@ -57,13 +60,14 @@ fn main() {
     let runs = flag("--runs").and_then(|s| s.parse().ok()).unwrap_or(3usize).max(1);
     let secs: f64 = flag("--secs").and_then(|s| s.parse().ok()).unwrap_or(2.0);
     let threads: usize = flag("--client-threads").and_then(|s| s.parse().ok()).unwrap_or(1);
-    let go = go_server();
+    let go = support::foreign_echo::go_echo();
     let (echo, idle) = (has("--echo"), has("--idle"));
+    let mut report = Report::new("scale");
     if echo || !idle {
-        echo_part(runs, secs, threads, go.as_ref());
+        echo_part(&mut report, runs, secs, threads, go.as_ref());
     }
     if idle || !echo {
-        idle_part(go.as_ref());
+        idle_part(&mut report, go.as_ref());
     }
 }
 
@@ -75,7 +79,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 // ---------------------------------------------------------------------------
 // The echo part.
 
-fn echo_part(runs: usize, secs: f64, threads: usize, go: Option<&PathBuf>) {
+fn echo_part(report: &mut Report, runs: usize, secs: f64, threads: usize, go: Option<&PathBuf>) {
     let mut servers = vec!["sprout-1", "sprout-2", "tokio-mt2"];
     if go.is_some() {
         servers.push("go-2");
@@ -91,8 +95,9 @@ fn echo_part(runs: usize, secs: f64, threads: usize, go: Option<&PathBuf>) {
     );
     for conns in POINTS {
         let mut all: Vec<Vec<echo_load::Figures>> = servers.iter().map(|_| Vec::new()).collect();
-        for _ in 0..runs {
+        for run in 1..=runs {
             for (i, server) in servers.iter().enumerate() {
+                report::progress("scale", &format!("{conns} conns x {SIZE} B"), server, run, runs);
                 let (mut child, addr) = start_server(server, go);
                 let warmup = Duration::from_secs_f64((secs / 4.0).max(0.25));
                 let secs = Duration::from_secs_f64(secs);
@@ -100,6 +105,26 @@ fn echo_part(runs: usize, secs: f64, threads: usize, go: Option<&PathBuf>) {
                 child.kill().ok();
                 child.wait().ok();
             }
+        }
+        let metrics: [Metric<echo_load::Figures>; 4] = [
+            ("rps", "req/s", Better::Higher, |f| f.rps),
+            ("p50", "µs", Better::Lower, |f| f.p50_us),
+            ("p99", "µs", Better::Lower, |f| f.p99_us),
+            ("cpu", "µs/req", Better::Lower, |f| f.cpu_us_per_req),
+        ];
+        for (metric, unit, better, figure) in metrics {
+            let mut series = Series::new(format!("{conns} x {SIZE} B"), unit)
+                .metric(metric)
+                .better(better)
+                .param("conns", conns)
+                .param("size", SIZE)
+                .param("secs", secs)
+                .param("client_threads", threads)
+                .base("tokio-mt2");
+            for (server, figures) in servers.iter().zip(&all) {
+                series = series.peer(server, figures.iter().map(figure).collect());
+            }
+            report.add(series);
         }
         let rps: Vec<f64> = all.iter().map(|f| median(f.iter().map(|f| f.rps).collect())).collect();
         let tokio = servers.iter().position(|s| *s == "tokio-mt2").unwrap();
@@ -124,7 +149,7 @@ fn echo_part(runs: usize, secs: f64, threads: usize, go: Option<&PathBuf>) {
 // ---------------------------------------------------------------------------
 // The idle part.
 
-fn idle_part(go: Option<&PathBuf>) {
+fn idle_part(report: &mut Report, go: Option<&PathBuf>) {
     let mut servers = vec!["sprout", "sprout-owned", "tokio"];
     if go.is_some() {
         servers.push("go");
@@ -136,6 +161,7 @@ fn idle_part(go: Option<&PathBuf>) {
     // The kernel's side: slab growth per connection, both ends (loopback).
     let mut slab = Vec::new();
     for server in &servers {
+        report::progress("scale", "idle connections", server, 1, 1);
         let (mut child, addr) = start_server(server, go);
         let pid = child.id();
         let exe = std::env::current_exe().expect("own path");
@@ -170,6 +196,11 @@ fn idle_part(go: Option<&PathBuf>) {
         per.push(after.saturating_sub(before) as f64 / IDLE as f64);
         total.push(after as f64 / (1 << 20) as f64);
     }
+    let mut series = Series::new("idle connections", "B/conn").metric("rss").param("conns", IDLE).base("tokio");
+    for (server, per) in servers.iter().zip(&per) {
+        series = series.peer(server, vec![*per]);
+    }
+    report.add(series);
     let tokio = per[servers.iter().position(|s| *s == "tokio").unwrap()];
     for (i, server) in servers.iter().enumerate() {
         println!("{:<14} {:>12.0} {:>12.1} {:>9.2}x", server, per[i], total[i], per[i] / tokio);
@@ -352,64 +383,4 @@ fn serve_tokio(mut builder: tokio::runtime::Builder) {
             });
         }
     });
-}
-
-/// The Go peer's source: a goroutine per connection, a 4 KiB buffer.
-const GO_ECHO: &str = r#"package main
-
-import (
-	"fmt"
-	"net"
-	"os"
-)
-
-func main() {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	fmt.Println(ln.Addr().String())
-	os.Stdout.Sync()
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			continue
-		}
-		go func(c net.Conn) {
-			defer c.Close()
-			buf := make([]byte, 4096)
-			for {
-				n, err := c.Read(buf)
-				if err != nil {
-					return
-				}
-				if _, err := c.Write(buf[:n]); err != nil {
-					return
-				}
-			}
-		}(c)
-	}
-}
-"#;
-
-/// Builds the Go peer, if `go` is installed; its binary's path.
-fn go_server() -> Option<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("sprout-scale-go-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).ok()?;
-    std::fs::write(dir.join("main.go"), GO_ECHO).ok()?;
-    let bin = dir.join("echo");
-    let built = Command::new("go")
-        .args(["build", "-o"])
-        .arg(&bin)
-        .arg("main.go")
-        .current_dir(&dir)
-        .env("GO111MODULE", "off")
-        .env("GOCACHE", dir.join("cache"))
-        .output()
-        .ok()?;
-    if !built.status.success() {
-        eprintln!("go build failed: {}", String::from_utf8_lossy(&built.stderr));
-        return None;
-    }
-    Some(bin)
 }

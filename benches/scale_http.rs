@@ -13,9 +13,13 @@
 //! medians, the server's CPU time per request (`/proc/PID/stat`) and
 //! "scaling", 2 workers' requests/s over 1 worker's.
 
+mod support;
+
 use std::io::{self, BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
+
+use support::report::{self, Better, Metric, Report, Series};
 
 const SERVERS: [&str; 3] = ["sprout-1", "sprout-2", "hyper-mt2"];
 const POINTS: [usize; 2] = [50, 1000];
@@ -34,17 +38,37 @@ fn main() {
     let runs = flag("--runs").and_then(|s| s.parse().ok()).unwrap_or(3usize).max(1);
     let secs = flag("--secs").and_then(|s| s.parse().ok()).unwrap_or(3u32);
     let threads = flag("--wrk-threads").and_then(|s| s.parse().ok()).unwrap_or(1usize);
+    let mut report = Report::new("scale_http");
     println!("HTTP hello on 2 cores, wrk -t{threads} sharing the cores; medians of {runs} run(s) of {secs} s");
     println!("{:<12} {:<10} {:>10} {:>8} {:>11} {:>10}", "load", "server", "req/s", "p99 ms", "cpu us/req", "vs hyper");
     for conns in POINTS {
         let mut all: Vec<Vec<(f64, f64, f64)>> = SERVERS.iter().map(|_| Vec::new()).collect();
-        for _ in 0..runs {
+        for run in 1..=runs {
             for (i, server) in SERVERS.iter().enumerate() {
+                report::progress("scale_http", &format!("{conns} conns"), server, run, runs);
                 let (mut child, addr) = start_server(server);
                 all[i].push(measure(addr, child.id(), conns, secs, threads));
                 child.kill().ok();
                 child.wait().ok();
             }
+        }
+        let metrics: [Metric<(f64, f64, f64)>; 3] = [
+            ("rps", "req/s", Better::Higher, |f| f.0),
+            ("p99", "ms", Better::Lower, |f| f.1),
+            ("cpu", "µs/req", Better::Lower, |f| f.2),
+        ];
+        for (metric, unit, better, figure) in metrics {
+            let mut series = Series::new(format!("{conns} conns"), unit)
+                .metric(metric)
+                .better(better)
+                .param("conns", conns)
+                .param("secs", secs)
+                .param("wrk_threads", threads)
+                .base("hyper-mt2");
+            for (server, figures) in SERVERS.iter().zip(&all) {
+                series = series.peer(server, figures.iter().map(figure).collect());
+            }
+            report.add(series);
         }
         let med = |i: usize, f: fn(&(f64, f64, f64)) -> f64| median(all[i].iter().map(f).collect());
         let hyper = med(2, |f| f.0);

@@ -48,7 +48,7 @@ fn main() {
             run: event,
         },
     ];
-    support::main(&workloads);
+    support::main("sync", &workloads);
 }
 
 fn per(start: Instant, n: usize) -> Measure {

@@ -1,7 +1,14 @@
-//! Shared benchmark harness: child processes, medians, the ratio table.
+//! Shared benchmark harness: child processes, medians, the ratio table;
+//! `report`: the JSON file and progress lines beside it; `foreign_echo`:
+//! the Go and gevent echo servers.
 #![allow(dead_code)]
 
+pub mod foreign_echo;
+pub mod report;
+
 use std::process::Command;
+
+use report::{Report, Series};
 
 /// The runtimes compared.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,15 +54,11 @@ pub fn rss_bytes() -> usize {
     pages * 4096
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
-}
-
 /// Parses the command line: `--child <workload> <peer>` runs one
 /// measurement and prints it; otherwise runs every selected workload on
-/// every peer `--runs N` times (default 3) in child processes.
-pub fn main(workloads: &[Workload]) {
+/// every peer `--runs N` times (default 3) in child processes, prints the
+/// table and writes it to `bench`'s JSON report (see `report`).
+pub fn main(bench: &str, workloads: &[Workload]) {
     let args: Vec<String> = std::env::args().collect();
     if let Some(pos) = args.iter().position(|a| a == "--child") {
         let w = workloads.iter().find(|w| w.name == args[pos + 1]).expect("unknown workload");
@@ -70,6 +73,7 @@ pub fn main(workloads: &[Workload]) {
     let filters: Vec<&String> =
         args.iter().skip(1).filter(|a| !a.starts_with("--") && a.parse::<usize>().is_err()).collect();
     let exe = std::env::current_exe().expect("own path");
+    let mut report = Report::new(bench);
     println!(
         "{:<16} {:>10} {:>12} {:>12} {:>12} {:>9} {:>9}   goal",
         "workload", "unit", "sprout", "tokio", "smol", "tok/spr", "smol/spr"
@@ -81,8 +85,9 @@ pub fn main(workloads: &[Workload]) {
         // Rounds interleave the peers (sprout, tokio, smol, sprout, ...), so a
         // drift in the machine's speed hits all three alike.
         let mut values: Vec<Vec<f64>> = vec![Vec::new(); Peer::ALL.len()];
-        for _ in 0..runs {
+        for run in 1..=runs {
             for (i, peer) in Peer::ALL.into_iter().enumerate() {
+                report::progress(bench, w.name, peer.name(), run, runs);
                 let out = Command::new(&exe).args(["--child", w.name, peer.name()]).output().expect("run child");
                 assert!(
                     out.status.success(),
@@ -94,7 +99,7 @@ pub fn main(workloads: &[Workload]) {
                 values[i].push(String::from_utf8_lossy(&out.stdout).trim().parse().expect("a number"));
             }
         }
-        let medians: Vec<f64> = values.into_iter().map(median).collect();
+        let medians: Vec<f64> = values.iter().map(|v| report::median(v)).collect();
         println!(
             "{:<16} {:>10} {:>12.1} {:>12.1} {:>12.1} {:>8.2}x {:>8.2}x   {}",
             w.name,
@@ -106,5 +111,10 @@ pub fn main(workloads: &[Workload]) {
             medians[2] / medians[0],
             w.goal
         );
+        let mut series = Series::new(w.name, w.unit).goal(w.goal);
+        for (peer, runs) in Peer::ALL.into_iter().zip(values) {
+            series = series.peer(peer.name(), runs);
+        }
+        report.add(series);
     }
 }
