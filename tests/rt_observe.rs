@@ -236,8 +236,10 @@ fn a_task_that_blocks_the_thread_is_reported_by_name_and_a_sleeping_one_is_not()
         .build()
         .unwrap();
     rt.block_on(async {
-        let sleeper = task::Builder::new().name("sleeper").spawn(sleep(Duration::from_millis(300)));
-        let blocker = task::Builder::new().name("blocker").spawn(async { thread::sleep(Duration::from_millis(300)) });
+        // Ten times the threshold: the monitor (sampling every 12.5 ms) sees
+        // it even on a loaded machine.
+        let sleeper = task::Builder::new().name("sleeper").spawn(sleep(Duration::from_millis(500)));
+        let blocker = task::Builder::new().name("blocker").spawn(async { thread::sleep(Duration::from_millis(500)) });
         blocker.await.unwrap();
         sleeper.await.unwrap();
     });
