@@ -37,7 +37,7 @@
 mod echo_load;
 mod support;
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -46,6 +46,7 @@ use std::time::Duration;
 
 use echo_load::Figures;
 use support::report::{self, Better, Metric, Report, Series};
+use support::server_process::{announce, read_address};
 
 const BUFFER: usize = 8 * 1024;
 /// The servers in Rust, this binary's own (`--server NAME`).
@@ -190,9 +191,7 @@ fn start_server(prefix: &[&str], server: &str) -> (Child, SocketAddr) {
         .stdout(Stdio::piped())
         .spawn()
         .expect("start the server (are taskset, strace and valgrind installed?)");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("the server's address");
-    let addr = line.trim().parse().unwrap_or_else(|_| panic!("{server} printed {line:?}, not an address"));
+    let addr = read_address(&mut child, server);
     (child, addr)
 }
 
@@ -328,11 +327,6 @@ fn serve(server: &str) {
         "mio" => serve_mio().expect("the mio server"),
         other => panic!("unknown server {other}"),
     }
-}
-
-fn announce(addr: SocketAddr) {
-    println!("{addr}");
-    io::stdout().flush().unwrap();
 }
 
 /// sprout: `examples/echo_server.rs`'s handler on a `StreamServer`.

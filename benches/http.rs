@@ -24,19 +24,21 @@
 //! fetch `--pages` pages (default 200,000) from the sprout server, after
 //! 10,000 pages of warm-up.
 
+#[path = "support/hyper_hello.rs"]
+mod hyper_hello;
 mod support;
 
-use std::io::{self, BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
+use hyper_hello::HELLO;
 use support::report::{self, Better, Metric, Report, Series};
+use support::server_process::{announce, cpu_times, read_address};
 
 const SERVERS: [&str; 2] = ["sprout", "tokio"];
 const CLIENTS: [&str; 2] = ["sprout", "hyper-util"];
 const CONNS: [usize; 2] = [50, 1000];
-static HELLO: &[u8] = b"Hello, World!";
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -175,9 +177,7 @@ fn start_server(server: &str) -> (Child, SocketAddr) {
         .stdout(Stdio::piped())
         .spawn()
         .expect("start the server (is taskset installed?)");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("the server's address");
-    let addr = line.trim().parse().unwrap_or_else(|_| panic!("{server} printed {line:?}, not an address"));
+    let addr = read_address(&mut child, server);
     (child, addr)
 }
 
@@ -193,9 +193,9 @@ fn wrk(addr: SocketAddr, conns: usize, secs: u32) -> String {
 }
 
 fn measure(addr: SocketAddr, pid: u32, conns: usize, secs: u32) -> Figures {
-    let (user_before, sys_before) = cpu_seconds(pid);
+    let (user_before, sys_before) = cpu_times(pid);
     let out = wrk(addr, conns, secs);
-    let (user_after, sys_after) = cpu_seconds(pid);
+    let (user_after, sys_after) = cpu_times(pid);
     let user = user_after - user_before;
     let cpu = user + sys_after - sys_before;
     let requests: f64 = out
@@ -236,19 +236,6 @@ fn parse_latency_ms(v: &str) -> f64 {
     number.parse::<f64>().expect("a latency") * scale
 }
 
-/// utime and stime of `pid`, in seconds.
-fn cpu_seconds(pid: u32) -> (f64, f64) {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("the server's /proc/PID/stat");
-    // Fields after the command name (which may hold spaces) start at state (3).
-    let rest = &stat[stat.rfind(')').expect("stat format") + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let utime: f64 = fields[11].parse().unwrap();
-    let stime: f64 = fields[12].parse().unwrap();
-    // SAFETY: sysconf only reads a configuration value.
-    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-    (utime / ticks, stime / ticks)
-}
-
 /// Runs a client process pinned to core 1; returns its pages per second.
 fn client_rate(client: &str, url: &str, pages: usize) -> f64 {
     let exe = std::env::current_exe().expect("own path");
@@ -262,11 +249,6 @@ fn client_rate(client: &str, url: &str, pages: usize) -> f64 {
     String::from_utf8_lossy(&out.stdout).trim().parse().expect("pages per second")
 }
 
-fn announce(addr: SocketAddr) {
-    println!("{addr}");
-    io::stdout().flush().unwrap();
-}
-
 // ---------------------------------------------------------------------------
 // The servers.
 
@@ -274,7 +256,9 @@ fn serve(server: &str) {
     let _ = sprout::net::raise_fd_limit();
     match server {
         "sprout" => serve_sprout(),
-        "tokio" => serve_tokio(),
+        "tokio" => {
+            hyper_hello::serve(tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap(), announce)
+        }
         other => panic!("unknown server {other}"),
     }
 }
@@ -286,31 +270,6 @@ fn serve_sprout() {
         let server = Server::bind("127.0.0.1:0", |_req| async { Response::new(Body::from(HELLO)) }).await.unwrap();
         announce(server.local_addr().unwrap());
         server.serve_forever().await;
-    });
-}
-
-/// tokio: hyper's http1 server per connection, current_thread runtime.
-fn serve_tokio() {
-    use http_body_util::Full;
-    use hyper::body::Bytes;
-    use hyper_util::rt::{TokioIo, TokioTimer};
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        announce(listener.local_addr().unwrap());
-        loop {
-            let Ok((stream, _)) = listener.accept().await else { continue };
-            let _ = stream.set_nodelay(true);
-            tokio::spawn(async move {
-                let hello = hyper::service::service_fn(|_req| async {
-                    Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(Bytes::from_static(HELLO))))
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .timer(TokioTimer::new())
-                    .serve_connection(TokioIo::new(stream), hello)
-                    .await;
-            });
-        }
     });
 }
 

@@ -158,6 +158,27 @@ fn tokio_rt() -> tokio::runtime::Runtime {
 
 // ------------------------------------------------------------ sprout
 
+/// One of the WIDTH workers: its share of the children, one at a time;
+/// returns the most threads it saw.
+async fn worker<F: Future<Output = ()>>(one: fn() -> F) -> usize {
+    let mut most = 0;
+    for i in 0..CHILDREN / WIDTH {
+        one().await;
+        // Once per worker, mid-run: /proc costs as much as a spawn.
+        if i == CHILDREN / WIDTH / 2 {
+            most = threads();
+        }
+    }
+    most
+}
+
+/// Microseconds of wall time and of CPU per child since `start` / `cpu`,
+/// and the most threads seen (the workers' and now).
+fn per_child(start: Instant, cpu: f64, most: usize) -> (f64, f64, usize) {
+    let n = CHILDREN as f64;
+    (start.elapsed().as_secs_f64() * 1e6 / n, (cpu_us() - cpu) / n, most.max(threads()))
+}
+
 /// Runs `one` CHILDREN times, WIDTH at a time, on sprout; returns the
 /// microseconds per child and the most threads seen.
 fn sprout_bench<F: Future<Output = ()> + 'static>(one: fn() -> F) -> (f64, f64, usize) {
@@ -166,28 +187,12 @@ fn sprout_bench<F: Future<Output = ()> + 'static>(one: fn() -> F) -> (f64, f64, 
             one().await;
         }
         let (start, cpu) = (Instant::now(), cpu_us());
-        let workers: Vec<_> = (0..WIDTH)
-            .map(|_| {
-                sprout::spawn(async move {
-                    let mut most = 0;
-                    for i in 0..CHILDREN / WIDTH {
-                        one().await;
-                        // Once per worker, mid-run: /proc costs as much as a spawn.
-                        if i == CHILDREN / WIDTH / 2 {
-                            most = threads();
-                        }
-                    }
-                    most
-                })
-            })
-            .collect();
+        let workers: Vec<_> = (0..WIDTH).map(|_| sprout::spawn(worker(one))).collect();
         let mut most = 0;
         for worker in workers {
             most = most.max(worker.await.unwrap());
         }
-        most = most.max(threads());
-        let n = CHILDREN as f64;
-        (start.elapsed().as_secs_f64() * 1e6 / n, (cpu_us() - cpu) / n, most)
+        per_child(start, cpu, most)
     })
 }
 
@@ -219,28 +224,12 @@ fn tokio_bench<F: Future<Output = ()> + 'static>(one: fn() -> F) -> (f64, f64, u
             one().await;
         }
         let (start, cpu) = (Instant::now(), cpu_us());
-        let workers: Vec<_> = (0..WIDTH)
-            .map(|_| {
-                tokio::task::spawn_local(async move {
-                    let mut most = 0;
-                    for i in 0..CHILDREN / WIDTH {
-                        one().await;
-                        // Once per worker, mid-run: /proc costs as much as a spawn.
-                        if i == CHILDREN / WIDTH / 2 {
-                            most = threads();
-                        }
-                    }
-                    most
-                })
-            })
-            .collect();
+        let workers: Vec<_> = (0..WIDTH).map(|_| tokio::task::spawn_local(worker(one))).collect();
         let mut most = 0;
         for worker in workers {
             most = most.max(worker.await.unwrap());
         }
-        most = most.max(threads());
-        let n = CHILDREN as f64;
-        (start.elapsed().as_secs_f64() * 1e6 / n, (cpu_us() - cpu) / n, most)
+        per_child(start, cpu, most)
     })
 }
 

@@ -40,6 +40,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use support::report::{self, Better, Metric, Report, Series};
+use support::server_process::{announce, read_address};
 
 const POINTS: [usize; 2] = [50, 1000];
 const SIZE: usize = 64;
@@ -295,15 +296,8 @@ fn start_server(server: &str, go: Option<&PathBuf>) -> (Child, SocketAddr) {
         }
     };
     let mut child = command.stdout(Stdio::piped()).spawn().expect("start the server");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("the server's address");
-    let addr = line.trim().parse().unwrap_or_else(|_| panic!("{server} printed {line:?}, not an address"));
+    let addr = read_address(&mut child, server);
     (child, addr)
-}
-
-fn announce(addr: SocketAddr) {
-    println!("{addr}");
-    io::stdout().flush().unwrap();
 }
 
 fn serve(server: &str) {

@@ -13,17 +13,19 @@
 //! medians, the server's CPU time per request (`/proc/PID/stat`) and
 //! "scaling", 2 workers' requests/s over 1 worker's.
 
+#[path = "support/hyper_hello.rs"]
+mod hyper_hello;
 mod support;
 
-use std::io::{self, BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 
+use hyper_hello::HELLO;
 use support::report::{self, Better, Metric, Report, Series};
+use support::server_process::{announce, cpu_seconds, read_address};
 
 const SERVERS: [&str; 3] = ["sprout-1", "sprout-2", "hyper-mt2"];
 const POINTS: [usize; 2] = [50, 1000];
-static HELLO: &[u8] = b"Hello, World!";
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -99,9 +101,7 @@ fn start_server(server: &str) -> (Child, SocketAddr) {
         .stdout(Stdio::piped())
         .spawn()
         .expect("start the server");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("the server's address");
-    let addr = line.trim().parse().unwrap_or_else(|_| panic!("{server} printed {line:?}, not an address"));
+    let addr = read_address(&mut child, server);
     (child, addr)
 }
 
@@ -147,27 +147,15 @@ fn latency_ms(v: &str) -> f64 {
     number.parse::<f64>().unwrap_or(f64::NAN) * scale
 }
 
-/// utime + stime of `pid`, in seconds.
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("the server's /proc/PID/stat");
-    let rest = &stat[stat.rfind(')').expect("stat format") + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
-    // SAFETY: sysconf only reads a configuration value.
-    ticks / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64
-}
-
-fn announce(addr: SocketAddr) {
-    println!("{addr}");
-    io::stdout().flush().unwrap();
-}
-
 fn serve(server: &str) {
     let _ = sprout::net::raise_fd_limit();
     match server {
         "sprout-1" => serve_sprout(1),
         "sprout-2" => serve_sprout(2),
-        "hyper-mt2" => serve_hyper(),
+        "hyper-mt2" => hyper_hello::serve(
+            tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap(),
+            announce,
+        ),
         other => panic!("unknown server {other}"),
     }
 }
@@ -182,30 +170,5 @@ fn serve_sprout(workers: usize) {
             .workers(workers);
         announce(server.local_addr().unwrap());
         server.serve_forever().await;
-    });
-}
-
-/// hyper's http1 server per connection on tokio's multi_thread runtime.
-fn serve_hyper() {
-    use http_body_util::Full;
-    use hyper::body::Bytes;
-    use hyper_util::rt::{TokioIo, TokioTimer};
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        announce(listener.local_addr().unwrap());
-        loop {
-            let Ok((stream, _)) = listener.accept().await else { continue };
-            let _ = stream.set_nodelay(true);
-            tokio::spawn(async move {
-                let hello = hyper::service::service_fn(|_req| async {
-                    Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(Bytes::from_static(HELLO))))
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .timer(TokioTimer::new())
-                    .serve_connection(TokioIo::new(stream), hello)
-                    .await;
-            });
-        }
     });
 }

@@ -12,6 +12,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
+use crate::support::server_process::cpu_seconds;
+
 /// One run's figures.
 pub struct Figures {
     pub rps: f64,
@@ -19,19 +21,6 @@ pub struct Figures {
     pub p99_us: f64,
     pub cpu_us_per_req: f64,
     pub total_requests: f64,
-}
-
-/// utime + stime of `pid`, in seconds.
-pub fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("the server's /proc/PID/stat");
-    // Fields after the command name (which may hold spaces) start at state (3).
-    let rest = &stat[stat.rfind(')').expect("stat format") + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let utime: f64 = fields[11].parse().unwrap();
-    let stime: f64 = fields[12].parse().unwrap();
-    // SAFETY: sysconf only reads a configuration value.
-    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-    (utime + stime) / ticks
 }
 
 /// What one thread measured.

@@ -1,10 +1,12 @@
 //! Shared benchmark harness: child processes, medians, the ratio table;
 //! `report`: the JSON file and progress lines beside it; `foreign_echo`:
-//! the Go and gevent echo servers.
+//! the Go and gevent echo servers; `server_process`: a server in a child
+//! process (its address, its CPU time).
 #![allow(dead_code)]
 
 pub mod foreign_echo;
 pub mod report;
+pub mod server_process;
 
 use std::process::Command;
 

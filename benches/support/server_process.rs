@@ -1,0 +1,42 @@
+//! A benchmark's server runs in a child process: the bench re-executes
+//! itself with `--server NAME`, the child prints its address, and the
+//! parent reads the child's CPU time from `/proc` around each measurement.
+
+use std::io::{self, BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::process::Child;
+
+/// The child's side: prints the address it listens on, for `read_address`.
+pub fn announce(addr: SocketAddr) {
+    println!("{addr}");
+    io::stdout().flush().unwrap();
+}
+
+/// The parent's side: reads the address the server `name` printed on its
+/// piped stdout.
+pub fn read_address(child: &mut Child, name: &str) -> SocketAddr {
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("the server's stdout is piped"))
+        .read_line(&mut line)
+        .expect("the server's address");
+    line.trim().parse().unwrap_or_else(|_| panic!("{name} printed {line:?}, not an address"))
+}
+
+/// utime and stime of `pid`, in seconds.
+pub fn cpu_times(pid: u32) -> (f64, f64) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("the server's /proc/PID/stat");
+    // Fields after the command name (which may hold spaces) start at state (3).
+    let rest = &stat[stat.rfind(')').expect("stat format") + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields[11].parse().unwrap();
+    let stime: f64 = fields[12].parse().unwrap();
+    // SAFETY: sysconf only reads a configuration value.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    (utime / ticks, stime / ticks)
+}
+
+/// utime + stime of `pid`, in seconds.
+pub fn cpu_seconds(pid: u32) -> f64 {
+    let (user, system) = cpu_times(pid);
+    user + system
+}
