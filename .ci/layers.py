@@ -9,7 +9,7 @@ top-level directory (`task/`, `time/`, ...) or a top-level file
 
 The rules (docs/architecture.md, "Layers"): no cycle among the runtime's
 modules, except inside one job; and no module of task/, time/, io/,
-reactor/, sched/ or scoped.rs imports the loop (runtime.rs, context.rs,
+reactor/, sched/, observe/ or scoped.rs imports the loop (runtime.rs, context.rs,
 builder.rs, handle.rs). The script prints every strongly connected
 component of the file graph that spans more than one job and every
 upward import, and exits 1 if there is one; `--jobs` also prints the
@@ -194,7 +194,7 @@ if "-v" in sys.argv or "--jobs" in sys.argv:
 
 # The jobs below the loop never import it: they reach it through their own
 # thread-local slots (scoped.rs), which the loop sets.
-BELOW_LOOP = {"task", "time", "io", "reactor", "sched", "scoped"}
+BELOW_LOOP = {"task", "time", "io", "reactor", "sched", "scoped", "observe"}
 upward = sorted(
     f"{name(a)} -> {name(b)}" for a, bs in edges.items() for b in bs if job(a) in BELOW_LOOP and job(b) == "loop"
 )

@@ -40,7 +40,7 @@ fn main() {
 fn spawn_join(peer: Peer) -> Measure {
     let per_task = |start: Instant| Measure::Value(start.elapsed().as_nanos() as f64 / SPAWN_TASKS as f64);
     match peer {
-        Peer::Sprout => sprout::run(async {
+        Peer::Sprout => sprout_run(async {
             let start = Instant::now();
             let handles: Vec<_> = (0..SPAWN_TASKS).map(|i| sprout::spawn(async move { i })).collect();
             for h in handles {
@@ -72,7 +72,7 @@ fn yield_switch(peer: Peer) -> Measure {
     let rounds = SWITCHES / 2;
     let per_switch = |start: Instant| Measure::Value(start.elapsed().as_nanos() as f64 / SWITCHES as f64);
     match peer {
-        Peer::Sprout => sprout::run(async move {
+        Peer::Sprout => sprout_run(async move {
             let start = Instant::now();
             let a = sprout::spawn(async move {
                 for _ in 0..rounds {
@@ -127,7 +127,7 @@ fn yield_switch(peer: Peer) -> Measure {
 fn idle_on_event(peer: Peer) -> Measure {
     let per_task = |before: usize| Measure::Value((rss_bytes() - before) as f64 / IDLE_TASKS as f64);
     match peer {
-        Peer::Sprout => sprout::run(async {
+        Peer::Sprout => sprout_run(async {
             let before = rss_bytes();
             let event = Rc::new(sprout::sync::Event::new());
             let started = Rc::new(Cell::new(0));
@@ -223,7 +223,7 @@ fn sleep_many<R>(peer: Peer, probe: impl Fn(bool, Instant, usize) -> Option<R>) 
     }
     let started = Rc::new(Cell::new(0));
     match peer {
-        Peer::Sprout => sprout::run(async {
+        Peer::Sprout => sprout_run(async {
             let before = rss_bytes();
             let start = Instant::now();
             for i in 0..SLEEP_TASKS {
@@ -288,6 +288,20 @@ fn sleep_many_rss(peer: Peer) -> Measure {
 
 fn sleep_many_time(peer: Peer) -> Measure {
     sleep_many(peer, |done, start, _| done.then(|| Measure::Value(start.elapsed().as_secs_f64() * 1e3)))
+}
+
+/// `sprout::run`, or with `SPROUT_BENCH_OBSERVE` set, a runtime that
+/// observes: `records` (`Builder::observe(true)`, the debug-build default)
+/// or `warn_blocking` (the blocking detector, 100 ms). For the
+/// instruction counts of docs/benchmarks.md ("Observability").
+fn sprout_run<F: Future>(future: F) -> F::Output {
+    let builder = match std::env::var("SPROUT_BENCH_OBSERVE").as_deref() {
+        Err(_) => return sprout::run(future),
+        Ok("records") => sprout::Runtime::builder().observe(true),
+        Ok("warn_blocking") => sprout::Runtime::builder().warn_blocking(Duration::from_millis(100)),
+        Ok(other) => panic!("SPROUT_BENCH_OBSERVE={other:?}: use records or warn_blocking"),
+    };
+    builder.build().unwrap().block_on(future)
 }
 
 fn tokio_rt() -> tokio::runtime::Runtime {

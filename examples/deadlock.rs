@@ -1,5 +1,7 @@
-//! Deadlock with two locks taken in opposite order, found with
-//! `lock_timeout`, then fixed with an `RLock`, as in the seed.
+//! Deadlock with two locks taken in opposite order: first as sprout
+//! reports it by itself (the deadlock report, docs/debugging.md), then
+//! found by hand with `lock_timeout`, then fixed with an `RLock`, as in
+//! the seed.
 //!
 //! Python (threading):
 //! ```python
@@ -24,11 +26,32 @@
 use std::rc::Rc;
 use std::time::Duration;
 
+use sprout::Runtime;
 use sprout::sync::{Lock, RLock};
 
 const PATIENCE: Duration = Duration::from_millis(300);
 
-/// Part 1: two plain locks. A task that cannot get its second lock within
+/// Part 1: the seed's code as it is, with plain `lock()`. Thread-1 holds B
+/// and sleeps while Thread-2 holds A and waits for B; then Thread-1 waits
+/// for A. Nothing can ever wake either: `try_block_on` returns the report
+/// (`sprout::run` would panic with it).
+async fn seed_as_is(name: &'static str, a: Rc<Lock<()>>, b: Rc<Lock<()>>) {
+    // func1
+    {
+        let _a = a.lock().await;
+        println!("{name} get A lock");
+        let _b = b.lock().await;
+        println!("{name} get B lock");
+    }
+    // func2
+    let _b = b.lock().await;
+    println!("{name} get B lock");
+    sprout::sleep(Duration::from_millis(50)).await;
+    let _a = a.lock().await;
+    println!("{name} get A lock");
+}
+
+/// Part 2: two plain locks. A task that cannot get its second lock within
 /// `PATIENCE` reports the deadlock and backs off (dropping what it holds).
 async fn with_two_locks(name: String, a: Rc<Lock>, b: Rc<Lock>) -> bool {
     // func1
@@ -53,7 +76,7 @@ async fn with_two_locks(name: String, a: Rc<Lock>, b: Rc<Lock>) -> bool {
     true
 }
 
-/// Part 2: one reentrant lock stands for both, as in the seed's fix.
+/// Part 3: one reentrant lock stands for both, as in the seed's fix.
 async fn with_rlock(name: String, mutex: Rc<RLock>) {
     // func1
     {
@@ -71,8 +94,24 @@ async fn with_rlock(name: String, mutex: Rc<RLock>) {
 }
 
 fn main() {
+    println!("-- two Locks, taken in opposite order, as in the seed --");
+    let rt = Runtime::new().expect("runtime");
+    let report = rt.try_block_on(async {
+        let (a, b) = (Rc::new(Lock::new(())), Rc::new(Lock::new(())));
+        let tasks: Vec<_> = ["Thread-1", "Thread-2"]
+            .into_iter()
+            .map(|name| sprout::task::Builder::new().name(name).spawn(seed_as_is(name, a.clone(), b.clone())))
+            .collect();
+        sprout::joinall(tasks).await;
+    });
+    match report {
+        Ok(()) => println!("both tasks finished: no deadlock this time"),
+        Err(deadlock) => println!("{deadlock}"),
+    }
+    drop(rt);
+
     sprout::run(async {
-        println!("-- two Locks, taken in opposite order --");
+        println!("-- two Locks, with lock_timeout --");
         let (a, b) = (Rc::new(Lock::new(())), Rc::new(Lock::new(())));
         let tasks: Vec<_> =
             (1..=3).map(|i| sprout::spawn(with_two_locks(format!("task-{i}"), a.clone(), b.clone()))).collect();

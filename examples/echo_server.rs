@@ -13,7 +13,9 @@
 //! the kernel spreads the connections, and nothing is shared between the
 //! workers (gevent's recipe of one process per core, in one process). With `--upper` it upper-cases what it sends
 //! back, as the gevent demo does. Ctrl-C stops accepting, gives open
-//! connections five seconds, then closes the rest.
+//! connections five seconds, then closes the rest. On Ctrl-C it first
+//! prints each worker's counters (`sprout::metrics()`, docs/debugging.md
+//! "Metrics"), per worker.
 //!
 //! Peers that misbehave cost nothing extra: a reset or a timeout ends just
 //! that task; a half-close gets every byte echoed, then the close; a client
@@ -43,6 +45,23 @@ async fn echo(stream: TcpStream, upper: bool) -> io::Result<()> {
         }
         stream.write_all(&data).await?;
     } // `data` goes back to the pool here, before the next wait
+}
+
+/// Prints each worker's counters (docs/debugging.md, "Metrics"): worker
+/// 0's from its own thread, the others' through their handles, which wait
+/// for each worker's thread, so on the blocking pool. Per worker, not
+/// summed: a worker that took far fewer connections than the others shows.
+async fn print_metrics(others: Vec<sprout::Handle>) {
+    let asked = sprout::spawn_blocking(move || others.iter().map(sprout::Handle::metrics).collect::<Vec<_>>()).await;
+    let others = asked.unwrap_or_default();
+    let workers = if others.is_empty() { "" } else { "worker 0: " };
+    print!("{workers}{}", sprout::metrics());
+    for (i, metrics) in others.into_iter().enumerate() {
+        match metrics {
+            Ok(metrics) => print!("worker {}: {metrics}", i + 1),
+            Err(e) => println!("worker {}: {e}", i + 1),
+        }
+    }
 }
 
 struct Options {
@@ -97,6 +116,7 @@ fn main() {
         let handle = server.handle();
         sprout::spawn(async move {
             if sprout::signal::ctrl_c().await.is_ok() {
+                print_metrics(handle.worker_handles()).await;
                 println!("stopping: waiting up to 5 s for {} open connections", handle.connections());
                 handle.stop_graceful(Duration::from_secs(5)).await;
             }

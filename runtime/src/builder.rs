@@ -1,7 +1,10 @@
 //! `Builder`: the runtime's settings.
 
 use std::io;
+use std::sync::Arc;
+use std::time::Duration;
 
+use crate::observe::{self, BlockingReport};
 use crate::runtime::Runtime;
 use crate::task::harness::PanicPolicy;
 
@@ -24,6 +27,8 @@ pub struct Builder {
     pub(crate) tasks_per_turn: u32,
     pub(crate) ops_per_poll: u32,
     pub(crate) panic_policy: PanicPolicy,
+    /// Observation: records, blocking detector, dump on signal, deadlocks.
+    pub(crate) observe: observe::Config,
     // Deterministic testing (docs/debugging.md).
     pub(crate) start_paused: bool,
     pub(crate) auto_advance: bool,
@@ -51,6 +56,7 @@ impl Builder {
             // task may complete in one poll before it must yield: tokio's 128.
             ops_per_poll: 128,
             panic_policy: PanicPolicy::Log,
+            observe: observe::Config::default(),
             start_paused: false,
             auto_advance: true,
             seed: None,
@@ -88,6 +94,97 @@ impl Builder {
     /// from other threads.
     pub fn build(self) -> io::Result<Runtime> {
         Runtime::from_builder(self)
+    }
+
+    // --- Observability (docs/debugging.md) ---
+
+    /// Whether the runtime keeps a record of each task: where it was
+    /// spawned, when, how many polls, and what its last poll waits on and
+    /// where. Task dumps and deadlock reports show them. On by default in
+    /// debug builds (`debug_assertions`), off in release builds, where it
+    /// costs a clock reading per spawn and a few stores per poll (see
+    /// [`observe`](crate::observe)).
+    ///
+    /// ```
+    /// use sprout_runtime::{Runtime, observe, spawn, sleep};
+    /// use std::time::Duration;
+    ///
+    /// let rt = Runtime::builder().observe(true).build().unwrap();
+    /// rt.block_on(async {
+    ///     let sleeper = spawn(sleep(Duration::from_secs(60)));
+    ///     sprout_runtime::yield_now().await;
+    ///     let dump = observe::dump();
+    ///     let task = &dump.tasks()[1];
+    ///     assert_eq!(task.polls(), Some(1));
+    ///     assert_eq!(task.waits_on().unwrap().name(), "sleep");
+    ///     sleeper.kill();
+    /// });
+    /// ```
+    pub fn observe(mut self, on: bool) -> Builder {
+        self.observe.records = on;
+        self
+    }
+
+    /// Starts a monitor thread that reports any single poll that holds the
+    /// runtime thread longer than `threshold` (a CPU loop, a blocking
+    /// call): once while it lasts, naming the task, its name and spawn
+    /// site, and once when it returns, with the total. Like gevent's
+    /// `monitor_thread` with `max_blocking_time`. Reports go to stderr, or
+    /// to [`on_blocking`](Self::on_blocking). Off by default; on, it costs
+    /// one store per poll, and no clock reading on the runtime thread.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use std::time::Duration;
+    /// use sprout_runtime::{Runtime, task};
+    ///
+    /// let reports = Arc::new(Mutex::new(Vec::new()));
+    /// let rt = Runtime::builder()
+    ///     .warn_blocking(Duration::from_millis(20))
+    ///     .on_blocking({
+    ///         let reports = reports.clone();
+    ///         move |r| reports.lock().unwrap().push(r.blocker().name().map(String::from))
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(async {
+    ///     task::Builder::new().name("cruncher").spawn(async {
+    ///         std::thread::sleep(Duration::from_millis(200)); // blocks the thread
+    ///     }).await.unwrap();
+    /// });
+    /// drop(rt);
+    /// assert!(reports.lock().unwrap().contains(&Some("cruncher".to_owned())));
+    /// ```
+    pub fn warn_blocking(mut self, threshold: Duration) -> Builder {
+        self.observe.warn_blocking = Some(threshold.max(Duration::from_millis(1)));
+        self
+    }
+
+    /// Where the blocking detector's reports go, instead of one line on
+    /// stderr each. `f` runs on the monitor thread. Has an effect only
+    /// with [`warn_blocking`](Self::warn_blocking).
+    pub fn on_blocking(mut self, f: impl Fn(&BlockingReport) + Send + Sync + 'static) -> Builder {
+        self.observe.on_blocking = Some(Arc::new(f));
+        self
+    }
+
+    /// Prints the task dump to stderr each time the process receives
+    /// `SIGUSR1` (`kill -USR1 <pid>`), like gevent's `print_run_info` on a
+    /// signal. The handler only sets a flag; the loop builds and prints the
+    /// dump between two polls (if a task holds the thread, a line says so
+    /// instead). Turns [`observe`](Self::observe) on.
+    pub fn dump_on_signal(mut self) -> Builder {
+        self.observe.dump_on_signal = true;
+        self
+    }
+
+    /// Whether `run` and `block_on` panic (and `try_block_on` returns
+    /// [`Deadlock`](crate::observe::Deadlock)) when the main future waits
+    /// and nothing can ever wake it or any task. On by default; the check
+    /// only runs when the loop would otherwise wait forever.
+    pub fn detect_deadlocks(mut self, on: bool) -> Builder {
+        self.observe.deadlocks = on;
+        self
     }
 
     // --- Deterministic testing (docs/debugging.md) ---

@@ -2,13 +2,15 @@
 
 use std::fmt;
 use std::future::Future;
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::panic::{AssertUnwindSafe, Location, catch_unwind};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
+use std::time::Duration;
 
 use crate::context;
 use crate::loom::lock;
+use crate::observe::{self, ObserveError};
 use crate::sched::remote::{Message, Remote};
 use crate::task::JoinError;
 
@@ -30,6 +32,8 @@ use crate::task::JoinError;
 #[derive(Clone)]
 pub struct Handle {
     remote: Arc<Remote>,
+    /// The observation part's shared half (`observe/`): for `dump` and `metrics`.
+    observe: Arc<observe::Shared>,
 }
 
 /// The error of [`Handle::call`] when the runtime has shut down.
@@ -45,8 +49,8 @@ impl fmt::Display for RuntimeGone {
 impl std::error::Error for RuntimeGone {}
 
 impl Handle {
-    pub(crate) fn new(remote: Arc<Remote>) -> Handle {
-        Handle { remote }
+    pub(crate) fn new(remote: Arc<Remote>, observe: Arc<observe::Shared>) -> Handle {
+        Handle { remote, observe }
     }
 
     /// The handle of the runtime running on this thread.
@@ -55,16 +59,18 @@ impl Handle {
     /// Outside a sprout runtime.
     #[track_caller]
     pub fn current() -> Handle {
-        Handle::new(context::expect("Handle::current").remote().clone())
+        let core = context::expect("Handle::current");
+        Handle::new(core.remote().clone(), core.observe_shared().clone())
     }
 
     /// The handle of the runtime running on this thread, if any.
     pub fn try_current() -> Option<Handle> {
-        context::current().map(|core| Handle::new(core.remote().clone()))
+        context::current().map(|core| Handle::new(core.remote().clone(), core.observe_shared().clone()))
     }
 
     /// Spawns a `Send` future on the runtime, from any thread. The task
     /// starts at the runtime's next turn.
+    #[track_caller]
     pub fn spawn<F>(&self, future: F) -> RemoteJoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -80,6 +86,7 @@ impl Handle {
     ///
     /// If the runtime shuts down before it runs the closure, or has already,
     /// the joiner gets [`JoinError::Killed`].
+    #[track_caller]
     pub fn spawn_with<C, F>(&self, make: C) -> RemoteJoinHandle<F::Output>
     where
         C: FnOnce() -> F + Send + 'static,
@@ -91,20 +98,24 @@ impl Handle {
         // killed, is dropped because the runtime shut down), the guard's drop
         // makes sure the joiner hears about it.
         let guard = Completion(shared.clone());
+        let at = Location::caller();
         // If the runtime is gone the closure is dropped, and with it the
         // guard: the joiner sees `Killed`.
         let _ = self.call(move || {
             let guard = guard;
-            crate::spawn(async move {
-                // `make` is user code: a panic in it is the task's panic,
-                // delivered to the joiner like one in the future's poll.
-                let future = match catch_unwind(AssertUnwindSafe(make)) {
-                    Ok(future) => future,
-                    Err(payload) => return guard.finish(Err(JoinError::panicked(payload))),
-                };
-                let output = RemoteTask { future: std::pin::pin!(future), shared: &guard.0 }.await;
-                guard.finish(output);
-            });
+            crate::task::spawn_at(
+                async move {
+                    // `make` is user code: a panic in it is the task's panic,
+                    // delivered to the joiner like one in the future's poll.
+                    let future = match catch_unwind(AssertUnwindSafe(make)) {
+                        Ok(future) => future,
+                        Err(payload) => return guard.finish(Err(JoinError::panicked(payload))),
+                    };
+                    let output = RemoteTask { future: std::pin::pin!(future), shared: &guard.0 }.await;
+                    guard.finish(output);
+                },
+                at,
+            );
         });
         RemoteJoinHandle { shared }
     }
@@ -118,6 +129,47 @@ impl Handle {
     /// Whether the runtime has shut down.
     pub fn is_closed(&self) -> bool {
         self.remote.is_closed()
+    }
+
+    /// The runtime's live tasks (see [`observe::Dump`]), from any thread:
+    /// the runtime thread builds the dump between two polls, and this
+    /// waits for it up to [`observe::ANSWER_WITHIN`] (one second), blocking
+    /// the calling thread. On the runtime's own thread it answers at once.
+    ///
+    /// # Errors
+    /// [`ObserveError::NoAnswer`] if the runtime thread does not answer in
+    /// time: a task holds it (named if [`Builder::warn_blocking`](crate::Builder::warn_blocking)
+    /// runs), or it is not inside `block_on`. [`ObserveError::Gone`] if the
+    /// runtime has shut down.
+    ///
+    /// ```
+    /// use sprout_runtime::{Handle, run, spawn, sleep};
+    /// use std::time::Duration;
+    ///
+    /// run(async {
+    ///     let sleeper = spawn(sleep(Duration::from_secs(60)));
+    ///     let handle = Handle::current();
+    ///     let dump = sprout_runtime::spawn_blocking(move || handle.dump()).await.unwrap().unwrap();
+    ///     assert_eq!(dump.tasks().len(), 2);
+    ///     sleeper.kill();
+    /// });
+    /// ```
+    pub fn dump(&self) -> Result<observe::Dump, ObserveError> {
+        self.dump_timeout(observe::ANSWER_WITHIN)
+    }
+
+    /// [`dump`](Self::dump), waiting up to `wait` for the answer.
+    pub fn dump_timeout(&self, wait: Duration) -> Result<observe::Dump, ObserveError> {
+        observe::ask(&self.remote, &self.observe, wait, observe::dump_for_handle)
+    }
+
+    /// The runtime's counters (see [`observe::Metrics`]), from any thread:
+    /// read on the runtime thread, between two polls, like [`dump`](Self::dump).
+    ///
+    /// # Errors
+    /// As [`dump`](Self::dump).
+    pub fn metrics(&self) -> Result<observe::Metrics, ObserveError> {
+        observe::ask(&self.remote, &self.observe, observe::ANSWER_WITHIN, observe::metrics)
     }
 }
 

@@ -17,6 +17,7 @@ use futures_core::Stream;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
 use crate::context;
+use crate::task::observe::{WaitOn, waiting};
 use crate::task::{JoinError, JoinHandle};
 use crate::time::{Sleep, sleep};
 
@@ -100,6 +101,7 @@ impl<T: 'static> JoinAll<T> {
 impl<T: 'static> Future for JoinAll<T> {
     type Output = Vec<Result<T, JoinError>>;
 
+    #[track_caller]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         while let Some(slot) = this.slots.get_mut(this.next) {
@@ -207,6 +209,7 @@ impl<T: 'static> JoinSome<T> {
 impl<T: 'static> Future for JoinSome<T> {
     type Output = Joined<T>;
 
+    #[track_caller]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Joined<T>> {
         let this = self.get_mut();
         while !this.done() {
@@ -250,6 +253,7 @@ struct Indexed<T> {
 impl<T: 'static> Future for Indexed<T> {
     type Output = (usize, Result<T, JoinError>);
 
+    #[track_caller]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let handle = this.handle.as_mut().expect("polled after completion");
@@ -384,6 +388,7 @@ pub struct Wait {
 impl Future for Wait {
     type Output = ();
 
+    #[track_caller]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let core = context::expect("sprout::wait");
         let now = core.idle_epoch();
@@ -392,6 +397,7 @@ impl Future for Wait {
             _ => {
                 self.epoch.get_or_insert(now);
                 core.wait_idle(cx.waker());
+                waiting(WaitOn::Idle);
                 Poll::Pending
             }
         }

@@ -16,6 +16,7 @@
 //! - [`fs`]: files and directories, on the blocking pool.
 //! - [`sync`]: events and friends.
 //! - [`queue`]: Queue, LifoQueue, PriorityQueue, Channel, for tasks and threads.
+//! - [`observe`]: task dumps, the blocking detector, deadlock reports, metrics.
 //! - [`testing`], [`time::pause`], [`Builder::seed`]: deterministic tests
 //!   (virtual time, seeded schedules).
 //!
@@ -46,6 +47,7 @@ mod join;
 // Shared with the thread-safe primitives' models, which use all of it.
 #[allow(unused_macros, unused_imports)]
 mod loom;
+pub mod observe;
 mod park;
 pub mod pool;
 pub mod queue;
@@ -62,6 +64,7 @@ pub use blocking::spawn_blocking;
 pub use builder::Builder;
 pub use handle::{Handle, RemoteJoinHandle, RuntimeGone};
 pub use join::{Iwait, JoinAll, JoinSome, Joined, Wait, iwait, joinall, killall, wait};
+pub use observe::{dump, metrics};
 pub use runtime::Runtime;
 pub use sched::coop;
 pub use task::harness::PanicPolicy;

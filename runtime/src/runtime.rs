@@ -32,11 +32,11 @@
 //! thread, as a greenlet that never switches does in gevent.
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::io;
 use std::marker::PhantomData;
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::panic::{AssertUnwindSafe, Location, catch_unwind};
 use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -46,6 +46,7 @@ use std::time::Duration;
 use crate::builder::Builder;
 use crate::context;
 use crate::handle::Handle;
+use crate::observe::{Deadlock, Observe};
 use crate::reactor::Reactor;
 use crate::sched::directory::{self, Unregister};
 use crate::sched::remote::{Message, Remote};
@@ -114,6 +115,8 @@ pub(crate) struct Core {
     /// Reused buffers, so a turn allocates nothing.
     wake_buf: RefCell<Vec<CompactWaker>>,
     messages: RefCell<VecDeque<Message>>,
+    /// Counters, the blocking monitor, the deadlock check (`observe/`).
+    observe: Observe,
 }
 
 static NEXT_SERIAL: AtomicU32 = AtomicU32::new(1);
@@ -145,6 +148,7 @@ impl Runtime {
         let serial = next_serial();
         let (reactor, mio_waker) = Reactor::new(config.events_per_turn, serial)?;
         let remote = Arc::new(Remote::new(mio_waker));
+        let (observe, observer) = Observe::new(&config.observe, serial);
         let mut core = Core {
             executor: Executor::new(remote.clone(), config.tasks_per_turn, config.ops_per_poll, config.panic_policy),
             time: TimeDriver::new(serial, config.start_paused, config.auto_advance),
@@ -157,7 +161,12 @@ impl Runtime {
             shut: Cell::new(false),
             wake_buf: RefCell::new(Vec::new()),
             messages: RefCell::new(VecDeque::new()),
+            observe,
         };
+        if let Some(observer) = observer {
+            core.executor.set_observer(observer);
+        }
+        core.observe.set_own_remote_refs(&core.remote);
         if let Some(seed) = config.seed {
             core.executor.seed_order(seed);
         }
@@ -172,11 +181,58 @@ impl Runtime {
     /// If called from inside a running sprout runtime (a nested run would
     /// block every green task on this thread), if `future` panics, or, with
     /// [`PanicPolicy::Propagate`](crate::PanicPolicy::Propagate), if a task
-    /// panics and nobody joins it.
+    /// panics and nobody joins it; and with the report of a
+    /// [`Deadlock`] if the future waits and nothing can ever wake it or any
+    /// task (see [`try_block_on`](Self::try_block_on)).
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        match self.try_block_on(future) {
+            Ok(output) => output,
+            Err(deadlock) => panic!("{deadlock}"),
+        }
+    }
+
+    /// [`block_on`](Self::block_on), returning a [`Deadlock`] instead of
+    /// panicking when `future` waits and nothing can ever wake it or any
+    /// task: every task waits on another task or on a primitive only a
+    /// task could release, and no timer, socket, `Handle`, waker held by
+    /// another thread or blocking job is left. The future is dropped; the
+    /// tasks stay (and are killed when the runtime is dropped). See
+    /// `docs/debugging.md`, "Deadlock reports", for what counts.
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// use sprout_runtime::{Runtime, sync::Lock, spawn, yield_now};
+    ///
+    /// let rt = Runtime::new().unwrap();
+    /// let (a, b) = (Rc::new(Lock::new(())), Rc::new(Lock::new(())));
+    /// let err = rt.try_block_on(async move {
+    ///     let t1 = spawn({
+    ///         let (a, b) = (a.clone(), b.clone());
+    ///         async move {
+    ///             let _a = a.lock().await;
+    ///             yield_now().await;
+    ///             let _b = b.lock().await;
+    ///         }
+    ///     });
+    ///     let t2 = spawn(async move {
+    ///         let _b = b.lock().await;
+    ///         yield_now().await;
+    ///         let _a = a.lock().await;
+    ///     });
+    ///     t1.await.unwrap();
+    ///     t2.await.unwrap();
+    /// });
+    /// assert_eq!(err.unwrap_err().dump().tasks().len(), 3);
+    /// ```
+    ///
+    /// # Panics
+    /// As `block_on`, but not for a deadlock.
+    #[track_caller]
+    pub fn try_block_on<F: Future>(&self, future: F) -> Result<F::Output, Deadlock> {
         let core = &*self.core;
         let _enter = context::enter(core);
+        core.observe.block_on_starts(&core.executor, Location::caller());
         let mut future = pin!(future);
         // SAFETY: the waker is used only within this call, while the
         // executor lives, and never dropped; clones own their references.
@@ -186,8 +242,11 @@ impl Runtime {
         loop {
             // 1. The main future, if it was woken.
             if core.executor.begin_root_poll() {
+                if let Some(deadlock) = core.observe.take_deadlock() {
+                    return Err(deadlock);
+                }
                 if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-                    return output;
+                    return Ok(output);
                 }
             }
             // 2. A batch of tasks.
@@ -200,7 +259,7 @@ impl Runtime {
 
     /// A handle that spawns onto this runtime from any thread.
     pub fn handle(&self) -> Handle {
-        Handle::new(self.core.remote.clone())
+        Handle::new(self.core.remote.clone(), self.core.observe.shared().clone())
     }
 }
 
@@ -213,6 +272,7 @@ impl Drop for Runtime {
 impl Core {
     /// Steps 3 to 6 of the loop (see the module docs).
     fn turn(&self) {
+        self.observe.turn_starts();
         // 3. Messages from other threads.
         if self.remote.has_messages() {
             self.drain_remote();
@@ -222,17 +282,7 @@ impl Core {
         let mut timeout =
             if self.executor.is_busy() { Some(Duration::ZERO) } else { self.time.until_next().map(blocking_timeout) };
         if timeout != Some(Duration::ZERO) {
-            if !self.idle_waiters.borrow().is_empty() && self.is_idle() {
-                // gevent.wait(): the loop has nothing left to wait for.
-                self.idle_epoch.set(self.idle_epoch.get() + 1);
-                let waiters = std::mem::take(&mut *self.idle_waiters.borrow_mut());
-                waiters.into_iter().for_each(Waker::wake);
-                timeout = Some(Duration::ZERO);
-            } else if self.time.is_paused() {
-                // Virtual time: waiting does not move a paused clock, so the
-                // poll must not block until a deadline (see `may_jump`).
-                timeout = if timeout.is_some() && self.may_jump() { Some(Duration::ZERO) } else { None };
-            }
+            timeout = self.before_waiting(timeout);
         }
         // With no sources, a zero-timeout poll could only report the
         // cross-thread waker, whose flag we just read: skip the syscall.
@@ -247,10 +297,12 @@ impl Core {
             // 5. Fire due timers; a paused clock first jumps to the next
             // deadline if the poll found nothing to wake (auto-advance).
             if timers_armed {
+                let before = wake.len();
                 if self.time.is_paused() {
                     self.auto_advance(&wake);
                 }
                 self.time.fire_due(&mut wake);
+                self.observe.timers_fired(wake.len() - before);
             }
             for waker in wake.drain(..) {
                 waker.wake();
@@ -261,6 +313,71 @@ impl Core {
         if self.executor.has_deferred() {
             self.executor.wake_deferred();
         }
+    }
+
+    /// Step 4 for a loop that may wait (nothing is ready): the idle wake of
+    /// `sprout::wait()` futures, a paused clock's timeout, the deadlock
+    /// check, the blocking monitor's idle mark. Returns the timeout, zero
+    /// if it woke anything or a paused clock may jump. Kept out of `turn`,
+    /// so that a busy loop pays nothing for it.
+    #[inline(never)]
+    fn before_waiting(&self, mut timeout: Option<Duration>) -> Option<Duration> {
+        if !self.idle_waiters.borrow().is_empty() && self.is_idle() {
+            // gevent.wait(): the loop has nothing left to wait for.
+            self.idle_epoch.set(self.idle_epoch.get() + 1);
+            let waiters = std::mem::take(&mut *self.idle_waiters.borrow_mut());
+            waiters.into_iter().for_each(Waker::wake);
+            return Some(Duration::ZERO);
+        }
+        if self.time.is_paused() {
+            // Virtual time: waiting does not move a paused clock, so the
+            // poll must not block until a deadline (see `may_jump`).
+            if timeout.is_some() && self.may_jump() {
+                return Some(Duration::ZERO);
+            }
+            timeout = None;
+        }
+        if timeout.is_none() {
+            // Nothing ready, and no timer, or a paused clock that will not
+            // jump: unless something outside the tasks can wake one, this
+            // wait would never end. A task waiting on a timer is never
+            // counted stuck (`observe/deadlock.rs`), so a paused clock that
+            // another task's `time::advance` could still move is no
+            // deadlock. The report goes to `block_on` through the main
+            // future's wake.
+            if let Some(deadlock) = self.deadlocked() {
+                self.observe.set_deadlock(deadlock);
+                self.executor.wake_root();
+                return Some(Duration::ZERO);
+            }
+        }
+        self.observe.loop_waits(&self.executor);
+        timeout
+    }
+
+    /// The deadlock report, if nothing outside the tasks can wake one (no
+    /// blocking job, message, socket waiter, `wait()` future, `Handle`) and
+    /// every task and the main future wait only on one another; called
+    /// when nothing is ready and no timer is armed (or a paused clock will
+    /// not jump). See `observe/deadlock.rs`.
+    fn deadlocked(&self) -> Option<Deadlock> {
+        if self.keepalive.get() > 0
+            || self.remote.has_messages()
+            || !self.idle_waiters.borrow().is_empty()
+            || self.reactor.has_any_waiters()
+        {
+            return None;
+        }
+        // A paused clock that only `time::advance` moves: its timers fire
+        // only if some task advances it (`observe/deadlock.rs`).
+        let frozen = self.time.is_paused() && !self.time.auto_advance();
+        self.observe.deadlock(&self.executor, &self.remote, || {
+            let mut timers = HashMap::new();
+            if frozen {
+                self.time.sleepers(|task, _| *timers.entry(task).or_insert(0) += 1);
+            }
+            timers
+        })
     }
 
     /// Step 5 with a paused clock: jumps it to the next deadline if no task
@@ -316,12 +433,16 @@ impl Core {
 
     fn handle_message(&self, message: Message) {
         match message {
-            // SAFETY: the message owns a reference to a task of this
-            // runtime, and we are its thread.
-            Message::Wake(sent) => unsafe { self.executor.wake_sent(sent) },
+            Message::Wake(sent) => {
+                self.observe.remote_wake();
+                // SAFETY: the message owns a reference to a task of this
+                // runtime, and we are its thread.
+                unsafe { self.executor.wake_sent(sent) }
+            }
             // SAFETY: as above.
             Message::Release(sent) => unsafe { sent.release() },
             Message::Run(f) => {
+                self.observe.closure_starts(&self.executor);
                 if let Err(payload) = catch_unwind(AssertUnwindSafe(f)) {
                     let err = JoinError::panicked(payload);
                     eprintln!("sprout: a closure posted to the runtime from another thread failed: {err}");
@@ -396,7 +517,12 @@ impl Core {
 
     /// Points every part's thread-local slot at this runtime (`context::enter`).
     pub(crate) fn enter_parts(&self) -> Parts {
-        Parts { _executor: self.executor.enter(), _time: self.time.enter(), _reactor: self.reactor.enter() }
+        Parts {
+            _executor: self.executor.enter(),
+            _time: self.time.enter(),
+            _reactor: self.reactor.enter(),
+            _observe: self.observe.enter(&self.executor),
+        }
     }
 
     /// The mailbox (`Handle`, blocking work's way home).
@@ -407,6 +533,11 @@ impl Core {
     /// This runtime's serial (see the field).
     pub(crate) fn serial(&self) -> u32 {
         self.serial
+    }
+
+    /// What `Handle`s keep of the observation part.
+    pub(crate) fn observe_shared(&self) -> &Arc<crate::observe::Shared> {
+        self.observe.shared()
     }
 
     /// Counts work on another thread that will wake a task.
@@ -437,6 +568,7 @@ pub(crate) struct Parts {
     _executor: crate::scoped::Reset<Executor>,
     _time: crate::scoped::Reset<TimeDriver>,
     _reactor: crate::scoped::Reset<Reactor>,
+    _observe: crate::observe::Entered,
 }
 
 /// How long one blocking `epoll_wait` may wait for a timer `remaining` away.

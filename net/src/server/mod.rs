@@ -509,6 +509,16 @@ impl ServerHandle {
         1 + self.shared.workers.get().map_or(0, Workers::count)
     }
 
+    /// The runtime handles of workers 1 to n-1 while they run (empty with
+    /// one worker, or once they have ended; worker 0 is the runtime that
+    /// started the server). Ask them for their
+    /// [`metrics`](sprout_runtime::Handle::metrics) or a
+    /// [`dump`](sprout_runtime::Handle::dump): both wait for the worker's
+    /// thread, so call them off the runtime thread (`spawn_blocking`).
+    pub fn worker_handles(&self) -> Vec<sprout_runtime::Handle> {
+        self.shared.workers.get().map_or_else(Vec::new, Workers::handles)
+    }
+
     /// How many accepts (or receives) have failed so far, for monitoring.
     pub fn accept_errors(&self) -> u64 {
         self.shared.accept_errors.get()

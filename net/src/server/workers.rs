@@ -168,6 +168,11 @@ impl Workers {
         self.commands.len()
     }
 
+    /// The other workers' runtime handles, while they run.
+    pub(super) fn handles(&self) -> Vec<sprout_runtime::Handle> {
+        self.running.borrow().as_ref().map_or_else(Vec::new, |running| running.cores().handles().to_vec())
+    }
+
     /// Open connections on the other workers.
     pub(super) fn connections(&self) -> usize {
         self.live.iter().map(|n| n.load(Ordering::Relaxed)).sum()

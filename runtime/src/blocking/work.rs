@@ -40,6 +40,7 @@ use crate::loom::lock;
 use crate::sched::coop;
 use crate::sched::remote::{Message, Remote};
 use crate::task::JoinError;
+use crate::task::observe::{WaitOn, waiting};
 
 /// Fails with a clear message on a runtime thread, where blocking would
 /// stall every green task.
@@ -403,6 +404,7 @@ impl<T: Send + 'static> WorkFuture<T> {
 impl<T> Future for WorkFuture<T> {
     type Output = Result<T, JoinError>;
 
+    #[track_caller]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         if coop::poll_proceed(cx).is_pending() {
             return Poll::Pending;
@@ -422,6 +424,8 @@ impl<T> Future for WorkFuture<T> {
                     Some(w) if w.will_wake(cx.waker()) => {}
                     _ => state.waker = Some(cx.waker().clone()),
                 }
+                drop(state);
+                waiting(WaitOn::Blocking);
                 Poll::Pending
             }
         }

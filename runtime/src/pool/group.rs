@@ -284,6 +284,7 @@ pub struct Join {
 impl Future for Join {
     type Output = ();
 
+    #[track_caller]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = &mut *self;
         this.inner.poll_join(&mut this.key, cx)

@@ -31,6 +31,7 @@ use super::slots::Slots;
 use crate::sync::wait_list::WaitList;
 use crate::task::compact::CompactWaker;
 use crate::task::executor::Executor;
+use crate::task::observe::{WaitOn, waiting};
 use crate::task::{JoinHandle, TaskId, UntypedHandle, spawn_on};
 
 pub(crate) struct Inner {
@@ -274,6 +275,7 @@ impl Inner {
 
     /// For `join`: ready once the member set has been empty since `key`
     /// started waiting.
+    #[track_caller]
     pub(crate) fn poll_join(&self, key: &mut Option<u32>, cx: &mut Context<'_>) -> Poll<()> {
         let mut joiners = self.joiners.borrow_mut();
         match *key {
@@ -282,11 +284,15 @@ impl Inner {
                     *key = None;
                     return Poll::Ready(());
                 }
+                drop(joiners);
+                waiting(WaitOn::PoolJoin);
                 Poll::Pending
             }
             None if self.members.borrow().slab.is_empty() => Poll::Ready(()),
             None => {
                 *key = Some(joiners.push(cx.waker()));
+                drop(joiners);
+                waiting(WaitOn::PoolJoin);
                 Poll::Pending
             }
         }

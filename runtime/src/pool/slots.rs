@@ -15,6 +15,7 @@ use std::task::{Context, Poll};
 
 use crate::sched::coop;
 use crate::sync::wait_list::{Cancelled, WaitList};
+use crate::task::observe::{WaitOn, waiting};
 
 pub(crate) struct Slots {
     size: usize,
@@ -48,6 +49,7 @@ impl Slots {
 
     /// Takes a slot, or queues `key` for one. Ready means the caller now
     /// holds a slot and `key` is `None` again.
+    #[track_caller]
     pub(crate) fn poll_acquire(&self, key: &mut Option<u32>, cx: &mut Context<'_>) -> Poll<()> {
         if coop::poll_proceed(cx).is_pending() {
             return Poll::Pending;
@@ -59,6 +61,8 @@ impl Slots {
                     *key = None;
                     return Poll::Ready(());
                 }
+                drop(waiters);
+                waiting(WaitOn::PoolSlot);
                 Poll::Pending
             }
             None => {
@@ -69,6 +73,8 @@ impl Slots {
                     return Poll::Ready(());
                 }
                 *key = Some(waiters.push(cx.waker()));
+                drop(waiters);
+                waiting(WaitOn::PoolSlot);
                 Poll::Pending
             }
         }

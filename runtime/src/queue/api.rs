@@ -28,6 +28,7 @@ use crate::sched::coop;
 use crate::sync::flavor::Locked;
 use crate::sync::withdraw::{self, Withdraw};
 use crate::task::compact::CompactWaker;
+use crate::task::observe::{WaitOn, waiting_shared};
 use crate::time::{Sleep, sleep};
 
 /// A queue: a [`Locked`] cell (a `RefCell` or a `Mutex`) holding a [`State`].
@@ -133,10 +134,15 @@ pub(crate) fn join<Q: Queue>(queue: &Q) -> Join<'_, Q> {
 
 /// The body of `Get::poll` and `Items::poll_next`.
 #[inline]
+#[track_caller]
 fn poll_get<Q: Queue>(queue: &Q, key: &mut Option<u32>, cx: &mut Context<'_>) -> Poll<Result<Q::Item, Closed>> {
     if let Some(k) = *key {
-        match queue.state().poll_getter(k, cx.waker()) {
-            None => return Poll::Pending,
+        let polled = queue.state().poll_getter(k, cx.waker());
+        match polled {
+            None => {
+                waiting_shared(WaitOn::QueueGet, <Q::Cell as Locked>::THREAD_SAFE);
+                return Poll::Pending;
+            }
             Some(Some(item)) => {
                 *key = None;
                 return Poll::Ready(Ok(item));
@@ -158,6 +164,8 @@ fn poll_get<Q: Queue>(queue: &Q, key: &mut Option<u32>, cx: &mut Context<'_>) ->
         Err(GetError::Closed) => Poll::Ready(Err(Closed(()))),
         Err(GetError::Empty) => {
             *key = Some(state.push_getter(cx.waker()));
+            drop(state);
+            waiting_shared(WaitOn::QueueGet, <Q::Cell as Locked>::THREAD_SAFE);
             Poll::Pending
         }
     }
@@ -195,11 +203,16 @@ impl<Q: Queue> Put<'_, Q> {
 impl<Q: Queue> Future for Put<'_, Q> {
     type Output = Result<(), Closed<Q::Item>>;
 
+    #[track_caller]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         if let Some(key) = this.key {
-            return match this.queue.state().poll_putter(key, cx.waker()) {
-                None => Poll::Pending,
+            let polled = this.queue.state().poll_putter(key, cx.waker());
+            return match polled {
+                None => {
+                    waiting_shared(WaitOn::QueuePut, <Q::Cell as Locked>::THREAD_SAFE);
+                    Poll::Pending
+                }
                 Some(result) => {
                     this.key = None;
                     Poll::Ready(result.map_err(Closed))
@@ -220,6 +233,8 @@ impl<Q: Queue> Future for Put<'_, Q> {
             Err(PutError::Closed(item)) => Poll::Ready(Err(Closed(item))),
             Err(PutError::Full(item)) => {
                 this.key = Some(state.push_putter(cx.waker(), item));
+                drop(state);
+                waiting_shared(WaitOn::QueuePut, <Q::Cell as Locked>::THREAD_SAFE);
                 Poll::Pending
             }
         }
@@ -253,6 +268,7 @@ pub struct PutTimeout<'a, Q: Queue> {
 impl<Q: Queue> Future for PutTimeout<'_, Q> {
     type Output = Result<(), PutError<Q::Item>>;
 
+    #[track_caller]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         if let Poll::Ready(result) = Pin::new(&mut this.put).poll(cx) {
@@ -285,6 +301,7 @@ pub struct Get<'a, Q: Queue> {
 impl<Q: Queue> Future for Get<'_, Q> {
     type Output = Result<Q::Item, Closed>;
 
+    #[track_caller]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         poll_get(this.queue, &mut this.key, cx)
@@ -334,6 +351,7 @@ pub struct Items<'a, Q: Queue> {
 impl<Q: Queue> Stream for Items<'_, Q> {
     type Item = Q::Item;
 
+    #[track_caller]
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Q::Item>> {
         let this = &mut *self;
         poll_get(this.queue, &mut this.key, cx).map(Result::ok)
@@ -366,6 +384,7 @@ pub struct Join<'a, Q: Queue> {
 impl<Q: Queue> Future for Join<'_, Q> {
     type Output = ();
 
+    #[track_caller]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = &mut *self;
         if this.done {
@@ -384,6 +403,8 @@ impl<Q: Queue> Future for Join<'_, Q> {
             this.done = true;
             return Poll::Ready(());
         }
+        drop(state);
+        waiting_shared(WaitOn::QueueJoin, <Q::Cell as Locked>::THREAD_SAFE);
         Poll::Pending
     }
 }

@@ -61,7 +61,7 @@ impl<T: Ord> BaseQueue<T, Priority<T>> {
 impl<T> BaseQueue<T, Rendezvous<T>> {
     /// A channel: every put waits for a get, and the other way round.
     pub fn new() -> Self {
-        BaseQueue { state: RefCell::new(State::new(0)) }
+        BaseQueue { state: RefCell::new(State::new(0, false)) }
     }
 }
 
@@ -73,7 +73,7 @@ impl<T> Default for BaseQueue<T, Rendezvous<T>> {
 
 impl<T, B: Buffer<T>> BaseQueue<T, B> {
     fn with_maxsize(maxsize: usize) -> Self {
-        BaseQueue { state: RefCell::new(State::bounded(maxsize)) }
+        BaseQueue { state: RefCell::new(State::bounded(maxsize, false)) }
     }
 
     /// Puts `item`, waiting while the queue is full. Fails, handing the

@@ -47,21 +47,23 @@ pub struct State<T, B> {
 pub(crate) type Wake = Option<CompactWaker>;
 
 impl<T, B: Buffer<T>> State<T, B> {
-    pub(crate) fn new(capacity: usize) -> State<T, B> {
+    /// A queue of `capacity` items; `shared` for a thread-safe queue (its
+    /// wait lists then count no task wakers: see `task/compact.rs`).
+    pub(crate) fn new(capacity: usize, shared: bool) -> State<T, B> {
         State {
             buf: B::empty(),
             capacity,
-            getters: WaitList::new(),
-            putters: WaitList::new(),
+            getters: WaitList::new_in(shared),
+            putters: WaitList::new_in(shared),
             unfinished: 0,
-            joiners: WaitList::new(),
+            joiners: WaitList::new_in(shared),
             closed: false,
         }
     }
 
     /// A queue holding at most `maxsize` items; 0 means unbounded.
-    pub(crate) fn bounded(maxsize: usize) -> State<T, B> {
-        State::new(if maxsize == 0 { usize::MAX } else { maxsize })
+    pub(crate) fn bounded(maxsize: usize, shared: bool) -> State<T, B> {
+        State::new(if maxsize == 0 { usize::MAX } else { maxsize }, shared)
     }
 
     /// The bound given at creation: 0 for unbounded queues and channels.

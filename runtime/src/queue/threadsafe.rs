@@ -104,7 +104,7 @@ impl<T: Ord> BaseQueue<T, Priority<T>> {
 impl<T> BaseQueue<T, Rendezvous<T>> {
     /// A channel: every put waits for a get, and the other way round.
     pub fn new() -> Self {
-        BaseQueue { state: Mutex::new(State::new(0)) }
+        BaseQueue { state: Mutex::new(State::new(0, true)) }
     }
 }
 
@@ -130,7 +130,7 @@ impl<T, B: Buffer<T>> api::Queue for BaseQueue<T, B> {
 
 impl<T, B: Buffer<T>> BaseQueue<T, B> {
     fn with_maxsize(maxsize: usize) -> Self {
-        BaseQueue { state: Mutex::new(State::bounded(maxsize)) }
+        BaseQueue { state: Mutex::new(State::bounded(maxsize, true)) }
     }
 
     /// Puts `item`, waiting while the queue is full. Fails, handing the

@@ -48,6 +48,8 @@ pub(crate) struct Reactor {
     sources: RefCell<Slab<ScheduledIo>>,
     /// The next registration's generation (see `token.rs`).
     generation: Cell<u32>,
+    /// Events received, for `sprout::metrics()` (one add per turn).
+    events_seen: Cell<u64>,
 }
 
 /// Where a registered source lives: its slab key and generation.
@@ -68,6 +70,7 @@ impl Reactor {
             events: RefCell::new(Events::with_capacity(event_capacity.max(1))),
             sources: RefCell::new(Slab::new()),
             generation: Cell::new(0),
+            events_seen: Cell::new(0),
         };
         Ok((reactor, waker))
     }
@@ -186,6 +189,26 @@ impl Reactor {
         self.sources.borrow().iter().any(|(_, s)| s.has_waiters())
     }
 
+    /// Whether an event on some source would wake anyone, parked waiters
+    /// included (for the deadlock check). O(sources).
+    pub(crate) fn has_any_waiters(&self) -> bool {
+        self.sources.borrow().iter().any(|(_, s)| s.has_any_waiters())
+    }
+
+    /// Calls `f` with each task waiting on a source and the direction (the
+    /// task dump). `f` must not touch the reactor.
+    pub(crate) fn waiters(&self, mut f: impl FnMut(usize, Direction)) {
+        for (_, source) in self.sources.borrow().iter() {
+            source.readers.for_each_task(&mut |task| f(task, Direction::Read));
+            source.writers.for_each_task(&mut |task| f(task, Direction::Write));
+        }
+    }
+
+    /// The number of events received so far (`sprout::metrics()`).
+    pub(crate) fn events_seen(&self) -> u64 {
+        self.events_seen.get()
+    }
+
     /// Waits for events up to `timeout` (`None`: until one comes) and
     /// collects the wakers they release. Returns true if the cross-thread
     /// waker fired.
@@ -199,7 +222,9 @@ impl Reactor {
         }
         let mut remote = false;
         let mut sources = self.sources.borrow_mut();
+        let mut seen = 0;
         for event in events.iter() {
+            seen += 1;
             if event.token() == token::WAKER {
                 remote = true;
                 continue;
@@ -209,6 +234,7 @@ impl Reactor {
                 s.set_readiness(scheduled_io::from_event(event), wake);
             }
         }
+        self.events_seen.set(self.events_seen.get() + seen);
         remote
     }
 }

@@ -143,6 +143,17 @@ impl Waiters {
     pub(crate) fn is_empty(&self) -> bool {
         self.first.is_none()
     }
+
+    /// Calls `f` with the task of each waiting (not parked) task waker.
+    pub(crate) fn for_each_task(&self, f: &mut impl FnMut(usize)) {
+        self.first.iter().chain(&self.rest).filter_map(CompactWaker::task_addr).for_each(f);
+    }
+
+    /// Whether any waker is here, parked ones included: the next event
+    /// would wake someone (the deadlock check).
+    pub(crate) fn has_any(&self) -> bool {
+        self.first.is_some() || !self.parked.is_empty()
+    }
 }
 
 /// The reactor's record of one registered source.
@@ -178,5 +189,10 @@ impl ScheduledIo {
     /// Whether any task waits on this source.
     pub(crate) fn has_waiters(&self) -> bool {
         !self.readers.is_empty() || !self.writers.is_empty()
+    }
+
+    /// Whether an event on this source would wake anyone, parked waiters included.
+    pub(crate) fn has_any_waiters(&self) -> bool {
+        self.readers.has_any() || self.writers.has_any()
     }
 }

@@ -47,6 +47,11 @@ pub(crate) fn remove(serial: u32) {
     table().retain(|(s, _)| *s != serial);
 }
 
+/// The mailbox of runtime `serial`, if it is alive (the dump on a signal).
+pub(crate) fn remote(serial: u32) -> Option<Arc<Remote>> {
+    table().iter().find(|(s, _)| *s == serial).and_then(|(_, remote)| remote.upgrade())
+}
+
 /// Asks runtime `serial` to forget `what`. Does nothing if that runtime is
 /// gone: its shutdown dropped every record.
 #[cold]

@@ -14,6 +14,7 @@ use super::wait_list::{Cancelled, WaitList};
 use super::withdraw::{self, Withdraw};
 use crate::loom::sync::Mutex;
 use crate::task::compact::CompactWaker;
+use crate::task::observe::{WaitOn, waiting_shared};
 use crate::time::Elapsed;
 
 /// A result that one task (or thread) [`set`](Self::set)s and any number
@@ -33,21 +34,21 @@ struct State<T, E> {
 }
 
 impl<T, E> State<T, E> {
-    const fn new() -> Self {
-        State { result: RefCell::new(None), waiters: RefCell::new(WaitList::new()) }
+    const fn new(shared: bool) -> Self {
+        State { result: RefCell::new(None), waiters: RefCell::new(WaitList::new_in(shared)) }
     }
 }
 
 impl<T, E, F: Flavor> Default for AsyncResult<T, E, F> {
     fn default() -> Self {
-        AsyncResult { state: F::share(State::new()) }
+        AsyncResult { state: F::share(State::new(F::THREAD_SAFE)) }
     }
 }
 
 impl<T, E> AsyncResult<T, E, Local> {
     /// An empty result, not ready.
     pub const fn new() -> Self {
-        AsyncResult { state: State::new() }
+        AsyncResult { state: State::new(false) }
     }
 }
 
@@ -55,7 +56,7 @@ impl<T, E> AsyncResult<T, E, ThreadSafe> {
     crate::loom::const_fn_unless_loom! {
         /// An empty result, not ready.
         pub const fn new() -> Self {
-            AsyncResult { state: Mutex::new(State::new()) }
+            AsyncResult { state: Mutex::new(State::new(true)) }
         }
     }
 
@@ -207,6 +208,7 @@ pub struct Ready<'a, T, E, F: Flavor> {
 impl<T, E, F: Flavor> Future for Ready<'_, T, E, F> {
     type Output = ();
 
+    #[track_caller]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let state = F::step(&self.cell.state);
         let mut waiters = state.waiters.borrow_mut();
@@ -217,6 +219,9 @@ impl<T, E, F: Flavor> Future for Ready<'_, T, E, F> {
                 self.key = None;
                 return Poll::Ready(());
             }
+            drop(waiters);
+            drop(state);
+            waiting_shared(WaitOn::AsyncResult, F::THREAD_SAFE);
             return Poll::Pending;
         }
         if state.result.borrow().is_some() {
@@ -226,6 +231,7 @@ impl<T, E, F: Flavor> Future for Ready<'_, T, E, F> {
         drop(waiters);
         drop(state);
         self.key = Some(key);
+        waiting_shared(WaitOn::AsyncResult, F::THREAD_SAFE);
         Poll::Pending
     }
 }
@@ -262,6 +268,7 @@ pub struct Get<'a, T, E, F: Flavor> {
 impl<T: Clone, E: Clone, F: Flavor> Future for Get<'_, T, E, F> {
     type Output = Result<T, E>;
 
+    #[track_caller]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T, E>> {
         loop {
             if Pin::new(&mut self.ready).poll(cx).is_pending() {

@@ -13,6 +13,7 @@ use super::threadsafe::{block_on, block_on_until};
 use super::wait_list::WaitList;
 use crate::loom::sync::Mutex;
 use crate::task::compact::CompactWaker;
+use crate::task::observe::{WaitOn, waiting_shared};
 
 /// Lets `parties` tasks (or threads, in any mix) wait for each other: each
 /// [`wait`](Self::wait) blocks until `parties` are waiting, then all of
@@ -43,8 +44,8 @@ struct State {
 }
 
 impl State {
-    const fn new() -> State {
-        State { arrived: Cell::new(0), broken: Cell::new(false), waiters: RefCell::new(WaitList::new()) }
+    const fn new(shared: bool) -> State {
+        State { arrived: Cell::new(0), broken: Cell::new(false), waiters: RefCell::new(WaitList::new_in(shared)) }
     }
 
     /// Fails every waiter and starts a fresh round, broken or not; the
@@ -121,7 +122,7 @@ impl Barrier<Local> {
     /// A barrier for `parties` tasks. `Barrier::new(0)` behaves like
     /// `Barrier::new(1)`: every wait passes at once.
     pub const fn new(parties: usize) -> Self {
-        Barrier { parties: at_least_one(parties), state: State::new() }
+        Barrier { parties: at_least_one(parties), state: State::new(false) }
     }
 }
 
@@ -129,7 +130,7 @@ impl Barrier<ThreadSafe> {
     crate::loom::const_fn_unless_loom! {
         /// A barrier for `parties` tasks or threads (0 behaves like 1).
         pub const fn new(parties: usize) -> Self {
-            Barrier { parties: at_least_one(parties), state: Mutex::new(State::new()) }
+            Barrier { parties: at_least_one(parties), state: Mutex::new(State::new(true)) }
         }
     }
 
@@ -253,13 +254,18 @@ impl<F: Flavor> BarrierWait<'_, F> {
 impl<F: Flavor> Future for BarrierWait<'_, F> {
     type Output = Result<BarrierWaitResult, BrokenBarrier>;
 
+    #[track_caller]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let barrier = self.barrier;
         let state = F::step(&barrier.state);
         if let Some(key) = self.key {
             let outcome = state.waiters.borrow_mut().poll_take(key, cx.waker());
             return match outcome {
-                None => Poll::Pending,
+                None => {
+                    drop(state);
+                    waiting_shared(WaitOn::Barrier, F::THREAD_SAFE);
+                    Poll::Pending
+                }
                 Some(outcome) => {
                     drop(state);
                     self.key = None;
@@ -276,6 +282,7 @@ impl<F: Flavor> Future for BarrierWait<'_, F> {
             let key = state.waiters.borrow_mut().push_with(cx.waker(), Outcome::Waiting);
             drop(state);
             self.key = Some(key);
+            waiting_shared(WaitOn::Barrier, F::THREAD_SAFE);
             return Poll::Pending;
         }
         // The last arrival: release the round, numbering in arrival order.

@@ -14,6 +14,7 @@ use super::threadsafe::{block_on, block_on_until};
 use super::wait_list::{Cancelled, WaitList};
 use crate::loom::sync::Mutex;
 use crate::task::compact::CompactWaker;
+use crate::task::observe::{WaitOn, waiting_shared};
 
 /// A condition variable over its own [`Lock`]: tasks (and threads) lock
 /// it, check the guarded state, and [`wait`](Self::wait) (which unlocks
@@ -37,7 +38,7 @@ pub struct Condition<T, F: Flavor> {
 
 impl<T: Default, F: Flavor> Default for Condition<T, F> {
     fn default() -> Self {
-        Condition { lock: Lock::default(), waiters: F::share(RefCell::new(WaitList::new())) }
+        Condition { lock: Lock::default(), waiters: F::share(RefCell::new(WaitList::new_in(F::THREAD_SAFE))) }
     }
 }
 
@@ -52,7 +53,7 @@ impl<T> Condition<T, ThreadSafe> {
     crate::loom::const_fn_unless_loom! {
         /// A condition whose lock guards `value`.
         pub const fn new(value: T) -> Self {
-            Condition { lock: Lock::<T, ThreadSafe>::new(value), waiters: Mutex::new(RefCell::new(WaitList::new())) }
+            Condition { lock: Lock::<T, ThreadSafe>::new(value), waiters: Mutex::new(RefCell::new(WaitList::new_in(true))) }
         }
     }
 
@@ -261,6 +262,7 @@ impl<T, F: Flavor> Notified<'_, T, F> {
 impl<T, F: Flavor> Future for Notified<'_, T, F> {
     type Output = ();
 
+    #[track_caller]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let Some(key) = self.key else { return Poll::Ready(()) };
         if F::step(&self.cond.waiters).borrow_mut().poll(key, cx.waker()) {
@@ -268,6 +270,7 @@ impl<T, F: Flavor> Future for Notified<'_, T, F> {
             self.notified = true;
             return Poll::Ready(());
         }
+        waiting_shared(WaitOn::Condition, F::THREAD_SAFE);
         Poll::Pending
     }
 }

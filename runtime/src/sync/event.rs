@@ -14,6 +14,7 @@ use super::wait_list::{Cancelled, WaitList};
 use super::withdraw::{self, Withdraw};
 use crate::loom::sync::Mutex;
 use crate::task::compact::CompactWaker;
+use crate::task::observe::{WaitOn, waiting_shared};
 
 /// A flag that tasks can wait for. `set` wakes every waiter; waiting on a
 /// set event returns at once. Use it as [`sync::Event`](crate::sync::Event)
@@ -28,21 +29,21 @@ struct State {
 }
 
 impl State {
-    const fn new() -> State {
-        State { flag: Cell::new(false), waiters: RefCell::new(WaitList::new()) }
+    const fn new(shared: bool) -> State {
+        State { flag: Cell::new(false), waiters: RefCell::new(WaitList::new_in(shared)) }
     }
 }
 
 impl<F: Flavor> Default for Event<F> {
     fn default() -> Self {
-        Event { state: F::share(State::new()) }
+        Event { state: F::share(State::new(F::THREAD_SAFE)) }
     }
 }
 
 impl Event<Local> {
     /// A new event, not set.
     pub const fn new() -> Self {
-        Event { state: State::new() }
+        Event { state: State::new(false) }
     }
 }
 
@@ -50,7 +51,7 @@ impl Event<ThreadSafe> {
     crate::loom::const_fn_unless_loom! {
         /// A new event, not set.
         pub const fn new() -> Self {
-            Event { state: Mutex::new(State::new()) }
+            Event { state: Mutex::new(State::new(true)) }
         }
     }
 
@@ -133,6 +134,7 @@ pub struct Wait<'a, F: Flavor> {
 impl<F: Flavor> Future for Wait<'_, F> {
     type Output = ();
 
+    #[track_caller]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let state = F::step(&self.event.state);
         let mut waiters = state.waiters.borrow_mut();
@@ -144,6 +146,9 @@ impl<F: Flavor> Future for Wait<'_, F> {
                     self.key = None;
                     return Poll::Ready(());
                 }
+                drop(waiters);
+                drop(state);
+                waiting_shared(WaitOn::Event, F::THREAD_SAFE);
                 Poll::Pending
             }
             None if state.flag.get() => Poll::Ready(()),
@@ -152,6 +157,7 @@ impl<F: Flavor> Future for Wait<'_, F> {
                 drop(waiters);
                 drop(state);
                 self.key = Some(key);
+                waiting_shared(WaitOn::Event, F::THREAD_SAFE);
                 Poll::Pending
             }
         }

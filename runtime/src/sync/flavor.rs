@@ -51,6 +51,9 @@ pub trait Locked {
     where
         Self: 'a;
 
+    /// Whether other threads may reach the contents (a `Mutex`).
+    const THREAD_SAFE: bool;
+
     /// Borrows (`RefCell`) or locks (`Mutex`) the contents.
     fn lock(&self) -> Self::Guard<'_>;
     /// The contents, through a unique reference.
@@ -67,6 +70,8 @@ impl<T> Locked for RefCell<T> {
         = RefMut<'a, T>
     where
         T: 'a;
+
+    const THREAD_SAFE: bool = false;
 
     #[inline]
     fn lock(&self) -> RefMut<'_, T> {
@@ -88,6 +93,8 @@ impl<T> Locked for Mutex<T> {
         = MutexGuard<'a, T>
     where
         T: 'a;
+
+    const THREAD_SAFE: bool = true;
 
     #[inline]
     fn lock(&self) -> MutexGuard<'_, T> {
@@ -123,6 +130,8 @@ pub trait Flavor: sealed::Sealed + Sized + 'static {
     type Exclusive<T>: Locked<Target = T>;
     /// Who holds an `RLock`.
     type Owner: Copy + Eq + fmt::Debug + Unpin;
+    /// Whether other threads may reach the state (and end a task's wait).
+    const THREAD_SAFE: bool;
 
     /// Wraps a state (not `const`: the flavours' `new`s build theirs by hand).
     fn share<S>(state: S) -> Self::Shared<S>;
@@ -146,6 +155,7 @@ impl Flavor for Local {
     type Exclusive<T> = RefCell<T>;
     /// The holding task's id (the `block_on` future counts as task 0).
     type Owner = u64;
+    const THREAD_SAFE: bool = false;
 
     #[inline]
     fn share<S>(state: S) -> S {
@@ -190,6 +200,7 @@ impl Flavor for ThreadSafe {
     type Step<'a, S: 'a> = MutexGuard<'a, S>;
     type Exclusive<T> = Mutex<T>;
     type Owner = Owner;
+    const THREAD_SAFE: bool = true;
 
     fn share<S>(state: S) -> Mutex<S> {
         Mutex::new(state)

@@ -14,6 +14,7 @@ use super::wait_list::{Cancelled, WaitList};
 use super::withdraw::{self, Withdraw};
 use crate::loom::sync::Mutex;
 use crate::sched::coop;
+use crate::task::observe::{WaitOn, waiting_shared};
 use crate::time::Elapsed;
 
 /// A lock that tasks take in turn, guarding a value of type `T`.
@@ -40,21 +41,21 @@ struct State {
 }
 
 impl State {
-    const fn new() -> State {
-        State { locked: Cell::new(false), waiters: RefCell::new(WaitList::new()) }
+    const fn new(shared: bool) -> State {
+        State { locked: Cell::new(false), waiters: RefCell::new(WaitList::new_in(shared)) }
     }
 }
 
 impl<T: Default, F: Flavor> Default for Lock<T, F> {
     fn default() -> Self {
-        Lock { state: F::share(State::new()), value: F::exclusive(T::default()) }
+        Lock { state: F::share(State::new(F::THREAD_SAFE)), value: F::exclusive(T::default()) }
     }
 }
 
 impl<T> Lock<T, Local> {
     /// An unlocked lock guarding `value`.
     pub const fn new(value: T) -> Self {
-        Lock { state: State::new(), value: RefCell::new(value) }
+        Lock { state: State::new(false), value: RefCell::new(value) }
     }
 }
 
@@ -62,7 +63,7 @@ impl<T> Lock<T, ThreadSafe> {
     crate::loom::const_fn_unless_loom! {
         /// An unlocked lock guarding `value`.
         pub const fn new(value: T) -> Self {
-            Lock { state: Mutex::new(State::new()), value: Mutex::new(value) }
+            Lock { state: Mutex::new(State::new(true)), value: Mutex::new(value) }
         }
     }
 
@@ -168,6 +169,7 @@ pub struct LockFuture<'a, T, F: Flavor> {
 impl<'a, T, F: Flavor> Future for LockFuture<'a, T, F> {
     type Output = LockGuard<'a, T, F>;
 
+    #[track_caller]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<LockGuard<'a, T, F>> {
         let lock = self.lock;
         if let Some(key) = self.key {
@@ -175,6 +177,7 @@ impl<'a, T, F: Flavor> Future for LockFuture<'a, T, F> {
                 self.key = None;
                 return Poll::Ready(LockGuard::new(lock));
             }
+            waiting_shared(WaitOn::Lock, F::THREAD_SAFE);
             return Poll::Pending;
         }
         if coop::poll_proceed(cx).is_pending() {
@@ -190,6 +193,7 @@ impl<'a, T, F: Flavor> Future for LockFuture<'a, T, F> {
         let key = state.waiters.borrow_mut().push(cx.waker());
         drop(state);
         self.key = Some(key);
+        waiting_shared(WaitOn::Lock, F::THREAD_SAFE);
         Poll::Pending
     }
 }

@@ -16,6 +16,7 @@ use super::withdraw::{self, Withdraw};
 use crate::loom::sync::Mutex;
 use crate::sched::coop;
 use crate::task::compact::CompactWaker;
+use crate::task::observe::{WaitOn, waiting_shared};
 use crate::time::Elapsed;
 
 /// A lock that its holder may take again: it counts the holds, and is free
@@ -44,8 +45,8 @@ struct State<O> {
 }
 
 impl<O: Copy + Eq> State<O> {
-    const fn new() -> Self {
-        State { owner: Cell::new(None), count: Cell::new(0), waiters: RefCell::new(WaitList::new()) }
+    const fn new(shared: bool) -> Self {
+        State { owner: Cell::new(None), count: Cell::new(0), waiters: RefCell::new(WaitList::new_in(shared)) }
     }
 
     /// Takes a hold if the lock is free or `me`'s.
@@ -88,14 +89,14 @@ impl std::error::Error for NotOwner {}
 
 impl<T: Default, F: Flavor> Default for RLock<T, F> {
     fn default() -> Self {
-        RLock { state: F::share(State::new()), value: T::default() }
+        RLock { state: F::share(State::new(F::THREAD_SAFE)), value: T::default() }
     }
 }
 
 impl<T> RLock<T, Local> {
     /// A free reentrant lock guarding `value`.
     pub const fn new(value: T) -> Self {
-        RLock { state: State::new(), value }
+        RLock { state: State::new(false), value }
     }
 
     /// Python's `acquire()`: takes one hold with no guard; give it back
@@ -116,7 +117,7 @@ impl<T> RLock<T, ThreadSafe> {
     crate::loom::const_fn_unless_loom! {
         /// A free reentrant lock guarding `value`.
         pub const fn new(value: T) -> Self {
-            RLock { state: Mutex::new(State::new()), value }
+            RLock { state: Mutex::new(State::new(true)), value }
         }
     }
 
@@ -239,6 +240,7 @@ pub struct RLockFuture<'a, T, F: Flavor> {
 impl<'a, T, F: Flavor> Future for RLockFuture<'a, T, F> {
     type Output = RLockGuard<'a, T, F>;
 
+    #[track_caller]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<RLockGuard<'a, T, F>> {
         let lock = self.lock;
         if let Some(key) = self.key {
@@ -247,6 +249,7 @@ impl<'a, T, F: Flavor> Future for RLockFuture<'a, T, F> {
                 self.key = None;
                 return Poll::Ready(RLockGuard { lock });
             }
+            waiting_shared(WaitOn::RLock, F::THREAD_SAFE);
             return Poll::Pending;
         }
         if coop::poll_proceed(cx).is_pending() {
@@ -260,6 +263,7 @@ impl<'a, T, F: Flavor> Future for RLockFuture<'a, T, F> {
         let key = state.waiters.borrow_mut().push_with(cx.waker(), Some(self.me));
         drop(state);
         self.key = Some(key);
+        waiting_shared(WaitOn::RLock, F::THREAD_SAFE);
         Poll::Pending
     }
 }

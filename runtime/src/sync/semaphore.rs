@@ -14,6 +14,7 @@ use super::wait_list::{Cancelled, WaitList};
 use super::withdraw::{self, Withdraw};
 use crate::loom::sync::Mutex;
 use crate::sched::coop;
+use crate::task::observe::{WaitOn, waiting_shared};
 use crate::time::Elapsed;
 
 /// A counter of permits. `acquire` takes one, waiting while there are
@@ -40,15 +41,15 @@ struct State {
 }
 
 impl State {
-    const fn new(permits: usize) -> State {
-        State { permits: Cell::new(permits), waiters: RefCell::new(WaitList::new()) }
+    const fn new(permits: usize, shared: bool) -> State {
+        State { permits: Cell::new(permits), waiters: RefCell::new(WaitList::new_in(shared)) }
     }
 }
 
 impl Semaphore<Local> {
     /// A semaphore with `permits` permits.
     pub const fn new(permits: usize) -> Self {
-        Semaphore { state: State::new(permits), bound: None }
+        Semaphore { state: State::new(permits, false), bound: None }
     }
 
     /// Adds a permit: wakes the first waiter, handing it the permit, or
@@ -71,7 +72,7 @@ impl Semaphore<ThreadSafe> {
     crate::loom::const_fn_unless_loom! {
         /// A semaphore with `permits` permits.
         pub const fn new(permits: usize) -> Self {
-            Semaphore { state: Mutex::new(State::new(permits)), bound: None }
+            Semaphore { state: Mutex::new(State::new(permits, true)), bound: None }
         }
     }
 
@@ -79,7 +80,7 @@ impl Semaphore<ThreadSafe> {
         /// A bounded semaphore (`threading.BoundedSemaphore`): `permits` is
         /// also the most it may hold.
         pub const fn bounded(permits: usize) -> Self {
-            Semaphore { state: Mutex::new(State::new(permits)), bound: Some(permits) }
+            Semaphore { state: Mutex::new(State::new(permits, true)), bound: Some(permits) }
         }
     }
 
@@ -196,6 +197,7 @@ pub struct Acquire<'a, F: Flavor> {
 impl<'a, F: Flavor> Future for Acquire<'a, F> {
     type Output = SemaphoreGuard<'a, F>;
 
+    #[track_caller]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<SemaphoreGuard<'a, F>> {
         let sem = self.sem;
         if let Some(key) = self.key {
@@ -203,6 +205,7 @@ impl<'a, F: Flavor> Future for Acquire<'a, F> {
                 self.key = None;
                 return Poll::Ready(SemaphoreGuard { sem });
             }
+            waiting_shared(WaitOn::Semaphore, F::THREAD_SAFE);
             return Poll::Pending;
         }
         if coop::poll_proceed(cx).is_pending() {
@@ -218,6 +221,7 @@ impl<'a, F: Flavor> Future for Acquire<'a, F> {
         let key = state.waiters.borrow_mut().push(cx.waker());
         drop(state);
         self.key = Some(key);
+        waiting_shared(WaitOn::Semaphore, F::THREAD_SAFE);
         Poll::Pending
     }
 }
@@ -315,7 +319,7 @@ impl std::error::Error for ReleaseError {}
 impl BoundedSemaphore {
     /// A bounded semaphore with `permits` permits, which is also its bound.
     pub const fn new(permits: usize) -> BoundedSemaphore {
-        BoundedSemaphore { sem: Semaphore { state: State::new(permits), bound: Some(permits) } }
+        BoundedSemaphore { sem: Semaphore { state: State::new(permits, false), bound: Some(permits) } }
     }
 
     /// Takes a permit, waiting for one if none is free.

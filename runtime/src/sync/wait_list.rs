@@ -53,6 +53,10 @@ pub(crate) enum Cancelled {
 /// A FIFO list of waiters, each with a value. See the module docs.
 pub(crate) struct WaitList<V = ()> {
     entries: Vec<Entry<V>>,
+    /// A runtime-local primitive's list: only this runtime's tasks fire
+    /// its wakers, which count in their tasks' HELD counts; a thread-safe
+    /// one's may be fired (and taken) on any thread (`task/compact.rs`).
+    counted: bool,
     free: Option<u32>,
     head: Option<u32>,
     tail: Option<u32>,
@@ -79,8 +83,14 @@ impl WaitList<()> {
 }
 
 impl<V: Default> WaitList<V> {
+    /// A list for a runtime-local primitive.
     pub(crate) const fn new() -> WaitList<V> {
-        WaitList { entries: Vec::new(), free: None, head: None, tail: None, waiting: 0 }
+        WaitList::new_in(false)
+    }
+
+    /// A list for a runtime-local (`shared` false) or thread-safe primitive.
+    pub(crate) const fn new_in(shared: bool) -> WaitList<V> {
+        WaitList { entries: Vec::new(), counted: !shared, free: None, head: None, tail: None, waiting: 0 }
     }
 
     /// The number of waiters not yet notified.
@@ -95,7 +105,12 @@ impl<V: Default> WaitList<V> {
 
     /// Adds a waiter carrying `value` at the back and returns its key.
     pub(crate) fn push_with(&mut self, waker: &Waker, value: V) -> u32 {
-        let entry = Entry { waker: Some(CompactWaker::new(waker)), prev: self.tail.unwrap_or(NIL), next: NIL, value };
+        let entry = Entry {
+            waker: Some(CompactWaker::make(waker, self.counted)),
+            prev: self.tail.unwrap_or(NIL),
+            next: NIL,
+            value,
+        };
         let key = match self.free {
             Some(key) => {
                 self.free = match self.entries[key as usize].next {
@@ -130,7 +145,7 @@ impl<V: Default> WaitList<V> {
             return Some(self.release(key));
         }
         if let Some(w) = &mut entry.waker {
-            w.update(waker);
+            w.update(waker, self.counted);
         }
         None
     }

@@ -16,10 +16,11 @@
 //!   turn), [`wake_deferred`](Executor::wake_deferred) (step 6), the root
 //!   future's wake flag, and the shutdown's kill loop.
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::mem::ManuallyDrop;
+use std::panic::Location;
 use std::ptr::{self, NonNull};
 use std::sync::Arc;
 use std::task::Waker;
@@ -27,6 +28,7 @@ use std::task::Waker;
 use super::harness::{Harness, PanicPolicy};
 use super::header::{Header, foreign_ref_dec, ref_dec};
 use super::heap::{Mailbox, TaskHeap};
+use super::observe::Observer;
 use super::order::SeededOrder;
 use super::raw;
 use super::registry::Registry;
@@ -62,10 +64,27 @@ pub(crate) struct Executor {
     registry: RefCell<Registry>,
     next_id: Cell<u64>,
     harness: Harness,
+    /// Counters for `sprout::metrics()`: plain cells, one add each.
+    counts: Counts,
+    /// Set when the runtime observes its tasks (`task/observe.rs`).
+    observer: OnceCell<Box<Observer>>,
     /// `Builder::seed`: take ready tasks in a seeded pseudo-random order
     /// instead of FIFO (`order.rs`). `None`, the default, costs one test
     /// per batch.
     order: Option<Box<SeededOrder>>,
+}
+
+/// The executor's counters (the rest of the metrics are derived: spawned
+/// is `next_id - 1`, alive the registry's length).
+#[derive(Default)]
+pub(crate) struct Counts {
+    /// Tasks taken off the run queue to poll (the `block_on` future not
+    /// included; a task killed while queued counts too): one add each.
+    pub(crate) polls: Cell<u64>,
+    /// Tasks whose future was dropped by a kill.
+    pub(crate) killed: Cell<u64>,
+    /// Tasks whose poll panicked.
+    pub(crate) panicked: Cell<u64>,
 }
 
 impl Executor {
@@ -86,8 +105,21 @@ impl Executor {
             registry: RefCell::new(Registry::new()),
             next_id: Cell::new(1),
             harness: Harness::new(policy),
+            counts: Counts::default(),
+            observer: OnceCell::new(),
             order: None,
         }
+    }
+
+    /// Starts observing the tasks (`task/observe.rs`); before the first spawn.
+    pub(crate) fn set_observer(&self, observer: Observer) {
+        let _ = self.observer.set(Box::new(observer));
+    }
+
+    /// The observer, if the runtime observes its tasks.
+    #[inline]
+    pub(crate) fn observer(&self) -> Option<&Observer> {
+        self.observer.get().map(|o| &**o)
     }
 
     /// Takes ready tasks in the pseudo-random order `seed` fixes from now on
@@ -129,9 +161,10 @@ impl Executor {
     // --- Tasks ---
 
     /// Creates a task for `future`, queued to run, and returns it with a
-    /// reference for its `JoinHandle` (see `task::spawn_on`).
+    /// reference for its `JoinHandle` (see `task::spawn_on`). `at` is the
+    /// spawn site, for the observer.
     #[inline]
-    pub(crate) fn spawn<F>(&self, future: F, name: Option<Box<str>>) -> NonNull<Header>
+    pub(crate) fn spawn<F>(&self, future: F, name: Option<Box<str>>, at: &'static Location<'static>) -> NonNull<Header>
     where
         F: Future + 'static,
         F::Output: 'static,
@@ -145,7 +178,12 @@ impl Executor {
         if name.is_some() {
             header.with_extras(|e| e.name = name);
         }
-        header.slot.set(self.registry.borrow_mut().insert(task));
+        let slot = self.registry.borrow_mut().insert(task);
+        header.slot.set(slot);
+        // Unobserved, a spawn pays this pointer test.
+        if let Some(observer) = self.observer() {
+            observer.spawned(slot, header.id, at, header.name());
+        }
         self.push(task);
         task
     }
@@ -277,6 +315,9 @@ impl Executor {
         let woken = unsafe { self.root.as_ref().state.transition_root_to_polled() };
         if woken {
             self.budget.set(self.ops_per_poll);
+            if let Some(observer) = self.observer() {
+                observer.poll_starts(None);
+            }
         }
         woken
     }
@@ -287,10 +328,22 @@ impl Executor {
         if let Some(order) = &self.order {
             return self.run_batch_seeded(order);
         }
+        // The observer is looked at once per batch: unobserved, a poll
+        // pays nothing for it.
+        match self.observer() {
+            None => self.run_tasks(None),
+            Some(observer) => self.run_tasks(Some(observer)),
+        }
+    }
+
+    /// The body of `run_batch`.
+    #[inline(always)]
+    fn run_tasks(&self, observer: Option<&Observer>) {
         for _ in 0..self.tasks_per_turn {
             let Some(task) = self.run_queue.borrow_mut().pop_front() else { break };
+            self.counts.polls.set(self.counts.polls.get() + 1);
             // SAFETY: the queue entry owns a reference to a task of this runtime.
-            unsafe { self.harness.run(self, task) };
+            unsafe { self.harness.run(self, task, observer) };
         }
     }
 
@@ -317,8 +370,9 @@ impl Executor {
                     None => break,
                 }
             };
+            self.counts.polls.set(self.counts.polls.get() + 1);
             // SAFETY: the queue entry owns a reference to a task of this runtime.
-            unsafe { self.harness.run(self, task) };
+            unsafe { self.harness.run(self, task, self.observer()) };
         }
     }
 
@@ -362,10 +416,43 @@ impl Executor {
         self.current.replace(task)
     }
 
-    /// Starts a task's poll with a fresh budget.
-    #[inline]
-    pub(super) fn reset_budget(&self) {
+    /// Starts a task's poll: a fresh budget, and the observer's note.
+    #[inline(always)]
+    pub(super) fn begin_poll(&self, header: &Header, observer: Option<&Observer>) {
         self.budget.set(self.ops_per_poll);
+        if let Some(observer) = observer {
+            observer.poll_starts(Some(header.slot.get()));
+        }
+    }
+
+    /// The counters (`sprout::metrics()`).
+    pub(crate) fn counts(&self) -> &Counts {
+        &self.counts
+    }
+
+    /// The number of tasks spawned so far.
+    pub(crate) fn spawned(&self) -> u64 {
+        self.next_id.get() - 1
+    }
+
+    /// The number of tasks in the run queue.
+    pub(crate) fn queued(&self) -> usize {
+        self.run_queue.borrow().len()
+    }
+
+    /// The live tasks, in registry-slot order (the task dump, the deadlock check).
+    pub(crate) fn live(&self) -> Vec<NonNull<Header>> {
+        self.registry.borrow().snapshot()
+    }
+
+    /// Whether `f` holds for every live task; `f` must not run user code.
+    pub(crate) fn all_live(&self, f: impl FnMut(NonNull<Header>) -> bool) -> bool {
+        self.registry.borrow().all(f)
+    }
+
+    /// The `block_on` future's pseudo-task.
+    pub(crate) fn root(&self) -> NonNull<Header> {
+        self.root
     }
 
     /// Forgets a completed task's registry slot.
@@ -420,6 +507,17 @@ impl Executor {
             TaskHeap::release(self.heap)
         }
     }
+}
+
+/// A task's poll panicked (`raw::poll`): counts it and makes the error.
+/// Out of line and cold, so the poll's shape is what it was without the count.
+#[cold]
+#[inline(never)]
+pub(super) fn panicked(payload: Box<dyn std::any::Any + Send>) -> super::error::JoinError {
+    if let Some(executor) = Executor::current() {
+        executor.counts.panicked.set(executor.counts.panicked.get() + 1);
+    }
+    super::error::JoinError::panicked(payload)
 }
 
 #[cold]

@@ -25,6 +25,7 @@ use std::task::{Context, Waker};
 use super::error::JoinError;
 use super::executor::Executor;
 use super::header::{Header, ref_dec};
+use super::observe::Observer;
 use super::state::{AfterPoll, COMPLETE, HANDLED, JOIN_HANDLE, Kill, RUNNING};
 use super::waker;
 
@@ -63,8 +64,8 @@ impl Harness {
     /// # Safety
     /// `task` is live, belongs to `executor`, and the caller hands over a
     /// reference.
-    #[inline]
-    pub(super) unsafe fn run(&self, executor: &Executor, task: NonNull<Header>) {
+    #[inline(always)]
+    pub(super) unsafe fn run(&self, executor: &Executor, task: NonNull<Header>, observer: Option<&Observer>) {
         // SAFETY: the caller's reference keeps the header alive.
         let header = unsafe { task.as_ref() };
         if !header.state.transition_to_running() {
@@ -74,7 +75,7 @@ impl Harness {
             return;
         }
         let root = executor.set_current(task);
-        executor.reset_budget();
+        executor.begin_poll(header, observer);
         // SAFETY: the queue's reference keeps the task alive for the poll;
         // the borrowed waker is never dropped.
         let waker = std::mem::ManuallyDrop::new(unsafe { waker::borrowed(task) });
@@ -118,6 +119,8 @@ impl Harness {
     fn drop_future(&self, executor: &Executor, task: NonNull<Header>) {
         // SAFETY: the caller holds a reference and RUNNING is set.
         let header = unsafe { task.as_ref() };
+        let counts = executor.counts();
+        counts.killed.set(counts.killed.get() + 1);
         // Destructors run as the task itself, so they see its task-locals.
         let prev = executor.set_current(task);
         // SAFETY: RUNNING guards the stage; the future is live.

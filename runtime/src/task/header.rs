@@ -71,7 +71,7 @@ pub(crate) struct Extras {
     pub(crate) locals: Vec<(usize, std::rc::Rc<dyn Any>)>,
     /// Wakers of pending `task::killed()` futures.
     pub(crate) kill_wakers: Vec<Waker>,
-    /// Wakers woken when the task completes (graceful-kill watchdogs).
+    /// Wakers woken when the task completes (graceful-kill watchdogs, pools).
     pub(crate) done_wakers: Vec<Waker>,
 }
 

@@ -17,6 +17,7 @@ use super::executor::Executor;
 use super::harness;
 use super::header::{Header, TaskId, ref_dec};
 use super::heap::TaskHeap;
+use super::observe::{self, WaitOn};
 use super::state::{COMPLETE, Detach};
 use super::waker::{RefKind, SentRef};
 
@@ -107,6 +108,7 @@ impl<T: 'static> JoinHandle<T> {
     ///     assert_eq!(worker.await.unwrap(), "cleaned up");
     /// });
     /// ```
+    #[track_caller]
     pub fn kill_graceful(&self, grace: Duration) {
         let header = self.header();
         if !header.state.transition_to_graceful() {
@@ -269,6 +271,7 @@ impl<T: 'static> JoinHandle<T> {
 impl<T: 'static> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
+    #[track_caller]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let header = this.header();
@@ -278,12 +281,17 @@ impl<T: 'static> Future for JoinHandle<T> {
                 None => panic!("JoinHandle polled after it returned its result"),
             };
         }
+        // Noted first, so that the caller's location (this `poll` is
+        // `#[track_caller]`) is dead before any call: the ready path keeps
+        // its registers.
+        observe::waiting(WaitOn::Join { task: header.id });
+        // Counted: only this task's completion fires it (`compact.rs`).
         let waker = match header.join_waker.take() {
             Some(mut w) => {
-                w.update(cx.waker());
+                w.update(cx.waker(), true);
                 w
             }
-            None => CompactWaker::new(cx.waker()),
+            None => CompactWaker::counted(cx.waker()),
         };
         header.join_waker.set(Some(waker));
         Poll::Pending
@@ -406,20 +414,32 @@ impl UntypedHandle {
 impl<T: 'static> JoinHandle<T> {
     /// An untyped handle to the same task.
     pub(crate) fn untyped(&self) -> UntypedHandle {
-        self.header().ref_inc();
-        UntypedHandle(self.raw)
+        UntypedHandle::new(self.raw)
+    }
+}
+
+impl UntypedHandle {
+    /// Takes a reference, counted as HELD: an internal handle cannot wake
+    /// the task (see `observe.rs`, "provably stuck").
+    fn new(raw: NonNull<Header>) -> UntypedHandle {
+        // SAFETY: the caller's handle keeps the header alive; !Send handles
+        // keep us on the runtime thread.
+        let header = unsafe { raw.as_ref() };
+        header.ref_inc();
+        header.state.note_held();
+        UntypedHandle(raw)
     }
 }
 
 impl Clone for UntypedHandle {
     fn clone(&self) -> UntypedHandle {
-        self.header().ref_inc();
-        UntypedHandle(self.0)
+        UntypedHandle::new(self.0)
     }
 }
 
 impl Drop for UntypedHandle {
     fn drop(&mut self) {
+        self.header().state.note_released();
         // SAFETY: the handle owns a reference, and it is !Send, so this is
         // the runtime thread.
         unsafe { ref_dec(self.0) };

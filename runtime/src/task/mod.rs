@@ -34,6 +34,7 @@ pub(crate) mod header;
 pub(crate) mod heap;
 mod join_handle;
 mod local;
+pub(crate) mod observe;
 mod order;
 pub(crate) mod raw;
 pub(crate) mod registry;
@@ -48,6 +49,7 @@ mod tests;
 mod loom_models;
 
 use std::future::Future;
+use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -92,15 +94,44 @@ where
     spawn_on(Executor::expect("sprout::spawn"), future, None)
 }
 
+/// [`spawn`], recording `at` as the spawn site (for spawns that happen on
+/// behalf of a caller elsewhere: `Handle::spawn` from another thread).
+#[track_caller]
+pub(crate) fn spawn_at<F>(future: F, at: &'static Location<'static>) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    spawn_on_at(Executor::expect("sprout::spawn"), future, None, at)
+}
+
 /// Spawns a task on `executor`: the one path every spawn takes (`spawn`,
-/// `Builder`, the pools, the graceful-kill watchdog).
+/// `Builder`, the pools, the graceful-kill watchdog). The caller is the
+/// spawn site the observer records (`#[track_caller]` all the way up to
+/// the public `spawn`s).
 #[inline]
+#[track_caller]
 pub(crate) fn spawn_on<F>(executor: &Executor, future: F, name: Option<Box<str>>) -> JoinHandle<F::Output>
 where
     F: Future + 'static,
     F::Output: 'static,
 {
-    let task = executor.spawn(future, name);
+    spawn_on_at(executor, future, name, Location::caller())
+}
+
+/// [`spawn_on`] with the spawn site given.
+#[inline]
+fn spawn_on_at<F>(
+    executor: &Executor,
+    future: F,
+    name: Option<Box<str>>,
+    at: &'static Location<'static>,
+) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    let task = executor.spawn(future, name, at);
     // SAFETY: the handle takes the reference `spawn` kept for it, and the
     // task's output type is F::Output.
     unsafe { JoinHandle::from_raw(task) }
@@ -288,6 +319,7 @@ pub struct Killed {
 impl Future for Killed {
     type Output = ();
 
+    #[track_caller]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let executor = Executor::expect("sprout::task::killed");
         // SAFETY: the current task is live while it is being polled.
@@ -300,6 +332,7 @@ impl Future for Killed {
                 e.kill_wakers.push(cx.waker().clone());
             }
         });
+        observe::waiting(observe::WaitOn::Killed);
         Poll::Pending
     }
 }

@@ -99,7 +99,7 @@ unsafe fn poll<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> bool {
     let output = match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
         Ok(Poll::Pending) => return false,
         Ok(Poll::Ready(value)) => Ok(value),
-        Err(payload) => Err(JoinError::panicked(payload)),
+        Err(payload) => Err(super::executor::panicked(payload)),
     };
     // SAFETY: the future is still live (a panicking poll leaves it in place).
     unsafe { drop_future(stage) };

@@ -57,6 +57,15 @@ impl Registry {
         self.live
     }
 
+    /// Whether `f` holds for every live task (stops at the first that fails).
+    pub(crate) fn all(&self, mut f: impl FnMut(NonNull<Header>) -> bool) -> bool {
+        self.slots
+            .iter()
+            .filter(|w| w.addr() & VACANT == 0)
+            // SAFETY: occupied slots hold non-null header pointers.
+            .all(|&w| f(unsafe { NonNull::new_unchecked(w) }))
+    }
+
     /// The live tasks, in slot order.
     pub(crate) fn snapshot(&self) -> Vec<NonNull<Header>> {
         self.slots

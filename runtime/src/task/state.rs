@@ -19,6 +19,10 @@
 //!  6    GRACEFUL     kill_graceful() was called                       task::killed() resolves
 //!  7    ROOT         the block_on pseudo-task: it has no stage         set at creation, never changed
 //!  8    HANDLED      a joiner or callback looked at the error          suppresses the unhandled-failure report
+//!  9-31 HELD         a count, not a flag: references to the task held   counts only what `note_held` added;
+//!                    by sprout structures that only this runtime's      wraps (it is compared with `refs`,
+//!                    tasks can fire (counted `CompactWaker`s, internal  which it can then never match)
+//!                    task handles); see `observe.rs`, "provably stuck"
 //! ```
 //!
 //! Each change is a named method below, and nothing outside this file can
@@ -40,7 +44,10 @@
 //!  transition_to_consumed       COMPLETE                   +CONSUMED                   take or drop the output
 //!  transition_to_detached       JOIN_HANDLE                -JOIN_HANDLE                the JoinHandle's drop
 //!  mark_handled                 any                        +HANDLED                    joiners, callbacks
+//!  note_held / note_released    any                        HELD + 1 / HELD - 1         CompactWaker, UntypedHandle
 //! ```
+//!
+//! Every transition keeps the HELD bits as they are.
 
 use std::cell::Cell;
 
@@ -53,6 +60,9 @@ pub(crate) const KILL: u32 = 1 << 5;
 pub(crate) const GRACEFUL: u32 = 1 << 6;
 pub(crate) const ROOT: u32 = 1 << 7;
 pub(crate) const HANDLED: u32 = 1 << 8;
+/// One unit of the HELD count (bits 9 to 31).
+const HELD_ONE: u32 = 1 << 9;
+const HELD_SHIFT: u32 = 9;
 
 /// The state word of one task. See the module docs for the bit layout.
 pub(crate) struct State(Cell<u32>);
@@ -232,6 +242,25 @@ impl State {
         self.0.set((s & !(RUNNING | KILL)) | COMPLETE);
     }
 
+    /// A sprout structure that only this runtime's tasks can fire took a
+    /// reference to the task (see the HELD row of the table).
+    #[inline]
+    pub(crate) fn note_held(&self) {
+        self.0.set(self.0.get().wrapping_add(HELD_ONE));
+    }
+
+    /// Such a structure gave its reference back.
+    #[inline]
+    pub(crate) fn note_released(&self) {
+        self.0.set(self.0.get().wrapping_sub(HELD_ONE));
+    }
+
+    /// The HELD count (modulo 2^23).
+    #[inline]
+    pub(crate) fn held(&self) -> u32 {
+        self.0.get() >> HELD_SHIFT
+    }
+
     /// The output is about to be taken or dropped. Returns false if there is
     /// no output to take (not complete yet, or taken already).
     #[inline]
@@ -290,6 +319,25 @@ mod tests {
         assert_eq!(s.transition_to_killed(), Kill::Deferred);
         s.transition_to_complete();
         assert_eq!(s.get() & (RUNNING | KILL), 0);
+    }
+
+    #[test]
+    fn the_held_count_leaves_the_flags_alone() {
+        let s = State::new(JOIN_HANDLE);
+        s.note_held();
+        s.note_held();
+        assert_eq!(s.transition_to_scheduled(), Wake::Push);
+        assert!(s.transition_to_running());
+        assert_eq!(s.transition_to_idle(), AfterPoll::Idle);
+        assert_eq!(s.held(), 2);
+        s.note_released();
+        s.note_released();
+        assert_eq!(s.get(), JOIN_HANDLE);
+        // Below zero and back: the flags never see a borrow.
+        s.note_released();
+        assert_eq!(s.get() & (HELD_ONE - 1), JOIN_HANDLE);
+        s.note_held();
+        assert_eq!(s.get(), JOIN_HANDLE);
     }
 
     #[test]

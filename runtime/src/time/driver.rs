@@ -209,6 +209,17 @@ impl TimeDriver {
         wheel.all_armed(IDLE_TIMER_SCAN, |timer| idle.iter().any(|w| timer.will_wake(w)))
     }
 
+    /// Calls `f` with the task and deadline of every armed timer whose
+    /// waker is a task's (the task dump: what a task without a noted wait
+    /// sleeps on). `f` must not touch the timers.
+    pub(crate) fn sleepers(&self, mut f: impl FnMut(usize, Instant)) {
+        self.wheel.borrow().for_each_armed(|tick, waker| {
+            if let Some(task) = waker.task_addr() {
+                f(task, self.tick_instant(tick));
+            }
+        });
+    }
+
     /// Empties the wheel (shutdown); the wakers drop after the borrow ends.
     pub(crate) fn clear(&self) {
         let wheel = std::mem::replace(&mut *self.wheel.borrow_mut(), Wheel::new());

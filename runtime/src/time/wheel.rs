@@ -122,6 +122,16 @@ impl Wheel {
         true
     }
 
+    /// Calls `f` with the deadline tick and waker of every armed timer
+    /// (the task dump). O(slab).
+    pub(crate) fn for_each_armed(&self, mut f: impl FnMut(u64, &CompactWaker)) {
+        for entry in &self.entries {
+            if let (Some(waker), true) = (&entry.waker, entry.deadline < FIRED) {
+                f(entry.deadline, waker);
+            }
+        }
+    }
+
     /// Arms a timer for `deadline`, which must be after `elapsed()`.
     /// Returns the key that `poll` and `remove` take.
     ///
@@ -158,7 +168,7 @@ impl Wheel {
         }
         debug_assert_ne!(entry.deadline, VACANT, "timer polled after removal");
         match &mut entry.waker {
-            Some(w) => w.update(waker),
+            Some(w) => w.update(waker, false),
             None => entry.waker = Some(CompactWaker::new(waker)),
         }
         TimerState::Pending
