@@ -54,11 +54,15 @@ async fn echo(stream: TcpStream, upper: bool) -> io::Result<()> {
 async fn print_metrics(others: Vec<sprout::Handle>) {
     let asked = sprout::spawn_blocking(move || others.iter().map(sprout::Handle::metrics).collect::<Vec<_>>()).await;
     let others = asked.unwrap_or_default();
-    let workers = if others.is_empty() { "" } else { "worker 0: " };
-    print!("{workers}{}", sprout::metrics());
+    if others.is_empty() {
+        print!("{}", sprout::metrics());
+        return;
+    }
+    let indented = |text: String| text.lines().map(|line| format!("  {line}\n")).collect::<String>();
+    print!("worker 0:\n{}", indented(sprout::metrics().to_string()));
     for (i, metrics) in others.into_iter().enumerate() {
         match metrics {
-            Ok(metrics) => print!("worker {}: {metrics}", i + 1),
+            Ok(metrics) => print!("worker {}:\n{}", i + 1, indented(metrics.to_string())),
             Err(e) => println!("worker {}: {e}", i + 1),
         }
     }
