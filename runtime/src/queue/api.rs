@@ -5,9 +5,11 @@
 //! queue names that cell by implementing [`Queue`] (the cell lends the
 //! state through [`Locked`], the trait the sync primitives use for the
 //! same job); the futures ([`Put`], [`PutTimeout`], [`Get`], [`Items`],
-//! [`Join`]) and the functions below work on any [`Queue`]. Each queue module
-//! re-exports the futures under their usual names, as aliases
-//! (`queue::Put<'a, T, B>` is `Put<'a, queue::BaseQueue<T, B>>`).
+//! [`Join`]) and the functions below work on any [`Queue`]. The public
+//! methods that call them, and the futures' aliases under their usual
+//! names (`queue::Put<'a, T, B>` is `Put<'a, queue::BaseQueue<T, B>>`), are
+//! written once too, in `front.rs`'s `queue_front!`, which each queue module
+//! expands beside its `BaseQueue`.
 //!
 //! Every function here takes the state, changes it, lets it go, and only
 //! then wakes whom the change woke: no waker runs under the borrow or the

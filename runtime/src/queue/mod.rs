@@ -74,6 +74,8 @@
 mod api;
 mod buffer;
 mod error;
+#[macro_use]
+mod front;
 mod local;
 mod state;
 pub mod threadsafe;
