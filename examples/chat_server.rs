@@ -1,0 +1,226 @@
+//! gevent's line chat over plain TCP: every line a client sends goes to
+//! every other client. An idle client holds no read buffer: the read loop
+//! waits with `read_lent`, which borrows a buffer from the thread's pool
+//! only while bytes are there, and keeps a partial line (a client typing)
+//! only until its newline arrives. A slow client is dropped, not waited
+//! for: each client has an outbox of at most 1,024 lines and a writer
+//! task; a client whose outbox overflows, or whose socket takes nothing
+//! for a second, is disconnected, and the others never notice.
+//!
+//! ```text
+//! cargo run --release --example chat_server                          # a demo: server and bots
+//! cargo run --release --example chat_server -- --serve 127.0.0.1:8765  # then: nc 127.0.0.1 8765
+//! ```
+//!
+//! The demo starts the server, connects three chatty bots and one that
+//! never reads, lets the bots talk, then floods the room until the sleepy
+//! one is dropped, and checks that every bot heard every line. The same
+//! room over WebSockets is `examples/ws_chat.rs`.
+
+use std::cell::{Cell, RefCell};
+use std::io;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use futures::io::{AsyncBufReadExt, BufReader};
+use slab::Slab;
+use sprout::net::{ServerHandle, StreamServer, TcpStream};
+use sprout::queue::Queue;
+
+/// How many lines may wait for one client before it is dropped.
+const OUTBOX: usize = 1024;
+/// How long one client's socket may take nothing before it is dropped.
+const STALL: Duration = Duration::from_secs(1);
+/// The longest line a client may send; longer ones end its session.
+const MAX_LINE: usize = 64 * 1024;
+
+/// A client's lines to send, shared by everyone who broadcasts.
+type Outbox = Rc<Queue<Rc<str>>>;
+
+/// The room: an outbox per client.
+#[derive(Default)]
+struct Room {
+    clients: RefCell<Slab<(String, Outbox)>>,
+    dropped: Cell<usize>,
+    /// Numbers the guests.
+    arrivals: Cell<usize>,
+}
+
+impl Room {
+    /// Queues `line` for everyone but `from`; whoever is full is dropped.
+    fn broadcast(&self, from: usize, line: Rc<str>) {
+        let full: Vec<usize> = self
+            .clients
+            .borrow()
+            .iter()
+            .filter(|&(key, (_, outbox))| key != from && outbox.put_nowait(line.clone()).is_err())
+            .map(|(key, _)| key)
+            .collect();
+        for key in full {
+            self.drop_client(key, "fell 1,024 lines behind");
+        }
+    }
+
+    /// Disconnects a client: closing its outbox ends its writer, which
+    /// shuts the socket down.
+    fn drop_client(&self, key: usize, why: &str) {
+        let removed = self.clients.borrow_mut().try_remove(key);
+        if let Some((name, outbox)) = removed {
+            outbox.close();
+            self.dropped.set(self.dropped.get() + 1);
+            println!("server: dropped {name}: {why}");
+        }
+    }
+}
+
+/// One client: a writer task, and the read loop.
+async fn client(room: Rc<Room>, stream: TcpStream) -> io::Result<()> {
+    let stream = Rc::new(stream);
+    let outbox = Rc::new(Queue::new(OUTBOX));
+    room.arrivals.set(room.arrivals.get() + 1);
+    let name = format!("guest{}", room.arrivals.get());
+    let me = room.clients.borrow_mut().insert((name.clone(), outbox.clone()));
+    let writer = sprout::spawn({
+        let (room, stream) = (room.clone(), stream.clone());
+        async move {
+            while let Ok(line) = outbox.get().await {
+                match sprout::timeout(STALL, stream.write_all(line.as_bytes())).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => break,
+                    Err(_) => return room.drop_client(me, "not reading"),
+                }
+            }
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+    });
+    let result = read_lines(&stream, |line| room.broadcast(me, format!("{name}: {line}\n").into())).await;
+    if room.clients.borrow_mut().try_remove(me).is_some() {
+        println!("server: {name} left");
+    }
+    writer.kill();
+    result
+}
+
+/// Calls `said` with each line `stream` sends, until EOF. Between reads it
+/// holds no buffer: a line cut by a read waits in `partial`, which is
+/// given back once its end arrives.
+async fn read_lines(stream: &TcpStream, mut said: impl FnMut(&str)) -> io::Result<()> {
+    let mut partial: Vec<u8> = Vec::new();
+    loop {
+        let data = stream.read_lent().await?;
+        if data.is_empty() {
+            return Ok(()); // EOF; an unfinished last line is dropped, as a terminal would
+        }
+        let mut rest = &data[..];
+        while let Some(end) = rest.iter().position(|&b| b == b'\n') {
+            let line = if partial.is_empty() {
+                &rest[..end]
+            } else {
+                partial.extend_from_slice(&rest[..end]);
+                &partial[..]
+            };
+            said(String::from_utf8_lossy(line).trim_end_matches('\r'));
+            partial = Vec::new(); // frees what a partial line held
+            rest = &rest[end + 1..];
+        }
+        partial.extend_from_slice(rest);
+        if partial.len() > MAX_LINE {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "a line longer than 64 KiB"));
+        }
+    } // `data` goes back to the pool here, before the next wait
+}
+
+async fn start_server(addr: &str) -> io::Result<(SocketAddr, Rc<Room>, ServerHandle)> {
+    let room = Rc::new(Room::default());
+    let shared = room.clone();
+    let server = StreamServer::bind(addr, move |stream, _peer| client(shared.clone(), stream)).await?;
+    let addr = server.local_addr()?;
+    Ok((addr, room, server.start()))
+}
+
+/// A bot that says `lines`, then listens until the room has gone quiet;
+/// returns the lines it heard.
+async fn chatty(name: &'static str, addr: SocketAddr, lines: &'static [&'static str]) -> Vec<String> {
+    let stream = Rc::new(TcpStream::connect(addr).await.expect("connect"));
+    let listener = sprout::spawn({
+        let stream = stream.clone();
+        async move {
+            let mut heard = Vec::new();
+            let mut reader = BufReader::new(&*stream).lines();
+            while let Some(Ok(line)) = reader.next().await {
+                if !line.contains("flood") {
+                    println!("{name} hears  {line}");
+                }
+                heard.push(line);
+            }
+            heard
+        }
+    });
+    for line in lines {
+        sprout::sleep(Duration::from_millis(30)).await;
+        stream.write_all(format!("{name} says {line}\n").as_bytes()).await.expect("send");
+    }
+    sprout::sleep(Duration::from_secs(2)).await; // keep listening through the flood
+    stream.shutdown(std::net::Shutdown::Write).expect("shutdown");
+    listener.await.expect("the listener ends at EOF")
+}
+
+async fn demo() {
+    let (addr, room, server) = start_server("127.0.0.1:0").await.expect("bind a loopback port");
+    println!("chat room on {addr}\n");
+    let sleepy = TcpStream::connect(addr).await.expect("connect"); // connected, never reads
+    let bots = [
+        sprout::spawn(chatty("alice", addr, &["hi all", "how is the loop?"])),
+        sprout::spawn(chatty("bob", addr, &["hello", "green and quick"])),
+        sprout::spawn(chatty("carol", addr, &["hey"])),
+    ];
+    sprout::sleep(Duration::from_millis(300)).await;
+
+    // A flood of 4 KiB lines: the bots keep up, sleepy's buffers fill.
+    const FLOOD: usize = 4000;
+    println!("\nflood: {FLOOD} lines of 4 KiB from a firehose client");
+    let firehose = TcpStream::connect(addr).await.expect("connect");
+    let line = format!("flood {}\n", "x".repeat(4090));
+    for _ in 0..FLOOD {
+        firehose.write_all(line.as_bytes()).await.expect("send");
+    }
+    let heard = sprout::joinall(bots).await;
+    for (name, heard) in ["alice", "bob", "carol"].iter().zip(&heard) {
+        let heard = heard.as_ref().expect("the bot finished");
+        let chat = heard.iter().filter(|l| !l.contains("flood")).count();
+        println!("{name} heard {chat} chat lines and {} flood lines", heard.len() - chat);
+        assert_eq!(heard.len() - chat, FLOOD, "{name} missed flood lines");
+    }
+    // Each bot hears the others' lines: 5 lines were said in all.
+    let chat: usize = heard.iter().map(|h| h.as_ref().unwrap().iter().filter(|l| !l.contains("flood")).count()).sum();
+    assert_eq!(chat, 2 * 5, "each line reaches the two other bots");
+    println!("clients dropped for being slow: {}", room.dropped.get());
+    assert_eq!(room.dropped.get(), 1, "the client that never reads is dropped");
+    drop(sleepy);
+    server.stop();
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    sprout::run(async move {
+        match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+            [] => demo().await,
+            ["--serve", addr] | ["--serve", addr, ..] => {
+                let (addr, _room, server) = start_server(addr).await.expect("bind");
+                println!(
+                    "chat room on {addr} (try `nc {} {}` in two terminals; Ctrl-C stops it)",
+                    addr.ip(),
+                    addr.port()
+                );
+                let _ = sprout::signal::ctrl_c().await;
+                server.stop();
+            }
+            _ => {
+                eprintln!("usage: chat_server [--serve ADDR]");
+                std::process::exit(2);
+            }
+        }
+    });
+}
