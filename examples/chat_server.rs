@@ -4,7 +4,7 @@
 //! only while bytes are there, and keeps a partial line (a client typing)
 //! only until its newline arrives. A slow client is dropped, not waited
 //! for: each client has an outbox of at most 1,024 lines and a writer
-//! task; a client whose outbox overflows, or whose socket takes nothing
+//! task (the room, `examples/chat/room.rs`, is shared with `ws_chat`); a client whose outbox overflows, or whose socket takes nothing
 //! for a second, is disconnected, and the others never notice.
 //!
 //! ```text
@@ -17,7 +17,6 @@
 //! one is dropped, and checks that every bot heard every line. The same
 //! room over WebSockets is `examples/ws_chat.rs`.
 
-use std::cell::{Cell, RefCell};
 use std::io;
 use std::net::SocketAddr;
 use std::rc::Rc;
@@ -25,63 +24,23 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use futures::io::{AsyncBufReadExt, BufReader};
-use slab::Slab;
 use sprout::net::{ServerHandle, StreamServer, TcpStream};
-use sprout::queue::Queue;
 
-/// How many lines may wait for one client before it is dropped.
-const OUTBOX: usize = 1024;
+#[path = "chat/room.rs"]
+mod room;
+
 /// How long one client's socket may take nothing before it is dropped.
 const STALL: Duration = Duration::from_secs(1);
 /// The longest line a client may send; longer ones end its session.
 const MAX_LINE: usize = 64 * 1024;
 
-/// A client's lines to send, shared by everyone who broadcasts.
-type Outbox = Rc<Queue<Rc<str>>>;
-
-/// The room: an outbox per client.
-#[derive(Default)]
-struct Room {
-    clients: RefCell<Slab<(String, Outbox)>>,
-    dropped: Cell<usize>,
-    /// Numbers the guests.
-    arrivals: Cell<usize>,
-}
-
-impl Room {
-    /// Queues `line` for everyone but `from`; whoever is full is dropped.
-    fn broadcast(&self, from: usize, line: Rc<str>) {
-        let full: Vec<usize> = self
-            .clients
-            .borrow()
-            .iter()
-            .filter(|&(key, (_, outbox))| key != from && outbox.put_nowait(line.clone()).is_err())
-            .map(|(key, _)| key)
-            .collect();
-        for key in full {
-            self.drop_client(key, "fell 1,024 lines behind");
-        }
-    }
-
-    /// Disconnects a client: closing its outbox ends its writer, which
-    /// shuts the socket down.
-    fn drop_client(&self, key: usize, why: &str) {
-        let removed = self.clients.borrow_mut().try_remove(key);
-        if let Some((name, outbox)) = removed {
-            outbox.close();
-            self.dropped.set(self.dropped.get() + 1);
-            println!("server: dropped {name}: {why}");
-        }
-    }
-}
+/// The room holds each client's lines to send.
+type Room = room::Room<Rc<str>>;
 
 /// One client: a writer task, and the read loop.
 async fn client(room: Rc<Room>, stream: TcpStream) -> io::Result<()> {
     let stream = Rc::new(stream);
-    let outbox = Rc::new(Queue::new(OUTBOX));
-    room.arrivals.set(room.arrivals.get() + 1);
-    let name = format!("guest{}", room.arrivals.get());
-    let me = room.clients.borrow_mut().insert((name.clone(), outbox.clone()));
+    let (me, name, outbox) = room.enter();
     let writer = sprout::spawn({
         let (room, stream) = (room.clone(), stream.clone());
         async move {
@@ -95,10 +54,8 @@ async fn client(room: Rc<Room>, stream: TcpStream) -> io::Result<()> {
             let _ = stream.shutdown(std::net::Shutdown::Both);
         }
     });
-    let result = read_lines(&stream, |line| room.broadcast(me, format!("{name}: {line}\n").into())).await;
-    if room.clients.borrow_mut().try_remove(me).is_some() {
-        println!("server: {name} left");
-    }
+    let result = read_lines(&stream, |line| room.broadcast(me, &format!("{name}: {line}\n").into())).await;
+    room.leave(me);
     writer.kill();
     result
 }
@@ -196,8 +153,8 @@ async fn demo() {
     // Each bot hears the others' lines: 5 lines were said in all.
     let chat: usize = heard.iter().map(|h| h.as_ref().unwrap().iter().filter(|l| !l.contains("flood")).count()).sum();
     assert_eq!(chat, 2 * 5, "each line reaches the two other bots");
-    println!("clients dropped for being slow: {}", room.dropped.get());
-    assert_eq!(room.dropped.get(), 1, "the client that never reads is dropped");
+    println!("clients dropped for being slow: {}", room.dropped());
+    assert_eq!(room.dropped(), 1, "the client that never reads is dropped");
     drop(sleepy);
     server.stop();
 }

@@ -1,6 +1,7 @@
 //! gevent's chat room over WebSockets: every message a client sends goes to
 //! every other client. A slow client is dropped, not waited for: each
-//! client has an outbox of at most 1,024 messages and a writer task; a
+//! client has an outbox of at most 1,024 messages and a writer task (the
+//! room, `examples/chat/room.rs`, is shared with `chat_server`); a
 //! client whose outbox overflows, or whose socket takes nothing for a
 //! second, is disconnected, and the others never notice.
 //!
@@ -16,65 +17,28 @@
 //! `sprout::http::Server`: `GET /` answers the page, and a WebSocket
 //! request is upgraded (`sprout::ws::upgrade`) on the same port.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use slab::Slab;
 use sprout::http::{Body, Incoming, Request, Response, Server, header};
-use sprout::queue::Queue;
 use sprout::ws::{self, Message};
 
-/// How many messages may wait for one client before it is dropped.
-const OUTBOX: usize = 1024;
+#[path = "chat/room.rs"]
+mod room;
+
 /// How long one client's socket may take nothing before it is dropped.
 const STALL: Duration = Duration::from_secs(1);
 
-/// The room: an outbox per client.
-#[derive(Default)]
-struct Room {
-    clients: RefCell<Slab<(String, Rc<Queue<Message>>)>>,
-    dropped: Cell<usize>,
-    /// Numbers the guests.
-    arrivals: Cell<usize>,
-}
-
-impl Room {
-    /// Queues `msg` for everyone but `from`; whoever is full is dropped.
-    fn broadcast(&self, from: usize, msg: &Message) {
-        let full: Vec<usize> = self
-            .clients
-            .borrow()
-            .iter()
-            .filter(|&(key, (_, outbox))| key != from && outbox.put_nowait(msg.clone()).is_err())
-            .map(|(key, _)| key)
-            .collect();
-        for key in full {
-            self.drop_client(key, "fell 1,024 messages behind");
-        }
-    }
-
-    /// Disconnects a client: closing its outbox ends its writer, which
-    /// closes the socket.
-    fn drop_client(&self, key: usize, why: &str) {
-        let removed = self.clients.borrow_mut().try_remove(key);
-        if let Some((name, outbox)) = removed {
-            outbox.close();
-            self.dropped.set(self.dropped.get() + 1);
-            println!("server: dropped {name}: {why}");
-        }
-    }
-}
+/// The room holds each client's messages to send.
+type Room = room::Room<Message>;
 
 /// One client: a writer task, and the read loop.
 async fn client(room: Rc<Room>, socket: ws::UpgradedSocket) {
     let (mut sender, mut receiver) = socket.split();
-    let outbox = Rc::new(Queue::new(OUTBOX));
-    room.arrivals.set(room.arrivals.get() + 1);
-    let name = format!("guest{}", room.arrivals.get());
-    let me = room.clients.borrow_mut().insert((name.clone(), outbox.clone()));
+    let (me, name, outbox) = room.enter();
     let writer_room = room.clone();
     let writer = sprout::spawn(async move {
         while let Ok(msg) = outbox.get().await {
@@ -93,13 +57,11 @@ async fn client(room: Rc<Room>, socket: ws::UpgradedSocket) {
             Message::Close(_) => break,
             _ => {}
         }
-        if !room.clients.borrow().contains(me) {
+        if !room.contains(me) {
             break; // dropped meanwhile
         }
     }
-    if room.clients.borrow_mut().try_remove(me).is_some() {
-        println!("server: {name} left");
-    }
+    room.leave(me);
     writer.kill();
 }
 
@@ -191,7 +153,7 @@ async fn demo() {
     for (name, heard) in ["alice", "bob", "carol"].iter().zip(&heard) {
         println!("{name} heard {} messages", heard.get());
     }
-    println!("clients dropped for being slow: {}", room.dropped.get());
+    println!("clients dropped for being slow: {}", room.dropped());
     drop(sleepy);
     server.stop();
 }
