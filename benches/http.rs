@@ -35,6 +35,7 @@ use std::time::Instant;
 use hyper_hello::HELLO;
 use support::report::{self, Better, Metric, Report, Series};
 use support::server_process::{announce, cpu_times, read_address};
+use support::wrk;
 
 const SERVERS: [&str; 2] = ["sprout", "tokio"];
 const CLIENTS: [&str; 2] = ["sprout", "hyper-util"];
@@ -198,42 +199,8 @@ fn measure(addr: SocketAddr, pid: u32, conns: usize, secs: u32) -> Figures {
     let (user_after, sys_after) = cpu_times(pid);
     let user = user_after - user_before;
     let cpu = user + sys_after - sys_before;
-    let requests: f64 = out
-        .lines()
-        .find(|l| l.contains("requests in"))
-        .and_then(|l| l.split_whitespace().next()?.parse().ok())
-        .unwrap_or_else(|| panic!("wrk's request count in {out}"));
-    let rps: f64 = out
-        .lines()
-        .find_map(|l| l.strip_prefix("Requests/sec:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("wrk's Requests/sec in {out}"));
-    let p99 = out
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("99%"))
-        .map(|v| parse_latency_ms(v.trim()))
-        .unwrap_or_else(|| panic!("wrk's 99% latency in {out}"));
-    if out.contains("Socket errors") || out.contains("Non-2xx") {
-        eprintln!(
-            "warning: wrk saw errors: {}",
-            out.lines().filter(|l| l.contains("errors") || l.contains("Non-2xx")).collect::<Vec<_>>().join("; ")
-        );
-    }
+    let wrk::WrkReport { requests, rps, p99_ms: p99 } = wrk::parse(&out);
     Figures { rps, p99_ms: p99, cpu_us_per_req: cpu * 1e6 / requests, user_us_per_req: user * 1e6 / requests }
-}
-
-/// wrk's latencies: `1.23ms`, `456.00us`, `1.02s`.
-fn parse_latency_ms(v: &str) -> f64 {
-    let (number, scale) = if let Some(n) = v.strip_suffix("us") {
-        (n, 1e-3)
-    } else if let Some(n) = v.strip_suffix("ms") {
-        (n, 1.0)
-    } else if let Some(n) = v.strip_suffix('s') {
-        (n, 1e3)
-    } else {
-        (v, 1.0)
-    };
-    number.parse::<f64>().expect("a latency") * scale
 }
 
 /// Runs a client process pinned to core 1; returns its pages per second.

@@ -23,6 +23,7 @@ use std::process::{Child, Command, Stdio};
 use hyper_hello::HELLO;
 use support::report::{self, Better, Metric, Report, Series};
 use support::server_process::{announce, cpu_seconds, read_address};
+use support::wrk;
 
 const SERVERS: [&str; 3] = ["sprout-1", "sprout-2", "hyper-mt2"];
 const POINTS: [usize; 2] = [50, 1000];
@@ -116,35 +117,8 @@ fn measure(addr: SocketAddr, pid: u32, conns: usize, secs: u32, threads: usize) 
         .expect("run wrk");
     let cpu = cpu_seconds(pid) - cpu_before;
     let out = String::from_utf8_lossy(&out.stdout);
-    let requests: f64 = out
-        .lines()
-        .find(|l| l.contains("requests in"))
-        .and_then(|l| l.split_whitespace().next()?.parse().ok())
-        .unwrap_or_else(|| panic!("wrk's request count in {out}"));
-    let rps: f64 = out
-        .lines()
-        .find_map(|l| l.strip_prefix("Requests/sec:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("wrk's Requests/sec in {out}"));
-    let p99 = out.lines().find_map(|l| l.trim().strip_prefix("99%")).map(|v| latency_ms(v.trim())).unwrap_or(f64::NAN);
-    if out.contains("Socket errors") || out.contains("Non-2xx") {
-        eprintln!("warning: wrk saw errors against {addr}");
-    }
+    let wrk::WrkReport { requests, rps, p99_ms: p99 } = wrk::parse(&out);
     (rps, p99, cpu * 1e6 / requests)
-}
-
-/// wrk's latencies: `1.23ms`, `456.00us`, `1.02s`.
-fn latency_ms(v: &str) -> f64 {
-    let (number, scale) = if let Some(n) = v.strip_suffix("us") {
-        (n, 1e-3)
-    } else if let Some(n) = v.strip_suffix("ms") {
-        (n, 1.0)
-    } else if let Some(n) = v.strip_suffix('s') {
-        (n, 1e3)
-    } else {
-        (v, 1.0)
-    };
-    number.parse::<f64>().unwrap_or(f64::NAN) * scale
 }
 
 fn serve(server: &str) {

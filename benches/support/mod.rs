@@ -1,12 +1,13 @@
 //! Shared benchmark harness: child processes, medians, the ratio table;
 //! `report`: the JSON file and progress lines beside it; `foreign_echo`:
 //! the Go and gevent echo servers; `server_process`: a server in a child
-//! process (its address, its CPU time).
+//! process (its address, its CPU time); `wrk`: wrk's report.
 #![allow(dead_code)]
 
 pub mod foreign_echo;
 pub mod report;
 pub mod server_process;
+pub mod wrk;
 
 use std::process::Command;
 
