@@ -238,3 +238,8 @@ pub use sprout_http::ws;
 pub mod thread {
     pub use sprout_runtime::{sleep, yield_now};
 }
+
+/// The README's example, compiled with the doctests so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeExample;
