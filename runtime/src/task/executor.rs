@@ -470,14 +470,16 @@ impl Executor {
         if live.is_empty() {
             return false;
         }
+        // Take a reference to every task before killing any: a kill runs
+        // destructors, which may kill and free a task later in the list.
+        for &task in &live {
+            // SAFETY: registered tasks are live, and nothing has run yet.
+            unsafe { task.as_ref().ref_inc() };
+        }
         for task in live {
-            // SAFETY: registered tasks are live; hold a reference while
-            // killing so completion cannot free the header under us.
-            unsafe {
-                task.as_ref().ref_inc();
-                self.kill(task);
-                ref_dec(task);
-            }
+            self.kill(task);
+            // SAFETY: the reference taken above.
+            unsafe { ref_dec(task) };
         }
         true
     }

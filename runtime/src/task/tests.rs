@@ -147,3 +147,44 @@ fn shutdown_kills_live_tasks_and_frees_handles_later() {
     assert!(h.is_finished());
     drop(h); // frees the task after its runtime: the orphaned queue goes with it
 }
+
+/// Shutdown kills the live tasks one by one. A destructor run by one kill
+/// may kill and free a task later in the list (here: A's future owns B's
+/// only handle and kills B when dropped); the kill loop must not touch B's
+/// freed block (it used to, and crashed).
+#[test]
+fn shutdown_survives_a_destructor_that_kills_and_frees_a_later_task() {
+    struct KillOnDrop(Option<crate::JoinHandle<()>>);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            if let Some(h) = self.0.take() {
+                h.kill();
+            }
+        }
+    }
+    let drops = Rc::new(Cell::new(0));
+    let runtime = rt();
+    let d = drops.clone();
+    runtime.block_on(async move {
+        drop(spawn(async move {
+            let guard = Guard(d);
+            let b = spawn(async move {
+                let _g = guard;
+                pending::<()>().await
+            });
+            let _k = KillOnDrop(Some(b));
+            pending::<()>().await
+        }));
+        yield_now().await;
+        yield_now().await;
+        assert_eq!(probe::live_tasks(), 2);
+    });
+    drop(runtime);
+    assert_eq!(drops.get(), 1);
+    // The freed block is not handed out twice.
+    rt().block_on(async {
+        let a = spawn(async { 1 });
+        let b = spawn(async { 2 });
+        assert_eq!(a.await.unwrap() + b.await.unwrap(), 3);
+    });
+}
