@@ -175,9 +175,12 @@ impl Wheel {
     }
 
     /// Cancels (or, if it fired, forgets) a timer, handing back its waker so
-    /// the caller can drop it after releasing the wheel.
+    /// the caller can drop it after releasing the wheel. A key this wheel
+    /// never handed out is ignored: at shutdown `TimeDriver::clear` swaps in
+    /// an empty wheel, and a `Sleep` held by a foreign waker may be dropped
+    /// after that.
     pub(crate) fn remove(&mut self, key: u32) -> Option<CompactWaker> {
-        let entry = &mut self.entries[key as usize];
+        let entry = self.entries.get_mut(key as usize)?;
         debug_assert_ne!(entry.deadline, VACANT, "timer removed twice");
         let waker = entry.waker.take();
         if entry.deadline != FIRED {
