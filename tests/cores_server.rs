@@ -119,3 +119,25 @@ fn a_graceful_stop_drains_every_worker_and_kills_the_stragglers() {
         sprout::timeout(Duration::from_secs(5), serving).await.unwrap().unwrap();
     });
 }
+
+#[test]
+fn a_graceful_stop_after_repeated_stops_still_reaches_every_worker() {
+    sprout::run(async {
+        let (server, accepts) = server(2).await;
+        let addr = server.local_addr().unwrap();
+        let handle = server.start();
+        let mut idle = Vec::new();
+        while accepts.lock().unwrap().len() < 2 {
+            let client = TcpStream::connect(addr).await.unwrap();
+            round_trip(&client).await;
+            idle.push(client);
+        }
+        // `stop` is idempotent: calling it again must not crowd the drain
+        // out of a worker's command queue.
+        for _ in 0..8 {
+            handle.stop();
+        }
+        let killed = sprout::timeout(Duration::from_secs(5), handle.stop_graceful(Duration::from_millis(20))).await;
+        assert_eq!(killed.expect("every worker heard the drain"), idle.len());
+    });
+}

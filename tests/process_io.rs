@@ -114,3 +114,22 @@ fn spawn_outside_a_runtime_is_an_error() {
     assert_eq!(err.kind(), ErrorKind::Other);
     assert!(err.to_string().contains("runtime"), "{err}");
 }
+
+/// A pipe read or write cancelled by a timeout forgets its waiter, as a
+/// socket's does (tests/rt_wait.rs): nothing is left that keeps
+/// `sprout::wait()` waiting.
+#[sprout::test]
+async fn a_cancelled_pipe_read_or_write_does_not_keep_wait_waiting() {
+    use std::time::Duration;
+    let mut child = Command::new("sleep").arg("10").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    let (stdin, stdout) = (child.stdin.take().unwrap(), child.stdout.take().unwrap());
+    let mut buf = [0; 8];
+    assert!(sprout::timeout(Duration::from_millis(2), stdout.read(&mut buf)).await.is_err());
+    assert!(sprout::timeout(Duration::from_millis(2), stdout.read_exact(&mut buf)).await.is_err());
+    // Fill the pipe so that a write waits.
+    let chunk = vec![0; 1 << 16];
+    while sprout::timeout(Duration::from_millis(2), stdin.write(&chunk)).await.is_ok() {}
+    assert!(sprout::timeout(Duration::from_secs(5), sprout::wait()).await.is_ok(), "wait() hung");
+    child.kill().await.unwrap();
+    child.wait().await.unwrap();
+}

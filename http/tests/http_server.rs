@@ -236,3 +236,46 @@ fn the_handler_knows_its_peer() {
         handle.stop();
     });
 }
+
+#[test]
+fn timeouts_as_long_as_a_duration_goes_mean_no_limit() {
+    run(async {
+        let server = Server::bind("127.0.0.1:0", routes)
+            .await
+            .unwrap()
+            .header_read_timeout(Some(Duration::MAX))
+            .keep_alive_timeout(Some(Duration::MAX));
+        let addr = server.local_addr().unwrap();
+        let handle = server.start();
+        let stream = TcpStream::connect(addr).await.unwrap();
+        for _ in 0..2 {
+            stream.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+            let mut buf = [0; 1024];
+            let n = stream.read(&mut buf).await.unwrap();
+            assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200 OK"), "served");
+        }
+        assert_eq!(handle.connections(), 1, "kept alive");
+        handle.stop();
+    });
+}
+
+#[test]
+fn serve_forever_returns_once_a_graceful_stop_has_drained() {
+    run(async {
+        let server = Server::bind("127.0.0.1:0", routes).await.unwrap();
+        let addr = server.local_addr().unwrap();
+        let handle = server.handle();
+        let serving = sprout_runtime::spawn(server.serve_forever());
+        let request = sprout_runtime::spawn(raw(addr, b"GET /slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+        while handle.connections() < 1 {
+            sprout_runtime::sleep(Duration::from_millis(5)).await;
+        }
+        let stopper = handle.clone();
+        sprout_runtime::spawn(async move { stopper.stop_graceful(Duration::from_secs(5)).await });
+        // A program whose main future is `serve_forever` ends here: the
+        // request in flight must have been answered by then.
+        serving.await.unwrap();
+        assert_eq!(handle.connections(), 0, "serve_forever returned before the drain");
+        assert!(request.await.unwrap().ends_with("slow"));
+    });
+}

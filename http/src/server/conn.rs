@@ -122,7 +122,10 @@ impl Marks {
         self.phase.store(phase as u8, Relaxed);
         // The runtime's clock, so that paused (virtual) time drives the timeouts.
         let elapsed = sprout_runtime::time::now().saturating_duration_since(self.base);
-        let deadline = timeout.map_or(NEVER, |t| (elapsed + t).as_nanos().min(NEVER as u128 - 1) as u64);
+        // A deadline past what the nanoseconds hold (584 years; `Duration::MAX`
+        // among them) is no deadline.
+        let nanos = timeout.and_then(|t| elapsed.checked_add(t)).map(|d| d.as_nanos());
+        let deadline = nanos.and_then(|n| u64::try_from(n).ok()).unwrap_or(NEVER);
         self.deadline.store(deadline, Relaxed);
     }
 

@@ -449,6 +449,21 @@ where
     /// with [`ServerHandle::stop`] or [`ServerHandle::stop_graceful`] (which
     /// lets requests in flight finish and closes idle connections at once).
     pub fn start(self) -> ServerHandle {
+        self.set_up().start()
+    }
+
+    /// Serves until stopped (from a handler, a signal task...): gevent's
+    /// `serve_forever()`. As [`StreamServer::serve_forever`]: after
+    /// [`ServerHandle::stop_graceful`] it returns once the drain is over,
+    /// so a program whose main future this is answers the requests in
+    /// flight before it ends; dropping this future stops the server.
+    pub async fn serve_forever(self) {
+        self.set_up().serve_forever().await;
+    }
+
+    /// Hands the settings to the connections (and workers): what `start`
+    /// and `serve_forever` do before the `StreamServer` starts.
+    fn set_up(self) -> StreamServer<ConnHandler> {
         let handle = self.inner.handle();
         #[allow(unused_mut)]
         let mut config = self.config;
@@ -473,14 +488,7 @@ where
         if self.slot.set(setup).is_err() {
             unreachable!("a server starts once: start takes self");
         }
-        inner.start()
-    }
-
-    /// Serves until stopped (from a handler, a signal task...): gevent's
-    /// `serve_forever()`.
-    pub async fn serve_forever(self) {
-        let handle = self.start();
-        handle.stopped().await;
+        inner
     }
 }
 

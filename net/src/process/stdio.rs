@@ -70,6 +70,24 @@ impl<S: PipeEnd> Pipe<S> {
         self.io.registration().poll_io_drained(cx, dir, || op(pipe), |&n| n > 0 && n < len)
     }
 
+    /// `poll_transfer` as a future, for the async methods: a transfer
+    /// cancelled while it waits (by a timeout, say) forgets its waiter, so
+    /// nothing keeps `sprout::wait()` waiting (as a socket's, see
+    /// `crate::evented`).
+    async fn transfer(
+        &self,
+        dir: Direction,
+        len: usize,
+        mut op: impl FnMut(&S) -> io::Result<usize>,
+    ) -> io::Result<usize> {
+        if len == 0 {
+            return Ok(0);
+        }
+        let pipe = self.io.get_ref();
+        let mut waiter = self.io.registration().waiter(dir);
+        poll_fn(|cx| waiter.poll_io_drained(cx, || op(pipe), |&n| n > 0 && n < len)).await
+    }
+
     fn fd(&self) -> BorrowedFd<'_> {
         self.io.get_ref().as_fd()
     }
@@ -100,7 +118,12 @@ impl Pipe<Receiver> {
     }
 
     async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_read(cx, buf)).await
+        self.transfer(Direction::Read, buf.len(), |mut r| r.read(buf)).await
+    }
+
+    async fn read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        let len = bufs.iter().map(|b| b.len()).sum();
+        self.transfer(Direction::Read, len, |mut r| r.read_vectored(bufs)).await
     }
 
     async fn read_exact(&self, mut buf: &mut [u8]) -> io::Result<()> {
@@ -136,6 +159,15 @@ impl Pipe<Sender> {
             return Poll::Ready(Ok(0));
         }
         self.poll_transfer(cx, Direction::Write, len, |mut w| w.write_vectored(bufs))
+    }
+
+    async fn write(&self, buf: &[u8]) -> io::Result<usize> {
+        self.transfer(Direction::Write, buf.len(), |mut w| w.write(buf)).await
+    }
+
+    async fn write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        let len = bufs.iter().map(|b| b.len()).sum();
+        self.transfer(Direction::Write, len, |mut w| w.write_vectored(bufs)).await
     }
 }
 
@@ -198,14 +230,12 @@ impl ChildStdin {
     /// # Errors
     /// `BrokenPipe` once the child has closed its end.
     pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        let pipe = self.pipe()?;
-        poll_fn(|cx| pipe.poll_write(cx, buf)).await
+        self.pipe()?.write(buf).await
     }
 
     /// Writes from several buffers at once (`writev`).
     pub async fn write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        let pipe = self.pipe()?;
-        poll_fn(|cx| pipe.poll_write_vectored(cx, bufs)).await
+        self.pipe()?.write_vectored(bufs).await
     }
 
     /// Writes all of `buf`, waiting for room as often as needed.
@@ -291,7 +321,7 @@ macro_rules! reader {
 
             /// Reads into several buffers at once (`readv`).
             pub async fn read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-                poll_fn(|cx| self.pipe.poll_read_vectored(cx, bufs)).await
+                self.pipe.read_vectored(bufs).await
             }
 
             /// Reads exactly `buf.len()` bytes.

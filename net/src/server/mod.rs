@@ -191,8 +191,10 @@ impl Shared {
     }
 
     /// Starts (or shortens) a graceful drain of `grace` from now. A grace
-    /// too long to be an `Instant` means no deadline.
-    fn begin_drain(&self, grace: Duration) {
+    /// too long to be an `Instant` means no deadline. Returns whether it
+    /// started the drain or moved its deadline (the workers need to hear
+    /// only those).
+    fn begin_drain(&self, grace: Duration) -> bool {
         // The runtime's clock: a drain under paused time follows it.
         let deadline = sprout_runtime::time::now().checked_add(grace);
         let earliest = match (self.draining.get(), self.drain_deadline.get(), deadline) {
@@ -200,10 +202,12 @@ impl Shared {
             (true, Some(old), Some(new)) => Some(old.min(new)),
             (true, old, new) => old.or(new),
         };
+        let moved = !self.draining.get() || earliest != self.drain_deadline.get();
         self.draining.set(true);
         self.drain_deadline.set(earliest);
         // A drain already waiting re-reads the deadline.
         self.changed.notify_all();
+        moved
     }
 
     /// Waits until the connections are gone or the drain's deadline has
@@ -424,7 +428,9 @@ impl ServerHandle {
     /// other worker's thread ends once its last connection has (or when
     /// this server's last handle is dropped, which kills them).
     pub fn stop(&self) {
-        if let Some(workers) = self.shared.workers.get() {
+        // Forwarded once: repeated stops must not fill the workers' small
+        // command queues ahead of a later drain.
+        if let (false, Some(workers)) = (self.shared.stopped.is_set(), self.shared.workers.get()) {
             workers.stop();
         }
         self.stop_here();
@@ -462,8 +468,8 @@ impl ServerHandle {
     /// same way, and this returns once they all have ended (their threads
     /// joined), with the count for them all.
     pub async fn stop_graceful(&self, timeout: Duration) -> usize {
-        self.shared.begin_drain(timeout);
-        if let Some(workers) = self.shared.workers.get() {
+        let moved = self.shared.begin_drain(timeout);
+        if let (true, Some(workers)) = (moved, self.shared.workers.get()) {
             workers.drain(timeout);
         }
         self.stop_here();

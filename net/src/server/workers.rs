@@ -188,8 +188,10 @@ impl Workers {
 
     fn send(&self, command: impl Fn() -> Command) {
         for tx in &self.commands {
-            // A worker that has ended has nothing left to stop; one whose
-            // four-slot queue is full has commands enough coming.
+            // A worker that has ended has nothing left to stop. The queue
+            // holds four: `ServerHandle` forwards a stop once and a drain
+            // only when it moves the deadline, and the last word, `Kill`,
+            // is backed by `Running`'s drop.
             let _ = tx.try_send(command());
         }
     }
