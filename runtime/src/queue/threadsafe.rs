@@ -64,6 +64,12 @@ pub struct BaseQueue<T, B> {
     state: Mutex<State<T, B>>,
 }
 
+impl<T, B> BaseQueue<T, B> {
+    fn from_state(state: State<T, B>) -> Self {
+        BaseQueue { state: Mutex::new(state) }
+    }
+}
+
 /// A thread-safe FIFO queue; see [`super::Queue`].
 pub type Queue<T> = BaseQueue<T, Fifo<T>>;
 /// [`Queue`] under gevent's name.
