@@ -200,6 +200,12 @@ impl<Q: Queue> Put<'_, Q> {
             None => self.item.take(),
         }
     }
+
+    /// The deadline passed: stops the put and hands the item back in
+    /// [`PutError::Full`], or succeeds if a getter took it meanwhile.
+    pub(crate) fn time_out(&mut self) -> Result<(), PutError<Q::Item>> {
+        self.take_back().map_or(Ok(()), |item| Err(PutError::Full(item)))
+    }
 }
 
 impl<Q: Queue> Future for Put<'_, Q> {
@@ -279,10 +285,7 @@ impl<Q: Queue> Future for PutTimeout<'_, Q> {
         if Pin::new(&mut this.sleep).poll(cx).is_pending() {
             return Poll::Pending;
         }
-        Poll::Ready(match this.put.take_back() {
-            Some(item) => Err(PutError::Full(item)),
-            None => Ok(()),
-        })
+        Poll::Ready(this.put.time_out())
     }
 }
 

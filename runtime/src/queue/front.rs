@@ -2,10 +2,11 @@
 //! runtime-local [`BaseQueue`](super::BaseQueue) and the thread-safe
 //! [`threadsafe::BaseQueue`](super::threadsafe::BaseQueue) share, written
 //! once. Each module defines its `BaseQueue` (a `RefCell` or a `Mutex`
-//! around the [`State`](super::state::State)) and expands
+//! around the [`State`](super::state::State), built by `from_state`) and expands
 //! `queue_front!` next to it; the work is in [`api`](super::api).
 
-/// Expands, in a module that defines `BaseQueue<T, B> { state: $cell<State<T, B>> }`:
+/// Expands, in a module that defines `BaseQueue<T, B> { state: $cell<State<T, B>> }`
+/// and `BaseQueue::from_state`:
 /// the constructors of each buffer kind, `api::Queue`, the shared methods,
 /// `Debug`, and the future aliases (`Put`, `PutTimeout`, `Get`, `Items`,
 /// `Join`). `$thread_safe` is the state's flag for wait lists whose wakers
@@ -42,7 +43,7 @@ macro_rules! queue_front {
         impl<T> BaseQueue<T, Rendezvous<T>> {
             /// A channel: every put waits for a get, and the other way round.
             pub fn new() -> Self {
-                BaseQueue { state: $cell::new(State::new(0, $thread_safe)) }
+                BaseQueue::from_state(State::new(0, $thread_safe))
             }
         }
 
@@ -65,7 +66,7 @@ macro_rules! queue_front {
 
         impl<T, B: Buffer<T>> BaseQueue<T, B> {
             fn with_maxsize(maxsize: usize) -> Self {
-                BaseQueue { state: $cell::new(State::bounded(maxsize, $thread_safe)) }
+                BaseQueue::from_state(State::bounded(maxsize, $thread_safe))
             }
 
             /// Puts `item`, waiting while the queue is full. Fails, handing the

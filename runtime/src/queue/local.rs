@@ -3,6 +3,7 @@
 
 use std::cell::RefCell;
 use std::fmt;
+use std::marker::PhantomData;
 use std::time::Duration;
 
 use super::api::{self, Queue as _};
@@ -19,6 +20,15 @@ use super::state::State;
 /// Runtime-local: share it between tasks with an `Rc`.
 pub struct BaseQueue<T, B> {
     state: RefCell<State<T, B>>,
+    /// `!Send`: the wait lists hold wakers that only this thread may drop
+    /// (see `LocalState` in `sync/flavor.rs`).
+    _not_send: PhantomData<*const ()>,
+}
+
+impl<T, B> BaseQueue<T, B> {
+    fn from_state(state: State<T, B>) -> Self {
+        BaseQueue { state: RefCell::new(state), _not_send: PhantomData }
+    }
 }
 
 queue_front!(RefCell, thread_safe = false, get_timeout_note = "");

@@ -70,6 +70,11 @@
 //!
 //! These queues are runtime-local: `!Send`, shared between tasks with an
 //! `Rc`, no atomics, no locks. For OS threads, see [`threadsafe`].
+//!
+//! ```compile_fail
+//! fn send<T: Send>(_: T) {}
+//! send(sprout_runtime::queue::Queue::<u8>::new(0)); // use queue::threadsafe::Queue
+//! ```
 
 mod api;
 mod buffer;

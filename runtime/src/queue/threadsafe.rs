@@ -64,6 +64,12 @@ pub struct BaseQueue<T, B> {
     state: Mutex<State<T, B>>,
 }
 
+impl<T, B> BaseQueue<T, B> {
+    fn from_state(state: State<T, B>) -> Self {
+        BaseQueue { state: Mutex::new(state) }
+    }
+}
+
 /// A thread-safe FIFO queue; see [`super::Queue`].
 pub type Queue<T> = BaseQueue<T, Fifo<T>>;
 /// [`Queue`] under gevent's name.
@@ -104,10 +110,7 @@ impl<T, B: Buffer<T>> BaseQueue<T, B> {
         let mut put = self.put(item);
         match block_on_until("put_blocking_timeout", &mut put, Instant::now().checked_add(timeout)) {
             Ok(result) => result.map_err(PutError::from),
-            Err(put) => match put.take_back() {
-                Some(item) => Err(PutError::Full(item)),
-                None => Ok(()),
-            },
+            Err(put) => put.time_out(),
         }
     }
 

@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use super::flavor::{Flavor, Local, ThreadSafe};
+use super::flavor::{Flavor, Local, LocalState, ThreadSafe};
 use super::threadsafe::{block_on, block_on_timeout};
 use super::wait_list::{Cancelled, WaitList};
 use super::withdraw::{self, Withdraw};
@@ -48,7 +48,7 @@ impl<T, E, F: Flavor> Default for AsyncResult<T, E, F> {
 impl<T, E> AsyncResult<T, E, Local> {
     /// An empty result, not ready.
     pub const fn new() -> Self {
-        AsyncResult { state: State::new(false) }
+        AsyncResult { state: LocalState::new(State::new(false)) }
     }
 }
 

@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use super::flavor::{Flavor, Local, ThreadSafe};
+use super::flavor::{Flavor, Local, LocalState, ThreadSafe};
 use super::threadsafe::{block_on, block_on_until};
 use super::wait_list::WaitList;
 use crate::loom::sync::Mutex;
@@ -122,7 +122,7 @@ impl Barrier<Local> {
     /// A barrier for `parties` tasks. `Barrier::new(0)` behaves like
     /// `Barrier::new(1)`: every wait passes at once.
     pub const fn new(parties: usize) -> Self {
-        Barrier { parties: at_least_one(parties), state: State::new(false) }
+        Barrier { parties: at_least_one(parties), state: LocalState::new(State::new(false)) }
     }
 }
 

@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use super::flavor::{Flavor, Local, ThreadSafe};
+use super::flavor::{Flavor, Local, LocalState, ThreadSafe};
 use super::lock::{Lock, LockFuture, LockGuard};
 use super::threadsafe::{block_on, block_on_until};
 use super::wait_list::{Cancelled, WaitList};
@@ -45,7 +45,7 @@ impl<T: Default, F: Flavor> Default for Condition<T, F> {
 impl<T> Condition<T, Local> {
     /// A condition whose lock guards `value`.
     pub const fn new(value: T) -> Self {
-        Condition { lock: Lock::<T, Local>::new(value), waiters: RefCell::new(WaitList::new()) }
+        Condition { lock: Lock::<T, Local>::new(value), waiters: LocalState::new(RefCell::new(WaitList::new())) }
     }
 }
 

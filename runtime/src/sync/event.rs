@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use super::flavor::{Flavor, Local, ThreadSafe};
+use super::flavor::{Flavor, Local, LocalState, ThreadSafe};
 use super::threadsafe::{block_on, block_on_timeout};
 use super::wait_list::{Cancelled, WaitList};
 use super::withdraw::{self, Withdraw};
@@ -43,7 +43,7 @@ impl<F: Flavor> Default for Event<F> {
 impl Event<Local> {
     /// A new event, not set.
     pub const fn new() -> Self {
-        Event { state: State::new(false) }
+        Event { state: LocalState::new(State::new(false)) }
     }
 }
 

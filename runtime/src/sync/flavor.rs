@@ -11,11 +11,12 @@
 //!   **step**: it takes the state with [`Flavor::step`], reads and changes
 //!   it, lets it go, and only then wakes whom the step woke. No waker, no
 //!   user `Drop` and no blocking call runs inside a step.
-//! - [`Local`] keeps the state in the primitive as it is, and a step is a
-//!   plain reference: the `Cell`s make the primitive `!Sync`, so only the
-//!   runtime's one thread reaches it, and nothing else runs on that thread
-//!   during a step. The race check is the `RefCell`'s borrow flag, which
-//!   turns a step re-entered by a waker or a `Clone` into a panic.
+//! - [`Local`] keeps the state in the primitive as it is ([`LocalState`]),
+//!   and a step is a plain reference: the primitive is `!Send` and
+//!   `!Sync`, so only the runtime's one thread reaches it, and nothing else
+//!   runs on that thread during a step. The race check is the `RefCell`'s
+//!   borrow flag, which turns a step re-entered by a waker or a `Clone`
+//!   into a panic.
 //! - [`ThreadSafe`] keeps the state under a `Mutex`, and a step holds the
 //!   lock: each step is atomic against other threads, which is why the
 //!   thread-safe bodies check and register in the same step (a grant from
@@ -30,6 +31,7 @@
 
 use std::cell::{RefCell, RefMut};
 use std::fmt;
+use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
 use std::sync::PoisonError;
 use std::thread::{self, ThreadId};
@@ -149,8 +151,28 @@ pub trait Flavor: sealed::Sealed + Sized + 'static {
 #[derive(Debug)]
 pub enum Local {}
 
+/// A runtime-local primitive's state, bound to its thread: `!Send` as
+/// well as `!Sync`.
+///
+/// Its wait lists hold task wakers counted in their tasks' HELD counts,
+/// which only the runtime thread may touch (`task/compact.rs`). An entry
+/// outlives its future if the future is leaked (`mem::forget`), so the
+/// state must not reach another thread even when nobody seems to wait:
+/// a `set` or a drop there would race the runtime on the task's state.
+pub struct LocalState<S> {
+    state: S,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl<S> LocalState<S> {
+    /// Binds `state` to this thread.
+    pub(crate) const fn new(state: S) -> LocalState<S> {
+        LocalState { state, _not_send: PhantomData }
+    }
+}
+
 impl Flavor for Local {
-    type Shared<S> = S;
+    type Shared<S> = LocalState<S>;
     type Step<'a, S: 'a> = &'a S;
     type Exclusive<T> = RefCell<T>;
     /// The holding task's id (the `block_on` future counts as task 0).
@@ -158,8 +180,8 @@ impl Flavor for Local {
     const THREAD_SAFE: bool = false;
 
     #[inline]
-    fn share<S>(state: S) -> S {
-        state
+    fn share<S>(state: S) -> LocalState<S> {
+        LocalState::new(state)
     }
 
     #[inline]
@@ -168,8 +190,8 @@ impl Flavor for Local {
     }
 
     #[inline(always)]
-    fn step<S>(shared: &S) -> &S {
-        shared
+    fn step<S>(shared: &LocalState<S>) -> &S {
+        &shared.state
     }
 
     /// # Panics

@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use super::flavor::{Flavor, Local, Locked, ThreadSafe};
+use super::flavor::{Flavor, Local, LocalState, Locked, ThreadSafe};
 use super::threadsafe::{block_on, block_on_timeout};
 use super::wait_list::{Cancelled, WaitList};
 use super::withdraw::{self, Withdraw};
@@ -55,7 +55,7 @@ impl<T: Default, F: Flavor> Default for Lock<T, F> {
 impl<T> Lock<T, Local> {
     /// An unlocked lock guarding `value`.
     pub const fn new(value: T) -> Self {
-        Lock { state: State::new(false), value: RefCell::new(value) }
+        Lock { state: LocalState::new(State::new(false)), value: RefCell::new(value) }
     }
 }
 

@@ -19,6 +19,14 @@
 //! the task that took them. To coordinate with OS threads, use
 //! [`threadsafe`] or the thread-safe queues in [`crate::queue::threadsafe`].
 //!
+//! `!Send` holds even with nobody waiting: a leaked waiter leaves wakers
+//! behind that only the runtime's thread may touch.
+//!
+//! ```compile_fail
+//! fn send<T: Send>(_: T) {}
+//! send(sprout_runtime::sync::Event::new()); // use sync::threadsafe::Event
+//! ```
+//!
 //! # Fairness and cancellation
 //! Waiters are served in arrival order. Every `wait`, `acquire`, `lock` and
 //! `get` future may be dropped at any time (by `timeout`, `select`, a

@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use super::flavor::{Flavor, Local, ThreadSafe};
+use super::flavor::{Flavor, Local, LocalState, ThreadSafe};
 use super::threadsafe::{block_on, block_on_timeout};
 use super::wait_list::{Cancelled, WaitList};
 use super::withdraw::{self, Withdraw};
@@ -96,7 +96,7 @@ impl<T: Default, F: Flavor> Default for RLock<T, F> {
 impl<T> RLock<T, Local> {
     /// A free reentrant lock guarding `value`.
     pub const fn new(value: T) -> Self {
-        RLock { state: State::new(false), value }
+        RLock { state: LocalState::new(State::new(false)), value }
     }
 
     /// Python's `acquire()`: takes one hold with no guard; give it back

@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use super::flavor::{Flavor, Local, ThreadSafe};
+use super::flavor::{Flavor, Local, LocalState, ThreadSafe};
 use super::threadsafe::{block_on, block_on_timeout};
 use super::wait_list::{Cancelled, WaitList};
 use super::withdraw::{self, Withdraw};
@@ -49,7 +49,7 @@ impl State {
 impl Semaphore<Local> {
     /// A semaphore with `permits` permits.
     pub const fn new(permits: usize) -> Self {
-        Semaphore { state: State::new(permits, false), bound: None }
+        Semaphore { state: LocalState::new(State::new(permits, false)), bound: None }
     }
 
     /// Adds a permit: wakes the first waiter, handing it the permit, or
@@ -319,7 +319,7 @@ impl std::error::Error for ReleaseError {}
 impl BoundedSemaphore {
     /// A bounded semaphore with `permits` permits, which is also its bound.
     pub const fn new(permits: usize) -> BoundedSemaphore {
-        BoundedSemaphore { sem: Semaphore { state: State::new(permits, false), bound: Some(permits) } }
+        BoundedSemaphore { sem: Semaphore { state: LocalState::new(State::new(permits, false)), bound: Some(permits) } }
     }
 
     /// Takes a permit, waiting for one if none is free.
