@@ -45,6 +45,9 @@ impl CompactWaker {
 
     /// Clones `waker` into compact form, counted in its task's HELD count:
     /// for structures only this runtime's tasks can fire (see the module docs).
+    /// Taking or dropping it touches the task's `Cell`s with no thread
+    /// check, so the structure holding it must be `!Send` (the runtime-local
+    /// primitives and queues carry a marker for that; `JoinHandle` is `!Send`).
     #[inline]
     pub(crate) fn counted(waker: &Waker) -> CompactWaker {
         CompactWaker::make(waker, true)
