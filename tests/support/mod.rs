@@ -6,10 +6,14 @@
 //! - wakers that record being woken, and polling by hand, so a sync or
 //!   queue test can drive futures in any interleaving ([`FlagWaker`]);
 //! - for the network tests, the echo handler, loopback pairs, and hang
-//!   guards ([`within`] inside a runtime, [`watchdog`] around one).
+//!   guards ([`within`] inside a runtime, [`watchdog`] around one);
+//! - for the thread-safe hand-off tests, their rounds and deadline
+//!   ([`handoff`]).
 //!
 //! Each test binary uses part of it.
 #![allow(dead_code)]
+
+pub mod handoff;
 
 use std::cell::Cell;
 use std::future::Future;
