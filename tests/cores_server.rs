@@ -43,6 +43,12 @@ async fn round_trip(stream: &TcpStream) {
     assert_eq!(&back, b"ping");
 }
 
+/// Whether the server echoes on `stream` (false if it was reset unaccepted).
+async fn served(stream: &TcpStream) -> bool {
+    let mut back = [0; 4];
+    stream.write_all(b"ping").await.is_ok() && stream.read_exact(&mut back).await.is_ok()
+}
+
 #[test]
 fn connections_spread_over_every_worker() {
     sprout::run(async {
@@ -80,8 +86,19 @@ fn stop_closes_every_workers_listener_and_keeps_their_connections() {
             clients.push(client);
         }
         handle.stop();
-        // No worker accepts any more: the port is closed everywhere.
-        sprout::sleep(Duration::from_millis(20)).await;
+        // No worker accepts any more: the port is closed everywhere. The
+        // other worker closes its listener on its own thread: wait for the
+        // first refusal, however slow the machine. A connection it took
+        // before then is served like the others.
+        sprout::timeout(Duration::from_secs(10), async {
+            while let Ok(late) = TcpStream::connect(addr).await {
+                if served(&late).await {
+                    clients.push(late);
+                }
+            }
+        })
+        .await
+        .expect("a worker still listens 10 s after the stop");
         for _ in 0..20 {
             assert!(TcpStream::connect(addr).await.is_err(), "a worker still listens");
         }
