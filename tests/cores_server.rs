@@ -1,11 +1,14 @@
 //! `StreamServer::workers`: one listener per worker, connections spread by
 //! the kernel, one handle to stop them all.
 
+mod support;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sprout::net::{StreamServer, TcpStream};
+use support::echo_lent;
 
 /// Accepts per thread.
 type Accepts = Arc<Mutex<HashMap<std::thread::ThreadId, usize>>>;
@@ -16,7 +19,7 @@ async fn server(n: usize) -> (StreamServer<impl Fn(TcpStream, std::net::SocketAd
     let seen = accepts.clone();
     let server = StreamServer::bind("127.0.0.1:0", move |stream: TcpStream, _| {
         *seen.lock().unwrap().entry(std::thread::current().id()).or_default() += 1;
-        Box::pin(echo(stream)) as Echo
+        Box::pin(echo_lent(stream)) as Echo
     })
     .await
     .unwrap()
@@ -25,16 +28,6 @@ async fn server(n: usize) -> (StreamServer<impl Fn(TcpStream, std::net::SocketAd
 }
 
 type Echo = std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<()>>>>;
-
-async fn echo(stream: TcpStream) -> std::io::Result<()> {
-    loop {
-        let data = stream.read_lent().await?;
-        if data.is_empty() {
-            return Ok(());
-        }
-        stream.write_all(&data).await?;
-    }
-}
 
 async fn round_trip(stream: &TcpStream) {
     stream.write_all(b"ping").await.unwrap();

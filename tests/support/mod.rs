@@ -148,7 +148,7 @@ use std::time::Duration;
 
 use sprout::net::{ServerHandle, StreamServer, TcpListener, TcpStream};
 
-/// The echo handler of `examples/echo_server.rs`, line for line.
+/// An echo handler that reads into a buffer of its own (`read`).
 pub async fn echo(stream: TcpStream, upper: bool) -> io::Result<()> {
     let mut buf = vec![0; 8 * 1024];
     loop {
@@ -160,6 +160,18 @@ pub async fn echo(stream: TcpStream, upper: bool) -> io::Result<()> {
             buf[..n].make_ascii_uppercase();
         }
         stream.write_all(&buf[..n]).await?;
+    }
+}
+
+/// The echo handler of `examples/echo_server.rs`: `read_lent`, so an idle
+/// connection holds no buffer.
+pub async fn echo_lent(stream: TcpStream) -> io::Result<()> {
+    loop {
+        let data = stream.read_lent().await?;
+        if data.is_empty() {
+            return Ok(());
+        }
+        stream.write_all(&data).await?;
     }
 }
 
