@@ -1,11 +1,14 @@
 //! `StreamServer::workers`: one listener per worker, connections spread by
 //! the kernel, one handle to stop them all.
 
+mod support;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sprout::net::{StreamServer, TcpStream};
+use support::echo_lent;
 
 /// Accepts per thread.
 type Accepts = Arc<Mutex<HashMap<std::thread::ThreadId, usize>>>;
@@ -16,7 +19,7 @@ async fn server(n: usize) -> (StreamServer<impl Fn(TcpStream, std::net::SocketAd
     let seen = accepts.clone();
     let server = StreamServer::bind("127.0.0.1:0", move |stream: TcpStream, _| {
         *seen.lock().unwrap().entry(std::thread::current().id()).or_default() += 1;
-        Box::pin(echo(stream)) as Echo
+        Box::pin(echo_lent(stream)) as Echo
     })
     .await
     .unwrap()
@@ -26,21 +29,17 @@ async fn server(n: usize) -> (StreamServer<impl Fn(TcpStream, std::net::SocketAd
 
 type Echo = std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<()>>>>;
 
-async fn echo(stream: TcpStream) -> std::io::Result<()> {
-    loop {
-        let data = stream.read_lent().await?;
-        if data.is_empty() {
-            return Ok(());
-        }
-        stream.write_all(&data).await?;
-    }
-}
-
 async fn round_trip(stream: &TcpStream) {
     stream.write_all(b"ping").await.unwrap();
     let mut back = [0; 4];
     stream.read_exact(&mut back).await.unwrap();
     assert_eq!(&back, b"ping");
+}
+
+/// Whether the server echoes on `stream` (false if it was reset unaccepted).
+async fn served(stream: &TcpStream) -> bool {
+    let mut back = [0; 4];
+    stream.write_all(b"ping").await.is_ok() && stream.read_exact(&mut back).await.is_ok()
 }
 
 #[test]
@@ -80,8 +79,19 @@ fn stop_closes_every_workers_listener_and_keeps_their_connections() {
             clients.push(client);
         }
         handle.stop();
-        // No worker accepts any more: the port is closed everywhere.
-        sprout::sleep(Duration::from_millis(20)).await;
+        // No worker accepts any more: the port is closed everywhere. The
+        // other worker closes its listener on its own thread: wait for the
+        // first refusal, however slow the machine. A connection it took
+        // before then is served like the others.
+        sprout::timeout(Duration::from_secs(10), async {
+            while let Ok(late) = TcpStream::connect(addr).await {
+                if served(&late).await {
+                    clients.push(late);
+                }
+            }
+        })
+        .await
+        .expect("a worker still listens 10 s after the stop");
         for _ in 0..20 {
             assert!(TcpStream::connect(addr).await.is_err(), "a worker still listens");
         }

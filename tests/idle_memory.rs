@@ -4,15 +4,18 @@
 //!
 //! The clients need their own descriptors (this machine allows 20,000 per
 //! process), so they live in a child process: this test binary again, run
-//! with `IDLE_CLIENT=addr` and filtered to `idle_client`.
+//! with `SPROUT_IDLE_CLIENT=addr` and filtered to `idle_client`.
+
+mod support;
 
 use std::io::{BufRead, Write};
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use futures::io::AsyncBufReadExt;
-use sprout::net::{StreamServer, TcpStream};
+use sprout::net::StreamServer;
 use sprout::process::{Command, Stdio};
+use support::echo_lent;
 
 /// Connections made before the first measurement, to warm the allocator,
 /// the server's slab and the reactor's table.
@@ -26,17 +29,6 @@ const IDLE: usize = 14_000;
 const BOUND: usize = 1_500;
 
 const ENV: &str = "SPROUT_IDLE_CLIENT";
-
-/// `examples/echo_server.rs`'s handler.
-async fn echo(stream: TcpStream) -> std::io::Result<()> {
-    loop {
-        let data = stream.read_lent().await?;
-        if data.is_empty() {
-            return Ok(());
-        }
-        stream.write_all(&data).await?;
-    }
-}
 
 fn rss_bytes() -> usize {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
@@ -54,7 +46,7 @@ fn idle_connections_cost_the_echo_server_little_memory() {
         return;
     }
     sprout::run(async {
-        let server = StreamServer::bind("127.0.0.1:0", |s, _| echo(s)).await.unwrap();
+        let server = StreamServer::bind("127.0.0.1:0", |s, _| echo_lent(s)).await.unwrap();
         let addr = server.local_addr().unwrap();
         let handle = server.start();
         let mut child = Command::new(std::env::current_exe().unwrap())

@@ -58,29 +58,13 @@ async fn map_returns_input_order_whatever_the_finish_order() {
 async fn imap_is_in_input_order_and_imap_unordered_in_completion_order() {
     let pool = Pool::new(3);
     let delays = [30u64, 10, 20];
-    let ordered: Vec<u64> = pool
-        .imap(
-            |ms: u64| async move {
-                sprout::sleep(Duration::from_millis(ms)).await;
-                ms
-            },
-            delays,
-        )
-        .map(Result::unwrap)
-        .collect()
-        .await;
+    let nap = |ms: u64| async move {
+        sprout::sleep(Duration::from_millis(ms)).await;
+        ms
+    };
+    let ordered: Vec<u64> = pool.imap(nap, delays).map(Result::unwrap).collect().await;
     assert_eq!(ordered, delays);
-    let unordered: Vec<u64> = pool
-        .imap_unordered(
-            |ms: u64| async move {
-                sprout::sleep(Duration::from_millis(ms)).await;
-                ms
-            },
-            delays,
-        )
-        .map(Result::unwrap)
-        .collect()
-        .await;
+    let unordered: Vec<u64> = pool.imap_unordered(nap, delays).map(Result::unwrap).collect().await;
     assert_eq!(unordered, [10, 20, 30]);
 }
 

@@ -2,6 +2,8 @@
 //! awaiting on the other, and the guard against blocking calls inside a
 //! runtime.
 
+mod support;
+
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -135,28 +137,12 @@ fn blocking_get_inside_the_runtime_panics() {
 mod handoff {
     use std::sync::Arc;
     use std::thread;
-    use std::time::Duration;
 
     use sprout::queue::GetError;
     use sprout::queue::threadsafe::{Channel, Queue};
     use sprout::run;
 
-    const ROUNDS: u32 = if cfg!(miri) { 4 } else { 150 };
-    const DEADLINE: Duration = Duration::from_millis(1);
-
-    fn delay(round: u32) -> Duration {
-        Duration::from_micros(u64::from(round % 5) * 300)
-    }
-
-    /// Closes `go` and waits, without being woken from the thread, until
-    /// the thread is gone: the runtime must outlive a foreign wake still in
-    /// flight (issue 8, bug 4, is about a `Remote::post` that outlives it).
-    async fn finish(go: &Queue<u32>, thread: &thread::JoinHandle<()>) {
-        go.close();
-        while !thread.is_finished() {
-            sprout::sleep(Duration::from_millis(1)).await;
-        }
-    }
+    use crate::support::handoff::{DEADLINE, ROUNDS, delay, finish};
 
     #[test]
     fn get_timeout_against_a_put() {

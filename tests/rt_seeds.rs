@@ -94,33 +94,41 @@ fn a_correct_program_passes_every_seed() {
     });
 }
 
-/// The order in which eight tasks, each yielding a few times, interleave.
-fn interleaving(builder: sprout::Builder) -> Vec<u32> {
-    run_test_with(builder, || async {
-        let log = Rc::new(RefCell::new(Vec::new()));
-        let tasks: Vec<_> = (0..8)
-            .map(|i| {
-                let log = log.clone();
-                spawn(async move {
-                    for step in 0..3 {
-                        log.borrow_mut().push(i * 10 + step);
-                        yield_now().await;
-                    }
-                })
+/// Eight tasks, each yielding a few times, log `10 * task + step`: the
+/// order in which they interleaved.
+async fn eight_tasks_interleave() -> Vec<u32> {
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let log = log.clone();
+            spawn(async move {
+                for step in 0..3 {
+                    log.borrow_mut().push(i * 10 + step);
+                    yield_now().await;
+                }
             })
-            .collect();
-        for t in tasks {
-            t.await.unwrap();
-        }
-        log.take()
-    })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    log.take()
+}
+
+/// The interleaving on a runtime built by `builder`.
+fn interleaving(builder: sprout::Builder) -> Vec<u32> {
+    run_test_with(builder, eight_tasks_interleave)
+}
+
+/// The interleaving in FIFO order: every task's step 0, then every step 1...
+fn fifo_order() -> Vec<u32> {
+    (0..3).flat_map(|step| (0..8).map(move |i| i * 10 + step)).collect()
 }
 
 #[test]
 fn the_same_seed_replays_the_same_interleaving() {
     let fifo = interleaving(Runtime::builder());
-    let expected: Vec<u32> = (0..3).flat_map(|step| (0..8).map(move |i| i * 10 + step)).collect();
-    assert_eq!(fifo, expected, "no seed: FIFO, unchanged");
+    assert_eq!(fifo, fifo_order(), "no seed: FIFO, unchanged");
     let a = interleaving(Runtime::builder().seed(7));
     assert_eq!(a, interleaving(Runtime::builder().seed(7)));
     assert_ne!(a, fifo);
@@ -189,24 +197,8 @@ fn an_empty_range_of_seeds_is_an_error() {
 #[sprout::test(seed = 7)]
 async fn the_attribute_sets_the_seed() {
     let expected = std::thread::spawn(|| interleaving(Runtime::builder().seed(7))).join().unwrap();
-    let fifo: Vec<u32> = (0..3).flat_map(|step| (0..8).map(move |i| i * 10 + step)).collect();
-    assert_ne!(expected, fifo);
-    let log = Rc::new(RefCell::new(Vec::new()));
-    let tasks: Vec<_> = (0..8)
-        .map(|i| {
-            let log = log.clone();
-            spawn(async move {
-                for step in 0..3 {
-                    log.borrow_mut().push(i * 10 + step);
-                    yield_now().await;
-                }
-            })
-        })
-        .collect();
-    for t in tasks {
-        t.await.unwrap();
-    }
-    assert_eq!(log.take(), expected);
+    assert_ne!(expected, fifo_order());
+    assert_eq!(eight_tasks_interleave().await, expected);
 }
 
 /// A seeded, paused runtime still serves sockets: a loopback echo inside

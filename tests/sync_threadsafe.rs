@@ -1,6 +1,8 @@
 //! Thread-safe Event, AsyncResult, Lock and Semaphore: OS threads
 //! blocking on one side, green tasks awaiting on the other.
 
+mod support;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
@@ -364,30 +366,12 @@ fn rlock_owned_by_a_thread_or_a_task() {
 mod handoff {
     use std::sync::Arc;
     use std::thread;
-    use std::time::Duration;
 
     use sprout::queue::threadsafe::Queue;
     use sprout::run;
     use sprout::sync::threadsafe::{Barrier, Lock, Semaphore};
 
-    const ROUNDS: u32 = if cfg!(miri) { 4 } else { 150 };
-    const DEADLINE: Duration = Duration::from_millis(1);
-
-    /// The thread's delay before it grants in `round`: before, around and
-    /// after the task's deadline.
-    fn delay(round: u32) -> Duration {
-        Duration::from_micros(u64::from(round % 5) * 300)
-    }
-
-    /// Closes `go` and waits, without being woken from the thread, until
-    /// the thread is gone: the runtime must outlive a foreign wake still in
-    /// flight (issue 8, bug 4, is about a `Remote::post` that outlives it).
-    async fn finish(go: &Queue<u32>, thread: &thread::JoinHandle<()>) {
-        go.close();
-        while !thread.is_finished() {
-            sprout::sleep(Duration::from_millis(1)).await;
-        }
-    }
+    use crate::support::handoff::{DEADLINE, ROUNDS, delay, finish};
 
     /// Runs `grant(round)` on a thread once per round, after `delay(round)`,
     /// and hands back what it returned.

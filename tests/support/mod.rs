@@ -6,10 +6,14 @@
 //! - wakers that record being woken, and polling by hand, so a sync or
 //!   queue test can drive futures in any interleaving ([`FlagWaker`]);
 //! - for the network tests, the echo handler, loopback pairs, and hang
-//!   guards ([`within`] inside a runtime, [`watchdog`] around one).
+//!   guards ([`within`] inside a runtime, [`watchdog`] around one);
+//! - for the thread-safe hand-off tests, their rounds and deadline
+//!   ([`handoff`]).
 //!
 //! Each test binary uses part of it.
 #![allow(dead_code)]
+
+pub mod handoff;
 
 use std::cell::Cell;
 use std::future::Future;
@@ -144,7 +148,7 @@ use std::time::Duration;
 
 use sprout::net::{ServerHandle, StreamServer, TcpListener, TcpStream};
 
-/// The echo handler of `examples/echo_server.rs`, line for line.
+/// An echo handler that reads into a buffer of its own (`read`).
 pub async fn echo(stream: TcpStream, upper: bool) -> io::Result<()> {
     let mut buf = vec![0; 8 * 1024];
     loop {
@@ -156,6 +160,18 @@ pub async fn echo(stream: TcpStream, upper: bool) -> io::Result<()> {
             buf[..n].make_ascii_uppercase();
         }
         stream.write_all(&buf[..n]).await?;
+    }
+}
+
+/// The echo handler of `examples/echo_server.rs`: `read_lent`, so an idle
+/// connection holds no buffer.
+pub async fn echo_lent(stream: TcpStream) -> io::Result<()> {
+    loop {
+        let data = stream.read_lent().await?;
+        if data.is_empty() {
+            return Ok(());
+        }
+        stream.write_all(&data).await?;
     }
 }
 
