@@ -421,12 +421,13 @@ pub struct ServerHandle {
 }
 
 impl ServerHandle {
-    /// Stops accepting and closes the listeners (or the UDP socket's
-    /// receiver), at once. Open connections go on; see
+    /// Stops accepting and closes the listener (or the UDP socket's
+    /// receiver) of this runtime at once. Open connections go on; see
     /// [`stop_graceful`](Self::stop_graceful). Idempotent. With
-    /// [workers](StreamServer::workers), every worker stops accepting; each
-    /// other worker's thread ends once its last connection has (or when
-    /// this server's last handle is dropped, which kills them).
+    /// [workers](StreamServer::workers), each other worker closes its own
+    /// listener when its thread reads the stop, shortly after this call
+    /// returns, not within it; its thread ends once its last connection has
+    /// (or when this server's last handle is dropped, which kills them).
     pub fn stop(&self) {
         // Forwarded once: repeated stops must not fill the workers' small
         // command queues ahead of a later drain.
