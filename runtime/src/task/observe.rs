@@ -211,11 +211,7 @@ impl Observer {
     /// An observer keeping records (if `records`) and feeding `watch`.
     pub(crate) fn new(records: bool, watch: Option<std::sync::Arc<Watch>>) -> Observer {
         let main = Record { born: Some(Instant::now()), ..Record::default() };
-        Observer {
-            records: records.then(|| RefCell::new(vec![main])),
-            current: Cell::new(0),
-            watch,
-        }
+        Observer { records: records.then(|| RefCell::new(vec![main])), current: Cell::new(0), watch }
     }
 
     /// Whether it keeps records (and `waiting` should reach it).
