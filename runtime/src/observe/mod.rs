@@ -217,6 +217,11 @@ impl Shared {
         let watch = self.watch.as_ref()?;
         watch.culprit(watch.word()).map(Blocker::from)
     }
+
+    /// The longest poll the monitor saw, if it runs.
+    fn longest_poll(&self) -> Option<Duration> {
+        self.watch.as_ref().map(|_| Duration::from_nanos(self.longest_poll.load(Ordering::Relaxed)))
+    }
 }
 
 /// One runtime's observation part: the loop's counters, the monitor
@@ -426,11 +431,4 @@ pub(crate) fn ask<T: Send + 'static>(
 /// not running then).
 pub(crate) fn dump_for_handle() -> Dump {
     Dump::gather(Executor::expect("Handle::dump"), false)
-}
-
-impl Shared {
-    /// The longest poll the monitor saw, if it runs.
-    fn longest_poll(&self) -> Option<Duration> {
-        self.watch.as_ref().map(|_| Duration::from_nanos(self.longest_poll.load(Ordering::Relaxed)))
-    }
 }
