@@ -64,7 +64,7 @@ pub use monitor::{Blocker, BlockingReport};
 use crate::sched::remote::{Message, Remote};
 use crate::scoped::{self, Reset};
 use crate::task::executor::Executor;
-use crate::task::observe::{Observer, Watch};
+use crate::task::observe::{IDLE, Observer, Watch};
 
 thread_local! {
     /// The observation part of the runtime running on this thread.
@@ -217,6 +217,11 @@ impl Shared {
         let watch = self.watch.as_ref()?;
         watch.culprit(watch.word()).map(Blocker::from)
     }
+
+    /// The longest poll the monitor saw, if it runs.
+    fn longest_poll(&self) -> Option<Duration> {
+        self.watch.as_ref().map(|_| Duration::from_nanos(self.longest_poll.load(Ordering::Relaxed)))
+    }
 }
 
 /// One runtime's observation part: the loop's counters, the monitor
@@ -235,7 +240,9 @@ pub(crate) struct Observe {
     /// References to the mailbox the runtime holds itself (the loop's and
     /// the task heap's); any more means a `Handle` or a blocking job.
     own_remote_refs: Cell<usize>,
-    // Last: stopped (the thread joined) and unregistered before the rest drops.
+    // Dropping these joins the monitor thread and stops the dumps. Neither
+    // borrows the fields above (the monitor holds its own `Arc<Shared>`,
+    // the dump list a `Weak`), so their place among the fields is free.
     _monitor: Option<monitor::Monitor>,
     _signal: Option<signal::Listening>,
 }
@@ -283,7 +290,11 @@ impl Observe {
     /// Points this part's slot, and the task observer's, at this runtime
     /// (the loop's `enter`).
     pub(crate) fn enter(&self, executor: &Executor) -> Entered {
-        Entered { _observe: scoped::set(&CURRENT, self), _observer: executor.observer().and_then(Observer::enter) }
+        Entered {
+            _observe: scoped::set(&CURRENT, self),
+            _observer: executor.observer().and_then(Observer::enter),
+            watch: self.shared.watch.clone(),
+        }
     }
 
     /// What `Handle`s keep.
@@ -375,6 +386,18 @@ impl Observe {
 pub(crate) struct Entered {
     _observe: Reset<Observe>,
     _observer: Option<Reset<Observer>>,
+    /// The blocking detector's watch, marked idle when `block_on` (or the
+    /// shutdown) leaves: the thread runs no poll of this runtime until the
+    /// next `block_on`, and the monitor must not blame the last one.
+    watch: Option<Arc<Watch>>,
+}
+
+impl Drop for Entered {
+    fn drop(&mut self) {
+        if let Some(watch) = &self.watch {
+            watch.store(IDLE);
+        }
+    }
 }
 
 /// Runs `f` on the runtime thread of `remote` and waits up to `wait` for
@@ -408,11 +431,4 @@ pub(crate) fn ask<T: Send + 'static>(
 /// not running then).
 pub(crate) fn dump_for_handle() -> Dump {
     Dump::gather(Executor::expect("Handle::dump"), false)
-}
-
-impl Shared {
-    /// The longest poll the monitor saw, if it runs.
-    fn longest_poll(&self) -> Option<Duration> {
-        self.watch.as_ref().map(|_| Duration::from_nanos(self.longest_poll.load(Ordering::Relaxed)))
-    }
 }

@@ -3,7 +3,9 @@
 //! `max_blocking_time`.
 //!
 //! The runtime thread's whole part is one store per poll: the watch word
-//! (`task/observe.rs`), a stamp and what is being polled. No clock is read
+//! (`task/observe.rs`), a stamp and what is being polled; the loop marks
+//! it idle before it waits for events and as `block_on` returns, so a
+//! thread that runs no poll is never blamed. No clock is read
 //! on the runtime thread. The monitor samples the word every quarter of
 //! the threshold; a word it keeps seeing belongs to one poll that has run
 //! at least since the first sighting, so once that is `threshold` ago it

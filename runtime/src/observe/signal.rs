@@ -73,9 +73,17 @@ fn install() -> io::Result<()> {
     unsafe { signal_hook_registry::register(libc::SIGUSR1, action) }?;
     std::thread::Builder::new().name("sprout-dump".into()).spawn(move || {
         let mut buf = [0u8; 64];
-        // One dump per burst of signals.
-        while matches!(receiver.read(&mut buf), Ok(n) if n > 0) {
-            dump_all();
+        loop {
+            match receiver.read(&mut buf) {
+                // One dump per burst of signals.
+                Ok(n) if n > 0 => dump_all(),
+                // A signal whose handler lacks `SA_RESTART` (another
+                // library's) may land on this thread: read again, or no
+                // later `SIGUSR1` would ever be dumped.
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // Never while the handler holds the sending end.
+                _ => break,
+            }
         }
     })?;
     Ok(())

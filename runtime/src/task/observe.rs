@@ -28,9 +28,9 @@
 //!
 //! ```text
 //!  bits 63..32  stamp: bumped at every store, so two polls never look alike
-//!  bits 31..0   0 = idle (the loop is waiting), 1 = the block_on future,
-//!               2 = a closure posted from another thread, n + 3 = the task
-//!               in registry slot n
+//!  bits 31..0   0 = idle (the loop is waiting, or no block_on runs),
+//!               1 = the block_on future, 2 = a closure posted from another
+//!               thread, n + 3 = the task in registry slot n
 //! ```
 
 use std::cell::{Cell, RefCell};
@@ -205,19 +205,13 @@ pub(crate) struct Observer {
     /// The index of the record of the poll running now.
     current: Cell<usize>,
     watch: Option<std::sync::Arc<Watch>>,
-    stamp: Cell<u32>,
 }
 
 impl Observer {
     /// An observer keeping records (if `records`) and feeding `watch`.
     pub(crate) fn new(records: bool, watch: Option<std::sync::Arc<Watch>>) -> Observer {
         let main = Record { born: Some(Instant::now()), ..Record::default() };
-        Observer {
-            records: records.then(|| RefCell::new(vec![main])),
-            current: Cell::new(0),
-            watch,
-            stamp: Cell::new(0),
-        }
+        Observer { records: records.then(|| RefCell::new(vec![main])), current: Cell::new(0), watch }
     }
 
     /// Whether it keeps records (and `waiting` should reach it).
@@ -252,8 +246,7 @@ impl Observer {
     pub(crate) fn poll_starts(&self, slot: Option<u32>) {
         if let Some(watch) = &self.watch {
             // A registry never holds 2^32 - 3 tasks: a plain add.
-            let what = slot.map_or(MAIN, |s| s.wrapping_add(FIRST_SLOT));
-            self.store(watch, what);
+            watch.store(slot.map_or(MAIN, |s| s.wrapping_add(FIRST_SLOT)));
         }
         if let Some(records) = &self.records {
             let index = slot.map_or(0, |s| s as usize + 1);
@@ -281,7 +274,7 @@ impl Observer {
     #[inline]
     pub(crate) fn closure_starts(&self) {
         if let Some(watch) = &self.watch {
-            self.store(watch, CLOSURE);
+            watch.store(CLOSURE);
         }
     }
 
@@ -289,19 +282,8 @@ impl Observer {
     #[inline]
     pub(crate) fn loop_waits(&self) {
         if let Some(watch) = &self.watch {
-            self.store(watch, IDLE);
+            watch.store(IDLE);
         }
-    }
-
-    /// The one store per poll the blocking detector costs. `Release`, so
-    /// that the monitor, loading with `Acquire`, sees the slot's id and
-    /// spawn site written at spawn; on x86 it is a plain `mov`, as a
-    /// relaxed store.
-    #[inline]
-    fn store(&self, watch: &Watch, what: u32) {
-        let stamp = self.stamp.get().wrapping_add(1);
-        self.stamp.set(stamp);
-        watch.word.store((u64::from(stamp) << 32) | u64::from(what), Ordering::Release);
     }
 
     /// Notes what the running poll waits on.
@@ -404,6 +386,17 @@ impl Watch {
     /// The current word (see the module docs).
     pub(crate) fn word(&self) -> u64 {
         self.word.load(Ordering::Acquire)
+    }
+
+    /// Stores `what` with the next stamp: the one store per poll the
+    /// blocking detector costs. Runtime thread only: as the word's one
+    /// writer, it reads back its own last store. `Release`, so that the
+    /// monitor, loading with `Acquire`, sees the slot's id and spawn site
+    /// written at spawn; on x86 both are plain `mov`s.
+    #[inline]
+    pub(crate) fn store(&self, what: u32) {
+        let stamp = self.word.load(Ordering::Relaxed).wrapping_add(1 << 32) & !u64::from(u32::MAX);
+        self.word.store(stamp | u64::from(what), Ordering::Release);
     }
 
     /// Records where `block_on` was called.
