@@ -127,8 +127,8 @@ where
     Ok(Sender::Http1(sender))
 }
 
-/// hyper's HTTP/2 handshake over `io`.
-#[cfg(feature = "http2")]
+/// hyper's HTTP/2 handshake over `io` (the client speaks it over TLS only).
+#[cfg(all(feature = "tls", feature = "http2"))]
 async fn http2<S>(io: Io<S>) -> Result<Sender, Error>
 where
     S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin + 'static,

@@ -49,6 +49,7 @@ pub(crate) struct Dials {
 #[derive(Debug)]
 pub(crate) enum Outcome {
     /// An HTTP/2 connection, now in the pool.
+    #[cfg_attr(not(feature = "http2"), allow(dead_code))] // only an h2 dial leads to it
     Http2,
     /// An HTTP/1 connection, kept by the leader.
     Http1,
