@@ -8,7 +8,6 @@ mod support;
 use std::cell::Cell;
 use std::net::SocketAddr;
 use std::rc::Rc;
-use std::sync::Arc;
 use std::time::Duration;
 
 use sprout_http::tls::{self, rustls};
@@ -56,14 +55,25 @@ async fn front(upstream: SocketAddr, stall: usize) -> Front {
 }
 
 /// A TLS server of the test routes that offers `alpn` (empty: the
-/// server's default, `h2` and `http/1.1`), and a client config trusting it.
-fn configs(alpn: &[&[u8]]) -> (Arc<rustls::ServerConfig>, Arc<rustls::ClientConfig>) {
+/// server's default, `h2` and `http/1.1`), behind a [`Front`] that stalls
+/// the first `stall` connections; and a client builder that trusts it.
+struct Setup {
+    front: Front,
+    handle: sprout_net::ServerHandle,
+    url: String,
+    client: sprout_http::client::Builder,
+}
+
+async fn setup(alpn: &[&[u8]], stall: usize) -> Setup {
     let cert = test_cert();
-    let mut server = (*tls::server_config(vec![cert.cert.clone()], cert.key.clone_key()).unwrap()).clone();
-    server.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    let mut config = (*tls::server_config(vec![cert.cert.clone()], cert.key.clone_key()).unwrap()).clone();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     let mut roots = rustls::RootCertStore::empty();
     roots.add(cert.cert).unwrap();
-    (Arc::new(server), tls::client_config(roots))
+    let server = Server::bind("127.0.0.1:0", routes).await.unwrap().tls(config);
+    let front = front(server.local_addr().unwrap(), stall).await;
+    let url = format!("https://localhost:{}/", front.port);
+    Setup { front, handle: server.start(), url, client: Client::builder().tls_config(tls::client_config(roots)) }
 }
 
 /// Fires `n` GETs at once from `client`; returns their HTTP versions.
@@ -86,13 +96,9 @@ async fn burst(client: &Client, url: &str, n: usize) -> Vec<hyper::Version> {
 /// opened fifty TLS connections; HTTP/2 carries them all on one.
 #[test]
 fn concurrent_first_requests_share_one_http2_connection() {
-    let (server_config, client_config) = configs(&[]);
-    run(async move {
-        let server = Server::bind("127.0.0.1:0", routes).await.unwrap().tls(server_config);
-        let front = front(server.local_addr().unwrap(), 0).await;
-        let handle = server.start();
-        let client = Client::builder().tls_config(client_config).build();
-        let url = format!("https://localhost:{}/", front.port);
+    run(async {
+        let Setup { front, handle, url, client } = setup(&[], 0).await;
+        let client = client.build();
         let versions = burst(&client, &url, 50).await;
         assert!(versions.iter().all(|v| *v == hyper::Version::HTTP_2), "{versions:?}");
         assert_eq!(front.accepted.get(), 1, "one TLS connection for fifty concurrent requests");
@@ -108,13 +114,9 @@ fn concurrent_first_requests_share_one_http2_connection() {
 /// connections are then pooled and reused.
 #[test]
 fn concurrent_first_requests_fall_back_to_http1_connections_when_alpn_says_so() {
-    let (server_config, client_config) = configs(&[b"http/1.1"]);
-    run(async move {
-        let server = Server::bind("127.0.0.1:0", routes).await.unwrap().tls(server_config);
-        let front = front(server.local_addr().unwrap(), 0).await;
-        let handle = server.start();
-        let client = Client::builder().tls_config(client_config).build();
-        let url = format!("https://localhost:{}/", front.port);
+    run(async {
+        let Setup { front, handle, url, client } = setup(&[b"http/1.1"], 0).await;
+        let client = client.build();
         let versions = burst(&client, &url, 20).await;
         assert!(versions.iter().all(|v| *v == hyper::Version::HTTP_11), "{versions:?}");
         assert_eq!(front.accepted.get(), 20, "HTTP/1 carries one exchange at a time");
@@ -130,13 +132,9 @@ fn concurrent_first_requests_fall_back_to_http1_connections_when_alpn_says_so() 
 /// connection. (They wait for an hour's connect timeout otherwise.)
 #[test]
 fn waiters_take_over_when_the_dialling_request_is_dropped() {
-    let (server_config, client_config) = configs(&[]);
-    run(async move {
-        let server = Server::bind("127.0.0.1:0", routes).await.unwrap().tls(server_config);
-        let front = front(server.local_addr().unwrap(), 1).await;
-        let handle = server.start();
-        let client = Client::builder().tls_config(client_config).connect_timeout(Duration::from_secs(3600)).build();
-        let url = format!("https://localhost:{}/", front.port);
+    run(async {
+        let Setup { front, handle, url, client } = setup(&[], 1).await;
+        let client = client.connect_timeout(Duration::from_secs(3600)).build();
         let first = {
             let (client, url) = (client.clone(), url.clone());
             sprout_runtime::spawn(async move { drop(client.get(&url).await) })
@@ -164,14 +162,11 @@ fn waiters_take_over_when_the_dialling_request_is_dropped() {
 /// server that accepts TCP and never answers held the request forever.
 #[test]
 fn the_connect_timeout_covers_the_tls_handshake() {
-    let (server_config, client_config) = configs(&[]);
-    run_paused(async move {
-        let server = Server::bind("127.0.0.1:0", routes).await.unwrap().tls(server_config);
-        let front = front(server.local_addr().unwrap(), usize::MAX).await;
-        let handle = server.start();
-        let client = Client::builder().tls_config(client_config).connect_timeout(Duration::from_secs(5)).build();
+    run_paused(async {
+        let Setup { front, handle, url, client } = setup(&[], usize::MAX).await;
+        let client = client.connect_timeout(Duration::from_secs(5)).build();
         let start = sprout_runtime::time::now();
-        let err = client.get(&format!("https://localhost:{}/", front.port)).await.unwrap_err();
+        let err = client.get(&url).await.unwrap_err();
         assert!(err.is_timeout() && err.is_connect(), "{err}");
         assert!(front.stalled.is_set(), "TCP was accepted: the handshake timed out");
         let waited = sprout_runtime::time::now() - start;
