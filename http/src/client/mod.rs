@@ -155,7 +155,7 @@ impl Client {
                     Err(Retry::Failed(e)) => return Err(e),
                 }
             }
-            // `None`: another request's dial left a shared connection in the pool.
+            // `None`: another request's dial ended; look in the pool again.
             let Some(sender) = self.dial(&key).await? else { continue };
             return match self.try_send(&key, sender, req).await {
                 Ok(resp) => Ok(resp),
@@ -165,8 +165,8 @@ impl Client {
         }
     }
 
-    /// A new connection to `key`, or `None` when another request dialled
-    /// an HTTP/2 connection this one can share (see [`share`]).
+    /// A new connection to `key`, or `None` when the pool is worth another
+    /// look: another request's dial ended (see [`share`]).
     async fn dial(&self, key: &Target) -> Result<Option<Sender>, Error> {
         let connector = &self.inner.connector;
         if !connector.may_negotiate_h2(key) || self.inner.dials.is_http1(key) {
@@ -187,9 +187,13 @@ impl Client {
                 result.map(Some)
             }
             Turn::Wait(dial) => match dial.wait(connector.connect_timeout.unwrap_or(share::DEFAULT_WAIT)).await {
-                Some(Outcome::Http2 | Outcome::Abandoned) => Ok(None),
+                // Back to the pool: the shared connection, an idle HTTP/1
+                // one, or (the origin now known as HTTP/1, or the leader
+                // gone) a dial of this request's own.
+                Some(Outcome::Http2 | Outcome::Http1 | Outcome::Abandoned) => Ok(None),
                 Some(Outcome::Failed(kind, message)) => Err(Error::new(kind, message)),
-                Some(Outcome::Http1) | None => connector.connect(key).await.map(Some),
+                // Waited long enough for another's handshake.
+                None => connector.connect(key).await.map(Some),
             },
         }
     }

@@ -11,7 +11,7 @@
 //! | outcome | the waiters |
 //! | --- | --- |
 //! | `Http2` | take the shared connection from the pool |
-//! | `Http1` | dial their own (HTTP/1 carries one exchange at a time); the origin is remembered as HTTP/1, so later dials to it do not wait |
+//! | `Http1` | take an idle HTTP/1 connection from the pool if there is one, else dial their own (HTTP/1 carries one exchange at a time); the origin is remembered as HTTP/1, so later dials to it do not wait |
 //! | `Failed` | fail with the same error, at once, instead of each waiting out its own timeout |
 //! | `Abandoned` | the leader was dropped mid-dial (its request cancelled or timed out): the first waiter to run leads a new dial, the rest wait for it |
 //!
