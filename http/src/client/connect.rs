@@ -86,8 +86,9 @@ where
     Ok(Sender::Http1(sender))
 }
 
-/// hyper's HTTP/2 handshake over `io`.
-#[cfg(feature = "http2")]
+/// hyper's HTTP/2 handshake over `io`. The client speaks HTTP/2 only when
+/// TLS's ALPN picks it, so without `tls` nothing calls this.
+#[cfg(all(feature = "http2", feature = "tls"))]
 async fn http2<S>(io: Io<S>) -> Result<Sender, Error>
 where
     S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin + 'static,
