@@ -23,6 +23,9 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::ptr;
 
+/// The watch's name in `Child`'s `Debug`.
+pub(crate) const NAME: &str = "kqueue";
+
 /// Opens a kqueue that turns readable when `pid` exits.
 ///
 /// # Errors

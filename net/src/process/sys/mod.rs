@@ -31,9 +31,9 @@ use mio::event::Source;
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(target_os = "linux")]
 mod pidfd;
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(target_os = "linux")]
 use pidfd as imp;
 
 #[cfg(any(target_vendor = "apple", target_os = "freebsd"))]
@@ -41,15 +41,24 @@ mod kqueue;
 #[cfg(any(target_vendor = "apple", target_os = "freebsd"))]
 use kqueue as imp;
 
-/// The name `Child`'s `Debug` gives the exit-descriptor watch.
-#[cfg(any(target_os = "linux", target_os = "android"))]
-pub(crate) const NAME: &str = "pidfd";
-/// The name `Child`'s `Debug` gives the exit-descriptor watch.
-#[cfg(any(target_vendor = "apple", target_os = "freebsd"))]
-pub(crate) const NAME: &str = "kqueue";
-/// The name `Child`'s `Debug` gives the exit-descriptor watch.
-#[cfg(not(any(target_os = "linux", target_os = "android", target_vendor = "apple", target_os = "freebsd")))]
-pub(crate) const NAME: &str = "none";
+/// Any other Unix: no exit descriptor.
+#[cfg(not(any(target_os = "linux", target_vendor = "apple", target_os = "freebsd")))]
+mod imp {
+    use std::io;
+    use std::os::fd::OwnedFd;
+
+    /// The watch's name in `Child`'s `Debug` (never shown: no child gets one).
+    pub(crate) const NAME: &str = "none";
+
+    /// `ENOSYS`, which [`super::unsupported`] turns into the `SIGCHLD` path
+    /// for good.
+    pub(super) fn open(_pid: libc::pid_t) -> io::Result<OwnedFd> {
+        Err(io::Error::from_raw_os_error(libc::ENOSYS))
+    }
+}
+
+/// The exit-descriptor watch's name in `Child`'s `Debug`.
+pub(crate) use imp::NAME;
 
 /// An owned exit descriptor, as a mio source: readable once its process
 /// has exited, so `waitpid` on the pid will not block.
@@ -65,20 +74,8 @@ impl ExitFd {
     /// this process can have no exit descriptors at all.
     pub(crate) fn open(pid: u32) -> io::Result<ExitFd> {
         let pid = libc::pid_t::try_from(pid).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-        open_fd(pid).map(ExitFd)
+        imp::open(pid).map(ExitFd)
     }
-}
-
-#[cfg(any(target_os = "linux", target_os = "android", target_vendor = "apple", target_os = "freebsd"))]
-fn open_fd(pid: libc::pid_t) -> io::Result<OwnedFd> {
-    imp::open(pid)
-}
-
-/// No exit descriptor on this platform: `ENOSYS`, which [`unsupported`]
-/// turns into the `SIGCHLD` path for good.
-#[cfg(not(any(target_os = "linux", target_os = "android", target_vendor = "apple", target_os = "freebsd")))]
-fn open_fd(_pid: libc::pid_t) -> io::Result<OwnedFd> {
-    Err(io::Error::from_raw_os_error(libc::ENOSYS))
 }
 
 /// Whether an [`ExitFd::open`] error means "never works here": the call

@@ -5,6 +5,9 @@
 use std::io;
 use std::os::fd::{FromRawFd, OwnedFd};
 
+/// The watch's name in `Child`'s `Debug`.
+pub(crate) const NAME: &str = "pidfd";
+
 /// Opens a pidfd for `pid`.
 ///
 /// # Errors
