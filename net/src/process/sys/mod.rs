@@ -22,7 +22,9 @@
 //! handler is installed. It costs one descriptor per running child, as
 //! the pidfd does. mio offers no `EVFILT_PROC` of its own; a kqueue's
 //! descriptor is readable (in an outer kqueue, mio's) while an event is
-//! pending on it, which is documented behaviour on macOS and FreeBSD.
+//! pending on it: both kernels give kqueues an `EVFILT_READ` filter that
+//! counts their pending events. That nesting is the part of this path
+//! that most needs a first run on a real Mac.
 
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
