@@ -33,6 +33,7 @@ use std::future::poll_fn;
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::AsFd;
+use std::panic::Location;
 use std::pin::pin;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -58,6 +59,7 @@ pub struct Worker {
     id: usize,
     listeners: Vec<TcpListener>,
     max_connections: Option<usize>,
+    spawned_at: &'static Location<'static>,
 }
 
 impl Worker {
@@ -70,6 +72,13 @@ impl Worker {
     /// The server's connection limit, which applies to each worker.
     pub fn max_connections(&self) -> Option<usize> {
         self.max_connections
+    }
+
+    /// Where worker 0's server was made: the spawn site its tasks show,
+    /// for this worker's server to show too
+    /// ([`StreamServer::spawned_at`](super::StreamServer::spawned_at)).
+    pub fn spawned_at(&self) -> &'static Location<'static> {
+        self.spawned_at
     }
 
     /// The worker's listeners, one per address of the server, each a
@@ -122,6 +131,7 @@ impl Workers {
         listeners: &[TcpListener],
         backlog: u32,
         max_connections: Option<usize>,
+        spawned_at: &'static Location<'static>,
         start: StartWorker,
     ) -> Workers {
         let mut seeds = Vec::with_capacity(count - 1);
@@ -144,7 +154,8 @@ impl Workers {
             let start = start.clone();
             async move {
                 let seed = seed.expect("each worker takes its own seed once");
-                Ok::<usize, Infallible>(serve(core.id() + 1, seed, max_connections, &*start).await)
+                let settings = Settings { max_connections, spawned_at };
+                Ok::<usize, Infallible>(serve(core.id() + 1, seed, settings, &*start).await)
             }
         });
         let running = match running {
@@ -261,9 +272,16 @@ fn bind_sibling(addr: SocketAddr, backlog: u32, only_v6: Option<bool>) -> io::Re
     Ok(socket.into())
 }
 
+/// What every worker's server copies from worker 0's.
+#[derive(Clone, Copy)]
+struct Settings {
+    max_connections: Option<usize>,
+    spawned_at: &'static Location<'static>,
+}
+
 /// A worker's life: start its server, obey worker 0, end when stopped and
 /// empty. Returns how many connections a graceful drain killed.
-async fn serve(id: usize, seed: Seed, max_connections: Option<usize>, start: &dyn Fn(Worker) -> ServerHandle) -> usize {
+async fn serve(id: usize, seed: Seed, settings: Settings, start: &dyn Fn(Worker) -> ServerHandle) -> usize {
     let Seed { listeners, commands, live } = seed;
     let listeners = listeners
         .into_iter()
@@ -275,7 +293,8 @@ async fn serve(id: usize, seed: Seed, max_connections: Option<usize>, start: &dy
             }
         })
         .collect();
-    let handle = start(Worker { id, listeners, max_connections });
+    let Settings { max_connections, spawned_at } = settings;
+    let handle = start(Worker { id, listeners, max_connections, spawned_at });
     // Before its acceptors first run (at the next turn), so every connection counts.
     let _ = handle.shared.live.set(live);
     let shared = handle.shared.clone();

@@ -37,11 +37,13 @@
 //! counters, the monitor's idle mark, the deadlock check where the loop
 //! would otherwise wait for good). See `docs/debugging.md`.
 
+mod capture;
 mod deadlock;
 mod dump;
 mod metrics;
 mod monitor;
 mod signal;
+mod stack;
 
 #[cfg(test)]
 mod tests;
@@ -60,6 +62,7 @@ pub use deadlock::Deadlock;
 pub use dump::{Dump, TaskDump, TaskState};
 pub use metrics::Metrics;
 pub use monitor::{Blocker, BlockingReport};
+pub use stack::{Stack, StackFrame};
 
 use crate::sched::remote::{Message, Remote};
 use crate::scoped::{self, Reset};
@@ -209,6 +212,9 @@ pub(crate) struct Shared {
     watch: Option<Arc<Watch>>,
     /// The longest poll the monitor saw, in nanoseconds.
     longest_poll: AtomicU64,
+    /// The thread inside `block_on`, for the monitor to signal (only
+    /// written when the monitor runs).
+    thread: capture::ThreadSlot,
 }
 
 impl Shared {
@@ -253,7 +259,12 @@ impl Observe {
     pub(crate) fn new(config: &crate::observe::Config, serial: u32) -> (Observe, Option<Observer>) {
         let records = config.records || config.dump_on_signal;
         let watch = config.warn_blocking.map(|_| Arc::new(Watch::new()));
-        let shared = Arc::new(Shared { serial, watch: watch.clone(), longest_poll: AtomicU64::new(0) });
+        let shared = Arc::new(Shared {
+            serial,
+            watch: watch.clone(),
+            longest_poll: AtomicU64::new(0),
+            thread: capture::ThreadSlot::default(),
+        });
         let monitor = config.warn_blocking.and_then(|threshold| {
             let hook = config.on_blocking.clone().unwrap_or_else(|| Arc::new(|report| eprintln!("{report}")));
             monitor::Monitor::start(shared.clone(), threshold, hook)
@@ -290,10 +301,14 @@ impl Observe {
     /// Points this part's slot, and the task observer's, at this runtime
     /// (the loop's `enter`).
     pub(crate) fn enter(&self, executor: &Executor) -> Entered {
+        let watched = self.shared.watch.is_some().then(|| self.shared.clone());
+        if let Some(shared) = &watched {
+            shared.thread.enter();
+        }
         Entered {
             _observe: scoped::set(&CURRENT, self),
             _observer: executor.observer().and_then(Observer::enter),
-            watch: self.shared.watch.clone(),
+            watched,
         }
     }
 
@@ -386,16 +401,21 @@ impl Observe {
 pub(crate) struct Entered {
     _observe: Reset<Observe>,
     _observer: Option<Reset<Observer>>,
-    /// The blocking detector's watch, marked idle when `block_on` (or the
-    /// shutdown) leaves: the thread runs no poll of this runtime until the
-    /// next `block_on`, and the monitor must not blame the last one.
-    watch: Option<Arc<Watch>>,
+    /// When the blocking detector runs: its watch is marked idle when
+    /// `block_on` (or the shutdown) leaves, since the thread runs no poll
+    /// of this runtime until the next `block_on` and the monitor must not
+    /// blame the last one; and the thread stops being the one the monitor
+    /// may signal (it may exit once it has left).
+    watched: Option<Arc<Shared>>,
 }
 
 impl Drop for Entered {
     fn drop(&mut self) {
-        if let Some(watch) = &self.watch {
-            watch.store(IDLE);
+        if let Some(shared) = &self.watched {
+            if let Some(watch) = &shared.watch {
+                watch.store(IDLE);
+            }
+            shared.thread.leave();
         }
     }
 }

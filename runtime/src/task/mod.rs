@@ -172,6 +172,8 @@ where
 #[derive(Clone, Debug, Default)]
 pub struct Builder {
     name: Option<Box<str>>,
+    /// The spawn site to record instead of the caller of `spawn`.
+    at: Option<&'static Location<'static>>,
 }
 
 impl Builder {
@@ -187,6 +189,32 @@ impl Builder {
         self
     }
 
+    /// Records `at` as the task's spawn site (in dumps and blocking
+    /// reports) instead of the caller of [`spawn`](Self::spawn): for a
+    /// library that spawns on its caller's behalf from inside a task of its
+    /// own, where `#[track_caller]` cannot reach. sprout's servers spawn
+    /// each connection task at the line that made the server.
+    ///
+    /// ```
+    /// use std::panic::Location;
+    /// use sprout_runtime::{run, task};
+    ///
+    /// #[track_caller]
+    /// fn start_worker() -> sprout_runtime::JoinHandle<()> {
+    ///     let caller = Location::caller();
+    ///     // Later, from a task of the library's own:
+    ///     task::Builder::new().name("worker").spawned_at(caller).spawn(async {})
+    /// }
+    ///
+    /// run(async {
+    ///     start_worker().await.unwrap();
+    /// });
+    /// ```
+    pub fn spawned_at(mut self, at: &'static Location<'static>) -> Builder {
+        self.at = Some(at);
+        self
+    }
+
     /// Spawns the task. See [`spawn`].
     #[track_caller]
     pub fn spawn<F>(self, future: F) -> JoinHandle<F::Output>
@@ -194,7 +222,13 @@ impl Builder {
         F: Future + 'static,
         F::Output: 'static,
     {
-        spawn_on(Executor::expect("task::Builder::spawn"), future, self.name)
+        // A `match`, not `unwrap_or_else(Location::caller)`: through a
+        // function pointer the location would be this line.
+        let at = match self.at {
+            Some(at) => at,
+            None => Location::caller(),
+        };
+        spawn_on_at(Executor::expect("task::Builder::spawn"), future, self.name, at)
     }
 
     /// Spawns the task to start after `delay`. See [`spawn_later`].

@@ -1,0 +1,64 @@
+//! Issue 18, bug 10: a `StreamServer` handler that blocks the thread is
+//! reported with the connection's name (its peer's address), the line that
+//! made the server as its spawn site, and the blocked thread's stack down
+//! to the handler's sleep call, not with sprout's own files.
+//!
+//! The report goes to stderr, so the test re-runs itself in a child
+//! process and reads the child's stderr (`support::blocking_report`).
+
+mod support;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use sprout::Runtime;
+use sprout::net::{StreamServer, TcpStream};
+use support::blocking_report::{self, Expected, line_of};
+
+/// Answers after blocking the runtime thread: the bug the report must find.
+async fn slow_handler(stream: TcpStream, _peer: SocketAddr) -> std::io::Result<()> {
+    let mut request = [0; 4];
+    stream.read_exact(&mut request).await?;
+    std::thread::sleep(Duration::from_millis(500)); // BLOCKS
+    stream.write_all(b"done").await
+}
+
+#[test]
+fn a_blocking_handler_is_reported_with_its_connection_spawn_site_and_stack() {
+    if blocking_report::is_child() {
+        return serve_one_slow_request();
+    }
+    let stderr =
+        blocking_report::stderr_of_child("a_blocking_handler_is_reported_with_its_connection_spawn_site_and_stack");
+    let peer = stderr.lines().find_map(|l| l.strip_prefix("child: client at ")).expect("the child's client address");
+    let source = include_str!("server_blocking.rs");
+    blocking_report::check(
+        &stderr,
+        &Expected {
+            file: file!(),
+            bind_line: line_of(source, "// BIND"),
+            sleep_line: line_of(source, "// BLOCKS"),
+            handler: "slow_handler",
+            peer,
+        },
+    );
+}
+
+fn serve_one_slow_request() {
+    // Ten times the threshold: the monitor sees it even on a loaded machine.
+    let rt = Runtime::builder().warn_blocking(Duration::from_millis(50)).build().unwrap();
+    rt.block_on(async {
+        let server = StreamServer::bind("127.0.0.1:0", slow_handler).await.unwrap(); // BIND
+        let addr = server.local_addr().unwrap();
+        let handle = server.start();
+        let client = TcpStream::connect(addr).await.unwrap();
+        eprintln!("child: client at {}", client.local_addr().unwrap());
+        client.write_all(b"ping").await.unwrap();
+        let mut reply = [0; 4];
+        client.read_exact(&mut reply).await.unwrap();
+        assert_eq!(&reply, b"done");
+        handle.stop();
+    });
+    // Dropping the runtime joins the monitor, which prints what is queued.
+    drop(rt);
+}

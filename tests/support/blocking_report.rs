@@ -1,0 +1,78 @@
+//! The blocking detector's report as a program prints it on stderr, for
+//! the tests of a server whose handler blocks (`tests/server_blocking.rs`,
+//! and sprout-http's `http/tests/http_blocking.rs`, which includes this
+//! file by path): the test re-runs its own binary with `CHILD` set, the
+//! child serves one request to a handler that calls `std::thread::sleep`,
+//! and the parent checks that the report names the connection and points
+//! at the test file, not at sprout.
+
+use std::process::Command;
+
+/// Set in the child's environment.
+pub const CHILD: &str = "SPROUT_BLOCKING_REPORT_CHILD";
+
+/// Whether this process is the child.
+pub fn is_child() -> bool {
+    std::env::var_os(CHILD).is_some()
+}
+
+/// Runs test `test` of this binary in a child and returns its stderr,
+/// failing if the child failed.
+pub fn stderr_of_child(test: &str) -> String {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD, "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "the child failed:\n{}\n{stderr}", String::from_utf8_lossy(&out.stdout));
+    stderr
+}
+
+/// The line of `source` that ends with the comment `marker`.
+pub fn line_of(source: &str, marker: &str) -> u32 {
+    let index = source.lines().position(|line| line.trim_end().ends_with(marker)).expect("the marker is in the file");
+    index as u32 + 1
+}
+
+/// What the report must show: where the server was made and where the
+/// handler blocks, in the test file `file` (as `file!()` names it), and
+/// the connection by its peer's address.
+pub struct Expected<'a> {
+    pub file: &'a str,
+    pub bind_line: u32,
+    pub sleep_line: u32,
+    pub handler: &'a str,
+    pub peer: &'a str,
+}
+
+/// Checks the first report in `stderr` against `expected`.
+pub fn check(stderr: &str, expected: &Expected<'_>) {
+    let start = stderr.find("has blocked the runtime thread").unwrap_or_else(|| panic!("no report:\n{stderr}"));
+    let report_start = stderr[..start].rfind("sprout: ").unwrap_or(0);
+    // The report: its first line and the indented lines under it.
+    let report: Vec<&str> = stderr[report_start..]
+        .lines()
+        .enumerate()
+        .take_while(|(i, line)| *i == 0 || line.starts_with("  "))
+        .map(|(_, line)| line)
+        .collect();
+    let report = report.join("\n");
+    assert!(report.contains(&format!("'conn {}'", expected.peer)), "the connection's name:\n{report}");
+    assert!(
+        report.contains(&format!("(spawned at {}:{})", expected.file, expected.bind_line)),
+        "the spawn site is the line that made the server:\n{report}"
+    );
+    let first_line = report.lines().next().unwrap_or_default();
+    assert!(!first_line.contains("net/src/server"), "sprout's own files are no spawn site:\n{report}");
+    if cfg!(target_os = "linux") {
+        // The stack's paths are relative to the current directory, which
+        // for sprout-http's tests is `http/`: match from `tests/` on.
+        let tail = &expected.file[expected.file.find("tests/").unwrap_or(0)..];
+        let at_sleep = format!("{tail}:{}", expected.sleep_line);
+        let in_handler = report.lines().any(|line| line.contains(expected.handler) && line.contains(tail));
+        assert!(report.contains(&at_sleep), "the stack shows the sleep call at {at_sleep}:\n{report}");
+        assert!(in_handler, "the stack names the handler {}:\n{report}", expected.handler);
+        assert!(report.contains("std::thread"), "the stack shows the blocking call:\n{report}");
+    }
+}
