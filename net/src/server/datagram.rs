@@ -163,7 +163,7 @@ where
     /// does; dropping this future stops the server too.
     pub async fn serve_forever(self) {
         let guard = StopOnDrop(self.start());
-        guard.0.served().await;
+        guard.0.finished().await;
     }
 }
 

@@ -24,6 +24,7 @@
 //!   so only the back-off paces the retries.
 
 mod datagram;
+mod on_signals;
 mod stream;
 mod workers;
 
@@ -505,9 +506,12 @@ impl ServerHandle {
         self.shared.stopped.wait().await;
     }
 
-    /// What `serve_forever` awaits: the stop, then any graceful drain
-    /// (every worker's).
-    async fn served(&self) {
+    /// Waits until the server is stopped and any graceful drain is over
+    /// (on every worker): what `serve_forever` waits for, for a server
+    /// started with `start`. With [`stop_on_signals`](Self::stop_on_signals),
+    /// a program that started its server can end with
+    /// `handle.finished().await`.
+    pub async fn finished(&self) {
         self.stopped().await;
         self.shared.finish().await;
         if let (true, Some(workers)) = (self.shared.draining.get(), self.shared.workers.get()) {

@@ -303,7 +303,7 @@ where
     /// too.
     pub async fn serve_forever(self) {
         let guard = StopOnDrop(self.start());
-        guard.0.served().await;
+        guard.0.finished().await;
     }
 }
 
