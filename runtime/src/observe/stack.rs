@@ -2,7 +2,7 @@
 //! signal handler recorded (`capture.rs`), symbolized on the monitor
 //! thread, with the capture's own frames cut off the top and sprout's loop
 //! cut off the bottom, so that the first frame is the blocking call and
-//! the last the task's own code.
+//! the last the place where sprout polls the task.
 
 // Only Linux captures stacks (`capture.rs`); elsewhere only the types are used.
 #![cfg_attr(not(all(target_os = "linux", not(miri))), allow(dead_code))]
@@ -91,13 +91,15 @@ const HANDLER: &str = "signal_hook_registry::handler";
 /// interrupted code (when the unwinder can name it at all).
 const TRAMPOLINE: [&str; 3] = ["restore_rt", "sigreturn", "sigtramp"];
 
-/// Where sprout's loop starts, below the task's poll.
-const LOOP: [&str; 4] = [
-    "sprout_runtime::task::raw::",
-    "sprout_runtime::task::harness::",
-    "sprout_runtime::task::executor::",
-    "sprout_runtime::runtime::",
-];
+/// Where sprout's loop calls into the task: a task's poll (`raw::poll`,
+/// reached through the task's vtable, so never inlined into the loop; its
+/// closure runs the future under `catch_unwind`), and for the main future
+/// and posted closures, the runtime's own functions. The innermost such
+/// frame is the last one shown: frames inside it are the task's (even
+/// when the task calls into sprout, as `spawn` does), frames below it
+/// the loop's. In a build without debug info the task's code is inlined
+/// into `raw::poll`, which then stands for it.
+const POLL_ENTRIES: [&str; 2] = ["sprout_runtime::task::raw::poll", "sprout_runtime::runtime::"];
 
 /// One recorded address and what it resolved to: several frames when
 /// functions were inlined there, innermost first; none without symbols.
@@ -140,12 +142,14 @@ fn trim(resolved: Vec<Resolved>) -> Stack {
     if start > 0 && resolved.get(start).is_some_and(|frames| frames.is_empty() || named(frames, &TRAMPOLINE)) {
         start += 1;
     }
-    let frames: Vec<StackFrame> = resolved.into_iter().skip(start).flatten().collect();
-    let in_loop = |frame: &StackFrame| frame.function.as_deref().is_some_and(|n| LOOP.iter().any(|l| n.starts_with(l)));
-    match frames.iter().position(in_loop) {
-        Some(end) => Stack { below: frames.len() - end, frames: frames.into_iter().take(end).collect() },
-        None => Stack { frames, below: 0 },
-    }
+    let mut frames: Vec<StackFrame> = resolved.into_iter().skip(start).flatten().collect();
+    let entry = |frame: &StackFrame| {
+        frame.function.as_deref().is_some_and(|n| POLL_ENTRIES.iter().any(|entry| n.starts_with(entry)))
+    };
+    let end = frames.iter().position(entry).map_or(frames.len(), |i| i + 1);
+    let below = frames.len() - end;
+    frames.truncate(end);
+    Stack { frames, below }
 }
 
 /// `path` relative to `cwd` when inside it; the standard library's from
@@ -180,6 +184,8 @@ mod tests {
             vec![frame("__GI___clock_nanosleep", "clock_nanosleep.c", 4)],
             vec![frame("std::thread::functions::sleep", "library/std/src/thread/functions.rs", 5)],
             vec![frame("app::slow::{{closure}}", "src/app.rs", 40), frame("app::outer", "src/app.rs", 50)],
+            vec![frame("sprout_runtime::task::raw::poll::{{closure}}", "raw.rs", 99)],
+            vec![frame("std::panicking::catch_unwind", "panicking.rs", 544)],
             vec![frame("sprout_runtime::task::raw::poll", "raw.rs", 6)],
             vec![frame("sprout_runtime::runtime::Core::turn", "runtime.rs", 7)],
             vec![frame("main", "main.rs", 8)],
@@ -188,12 +194,34 @@ mod tests {
         let names: Vec<&str> = stack.frames().iter().filter_map(StackFrame::function).collect();
         assert_eq!(
             names,
-            ["__GI___clock_nanosleep", "std::thread::functions::sleep", "app::slow::{{closure}}", "app::outer"]
+            [
+                "__GI___clock_nanosleep",
+                "std::thread::functions::sleep",
+                "app::slow::{{closure}}",
+                "app::outer",
+                "sprout_runtime::task::raw::poll::{{closure}}"
+            ]
         );
-        assert_eq!(stack.below, 3);
+        assert_eq!(stack.below, 4);
         let text = stack.to_string();
         assert!(text.contains("    app::slow::{{closure}} at src/app.rs:40\n"), "{text}");
-        assert!(text.contains("... 3 more frames"), "{text}");
+        assert!(text.contains("... 4 more frames"), "{text}");
+    }
+
+    #[test]
+    fn a_task_that_calls_into_sprout_keeps_its_frames() {
+        let resolved = vec![
+            vec![frame("core::ptr::write", "ptr.rs", 1)],
+            vec![frame("sprout_runtime::task::executor::Executor::spawn", "executor.rs", 2)],
+            vec![frame("sprout_runtime::task::spawn", "mod.rs", 3)],
+            vec![frame("app::main::{{closure}}", "src/main.rs", 4)],
+            vec![frame("sprout_runtime::runtime::Runtime::try_block_on", "runtime.rs", 5)],
+            vec![frame("main", "main.rs", 6)],
+        ];
+        let stack = trim(resolved);
+        assert_eq!(stack.frames().len(), 5, "{stack}");
+        assert_eq!(stack.frames()[3].function(), Some("app::main::{{closure}}"));
+        assert_eq!(stack.below, 1);
     }
 
     #[test]
