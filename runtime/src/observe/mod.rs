@@ -10,7 +10,10 @@
 //!   thread reports a poll that holds the thread too long
 //!   ([`BlockingReport`], to stderr or to
 //!   [`Builder::on_blocking`](crate::Builder::on_blocking)), like gevent's
-//!   `monitor_thread` and `max_blocking_time`.
+//!   `monitor_thread` and `max_blocking_time`: the task, the `.await` it
+//!   resumed from, and the thread's [`Stack`], which a signal to the
+//!   runtime thread records (`capture.rs`) and the monitor symbolizes
+//!   (`stack.rs`).
 //! - [`Deadlock`]: what `run` panics with (and
 //!   [`Runtime::try_block_on`](crate::Runtime::try_block_on) returns) when
 //!   the main future waits and nothing can ever wake anything; gevent's
@@ -28,7 +31,8 @@
 //! cost is a pointer test per poll and per spawn, and one thread-local
 //! load each time a sprout primitive makes a task wait. The counters of
 //! [`Metrics`] are always kept: plain `Cell` increments on the runtime
-//! thread. The blocking detector adds one store per poll while it runs.
+//! thread. The blocking detector adds two stores per poll while it runs
+//! (the watch word, and the site the poll resumed from).
 //! `docs/benchmarks.md` ("Observability") has the instruction counts.
 //!
 //! Where this hooks into the loop: the executor's poll and spawn

@@ -2,8 +2,9 @@
 //! runtime thread too long, like gevent's `monitor_thread` with
 //! `max_blocking_time`.
 //!
-//! The runtime thread's whole part is one store per poll: the watch word
-//! (`task/observe.rs`), a stamp and what is being polled; the loop marks
+//! The runtime thread's whole part is two stores per poll: the watch word
+//! (`task/observe.rs`), a stamp and what is being polled, and before it
+//! the `.await` the poll resumes from; the loop marks
 //! it idle before it waits for events and as `block_on` returns, so a
 //! thread that runs no poll is never blamed. No clock is read
 //! on the runtime thread. The monitor samples the word every quarter of
@@ -12,7 +13,9 @@
 //! reports the poll (once), and when the word changes it reports the
 //! end, with the time since the first sighting. Both figures are good to
 //! one sampling period. A poll shorter than the threshold is never
-//! reported; one longer than the threshold plus a period always is.
+//! reported; one longer than the threshold plus a period always is. A
+//! thread of the monitor's own symbolizes the stack and calls the hook
+//! (`Reporter`), so the sampling never waits for them.
 //!
 //! The monitor names the task from the watch's slot table (id, spawn
 //! site, name), which the runtime thread writes at spawn, and the `.await`

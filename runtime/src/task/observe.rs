@@ -13,9 +13,10 @@
 //!     per task, by registry slot, where it was spawned, when, how many
 //!     polls, and what its last poll waits on. Runtime thread only;
 //!   - the *watch* (`Builder::warn_blocking`): one word the monitor thread
-//!     samples, stored at the start of every poll, plus each slot's task id
-//!     and spawn site in atomics the monitor can read while the runtime
-//!     thread is stuck in a poll ([`Watch`]).
+//!     samples, stored at the start of every poll with the `.await` the
+//!     poll resumes from (known when records are kept), plus each slot's
+//!     task id and spawn site in atomics the monitor can read while the
+//!     runtime thread is stuck in a poll ([`Watch`]).
 //! - A waiting primitive names what it waits on when its poll returns
 //!   `Pending` ([`waiting`]); the site is the caller of its `poll`, which
 //!   is `#[track_caller]`: for `lock.lock().await` that is the line of the
@@ -400,8 +401,8 @@ impl Watch {
         self.word.load(Ordering::Acquire)
     }
 
-    /// Stores `what` with the next stamp: the one store per poll the
-    /// blocking detector costs. Runtime thread only: as the word's one
+    /// Stores `what` with the next stamp: with `set_resumed_at`, the two
+    /// stores per poll the blocking detector costs. Runtime thread only: as the word's one
     /// writer, it reads back its own last store. `Release`, so that the
     /// monitor, loading with `Acquire`, sees the slot's id and spawn site
     /// written at spawn; on x86 both are plain `mov`s.
