@@ -11,6 +11,7 @@ mod support;
 
 use std::future::{Future, poll_fn};
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use std::thread;
@@ -251,19 +252,28 @@ fn a_task_that_blocks_the_thread_is_reported_by_name_and_a_sleeping_one_is_not()
     assert!(reports.iter().all(|(name, _)| name.as_deref() != Some("sleeper")), "{reports:?}");
 }
 
-/// Blocks the thread, as a careless handler would.
-fn crunch() {
-    thread::sleep(Duration::from_millis(500)); // CRUNCH
+/// Blocks the thread, as a careless handler would, until the detector
+/// has reported it (or 10 s have passed): its stack is then taken while
+/// it blocks, however slow the machine.
+fn crunch(reported: &AtomicBool) {
+    let since = std::time::Instant::now();
+    while !reported.load(Ordering::Acquire) && since.elapsed() < Duration::from_secs(10) {
+        thread::sleep(Duration::from_millis(10)); // CRUNCH
+    }
 }
 
 #[test]
 fn the_report_shows_the_await_it_resumed_from_and_the_blocked_threads_stack() {
     let reports = Arc::new(Mutex::new(Vec::new()));
+    let reported = Arc::new(AtomicBool::new(false));
     let rt = Runtime::builder()
         .warn_blocking(Duration::from_millis(50))
         .on_blocking({
-            let reports = reports.clone();
-            move |r| reports.lock().unwrap().push(r.clone())
+            let (reports, reported) = (reports.clone(), reported.clone());
+            move |r| {
+                reports.lock().unwrap().push(r.clone());
+                reported.store(true, Ordering::Release);
+            }
         })
         .build()
         .unwrap();
@@ -273,7 +283,7 @@ fn the_report_shows_the_await_it_resumed_from_and_the_blocked_threads_stack() {
             let event = event.clone();
             async move {
                 event.wait().await; // RESUMED
-                crunch();
+                crunch(&reported);
             }
         });
         yield_now().await;
@@ -302,9 +312,7 @@ fn the_report_shows_the_await_it_resumed_from_and_the_blocked_threads_stack() {
 
 /// The line of this file that ends with `marker`.
 fn line_of(marker: &str) -> u32 {
-    let source = include_str!("rt_observe.rs");
-    let index = source.lines().position(|l| l.trim_end().ends_with(marker) && !l.contains("line_of")).unwrap();
-    index as u32 + 1
+    support::blocking_report::line_of(include_str!("rt_observe.rs"), marker)
 }
 
 #[test]

@@ -11,15 +11,17 @@ mod support;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use sprout::Runtime;
 use sprout::net::{StreamServer, TcpStream};
 use support::blocking_report::{self, Expected, line_of};
 
-/// Answers after blocking the runtime thread: the bug the report must find.
+/// Answers after blocking the runtime thread, until the detector has
+/// reported it: the bug the report must find.
 async fn slow_handler(stream: TcpStream, _peer: SocketAddr) -> std::io::Result<()> {
     let mut request = [0; 4];
     stream.read_exact(&mut request).await?;
-    std::thread::sleep(Duration::from_millis(500)); // BLOCKS
+    while !blocking_report::reported() {
+        std::thread::sleep(Duration::from_millis(10)); // BLOCKS
+    }
     stream.write_all(b"done").await
 }
 
@@ -45,8 +47,8 @@ fn a_blocking_handler_is_reported_with_its_connection_spawn_site_and_stack() {
 }
 
 fn serve_one_slow_request() {
-    // Ten times the threshold: the monitor sees it even on a loaded machine.
-    let rt = Runtime::builder().warn_blocking(Duration::from_millis(50)).build().unwrap();
+    // The handler blocks until the report is out.
+    let rt = blocking_report::runtime();
     rt.block_on(async {
         let server = StreamServer::bind("127.0.0.1:0", slow_handler).await.unwrap(); // BIND
         let addr = server.local_addr().unwrap();

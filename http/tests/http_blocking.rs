@@ -15,11 +15,13 @@ use std::time::Duration;
 use blocking_report::{Expected, line_of};
 use sprout_http::{Body, Incoming, Request, Response, Server};
 use sprout_net::TcpStream;
-use sprout_runtime::Runtime;
 
-/// Answers after blocking the runtime thread: the bug the report must find.
+/// Answers after blocking the runtime thread, until the detector has
+/// reported it: the bug the report must find.
 async fn slow_handler(_req: Request<Incoming>) -> Response<Body> {
-    std::thread::sleep(Duration::from_millis(500)); // BLOCKS
+    while !blocking_report::reported() {
+        std::thread::sleep(Duration::from_millis(10)); // BLOCKS
+    }
     Response::new("done".into())
 }
 
@@ -45,8 +47,8 @@ fn a_blocking_handler_is_reported_with_its_connection_spawn_site_and_stack() {
 }
 
 fn serve_one_slow_request() {
-    // Ten times the threshold: the monitor sees it even on a loaded machine.
-    let rt = Runtime::builder().warn_blocking(Duration::from_millis(50)).build().unwrap();
+    // The handler blocks until the report is out.
+    let rt = blocking_report::runtime();
     rt.block_on(async {
         let server = Server::bind("127.0.0.1:0", slow_handler).await.unwrap(); // BIND
         let addr = server.local_addr().unwrap();

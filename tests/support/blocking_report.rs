@@ -7,9 +7,40 @@
 //! at the test file, not at sprout.
 
 use std::process::Command;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 /// Set in the child's environment.
 pub const CHILD: &str = "SPROUT_BLOCKING_REPORT_CHILD";
+
+/// Whether the first report of the incident has been printed.
+static REPORTED: AtomicBool = AtomicBool::new(false);
+
+/// A runtime whose blocking detector prints its reports on stderr (as
+/// the default does) and notes the first.
+pub fn runtime() -> sprout_runtime::Runtime {
+    sprout_runtime::Runtime::builder()
+        .warn_blocking(Duration::from_millis(50))
+        .on_blocking(|report| {
+            eprintln!("{report}");
+            if !report.is_finished() {
+                REPORTED.store(true, Ordering::Release);
+            }
+        })
+        .build()
+        .unwrap()
+}
+
+/// Whether a handler that blocks may stop: once the report is out (so
+/// its stack was taken while the handler blocked, however slow the
+/// machine), or after 10 s (when no report comes, the test fails on its
+/// stderr instead of hanging).
+pub fn reported() -> bool {
+    static SINCE: OnceLock<Instant> = OnceLock::new();
+    let since = *SINCE.get_or_init(Instant::now);
+    REPORTED.load(Ordering::Acquire) || since.elapsed() > Duration::from_secs(10)
+}
 
 /// Whether this process is the child.
 pub fn is_child() -> bool {

@@ -156,14 +156,15 @@ impl ThreadSlot {
 
     /// The return addresses of the runtime thread's frames, innermost
     /// first, if `still_blocked()` holds when the signal is sent.
-    /// Monitor thread only; waits up to [`ANSWER_WITHIN`], or until
-    /// `stopping()`.
+    /// Monitor thread only; waits up to `wait` ([`ANSWER_WITHIN`]) for
+    /// the handler, or until `stopping()`.
     pub(crate) fn capture(
         &self,
         still_blocked: impl Fn() -> bool,
         stopping: impl Fn() -> bool,
+        wait: Duration,
     ) -> Result<Vec<usize>, NoStack> {
-        imp::capture(&self.inner, still_blocked, stopping)
+        imp::capture(&self.inner, still_blocked, stopping, wait)
     }
 }
 
@@ -174,7 +175,7 @@ mod imp {
     use std::thread;
     use std::time::{Duration, Instant};
 
-    use super::{ANSWER_WITHIN, NoStack};
+    use super::NoStack;
     use crate::loom::lock;
 
     /// The signal the monitor sends. `SIGURG`: its default action is to
@@ -291,6 +292,7 @@ mod imp {
         thread: &Mutex<(Option<RuntimeThread>, u32)>,
         still_blocked: impl Fn() -> bool,
         stopping: impl Fn() -> bool,
+        wait: Duration,
     ) -> Result<Vec<usize>, NoStack> {
         install()?;
         let _one_at_a_time = lock(&REQUESTS);
@@ -326,7 +328,7 @@ mod imp {
                     SLOT.word.store(IDLE, Ordering::Release);
                     return Ok(frames);
                 }
-                REQUESTED if stopping() || asked.elapsed() >= ANSWER_WITHIN => {
+                REQUESTED if stopping() || asked.elapsed() >= wait => {
                     // Taken back: a late signal finds no request. If the
                     // handler took it just now, wait for it to finish.
                     if SLOT.word.compare_exchange(word, IDLE, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
@@ -335,7 +337,7 @@ mod imp {
                 }
                 // Stuck mid-walk (a debugger stopped the thread?): leave
                 // it; the next capture frees the slot once it is `DONE`.
-                WRITING if asked.elapsed() >= 2 * ANSWER_WITHIN => return Err(NoStack::Busy),
+                WRITING if asked.elapsed() >= 2 * wait => return Err(NoStack::Busy),
                 _ => thread::sleep(Duration::from_micros(200)),
             }
         }
@@ -362,7 +364,98 @@ mod imp {
         _thread: &Mutex<(Option<RuntimeThread>, u32)>,
         _still_blocked: impl Fn() -> bool,
         _stopping: impl Fn() -> bool,
+        _wait: std::time::Duration,
     ) -> Result<Vec<usize>, NoStack> {
         Err(NoStack::Unsupported)
+    }
+}
+
+#[cfg(all(test, target_os = "linux", not(miri)))]
+mod tests {
+    use std::sync::{Arc, mpsc};
+    use std::thread;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::observe::stack;
+
+    /// A thread that enters `slot`, then waits in a function of its own
+    /// for `release` (telling the caller once it is inside), then leaves.
+    /// With `mask`, `SIGURG` is blocked on it until it is released.
+    fn runtime_thread(slot: &Arc<ThreadSlot>, mask: bool) -> (mpsc::Sender<()>, thread::JoinHandle<()>) {
+        let (inside, is_inside) = mpsc::channel();
+        let (release, released) = mpsc::channel();
+        let slot = slot.clone();
+        let thread = thread::spawn(move || {
+            let set = mask.then(|| {
+                // SAFETY: sigset operations on a local set; pthread_sigmask
+                // changes this thread's mask only.
+                unsafe {
+                    let mut set: libc::sigset_t = std::mem::zeroed();
+                    libc::sigemptyset(&mut set);
+                    libc::sigaddset(&mut set, libc::SIGURG);
+                    libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+                    set
+                }
+            });
+            slot.enter();
+            stuck_in_a_named_function(&inside, &released);
+            if let Some(set) = set {
+                // The pending signal lands now, after the request was
+                // taken back: the handler finds none for this thread.
+                // SAFETY: as above.
+                unsafe { libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut()) };
+            }
+            slot.leave();
+        });
+        is_inside.recv().unwrap();
+        (release, thread)
+    }
+
+    #[inline(never)]
+    fn stuck_in_a_named_function(inside: &mpsc::Sender<()>, release: &mpsc::Receiver<()>) {
+        inside.send(()).unwrap();
+        let _ = release.recv();
+    }
+
+    #[test]
+    fn the_frames_of_the_thread_in_the_slot_are_recorded() {
+        let slot = Arc::new(ThreadSlot::default());
+        let (release, thread) = runtime_thread(&slot, false);
+        let frames = slot.capture(|| true, || false, ANSWER_WITHIN).expect("the frames");
+        release.send(()).unwrap();
+        thread.join().unwrap();
+        let stack = stack::symbolize(&frames);
+        let names: Vec<&str> = stack.frames().iter().filter_map(|f| f.function()).collect();
+        assert!(names.iter().any(|n| n.contains("stuck_in_a_named_function")), "{stack}");
+        assert!(!names.iter().any(|n| n.contains("on_signal")), "the capture's own frames are cut: {stack}");
+    }
+
+    #[test]
+    fn a_thread_that_left_or_a_poll_that_ended_is_not_signalled() {
+        let slot = ThreadSlot::default();
+        assert_eq!(slot.capture(|| true, || false, ANSWER_WITHIN), Err(NoStack::Left));
+        slot.enter();
+        slot.enter();
+        slot.leave();
+        // Still inside the outer enter: the poll check decides.
+        assert_eq!(slot.capture(|| false, || false, ANSWER_WITHIN), Err(NoStack::Ended));
+        slot.leave();
+        assert_eq!(slot.capture(|| true, || false, ANSWER_WITHIN), Err(NoStack::Left));
+    }
+
+    #[test]
+    fn a_thread_that_blocks_the_signal_is_given_up_on_and_a_late_signal_does_nothing() {
+        let slot = Arc::new(ThreadSlot::default());
+        let (release, thread) = runtime_thread(&slot, true);
+        let answer = slot.capture(|| true, || false, Duration::from_millis(50));
+        assert_eq!(answer, Err(NoStack::NoAnswer));
+        release.send(()).unwrap();
+        thread.join().unwrap();
+        // The slot is free again: the next capture works.
+        let (release, thread) = runtime_thread(&slot, false);
+        assert!(slot.capture(|| true, || false, ANSWER_WITHIN).is_ok());
+        release.send(()).unwrap();
+        thread.join().unwrap();
     }
 }

@@ -32,7 +32,7 @@ use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::capture::NoStack;
+use super::capture::{ANSWER_WITHIN, NoStack};
 use super::stack::{self, Stack};
 use super::{Hook, Shared};
 use crate::task::TaskId;
@@ -329,7 +329,7 @@ fn watch(shared: &Shared, threshold: Duration, mut reporter: Reporter, stop: &At
                 let still_blocked = || watch.word() == word;
                 let frames = shared
                     .thread
-                    .capture(still_blocked, || stop.load(Ordering::Relaxed))
+                    .capture(still_blocked, || stop.load(Ordering::Relaxed), ANSWER_WITHIN)
                     // Frames of a poll that ended meanwhile would blame
                     // the wrong code.
                     .and_then(|frames| if still_blocked() { Ok(frames) } else { Err(NoStack::Ended) });
