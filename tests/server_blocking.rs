@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use sprout::net::{StreamServer, TcpStream};
-use support::blocking_report::{self, Expected, line_of};
+use support::blocking_report;
 
 /// Answers after blocking the runtime thread, until the detector has
 /// reported it: the bug the report must find.
@@ -27,40 +27,23 @@ async fn slow_handler(stream: TcpStream, _peer: SocketAddr) -> std::io::Result<(
 
 #[test]
 fn a_blocking_handler_is_reported_with_its_connection_spawn_site_and_stack() {
-    if blocking_report::is_child() {
-        return serve_one_slow_request();
-    }
-    let stderr =
-        blocking_report::stderr_of_child("a_blocking_handler_is_reported_with_its_connection_spawn_site_and_stack");
-    let peer = stderr.lines().find_map(|l| l.strip_prefix("child: client at ")).expect("the child's client address");
-    let source = include_str!("server_blocking.rs");
-    blocking_report::check(
-        &stderr,
-        &Expected {
-            file: file!(),
-            bind_line: line_of(source, "// BIND"),
-            sleep_line: line_of(source, "// BLOCKS"),
-            handler: "slow_handler",
-            peer,
+    blocking_report::run(
+        "a_blocking_handler_is_reported_with_its_connection_spawn_site_and_stack",
+        file!(),
+        include_str!("server_blocking.rs"),
+        "slow_handler",
+        // The child: one request to the slow handler.
+        || async {
+            let server = StreamServer::bind("127.0.0.1:0", slow_handler).await.unwrap(); // BIND
+            let addr = server.local_addr().unwrap();
+            let handle = server.start();
+            let client = TcpStream::connect(addr).await.unwrap();
+            blocking_report::client_at(client.local_addr().unwrap());
+            client.write_all(b"ping").await.unwrap();
+            let mut reply = [0; 4];
+            client.read_exact(&mut reply).await.unwrap();
+            assert_eq!(&reply, b"done");
+            handle.stop();
         },
     );
-}
-
-fn serve_one_slow_request() {
-    // The handler blocks until the report is out.
-    let rt = blocking_report::runtime();
-    rt.block_on(async {
-        let server = StreamServer::bind("127.0.0.1:0", slow_handler).await.unwrap(); // BIND
-        let addr = server.local_addr().unwrap();
-        let handle = server.start();
-        let client = TcpStream::connect(addr).await.unwrap();
-        eprintln!("child: client at {}", client.local_addr().unwrap());
-        client.write_all(b"ping").await.unwrap();
-        let mut reply = [0; 4];
-        client.read_exact(&mut reply).await.unwrap();
-        assert_eq!(&reply, b"done");
-        handle.stop();
-    });
-    // Dropping the runtime joins the monitor, which prints what is queued.
-    drop(rt);
 }

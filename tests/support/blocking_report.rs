@@ -19,7 +19,7 @@ static REPORTED: AtomicBool = AtomicBool::new(false);
 
 /// A runtime whose blocking detector prints its reports on stderr (as
 /// the default does) and notes the first.
-pub fn runtime() -> sprout_runtime::Runtime {
+fn runtime() -> sprout_runtime::Runtime {
     sprout_runtime::Runtime::builder()
         .warn_blocking(Duration::from_millis(50))
         .on_blocking(|report| {
@@ -42,14 +42,52 @@ pub fn reported() -> bool {
     REPORTED.load(Ordering::Acquire) || since.elapsed() > Duration::from_secs(10)
 }
 
-/// Whether this process is the child.
-pub fn is_child() -> bool {
-    std::env::var_os(CHILD).is_some()
+/// The whole test: in the child, runs `child` on a runtime from
+/// [`runtime`]; in the parent, runs the child and checks its report
+/// ([`check_child`]).
+pub fn run<F: std::future::Future<Output = ()>>(
+    test: &str,
+    file: &str,
+    source: &str,
+    handler: &str,
+    child: impl FnOnce() -> F,
+) {
+    if std::env::var_os(CHILD).is_some() {
+        let rt = runtime();
+        rt.block_on(child());
+        // Dropping the runtime joins the monitor, which prints what is queued.
+        drop(rt);
+    } else {
+        check_child(test, file, source, handler);
+    }
+}
+
+/// The parent's side: runs test `test` of this binary in a child, and
+/// checks the report on its stderr against the test file `file` (as
+/// `file!()` names it, with its text `source`): the spawn site is the
+/// line marked `// BIND`, the blocking call the one marked `// BLOCKS`,
+/// in the function `handler`; the peer is the address the child printed
+/// with [`client_at`].
+fn check_child(test: &str, file: &str, source: &str, handler: &str) {
+    let stderr = stderr_of_child(test);
+    let peer = stderr.lines().find_map(|l| l.strip_prefix(CLIENT_AT)).expect("the child's client address");
+    let bind_line = line_of(source, "// BIND");
+    let sleep_line = line_of(source, "// BLOCKS");
+    check(&stderr, &Expected { file, bind_line, sleep_line, handler, peer });
+}
+
+/// What the child prints before its client's address.
+const CLIENT_AT: &str = "child: client at ";
+
+/// The child's side: tells the parent the client's address, which the
+/// connection task's name must show.
+pub fn client_at(addr: std::net::SocketAddr) {
+    eprintln!("{CLIENT_AT}{addr}");
 }
 
 /// Runs test `test` of this binary in a child and returns its stderr,
 /// failing if the child failed.
-pub fn stderr_of_child(test: &str) -> String {
+fn stderr_of_child(test: &str) -> String {
     let out = Command::new(std::env::current_exe().unwrap())
         .args([test, "--exact", "--nocapture", "--test-threads=1"])
         .env(CHILD, "1")
@@ -60,7 +98,7 @@ pub fn stderr_of_child(test: &str) -> String {
     stderr
 }
 
-/// The line of `source` that ends with the comment `marker`.
+/// The line of `source` that ends with `marker` (a comment).
 pub fn line_of(source: &str, marker: &str) -> u32 {
     let index = source.lines().position(|line| line.trim_end().ends_with(marker)).expect("the marker is in the file");
     index as u32 + 1
