@@ -279,7 +279,8 @@ where
     ///
     /// The line that calls it is the spawn site of the server's tasks, as
     /// the task dump and the blocking detector show them; each connection
-    /// task is named `conn <peer address>` (see `docs/debugging.md`).
+    /// task is named `conn <peer address>` when the runtime observes its
+    /// tasks (see `docs/debugging.md`).
     ///
     /// # Errors
     /// If the address does not resolve or cannot be bound.

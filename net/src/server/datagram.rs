@@ -82,7 +82,8 @@ where
     /// A server on a UDP socket bound to `addr`. The line that calls it is
     /// the spawn site of the server's tasks (in the task dump and the
     /// blocking detector's reports); each datagram's task is named
-    /// `datagram from <sender>`.
+    /// `datagram from <sender>` when the runtime observes its tasks
+    /// ([`is_observing`](sprout_runtime::observe::is_observing)).
     #[track_caller]
     pub fn bind(addr: impl ToSocketAddrs, handler: H) -> impl Future<Output = io::Result<DatagramServer<H>>> {
         // Read here: `#[track_caller]` does not reach into an `async` body.

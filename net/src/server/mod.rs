@@ -288,9 +288,12 @@ impl Shared {
         }
     }
 
-    /// Spawns `work` as a tracked connection task, named for `peer` (as
-    /// `conn 127.0.0.1:51234` or `datagram from ...`), which also names it
-    /// in the report of a failure.
+    /// Spawns `work` as a tracked connection task, at the server's spawn
+    /// site. When the runtime observes its tasks (for its dumps and
+    /// blocking reports), the task is named for `peer`, as `conn
+    /// 127.0.0.1:51234` or `datagram from ...`; otherwise the name is not
+    /// made: it would cost every connection two allocations (the name and
+    /// the task's rarely used `Extras`, over 100 bytes) that nothing reads.
     fn spawn_tracked<F>(self: &Rc<Shared>, work: F, peer: SocketAddr)
     where
         F: Future + 'static,
@@ -299,8 +302,11 @@ impl Shared {
         let mut conns = self.conns.borrow_mut();
         let entry = conns.vacant_entry();
         let tracked = Tracked { shared: self.clone(), key: entry.key() };
-        let name = if self.kind == DATAGRAM { format!("datagram from {peer}") } else { format!("conn {peer}") };
-        let task = task::Builder::new().name(name).spawned_at(self.spawned_at.get());
+        let mut task = task::Builder::new().spawned_at(self.spawned_at.get());
+        if sprout_runtime::observe::is_observing() {
+            task =
+                task.name(if self.kind == DATAGRAM { format!("datagram from {peer}") } else { format!("conn {peer}") });
+        }
         // The task runs from the loop's next turn, after this borrow ends.
         entry.insert(task.spawn(Connection { work, tracked, peer }));
         if let Some(live) = self.live.get() {

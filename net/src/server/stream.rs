@@ -75,7 +75,8 @@ where
     /// The line that calls it is the spawn site of the server's tasks, as
     /// the task dump and the blocking detector show them (see
     /// [`spawned_at`](Self::spawned_at)); each connection task is named
-    /// `conn <peer address>`.
+    /// `conn <peer address>` when the runtime observes its tasks
+    /// ([`is_observing`](sprout_runtime::observe::is_observing)).
     ///
     /// # Errors
     /// If the address does not resolve or cannot be bound.

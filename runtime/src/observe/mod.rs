@@ -131,6 +131,26 @@ pub fn metrics() -> Metrics {
     Metrics::gather(Observe::expect("sprout::observe::metrics"), Executor::expect("sprout::observe::metrics"))
 }
 
+/// Whether the runtime running on this thread observes its tasks: keeps
+/// records ([`Builder::observe`](crate::Builder::observe), on by default
+/// in debug builds) or runs the blocking detector
+/// ([`Builder::warn_blocking`](crate::Builder::warn_blocking)). `false`
+/// outside a runtime. For work only reports need: sprout's servers name
+/// each connection task after its peer only then, which saves a
+/// release build an allocation per connection.
+///
+/// ```
+/// use sprout_runtime::{Runtime, observe};
+///
+/// let rt = Runtime::builder().observe(false).build().unwrap();
+/// assert!(!rt.block_on(async { observe::is_observing() }));
+/// let rt = Runtime::builder().observe(false).warn_blocking(std::time::Duration::from_secs(1)).build().unwrap();
+/// assert!(rt.block_on(async { observe::is_observing() }));
+/// ```
+pub fn is_observing() -> bool {
+    Executor::current().is_some_and(|executor| executor.observer().is_some())
+}
+
 /// Why [`Handle::dump`](crate::Handle::dump) or
 /// [`Handle::metrics`](crate::Handle::metrics) got no answer.
 #[derive(Clone, Debug)]
