@@ -215,6 +215,47 @@ impl Builder {
         self
     }
 
+    /// Gives the task the running task's spawn site and name, for a task
+    /// that does the running task's work: hyper's HTTP/2 streams, which a
+    /// connection's task spawns through sprout-http's executor, so that a
+    /// dump or a blocking report names the connection and the line that
+    /// made the server. Only when the runtime observes its tasks
+    /// ([`observe::is_observing`](crate::observe::is_observing)); otherwise
+    /// nothing is copied, and nothing is allocated. From the main future,
+    /// only its site (where `block_on` was called) is copied. A
+    /// [`name`](Self::name) or [`spawned_at`](Self::spawned_at) set before
+    /// stays.
+    ///
+    /// ```
+    /// use sprout_runtime::{Runtime, task};
+    ///
+    /// let rt = Runtime::builder().observe(true).build().unwrap();
+    /// rt.block_on(async {
+    ///     let parent = task::Builder::new().name("conn 10.0.0.1:4000").spawn(async {
+    ///         task::Builder::new().like_current().spawn(async { sprout_runtime::current() }).await.unwrap()
+    ///     });
+    ///     assert_eq!(parent.await.unwrap().name(), Some("conn 10.0.0.1:4000"));
+    /// });
+    /// ```
+    pub fn like_current(mut self) -> Builder {
+        let Some(executor) = Executor::current() else { return self };
+        let Some(observer) = executor.observer() else { return self };
+        let task = executor.current_task();
+        if executor.is_root(task) {
+            // The main future (or no task): its site, where `block_on`
+            // was called; "main" is no name for another task.
+            self.at = self.at.or_else(|| observer.spawn_site(None));
+            return self;
+        }
+        // SAFETY: the running task is live while it is being polled.
+        let header = unsafe { task.as_ref() };
+        self.at = self.at.or_else(|| observer.spawn_site(Some(header.slot.get())));
+        if self.name.is_none() {
+            self.name = header.name().map(Box::from);
+        }
+        self
+    }
+
     /// Spawns the task. See [`spawn`].
     #[track_caller]
     pub fn spawn<F>(self, future: F) -> JoinHandle<F::Output>

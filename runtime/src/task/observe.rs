@@ -303,6 +303,20 @@ impl Observer {
         }
     }
 
+    /// Where the task in `slot` (`None`: the `block_on` future) was
+    /// spawned, from the records or, without them, the watch.
+    pub(crate) fn spawn_site(&self, slot: Option<u32>) -> Option<&'static Location<'static>> {
+        if self.records.is_some() {
+            return self.record(slot).and_then(|r| r.spawned_at);
+        }
+        let watch = self.watch.as_ref()?;
+        match slot {
+            Some(slot) => watch.slots.get(slot).1,
+            // SAFETY: only ever a `&'static Location` (or null).
+            None => unsafe { watch.main_at.load(Ordering::Acquire).as_ref() },
+        }
+    }
+
     /// The record of the task in `slot` (`None`: the `block_on` future).
     pub(crate) fn record(&self, slot: Option<u32>) -> Option<Record> {
         let index = slot.map_or(0, |s| s as usize + 1);
