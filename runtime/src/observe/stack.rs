@@ -70,13 +70,16 @@ impl fmt::Display for StackFrame {
 }
 
 impl fmt::Display for Stack {
-    /// One frame a line, indented by four spaces, innermost first.
+    /// One frame a line, indented by four spaces, innermost first (no
+    /// newline after the last).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for frame in &self.frames {
-            writeln!(f, "    {frame}")?;
+        for (i, frame) in self.frames.iter().enumerate() {
+            let newline = if i > 0 { "\n" } else { "" };
+            write!(f, "{newline}    {frame}")?;
         }
         if self.below > 0 {
-            writeln!(f, "    ... {} more frames: sprout's loop, block_on, main", self.below)?;
+            let newline = if self.frames.is_empty() { "" } else { "\n" };
+            write!(f, "{newline}    ... {} more frames: sprout's loop, block_on, main", self.below)?;
         }
         Ok(())
     }
