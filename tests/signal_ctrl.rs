@@ -95,6 +95,7 @@ fn a_second_ctrl_c_stops_a_draining_server_at_once_and_a_third_exits() {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("child: the first step ran"), "{stderr}");
     assert!(stderr.contains("child: the drain ended with the second press"), "{stderr}");
     assert_eq!(out.status.code(), Some(130), "the third press exits as Ctrl-C would:\n{stderr}");
     assert!(stderr.contains("SIGINT (Ctrl-C): stopping; open connections have up to 3600 s to finish"), "{stderr}");
@@ -118,7 +119,14 @@ fn press_ctrl_c_three_times() {
         .unwrap();
         let addr = server.local_addr().unwrap();
         let handle = server.handle();
-        handle.stop_on_signals(Duration::from_secs(3600)).unwrap();
+        let first = handle.clone();
+        handle
+            .stop_on_signals_with(Duration::from_secs(3600), move || async move {
+                // Runs before the drain: the server still serves.
+                assert!(!first.is_stopped());
+                eprintln!("child: the first step ran");
+            })
+            .unwrap();
         let serving = sprout::spawn(server.serve_forever());
         let _client = TcpStream::connect(addr).await.unwrap();
         accepted.wait().await;
