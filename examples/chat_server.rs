@@ -171,8 +171,10 @@ fn main() {
                     addr.ip(),
                     addr.port()
                 );
-                let _ = sprout::signal::ctrl_c().await;
-                server.stop();
+                // Ctrl-C (or SIGTERM): the clients get a second to leave,
+                // then are cut off; a second Ctrl-C stops at once.
+                server.stop_on_signals(Duration::from_secs(1)).expect("listen for Ctrl-C");
+                server.finished().await;
             }
             _ => {
                 eprintln!("usage: chat_server [--serve ADDR]");

@@ -168,8 +168,10 @@ fn main() {
                 println!(
                     "chat room on http://{addr}/ (a page for browsers; WebSockets on the same port; Ctrl-C stops it)"
                 );
-                let _ = sprout::signal::ctrl_c().await;
-                server.stop();
+                // Ctrl-C (or SIGTERM): the clients get a second to leave,
+                // then are cut off; a second Ctrl-C stops at once.
+                server.stop_on_signals(Duration::from_secs(1)).expect("listen for Ctrl-C");
+                server.finished().await;
             }
             _ => {
                 eprintln!("usage: ws_chat [--serve ADDR]");

@@ -32,6 +32,7 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::panic::Location;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::time::Duration;
@@ -276,14 +277,30 @@ where
 {
     /// A server listening on `addr` (port 0 picks a free port).
     ///
+    /// The line that calls it is the spawn site of the server's tasks, as
+    /// the task dump and the blocking detector show them; each connection
+    /// task is named `conn <peer address>` when the runtime observes its
+    /// tasks (see `docs/debugging.md`).
+    ///
     /// # Errors
     /// If the address does not resolve or cannot be bound.
-    pub async fn bind(addr: impl ToSocketAddrs, handler: H) -> io::Result<Server<H>> {
-        let listener = TcpListener::bind(addr).await?;
-        Ok(Server::from_listener(listener, handler))
+    #[track_caller]
+    pub fn bind(addr: impl ToSocketAddrs, handler: H) -> impl Future<Output = io::Result<Server<H>>> {
+        // Read here: `#[track_caller]` does not reach into an `async` body.
+        Server::bind_at(addr, handler, Location::caller())
     }
 
-    /// A server on an already bound listener.
+    /// [`bind`](Self::bind), with the spawn site given.
+    async fn bind_at(addr: impl ToSocketAddrs, handler: H, at: &'static Location<'static>) -> io::Result<Server<H>> {
+        let listener = TcpListener::bind(addr).await?;
+        let mut server = Server::from_listener(listener, handler);
+        server.inner = server.inner.spawned_at(at);
+        Ok(server)
+    }
+
+    /// A server on an already bound listener; the line that calls it is
+    /// the spawn site of the server's tasks.
+    #[track_caller]
     pub fn from_listener(listener: TcpListener, handler: H) -> Server<H> {
         let slot: Rc<OnceCell<Setup<H>>> = Rc::new(OnceCell::new());
         let shared = slot.clone();
@@ -343,7 +360,7 @@ where
         let handler = std::sync::Mutex::new(self.handler.clone());
         let start: StartWorkers = Box::new(move |config: WorkerConfig| {
             Box::new(move |worker: Worker| {
-                let max = worker.max_connections();
+                let (max, at) = (worker.max_connections(), worker.spawned_at());
                 // Each worker clones the handler once, at its start.
                 let handler = handler.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
                 let mut listeners = worker.into_listeners().into_iter();
@@ -351,6 +368,7 @@ where
                     return StreamServer::new(|_: TcpStream, _: SocketAddr| async {}).start();
                 };
                 let mut server = Server::from_listener(first, handler);
+                server.inner = server.inner.spawned_at(at);
                 for more in listeners {
                     server.inner = server.inner.add_listener(more);
                 }
@@ -528,34 +546,48 @@ impl<H> Clone for SetupRef<H> {
 /// });
 /// ```
 ///
+/// The line that calls it is the spawn site of the server's tasks.
+///
 /// # Errors
 /// If the address cannot be bound.
-pub async fn serve<H, F>(addr: impl ToSocketAddrs, handler: H) -> io::Result<()>
+#[track_caller]
+pub fn serve<H, F>(addr: impl ToSocketAddrs, handler: H) -> impl Future<Output = io::Result<()>>
 where
     H: Fn(Request<Incoming>) -> F + 'static,
     F: Future + 'static,
     F::Output: IntoResponse,
 {
-    Server::bind(addr, handler).await?.serve_forever().await;
-    Ok(())
+    // Read here: `#[track_caller]` does not reach into an `async` body.
+    let at = Location::caller();
+    async move {
+        Server::bind_at(addr, handler, at).await?.serve_forever().await;
+        Ok(())
+    }
 }
 
 /// Serves `handler` over HTTPS on `addr` until stopped: [`serve`] with
 /// [`Server::tls`].
 ///
+/// The line that calls it is the spawn site of the server's tasks.
+///
 /// # Errors
 /// If the address cannot be bound.
 #[cfg(feature = "tls")]
-pub async fn serve_tls<H, F>(
+#[track_caller]
+pub fn serve_tls<H, F>(
     addr: impl ToSocketAddrs,
     config: impl Into<std::sync::Arc<futures_rustls::rustls::ServerConfig>>,
     handler: H,
-) -> io::Result<()>
+) -> impl Future<Output = io::Result<()>>
 where
     H: Fn(Request<Incoming>) -> F + 'static,
     F: Future + 'static,
     F::Output: IntoResponse,
 {
-    Server::bind(addr, handler).await?.tls(config).serve_forever().await;
-    Ok(())
+    // Read here: `#[track_caller]` does not reach into an `async` body.
+    let at = Location::caller();
+    async move {
+        Server::bind_at(addr, handler, at).await?.tls(config).serve_forever().await;
+        Ok(())
+    }
 }
