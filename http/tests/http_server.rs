@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use sprout_http::{Client, Server};
 use sprout_net::TcpStream;
-use support::{Errors, raw, read_until_close, routes, run};
+use support::{Errors, raw, read_until_close, routes, run, run_paused};
 
 #[test]
 fn keep_alive_serves_many_requests_on_one_connection() {
@@ -281,5 +281,80 @@ fn serve_forever_returns_once_a_graceful_stop_has_drained() {
         serving.await.unwrap();
         assert_eq!(handle.connections(), 0, "serve_forever returned before the drain");
         assert!(request.await.unwrap().ends_with("slow"));
+    });
+}
+
+/// Issue 18, bug 5: a whole request and half of the next head in one
+/// write. The half head sat in hyper's buffer where the clock could not
+/// see it, so the connection idled out after the keep-alive timeout
+/// instead of the header-read one.
+#[test]
+fn a_pipelined_half_head_times_out_as_a_head_not_as_an_idle_connection() {
+    for first in [
+        &b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"[..],
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+    ] {
+        run_paused(async move {
+            let errors = Errors::default();
+            let server = Server::bind("127.0.0.1:0", routes)
+                .await
+                .unwrap()
+                .header_read_timeout(Some(Duration::from_secs(1)))
+                .keep_alive_timeout(Some(Duration::from_secs(10)))
+                .on_error(errors.hook());
+            let addr = server.local_addr().unwrap();
+            let handle = server.start();
+            let stream = TcpStream::connect(addr).await.unwrap();
+            let start = sprout_runtime::time::now();
+            stream.write_all(&[first, b"GET / HTTP/1.1\r\nHo"].concat()).await.unwrap();
+            let reply = read_until_close(&stream).await;
+            let took = sprout_runtime::time::now() - start;
+            assert!(reply.starts_with("HTTP/1.1 200 OK"), "the first request is answered: {reply:?}");
+            assert_eq!(reply.matches("HTTP/1.1").count(), 1, "{reply:?}");
+            // Virtual time: exact, whatever the machine's speed.
+            assert!(took >= Duration::from_secs(1), "not before the header-read timeout: {took:?}");
+            assert!(took < Duration::from_secs(10), "closed by the keep-alive timeout: {took:?}");
+            let errors = errors.all();
+            assert_eq!(errors.len(), 1, "{errors:?}");
+            assert!(errors[0].contains("timed out reading the request head"), "{errors:?}");
+            handle.stop();
+        });
+    }
+}
+
+/// The other side of bug 5's fix: an idle connection after a request that
+/// came whole (with its body, or pipelined behind another) still gets the
+/// keep-alive timeout, and every pipelined request is answered.
+#[test]
+fn pipelined_requests_are_all_answered_and_then_idle_out_on_the_keep_alive_timeout() {
+    run_paused(async {
+        let errors = Errors::default();
+        let server = Server::bind("127.0.0.1:0", routes)
+            .await
+            .unwrap()
+            .header_read_timeout(Some(Duration::from_secs(1)))
+            .keep_alive_timeout(Some(Duration::from_secs(10)))
+            .on_error(errors.hook());
+        let addr = server.local_addr().unwrap();
+        let handle = server.start();
+        let stream = TcpStream::connect(addr).await.unwrap();
+        let start = sprout_runtime::time::now();
+        let requests = [
+            &b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"[..],
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nlength",
+            b"\r\nPOST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4;x=y\r\nchun\r\n3\r\nked\r\n0\r\nT: 1\r\n\r\n",
+            b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n",
+        ]
+        .concat();
+        stream.write_all(&requests).await.unwrap();
+        let reply = read_until_close(&stream).await;
+        let took = sprout_runtime::time::now() - start;
+        assert_eq!(reply.matches("HTTP/1.1 200 OK").count(), 4, "{reply:?}");
+        assert!(reply.contains("hello") && reply.contains("length") && reply.ends_with("slow"), "{reply:?}");
+        // The slow handler's 200 ms, then the keep-alive timeout.
+        assert!(took >= Duration::from_millis(10_200), "{took:?}");
+        assert!(errors.all().is_empty(), "an idle close is not an error: {:?}", errors.all());
+        handle.stop();
     });
 }

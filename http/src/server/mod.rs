@@ -21,8 +21,11 @@
 //!   timeout, a reset) go to the error hook marked as such; the default
 //!   hook prints the others only, one line each.
 
+mod clock;
 mod conn;
+mod framing;
 mod service;
+mod watched;
 
 pub use service::remote_addr;
 

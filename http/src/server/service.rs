@@ -16,7 +16,8 @@ use bytes::Bytes;
 use hyper::body::{Frame, Incoming, SizeHint};
 use hyper::{Request, Response, StatusCode};
 
-use super::conn::Clock;
+use super::clock::Clock;
+use super::framing::BodyLen;
 use super::{ErrorKind, IntoResponse, ServeError, SetupRef};
 use crate::body::{Body, BoxError};
 
@@ -85,7 +86,7 @@ where
 
     #[inline]
     fn call(&self, req: Request<Incoming>) -> Call<F, H> {
-        self.clock.request_started();
+        self.clock.request_started(body_len(&req));
         // A handler that panics before returning its future answers 500 too.
         let (future, early_panic) =
             match with_peer(self.peer, || catch_unwind(AssertUnwindSafe(|| (self.setup.handler)(req)))) {
@@ -93,6 +94,17 @@ where
                 Err(panic) => (None, Some(panic_message(&*panic))),
             };
         Call { future, early_panic, clock: Some(self.clock.clone()), setup: self.setup.clone(), peer: self.peer }
+    }
+}
+
+/// How hyper framed the request's body: its size hint is exact for a
+/// `Content-Length` (0 for none) and open for a chunked body.
+#[inline]
+fn body_len(req: &Request<Incoming>) -> BodyLen {
+    use hyper::body::Body as _;
+    match req.body().size_hint().exact() {
+        Some(n) => BodyLen::Length(n),
+        None => BodyLen::Chunked,
     }
 }
 
