@@ -82,6 +82,15 @@ impl Body {
     }
 }
 
+impl Body {
+    /// Whether this body runs code of its own when polled (a stream, a
+    /// wrapped body), which may panic; whole and incoming bodies do not.
+    #[inline]
+    pub(crate) fn is_streamed(&self) -> bool {
+        matches!(self.kind, Kind::Boxed(_))
+    }
+}
+
 impl Default for Body {
     fn default() -> Body {
         Body::empty()

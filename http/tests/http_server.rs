@@ -5,7 +5,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use sprout_http::{Client, Server};
+use sprout_http::{Body, Client, Server};
 use sprout_net::TcpStream;
 use support::{Errors, raw, read_until_close, routes, run, run_paused};
 
@@ -355,6 +355,93 @@ fn pipelined_requests_are_all_answered_and_then_idle_out_on_the_keep_alive_timeo
         // The slow handler's 200 ms, then the keep-alive timeout.
         assert!(took >= Duration::from_millis(10_200), "{took:?}");
         assert!(errors.all().is_empty(), "an idle close is not an error: {:?}", errors.all());
+        handle.stop();
+    });
+}
+
+/// A handler whose streamed body panics: on its first poll (`/first`),
+/// or after a chunk went out (`/later`).
+async fn panicking_bodies(req: sprout_http::Request<sprout_http::Incoming>) -> sprout_http::Response<Body> {
+    use futures_util::stream;
+    let body = match req.uri().path() {
+        "/first" => {
+            Body::stream(stream::poll_fn(|_| -> std::task::Poll<Option<Result<&'static str, std::io::Error>>> {
+                panic!("boom in the body")
+            }))
+        }
+        "/later" => Body::stream(stream::unfold(0, |sent| async move {
+            if sent == 0 {
+                return Some((Ok::<_, std::io::Error>("partial"), 1));
+            }
+            // The head and the first chunk go out meanwhile.
+            sprout_runtime::sleep(Duration::from_millis(10)).await;
+            panic!("boom mid-body")
+        })),
+        _ => Body::from("fine"),
+    };
+    sprout_http::Response::new(body)
+}
+
+/// Issue 18, bug 8: a streamed body that panics before anything was sent
+/// answers 500, as a handler's panic does (it used to abort the
+/// connection with zero bytes), and the panic is reported.
+#[test]
+fn a_body_that_panics_before_anything_was_sent_answers_500() {
+    run(async {
+        let errors = Errors::default();
+        let server = Server::bind("127.0.0.1:0", panicking_bodies).await.unwrap().on_error(errors.hook());
+        let addr = server.local_addr().unwrap();
+        let handle = server.start();
+        let stream = TcpStream::connect(addr).await.unwrap();
+        stream
+            .write_all(b"GET /first HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let reply = read_until_close(&stream).await;
+        assert!(reply.starts_with("HTTP/1.1 500 Internal Server Error"), "{reply:?}");
+        assert!(reply.ends_with("fine"), "the connection goes on: {reply:?}");
+        let seen = errors.all();
+        assert_eq!(seen.len(), 1, "{seen:?}");
+        assert!(
+            seen[0].starts_with("Panic") && seen[0].contains("the response body panicked: boom in the body"),
+            "{seen:?}"
+        );
+
+        // The same over HTTP/2, where hyper polls the body in a task of its own.
+        use sprout_http::rt::{Exec, Io};
+        let stream = TcpStream::connect(addr).await.unwrap();
+        let (mut send, conn) = hyper::client::conn::http2::handshake(Exec, Io::new(stream)).await.unwrap();
+        sprout_runtime::spawn(conn);
+        let req =
+            hyper::Request::get(format!("http://{addr}/first")).body(http_body_util::Empty::<bytes::Bytes>::new());
+        let resp = send.send_request(req.unwrap()).await.unwrap();
+        assert_eq!(resp.status(), 500);
+        assert_eq!(errors.all().len(), 2, "{:?}", errors.all());
+        handle.stop();
+    });
+}
+
+/// Issue 18, bug 8: once the head is out, a panicking body ends the
+/// connection (the chunked body is cut short, never terminated as if
+/// complete), the panic is reported, and the server goes on.
+#[test]
+fn a_body_that_panics_mid_way_closes_the_connection_and_is_reported() {
+    run(async {
+        let errors = Errors::default();
+        let server = Server::bind("127.0.0.1:0", panicking_bodies).await.unwrap().on_error(errors.hook());
+        let addr = server.local_addr().unwrap();
+        let handle = server.start();
+        let reply = raw(addr, b"GET /later HTTP/1.1\r\nHost: x\r\n\r\n").await;
+        assert!(reply.starts_with("HTTP/1.1 200 OK") && reply.contains("partial"), "{reply:?}");
+        assert!(!reply.ends_with("0\r\n\r\n"), "the body must not look complete: {reply:?}");
+        let errors = errors.all();
+        assert!(!errors.is_empty(), "the panic is reported");
+        assert!(
+            errors[0].starts_with("Panic") && errors[0].contains("the response body panicked: boom mid-body"),
+            "{errors:?}"
+        );
+        let reply = raw(addr, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
+        assert!(reply.ends_with("fine"), "{reply:?}");
         handle.stop();
     });
 }

@@ -14,7 +14,9 @@
 //!   *busy* (a handler runs or a response is being sent: no timeout).
 //! - The handler's future runs inside the connection's task, under
 //!   `catch_unwind`: a panic answers 500 and the connection (and server) go
-//!   on ([`service`]).
+//!   on ([`service`]). So does a streamed response body's: its first frame
+//!   is polled before hyper sees the response (a panic there answers 500);
+//!   a later panic closes the connection and is reported.
 //! - On a graceful stop each connection asks hyper to finish the request
 //!   in flight and then close; idle connections close at once.
 //! - Errors a peer causes (a malformed request, EOF mid-request, a header
@@ -86,10 +88,13 @@ pub enum ErrorKind {
     Peer,
     /// The handler returned an error (answered 500).
     Handler,
-    /// The handler panicked (answered 500).
+    /// The handler panicked (answered 500), or a streamed response body
+    /// did: answered 500 if it panicked on its first poll, before anything
+    /// was sent; the connection is closed if the head had gone out.
     Panic,
-    /// Anything else: a response body that failed mid-way, an HTTP/2
-    /// protocol error on our side.
+    /// Anything else: a streamed response body that failed (answered 500
+    /// if it failed on its first poll, else the connection is closed), an
+    /// HTTP/2 protocol error on our side.
     Other,
 }
 
@@ -138,7 +143,7 @@ impl StdError for ServeError {
 }
 
 /// The error hook.
-type OnError = Rc<dyn Fn(&ServeError)>;
+pub(crate) type OnError = Rc<dyn Fn(&ServeError)>;
 
 /// The default error hook: one stderr line for what is not the peer's doing.
 fn report_unless_peer(error: &ServeError) {
