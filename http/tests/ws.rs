@@ -6,7 +6,7 @@ mod support;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use slab::Slab;
 use sprout_http::ws::{self, Message};
 use sprout_net::{StreamServer, TcpStream};
@@ -216,6 +216,117 @@ fn a_websocket_upgrades_from_a_request_of_the_http_server() {
         let reply =
             support::raw(addr, b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: close\r\n\r\n").await;
         assert!(reply.starts_with("HTTP/1.1 400"), "{reply}");
+        handle.stop();
+    });
+}
+
+/// A WebSocket server on `StreamServer` that reads one message with
+/// `config` and puts what it got (its length, or the error) in `got`.
+async fn one_message_server(
+    config: ws::Config,
+) -> (String, sprout_net::ServerHandle, Rc<Queue<Result<usize, String>>>) {
+    let got = Rc::new(Queue::new(0));
+    let put = got.clone();
+    let server = StreamServer::bind("127.0.0.1:0", move |stream, _| {
+        let put = put.clone();
+        async move {
+            let mut socket = ws::accept_with_config(stream, config).await.unwrap();
+            let result = match socket.next().await.unwrap() {
+                Ok(msg) => Ok(msg.len()),
+                Err(e) => Err(format!("{e:?}")),
+            };
+            put.put_nowait(result).unwrap();
+        }
+    })
+    .await
+    .unwrap();
+    let url = format!("ws://{}/", server.local_addr().unwrap());
+    (url, server.start(), got)
+}
+
+/// Issue 18, bug 6: a message over the default limit (4 MiB) is refused
+/// (tungstenite's own default accepted up to 64 MiB), whether it comes as
+/// one frame or as frames each under the frame limit.
+#[test]
+fn a_message_over_the_default_limit_is_refused() {
+    use ws::tungstenite::protocol::frame::{Frame, coding::{Data, OpCode}};
+    run(async {
+        let (url, handle, got) = one_message_server(ws::Config::default()).await;
+        let five_mib = 5 << 20;
+        let (mut socket, _) = ws::connect(&url).await.unwrap();
+        let _ = socket.send(Message::binary(vec![7u8; five_mib])).await;
+        let refused = got.get().await.unwrap().unwrap_err();
+        assert!(refused.contains("MessageTooLong") && refused.contains(&five_mib.to_string()), "{refused}");
+
+        let (mut socket, _) = ws::connect(&url).await.unwrap();
+        let mib = vec![1u8; 1 << 20];
+        let mut sent = Ok(());
+        for i in 0..5 {
+            let opcode = if i == 0 { OpCode::Data(Data::Binary) } else { OpCode::Data(Data::Continue) };
+            let frame = Frame::message(mib.clone(), opcode, i == 4);
+            sent = sent.and(socket.send(Message::Frame(frame)).await);
+        }
+        let _ = sent; // the server may have closed before the last frame
+        let refused = got.get().await.unwrap().unwrap_err();
+        assert!(refused.contains("MessageTooLong") && refused.contains(&(five_mib).to_string()), "{refused}");
+
+        // Under the limit: accepted.
+        let (mut socket, _) = ws::connect(&url).await.unwrap();
+        socket.send(Message::binary(vec![7u8; 3 << 20])).await.unwrap();
+        assert_eq!(got.get().await.unwrap(), Ok(3 << 20));
+        handle.stop();
+    });
+}
+
+/// A frame that announces more than the frame limit is refused from its
+/// header, before its payload is read or room made for it: here the
+/// payload never comes, and the refusal is the limit's, not an EOF.
+#[test]
+fn a_frame_header_over_the_limit_is_refused_before_its_payload() {
+    run(async {
+        let (url, handle, got) = one_message_server(ws::Config::default()).await;
+        let (mut socket, _) = ws::connect(&url).await.unwrap();
+        let ws::ClientStream::Plain(tcp) = socket.get_mut() else { unreachable!("ws://") };
+        let announced: u64 = 10 << 20;
+        // FIN + binary; masked, 64-bit length; the mask; no payload.
+        let mut header = vec![0x82, 0x80 | 127];
+        header.extend_from_slice(&announced.to_be_bytes());
+        header.extend_from_slice(&[1, 2, 3, 4]);
+        tcp.write_all(&header).await.unwrap();
+        tcp.shutdown(std::net::Shutdown::Write).unwrap();
+        let refused = got.get().await.unwrap().unwrap_err();
+        assert!(refused.contains("MessageTooLong") && refused.contains(&announced.to_string()), "{refused}");
+        handle.stop();
+    });
+}
+
+/// The limits are the caller's to choose: a server that allows 8 MiB takes
+/// a 5 MiB message, and a client that allows 1 KiB refuses a larger one
+/// from its server.
+#[test]
+fn the_limits_are_configurable_on_both_sides() {
+    run(async {
+        let big = ws::Config::default().max_message_size(Some(8 << 20)).max_frame_size(Some(8 << 20));
+        let (url, handle, got) = one_message_server(big).await;
+        let (mut socket, _) = ws::connect(&url).await.unwrap();
+        socket.send(Message::binary(vec![7u8; 5 << 20])).await.unwrap();
+        assert_eq!(got.get().await.unwrap(), Ok(5 << 20));
+        handle.stop();
+
+        let server = StreamServer::bind("127.0.0.1:0", |stream, _| async move {
+            let mut socket = ws::accept(stream).await?;
+            socket.send(Message::text("x".repeat(2048))).await?;
+            socket.next().await; // until the client goes
+            Ok::<_, ws::Error>(())
+        })
+        .await
+        .unwrap();
+        let url = format!("ws://{}/", server.local_addr().unwrap());
+        let handle = server.start();
+        let small = ws::Config::default().max_message_size(Some(1024)).max_frame_size(Some(1024));
+        let (mut socket, _) = ws::connect_with_config(&url, small).await.unwrap();
+        let refused = socket.next().await.unwrap().unwrap_err();
+        assert!(matches!(refused, ws::Error::Capacity(_)), "{refused:?}");
         handle.stop();
     });
 }
