@@ -11,8 +11,9 @@
 //! Each has a `_with_config` twin taking a [`Config`]: the limits on what
 //! the peer may make this side hold. The defaults are safe for a server
 //! facing the internet: 4 MiB per message and per frame
-//! ([`Config::DEFAULT_MAX_MESSAGE_SIZE`], [`Config::DEFAULT_MAX_FRAME_SIZE`]),
-//! where tungstenite's own are 64 MiB and 16 MiB.
+//! ([`limits::MAX_WS_MESSAGE_SIZE`](crate::limits::MAX_WS_MESSAGE_SIZE),
+//! [`limits::MAX_WS_FRAME_SIZE`](crate::limits::MAX_WS_FRAME_SIZE)), where
+//! tungstenite's own are 64 MiB and 16 MiB.
 //!
 //! A [`WebSocketStream`] is a `Stream` of incoming [`Message`]s and a
 //! `Sink` of outgoing ones (`futures_util::{StreamExt, SinkExt}`); its
@@ -309,7 +310,8 @@ impl AsyncWrite for ClientStream {
 }
 
 /// What a WebSocket's peer may make this side hold: the largest message
-/// and frame it accepts. Pass it to [`upgrade_with_config`],
+/// and frame it accepts (by default [`limits::MAX_WS_MESSAGE_SIZE`] and
+/// [`limits::MAX_WS_FRAME_SIZE`], 4 MiB each). Pass it to [`upgrade_with_config`],
 /// [`accept_with_config`] or [`connect_with_config`].
 ///
 /// A frame whose header announces more than `max_frame_size` is refused
@@ -326,7 +328,7 @@ impl AsyncWrite for ClientStream {
 /// use sprout_http::ws::Config;
 ///
 /// let default = Config::default();
-/// assert_eq!(default.get_max_message_size(), Some(Config::DEFAULT_MAX_MESSAGE_SIZE));
+/// assert_eq!(default.get_max_message_size(), Some(sprout_http::limits::MAX_WS_MESSAGE_SIZE));
 /// let small = Config::default().max_message_size(Some(64 * 1024)).max_frame_size(Some(16 * 1024));
 /// assert_eq!(small.get_max_frame_size(), Some(16 * 1024));
 /// ```
@@ -336,13 +338,6 @@ pub struct Config {
 }
 
 impl Config {
-    /// The largest message accepted by default: 4 MiB (tungstenite's own
-    /// default is 64 MiB, which a thousand hostile clients turn into 64 GiB).
-    pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 4 << 20;
-    /// The largest frame accepted by default: 4 MiB, as large as a
-    /// message, since browsers send each message as one frame.
-    pub const DEFAULT_MAX_FRAME_SIZE: usize = 4 << 20;
-
     /// The largest message (the payloads of its frames together) to
     /// accept; `None` for no limit.
     #[must_use]
@@ -378,8 +373,8 @@ impl Config {
 impl Default for Config {
     fn default() -> Config {
         let inner = tungstenite::protocol::WebSocketConfig::default()
-            .max_message_size(Some(Config::DEFAULT_MAX_MESSAGE_SIZE))
-            .max_frame_size(Some(Config::DEFAULT_MAX_FRAME_SIZE));
+            .max_message_size(Some(crate::limits::MAX_WS_MESSAGE_SIZE))
+            .max_frame_size(Some(crate::limits::MAX_WS_FRAME_SIZE));
         Config { inner }
     }
 }

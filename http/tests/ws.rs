@@ -6,7 +6,7 @@ mod support;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use slab::Slab;
 use sprout_http::ws::{self, Message};
 use sprout_net::{StreamServer, TcpStream};
@@ -249,7 +249,10 @@ async fn one_message_server(
 /// one frame or as frames each under the frame limit.
 #[test]
 fn a_message_over_the_default_limit_is_refused() {
-    use ws::tungstenite::protocol::frame::{Frame, coding::{Data, OpCode}};
+    use ws::tungstenite::protocol::frame::{
+        Frame,
+        coding::{Data, OpCode},
+    };
     run(async {
         let (url, handle, got) = one_message_server(ws::Config::default()).await;
         let five_mib = 5 << 20;

@@ -425,6 +425,7 @@ enum Kind {
     Timeout,
     Redirects,
     Http,
+    BodyTooLarge,
 }
 
 impl Error {
@@ -453,6 +454,12 @@ impl Error {
         Error::new(Kind::Http, e)
     }
 
+    /// A body read whole failed: too large, or the connection's error.
+    pub(crate) fn body(e: crate::BoxError) -> Error {
+        let kind = if e.is::<crate::BodyTooLarge>() { Kind::BodyTooLarge } else { Kind::Http };
+        Error { kind, source: e }
+    }
+
     /// The URL was malformed, relative, or of a scheme other than http(s).
     pub fn is_url(&self) -> bool {
         self.kind == Kind::Url
@@ -476,6 +483,12 @@ impl Error {
     /// Too many redirects.
     pub fn is_redirect(&self) -> bool {
         self.kind == Kind::Redirects
+    }
+
+    /// A body read whole ([`Response::bytes`], [`Response::text`]) was
+    /// larger than its limit.
+    pub fn is_body_too_large(&self) -> bool {
+        self.kind == Kind::BodyTooLarge
     }
 }
 

@@ -107,7 +107,12 @@ where
         serve_h2(io, service, &clock, &setup).await
     } else {
         let mut builder = hyper::server::conn::http1::Builder::new();
-        builder.timer(Timer).header_read_timeout(None).keep_alive(setup.config.keep_alive).writev(setup.config.writev);
+        builder
+            .timer(Timer)
+            .header_read_timeout(None)
+            .keep_alive(setup.config.keep_alive)
+            .writev(setup.config.writev)
+            .max_header_size(setup.config.max_header_size);
         // Upgrades (`101 Switching Protocols`) hand the stream to the handler.
         let conn = builder.serve_connection(io, service).with_upgrades();
         let outcome = run(conn, &clock, &setup).await;
@@ -136,7 +141,7 @@ where
     F::Output: IntoResponse,
 {
     let mut builder = hyper::server::conn::http2::Builder::new(Exec);
-    builder.timer(Timer);
+    builder.timer(Timer).max_header_list_size(u32::try_from(setup.config.max_header_size).unwrap_or(u32::MAX));
     run(builder.serve_connection(io, service), clock, setup).await
 }
 

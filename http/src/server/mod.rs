@@ -156,6 +156,7 @@ fn report_unless_peer(error: &ServeError) {
 #[derive(Clone)]
 pub(crate) struct Config {
     pub(crate) header_read_timeout: Option<Duration>,
+    pub(crate) max_header_size: usize,
     pub(crate) keep_alive_timeout: Option<Duration>,
     pub(crate) keep_alive: bool,
     pub(crate) writev: bool,
@@ -169,6 +170,7 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             header_read_timeout: Some(Duration::from_secs(30)),
+            max_header_size: crate::limits::MAX_HEADER_SIZE,
             keep_alive_timeout: Some(Duration::from_secs(60)),
             keep_alive: true,
             writev: false,
@@ -186,6 +188,7 @@ impl Config {
     fn for_workers(&self) -> WorkerConfig {
         WorkerConfig {
             header_read_timeout: self.header_read_timeout,
+            max_header_size: self.max_header_size,
             keep_alive_timeout: self.keep_alive_timeout,
             keep_alive: self.keep_alive,
             writev: self.writev,
@@ -200,6 +203,7 @@ impl Config {
 #[derive(Clone)]
 struct WorkerConfig {
     header_read_timeout: Option<Duration>,
+    max_header_size: usize,
     keep_alive_timeout: Option<Duration>,
     keep_alive: bool,
     writev: bool,
@@ -212,6 +216,7 @@ impl WorkerConfig {
     fn into_config(self) -> Config {
         Config {
             header_read_timeout: self.header_read_timeout,
+            max_header_size: self.max_header_size,
             keep_alive_timeout: self.keep_alive_timeout,
             keep_alive: self.keep_alive,
             writev: self.writev,
@@ -263,7 +268,9 @@ type ConnHandler = Box<dyn Fn(TcpStream, SocketAddr) -> ConnFuture>;
 /// ```
 ///
 /// Defaults: keep-alive on, a 30 s header-read timeout, a 60 s keep-alive
-/// idle timeout, no connection limit; HTTP/2 on when the `http2` feature is.
+/// idle timeout, heads up to 64 KiB, no connection limit; HTTP/2 on when
+/// the `http2` feature is. Every buffer a client can grow has a cap: see
+/// [`limits`](crate::limits).
 pub struct Server<H> {
     inner: StreamServer<ConnHandler>,
     slot: Rc<OnceCell<Setup<H>>>,
@@ -384,6 +391,19 @@ where
     /// Default 30 s. When it fires the connection is closed.
     pub fn header_read_timeout(mut self, timeout: Option<Duration>) -> Server<H> {
         self.config.header_read_timeout = timeout;
+        self
+    }
+
+    /// The largest request head accepted, in bytes: the request line and
+    /// the headers (HTTP/1), or the header list (HTTP/2, which counts 32
+    /// bytes more per header). A larger head is answered `431 Request
+    /// Header Fields Too Large` and its connection closed, having cost at
+    /// most this much memory. Default 64 KiB ([`limits::MAX_HEADER_SIZE`](crate::limits::MAX_HEADER_SIZE)).
+    /// It bounds a chunked request body's trailers too. Whatever their
+    /// size, at most 100 headers are accepted (hyper's fixed limit, also
+    /// answered 431).
+    pub fn max_header_size(mut self, bytes: usize) -> Server<H> {
+        self.config.max_header_size = bytes;
         self
     }
 
