@@ -333,3 +333,89 @@ fn the_limits_are_configurable_on_both_sides() {
         handle.stop();
     });
 }
+
+mod handshake_headers {
+    //! The upgrade's hand-written header checks (`Connection` and
+    //! `Upgrade` are comma-separated token lists, case-insensitive, maybe
+    //! spread over several header lines), fuzzed against what the request
+    //! was built to say.
+    use proptest::prelude::*;
+    use sprout_http::ws;
+
+    /// Tokens a client might send; `true` for the one being looked for.
+    fn token(wanted: &'static str) -> impl Strategy<Value = (String, bool)> {
+        let decoys = ["keep-alive", "close", "h2c", "upgrade-insecure", "websockets", "web socket", "x"];
+        prop_oneof![
+            (prop::sample::select(decoys.to_vec()), "[ \t]{0,2}", "[ \t]{0,2}")
+                .prop_map(|(t, l, r)| (format!("{l}{t}{r}"), false)),
+            (prop::collection::vec(any::<bool>(), wanted.len()), "[ \t]{0,2}", "[ \t]{0,2}").prop_map(
+                move |(caps, l, r)| {
+                    let t: String =
+                        wanted.chars().zip(caps).map(|(c, up)| if up { c.to_ascii_uppercase() } else { c }).collect();
+                    (format!("{l}{t}{r}"), true)
+                }
+            ),
+        ]
+    }
+
+    /// A header given as token lists on 0 to 3 lines: the lines, and
+    /// whether the wanted token is among them.
+    fn header(wanted: &'static str) -> impl Strategy<Value = (Vec<String>, bool)> {
+        prop::collection::vec(prop::collection::vec(token(wanted), 1..4), 0..3).prop_map(|lines| {
+            let has = lines.iter().flatten().any(|(_, is)| *is);
+            (lines.iter().map(|line| line.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>().join(",")).collect(), has)
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        #[test]
+        fn the_upgrade_is_accepted_exactly_when_the_headers_ask_for_it(
+            (connection, asks_upgrade) in header("upgrade"),
+            (upgrade, asks_websocket) in header("websocket"),
+            get in any::<bool>(),
+            version in prop_oneof![Just(Some("13")), Just(Some("8")), Just(None)],
+            key in any::<bool>(),
+            junk in prop::collection::vec(any::<u8>(), 0..8),
+        ) {
+            let mut builder = sprout_http::Request::builder().method(if get { "GET" } else { "POST" }).uri("/ws");
+            for line in &connection {
+                builder = builder.header("connection", line.as_str());
+            }
+            for line in &upgrade {
+                builder = builder.header("upgrade", line.as_str());
+            }
+            if let Some(version) = version {
+                builder = builder.header("sec-websocket-version", version);
+            }
+            if key {
+                builder = builder.header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==");
+            }
+            // Bytes that are not text must not upset the checks.
+            if let Ok(value) = sprout_http::header::HeaderValue::from_bytes(&junk) {
+                builder = builder.header("connection", value.clone()).header("upgrade", value);
+            }
+            let mut req = builder.body(()).unwrap();
+            prop_assert_eq!(ws::is_upgrade_request(&req), asks_websocket || token_in_junk(&junk, "websocket"));
+            let valid = get
+                && (asks_upgrade || token_in_junk(&junk, "upgrade"))
+                && (asks_websocket || token_in_junk(&junk, "websocket"))
+                && version == Some("13")
+                && key;
+            match ws::upgrade(&mut req) {
+                Ok((response, _socket)) => {
+                    prop_assert!(valid);
+                    prop_assert_eq!(response.status(), 101);
+                    prop_assert_eq!(&response.headers()["sec-websocket-accept"], "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+                }
+                Err(_) => prop_assert!(!valid),
+            }
+        }
+    }
+
+    /// Whether the junk line happens to be a list holding `token`.
+    fn token_in_junk(junk: &[u8], token: &str) -> bool {
+        std::str::from_utf8(junk).is_ok_and(|s| s.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+    }
+}
