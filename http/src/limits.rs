@@ -12,13 +12,15 @@
 //! | [`MAX_WS_FRAME_SIZE`] | a WebSocket frame | `ws::Config::max_frame_size` | refused from its header, an error |
 //!
 //! ```
-//! assert_eq!(sprout_http::limits::MAX_HEADER_SIZE, 64 * 1024);
+//! assert_eq!(sprout_http::limits::MAX_HEADER_SIZE, 16 * 1024);
 //! ```
 
 /// A request head (request line and headers; HTTP/2: the header list):
-/// 64 KiB, above browsers' real heads (cookies included) and far below
-/// hyper's own bound (its ~400 KiB read buffer).
-pub const MAX_HEADER_SIZE: usize = 64 * 1024;
+/// 16 KiB, Node's default and hyper's for HTTP/2. Browsers' heads stay
+/// well under it (they cap a cookie at 4 KiB). Before it, an HTTP/1 head
+/// could grow to hyper's read buffer, ~400 KiB. An HTTP/2 connection
+/// carries up to 200 streams (hyper's limit), so up to 200 heads: 3.2 MiB.
+pub const MAX_HEADER_SIZE: usize = 16 * 1024;
 
 /// A body read whole with [`to_bytes`](crate::to_bytes): 2 MiB, the
 /// common bound of web frameworks for a request body read into memory

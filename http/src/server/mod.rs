@@ -268,7 +268,7 @@ type ConnHandler = Box<dyn Fn(TcpStream, SocketAddr) -> ConnFuture>;
 /// ```
 ///
 /// Defaults: keep-alive on, a 30 s header-read timeout, a 60 s keep-alive
-/// idle timeout, heads up to 64 KiB, no connection limit; HTTP/2 on when
+/// idle timeout, heads up to 16 KiB, no connection limit; HTTP/2 on when
 /// the `http2` feature is. Every buffer a client can grow has a cap: see
 /// [`limits`](crate::limits).
 pub struct Server<H> {
@@ -398,7 +398,7 @@ where
     /// the headers (HTTP/1), or the header list (HTTP/2, which counts 32
     /// bytes more per header). A larger head is answered `431 Request
     /// Header Fields Too Large` and its connection closed, having cost at
-    /// most this much memory. Default 64 KiB ([`limits::MAX_HEADER_SIZE`](crate::limits::MAX_HEADER_SIZE)).
+    /// most this much memory. Default 16 KiB ([`limits::MAX_HEADER_SIZE`](crate::limits::MAX_HEADER_SIZE)).
     /// It bounds a chunked request body's trailers too. Whatever their
     /// size, at most 100 headers are accepted (hyper's fixed limit, also
     /// answered 431).
