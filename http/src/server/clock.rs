@@ -100,12 +100,10 @@ impl Marks {
         self.deadline.store(deadline, Relaxed);
     }
 
-    /// Bytes of a request head (or empty lines before one) were handed to hyper.
+    /// Bytes of a request head (or empty lines before one) were handed to
+    /// hyper, by a stream that checked [`framed`](Self::framed).
     #[inline]
     pub(crate) fn head_bytes(&self) {
-        if self.unframed.load(Relaxed) {
-            return;
-        }
         match Phase::from_u8(self.phase.load(Relaxed)) {
             Phase::Idle => self.set(Phase::Head, self.header_read),
             Phase::Busy => self.head_waiting.store(true, Relaxed),

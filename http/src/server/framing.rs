@@ -146,20 +146,51 @@ impl Framing {
     }
 
     /// A head: up to and including the `\n` of its first empty line.
+    /// Empty lines before the request line are skipped (as hyper's parser
+    /// does); after it, the first `\n\n` or `\n\r\n` ends the head. The
+    /// search for those is memchr's SIMD `memmem`: a head is scanned on
+    /// every request, and a browser's is about 500 bytes (a line-by-line
+    /// scan, eight bytes at a time, cost 2.6 times the instructions).
     fn head(&mut self, bytes: &[u8], mut line: Line, mut text: bool) -> Taken {
-        let mut start = 0;
-        while let Some(lf) = find_lf(&bytes[start..]) {
-            let end = start + lf + 1;
-            if line.after(&bytes[start..start + lf]) == Line::Text {
-                text = true;
-            } else if text {
-                self.state = FRESH_HEAD;
-                return Taken { len: end, part: Part::Head, ends: true };
+        let mut at = 0;
+        while !text {
+            match (line, bytes.get(at)) {
+                (_, None) => {
+                    self.state = State::Head { line, text };
+                    return Taken { len: bytes.len(), part: Part::Head, ends: false };
+                }
+                (_, Some(b'\n')) => line = Line::Empty,
+                (Line::Empty, Some(b'\r')) => line = Line::Cr,
+                _ => {
+                    // The request line starts (with the `\r` before `at`, if any).
+                    text = true;
+                    line = Line::Text;
+                    continue;
+                }
             }
-            line = Line::Empty;
-            start = end;
+            at += 1;
         }
-        self.state = State::Head { line: line.after(&bytes[start..]), text };
+        let rest = &bytes[at..];
+        // A terminator cut by the end of the last read: its first bytes
+        // are in `line`.
+        let cut = match (line, rest) {
+            (Line::Empty, [b'\n', ..]) | (Line::Cr, [b'\n', ..]) => Some(1),
+            (Line::Empty, [b'\r', b'\n', ..]) => Some(2),
+            _ => None,
+        };
+        let end = cut.or_else(|| first_empty_line(rest)).map(|end| at + end);
+        if let Some(len) = end {
+            self.state = FRESH_HEAD;
+            return Taken { len, part: Part::Head, ends: true };
+        }
+        let line = match rest {
+            [] => line,
+            [.., b'\n'] => Line::Empty,
+            [.., b'\n', b'\r'] => Line::Cr,
+            [b'\r'] if line == Line::Empty => Line::Cr,
+            _ => Line::Text,
+        };
+        self.state = State::Head { line, text };
         Taken { len: bytes.len(), part: Part::Head, ends: false }
     }
 
@@ -219,9 +250,28 @@ impl Framing {
 /// The start of a head, before its request line.
 const FRESH_HEAD: State = State::Head { line: Line::Empty, text: false };
 
+/// The index of the first `\n` in `bytes`.
 #[inline]
 fn find_lf(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().position(|&b| b == b'\n')
+    memchr::memchr(b'\n', bytes)
+}
+
+/// Where the first empty line in `bytes` ends (just past its `\n`), given
+/// that `bytes` starts inside a line that is not empty.
+#[inline]
+fn first_empty_line(bytes: &[u8]) -> Option<usize> {
+    use memchr::memmem::Finder;
+    use std::sync::OnceLock;
+    static CRLF: OnceLock<Finder<'static>> = OnceLock::new();
+    static LF: OnceLock<Finder<'static>> = OnceLock::new();
+    let crlf = CRLF.get_or_init(|| Finder::new(b"\n\r\n")).find(bytes).map(|i| i + 3);
+    // A bare `\n\n` counts only before the first `\n\r\n`.
+    let before = crlf.map_or(bytes.len(), |end| end - 1);
+    let lf = LF.get_or_init(|| Finder::new(b"\n\n")).find(&bytes[..before]).map(|i| i + 2);
+    match (crlf, lf) {
+        (Some(crlf), Some(lf)) => Some(crlf.min(lf)),
+        (crlf, lf) => crlf.or(lf),
+    }
 }
 
 fn hex(b: u8) -> Option<u64> {

@@ -26,6 +26,7 @@
 mod clock;
 mod conn;
 mod framing;
+mod guard;
 mod service;
 mod watched;
 

@@ -1,15 +1,7 @@
 //! The handler as a hyper `Service`: 500 on an error or a panic, and the
 //! connection's clock told when a request starts and when its response
 //! has been sent.
-//!
-//! A streamed response body is user code too, polled by hyper after the
-//! handler returned. Its first frame is polled here, before hyper sees the
-//! response: a panic (or an error) there answers 500 like a handler's,
-//! since nothing has been sent. Once hyper has the response it writes the
-//! head before it polls the body again, so a later panic can only end the
-//! connection: `Tracked` catches it, reports it as a `Panic`, and hands
-//! hyper an error, which aborts the response (the client sees a truncated
-//! body, never a complete-looking one).
+//! A streamed response body is user code too: see [`guard`](super::guard).
 
 use std::any::Any;
 use std::cell::Cell;
@@ -22,12 +14,12 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use hyper::body::{Body as _, Frame, Incoming, SizeHint};
+use hyper::body::{Frame, Incoming, SizeHint};
 use hyper::{Request, Response, StatusCode};
 
 use super::clock::Clock;
 use super::framing::BodyLen;
-use super::{ErrorKind, IntoResponse, OnError, ServeError, SetupRef};
+use super::{ErrorKind, IntoResponse, ServeError, SetupRef, guard};
 use crate::body::{Body, BoxError};
 
 thread_local! {
@@ -149,7 +141,7 @@ where
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let outcome = match this.future.as_pin_mut() {
+        let mut outcome = match this.future.as_pin_mut() {
             Some(future) => match with_peer(*this.peer, || catch_unwind(AssertUnwindSafe(|| future.poll(cx)))) {
                 Ok(Poll::Pending) => return Poll::Pending,
                 Ok(Poll::Ready(output)) => match output.into_response() {
@@ -164,40 +156,21 @@ where
             }
         };
         let on_error = &this.setup.config.on_error;
-        let response = outcome.and_then(|response| first_frame(response, cx, on_error, *this.peer));
+        // In place: a response is large, and moving it costs a copy.
+        if let Ok(response) = &mut outcome
+            && response.body().is_streamed()
+            && let Err(error) = guard::guard(response.body_mut(), cx, on_error, *this.peer)
+        {
+            outcome = Err(error);
+        }
         // Not polled again: hyper drops a finished service future.
-        let (response, streamed) = response.unwrap_or_else(|error| {
+        let response = outcome.unwrap_or_else(|error| {
             on_error(&error);
-            (internal_error(), None)
+            internal_error()
         });
         let clock = this.clock.take();
-        Poll::Ready(Ok(response.map(|body| Tracked { body, clock, streamed })))
+        Poll::Ready(Ok(response.map(|body| Tracked { body, clock })))
     }
-}
-
-/// A response and, for a streamed body, what `Tracked` keeps of it.
-type Prepared = (Response<Body>, Option<Box<Streamed>>);
-
-/// Polls a streamed body's first frame, before hyper sees the response:
-/// a panic or an error there is the handler's failure (answered 500).
-fn first_frame(
-    mut response: Response<Body>,
-    cx: &mut Context<'_>,
-    on_error: &OnError,
-    peer: SocketAddr,
-) -> Result<Prepared, ServeError> {
-    if !response.body().is_streamed() {
-        return Ok((response, None));
-    }
-    let mut streamed = Streamed { first: None, ended: false, on_error: on_error.clone(), peer };
-    match catch_unwind(AssertUnwindSafe(|| Pin::new(response.body_mut()).poll_frame(cx))) {
-        Err(panic) => return Err(ServeError::new(peer, ErrorKind::Panic, panic_message("the response body", &*panic))),
-        Ok(Poll::Ready(Some(Err(e)))) => return Err(ServeError::new(peer, ErrorKind::Other, e)),
-        Ok(Poll::Ready(Some(Ok(frame)))) => streamed.first = Some(frame),
-        Ok(Poll::Ready(None)) => streamed.ended = true,
-        Ok(Poll::Pending) => {}
-    }
-    Ok((response, Some(Box::new(streamed))))
 }
 
 /// `500 Internal Server Error`, as the answer to a failed handler.
@@ -208,7 +181,7 @@ fn internal_error() -> Response<Body> {
 }
 
 /// A panic's message, for the report: `who` panicked.
-fn panic_message(who: &str, panic: &(dyn Any + Send)) -> String {
+pub(super) fn panic_message(who: &str, panic: &(dyn Any + Send)) -> String {
     let message = panic
         .downcast_ref::<&str>()
         .copied()
@@ -218,61 +191,10 @@ fn panic_message(who: &str, panic: &(dyn Any + Send)) -> String {
 }
 
 /// A response body that tells the connection's clock when it is gone
-/// (sent in full, or abandoned), and keeps a streamed body's panics from
-/// unwinding through hyper.
+/// (sent in full, or abandoned).
 pub(crate) struct Tracked {
     body: Body,
     clock: Option<Rc<Clock>>,
-    /// For a streamed body only: whole ones cannot panic.
-    streamed: Option<Box<Streamed>>,
-}
-
-/// What `Tracked` keeps for a streamed body.
-struct Streamed {
-    /// The frame `first_frame` polled, to hand hyper first.
-    first: Option<Frame<Bytes>>,
-    /// The body ended (or panicked): never poll it again.
-    ended: bool,
-    on_error: OnError,
-    peer: SocketAddr,
-}
-
-impl Streamed {
-    #[inline]
-    fn poll_frame(&mut self, body: &mut Body, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        if let Some(frame) = self.first.take() {
-            return Poll::Ready(Some(Ok(frame)));
-        }
-        if self.ended {
-            return Poll::Ready(None);
-        }
-        match catch_unwind(AssertUnwindSafe(|| Pin::new(body).poll_frame(cx))) {
-            Ok(poll) => {
-                if let Poll::Ready(None) = poll {
-                    self.ended = true;
-                }
-                poll
-            }
-            Err(panic) => {
-                // The head is out: ending the connection is all that is left.
-                self.ended = true;
-                let message = panic_message("the response body", &*panic);
-                (self.on_error)(&ServeError::new(self.peer, ErrorKind::Panic, message.clone()));
-                Poll::Ready(Some(Err(message.into())))
-            }
-        }
-    }
-
-    fn size_hint(&self, body: &Body) -> SizeHint {
-        let hint = if self.ended { SizeHint::with_exact(0) } else { body.size_hint() };
-        let first = self.first.as_ref().and_then(Frame::data_ref).map_or(0, |data| data.len() as u64);
-        let mut sum = SizeHint::new();
-        if let Some(upper) = hint.upper() {
-            sum.set_upper(upper.saturating_add(first));
-        }
-        sum.set_lower(hint.lower().saturating_add(first));
-        sum
-    }
 }
 
 impl Drop for Tracked {
@@ -290,26 +212,16 @@ impl hyper::body::Body for Tracked {
 
     #[inline]
     fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        let this = self.get_mut();
-        match &mut this.streamed {
-            None => Pin::new(&mut this.body).poll_frame(cx),
-            Some(streamed) => streamed.poll_frame(&mut this.body, cx),
-        }
+        Pin::new(&mut self.get_mut().body).poll_frame(cx)
     }
 
     #[inline]
     fn is_end_stream(&self) -> bool {
-        match &self.streamed {
-            None => self.body.is_end_stream(),
-            Some(streamed) => streamed.first.is_none() && (streamed.ended || self.body.is_end_stream()),
-        }
+        self.body.is_end_stream()
     }
 
     #[inline]
     fn size_hint(&self) -> SizeHint {
-        match &self.streamed {
-            None => self.body.size_hint(),
-            Some(streamed) => streamed.size_hint(&self.body),
-        }
+        self.body.size_hint()
     }
 }
