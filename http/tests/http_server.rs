@@ -3,10 +3,11 @@
 
 mod support;
 
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use sprout_http::{Body, Client, Server};
-use sprout_net::TcpStream;
+use sprout_net::{ServerHandle, TcpStream};
 use support::{Errors, raw, read_until_close, routes, run, run_paused};
 
 #[test]
@@ -110,18 +111,23 @@ fn a_client_that_stalls_mid_headers_is_cut_off_by_the_header_timeout() {
     });
 }
 
+/// The test routes with these timeouts, reporting to `errors`: its
+/// address and handle, started.
+async fn with_timeouts(header_read: Duration, keep_alive: Duration, errors: &Errors) -> (SocketAddr, ServerHandle) {
+    let server = Server::bind("127.0.0.1:0", routes)
+        .await
+        .unwrap()
+        .header_read_timeout(Some(header_read))
+        .keep_alive_timeout(Some(keep_alive))
+        .on_error(errors.hook());
+    (server.local_addr().unwrap(), server.start())
+}
+
 #[test]
 fn the_header_timeout_does_not_cut_a_slow_handler_and_keep_alive_idles_out() {
     run(async {
         let errors = Errors::default();
-        let server = Server::bind("127.0.0.1:0", routes)
-            .await
-            .unwrap()
-            .header_read_timeout(Some(Duration::from_millis(50)))
-            .keep_alive_timeout(Some(Duration::from_millis(300)))
-            .on_error(errors.hook());
-        let addr = server.local_addr().unwrap();
-        let handle = server.start();
+        let (addr, handle) = with_timeouts(Duration::from_millis(50), Duration::from_millis(300), &errors).await;
         let stream = TcpStream::connect(addr).await.unwrap();
         // The handler takes 200 ms, four header timeouts.
         let sent = Instant::now();
@@ -297,14 +303,7 @@ fn a_pipelined_half_head_times_out_as_a_head_not_as_an_idle_connection() {
     ] {
         run_paused(async move {
             let errors = Errors::default();
-            let server = Server::bind("127.0.0.1:0", routes)
-                .await
-                .unwrap()
-                .header_read_timeout(Some(Duration::from_secs(1)))
-                .keep_alive_timeout(Some(Duration::from_secs(10)))
-                .on_error(errors.hook());
-            let addr = server.local_addr().unwrap();
-            let handle = server.start();
+            let (addr, handle) = with_timeouts(Duration::from_secs(1), Duration::from_secs(10), &errors).await;
             let stream = TcpStream::connect(addr).await.unwrap();
             let start = sprout_runtime::time::now();
             stream.write_all(&[first, b"GET / HTTP/1.1\r\nHo"].concat()).await.unwrap();
@@ -330,14 +329,7 @@ fn a_pipelined_half_head_times_out_as_a_head_not_as_an_idle_connection() {
 fn pipelined_requests_are_all_answered_and_then_idle_out_on_the_keep_alive_timeout() {
     run_paused(async {
         let errors = Errors::default();
-        let server = Server::bind("127.0.0.1:0", routes)
-            .await
-            .unwrap()
-            .header_read_timeout(Some(Duration::from_secs(1)))
-            .keep_alive_timeout(Some(Duration::from_secs(10)))
-            .on_error(errors.hook());
-        let addr = server.local_addr().unwrap();
-        let handle = server.start();
+        let (addr, handle) = with_timeouts(Duration::from_secs(1), Duration::from_secs(10), &errors).await;
         let stream = TcpStream::connect(addr).await.unwrap();
         let start = sprout_runtime::time::now();
         let requests = [
