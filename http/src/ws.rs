@@ -310,9 +310,11 @@ impl AsyncWrite for ClientStream {
 }
 
 /// What a WebSocket's peer may make this side hold: the largest message
-/// and frame it accepts (by default [`limits::MAX_WS_MESSAGE_SIZE`](crate::limits::MAX_WS_MESSAGE_SIZE) and
-/// [`limits::MAX_WS_FRAME_SIZE`](crate::limits::MAX_WS_FRAME_SIZE), 4 MiB each). Pass it to [`upgrade_with_config`],
-/// [`accept_with_config`] or [`connect_with_config`].
+/// and frame it accepts (by default
+/// [`limits::MAX_WS_MESSAGE_SIZE`](crate::limits::MAX_WS_MESSAGE_SIZE) and
+/// [`limits::MAX_WS_FRAME_SIZE`](crate::limits::MAX_WS_FRAME_SIZE), 4 MiB
+/// each). Pass it to [`upgrade_with_config`], [`accept_with_config`] or
+/// [`connect_with_config`].
 ///
 /// A frame whose header announces more than `max_frame_size` is refused
 /// before its payload is read; a message whose frames add up to more than
