@@ -14,8 +14,9 @@
 //!
 //! [`Framing`] is the bookkeeping: it follows heads (to the first empty
 //! line, skipping empty lines before the request line, as hyper's parser
-//! does) and bodies (a `Content-Length`, or chunked: size lines, data,
-//! trailers), byte by byte, with no buffer of its own.
+//! does; found with memchr's SIMD search) and bodies (a `Content-Length`
+//! counted; chunked: size lines, data, trailers), with no buffer of its
+//! own, across reads cut anywhere.
 //!
 //! hyper stays the parser: it parses what it is handed, and says how a
 //! body is framed (`BodyLen`) when it calls the service. This
