@@ -1,6 +1,7 @@
 //! The handler as a hyper `Service`: 500 on an error or a panic, and the
 //! connection's clock told when a request starts and when its response
 //! has been sent.
+//!
 //! A streamed response body is user code too: see [`guard`](super::guard).
 
 use std::any::Any;
