@@ -42,7 +42,7 @@ async fn route(req: Request<Incoming>, dir: Rc<PathBuf>) -> Response<Body> {
 /// Parses the body as JSON and answers `{"you_sent": <it>, "bytes": n}`.
 async fn json_echo(req: Request<Incoming>) -> Response<Body> {
     // At most 1 MiB: a handler decides how much it is willing to hold.
-    let body = match sprout::http::to_bytes(http_body_util::Limited::new(req.into_body(), 1 << 20)).await {
+    let body = match sprout::http::to_bytes_limited(req.into_body(), 1 << 20).await {
         Ok(body) => body,
         Err(e) => return text(StatusCode::PAYLOAD_TOO_LARGE, &format!("{e}\n")),
     };

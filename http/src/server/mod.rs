@@ -14,15 +14,21 @@
 //!   *busy* (a handler runs or a response is being sent: no timeout).
 //! - The handler's future runs inside the connection's task, under
 //!   `catch_unwind`: a panic answers 500 and the connection (and server) go
-//!   on ([`service`]).
+//!   on ([`service`]). So does a streamed response body's: its first frame
+//!   is polled before hyper sees the response (a panic there answers 500);
+//!   a later panic closes the connection and is reported.
 //! - On a graceful stop each connection asks hyper to finish the request
 //!   in flight and then close; idle connections close at once.
 //! - Errors a peer causes (a malformed request, EOF mid-request, a header
 //!   timeout, a reset) go to the error hook marked as such; the default
 //!   hook prints the others only, one line each.
 
+mod clock;
 mod conn;
+mod framing;
+mod guard;
 mod service;
+mod watched;
 
 pub use service::remote_addr;
 
@@ -84,10 +90,13 @@ pub enum ErrorKind {
     Peer,
     /// The handler returned an error (answered 500).
     Handler,
-    /// The handler panicked (answered 500).
+    /// The handler panicked (answered 500), or a streamed response body
+    /// did: answered 500 if it panicked on its first poll, before anything
+    /// was sent; the connection is closed if the head had gone out.
     Panic,
-    /// Anything else: a response body that failed mid-way, an HTTP/2
-    /// protocol error on our side.
+    /// Anything else: a streamed response body that failed (answered 500
+    /// if it failed on its first poll, else the connection is closed), an
+    /// HTTP/2 protocol error on our side.
     Other,
 }
 
@@ -136,7 +145,7 @@ impl StdError for ServeError {
 }
 
 /// The error hook.
-type OnError = Rc<dyn Fn(&ServeError)>;
+pub(crate) type OnError = Rc<dyn Fn(&ServeError)>;
 
 /// The default error hook: one stderr line for what is not the peer's doing.
 fn report_unless_peer(error: &ServeError) {
@@ -149,6 +158,7 @@ fn report_unless_peer(error: &ServeError) {
 #[derive(Clone)]
 pub(crate) struct Config {
     pub(crate) header_read_timeout: Option<Duration>,
+    pub(crate) max_header_size: usize,
     pub(crate) keep_alive_timeout: Option<Duration>,
     pub(crate) keep_alive: bool,
     pub(crate) writev: bool,
@@ -162,6 +172,7 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             header_read_timeout: Some(Duration::from_secs(30)),
+            max_header_size: crate::limits::MAX_HEADER_SIZE,
             keep_alive_timeout: Some(Duration::from_secs(60)),
             keep_alive: true,
             writev: false,
@@ -179,6 +190,7 @@ impl Config {
     fn for_workers(&self) -> WorkerConfig {
         WorkerConfig {
             header_read_timeout: self.header_read_timeout,
+            max_header_size: self.max_header_size,
             keep_alive_timeout: self.keep_alive_timeout,
             keep_alive: self.keep_alive,
             writev: self.writev,
@@ -193,6 +205,7 @@ impl Config {
 #[derive(Clone)]
 struct WorkerConfig {
     header_read_timeout: Option<Duration>,
+    max_header_size: usize,
     keep_alive_timeout: Option<Duration>,
     keep_alive: bool,
     writev: bool,
@@ -205,6 +218,7 @@ impl WorkerConfig {
     fn into_config(self) -> Config {
         Config {
             header_read_timeout: self.header_read_timeout,
+            max_header_size: self.max_header_size,
             keep_alive_timeout: self.keep_alive_timeout,
             keep_alive: self.keep_alive,
             writev: self.writev,
@@ -256,7 +270,9 @@ type ConnHandler = Box<dyn Fn(TcpStream, SocketAddr) -> ConnFuture>;
 /// ```
 ///
 /// Defaults: keep-alive on, a 30 s header-read timeout, a 60 s keep-alive
-/// idle timeout, no connection limit; HTTP/2 on when the `http2` feature is.
+/// idle timeout, heads up to 16 KiB, no connection limit; HTTP/2 on when
+/// the `http2` feature is. Every buffer a client can grow has a cap: see
+/// [`limits`](crate::limits).
 pub struct Server<H> {
     inner: StreamServer<ConnHandler>,
     slot: Rc<OnceCell<Setup<H>>>,
@@ -395,6 +411,19 @@ where
     /// Default 30 s. When it fires the connection is closed.
     pub fn header_read_timeout(mut self, timeout: Option<Duration>) -> Server<H> {
         self.config.header_read_timeout = timeout;
+        self
+    }
+
+    /// The largest request head accepted, in bytes: the request line and
+    /// the headers (HTTP/1), or the header list (HTTP/2, which counts 32
+    /// bytes more per header). A larger head is answered `431 Request
+    /// Header Fields Too Large` and its connection closed, having cost at
+    /// most this much memory. Default 16 KiB ([`limits::MAX_HEADER_SIZE`](crate::limits::MAX_HEADER_SIZE)).
+    /// It bounds a chunked request body's trailers too. Whatever their
+    /// size, at most 100 headers are accepted (hyper's fixed limit, also
+    /// answered 431).
+    pub fn max_header_size(mut self, bytes: usize) -> Server<H> {
+        self.config.max_header_size = bytes;
         self
     }
 
