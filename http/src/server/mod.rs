@@ -530,7 +530,7 @@ where
         let mut inner = self.inner;
         if let Some((n, start)) = self.workers {
             let start = start(config.for_workers());
-            inner = inner.workers_with(n, start);
+            inner = inner.workers_by(n, start);
         }
         let setup = Setup { config, handler: self.handler, handle: handle.clone() };
         if self.slot.set(setup).is_err() {
