@@ -57,6 +57,7 @@
 //! | tests: an async test, virtual time, seeded schedules | — | [`test`], [`time::pause`], [`testing::check_seeds`] |
 //! | files | `FileObjectThread` | [`fs`] |
 //! | an HTTP server (feature `http`) | `gevent.pywsgi.WSGIServer` | `http::Server`, `http::serve` |
+//! | an axum app or tower service (feature `tower`) | a WSGI app | `http::serve_tower`, `http::Server::bind_tower` |
 //! | an HTTP client (feature `http`) | `requests` under gevent | `http::Client` |
 //! | TLS (feature `tls`) | `gevent.ssl` | `tls`, `http::serve_tls` |
 //! | WebSockets (feature `ws`) | gevent-websocket | `ws` |
@@ -97,6 +98,7 @@
 //! | `tls` | `sprout::tls` (rustls with the ring provider): configurations, `connect`, `accept`; `http::serve_tls`; `https://` in the `Client` (Mozilla roots from webpki-roots) | `http` |
 //! | `ws` | `sprout::ws`: WebSockets through async-tungstenite, server and client | `http` |
 //! | `hyper-util` | `sprout::http::connector`: a connector for hyper-util's pooled legacy `Client` (the engine under reqwest) | `http` |
+//! | `tower` | `sprout::http::tower`: tower services on the server, an axum `Router` among them (`http::serve_tower`, `Server::bind_tower`), with no tokio runtime; `http::TimeoutLayer` on sprout's timer | `http` |
 //!
 //! ```toml
 //! [dependencies]
