@@ -96,8 +96,9 @@ type Boxed<T> = Pin<Box<dyn Future<Output = T>>>;
 /// routes and settings) for `main` and for the tests alike; see
 /// [`Server::boxed`](super::Server::boxed).
 ///
-/// It costs two allocations per request (the request's future, boxed,
-/// and its output's conversion) and one per connection. It is neither
+/// It costs an allocation per request (its future, boxed) and two per
+/// connection (the connection's part of the handler, and the future that
+/// makes it). It is neither
 /// `Send` nor `Clone` (the handler it holds need not be): to run one on
 /// several workers, build one per worker with
 /// [`Server::workers_with`](super::Server::workers_with).

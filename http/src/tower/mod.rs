@@ -242,14 +242,10 @@ pub trait IntoTower {
     fn into_handler(self) -> Self::Handler;
 }
 
-impl<S, B> IntoTower for S
+impl<S> IntoTower for S
 where
-    S: Service<Request<Incoming>, Response = Response<B>> + Clone + 'static,
-    S::Error: Into<BoxError>,
-    S::Future: 'static,
-    B: hyper::body::Body + 'static,
-    B::Data: Into<Bytes>,
-    B::Error: Into<BoxError>,
+    S: Service<Request<Incoming>>,
+    Tower<S>: Handler,
 {
     type Handler = Tower<S>;
 
