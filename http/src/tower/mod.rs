@@ -181,30 +181,26 @@ impl<M> MakeTower<M> {
 
 impl<M> Sealed for MakeTower<M> {}
 
-impl<M, S, B> Handler for MakeTower<M>
+impl<M> Handler for MakeTower<M>
 where
-    M: Service<SocketAddr, Response = S> + Clone + 'static,
+    M: Service<SocketAddr> + Clone + 'static,
     M::Error: Into<BoxError>,
     M::Future: 'static,
-    S: Service<Request<Incoming>, Response = Response<B>> + Clone + 'static,
-    S::Error: Into<BoxError>,
-    S::Future: 'static,
-    B: hyper::body::Body + 'static,
-    B::Data: Into<Bytes>,
-    B::Error: Into<BoxError>,
+    M::Response: 'static,
+    // The connection's service serves its requests as a `Tower`.
+    Tower<M::Response>: Handler<Conn = SocketAddr>,
 {
     /// The connection's service and the client's address.
-    type Conn = (S, SocketAddr);
+    type Conn = (Tower<M::Response>, SocketAddr);
     type Connect = MakeCall<M>;
-    type Future = TowerCall<S>;
+    type Future = <Tower<M::Response> as Handler>::Future;
 
     fn connect(&self, peer: SocketAddr) -> MakeCall<M> {
         MakeCall { call: Oneshot::new(self.make.clone(), peer), peer }
     }
 
-    fn call(&self, (service, peer): &(S, SocketAddr), mut req: Request<Incoming>) -> TowerCall<S> {
-        req.extensions_mut().insert(RemoteAddr(*peer));
-        TowerCall::new(service.clone(), req)
+    fn call(&self, (service, peer): &(Tower<M::Response>, SocketAddr), req: Request<Incoming>) -> Self::Future {
+        service.call(peer, req)
     }
 }
 
@@ -222,12 +218,12 @@ where
     M: Service<SocketAddr>,
     M::Error: Into<BoxError>,
 {
-    type Output = Result<(M::Response, SocketAddr), BoxError>;
+    type Output = Result<(Tower<M::Response>, SocketAddr), BoxError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let peer = *this.peer;
-        this.call.poll(cx).map(|made| made.map(|service| (service, peer)).map_err(Into::into))
+        this.call.poll(cx).map(|made| made.map(|service| (Tower::new(service), peer)).map_err(Into::into))
     }
 }
 
