@@ -1,0 +1,361 @@
+//! The io_uring spike of issue 22: can io_uring beat the epoll floor on
+//! this machine? An echo server built the way the io_uring authors
+//! recommend (`benches/support/uring_server.rs`), measured in one run
+//! against the epoll floor (the echo bench's hand-written mio loop),
+//! sprout's `examples/echo_server.rs`, tokio current_thread, and monoio
+//! with its io_uring and its epoll driver. Linux only, behind the
+//! `uring-spike` feature.
+//!
+//! ```text
+//! cargo bench --bench uring_echo --features uring-spike                       # 6 load points, medians of 5 (about 11 minutes)
+//! cargo bench --bench uring_echo --features uring-spike -- --conns 50 --size 64 --runs 3
+//! cargo bench --bench uring_echo --features uring-spike -- --servers mio,uring,uring-sqpoll
+//! cargo bench --bench uring_echo --features uring-spike -- --probe     # what the kernel supports
+//! cargo bench --bench uring_echo --features uring-spike -- --syscalls  # strace -c -f, per request
+//! cargo bench --bench uring_echo --features uring-spike -- --perf      # kernel events per request (perf stat)
+//! ```
+//!
+//! The setting is the echo bench's (`benches/echo.rs`): each server alone
+//! on core 0 (`taskset -c 0`), its mio load client on core 1, a closed
+//! loop of one message in flight per connection, a warm-up, then the
+//! measured window; the server's CPU time per request comes from
+//! `/proc/PID/stat` over the window. Servers alternate within each run, so
+//! a drift of the shared machine hits all alike; the table shows medians,
+//! and for CPU per request also the median and the range of the per-run
+//! ratios to the floor (each server against the floor's figure of the same
+//! run). "wake/req" is the server's voluntary context switches (all its
+//! threads, from `/proc/PID/task/*/status`) per request: how often it
+//! slept. The decision of issue 22 reads the `cpu/mio` column of `uring`
+//! at 50 and 1,000 connections against the bar of 0.85.
+//!
+//! Server names: `mio`, `sprout`, `tokio`, `monoio` (io_uring driver),
+//! `monoio-legacy` (epoll driver), and the spike `uring` (`DEFER_TASKRUN`)
+//! with any of `-coop` (`COOP_TASKRUN` instead), `-sqpoll` (a polling
+//! kernel thread on core 1, which is the client's: there is no spare core
+//! here), `-fixed` (registered files). `SPROUT_URING_BUFFERS` and
+//! `SPROUT_URING_BUFFER_SIZE` size the spike's buffer ring (2048 x 4 KiB).
+
+#[path = "support/echo_load.rs"]
+mod echo_load;
+#[path = "support/echo_servers.rs"]
+mod echo_servers;
+#[cfg(target_os = "linux")]
+#[path = "support/monoio_echo.rs"]
+mod monoio_echo;
+#[path = "support/strace.rs"]
+mod strace;
+mod support;
+#[cfg(target_os = "linux")]
+#[path = "support/uring_probe.rs"]
+mod uring_probe;
+#[cfg(target_os = "linux")]
+#[path = "support/uring_server.rs"]
+mod uring_server;
+
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use echo_load::Figures;
+use support::report::{self, Better, Metric, Report, Series};
+use support::server_process::read_address;
+
+const SERVERS: [&str; 7] = ["mio", "uring", "uring-coop", "sprout", "tokio", "monoio", "monoio-legacy"];
+const POINTS: [(usize, usize); 6] = [(1, 64), (50, 64), (1000, 64), (1, 4096), (50, 4096), (1000, 4096)];
+/// The decision's bar: the spike's CPU per request over the floor's.
+const BAR: f64 = 0.85;
+
+#[cfg(not(target_os = "linux"))]
+fn main() {
+    println!("uring_echo: io_uring is Linux only; nothing to measure here");
+}
+
+#[cfg(target_os = "linux")]
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
+    let has = |name: &str| args.iter().any(|a| a == name);
+    if let Some(server) = flag("--server") {
+        return serve(&server);
+    }
+    if let Some(addr) = flag("--client") {
+        return client(&addr, &flag);
+    }
+    if has("--probe") {
+        return uring_probe::report();
+    }
+    let runs = flag("--runs").and_then(|s| s.parse().ok()).unwrap_or(5usize).max(1);
+    let secs: f64 = flag("--secs").and_then(|s| s.parse().ok()).unwrap_or(2.0);
+    let conns: Option<usize> = flag("--conns").and_then(|s| s.parse().ok());
+    let size: Option<usize> = flag("--size").and_then(|s| s.parse().ok());
+    let servers: Vec<String> = match flag("--servers") {
+        Some(list) => list.split(',').map(str::to_string).collect(),
+        None => SERVERS.iter().map(|s| s.to_string()).collect(),
+    };
+    assert_eq!(
+        servers.first().map(String::as_str),
+        Some("mio"),
+        "the floor, mio, comes first: the ratios divide by it"
+    );
+    let points: Vec<(usize, usize)> = POINTS
+        .into_iter()
+        .filter(|&(c, s)| conns.is_none_or(|want| want == c) && size.is_none_or(|want| want == s))
+        .collect();
+    if has("--syscalls") {
+        return syscalls(&servers, &points);
+    }
+    if has("--perf") {
+        return perf_events(&servers, &points);
+    }
+    orchestrate(&servers, &points, runs, secs);
+}
+
+// ---------------------------------------------------------------------------
+// The child processes.
+
+#[cfg(target_os = "linux")]
+fn serve(server: &str) {
+    let _ = sprout::net::raise_fd_limit();
+    match server {
+        "mio" => echo_servers::serve_mio().expect("the mio server"),
+        "sprout" => echo_servers::serve_sprout(),
+        "tokio" => echo_servers::serve_tokio(),
+        "monoio" => monoio_echo::serve(false),
+        "monoio-legacy" => monoio_echo::serve(true),
+        other => {
+            let config = uring_server::Config::parse(other).unwrap_or_else(|| panic!("unknown server {other}"));
+            uring_server::serve(config).expect("the io_uring spike")
+        }
+    }
+}
+
+/// The load client's process: runs `echo_load::client` and prints its figures.
+fn client(addr: &str, flag: &dyn Fn(&str) -> Option<String>) {
+    let n = |name: &str| flag(name).and_then(|s| s.parse::<f64>().ok()).unwrap_or_else(|| panic!("{name} needed"));
+    let f = echo_load::client(
+        addr.parse().expect("an address"),
+        n("--conns") as usize,
+        n("--size") as usize,
+        Duration::from_secs_f64(n("--warmup")),
+        Duration::from_secs_f64(n("--secs")),
+        n("--pid") as u32,
+        1,
+    );
+    println!("{} {} {} {} {}", f.rps, f.p50_us, f.p99_us, f.cpu_us_per_req, f.total_requests);
+}
+
+/// Starts `server` under `prefix` (a command such as `taskset -c 0`) and
+/// reads the address it prints.
+fn start_server(prefix: &[&str], server: &str) -> (Child, SocketAddr) {
+    let exe = std::env::current_exe().expect("own path");
+    let mut child = Command::new(prefix[0])
+        .args(&prefix[1..])
+        .arg(exe)
+        .args(["--server", server])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the server (are taskset, strace and perf installed?)");
+    let addr = read_address(&mut child, server);
+    (child, addr)
+}
+
+fn run_client(addr: SocketAddr, conns: usize, size: usize, warmup: f64, secs: f64, pid: u32) -> Figures {
+    let exe = std::env::current_exe().expect("own path");
+    let out = Command::new("taskset")
+        .args(["-c", "1"])
+        .arg(exe)
+        .args(["--client", &addr.to_string(), "--conns", &conns.to_string(), "--size", &size.to_string()])
+        .args(["--warmup", &warmup.to_string(), "--secs", &secs.to_string(), "--pid", &pid.to_string()])
+        .output()
+        .expect("run the client");
+    assert!(out.status.success(), "the client failed: {}", String::from_utf8_lossy(&out.stderr));
+    let v: Vec<f64> =
+        String::from_utf8_lossy(&out.stdout).split_whitespace().map(|s| s.parse().expect("a number")).collect();
+    Figures { rps: v[0], p50_us: v[1], p99_us: v[2], cpu_us_per_req: v[3], total_requests: v[4] }
+}
+
+/// Voluntary context switches of every thread of `pid`: how often it slept.
+fn voluntary_switches(pid: u32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return 0 };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("status")).ok())
+        .filter_map(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        })
+        .sum()
+}
+
+/// What one run of one server measured.
+struct Run {
+    figures: Figures,
+    wakeups_per_req: f64,
+}
+
+fn measure(server: &str, conns: usize, size: usize, secs: f64) -> Run {
+    let (mut child, addr) = start_server(&["taskset", "-c", "0"], server);
+    let before = voluntary_switches(child.id());
+    let figures = run_client(addr, conns, size, (secs / 4.0).max(0.25), secs, child.id());
+    let wakeups_per_req = (voluntary_switches(child.id()) - before) as f64 / figures.total_requests;
+    child.kill().ok();
+    child.wait().ok();
+    Run { figures, wakeups_per_req }
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+// ---------------------------------------------------------------------------
+// The table.
+
+fn orchestrate(servers: &[String], points: &[(usize, usize)], runs: usize, secs: f64) {
+    let mut report = Report::new("uring_echo");
+    println!("io_uring spike: servers on core 0, one mio client on core 1; medians of {runs} run(s) of {secs} s");
+    println!(
+        "cpu/mio: median of the per-run ratios to the floor [their range]; the bar is {BAR} at 50 and 1,000 connections"
+    );
+    println!(
+        "{:<13} {:<13} {:>9} {:>7} {:>7} {:>8} {:>17} {:>8} {:>9}",
+        "load", "server", "req/s", "p50 us", "p99 us", "cpu us", "cpu/mio [range]", "rps/mio", "wake/req"
+    );
+    for &(conns, size) in points {
+        let load = format!("{conns} x {size} B");
+        let load_before = load_average();
+        let mut all: Vec<Vec<Run>> = servers.iter().map(|_| Vec::new()).collect();
+        for run in 1..=runs {
+            for (i, server) in servers.iter().enumerate() {
+                report::progress("uring_echo", &load, server, run, runs);
+                all[i].push(measure(server, conns, size, secs));
+            }
+        }
+        let metrics: [Metric<Run>; 5] = [
+            ("rps", "req/s", Better::Higher, |r| r.figures.rps),
+            ("p50", "µs", Better::Lower, |r| r.figures.p50_us),
+            ("p99", "µs", Better::Lower, |r| r.figures.p99_us),
+            ("cpu", "µs/req", Better::Lower, |r| r.figures.cpu_us_per_req),
+            ("wakeups", "switches/req", Better::Lower, |r| r.wakeups_per_req),
+        ];
+        for (metric, unit, better, figure) in metrics {
+            let mut series = Series::new(&load, unit)
+                .metric(metric)
+                .better(better)
+                .param("conns", conns)
+                .param("size", size)
+                .param("secs", secs)
+                .base("mio");
+            for (server, runs) in servers.iter().zip(&all) {
+                series = series.peer(server, runs.iter().map(figure).collect());
+            }
+            report.add(series);
+        }
+        let med = |i: usize, f: fn(&Run) -> f64| report::median(&all[i].iter().map(f).collect::<Vec<_>>());
+        for (i, server) in servers.iter().enumerate() {
+            // Each run's ratio to the floor's figure of the same run.
+            let ratios: Vec<f64> =
+                (0..runs).map(|r| all[i][r].figures.cpu_us_per_req / all[0][r].figures.cpu_us_per_req).collect();
+            let (lo, hi) = ratios.iter().fold((f64::INFINITY, 0f64), |(lo, hi), &r| (lo.min(r), hi.max(r)));
+            println!(
+                "{:<13} {:<13} {:>9.0} {:>7.0} {:>7.0} {:>8.2} {:>6.3} [{:.2}-{:.2}] {:>7.3}x {:>9.3}",
+                if i == 0 { load.as_str() } else { "" },
+                server,
+                med(i, |r| r.figures.rps),
+                med(i, |r| r.figures.p50_us),
+                med(i, |r| r.figures.p99_us),
+                med(i, |r| r.figures.cpu_us_per_req),
+                report::median(&ratios),
+                lo,
+                hi,
+                med(i, |r| r.figures.rps) / med(0, |r| r.figures.rps),
+                med(i, |r| r.wakeups_per_req),
+            );
+        }
+        println!("{:<13} (load average {load_before} before, {} after)", "", load_average());
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Where the kernel time goes.
+
+/// Runs each server under `strace -c -f` for a short load per point and
+/// prints its system calls per request (strace slows the server several
+/// times over: counts only, no timing).
+fn syscalls(servers: &[String], points: &[(usize, usize)]) {
+    println!("syscalls per request under strace -c -f (about 1 s of load per server and point: counts only)");
+    for &(conns, size) in points {
+        println!("{conns} x {size} B");
+        for server in servers {
+            let out = std::env::temp_dir().join(format!("sprout-uring-strace-{server}-{}", std::process::id()));
+            let out_s = out.display().to_string();
+            let (mut strace, addr) = start_server(&["strace", "-c", "-f", "-o", &out_s, "taskset", "-c", "0"], server);
+            // The traced server is strace's child (taskset execs into it).
+            let children =
+                std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", strace.id())).unwrap_or_default();
+            let pid: u32 = children.split_whitespace().next().and_then(|s| s.parse().ok()).expect("the traced server");
+            let figures = run_client(addr, conns, size, 0.2, 1.0, pid);
+            // SAFETY: kill(2) on the server process this function started.
+            unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+            strace.wait().ok();
+            let text = std::fs::read_to_string(&out).unwrap_or_default();
+            let _ = std::fs::remove_file(&out);
+            let rows = strace::per_request(&text, figures.total_requests);
+            println!("  {server:<14} {:>7.0} requests: {}", figures.total_requests, strace::describe(&rows));
+        }
+    }
+}
+
+/// Kernel events per request, counted by `perf stat` on the running
+/// server (no slow-down, unlike strace): system calls, io_uring task work
+/// and poll arming, wake-ups, context switches.
+fn perf_events(servers: &[String], points: &[(usize, usize)]) {
+    const EVENTS: [(&str, &str); 8] = [
+        ("raw_syscalls:sys_enter", "syscalls"),
+        ("context-switches", "switches"),
+        ("sched:sched_wakeup", "wakeups"),
+        ("io_uring:io_uring_task_add", "task_add"),
+        ("io_uring:io_uring_local_work_run", "local_run"),
+        ("io_uring:io_uring_poll_arm", "poll_arm"),
+        ("io_uring:io_uring_complete", "cqes"),
+        ("io_uring:io_uring_submit_req", "sqes"),
+    ];
+    println!("kernel events per request, perf stat on the server's process (all its threads)");
+    println!("{}", EVENTS.iter().map(|(_, short)| format!("{short:>10}")).collect::<String>());
+    for &(conns, size) in points {
+        println!("{conns} x {size} B");
+        for server in servers {
+            let (mut child, addr) = start_server(&["taskset", "-c", "0"], server);
+            let out = std::env::temp_dir().join(format!("sprout-uring-perf-{server}-{}", std::process::id()));
+            let events: Vec<&str> = EVENTS.iter().map(|(e, _)| *e).collect();
+            let mut perf = Command::new("perf")
+                .args(["stat", "-x", ",", "-o"])
+                .arg(&out)
+                .args(["-e", &events.join(","), "-p", &child.id().to_string()])
+                .spawn()
+                .expect("perf (apt-get install linux-perf)");
+            let figures = run_client(addr, conns, size, 0.2, 1.5, child.id());
+            // SAFETY: kill(2) with SIGINT on the perf process this function
+            // started: perf prints its counts and exits.
+            unsafe { libc::kill(perf.id() as i32, libc::SIGINT) };
+            perf.wait().ok();
+            child.kill().ok();
+            child.wait().ok();
+            let text = std::fs::read_to_string(&out).unwrap_or_default();
+            let _ = std::fs::remove_file(&out);
+            let count = |event: &str| -> String {
+                text.lines()
+                    .find(|l| l.split(',').nth(2) == Some(event))
+                    .and_then(|l| l.split(',').next()?.parse::<f64>().ok())
+                    .map_or("-".into(), |c| format!("{:.3}", c / figures.total_requests))
+            };
+            let row: String = EVENTS.iter().map(|(e, _)| format!("{:>10}", count(e))).collect();
+            println!("{row}  {server} ({:.0} requests)", figures.total_requests);
+        }
+    }
+}
