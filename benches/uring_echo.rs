@@ -7,7 +7,7 @@
 //! `uring-spike` feature.
 //!
 //! ```text
-//! cargo bench --bench uring_echo --features uring-spike                       # 6 load points, medians of 5 (about 11 minutes)
+//! cargo bench --bench uring_echo --features uring-spike                       # 6 load points, medians of 5 (about 13 minutes)
 //! cargo bench --bench uring_echo --features uring-spike -- --conns 50 --size 64 --runs 3
 //! cargo bench --bench uring_echo --features uring-spike -- --servers mio,uring,uring-sqpoll
 //! cargo bench --bench uring_echo --features uring-spike -- --probe     # what the kernel supports
@@ -23,9 +23,10 @@
 //! a drift of the shared machine hits all alike; the table shows medians,
 //! and for CPU per request also the median and the range of the per-run
 //! ratios to the floor (each server against the floor's figure of the same
-//! run). "wake/req" is the server's voluntary context switches (all its
-//! threads, from `/proc/PID/task/*/status`) per request: how often it
-//! slept. The decision of issue 22 reads the `cpu/mio` column of `uring`
+//! run). "user" and "system" split the server's CPU time per request
+//! (over the whole client run, in 10 ms ticks); "wake/req" is its
+//! voluntary context switches (all its threads, from
+//! `/proc/PID/task/*/status`) per request: how often it slept. The decision of issue 22 reads the `cpu/mio` column of `uring`
 //! at 50 and 1,000 connections against the bar of 0.85.
 //!
 //! Server names: `mio`, `sprout`, `tokio`, `monoio` (io_uring driver),
@@ -58,9 +59,9 @@ use std::time::Duration;
 
 use echo_load::Figures;
 use support::report::{self, Better, Metric, Report, Series};
-use support::server_process::read_address;
+use support::server_process::{cpu_times, read_address};
 
-const SERVERS: [&str; 7] = ["mio", "uring", "uring-coop", "sprout", "tokio", "monoio", "monoio-legacy"];
+const SERVERS: [&str; 8] = ["mio", "uring", "uring-coop", "uring-fixed", "sprout", "tokio", "monoio", "monoio-legacy"];
 const POINTS: [(usize, usize); 6] = [(1, 64), (50, 64), (1000, 64), (1, 4096), (50, 4096), (1000, 4096)];
 /// The decision's bar: the spike's CPU per request over the floor's.
 const BAR: f64 = 0.85;
@@ -188,20 +189,33 @@ fn voluntary_switches(pid: u32) -> u64 {
         .sum()
 }
 
-/// What one run of one server measured.
+/// What one run of one server measured. The CPU per request of `figures`
+/// covers the measured window; the split into user and system time, and
+/// the wake-ups, cover the whole client run (connections and warm-up too,
+/// over all the requests it made), so they are whole ticks of 10 ms.
 struct Run {
     figures: Figures,
+    user_us_per_req: f64,
+    system_us_per_req: f64,
     wakeups_per_req: f64,
 }
 
 fn measure(server: &str, conns: usize, size: usize, secs: f64) -> Run {
     let (mut child, addr) = start_server(&["taskset", "-c", "0"], server);
-    let before = voluntary_switches(child.id());
-    let figures = run_client(addr, conns, size, (secs / 4.0).max(0.25), secs, child.id());
-    let wakeups_per_req = (voluntary_switches(child.id()) - before) as f64 / figures.total_requests;
+    let pid = child.id();
+    let (switches, (user, system)) = (voluntary_switches(pid), cpu_times(pid));
+    let figures = run_client(addr, conns, size, (secs / 4.0).max(0.25), secs, pid);
+    let per_req = |v: f64| v / figures.total_requests;
+    let (user_after, system_after) = cpu_times(pid);
+    let run = Run {
+        user_us_per_req: per_req((user_after - user) * 1e6),
+        system_us_per_req: per_req((system_after - system) * 1e6),
+        wakeups_per_req: per_req((voluntary_switches(pid) - switches) as f64),
+        figures,
+    };
     child.kill().ok();
     child.wait().ok();
-    Run { figures, wakeups_per_req }
+    run
 }
 
 fn load_average() -> String {
@@ -223,8 +237,18 @@ fn orchestrate(servers: &[String], points: &[(usize, usize)], runs: usize, secs:
         "cpu/mio: median of the per-run ratios to the floor [their range]; the bar is {BAR} at 50 and 1,000 connections"
     );
     println!(
-        "{:<13} {:<13} {:>9} {:>7} {:>7} {:>8} {:>17} {:>8} {:>9}",
-        "load", "server", "req/s", "p50 us", "p99 us", "cpu us", "cpu/mio [range]", "rps/mio", "wake/req"
+        "{:<13} {:<13} {:>9} {:>7} {:>7} {:>8} {:>17} {:>8} {:>7} {:>7} {:>9}",
+        "load",
+        "server",
+        "req/s",
+        "p50 us",
+        "p99 us",
+        "cpu us",
+        "cpu/mio [range]",
+        "rps/mio",
+        "user",
+        "system",
+        "wake/req"
     );
     for &(conns, size) in points {
         let load = format!("{conns} x {size} B");
@@ -236,11 +260,13 @@ fn orchestrate(servers: &[String], points: &[(usize, usize)], runs: usize, secs:
                 all[i].push(measure(server, conns, size, secs));
             }
         }
-        let metrics: [Metric<Run>; 5] = [
+        let metrics: [Metric<Run>; 7] = [
             ("rps", "req/s", Better::Higher, |r| r.figures.rps),
             ("p50", "µs", Better::Lower, |r| r.figures.p50_us),
             ("p99", "µs", Better::Lower, |r| r.figures.p99_us),
             ("cpu", "µs/req", Better::Lower, |r| r.figures.cpu_us_per_req),
+            ("user", "µs/req", Better::Lower, |r| r.user_us_per_req),
+            ("system", "µs/req", Better::Lower, |r| r.system_us_per_req),
             ("wakeups", "switches/req", Better::Lower, |r| r.wakeups_per_req),
         ];
         for (metric, unit, better, figure) in metrics {
@@ -263,7 +289,7 @@ fn orchestrate(servers: &[String], points: &[(usize, usize)], runs: usize, secs:
                 (0..runs).map(|r| all[i][r].figures.cpu_us_per_req / all[0][r].figures.cpu_us_per_req).collect();
             let (lo, hi) = ratios.iter().fold((f64::INFINITY, 0f64), |(lo, hi), &r| (lo.min(r), hi.max(r)));
             println!(
-                "{:<13} {:<13} {:>9.0} {:>7.0} {:>7.0} {:>8.2} {:>6.3} [{:.2}-{:.2}] {:>7.3}x {:>9.3}",
+                "{:<13} {:<13} {:>9.0} {:>7.0} {:>7.0} {:>8.2} {:>6.3} [{:.2}-{:.2}] {:>7.3}x {:>7.2} {:>7.2} {:>9.3}",
                 if i == 0 { load.as_str() } else { "" },
                 server,
                 med(i, |r| r.figures.rps),
@@ -274,6 +300,8 @@ fn orchestrate(servers: &[String], points: &[(usize, usize)], runs: usize, secs:
                 lo,
                 hi,
                 med(i, |r| r.figures.rps) / med(0, |r| r.figures.rps),
+                med(i, |r| r.user_us_per_req),
+                med(i, |r| r.system_us_per_req),
                 med(i, |r| r.wakeups_per_req),
             );
         }

@@ -241,8 +241,25 @@ struct Conn {
     done: bool,
 }
 
+/// What the loop did, for `SPROUT_URING_STATS=1` (printed to stderr every
+/// 2^16 completions): how often the unusual paths run.
+#[derive(Default, Debug)]
+struct Stats {
+    turns: u64,
+    completions: u64,
+    /// Sends that took less than asked, resubmitted for the rest.
+    short_sends: u64,
+    /// Receives ended by an empty buffer ring.
+    enobufs: u64,
+    /// Receives the kernel ended with data (no `IORING_CQE_F_MORE`).
+    restarted: u64,
+    /// Extra `io_uring_enter` calls for a full submission queue.
+    sq_full: u64,
+}
+
 struct Server<'a> {
     config: Config,
+    stats: Stats,
     submitter: Submitter<'a>,
     sq: SubmissionQueue<'a>,
     bufs: BufRing,
@@ -262,6 +279,7 @@ impl Server<'_> {
             if unsafe { self.sq.push(&entry) }.is_ok() {
                 return;
             }
+            self.stats.sq_full += 1;
             self.sq.sync();
             self.submitter.submit().expect("io_uring_enter (submit)");
             self.sq.sync();
@@ -366,12 +384,14 @@ impl Server<'_> {
         if res > 0 {
             // The kernel stopped the receive for its own reasons (such as a
             // full completion queue): the connection goes on.
+            self.stats.restarted += 1;
             self.arm_recv(key);
         } else if res == -libc::ENOBUFS && !c.done {
             // The ring ran dry. Re-armed at the end of the turn, once
             // sends have given buffers back.
             c.starved = true;
             self.starved.push(key);
+            self.stats.enobufs += 1;
         } else {
             // End of stream (0), an error, or the cancel `sent` asked for.
             c.done = true;
@@ -404,6 +424,8 @@ impl Server<'_> {
         if front.from == front.to {
             c.queue.pop_front();
             self.bufs.give_back(bid);
+        } else {
+            self.stats.short_sends += 1;
         }
         // A short send leaves the rest at the front: it goes next.
         self.send_next(key);
@@ -437,7 +459,9 @@ pub fn serve(config: Config) -> io::Result<()> {
         submitter.register_files_sparse(FILE_SLOTS)?;
     }
     let bufs = BufRing::register(&submitter, config.buffers, config.buffer_size)?;
-    let mut server = Server { config, submitter, sq, bufs, conns: slab::Slab::new(), starved: Vec::new() };
+    let stats_wanted = std::env::var_os("SPROUT_URING_STATS").is_some();
+    let mut server =
+        Server { config, stats: Stats::default(), submitter, sq, bufs, conns: slab::Slab::new(), starved: Vec::new() };
     let fd = listener.as_raw_fd();
     server.arm_accept(fd);
     announce(listener.local_addr()?);
@@ -463,6 +487,12 @@ pub fn serve(config: Config) -> io::Result<()> {
         cq.sync();
         for &(data, res, flags) in &completions {
             server.complete(fd, data, res, flags);
+        }
+        let before = server.stats.completions;
+        server.stats.turns += 1;
+        server.stats.completions += completions.len() as u64;
+        if stats_wanted && before >> 16 != server.stats.completions >> 16 {
+            eprintln!("{:?}", server.stats);
         }
         completions.clear();
         server.rearm_starved();
