@@ -340,18 +340,23 @@ fn syscalls(servers: &[String], points: &[(usize, usize)]) {
 }
 
 /// Kernel events per request, counted by `perf stat` on the running
-/// server (no slow-down, unlike strace): system calls, io_uring task work
-/// and poll arming, wake-ups, context switches.
+/// server (no slow-down, unlike strace): system calls, context switches
+/// (sleeps), and io_uring's: waits for completions, runs of deferred
+/// (`local_run`) and ordinary (`tw_run`, `tw_add`) task work, poll arming
+/// (an operation that found its socket not ready), punts to the io-wq
+/// worker threads, submissions and completions.
 fn perf_events(servers: &[String], points: &[(usize, usize)]) {
-    const EVENTS: [(&str, &str); 8] = [
+    const EVENTS: [(&str, &str); 10] = [
         ("raw_syscalls:sys_enter", "syscalls"),
         ("context-switches", "switches"),
-        ("sched:sched_wakeup", "wakeups"),
-        ("io_uring:io_uring_task_add", "task_add"),
+        ("io_uring:io_uring_cqring_wait", "cq_waits"),
         ("io_uring:io_uring_local_work_run", "local_run"),
+        ("io_uring:io_uring_task_work_run", "tw_run"),
+        ("io_uring:io_uring_task_add", "tw_add"),
         ("io_uring:io_uring_poll_arm", "poll_arm"),
-        ("io_uring:io_uring_complete", "cqes"),
+        ("io_uring:io_uring_queue_async_work", "io_wq"),
         ("io_uring:io_uring_submit_req", "sqes"),
+        ("io_uring:io_uring_complete", "cqes"),
     ];
     println!("kernel events per request, perf stat on the server's process (all its threads)");
     println!("{}", EVENTS.iter().map(|(_, short)| format!("{short:>10}")).collect::<String>());

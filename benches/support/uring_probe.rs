@@ -18,7 +18,7 @@ pub fn report() {
     );
 
     println!("ring setups:");
-    let spike = |taskrun| Config { taskrun, fixed_files: false, buffers: 8, buffer_size: 4096 };
+    let spike = |taskrun| Config { taskrun, fixed_files: false, zero_copy: false, buffers: 8, buffer_size: 4096 };
     let setups = [
         ("SINGLE_ISSUER + DEFER_TASKRUN", spike(TaskRun::Defer)),
         ("SINGLE_ISSUER + COOP_TASKRUN + TASKRUN_FLAG", spike(TaskRun::Coop)),

@@ -66,6 +66,10 @@ pub struct Config {
     /// Accept into registered file slots (`IORING_FILE_INDEX_ALLOC`) and
     /// name the sockets by slot, which skips a file lookup per operation.
     pub fixed_files: bool,
+    /// Send with `SEND_ZC`: the kernel sends from the buffer's pages
+    /// without copying them into socket buffers, and a second completion
+    /// (`IORING_CQE_F_NOTIF`) says when the buffer may be reused.
+    pub zero_copy: bool,
     /// Provided buffers in the ring (a power of two) and their size.
     pub buffers: u16,
     pub buffer_size: u32,
@@ -73,13 +77,15 @@ pub struct Config {
 
 impl Config {
     /// The variant a server name asks for: `uring`, then any of `-coop`,
-    /// `-sqpoll`, `-fixed` (`uring-sqpoll-fixed`). `None` for other names.
+    /// `-sqpoll`, `-fixed`, `-zc` (`uring-sqpoll-fixed`). `None` for other
+    /// names.
     pub fn parse(name: &str) -> Option<Config> {
         let mut parts = name.split('-');
         if parts.next() != Some("uring") {
             return None;
         }
-        let mut config = Config { taskrun: TaskRun::Defer, fixed_files: false, buffers: 2048, buffer_size: 4096 };
+        let mut config =
+            Config { taskrun: TaskRun::Defer, fixed_files: false, zero_copy: false, buffers: 2048, buffer_size: 4096 };
         for part in parts {
             match part {
                 "coop" => config.taskrun = TaskRun::Coop,
@@ -87,6 +93,7 @@ impl Config {
                 // is no spare one, which the figures must say.
                 "sqpoll" => config.taskrun = TaskRun::Sqpoll { cpu: 1, idle_ms: 50 },
                 "fixed" => config.fixed_files = true,
+                "zc" => config.zero_copy = true,
                 _ => return None,
             }
         }
@@ -266,6 +273,12 @@ struct Server<'a> {
     conns: slab::Slab<Conn>,
     /// Connections whose receive ended with `ENOBUFS` (see `Conn::starved`).
     starved: Vec<usize>,
+    /// Zero-copy sends: per buffer, the notifications still due (a send
+    /// completion with `IORING_CQE_F_MORE` adds one, the notification takes
+    /// it; signed, for a notification that comes first), and whether the
+    /// buffer is sent back in full and only waits for them.
+    notifs_due: Vec<i32>,
+    awaiting_notif: Vec<bool>,
 }
 
 impl Server<'_> {
@@ -316,9 +329,11 @@ impl Server<'_> {
             return;
         }
         let (ptr, len) = (self.bufs.bytes(bid, from), to - from);
-        let entry = match self.config.fixed_files {
-            true => opcode::Send::new(Fixed(c.fd), ptr, len).build(),
-            false => opcode::Send::new(Fd(c.fd as RawFd), ptr, len).build(),
+        let entry = match (self.config.fixed_files, self.config.zero_copy) {
+            (true, false) => opcode::Send::new(Fixed(c.fd), ptr, len).build(),
+            (false, false) => opcode::Send::new(Fd(c.fd as RawFd), ptr, len).build(),
+            (true, true) => opcode::SendZc::new(Fixed(c.fd), ptr, len).build(),
+            (false, true) => opcode::SendZc::new(Fd(c.fd as RawFd), ptr, len).build(),
         };
         self.conns[key].sending = true;
         self.push(entry.user_data(user_data(Op::Send, key, bid)));
@@ -334,7 +349,7 @@ impl Server<'_> {
         let entry = self.on_socket(key, |fd| opcode::Close::new(fd).build(), |slot| opcode::Close::new(slot).build());
         let c = self.conns.remove(key);
         for p in c.queue {
-            self.bufs.give_back(p.bid);
+            self.release(p.bid);
         }
         self.push(entry.user_data(user_data(Op::Close, 0, 0)));
     }
@@ -360,7 +375,8 @@ impl Server<'_> {
                 }
             }
             Op::Recv => self.received(key, res, flags),
-            Op::Send => self.sent(key, bid, res),
+            Op::Send if cqueue::notif(flags) => self.notified(bid),
+            Op::Send => self.sent(key, bid, res, flags),
             Op::Close => {}
         }
     }
@@ -399,7 +415,30 @@ impl Server<'_> {
         }
     }
 
-    fn sent(&mut self, key: usize, bid: u16, res: i32) {
+    /// Gives buffer `bid` back to the ring, or, while a zero-copy send of
+    /// it may still read its pages, once the last notification comes.
+    fn release(&mut self, bid: u16) {
+        if self.notifs_due[usize::from(bid)] == 0 {
+            self.bufs.give_back(bid);
+        } else {
+            self.awaiting_notif[usize::from(bid)] = true;
+        }
+    }
+
+    /// A zero-copy send's notification: the kernel is done with the pages.
+    fn notified(&mut self, bid: u16) {
+        let b = usize::from(bid);
+        self.notifs_due[b] -= 1;
+        if self.notifs_due[b] == 0 && self.awaiting_notif[b] {
+            self.awaiting_notif[b] = false;
+            self.bufs.give_back(bid);
+        }
+    }
+
+    fn sent(&mut self, key: usize, bid: u16, res: i32, flags: u32) {
+        if cqueue::more(flags) {
+            self.notifs_due[usize::from(bid)] += 1; // a zero-copy send
+        }
         let c = &mut self.conns[key];
         c.sending = false;
         if res < 0 {
@@ -409,7 +448,7 @@ impl Server<'_> {
             let dropped: Vec<Pending> = c.queue.drain(..).collect();
             let receiving = c.receiving;
             for p in dropped {
-                self.bufs.give_back(p.bid);
+                self.release(p.bid);
             }
             if receiving {
                 let recv = user_data(Op::Recv, key, 0);
@@ -423,7 +462,7 @@ impl Server<'_> {
         front.from += res as u32;
         if front.from == front.to {
             c.queue.pop_front();
-            self.bufs.give_back(bid);
+            self.release(bid);
         } else {
             self.stats.short_sends += 1;
         }
@@ -432,16 +471,19 @@ impl Server<'_> {
         self.close_if_finished(key);
     }
 
-    /// Re-arms receives that found the buffer ring empty, now that some
-    /// buffers are back.
+    /// Re-arms receives that found the buffer ring empty, as many as there
+    /// are buffers back (each will take at least one): re-arming them all
+    /// would only have the rest fail again, every turn.
     fn rearm_starved(&mut self) {
-        while self.bufs.available() > 0 {
+        let mut budget = self.bufs.available();
+        while budget > 0 {
             let Some(key) = self.starved.pop() else { return };
             // A starved connection stays in the slab (it is not `receiving`
             // but not `done` either), unless a failed send closed it; then
             // the key may name a new connection, which is not starved.
             if self.conns.get(key).is_some_and(|c| c.starved) {
                 self.arm_recv(key);
+                budget -= 1;
             }
         }
     }
@@ -460,8 +502,17 @@ pub fn serve(config: Config) -> io::Result<()> {
     }
     let bufs = BufRing::register(&submitter, config.buffers, config.buffer_size)?;
     let stats_wanted = std::env::var_os("SPROUT_URING_STATS").is_some();
-    let mut server =
-        Server { config, stats: Stats::default(), submitter, sq, bufs, conns: slab::Slab::new(), starved: Vec::new() };
+    let mut server = Server {
+        config,
+        stats: Stats::default(),
+        submitter,
+        sq,
+        bufs,
+        conns: slab::Slab::new(),
+        starved: Vec::new(),
+        notifs_due: vec![0; usize::from(config.buffers)],
+        awaiting_notif: vec![false; usize::from(config.buffers)],
+    };
     let fd = listener.as_raw_fd();
     server.arm_accept(fd);
     announce(listener.local_addr()?);
