@@ -13,6 +13,7 @@
 //! cargo bench --bench uring_echo --features uring-spike -- --probe     # what the kernel supports
 //! cargo bench --bench uring_echo --features uring-spike -- --syscalls  # strace -c -f, per request
 //! cargo bench --bench uring_echo --features uring-spike -- --perf      # kernel events per request (perf stat)
+//! cargo bench --bench uring_echo --features uring-spike -- --profile   # where the CPU goes (perf record)
 //! ```
 //!
 //! The setting is the echo bench's (`benches/echo.rs`): each server alone
@@ -36,10 +37,16 @@
 //! here), `-fixed` (registered files). `SPROUT_URING_BUFFERS` and
 //! `SPROUT_URING_BUFFER_SIZE` size the spike's buffer ring (2048 x 4 KiB).
 
+// Elsewhere than Linux, `main` only says so: the rest is unused there.
+#![cfg_attr(not(target_os = "linux"), allow(dead_code, unused_imports))]
+
 #[path = "support/echo_load.rs"]
 mod echo_load;
 #[path = "support/echo_servers.rs"]
 mod echo_servers;
+#[cfg(target_os = "linux")]
+#[path = "support/kernel_time.rs"]
+mod kernel_time;
 #[cfg(target_os = "linux")]
 #[path = "support/monoio_echo.rs"]
 mod monoio_echo;
@@ -103,10 +110,13 @@ fn main() {
         .filter(|&(c, s)| conns.is_none_or(|want| want == c) && size.is_none_or(|want| want == s))
         .collect();
     if has("--syscalls") {
-        return syscalls(&servers, &points);
+        return kernel_time::syscalls(&servers, &points);
     }
     if has("--perf") {
-        return perf_events(&servers, &points);
+        return kernel_time::perf_events(&servers, &points);
+    }
+    if has("--profile") {
+        return kernel_time::profile(&servers, &points);
     }
     orchestrate(&servers, &points, runs, secs);
 }
@@ -306,89 +316,5 @@ fn orchestrate(servers: &[String], points: &[(usize, usize)], runs: usize, secs:
             );
         }
         println!("{:<13} (load average {load_before} before, {} after)", "", load_average());
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Where the kernel time goes.
-
-/// Runs each server under `strace -c -f` for a short load per point and
-/// prints its system calls per request (strace slows the server several
-/// times over: counts only, no timing).
-fn syscalls(servers: &[String], points: &[(usize, usize)]) {
-    println!("syscalls per request under strace -c -f (about 1 s of load per server and point: counts only)");
-    for &(conns, size) in points {
-        println!("{conns} x {size} B");
-        for server in servers {
-            let out = std::env::temp_dir().join(format!("sprout-uring-strace-{server}-{}", std::process::id()));
-            let out_s = out.display().to_string();
-            let (mut strace, addr) = start_server(&["strace", "-c", "-f", "-o", &out_s, "taskset", "-c", "0"], server);
-            // The traced server is strace's child (taskset execs into it).
-            let children =
-                std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", strace.id())).unwrap_or_default();
-            let pid: u32 = children.split_whitespace().next().and_then(|s| s.parse().ok()).expect("the traced server");
-            let figures = run_client(addr, conns, size, 0.2, 1.0, pid);
-            // SAFETY: kill(2) on the server process this function started.
-            unsafe { libc::kill(pid as i32, libc::SIGTERM) };
-            strace.wait().ok();
-            let text = std::fs::read_to_string(&out).unwrap_or_default();
-            let _ = std::fs::remove_file(&out);
-            let rows = strace::per_request(&text, figures.total_requests);
-            println!("  {server:<14} {:>7.0} requests: {}", figures.total_requests, strace::describe(&rows));
-        }
-    }
-}
-
-/// Kernel events per request, counted by `perf stat` on the running
-/// server (no slow-down, unlike strace): system calls, context switches
-/// (sleeps), and io_uring's: waits for completions, runs of deferred
-/// (`local_run`) and ordinary (`tw_run`, `tw_add`) task work, poll arming
-/// (an operation that found its socket not ready), punts to the io-wq
-/// worker threads, submissions and completions.
-fn perf_events(servers: &[String], points: &[(usize, usize)]) {
-    const EVENTS: [(&str, &str); 10] = [
-        ("raw_syscalls:sys_enter", "syscalls"),
-        ("context-switches", "switches"),
-        ("io_uring:io_uring_cqring_wait", "cq_waits"),
-        ("io_uring:io_uring_local_work_run", "local_run"),
-        ("io_uring:io_uring_task_work_run", "tw_run"),
-        ("io_uring:io_uring_task_add", "tw_add"),
-        ("io_uring:io_uring_poll_arm", "poll_arm"),
-        ("io_uring:io_uring_queue_async_work", "io_wq"),
-        ("io_uring:io_uring_submit_req", "sqes"),
-        ("io_uring:io_uring_complete", "cqes"),
-    ];
-    println!("kernel events per request, perf stat on the server's process (all its threads)");
-    println!("{}", EVENTS.iter().map(|(_, short)| format!("{short:>10}")).collect::<String>());
-    for &(conns, size) in points {
-        println!("{conns} x {size} B");
-        for server in servers {
-            let (mut child, addr) = start_server(&["taskset", "-c", "0"], server);
-            let out = std::env::temp_dir().join(format!("sprout-uring-perf-{server}-{}", std::process::id()));
-            let events: Vec<&str> = EVENTS.iter().map(|(e, _)| *e).collect();
-            let mut perf = Command::new("perf")
-                .args(["stat", "-x", ",", "-o"])
-                .arg(&out)
-                .args(["-e", &events.join(","), "-p", &child.id().to_string()])
-                .spawn()
-                .expect("perf (apt-get install linux-perf)");
-            let figures = run_client(addr, conns, size, 0.2, 1.5, child.id());
-            // SAFETY: kill(2) with SIGINT on the perf process this function
-            // started: perf prints its counts and exits.
-            unsafe { libc::kill(perf.id() as i32, libc::SIGINT) };
-            perf.wait().ok();
-            child.kill().ok();
-            child.wait().ok();
-            let text = std::fs::read_to_string(&out).unwrap_or_default();
-            let _ = std::fs::remove_file(&out);
-            let count = |event: &str| -> String {
-                text.lines()
-                    .find(|l| l.split(',').nth(2) == Some(event))
-                    .and_then(|l| l.split(',').next()?.parse::<f64>().ok())
-                    .map_or("-".into(), |c| format!("{:.3}", c / figures.total_requests))
-            };
-            let row: String = EVENTS.iter().map(|(e, _)| format!("{:>10}", count(e))).collect();
-            println!("{row}  {server} ({:.0} requests)", figures.total_requests);
-        }
     }
 }
