@@ -45,11 +45,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
-use std::time::Duration;
 
 use echo_load::Figures;
 use echo_servers::{BUFFER, serve_mio, serve_sprout, serve_tokio};
-use support::report::{self, Better, Metric, Report, Series};
+use support::report::{self, Better, Metric, Report};
 use support::server_process::{announce, read_address};
 
 /// The servers in Rust, this binary's own (`--server NAME`).
@@ -72,21 +71,7 @@ fn main() {
         return serve(&server);
     }
     if let Some(addr) = flag("--client") {
-        let n = |name: &str| flag(name).and_then(|s| s.parse::<f64>().ok()).unwrap_or_else(|| panic!("{name} needed"));
-        let result = echo_load::client(
-            addr.parse().expect("an address"),
-            n("--conns") as usize,
-            n("--size") as usize,
-            Duration::from_secs_f64(n("--warmup")),
-            Duration::from_secs_f64(n("--secs")),
-            n("--pid") as u32,
-            1,
-        );
-        println!(
-            "{} {} {} {} {}",
-            result.rps, result.p50_us, result.p99_us, result.cpu_us_per_req, result.total_requests
-        );
-        return;
+        return echo_load::child_main(&addr, flag);
     }
     let runs = flag("--runs").and_then(|s| s.parse().ok()).unwrap_or(3usize).max(1);
     let secs: f64 = flag("--secs").and_then(|s| s.parse().ok()).unwrap_or(2.0);
@@ -139,19 +124,8 @@ fn orchestrate(points: &[(usize, usize)], runs: usize, secs: f64) {
             ("p99", "µs", Better::Lower, |f| f.p99_us),
             ("cpu", "µs/req", Better::Lower, |f| f.cpu_us_per_req),
         ];
-        for (metric, unit, better, figure) in metrics {
-            let mut series = Series::new(&load, unit)
-                .metric(metric)
-                .better(better)
-                .param("conns", conns)
-                .param("size", size)
-                .param("secs", secs)
-                .base("sprout");
-            for (server, figures) in servers.iter().zip(&all) {
-                series = series.peer(server, figures.iter().map(figure).collect());
-            }
-            report.add(series);
-        }
+        let params = [("conns", conns.into()), ("size", size.into()), ("secs", secs.into())];
+        report.add_metrics(&load, &params, "sprout", &metrics, &servers, &all);
         let med = |i: usize, f: fn(&Figures) -> f64| median(all[i].iter().map(f).collect());
         let cpu: Vec<f64> = (0..servers.len()).map(|i| med(i, |f| f.cpu_us_per_req)).collect();
         for (i, server) in servers.iter().enumerate() {
@@ -198,24 +172,9 @@ fn start_server(prefix: &[&str], server: &str) -> (Child, SocketAddr) {
     (child, addr)
 }
 
-fn run_client(addr: SocketAddr, conns: usize, size: usize, warmup: f64, secs: f64, pid: u32) -> Figures {
-    let exe = std::env::current_exe().expect("own path");
-    let out = Command::new("taskset")
-        .args(["-c", "1"])
-        .arg(exe)
-        .args(["--client", &addr.to_string(), "--conns", &conns.to_string(), "--size", &size.to_string()])
-        .args(["--warmup", &warmup.to_string(), "--secs", &secs.to_string(), "--pid", &pid.to_string()])
-        .output()
-        .expect("run the client");
-    assert!(out.status.success(), "the client failed: {}", String::from_utf8_lossy(&out.stderr));
-    let text = String::from_utf8_lossy(&out.stdout);
-    let v: Vec<f64> = text.split_whitespace().map(|s| s.parse().expect("a number")).collect();
-    Figures { rps: v[0], p50_us: v[1], p99_us: v[2], cpu_us_per_req: v[3], total_requests: v[4] }
-}
-
 fn measure(server: &str, conns: usize, size: usize, secs: f64) -> Figures {
     let (mut child, addr) = start_server(&[], server);
-    let figures = run_client(addr, conns, size, (secs / 4.0).max(0.25), secs, child.id());
+    let figures = echo_load::run_in_child(addr, conns, size, (secs / 4.0).max(0.25), secs, child.id());
     child.kill().ok();
     child.wait().ok();
     figures
@@ -226,20 +185,12 @@ fn measure(server: &str, conns: usize, size: usize, secs: f64) -> Figures {
 fn syscalls(conns: usize, size: usize) {
     println!("syscalls per request, {conns} connections x {size} B, under strace -c -f (slow: counts only)");
     for server in SERVERS {
-        let report = std::env::temp_dir().join(format!("sprout-echo-strace-{server}-{}", std::process::id()));
-        let report_s = report.display().to_string();
-        let (mut strace, addr) = start_server(&["strace", "-c", "-f", "-o", &report_s, "taskset", "-c", "0"], server);
-        // The traced server is strace's child (taskset execs into it).
-        let children = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", strace.id())).unwrap_or_default();
-        let pid: u32 = children.split_whitespace().next().and_then(|s| s.parse().ok()).expect("the traced server");
-        let figures = run_client(addr, conns, size, 0.2, 1.0, pid);
-        // SAFETY: kill(2) on the server process we started.
-        unsafe { libc::kill(pid as i32, libc::SIGTERM) };
-        strace.wait().ok();
-        let text = std::fs::read_to_string(&report).unwrap_or_default();
-        let _ = std::fs::remove_file(&report);
-        let rows = strace::per_request(&text, figures.total_requests);
-        println!("{server:<7} {:.0} requests: {}", figures.total_requests, strace::describe(&rows));
+        let (requests, rows) = strace::count(
+            server,
+            |prefix| start_server(prefix, server),
+            |addr, pid| echo_load::run_in_child(addr, conns, size, 0.2, 1.0, pid).total_requests,
+        );
+        println!("{server:<7} {requests:.0} requests: {}", strace::describe(&rows));
     }
 }
 
@@ -267,7 +218,7 @@ fn instructions(conns: usize, size: usize) {
             let out_arg = format!("--callgrind-out-file={}", out.display());
             let (mut child, addr) =
                 start_server(&["taskset", "-c", "0", "valgrind", "--tool=callgrind", "--quiet", &out_arg], server);
-            let figures = run_client(addr, conns, size, 0.5, secs, child.id());
+            let figures = echo_load::run_in_child(addr, conns, size, 0.5, secs, child.id());
             // SAFETY: kill(2) on the server process we started; callgrind
             // writes its totals as the process ends.
             unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };

@@ -62,10 +62,9 @@ mod uring_server;
 
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 use echo_load::Figures;
-use support::report::{self, Better, Metric, Report, Series};
+use support::report::{self, Better, Metric, Report};
 use support::server_process::{cpu_times, read_address};
 
 const SERVERS: [&str; 8] = ["mio", "uring", "uring-coop", "uring-fixed", "sprout", "tokio", "monoio", "monoio-legacy"];
@@ -87,7 +86,7 @@ fn main() {
         return serve(&server);
     }
     if let Some(addr) = flag("--client") {
-        return client(&addr, &flag);
+        return echo_load::child_main(&addr, flag);
     }
     if has("--probe") {
         return uring_probe::report();
@@ -140,21 +139,6 @@ fn serve(server: &str) {
     }
 }
 
-/// The load client's process: runs `echo_load::client` and prints its figures.
-fn client(addr: &str, flag: &dyn Fn(&str) -> Option<String>) {
-    let n = |name: &str| flag(name).and_then(|s| s.parse::<f64>().ok()).unwrap_or_else(|| panic!("{name} needed"));
-    let f = echo_load::client(
-        addr.parse().expect("an address"),
-        n("--conns") as usize,
-        n("--size") as usize,
-        Duration::from_secs_f64(n("--warmup")),
-        Duration::from_secs_f64(n("--secs")),
-        n("--pid") as u32,
-        1,
-    );
-    println!("{} {} {} {} {}", f.rps, f.p50_us, f.p99_us, f.cpu_us_per_req, f.total_requests);
-}
-
 /// Starts `server` under `prefix` (a command such as `taskset -c 0`) and
 /// reads the address it prints.
 fn start_server(prefix: &[&str], server: &str) -> (Child, SocketAddr) {
@@ -168,21 +152,6 @@ fn start_server(prefix: &[&str], server: &str) -> (Child, SocketAddr) {
         .expect("start the server (are taskset, strace and perf installed?)");
     let addr = read_address(&mut child, server);
     (child, addr)
-}
-
-fn run_client(addr: SocketAddr, conns: usize, size: usize, warmup: f64, secs: f64, pid: u32) -> Figures {
-    let exe = std::env::current_exe().expect("own path");
-    let out = Command::new("taskset")
-        .args(["-c", "1"])
-        .arg(exe)
-        .args(["--client", &addr.to_string(), "--conns", &conns.to_string(), "--size", &size.to_string()])
-        .args(["--warmup", &warmup.to_string(), "--secs", &secs.to_string(), "--pid", &pid.to_string()])
-        .output()
-        .expect("run the client");
-    assert!(out.status.success(), "the client failed: {}", String::from_utf8_lossy(&out.stderr));
-    let v: Vec<f64> =
-        String::from_utf8_lossy(&out.stdout).split_whitespace().map(|s| s.parse().expect("a number")).collect();
-    Figures { rps: v[0], p50_us: v[1], p99_us: v[2], cpu_us_per_req: v[3], total_requests: v[4] }
 }
 
 /// Voluntary context switches of every thread of `pid`: how often it slept.
@@ -214,7 +183,7 @@ fn measure(server: &str, conns: usize, size: usize, secs: f64) -> Run {
     let (mut child, addr) = start_server(&["taskset", "-c", "0"], server);
     let pid = child.id();
     let (switches, (user, system)) = (voluntary_switches(pid), cpu_times(pid));
-    let figures = run_client(addr, conns, size, (secs / 4.0).max(0.25), secs, pid);
+    let figures = echo_load::run_in_child(addr, conns, size, (secs / 4.0).max(0.25), secs, pid);
     let per_req = |v: f64| v / figures.total_requests;
     let (user_after, system_after) = cpu_times(pid);
     let run = Run {
@@ -279,19 +248,8 @@ fn orchestrate(servers: &[String], points: &[(usize, usize)], runs: usize, secs:
             ("system", "µs/req", Better::Lower, |r| r.system_us_per_req),
             ("wakeups", "switches/req", Better::Lower, |r| r.wakeups_per_req),
         ];
-        for (metric, unit, better, figure) in metrics {
-            let mut series = Series::new(&load, unit)
-                .metric(metric)
-                .better(better)
-                .param("conns", conns)
-                .param("size", size)
-                .param("secs", secs)
-                .base("mio");
-            for (server, runs) in servers.iter().zip(&all) {
-                series = series.peer(server, runs.iter().map(figure).collect());
-            }
-            report.add(series);
-        }
+        let params = [("conns", conns.into()), ("size", size.into()), ("secs", secs.into())];
+        report.add_metrics(&load, &params, "mio", &metrics, servers, &all);
         let med = |i: usize, f: fn(&Run) -> f64| report::median(&all[i].iter().map(f).collect::<Vec<_>>());
         for (i, server) in servers.iter().enumerate() {
             // Each run's ratio to the floor's figure of the same run.

@@ -6,7 +6,8 @@
 
 use std::process::Command;
 
-use crate::{run_client, start_server, strace};
+use crate::echo_load::run_in_child as run_client;
+use crate::{start_server, strace};
 
 /// Runs each server under `strace -c -f` for a short load per point and
 /// prints its system calls per request (strace slows the server several
@@ -16,21 +17,12 @@ pub fn syscalls(servers: &[String], points: &[(usize, usize)]) {
     for &(conns, size) in points {
         println!("{conns} x {size} B");
         for server in servers {
-            let out = std::env::temp_dir().join(format!("sprout-uring-strace-{server}-{}", std::process::id()));
-            let out_s = out.display().to_string();
-            let (mut strace, addr) = start_server(&["strace", "-c", "-f", "-o", &out_s, "taskset", "-c", "0"], server);
-            // The traced server is strace's child (taskset execs into it).
-            let children =
-                std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", strace.id())).unwrap_or_default();
-            let pid: u32 = children.split_whitespace().next().and_then(|s| s.parse().ok()).expect("the traced server");
-            let figures = run_client(addr, conns, size, 0.2, 1.0, pid);
-            // SAFETY: kill(2) on the server process this function started.
-            unsafe { libc::kill(pid as i32, libc::SIGTERM) };
-            strace.wait().ok();
-            let text = std::fs::read_to_string(&out).unwrap_or_default();
-            let _ = std::fs::remove_file(&out);
-            let rows = strace::per_request(&text, figures.total_requests);
-            println!("  {server:<14} {:>7.0} requests: {}", figures.total_requests, strace::describe(&rows));
+            let (requests, rows) = strace::count(
+                server,
+                |prefix| start_server(prefix, server),
+                |addr, pid| run_client(addr, conns, size, 0.2, 1.0, pid).total_requests,
+            );
+            println!("  {server:<14} {requests:>7.0} requests: {}", strace::describe(&rows));
         }
     }
 }

@@ -1,6 +1,36 @@
 //! The summary `strace -c -f -o FILE` writes, as calls per request: how
 //! the echo benches count the system calls a server makes.
 
+use std::net::SocketAddr;
+use std::process::Child;
+
+/// Runs a server under `strace -c -f` and a load against it; returns the
+/// requests served and the calls per request. `start` starts the server
+/// under the command prefix it is given (strace's, then the server's own
+/// pinning) and returns it with its address; `load` runs the client
+/// against the address and the server's process id, and returns the
+/// requests made. The server is stopped with SIGTERM so strace writes its
+/// summary.
+pub fn count(
+    tag: &str,
+    start: impl FnOnce(&[&str]) -> (Child, SocketAddr),
+    load: impl FnOnce(SocketAddr, u32) -> f64,
+) -> (f64, Vec<Calls>) {
+    let out = std::env::temp_dir().join(format!("sprout-strace-{tag}-{}", std::process::id()));
+    let out_s = out.display().to_string();
+    let (mut strace, addr) = start(&["strace", "-c", "-f", "-o", &out_s, "taskset", "-c", "0"]);
+    // The traced server is strace's child (taskset execs into it).
+    let children = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", strace.id())).unwrap_or_default();
+    let pid: u32 = children.split_whitespace().next().and_then(|s| s.parse().ok()).expect("the traced server");
+    let requests = load(addr, pid);
+    // SAFETY: kill(2) on the server process `start` started.
+    unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+    strace.wait().ok();
+    let text = std::fs::read_to_string(&out).unwrap_or_default();
+    let _ = std::fs::remove_file(&out);
+    (requests, per_request(&text, requests))
+}
+
 /// One system call's count, per request.
 pub struct Calls {
     pub name: String,
