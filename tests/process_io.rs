@@ -1,4 +1,5 @@
-//! sprout::process: output, exit statuses, pipes and errors (pidfd path).
+//! sprout::process: output, exit statuses, pipes and errors (exit
+//! descriptor path: pidfds on Linux).
 
 mod process_support;
 
@@ -8,9 +9,9 @@ use process_support as s;
 use sprout::process::{Child, Command, Stdio};
 
 #[sprout::test]
-async fn children_are_waited_through_a_pidfd() {
+async fn children_are_waited_through_an_exit_descriptor() {
     let mut child = Command::new("true").spawn().unwrap();
-    assert_eq!(s::watch_of(&child), "pidfd");
+    assert_eq!(s::watch_of(&child), s::EXIT_FD);
     child.wait().await.unwrap();
 }
 

@@ -1,4 +1,5 @@
-//! sprout::process: kill, terminate, timeouts and dropped children (pidfd path).
+//! sprout::process: kill, terminate, timeouts and dropped children (exit
+//! descriptor path: pidfds on Linux).
 
 mod process_support;
 mod support;

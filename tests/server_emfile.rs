@@ -50,6 +50,8 @@ fn next_fd() -> u64 {
 
 fn set_fd_limit(n: u64) {
     let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // `rlim_t` is u64 on Linux and macOS, i64 on FreeBSD.
+    let n = libc::rlim_t::try_from(n).unwrap();
     // SAFETY: getrlimit fills the valid `limit`; setrlimit only reads it.
     unsafe {
         assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit), 0);

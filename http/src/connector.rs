@@ -41,10 +41,15 @@ use hyper_util::client::legacy::connect::{Connected, Connection};
 use sprout_net::TcpStream;
 
 use crate::rt::Io;
+use crate::url::target::{self, Target};
 
 /// Connects `http://` URIs over sprout's TCP; set it as hyper-util's
 /// client connector (with [`Exec`](crate::rt::Exec) and
 /// [`Timer`](crate::rt::Timer)).
+///
+/// A URI it cannot use (another scheme, a port above 65535, an empty or
+/// malformed host, credentials) fails with an `InvalidInput` error whose
+/// inner error is the [`UrlError`](crate::client::UrlError) saying why.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Connector {
     _private: (),
@@ -78,14 +83,11 @@ impl tower_service::Service<Uri> for Connector {
 
     fn call(&mut self, uri: Uri) -> Connecting {
         Box::pin(async move {
-            let invalid = |what: &str| io::Error::new(io::ErrorKind::InvalidInput, format!("{what} in {uri}"));
-            if uri.scheme_str() != Some("http") {
-                return Err(invalid("not an http:// URI (this connector speaks no TLS)"));
-            }
-            let host = uri.host().ok_or_else(|| invalid("no host"))?;
-            let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
-            let port = uri.port_u16().unwrap_or(80);
-            let stream = TcpStream::connect((host, port)).await?;
+            // The URL is checked as the Client checks its own (a port above
+            // 65535 must not become 80); this connector speaks no TLS.
+            let target =
+                Target::parse(&uri, target::PLAIN_HTTP).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+            let stream = TcpStream::connect((target.bare_host(), target.port)).await?;
             stream.set_nodelay(true)?;
             Ok(Io::from(stream))
         })

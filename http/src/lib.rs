@@ -52,6 +52,7 @@ pub mod rt;
 mod server;
 #[cfg(feature = "tls")]
 pub mod tls;
+mod url;
 #[cfg(feature = "ws")]
 pub mod ws;
 

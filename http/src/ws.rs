@@ -171,22 +171,34 @@ where
 /// the `tls` feature, trusting the Mozilla roots): DNS off the loop, TCP,
 /// TLS, then the handshake. A `Request` with extra headers works too.
 ///
+/// The URL is checked before anything connects, as the
+/// [`Client`](crate::Client) checks its own: a port above 65535, an empty
+/// or malformed host, credentials in the URL fail with `Error::Url`.
+///
 /// # Errors
-/// A bad URL, the connection's or the handshake's error.
+/// A bad URL (`Error::Url`: `UnsupportedUrlScheme`, `NoHostName`,
+/// `EmptyHostName`, or `UnableToConnect` with the reason, such as
+/// `ws://h:99999/: port 99999 is out of range (1 to 65535)`), the
+/// connection's or the handshake's error.
 pub async fn connect(url: impl IntoClientRequest + Unpin) -> Result<(WebSocketStream<ClientStream>, Response), Error> {
     let request = url.into_client_request()?;
-    let uri = request.uri();
-    let secure = match uri.scheme_str() {
-        Some("ws") => false,
-        Some("wss") => true,
-        _ => return Err(Error::Url(tungstenite::error::UrlError::UnsupportedUrlScheme)),
-    };
-    let host = uri.host().ok_or(Error::Url(tungstenite::error::UrlError::NoHostName))?.to_owned();
-    let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
-    let tcp = TcpStream::connect((host.trim_start_matches('[').trim_end_matches(']'), port)).await?;
+    let target = crate::url::target::Target::parse(request.uri(), crate::url::target::WS).map_err(url_error)?;
+    let tcp = TcpStream::connect((target.bare_host(), target.port)).await?;
     let _ = tcp.set_nodelay(true);
-    let stream = if secure { secure_stream(&host, tcp).await? } else { ClientStream::Plain(tcp) };
+    let stream = if target.tls { secure_stream(&target.host, tcp).await? } else { ClientStream::Plain(tcp) };
     async_tungstenite::client_async(request, stream).await
+}
+
+/// A URL that cannot be used, as tungstenite's error.
+fn url_error(e: crate::url::UrlError) -> Error {
+    use crate::url::UrlErrorKind;
+    use tungstenite::error::UrlError;
+    Error::Url(match e.kind() {
+        UrlErrorKind::UnsupportedScheme(_) => UrlError::UnsupportedUrlScheme,
+        UrlErrorKind::NotAbsolute => UrlError::NoHostName,
+        UrlErrorKind::EmptyHost => UrlError::EmptyHostName,
+        _ => UrlError::UnableToConnect(e.to_string()),
+    })
 }
 
 #[cfg(feature = "tls")]

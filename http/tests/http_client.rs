@@ -228,3 +228,171 @@ fn bodies_collect_with_the_helpers() {
         assert_eq!(streamed.collect().await.unwrap().to_bytes(), "ab");
     });
 }
+
+/// Issue 18, bug 2: a port above 65535 became the scheme's default (80)
+/// in the client, `ws::connect` and the hyper-util connector.
+#[test]
+fn a_port_above_65535_is_a_url_error_wherever_a_url_is_taken() {
+    run(async {
+        let client = Client::new();
+        for url in ["http://127.0.0.1:99999/", "https://127.0.0.1:65536/", "http://localhost:4294967376/"] {
+            let err = client.get(url).await.unwrap_err();
+            assert!(err.is_url(), "{url}: {err}");
+            assert!(err.to_string().contains("out of range"), "{url}: {err}");
+        }
+        let err = client.get("http://user:secret@127.0.0.1:1/").await.unwrap_err();
+        assert!(err.is_url() && !err.to_string().contains("secret"), "{err}");
+        let err = client.get("http://:8080/").await.unwrap_err();
+        assert!(err.is_url(), "{err}");
+
+        match sprout_http::ws::connect("ws://127.0.0.1:99999/").await {
+            Err(sprout_http::ws::Error::Url(e)) => assert!(e.to_string().contains("port 99999 is out of range"), "{e}"),
+            other => panic!("ws::connect: {:?}", other.map(|_| ())),
+        }
+
+        let pooled: hyper_util::client::legacy::Client<_, http_body_util::Empty<sprout_http::Bytes>> =
+            hyper_util::client::legacy::Client::builder(sprout_http::rt::Exec)
+                .build(sprout_http::connector::Connector::new());
+        let err = pooled.get("http://127.0.0.1:99999/".parse().unwrap()).await.unwrap_err();
+        let chain = std::iter::successors(Some(&err as &dyn std::error::Error), |e| e.source());
+        let url_error = chain.filter_map(|e| e.downcast_ref::<std::io::Error>()).next();
+        let url_error = url_error.unwrap_or_else(|| panic!("no I/O error in {err:?}"));
+        assert_eq!(url_error.kind(), std::io::ErrorKind::InvalidInput, "{url_error}");
+        assert!(url_error.to_string().contains("out of range"), "{url_error}");
+    });
+}
+
+/// Issue 18, bug 3: relative `Location`s failed with "bad redirect
+/// location", and `//host:port/path` went to the original host.
+#[test]
+fn redirects_resolve_every_reference_form() {
+    run(async {
+        // The other origin: answers with what it got, and whether it saw
+        // credentials; counts the connections its requests came on.
+        let peers = Rc::new(std::cell::RefCell::new(std::collections::HashSet::new()));
+        let seen = peers.clone();
+        let other = Server::bind("127.0.0.1:0", move |req: Request<sprout_http::Incoming>| {
+            seen.borrow_mut().insert(sprout_http::remote_addr().unwrap());
+            let auth = req.headers().contains_key(header::AUTHORIZATION);
+            async move { Response::new(Body::from(format!("other {} auth={auth}", req.uri()))) }
+        })
+        .await
+        .unwrap();
+        let other_addr = other.local_addr().unwrap();
+        let other = other.start();
+        let server = Server::bind("127.0.0.1:0", move |req: Request<sprout_http::Incoming>| async move {
+            let location = match (req.uri().path(), req.uri().query()) {
+                ("/a/b/relative", _) => Some("sub/page".to_owned()),
+                ("/a/b/query", None) => Some("?page=2".to_owned()),
+                ("/a/b/parent", _) => Some("../up".to_owned()),
+                ("/a/b/dot", _) => Some("./same".to_owned()),
+                ("/a/b/network", _) => Some(format!("//{other_addr}/x/../there?q")),
+                ("/a/b/bad-port", _) => Some("//127.0.0.1:99999/".to_owned()),
+                _ => None,
+            };
+            let auth = req.headers().contains_key(header::AUTHORIZATION);
+            let mut resp = Response::builder().status(if location.is_some() { 302 } else { 200 });
+            if let Some(location) = location {
+                resp = resp.header(header::LOCATION, location);
+            }
+            resp.body(Body::from(format!("here {} auth={auth}", req.uri()))).unwrap()
+        })
+        .await
+        .unwrap();
+        let base = format!("http://{}", server.local_addr().unwrap());
+        let handle = server.start();
+        let client = Client::new();
+        // A pooled connection to the other origin, for the redirect to reuse.
+        let warm = client.get(&format!("http://{other_addr}/warm")).await.unwrap();
+        assert_eq!(warm.text().await.unwrap(), "other /warm auth=false");
+        let get = |path: &str| {
+            let req = Request::get(format!("{base}{path}")).header(header::AUTHORIZATION, "Bearer secret");
+            client.request(req.body(Body::empty()).unwrap())
+        };
+
+        for (path, want) in [
+            ("/a/b/relative", "here /a/b/sub/page auth=true"),
+            ("/a/b/query", "here /a/b/query?page=2 auth=true"),
+            ("/a/b/parent", "here /a/up auth=true"),
+            ("/a/b/dot", "here /a/b/same auth=true"),
+            // Another origin: its own connection, and no credentials.
+            ("/a/b/network", "other /there?q auth=false"),
+        ] {
+            let resp = get(path).await.unwrap_or_else(|e| panic!("{path}: {e}"));
+            assert_eq!(resp.text().await.unwrap(), want, "{path}");
+        }
+        assert_eq!(peers.borrow().len(), 1, "the hop to the other origin took its pooled connection");
+        let err = get("/a/b/bad-port").await.unwrap_err();
+        assert!(err.is_url(), "{err}");
+        handle.stop();
+        other.stop();
+    });
+}
+
+/// A server whose responses send their head at once, then a chunk every
+/// second: `chunks` of them (`None`: none ever, the body stalls).
+async fn trickling_server(chunks: Option<usize>) -> (String, sprout_net::ServerHandle) {
+    let server = Server::bind("127.0.0.1:0", move |_req| async move {
+        let body = futures_util::stream::unfold(0, move |sent| async move {
+            match chunks {
+                None => std::future::pending::<()>().await,
+                Some(n) if sent == n => return None,
+                Some(_) => {}
+            }
+            sprout_runtime::sleep(Duration::from_secs(1)).await;
+            Some((Ok::<_, std::io::Error>(format!("chunk {sent};")), sent + 1))
+        });
+        Response::new(Body::stream(body))
+    })
+    .await
+    .unwrap();
+    let url = format!("http://{}/", server.local_addr().unwrap());
+    (url, server.start())
+}
+
+/// Issue 18, bug 7: the request timeout stopped at the response head; a
+/// body that stalls after it hung `text()` forever.
+#[test]
+fn the_request_timeout_covers_a_body_that_stalls() {
+    support::run_paused(async {
+        let (url, handle) = trickling_server(None).await;
+        let client = Client::builder().timeout(Duration::from_secs(5)).build();
+        let start = sprout_runtime::time::now();
+        let resp = client.get(&url).await.unwrap();
+        assert_eq!(resp.status(), 200, "the head comes in time");
+        let err = resp.text().await.unwrap_err();
+        assert!(err.is_timeout(), "{err}");
+        let waited = sprout_runtime::time::now() - start;
+        assert!((Duration::from_secs(5)..Duration::from_millis(5010)).contains(&waited), "{waited:?} (virtual)");
+
+        let mut resp = client.get(&url).await.unwrap();
+        assert!(resp.chunk().await.unwrap_err().is_timeout());
+        handle.stop();
+    });
+}
+
+/// The limit is the request's whole exchange, not each read: a body whose
+/// chunks each come in time but which as a whole takes too long is cut at
+/// the deadline. Without a limit it is read to its end.
+#[test]
+fn the_request_timeout_bounds_the_whole_body_not_each_read() {
+    support::run_paused(async {
+        let (url, handle) = trickling_server(Some(10)).await;
+        let client = Client::builder().timeout(Duration::from_millis(4500)).build();
+        let mut resp = client.get(&url).await.unwrap();
+        let mut got = 0;
+        let err = loop {
+            match resp.chunk().await {
+                Ok(Some(_)) => got += 1,
+                Ok(None) => panic!("the whole body arrived after {got} chunks"),
+                Err(e) => break e,
+            }
+        };
+        assert!(err.is_timeout(), "{err}");
+        assert_eq!(got, 4, "four chunks in 4.5 s, then the deadline");
+
+        let body = Client::new().get(&url).await.unwrap().text().await.unwrap();
+        assert_eq!(body, (0..10).map(|i| format!("chunk {i};")).collect::<String>());
+        handle.stop();
+    });
+}

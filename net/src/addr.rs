@@ -5,6 +5,11 @@
 //! sprout's trait of the same name accepts the same inputs; literal
 //! addresses resolve at once, and only a host name goes to the blocking
 //! pool (`sprout_runtime::blocking::spawn_blocking`).
+//!
+//! A `"host:port"` string is checked before any lookup: no port, a port
+//! above 65535 or an empty host fail at once with `InvalidInput` and a
+//! message that says which (std passes some of these to `getaddrinfo`,
+//! whose error names nothing).
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
@@ -58,9 +63,40 @@ impl Sealed for str {
     fn to_resolve(&self) -> Resolve {
         match self.parse::<SocketAddr>() {
             Ok(addr) => Resolve::Ready(Ok(vec![addr])),
-            Err(_) => Resolve::Lookup(self.to_owned()),
+            Err(_) => match check_host_port(self) {
+                Ok(()) => Resolve::Lookup(self.to_owned()),
+                Err(e) => Resolve::Ready(Err(e)),
+            },
         }
     }
+}
+
+/// Checks that `addr`, which is not a literal socket address, is a host
+/// name and a port from 0 to 65535.
+fn check_host_port(addr: &str) -> io::Result<()> {
+    let invalid =
+        |why: String| Err(io::Error::new(io::ErrorKind::InvalidInput, format!("invalid address {addr:?}: {why}")));
+    let Some((host, port)) = addr.rsplit_once(':') else {
+        return invalid("no port (host:port)".into());
+    };
+    if host.is_empty() {
+        return invalid("no host".into());
+    }
+    if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
+        return invalid(format!("the port {port:?} is not a number"));
+    }
+    if port.parse::<u16>().is_err() {
+        return invalid(format!("port {port} is out of range (0 to 65535)"));
+    }
+    Ok(())
+}
+
+/// Checks that `host` (paired with a port) is not empty.
+fn check_host(host: &str) -> io::Result<()> {
+    if host.is_empty() {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "invalid address: no host"));
+    }
+    Ok(())
 }
 
 impl ToSocketAddrs for String {}
@@ -74,9 +110,14 @@ impl ToSocketAddrs for (&str, u16) {}
 impl Sealed for (&str, u16) {
     fn to_resolve(&self) -> Resolve {
         let (host, port) = *self;
-        match host.parse::<IpAddr>() {
+        // An IPv6 address may come in a URL's brackets: `("[::1]", 80)`.
+        let literal = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+        match literal.parse::<IpAddr>() {
             Ok(ip) => Resolve::Ready(Ok(vec![SocketAddr::new(ip, port)])),
-            Err(_) => Resolve::Lookup(format!("{host}:{port}")),
+            Err(_) => match check_host(host) {
+                Ok(()) => Resolve::Lookup(format!("{host}:{port}")),
+                Err(e) => Resolve::Ready(Err(e)),
+            },
         }
     }
 }
@@ -187,5 +228,38 @@ mod tests {
     fn names_go_to_the_resolver() {
         assert!(ready("localhost:80").is_none());
         assert!(ready(&("localhost", 80)).is_none());
+        assert_eq!(ready(&("[::1]", 80)), Some(vec!["[::1]:80".parse().unwrap()]));
+    }
+
+    /// The error a malformed address fails with at once (no lookup).
+    fn refused(addr: &(impl ToSocketAddrs + ?Sized)) -> String {
+        match addr.to_resolve() {
+            Resolve::Ready(Err(e)) => {
+                assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{e}");
+                e.to_string()
+            }
+            Resolve::Ready(Ok(addrs)) => panic!("accepted: {addrs:?}"),
+            Resolve::Lookup(host) => panic!("sent to the resolver: {host}"),
+        }
+    }
+
+    #[test]
+    fn malformed_addresses_fail_before_any_lookup() {
+        assert_eq!(
+            refused("127.0.0.1:99999"),
+            r#"invalid address "127.0.0.1:99999": port 99999 is out of range (0 to 65535)"#
+        );
+        assert_eq!(
+            refused("example.com:65536"),
+            r#"invalid address "example.com:65536": port 65536 is out of range (0 to 65535)"#
+        );
+        assert_eq!(refused(":80"), r#"invalid address ":80": no host"#);
+        assert_eq!(refused("example.com"), r#"invalid address "example.com": no port (host:port)"#);
+        assert_eq!(
+            refused("example.com:http"),
+            r#"invalid address "example.com:http": the port "http" is not a number"#
+        );
+        assert_eq!(refused("example.com:"), r#"invalid address "example.com:": the port "" is not a number"#);
+        assert_eq!(refused(&("", 80)), "invalid address: no host");
     }
 }

@@ -81,7 +81,9 @@ impl<T: AsFd> Async<T> {
     /// Outside a sprout runtime; if `fcntl` fails; if epoll refuses the
     /// descriptor (a regular file: epoll cannot wait on disk I/O, use
     /// `spawn_blocking`) or already watches it (`AlreadyExists`: each
-    /// descriptor can be registered once).
+    /// descriptor can be registered once). On macOS and the BSDs kqueue
+    /// accepts a regular file and calls it always readable, so there a
+    /// file's reads block the loop: use `sprout::fs` for files everywhere.
     pub fn new(inner: T) -> io::Result<Async<T>> {
         let fd = inner.as_fd().as_raw_fd();
         set_nonblocking(fd)?;

@@ -172,7 +172,9 @@ impl Builder {
     /// `SIGUSR1` (`kill -USR1 <pid>`), like gevent's `print_run_info` on a
     /// signal. The handler only sets a flag; the loop builds and prints the
     /// dump between two polls (if a task holds the thread, a line says so
-    /// instead). Turns [`observe`](Self::observe) on.
+    /// instead). Turns [`observe`](Self::observe) on. Unix only: elsewhere
+    /// (Windows) the runtime prints one line saying it cannot listen, and
+    /// `Handle::dump` is the way to get the dump.
     pub fn dump_on_signal(mut self) -> Builder {
         self.observe.dump_on_signal = true;
         self

@@ -1,7 +1,8 @@
-//! Scenarios shared by the process tests, run once with pidfds
-//! (`process_io.rs`, `process_kill.rs`) and once with the `SIGCHLD`
-//! fallback forced (`process_sigchld.rs`); plus helpers that look at
-//! children through `/proc`.
+//! Scenarios shared by the process tests, run once with exit descriptors
+//! (pidfds on Linux: `process_io.rs`, `process_kill.rs`) and once with the
+//! `SIGCHLD` fallback forced (`process_sigchld.rs`); plus helpers that look
+//! at children through `/proc` (Linux: elsewhere they compile, but the
+//! tests that use them would need another way to see a zombie).
 #![allow(dead_code)]
 
 use std::io::ErrorKind;
@@ -13,16 +14,14 @@ use futures::StreamExt;
 use futures::io::{AsyncBufReadExt, BufReader};
 use sprout::process::{Child, Command, Stdio};
 
+/// The name of this platform's exit descriptor in a child's `Debug`: a
+/// pidfd on Linux, a kqueue on macOS and FreeBSD.
+pub const EXIT_FD: &str = if cfg!(target_os = "linux") { "pidfd" } else { "kqueue" };
+
 /// Which wait mechanism a child's `Debug` names.
 pub fn watch_of(child: &Child) -> &'static str {
     let text = format!("{child:?}");
-    if text.contains("\"pidfd\"") {
-        "pidfd"
-    } else if text.contains("\"sigchld\"") {
-        "sigchld"
-    } else {
-        "unknown"
-    }
+    ["pidfd", "kqueue", "sigchld"].into_iter().find(|name| text.contains(&format!("\"{name}\""))).unwrap_or("unknown")
 }
 
 /// `sh -c script`.

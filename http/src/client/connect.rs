@@ -1,9 +1,17 @@
 //! Opening a client connection: DNS off the loop, TCP, TLS, hyper's handshake.
+//!
+//! The connect timeout bounds all of it as one deadline: a server that
+//! accepts TCP and never answers the TLS handshake fails like one that
+//! never accepts. Within it, each of the host's addresses gets an equal
+//! share of the time left when its turn comes (as hyper-util's connector
+//! does), so one black-holed address does not use up the chances of the
+//! next.
 
 use std::io;
 use std::time::Duration;
 
 use sprout_net::TcpStream;
+use sprout_runtime::time::Instant;
 
 use super::Error;
 use super::pool::{Key, Sender};
@@ -17,27 +25,56 @@ pub(crate) struct Connector {
 }
 
 impl Connector {
-    /// Connects to `key`'s origin and runs hyper's handshake; the
-    /// connection's driver becomes a green task of its own.
+    /// Connects to `key`'s origin and runs hyper's handshake, within the
+    /// connect timeout; the connection's driver becomes a green task of
+    /// its own.
     pub(crate) async fn connect(&self, key: &Key) -> Result<Sender, Error> {
-        let stream = self.tcp(key).await?;
-        if key.https {
+        // A limit too far away to represent is no limit.
+        let deadline = self.connect_timeout.and_then(|t| sprout_runtime::time::now().checked_add(t));
+        match (deadline, self.connect_timeout) {
+            (Some(deadline), Some(limit)) => {
+                sprout_runtime::time::timeout_at(deadline, self.establish(key, Some(deadline)))
+                    .await
+                    .map_err(|_| Error::connect_timeout(key, limit))?
+            }
+            _ => self.establish(key, None).await,
+        }
+    }
+
+    /// Whether a connection to `key` may turn out HTTP/2 (then requests
+    /// that arrive while it is set up wait for it: `share`).
+    pub(crate) fn may_negotiate_h2(&self, key: &Key) -> bool {
+        #[cfg(all(feature = "tls", feature = "http2"))]
+        if key.tls {
+            return self.tls_config().alpn_protocols.iter().any(|p| p == b"h2");
+        }
+        let _ = key;
+        false
+    }
+
+    async fn establish(&self, key: &Key, deadline: Option<Instant>) -> Result<Sender, Error> {
+        let stream = self.tcp(key, deadline).await?;
+        if key.tls {
             return self.https(key, stream).await;
         }
         http1(Io::from(stream)).await
     }
 
     /// A TCP connection to the first address of the host that answers.
-    async fn tcp(&self, key: &Key) -> Result<TcpStream, Error> {
+    async fn tcp(&self, key: &Key, deadline: Option<Instant>) -> Result<TcpStream, Error> {
         // Off the loop (the blocking pool) unless the host is a literal.
-        let addrs = sprout_net::lookup_host((key.host.trim_start_matches('[').trim_end_matches(']'), key.port))
-            .await
-            .map_err(|e| Error::connect(key, e))?;
+        let addrs: Vec<_> =
+            sprout_net::lookup_host((key.bare_host(), key.port)).await.map_err(|e| Error::connect(key, e))?.collect();
         let mut last = None;
-        for addr in addrs {
-            let attempt = match self.connect_timeout {
-                Some(timeout) => TcpStream::connect_timeout(&addr, timeout).await,
-                None => TcpStream::connect(addr).await,
+        for (i, addr) in addrs.iter().enumerate() {
+            let attempt = match deadline {
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(sprout_runtime::time::now());
+                    // `addrs.len() - i` is at least 1 and at most the list's length.
+                    let share = left / u32::try_from(addrs.len() - i).unwrap_or(u32::MAX);
+                    TcpStream::connect_timeout(addr, share).await
+                }
+                None => TcpStream::connect(*addr).await,
             };
             match attempt {
                 Ok(stream) => {
@@ -53,12 +90,16 @@ impl Connector {
     }
 
     #[cfg(feature = "tls")]
-    async fn https(&self, key: &Key, stream: TcpStream) -> Result<Sender, Error> {
-        let config = match &self.tls {
+    fn tls_config(&self) -> std::sync::Arc<futures_rustls::rustls::ClientConfig> {
+        match &self.tls {
             Some(config) => config.clone(),
             None => crate::tls::default_client_config(),
-        };
-        let stream = crate::tls::connect(&key.host, stream, config).await.map_err(|e| Error::tls(key, e))?;
+        }
+    }
+
+    #[cfg(feature = "tls")]
+    async fn https(&self, key: &Key, stream: TcpStream) -> Result<Sender, Error> {
+        let stream = crate::tls::connect(&key.host, stream, self.tls_config()).await.map_err(|e| Error::tls(key, e))?;
         #[cfg(feature = "http2")]
         if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
             return http2(Io::new(stream)).await;
@@ -86,8 +127,8 @@ where
     Ok(Sender::Http1(sender))
 }
 
-/// hyper's HTTP/2 handshake over `io`.
-#[cfg(feature = "http2")]
+/// hyper's HTTP/2 handshake over `io` (the client speaks it over TLS only).
+#[cfg(all(feature = "tls", feature = "http2"))]
 async fn http2<S>(io: Io<S>) -> Result<Sender, Error>
 where
     S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin + 'static,

@@ -3,12 +3,21 @@
 //! - [`Client::get`] and friends: one call per request, `.await`ed.
 //! - Keep-alive: connections are pooled per host and reused.
 //! - Host names resolve on the blocking pool, so the loop never waits on DNS.
+//! - Every URL is checked before anything connects: a port above 65535,
+//!   an empty host, credentials or another scheme fail with a
+//!   [`UrlError`] ([`Error::is_url`]).
 //! - Redirects are followed (up to 10, as `requests` does; see
-//!   [`Builder::redirects`]).
-//! - A per-request timeout covers connecting and waiting for the response
-//!   head ([`Builder::timeout`]).
+//!   [`Builder::redirects`]), whatever form their `Location` takes
+//!   (RFC 3986 §5: `sub/page`, `../up`, `?page=2`, `//host/path`...);
+//!   credentials stay behind when a hop leaves the origin.
+//! - Timeouts: [`Builder::connect_timeout`] bounds setting up a connection
+//!   (DNS, TCP, TLS); [`Builder::timeout`] the whole exchange, from the
+//!   start of the request to the last byte of the body read through
+//!   [`Response`]'s methods.
 //! - `https://` through rustls with the `tls` feature, HTTP/2 over it when
-//!   the server offers `h2` and the `http2` feature is on.
+//!   the server offers `h2` and the `http2` feature is on: one connection
+//!   per origin, shared by every request, even by requests fired at once
+//!   from a fresh client (the first dials, the others wait for it).
 //! - Bodies stream both ways ([`Body::stream`], [`Response::chunk`]).
 //!
 //! A `Client` is cheap to clone (its clones share the pool) and belongs to
@@ -16,7 +25,9 @@
 
 mod connect;
 mod pool;
+mod redirect;
 mod response;
+mod share;
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -25,13 +36,16 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use hyper::header::{self, HeaderValue};
-use hyper::{Method, Request, StatusCode, Uri};
+use hyper::{Request, Uri};
 
+pub use crate::url::{UrlError, UrlErrorKind};
 pub use response::{Response, ResponseBody};
 
 use self::connect::Connector;
-use self::pool::{Key, Loan, Pool, Sender};
+use self::pool::{Loan, Pool, Sender};
+use self::share::{Dials, Outcome, Turn};
 use crate::body::Body;
+use crate::url::target::{self, Target};
 
 /// An HTTP client with a keep-alive pool.
 ///
@@ -59,6 +73,8 @@ pub struct Client {
 
 struct Inner {
     pool: Rc<Pool>,
+    /// The dials in progress to origins that may answer HTTP/2.
+    dials: Rc<Dials>,
     connector: Connector,
     timeout: Option<Duration>,
     redirects: usize,
@@ -87,7 +103,7 @@ impl Client {
     /// # Errors
     /// See [`Error`].
     pub async fn get(&self, url: &str) -> Result<Response, Error> {
-        self.request(Request::get(url).body(Body::empty()).map_err(Error::url)?).await
+        self.request(Request::get(url).body(Body::empty()).map_err(|e| Error::malformed(url, e))?).await
     }
 
     /// `POST url` with `body`.
@@ -95,19 +111,27 @@ impl Client {
     /// # Errors
     /// See [`Error`].
     pub async fn post(&self, url: &str, body: impl Into<Body>) -> Result<Response, Error> {
-        self.request(Request::post(url).body(body.into()).map_err(Error::url)?).await
+        self.request(Request::post(url).body(body.into()).map_err(|e| Error::malformed(url, e))?).await
     }
 
     /// Sends `req` (an absolute URL: `http://host[:port]/path`) and waits
     /// for the response head, following redirects.
     ///
+    /// With a [`Builder::timeout`], the time limit covers this call and
+    /// then reading the body through the [`Response`]'s methods.
+    ///
     /// # Errors
     /// See [`Error`].
     pub async fn request(&self, req: Request<Body>) -> Result<Response, Error> {
-        match self.inner.timeout {
-            Some(timeout) => sprout_runtime::timeout(timeout, self.follow(req)).await.map_err(|_| Error::timeout())?,
+        // A limit too far away to represent is no limit (time arithmetic saturates).
+        let deadline = self.inner.timeout.and_then(|t| sprout_runtime::time::now().checked_add(t));
+        let resp = match deadline {
+            Some(deadline) => {
+                sprout_runtime::time::timeout_at(deadline, self.follow(req)).await.map_err(|_| Error::timeout())?
+            }
             None => self.follow(req).await,
-        }
+        }?;
+        Ok(resp.with_deadline(deadline))
     }
 
     /// The number of idle pooled connections (for tests and monitoring).
@@ -115,74 +139,66 @@ impl Client {
         self.inner.pool.idle_count()
     }
 
-    /// Sends `req`, then each redirect it leads to.
-    async fn follow(&self, req: Request<Body>) -> Result<Response, Error> {
-        use hyper::body::Body as _;
-        let (mut head, body) = req.into_parts();
-        // Only a request without a body can be sent again as it was.
-        let replayable = body.is_end_stream();
-        let mut body = Some(body);
-        let mut hops = 0;
-        loop {
-            let req = Request::from_parts(head.clone(), body.take().unwrap_or_default());
-            let resp = self.send(req).await?;
-            let status = resp.status();
-            let location = resp.headers().get(header::LOCATION).and_then(|l| l.to_str().ok());
-            let (true, Some(location)) = (is_redirect(status) && self.inner.redirects > 0, location) else {
-                return Ok(resp);
-            };
-            let next = resolve(&head.uri, location)?;
-            let get = status == StatusCode::SEE_OTHER
-                || (matches!(status, StatusCode::MOVED_PERMANENTLY | StatusCode::FOUND) && head.method == Method::POST);
-            if !get && !replayable {
-                return Ok(resp); // 307/308 with a body we no longer have
-            }
-            hops += 1;
-            if hops > self.inner.redirects {
-                return Err(Error::new(Kind::Redirects, format!("more than {} redirects", self.inner.redirects)));
-            }
-            drop(resp);
-            if get {
-                head.method = Method::GET;
-                head.headers.remove(header::CONTENT_LENGTH);
-                head.headers.remove(header::CONTENT_TYPE);
-                head.headers.remove(header::TRANSFER_ENCODING);
-            }
-            if next.authority() != head.uri.authority() {
-                // Credentials are for the host they were meant for.
-                head.headers.remove(header::AUTHORIZATION);
-                head.headers.remove(header::COOKIE);
-                head.headers.remove(header::HOST);
-            }
-            head.uri = next;
-        }
-    }
-
     /// Sends one request on a pooled or new connection.
     async fn send(&self, mut req: Request<Body>) -> Result<Response, Error> {
-        let url = req.uri().clone();
-        let key = key_of(&url)?;
+        let key = Target::parse(req.uri(), target::HTTP).map_err(Error::url)?;
         if let Some(agent) = &self.inner.user_agent {
             req.headers_mut().entry(header::USER_AGENT).or_insert_with(|| agent.clone());
         }
-        // Pooled connections first: a request the connection turned away
-        // unsent (it had just closed) is retried on the next one.
-        while let Some(sender) = self.inner.pool.checkout(&key) {
-            match self.try_send(&key, sender, req).await {
-                Ok(resp) => return Ok(resp),
-                Err(Retry::Again(back)) => req = back,
-                Err(Retry::Failed(e)) => return Err(e),
+        loop {
+            // Pooled connections first: a request the connection turned away
+            // unsent (it had just closed) is retried on the next one.
+            while let Some(sender) = self.inner.pool.checkout(&key) {
+                match self.try_send(&key, sender, req).await {
+                    Ok(resp) => return Ok(resp),
+                    Err(Retry::Again(back)) => req = back,
+                    Err(Retry::Failed(e)) => return Err(e),
+                }
             }
-        }
-        let sender = self.inner.connector.connect(&key).await?;
-        match self.try_send(&key, sender, req).await {
-            Ok(resp) => Ok(resp),
-            Err(Retry::Again(_)) => Err(Error::new(Kind::Http, "the new connection closed at once")),
-            Err(Retry::Failed(e)) => Err(e),
+            // `None`: another request's dial ended; look in the pool again.
+            let Some(sender) = self.dial(&key).await? else { continue };
+            return match self.try_send(&key, sender, req).await {
+                Ok(resp) => Ok(resp),
+                Err(Retry::Again(_)) => Err(Error::new(Kind::Http, "the new connection closed at once")),
+                Err(Retry::Failed(e)) => Err(e),
+            };
         }
     }
 
-    async fn try_send(&self, key: &Key, sender: Sender, req: Request<Body>) -> Result<Response, Retry> {
+    /// A new connection to `key`, or `None` when the pool is worth another
+    /// look: another request's dial ended (see [`share`]).
+    async fn dial(&self, key: &Target) -> Result<Option<Sender>, Error> {
+        let connector = &self.inner.connector;
+        if !connector.may_negotiate_h2(key) || self.inner.dials.is_http1(key) {
+            return connector.connect(key).await.map(Some);
+        }
+        match self.inner.dials.join(key) {
+            Turn::Lead(leader) => {
+                let result = connector.connect(key).await;
+                leader.finish(match &result {
+                    #[cfg(feature = "http2")]
+                    Ok(Sender::Http2(sender)) => {
+                        self.inner.pool.checkin_shared(key, sender);
+                        Outcome::Http2
+                    }
+                    Ok(Sender::Http1(_)) => Outcome::Http1,
+                    Err(e) => Outcome::Failed(e.kind, e.to_string()),
+                });
+                result.map(Some)
+            }
+            Turn::Wait(dial) => match dial.wait(connector.connect_timeout.unwrap_or(share::DEFAULT_WAIT)).await {
+                // Back to the pool: the shared connection, an idle HTTP/1
+                // one, or (the origin now known as HTTP/1, or the leader
+                // gone) a dial of this request's own.
+                Some(Outcome::Http2 | Outcome::Http1 | Outcome::Abandoned) => Ok(None),
+                Some(Outcome::Failed(kind, message)) => Err(Error::new(kind, message)),
+                // Waited long enough for another's handshake.
+                None => connector.connect(key).await.map(Some),
+            },
+        }
+    }
+
+    async fn try_send(&self, key: &Target, sender: Sender, req: Request<Body>) -> Result<Response, Retry> {
         let url = req.uri().clone();
         let pool = Rc::downgrade(&self.inner.pool);
         match sender {
@@ -243,35 +259,13 @@ enum Retry {
     Failed(Error),
 }
 
-fn is_redirect(status: StatusCode) -> bool {
-    matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308)
-}
-
-/// The origin a URL names.
-fn key_of(url: &Uri) -> Result<Key, Error> {
-    let https = match url.scheme_str() {
-        Some("http") => false,
-        Some("https") => true,
-        Some(other) => return Err(Error::new(Kind::Url, format!("unsupported scheme {other:?} in {url}"))),
-        None => return Err(Error::new(Kind::Url, format!("not an absolute URL: {url}"))),
-    };
-    let host = url.host().ok_or_else(|| Error::new(Kind::Url, format!("no host in {url}")))?;
-    let port = url.port_u16().unwrap_or(if https { 443 } else { 80 });
-    Ok(Key { https, host: host.to_owned(), port })
-}
-
 /// HTTP/1 sends the path only, with the origin in `Host`.
-fn origin_form(req: Request<Body>, key: &Key) -> Request<Body> {
+fn origin_form(req: Request<Body>, key: &Target) -> Request<Body> {
     let (mut head, body) = req.into_parts();
-    if !head.headers.contains_key(header::HOST) {
-        let default_port = if key.https { 443 } else { 80 };
-        let host = match head.uri.port_u16() {
-            Some(port) if port != default_port => HeaderValue::from_str(&format!("{}:{port}", key.host)),
-            _ => HeaderValue::from_str(&key.host),
-        };
-        if let Ok(host) = host {
-            head.headers.insert(header::HOST, host);
-        }
+    if !head.headers.contains_key(header::HOST)
+        && let Ok(host) = HeaderValue::from_str(&key.host_header())
+    {
+        head.headers.insert(header::HOST, host);
     }
     // Keep the path and query as they are (no parse, no copy).
     let mut parts = std::mem::take(&mut head.uri).into_parts();
@@ -282,25 +276,6 @@ fn origin_form(req: Request<Body>, key: &Key) -> Request<Body> {
     }
     head.uri = Uri::from_parts(parts).unwrap_or_else(|_| Uri::from_static("/"));
     Request::from_parts(head, body)
-}
-
-/// A redirect's `Location`, absolute or relative to `base`.
-fn resolve(base: &Uri, location: &str) -> Result<Uri, Error> {
-    let bad = |e: &dyn fmt::Display| Error::new(Kind::Url, format!("bad redirect location {location:?}: {e}"));
-    let target: Uri = location.parse().map_err(|e| bad(&e))?;
-    if target.scheme().is_some() {
-        return Ok(target);
-    }
-    let mut parts = base.clone().into_parts();
-    let path = if location.starts_with('/') {
-        location.to_owned()
-    } else {
-        // Relative to the base's directory.
-        let dir = base.path().rsplit_once('/').map_or("", |(dir, _)| dir);
-        format!("{dir}/{location}")
-    };
-    parts.path_and_query = Some(path.parse().map_err(|e| bad(&e))?);
-    Uri::from_parts(parts).map_err(|e| bad(&e))
 }
 
 /// A [`Client`]'s settings.
@@ -343,16 +318,47 @@ impl Default for Builder {
 }
 
 impl Builder {
-    /// A time limit for each request, from its start to the response head
-    /// (connecting, sending, the server's think time, redirects). Reading
-    /// the body is not covered: wrap it in [`sprout_runtime::timeout`].
-    /// Default: none.
+    /// A time limit for each request, from its start to the end of its
+    /// body: connecting, sending, the server's think time, redirects, and
+    /// reading the body through [`Response::bytes`], [`Response::text`] or
+    /// [`Response::chunk`] (a body taken out with
+    /// [`into_body`](Response::into_body) or
+    /// [`into_http`](Response::into_http) leaves the limit behind). A
+    /// request past it fails with [`Error::is_timeout`]. Default: none.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sprout_http::{Body, Client, Response, Server};
+    ///
+    /// # sprout_runtime::Runtime::builder().start_paused(true).build().unwrap().block_on(async {
+    /// // A body that never ends: the head arrives, then nothing.
+    /// let server = Server::bind("127.0.0.1:0", |_req| async {
+    ///     Response::new(Body::stream(futures_util::stream::pending::<Result<Vec<u8>, std::io::Error>>()))
+    /// })
+    /// .await
+    /// .unwrap();
+    /// let url = format!("http://{}/", server.local_addr().unwrap());
+    /// let server = server.start();
+    /// let client = Client::builder().timeout(Duration::from_secs(5)).build();
+    /// let resp = client.get(&url).await.unwrap(); // the head, in time
+    /// assert!(resp.text().await.unwrap_err().is_timeout()); // the body, not
+    /// server.stop();
+    /// # });
+    /// ```
     pub fn timeout(mut self, timeout: Duration) -> Builder {
         self.timeout = Some(timeout);
         self
     }
 
-    /// A time limit for each TCP connect. Default: none (the system's).
+    /// A time limit for setting up each connection: resolving the host,
+    /// connecting over TCP (the time left is shared among the host's
+    /// addresses, tried in turn), the TLS handshake and hyper's. A
+    /// connection that takes longer fails with an error that is both
+    /// [`is_connect`](Error::is_connect) and
+    /// [`is_timeout`](Error::is_timeout). Requests waiting to share an
+    /// HTTP/2 connection being set up wait at most this long, then dial
+    /// their own. Default: none (the system's TCP timeout, an unbounded
+    /// handshake).
     pub fn connect_timeout(mut self, timeout: Duration) -> Builder {
         self.connect_timeout = Some(timeout);
         self
@@ -397,6 +403,7 @@ impl Builder {
         Client {
             inner: Rc::new(Inner {
                 pool: Rc::new(Pool::new(self.max_idle_per_host, self.idle_timeout)),
+                dials: Rc::default(),
                 connector: Connector {
                     connect_timeout: self.connect_timeout,
                     #[cfg(feature = "tls")]
@@ -418,11 +425,13 @@ pub struct Error {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
+pub(crate) enum Kind {
     Url,
     Connect,
     Tls,
     Timeout,
+    /// Setting up a connection took longer than the connect timeout.
+    ConnectTimeout,
     Redirects,
     Http,
 }
@@ -432,16 +441,25 @@ impl Error {
         Error { kind, source: source.into() }
     }
 
-    fn url(e: hyper::http::Error) -> Error {
+    fn url(e: UrlError) -> Error {
         Error::new(Kind::Url, e)
     }
 
-    fn connect(key: &Key, e: io::Error) -> Error {
+    /// A URL `http::Uri` would not parse.
+    fn malformed(url: &str, e: hyper::http::Error) -> Error {
+        Error::url(UrlError::new(&url, UrlErrorKind::Malformed(e.to_string())))
+    }
+
+    fn connect(key: &Target, e: io::Error) -> Error {
         Error::new(Kind::Connect, format!("cannot connect to {}:{}: {e}", key.host, key.port))
     }
 
+    fn connect_timeout(key: &Target, limit: Duration) -> Error {
+        Error::new(Kind::ConnectTimeout, format!("connecting to {}:{} took longer than {limit:?}", key.host, key.port))
+    }
+
     #[cfg_attr(not(feature = "tls"), allow(dead_code))]
-    fn tls(key: &Key, e: io::Error) -> Error {
+    fn tls(key: &Target, e: io::Error) -> Error {
         Error::new(Kind::Tls, format!("TLS handshake with {}:{} failed: {e}", key.host, key.port))
     }
 
@@ -453,14 +471,21 @@ impl Error {
         Error::new(Kind::Http, e)
     }
 
-    /// The URL was malformed, relative, or of a scheme other than http(s).
+    /// The URL (of the request, or of a redirect) cannot be used: see
+    /// [`url_error`](Self::url_error) for why.
     pub fn is_url(&self) -> bool {
         self.kind == Kind::Url
     }
 
-    /// The host did not resolve or refused the connection.
+    /// What was wrong with the URL, for an [`is_url`](Self::is_url) error.
+    pub fn url_error(&self) -> Option<&UrlError> {
+        self.source.downcast_ref()
+    }
+
+    /// The host did not resolve, refused the connection, or took longer
+    /// than the connect timeout to set it up.
     pub fn is_connect(&self) -> bool {
-        self.kind == Kind::Connect
+        matches!(self.kind, Kind::Connect | Kind::ConnectTimeout)
     }
 
     /// The TLS handshake failed (a certificate not trusted, say).
@@ -468,9 +493,11 @@ impl Error {
         self.kind == Kind::Tls
     }
 
-    /// The request's time limit passed.
+    /// A time limit passed: the request's ([`Builder::timeout`]) or the
+    /// connection's ([`Builder::connect_timeout`], then
+    /// [`is_connect`](Self::is_connect) too).
     pub fn is_timeout(&self) -> bool {
-        self.kind == Kind::Timeout
+        matches!(self.kind, Kind::Timeout | Kind::ConnectTimeout)
     }
 
     /// Too many redirects.

@@ -19,13 +19,8 @@ use hyper::client::conn::http1;
 
 use crate::body::Body;
 
-/// Which origin a connection talks to.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub(crate) struct Key {
-    pub(crate) https: bool,
-    pub(crate) host: String,
-    pub(crate) port: u16,
-}
+/// Which origin a connection talks to: scheme, host and port.
+pub(crate) use crate::url::target::Target as Key;
 
 /// A connection's request sender.
 pub(crate) enum Sender {

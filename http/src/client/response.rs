@@ -1,12 +1,14 @@
 //! The client's [`Response`] and its streamed [`ResponseBody`].
 
 use std::fmt;
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use hyper::body::{Body as _, Frame, Incoming, SizeHint};
 use hyper::{HeaderMap, StatusCode, Uri, Version};
+use sprout_runtime::time::Instant;
 
 use super::Error;
 use super::pool::Loan;
@@ -19,10 +21,17 @@ use super::pool::Loan;
 /// however large the body). The connection goes back to the client's pool
 /// once the body has been read to its end; a response dropped half-read
 /// closes its connection instead.
+///
+/// With a [`Builder::timeout`](super::Builder::timeout), reading the body
+/// through [`chunk`](Self::chunk), [`bytes`](Self::bytes) or
+/// [`text`](Self::text) fails with [`Error::is_timeout`] once the
+/// request's time is up.
 pub struct Response {
     head: hyper::http::response::Parts,
     body: ResponseBody,
     url: Uri,
+    /// When the request's time limit ends, if it has one.
+    deadline: Option<Instant>,
 }
 
 impl Response {
@@ -30,7 +39,13 @@ impl Response {
         let (head, incoming) = response.into_parts();
         let mut body = ResponseBody { incoming, loan };
         body.give_back_if_done();
-        Response { head, body, url }
+        Response { head, body, url, deadline: None }
+    }
+
+    /// Bounds the body's reads by the request's time limit.
+    pub(crate) fn with_deadline(mut self, deadline: Option<Instant>) -> Response {
+        self.deadline = deadline;
+        self
     }
 
     /// The status code.
@@ -56,11 +71,11 @@ impl Response {
     /// The next chunk of the body, `None` at its end.
     ///
     /// # Errors
-    /// The connection failed mid-body.
+    /// The connection failed mid-body, or the request's time limit passed.
     pub async fn chunk(&mut self) -> Result<Option<Bytes>, Error> {
         use http_body_util::BodyExt;
         loop {
-            match self.body.frame().await {
+            match within(self.deadline, self.body.frame()).await? {
                 None => return Ok(None),
                 Some(Err(e)) => return Err(Error::http(e)),
                 Some(Ok(frame)) => {
@@ -76,29 +91,39 @@ impl Response {
     /// The whole body.
     ///
     /// # Errors
-    /// The connection failed mid-body.
+    /// The connection failed mid-body, or the request's time limit passed.
     pub async fn bytes(self) -> Result<Bytes, Error> {
         use http_body_util::BodyExt;
-        Ok(self.body.collect().await.map_err(Error::http)?.to_bytes())
+        Ok(within(self.deadline, self.body.collect()).await?.map_err(Error::http)?.to_bytes())
     }
 
     /// The whole body as text (invalid UTF-8 replaced, as `requests`' `.text` does).
     ///
     /// # Errors
-    /// The connection failed mid-body.
+    /// The connection failed mid-body, or the request's time limit passed.
     pub async fn text(self) -> Result<String, Error> {
         let bytes = self.bytes().await?;
         Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
 
-    /// The body, as a [`hyper::body::Body`].
+    /// The body, as a [`hyper::body::Body`] (without the request's time
+    /// limit: bound it with [`sprout_runtime::timeout`] if needed).
     pub fn into_body(self) -> ResponseBody {
         self.body
     }
 
-    /// The response as an `http::Response`.
+    /// The response as an `http::Response` (without the request's time
+    /// limit, as [`into_body`](Self::into_body)).
     pub fn into_http(self) -> hyper::Response<ResponseBody> {
         hyper::Response::from_parts(self.head, self.body)
+    }
+}
+
+/// `read`, failing with a timeout error past `deadline`.
+async fn within<T>(deadline: Option<Instant>, read: impl Future<Output = T>) -> Result<T, Error> {
+    match deadline {
+        Some(deadline) => sprout_runtime::time::timeout_at(deadline, read).await.map_err(|_| Error::timeout()),
+        None => Ok(read.await),
     }
 }
 

@@ -309,7 +309,8 @@ where
 
     /// Serves on `n` cores (0: one per CPU the process may use), each
     /// worker a runtime with its own `SO_REUSEPORT` listener on the same
-    /// port and its own connections: see [`StreamServer::workers`]. The
+    /// port (on Linux; elsewhere one shared listener) and its own
+    /// connections: see [`StreamServer::workers`]. The
     /// default is 1: this runtime alone. Each worker runs its own clone of
     /// the handler (hence `H: Clone + Send`; the futures it returns need not
     /// be `Send`) with the same settings. The [`ServerHandle`] stops them

@@ -95,3 +95,13 @@ pub fn test_cert() -> TestCert {
         key: rustls_pki::PrivateKeyDer::try_from(certified.signing_key.serialize_der()).unwrap(),
     }
 }
+
+/// Runs `test` on a fresh runtime whose clock starts paused (virtual time
+/// jumps to the next timer when every task waits and no I/O is ready), with
+/// the same 20 s guard as [`run`], in virtual seconds: a hang fails at once.
+pub fn run_paused<F: Future<Output = ()>>(test: F) {
+    let runtime = sprout_runtime::Runtime::builder().start_paused(true).build().unwrap();
+    runtime.block_on(async {
+        sprout_runtime::timeout(Duration::from_secs(20), test).await.expect("the test hung");
+    });
+}

@@ -51,25 +51,28 @@
 //!   directory that does not exist (`NotFound`, with the name in the
 //!   message), a pipe whose child end is closed (`BrokenPipe` on write).
 //!
-//! # Waiting without a thread: pidfd, then `SIGCHLD`
-//! On Linux 5.3 and later each child gets a pidfd (`pidfd_open(2)`), a
-//! descriptor that turns readable when the child exits. It is registered
-//! with the reactor like a socket, so a wait costs no thread, no signal
-//! handler and no polling: one epoll event, then one `waitpid` on that pid.
+//! # Waiting without a thread: an exit descriptor, then `SIGCHLD`
+//! Each child gets an *exit descriptor*, a file descriptor that turns
+//! readable when the child exits: a pidfd (`pidfd_open(2)`) on Linux 5.3
+//! and later, a kqueue watching the pid (`EVFILT_PROC`, `NOTE_EXIT`) on
+//! macOS and FreeBSD. It is registered with the reactor like a socket, so
+//! a wait costs no thread, no signal handler and no polling: one event,
+//! then one `waitpid` on that pid.
 //!
-//! Where `pidfd_open` is missing (older kernels: `ENOSYS`) or forbidden (a
-//! seccomp filter, some container runtimes: `EPERM`), sprout falls back to
-//! `SIGCHLD`, through [`sprout::signal`](crate::signal): every waiting
-//! child wakes on every `SIGCHLD` and asks `waitpid` about its own pid. It
-//! is correct, and costs each waiting child one `waitpid` per child exit
-//! in the process. The decision is made once per process; setting
-//! `SPROUT_PROCESS_WAIT=sigchld` in the environment forces the fallback.
+//! Where there is none (older Linux kernels: `ENOSYS`; other Unixes) or it
+//! is forbidden (a seccomp filter, some container runtimes: `EPERM`),
+//! sprout falls back to `SIGCHLD`, through [`sprout::signal`](crate::signal):
+//! every waiting child wakes on every `SIGCHLD` and asks `waitpid` about its
+//! own pid. It is correct, and costs each waiting child one `waitpid` per
+//! child exit in the process. The decision is made once per process;
+//! setting `SPROUT_PROCESS_WAIT=sigchld` in the environment forces the
+//! fallback.
 //!
 //! # Zombies and dropped children
 //! A process that exits stays a zombie until its parent waits for it.
 //! Dropping a [`Child`] does not wait (as in std), but the runtime reaps the
-//! process for you when it exits: a small green task waits on its pidfd
-//! (or `SIGCHLD`), on the loop turn after the child exits.
+//! process for you when it exits: a small green task waits on its exit
+//! descriptor (or `SIGCHLD`), on the loop turn after the child exits.
 //!
 //! - That task counts as pending I/O: [`sprout::wait()`](sprout_runtime::wait)
 //!   waits for dropped children to exit. Use [`Command::kill_on_drop`] (or
@@ -87,8 +90,13 @@
 //!   [`Command::as_std_mut`]) and signal the group with `libc::killpg`.
 //!
 //! # OS caveats
-//! - Linux. The pidfd path needs Linux 5.3; the `SIGCHLD` fallback works
-//!   on any kernel.
+//! - Linux: the pidfd path needs Linux 5.3; the `SIGCHLD` fallback works
+//!   on any kernel. Both are tested on every CI run.
+//! - macOS and FreeBSD: the kqueue path and the `SIGCHLD` fallback compile
+//!   (CI type-checks them with clippy for those targets), but sprout's
+//!   tests run on Linux only. The kqueue path is two system calls
+//!   (`process/sys/kqueue.rs`); the fallback is the code tested on Linux.
+//!   Other Unixes take the `SIGCHLD` path.
 //! - sprout reaps only its own children, each with `waitpid(pid)`. Code
 //!   elsewhere in the process that reaps *any* child (`waitpid(-1)`, or
 //!   `SIGCHLD` set to `SIG_IGN`, which makes the kernel reap them) steals
@@ -104,10 +112,10 @@
 
 mod child;
 mod command;
-mod pidfd;
 mod reaper;
 mod sigchld;
 mod stdio;
+mod sys;
 mod wait;
 
 pub use child::Child;

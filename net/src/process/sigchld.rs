@@ -1,4 +1,5 @@
-//! The fallback when pidfds are missing: wake on `SIGCHLD`.
+//! The fallback when exit descriptors (pidfds, kqueue, `sys/`) are
+//! missing: wake on `SIGCHLD`.
 //!
 //! Each child waited this way owns a [`Signal`] listener of its own (a
 //! socket pair and a chained handler, see `sprout::signal`). Every
@@ -6,15 +7,15 @@
 //! waiting child wakes and asks `waitpid` about its own pid: signals of
 //! other children cost each waiter one `waitpid`, and coalesced signals
 //! (two children exiting at once deliver one `SIGCHLD`) lose nothing.
-//! That is O(waiters) work per exit, acceptable for a fallback; the pidfd
-//! path is O(1).
+//! That is O(waiters) work per exit, acceptable for a fallback; the
+//! exit-descriptor path is O(1).
 //!
 //! A listener owned per child, rather than one shared by all the children
 //! of a runtime, needs no broadcast and no runtime-keyed registry: its
 //! readiness has exactly one waiter, and it goes away with its child.
 //!
 //! The listener should exist before the child can exit; when it is made
-//! after the spawn (the first spawn that finds pidfds missing, an adopted
+//! after the spawn (the first spawn that finds exit descriptors missing, an adopted
 //! orphan), the waiter checks `waitpid` once before its first wait.
 
 use std::io;
@@ -31,16 +32,16 @@ pub(crate) fn listen() -> io::Result<Signal> {
 ///
 /// | value        | meaning                                                    |
 /// | ------------ | ---------------------------------------------------------- |
-/// | `UNDECIDED`  | nothing known yet: read `SPROUT_PROCESS_WAIT`, try pidfds  |
-/// | `PIDFD`      | pidfds work (one `pidfd_open` succeeded)                   |
-/// | `SIGCHLD`    | forced (env var or test switch) or pidfds are unsupported  |
+/// | `UNDECIDED`  | nothing known yet: read `SPROUT_PROCESS_WAIT`, try exit descriptors |
+/// | `EXIT_FD`    | exit descriptors work (one `ExitFd::open` succeeded)        |
+/// | `SIGCHLD`    | forced (env var or test switch) or exit descriptors are unsupported |
 ///
-/// Only `PIDFD` -> `SIGCHLD` and `UNDECIDED` -> either happen outside the
+/// Only `EXIT_FD` -> `SIGCHLD` and `UNDECIDED` -> either happen outside the
 /// test switch; a race between two threads deciding costs one extra
-/// `pidfd_open`, nothing else.
+/// `ExitFd::open`, nothing else.
 static MODE: AtomicU8 = AtomicU8::new(UNDECIDED);
 const UNDECIDED: u8 = 0;
-const PIDFD: u8 = 1;
+const EXIT_FD: u8 = 1;
 const SIGCHLD_MODE: u8 = 2;
 
 /// Whether new children should be waited for through `SIGCHLD`.
@@ -48,7 +49,7 @@ pub(crate) fn fallback_active() -> bool {
     match MODE.load(Ordering::Relaxed) {
         UNDECIDED => {
             let forced = std::env::var_os("SPROUT_PROCESS_WAIT").is_some_and(|v| v == "sigchld");
-            let mode = if forced { SIGCHLD_MODE } else { PIDFD };
+            let mode = if forced { SIGCHLD_MODE } else { EXIT_FD };
             // Keep whatever another thread (or the switch) decided first.
             let _ = MODE.compare_exchange(UNDECIDED, mode, Ordering::Relaxed, Ordering::Relaxed);
             MODE.load(Ordering::Relaxed) == SIGCHLD_MODE
@@ -57,12 +58,12 @@ pub(crate) fn fallback_active() -> bool {
     }
 }
 
-/// Records that pidfds do not work in this process.
-pub(crate) fn pidfd_unsupported() {
+/// Records that exit descriptors do not work in this process.
+pub(crate) fn exit_fd_unsupported() {
     MODE.store(SIGCHLD_MODE, Ordering::Relaxed);
 }
 
 /// The test switch (`probe::force_sigchld`).
 pub(crate) fn force(on: bool) {
-    MODE.store(if on { SIGCHLD_MODE } else { PIDFD }, Ordering::Relaxed);
+    MODE.store(if on { SIGCHLD_MODE } else { EXIT_FD }, Ordering::Relaxed);
 }

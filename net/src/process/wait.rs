@@ -18,14 +18,15 @@ use std::task::{Context, Poll, ready};
 
 use sprout_runtime::io::{Direction, Interest, IoSource};
 
-use super::pidfd::{self, PidFd};
 use super::sigchld;
+use super::sys::{self, ExitFd};
 use crate::signal::Signal;
 
 /// What wakes the waiter when the child exits.
 enum Watch {
-    /// Readable once the child has exited.
-    Pidfd(IoSource<PidFd>),
+    /// Readable once the child has exited: a pidfd on Linux, a kqueue on
+    /// macOS and FreeBSD (`sys/`).
+    ExitFd(IoSource<ExitFd>),
     /// Receives every `SIGCHLD` of the process (see `sigchld.rs`).
     Sigchld(Signal),
 }
@@ -42,7 +43,8 @@ pub(crate) struct Waiter {
 }
 
 /// A `SIGCHLD` listener to install before spawning, when children are
-/// waited for that way (see `sigchld.rs`); `None` on the pidfd path.
+/// waited for that way (see `sigchld.rs`); `None` on the exit-descriptor
+/// path.
 pub(crate) fn prepare() -> io::Result<Option<Signal>> {
     if sigchld::fallback_active() { sigchld::listen().map(Some) } else { Ok(None) }
 }
@@ -90,19 +92,20 @@ impl Waiter {
             self.recheck = false;
         }
         match &self.watch {
-            Watch::Pidfd(io) => {
+            Watch::ExitFd(io) => {
                 let registration = io.registration();
                 let ready = ready!(registration.poll_ready(cx, Direction::Read))?;
                 if let Some(status) = reap(&mut self.child, &mut self.status)? {
                     return Poll::Ready(Ok(status));
                 }
-                // A pidfd turns readable only when its process exits, so
+                // An exit descriptor turns readable only when its process
+                // exits, so
                 // this should not happen; if it does, wait for the next edge.
                 // A sticky hang-up would make that wait return at once:
                 // report it rather than spin.
                 if ready.is_read_closed() || ready.is_error() {
                     return Poll::Ready(Err(io::Error::other(
-                        "the child's pidfd reports it gone, yet waitpid finds it running",
+                        "the child's exit descriptor reports it gone, yet waitpid finds it running",
                     )));
                 }
                 // The documented end of a hand-driven readiness check
@@ -146,16 +149,17 @@ impl Waiter {
     }
 }
 
-/// Picks the watch for a child that already runs: a pidfd, or else a
-/// `SIGCHLD` listener; the flag says whether the first wait must check
-/// `waitpid` before waiting.
+/// Picks the watch for a child that already runs: an exit descriptor, or
+/// else a `SIGCHLD` listener; the flag says whether the first wait must
+/// check `waitpid` before waiting.
 fn watch_after_spawn(pid: u32) -> io::Result<(Watch, bool)> {
     if !sigchld::fallback_active() {
-        match PidFd::open(pid) {
-            Ok(fd) => return Ok((Watch::Pidfd(IoSource::with_interest(fd, Interest::READABLE)?), false)),
-            Err(e) if pidfd::unsupported(&e) => sigchld::pidfd_unsupported(),
+        match ExitFd::open(pid) {
+            Ok(fd) => return Ok((Watch::ExitFd(IoSource::with_interest(fd, Interest::READABLE)?), false)),
+            Err(e) if sys::unsupported(&e) => sigchld::exit_fd_unsupported(),
             // EMFILE, ENOMEM...: the fallback below will likely fail too,
-            // and say why.
+            // and say why. kqueue's ESRCH (the child is a zombie already):
+            // the fallback's recheck reaps it.
             Err(_) => {}
         }
     }
@@ -173,7 +177,7 @@ fn reap(child: &mut std::process::Child, status: &mut Option<ExitStatus>) -> io:
 impl fmt::Debug for Waiter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let watch = match self.watch {
-            Watch::Pidfd(_) => "pidfd",
+            Watch::ExitFd(_) => sys::NAME,
             Watch::Sigchld(_) => "sigchld",
         };
         f.debug_struct("Waiter").field("pid", &self.id()).field("watch", &watch).field("status", &self.status).finish()

@@ -24,6 +24,9 @@
 //!   so only the back-off paces the retries.
 
 mod datagram;
+#[cfg(target_os = "linux")]
+mod reuseport;
+mod shared_listener;
 mod stream;
 mod workers;
 

@@ -113,10 +113,15 @@ where
     ///
     /// Worker 0 is the runtime that calls [`start`](Self::start) (or
     /// `serve_forever`); the others run on threads named
-    /// `sprout-server-{i}`. Each listener gets `SO_REUSEPORT` and a sibling
-    /// on every other worker, bound to the same address, so the kernel
-    /// spreads the connections over the workers, with no lock or shared
-    /// queue in user space. Each worker calls its own clone of the handler
+    /// `sprout-server-{i}`. On Linux each listener gets `SO_REUSEPORT` and
+    /// a sibling on every other worker, bound to the same address, so the
+    /// kernel spreads the connections over the workers, with no lock or
+    /// shared queue in user space. On macOS and FreeBSD, whose
+    /// `SO_REUSEPORT` does not balance, every worker accepts on a
+    /// duplicate of the one listening socket instead: one accept queue, and
+    /// each connection wakes every idle worker, of which one takes it
+    /// (docs/cores.md, "Workers on macOS and FreeBSD"). Each worker calls
+    /// its own clone of the handler
     /// (hence `H: Clone + Send`: the handler crosses threads once, at start;
     /// the futures it returns need not be `Send`).
     ///

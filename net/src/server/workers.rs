@@ -1,5 +1,6 @@
 //! Workers: one server per core, each with its own `SO_REUSEPORT`
-//! listener, so the kernel spreads the connections.
+//! listener on Linux, so the kernel spreads the connections; elsewhere
+//! they share one listening socket (`shared_listener.rs`).
 //!
 //! # Design notes
 //! - Worker 0 is the runtime that calls `start`; workers 1 to n-1 are the
@@ -13,7 +14,8 @@
 //!   binds a sibling on the same address. If a sibling cannot be bound, the
 //!   worker shares the original socket instead (a `dup`: one accept
 //!   queue, every worker woken for each connection) and a line on stderr
-//!   says so.
+//!   says so (`reuseport.rs`). Off Linux, where `SO_REUSEPORT` does not
+//!   balance, every worker shares it that way (`shared_listener.rs`).
 //! - Control: worker 0's `ServerHandle` holds `Workers`, a channel per
 //!   worker and the cores' `Running`. `stop` and `stop_graceful` are
 //!   forwarded as commands; each worker runs the same command on its own
@@ -30,9 +32,6 @@ use std::cell::{Cell, RefCell};
 use std::convert::Infallible;
 use std::fmt;
 use std::future::poll_fn;
-use std::io;
-use std::net::SocketAddr;
-use std::os::fd::AsFd;
 use std::pin::pin;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -40,9 +39,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::Poll;
 use std::time::Duration;
 
-use socket2::{Domain, Protocol, SockRef, Socket, Type};
 use sprout_runtime::cores::{self, Running, Sender};
 
+#[cfg(target_os = "linux")]
+use super::reuseport::siblings;
+#[cfg(not(target_os = "linux"))]
+use super::shared_listener::siblings;
 use super::{ServerHandle, Shared};
 use crate::tcp::TcpListener;
 
@@ -73,7 +75,8 @@ impl Worker {
     }
 
     /// The worker's listeners, one per address of the server, each a
-    /// `SO_REUSEPORT` sibling of worker 0's.
+    /// `SO_REUSEPORT` sibling of worker 0's on Linux, a second descriptor
+    /// for worker 0's own socket elsewhere (see `StreamServer::workers`).
     pub fn into_listeners(self) -> Vec<TcpListener> {
         self.listeners
     }
@@ -220,45 +223,6 @@ impl Drop for Workers {
         // only dropping its tasks by now.
         drop(self.running.get_mut().take());
     }
-}
-
-/// `n` listeners on `listener`'s address for the other workers, as std
-/// listeners (each worker registers its own with its runtime).
-fn siblings(listener: &TcpListener, n: usize, backlog: u32) -> Vec<std::net::TcpListener> {
-    let bound = SockRef::from(listener).set_reuse_port(true).and_then(|()| listener.local_addr());
-    let mut out = Vec::with_capacity(n);
-    let mut warned = false;
-    for _ in 0..n {
-        let sibling = bound.as_ref().map_err(|e| io::Error::new(e.kind(), e.to_string())).and_then(|addr| {
-            let only_v6 = if addr.is_ipv6() { SockRef::from(listener).only_v6().ok() } else { None };
-            bind_sibling(*addr, backlog, only_v6)
-        });
-        let sibling = sibling.or_else(|e| {
-            if !warned {
-                warned = true;
-                eprintln!("sprout: StreamServer: no SO_REUSEPORT listener for a worker ({e}); sharing one socket");
-            }
-            listener.as_fd().try_clone_to_owned().map(std::net::TcpListener::from)
-        });
-        match sibling {
-            Ok(sibling) => out.push(sibling),
-            Err(e) => eprintln!("sprout: StreamServer: a worker gets no listener: {e}"),
-        }
-    }
-    out
-}
-
-/// A non-blocking listener with `SO_REUSEADDR` and `SO_REUSEPORT` on `addr`.
-fn bind_sibling(addr: SocketAddr, backlog: u32, only_v6: Option<bool>) -> io::Result<std::net::TcpListener> {
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM.nonblocking(), Some(Protocol::TCP))?;
-    socket.set_reuse_address(true)?;
-    socket.set_reuse_port(true)?;
-    if let Some(only_v6) = only_v6 {
-        socket.set_only_v6(only_v6)?;
-    }
-    socket.bind(&addr.into())?;
-    socket.listen(i32::try_from(backlog).unwrap_or(i32::MAX))?;
-    Ok(socket.into())
 }
 
 /// A worker's life: start its server, obey worker 0, end when stopped and

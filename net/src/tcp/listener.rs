@@ -209,7 +209,9 @@ impl TcpListenerBuilder {
     }
 
     /// How many finished handshakes the kernel queues while nobody accepts
-    /// (default [`DEFAULT_BACKLOG`]; capped by `net.core.somaxconn`).
+    /// (default [`DEFAULT_BACKLOG`]; capped by the system's limit,
+    /// `net.core.somaxconn` on Linux, `kern.ipc.somaxconn` on macOS and
+    /// FreeBSD).
     pub fn backlog(mut self, backlog: u32) -> TcpListenerBuilder {
         self.backlog = backlog;
         self
@@ -223,8 +225,11 @@ impl TcpListenerBuilder {
     }
 
     /// `SO_REUSEPORT` (default off): several sockets (processes, threads
-    /// with a runtime each) bind the same port, and the kernel spreads the
-    /// connections among them.
+    /// with a runtime each) bind the same port, and on Linux the kernel
+    /// spreads the connections among them. macOS and FreeBSD let them bind
+    /// but do not balance (one socket gets every connection; FreeBSD's
+    /// balancing option is `SO_REUSEPORT_LB`): there, share one listener
+    /// between threads instead, as `StreamServer::workers` does.
     pub fn reuse_port(mut self, on: bool) -> TcpListenerBuilder {
         self.reuse_port = on;
         self
@@ -244,7 +249,10 @@ impl TcpListenerBuilder {
     }
 
     fn bind_addr(&self, addr: SocketAddr) -> io::Result<TcpListener> {
-        let socket = Socket::new(Domain::for_address(addr), Type::STREAM.nonblocking(), Some(Protocol::TCP))?;
+        // Non-blocking by `fcntl` rather than `SOCK_NONBLOCK`, which macOS
+        // lacks: one more system call per bind, none per connection.
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+        socket.set_nonblocking(true)?;
         if self.reuse_address {
             socket.set_reuse_address(true)?;
         }

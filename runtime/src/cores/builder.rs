@@ -82,8 +82,11 @@ impl Builder {
     /// if there are more cores than CPUs), with `sched_setaffinity`.
     /// Default off: the kernel places the threads. Pinning keeps each
     /// core's caches warm and its interrupts predictable on a machine
-    /// given to this program; on a shared machine, leave it off. Linux
-    /// only: elsewhere the cores fail to start ([`CoreError::Start`]).
+    /// given to this program; on a shared machine, leave it off. Linux and
+    /// FreeBSD (`cpuset_setaffinity`; compiled, not run by CI); macOS, which
+    /// has no thread pinning (only affinity hints, ignored on Apple
+    /// silicon), and Windows run the cores unpinned: there `pin(true)` does
+    /// nothing, so the same program runs everywhere.
     pub fn pin(mut self, on: bool) -> Builder {
         self.pin = on;
         self
@@ -146,7 +149,7 @@ impl Builder {
         Fut::Output: CoreResult,
     {
         let count = self.core_count();
-        let cpus = if self.pin {
+        let cpus = if self.pin && affinity::SUPPORTED {
             match affinity::allowed_cpus() {
                 Ok(cpus) if !cpus.is_empty() => Some(cpus),
                 Ok(_) => return Err(CoreError::Start { core: 0, error: io::Error::other("no CPU is allowed") }),

@@ -1,7 +1,7 @@
 //! Files and directories without blocking the loop: `std::fs`, async.
 //!
-//! Linux has no readiness for regular files (epoll reports them always
-//! ready), so, like gevent's `FileObjectThread` and tokio's `fs`, every
+//! No OS has readiness for regular files (epoll refuses them, kqueue
+//! reports them always readable), so, like gevent's `FileObjectThread` and tokio's `fs`, every
 //! call here runs the `std::fs` call on the shared blocking pool
 //! ([`spawn_blocking`]) while the task
 //! waits and the loop goes on.

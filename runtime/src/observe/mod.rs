@@ -41,6 +41,11 @@ mod deadlock;
 mod dump;
 mod metrics;
 mod monitor;
+#[cfg(unix)]
+mod signal;
+// No SIGUSR1 off Unix: `dump_on_signal` says so and does nothing.
+#[cfg(not(unix))]
+#[path = "signal_unsupported.rs"]
 mod signal;
 
 #[cfg(test)]

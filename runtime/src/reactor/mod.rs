@@ -218,7 +218,7 @@ impl Reactor {
             Ok(()) => {}
             // A signal arrived: an empty turn.
             Err(e) if e.kind() == io::ErrorKind::Interrupted => return false,
-            Err(e) => panic!("sprout: epoll_wait failed: {e}"),
+            Err(e) => panic!("sprout: the reactor's poll (epoll_wait, kevent) failed: {e}"),
         }
         let mut remote = false;
         let mut sources = self.sources.borrow_mut();

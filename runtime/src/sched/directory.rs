@@ -47,7 +47,7 @@ pub(crate) fn remove(serial: u32) {
     table().retain(|(s, _)| *s != serial);
 }
 
-/// The mailbox of runtime `serial`, if it is alive (the dump on a signal).
+/// The mailbox of runtime `serial`, if it is alive.
 pub(crate) fn remote(serial: u32) -> Option<Arc<Remote>> {
     table().iter().find(|(s, _)| *s == serial).and_then(|(_, remote)| remote.upgrade())
 }
@@ -56,8 +56,7 @@ pub(crate) fn remote(serial: u32) -> Option<Arc<Remote>> {
 /// gone: its shutdown dropped every record.
 #[cold]
 pub(crate) fn unregister(serial: u32, what: Unregister) {
-    let remote = table().iter().find(|(s, _)| *s == serial).and_then(|(_, remote)| remote.upgrade());
-    if let Some(remote) = remote {
+    if let Some(remote) = remote(serial) {
         // Refused only once the runtime has closed its queue: then, too,
         // there is nothing left to forget.
         let _ = remote.post(Message::Unregister(what));
