@@ -369,7 +369,8 @@ impl Server<'_> {
                     });
                     self.arm_recv(key);
                 }
-                // Stopped (an error such as EMFILE ends it): re-arm.
+                // Stopped (an error such as EMFILE ends it): re-arm. A lasting
+                // error would re-arm every turn; a driver would back off.
                 if !cqueue::more(flags) {
                     self.arm_accept(listener);
                 }
