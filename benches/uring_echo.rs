@@ -27,15 +27,19 @@
 //! run). "user" and "system" split the server's CPU time per request
 //! (over the whole client run, in 10 ms ticks); "wake/req" is its
 //! voluntary context switches (all its threads, from
-//! `/proc/PID/task/*/status`) per request: how often it slept. The decision of issue 22 reads the `cpu/mio` column of `uring`
-//! at 50 and 1,000 connections against the bar of 0.85.
+//! `/proc/PID/task/*/status`) per request: how often it slept. The
+//! decision of issue 22 read the `cpu/mio` column of the `uring` variants
+//! at 50 and 1,000 connections against the bar of 0.85: see
+//! `docs/benchmarks.md`, "io_uring: the spike of issue 22".
 //!
 //! Server names: `mio`, `sprout`, `tokio`, `monoio` (io_uring driver),
 //! `monoio-legacy` (epoll driver), and the spike `uring` (`DEFER_TASKRUN`)
 //! with any of `-coop` (`COOP_TASKRUN` instead), `-sqpoll` (a polling
 //! kernel thread on core 1, which is the client's: there is no spare core
-//! here), `-fixed` (registered files). `SPROUT_URING_BUFFERS` and
-//! `SPROUT_URING_BUFFER_SIZE` size the spike's buffer ring (2048 x 4 KiB).
+//! here), `-fixed` (registered files), `-zc` (zero-copy sends).
+//! `SPROUT_URING_BUFFERS` and `SPROUT_URING_BUFFER_SIZE` size the spike's
+//! buffer ring (2048 x 4 KiB); `SPROUT_URING_STATS=1` has it print how
+//! often its unusual paths ran (`ENOBUFS`, short sends, restarts).
 
 // Elsewhere than Linux, `main` only says so: the rest is unused there.
 #![cfg_attr(not(target_os = "linux"), allow(dead_code, unused_imports))]
