@@ -1,0 +1,175 @@
+//! [`Outcome`]: what a child may return, and how the scope tells a failure
+//! from a success; `Meta`, the per-type functions a child block carries.
+
+use std::fmt;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::ptr::NonNull;
+
+use super::error::{ErrorValue, Failure};
+use crate::task::JoinError;
+use crate::task::child;
+use crate::task::header::Header;
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for () {}
+    impl<T, E> Sealed for Result<T, E> {}
+}
+
+/// What a scope child may return: `()`, which never fails, or a `Result`,
+/// whose `Err` fails the scope (it cancels the other children under
+/// fail-fast, and is listed in the [`ScopeError`](super::ScopeError)). The
+/// same rule as for what `main` may return. The error may be any type with
+/// `Debug`; [`Failure::error`](super::Failure::error) gets it back by type.
+///
+/// A child that computes a value returns it in `Ok` and hands it to
+/// whoever awaits its [`ChildHandle`](super::ChildHandle):
+///
+/// ```
+/// sprout::run(async {
+///     let total = sprout::scope(async |s| {
+///         let a = s.spawn(async { Ok::<u32, std::io::Error>(40) });
+///         let b = s.spawn(async { Ok::<u32, std::io::Error>(2) });
+///         a.await.unwrap().unwrap() + b.await.unwrap().unwrap()
+///     })
+///     .await
+///     .unwrap();
+///     assert_eq!(total, 42);
+/// });
+/// ```
+pub trait Outcome: sealed::Sealed {
+    /// Whether this output is a failure.
+    #[doc(hidden)]
+    fn is_failure(&self) -> bool;
+
+    /// The error of a failure, boxed (`None` for a success).
+    #[doc(hidden)]
+    #[allow(private_interfaces)]
+    fn into_error(self) -> Option<Box<dyn ErrorValue>>;
+}
+
+impl Outcome for () {
+    fn is_failure(&self) -> bool {
+        false
+    }
+
+    #[allow(private_interfaces)]
+    fn into_error(self) -> Option<Box<dyn ErrorValue>> {
+        None
+    }
+}
+
+impl<T, E: fmt::Debug + 'static> Outcome for Result<T, E> {
+    fn is_failure(&self) -> bool {
+        self.is_err()
+    }
+
+    #[allow(private_interfaces)]
+    fn into_error(self) -> Option<Box<dyn ErrorValue>> {
+        match self {
+            Ok(value) => {
+                drop_quietly(value);
+                None
+            }
+            Err(e) => Some(Box::new(e)),
+        }
+    }
+}
+
+/// Drops a value nobody will take; a panic in its destructor is swallowed,
+/// as the task harness does with an output it discards.
+fn drop_quietly<T>(value: T) {
+    let _ = catch_unwind(AssertUnwindSafe(move || drop(value)));
+}
+
+/// The scope's functions for one child future type, kept (erased) in the
+/// child's link (`task/child.rs`): they know where the output is.
+pub(crate) struct Meta {
+    /// Whether the finished child's output is a failure (not consuming it).
+    failed: unsafe fn(NonNull<Header>) -> bool,
+    /// Takes the finished child's output (once: CONSUMED), returns its
+    /// failure if it is one and drops it otherwise.
+    take: unsafe fn(NonNull<Header>) -> Option<Failure>,
+}
+
+/// The `Meta` of children whose future is `F`, erased for the link.
+pub(crate) fn meta<F>() -> *const ()
+where
+    F: Future,
+    F::Output: Outcome,
+{
+    let meta: &'static Meta = &Meta { failed: typed_failed::<F>, take: typed_take::<F> };
+    std::ptr::from_ref(meta).cast()
+}
+
+impl Meta {
+    /// The `Meta` of the child block `task`.
+    ///
+    /// # Safety
+    /// `task` is a live child block spawned by a scope (not a body).
+    unsafe fn of<'a>(task: NonNull<Header>) -> &'a Meta {
+        // SAFETY: scope children carry a `meta::<F>()` pointer to a
+        // promoted (static) `Meta`.
+        unsafe { &*child::link(task).meta().cast::<Meta>() }
+    }
+}
+
+/// Whether the finished child `task` failed, leaving its output in place.
+///
+/// # Safety
+/// `task` is a COMPLETE child block spawned by a scope, whose output was
+/// not taken; the caller holds a reference.
+pub(crate) unsafe fn failed(task: NonNull<Header>) -> bool {
+    // SAFETY: by the caller's promise.
+    unsafe { (Meta::of(task).failed)(task) }
+}
+
+/// Takes the finished child's output: its failure, if it is one; a success
+/// is dropped. `None` too if the output was already taken.
+///
+/// # Safety
+/// `task` is a COMPLETE child block spawned by a scope; the caller holds
+/// a reference.
+pub(crate) unsafe fn take_failure(task: NonNull<Header>) -> Option<Failure> {
+    // SAFETY: by the caller's promise.
+    unsafe { (Meta::of(task).take)(task) }
+}
+
+/// # Safety
+/// As [`failed`], with `F` the child's future type.
+unsafe fn typed_failed<F>(task: NonNull<Header>) -> bool
+where
+    F: Future,
+    F::Output: Outcome,
+{
+    // SAFETY: COMPLETE and not consumed: the output is live; only a shared
+    // borrow, for the length of the call.
+    match unsafe { &*child::output::<F>(task) } {
+        Ok(value) => value.is_failure(),
+        Err(e) => e.is_panic(),
+    }
+}
+
+/// # Safety
+/// As [`take_failure`], with `F` the child's future type.
+unsafe fn typed_take<F>(task: NonNull<Header>) -> Option<Failure>
+where
+    F: Future,
+    F::Output: Outcome,
+{
+    // SAFETY: the caller holds a reference; this is the runtime thread.
+    let header = unsafe { task.as_ref() };
+    if !header.state.transition_to_consumed() {
+        return None;
+    }
+    // SAFETY: the output is live, and CONSUMED (just set) stops any other
+    // read: it is moved out once, here.
+    let output = unsafe { child::output::<F>(task).read() };
+    let name = || header.name().map(str::to_owned);
+    match output {
+        Ok(value) => value.into_error().map(|e| Failure::of_error(header.id, name(), e)),
+        Err(JoinError::Panicked(panic)) => Some(Failure::of_panic(header.id, name(), panic)),
+        Err(JoinError::Killed) => None,
+    }
+}
