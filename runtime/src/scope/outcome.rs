@@ -15,13 +15,29 @@ mod sealed {
     pub trait Sealed {}
     impl Sealed for () {}
     impl<T, E> Sealed for Result<T, E> {}
+    impl Sealed for super::Never {}
+
+    /// Names `!` on stable Rust (see `Never`).
+    pub trait Returns {
+        type Output;
+    }
+
+    impl<T> Returns for fn() -> T {
+        type Output = T;
+    }
 }
+
+/// `!`, named on stable Rust, so that a child that never returns (a worker
+/// `loop`, a block that ends in `panic!`) is a child too: its async block's
+/// output is `!` in edition 2024.
+type Never = <fn() -> ! as sealed::Returns>::Output;
 
 /// What a scope child may return: `()`, which never fails, or a `Result`,
 /// whose `Err` fails the scope (it cancels the other children under
 /// fail-fast, and is listed in the [`ScopeError`](super::ScopeError)). The
 /// same rule as for what `main` may return. The error may be any type with
 /// `Debug`; [`Failure::error`](super::Failure::error) gets it back by type.
+/// A child that never returns (`loop { ... }`, whose type is `!`) is fine too.
 ///
 /// A child that computes a value returns it in `Ok` and hands it to
 /// whoever awaits its [`ChildHandle`](super::ChildHandle):
@@ -57,6 +73,17 @@ impl Outcome for () {
     #[allow(private_interfaces)]
     fn into_error(self) -> Option<Box<dyn ErrorValue>> {
         None
+    }
+}
+
+impl Outcome for Never {
+    fn is_failure(&self) -> bool {
+        match *self {}
+    }
+
+    #[allow(private_interfaces)]
+    fn into_error(self) -> Option<Box<dyn ErrorValue>> {
+        match self {}
     }
 }
 

@@ -522,10 +522,16 @@ impl Children {
         self.parent_id.get()
     }
 
-    /// Calls `f` with each child that has not completed (the dump and the
-    /// deadlock check; `f` must not run user code).
+    /// Whether `f` holds for each child that has not completed (the dump;
+    /// `f` must not run user code).
     pub(crate) fn for_each_child(&self, f: impl FnMut(NonNull<Header>) -> bool) -> bool {
         self.live.borrow().all(f)
+    }
+
+    /// Whether `f` holds for the body, if it is alive, and each child (the
+    /// deadlock check; `f` must not run user code).
+    pub(crate) fn all_blocks(&self, mut f: impl FnMut(NonNull<Header>) -> bool) -> bool {
+        self.body.get().is_none_or(&mut f) && self.for_each_child(f)
     }
 }
 
