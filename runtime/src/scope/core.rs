@@ -46,6 +46,7 @@ impl ScopeCore {
     }
 
     /// Spawns a child (see `Scope::spawn`); after a cancel, one that never runs.
+    #[inline]
     pub(crate) fn spawn<F>(&self, future: F, name: Option<Box<str>>, at: &'static Location<'static>) -> NonNull<Header>
     where
         F: Future,
@@ -98,6 +99,7 @@ impl ScopeCore {
     /// # Safety
     /// `task` is a child of this scope that `Children::run` just reported
     /// `Done`; the caller hands over the queue's reference.
+    #[inline]
     pub(crate) unsafe fn child_done(&self, executor: &Executor, task: NonNull<Header>) {
         // SAFETY: the queue's reference keeps the child alive; `Done` means
         // its output is written and it is RUNNING.
@@ -115,6 +117,7 @@ impl ScopeCore {
     ///
     /// # Safety
     /// `task` is a COMPLETE child of this scope; the caller holds a reference.
+    #[inline]
     unsafe fn settle(&self, task: NonNull<Header>) {
         // SAFETY: by the caller's promise.
         let header = unsafe { task.as_ref() };

@@ -14,7 +14,7 @@ use crate::task::JoinError;
 use crate::task::compact::CompactWaker;
 use crate::task::header::{Header, TaskId, ref_dec};
 use crate::task::observe::{WaitOn, waiting};
-use crate::task::state::{COMPLETE, Detach};
+use crate::task::state::{COMPLETE, Detach, HANDLED};
 
 /// A handle to one child of a scope, returned by
 /// [`Scope::spawn`](super::Scope::spawn): await it for the child's output.
@@ -42,8 +42,6 @@ use crate::task::state::{COMPLETE, Detach};
 pub struct ChildHandle<'s, T> {
     raw: NonNull<Header>,
     core: &'s ScopeCore,
-    /// This handle already gave the output out.
-    taken: bool,
     /// `!Send` (the raw pointer), and the output type.
     _output: PhantomData<fn() -> T>,
 }
@@ -53,7 +51,7 @@ impl<'s, T> ChildHandle<'s, T> {
     /// `raw` is a child of `core` whose output type is `T`; the caller
     /// hands over the handle's reference.
     pub(crate) unsafe fn from_raw(raw: NonNull<Header>, core: &'s ScopeCore) -> ChildHandle<'s, T> {
-        ChildHandle { raw, core, taken: false, _output: PhantomData }
+        ChildHandle { raw, core, _output: PhantomData }
     }
 
     fn header(&self) -> &Header {
@@ -89,29 +87,40 @@ impl<'s, T> ChildHandle<'s, T> {
 impl<T> Future for ChildHandle<'_, T> {
     type Output = Result<T, ChildError>;
 
+    #[inline]
     #[track_caller]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         // SAFETY: the handle owns a reference; it is `!Send`.
         let header = unsafe { this.raw.as_ref() };
-        if header.state.has(COMPLETE) {
-            assert!(!this.taken, "ChildHandle polled after it returned its result");
-            this.taken = true;
-            if !header.state.transition_to_consumed() {
-                return Poll::Ready(Err(ChildError::Failed));
-            }
-            let mut out = MaybeUninit::<Result<T, JoinError>>::uninit();
-            // SAFETY: the output is live and now marked consumed; `T` is the
-            // child's output type.
-            let output = unsafe {
-                (header.vtable.read_output)(this.raw, out.as_mut_ptr().cast());
-                out.assume_init()
-            };
-            return Poll::Ready(output.map_err(|e| match e {
-                JoinError::Killed => ChildError::Cancelled,
-                JoinError::Panicked(p) => ChildError::Panicked(p),
-            }));
+        if !header.state.has(COMPLETE) {
+            return this.wait(cx);
         }
+        if !header.state.transition_to_consumed() {
+            // HANDLED marks an output this handle took (the scope never sets it).
+            assert!(!header.state.has(HANDLED), "ChildHandle polled after it returned its result");
+            return Poll::Ready(Err(ChildError::Failed));
+        }
+        header.state.mark_handled();
+        let mut out = MaybeUninit::<Result<T, JoinError>>::uninit();
+        // SAFETY: the output is live and now marked consumed; `T` is the
+        // child's output type.
+        let output = unsafe {
+            (header.vtable.read_output)(this.raw, out.as_mut_ptr().cast());
+            out.assume_init()
+        };
+        Poll::Ready(output.map_err(|e| match e {
+            JoinError::Killed => ChildError::Cancelled,
+            JoinError::Panicked(p) => ChildError::Panicked(p),
+        }))
+    }
+}
+
+impl<T> ChildHandle<'_, T> {
+    /// The child has not finished: wait for it.
+    #[track_caller]
+    fn wait(&self, cx: &mut Context<'_>) -> Poll<Result<T, ChildError>> {
+        let header = self.header();
         waiting(WaitOn::Join { task: header.id });
         // Counted: only this child's completion fires it (`task/compact.rs`).
         let waker = match header.join_waker.take() {

@@ -141,6 +141,7 @@ fn vtable<F: Future>() -> &'static Vtable {
 
 /// # Safety
 /// As `raw::poll_stage`.
+#[inline]
 unsafe fn poll<F: Future>(task: NonNull<Header>, cx: &mut Context<'_>) -> bool {
     // A child's panic is its scope's to report, not a task panic: not counted.
     // SAFETY: forwarded; the block is a ChildTask<F>.
@@ -283,6 +284,11 @@ impl Children {
     /// Creates a child for `future`, queued to run, and returns its header
     /// with a reference for its handle. `meta` is the scope layer's, kept
     /// in the link; `at` is the spawn site.
+    ///
+    /// It does not wake the task polling the scope: children are spawned
+    /// only by the body and the children, inside that poll (or their drops,
+    /// when spawning is refused).
+    #[inline]
     pub(crate) fn spawn<F: Future>(
         &self,
         executor: &Executor,
@@ -305,7 +311,6 @@ impl Children {
             unsafe { link(task).record.set(observer.child_spawned(at)) };
         }
         self.ready.borrow_mut().push_back(task);
-        self.wake_parent();
         task
     }
 
@@ -347,6 +352,7 @@ impl Children {
         self.body.get()
     }
 
+    #[inline]
     fn allocate<F: Future>(&self, future: F, state: u32, refs: u32, id: u64, meta: *const ()) -> NonNull<Header> {
         let layout = Layout::new::<ChildTask<F>>();
         // SAFETY: this is the heap's runtime thread (`Children` is `!Send`,
@@ -378,6 +384,7 @@ impl Children {
     /// # Safety
     /// `task` came from [`pop`](Self::pop) of this `Children`, with the
     /// queue's reference.
+    #[inline]
     pub(crate) unsafe fn run(&self, executor: &Executor, task: NonNull<Header>) -> Ran {
         // SAFETY: the queue's reference keeps the header alive.
         let header = unsafe { task.as_ref() };
@@ -458,6 +465,7 @@ impl Children {
     /// # Safety
     /// As [`kill`](Self::kill), and the output is written (`Ran::Done`, or
     /// `kill` returned true).
+    #[inline]
     pub(crate) unsafe fn finish(&self, executor: Option<&Executor>, task: NonNull<Header>) {
         // SAFETY: by the caller's promise.
         let header = unsafe { task.as_ref() };
