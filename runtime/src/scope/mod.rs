@@ -159,7 +159,8 @@ use self::core::ScopeCore;
 ///     let done = Cell::new(0);
 ///     let value = sprout::scope(async |s| {
 ///         for ms in [3, 1, 2] {
-///             s.spawn(async {
+///             let done = &done;
+///             s.spawn(async move {
 ///                 sprout::sleep(Duration::from_millis(ms)).await;
 ///                 done.set(done.get() + 1);
 ///             });

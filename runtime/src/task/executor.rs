@@ -27,6 +27,7 @@ use std::sync::Arc;
 use std::task::Waker;
 
 use super::child::{self, ScopeList};
+use super::error::JoinError;
 use super::harness::{Harness, PanicPolicy};
 use super::header::{Header, TaskId, foreign_ref_dec, ref_dec};
 use super::heap::{Mailbox, TaskHeap};
@@ -218,6 +219,12 @@ impl Executor {
     /// Kills a task of this runtime (see `Harness::kill`).
     pub(crate) fn kill(&self, task: NonNull<Header>) {
         self.harness.kill(self, task);
+    }
+
+    /// Applies the panic policy to a failure nobody joined, of a task known
+    /// by its label (see `Harness::failed_as`).
+    pub(crate) fn unjoined_failure(&self, label: &str, err: JoinError) {
+        self.harness.failed_as(label, err);
     }
 
     /// Drops a finished task's output nobody will take (see `Harness::discard_output`).

@@ -73,7 +73,14 @@ pub(crate) struct Extras {
     pub(crate) kill_wakers: Vec<Waker>,
     /// Wakers woken when the task completes (graceful-kill watchdogs, pools).
     pub(crate) done_wakers: Vec<Waker>,
+    /// Where the output goes instead of being dropped when no `JoinHandle`
+    /// takes it (a collecting `pool::Group`'s `join_next`): given the task
+    /// once CONSUMED is set, it moves the output out (`JoinHandle::set_sink`).
+    pub(crate) sink: Option<Sink>,
 }
+
+/// See [`Extras::sink`].
+pub(crate) type Sink = Box<dyn FnOnce(NonNull<Header>)>;
 
 /// The header that starts every task allocation (and the root pseudo-task).
 ///

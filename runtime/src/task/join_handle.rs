@@ -239,6 +239,25 @@ impl<T: 'static> JoinHandle<T> {
         });
     }
 
+    /// Hands the output to `sink` instead of dropping it if no handle takes
+    /// it: if this handle is dropped without taking it, before or after the
+    /// task finishes (a collecting `pool::Group`'s `join_next`). A panic so
+    /// handed on counts as handled: the sink's owner reports it.
+    pub(crate) fn set_sink(&self, sink: impl FnOnce(Result<T, JoinError>) + 'static) {
+        let sink = move |task: NonNull<Header>| {
+            // SAFETY: `harness::drop_output` calls the sink once, on the
+            // runtime thread, right after setting CONSUMED, with the output
+            // live and a reference held; the task's output type is `T`.
+            let output = unsafe {
+                let mut out = MaybeUninit::<Result<T, JoinError>>::uninit();
+                (task.as_ref().vtable.read_output)(task, out.as_mut_ptr().cast());
+                out.assume_init()
+            };
+            sink(output);
+        };
+        self.header().with_extras(|e| e.sink = Some(Box::new(sink)));
+    }
+
     /// The finished task's output, borrowed, unless it was taken.
     fn output_ref(&self) -> Option<&dyn Any> {
         let header = self.header();
