@@ -7,6 +7,7 @@ mod support;
 
 use std::cell::Cell;
 use std::future::{Future, pending, poll_fn};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::task::Poll;
 
@@ -188,16 +189,19 @@ fn a_scope_outliving_its_runtime_drops_its_children_when_dropped() {
 }
 
 #[test]
-#[should_panic(expected = "polled in the runtime where it started")]
-fn a_scope_polled_in_another_runtime_panics() {
+fn a_scope_polled_in_another_runtime_panics_and_still_drops_its_children() {
+    let drops = Counter::new();
     let mut fut = Box::pin(scope(async |s| {
-        s.spawn(pending::<()>());
+        s.spawn(Counted::new(pending::<()>(), &Counter::new(), &drops));
         pending::<()>().await
     }));
     let first = Runtime::new().unwrap();
     first.block_on(async { assert!(poll_once(&mut fut).await.is_pending()) });
     let second = Runtime::new().unwrap();
-    second.block_on(async {
-        let _ = poll_once(&mut fut).await;
-    });
+    let caught =
+        second.block_on(poll_fn(|cx| Poll::Ready(catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx).is_ready())))));
+    let message = caught.unwrap_err();
+    assert!(message.downcast_ref::<&str>().unwrap().contains("polled in the runtime where it started"));
+    drop(fut);
+    assert_eq!(drops.get(), 1);
 }
