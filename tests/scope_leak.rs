@@ -1,6 +1,9 @@
 //! A leaked scope: its children never run again, and nothing they borrowed
-//! is touched after it died. Miri runs this file with its leak check off
-//! (`-Zmiri-ignore-leaks`): leaking is the point.
+//! is touched after it died; and a scope that outlives its runtime. Miri
+//! runs this file with its leak check off (`-Zmiri-ignore-leaks`): leaking
+//! is the point of the first, and the second leaks what any waker dropped
+//! after its runtime leaks (the task's block: docs/architecture.md,
+//! "Foreign-thread paths touch only what they keep alive").
 
 mod support;
 
@@ -8,7 +11,7 @@ use std::future::{Future, pending, poll_fn};
 use std::pin::Pin;
 use std::task::Poll;
 
-use sprout::{scope, yield_now};
+use sprout::{Runtime, scope, yield_now};
 use support::{Counted, Counter};
 
 #[sprout::test]
@@ -52,3 +55,24 @@ async fn a_leaked_scope_never_runs_its_children_again() {
     // The dump still lists them (their scope is leaked, not gone).
     assert_eq!(sprout::dump().tasks().iter().filter(|t| t.parent().is_some()).count(), 3);
 }
+
+#[test]
+fn a_scope_outliving_its_runtime_drops_its_children_when_dropped() {
+    let drops = Counter::new();
+    let rt = Runtime::new().unwrap();
+    let mut fut = Box::pin(scope(async |s| {
+        s.spawn(Counted::new(pending::<()>(), &Counter::new(), &drops));
+        pending::<()>().await
+    }));
+    rt.block_on(async {
+        let polled = poll_fn(|cx| Poll::Ready(Pin::new(&mut fut).poll(cx).is_pending())).await;
+        assert!(polled);
+    });
+    drop(rt);
+    // The runtime is gone; the child's block is not (the orphaned heap
+    // keeps it), and dropping the scope still drops the child.
+    assert_eq!(drops.get(), 0);
+    drop(fut);
+    assert_eq!(drops.get(), 1);
+}
+
