@@ -75,4 +75,3 @@ fn a_scope_outliving_its_runtime_drops_its_children_when_dropped() {
     drop(fut);
     assert_eq!(drops.get(), 1);
 }
-

@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use crate::reactor::{Direction, Reactor};
 use crate::task::TaskId;
-use crate::task::child;
 use crate::task::executor::Executor;
 use crate::task::header::Header;
 use crate::task::observe::{Millis, Record, WaitOn};
@@ -148,9 +147,7 @@ impl Dump {
                 // SAFETY: the scope's live set holds a reference to each
                 // child; no user code runs while the dump is built.
                 let header = unsafe { task.as_ref() };
-                // SAFETY: a live child block.
-                let record = unsafe { child::link(task).record() };
-                let record = observer.and_then(|o| o.child_record(record));
+                let record = observer.and_then(|o| o.child_record(task.as_ptr().addr()));
                 let mut dump = row(header, record, header.name().map(str::to_owned), state_of(header));
                 dump.parent = Some(scope.parent_id());
                 children.push(dump);

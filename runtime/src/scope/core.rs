@@ -57,10 +57,11 @@ impl ScopeCore {
             self.children.belongs_to(executor),
             "Scope::spawn: the scope belongs to another sprout runtime (a scope's children run only where it started)"
         );
+        let vtable = outcome::child_vtable::<F>();
         if self.cancel.get().is_some() {
-            return self.children.spawn_cancelled(executor, future, outcome::meta::<F>());
+            return self.children.spawn_cancelled(executor, future, vtable);
         }
-        self.children.spawn(executor, future, outcome::meta::<F>(), name, at)
+        self.children.spawn(executor, future, vtable, name, at)
     }
 
     /// Cancels the scope for `cause`, unless it is already cancelling: the

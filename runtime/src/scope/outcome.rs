@@ -1,15 +1,16 @@
 //! [`Outcome`]: what a child may return, and how the scope tells a failure
-//! from a success; `Meta`, the per-type functions a child block carries.
+//! from a success (the functions a child's vtable carries for its type).
 
 use std::fmt;
 use std::future::Future;
+use std::mem::MaybeUninit;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::ptr::NonNull;
 
 use super::error::{ErrorValue, Failure};
 use crate::task::JoinError;
 use crate::task::child;
-use crate::task::header::Header;
+use crate::task::header::{Header, Vtable};
 
 mod sealed {
     pub trait Sealed {}
@@ -110,36 +111,15 @@ fn drop_quietly<T>(value: T) {
     let _ = catch_unwind(AssertUnwindSafe(move || drop(value)));
 }
 
-/// The scope's functions for one child future type, kept (erased) in the
-/// child's link (`task/child.rs`): they know where the output is.
-pub(crate) struct Meta {
-    /// Whether the finished child's output is a failure (not consuming it).
-    failed: unsafe fn(NonNull<Header>) -> bool,
-    /// Takes the finished child's output (once: CONSUMED), returns its
-    /// failure if it is one and drops it otherwise.
-    take: unsafe fn(NonNull<Header>) -> Option<Failure>,
-}
-
-/// The `Meta` of children whose future is `F`, erased for the link.
-pub(crate) fn meta<F>() -> *const ()
+/// The header vtable of children whose future is `F`: a static made once
+/// per type, with the scope's failure check for `F::Output` in it.
+#[inline]
+pub(crate) fn child_vtable<F>() -> &'static Vtable
 where
     F: Future,
     F::Output: Outcome,
 {
-    let meta: &'static Meta = &Meta { failed: typed_failed::<F>, take: typed_take::<F> };
-    std::ptr::from_ref(meta).cast()
-}
-
-impl Meta {
-    /// The `Meta` of the child block `task`.
-    ///
-    /// # Safety
-    /// `task` is a live child block spawned by a scope (not a body).
-    unsafe fn of<'a>(task: NonNull<Header>) -> &'a Meta {
-        // SAFETY: scope children carry a `meta::<F>()` pointer to a
-        // promoted (static) `Meta`.
-        unsafe { &*child::link(task).meta().cast::<Meta>() }
-    }
+    const { &child::vtable::<F>(typed_failed::<F>, typed_take::<F>) }
 }
 
 /// Whether the finished child `task` failed, leaving its output in place.
@@ -148,8 +128,8 @@ impl Meta {
 /// `task` is a COMPLETE child block spawned by a scope, whose output was
 /// not taken; the caller holds a reference.
 pub(crate) unsafe fn failed(task: NonNull<Header>) -> bool {
-    // SAFETY: by the caller's promise.
-    unsafe { (Meta::of(task).failed)(task) }
+    // SAFETY: by the caller's promise, the vtable is a child's (`child_vtable`).
+    unsafe { (task.as_ref().vtable.failed)(task) }
 }
 
 /// Takes the finished child's output: its failure, if it is one; a success
@@ -159,8 +139,13 @@ pub(crate) unsafe fn failed(task: NonNull<Header>) -> bool {
 /// `task` is a COMPLETE child block spawned by a scope; the caller holds
 /// a reference.
 pub(crate) unsafe fn take_failure(task: NonNull<Header>) -> Option<Failure> {
-    // SAFETY: by the caller's promise.
-    unsafe { (Meta::of(task).take)(task) }
+    let mut out = MaybeUninit::<Option<Failure>>::uninit();
+    // SAFETY: by the caller's promise, the vtable is a child's, whose
+    // `take_failure` writes an `Option<Failure>` to `out`.
+    unsafe {
+        (task.as_ref().vtable.take_failure)(task, out.as_mut_ptr().cast());
+        out.assume_init()
+    }
 }
 
 /// # Safety
@@ -179,8 +164,20 @@ where
 }
 
 /// # Safety
+/// As [`take_failure`], with `F` the child's future type, and `dst` an
+/// `Option<Failure>` slot to write.
+unsafe fn typed_take<F>(task: NonNull<Header>, dst: *mut ())
+where
+    F: Future,
+    F::Output: Outcome,
+{
+    // SAFETY: forwarded; `dst` is the caller's slot.
+    unsafe { dst.cast::<Option<Failure>>().write(take_typed::<F>(task)) }
+}
+
+/// # Safety
 /// As [`take_failure`], with `F` the child's future type.
-unsafe fn typed_take<F>(task: NonNull<Header>) -> Option<Failure>
+unsafe fn take_typed<F>(task: NonNull<Header>) -> Option<Failure>
 where
     F: Future,
     F::Output: Outcome,

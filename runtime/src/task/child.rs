@@ -12,10 +12,16 @@
 //!
 //! ```text
 //!  ChildTask<F>  (one heap block, #[repr(C)])
-//!  +-------------------+------------------+----------------------------------+
-//!  | Header (56 bytes) | Link (24 bytes)  | Stage<F>: future | output        |
-//!  +-------------------+------------------+----------------------------------+
+//!  +-------------------+----------------+----------------------------------+
+//!  | Header (56 bytes) | Link (8 bytes) | Stage<F>: future | output        |
+//!  +-------------------+----------------+----------------------------------+
 //! ```
+//!
+//! The link is only the scope's address: what the scope layer needs per
+//! output type (its failure check) is in the header's vtable, and the
+//! observer keeps a child's record by the child's address, so that a
+//! child costs a task's memory plus 8 bytes (a trivial one fits the same
+//! 80-byte block as a task: docs/benchmarks.md, "Scope children").
 //!
 //! Ground rules:
 //! - A child is not in the executor's registry: the runtime never polls,
@@ -59,9 +65,6 @@ use super::registry::Registry;
 use super::state::{AfterPoll, CHILD, JOIN_HANDLE, Kill, SCHEDULED};
 use super::waker;
 
-/// The observer keeps no record of a child (it is not observing).
-pub(crate) const NO_RECORD: u32 = u32::MAX;
-
 #[repr(C)]
 struct ChildTask<F: Future> {
     header: Header,
@@ -75,11 +78,6 @@ struct ChildTask<F: Future> {
 pub(crate) struct Link {
     /// The scope's children: where a wake queues the child.
     children: NonNull<Children>,
-    /// The scope layer's functions for this child's output type, erased
-    /// (`scope/`); null for the body.
-    meta: *const (),
-    /// The child's record in the observer ([`NO_RECORD`] if none).
-    record: Cell<u32>,
 }
 
 // The link sits right after the header in every `ChildTask<F>`.
@@ -95,18 +93,6 @@ pub(crate) unsafe fn link<'a>(task: NonNull<Header>) -> &'a Link {
     // right after it (the assertion above), and the pointer came from the
     // block's allocation, so it may reach past the header.
     unsafe { &*task.as_ptr().cast::<u8>().add(size_of::<Header>()).cast::<Link>() }
-}
-
-impl Link {
-    /// The scope layer's functions for this child (null for the body).
-    pub(crate) fn meta(&self) -> *const () {
-        self.meta
-    }
-
-    /// The child's record in the observer, or [`NO_RECORD`].
-    pub(crate) fn record(&self) -> u32 {
-        self.record.get()
-    }
 }
 
 /// The output of the child block `task`, whose future type is `F`, in place.
@@ -126,16 +112,23 @@ unsafe fn stage<F: Future>(task: NonNull<Header>) -> *mut Stage<F> {
     unsafe { task.cast::<ChildTask<F>>().as_ref().stage.get() }
 }
 
-/// The header vtable of a child whose future is `F`. The output is never
-/// borrowed as `dyn Any` (children have no completion callbacks).
-fn vtable<F: Future>() -> &'static Vtable {
-    &Vtable {
+/// The header vtable of a child whose future is `F`, with the scope
+/// layer's `failed` and `take_failure` for its output type (a `const fn`,
+/// so the scope layer makes it a static in an inline `const`). The output
+/// is never borrowed as `dyn Any` (children have no completion callbacks).
+pub(crate) const fn vtable<F: Future>(
+    failed: unsafe fn(NonNull<Header>) -> bool,
+    take_failure: unsafe fn(NonNull<Header>, *mut ()),
+) -> Vtable {
+    Vtable {
         poll: poll::<F>,
         kill: kill::<F>,
         read_output: read_output::<F>,
         drop_output: drop_output::<F>,
         output: raw::never_output,
         dealloc: dealloc::<F>,
+        failed,
+        take_failure,
     }
 }
 
@@ -282,8 +275,8 @@ impl Children {
     }
 
     /// Creates a child for `future`, queued to run, and returns its header
-    /// with a reference for its handle. `meta` is the scope layer's, kept
-    /// in the link; `at` is the spawn site.
+    /// with a reference for its handle. `vtable` is [`vtable::<F>`], made
+    /// by the scope layer; `at` is the spawn site.
     ///
     /// It does not wake the task polling the scope: children are spawned
     /// only by the body and the children, inside that poll (or their drops,
@@ -293,13 +286,13 @@ impl Children {
         &self,
         executor: &Executor,
         future: F,
-        meta: *const (),
+        vtable: &'static Vtable,
         name: Option<Box<str>>,
         at: &'static Location<'static>,
     ) -> NonNull<Header> {
         let id = executor.next_child_id();
         // Three references: the live set's, the ready queue's, the handle's.
-        let task = self.allocate(future, CHILD | SCHEDULED | JOIN_HANDLE, 3, id, meta);
+        let task = self.allocate(future, CHILD | SCHEDULED | JOIN_HANDLE, 3, id, vtable);
         // SAFETY: freshly allocated, owned by this thread.
         let header = unsafe { task.as_ref() };
         if name.is_some() {
@@ -307,8 +300,7 @@ impl Children {
         }
         header.slot.set(self.live.borrow_mut().insert(task));
         if let Some(observer) = executor.observer() {
-            // SAFETY: a live child block.
-            unsafe { link(task).record.set(observer.child_spawned(at)) };
+            observer.child_spawned(task.as_ptr().addr(), at);
         }
         self.ready.borrow_mut().push_back(task);
         task
@@ -321,10 +313,10 @@ impl Children {
         &self,
         executor: &Executor,
         future: F,
-        meta: *const (),
+        vtable: &'static Vtable,
     ) -> NonNull<Header> {
         let id = executor.next_child_id();
-        let task = self.allocate(future, CHILD | JOIN_HANDLE, 1, id, meta);
+        let task = self.allocate(future, CHILD | JOIN_HANDLE, 1, id, vtable);
         // SAFETY: freshly allocated, owned by this thread, idle.
         let header = unsafe { task.as_ref() };
         let kill: Kill = header.state.transition_to_killed();
@@ -342,7 +334,8 @@ impl Children {
         debug_assert!(self.body.get().is_none());
         // Two references: the `Children`'s own and the ready queue's. The
         // body never shows under its own id, so it takes none.
-        let task = self.allocate(future, CHILD | SCHEDULED, 2, 0, std::ptr::null());
+        let vtable = const { &vtable::<F>(raw::not_a_child, raw::not_a_child_take) };
+        let task = self.allocate(future, CHILD | SCHEDULED, 2, 0, vtable);
         self.body.set(Some(task));
         self.ready.borrow_mut().push_back(task);
     }
@@ -353,17 +346,24 @@ impl Children {
     }
 
     #[inline]
-    fn allocate<F: Future>(&self, future: F, state: u32, refs: u32, id: u64, meta: *const ()) -> NonNull<Header> {
+    fn allocate<F: Future>(
+        &self,
+        future: F,
+        state: u32,
+        refs: u32,
+        id: u64,
+        vtable: &'static Vtable,
+    ) -> NonNull<Header> {
         let layout = Layout::new::<ChildTask<F>>();
         // SAFETY: this is the heap's runtime thread (`Children` is `!Send`,
         // and the scope checks it is polled in the runtime it started in).
         let block = unsafe { self.heap.as_ref().alloc(layout) };
         let slot = block.cast::<ChildTask<F>>().as_ptr();
-        let link = Link { children: NonNull::from(self), meta, record: Cell::new(NO_RECORD) };
+        let link = Link { children: NonNull::from(self) };
         // SAFETY: a fresh block with the size and alignment of a
         // ChildTask<F>; each field is written once, in place.
         unsafe {
-            std::ptr::addr_of_mut!((*slot).header).write(Header::new(state, refs, vtable::<F>(), self.heap, id));
+            std::ptr::addr_of_mut!((*slot).header).write(Header::new(state, refs, vtable, self.heap, id));
             std::ptr::addr_of_mut!((*slot).link).write(link);
             std::ptr::addr_of_mut!((*slot).stage).write(UnsafeCell::new(Stage::new(future)));
         }
@@ -393,12 +393,10 @@ impl Children {
             unsafe { ref_dec(task) };
             return Ran::Stale;
         }
-        // SAFETY: a live child block.
-        let record = unsafe { link(task).record.get() };
-        let observer = executor.observer().filter(|_| record != NO_RECORD);
-        let outer_record = observer.map(|o| o.child_poll_starts(record));
         // The body runs as whoever polls the scope; a child as itself.
         let is_body = self.body.get() == Some(task);
+        let observer = executor.observer().filter(|_| !is_body);
+        let outer_record = observer.map(|o| o.child_poll_starts(task.as_ptr().addr()));
         let outer_child = if is_body { None } else { Some(executor.set_running_child(Some(task))) };
         // SAFETY: the queue's reference keeps the task alive for the poll;
         // the borrowed waker is never dropped.
@@ -473,10 +471,8 @@ impl Children {
             self.body.set(None);
         } else {
             self.live.borrow_mut().remove(header.slot.get());
-            // SAFETY: a live child block.
-            let record = unsafe { link(task).record.replace(NO_RECORD) };
-            if let (Some(observer), true) = (executor.and_then(Executor::observer), record != NO_RECORD) {
-                observer.child_done(record);
+            if let Some(observer) = executor.and_then(Executor::observer) {
+                observer.child_done(task.as_ptr().addr());
             }
         }
         header.state.transition_to_complete();

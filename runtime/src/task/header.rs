@@ -51,6 +51,13 @@ pub(crate) struct Vtable {
     pub(crate) output: unsafe fn(NonNull<Header>) -> *const dyn Any,
     /// Frees the allocation.
     pub(crate) dealloc: unsafe fn(NonNull<Header>),
+    /// Scope children only (`child.rs`; the scope layer's function for the
+    /// child's output type): whether the finished child failed, leaving
+    /// the output in place.
+    pub(crate) failed: unsafe fn(NonNull<Header>) -> bool,
+    /// Scope children only: takes the finished child's output, writing
+    /// what the scope makes of it (`Option<scope::Failure>`) to `dst`.
+    pub(crate) take_failure: unsafe fn(NonNull<Header>, dst: *mut ()),
 }
 
 /// A completion callback, type-erased: it receives `&Result<T, JoinError>`

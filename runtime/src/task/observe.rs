@@ -209,17 +209,18 @@ pub(crate) struct Observer {
     /// The index of the record of the poll running now.
     current: Cell<usize>,
     /// The records of scope children (`task/child.rs`), which are polled
-    /// inside a task's poll and so have no registry slot; kept when
-    /// `records` is.
-    children: Option<RefCell<slab::Slab<Record>>>,
+    /// inside a task's poll and so have no registry slot: by the address
+    /// of the child's block (a child's record goes before its block is
+    /// freed). Kept when `records` is.
+    children: Option<RefCell<HashMap<usize, Record>>>,
     /// The child whose poll runs now inside the current task's poll, if
     /// any ([`NO_CHILD`]): its record takes the waits noted.
-    current_child: Cell<u32>,
+    current_child: Cell<usize>,
     watch: Option<std::sync::Arc<Watch>>,
 }
 
-/// `current_child` when no scope child is being polled.
-const NO_CHILD: u32 = u32::MAX;
+/// `current_child` when no scope child is being polled (no block is at 0).
+const NO_CHILD: usize = 0;
 
 impl Observer {
     /// An observer keeping records (if `records`) and feeding `watch`.
@@ -228,7 +229,7 @@ impl Observer {
         Observer {
             records: records.then(|| RefCell::new(vec![main])),
             current: Cell::new(0),
-            children: records.then(|| RefCell::new(slab::Slab::new())),
+            children: records.then(|| RefCell::new(HashMap::new())),
             current_child: Cell::new(NO_CHILD),
             watch,
         }
@@ -322,7 +323,7 @@ impl Observer {
         let child = self.current_child.get();
         if child != NO_CHILD {
             if let Some(children) = &self.children {
-                children.borrow_mut().get_mut(child as usize).map(f);
+                children.borrow_mut().get_mut(&child).map(f);
             }
         } else if let Some(records) = &self.records {
             records.borrow_mut().get_mut(self.current.get()).map(f);
@@ -331,22 +332,21 @@ impl Observer {
 
     // --- Scope children (`task/child.rs`) ---
 
-    /// A scope child was spawned at `at`: its record's index, or
-    /// `child::NO_RECORD` when no records are kept.
+    /// The scope child whose block is at `child` was spawned at `at`.
     #[cold]
-    pub(crate) fn child_spawned(&self, at: &'static Location<'static>) -> u32 {
-        let Some(children) = &self.children else { return super::child::NO_RECORD };
-        let record = Record { spawned_at: Some(at), born: Some(Instant::now()), polls: 0, wait: None };
-        // A slab never holds 2^32 records (each child is a heap block).
-        children.borrow_mut().insert(record) as u32
+    pub(crate) fn child_spawned(&self, child: usize, at: &'static Location<'static>) {
+        if let Some(children) = &self.children {
+            let record = Record { spawned_at: Some(at), born: Some(Instant::now()), polls: 0, wait: None };
+            children.borrow_mut().insert(child, record);
+        }
     }
 
-    /// The poll of the child with record `child` starts: its waits go to
-    /// that record until [`child_poll_ends`](Self::child_poll_ends), given
-    /// what this returns.
-    pub(crate) fn child_poll_starts(&self, child: u32) -> u32 {
+    /// The poll of the child at `child` starts: its waits go to its record
+    /// until [`child_poll_ends`](Self::child_poll_ends), given what this
+    /// returns.
+    pub(crate) fn child_poll_starts(&self, child: usize) -> usize {
         if let Some(children) = &self.children {
-            if let Some(record) = children.borrow_mut().get_mut(child as usize) {
+            if let Some(record) = children.borrow_mut().get_mut(&child) {
                 record.polls += 1;
                 record.wait = None;
             }
@@ -356,20 +356,20 @@ impl Observer {
 
     /// The child's poll ended: waits go back to `outer` (what
     /// `child_poll_starts` returned).
-    pub(crate) fn child_poll_ends(&self, outer: u32) {
+    pub(crate) fn child_poll_ends(&self, outer: usize) {
         self.current_child.set(outer);
     }
 
-    /// The child with record `child` has completed.
-    pub(crate) fn child_done(&self, child: u32) {
+    /// The child at `child` has completed.
+    pub(crate) fn child_done(&self, child: usize) {
         if let Some(children) = &self.children {
-            children.borrow_mut().try_remove(child as usize);
+            children.borrow_mut().remove(&child);
         }
     }
 
-    /// The record of a scope child.
-    pub(crate) fn child_record(&self, child: u32) -> Option<Record> {
-        self.children.as_ref().and_then(|c| c.borrow().get(child as usize).copied())
+    /// The record of the scope child at `child`.
+    pub(crate) fn child_record(&self, child: usize) -> Option<Record> {
+        self.children.as_ref().and_then(|c| c.borrow().get(&child).copied())
     }
 
     /// What the poll running now has noted so far (a scope keeps its body's

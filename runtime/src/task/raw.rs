@@ -62,6 +62,8 @@ where
         drop_output: drop_output::<F>,
         output: output::<F>,
         dealloc: dealloc::<F>,
+        failed: not_a_child,
+        take_failure: not_a_child_take,
     };
     // SAFETY: `spawn` runs on the runtime thread, which owns the heap; the
     // heap is alive (the runtime holds it).
@@ -246,6 +248,8 @@ pub(crate) fn allocate_root(heap: NonNull<TaskHeap>) -> NonNull<Header> {
         drop_output: never_drop_output,
         output: never_output,
         dealloc: dealloc_root,
+        failed: not_a_child,
+        take_failure: not_a_child_take,
     };
     let header = Box::new(Header::new(super::state::ROOT | super::state::JOIN_HANDLE, 1, &ROOT_VTABLE, heap, 0));
     // SAFETY: the runtime creating its root is on the heap's thread.
@@ -269,6 +273,13 @@ unsafe fn never_drop_output(_: NonNull<Header>) -> Option<JoinError> {
 }
 pub(super) unsafe fn never_output(_: NonNull<Header>) -> *const dyn Any {
     unreachable!("the root task has no output slot")
+}
+// Tasks are not scope children: the scope layer never calls these for them.
+pub(super) unsafe fn not_a_child(_: NonNull<Header>) -> bool {
+    unreachable!("only a scope child has a failure to check")
+}
+pub(super) unsafe fn not_a_child_take(_: NonNull<Header>, _: *mut ()) {
+    unreachable!("only a scope child has a failure to take")
 }
 unsafe fn dealloc_root(ptr: NonNull<Header>) {
     // SAFETY: the root header came from Box::leak in allocate_root.
