@@ -16,7 +16,7 @@ use std::ptr::NonNull;
 
 use super::error::{Cause, Failure};
 use super::outcome::{self, Outcome};
-use crate::task::child::{self, Children};
+use crate::task::child::Children;
 use crate::task::executor::Executor;
 use crate::task::header::{Header, ref_dec};
 use crate::task::state::{COMPLETE, JOIN_HANDLE};
@@ -150,32 +150,13 @@ impl ScopeCore {
     /// # Safety
     /// `task` is a child of this scope; the caller holds a reference.
     pub(crate) unsafe fn cancel_child(&self, task: NonNull<Header>) {
-        // SAFETY: by the caller's promise.
+        // SAFETY: by the caller's promise; one more reference for the call.
         unsafe {
             if task.as_ref().state.has(COMPLETE) {
                 return;
             }
             task.as_ref().ref_inc();
-            self.kill(Executor::owning(task.as_ref().heap), task);
-        }
-    }
-
-    /// Kills a child or the body, if it is not running, and gives back the
-    /// reference the caller took for the call.
-    ///
-    /// # Safety
-    /// `task` is a live child or the body of this scope; the caller hands
-    /// over a reference.
-    unsafe fn kill(&self, executor: Option<&Executor>, task: NonNull<Header>) {
-        // SAFETY: forwarded; after `finish`, the live set's (or body slot's)
-        // reference is ours to give back.
-        unsafe {
-            if self.children.kill(task) {
-                self.children.finish(executor, task);
-                child::discard(task);
-                ref_dec(task);
-            }
-            ref_dec(task);
+            self.children.kill_and_finish(Executor::owning(task.as_ref().heap), task);
         }
     }
 
@@ -192,23 +173,6 @@ impl ScopeCore {
         if self.cancel.get().is_none() {
             self.cancel.set(Some(Cause::Cancelled));
         }
-        loop {
-            let live = self.children.live_children();
-            if live.is_empty() {
-                break;
-            }
-            for task in live {
-                // SAFETY: `live_children` took a reference to each.
-                unsafe { self.kill(executor, task) };
-            }
-        }
-        if let Some(body) = self.children.body() {
-            // SAFETY: the `Children` holds a reference to the body; one
-            // more for the call.
-            unsafe {
-                body.as_ref().ref_inc();
-                self.kill(executor, body);
-            }
-        }
+        self.children.drop_all(executor);
     }
 }

@@ -11,7 +11,6 @@ use std::task::{Context, Poll};
 use super::core::ScopeCore;
 use super::error::ChildError;
 use crate::task::JoinError;
-use crate::task::compact::CompactWaker;
 use crate::task::header::{Header, TaskId, ref_dec};
 use crate::task::observe::{WaitOn, waiting};
 use crate::task::state::{COMPLETE, Detach, HANDLED};
@@ -122,15 +121,7 @@ impl<T> ChildHandle<'_, T> {
     fn wait(&self, cx: &mut Context<'_>) -> Poll<Result<T, ChildError>> {
         let header = self.header();
         waiting(WaitOn::Join { task: header.id });
-        // Counted: only this child's completion fires it (`task/compact.rs`).
-        let waker = match header.join_waker.take() {
-            Some(mut w) => {
-                w.update(cx.waker(), true);
-                w
-            }
-            None => CompactWaker::counted(cx.waker()),
-        };
-        header.join_waker.set(Some(waker));
+        header.set_joiner(cx.waker());
         Poll::Pending
     }
 }

@@ -548,9 +548,25 @@ impl Drop for Children {
     /// outside its runtime, on this thread), then gives back every reference.
     fn drop(&mut self) {
         drop(self.parent.take());
-        let executor = Executor::owning(self.heap);
-        // A drop may spawn more (a destructor that spawns into the scope):
-        // go until none is left.
+        self.drop_all(Executor::owning(self.heap));
+        let queued: Vec<_> = self.ready.borrow_mut().drain(..).collect();
+        for task in queued {
+            // SAFETY: each queue entry owns a reference; this is the heap's thread.
+            unsafe { ref_dec(task) };
+        }
+        if let Some(slot) = self.slot.take() {
+            self.list.scopes.borrow_mut().remove(slot);
+        }
+    }
+}
+
+impl Children {
+    /// Drops the future of every child, then the body's, and finishes them
+    /// (a cancel, the scope's drop). Only between polls of the children.
+    /// `executor`: the running one, if this is inside the children's runtime.
+    pub(crate) fn drop_all(&self, executor: Option<&Executor>) {
+        // A drop may spawn more (a destructor that spawns into the scope,
+        // if the scope let it): go until none is left.
         loop {
             let live = self.live_children();
             if live.is_empty() {
@@ -569,26 +585,16 @@ impl Drop for Children {
                 self.kill_and_finish(executor, body);
             }
         }
-        let queued: Vec<_> = self.ready.borrow_mut().drain(..).collect();
-        for task in queued {
-            // SAFETY: each queue entry owns a reference; this is the heap's thread.
-            unsafe { ref_dec(task) };
-        }
-        if let Some(slot) = self.slot.take() {
-            self.list.scopes.borrow_mut().remove(slot);
-        }
     }
-}
 
-impl Children {
-    /// Drops a child's (or the body's) future, finishes it, drops its
-    /// output unless a handle will take it, and gives back the live set's
-    /// (or body slot's) reference and the caller's.
+    /// Drops a child's (or the body's) future if it is not running (else
+    /// it is dropped right after its poll: `Ran::Done`), finishes it, drops
+    /// its output unless a handle will take it, and gives back the live
+    /// set's (or body slot's) reference and the caller's.
     ///
     /// # Safety
-    /// As [`kill`](Self::kill); the caller hands over its reference. Only
-    /// for a child that is not running (the drop of the scope).
-    unsafe fn kill_and_finish(&self, executor: Option<&Executor>, task: NonNull<Header>) {
+    /// As [`kill`](Self::kill); the caller hands over its reference.
+    pub(crate) unsafe fn kill_and_finish(&self, executor: Option<&Executor>, task: NonNull<Header>) {
         // SAFETY: forwarded from the caller.
         unsafe {
             if self.kill(task) {

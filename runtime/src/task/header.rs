@@ -149,6 +149,21 @@ impl Header {
         self.refs.set(n + 1);
     }
 
+    /// Keeps `waker` as the joiner's, woken at completion (a `JoinHandle`'s
+    /// or a scope `ChildHandle`'s wait). Counted: only the task's own
+    /// completion fires it (`compact.rs`).
+    #[inline]
+    pub(crate) fn set_joiner(&self, waker: &Waker) {
+        let joiner = match self.join_waker.take() {
+            Some(mut w) => {
+                w.update(waker, true);
+                w
+            }
+            None => CompactWaker::counted(waker),
+        };
+        self.join_waker.set(Some(joiner));
+    }
+
     /// Runs `f` with the extras, allocating them if needed.
     ///
     /// `f` must not call user code: that code could re-enter and borrow the

@@ -11,7 +11,6 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use super::compact::CompactWaker;
 use super::error::{JoinError, TryJoinError};
 use super::executor::Executor;
 use super::harness;
@@ -304,15 +303,7 @@ impl<T: 'static> Future for JoinHandle<T> {
         // `#[track_caller]`) is dead before any call: the ready path keeps
         // its registers.
         observe::waiting(WaitOn::Join { task: header.id });
-        // Counted: only this task's completion fires it (`compact.rs`).
-        let waker = match header.join_waker.take() {
-            Some(mut w) => {
-                w.update(cx.waker(), true);
-                w
-            }
-            None => CompactWaker::counted(cx.waker()),
-        };
-        header.join_waker.set(Some(waker));
+        header.set_joiner(cx.waker());
         Poll::Pending
     }
 }
