@@ -16,12 +16,6 @@ use support::{Counted, Counter, Log};
 #[derive(Debug, PartialEq)]
 struct Refused(u32);
 
-/// Panics; returns `()` for the type checker (a child must return `()` or
-/// a `Result`, and a bare `panic!()` block would return `!`).
-fn boom(message: &'static str) {
-    std::panic::panic_any(message)
-}
-
 #[sprout::test]
 async fn the_first_error_cancels_the_others_and_the_body() {
     let (polls, drops) = (Counter::new(), Counter::new());
@@ -57,7 +51,7 @@ async fn a_panicking_child_is_caught_and_reported() {
         s.spawn(Counted::new(pending::<()>(), &Counter::new(), &drops));
         s.spawn_named("boom", async {
             yield_now().await;
-            boom("boom at the child");
+            panic!("boom at the child");
         });
     })
     .await
@@ -87,7 +81,7 @@ async fn collect_all_runs_every_child_and_lists_every_failure() {
                     finished.bump();
                     match i {
                         1 | 4 => Err(Refused(i)),
-                        3 => Ok(boom("three")),
+                        3 => panic!("three"),
                         _ => Ok(()),
                     }
                 });
@@ -111,7 +105,8 @@ async fn collect_all_leaves_a_failure_to_the_handle_that_takes_it() {
         .collect_all()
         .run(async |s| {
             let bad = s.spawn(async { Err::<u32, _>(Refused(1)) });
-            let boom = s.spawn(async { boom("taken by the handle") });
+            // A child that only panics returns `!`: a child too.
+            let boom = s.spawn(async { panic!("taken by the handle") });
             assert_eq!(bad.await.unwrap(), Err(Refused(1)));
             let panicked = boom.await.unwrap_err();
             assert!(panicked.is_panic(), "{panicked}");

@@ -19,7 +19,9 @@ async fn a_leaked_scope_never_runs_its_children_again() {
     let (polls, drops) = (Counter::new(), Counter::new());
     {
         // The children borrow this; it dies at the end of the block, after
-        // the scope was leaked. Under Miri any later use of it is an error.
+        // the scope was leaked. Under Miri any later use of it is an error
+        // (on the heap, so that its end is a free Miri sees).
+        #[allow(clippy::useless_vec)]
         let borrowed = vec![1u8; 16];
         let mut fut = Box::pin(scope(async |s| {
             for _ in 0..3 {

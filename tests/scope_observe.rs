@@ -188,7 +188,7 @@ fn a_child_waiting_on_a_thread_is_not_a_deadlock() {
     let rt = observed();
     let got = rt.try_block_on(async {
         scope(async |s| {
-            let answer = s.spawn(async { Ok::<_, sprout::JoinError>(sprout::spawn_blocking(|| 7).await?) });
+            let answer = s.spawn(sprout::spawn_blocking(|| 7));
             answer.await.unwrap().unwrap()
         })
         .await

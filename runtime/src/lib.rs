@@ -7,7 +7,7 @@
 //! - [`run`], [`Runtime`], [`Builder`]: start a runtime on this thread.
 //! - [`spawn`], [`spawn_later`], [`JoinHandle`], [`task`]: green tasks.
 //! - [`joinall`], [`iwait`], [`killall`], [`wait`]: wait for many tasks.
-//! - [`scope`]: structured concurrency: child tasks that end with their
+//! - [`scope()`], [`mod@scope`]: structured concurrency: child tasks that end with their
 //!   block and may borrow from it.
 //! - [`sleep`], [`timeout`], [`interval`], [`yield_now`]: time and switching.
 //! - [`Handle`]: reach the runtime from other threads.

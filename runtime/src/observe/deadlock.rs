@@ -129,11 +129,12 @@ pub(crate) fn check(executor: &Executor, frozen_timers: &HashMap<usize, u32>) ->
     }
     // Scope children and bodies: a task waiting on its scope is woken by
     // them alone (the scope's counted waker), so they must be stuck too.
-    // SAFETY: a scope holds a reference to its body and each live child.
-    if !executor
-        .scopes()
-        .all(|scope| scope.all_blocks(|task| provably_stuck(unsafe { task.as_ref() }, false, also_held(task))))
-    {
+    let stuck = |task: NonNull<Header>| {
+        // SAFETY: a scope holds a reference to its body and each live
+        // child, and `provably_stuck` runs no user code.
+        provably_stuck(unsafe { task.as_ref() }, false, also_held(task))
+    };
+    if !executor.scopes().all(|scope| scope.all_blocks(stuck)) {
         return None;
     }
     Some(Deadlock { dump: Dump::gather(executor, false) })
