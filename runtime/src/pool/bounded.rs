@@ -70,7 +70,8 @@ impl Pool {
     /// # Panics
     /// If `size` is 0: such a pool could never run anything.
     pub fn new(size: usize) -> Pool {
-        Pool::with_size(size, "sprout::pool::Pool::new")
+        assert!(size > 0, "sprout::pool::Pool::new: the size must be at least 1");
+        Pool::with_size(size)
     }
 
     /// Waits for a free slot, then spawns the task, which holds the slot
@@ -160,7 +161,8 @@ impl<T: 'static> Pool<Collect<T>> {
     /// # Panics
     /// If `size` is 0.
     pub fn collecting(size: usize) -> Pool<Collect<T>> {
-        Pool::with_size(size, "sprout::pool::Pool::collecting")
+        assert!(size > 0, "sprout::pool::Pool::collecting: the size must be at least 1");
+        Pool::with_size(size)
     }
 
     /// Waits for a free slot, then spawns a member; its result goes to the
@@ -217,8 +219,8 @@ impl<T: 'static> Pool<Collect<T>> {
 }
 
 impl<M: Mode> Pool<M> {
-    fn with_size(size: usize, what: &str) -> Pool<M> {
-        assert!(size > 0, "{what}: the size must be at least 1");
+    /// A pool of `size` slots, at least 1 (the callers check it).
+    fn with_size(size: usize) -> Pool<M> {
         let inner = Inner::new(Some(Slots::new(size)));
         Pool { owner: Owner::new(&inner), inner, results: M::Results::default() }
     }
