@@ -20,12 +20,15 @@
 //!   policy; a task's whole life is drawn there.
 //! - `waker.rs`, `compact.rs`: the wake path, local and foreign.
 //! - `join_handle.rs`, this file, `local.rs`, `yield_now.rs`: the public face.
+//! - `child.rs`: scope children, task blocks that a scope polls instead of
+//!   the executor (the public side is `scope/`).
 //!
 //! References to a task are held by: the registry of live tasks (until it
 //! completes), its run-queue entry (while queued), its `JoinHandle`, and its
 //! wakers. The last one out frees the block, always on the runtime thread.
 
 mod alloc;
+pub(crate) mod child;
 pub(crate) mod compact;
 pub(crate) mod error;
 pub(crate) mod executor;
