@@ -26,5 +26,6 @@ pub use super::condition::Condition;
 pub use super::event::{Event, Wait};
 pub use super::flavor::{Flavor, Local, ThreadSafe};
 pub use super::lock::{Lock, LockFuture, LockGuard};
+pub use super::notify::{Notified, Notify};
 pub use super::rlock::{RLock, RLockFuture, RLockGuard};
 pub use super::semaphore::{Acquire, Semaphore, SemaphoreGuard};

@@ -8,6 +8,7 @@
 //! - [`Semaphore`], [`BoundedSemaphore`]: counted permits (`threading.Semaphore`, `BoundedSemaphore`).
 //! - [`Condition`]: wait for state under a lock to change (`threading.Condition`).
 //! - [`Barrier`]: a meeting point for `n` tasks (`threading.Barrier`).
+//! - [`Notify`]: wake one waiting task (or store a permit), or all of them (tokio's `Notify`).
 //! - [`threadsafe`]: all of the above, shared with plain OS threads.
 //!
 //! The queues (`queue.Queue` and friends) are in [`crate::queue`].
@@ -66,6 +67,7 @@ mod condition;
 mod event;
 pub(crate) mod flavor;
 mod lock;
+mod notify;
 mod rlock;
 mod semaphore;
 pub mod threadsafe;
@@ -337,3 +339,42 @@ pub type Barrier = barrier::Barrier<Local>;
 /// [`BarrierWaitResult`] or [`BrokenBarrier`]. Dropped before the round
 /// completes, it withdraws its arrival.
 pub type BarrierWait<'a> = barrier::BarrierWait<'a, Local>;
+
+/// Wakes tasks waiting in [`notified`](Notify#method.notified): one
+/// ([`notify_one`](Notify#method.notify_one), which stores a permit when
+/// nobody waits, at most one) or every one waiting now
+/// ([`notify_waiters`](Notify#method.notify_waiters), which stores
+/// nothing). tokio's `Notify`; the nearest Python has is a
+/// `threading.Condition` without its lock.
+///
+/// A `notified()` future counts from its creation: create it, check your
+/// condition, then await it, and a `notify_waiters` in between is not
+/// missed. Waiters are served in arrival order, and a waiter dropped after
+/// a `notify_one` chose it passes the notification on (to the next waiter,
+/// or back to the stored permit).
+///
+/// ```
+/// # use sprout_runtime as sprout;
+/// use std::cell::Cell;
+/// use std::rc::Rc;
+/// use sprout::sync::Notify;
+///
+/// sprout::run(async {
+///     let (ready, data) = (Rc::new(Notify::new()), Rc::new(Cell::new(0)));
+///     let consumer = sprout::spawn({
+///         let (ready, data) = (ready.clone(), data.clone());
+///         async move {
+///             ready.notified().await;
+///             data.get()
+///         }
+///     });
+///     data.set(42);
+///     ready.notify_one(); // wakes the consumer, or leaves it a permit
+///     assert_eq!(consumer.await.unwrap(), 42);
+/// });
+/// ```
+pub type Notify = notify::Notify<Local>;
+
+/// The future returned by [`Notify::notified`](Notify#method.notified).
+/// Dropping it stops the wait; a `notify_one` that had chosen it is passed on.
+pub type Notified<'a> = notify::Notified<'a, Local>;

@@ -103,6 +103,15 @@ impl<V: Default> WaitList<V> {
         self.waiting == 0
     }
 
+    /// The value of the longest-waiting waiter (not yet notified): a
+    /// semaphore assigns permits to it as they come, an `RwLock` looks at
+    /// what it wants.
+    #[inline]
+    pub(crate) fn front_mut(&mut self) -> Option<&mut V> {
+        let key = self.head?;
+        Some(&mut self.entries[key as usize].value)
+    }
+
     /// Adds a waiter carrying `value` at the back and returns its key.
     pub(crate) fn push_with(&mut self, waker: &Waker, value: V) -> u32 {
         let entry = Entry {

@@ -1,5 +1,5 @@
 //! Thread-safe [`Event`], [`AsyncResult`], [`Lock`], [`RLock`],
-//! [`Semaphore`], [`Condition`] and [`Barrier`]: shared by green tasks
+//! [`Semaphore`], [`Condition`], [`Barrier`] and [`Notify`]: shared by green tasks
 //! (async calls) and plain OS threads (blocking calls).
 //!
 //! They have the API of their runtime-local namesakes in [`crate::sync`],
@@ -35,7 +35,7 @@ use std::time::{Duration, Instant};
 
 use super::flavor::ThreadSafe;
 use super::withdraw::Withdraw;
-use super::{async_result, barrier, condition, event, lock, rlock, semaphore};
+use super::{async_result, barrier, condition, event, lock, notify, rlock, semaphore};
 
 #[cfg(all(test, loom))]
 mod loom_models;
@@ -220,6 +220,28 @@ pub type Barrier = barrier::Barrier<ThreadSafe>;
 /// The future returned by [`Barrier::wait`](Barrier#method.wait). Dropped before the round
 /// completes, it withdraws its arrival.
 pub type BarrierWait<'a> = barrier::BarrierWait<'a, ThreadSafe>;
+
+/// A thread-safe [`crate::sync::Notify`]: `notify_one` and
+/// `notify_waiters` from any thread or task; green tasks await
+/// `notified()`, threads call `notified_blocking`.
+///
+/// ```
+/// # use sprout_runtime as sprout;
+/// use std::sync::Arc;
+/// use sprout::sync::threadsafe::Notify;
+///
+/// let done = Arc::new(Notify::new());
+/// let worker = std::thread::spawn({
+///     let done = done.clone();
+///     move || done.notify_one() // stored if the task is not waiting yet
+/// });
+/// sprout::run(async { done.notified().await });
+/// worker.join().unwrap();
+/// ```
+pub type Notify = notify::Notify<ThreadSafe>;
+
+/// The future returned by [`Notify::notified`](Notify#method.notified).
+pub type Notified<'a> = notify::Notified<'a, ThreadSafe>;
 
 /// Panics if called on a runtime thread, naming the blocking call.
 #[track_caller]
