@@ -223,7 +223,7 @@ fn semaphore(peer: Peer) -> Measure {
             let task = sprout::spawn(async move {
                 let start = Instant::now();
                 for _ in 0..OPS {
-                    drop(std::hint::black_box(sem.acquire().await));
+                    drop(std::hint::black_box(sem.acquire().await.unwrap()));
                 }
                 per(start, OPS)
             });

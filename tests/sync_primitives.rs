@@ -194,7 +194,7 @@ async fn semaphore_bounds_concurrency_and_times_out() {
         .map(|_| {
             let (sem, inside, most) = (sem.clone(), inside.clone(), most.clone());
             spawn(async move {
-                let _permit = sem.acquire().await;
+                let _permit = sem.acquire().await.unwrap();
                 inside.set(inside.get() + 1);
                 most.set(most.get().max(inside.get()));
                 sleep(Duration::from_millis(1)).await;
@@ -206,14 +206,14 @@ async fn semaphore_bounds_concurrency_and_times_out() {
     assert_eq!(most.get(), 3);
     assert_eq!(sem.available_permits(), 3);
     let all: Vec<_> = (0..3).map(|_| sem.try_acquire().unwrap()).collect();
-    assert!(sem.try_acquire().is_none());
+    assert!(sem.try_acquire().is_err());
     let start = Instant::now();
     assert!(sem.acquire_timeout(Duration::from_millis(5)).await.is_err());
     assert!(start.elapsed() >= Duration::from_millis(5));
     assert_eq!(sem.waiters(), 0, "the timed-out waiter left");
     drop(all);
     // Python-style: forget the guard, release by hand, even above the start.
-    sem.acquire().await.forget();
+    sem.acquire().await.unwrap().forget();
     sem.release();
     sem.release();
     assert_eq!(sem.available_permits(), 4);
@@ -223,7 +223,7 @@ async fn semaphore_bounds_concurrency_and_times_out() {
 async fn bounded_semaphore_refuses_extra_release() {
     let sem = BoundedSemaphore::new(2);
     assert!(sem.release().is_err());
-    let g = sem.acquire().await;
+    let g = sem.acquire().await.unwrap();
     assert!(sem.release().is_ok(), "one permit is out");
     assert_eq!(sem.available_permits(), 2);
     drop(g); // its permit came back by hand: the drop adds nothing
@@ -371,7 +371,7 @@ async fn barrier_abort_reset_timeout_and_withdraw() {
 #[sprout::test]
 async fn primitives_leave_no_tasks_behind() {
     let sem = Rc::new(Semaphore::new(1));
-    let held = sem.acquire().await;
+    let held = sem.acquire().await.unwrap();
     let waiters: Vec<_> = (0..50)
         .map(|_| {
             let sem = sem.clone();

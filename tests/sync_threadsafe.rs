@@ -63,7 +63,7 @@ fn semaphore_between_threads_and_tasks() {
             let (sem, inside, enter) = (sem.clone(), inside.clone(), enter.clone());
             thread::spawn(move || {
                 for _ in 0..20 {
-                    let _permit = sem.acquire_blocking();
+                    let _permit = sem.acquire_blocking().unwrap();
                     enter();
                     thread::sleep(Duration::from_micros(50));
                     inside.fetch_sub(1, Ordering::SeqCst);
@@ -77,7 +77,7 @@ fn semaphore_between_threads_and_tasks() {
                 let (sem, inside, enter) = (sem.clone(), inside.clone(), enter.clone());
                 spawn(async move {
                     for _ in 0..20 {
-                        let _permit = sem.acquire().await;
+                        let _permit = sem.acquire().await.unwrap();
                         enter();
                         sprout::sleep(Duration::from_micros(50)).await;
                         inside.fetch_sub(1, Ordering::SeqCst);
@@ -93,8 +93,8 @@ fn semaphore_between_threads_and_tasks() {
     // Bounded: an extra release is refused.
     let bounded = Semaphore::bounded(1);
     assert!(bounded.release().is_err());
-    bounded.acquire_blocking().forget();
-    assert!(bounded.acquire_blocking_timeout(Duration::from_millis(1)).is_none());
+    bounded.acquire_blocking().unwrap().forget();
+    assert!(bounded.acquire_blocking_timeout(Duration::from_millis(1)).is_err());
     assert!(bounded.release().is_ok());
     assert_eq!(bounded.available_permits(), 1);
 }

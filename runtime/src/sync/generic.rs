@@ -28,4 +28,4 @@ pub use super::flavor::{Flavor, Local, ThreadSafe};
 pub use super::lock::{Lock, LockFuture, LockGuard};
 pub use super::notify::{Notified, Notify};
 pub use super::rlock::{RLock, RLockFuture, RLockGuard};
-pub use super::semaphore::{Acquire, Semaphore, SemaphoreGuard};
+pub use super::semaphore::{Acquire, AcquireOwned, OwnedSemaphoreGuard, Semaphore, SemaphoreGuard};

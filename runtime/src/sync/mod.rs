@@ -80,7 +80,7 @@ pub mod generic;
 
 pub use barrier::{BarrierWaitResult, BrokenBarrier};
 pub use rlock::NotOwner;
-pub use semaphore::{BoundedSemaphore, ReleaseError};
+pub use semaphore::{AcquireError, BoundedSemaphore, PermitSource, ReleaseError, TryAcquireError};
 
 /// A flag that tasks can wait for. `set` wakes every waiter; waiting on a
 /// set event returns at once.
@@ -232,46 +232,75 @@ pub type RLockFuture<'a, T> = rlock::RLockFuture<'a, T, Local>;
 /// releases that hold (whichever task drops it).
 pub type RLockGuard<'a, T> = rlock::RLockGuard<'a, T, Local>;
 
-/// A counter of permits. `acquire` takes one, waiting while there are
-/// none; dropping the returned guard (or calling `release`) gives one back.
+/// A counter of permits. `acquire` takes one (`acquire_many(n)` several),
+/// waiting while there are too few; dropping the returned guard (or
+/// calling `release`) gives them back.
 ///
-/// Waiters are served in arrival order: a released permit goes straight
-/// to the longest waiter (it is *handed off*), so a task that arrives later
-/// cannot take it first. A waiter dropped after it was handed a permit
-/// releases it again, to the next waiter.
+/// Waiters are served in arrival order: released permits go straight to
+/// the longest waiter (they are *handed off*), so a task that arrives later
+/// cannot take them first, and a waiter for many is not overtaken by later
+/// waiters for few. A waiter dropped after it was handed permits releases
+/// them again, to the next waiter.
 ///
-/// Share it between tasks with an `Rc`.
+/// Share it between tasks with an `Rc`; `acquire_owned` gives a guard that
+/// holds the `Rc`, to move into a spawned task. [`close`](Semaphore#method.close)
+/// makes every waiter and every later acquire fail with [`AcquireError`]
+/// (the reason `acquire` returns a `Result`).
 ///
 /// ```
+/// # use sprout_runtime as sprout;
 /// use std::rc::Rc;
 /// use std::time::Duration;
-/// use sprout_runtime::{joinall, run, sleep, spawn, sync::Semaphore};
+/// use sprout::sync::Semaphore;
 ///
-/// run(async {
+/// sprout::run(async {
 ///     let sem = Rc::new(Semaphore::new(2));
 ///     let tasks = (0..6).map(|_| {
 ///         let sem = sem.clone();
-///         spawn(async move {
-///             let _permit = sem.acquire().await;
+///         sprout::spawn(async move {
+///             let _permit = sem.acquire().await.unwrap();
 ///             assert!(sem.available_permits() < 2);
-///             sleep(Duration::from_millis(1)).await;
+///             sprout::sleep(Duration::from_millis(1)).await;
 ///         })
 ///     });
-///     joinall(tasks).await;
+///     sprout::joinall(tasks).await;
 ///     assert_eq!(sem.available_permits(), 2);
+///
+///     // An owned permit travels with the task it limits.
+///     let permit = sem.clone().acquire_owned().await.unwrap();
+///     sprout::spawn(async move {
+///         let _permit = permit;
+///     })
+///     .await
+///     .unwrap();
+///     let both = sem.acquire_many(2).await.unwrap();
+///     assert_eq!(both.num_permits(), 2);
+///     drop(both);
+///     sem.close();
+///     assert!(sem.acquire().await.is_err());
 /// });
 /// ```
 pub type Semaphore = semaphore::Semaphore<Local>;
 
-/// The future returned by [`Semaphore::acquire`](Semaphore#method.acquire) (and
-/// [`BoundedSemaphore::acquire`](BoundedSemaphore#method.acquire)), resolving to a [`SemaphoreGuard`].
-/// Dropping it stops the wait; a permit it had already been handed goes to
-/// the next waiter.
+/// The future returned by [`Semaphore::acquire`](Semaphore#method.acquire) and
+/// `acquire_many` (and [`BoundedSemaphore::acquire`](BoundedSemaphore#method.acquire)), resolving to a [`SemaphoreGuard`]
+/// or, on a closed semaphore, [`AcquireError`]. Dropping it stops the
+/// wait; permits it had already been handed go to the next waiter.
 pub type Acquire<'a> = semaphore::Acquire<'a, Local>;
 
-/// A permit taken from a [`Semaphore`] (or [`BoundedSemaphore`]); dropping
-/// it gives the permit back.
+/// Permits taken from a [`Semaphore`] (or [`BoundedSemaphore`]); dropping
+/// the guard gives them back.
 pub type SemaphoreGuard<'a> = semaphore::SemaphoreGuard<'a, Local>;
+
+/// The future returned by [`Semaphore::acquire_owned`](Semaphore#method.acquire_owned)
+/// (`S` is [`BoundedSemaphore`] for its `acquire_owned`), resolving to an
+/// [`OwnedSemaphoreGuard`].
+pub type AcquireOwned<S = Semaphore> = semaphore::AcquireOwned<S>;
+
+/// Permits whose guard owns its semaphore (an `Rc<Semaphore>`, or an
+/// `Rc<BoundedSemaphore>` with `S = BoundedSemaphore`): it may move into
+/// another task. Dropping it gives the permits back.
+pub type OwnedSemaphoreGuard<S = Semaphore> = semaphore::OwnedSemaphoreGuard<S>;
 
 /// A condition variable over its own [`Lock`]: tasks lock it, check the
 /// guarded state, and `wait` (which unlocks while waiting and locks again

@@ -238,6 +238,36 @@ impl<V: Default> WaitList<V> {
     }
 }
 
+/// The wakers one step chose, to wake after it: none or one most of the
+/// time (a release hands one permit to one waiter), any number when a step
+/// grants several (a batch of readers, permits added in bulk). No
+/// allocation until the second.
+#[derive(Default)]
+pub(crate) struct Woken {
+    first: Option<CompactWaker>,
+    more: Vec<CompactWaker>,
+}
+
+impl Woken {
+    /// Adds a waker to wake.
+    #[inline]
+    pub(crate) fn push(&mut self, waker: CompactWaker) {
+        match self.first {
+            None => self.first = Some(waker),
+            Some(_) => self.more.push(waker),
+        }
+    }
+
+    /// Wakes them all, in the order they were chosen.
+    #[inline]
+    pub(crate) fn wake(self) {
+        if let Some(first) = self.first {
+            first.wake();
+        }
+        self.more.into_iter().for_each(CompactWaker::wake);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

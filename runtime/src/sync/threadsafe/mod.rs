@@ -138,34 +138,50 @@ pub type RLockFuture<'a, T> = rlock::RLockFuture<'a, T, ThreadSafe>;
 pub type RLockGuard<'a, T> = rlock::RLockGuard<'a, T, ThreadSafe>;
 
 /// A thread-safe counter of permits, shared by green tasks and OS threads;
-/// see [`crate::sync::Semaphore`]. With `Semaphore::bounded`, a release
-/// beyond the initial count is an error (`BoundedSemaphore`).
+/// see [`crate::sync::Semaphore`] (arrival order, `acquire_many`, owned
+/// guards, `close`). With `Semaphore::bounded`, a release beyond the
+/// initial count is an error (`BoundedSemaphore`).
 ///
 /// ```
+/// # use sprout_runtime as sprout;
 /// use std::sync::Arc;
-/// use sprout_runtime::{run, sync::threadsafe::Semaphore};
+/// use sprout::sync::threadsafe::Semaphore;
 ///
-/// run(async {
+/// sprout::run(async {
 ///     let slots = Arc::new(Semaphore::new(1));
-///     let held = slots.acquire().await;
+///     let held = slots.acquire().await.unwrap();
 ///     let thread = std::thread::spawn({
 ///         let slots = slots.clone();
-///         move || slots.acquire_blocking().forget() // waits for the task's permit
+///         move || slots.acquire_blocking().unwrap().forget() // waits for the task's permit
 ///     });
 ///     drop(held);
 ///     thread.join().unwrap();
 ///     assert_eq!(slots.available_permits(), 0);
+///     // An owned permit may go to a thread and come back from there.
+///     slots.add_permits(1).unwrap();
+///     let permit = slots.clone().acquire_owned().await.unwrap();
+///     std::thread::spawn(move || drop(permit)).join().unwrap();
+///     assert_eq!(slots.available_permits(), 1);
 /// });
 /// ```
 pub type Semaphore = semaphore::Semaphore<ThreadSafe>;
 
-/// The future returned by [`Semaphore::acquire`](Semaphore#method.acquire), resolving to a
-/// [`SemGuard`]. Dropping it stops the wait; a permit it had been handed
-/// goes to the next waiter.
+/// The future returned by [`Semaphore::acquire`](Semaphore#method.acquire) and
+/// `acquire_many`, resolving to a [`SemGuard`] (or [`AcquireError`](crate::sync::AcquireError)
+/// once closed). Dropping it stops the wait; permits it had been handed go
+/// to the next waiter.
 pub type SemAcquire<'a> = semaphore::Acquire<'a, ThreadSafe>;
 
-/// A permit of a thread-safe [`Semaphore`]; dropping it gives it back.
+/// Permits of a thread-safe [`Semaphore`]; dropping the guard gives them back.
 pub type SemGuard<'a> = semaphore::SemaphoreGuard<'a, ThreadSafe>;
+
+/// The future returned by [`Semaphore::acquire_owned`](Semaphore#method.acquire_owned),
+/// resolving to an [`OwnedSemaphoreGuard`].
+pub type AcquireOwned = semaphore::AcquireOwned<Semaphore>;
+
+/// Permits whose guard owns its semaphore (an `Arc`): it may move to
+/// another task or thread. Dropping it gives the permits back.
+pub type OwnedSemaphoreGuard = semaphore::OwnedSemaphoreGuard<Semaphore>;
 
 /// A condition variable over its own thread-safe [`Lock`], for green tasks
 /// and OS threads alike; see [`crate::sync::Condition`] for the contract.
