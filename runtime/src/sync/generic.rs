@@ -28,4 +28,8 @@ pub use super::flavor::{Flavor, Local, ThreadSafe};
 pub use super::lock::{Lock, LockFuture, LockGuard};
 pub use super::notify::{Notified, Notify};
 pub use super::rlock::{RLock, RLockFuture, RLockGuard};
+pub use super::rwlock::{
+    OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock, RwLockRead, RwLockReadGuard, RwLockReadOwned, RwLockWrite,
+    RwLockWriteGuard, RwLockWriteOwned,
+};
 pub use super::semaphore::{Acquire, AcquireOwned, OwnedSemaphoreGuard, Semaphore, SemaphoreGuard};

@@ -5,6 +5,7 @@
 //! - [`AsyncResult`]: a value or error set once, awaited by many (`gevent.event.AsyncResult`).
 //! - [`Lock`]: an async mutex with a guard (`threading.Lock`).
 //! - [`RLock`]: a lock the holding task may take again (`threading.RLock`).
+//! - [`RwLock`]: many readers or one writer, writer-preferring (tokio's `RwLock`).
 //! - [`Semaphore`], [`BoundedSemaphore`]: counted permits (`threading.Semaphore`, `BoundedSemaphore`).
 //! - [`Condition`]: wait for state under a lock to change (`threading.Condition`).
 //! - [`Barrier`]: a meeting point for `n` tasks (`threading.Barrier`).
@@ -69,6 +70,7 @@ pub(crate) mod flavor;
 mod lock;
 mod notify;
 mod rlock;
+mod rwlock;
 mod semaphore;
 pub mod threadsafe;
 pub(crate) mod wait_list;
@@ -407,3 +409,87 @@ pub type Notify = notify::Notify<Local>;
 /// The future returned by [`Notify::notified`](Notify#method.notified).
 /// Dropping it stops the wait; a `notify_one` that had chosen it is passed on.
 pub type Notified<'a> = notify::Notified<'a, Local>;
+
+/// Many readers or one writer, guarding a value of type `T` (`()` for a
+/// bare lock). `read().await` and `write().await` return guards; dropping
+/// a guard releases it. tokio's `RwLock`; Python has none built in.
+///
+/// **Writer-preferring, first come first served.** A task waiting to
+/// write stops new readers, so a stream of readers cannot starve it;
+/// releases hand the lock on in arrival order (the readers at the front of
+/// the line together). A waiter dropped after it was handed the lock
+/// passes it on. `read_timeout` and `write_timeout` give up after a while;
+/// `read_owned` and `write_owned` (on an `Rc<RwLock>`) give guards that own
+/// the lock, to move into another task; `downgrade` turns a write into a
+/// read without letting go.
+///
+/// **No upgrade, and re-entry panics.** A task that holds a guard and asks
+/// again, when it would have to wait, would wait for itself forever: a
+/// `write` while it reads (an "upgrade") or writes, a `read` while it
+/// writes, a second `read` while a writer waits behind its first. `read`
+/// and `write` panic then, with a message saying so, instead of hanging;
+/// drop the guard first. (`try_*` return `None`; the `_timeout` forms time
+/// out.) Guards belong to the task that took them; owned guards, made to
+/// move, belong to none and are not checked.
+///
+/// ```
+/// # use sprout_runtime as sprout;
+/// use std::rc::Rc;
+/// use sprout::sync::RwLock;
+///
+/// sprout::run(async {
+///     let config = Rc::new(RwLock::new(vec!["a"]));
+///     let readers: Vec<_> = (0..3)
+///         .map(|_| {
+///             let config = config.clone();
+///             sprout::spawn(async move { config.read().await.len() })
+///         })
+///         .collect();
+///     config.write().await.push("b"); // waits for readers that got in first
+///     for reader in readers {
+///         assert!(reader.await.unwrap() >= 1);
+///     }
+///     let read = config.read().await;
+///     assert!(config.try_write().is_none(), "a reader holds it");
+///     drop(read);
+///     let mut write = config.clone().write_owned().await; // owns the Rc
+///     write.push("c");
+///     let read = write.downgrade();
+///     assert_eq!(*read, ["a", "b", "c"]);
+/// });
+/// ```
+///
+/// ```should_panic
+/// # use sprout_runtime as sprout;
+/// sprout::run(async {
+///     let lock = sprout::sync::RwLock::new(0);
+///     let read = lock.read().await;
+///     let write = lock.write().await; // panics: this task holds a read
+/// #   drop((read, write));
+/// });
+/// ```
+pub type RwLock<T = ()> = rwlock::RwLock<T, Local>;
+
+/// The future returned by [`RwLock::read`](RwLock#method.read), resolving to an [`RwLockReadGuard`].
+pub type RwLockRead<'a, T> = rwlock::RwLockRead<'a, T, Local>;
+
+/// The future returned by [`RwLock::write`](RwLock#method.write), resolving to an [`RwLockWriteGuard`].
+pub type RwLockWrite<'a, T> = rwlock::RwLockWrite<'a, T, Local>;
+
+/// Shared access to an [`RwLock`]'s value; dropping it releases this read.
+pub type RwLockReadGuard<'a, T> = rwlock::RwLockReadGuard<'a, T, Local>;
+
+/// Unique access to an [`RwLock`]'s value; dropping it releases the lock.
+pub type RwLockWriteGuard<'a, T> = rwlock::RwLockWriteGuard<'a, T, Local>;
+
+/// The future returned by [`RwLock::read_owned`](RwLock#method.read_owned).
+pub type RwLockReadOwned<T> = rwlock::RwLockReadOwned<T, Local>;
+
+/// The future returned by [`RwLock::write_owned`](RwLock#method.write_owned).
+pub type RwLockWriteOwned<T> = rwlock::RwLockWriteOwned<T, Local>;
+
+/// A read guard that owns its `Rc<RwLock>`.
+pub type OwnedRwLockReadGuard<T> = rwlock::OwnedRwLockReadGuard<T, Local>;
+
+/// A write guard that owns its `Rc<RwLock>`.
+pub type OwnedRwLockWriteGuard<T> = rwlock::OwnedRwLockWriteGuard<T, Local>;

@@ -1,5 +1,5 @@
 //! Thread-safe [`Event`], [`AsyncResult`], [`Lock`], [`RLock`],
-//! [`Semaphore`], [`Condition`], [`Barrier`] and [`Notify`]: shared by green tasks
+//! [`Semaphore`], [`Condition`], [`Barrier`], [`Notify`] and [`RwLock`]: shared by green tasks
 //! (async calls) and plain OS threads (blocking calls).
 //!
 //! They have the API of their runtime-local namesakes in [`crate::sync`],
@@ -35,7 +35,7 @@ use std::time::{Duration, Instant};
 
 use super::flavor::ThreadSafe;
 use super::withdraw::Withdraw;
-use super::{async_result, barrier, condition, event, lock, notify, rlock, semaphore};
+use super::{async_result, barrier, condition, event, lock, notify, rlock, rwlock, semaphore};
 
 #[cfg(all(test, loom))]
 mod loom_models;
@@ -258,6 +258,59 @@ pub type Notify = notify::Notify<ThreadSafe>;
 
 /// The future returned by [`Notify::notified`](Notify#method.notified).
 pub type Notified<'a> = notify::Notified<'a, ThreadSafe>;
+
+/// A thread-safe [`crate::sync::RwLock`]: many readers or one writer,
+/// writer-preferring, handed off in arrival order, shared by green tasks
+/// (`read().await`) and OS threads (`read_blocking`). A thread is one
+/// holder, a task another: either panics rather than wait for a guard it
+/// holds itself.
+///
+/// Unlike the thread-safe `Lock`'s, its guards are `Send` (for a `T` that
+/// is `Send + Sync`), as tokio's are.
+///
+/// ```
+/// # use sprout_runtime as sprout;
+/// use std::sync::Arc;
+/// use sprout::sync::threadsafe::RwLock;
+///
+/// let table = Arc::new(RwLock::new(Vec::new()));
+/// let writer = std::thread::spawn({
+///     let table = table.clone();
+///     move || table.write_blocking().push(1)
+/// });
+/// writer.join().unwrap();
+/// sprout::run(async {
+///     assert_eq!(*table.read().await, [1]);
+///     let guard = table.clone().write_owned().await;
+///     std::thread::spawn(move || drop(guard)).join().unwrap(); // released on a thread
+///     assert!(table.try_write().is_some());
+/// });
+/// ```
+pub type RwLock<T = ()> = rwlock::RwLock<T, ThreadSafe>;
+
+/// The future returned by [`RwLock::read`](RwLock#method.read).
+pub type RwLockRead<'a, T> = rwlock::RwLockRead<'a, T, ThreadSafe>;
+
+/// The future returned by [`RwLock::write`](RwLock#method.write).
+pub type RwLockWrite<'a, T> = rwlock::RwLockWrite<'a, T, ThreadSafe>;
+
+/// Shared access to a thread-safe [`RwLock`]'s value.
+pub type RwLockReadGuard<'a, T> = rwlock::RwLockReadGuard<'a, T, ThreadSafe>;
+
+/// Unique access to a thread-safe [`RwLock`]'s value.
+pub type RwLockWriteGuard<'a, T> = rwlock::RwLockWriteGuard<'a, T, ThreadSafe>;
+
+/// The future returned by [`RwLock::read_owned`](RwLock#method.read_owned).
+pub type RwLockReadOwned<T> = rwlock::RwLockReadOwned<T, ThreadSafe>;
+
+/// The future returned by [`RwLock::write_owned`](RwLock#method.write_owned).
+pub type RwLockWriteOwned<T> = rwlock::RwLockWriteOwned<T, ThreadSafe>;
+
+/// A read guard that owns its `Arc<RwLock>`.
+pub type OwnedRwLockReadGuard<T> = rwlock::OwnedRwLockReadGuard<T, ThreadSafe>;
+
+/// A write guard that owns its `Arc<RwLock>`.
+pub type OwnedRwLockWriteGuard<T> = rwlock::OwnedRwLockWriteGuard<T, ThreadSafe>;
 
 /// Panics if called on a runtime thread, naming the blocking call.
 #[track_caller]
