@@ -9,6 +9,7 @@
 //! - [`Semaphore`], [`BoundedSemaphore`]: counted permits (`threading.Semaphore`, `BoundedSemaphore`).
 //! - [`Condition`]: wait for state under a lock to change (`threading.Condition`).
 //! - [`Barrier`]: a meeting point for `n` tasks (`threading.Barrier`).
+//! - [`OnceCell`], [`Lazy`]: a value initialised once, asynchronously, however many tasks ask.
 //! - [`Notify`]: wake one waiting task (or store a permit), or all of them (tokio's `Notify`).
 //! - [`threadsafe`]: all of the above, shared with plain OS threads.
 //!
@@ -67,8 +68,10 @@ mod barrier;
 mod condition;
 mod event;
 pub(crate) mod flavor;
+mod lazy;
 mod lock;
 mod notify;
+mod once_cell;
 mod rlock;
 mod rwlock;
 mod semaphore;
@@ -81,6 +84,7 @@ use flavor::Local;
 pub mod generic;
 
 pub use barrier::{BarrierWaitResult, BrokenBarrier};
+pub use once_cell::SetError;
 pub use rlock::NotOwner;
 pub use semaphore::{AcquireError, BoundedSemaphore, PermitSource, ReleaseError, TryAcquireError};
 
@@ -493,3 +497,92 @@ pub type OwnedRwLockReadGuard<T> = rwlock::OwnedRwLockReadGuard<T, Local>;
 
 /// A write guard that owns its `Rc<RwLock>`.
 pub type OwnedRwLockWriteGuard<T> = rwlock::OwnedRwLockWriteGuard<T, Local>;
+
+/// A cell set at most once, with async initialisation (tokio's
+/// `OnceCell`): `get_or_init(|| async { ... }).await` runs the initialiser
+/// if nobody has, and otherwise waits for the one that runs, so an
+/// expensive setup (a connection pool, a loaded file) happens once however
+/// many tasks ask at once. `get` reads it without waiting; `set` fills it
+/// by hand.
+///
+/// **A failed, cancelled or panicking initialiser lets the next waiter
+/// try.** `get_or_try_init`'s error goes back to its caller, and the first
+/// waiter runs *its own* initialiser; so does it if the running
+/// initialiser's task is killed, times out (an outer `timeout`) or panics.
+/// With nobody waiting, the cell is simply empty again.
+///
+/// ```
+/// # use sprout_runtime as sprout;
+/// use std::cell::Cell;
+/// use std::rc::Rc;
+/// use sprout::sync::OnceCell;
+///
+/// sprout::run(async {
+///     let (cell, runs) = (Rc::new(OnceCell::new()), Rc::new(Cell::new(0)));
+///     let tasks: Vec<_> = (0..3)
+///         .map(|_| {
+///             let (cell, runs) = (cell.clone(), runs.clone());
+///             sprout::spawn(async move {
+///                 *cell
+///                     .get_or_init(|| async move {
+///                         runs.set(runs.get() + 1);
+///                         sprout::sleep(std::time::Duration::from_millis(1)).await; // "connect"
+///                         "connection"
+///                     })
+///                     .await
+///             })
+///         })
+///         .collect();
+///     for task in sprout::joinall(tasks).await {
+///         assert_eq!(task.unwrap(), "connection");
+///     }
+///     assert_eq!(runs.get(), 1, "one initialiser ran; the others waited for it");
+///
+///     let flaky: OnceCell<u32> = OnceCell::new();
+///     assert_eq!(flaky.get_or_try_init(|| async { Err("down") }).await, Err("down"));
+///     assert_eq!(flaky.get_or_try_init(|| async { Ok::<_, &str>(7) }).await, Ok(&7));
+/// });
+/// ```
+pub type OnceCell<T> = once_cell::OnceCell<T, Local>;
+
+/// The future returned by [`OnceCell::get_or_init`](OnceCell#method.get_or_init), resolving to `&T`.
+pub type GetOrInit<'a, T, I, Fut> = once_cell::GetOrInit<'a, T, Local, I, Fut>;
+
+/// The future returned by [`OnceCell::get_or_try_init`](OnceCell#method.get_or_try_init),
+/// resolving to `Result<&T, E>`.
+pub type GetOrTryInit<'a, T, I, Fut, E> = once_cell::GetOrTryInit<'a, T, Local, I, Fut, E>;
+
+/// The default initialiser type of a [`Lazy`]: a function (a closure that
+/// captures nothing coerces to it) returning a boxed future, so that a
+/// `Lazy` can be named in a field or a `thread_local!` without naming an
+/// `async` block's type.
+pub type LazyInit<T> = fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = T>>>;
+
+/// A value computed on first use by an async initialiser (std's
+/// `LazyLock`, made async): `lazy.force().await`, or `(&lazy).await`,
+/// runs `init` if nobody has and otherwise waits for the one that runs; a
+/// run that is cancelled or panics lets the next caller run `init` again
+/// (it is a `Fn` for that reason). `get` reads the value without waiting.
+///
+/// ```
+/// # use sprout_runtime as sprout;
+/// use std::rc::Rc;
+/// use sprout::sync::Lazy;
+///
+/// struct Settings {
+///     greeting: String,
+/// }
+///
+/// sprout::run(async {
+///     let settings: Rc<Lazy<Settings>> = Rc::new(Lazy::new(|| {
+///         Box::pin(async {
+///             sprout::sleep(std::time::Duration::from_millis(1)).await; // "read the file"
+///             Settings { greeting: "hello".into() }
+///         })
+///     }));
+///     assert!(settings.get().is_none());
+///     assert_eq!((&*settings).await.greeting, "hello");
+///     assert_eq!(settings.force().await.greeting, "hello"); // computed once
+/// });
+/// ```
+pub type Lazy<T, I = LazyInit<T>> = lazy::Lazy<T, I, Local>;

@@ -1,5 +1,6 @@
 //! Thread-safe [`Event`], [`AsyncResult`], [`Lock`], [`RLock`],
-//! [`Semaphore`], [`Condition`], [`Barrier`], [`Notify`] and [`RwLock`]: shared by green tasks
+//! [`Semaphore`], [`Condition`], [`Barrier`], [`Notify`], [`RwLock`],
+//! [`OnceCell`] and [`Lazy`]: shared by green tasks
 //! (async calls) and plain OS threads (blocking calls).
 //!
 //! They have the API of their runtime-local namesakes in [`crate::sync`],
@@ -35,7 +36,7 @@ use std::time::{Duration, Instant};
 
 use super::flavor::ThreadSafe;
 use super::withdraw::Withdraw;
-use super::{async_result, barrier, condition, event, lock, notify, rlock, rwlock, semaphore};
+use super::{async_result, barrier, condition, event, lazy, lock, notify, once_cell, rlock, rwlock, semaphore};
 
 #[cfg(all(test, loom))]
 mod loom_models;
@@ -311,6 +312,52 @@ pub type OwnedRwLockReadGuard<T> = rwlock::OwnedRwLockReadGuard<T, ThreadSafe>;
 
 /// A write guard that owns its `Arc<RwLock>`.
 pub type OwnedRwLockWriteGuard<T> = rwlock::OwnedRwLockWriteGuard<T, ThreadSafe>;
+
+/// A thread-safe [`crate::sync::OnceCell`]: initialised once by whichever
+/// task or thread gets there first (`get_or_init(..).await`, or
+/// `get_or_init_blocking` on a thread), the others waiting for it; a
+/// failed, cancelled or panicking initialiser lets the next one try.
+///
+/// ```
+/// # use sprout_runtime as sprout;
+/// use std::sync::Arc;
+/// use sprout::sync::threadsafe::OnceCell;
+///
+/// let pool: Arc<OnceCell<String>> = Arc::new(OnceCell::new());
+/// let thread = std::thread::spawn({
+///     let pool = pool.clone();
+///     move || pool.get_or_init_blocking(|| async { "from a thread".to_owned() }).len()
+/// });
+/// let from_task = sprout::run(async { pool.get_or_init(|| async { "from a task".to_owned() }).await.clone() });
+/// assert_eq!(thread.join().unwrap(), from_task.len()); // both saw the one value
+/// ```
+pub type OnceCell<T> = once_cell::OnceCell<T, ThreadSafe>;
+
+/// The future returned by [`OnceCell::get_or_init`](OnceCell#method.get_or_init).
+pub type GetOrInit<'a, T, I, Fut> = once_cell::GetOrInit<'a, T, ThreadSafe, I, Fut>;
+
+/// The future returned by [`OnceCell::get_or_try_init`](OnceCell#method.get_or_try_init).
+pub type GetOrTryInit<'a, T, I, Fut, E> = once_cell::GetOrTryInit<'a, T, ThreadSafe, I, Fut, E>;
+
+/// The default initialiser type of a thread-safe [`Lazy`]: like
+/// [`crate::sync::LazyInit`], with a `Send` future, so that a task
+/// spawned from another thread (which must be `Send`) may await the value.
+pub type LazyInit<T> = fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>;
+
+/// A thread-safe [`crate::sync::Lazy`]: it may live in a `static`, and be
+/// forced from any task (`.force().await`) or thread (`force_blocking`).
+///
+/// ```
+/// # use sprout_runtime as sprout;
+/// use sprout::sync::threadsafe::Lazy;
+///
+/// static GREETING: Lazy<String> = Lazy::new(|| Box::pin(async { "hello".to_owned() }));
+///
+/// let from_thread = std::thread::spawn(|| GREETING.force_blocking().len());
+/// sprout::run(async { assert_eq!(GREETING.force().await, "hello") });
+/// assert_eq!(from_thread.join().unwrap(), 5);
+/// ```
+pub type Lazy<T, I = LazyInit<T>> = lazy::Lazy<T, I, ThreadSafe>;
 
 /// Panics if called on a runtime thread, naming the blocking call.
 #[track_caller]
