@@ -11,6 +11,8 @@
 //! - [`Barrier`]: a meeting point for `n` tasks (`threading.Barrier`).
 //! - [`OnceCell`], [`Lazy`]: a value initialised once, asynchronously, however many tasks ask.
 //! - [`Notify`]: wake one waiting task (or store a permit), or all of them (tokio's `Notify`).
+//! - [`broadcast`]: a channel where every receiver gets every message; a slow one is told how many it missed.
+//! - [`watch`]: a channel holding the latest value; receivers wait for it to change.
 //! - [`threadsafe`]: all of the above, shared with plain OS threads.
 //!
 //! The queues (`queue.Queue` and friends) are in [`crate::queue`].
@@ -65,6 +67,7 @@
 
 mod async_result;
 mod barrier;
+pub mod broadcast;
 mod condition;
 mod event;
 pub(crate) mod flavor;
@@ -77,6 +80,7 @@ mod rwlock;
 mod semaphore;
 pub mod threadsafe;
 pub(crate) mod wait_list;
+pub mod watch;
 pub(crate) mod withdraw;
 
 use flavor::Local;

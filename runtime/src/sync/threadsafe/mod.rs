@@ -1,6 +1,6 @@
 //! Thread-safe [`Event`], [`AsyncResult`], [`Lock`], [`RLock`],
 //! [`Semaphore`], [`Condition`], [`Barrier`], [`Notify`], [`RwLock`],
-//! [`OnceCell`] and [`Lazy`]: shared by green tasks
+//! [`OnceCell`] and [`Lazy`], and the [`broadcast`] and [`watch`] channels: shared by green tasks
 //! (async calls) and plain OS threads (blocking calls).
 //!
 //! They have the API of their runtime-local namesakes in [`crate::sync`],
@@ -358,6 +358,85 @@ pub type LazyInit<T> = fn() -> std::pin::Pin<Box<dyn std::future::Future<Output 
 /// assert_eq!(from_thread.join().unwrap(), 5);
 /// ```
 pub type Lazy<T, I = LazyInit<T>> = lazy::Lazy<T, I, ThreadSafe>;
+
+/// A thread-safe [`crate::sync::broadcast`] channel: senders and
+/// receivers on any task or thread (`recv().await`, or `recv_blocking`),
+/// shared with an `Arc`.
+///
+/// ```
+/// # use sprout_runtime as sprout;
+/// use sprout::sync::threadsafe::broadcast;
+///
+/// let (tx, mut rx) = broadcast::channel(8);
+/// let mut on_thread = tx.subscribe();
+/// let thread = std::thread::spawn(move || on_thread.recv_blocking().unwrap());
+/// tx.send(7).unwrap();
+/// assert_eq!(thread.join().unwrap(), 7);
+/// sprout::run(async { assert_eq!(rx.recv().await, Ok(7)) });
+/// ```
+pub mod broadcast {
+    pub use crate::sync::broadcast::{RecvError, SendError, TryRecvError};
+    use crate::sync::flavor::ThreadSafe;
+
+    /// Creates a thread-safe broadcast channel holding the last
+    /// `capacity` messages; see [`crate::sync::broadcast::channel`].
+    ///
+    /// # Panics
+    /// If `capacity` is 0.
+    #[track_caller]
+    pub fn channel<T: Clone>(capacity: usize) -> (Sender<T>, Receiver<T>) {
+        crate::sync::broadcast::make(capacity)
+    }
+
+    /// Sends to every receiver, from any task or thread.
+    pub type Sender<T> = crate::sync::broadcast::Sender<T, ThreadSafe>;
+
+    /// Receives every message, on any task or thread.
+    pub type Receiver<T> = crate::sync::broadcast::Receiver<T, ThreadSafe>;
+
+    /// The future returned by [`Receiver::recv`](Receiver#method.recv).
+    pub type Recv<'a, T> = crate::sync::broadcast::Recv<'a, T, ThreadSafe>;
+}
+
+/// A thread-safe [`crate::sync::watch`] channel: the sender and the
+/// receivers on any task or thread (`changed().await`, or
+/// `changed_blocking`). The value sits in an `RwLock`: a send waits for a
+/// reader's `Ref` to end, so keep those short.
+///
+/// ```
+/// # use sprout_runtime as sprout;
+/// use sprout::sync::threadsafe::watch;
+///
+/// let (tx, mut rx) = watch::channel(0);
+/// let thread = std::thread::spawn(move || {
+///     rx.changed_blocking().unwrap();
+///     *rx.borrow_and_update()
+/// });
+/// sprout::run(async { tx.send(5).unwrap() });
+/// assert_eq!(thread.join().unwrap(), 5);
+/// ```
+pub mod watch {
+    use crate::sync::flavor::ThreadSafe;
+    pub use crate::sync::watch::{RecvError, SendError};
+
+    /// Creates a thread-safe watch channel holding `init`; see
+    /// [`crate::sync::watch::channel`].
+    pub fn channel<T>(init: T) -> (Sender<T>, Receiver<T>) {
+        crate::sync::watch::make(init)
+    }
+
+    /// Publishes the value, from any task or thread.
+    pub type Sender<T> = crate::sync::watch::Sender<T, ThreadSafe>;
+
+    /// Reads the value and waits for changes, on any task or thread.
+    pub type Receiver<T> = crate::sync::watch::Receiver<T, ThreadSafe>;
+
+    /// A read of the value (an `RwLock` read guard: keep it short).
+    pub type Ref<'a, T> = crate::sync::watch::Ref<'a, T, ThreadSafe>;
+
+    /// The future returned by [`Receiver::changed`](Receiver#method.changed).
+    pub type Changed<'a, T> = crate::sync::watch::Changed<'a, T, ThreadSafe>;
+}
 
 /// Panics if called on a runtime thread, naming the blocking call.
 #[track_caller]
