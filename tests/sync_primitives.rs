@@ -232,6 +232,48 @@ async fn bounded_semaphore_refuses_extra_release() {
 }
 
 #[sprout::test]
+async fn semaphore_many_owned_and_close_across_tasks() {
+    let sem = Rc::new(Semaphore::new(2));
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let held = sem.clone().acquire_many_owned(2).await.unwrap();
+    let spawn_taker = |name: &'static str, n: usize| {
+        let (sem, log) = (sem.clone(), log.clone());
+        spawn(async move {
+            let permits = sem.acquire_many(n).await;
+            log.borrow_mut().push((name, permits.is_ok()));
+            yield_now().await;
+        })
+    };
+    let big = spawn_taker("big", 2);
+    settle().await;
+    let small = spawn_taker("small", 1);
+    settle().await;
+    // An owned permit travels into another task and is given back there.
+    let releaser = spawn(async move {
+        yield_now().await;
+        drop(held);
+    });
+    joinall([big, small, releaser]).await;
+    assert_eq!(*log.borrow(), [("big", true), ("small", true)], "the big waiter was not overtaken");
+    // A waiter killed while it holds part of what it asked for gives it back.
+    let part = sem.acquire().await.unwrap();
+    let greedy = spawn_taker("greedy", 2);
+    settle().await;
+    assert_eq!(sem.available_permits(), 0, "the free permit is assigned to the waiter");
+    greedy.kill();
+    assert_eq!(sem.available_permits(), 1, "and came back when it was killed");
+    // Close: the waiters fail, and later acquires too; held permits stay good.
+    let blocked = spawn_taker("blocked", 2);
+    settle().await;
+    sem.close();
+    blocked.await.unwrap();
+    assert_eq!(log.borrow().last(), Some(&("blocked", false)));
+    assert!(sem.acquire().await.is_err());
+    drop(part);
+    assert_eq!(sem.available_permits(), 2);
+}
+
+#[sprout::test]
 async fn condition_notify_one_all_and_wait_for() {
     let cond = Rc::new(Condition::new(0u32));
     let woke = Rc::new(Cell::new(0));
