@@ -17,6 +17,7 @@
 //! `sync/tokio_shaped.rs`.
 
 mod support;
+#[path = "sync/tokio_shaped.rs"]
 mod tokio_shaped;
 
 use std::future::Future;

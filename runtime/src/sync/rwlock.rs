@@ -133,8 +133,10 @@ impl<O> State<O> {
         }
     }
 
-    /// Gives back one hold, and the holder's entry if it had one.
-    fn release(&self, write: bool, holder: Option<usize>, woken: &mut Woken) {
+    /// Gives back one hold, and the holder's entry if it had one; returns
+    /// whether anyone waits (and the lock should be handed on).
+    #[inline]
+    fn release(&self, write: bool, holder: Option<usize>) -> bool {
         if write {
             self.writer.set(false);
         } else {
@@ -143,7 +145,7 @@ impl<O> State<O> {
         if let Some(slot) = holder {
             self.holders.borrow_mut().remove(slot);
         }
-        self.hand_on(woken);
+        !self.waiters.borrow().is_empty()
     }
 }
 
@@ -371,9 +373,17 @@ impl<T, F: Flavor> RwLock<T, F> {
     }
 
     /// Gives back a hold (and its holder entry), handing the lock on.
+    #[inline]
     fn release(&self, write: bool, holder: Option<usize>) {
-        let mut woken = Woken::default();
-        F::step(&self.state).release(write, holder, &mut woken);
+        let woken = {
+            let state = F::step(&self.state);
+            if !state.release(write, holder) {
+                return; // nobody waits: the common, uncontended case
+            }
+            let mut woken = Woken::default();
+            state.hand_on(&mut woken);
+            woken
+        };
         // Woken after the step: a waker may run arbitrary code.
         woken.wake();
     }
@@ -500,8 +510,11 @@ impl<T, F: Flavor> Withdraw for Wait<'_, T, F> {
 }
 
 impl<T, F: Flavor> Drop for Wait<'_, T, F> {
+    #[inline]
     fn drop(&mut self) {
-        self.lock.cancel_wait(self.write, &mut self.key);
+        if self.key.is_some() {
+            self.lock.cancel_wait(self.write, &mut self.key);
+        }
     }
 }
 

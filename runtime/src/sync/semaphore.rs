@@ -403,19 +403,26 @@ impl<F: Flavor> Semaphore<F> {
     /// A guard's (or a leaving waiter's) permits come back. A bounded
     /// semaphore takes back only what fits under its bound: the rest was
     /// given back by hand before.
+    #[inline]
     fn give_back(&self, n: usize) {
         if n == 0 {
             return;
         }
-        let mut woken = Woken::default();
-        {
+        let woken = {
             let state = F::step(&self.state);
             let n = match self.bound {
                 Some(bound) => n.min(bound.saturating_sub(state.permits.get())),
                 None => n,
             };
+            if state.waiters.borrow().is_empty() {
+                // Nobody waits (the common case): just count them.
+                state.permits.set(state.permits.get().checked_add(n).expect("semaphore permit count overflow"));
+                return;
+            }
+            let mut woken = Woken::default();
             state.assign(n, &mut woken);
-        }
+            woken
+        };
         woken.wake();
     }
 
@@ -531,8 +538,11 @@ impl<F: Flavor> Withdraw for Acquire<'_, F> {
 }
 
 impl<F: Flavor> Drop for Acquire<'_, F> {
+    #[inline]
     fn drop(&mut self) {
-        self.sem.cancel_acquire(self.n, &mut self.key);
+        if self.key.is_some() {
+            self.sem.cancel_acquire(self.n, &mut self.key);
+        }
     }
 }
 
@@ -563,6 +573,7 @@ impl<F: Flavor> SemaphoreGuard<'_, F> {
 }
 
 impl<F: Flavor> Drop for SemaphoreGuard<'_, F> {
+    #[inline]
     fn drop(&mut self) {
         self.sem.give_back(self.n);
     }
