@@ -389,30 +389,16 @@ mod many {
         }
     }
 
-    /// The semaphore kinds, through one face.
-    trait Sem {
-        type Guard;
-        type Fut: Future<Output = Result<Self::Guard, AcquireError>> + Unpin;
-        fn start(&self, n: usize) -> Self::Fut;
-        fn try_take(&self, n: usize) -> Result<Self::Guard, TryAcquireError>;
+    /// What the model reads and changes besides acquiring: the same for a
+    /// semaphore's borrowed and owned guards.
+    trait Counters {
         fn add(&self, k: usize) -> bool;
         fn close(&self);
         fn available(&self) -> usize;
         fn waiters(&self) -> usize;
-        /// Keeps the guard's permits taken (the guard's own `forget`).
-        fn forget(guard: Self::Guard);
     }
 
-    /// Borrowed guards: the futures borrow a leaked semaphore.
-    impl Sem for &'static Semaphore {
-        type Guard = sprout::sync::SemaphoreGuard<'static>;
-        type Fut = sprout::sync::Acquire<'static>;
-        fn start(&self, n: usize) -> Self::Fut {
-            self.acquire_many(n)
-        }
-        fn try_take(&self, n: usize) -> Result<Self::Guard, TryAcquireError> {
-            self.try_acquire_many(n)
-        }
+    impl Counters for Semaphore {
         fn add(&self, k: usize) -> bool {
             self.add_permits(k);
             true
@@ -425,6 +411,43 @@ mod many {
         }
         fn waiters(&self) -> usize {
             Semaphore::waiters(self)
+        }
+    }
+
+    impl Counters for BoundedSemaphore {
+        fn add(&self, k: usize) -> bool {
+            self.add_permits(k).is_ok()
+        }
+        fn close(&self) {
+            BoundedSemaphore::close(self)
+        }
+        fn available(&self) -> usize {
+            self.available_permits()
+        }
+        fn waiters(&self) -> usize {
+            BoundedSemaphore::waiters(self)
+        }
+    }
+
+    /// The ways to acquire: borrowed guards (from a leaked semaphore) or
+    /// owned ones (each future and guard holds an `Rc`).
+    trait Sem: std::ops::Deref<Target: Counters> {
+        type Guard;
+        type Fut: Future<Output = Result<Self::Guard, AcquireError>> + Unpin;
+        fn start(&self, n: usize) -> Self::Fut;
+        fn try_take(&self, n: usize) -> Result<Self::Guard, TryAcquireError>;
+        /// Keeps the guard's permits taken (the guard's own `forget`).
+        fn forget(guard: Self::Guard);
+    }
+
+    impl Sem for &'static Semaphore {
+        type Guard = sprout::sync::SemaphoreGuard<'static>;
+        type Fut = sprout::sync::Acquire<'static>;
+        fn start(&self, n: usize) -> Self::Fut {
+            self.acquire_many(n)
+        }
+        fn try_take(&self, n: usize) -> Result<Self::Guard, TryAcquireError> {
+            self.try_acquire_many(n)
         }
         fn forget(guard: Self::Guard) {
             guard.forget();
@@ -440,24 +463,11 @@ mod many {
         fn try_take(&self, n: usize) -> Result<Self::Guard, TryAcquireError> {
             self.try_acquire_many(n)
         }
-        fn add(&self, k: usize) -> bool {
-            self.add_permits(k).is_ok()
-        }
-        fn close(&self) {
-            BoundedSemaphore::close(self)
-        }
-        fn available(&self) -> usize {
-            self.available_permits()
-        }
-        fn waiters(&self) -> usize {
-            BoundedSemaphore::waiters(self)
-        }
         fn forget(guard: Self::Guard) {
             guard.forget();
         }
     }
 
-    /// Owned guards: each future and guard holds an `Rc`.
     impl Sem for Rc<BoundedSemaphore> {
         type Guard = sprout::sync::OwnedSemaphoreGuard<BoundedSemaphore>;
         type Fut = sprout::sync::AcquireOwned<BoundedSemaphore>;
@@ -466,18 +476,6 @@ mod many {
         }
         fn try_take(&self, n: usize) -> Result<Self::Guard, TryAcquireError> {
             self.clone().try_acquire_many_owned(n)
-        }
-        fn add(&self, k: usize) -> bool {
-            self.add_permits(k).is_ok()
-        }
-        fn close(&self) {
-            BoundedSemaphore::close(self)
-        }
-        fn available(&self) -> usize {
-            self.available_permits()
-        }
-        fn waiters(&self) -> usize {
-            BoundedSemaphore::waiters(self)
         }
         fn forget(guard: Self::Guard) {
             guard.forget();

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use std::time::Instant;
 
 use super::support::Measure;
-use super::{FlagEvent, OPS, Peer, ROUNDS, bounce, per, smol_run, tokio_rt};
+use super::{OPS, Peer, ROUNDS, bounce, per, smol_run, tokio_rt};
 
 /// Subscribers of the broadcast workload.
 const SUBSCRIBERS: usize = 10_000;
@@ -171,78 +171,36 @@ pub fn rwlock_read(peer: Peer) -> Measure {
 }
 
 /// Two tasks notify each other through two `Notify`s, `ROUNDS` round
-/// trips: `notify_one` wakes the other's `notified().await`. The smol
-/// family's peer is an `event_listener::Event` over a flag (it has no
-/// stored permit of its own).
+/// trips: `notify_one` wakes the other's `notified().await`. The peers are
+/// `event_ping_pong`'s (tokio's `Notify`; for the smol family, which has no
+/// stored permit, an `event_listener::Event` over a flag), counted per
+/// round trip: two of its hops.
 pub fn notify_round_trip(peer: Peer) -> Measure {
-    match peer {
-        Peer::Sprout => sprout::run(async move {
-            use sprout::sync::Notify;
-            let (ping, pong) = (Rc::new(Notify::new()), Rc::new(Notify::new()));
-            let start = Instant::now();
-            let a = sprout::spawn({
-                let (ping, pong) = (ping.clone(), pong.clone());
-                async move {
-                    for _ in 0..ROUNDS {
-                        ping.notify_one();
-                        pong.notified().await;
-                    }
-                }
-            });
-            let b = sprout::spawn(async move {
-                for _ in 0..ROUNDS {
-                    ping.notified().await;
-                    pong.notify_one();
-                }
-            });
-            a.await.unwrap();
-            b.await.unwrap();
-            per(start, ROUNDS)
-        }),
-        Peer::Tokio => tokio_rt().block_on(async move {
-            use std::sync::Arc;
-            let (ping, pong) = (Arc::new(tokio::sync::Notify::new()), Arc::new(tokio::sync::Notify::new()));
-            let start = Instant::now();
-            let a = tokio::spawn({
-                let (ping, pong) = (ping.clone(), pong.clone());
-                async move {
-                    for _ in 0..ROUNDS {
-                        ping.notify_one();
-                        pong.notified().await;
-                    }
-                }
-            });
-            let b = tokio::spawn(async move {
-                for _ in 0..ROUNDS {
-                    ping.notified().await;
-                    pong.notify_one();
-                }
-            });
-            a.await.unwrap();
-            b.await.unwrap();
-            per(start, ROUNDS)
-        }),
-        Peer::Smol => smol_run(|ex| async move {
-            let (ping, pong) = (Rc::new(FlagEvent::default()), Rc::new(FlagEvent::default()));
-            let start = Instant::now();
-            let a = ex.spawn({
-                let (ping, pong) = (ping.clone(), pong.clone());
-                async move {
-                    for _ in 0..ROUNDS {
-                        ping.set();
-                        pong.wait_and_clear().await;
-                    }
-                }
-            });
-            let b = ex.spawn(async move {
-                for _ in 0..ROUNDS {
-                    ping.wait_and_clear().await;
-                    pong.set();
-                }
-            });
-            a.await;
-            b.await;
-            per(start, ROUNDS)
-        }),
+    if peer != Peer::Sprout {
+        let Measure::Value(per_hop) = super::event(peer);
+        return Measure::Value(2.0 * per_hop);
     }
+    sprout::run(async move {
+        use sprout::sync::Notify;
+        let (ping, pong) = (Rc::new(Notify::new()), Rc::new(Notify::new()));
+        let start = Instant::now();
+        let a = sprout::spawn({
+            let (ping, pong) = (ping.clone(), pong.clone());
+            async move {
+                for _ in 0..ROUNDS {
+                    ping.notify_one();
+                    pong.notified().await;
+                }
+            }
+        });
+        let b = sprout::spawn(async move {
+            for _ in 0..ROUNDS {
+                ping.notified().await;
+                pong.notify_one();
+            }
+        });
+        a.await.unwrap();
+        b.await.unwrap();
+        per(start, ROUNDS)
+    })
 }

@@ -190,7 +190,8 @@ pub struct Receiver<T, F: Flavor = Local> {
     cursor: Cursor,
 }
 
-/// The error of [`Sender::send`] with no receiver: the message comes back.
+/// The error of [`Sender::send`] (and `watch::Sender::send`) with no
+/// receiver: the message comes back, not stored.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct SendError<T>(pub T);
 
@@ -202,7 +203,7 @@ impl<T> fmt::Debug for SendError<T> {
 
 impl<T> fmt::Display for SendError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("broadcast channel has no receiver")
+        f.write_str("channel has no receiver")
     }
 }
 
@@ -293,13 +294,7 @@ impl<T, F: Flavor> Sender<T, F> {
 
     /// A new receiver, which will see the messages sent from now on.
     pub fn subscribe(&self) -> Receiver<T, F> {
-        let state = F::step(&self.shared);
-        state.receivers.set(state.receivers.get() + 1);
-        let ring = state.ring.borrow();
-        let cursor = Cursor { next: ring.tail, index: ring.tail_index };
-        drop(ring);
-        drop(state);
-        Receiver { shared: self.shared.clone(), cursor }
+        Receiver::at_the_tail(&self.shared)
     }
 
     /// The number of receivers.
@@ -391,13 +386,18 @@ impl<T, F: Flavor> Receiver<T, F> {
     /// Another receiver, reading from the newest message on (what this one
     /// has not read yet, it will not see).
     pub fn resubscribe(&self) -> Receiver<T, F> {
-        let state = F::step(&self.shared);
+        Receiver::at_the_tail(&self.shared)
+    }
+
+    /// A new receiver of `shared`, reading from the next message sent.
+    fn at_the_tail(shared: &F::Rc<F::Shared<State<T>>>) -> Receiver<T, F> {
+        let state = F::step(shared);
         state.receivers.set(state.receivers.get() + 1);
         let ring = state.ring.borrow();
         let cursor = Cursor { next: ring.tail, index: ring.tail_index };
         drop(ring);
         drop(state);
-        Receiver { shared: self.shared.clone(), cursor }
+        Receiver { shared: shared.clone(), cursor }
     }
 
     /// How many messages are there for this receiver to read (some may
@@ -514,16 +514,12 @@ impl<T, F: Flavor> fmt::Debug for Recv<'_, T, F> {
 
 #[cfg(all(test, not(loom)))]
 mod tests {
-    use std::future::Future;
-    use std::pin::Pin;
+    use crate::sync::poll_once as poll;
+
     use std::rc::Rc;
-    use std::task::{Context, Poll, Waker};
+    use std::task::Poll;
 
     use super::{RecvError, TryRecvError, channel};
-
-    fn poll<F: Future + Unpin>(future: &mut F) -> Poll<F::Output> {
-        Pin::new(future).poll(&mut Context::from_waker(Waker::noop()))
-    }
 
     #[test]
     fn a_slow_receiver_lags_and_skips_to_the_oldest_kept() {

@@ -100,16 +100,13 @@ impl<T: fmt::Debug, I, F: Flavor> fmt::Debug for Lazy<T, I, F> {
 
 #[cfg(all(test, not(loom)))]
 mod tests {
+    use crate::sync::poll_once as poll;
     use std::cell::Cell;
-    use std::future::{Future, pending, ready};
-    use std::pin::Pin;
-    use std::task::{Context, Poll, Waker};
+    use std::future::{pending, ready};
+
+    use std::task::Poll;
 
     use crate::sync::generic::{Lazy, Local};
-
-    fn poll<F: Future + Unpin>(future: &mut F) -> Poll<F::Output> {
-        Pin::new(future).poll(&mut Context::from_waker(Waker::noop()))
-    }
 
     #[test]
     fn the_initialiser_runs_again_when_a_run_is_dropped() {

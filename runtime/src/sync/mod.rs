@@ -85,6 +85,13 @@ pub(crate) mod withdraw;
 
 use flavor::Local;
 
+/// Polls a wait future once, by hand, with a waker that does nothing: how
+/// the unit tests beside each primitive drive it through an interleaving.
+#[cfg(all(test, not(loom)))]
+pub(crate) fn poll_once<F: std::future::Future + Unpin>(future: &mut F) -> std::task::Poll<F::Output> {
+    std::pin::Pin::new(future).poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
+}
+
 pub mod generic;
 
 pub use barrier::{BarrierWaitResult, BrokenBarrier};

@@ -238,15 +238,9 @@ impl<F: Flavor> fmt::Debug for Notified<'_, F> {
 
 #[cfg(all(test, not(loom)))]
 mod tests {
-    use std::future::Future;
-    use std::pin::Pin;
-    use std::task::{Context, Poll, Waker};
+    use crate::sync::poll_once as poll;
 
     use crate::sync::Notify;
-
-    fn poll<F: Future + Unpin>(future: &mut F) -> Poll<F::Output> {
-        Pin::new(future).poll(&mut Context::from_waker(Waker::noop()))
-    }
 
     #[test]
     fn one_permit_is_stored_and_they_do_not_add_up() {

@@ -456,16 +456,13 @@ impl<T, F: Flavor, I, Fut: Future<Output = Result<T, E>>, E> fmt::Debug for GetO
 
 #[cfg(all(test, not(loom)))]
 mod tests {
+    use crate::sync::poll_once as poll;
     use std::future::{Future, pending, ready};
-    use std::pin::Pin;
-    use std::task::{Context, Poll, Waker};
+
+    use std::task::Poll;
 
     use super::SetError;
     use crate::sync::OnceCell;
-
-    fn poll<F: Future + Unpin>(future: &mut F) -> Poll<F::Output> {
-        Pin::new(future).poll(&mut Context::from_waker(Waker::noop()))
-    }
 
     /// Pending once, then ready: an initialiser that takes a turn.
     fn one_turn() -> impl Future<Output = ()> {

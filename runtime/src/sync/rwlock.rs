@@ -827,17 +827,14 @@ impl<T: fmt::Debug, F: Flavor> fmt::Debug for OwnedRwLockWriteGuard<T, F> {
 
 #[cfg(all(test, not(loom)))]
 mod tests {
+    use crate::sync::poll_once as poll;
     use std::future::Future;
     use std::panic::{AssertUnwindSafe, catch_unwind};
     use std::pin::Pin;
     use std::rc::Rc;
-    use std::task::{Context, Poll, Waker};
+    use std::task::Poll;
 
     use crate::sync::{RwLock, threadsafe};
-
-    fn poll<F: Future + Unpin>(future: &mut F) -> Poll<F::Output> {
-        Pin::new(future).poll(&mut Context::from_waker(Waker::noop()))
-    }
 
     #[test]
     fn a_waiting_writer_stops_new_readers() {

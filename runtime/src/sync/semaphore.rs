@@ -863,17 +863,13 @@ impl fmt::Debug for BoundedSemaphore {
 
 #[cfg(all(test, not(loom)))]
 mod tests {
-    use std::future::Future;
-    use std::pin::Pin;
+    use crate::sync::poll_once as poll;
+
     use std::rc::Rc;
-    use std::task::{Context, Poll, Waker};
+    use std::task::Poll;
 
     use super::TryAcquireError;
     use crate::sync::{BoundedSemaphore, Semaphore};
-
-    fn poll<F: Future + Unpin>(future: &mut F) -> Poll<F::Output> {
-        Pin::new(future).poll(&mut Context::from_waker(Waker::noop()))
-    }
 
     #[test]
     fn many_permits_are_served_in_arrival_order() {

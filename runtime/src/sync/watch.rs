@@ -54,6 +54,7 @@ use std::ops::Deref;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+pub use super::broadcast::SendError;
 use super::flavor::{Flavor, Local, ReadWrite, ThreadSafe};
 use super::threadsafe::block_on;
 use super::wait_list::WaitList;
@@ -115,25 +116,6 @@ pub struct Ref<'a, T, F: Flavor = Local> {
     /// Says the cell outlives `'a` (the guard's type alone cannot).
     _cell: PhantomData<&'a F::ReadWrite<T>>,
 }
-
-/// The error of [`Sender::send`] with no receiver: the value comes back
-/// (and was not stored).
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct SendError<T>(pub T);
-
-impl<T> fmt::Debug for SendError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SendError(..)")
-    }
-}
-
-impl<T> fmt::Display for SendError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("watch channel has no receiver")
-    }
-}
-
-impl<T> std::error::Error for SendError<T> {}
 
 /// The error of [`Receiver::changed`]: the sender is gone, and the last
 /// value was seen.
@@ -441,15 +423,11 @@ impl<T, F: Flavor> fmt::Debug for Changed<'_, T, F> {
 
 #[cfg(all(test, not(loom)))]
 mod tests {
-    use std::future::Future;
-    use std::pin::Pin;
-    use std::task::{Context, Poll, Waker};
+    use crate::sync::poll_once as poll;
+
+    use std::task::Poll;
 
     use super::channel;
-
-    fn poll<F: Future + Unpin>(future: &mut F) -> Poll<F::Output> {
-        Pin::new(future).poll(&mut Context::from_waker(Waker::noop()))
-    }
 
     #[test]
     fn changed_sees_the_latest_and_the_end() {
