@@ -145,9 +145,28 @@ fn a_task_asking_to_write_while_it_reads_panics_with_a_clear_message() {
             .unwrap_err();
             assert!(err.panic_message().unwrap().contains("already holds a guard"));
         }
-        // The timed forms time out instead.
-        let _read = lock.read().await;
+        // A second reader task (recorded apart from the first) is caught too.
+        let first = lock.read().await;
+        let err = spawn({
+            let lock = lock.clone();
+            async move {
+                let _read = lock.read().await;
+                drop(lock.write().await);
+            }
+        })
+        .await
+        .unwrap_err();
+        assert!(err.panic_message().unwrap().contains("already holds a guard"));
+        // The timed forms time out instead; another task asking simply waits.
         assert!(lock.write_timeout(Duration::from_millis(1)).await.is_err());
+        let upgrade = spawn({
+            let lock = lock.clone();
+            async move { drop(lock.write().await) } // another task: it just waits
+        });
+        sprout::yield_now().await;
+        assert_eq!(lock.waiters(), 1);
+        drop(first);
+        upgrade.await.unwrap();
     });
 }
 
