@@ -405,9 +405,6 @@ impl<F: Flavor> Semaphore<F> {
     /// given back by hand before.
     #[inline]
     fn give_back(&self, n: usize) {
-        if n == 0 {
-            return;
-        }
         let woken = {
             let state = F::step(&self.state);
             let n = match self.bound {
