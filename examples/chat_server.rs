@@ -3,9 +3,11 @@
 //! waits with `read_lent`, which borrows a buffer from the thread's pool
 //! only while bytes are there, and keeps a partial line (a client typing)
 //! only until its newline arrives. A slow client is dropped, not waited
-//! for: each client has an outbox of at most 1,024 lines and a writer
-//! task (the room, `examples/chat/room.rs`, is shared with `ws_chat`); a client whose outbox overflows, or whose socket takes nothing
-//! for a second, is disconnected, and the others never notice.
+//! for: the room is one broadcast channel keeping the last 1,024 lines for
+//! everyone, and each client has a writer task that reads it (the room,
+//! `examples/chat/room.rs`, is shared with `ws_chat`); a client that falls
+//! 1,024 lines behind, or whose socket takes nothing for a second, is
+//! disconnected, and the others never notice.
 //!
 //! ```text
 //! cargo run --release --example chat_server                          # a demo: server and bots
@@ -34,13 +36,13 @@ const STALL: Duration = Duration::from_secs(1);
 /// The longest line a client may send; longer ones end its session.
 const MAX_LINE: usize = 64 * 1024;
 
-/// The room holds each client's lines to send.
+/// The room carries the lines said to every client.
 type Room = room::Room<Rc<str>>;
 
 /// One client: a writer task, and the read loop.
 async fn client(room: Rc<Room>, stream: TcpStream) -> io::Result<()> {
     let stream = Rc::new(stream);
-    let (me, name, outbox) = room.enter();
+    let (me, name, mut outbox) = room.enter();
     let writer = sprout::spawn({
         let (room, stream) = (room.clone(), stream.clone());
         async move {

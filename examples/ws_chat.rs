@@ -1,8 +1,9 @@
 //! gevent's chat room over WebSockets: every message a client sends goes to
-//! every other client. A slow client is dropped, not waited for: each
-//! client has an outbox of at most 1,024 messages and a writer task (the
-//! room, `examples/chat/room.rs`, is shared with `chat_server`); a
-//! client whose outbox overflows, or whose socket takes nothing for a
+//! every other client. A slow client is dropped, not waited for: the room
+//! is one broadcast channel keeping the last 1,024 messages for everyone,
+//! and each client has a writer task that reads it (the room,
+//! `examples/chat/room.rs`, is shared with `chat_server`); a client that
+//! falls 1,024 messages behind, or whose socket takes nothing for a
 //! second, is disconnected, and the others never notice.
 //!
 //! ```text
@@ -32,13 +33,13 @@ mod room;
 /// How long one client's socket may take nothing before it is dropped.
 const STALL: Duration = Duration::from_secs(1);
 
-/// The room holds each client's messages to send.
+/// The room carries the messages said to every client.
 type Room = room::Room<Message>;
 
 /// One client: a writer task, and the read loop.
 async fn client(room: Rc<Room>, socket: ws::UpgradedSocket) {
     let (mut sender, mut receiver) = socket.split();
-    let (me, name, outbox) = room.enter();
+    let (me, name, mut outbox) = room.enter();
     let writer_room = room.clone();
     let writer = sprout::spawn(async move {
         while let Ok(msg) = outbox.get().await {
