@@ -616,7 +616,7 @@ mod handoff {
             for round in 0..ROUNDS {
                 let cell = &cells[round as usize];
                 go.put_nowait(round).unwrap();
-                let task = sprout::timeout(DEADLINE, cell.get_or_init(|| std::future::pending())).await;
+                let task = sprout::timeout(DEADLINE, cell.get_or_init(std::future::pending)).await;
                 let from_thread = done.get().await.unwrap();
                 // Timed out (the thread took over), or the thread was first.
                 assert!(task.is_err() || task == Ok(&(round + 1)), "round {round}: {task:?}");
