@@ -45,6 +45,7 @@
 //! | sleep, switch | `gevent.sleep(d)`, `sleep(0)` | [`sleep`], [`yield_now`] |
 //! | time limits | `gevent.Timeout` | [`timeout`] |
 //! | events and locks | `gevent.event`, `threading` | [`sync`] |
+//! | read-write locks, once cells, notify, broadcast and watch channels | tokio's `sync` | [`sync::RwLock`], [`sync::OnceCell`], [`sync::Notify`], [`sync::broadcast`], [`sync::watch`] |
 //! | queues and channels | `queue`, `gevent.queue` | [`queue`] |
 //! | the same with OS threads | `threading` + `queue` | [`sync::threadsafe`], [`queue::threadsafe`] |
 //! | readiness I/O | `gevent.socket.wait_read` | [`io`] |
@@ -76,7 +77,8 @@
 //!   end with their block and may borrow from it (docs/structured.md).
 //! - [`time`]: the clock, deadlines, virtual time ([`time::pause`]).
 //! - [`sync`]: `Event`, `AsyncResult`, `Lock`, `RLock`, `Semaphore`,
-//!   `BoundedSemaphore`, `Condition`, `Barrier`.
+//!   `BoundedSemaphore`, `Condition`, `Barrier`; `RwLock`, `OnceCell`,
+//!   `Lazy`, `Notify`; the `broadcast` and `watch` channels.
 //! - [`queue`]: `Queue` (joinable), `LifoQueue`, `PriorityQueue`, `Channel`.
 //! - [`pool`]: `Group` and `Pool` of green tasks; [`blocking`]: the
 //!   `ThreadPool` and the blocking pool under [`spawn_blocking`]; [`fs`]:

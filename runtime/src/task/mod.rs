@@ -333,6 +333,16 @@ pub fn current() -> TaskInfo {
     TaskInfo { id: header.id, name }
 }
 
+/// The id of the running task (the `block_on` future is task 0), or `None`
+/// outside a sprout runtime: the cheap form of `current().id()`, with no
+/// name to copy, for the primitives that record who holds them.
+pub(crate) fn current_id() -> Option<TaskId> {
+    let executor = Executor::current()?;
+    // SAFETY: the current task is live while it is being polled or dropped,
+    // and the root (the default between polls) lives as long as the executor.
+    Some(unsafe { executor.current_task().as_ref() }.id)
+}
+
 /// The number of tasks on this runtime that have not finished, like
 /// `threading.active_count()` (which also counts the main thread: add one
 /// for the `block_on` future).
