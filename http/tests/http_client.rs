@@ -97,7 +97,7 @@ fn chunked_bodies_both_ways() {
         // No length known: the request goes out chunked...
         let chunks: Vec<Result<String, std::io::Error>> = (0..50).map(|i| Ok(format!("chunk {i};"))).collect();
         let req = Request::post(&url).body(Body::stream(futures_util::stream::iter(chunks))).unwrap();
-        let mut resp = client.request(req).await.unwrap();
+        let mut resp = client.execute(req).await.unwrap();
         // ...and the echo, streamed back as it arrives, comes back chunked.
         assert_eq!(resp.headers().get(header::TRANSFER_ENCODING).unwrap(), "chunked");
         let mut got = String::new();
@@ -307,7 +307,7 @@ fn redirects_resolve_every_reference_form() {
         assert_eq!(warm.text().await.unwrap(), "other /warm auth=false");
         let get = |path: &str| {
             let req = Request::get(format!("{base}{path}")).header(header::AUTHORIZATION, "Bearer secret");
-            client.request(req.body(Body::empty()).unwrap())
+            client.execute(req.body(Body::empty()).unwrap())
         };
 
         for (path, want) in [
