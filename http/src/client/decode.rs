@@ -129,7 +129,7 @@ mod decoder {
 
     impl Decoder {
         pub(crate) fn new(raw: Raw, coding: Coding, status: StatusCode) -> Decoder {
-            let source = Source { raw, chunk: Bytes::new(), seen: 0, failed: None };
+            let source = Source { raw, chunk: Bytes::new(), seen: 0, ended: false, failed: None };
             let codec = match coding {
                 #[cfg(feature = "gzip")]
                 Coding::Gzip => {
@@ -184,7 +184,7 @@ mod decoder {
                 // The connection failed under the decoder: that error, as is.
                 Err(_) if source.failed.is_some() => source.failed.take().map(|e| Err(Error::http(e))),
                 // Nothing at all arrived: an empty body, not a corrupt one.
-                Err(_) if source.seen == 0 && source.raw.is_end_stream() => None,
+                Err(_) if source.seen == 0 && source.ended => None,
                 Err(e) => Some(Err(Error::decode(
                     status,
                     format!("the {} body of a {status} response does not decode: {e}", coding.name()),
@@ -206,6 +206,8 @@ mod decoder {
         chunk: Bytes,
         /// Compressed bytes read so far.
         seen: u64,
+        /// The raw body has ended.
+        ended: bool,
         /// The connection's error, kept to return it as such (the
         /// decoder only passes an `io::Error` on).
         failed: Option<hyper::Error>,
@@ -226,7 +228,10 @@ mod decoder {
             let this = self.get_mut();
             while this.chunk.is_empty() {
                 match ready!(this.raw.poll_frame(cx)) {
-                    None => break,
+                    None => {
+                        this.ended = true;
+                        break;
+                    }
                     Some(Ok(frame)) => {
                         if let Ok(data) = frame.into_data() {
                             this.seen += data.len() as u64;
