@@ -97,6 +97,7 @@ impl Error {
         Error::new(Kind::Builder, e)
     }
 
+    #[cfg_attr(not(any(feature = "json", feature = "gzip", feature = "deflate", feature = "brotli")), allow(dead_code))]
     pub(crate) fn decode(status: StatusCode, e: impl Into<Box<dyn StdError + Send + Sync>>) -> Error {
         Error { kind: Kind::Decode, status: Some(status), source: e.into() }
     }

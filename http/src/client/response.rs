@@ -208,7 +208,7 @@ fn decoded(raw: Raw, coding: super::decode::Coding, status: StatusCode) -> Respo
 }
 
 #[cfg(not(any(feature = "gzip", feature = "deflate", feature = "brotli")))]
-fn decoded(raw: Raw, coding: super::decode::Coding, _status: StatusCode) -> ResponseBody {
+fn decoded(_raw: Raw, coding: super::decode::Coding, _status: StatusCode) -> ResponseBody {
     match coding {}
 }
 

@@ -120,11 +120,11 @@ where
         }
     } else {
         // Forwarded as it came (an origin must accept absolute form).
-        if (&upstream).write_all(&head).await.is_err() {
+        if upstream.write_all(&head).await.is_err() {
             return;
         }
     }
-    if !rest.is_empty() && (&upstream).write_all(&rest).await.is_err() {
+    if !rest.is_empty() && upstream.write_all(&rest).await.is_err() {
         return;
     }
     pipe(client, upstream).await;
