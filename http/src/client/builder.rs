@@ -226,6 +226,7 @@ impl Builder {
                 redirects: self.redirects,
                 user_agent: self.user_agent,
                 decompress: self.decompress && super::decode::ANY_CODING,
+                accept_encoding: super::decode::accept_encoding(),
                 cookies: self.cookies.then(CookieStore::default),
                 proxies,
             }),

@@ -26,7 +26,6 @@ use hyper::header::{self, HeaderValue};
 pub(crate) const ANY_CODING: bool = cfg!(any(feature = "gzip", feature = "deflate", feature = "brotli"));
 
 /// The codings this build decodes, in `Accept-Encoding` form.
-#[cfg_attr(not(any(feature = "gzip", feature = "deflate", feature = "brotli")), allow(dead_code))]
 pub(crate) fn accept_encoding() -> HeaderValue {
     let codings: &[(&str, bool)] =
         &[("gzip", cfg!(feature = "gzip")), ("deflate", cfg!(feature = "deflate")), ("br", cfg!(feature = "brotli"))];

@@ -111,6 +111,8 @@ struct Inner {
     user_agent: Option<HeaderValue>,
     /// Ask for compressed bodies and decode them.
     decompress: bool,
+    /// What to ask for, when `decompress` (built once, sent often).
+    accept_encoding: HeaderValue,
     cookies: Option<CookieStore>,
     proxies: Proxies,
 }
@@ -232,7 +234,7 @@ impl Client {
             && !headers.contains_key(header::ACCEPT_ENCODING)
             && !headers.contains_key(header::RANGE)
         {
-            headers.insert(header::ACCEPT_ENCODING, decode::accept_encoding());
+            headers.insert(header::ACCEPT_ENCODING, self.inner.accept_encoding.clone());
         }
         if let Some(cookies) = cookies {
             headers.insert(header::COOKIE, cookies);
