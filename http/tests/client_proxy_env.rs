@@ -40,18 +40,22 @@ fn http_proxy_https_proxy_and_no_proxy_from_the_environment() {
         let client = Client::new();
         // Read once, at build: later changes do not reach this client.
         unset("HTTP_PROXY");
-        let via_proxy = client.get(&format!("http://127.0.0.1:{port}/a")).await.unwrap().text().await.unwrap();
-        assert_eq!(via_proxy, format!("http://127.0.0.1:{port}/a"), "absolute form: it went through the proxy");
+        // `origin.test` is this machine to the test proxy (support/proxy.rs).
+        let via_proxy = client.get(&format!("http://origin.test:{port}/a")).await.unwrap().text().await.unwrap();
+        assert_eq!(via_proxy, format!("http://origin.test:{port}/a"), "absolute form: it went through the proxy");
         let direct = client.get(&format!("http://localhost:{port}/b")).await.unwrap().text().await.unwrap();
         assert_eq!(direct, "/b", "NO_PROXY: direct");
+        // Loopback is never sent to a proxy from the environment, listed or not.
+        let loopback = client.get(&format!("http://127.0.0.1:{port}/e")).await.unwrap().text().await.unwrap();
+        assert_eq!(loopback, "/e", "loopback: direct");
         assert_eq!(proxy.seen().len(), 1);
         assert_eq!(proxy.seen()[0].auth.as_deref(), Some("Basic dTpw"));
 
         // Lower case wins over upper case; a client built now sees no HTTP_PROXY.
         set("http_proxy", &proxy_url);
         set("HTTP_PROXY", "http://127.0.0.1:1");
-        let body = Client::new().get(&format!("http://127.0.0.1:{port}/c")).await.unwrap().text().await.unwrap();
-        assert_eq!(body, format!("http://127.0.0.1:{port}/c"));
+        let body = Client::new().get(&format!("http://origin.test:{port}/c")).await.unwrap().text().await.unwrap();
+        assert_eq!(body, format!("http://origin.test:{port}/c"));
         unset("http_proxy");
         unset("HTTP_PROXY");
         let body = Client::new().get(&format!("http://127.0.0.1:{port}/d")).await.unwrap().text().await.unwrap();
@@ -59,7 +63,7 @@ fn http_proxy_https_proxy_and_no_proxy_from_the_environment() {
 
         // An unusable value fails the requests it covers, naming the variable.
         set("HTTPS_PROXY", "socks5://127.0.0.1:1080");
-        let err = Client::new().get("https://127.0.0.1:1/").await.unwrap_err();
+        let err = Client::new().get("https://origin.test:1/").await.unwrap_err();
         assert!(err.is_proxy(), "{err}");
         assert!(err.to_string().contains("HTTPS_PROXY"), "{err}");
         unset("HTTPS_PROXY");

@@ -53,6 +53,12 @@ use crate::url::target::{self, Target, UrlError, UrlErrorKind};
 /// | `all_proxy`, `ALL_PROXY` | both, when the variable above is not set |
 /// | `no_proxy`, `NO_PROXY` | hosts reached directly: see [`no_proxy`](Self::no_proxy) |
 ///
+/// Loopback hosts (`localhost`, `*.localhost`, 127.0.0.0/8, `::1`) never
+/// go through a proxy from the environment, as in Go's
+/// `ProxyFromEnvironment`: a machine-wide `HTTP_PROXY` must not carry a
+/// request for this machine elsewhere. A proxy set with
+/// [`Builder::proxy`](super::Builder::proxy) applies to them too.
+///
 /// A variable whose value is not a proxy URL this client can use (a
 /// `socks5://` proxy, say) makes the requests it would serve fail with
 /// an error that names it ([`Error::is_proxy`]), rather than quietly
@@ -237,7 +243,8 @@ impl Proxies {
         // httpoxy: under CGI, HTTP_PROXY is the request's `Proxy:` header.
         let cgi = get("REQUEST_METHOD").is_some();
         let http_names: &[&'static str] = if cgi { &["http_proxy"] } else { &["http_proxy", "HTTP_PROXY"] };
-        let no_proxy = Rc::new(var(&["no_proxy", "NO_PROXY"]).map(|(_, v)| NoProxy::parse(&v)).unwrap_or_default());
+        let list = var(&["no_proxy", "NO_PROXY"]).map_or(String::new(), |(_, v)| v);
+        let no_proxy = Rc::new(NoProxy::parse_env(&list));
         let all = var(&["all_proxy", "ALL_PROXY"]);
         let mut list = Vec::new();
         for (scope, names) in [(Scope::Http, http_names), (Scope::Https, &["https_proxy", "HTTPS_PROXY"][..])] {

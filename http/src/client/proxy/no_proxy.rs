@@ -12,6 +12,11 @@ pub(crate) struct NoProxy {
     domains: Vec<String>,
     /// Networks (a lone address is a network of its full length).
     nets: Vec<(IpAddr, u8)>,
+    /// Loopback hosts (`localhost`, `*.localhost`, 127.0.0.0/8, `::1`)
+    /// are reached directly whatever the list says: set for proxies from
+    /// the environment, as Go's `ProxyFromEnvironment` does, so that a
+    /// machine-wide `HTTP_PROXY` never carries a request to this machine.
+    loopback: bool,
 }
 
 impl NoProxy {
@@ -29,6 +34,12 @@ impl NoProxy {
         no_proxy
     }
 
+    /// `list` for a proxy from the environment: loopback hosts are always
+    /// reached directly too.
+    pub(crate) fn parse_env(list: &str) -> NoProxy {
+        NoProxy { loopback: true, ..NoProxy::parse(list) }
+    }
+
     /// Whether `host` (without IPv6 brackets, lower case) is reached
     /// directly.
     pub(crate) fn matches(&self, host: &str) -> bool {
@@ -36,15 +47,24 @@ impl NoProxy {
             return true;
         }
         if let Ok(ip) = host.parse::<IpAddr>() {
-            return self.nets.iter().any(|&(net, bits)| contains(net, bits, ip));
+            return (self.loopback && ip.is_loopback()) || self.nets.iter().any(|&(net, bits)| contains(net, bits, ip));
         }
         let host = host.trim_end_matches('.');
+        if self.loopback && is_localhost(host) {
+            return true;
+        }
         self.domains.iter().any(|d| {
             host.len() >= d.len()
                 && host[host.len() - d.len()..].eq_ignore_ascii_case(d)
                 && (host.len() == d.len() || host.as_bytes()[host.len() - d.len() - 1] == b'.')
         })
     }
+}
+
+/// `localhost` and its subdomains (RFC 6761: they name this machine).
+fn is_localhost(host: &str) -> bool {
+    let tail = host.len().saturating_sub("localhost".len());
+    host[tail..].eq_ignore_ascii_case("localhost") && (tail == 0 || host.as_bytes()[tail - 1] == b'.')
 }
 
 /// `10.0.0.0/8`, `::1`, `[::1]`, `10.1.2.3`: an address and a prefix length.
@@ -119,6 +139,19 @@ mod tests {
         assert!(NoProxy::parse("0.0.0.0/0").matches("1.2.3.4"));
         assert!(!NoProxy::parse("0.0.0.0/0").matches("::1"), "v4 networks never hold v6");
         assert!(!NoProxy::parse("10.0.0.0/33").matches("10.0.0.1"), "a prefix too long is ignored");
+    }
+
+    #[test]
+    fn loopback_is_direct_only_for_environment_proxies() {
+        let env = NoProxy::parse_env("");
+        for host in ["127.0.0.1", "127.9.9.9", "::1", "localhost", "LocalHost", "a.localhost"] {
+            assert!(env.matches(host), "{host}");
+        }
+        for host in ["10.0.0.1", "example.com", "notlocalhost", "localhost.example.com"] {
+            assert!(!env.matches(host), "{host}");
+        }
+        let by_hand = NoProxy::parse("");
+        assert!(!by_hand.matches("127.0.0.1") && !by_hand.matches("localhost"));
     }
 
     #[test]
