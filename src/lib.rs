@@ -103,6 +103,8 @@
 //! | `tls` | `sprout::tls` (rustls with the ring provider): configurations, `connect`, `accept`; `http::serve_tls`; `https://` in the `Client` (Mozilla roots from webpki-roots) | `http` |
 //! | `ws` | `sprout::ws`: WebSockets through async-tungstenite, server and client | `http` |
 //! | `hyper-util` | `sprout::http::connector`: a connector for hyper-util's pooled legacy `Client` (the engine under reqwest) | `http` |
+//! | `json` | `RequestBuilder::json` and `Response::json` in the `Client` (serde, serde_json) | `http` |
+//! | `gzip`, `deflate`, `brotli`, `compression` (all three) | the `Client` decodes compressed responses (async-compression) | `http` |
 //!
 //! ```toml
 //! [dependencies]
