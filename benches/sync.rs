@@ -1,18 +1,24 @@
-//! The sync and queue benchmark: sprout's runtime-local queues, semaphore
-//! and lock against tokio::sync (on a current_thread runtime) and the smol
-//! family (async-channel and async-lock on smol's LocalExecutor), in one run.
+//! The sync and queue benchmark: sprout's runtime-local queues, semaphore,
+//! lock, event, broadcast, rwlock and notify against tokio::sync (on a
+//! current_thread runtime) and the smol family (async-channel, async-lock,
+//! async-broadcast and event-listener on smol's LocalExecutor), in one run.
 //!
 //! ```text
 //! taskset -c 0 cargo bench --bench sync              # all workloads, medians of 3
 //! taskset -c 0 cargo bench --bench sync -- ping      # workloads whose name contains "ping"
 //! ```
 //!
-//! The "tokio" column is tokio::sync (`mpsc`, `Semaphore`, `Mutex`); the
-//! "smol" column is `async-channel` (queues) and `async-lock`
-//! (`Semaphore`, `Mutex`). Each measurement runs in a fresh child process;
-//! the table shows medians and ratios (peer time / sprout time).
+//! The "tokio" column is tokio::sync (`mpsc`, `Semaphore`, `Mutex`,
+//! `Notify`, `broadcast`, `RwLock`); the "smol" column is `async-channel`
+//! (queues), `async-lock` (`Semaphore`, `Mutex`, `RwLock`),
+//! `async-broadcast` and `event-listener` (events). Each measurement runs
+//! in a fresh child process; the table shows medians and ratios (peer time
+//! / sprout time). The workloads of issue 20's primitives are in
+//! `sync/tokio_shaped.rs`.
 
 mod support;
+#[path = "sync/tokio_shaped.rs"]
+mod tokio_shaped;
 
 use std::future::Future;
 use std::rc::Rc;
@@ -46,6 +52,24 @@ fn main() {
             unit: "ns/hop",
             goal: "two tasks signal each other through two events",
             run: event,
+        },
+        Workload {
+            name: "broadcast_10k",
+            unit: "ns/delivery",
+            goal: ">= 2x tokio broadcast (10,000 subscribers)",
+            run: tokio_shaped::broadcast,
+        },
+        Workload {
+            name: "rwlock_read",
+            unit: "ns/op",
+            goal: ">= 3x tokio, uncontended",
+            run: tokio_shaped::rwlock_read,
+        },
+        Workload {
+            name: "notify_round_trip",
+            unit: "ns/round",
+            goal: ">= 3x tokio Notify",
+            run: tokio_shaped::notify_round_trip,
         },
     ];
     support::main("sync", &workloads);
@@ -223,7 +247,7 @@ fn semaphore(peer: Peer) -> Measure {
             let task = sprout::spawn(async move {
                 let start = Instant::now();
                 for _ in 0..OPS {
-                    drop(std::hint::black_box(sem.acquire().await));
+                    drop(std::hint::black_box(sem.acquire().await.unwrap()));
                 }
                 per(start, OPS)
             });

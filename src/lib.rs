@@ -40,9 +40,12 @@
 //! | start the loop | `gevent.wait()`, the hub | [`run`], [`Runtime`] |
 //! | a green task | `gevent.spawn`, `Greenlet` | [`spawn`], [`JoinHandle`] |
 //! | wait for many | `joinall`, `iwait`, `killall` | [`joinall`], [`iwait`], [`killall`] |
+//! | tasks that end with their block (and borrow from it) | trio's nursery, `asyncio.TaskGroup` | [`scope()`] |
+//! | a set of tasks, results as they finish | `Group`, tokio's `JoinSet` | [`pool::Group::collecting`] |
 //! | sleep, switch | `gevent.sleep(d)`, `sleep(0)` | [`sleep`], [`yield_now`] |
 //! | time limits | `gevent.Timeout` | [`timeout`] |
 //! | events and locks | `gevent.event`, `threading` | [`sync`] |
+//! | read-write locks, once cells, notify, broadcast and watch channels | tokio's `sync` | [`sync::RwLock`], [`sync::OnceCell`], [`sync::Notify`], [`sync::broadcast`], [`sync::watch`] |
 //! | queues and channels | `queue`, `gevent.queue` | [`queue`] |
 //! | the same with OS threads | `threading` + `queue` | [`sync::threadsafe`], [`queue::threadsafe`] |
 //! | readiness I/O | `gevent.socket.wait_read` | [`io`] |
@@ -71,9 +74,12 @@
 //!   [`wait`], [`sleep`], [`timeout`], [`interval`], [`yield_now`],
 //!   [`current`], [`Handle`], [`spawn_blocking`]; [`task`] for task-locals
 //!   and graceful kills; [`Runtime`] and [`Builder`] for the settings.
+//! - [`scope()`] and [`mod@scope`]: structured concurrency, child tasks that
+//!   end with their block and may borrow from it (docs/structured.md).
 //! - [`time`]: the clock, deadlines, virtual time ([`time::pause`]).
 //! - [`sync`]: `Event`, `AsyncResult`, `Lock`, `RLock`, `Semaphore`,
-//!   `BoundedSemaphore`, `Condition`, `Barrier`.
+//!   `BoundedSemaphore`, `Condition`, `Barrier`; `RwLock`, `OnceCell`,
+//!   `Lazy`, `Notify`; the `broadcast` and `watch` channels.
 //! - [`queue`]: `Queue` (joinable), `LifoQueue`, `PriorityQueue`, `Channel`.
 //! - [`pool`]: `Group` and `Pool` of green tasks; [`blocking`]: the
 //!   `ThreadPool` and the blocking pool under [`spawn_blocking`]; [`fs`]:
@@ -98,6 +104,8 @@
 //! | `tls` | `sprout::tls` (rustls with the ring provider): configurations, `connect`, `accept`; `http::serve_tls`; `https://` in the `Client` (Mozilla roots from webpki-roots) | `http` |
 //! | `ws` | `sprout::ws`: WebSockets through async-tungstenite, server and client | `http` |
 //! | `hyper-util` | `sprout::http::connector`: a connector for hyper-util's pooled legacy `Client` (the engine under reqwest) | `http` |
+//! | `json` | `RequestBuilder::json` and `Response::json` in the `Client` (serde, serde_json) | `http` |
+//! | `gzip`, `deflate`, `brotli`, `compression` (all three) | the `Client` decodes compressed responses (async-compression) | `http` |
 //! | `tower` | `sprout::http::tower`: tower services on the server, an axum `Router` among them (`http::serve_tower`, `Server::bind_tower`), with no tokio runtime; `http::TimeoutLayer` on sprout's timer | `http` |
 //!
 //! ```toml
@@ -245,3 +253,8 @@ pub mod thread {
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeExample;
+
+/// The structured-concurrency guide's examples, run with the doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/structured.md")]
+pub struct StructuredGuide;

@@ -72,7 +72,7 @@ fn an_axum_router_is_served_with_state_and_json() {
             .header(header::CONTENT_TYPE, "application/json")
             .body(Body::from(json!({ "n": 1 }).to_string()))
             .unwrap();
-        let echoed = client.request(request).await.unwrap();
+        let echoed = client.execute(request).await.unwrap();
         assert_eq!(echoed.status(), 200);
         assert_eq!(serde_json::from_str::<Value>(&echoed.text().await.unwrap()).unwrap(), json!({ "got": { "n": 1 } }));
         let missing = client.get(&url("/nowhere")).await.unwrap();
@@ -157,14 +157,14 @@ fn tower_https_cors_layer_answers_preflights_and_tags_responses() {
             .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
             .body(Body::empty())
             .unwrap();
-        let answer = client.request(preflight).await.unwrap();
+        let answer = client.execute(preflight).await.unwrap();
         assert_eq!(answer.status(), 200);
         assert_eq!(answer.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
         let methods = answer.headers()[header::ACCESS_CONTROL_ALLOW_METHODS].to_str().unwrap().to_owned();
         assert!(methods.contains("GET") && methods.contains("POST"), "{methods}");
         let get =
             Request::get(format!("http://{addr}/")).header(header::ORIGIN, "https://example.com").body(Body::empty());
-        let answer = client.request(get.unwrap()).await.unwrap();
+        let answer = client.execute(get.unwrap()).await.unwrap();
         assert_eq!(answer.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
         assert_eq!(answer.text().await.unwrap(), "hello from axum");
         server.stop();

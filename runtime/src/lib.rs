@@ -7,6 +7,8 @@
 //! - [`run`], [`Runtime`], [`Builder`]: start a runtime on this thread.
 //! - [`spawn`], [`spawn_later`], [`JoinHandle`], [`task`]: green tasks.
 //! - [`joinall`], [`iwait`], [`killall`], [`wait`]: wait for many tasks.
+//! - [`scope()`], [`mod@scope`]: structured concurrency: child tasks that end with their
+//!   block and may borrow from it.
 //! - [`sleep`], [`timeout`], [`interval`], [`yield_now`]: time and switching.
 //! - [`Handle`]: reach the runtime from other threads.
 //! - [`cores`]: one runtime per core (thread-per-core), handles, a cross-core channel.
@@ -54,6 +56,7 @@ pub mod queue;
 mod reactor;
 mod runtime;
 pub mod sched;
+pub mod scope;
 mod scoped;
 pub mod sync;
 pub mod task;
@@ -67,6 +70,7 @@ pub use join::{Iwait, JoinAll, JoinSome, Joined, Wait, iwait, joinall, killall, 
 pub use observe::{dump, metrics};
 pub use runtime::Runtime;
 pub use sched::coop;
+pub use scope::scope;
 pub use task::harness::PanicPolicy;
 pub use task::{JoinError, JoinHandle, TaskId, TaskInfo, TryJoinError, current, spawn, spawn_later, yield_now};
 pub use time::{Elapsed, Interval, Sleep, interval, sleep, sleep_until, timeout};

@@ -42,11 +42,11 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use slab::Slab;
-use sprout_runtime::sync::Event;
+use sprout_runtime::sync::{Event, Notify};
 use sprout_runtime::{JoinHandle, task};
 
 pub use datagram::{DatagramServer, Reply};
@@ -100,46 +100,6 @@ const DATAGRAM: &str = "DatagramServer";
 
 /// A server's error hook: the peer's address and the handler's error.
 type ErrorHook = Rc<dyn Fn(SocketAddr, &(dyn Error + 'static))>;
-
-/// Wakes every task waiting on it; a waiter that starts after a
-/// notification waits for the next one.
-#[derive(Default)]
-struct Notify {
-    epoch: Cell<u64>,
-    waiters: RefCell<Vec<Waker>>,
-}
-
-impl Notify {
-    fn notify_all(&self) {
-        self.epoch.set(self.epoch.get().wrapping_add(1));
-        let waiters = std::mem::take(&mut *self.waiters.borrow_mut());
-        waiters.into_iter().for_each(Waker::wake);
-    }
-
-    fn notified(&self) -> Notified<'_> {
-        Notified { notify: self, epoch: self.epoch.get() }
-    }
-}
-
-struct Notified<'a> {
-    notify: &'a Notify,
-    epoch: u64,
-}
-
-impl Future for Notified<'_> {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.notify.epoch.get() != self.epoch {
-            return Poll::Ready(());
-        }
-        let mut waiters = self.notify.waiters.borrow_mut();
-        if !waiters.iter().any(|w| w.will_wake(cx.waker())) {
-            waiters.push(cx.waker().clone());
-        }
-        Poll::Pending
-    }
-}
 
 /// The state a server shares with its handle, acceptors and connections.
 struct Shared {
@@ -219,7 +179,7 @@ impl Shared {
         self.draining.set(true);
         self.drain_deadline.set(earliest);
         // A drain already waiting re-reads the deadline.
-        self.changed.notify_all();
+        self.changed.notify_waiters();
         moved
     }
 
@@ -398,7 +358,7 @@ impl Drop for Tracked {
         if let Some(live) = self.shared.live.get() {
             live.fetch_sub(1, Ordering::Relaxed);
         }
-        self.shared.changed.notify_all();
+        self.shared.changed.notify_waiters();
     }
 }
 
@@ -473,7 +433,7 @@ impl ServerHandle {
         drop(acceptors);
         if !self.shared.stopped.is_set() {
             self.shared.stopped.set();
-            self.shared.changed.notify_all();
+            self.shared.changed.notify_waiters();
         }
     }
 
@@ -590,24 +550,6 @@ impl Drop for StopOnDrop {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn notify_wakes_waiters_that_started_before_it() {
-        let notify = Notify::default();
-        let waker = futures_util::task::noop_waker();
-        let mut cx = Context::from_waker(&waker);
-        let mut before = notify.notified();
-        assert!(Pin::new(&mut before).poll(&mut cx).is_pending());
-        assert!(Pin::new(&mut before).poll(&mut cx).is_pending(), "a spurious poll stays pending");
-        assert_eq!(notify.waiters.borrow().len(), 1, "one waker per task, however often it polls");
-        notify.notify_all();
-        assert!(Pin::new(&mut before).poll(&mut cx).is_ready());
-        // A waiter that starts after the notification waits for the next one.
-        let mut after = notify.notified();
-        assert!(Pin::new(&mut after).poll(&mut cx).is_pending());
-        notify.notify_all();
-        assert!(Pin::new(&mut after).poll(&mut cx).is_ready());
-    }
 
     #[test]
     fn accept_back_off_doubles_up_to_a_second_and_resets() {

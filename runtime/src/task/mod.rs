@@ -20,12 +20,15 @@
 //!   policy; a task's whole life is drawn there.
 //! - `waker.rs`, `compact.rs`: the wake path, local and foreign.
 //! - `join_handle.rs`, this file, `local.rs`, `yield_now.rs`: the public face.
+//! - `child.rs`: scope children, task blocks that a scope polls instead of
+//!   the executor (the public side is `scope/`).
 //!
 //! References to a task are held by: the registry of live tasks (until it
 //! completes), its run-queue entry (while queued), its `JoinHandle`, and its
 //! wakers. The last one out frees the block, always on the runtime thread.
 
 mod alloc;
+pub(crate) mod child;
 pub(crate) mod compact;
 pub(crate) mod error;
 pub(crate) mod executor;
@@ -328,6 +331,16 @@ pub fn current() -> TaskInfo {
     let header = unsafe { task.as_ref() };
     let name = if executor.is_root(task) { Some("main".to_owned()) } else { header.name().map(String::from) };
     TaskInfo { id: header.id, name }
+}
+
+/// The id of the running task (the `block_on` future is task 0), or `None`
+/// outside a sprout runtime: the cheap form of `current().id()`, with no
+/// name to copy, for the primitives that record who holds them.
+pub(crate) fn current_id() -> Option<TaskId> {
+    let executor = Executor::current()?;
+    // SAFETY: the current task is live while it is being polled or dropped,
+    // and the root (the default between polls) lives as long as the executor.
+    Some(unsafe { executor.current_task().as_ref() }.id)
 }
 
 /// The number of tasks on this runtime that have not finished, like

@@ -82,6 +82,18 @@ pub enum WaitOn {
     Condition,
     /// A `Barrier`.
     Barrier,
+    /// An `RwLock`, to read.
+    RwLockRead,
+    /// An `RwLock`, to write.
+    RwLockWrite,
+    /// A `OnceCell` (or `Lazy`) that another task is initialising.
+    OnceCell,
+    /// A `Notify`.
+    Notify,
+    /// A message on a `broadcast` channel.
+    Broadcast,
+    /// A change of a `watch` channel's value.
+    Watch,
     /// An item from a queue (`get`, or a receiver).
     QueueGet,
     /// Room in a queue (`put`).
@@ -102,6 +114,9 @@ pub enum WaitOn {
     Idle,
     /// `task::killed()`: a graceful kill.
     Killed,
+    /// The children of a `sprout::scope` whose body has returned (they are
+    /// listed under the task in the dump, with what each waits on).
+    Scope,
 }
 
 impl WaitOn {
@@ -117,6 +132,12 @@ impl WaitOn {
             WaitOn::Semaphore => "semaphore",
             WaitOn::Condition => "condition",
             WaitOn::Barrier => "barrier",
+            WaitOn::RwLockRead => "rwlock read",
+            WaitOn::RwLockWrite => "rwlock write",
+            WaitOn::OnceCell => "once cell",
+            WaitOn::Notify => "notify",
+            WaitOn::Broadcast => "broadcast",
+            WaitOn::Watch => "watch",
             WaitOn::QueueGet => "queue get",
             WaitOn::QueuePut => "queue put",
             WaitOn::QueueJoin => "queue join",
@@ -127,6 +148,7 @@ impl WaitOn {
             WaitOn::Blocking => "blocking job",
             WaitOn::Idle => "wait()",
             WaitOn::Killed => "killed()",
+            WaitOn::Scope => "scope",
         }
     }
 }
@@ -205,14 +227,31 @@ pub(crate) struct Observer {
     records: Option<RefCell<Vec<Record>>>,
     /// The index of the record of the poll running now.
     current: Cell<usize>,
+    /// The records of scope children (`task/child.rs`), which are polled
+    /// inside a task's poll and so have no registry slot: by the address
+    /// of the child's block (a child's record goes before its block is
+    /// freed). Kept when `records` is.
+    children: Option<RefCell<HashMap<usize, Record>>>,
+    /// The child whose poll runs now inside the current task's poll, if
+    /// any ([`NO_CHILD`]): its record takes the waits noted.
+    current_child: Cell<usize>,
     watch: Option<std::sync::Arc<Watch>>,
 }
+
+/// `current_child` when no scope child is being polled (no block is at 0).
+const NO_CHILD: usize = 0;
 
 impl Observer {
     /// An observer keeping records (if `records`) and feeding `watch`.
     pub(crate) fn new(records: bool, watch: Option<std::sync::Arc<Watch>>) -> Observer {
         let main = Record { born: Some(Instant::now()), ..Record::default() };
-        Observer { records: records.then(|| RefCell::new(vec![main])), current: Cell::new(0), watch }
+        Observer {
+            records: records.then(|| RefCell::new(vec![main])),
+            current: Cell::new(0),
+            children: records.then(|| RefCell::new(HashMap::new())),
+            current_child: Cell::new(NO_CHILD),
+            watch,
+        }
     }
 
     /// Whether it keeps records (and `waiting` should reach it).
@@ -293,14 +332,83 @@ impl Observer {
     /// Notes what the running poll waits on.
     #[cold]
     fn note(&self, what: WaitOn, at: &'static Location<'static>, shared: bool) {
-        let Some(records) = &self.records else { return };
         let at = (!at.file().starts_with("/rustc/")).then_some(at);
-        if let Some(record) = records.borrow_mut().get_mut(self.current.get()) {
-            match &mut record.wait {
-                Some(site) => site.also = site.also.saturating_add(1),
-                None => record.wait = Some(WaitSite { what, at, shared, also: 0 }),
+        self.with_running(|record| match &mut record.wait {
+            Some(site) => site.also = site.also.saturating_add(1),
+            None => record.wait = Some(WaitSite { what, at, shared, also: 0 }),
+        });
+    }
+
+    /// Runs `f` on the record of the poll running now: the scope child's,
+    /// if one is being polled, else the task's.
+    fn with_running(&self, f: impl FnOnce(&mut Record)) {
+        let child = self.current_child.get();
+        if child != NO_CHILD {
+            if let Some(children) = &self.children {
+                children.borrow_mut().get_mut(&child).map(f);
+            }
+        } else if let Some(records) = &self.records {
+            records.borrow_mut().get_mut(self.current.get()).map(f);
+        }
+    }
+
+    // --- Scope children (`task/child.rs`) ---
+
+    /// The scope child whose block is at `child` was spawned at `at`.
+    #[cold]
+    pub(crate) fn child_spawned(&self, child: usize, at: &'static Location<'static>) {
+        if let Some(children) = &self.children {
+            let record = Record { spawned_at: Some(at), born: Some(Instant::now()), polls: 0, wait: None };
+            children.borrow_mut().insert(child, record);
+        }
+    }
+
+    /// The poll of the child at `child` starts: its waits go to its record
+    /// until [`child_poll_ends`](Self::child_poll_ends), given what this
+    /// returns.
+    pub(crate) fn child_poll_starts(&self, child: usize) -> usize {
+        if let Some(children) = &self.children {
+            if let Some(record) = children.borrow_mut().get_mut(&child) {
+                record.polls += 1;
+                record.wait = None;
             }
         }
+        self.current_child.replace(child)
+    }
+
+    /// The child's poll ended: waits go back to `outer` (what
+    /// `child_poll_starts` returned).
+    pub(crate) fn child_poll_ends(&self, outer: usize) {
+        self.current_child.set(outer);
+    }
+
+    /// The child at `child` has completed.
+    pub(crate) fn child_done(&self, child: usize) {
+        if let Some(children) = &self.children {
+            children.borrow_mut().remove(&child);
+        }
+    }
+
+    /// The record of the scope child at `child`.
+    pub(crate) fn child_record(&self, child: usize) -> Option<Record> {
+        self.children.as_ref().and_then(|c| c.borrow().get(&child).copied())
+    }
+
+    /// What the poll running now has noted so far (a scope keeps its body's
+    /// wait, to note it again in the polls that do not poll the body).
+    pub(crate) fn noted(&self) -> Option<WaitSite> {
+        let mut site = None;
+        self.with_running(|record| site = record.wait);
+        site
+    }
+
+    /// Notes `site` for the poll running now, as if its wait were noted again.
+    pub(crate) fn renote(&self, site: WaitSite) {
+        self.with_running(|record| {
+            if record.wait.is_none() {
+                record.wait = Some(site);
+            }
+        });
     }
 
     /// Where the task in `slot` (`None`: the `block_on` future) was
