@@ -49,7 +49,7 @@ where
 ///
 /// let app = axum::Router::new()
 ///     .route("/", axum::routing::get(|| async { "hello" }))
-///     .layer(TimeoutLayer::with_status_code(http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(10)))
+///     .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(10)))
 ///     .layer(TokioLayer::new());
 /// # let _ = app;
 /// ```

@@ -239,3 +239,24 @@ fn a_runtime_that_shuts_down_fails_the_futures_waiting_on_it() {
         assert!(spawned.is_cancelled(), "{spawned}");
     });
 }
+
+#[test]
+fn the_deadlock_report_counts_a_bridged_wait_as_one_that_can_end() {
+    // No sprout timer, socket or thread-safe primitive anywhere: only the
+    // side runtime can wake the loop. The deadlock check (on by default)
+    // must see the wakers tokio holds as a way out, and wait.
+    sprout::run(async {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let waiter = sprout::spawn(rx.compat());
+        async move {
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                tx.send("woken from the side runtime").unwrap();
+            });
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        .compat()
+        .await;
+        assert_eq!(waiter.await.unwrap().unwrap(), "woken from the side runtime");
+    });
+}
