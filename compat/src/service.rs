@@ -47,7 +47,7 @@ where
 /// use sprout::compat::TokioLayer;
 /// use tower_http::timeout::TimeoutLayer;
 ///
-/// let app = axum::Router::new()
+/// let app: axum::Router = axum::Router::new()
 ///     .route("/", axum::routing::get(|| async { "hello" }))
 ///     .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(10)))
 ///     .layer(TokioLayer::new());
