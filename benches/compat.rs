@@ -18,16 +18,17 @@
 //! plain tokio's pages per second or better.
 
 #[path = "support/hyper_hello.rs"]
-#[allow(dead_code)] // only HELLO: the tokio server is benches/http.rs's
 mod hyper_hello;
 mod support;
 
-use std::process::{Child, Command, Stdio};
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use hyper_hello::HELLO;
-use support::report::{self, Better, Report, Series};
-use support::server_process::{announce, cpu_seconds, read_address};
+use support::report::{self, Better, Metric, Report, Series};
+use support::server_process::{announce, cpu_seconds, run_pinned, start_pinned};
 
 const CLIENTS: [&str; 2] = ["bridge", "tokio"];
 const TASKS: usize = 50;
@@ -37,7 +38,8 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let value = |flag: &str| args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).cloned();
     if value("--server").is_some() {
-        return serve();
+        let _ = sprout::net::raise_fd_limit();
+        return hyper_hello::serve_sprout(announce);
     }
     let pages = value("--pages").and_then(|p| p.parse().ok()).unwrap_or(100_000usize);
     if let Some(client) = value("--client") {
@@ -82,7 +84,7 @@ impl Mark {
 }
 
 fn orchestrate(rounds: usize, pages: usize) {
-    let (mut server, addr) = start_server();
+    let (mut server, addr) = start_pinned(0, "sprout");
     let url = format!("http://{addr}/");
     println!("reqwest, {TASKS} tasks sharing one client, {pages} pages from the sprout server, medians of {rounds}\n");
     let mut runs: Vec<Vec<Run>> = vec![Vec::new(); CLIENTS.len()];
@@ -94,7 +96,7 @@ fn orchestrate(rounds: usize, pages: usize) {
         }
     }
     let mut report = Report::new("compat");
-    let figures: [(&str, &str, Better, fn(&Run) -> f64); 2] =
+    let figures: [Metric<Run>; 2] =
         [("fetch", "pages/s", Better::Higher, |r| r.rate), ("cpu", "µs CPU/page", Better::Lower, |r| r.cpu_us)];
     let mut medians = Vec::new();
     for (metric, unit, better, figure) in figures {
@@ -122,44 +124,11 @@ fn orchestrate(rounds: usize, pages: usize) {
     server.wait().ok();
 }
 
-/// Starts the sprout server pinned to core 0 and reads its address.
-fn start_server() -> (Child, std::net::SocketAddr) {
-    let exe = std::env::current_exe().expect("own path");
-    let mut child = Command::new("taskset")
-        .args(["-c", "0"])
-        .arg(exe)
-        .args(["--server", "sprout"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start the server (is taskset installed?)");
-    let addr = read_address(&mut child, "sprout");
-    (child, addr)
-}
-
 /// Runs a client process pinned to core 1; returns its figures.
 fn client_run(client: &str, url: &str, pages: usize) -> Run {
-    let exe = std::env::current_exe().expect("own path");
-    let out = Command::new("taskset")
-        .args(["-c", "1"])
-        .arg(exe)
-        .args(["--client", client, "--url", url, "--pages", &pages.to_string()])
-        .output()
-        .expect("run the client");
-    assert!(out.status.success(), "the {client} client failed: {}", String::from_utf8_lossy(&out.stderr));
-    let out = String::from_utf8_lossy(&out.stdout);
+    let out = run_pinned(1, &["--client", client, "--url", url, "--pages", &pages.to_string()], client);
     let mut fields = out.split_whitespace().map(|f| f.parse::<f64>().expect("a number"));
     Run { rate: fields.next().expect("pages/s"), cpu_us: fields.next().expect("µs CPU/page") }
-}
-
-/// `benches/http.rs`'s sprout server: the hello route.
-fn serve() {
-    use sprout::http::{Body, Response, Server};
-    let _ = sprout::net::raise_fd_limit();
-    sprout::run(async {
-        let server = Server::bind("127.0.0.1:0", |_req| async { Response::new(Body::from(HELLO)) }).await.unwrap();
-        announce(server.local_addr().unwrap());
-        server.serve_forever().await;
-    });
 }
 
 /// reqwest is built with `rustls-no-provider` (see compat/Cargo.toml):
@@ -169,63 +138,61 @@ fn client() -> reqwest::Client {
     reqwest::Client::new()
 }
 
+/// Fetches the warm-up pages, then `pages` measured ones, each batch
+/// through `fetch_all(total)`.
+async fn warm_then_measure<F: Future<Output = ()>>(pages: usize, mut fetch_all: impl FnMut(usize) -> F) -> Run {
+    fetch_all(WARMUP).await;
+    let mark = Mark::now();
+    fetch_all(pages).await;
+    mark.run(pages)
+}
+
+/// One task's share: fetches pages until `left` runs out, each request
+/// wrapped in `.compat()` if `bridged`.
+async fn fetch_share(client: reqwest::Client, url: String, left: Arc<AtomicUsize>, bridged: bool) {
+    use sprout::compat::CompatExt;
+    while left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)).is_ok() {
+        let page = async { client.get(&url).send().await?.bytes().await };
+        let body = if bridged { page.compat().await } else { page.await };
+        assert_eq!(body.expect("fetch").len(), HELLO.len());
+    }
+}
+
 /// Green tasks, each request wrapped in `.compat()`.
 fn client_bridge(url: &str, pages: usize) -> Run {
-    use sprout::compat::CompatExt;
-    use std::cell::Cell;
-    use std::rc::Rc;
     sprout::run(async {
         let client = client();
-        let mut run = None;
-        for total in [WARMUP, pages] {
-            let left = Rc::new(Cell::new(total));
-            let mark = Mark::now();
+        warm_then_measure(pages, |total| {
+            let left = Arc::new(AtomicUsize::new(total));
             let tasks: Vec<_> = (0..TASKS)
-                .map(|_| {
-                    let (client, url, left) = (client.clone(), url.to_owned(), left.clone());
-                    sprout::spawn(async move {
-                        while left.get() > 0 {
-                            left.set(left.get() - 1);
-                            let body = async { client.get(&url).send().await?.bytes().await }.compat().await;
-                            assert_eq!(body.expect("fetch").len(), HELLO.len());
-                        }
-                    })
-                })
+                .map(|_| sprout::spawn(fetch_share(client.clone(), url.to_owned(), left.clone(), true)))
                 .collect();
-            sprout::joinall(tasks).await;
-            run = Some(mark.run(total));
-        }
-        run.unwrap()
+            async move {
+                for task in sprout::joinall(tasks).await {
+                    task.unwrap();
+                }
+            }
+        })
+        .await
     })
 }
 
 /// tokio tasks on a `current_thread` runtime.
 fn client_tokio(url: &str, pages: usize) -> Run {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
         let client = client();
-        let mut run = None;
-        for total in [WARMUP, pages] {
+        warm_then_measure(pages, |total| {
             let left = Arc::new(AtomicUsize::new(total));
-            let mark = Mark::now();
             let tasks: Vec<_> = (0..TASKS)
-                .map(|_| {
-                    let (client, url, left) = (client.clone(), url.to_owned(), left.clone());
-                    tokio::spawn(async move {
-                        while left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)).is_ok() {
-                            let body = client.get(&url).send().await.expect("fetch").bytes().await.expect("body");
-                            assert_eq!(body.len(), HELLO.len());
-                        }
-                    })
-                })
+                .map(|_| tokio::spawn(fetch_share(client.clone(), url.to_owned(), left.clone(), false)))
                 .collect();
-            for task in tasks {
-                task.await.unwrap();
+            async move {
+                for task in tasks {
+                    task.await.unwrap();
+                }
             }
-            run = Some(mark.run(total));
-        }
-        run.unwrap()
+        })
+        .await
     })
 }
