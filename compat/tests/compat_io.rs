@@ -23,10 +23,11 @@ fn a_tokio_file_through_futures_io_reads_writes_and_seeks() {
     // its poll functions: every adapter call must enter the context.
     let path = scratch("tokio-file");
     run(async move {
-        let file = async { tokio::fs::File::options().read(true).write(true).create(true).open(&path).await }
-            .compat()
-            .await
-            .unwrap();
+        let file =
+            async { tokio::fs::File::options().read(true).write(true).create(true).truncate(true).open(&path).await }
+                .compat()
+                .await
+                .unwrap();
         let mut file = file.compat();
         file.write_all(b"hello, tokio file").await.unwrap();
         // No flush: the write may still be in flight inside tokio's File,
