@@ -19,9 +19,12 @@ use support::run;
 use tower_http::timeout::TimeoutLayer;
 use tower_service::Service;
 
-/// An axum app whose `/slow` handler sleeps (on tokio's timer) far longer
-/// than the timeout.
+/// An axum app under a generous timeout, whose `/slow` handler sleeps (on
+/// tokio's timer) far longer than its own short one. Both layers create a
+/// tokio `Sleep` for every request they see. (The short timeout is on
+/// `/slow` alone, so a loaded machine's stall cannot time out the others.)
 fn app() -> Router {
+    let short = TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_millis(50));
     Router::new()
         .route("/", get(|| async { "hello from axum" }))
         .route(
@@ -29,10 +32,11 @@ fn app() -> Router {
             get(|| async {
                 tokio::time::sleep(Duration::from_secs(3600)).await;
                 "too late"
-            }),
+            })
+            .layer(short),
         )
         .route("/json", post(|axum::Json(asked): axum::Json<Value>| async move { axum::Json(json!({ "got": asked })) }))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_millis(50)))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(10)))
 }
 
 /// The glue until sprout-http serves tower services itself: each request
