@@ -51,8 +51,8 @@
 //! blocking pool), and the metrics' `InFlightRequestsCounter::run_emitter`
 //! (a tokio interval). For a request timeout, use [`TimeoutLayer`] from
 //! here; for the others, wrap the service in `sprout::compat`'s bridge
-//! (feature `tokio` of the `sprout` crate), which runs it inside a tokio
-//! context.
+//! (feature `tokio` of the `sprout` crate: `app.compat()`, or its
+//! `TokioLayer` outermost), which polls it inside a tokio context.
 
 mod call;
 mod timeout;
