@@ -431,6 +431,13 @@ impl Core {
         *self.messages.borrow_mut() = messages;
     }
 
+    /// Kill passes until one drops no future, then the run queue's
+    /// references and the yielded tasks' wakers go (shutdown).
+    fn kill_everything(&self) {
+        while self.executor.kill_all() {}
+        self.executor.clear_queues();
+    }
+
     fn handle_message(&self, message: Message) {
         match message {
             Message::Wake(sent) => {
@@ -475,36 +482,48 @@ impl Core {
     }
 
     /// Kills every task and releases everything that holds a waker, then
-    /// frees or orphans the task heap.
+    /// frees or orphans the task heap. Every step is bounded whatever other
+    /// threads do ("Shutdown is bounded" in docs/architecture.md): the
+    /// mailbox is read exactly twice, and the kill passes repeat only while
+    /// code on this thread spawns.
     ///
-    /// Closures other threads posted before this point (`Handle::spawn`,
-    /// `Handle::call`) were accepted, so they run, inside the kill loop,
-    /// and whatever they spawn is killed with the rest: a `Handle::spawn`
-    /// joiner gets `Killed`, never a task nobody will kill (issue 8, bug 3).
-    /// From the first line on, new closures are refused, so the loop ends.
+    /// The mailbox's half is `Remote::shut_down`, which calls back for the
+    /// rest:
+    ///
+    /// 1. `begin_shutdown` refuses later closures and hands over everything
+    ///    queued so far. The closures in it (`Handle::spawn`, `Handle::call`)
+    ///    were accepted, so they run, and what they spawn is killed with the
+    ///    rest: a `Handle::spawn` joiner gets `Killed`, never a task nobody
+    ///    will kill (issue 8, bug 3).
+    /// 2. Kill passes, until one drops no future (destructors and those
+    ///    closures may spawn; no other thread can any more).
+    /// 3. Every waker the runtime holds is dropped: run queue, idle waiters,
+    ///    wheel, reactor.
+    /// 4. `close` hands over what other threads posted meanwhile (wakes,
+    ///    releases, unregisters: their references are released here) and
+    ///    hands every later message back to its poster. The shutdown used
+    ///    to drain until the queue stayed empty, and three threads waking a
+    ///    task kept it from ever being empty: the drop never returned
+    ///    (issue 18, bug 1).
+    /// 5. Kill passes again, for whatever that last batch's releases ran
+    ///    (a freed task's extras are dropped, and a destructor may spawn).
     fn shutdown(&self) {
         let _enter = context::enter_for_shutdown(self);
-        self.remote.refuse_closures();
-        loop {
-            // Accepted closures may spawn, and destructors may spawn: kill those too.
-            self.drain_remote();
-            if !self.executor.kill_all() {
-                if self.remote.has_messages() {
-                    continue;
-                }
-                break;
-            }
-        }
-        self.executor.clear_queues();
-        drop(std::mem::take(&mut *self.idle_waiters.borrow_mut()));
-        self.shut.set(true);
-        self.time.clear();
-        self.reactor.clear_all();
-        self.drain_remote();
-        // Only wakes and releases are left: closures are refused by now.
-        for message in self.remote.close() {
-            self.handle_message(message);
-        }
+        self.remote.shut_down(
+            // Steps 1 and 4.
+            |message| self.handle_message(message),
+            || {
+                // 2.
+                self.kill_everything();
+                // 3.
+                drop(std::mem::take(&mut *self.idle_waiters.borrow_mut()));
+                self.shut.set(true);
+                self.time.clear();
+                self.reactor.clear_all();
+            },
+        );
+        // 5.
+        self.kill_everything();
         directory::remove(self.serial);
         // SAFETY: the last use of the executor.
         let left = unsafe { self.executor.release() };
