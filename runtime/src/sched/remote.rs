@@ -120,6 +120,14 @@ impl Remote {
         Ok(())
     }
 
+    /// A waker that rouses the runtime's poll without posting anything
+    /// (its eventfd): how the other runtimes sharing a virtual clock make
+    /// this one look at the clock again (`time/virtual_clock.rs`). The
+    /// loop then drains an empty queue and reads the clock.
+    pub(crate) fn rouser(self: &Arc<Self>) -> std::task::Waker {
+        std::task::Waker::from(Arc::new(Rouse(Arc::clone(&self.waker))))
+    }
+
     /// Whether a drain would find anything. A relaxed look: a message that
     /// races past it is found next turn, and urgent ones also wake the poll.
     #[inline]
@@ -207,6 +215,22 @@ impl Mailbox for Remote {
             Message::Run(f) => f,
             _ => unreachable!("a refused message is handed back as it was"),
         })
+    }
+}
+
+/// [`Remote::rouser`]'s waker: holds the eventfd alone, so it keeps
+/// nothing else of the runtime alive.
+struct Rouse(Arc<Notifier>);
+
+impl std::task::Wake for Rouse {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        // A failed write means the eventfd's counter is full: it is
+        // readable already, which is all a rouse wants.
+        let _ = self.0.wake();
     }
 }
 
