@@ -5,6 +5,8 @@
 //! docs/architecture.md). sprout-http's `Server::workers` has its own test
 //! in `http/tests/server_workers.rs`.
 
+mod support;
+
 use std::io;
 use std::sync::Arc;
 use std::thread::ThreadId;
@@ -33,27 +35,15 @@ async fn idle_timeouts_fire_on_every_worker_of_a_paused_test() {
     let addr = server.local_addr().unwrap();
     let handle = server.start();
     let start = time::now();
-    // Six idle connections at least, and at least one on each worker.
-    let (mut conns, mut on) = (Vec::new(), [0; 2]);
-    while conns.len() < 6 || on.contains(&0) {
-        assert!(conns.len() < 200, "the kernel never picked one of the workers: {on:?}");
+    let conns = support::workers::on_both_workers(6, || async {
         let conn = TcpStream::connect(addr).await.unwrap();
         let mut worker = [0];
         conn.read_exact(&mut worker).await.unwrap();
-        on[usize::from(worker[0])] += 1;
-        conns.push((worker[0], conn));
-    }
+        (worker[0], conn)
+    })
+    .await;
     sleep(IDLE + Duration::from_secs(5)).await;
-    for (worker, conn) in &conns {
-        // Closed at the idle deadline: EOF at once. Open: the read waits,
-        // and this timeout (virtual too) ends it.
-        let read = timeout(Duration::from_secs(1), conn.read(&mut [0; 1])).await;
-        assert!(
-            matches!(read, Ok(Ok(0))),
-            "a connection on worker {worker} was not closed after {:?} of virtual time: {read:?} (per worker: {on:?})",
-            time::now() - start
-        );
-    }
+    support::workers::assert_all_closed(&conns, start).await;
     assert_eq!(handle.connections(), 0);
     handle.stop();
 }

@@ -1,5 +1,9 @@
 //! `Server::workers`: the HTTP server on several cores.
 
+// The root crate's helpers for paused tests of two workers.
+#[path = "../../tests/support/workers.rs"]
+mod workers;
+
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -69,26 +73,14 @@ fn keep_alive_timeouts_fire_on_every_worker_under_paused_time() {
         let handle = server.start();
         let start = time::now();
         // Six idle kept-alive connections at least, and some on each worker.
-        let (mut conns, mut on) = (Vec::new(), [0; 2]);
-        while conns.len() < 6 || on.contains(&0) {
-            assert!(conns.len() < 200, "the kernel never picked one of the workers: {on:?}");
+        let conns = workers::on_both_workers(6, || async {
             let conn = TcpStream::connect(addr).await.unwrap();
             conn.write_all(b"GET / HTTP/1.1\r\nhost: test\r\n\r\n").await.unwrap();
-            let worker = one_byte_body(&conn).await;
-            on[usize::from(worker)] += 1;
-            conns.push((worker, conn));
-        }
+            (one_byte_body(&conn).await, conn)
+        })
+        .await;
         time::sleep(KEEP_ALIVE + Duration::from_secs(5)).await;
-        for (worker, conn) in &conns {
-            // Closed at the keep-alive deadline: EOF at once. Open: the read
-            // waits, and this timeout (virtual too) ends it.
-            let read = time::timeout(Duration::from_secs(1), conn.read(&mut [0; 1])).await;
-            assert!(
-                matches!(read, Ok(Ok(0))),
-                "a connection on worker {worker} was not closed after {:?} of virtual time: {read:?} (per worker: {on:?})",
-                time::now() - start
-            );
-        }
+        workers::assert_all_closed(&conns, start).await;
         handle.stop();
     });
 }

@@ -8,12 +8,16 @@
 //! - for the network tests, the echo handler, loopback pairs, and hang
 //!   guards ([`within`] inside a runtime, [`watchdog`] around one);
 //! - for the thread-safe hand-off tests, their rounds and deadline
-//!   ([`handoff`]).
+//!   ([`handoff`]);
+//! - for paused tests of servers on two workers, connections spread over
+//!   both and the check that all were closed ([`workers`], which
+//!   sprout-http's tests include too).
 //!
 //! Each test binary uses part of it.
 #![allow(dead_code)]
 
 pub mod handoff;
+pub mod workers;
 
 use std::cell::Cell;
 use std::future::Future;

@@ -409,6 +409,14 @@ mod tests {
         (clock.join(Waker::from(rouses.clone())), rouses)
     }
 
+    /// A paused clock with auto-advance and two members, both busy.
+    fn two_members() -> (Instant, Arc<VirtualClock>, usize, usize) {
+        let start = Instant::now();
+        let clock = VirtualClock::new(start, true, true);
+        let (a, b) = (member(&clock).0, member(&clock).0);
+        (start, clock, a, b)
+    }
+
     /// A member's whole idle step: plan, (poll), vote.
     fn idle(clock: &VirtualClock, id: usize, next: Option<Instant>) -> bool {
         let seen = clock.plan(id).expect("a fresh poll is needed");
@@ -456,10 +464,7 @@ mod tests {
 
     #[test]
     fn a_member_that_withdraws_holds_the_clock() {
-        let start = Instant::now();
-        let clock = VirtualClock::new(start, true, true);
-        let (a, _) = member(&clock);
-        let (b, _) = member(&clock);
+        let (start, clock, a, b) = two_members();
         assert!(!idle(&clock, a, secs(start, 1)));
         assert!(!idle(&clock, b, secs(start, 2)));
         // b is woken (a socket, a message) before a confirms.
@@ -470,10 +475,7 @@ mod tests {
 
     #[test]
     fn a_stale_confirmation_does_not_count() {
-        let start = Instant::now();
-        let clock = VirtualClock::new(start, true, true);
-        let (a, _) = member(&clock);
-        let (b, _) = member(&clock);
+        let (start, clock, a, b) = two_members();
         assert!(!idle(&clock, a, secs(start, 1)));
         assert!(!idle(&clock, b, secs(start, 2)));
         // a starts its poll; meanwhile b runs something and turns idle again.
@@ -490,10 +492,7 @@ mod tests {
 
     #[test]
     fn members_outside_block_on_hold_nothing_and_their_deadlines_are_skipped() {
-        let start = Instant::now();
-        let clock = VirtualClock::new(start, true, true);
-        let (a, _) = member(&clock);
-        let (b, _) = member(&clock);
+        let (start, clock, a, b) = two_members();
         assert!(!idle(&clock, b, secs(start, 1)));
         clock.set_running(b, false);
         assert!(idle(&clock, a, secs(start, 10)));
