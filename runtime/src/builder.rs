@@ -196,6 +196,10 @@ impl Builder {
 
     /// Starts the runtime with its clock paused (default false): virtual
     /// time, as if [`time::pause`](crate::time::pause) were its first call.
+    /// The runtimes it starts (the cores of [`cores`](crate::cores), and so
+    /// the workers of a server's `workers(n)`) share its clock, and the
+    /// clock jumps only when all of them are idle (docs/debugging.md,
+    /// "Testing with virtual time").
     ///
     /// ```
     /// use std::time::Duration;

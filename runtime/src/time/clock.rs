@@ -276,7 +276,9 @@ pub fn now() -> Instant {
 ///
 /// While time is paused, it moves only when the test calls [`advance`], or
 /// when every task waits and only timers are left: then the loop jumps the
-/// clock to the next timer's deadline (auto-advance; see
+/// clock to the next timer's deadline (auto-advance; with several runtimes
+/// on one clock, such as a paused test's server workers, only when every
+/// one of them is idle; see
 /// [`Builder::auto_advance`](crate::Builder::auto_advance) to switch it
 /// off). A test of a one-hour timeout takes microseconds, and timers fire
 /// in their deadlines' order, exactly at their deadlines' ticks.
@@ -296,7 +298,10 @@ pub fn now() -> Instant {
 ///
 /// Pausing a paused clock does nothing. Once paused, a runtime's clock is
 /// virtual for good: [`resume`] lets it run at real speed from where it
-/// stands, which may be ahead of `Instant::now()`.
+/// stands, which may be ahead of `Instant::now()`. The runtimes started
+/// from this one from then on (cores, server workers) share its virtual
+/// clock: `pause`, [`resume`] and [`advance`] in any of them move it for
+/// all. Runtimes started before the pause keep their own clocks.
 ///
 /// # Panics
 /// Outside a sprout runtime.
