@@ -370,7 +370,9 @@ pub fn is_paused() -> bool {
 /// [`yield_now`](crate::yield_now)s do; with a [seeded
 /// schedule](crate::Builder::seed), other ready tasks may run first).
 /// A duration too long for an `Instant`, up to `Duration::MAX`, moves the
-/// clock to "never".
+/// clock to "never". Other runtimes sharing the clock (a paused test's
+/// server workers, cores) fire their due timers on their own threads: wait
+/// for what they do, not for this call.
 ///
 /// # Panics
 /// Outside a sprout runtime, or if time is not paused.

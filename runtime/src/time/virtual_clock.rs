@@ -24,9 +24,9 @@
 //!   sequence number (`seq`) was `seen` found nothing to wake.
 //! - **Away**: outside `block_on`. It runs nothing, so it holds nothing up;
 //!   its timers fire when it next turns. (A thread that goes on working for
-//!   the others after its runtime's `block_on`, as a core does until its
-//!   exit is posted, keeps the clock with a [`Hold`]: a member that is
-//!   busy until dropped.)
+//!   the others outside its runtime's `block_on`, as a core does until its
+//!   exit is posted, keeps the clock with a [`Hold`]: a member with no
+//!   runtime, busy except while that runtime runs its future.)
 //!
 //! The clock jumps, to the earliest deadline among the idle members, only
 //! when every member is idle *and* has seen the current `seq`. `seq` moves
@@ -64,7 +64,9 @@ use crate::loom::lock;
 /// A virtual clock and its members. See the module docs.
 pub(crate) struct VirtualClock {
     // One lock for the reading and the votes: a clock reading is the
-    // test's path, never the hot one.
+    // test's path, never the hot one. Poison-tolerant (`lock`): nothing
+    // under it calls user code or can panic midway (rousers are woken
+    // after the unlock), so the state is whole whatever happened.
     state: Mutex<State>,
 }
 
@@ -210,12 +212,11 @@ impl VirtualClock {
         });
     }
 
-    /// Moves a paused clock forward by `by` (saturating at "never").
+    /// Moves the clock forward by `by` (saturating at "never"). `advance`
+    /// asks for a paused clock, but another member may resume it in
+    /// between: a running clock then simply runs `by` ahead.
     pub(crate) fn advance(&self, id: usize, by: Duration) {
-        self.change(id, |s| {
-            debug_assert!(s.paused);
-            s.base = deadline_after(s.base, by);
-        });
+        self.change(id, |s| s.base = deadline_after(s.base, by));
     }
 
     /// Applies a change made by member `id`'s task, then has every other
