@@ -67,6 +67,7 @@ pub use join::{Iwait, JoinAll, JoinSome, Joined, Wait, iwait, joinall, killall, 
 pub use observe::{dump, metrics};
 pub use runtime::Runtime;
 pub use sched::coop;
+pub use sync::CancelToken;
 pub use task::harness::PanicPolicy;
 pub use task::{JoinError, JoinHandle, TaskId, TaskInfo, TryJoinError, current, spawn, spawn_later, yield_now};
 pub use time::{Elapsed, Interval, Sleep, interval, sleep, sleep_until, timeout};

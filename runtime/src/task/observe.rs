@@ -101,6 +101,8 @@ pub enum WaitOn {
     Idle,
     /// `task::killed()`: a graceful kill.
     Killed,
+    /// A `CancelToken` to be cancelled (`cancelled()`).
+    Cancelled,
 }
 
 impl WaitOn {
@@ -126,6 +128,7 @@ impl WaitOn {
             WaitOn::Blocking => "blocking job",
             WaitOn::Idle => "wait()",
             WaitOn::Killed => "killed()",
+            WaitOn::Cancelled => "cancelled()",
         }
     }
 }
