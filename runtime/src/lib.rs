@@ -7,7 +7,9 @@
 //! - [`run`], [`Runtime`], [`Builder`]: start a runtime on this thread.
 //! - [`spawn`], [`spawn_later`], [`JoinHandle`], [`task`]: green tasks.
 //! - [`joinall`], [`iwait`], [`killall`], [`wait`]: wait for many tasks.
-//! - [`sleep`], [`timeout`], [`interval`], [`yield_now`]: time and switching.
+//! - [`sleep`], [`timeout`], [`interval`], [`yield_now`]: time and switching;
+//!   [`deadline`], [`current_deadline`]: deadlines that bound every wait beneath them.
+//! - [`CancelToken`]: ask running work to stop.
 //! - [`Handle`]: reach the runtime from other threads.
 //! - [`cores`]: one runtime per core (thread-per-core), handles, a cross-core channel.
 //! - [`io`]: readiness-based I/O, the layer sockets are built on.
@@ -70,7 +72,10 @@ pub use sched::coop;
 pub use sync::CancelToken;
 pub use task::harness::PanicPolicy;
 pub use task::{JoinError, JoinHandle, TaskId, TaskInfo, TryJoinError, current, spawn, spawn_later, yield_now};
-pub use time::{Elapsed, Interval, Sleep, interval, sleep, sleep_until, timeout};
+pub use time::{
+    Deadline, Elapsed, Interval, Sleep, current_deadline, deadline, deadline_after, interval, sleep, sleep_until,
+    timeout,
+};
 
 use std::future::Future;
 

@@ -118,13 +118,17 @@ impl Client {
     /// for the response head, following redirects.
     ///
     /// With a [`Builder::timeout`], the time limit covers this call and
-    /// then reading the body through the [`Response`]'s methods.
+    /// then reading the body through the [`Response`]'s methods. Under a
+    /// [`sprout::deadline`](sprout_runtime::deadline) that falls earlier,
+    /// the deadline does, with the same error ([`Error::is_timeout`]).
     ///
     /// # Errors
     /// See [`Error`].
     pub async fn request(&self, req: Request<Body>) -> Result<Response, Error> {
-        // A limit too far away to represent is no limit (time arithmetic saturates).
-        let deadline = self.inner.timeout.and_then(|t| sprout_runtime::time::now().checked_add(t));
+        // The earlier of the client's timeout and the current deadline
+        // (`sprout::deadline`); a limit too far away is "never" (time
+        // arithmetic saturates).
+        let deadline = sprout_runtime::time::wait_deadline(self.inner.timeout);
         let resp = match deadline {
             Some(deadline) => {
                 sprout_runtime::time::timeout_at(deadline, self.follow(req)).await.map_err(|_| Error::timeout())?

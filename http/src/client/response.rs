@@ -119,9 +119,10 @@ impl Response {
     }
 }
 
-/// `read`, failing with a timeout error past `deadline`.
+/// `read`, failing with a timeout error past `deadline`, or past the
+/// current deadline (`sprout::deadline`; `timeout_at` takes the earlier).
 async fn within<T>(deadline: Option<Instant>, read: impl Future<Output = T>) -> Result<T, Error> {
-    match deadline {
+    match deadline.or_else(sprout_runtime::time::current_deadline) {
         Some(deadline) => sprout_runtime::time::timeout_at(deadline, read).await.map_err(|_| Error::timeout()),
         None => Ok(read.await),
     }

@@ -31,7 +31,7 @@ use crate::sync::flavor::Locked;
 use crate::sync::withdraw::{self, Withdraw};
 use crate::task::compact::CompactWaker;
 use crate::task::observe::{WaitOn, waiting_shared};
-use crate::time::{Sleep, sleep};
+use crate::time::{Sleep, poll_wait_timer};
 
 /// A queue: a [`Locked`] cell (a `RefCell` or a `Mutex`) holding a [`State`].
 ///
@@ -116,7 +116,7 @@ pub(crate) fn put<Q: Queue>(queue: &Q, item: Q::Item) -> Put<'_, Q> {
 
 /// A `put_timeout` of `item`, not yet polled.
 pub(crate) fn put_timeout<Q: Queue>(queue: &Q, item: Q::Item, timeout: Duration) -> PutTimeout<'_, Q> {
-    PutTimeout { put: put(queue, item), sleep: sleep(timeout) }
+    PutTimeout { put: put(queue, item), timeout, timer: None }
 }
 
 /// A `get`, not yet polled.
@@ -270,7 +270,9 @@ impl<Q: Queue> fmt::Debug for Put<'_, Q> {
 #[must_use = "futures do nothing unless awaited"]
 pub struct PutTimeout<'a, Q: Queue> {
     put: Put<'a, Q>,
-    sleep: Sleep,
+    timeout: Duration,
+    /// Armed at the first wait, under the current deadline (`time::deadline`).
+    timer: Option<Sleep>,
 }
 
 impl<Q: Queue> Future for PutTimeout<'_, Q> {
@@ -282,7 +284,7 @@ impl<Q: Queue> Future for PutTimeout<'_, Q> {
         if let Poll::Ready(result) = Pin::new(&mut this.put).poll(cx) {
             return Poll::Ready(result.map_err(PutError::from));
         }
-        if Pin::new(&mut this.sleep).poll(cx).is_pending() {
+        if poll_wait_timer(cx, &mut this.timer, Some(this.timeout)).is_pending() {
             return Poll::Pending;
         }
         Poll::Ready(this.put.time_out())
@@ -291,7 +293,10 @@ impl<Q: Queue> Future for PutTimeout<'_, Q> {
 
 impl<Q: Queue> fmt::Debug for PutTimeout<'_, Q> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PutTimeout").field("put", &self.put).field("deadline", &self.sleep.deadline()).finish()
+        f.debug_struct("PutTimeout")
+            .field("put", &self.put)
+            .field("deadline", &self.timer.as_ref().map(Sleep::deadline))
+            .finish()
     }
 }
 

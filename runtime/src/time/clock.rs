@@ -29,7 +29,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use super::driver::{TimeDriver, deadline_after};
+use super::driver::{TimeDriver, instant_after};
 use crate::task::executor::Executor;
 
 /// One runtime's clock. See the module docs.
@@ -75,7 +75,7 @@ impl Clock {
         if self.paused.get() {
             return self.base.get();
         }
-        deadline_after(self.base.get(), Instant::now().saturating_duration_since(self.since.get()))
+        instant_after(self.base.get(), Instant::now().saturating_duration_since(self.since.get()))
     }
 
     /// Whether the clock stands still.
@@ -109,7 +109,7 @@ impl Clock {
     /// Moves a paused clock forward by `by` (saturating at "never").
     pub(crate) fn advance(&self, by: Duration) {
         debug_assert!(self.paused.get());
-        self.base.set(deadline_after(self.base.get(), by));
+        self.base.set(instant_after(self.base.get(), by));
     }
 
     /// Moves a paused clock forward to `to`, if it is later.
