@@ -131,6 +131,54 @@ pub fn run<F: Future>(future: F) -> F::Output {
     runtime.block_on(future)
 }
 
+/// What the `sprout` facade's macros expand to. Not part of the stable API.
+#[doc(hidden)]
+pub mod __private {
+    use std::task::Poll;
+
+    /// What one `select!` branch's poll gave.
+    pub enum Branch<T> {
+        /// It completed with a value that matches its pattern.
+        Ready(T),
+        /// Still pending.
+        Pending,
+        /// Disabled: by its guard, or by a value that missed its pattern.
+        Off,
+    }
+
+    /// One poll of a `select!`: polls the `branches` in turn (from a
+    /// pseudo-random one, or from the first if `biased`) until one is
+    /// ready. `Ready(None)` once every branch is disabled.
+    #[inline]
+    pub fn select_poll<T>(branches: usize, biased: bool, mut poll: impl FnMut(usize) -> Branch<T>) -> Poll<Option<T>> {
+        let start = if biased { 0 } else { select_start(branches) };
+        let mut pending = false;
+        for k in 0..branches {
+            let i = if k < branches - start { start + k } else { start + k - branches };
+            match poll(i) {
+                Branch::Ready(out) => return Poll::Ready(Some(out)),
+                Branch::Pending => pending = true,
+                Branch::Off => {}
+            }
+        }
+        if pending { Poll::Pending } else { Poll::Ready(None) }
+    }
+
+    /// `select!`'s first branch to poll, of `branches` (at least one): a
+    /// pseudo-random pick, from the runtime's seeded generator when it has
+    /// one (`Builder::seed`), so seeded schedules stay deterministic.
+    #[inline]
+    pub fn select_start(branches: usize) -> usize {
+        if branches <= 1 {
+            return 0;
+        }
+        match crate::task::executor::Executor::current() {
+            Some(executor) => executor.pick(branches),
+            None => crate::task::order::unseeded_pick(branches),
+        }
+    }
+}
+
 /// Test and benchmark probes. Not part of the stable API.
 #[doc(hidden)]
 pub mod probe {

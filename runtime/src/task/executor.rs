@@ -128,6 +128,17 @@ impl Executor {
         self.order = Some(Box::new(SeededOrder::new(seed)));
     }
 
+    /// A pseudo-random index below `n` (`n > 0`) for the choices tasks
+    /// make (`select!`'s first branch): from the seeded order when there is
+    /// one, so that a seeded run replays them too, else from the thread's
+    /// own generator (`order.rs`).
+    pub(crate) fn pick(&self, n: usize) -> usize {
+        match &self.order {
+            Some(order) => order.pick(n),
+            None => super::order::unseeded_pick(n),
+        }
+    }
+
     // --- Finding it ---
 
     /// The executor of the runtime running on this thread, if any.

@@ -51,6 +51,21 @@ impl SeededOrder {
     }
 }
 
+thread_local! {
+    /// The generator of an unseeded runtime's other random choices
+    /// (`select!`'s first branch), seeded from std's per-process random keys.
+    static UNSEEDED: SeededOrder = SeededOrder::new({
+        use std::hash::{BuildHasher, Hasher};
+        std::collections::hash_map::RandomState::new().build_hasher().finish()
+    });
+}
+
+/// A pseudo-random index below `n` (`n > 0`) from this thread's unseeded
+/// generator.
+pub(crate) fn unseeded_pick(n: usize) -> usize {
+    UNSEEDED.with(|order| order.pick(n))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
