@@ -6,7 +6,9 @@
 //!
 //! - [`run`], [`Runtime`], [`Builder`]: start a runtime on this thread.
 //! - [`spawn`], [`spawn_later`], [`JoinHandle`], [`task`]: green tasks.
-//! - [`joinall`], [`iwait`], [`killall`], [`wait`]: wait for many tasks.
+//! - [`joinall`], [`iwait`], [`killall`], [`wait`]: wait for many tasks;
+//!   [`wait_any`], [`wait_objects`], [`iwait_objects`]: for anything
+//!   [`Waitable`] (tasks, events, results, tokens, queue and socket readiness).
 //! - [`sleep`], [`timeout`], [`interval`], [`yield_now`]: time and switching;
 //!   [`deadline`], [`current_deadline`]: deadlines that bound every wait beneath them.
 //! - [`CancelToken`]: ask running work to stop.
@@ -61,6 +63,7 @@ pub mod sync;
 pub mod task;
 pub mod testing;
 pub mod time;
+mod waitable;
 
 pub use blocking::spawn_blocking;
 pub use builder::Builder;
@@ -75,6 +78,9 @@ pub use task::{JoinError, JoinHandle, TaskId, TaskInfo, TryJoinError, current, s
 pub use time::{
     Deadline, Elapsed, Interval, Sleep, current_deadline, deadline, deadline_after, interval, sleep, sleep_until,
     timeout,
+};
+pub use waitable::{
+    IwaitObjects, MakeFuture, ReadyFuture, WaitAny, WaitObjects, Waitable, iwait_objects, wait_any, wait_objects,
 };
 
 use std::future::Future;
