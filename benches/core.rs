@@ -4,6 +4,7 @@
 //! ```text
 //! taskset -c 0 cargo bench --bench core            # all workloads, medians of 3
 //! taskset -c 0 cargo bench --bench core -- spawn   # workloads whose name contains "spawn"
+//! taskset -c 0 cargo bench --bench core -- join    # spawn_join and scope_join, and their ratio
 //! ```
 //!
 //! Each measurement runs in a fresh child process (this binary re-executed
@@ -28,12 +29,22 @@ const SLEEP_TASKS: usize = 1_000_000;
 fn main() {
     let workloads = [
         Workload { name: "spawn_join", unit: "ns/task", goal: "<= 100 ns, >= 3.5x tokio", run: spawn_join },
+        Workload {
+            name: "scope_join",
+            unit: "ns/child",
+            goal: "<= 1.2x sprout spawn_join, >= 3x tokio JoinSet",
+            run: scope_join,
+        },
         Workload { name: "yield_switch", unit: "ns/switch", goal: "<= 50 ns, >= 3.4x tokio", run: yield_switch },
         Workload { name: "idle_event_rss", unit: "B/task", goal: "<= 150 B", run: idle_on_event },
         Workload { name: "sleep_1m_rss", unit: "B/task", goal: "<= 160 B", run: sleep_many_rss },
         Workload { name: "sleep_1m_total", unit: "ms", goal: "<= 1150 ms", run: sleep_many_time },
     ];
-    support::main("core", &workloads);
+    let rows = support::main("core", &workloads);
+    let sprout_of = |name: &str| rows.iter().find(|r| r.name == name).map(|r| r.medians[0]);
+    if let (Some(spawn), Some(scope)) = (sprout_of("spawn_join"), sprout_of("scope_join")) {
+        println!("scope_join / spawn_join (sprout): {:.2}x (goal <= 1.2x)", scope / spawn);
+    }
 }
 
 /// Spawns `SPAWN_TASKS` trivial tasks, then joins them in order.
@@ -63,6 +74,49 @@ fn spawn_join(peer: Peer) -> Measure {
                 std::hint::black_box(h.await);
             }
             per_task(start)
+        }),
+    }
+}
+
+/// Spawns `SPAWN_TASKS` trivial children into one scope, then awaits each
+/// handle in order: sprout's `scope` against tokio's `JoinSet` (joined with
+/// `join_next`) and, as smol has no task set, a `FuturesUnordered` polled
+/// by one smol task (the usual way to run borrowing futures together).
+fn scope_join(peer: Peer) -> Measure {
+    let per_child = |start: Instant| Measure::Value(start.elapsed().as_nanos() as f64 / SPAWN_TASKS as f64);
+    match peer {
+        Peer::Sprout => sprout_run(async {
+            let start = Instant::now();
+            sprout::scope(async |s| {
+                let handles: Vec<_> =
+                    (0..SPAWN_TASKS).map(|i| s.spawn(async move { Ok::<_, std::convert::Infallible>(i) })).collect();
+                for h in handles {
+                    std::hint::black_box(h.await.unwrap().unwrap());
+                }
+            })
+            .await
+            .unwrap();
+            per_child(start)
+        }),
+        Peer::Tokio => tokio_rt().block_on(async {
+            let start = Instant::now();
+            let mut set = tokio::task::JoinSet::new();
+            for i in 0..SPAWN_TASKS {
+                set.spawn(async move { i });
+            }
+            while let Some(out) = set.join_next().await {
+                std::hint::black_box(out.unwrap());
+            }
+            per_child(start)
+        }),
+        Peer::Smol => smol_run(|_| async {
+            use futures::StreamExt;
+            let start = Instant::now();
+            let mut set: futures::stream::FuturesUnordered<_> = (0..SPAWN_TASKS).map(|i| async move { i }).collect();
+            while let Some(out) = set.next().await {
+                std::hint::black_box(out);
+            }
+            per_child(start)
         }),
     }
 }

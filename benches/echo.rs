@@ -35,20 +35,22 @@
 
 #[path = "support/echo_load.rs"]
 mod echo_load;
+#[path = "support/echo_servers.rs"]
+mod echo_servers;
+#[path = "support/strace.rs"]
+mod strace;
 mod support;
 
-use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
-use std::time::Duration;
 
 use echo_load::Figures;
-use support::report::{self, Better, Metric, Report, Series};
+use echo_servers::{BUFFER, serve_mio, serve_sprout, serve_tokio};
+use support::report::{self, Better, Metric, Report};
 use support::server_process::{announce, read_address};
 
-const BUFFER: usize = 8 * 1024;
 /// The servers in Rust, this binary's own (`--server NAME`).
 const SERVERS: [&str; 4] = ["mio", "tokio", "sprout", "smol"];
 
@@ -69,21 +71,7 @@ fn main() {
         return serve(&server);
     }
     if let Some(addr) = flag("--client") {
-        let n = |name: &str| flag(name).and_then(|s| s.parse::<f64>().ok()).unwrap_or_else(|| panic!("{name} needed"));
-        let result = echo_load::client(
-            addr.parse().expect("an address"),
-            n("--conns") as usize,
-            n("--size") as usize,
-            Duration::from_secs_f64(n("--warmup")),
-            Duration::from_secs_f64(n("--secs")),
-            n("--pid") as u32,
-            1,
-        );
-        println!(
-            "{} {} {} {} {}",
-            result.rps, result.p50_us, result.p99_us, result.cpu_us_per_req, result.total_requests
-        );
-        return;
+        return echo_load::child_main(&addr, flag);
     }
     let runs = flag("--runs").and_then(|s| s.parse().ok()).unwrap_or(3usize).max(1);
     let secs: f64 = flag("--secs").and_then(|s| s.parse().ok()).unwrap_or(2.0);
@@ -136,19 +124,8 @@ fn orchestrate(points: &[(usize, usize)], runs: usize, secs: f64) {
             ("p99", "µs", Better::Lower, |f| f.p99_us),
             ("cpu", "µs/req", Better::Lower, |f| f.cpu_us_per_req),
         ];
-        for (metric, unit, better, figure) in metrics {
-            let mut series = Series::new(&load, unit)
-                .metric(metric)
-                .better(better)
-                .param("conns", conns)
-                .param("size", size)
-                .param("secs", secs)
-                .base("sprout");
-            for (server, figures) in servers.iter().zip(&all) {
-                series = series.peer(server, figures.iter().map(figure).collect());
-            }
-            report.add(series);
-        }
+        let params = [("conns", conns.into()), ("size", size.into()), ("secs", secs.into())];
+        report.add_metrics(&load, &params, "sprout", &metrics, &servers, &all);
         let med = |i: usize, f: fn(&Figures) -> f64| median(all[i].iter().map(f).collect());
         let cpu: Vec<f64> = (0..servers.len()).map(|i| med(i, |f| f.cpu_us_per_req)).collect();
         for (i, server) in servers.iter().enumerate() {
@@ -195,24 +172,9 @@ fn start_server(prefix: &[&str], server: &str) -> (Child, SocketAddr) {
     (child, addr)
 }
 
-fn run_client(addr: SocketAddr, conns: usize, size: usize, warmup: f64, secs: f64, pid: u32) -> Figures {
-    let exe = std::env::current_exe().expect("own path");
-    let out = Command::new("taskset")
-        .args(["-c", "1"])
-        .arg(exe)
-        .args(["--client", &addr.to_string(), "--conns", &conns.to_string(), "--size", &size.to_string()])
-        .args(["--warmup", &warmup.to_string(), "--secs", &secs.to_string(), "--pid", &pid.to_string()])
-        .output()
-        .expect("run the client");
-    assert!(out.status.success(), "the client failed: {}", String::from_utf8_lossy(&out.stderr));
-    let text = String::from_utf8_lossy(&out.stdout);
-    let v: Vec<f64> = text.split_whitespace().map(|s| s.parse().expect("a number")).collect();
-    Figures { rps: v[0], p50_us: v[1], p99_us: v[2], cpu_us_per_req: v[3], total_requests: v[4] }
-}
-
 fn measure(server: &str, conns: usize, size: usize, secs: f64) -> Figures {
     let (mut child, addr) = start_server(&[], server);
-    let figures = run_client(addr, conns, size, (secs / 4.0).max(0.25), secs, child.id());
+    let figures = echo_load::run_in_child(addr, conns, size, (secs / 4.0).max(0.25), secs, child.id());
     child.kill().ok();
     child.wait().ok();
     figures
@@ -223,45 +185,12 @@ fn measure(server: &str, conns: usize, size: usize, secs: f64) -> Figures {
 fn syscalls(conns: usize, size: usize) {
     println!("syscalls per request, {conns} connections x {size} B, under strace -c -f (slow: counts only)");
     for server in SERVERS {
-        let report = std::env::temp_dir().join(format!("sprout-echo-strace-{server}-{}", std::process::id()));
-        let report_s = report.display().to_string();
-        let (mut strace, addr) = start_server(&["strace", "-c", "-f", "-o", &report_s, "taskset", "-c", "0"], server);
-        // The traced server is strace's child (taskset execs into it).
-        let children = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", strace.id())).unwrap_or_default();
-        let pid: u32 = children.split_whitespace().next().and_then(|s| s.parse().ok()).expect("the traced server");
-        let figures = run_client(addr, conns, size, 0.2, 1.0, pid);
-        // SAFETY: kill(2) on the server process we started.
-        unsafe { libc::kill(pid as i32, libc::SIGTERM) };
-        strace.wait().ok();
-        let text = std::fs::read_to_string(&report).unwrap_or_default();
-        let _ = std::fs::remove_file(&report);
-        let mut rows = Vec::new();
-        for line in text.lines() {
-            let cols: Vec<&str> = line.split_whitespace().collect();
-            // % time, seconds, usecs/call, calls, [errors,] syscall
-            if cols.len() >= 5 && cols[0].parse::<f64>().is_ok() && cols[3].parse::<u64>().is_ok() {
-                let calls: f64 = cols[3].parse().unwrap();
-                let errors: f64 = if cols.len() == 6 { cols[4].parse().unwrap_or(0.0) } else { 0.0 };
-                let name = cols[cols.len() - 1];
-                if name == "total" {
-                    continue;
-                }
-                rows.push((name.to_string(), calls / figures.total_requests, errors / figures.total_requests));
-            }
-        }
-        rows.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap());
-        let shown: Vec<String> = rows
-            .iter()
-            .filter(|r| r.1 >= 0.005)
-            .map(|(name, calls, errors)| {
-                if *errors >= 0.005 {
-                    format!("{name} {calls:.3} ({errors:.3} failed)")
-                } else {
-                    format!("{name} {calls:.3}")
-                }
-            })
-            .collect();
-        println!("{server:<7} {:.0} requests: {}", figures.total_requests, shown.join(", "));
+        let (requests, rows) = strace::count(
+            server,
+            |prefix| start_server(prefix, server),
+            |addr, pid| echo_load::run_in_child(addr, conns, size, 0.2, 1.0, pid).total_requests,
+        );
+        println!("{server:<7} {requests:.0} requests: {}", strace::describe(&rows));
     }
 }
 
@@ -289,7 +218,7 @@ fn instructions(conns: usize, size: usize) {
             let out_arg = format!("--callgrind-out-file={}", out.display());
             let (mut child, addr) =
                 start_server(&["taskset", "-c", "0", "valgrind", "--tool=callgrind", "--quiet", &out_arg], server);
-            let figures = run_client(addr, conns, size, 0.5, secs, child.id());
+            let figures = echo_load::run_in_child(addr, conns, size, 0.5, secs, child.id());
             // SAFETY: kill(2) on the server process we started; callgrind
             // writes its totals as the process ends.
             unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
@@ -329,50 +258,6 @@ fn serve(server: &str) {
     }
 }
 
-/// sprout: `examples/echo_server.rs`'s handler on a `StreamServer`.
-fn serve_sprout() {
-    async fn echo(stream: sprout::net::TcpStream) -> io::Result<()> {
-        loop {
-            let data = stream.read_lent().await?;
-            if data.is_empty() {
-                return Ok(());
-            }
-            stream.write_all(&data).await?;
-        }
-    }
-    sprout::run(async {
-        let server = sprout::net::StreamServer::bind("127.0.0.1:0", |s, _| echo(s)).await.unwrap();
-        announce(server.local_addr().unwrap());
-        server.serve_forever().await;
-    });
-}
-
-/// tokio: the same loop, a task per connection, current_thread runtime.
-fn serve_tokio() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let rt = tokio::runtime::Builder::new_current_thread().enable_io().build().unwrap();
-    rt.block_on(async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        announce(listener.local_addr().unwrap());
-        loop {
-            let Ok((mut stream, _)) = listener.accept().await else { continue };
-            tokio::spawn(async move {
-                let mut buf = vec![0; BUFFER];
-                loop {
-                    match stream.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => {
-                            if stream.write_all(&buf[..n]).await.is_err() {
-                                return;
-                            }
-                        }
-                    }
-                }
-            });
-        }
-    });
-}
-
 /// smol: the same loop, a task per connection on a `LocalExecutor` driven
 /// by `smol::block_on` (which runs the async-io reactor on this thread).
 fn serve_smol() {
@@ -399,97 +284,4 @@ fn serve_smol() {
             .detach();
         }
     }));
-}
-
-/// The floor: one epoll loop, a state machine per connection, no tasks.
-/// A request costs one read, one write and a share of one epoll_wait: a
-/// short read means the socket is drained (edge-triggered), so the loop
-/// never reads just to see EAGAIN.
-fn serve_mio() -> io::Result<()> {
-    use mio::net::TcpListener;
-    use mio::{Events, Interest, Poll, Token};
-
-    struct Conn {
-        stream: mio::net::TcpStream,
-        buf: Vec<u8>,
-        /// Bytes read and not yet written back: `buf[from..to]`.
-        from: usize,
-        to: usize,
-    }
-
-    const LISTENER: Token = Token(usize::MAX);
-    let mut poll = Poll::new()?;
-    let mut events = Events::with_capacity(1024);
-    let mut listener = TcpListener::bind("127.0.0.1:0".parse().unwrap())?;
-    poll.registry().register(&mut listener, LISTENER, Interest::READABLE)?;
-    announce(listener.local_addr()?);
-    let mut conns: slab::Slab<Conn> = slab::Slab::new();
-
-    /// Writes what is pending, then reads and echoes until the socket is
-    /// drained or the peer stops taking data. Returns false to close.
-    fn drive(c: &mut Conn) -> bool {
-        loop {
-            while c.from < c.to {
-                match c.stream.write(&c.buf[c.from..c.to]) {
-                    Ok(n) => c.from += n,
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true, // wait for WRITABLE
-                    Err(_) => return false,
-                }
-            }
-            match c.stream.read(&mut c.buf) {
-                Ok(0) => return false,
-                Ok(n) => {
-                    (c.from, c.to) = (0, n);
-                    let drained = n < c.buf.len();
-                    // Write back at once; a short read means nothing more is queued.
-                    while c.from < c.to {
-                        match c.stream.write(&c.buf[c.from..c.to]) {
-                            Ok(w) => c.from += w,
-                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
-                            Err(_) => return false,
-                        }
-                    }
-                    if drained {
-                        return true;
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
-                Err(_) => return false,
-            }
-        }
-    }
-
-    loop {
-        poll.poll(&mut events, None)?;
-        for event in events.iter() {
-            if event.token() == LISTENER {
-                loop {
-                    match listener.accept() {
-                        Ok((mut stream, _)) => {
-                            let entry = conns.vacant_entry();
-                            poll.registry().register(
-                                &mut stream,
-                                Token(entry.key()),
-                                Interest::READABLE | Interest::WRITABLE,
-                            )?;
-                            entry.insert(Conn { stream, buf: vec![0; BUFFER], from: 0, to: 0 });
-                        }
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                        Err(_) => break,
-                    }
-                }
-                continue;
-            }
-            let key = event.token().0;
-            let Some(c) = conns.get_mut(key) else { continue };
-            // A WRITABLE-only edge with nothing pending needs no syscall.
-            if !event.is_readable() && !event.is_read_closed() && !event.is_error() && c.from == c.to {
-                continue;
-            }
-            if !drive(c) {
-                let mut c = conns.remove(key);
-                poll.registry().deregister(&mut c.stream)?;
-            }
-        }
-    }
 }

@@ -8,7 +8,16 @@
 //! cargo bench --bench http --features hyper-util                  # 50 and 1,000 connections, 5 rounds
 //! cargo bench --bench http --features hyper-util -- --rounds 1 --secs 2   # a quick look
 //! cargo bench --bench http --features hyper-util -- --server sprout       # a server alone (prints its address)
+//! cargo bench --bench http --features hyper-util -- --loop 30000          # for callgrind: see below
 //! ```
+//!
+//! `--loop N` needs no wrk: one process, one thread, sprout's server and a
+//! raw keep-alive client on one runtime, N requests one after another, each
+//! with wrk's 57-byte head (`--head browser`: a browser's, 529 bytes).
+//! Under callgrind, the instructions of two runs (10,000 and 30,000
+//! requests) differ by the cost of 20,000 requests, client included and
+//! start-up cancelled out: a steady figure to compare two versions of the
+//! server (docs/benchmarks-http.md).
 //!
 //! Each server runs in its own process pinned to core 0 (`taskset -c 0`);
 //! `wrk -t1`, and each client, run pinned to core 1. Both servers answer
@@ -46,6 +55,10 @@ fn main() {
     let value = |flag: &str| args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).cloned();
     if let Some(server) = value("--server") {
         return serve(&server);
+    }
+    if let Some(n) = value("--loop") {
+        let head = if value("--head").as_deref() == Some("browser") { BROWSER_HEAD } else { WRK_HEAD };
+        return request_loop(n.parse().expect("--loop N"), head);
     }
     if let Some(client) = value("--client") {
         let url = value("--url").expect("--url");
@@ -237,6 +250,40 @@ fn serve_sprout() {
         let server = Server::bind("127.0.0.1:0", |_req| async { Response::new(Body::from(HELLO)) }).await.unwrap();
         announce(server.local_addr().unwrap());
         server.serve_forever().await;
+    });
+}
+
+/// A request head as wrk sends it.
+const WRK_HEAD: &[u8] = b"GET / HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: wrk\r\n\r\n";
+/// A request head as a browser sends it.
+const BROWSER_HEAD: &[u8] = b"GET /static/app.js?v=1234 HTTP/1.1\r\nHost: www.example.com\r\n\
+User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36\r\n\
+Accept: text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8\r\n\
+Accept-Language: en-US,en;q=0.9\r\nAccept-Encoding: gzip, deflate, br\r\nConnection: keep-alive\r\n\
+Cookie: session=abcdef0123456789abcdef0123456789; theme=dark; lang=en\r\n\
+Referer: https://www.example.com/index.html\r\nSec-Fetch-Dest: script\r\nSec-Fetch-Mode: no-cors\r\n\r\n";
+
+/// `--loop N`: N keep-alive requests from a raw client to sprout's server,
+/// one after another, on one runtime (see the module docs).
+fn request_loop(n: usize, head: &'static [u8]) {
+    use sprout::http::{Body, Response, Server};
+    sprout::run(async move {
+        let server = Server::bind("127.0.0.1:0", |_req| async { Response::new(Body::from(HELLO)) }).await.unwrap();
+        let addr = server.local_addr().unwrap();
+        let handle = server.start();
+        let stream = sprout::net::TcpStream::connect(addr).await.unwrap();
+        let mut buf = [0u8; 4096];
+        for _ in 0..n {
+            stream.write_all(head).await.unwrap();
+            // Read until the response's body, which ends it.
+            loop {
+                let got = stream.read(&mut buf).await.unwrap();
+                if buf[..got].ends_with(HELLO) {
+                    break;
+                }
+            }
+        }
+        handle.stop();
     });
 }
 

@@ -2,10 +2,13 @@
 //! every other client. An idle client holds no read buffer: the read loop
 //! waits with `read_lent`, which borrows a buffer from the thread's pool
 //! only while bytes are there, and keeps a partial line (a client typing)
-//! only until its newline arrives. A slow client is dropped, not waited
-//! for: each client has an outbox of at most 1,024 lines and a writer
-//! task (the room, `examples/chat/room.rs`, is shared with `ws_chat`); a client whose outbox overflows, or whose socket takes nothing
-//! for a second, is disconnected, and the others never notice.
+//! only until its newline arrives; a line may be 64 KiB at most (a client
+//! that sends a longer one is told so and disconnected, and the server
+//! never held more of it: `examples/chat/lines.rs`). A slow client is
+//! dropped, not waited for: each client has an outbox of at most 1,024
+//! lines and a writer task (the room, `examples/chat/room.rs`, is shared
+//! with `ws_chat`); a client whose outbox overflows, or whose socket takes
+//! nothing for a second, is disconnected, and the others never notice.
 //!
 //! ```text
 //! cargo run --release --example chat_server                          # a demo: server and bots
@@ -26,13 +29,15 @@ use futures::StreamExt;
 use futures::io::{AsyncBufReadExt, BufReader};
 use sprout::net::{ServerHandle, StreamServer, TcpStream};
 
+#[path = "chat/lines.rs"]
+mod lines;
 #[path = "chat/room.rs"]
 mod room;
 
+use lines::{LineTooLong, Lines, MAX_LINE};
+
 /// How long one client's socket may take nothing before it is dropped.
 const STALL: Duration = Duration::from_secs(1);
-/// The longest line a client may send; longer ones end its session.
-const MAX_LINE: usize = 64 * 1024;
 
 /// The room holds each client's lines to send.
 type Room = room::Room<Rc<str>>;
@@ -42,7 +47,7 @@ async fn client(room: Rc<Room>, stream: TcpStream) -> io::Result<()> {
     let stream = Rc::new(stream);
     let (me, name, outbox) = room.enter();
     let writer = sprout::spawn({
-        let (room, stream) = (room.clone(), stream.clone());
+        let (room, stream, outbox) = (room.clone(), stream.clone(), outbox.clone());
         async move {
             while let Ok(line) = outbox.get().await {
                 match sprout::timeout(STALL, stream.write_all(line.as_bytes())).await {
@@ -54,37 +59,38 @@ async fn client(room: Rc<Room>, stream: TcpStream) -> io::Result<()> {
             let _ = stream.shutdown(std::net::Shutdown::Both);
         }
     });
-    let result = read_lines(&stream, |line| room.broadcast(me, &format!("{name}: {line}\n").into())).await;
+    let said = |line: &[u8]| room.broadcast(me, &format!("{name}: {}\n", String::from_utf8_lossy(line)).into());
+    let result = read_lines(&stream, said).await;
     room.leave(me);
-    writer.kill();
-    result
+    match result {
+        Ok(Err(too_long)) => {
+            // Told why, after what was already queued; then the writer
+            // closes the connection (each write bounded by STALL).
+            let _ = outbox.put_nowait(format!("server: {too_long}; goodbye\n").into());
+            outbox.close();
+            let _ = writer.await;
+            Ok(())
+        }
+        other => {
+            writer.kill();
+            other.map(drop)
+        }
+    }
 }
 
-/// Calls `said` with each line `stream` sends, until EOF. Between reads it
-/// holds no buffer: a line cut by a read waits in `partial`, which is
-/// given back once its end arrives.
-async fn read_lines(stream: &TcpStream, mut said: impl FnMut(&str)) -> io::Result<()> {
-    let mut partial: Vec<u8> = Vec::new();
+/// Calls `said` with each line `stream` sends, until EOF (`Ok(Ok(()))`)
+/// or a line longer than `MAX_LINE` (`Ok(Err(..))`). Between reads it
+/// holds no buffer: a line cut by a read waits in `Lines`, which holds at
+/// most `MAX_LINE` bytes and gives them back once the line's end arrives.
+async fn read_lines(stream: &TcpStream, mut said: impl FnMut(&[u8])) -> io::Result<Result<(), LineTooLong>> {
+    let mut lines = Lines::new(MAX_LINE);
     loop {
         let data = stream.read_lent().await?;
         if data.is_empty() {
-            return Ok(()); // EOF; an unfinished last line is dropped, as a terminal would
+            return Ok(Ok(())); // EOF; an unfinished last line is dropped, as a terminal would
         }
-        let mut rest = &data[..];
-        while let Some(end) = rest.iter().position(|&b| b == b'\n') {
-            let line = if partial.is_empty() {
-                &rest[..end]
-            } else {
-                partial.extend_from_slice(&rest[..end]);
-                &partial[..]
-            };
-            said(String::from_utf8_lossy(line).trim_end_matches('\r'));
-            partial = Vec::new(); // frees what a partial line held
-            rest = &rest[end + 1..];
-        }
-        partial.extend_from_slice(rest);
-        if partial.len() > MAX_LINE {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, "a line longer than 64 KiB"));
+        if let Err(too_long) = lines.feed(&data, &mut said) {
+            return Ok(Err(too_long));
         }
     } // `data` goes back to the pool here, before the next wait
 }
@@ -124,6 +130,21 @@ async fn chatty(name: &'static str, addr: SocketAddr, lines: &'static [&'static 
     listener.await.expect("the listener ends at EOF")
 }
 
+/// A client that sends a line one byte over the cap (and no newline);
+/// returns the last line the server sent it before closing. (Exactly one
+/// byte over: the server has read all of it when it closes, so the close
+/// is a FIN, never a reset that could destroy the goodbye in flight.)
+async fn overlong_line(addr: SocketAddr) -> String {
+    let stream = TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(&vec![b'x'; MAX_LINE + 1]).await.expect("send");
+    let mut last = String::new();
+    let mut reader = BufReader::new(&stream).lines();
+    while let Some(Ok(line)) = reader.next().await {
+        last = line;
+    }
+    last
+}
+
 async fn demo() {
     let (addr, room, server) = start_server("127.0.0.1:0").await.expect("bind a loopback port");
     println!("chat room on {addr}\n");
@@ -143,6 +164,11 @@ async fn demo() {
     for _ in 0..FLOOD {
         firehose.write_all(line.as_bytes()).await.expect("send");
     }
+    // A line longer than the cap: the server held 64 KiB of it at most,
+    // then told the client why and closed.
+    let told = overlong_line(addr).await;
+    println!("a client that sent a line of {} bytes was told {told:?}", MAX_LINE + 1);
+    assert!(told.ends_with("goodbye"), "{told:?}");
     let heard = sprout::joinall(bots).await;
     for (name, heard) in ["alice", "bob", "carol"].iter().zip(&heard) {
         let heard = heard.as_ref().expect("the bot finished");
@@ -171,8 +197,10 @@ fn main() {
                     addr.ip(),
                     addr.port()
                 );
-                let _ = sprout::signal::ctrl_c().await;
-                server.stop();
+                // Ctrl-C (or SIGTERM): the clients get a second to leave,
+                // then are cut off; a second Ctrl-C stops at once.
+                server.stop_on_signals(Duration::from_secs(1)).expect("listen for Ctrl-C");
+                server.finished().await;
             }
             _ => {
                 eprintln!("usage: chat_server [--serve ADDR]");
@@ -180,4 +208,23 @@ fn main() {
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[sprout::test]
+    async fn a_line_over_the_cap_ends_its_client_with_a_message_and_the_room_goes_on() {
+        let (addr, _room, server) = start_server("127.0.0.1:0").await.unwrap();
+        let listener = TcpStream::connect(addr).await.unwrap();
+        let told = overlong_line(addr).await;
+        assert_eq!(told, format!("server: a line longer than {MAX_LINE} bytes; goodbye"));
+        let talker = TcpStream::connect(addr).await.unwrap();
+        talker.write_all(b"still here\n").await.unwrap();
+        let mut heard = BufReader::new(&listener).lines();
+        let line = heard.next().await.unwrap().unwrap();
+        assert!(line.ends_with(": still here"), "{line:?}");
+        server.stop();
+    }
 }

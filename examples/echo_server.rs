@@ -13,9 +13,10 @@
 //! the kernel spreads the connections, and nothing is shared between the
 //! workers (gevent's recipe of one process per core, in one process). With `--upper` it upper-cases what it sends
 //! back, as the gevent demo does. Ctrl-C stops accepting, gives open
-//! connections five seconds, then closes the rest. On Ctrl-C it first
-//! prints each worker's counters (`sprout::metrics()`, docs/debugging.md
-//! "Metrics"), per worker.
+//! connections five seconds, then closes the rest; a second Ctrl-C closes
+//! them at once (`ServerHandle::stop_on_signals_with`). On Ctrl-C it
+//! first prints each worker's counters (`sprout::metrics()`,
+//! docs/debugging.md "Metrics"), per worker.
 //!
 //! Peers that misbehave cost nothing extra: a reset or a timeout ends just
 //! that task; a half-close gets every byte echoed, then the close; a client
@@ -118,13 +119,12 @@ fn main() {
         };
         println!("echo server listening on {}{mode}{cores}", server.local_addr()?);
         let handle = server.handle();
-        sprout::spawn(async move {
-            if sprout::signal::ctrl_c().await.is_ok() {
-                print_metrics(handle.worker_handles()).await;
-                println!("stopping: waiting up to 5 s for {} open connections", handle.connections());
-                handle.stop_graceful(Duration::from_secs(5)).await;
-            }
-        });
+        // Ctrl-C (or SIGTERM): print the counters, then give open
+        // connections up to 5 s; a second Ctrl-C stops at once.
+        let stopping = handle.clone();
+        handle.stop_on_signals_with(Duration::from_secs(5), move || async move {
+            print_metrics(stopping.worker_handles()).await;
+        })?;
         server.serve_forever().await;
         io::Result::Ok(())
     });

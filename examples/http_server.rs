@@ -17,7 +17,8 @@
 //! - `GET /static/<path>`: a file under `--dir` (default `.`), read on the
 //!   blocking pool and sent in 64 KiB chunks.
 //!
-//! Ctrl-C stops it gracefully: requests in flight get 5 s to finish.
+//! Ctrl-C stops it gracefully: requests in flight get 5 s to finish; a
+//! second Ctrl-C stops it at once (`ServerHandle::stop_on_signals`).
 
 use std::path::{Component, Path, PathBuf};
 use std::rc::Rc;
@@ -41,7 +42,7 @@ async fn route(req: Request<Incoming>, dir: Rc<PathBuf>) -> Response<Body> {
 /// Parses the body as JSON and answers `{"you_sent": <it>, "bytes": n}`.
 async fn json_echo(req: Request<Incoming>) -> Response<Body> {
     // At most 1 MiB: a handler decides how much it is willing to hold.
-    let body = match sprout::http::to_bytes(http_body_util::Limited::new(req.into_body(), 1 << 20)).await {
+    let body = match sprout::http::to_bytes_limited(req.into_body(), 1 << 20).await {
         Ok(body) => body,
         Err(e) => return text(StatusCode::PAYLOAD_TOO_LARGE, &format!("{e}\n")),
     };
@@ -140,9 +141,12 @@ fn main() {
             }
         };
         println!("http_server listening on http://{}", server.local_addr().expect("a bound listener"));
-        let handle = server.start();
-        let _ = sprout::signal::ctrl_c().await;
-        let killed = handle.stop_graceful(Duration::from_secs(5)).await;
-        println!("http_server stopped ({killed} connections cut)");
+        // Ctrl-C (or SIGTERM): finish the requests in flight, up to 5 s; a
+        // second Ctrl-C stops at once.
+        if let Err(e) = server.handle().stop_on_signals(Duration::from_secs(5)) {
+            eprintln!("http_server: cannot listen for Ctrl-C: {e}");
+        }
+        server.serve_forever().await;
+        println!("http_server stopped");
     });
 }

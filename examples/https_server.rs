@@ -42,8 +42,10 @@ fn main() {
         println!("https_server on https://localhost:{port}/ (certificate: {})", pem_path.display());
         let handle = server.start();
         if serve_on.is_some() {
-            let _ = sprout::signal::ctrl_c().await;
-            handle.stop_graceful(Duration::from_secs(5)).await;
+            // Ctrl-C (or SIGTERM): requests in flight get 5 s; a second
+            // Ctrl-C stops at once.
+            handle.stop_on_signals(Duration::from_secs(5)).expect("listen for Ctrl-C");
+            handle.finished().await;
             return;
         }
 

@@ -19,6 +19,11 @@ use sprout::queue::Queue;
 use sprout::sync::{Event, Lock};
 use sprout::{Runtime, task};
 
+/// Work that holds the thread: what the blocking detector reports.
+fn crunch() {
+    std::thread::sleep(Duration::from_millis(300));
+}
+
 fn main() {
     let wait_for_signal = std::env::args().any(|a| a == "--wait");
     let rt = Runtime::builder()
@@ -52,15 +57,24 @@ fn main() {
 
         println!("{}", sprout::dump());
 
-        // A task that blocks the thread: std::thread::sleep instead of
-        // sprout::sleep. The monitor thread names it on stderr.
-        task::Builder::new()
-            .name("cruncher")
-            .spawn(async { std::thread::sleep(Duration::from_millis(300)) })
-            .await
-            .expect("cruncher");
+        // A task that blocks the thread (std::thread::sleep instead of
+        // sprout::sleep) once an event lets it go. The monitor thread
+        // prints on stderr its name, the .await it resumed from, and the
+        // thread's stack down to `crunch`.
+        let go = Rc::new(Event::new());
+        let cruncher = task::Builder::new().name("cruncher").spawn({
+            let go = go.clone();
+            async move {
+                go.wait().await;
+                crunch();
+            }
+        });
+        sprout::yield_now().await;
+        go.set();
+        cruncher.await.expect("cruncher");
         // The monitor samples every quarter threshold: give it time to
-        // report the poll's end before the counters print.
+        // see the poll's end. (Its first report reads the program's debug
+        // info for the stack, and may print after the counters.)
         sprout::sleep(Duration::from_millis(100)).await;
 
         if wait_for_signal {

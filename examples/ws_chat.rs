@@ -3,7 +3,9 @@
 //! client has an outbox of at most 1,024 messages and a writer task (the
 //! room, `examples/chat/room.rs`, is shared with `chat_server`); a
 //! client whose outbox overflows, or whose socket takes nothing for a
-//! second, is disconnected, and the others never notice.
+//! second, is disconnected, and the others never notice. A message may be
+//! 64 KiB at most: a client that sends a longer one gets a close frame
+//! saying so (code 1009), and the server never held more than 64 KiB of it.
 //!
 //! ```text
 //! cargo run --release --example ws_chat --features ws            # a demo: server and bots
@@ -24,6 +26,8 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use sprout::http::{Body, Incoming, Request, Response, Server, header};
+use sprout::ws::tungstenite::protocol::CloseFrame;
+use sprout::ws::tungstenite::protocol::frame::coding::CloseCode;
 use sprout::ws::{self, Message};
 
 #[path = "chat/room.rs"]
@@ -31,6 +35,10 @@ mod room;
 
 /// How long one client's socket may take nothing before it is dropped.
 const STALL: Duration = Duration::from_secs(1);
+/// The largest message a client may send, as the line chat's longest
+/// line: a longer one ends its session, with close code 1009 ("message
+/// too big"), and the server never held more than this of it.
+const MAX_MESSAGE: usize = 64 * 1024;
 
 /// The room holds each client's messages to send.
 type Room = room::Room<Message>;
@@ -39,9 +47,9 @@ type Room = room::Room<Message>;
 async fn client(room: Rc<Room>, socket: ws::UpgradedSocket) {
     let (mut sender, mut receiver) = socket.split();
     let (me, name, outbox) = room.enter();
-    let writer_room = room.clone();
+    let (writer_room, writer_outbox) = (room.clone(), outbox.clone());
     let writer = sprout::spawn(async move {
-        while let Ok(msg) = outbox.get().await {
+        while let Ok(msg) = writer_outbox.get().await {
             match sprout::timeout(STALL, sender.send(msg)).await {
                 Ok(Ok(())) => {}
                 Ok(Err(_)) => break,
@@ -50,19 +58,30 @@ async fn client(room: Rc<Room>, socket: ws::UpgradedSocket) {
         }
         let _ = sender.close(None).await;
     });
-    while let Some(Ok(msg)) = receiver.next().await {
-        match msg {
-            Message::Text(text) => room.broadcast(me, &Message::text(format!("{name}: {text}"))),
-            Message::Binary(_) => room.broadcast(me, &msg),
-            Message::Close(_) => break,
-            _ => {}
+    let too_big = loop {
+        match receiver.next().await {
+            Some(Ok(Message::Text(text))) => room.broadcast(me, &Message::text(format!("{name}: {text}"))),
+            Some(Ok(msg @ Message::Binary(_))) => room.broadcast(me, &msg),
+            Some(Ok(Message::Close(_))) | None => break None,
+            Some(Ok(_)) => {}
+            Some(Err(ws::Error::Capacity(e))) => break Some(e),
+            Some(Err(_)) => break None,
         }
         if !room.contains(me) {
-            break; // dropped meanwhile
+            break None; // dropped meanwhile
         }
-    }
+    };
     room.leave(me);
-    writer.kill();
+    match too_big {
+        Some(e) => {
+            // Told why after what was queued; then the writer closes.
+            let frame = CloseFrame { code: CloseCode::Size, reason: e.to_string().into() };
+            let _ = outbox.put_nowait(Message::Close(Some(frame)));
+            outbox.close();
+            let _ = writer.await;
+        }
+        None => writer.kill(),
+    }
 }
 
 /// The HTTP side: the page, or the upgrade to a WebSocket.
@@ -72,7 +91,8 @@ async fn route(room: Rc<Room>, mut req: Request<Incoming>) -> Response<Body> {
         page.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("text/html; charset=utf-8"));
         return page;
     }
-    match ws::upgrade(&mut req) {
+    let limits = ws::Config::default().max_message_size(Some(MAX_MESSAGE)).max_frame_size(Some(MAX_MESSAGE));
+    match ws::upgrade_with_config(&mut req, limits) {
         Ok((response, socket)) => {
             sprout::spawn(async move {
                 if let Ok(socket) = socket.await {
@@ -168,8 +188,10 @@ fn main() {
                 println!(
                     "chat room on http://{addr}/ (a page for browsers; WebSockets on the same port; Ctrl-C stops it)"
                 );
-                let _ = sprout::signal::ctrl_c().await;
-                server.stop();
+                // Ctrl-C (or SIGTERM): the clients get a second to leave,
+                // then are cut off; a second Ctrl-C stops at once.
+                server.stop_on_signals(Duration::from_secs(1)).expect("listen for Ctrl-C");
+                server.finished().await;
             }
             _ => {
                 eprintln!("usage: ws_chat [--serve ADDR]");

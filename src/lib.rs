@@ -40,6 +40,8 @@
 //! | start the loop | `gevent.wait()`, the hub | [`run`], [`Runtime`] |
 //! | a green task | `gevent.spawn`, `Greenlet` | [`spawn`], [`JoinHandle`] |
 //! | wait for many | `joinall`, `iwait`, `killall` | [`joinall`], [`iwait`], [`killall`] |
+//! | tasks that end with their block (and borrow from it) | trio's nursery, `asyncio.TaskGroup` | [`scope()`] |
+//! | a set of tasks, results as they finish | `Group`, tokio's `JoinSet` | [`pool::Group::collecting`] |
 //! | sleep, switch | `gevent.sleep(d)`, `sleep(0)` | [`sleep`], [`yield_now`] |
 //! | time limits | `gevent.Timeout` | [`timeout`] |
 //! | events and locks | `gevent.event`, `threading` | [`sync`] |
@@ -70,6 +72,8 @@
 //!   [`wait`], [`sleep`], [`timeout`], [`interval`], [`yield_now`],
 //!   [`current`], [`Handle`], [`spawn_blocking`]; [`task`] for task-locals
 //!   and graceful kills; [`Runtime`] and [`Builder`] for the settings.
+//! - [`scope()`] and [`mod@scope`]: structured concurrency, child tasks that
+//!   end with their block and may borrow from it (docs/structured.md).
 //! - [`time`]: the clock, deadlines, virtual time ([`time::pause`]).
 //! - [`sync`]: `Event`, `AsyncResult`, `Lock`, `RLock`, `Semaphore`,
 //!   `BoundedSemaphore`, `Condition`, `Barrier`.
@@ -305,3 +309,8 @@ pub mod thread {
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeExample;
+
+/// The structured-concurrency guide's examples, run with the doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/structured.md")]
+pub struct StructuredGuide;

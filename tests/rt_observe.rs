@@ -11,6 +11,7 @@ mod support;
 
 use std::future::{Future, poll_fn};
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use std::thread;
@@ -249,6 +250,69 @@ fn a_task_that_blocks_the_thread_is_reported_by_name_and_a_sleeping_one_is_not()
     assert!(reports.contains(&(blocker.clone(), false)), "{reports:?}");
     assert!(reports.contains(&(blocker, true)), "{reports:?}");
     assert!(reports.iter().all(|(name, _)| name.as_deref() != Some("sleeper")), "{reports:?}");
+}
+
+/// Blocks the thread, as a careless handler would, until the detector
+/// has reported it (or 10 s have passed): its stack is then taken while
+/// it blocks, however slow the machine.
+fn crunch(reported: &AtomicBool) {
+    let since = std::time::Instant::now();
+    while !reported.load(Ordering::Acquire) && since.elapsed() < Duration::from_secs(10) {
+        thread::sleep(Duration::from_millis(10)); // CRUNCH
+    }
+}
+
+#[test]
+fn the_report_shows_the_await_it_resumed_from_and_the_blocked_threads_stack() {
+    let reports = Arc::new(Mutex::new(Vec::new()));
+    let reported = Arc::new(AtomicBool::new(false));
+    let rt = Runtime::builder()
+        .warn_blocking(Duration::from_millis(50))
+        .on_blocking({
+            let (reports, reported) = (reports.clone(), reported.clone());
+            move |r| {
+                reports.lock().unwrap().push(r.clone());
+                reported.store(true, Ordering::Release);
+            }
+        })
+        .build()
+        .unwrap();
+    let event = Rc::new(Event::new());
+    rt.block_on(async {
+        let cruncher = task::Builder::new().name("cruncher").spawn({
+            let event = event.clone();
+            async move {
+                event.wait().await; // RESUMED
+                crunch(&reported);
+            }
+        });
+        yield_now().await;
+        event.set();
+        cruncher.await.unwrap();
+    });
+    drop(rt);
+    let reports = reports.lock().unwrap();
+    let first = reports.iter().find(|r| !r.is_finished()).expect("a report while it blocked");
+    let text = first.to_string();
+    assert_eq!(first.blocker().name(), Some("cruncher"), "{text}");
+    let resumed = first.blocker().resumed_at().expect("the .await it resumed from");
+    assert_eq!((resumed.file(), resumed.line()), (HERE, line_of("// RESUMED")), "{text}");
+    assert!(text.contains(&format!("{HERE}:{}", line_of("// RESUMED"))), "{text}");
+    if cfg!(target_os = "linux") {
+        let stack = first.stack().unwrap_or_else(|| panic!("a stack on Linux:\n{text}"));
+        let at_sleep = stack
+            .frames()
+            .iter()
+            .any(|f| f.file().is_some_and(|file| file.ends_with(HERE)) && f.line() == Some(line_of("// CRUNCH")));
+        assert!(at_sleep, "the frame of the sleep call:\n{text}");
+        assert!(stack.frames().iter().any(|f| f.function().is_some_and(|n| n.contains("crunch"))), "{text}");
+        assert!(text.contains(&format!("{HERE}:{}", line_of("// CRUNCH"))), "{text}");
+    }
+}
+
+/// The line of this file that ends with `marker`.
+fn line_of(marker: &str) -> u32 {
+    support::blocking_report::line_of(include_str!("rt_observe.rs"), marker)
 }
 
 #[test]

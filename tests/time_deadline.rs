@@ -255,3 +255,54 @@ async fn a_process_wait_under_a_deadline_times_out_and_a_later_wait_works() {
     child.start_kill().unwrap();
     assert!(child.wait().await.unwrap().code().is_none());
 }
+
+/// A scope's children are polled inside the scope's poll, so they run
+/// under the deadline around it, and under the scope's own deadline
+/// (`scope::Builder::deadline`): their waits give up with their usual
+/// errors, and their cleanup runs before the scope cancels what is left.
+#[sprout::test(paused)]
+async fn scope_children_run_under_the_deadline_around_them_and_their_scopes() {
+    use sprout::scope::Builder;
+    let (_client, server) = pair().await;
+    let lock = Lock::new(());
+    let _held = lock.lock().await;
+    let cleaned = Cell::new(0);
+    let start = time::now();
+    let out = deadline(at(2), async {
+        sprout::scope(async |s| {
+            s.spawn(async {
+                assert!(current_deadline().is_some());
+                let mut buf = [0; 4];
+                assert_eq!(server.read(&mut buf).await.unwrap_err().kind(), ErrorKind::TimedOut);
+                cleaned.set(cleaned.get() + 1);
+            });
+            s.spawn(async {
+                assert!(lock.lock_timeout(60 * SECOND).await.is_err());
+                cleaned.set(cleaned.get() + 1);
+            });
+        })
+        .await
+    })
+    .await;
+    assert!(matches!(out, Ok(Ok(()))), "the children handled the time-outs themselves");
+    assert_eq!((cleaned.get(), time::now() - start), (2, 2 * SECOND));
+
+    // The scope's own deadline; a child stuck on a plain lock is dropped.
+    let start = time::now();
+    let err = Builder::new()
+        .timeout(3 * SECOND)
+        .run(async |s| {
+            s.spawn(async {
+                assert!(lock.lock_timeout(60 * SECOND).await.is_err());
+                cleaned.set(cleaned.get() + 1);
+            });
+            s.spawn(async {
+                let _never = lock.lock().await;
+            });
+        })
+        .await
+        .unwrap_err();
+    assert!(err.is_deadline_exceeded());
+    assert_eq!((cleaned.get(), time::now() - start), (3, 3 * SECOND), "the cleanup ran before the cancel");
+    assert_eq!(current_deadline(), None);
+}

@@ -14,6 +14,40 @@ use std::time::{Duration, Instant};
 
 use crate::support::server_process::cpu_seconds;
 
+/// Runs the client in a child process pinned to core 1: this bench's own
+/// binary with `--client ADDR --conns .. --size .. --warmup .. --secs ..
+/// --pid ..`, whose `main` hands those to `child_main`.
+pub fn run_in_child(addr: SocketAddr, conns: usize, size: usize, warmup: f64, secs: f64, pid: u32) -> Figures {
+    let exe = std::env::current_exe().expect("own path");
+    let out = std::process::Command::new("taskset")
+        .args(["-c", "1"])
+        .arg(exe)
+        .args(["--client", &addr.to_string(), "--conns", &conns.to_string(), "--size", &size.to_string()])
+        .args(["--warmup", &warmup.to_string(), "--secs", &secs.to_string(), "--pid", &pid.to_string()])
+        .output()
+        .expect("run the client");
+    assert!(out.status.success(), "the client failed: {}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let v: Vec<f64> = text.split_whitespace().map(|s| s.parse().expect("a number")).collect();
+    Figures { rps: v[0], p50_us: v[1], p99_us: v[2], cpu_us_per_req: v[3], total_requests: v[4] }
+}
+
+/// The child's side of `run_in_child`: `addr` is `--client`'s value, `flag`
+/// finds the others. Runs the client on one thread and prints its figures.
+pub fn child_main(addr: &str, flag: impl Fn(&str) -> Option<String>) {
+    let n = |name: &str| flag(name).and_then(|s| s.parse::<f64>().ok()).unwrap_or_else(|| panic!("{name} needed"));
+    let f = client(
+        addr.parse().expect("an address"),
+        n("--conns") as usize,
+        n("--size") as usize,
+        Duration::from_secs_f64(n("--warmup")),
+        Duration::from_secs_f64(n("--secs")),
+        n("--pid") as u32,
+        1,
+    );
+    println!("{} {} {} {} {}", f.rps, f.p50_us, f.p99_us, f.cpu_us_per_req, f.total_requests);
+}
+
 /// One run's figures.
 pub struct Figures {
     pub rps: f64,

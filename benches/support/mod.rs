@@ -57,18 +57,27 @@ pub fn rss_bytes() -> usize {
     pages * 4096
 }
 
+/// One workload's medians, by peer (in `Peer::ALL`'s order), as `main`
+/// printed them: for ratios between workloads.
+pub struct Row {
+    pub name: &'static str,
+    pub medians: Vec<f64>,
+}
+
 /// Parses the command line: `--child <workload> <peer>` runs one
 /// measurement and prints it; otherwise runs every selected workload on
 /// every peer `--runs N` times (default 3) in child processes, prints the
-/// table and writes it to `bench`'s JSON report (see `report`).
-pub fn main(bench: &str, workloads: &[Workload]) {
+/// table and writes it to `bench`'s JSON report (see `report`). Returns
+/// the medians of the workloads it ran (none in a child).
+pub fn main(bench: &str, workloads: &[Workload]) -> Vec<Row> {
     let args: Vec<String> = std::env::args().collect();
+    let mut rows = Vec::new();
     if let Some(pos) = args.iter().position(|a| a == "--child") {
         let w = workloads.iter().find(|w| w.name == args[pos + 1]).expect("unknown workload");
         let peer = Peer::parse(&args[pos + 2]).expect("unknown peer");
         let Measure::Value(v) = (w.run)(peer);
         println!("{v}");
-        return;
+        return rows;
     }
     let runs: usize =
         args.iter().position(|a| a == "--runs").and_then(|p| args.get(p + 1)).and_then(|s| s.parse().ok()).unwrap_or(3);
@@ -119,5 +128,7 @@ pub fn main(bench: &str, workloads: &[Workload]) {
             series = series.peer(peer.name(), runs);
         }
         report.add(series);
+        rows.push(Row { name: w.name, medians });
     }
+    rows
 }

@@ -55,6 +55,31 @@ impl Report {
         self.write();
     }
 
+    /// Adds one series per metric of a workload measured on several peers
+    /// (a load point of an echo bench): `names[i]`'s runs are `runs[i]`,
+    /// one `T` per run, read through each metric's getter; `params`
+    /// describe the workload, `base` names the peer the ratios divide by.
+    pub fn add_metrics<T>(
+        &mut self,
+        workload: &str,
+        params: &[(&str, Value)],
+        base: &str,
+        metrics: &[Metric<T>],
+        names: &[impl AsRef<str>],
+        runs: &[Vec<T>],
+    ) {
+        for &(metric, unit, better, figure) in metrics {
+            let mut series = Series::new(workload, unit).metric(metric).better(better).base(base);
+            for (key, value) in params {
+                series = series.param(key, value.clone());
+            }
+            for (name, runs) in names.iter().zip(runs) {
+                series = series.peer(name.as_ref(), runs.iter().map(figure).collect());
+            }
+            self.add(series);
+        }
+    }
+
     /// Where the report goes.
     pub fn path(&self) -> &PathBuf {
         &self.path

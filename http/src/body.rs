@@ -82,6 +82,15 @@ impl Body {
     }
 }
 
+impl Body {
+    /// Whether this body runs code of its own when polled (a stream, a
+    /// wrapped body), which may panic; whole and incoming bodies do not.
+    #[inline]
+    pub(crate) fn is_streamed(&self) -> bool {
+        matches!(self.kind, Kind::Boxed(_))
+    }
+}
+
 impl Default for Body {
     fn default() -> Body {
         Body::empty()
@@ -177,15 +186,94 @@ where
     }
 }
 
-/// Reads a whole body into one buffer.
+/// Reads a whole body into one buffer, up to
+/// [`limits::MAX_BODY_SIZE`](crate::limits::MAX_BODY_SIZE) (2 MiB): a
+/// peer must not be able to make a handler hold what it likes. For
+/// another bound, [`to_bytes_limited`]; for any size, read it frame by
+/// frame (`http_body_util::BodyExt::frame`).
+///
+/// ```
+/// use sprout_http::{BodyTooLarge, to_bytes};
+///
+/// sprout_runtime::run(async {
+///     let small = sprout_http::Body::from("hello");
+///     assert_eq!(to_bytes(small).await.unwrap(), "hello");
+///     let huge = sprout_http::Body::from(vec![0u8; 3 << 20]);
+///     let error = to_bytes(huge).await.unwrap_err();
+///     assert!(error.downcast_ref::<BodyTooLarge>().is_some());
+/// });
+/// ```
 ///
 /// # Errors
-/// The body's error (the peer reset the connection, say).
+/// [`BodyTooLarge`] past the limit (as soon as the body's announced
+/// length or the bytes read so far pass it); the body's own error (the
+/// peer reset the connection, say).
 pub async fn to_bytes<B>(body: B) -> Result<Bytes, BoxError>
 where
     B: hyper::body::Body,
     B::Error: Into<BoxError>,
 {
-    use http_body_util::BodyExt;
-    Ok(body.collect().await.map_err(Into::into)?.to_bytes())
+    to_bytes_limited(body, crate::limits::MAX_BODY_SIZE).await
 }
+
+/// Reads a whole body into one buffer, refusing one of more than `max`
+/// bytes (`usize::MAX` for no limit): it holds at most `max` bytes.
+///
+/// # Errors
+/// As [`to_bytes`], with `max` as the limit.
+pub async fn to_bytes_limited<B>(body: B, max: usize) -> Result<Bytes, BoxError>
+where
+    B: hyper::body::Body,
+    B::Error: Into<BoxError>,
+{
+    use bytes::Buf;
+    use http_body_util::BodyExt;
+    let too_large = || -> BoxError { Box::new(BodyTooLarge { limit: max }) };
+    if body.size_hint().lower() > max as u64 {
+        return Err(too_large());
+    }
+    let mut body = std::pin::pin!(body);
+    // One chunk is kept as it came (no copy); more are gathered in `joined`.
+    let mut first: Option<Bytes> = None;
+    let mut joined = bytes::BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(mut data) = frame.map_err(Into::into)?.into_data() else { continue }; // trailers
+        let have = first.as_ref().map_or(0, Bytes::len) + joined.len();
+        if data.remaining() > max - have {
+            return Err(too_large());
+        }
+        let data = data.copy_to_bytes(data.remaining());
+        match first.take() {
+            None if joined.is_empty() => first = Some(data),
+            earlier => {
+                if let Some(earlier) = earlier {
+                    joined.extend_from_slice(&earlier);
+                }
+                joined.extend_from_slice(&data);
+            }
+        }
+    }
+    Ok(first.unwrap_or_else(|| joined.freeze()))
+}
+
+/// A body was longer than the limit it was read with ([`to_bytes`],
+/// [`to_bytes_limited`]): nothing past the limit was kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BodyTooLarge {
+    limit: usize,
+}
+
+impl BodyTooLarge {
+    /// The limit, in bytes.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+}
+
+impl fmt::Display for BodyTooLarge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the body is larger than the limit of {} bytes", self.limit)
+    }
+}
+
+impl std::error::Error for BodyTooLarge {}

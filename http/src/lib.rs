@@ -9,6 +9,7 @@
 //!   per-host keep-alive pools, DNS off the loop, redirects, a per-request
 //!   timeout, streamed bodies, `https://` with the `tls` feature.
 //! - [`Body`]: the body type of both, whole or streamed.
+//! - [`limits`]: the default caps on every buffer a peer can grow.
 //! - [`rt`]: hyper's runtime traits on sprout, for driving hyper (or any
 //!   crate built on hyper's traits) by hand.
 //! - `tls` (feature `tls`): rustls through futures-rustls, with the ring
@@ -48,6 +49,7 @@ mod body;
 pub mod client;
 #[cfg(feature = "hyper-util")]
 pub mod connector;
+pub mod limits;
 pub mod rt;
 mod server;
 #[cfg(feature = "tls")]
@@ -56,7 +58,7 @@ mod url;
 #[cfg(feature = "ws")]
 pub mod ws;
 
-pub use body::{Body, BoxError, to_bytes};
+pub use body::{Body, BodyTooLarge, BoxError, to_bytes, to_bytes_limited};
 pub use client::Client;
 #[cfg(feature = "tls")]
 pub use server::serve_tls;

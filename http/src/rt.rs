@@ -237,8 +237,11 @@ where
 {
     #[inline]
     fn execute(&self, future: F) {
-        // Detached: the task runs to its end, its output is dropped.
-        drop(sprout_runtime::spawn(async move {
+        // Detached: the task runs to its end, its output is dropped. It
+        // does the spawning task's work (a connection's HTTP/2 stream), so
+        // reports show that task's name and spawn site.
+        let task = sprout_runtime::task::Builder::new().like_current();
+        drop(task.spawn(async move {
             future.await;
         }));
     }

@@ -8,6 +8,13 @@
 //!   stream from [`tls::accept`](crate::tls::accept)...).
 //! - [`connect`]: open `ws://` or `wss://` (with the `tls` feature) URLs.
 //!
+//! Each has a `_with_config` twin taking a [`Config`]: the limits on what
+//! the peer may make this side hold. The defaults are safe for a server
+//! facing the internet: 4 MiB per message and per frame
+//! ([`limits::MAX_WS_MESSAGE_SIZE`](crate::limits::MAX_WS_MESSAGE_SIZE),
+//! [`limits::MAX_WS_FRAME_SIZE`](crate::limits::MAX_WS_FRAME_SIZE)), where
+//! tungstenite's own are 64 MiB and 16 MiB.
+//!
 //! A [`WebSocketStream`] is a `Stream` of incoming [`Message`]s and a
 //! `Sink` of outgoing ones (`futures_util::{StreamExt, SinkExt}`); its
 //! [`split`](WebSocketStream::split) halves let one task read while
@@ -114,6 +121,36 @@ pub fn upgrade<B>(
     (hyper::Response<crate::Body>, impl std::future::Future<Output = Result<UpgradedSocket, Error>> + use<B>),
     Error,
 > {
+    upgrade_with_config(req, Config::default())
+}
+
+/// [`upgrade`] with the limits of `config` instead of the defaults.
+///
+/// ```
+/// use sprout_http::ws;
+/// # fn app(mut req: sprout_http::Request<sprout_http::Incoming>) -> sprout_http::Response<sprout_http::Body> {
+/// // A chat server: small messages only.
+/// let config = ws::Config::default().max_message_size(Some(64 * 1024)).max_frame_size(Some(64 * 1024));
+/// match ws::upgrade_with_config(&mut req, config) {
+///     Ok((response, socket)) => {
+///         sprout_runtime::spawn(async move { /* socket.await?, then talk */ drop(socket) });
+///         response
+///     }
+///     Err(e) => sprout_http::Response::builder().status(400).body(e.to_string().into()).unwrap(),
+/// }
+/// # }
+/// ```
+///
+/// # Errors
+/// As [`upgrade`].
+#[allow(clippy::result_large_err)] // as `upgrade`
+pub fn upgrade_with_config<B>(
+    req: &mut hyper::Request<B>,
+    config: Config,
+) -> Result<
+    (hyper::Response<crate::Body>, impl std::future::Future<Output = Result<UpgradedSocket, Error>> + use<B>),
+    Error,
+> {
     use hyper::header::{CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION, UPGRADE};
     use tungstenite::error::ProtocolError;
     if req.method() != hyper::Method::GET {
@@ -141,7 +178,7 @@ pub fn upgrade<B>(
     let socket = async move {
         let upgraded = on_upgrade.await.map_err(|e| Error::Io(io::Error::other(e)))?;
         let io = crate::rt::Io::new(upgraded);
-        Ok(WebSocketStream::from_raw_socket(io, tungstenite::protocol::Role::Server, None).await)
+        Ok(WebSocketStream::from_raw_socket(io, tungstenite::protocol::Role::Server, Some(config.inner)).await)
     };
     Ok((response, socket))
 }
@@ -164,7 +201,18 @@ pub async fn accept<S>(stream: S) -> Result<WebSocketStream<S>, Error>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    async_tungstenite::accept_async(stream).await
+    accept_with_config(stream, Config::default()).await
+}
+
+/// [`accept`] with the limits of `config` instead of the defaults.
+///
+/// # Errors
+/// As [`accept`].
+pub async fn accept_with_config<S>(stream: S, config: Config) -> Result<WebSocketStream<S>, Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    async_tungstenite::accept_async_with_config(stream, Some(config.inner)).await
 }
 
 /// Opens a WebSocket to `url` (`ws://host[:port]/path`, or `wss://` with
@@ -181,12 +229,24 @@ where
 /// `ws://h:99999/: port 99999 is out of range (1 to 65535)`), the
 /// connection's or the handshake's error.
 pub async fn connect(url: impl IntoClientRequest + Unpin) -> Result<(WebSocketStream<ClientStream>, Response), Error> {
+    connect_with_config(url, Config::default()).await
+}
+
+/// [`connect`] with the limits of `config` instead of the defaults: what
+/// the server may make this client hold.
+///
+/// # Errors
+/// As [`connect`].
+pub async fn connect_with_config(
+    url: impl IntoClientRequest + Unpin,
+    config: Config,
+) -> Result<(WebSocketStream<ClientStream>, Response), Error> {
     let request = url.into_client_request()?;
     let target = crate::url::target::Target::parse(request.uri(), crate::url::target::WS).map_err(url_error)?;
     let tcp = TcpStream::connect((target.bare_host(), target.port)).await?;
     let _ = tcp.set_nodelay(true);
     let stream = if target.tls { secure_stream(&target.host, tcp).await? } else { ClientStream::Plain(tcp) };
-    async_tungstenite::client_async(request, stream).await
+    async_tungstenite::client_async_with_config(request, stream, Some(config.inner)).await
 }
 
 /// A URL that cannot be used, as tungstenite's error.
@@ -258,5 +318,84 @@ impl AsyncWrite for ClientStream {
             #[cfg(feature = "tls")]
             ClientStream::Tls(s) => Pin::new(&mut **s).poll_close(cx),
         }
+    }
+}
+
+/// What a WebSocket's peer may make this side hold: the largest message
+/// and frame it accepts (by default
+/// [`limits::MAX_WS_MESSAGE_SIZE`](crate::limits::MAX_WS_MESSAGE_SIZE) and
+/// [`limits::MAX_WS_FRAME_SIZE`](crate::limits::MAX_WS_FRAME_SIZE), 4 MiB
+/// each). Pass it to [`upgrade_with_config`], [`accept_with_config`] or
+/// [`connect_with_config`].
+///
+/// A frame whose header announces more than `max_frame_size` is refused
+/// before its payload is read; a message whose frames add up to more than
+/// `max_message_size` is refused as the frame that crosses the line
+/// arrives. Either way the socket's next item is
+/// `Err(Error::Capacity(..))` (`MessageTooLong`) and the connection is
+/// done: drop it (it closes), or send a close frame with code 1009
+/// (`CloseCode::Size`) first. So one connection holds at most about
+/// `max_message_size + max_frame_size` of a peer's data (a message being
+/// assembled and the frame being read), besides its read buffer.
+///
+/// ```
+/// use sprout_http::ws::Config;
+///
+/// let default = Config::default();
+/// assert_eq!(default.get_max_message_size(), Some(sprout_http::limits::MAX_WS_MESSAGE_SIZE));
+/// let small = Config::default().max_message_size(Some(64 * 1024)).max_frame_size(Some(16 * 1024));
+/// assert_eq!(small.get_max_frame_size(), Some(16 * 1024));
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct Config {
+    inner: tungstenite::protocol::WebSocketConfig,
+}
+
+impl Config {
+    /// The largest message (the payloads of its frames together) to
+    /// accept; `None` for no limit.
+    #[must_use]
+    pub fn max_message_size(mut self, max: Option<usize>) -> Config {
+        self.inner.max_message_size = max;
+        self
+    }
+
+    /// The largest frame payload to accept; `None` for no limit.
+    #[must_use]
+    pub fn max_frame_size(mut self, max: Option<usize>) -> Config {
+        self.inner.max_frame_size = max;
+        self
+    }
+
+    /// The largest message accepted.
+    pub fn get_max_message_size(&self) -> Option<usize> {
+        self.inner.max_message_size
+    }
+
+    /// The largest frame accepted.
+    pub fn get_max_frame_size(&self) -> Option<usize> {
+        self.inner.max_frame_size
+    }
+
+    /// tungstenite's settings, for what this type does not cover (buffer
+    /// sizes, unmasked frames).
+    pub fn into_tungstenite(self) -> tungstenite::protocol::WebSocketConfig {
+        self.inner
+    }
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        let inner = tungstenite::protocol::WebSocketConfig::default()
+            .max_message_size(Some(crate::limits::MAX_WS_MESSAGE_SIZE))
+            .max_frame_size(Some(crate::limits::MAX_WS_FRAME_SIZE));
+        Config { inner }
+    }
+}
+
+/// tungstenite's settings as they are, limits included.
+impl From<tungstenite::protocol::WebSocketConfig> for Config {
+    fn from(inner: tungstenite::protocol::WebSocketConfig) -> Config {
+        Config { inner }
     }
 }

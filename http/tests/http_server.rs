@@ -3,11 +3,12 @@
 
 mod support;
 
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use sprout_http::{Client, Server};
-use sprout_net::TcpStream;
-use support::{Errors, raw, read_until_close, routes, run};
+use sprout_http::{Body, Client, Server};
+use sprout_net::{ServerHandle, TcpStream};
+use support::{Errors, raw, read_until_close, routes, run, run_paused};
 
 #[test]
 fn keep_alive_serves_many_requests_on_one_connection() {
@@ -110,18 +111,23 @@ fn a_client_that_stalls_mid_headers_is_cut_off_by_the_header_timeout() {
     });
 }
 
+/// The test routes with these timeouts, reporting to `errors`: its
+/// address and handle, started.
+async fn with_timeouts(header_read: Duration, keep_alive: Duration, errors: &Errors) -> (SocketAddr, ServerHandle) {
+    let server = Server::bind("127.0.0.1:0", routes)
+        .await
+        .unwrap()
+        .header_read_timeout(Some(header_read))
+        .keep_alive_timeout(Some(keep_alive))
+        .on_error(errors.hook());
+    (server.local_addr().unwrap(), server.start())
+}
+
 #[test]
 fn the_header_timeout_does_not_cut_a_slow_handler_and_keep_alive_idles_out() {
     run(async {
         let errors = Errors::default();
-        let server = Server::bind("127.0.0.1:0", routes)
-            .await
-            .unwrap()
-            .header_read_timeout(Some(Duration::from_millis(50)))
-            .keep_alive_timeout(Some(Duration::from_millis(300)))
-            .on_error(errors.hook());
-        let addr = server.local_addr().unwrap();
-        let handle = server.start();
+        let (addr, handle) = with_timeouts(Duration::from_millis(50), Duration::from_millis(300), &errors).await;
         let stream = TcpStream::connect(addr).await.unwrap();
         // The handler takes 200 ms, four header timeouts.
         let sent = Instant::now();
@@ -281,5 +287,153 @@ fn serve_forever_returns_once_a_graceful_stop_has_drained() {
         serving.await.unwrap();
         assert_eq!(handle.connections(), 0, "serve_forever returned before the drain");
         assert!(request.await.unwrap().ends_with("slow"));
+    });
+}
+
+/// Issue 18, bug 5: a whole request and half of the next head in one
+/// write. The half head sat in hyper's buffer where the clock could not
+/// see it, so the connection idled out after the keep-alive timeout
+/// instead of the header-read one.
+#[test]
+fn a_pipelined_half_head_times_out_as_a_head_not_as_an_idle_connection() {
+    for first in [
+        &b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"[..],
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+    ] {
+        run_paused(async move {
+            let errors = Errors::default();
+            let (addr, handle) = with_timeouts(Duration::from_secs(1), Duration::from_secs(10), &errors).await;
+            let stream = TcpStream::connect(addr).await.unwrap();
+            let start = sprout_runtime::time::now();
+            stream.write_all(&[first, b"GET / HTTP/1.1\r\nHo"].concat()).await.unwrap();
+            let reply = read_until_close(&stream).await;
+            let took = sprout_runtime::time::now() - start;
+            assert!(reply.starts_with("HTTP/1.1 200 OK"), "the first request is answered: {reply:?}");
+            assert_eq!(reply.matches("HTTP/1.1").count(), 1, "{reply:?}");
+            // Virtual time: exact, whatever the machine's speed.
+            assert!(took >= Duration::from_secs(1), "not before the header-read timeout: {took:?}");
+            assert!(took < Duration::from_secs(10), "closed by the keep-alive timeout: {took:?}");
+            let errors = errors.all();
+            assert_eq!(errors.len(), 1, "{errors:?}");
+            assert!(errors[0].contains("timed out reading the request head"), "{errors:?}");
+            handle.stop();
+        });
+    }
+}
+
+/// The other side of bug 5's fix: an idle connection after a request that
+/// came whole (with its body, or pipelined behind another) still gets the
+/// keep-alive timeout, and every pipelined request is answered.
+#[test]
+fn pipelined_requests_are_all_answered_and_then_idle_out_on_the_keep_alive_timeout() {
+    run_paused(async {
+        let errors = Errors::default();
+        let (addr, handle) = with_timeouts(Duration::from_secs(1), Duration::from_secs(10), &errors).await;
+        let stream = TcpStream::connect(addr).await.unwrap();
+        let start = sprout_runtime::time::now();
+        let requests = [
+            &b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"[..],
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nlength",
+            b"\r\nPOST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4;x=y\r\nchun\r\n3\r\nked\r\n0\r\nT: 1\r\n\r\n",
+            b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n",
+        ]
+        .concat();
+        stream.write_all(&requests).await.unwrap();
+        let reply = read_until_close(&stream).await;
+        let took = sprout_runtime::time::now() - start;
+        assert_eq!(reply.matches("HTTP/1.1 200 OK").count(), 4, "{reply:?}");
+        assert!(reply.contains("hello") && reply.contains("length") && reply.ends_with("slow"), "{reply:?}");
+        // The slow handler's 200 ms, then the keep-alive timeout.
+        assert!(took >= Duration::from_millis(10_200), "{took:?}");
+        assert!(errors.all().is_empty(), "an idle close is not an error: {:?}", errors.all());
+        handle.stop();
+    });
+}
+
+/// A handler whose streamed body panics: on its first poll (`/first`),
+/// or after a chunk went out (`/later`).
+async fn panicking_bodies(req: sprout_http::Request<sprout_http::Incoming>) -> sprout_http::Response<Body> {
+    use futures_util::stream;
+    let body = match req.uri().path() {
+        "/first" => {
+            Body::stream(stream::poll_fn(|_| -> std::task::Poll<Option<Result<&'static str, std::io::Error>>> {
+                panic!("boom in the body")
+            }))
+        }
+        "/later" => Body::stream(stream::unfold(0, |sent| async move {
+            if sent == 0 {
+                return Some((Ok::<_, std::io::Error>("partial"), 1));
+            }
+            // The head and the first chunk go out meanwhile.
+            sprout_runtime::sleep(Duration::from_millis(10)).await;
+            panic!("boom mid-body")
+        })),
+        _ => Body::from("fine"),
+    };
+    sprout_http::Response::new(body)
+}
+
+/// Issue 18, bug 8: a streamed body that panics before anything was sent
+/// answers 500, as a handler's panic does (it used to abort the
+/// connection with zero bytes), and the panic is reported.
+#[test]
+fn a_body_that_panics_before_anything_was_sent_answers_500() {
+    run(async {
+        let errors = Errors::default();
+        let server = Server::bind("127.0.0.1:0", panicking_bodies).await.unwrap().on_error(errors.hook());
+        let addr = server.local_addr().unwrap();
+        let handle = server.start();
+        let stream = TcpStream::connect(addr).await.unwrap();
+        stream
+            .write_all(b"GET /first HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let reply = read_until_close(&stream).await;
+        assert!(reply.starts_with("HTTP/1.1 500 Internal Server Error"), "{reply:?}");
+        assert!(reply.ends_with("fine"), "the connection goes on: {reply:?}");
+        let seen = errors.all();
+        assert_eq!(seen.len(), 1, "{seen:?}");
+        assert!(
+            seen[0].starts_with("Panic") && seen[0].contains("the response body panicked: boom in the body"),
+            "{seen:?}"
+        );
+
+        // The same over HTTP/2, where hyper polls the body in a task of its own.
+        use sprout_http::rt::{Exec, Io};
+        let stream = TcpStream::connect(addr).await.unwrap();
+        let (mut send, conn) = hyper::client::conn::http2::handshake(Exec, Io::new(stream)).await.unwrap();
+        sprout_runtime::spawn(conn);
+        let req =
+            hyper::Request::get(format!("http://{addr}/first")).body(http_body_util::Empty::<bytes::Bytes>::new());
+        let resp = send.send_request(req.unwrap()).await.unwrap();
+        assert_eq!(resp.status(), 500);
+        assert_eq!(errors.all().len(), 2, "{:?}", errors.all());
+        handle.stop();
+    });
+}
+
+/// Issue 18, bug 8: once the head is out, a panicking body ends the
+/// connection (the chunked body is cut short, never terminated as if
+/// complete), the panic is reported, and the server goes on.
+#[test]
+fn a_body_that_panics_mid_way_closes_the_connection_and_is_reported() {
+    run(async {
+        let errors = Errors::default();
+        let server = Server::bind("127.0.0.1:0", panicking_bodies).await.unwrap().on_error(errors.hook());
+        let addr = server.local_addr().unwrap();
+        let handle = server.start();
+        let reply = raw(addr, b"GET /later HTTP/1.1\r\nHost: x\r\n\r\n").await;
+        assert!(reply.starts_with("HTTP/1.1 200 OK") && reply.contains("partial"), "{reply:?}");
+        assert!(!reply.ends_with("0\r\n\r\n"), "the body must not look complete: {reply:?}");
+        let errors = errors.all();
+        assert!(!errors.is_empty(), "the panic is reported");
+        assert!(
+            errors[0].starts_with("Panic") && errors[0].contains("the response body panicked: boom mid-body"),
+            "{errors:?}"
+        );
+        let reply = raw(addr, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
+        assert!(reply.ends_with("fine"), "{reply:?}");
+        handle.stop();
     });
 }

@@ -219,3 +219,203 @@ fn a_websocket_upgrades_from_a_request_of_the_http_server() {
         handle.stop();
     });
 }
+
+/// A WebSocket server on `StreamServer` that reads one message with
+/// `config` and puts what it got (its length, or the error) in `got`.
+async fn one_message_server(
+    config: ws::Config,
+) -> (String, sprout_net::ServerHandle, Rc<Queue<Result<usize, String>>>) {
+    let got = Rc::new(Queue::new(0));
+    let put = got.clone();
+    let server = StreamServer::bind("127.0.0.1:0", move |stream, _| {
+        let put = put.clone();
+        async move {
+            let mut socket = ws::accept_with_config(stream, config).await.unwrap();
+            let result = match socket.next().await.unwrap() {
+                Ok(msg) => Ok(msg.len()),
+                Err(e) => Err(format!("{e:?}")),
+            };
+            put.put_nowait(result).unwrap();
+        }
+    })
+    .await
+    .unwrap();
+    let url = format!("ws://{}/", server.local_addr().unwrap());
+    (url, server.start(), got)
+}
+
+/// Issue 18, bug 6: a message over the default limit (4 MiB) is refused
+/// (tungstenite's own default accepted up to 64 MiB), whether it comes as
+/// one frame or as frames each under the frame limit.
+#[test]
+fn a_message_over_the_default_limit_is_refused() {
+    use ws::tungstenite::protocol::frame::{
+        Frame,
+        coding::{Data, OpCode},
+    };
+    run(async {
+        let (url, handle, got) = one_message_server(ws::Config::default()).await;
+        let five_mib = 5 << 20;
+        let (mut socket, _) = ws::connect(&url).await.unwrap();
+        let _ = socket.send(Message::binary(vec![7u8; five_mib])).await;
+        let refused = got.get().await.unwrap().unwrap_err();
+        assert!(refused.contains("MessageTooLong") && refused.contains(&five_mib.to_string()), "{refused}");
+
+        let (mut socket, _) = ws::connect(&url).await.unwrap();
+        let mib = vec![1u8; 1 << 20];
+        let mut sent = Ok(());
+        for i in 0..5 {
+            let opcode = if i == 0 { OpCode::Data(Data::Binary) } else { OpCode::Data(Data::Continue) };
+            let frame = Frame::message(mib.clone(), opcode, i == 4);
+            sent = sent.and(socket.send(Message::Frame(frame)).await);
+        }
+        let _ = sent; // the server may have closed before the last frame
+        let refused = got.get().await.unwrap().unwrap_err();
+        assert!(refused.contains("MessageTooLong") && refused.contains(&(five_mib).to_string()), "{refused}");
+
+        // Under the limit: accepted.
+        let (mut socket, _) = ws::connect(&url).await.unwrap();
+        socket.send(Message::binary(vec![7u8; 3 << 20])).await.unwrap();
+        assert_eq!(got.get().await.unwrap(), Ok(3 << 20));
+        handle.stop();
+    });
+}
+
+/// A frame that announces more than the frame limit is refused from its
+/// header, before its payload is read or room made for it: here the
+/// payload never comes, and the refusal is the limit's, not an EOF.
+#[test]
+fn a_frame_header_over_the_limit_is_refused_before_its_payload() {
+    run(async {
+        let (url, handle, got) = one_message_server(ws::Config::default()).await;
+        let (mut socket, _) = ws::connect(&url).await.unwrap();
+        let ws::ClientStream::Plain(tcp) = socket.get_mut() else { unreachable!("ws://") };
+        let announced: u64 = 10 << 20;
+        // FIN + binary; masked, 64-bit length; the mask; no payload.
+        let mut header = vec![0x82, 0x80 | 127];
+        header.extend_from_slice(&announced.to_be_bytes());
+        header.extend_from_slice(&[1, 2, 3, 4]);
+        tcp.write_all(&header).await.unwrap();
+        tcp.shutdown(std::net::Shutdown::Write).unwrap();
+        let refused = got.get().await.unwrap().unwrap_err();
+        assert!(refused.contains("MessageTooLong") && refused.contains(&announced.to_string()), "{refused}");
+        handle.stop();
+    });
+}
+
+/// The limits are the caller's to choose: a server that allows 8 MiB takes
+/// a 5 MiB message, and a client that allows 1 KiB refuses a larger one
+/// from its server.
+#[test]
+fn the_limits_are_configurable_on_both_sides() {
+    run(async {
+        let big = ws::Config::default().max_message_size(Some(8 << 20)).max_frame_size(Some(8 << 20));
+        let (url, handle, got) = one_message_server(big).await;
+        let (mut socket, _) = ws::connect(&url).await.unwrap();
+        socket.send(Message::binary(vec![7u8; 5 << 20])).await.unwrap();
+        assert_eq!(got.get().await.unwrap(), Ok(5 << 20));
+        handle.stop();
+
+        let server = StreamServer::bind("127.0.0.1:0", |stream, _| async move {
+            let mut socket = ws::accept(stream).await?;
+            socket.send(Message::text("x".repeat(2048))).await?;
+            socket.next().await; // until the client goes
+            Ok::<_, ws::Error>(())
+        })
+        .await
+        .unwrap();
+        let url = format!("ws://{}/", server.local_addr().unwrap());
+        let handle = server.start();
+        let small = ws::Config::default().max_message_size(Some(1024)).max_frame_size(Some(1024));
+        let (mut socket, _) = ws::connect_with_config(&url, small).await.unwrap();
+        let refused = socket.next().await.unwrap().unwrap_err();
+        assert!(matches!(refused, ws::Error::Capacity(_)), "{refused:?}");
+        handle.stop();
+    });
+}
+
+mod handshake_headers {
+    //! The upgrade's hand-written header checks (`Connection` and
+    //! `Upgrade` are comma-separated token lists, case-insensitive, maybe
+    //! spread over several header lines), fuzzed against what the request
+    //! was built to say.
+    use proptest::prelude::*;
+    use sprout_http::ws;
+
+    /// Tokens a client might send; `true` for the one being looked for.
+    fn token(wanted: &'static str) -> impl Strategy<Value = (String, bool)> {
+        let decoys = ["keep-alive", "close", "h2c", "upgrade-insecure", "websockets", "web socket", "x"];
+        prop_oneof![
+            (prop::sample::select(decoys.to_vec()), "[ \t]{0,2}", "[ \t]{0,2}")
+                .prop_map(|(t, l, r)| (format!("{l}{t}{r}"), false)),
+            (prop::collection::vec(any::<bool>(), wanted.len()), "[ \t]{0,2}", "[ \t]{0,2}").prop_map(
+                move |(caps, l, r)| {
+                    let t: String =
+                        wanted.chars().zip(caps).map(|(c, up)| if up { c.to_ascii_uppercase() } else { c }).collect();
+                    (format!("{l}{t}{r}"), true)
+                }
+            ),
+        ]
+    }
+
+    /// A header given as token lists on 0 to 3 lines: the lines, and
+    /// whether the wanted token is among them.
+    fn header(wanted: &'static str) -> impl Strategy<Value = (Vec<String>, bool)> {
+        prop::collection::vec(prop::collection::vec(token(wanted), 1..4), 0..3).prop_map(|lines| {
+            let has = lines.iter().flatten().any(|(_, is)| *is);
+            (lines.iter().map(|line| line.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>().join(",")).collect(), has)
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        #[test]
+        fn the_upgrade_is_accepted_exactly_when_the_headers_ask_for_it(
+            (connection, asks_upgrade) in header("upgrade"),
+            (upgrade, asks_websocket) in header("websocket"),
+            get in any::<bool>(),
+            version in prop_oneof![Just(Some("13")), Just(Some("8")), Just(None)],
+            key in any::<bool>(),
+            junk in prop::collection::vec(any::<u8>(), 0..8),
+        ) {
+            let mut builder = sprout_http::Request::builder().method(if get { "GET" } else { "POST" }).uri("/ws");
+            for line in &connection {
+                builder = builder.header("connection", line.as_str());
+            }
+            for line in &upgrade {
+                builder = builder.header("upgrade", line.as_str());
+            }
+            if let Some(version) = version {
+                builder = builder.header("sec-websocket-version", version);
+            }
+            if key {
+                builder = builder.header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==");
+            }
+            // Bytes that are not text must not upset the checks.
+            if let Ok(value) = sprout_http::header::HeaderValue::from_bytes(&junk) {
+                builder = builder.header("connection", value.clone()).header("upgrade", value);
+            }
+            let mut req = builder.body(()).unwrap();
+            prop_assert_eq!(ws::is_upgrade_request(&req), asks_websocket || token_in_junk(&junk, "websocket"));
+            let valid = get
+                && (asks_upgrade || token_in_junk(&junk, "upgrade"))
+                && (asks_websocket || token_in_junk(&junk, "websocket"))
+                && version == Some("13")
+                && key;
+            match ws::upgrade(&mut req) {
+                Ok((response, _socket)) => {
+                    prop_assert!(valid);
+                    prop_assert_eq!(response.status(), 101);
+                    prop_assert_eq!(&response.headers()["sec-websocket-accept"], "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+                }
+                Err(_) => prop_assert!(!valid),
+            }
+        }
+    }
+
+    /// Whether the junk line happens to be a list holding `token`.
+    fn token_in_junk(junk: &[u8], token: &str) -> bool {
+        std::str::from_utf8(junk).is_ok_and(|s| s.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+    }
+}

@@ -88,7 +88,7 @@ fn body_ident() -> syn::Ident {
 fn check_signature(function: &ItemFn, what: &str) -> syn::Result<()> {
     let sig = &function.sig;
     if sig.asyncness.is_none() {
-        return Err(Error::new_spanned(sig.fn_token, format!("{what} needs an `async fn`")));
+        return Err(Error::new(sig.fn_token.span, format!("{what} needs an `async fn`")));
     }
     if !sig.inputs.is_empty() {
         return Err(Error::new_spanned(&sig.inputs, format!("{what}: the function takes no arguments")));

@@ -17,7 +17,8 @@
 //!   any file descriptor (gevent's `wait_read`, tokio's `AsyncFd`).
 //! - [`io::Lent`]: `read_lent()` on every stream waits with no buffer and
 //!   reads into one lent for the moment, so idle connections cost little.
-//! - [`signal`]: `ctrl_c().await`, `on_signal(SIGTERM)`.
+//! - [`signal`]: `ctrl_c().await`, `on_signal(SIGTERM)`; a server's
+//!   shutdown on Ctrl-C is [`ServerHandle::stop_on_signals`].
 //! - [`process`]: child processes, their pipes and exit statuses
 //!   (`gevent.subprocess`).
 //!

@@ -1,5 +1,30 @@
 //! Unix signals as awaitable events: [`ctrl_c`] and [`on_signal`].
 //!
+//! A server's shutdown on Ctrl-C is one call:
+//! [`ServerHandle::stop_on_signals`](crate::server::ServerHandle::stop_on_signals)
+//! drains on the first `SIGINT` or `SIGTERM` and stops at once on the
+//! second, as most servers do. Written by hand, that is a listener from
+//! [`on_signal`] kept through the drain, since a later press must still
+//! be heard (`ctrl_c()` stops listening once it returns):
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use sprout_net::signal::{SIGINT, on_signal};
+//!
+//! # async fn example(handle: sprout_net::ServerHandle) -> std::io::Result<()> {
+//! let int = on_signal(SIGINT)?;
+//! int.recv().await?; // the first press: drain for up to 5 s
+//! let drain = sprout_runtime::spawn({
+//!     let handle = handle.clone();
+//!     async move { handle.stop_graceful(Duration::from_secs(5)).await }
+//! });
+//! int.recv().await?; // a second press: stop now
+//! handle.stop_graceful(Duration::ZERO).await;
+//! drop(drain);
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! A signal handler may run at any instant on any thread, so it must not
 //! touch the runtime. Here each listener owns a socket pair: the handler
 //! only writes one byte to the sending end (`write(2)` is
@@ -34,7 +59,12 @@ pub use libc::{SIGALRM, SIGCHLD, SIGHUP, SIGINT, SIGPIPE, SIGQUIT, SIGTERM, SIGU
 /// Waits for one Ctrl-C (`SIGINT`).
 ///
 /// The handler is installed when the future is first polled; a Ctrl-C
-/// before that terminates the process as usual.
+/// before that terminates the process as usual. Once this returns,
+/// nothing listens any more, and a later Ctrl-C is ignored (see the
+/// module docs): a program that has more to do after the first press,
+/// such as draining a server, should keep a listener from [`on_signal`]
+/// for the second one, or use
+/// [`ServerHandle::stop_on_signals`](crate::server::ServerHandle::stop_on_signals).
 ///
 /// ```no_run
 /// sprout_runtime::run(async {

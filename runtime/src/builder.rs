@@ -128,10 +128,15 @@ impl Builder {
     /// Starts a monitor thread that reports any single poll that holds the
     /// runtime thread longer than `threshold` (a CPU loop, a blocking
     /// call): once while it lasts, naming the task, its name and spawn
-    /// site, and once when it returns, with the total. Like gevent's
-    /// `monitor_thread` with `max_blocking_time`. Reports go to stderr, or
-    /// to [`on_blocking`](Self::on_blocking). Off by default; on, it costs
-    /// one store per poll, and no clock reading on the runtime thread.
+    /// site, the `.await` it resumed from and (on Linux) the thread's
+    /// stack down to the blocking call, and once when it returns, with the
+    /// total. Like gevent's `monitor_thread` with `max_blocking_time`.
+    /// Reports go to stderr, or to [`on_blocking`](Self::on_blocking). Off
+    /// by default; on, it costs two stores per poll, and no clock reading
+    /// on the runtime thread. The stack is taken with a `SIGURG` sent to
+    /// the runtime thread, once per reported poll (`docs/debugging.md`,
+    /// "Finding a blocking task", says what that means for a program's
+    /// own signal handlers and blocking calls).
     ///
     /// ```
     /// use std::sync::{Arc, Mutex};
@@ -160,9 +165,10 @@ impl Builder {
         self
     }
 
-    /// Where the blocking detector's reports go, instead of one line on
-    /// stderr each. `f` runs on the monitor thread. Has an effect only
-    /// with [`warn_blocking`](Self::warn_blocking).
+    /// Where the blocking detector's reports go, instead of stderr. `f`
+    /// runs on a thread of the monitor's, which symbolizes the stack
+    /// first, one report at a time and in order. Has an effect only with
+    /// [`warn_blocking`](Self::warn_blocking).
     pub fn on_blocking(mut self, f: impl Fn(&BlockingReport) + Send + Sync + 'static) -> Builder {
         self.observe.on_blocking = Some(Arc::new(f));
         self

@@ -9,6 +9,8 @@
 //! - [`joinall`], [`iwait`], [`killall`], [`wait`]: wait for many tasks;
 //!   [`wait_any`], [`wait_objects`], [`iwait_objects`]: for anything
 //!   [`Waitable`] (tasks, events, results, tokens, queue and socket readiness).
+//! - [`scope()`], [`mod@scope`]: structured concurrency: child tasks that end with their
+//!   block and may borrow from it.
 //! - [`sleep`], [`timeout`], [`interval`], [`yield_now`]: time and switching;
 //!   [`deadline`], [`current_deadline`]: deadlines that bound every wait beneath them.
 //! - [`CancelToken`]: ask running work to stop.
@@ -58,6 +60,7 @@ pub mod queue;
 mod reactor;
 mod runtime;
 pub mod sched;
+pub mod scope;
 mod scoped;
 pub mod sync;
 pub mod task;
@@ -72,6 +75,7 @@ pub use join::{Iwait, JoinAll, JoinSome, Joined, Wait, iwait, joinall, killall, 
 pub use observe::{dump, metrics};
 pub use runtime::Runtime;
 pub use sched::coop;
+pub use scope::scope;
 pub use sync::CancelToken;
 pub use task::harness::PanicPolicy;
 pub use task::{JoinError, JoinHandle, TaskId, TaskInfo, TryJoinError, current, spawn, spawn_later, yield_now};

@@ -8,11 +8,14 @@
 //! - for the network tests, the echo handler, loopback pairs, and hang
 //!   guards ([`within`] inside a runtime, [`watchdog`] around one);
 //! - for the thread-safe hand-off tests, their rounds and deadline
-//!   ([`handoff`]).
+//!   ([`handoff`]);
+//! - for the tests of the blocking detector's report on a server, the
+//!   child process and the checks ([`blocking_report`]).
 //!
 //! Each test binary uses part of it.
 #![allow(dead_code)]
 
+pub mod blocking_report;
 pub mod handoff;
 
 use std::cell::Cell;

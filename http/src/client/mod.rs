@@ -438,6 +438,7 @@ pub(crate) enum Kind {
     ConnectTimeout,
     Redirects,
     Http,
+    BodyTooLarge,
 }
 
 impl Error {
@@ -475,6 +476,12 @@ impl Error {
         Error::new(Kind::Http, e)
     }
 
+    /// A body read whole failed: too large, or the connection's error.
+    pub(crate) fn body(e: crate::BoxError) -> Error {
+        let kind = if e.is::<crate::BodyTooLarge>() { Kind::BodyTooLarge } else { Kind::Http };
+        Error { kind, source: e }
+    }
+
     /// The URL (of the request, or of a redirect) cannot be used: see
     /// [`url_error`](Self::url_error) for why.
     pub fn is_url(&self) -> bool {
@@ -507,6 +514,12 @@ impl Error {
     /// Too many redirects.
     pub fn is_redirect(&self) -> bool {
         self.kind == Kind::Redirects
+    }
+
+    /// A body read whole ([`Response::bytes`], [`Response::text`]) was
+    /// larger than its limit.
+    pub fn is_body_too_large(&self) -> bool {
+        self.kind == Kind::BodyTooLarge
     }
 }
 

@@ -88,19 +88,33 @@ impl Response {
         }
     }
 
-    /// The whole body.
+    /// The whole body, up to
+    /// [`limits::MAX_RESPONSE_SIZE`](crate::limits::MAX_RESPONSE_SIZE)
+    /// (16 MiB): a server must not be able to make the client hold what it
+    /// likes. For another bound, [`bytes_limited`](Self::bytes_limited);
+    /// for any size, [`chunk`](Self::chunk).
     ///
     /// # Errors
-    /// The connection failed mid-body, or the request's time limit passed.
+    /// The body is larger than the limit ([`Error::is_body_too_large`]);
+    /// the connection failed mid-body, or the request's time limit passed.
     pub async fn bytes(self) -> Result<Bytes, Error> {
-        use http_body_util::BodyExt;
-        Ok(within(self.deadline, self.body.collect()).await?.map_err(Error::http)?.to_bytes())
+        self.bytes_limited(crate::limits::MAX_RESPONSE_SIZE).await
     }
 
-    /// The whole body as text (invalid UTF-8 replaced, as `requests`' `.text` does).
+    /// The whole body, refusing one of more than `max` bytes (`usize::MAX`
+    /// for no limit).
     ///
     /// # Errors
-    /// The connection failed mid-body, or the request's time limit passed.
+    /// As [`bytes`](Self::bytes), with `max` as the limit.
+    pub async fn bytes_limited(self, max: usize) -> Result<Bytes, Error> {
+        within(self.deadline, crate::body::to_bytes_limited(self.body, max)).await?.map_err(Error::body)
+    }
+
+    /// The whole body as text (invalid UTF-8 replaced, as `requests`'
+    /// `.text` does), up to the limit of [`bytes`](Self::bytes).
+    ///
+    /// # Errors
+    /// As [`bytes`](Self::bytes).
     pub async fn text(self) -> Result<String, Error> {
         let bytes = self.bytes().await?;
         Ok(String::from_utf8_lossy(&bytes).into_owned())

@@ -1,37 +1,12 @@
-//! One connection: hyper over the stream, sprout's clock, graceful stop.
-//!
-//! # The clock
-//! A connection is in one of three phases, kept in [`Clock`] and moved by
-//! the three parties that see the changes:
-//!
-//! | phase | entered when | by | deadline |
-//! | --- | --- | --- | --- |
-//! | `Head` | the connection is accepted; bytes arrive while `Idle` | [`serve`], [`Watched`] | header-read timeout |
-//! | `Busy` | hyper calls the handler | `service::Svc` | none |
-//! | `Idle` | the last response in flight has been sent (its body dropped) | `service::Tracked` | keep-alive timeout |
-//!
-//! The connection's task keeps one sprout timer and arms it lazily: the
-//! phase changes only write a deadline into a `Cell`; the task re-arms the
-//! timer when it is about to sleep and the timer would fire *later* than
-//! the deadline. A timer that fires early (the deadline moved on) is
-//! re-armed; one that fires while `Busy` is ignored. On a busy keep-alive
-//! connection the timing wheel is therefore touched about once per
-//! keep-alive period, not once per request.
-//!
-//! HTTP/2 connections never enter `Head`: a stream of pings or window
-//! updates is not a slow request head.
+//! One connection: hyper over the stream, under the connection's clock
+//! ([`clock`](super::clock)) and the server's stop.
 
-use std::cell::Cell;
 use std::future::{Future, poll_fn};
 use std::io;
 use std::net::SocketAddr;
 use std::pin::{Pin, pin};
 use std::rc::Rc;
-use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64};
-use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::task::Poll;
 
 use futures_io::{AsyncRead, AsyncWrite};
 use hyper::body::Incoming;
@@ -39,174 +14,11 @@ use hyper::{Request, service::Service};
 use sprout_net::TcpStream;
 use sprout_runtime::Sleep;
 
+use super::clock::{Clock, Phase};
 use super::service::Svc;
+use super::watched::{PREFACE, Rewind, Watched};
 use super::{ErrorKind, IntoResponse, ServeError, SetupRef};
 use crate::rt::{Exec, Io, Timer};
-
-/// Writes go straight to the wrapped stream: `Watched` and `Rewind` only
-/// change how a connection is read.
-macro_rules! forward_async_write {
-    ($ty:ident) => {
-        impl<S: AsyncWrite + Unpin> AsyncWrite for $ty<S> {
-            #[inline]
-            fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-                Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
-            }
-
-            #[inline]
-            fn poll_write_vectored(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                bufs: &[io::IoSlice<'_>],
-            ) -> Poll<io::Result<usize>> {
-                Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
-            }
-
-            #[inline]
-            fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                Pin::new(&mut self.get_mut().inner).poll_flush(cx)
-            }
-
-            fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                Pin::new(&mut self.get_mut().inner).poll_close(cx)
-            }
-        }
-    };
-}
-
-/// Where a connection is between requests (see the module docs).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub(crate) enum Phase {
-    /// Waiting for (the rest of) a request head.
-    Head = 0,
-    /// A request is being handled or its response sent.
-    Busy = 1,
-    /// Waiting for the next request on a kept-alive connection.
-    Idle = 2,
-}
-
-impl Phase {
-    fn from_u8(v: u8) -> Phase {
-        match v {
-            0 => Phase::Head,
-            1 => Phase::Busy,
-            _ => Phase::Idle,
-        }
-    }
-}
-
-/// `Marks::deadline` for "no deadline".
-const NEVER: u64 = u64::MAX;
-
-/// The phase and its deadline: what the stream and the service write and
-/// the connection's task reads.
-///
-/// Atomics, although one thread does everything, so that the watched
-/// stream is `Send`: hyper hands an upgraded connection (a WebSocket) out
-/// as a `Send` object. Every access is `Relaxed`, a plain load or store
-/// on x86 and ARM, as cheap as a `Cell`.
-struct Marks {
-    phase: AtomicU8,
-    /// When the phase times out, in nanoseconds since `base`; `NEVER` for never.
-    deadline: AtomicU64,
-    base: Instant,
-    header_read: Option<Duration>,
-    /// HTTP/2: bytes arriving while idle do not start a `Head`.
-    multiplexed: AtomicBool,
-}
-
-impl Marks {
-    #[inline]
-    fn set(&self, phase: Phase, timeout: Option<Duration>) {
-        self.phase.store(phase as u8, Relaxed);
-        // The runtime's clock, so that paused (virtual) time drives the timeouts.
-        let elapsed = sprout_runtime::time::now().saturating_duration_since(self.base);
-        // A deadline past what the nanoseconds hold (584 years; `Duration::MAX`
-        // among them) is no deadline.
-        let nanos = timeout.and_then(|t| elapsed.checked_add(t)).map(|d| d.as_nanos());
-        let deadline = nanos.and_then(|n| u64::try_from(n).ok()).unwrap_or(NEVER);
-        self.deadline.store(deadline, Relaxed);
-    }
-
-    /// Bytes arrived from the peer.
-    #[inline]
-    fn bytes_arrived(&self) {
-        if self.phase.load(Relaxed) == Phase::Idle as u8 && !self.multiplexed.load(Relaxed) {
-            self.set(Phase::Head, self.header_read);
-        }
-    }
-}
-
-/// A connection's phase and the deadline that goes with it.
-pub(crate) struct Clock {
-    marks: Arc<Marks>,
-    /// Requests whose responses are not fully sent (HTTP/2 runs several).
-    in_flight: Cell<u32>,
-    keep_alive: Option<Duration>,
-}
-
-impl Clock {
-    fn new(header_read: Option<Duration>, keep_alive: Option<Duration>) -> Clock {
-        let marks = Marks {
-            phase: AtomicU8::new(Phase::Head as u8),
-            deadline: AtomicU64::new(NEVER),
-            base: sprout_runtime::time::now(),
-            header_read,
-            multiplexed: AtomicBool::new(false),
-        };
-        marks.set(Phase::Head, header_read);
-        Clock { marks: Arc::new(marks), in_flight: Cell::new(0), keep_alive }
-    }
-
-    /// hyper called the handler.
-    #[inline]
-    pub(crate) fn request_started(&self) {
-        self.in_flight.set(self.in_flight.get() + 1);
-        self.marks.set(Phase::Busy, None);
-    }
-
-    /// A response was sent (or abandoned).
-    #[inline]
-    pub(crate) fn response_done(&self) {
-        let left = self.in_flight.get().saturating_sub(1);
-        self.in_flight.set(left);
-        if left == 0 {
-            self.marks.set(Phase::Idle, self.keep_alive);
-        }
-    }
-
-    fn phase(&self) -> Phase {
-        Phase::from_u8(self.marks.phase.load(Relaxed))
-    }
-
-    fn deadline(&self) -> Option<Instant> {
-        match self.marks.deadline.load(Relaxed) {
-            NEVER => None,
-            nanos => Some(self.marks.base + Duration::from_nanos(nanos)),
-        }
-    }
-}
-
-/// The accepted stream, telling the clock when bytes arrive.
-pub(crate) struct Watched<S> {
-    inner: S,
-    marks: Arc<Marks>,
-}
-
-impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
-    #[inline]
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        let poll = Pin::new(&mut this.inner).poll_read(cx, buf);
-        if let Poll::Ready(Ok(1..)) = poll {
-            this.marks.bytes_arrived();
-        }
-        poll
-    }
-}
-
-forward_async_write!(Watched);
 
 /// Serves one accepted connection until it closes, times out, or the
 /// server stops.
@@ -230,7 +42,7 @@ where
             None => return report(&setup, ServeError::new(peer, ErrorKind::Peer, head_timed_out())),
         };
         let h2 = config.http2 && tls.get_ref().1.alpn_protocol() == Some(b"h2");
-        return drive(Io::new(Watched { inner: tls, marks: clock.marks.clone() }), h2, peer, clock, setup).await;
+        return drive(Io::new(Watched::new(tls, clock.marks().clone())), h2, peer, clock, setup).await;
     }
 
     if config.http2 {
@@ -246,22 +58,23 @@ where
             }
         }
         let h2 = first[..have] == *PREFACE;
-        let stream = Rewind { prefix: first, start: 0, end: have, inner: stream };
-        let watched = Watched { inner: stream, marks: clock.marks.clone() };
+        let stream = Rewind::new(first, have, stream);
+        let watched = Watched::new(stream, clock.marks().clone());
         // SAFETY: a `Rewind` read copies its prefix into the buffer, then
-        // hands it to `TcpStream::poll_read` (read(2)), and `Watched` only
-        // passes it on: none of them reads the buffer.
+        // hands it to `TcpStream::poll_read` (read(2)); `Watched` copies
+        // bytes it kept back into the buffer or passes it on, and then
+        // reads only the bytes written there: none of them reads a byte
+        // of the buffer it has not written.
         let io = unsafe { Io::new_unzeroed(watched) };
         return drive(io, h2, peer, clock, setup).await;
     }
-    let watched = Watched { inner: stream, marks: clock.marks.clone() };
-    // SAFETY: `Watched` hands the buffer to `TcpStream::poll_read` (read(2)) only.
+    let watched = Watched::new(stream, clock.marks().clone());
+    // SAFETY: `Watched` copies bytes it kept back into the buffer or hands
+    // it to `TcpStream::poll_read` (read(2)), and then reads only the bytes
+    // written there, never one it has not written.
     let io = unsafe { Io::new_unzeroed(watched) };
     drive(io, false, peer, clock, setup).await
 }
-
-/// The first bytes of every HTTP/2 connection.
-const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 /// Runs `future` until the clock's (header-read) deadline; `None` if it passed.
 async fn within<T>(clock: &Clock, future: impl Future<Output = T>) -> Option<T> {
@@ -290,14 +103,22 @@ where
 {
     let service = Svc::new(setup.clone(), clock.clone(), peer);
     let result = if h2 {
-        clock.marks.multiplexed.store(true, Relaxed);
+        clock.marks().unframe();
         serve_h2(io, service, &clock, &setup).await
     } else {
         let mut builder = hyper::server::conn::http1::Builder::new();
-        builder.timer(Timer).header_read_timeout(None).keep_alive(setup.config.keep_alive).writev(setup.config.writev);
+        builder
+            .timer(Timer)
+            .header_read_timeout(None)
+            .keep_alive(setup.config.keep_alive)
+            .writev(setup.config.writev)
+            .max_header_size(setup.config.max_header_size);
         // Upgrades (`101 Switching Protocols`) hand the stream to the handler.
         let conn = builder.serve_connection(io, service).with_upgrades();
-        run(conn, &clock, &setup).await
+        let outcome = run(conn, &clock, &setup).await;
+        // hyper has let go of the stream; an upgraded one reads on unframed.
+        clock.marks().unframe();
+        outcome
     };
     match result {
         Outcome::Closed(Ok(())) => {}
@@ -320,7 +141,7 @@ where
     F::Output: IntoResponse,
 {
     let mut builder = hyper::server::conn::http2::Builder::new(Exec);
-    builder.timer(Timer);
+    builder.timer(Timer).max_header_list_size(u32::try_from(setup.config.max_header_size).unwrap_or(u32::MAX));
     run(builder.serve_connection(io, service), clock, setup).await
 }
 
@@ -430,27 +251,3 @@ fn caused_by_peer(e: &hyper::Error) -> bool {
     }
     false
 }
-
-/// A stream with bytes already read from it put back in front.
-struct Rewind<S> {
-    prefix: [u8; PREFACE.len()],
-    start: usize,
-    end: usize,
-    inner: S,
-}
-
-impl<S: AsyncRead + Unpin> AsyncRead for Rewind<S> {
-    #[inline]
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        if this.start < this.end {
-            let n = buf.len().min(this.end - this.start);
-            buf[..n].copy_from_slice(&this.prefix[this.start..this.start + n]);
-            this.start += n;
-            return Poll::Ready(Ok(n));
-        }
-        Pin::new(&mut this.inner).poll_read(cx, buf)
-    }
-}
-
-forward_async_write!(Rewind);

@@ -14,15 +14,21 @@
 //!   *busy* (a handler runs or a response is being sent: no timeout).
 //! - The handler's future runs inside the connection's task, under
 //!   `catch_unwind`: a panic answers 500 and the connection (and server) go
-//!   on ([`service`]).
+//!   on ([`service`]). So does a streamed response body's: its first frame
+//!   is polled before hyper sees the response (a panic there answers 500);
+//!   a later panic closes the connection and is reported.
 //! - On a graceful stop each connection asks hyper to finish the request
 //!   in flight and then close; idle connections close at once.
 //! - Errors a peer causes (a malformed request, EOF mid-request, a header
 //!   timeout, a reset) go to the error hook marked as such; the default
 //!   hook prints the others only, one line each.
 
+mod clock;
 mod conn;
+mod framing;
+mod guard;
 mod service;
+mod watched;
 
 pub use service::remote_addr;
 
@@ -32,6 +38,7 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::panic::Location;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::time::Duration;
@@ -83,10 +90,13 @@ pub enum ErrorKind {
     Peer,
     /// The handler returned an error (answered 500).
     Handler,
-    /// The handler panicked (answered 500).
+    /// The handler panicked (answered 500), or a streamed response body
+    /// did: answered 500 if it panicked on its first poll, before anything
+    /// was sent; the connection is closed if the head had gone out.
     Panic,
-    /// Anything else: a response body that failed mid-way, an HTTP/2
-    /// protocol error on our side.
+    /// Anything else: a streamed response body that failed (answered 500
+    /// if it failed on its first poll, else the connection is closed), an
+    /// HTTP/2 protocol error on our side.
     Other,
 }
 
@@ -135,7 +145,7 @@ impl StdError for ServeError {
 }
 
 /// The error hook.
-type OnError = Rc<dyn Fn(&ServeError)>;
+pub(crate) type OnError = Rc<dyn Fn(&ServeError)>;
 
 /// The default error hook: one stderr line for what is not the peer's doing.
 fn report_unless_peer(error: &ServeError) {
@@ -148,6 +158,7 @@ fn report_unless_peer(error: &ServeError) {
 #[derive(Clone)]
 pub(crate) struct Config {
     pub(crate) header_read_timeout: Option<Duration>,
+    pub(crate) max_header_size: usize,
     pub(crate) keep_alive_timeout: Option<Duration>,
     pub(crate) keep_alive: bool,
     pub(crate) writev: bool,
@@ -161,6 +172,7 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             header_read_timeout: Some(Duration::from_secs(30)),
+            max_header_size: crate::limits::MAX_HEADER_SIZE,
             keep_alive_timeout: Some(Duration::from_secs(60)),
             keep_alive: true,
             writev: false,
@@ -178,6 +190,7 @@ impl Config {
     fn for_workers(&self) -> WorkerConfig {
         WorkerConfig {
             header_read_timeout: self.header_read_timeout,
+            max_header_size: self.max_header_size,
             keep_alive_timeout: self.keep_alive_timeout,
             keep_alive: self.keep_alive,
             writev: self.writev,
@@ -192,6 +205,7 @@ impl Config {
 #[derive(Clone)]
 struct WorkerConfig {
     header_read_timeout: Option<Duration>,
+    max_header_size: usize,
     keep_alive_timeout: Option<Duration>,
     keep_alive: bool,
     writev: bool,
@@ -204,6 +218,7 @@ impl WorkerConfig {
     fn into_config(self) -> Config {
         Config {
             header_read_timeout: self.header_read_timeout,
+            max_header_size: self.max_header_size,
             keep_alive_timeout: self.keep_alive_timeout,
             keep_alive: self.keep_alive,
             writev: self.writev,
@@ -255,7 +270,9 @@ type ConnHandler = Box<dyn Fn(TcpStream, SocketAddr) -> ConnFuture>;
 /// ```
 ///
 /// Defaults: keep-alive on, a 30 s header-read timeout, a 60 s keep-alive
-/// idle timeout, no connection limit; HTTP/2 on when the `http2` feature is.
+/// idle timeout, heads up to 16 KiB, no connection limit; HTTP/2 on when
+/// the `http2` feature is. Every buffer a client can grow has a cap: see
+/// [`limits`](crate::limits).
 pub struct Server<H> {
     inner: StreamServer<ConnHandler>,
     slot: Rc<OnceCell<Setup<H>>>,
@@ -276,14 +293,30 @@ where
 {
     /// A server listening on `addr` (port 0 picks a free port).
     ///
+    /// The line that calls it is the spawn site of the server's tasks, as
+    /// the task dump and the blocking detector show them; each connection
+    /// task is named `conn <peer address>` when the runtime observes its
+    /// tasks (see `docs/debugging.md`).
+    ///
     /// # Errors
     /// If the address does not resolve or cannot be bound.
-    pub async fn bind(addr: impl ToSocketAddrs, handler: H) -> io::Result<Server<H>> {
-        let listener = TcpListener::bind(addr).await?;
-        Ok(Server::from_listener(listener, handler))
+    #[track_caller]
+    pub fn bind(addr: impl ToSocketAddrs, handler: H) -> impl Future<Output = io::Result<Server<H>>> {
+        // Read here: `#[track_caller]` does not reach into an `async` body.
+        Server::bind_at(addr, handler, Location::caller())
     }
 
-    /// A server on an already bound listener.
+    /// [`bind`](Self::bind), with the spawn site given.
+    async fn bind_at(addr: impl ToSocketAddrs, handler: H, at: &'static Location<'static>) -> io::Result<Server<H>> {
+        let listener = TcpListener::bind(addr).await?;
+        let mut server = Server::from_listener(listener, handler);
+        server.inner = server.inner.spawned_at(at);
+        Ok(server)
+    }
+
+    /// A server on an already bound listener; the line that calls it is
+    /// the spawn site of the server's tasks.
+    #[track_caller]
     pub fn from_listener(listener: TcpListener, handler: H) -> Server<H> {
         let slot: Rc<OnceCell<Setup<H>>> = Rc::new(OnceCell::new());
         let shared = slot.clone();
@@ -343,7 +376,7 @@ where
         let handler = std::sync::Mutex::new(self.handler.clone());
         let start: StartWorkers = Box::new(move |config: WorkerConfig| {
             Box::new(move |worker: Worker| {
-                let max = worker.max_connections();
+                let (max, at) = (worker.max_connections(), worker.spawned_at());
                 // Each worker clones the handler once, at its start.
                 let handler = handler.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
                 let mut listeners = worker.into_listeners().into_iter();
@@ -351,6 +384,7 @@ where
                     return StreamServer::new(|_: TcpStream, _: SocketAddr| async {}).start();
                 };
                 let mut server = Server::from_listener(first, handler);
+                server.inner = server.inner.spawned_at(at);
                 for more in listeners {
                     server.inner = server.inner.add_listener(more);
                 }
@@ -377,6 +411,19 @@ where
     /// Default 30 s. When it fires the connection is closed.
     pub fn header_read_timeout(mut self, timeout: Option<Duration>) -> Server<H> {
         self.config.header_read_timeout = timeout;
+        self
+    }
+
+    /// The largest request head accepted, in bytes: the request line and
+    /// the headers (HTTP/1), or the header list (HTTP/2, which counts 32
+    /// bytes more per header). A larger head is answered `431 Request
+    /// Header Fields Too Large` and its connection closed, having cost at
+    /// most this much memory. Default 16 KiB ([`limits::MAX_HEADER_SIZE`](crate::limits::MAX_HEADER_SIZE)).
+    /// It bounds a chunked request body's trailers too. Whatever their
+    /// size, at most 100 headers are accepted (hyper's fixed limit, also
+    /// answered 431).
+    pub fn max_header_size(mut self, bytes: usize) -> Server<H> {
+        self.config.max_header_size = bytes;
         self
     }
 
@@ -528,34 +575,48 @@ impl<H> Clone for SetupRef<H> {
 /// });
 /// ```
 ///
+/// The line that calls it is the spawn site of the server's tasks.
+///
 /// # Errors
 /// If the address cannot be bound.
-pub async fn serve<H, F>(addr: impl ToSocketAddrs, handler: H) -> io::Result<()>
+#[track_caller]
+pub fn serve<H, F>(addr: impl ToSocketAddrs, handler: H) -> impl Future<Output = io::Result<()>>
 where
     H: Fn(Request<Incoming>) -> F + 'static,
     F: Future + 'static,
     F::Output: IntoResponse,
 {
-    Server::bind(addr, handler).await?.serve_forever().await;
-    Ok(())
+    // Read here: `#[track_caller]` does not reach into an `async` body.
+    let at = Location::caller();
+    async move {
+        Server::bind_at(addr, handler, at).await?.serve_forever().await;
+        Ok(())
+    }
 }
 
 /// Serves `handler` over HTTPS on `addr` until stopped: [`serve`] with
 /// [`Server::tls`].
 ///
+/// The line that calls it is the spawn site of the server's tasks.
+///
 /// # Errors
 /// If the address cannot be bound.
 #[cfg(feature = "tls")]
-pub async fn serve_tls<H, F>(
+#[track_caller]
+pub fn serve_tls<H, F>(
     addr: impl ToSocketAddrs,
     config: impl Into<std::sync::Arc<futures_rustls::rustls::ServerConfig>>,
     handler: H,
-) -> io::Result<()>
+) -> impl Future<Output = io::Result<()>>
 where
     H: Fn(Request<Incoming>) -> F + 'static,
     F: Future + 'static,
     F::Output: IntoResponse,
 {
-    Server::bind(addr, handler).await?.tls(config).serve_forever().await;
-    Ok(())
+    // Read here: `#[track_caller]` does not reach into an `async` body.
+    let at = Location::caller();
+    async move {
+        Server::bind_at(addr, handler, at).await?.tls(config).serve_forever().await;
+        Ok(())
+    }
 }

@@ -1,6 +1,8 @@
 //! The handler as a hyper `Service`: 500 on an error or a panic, and the
 //! connection's clock told when a request starts and when its response
 //! has been sent.
+//!
+//! A streamed response body is user code too: see [`guard`](super::guard).
 
 use std::any::Any;
 use std::cell::Cell;
@@ -16,8 +18,9 @@ use bytes::Bytes;
 use hyper::body::{Frame, Incoming, SizeHint};
 use hyper::{Request, Response, StatusCode};
 
-use super::conn::Clock;
-use super::{ErrorKind, IntoResponse, ServeError, SetupRef};
+use super::clock::Clock;
+use super::framing::BodyLen;
+use super::{ErrorKind, IntoResponse, ServeError, SetupRef, guard};
 use crate::body::{Body, BoxError};
 
 thread_local! {
@@ -85,14 +88,25 @@ where
 
     #[inline]
     fn call(&self, req: Request<Incoming>) -> Call<F, H> {
-        self.clock.request_started();
+        self.clock.request_started(body_len(&req));
         // A handler that panics before returning its future answers 500 too.
         let (future, early_panic) =
             match with_peer(self.peer, || catch_unwind(AssertUnwindSafe(|| (self.setup.handler)(req)))) {
                 Ok(future) => (Some(future), None),
-                Err(panic) => (None, Some(panic_message(&*panic))),
+                Err(panic) => (None, Some(panic_message("the handler", &*panic))),
             };
         Call { future, early_panic, clock: Some(self.clock.clone()), setup: self.setup.clone(), peer: self.peer }
+    }
+}
+
+/// How hyper framed the request's body: its size hint is exact for a
+/// `Content-Length` (0 for none) and open for a chunked body.
+#[inline]
+fn body_len(req: &Request<Incoming>) -> BodyLen {
+    use hyper::body::Body as _;
+    match req.body().size_hint().exact() {
+        Some(n) => BodyLen::Length(n),
+        None => BodyLen::Chunked,
     }
 }
 
@@ -128,23 +142,31 @@ where
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let outcome = match this.future.as_pin_mut() {
+        let mut outcome = match this.future.as_pin_mut() {
             Some(future) => match with_peer(*this.peer, || catch_unwind(AssertUnwindSafe(|| future.poll(cx)))) {
                 Ok(Poll::Pending) => return Poll::Pending,
                 Ok(Poll::Ready(output)) => match output.into_response() {
                     Ok(response) => Ok(response),
                     Err(e) => Err(ServeError::new(*this.peer, ErrorKind::Handler, e)),
                 },
-                Err(panic) => Err(ServeError::new(*this.peer, ErrorKind::Panic, panic_message(&*panic))),
+                Err(panic) => Err(ServeError::new(*this.peer, ErrorKind::Panic, panic_message("the handler", &*panic))),
             },
             None => {
                 let message = this.early_panic.take().unwrap_or_else(|| "polled after completion".into());
                 Err(ServeError::new(*this.peer, ErrorKind::Panic, message))
             }
         };
+        let on_error = &this.setup.config.on_error;
+        // In place: a response is large, and moving it costs a copy.
+        if let Ok(response) = &mut outcome
+            && response.body().is_streamed()
+            && let Err(error) = guard::guard(response.body_mut(), cx, on_error, *this.peer)
+        {
+            outcome = Err(error);
+        }
         // Not polled again: hyper drops a finished service future.
         let response = outcome.unwrap_or_else(|error| {
-            (this.setup.config.on_error)(&error);
+            on_error(&error);
             internal_error()
         });
         let clock = this.clock.take();
@@ -159,14 +181,14 @@ fn internal_error() -> Response<Body> {
     response
 }
 
-/// A panic's message, for the report.
-fn panic_message(panic: &(dyn Any + Send)) -> String {
+/// A panic's message, for the report: `who` panicked.
+pub(super) fn panic_message(who: &str, panic: &(dyn Any + Send)) -> String {
     let message = panic
         .downcast_ref::<&str>()
         .copied()
         .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("(not a string)");
-    format!("the handler panicked: {message}")
+    format!("{who} panicked: {message}")
 }
 
 /// A response body that tells the connection's clock when it is gone

@@ -19,6 +19,16 @@ pub fn run<F: Future<Output = ()>>(test: F) {
     });
 }
 
+/// [`run`] under paused (virtual) time: timeouts of seconds pass at once,
+/// and exactly (the loop jumps to the next timer when every task waits
+/// and no I/O is ready; loopback data is ready at once).
+pub fn run_paused<F: Future<Output = ()>>(test: F) {
+    let rt = sprout_runtime::Runtime::builder().start_paused(true).build().unwrap();
+    rt.block_on(async {
+        sprout_runtime::timeout(Duration::from_secs(20), test).await.expect("the test hung");
+    });
+}
+
 /// Writes `request` as is, then reads until the peer closes or `until`
 /// appears; returns what came back.
 pub async fn raw(addr: SocketAddr, request: &[u8]) -> String {
@@ -94,14 +104,4 @@ pub fn test_cert() -> TestCert {
         cert: certified.cert.der().clone(),
         key: rustls_pki::PrivateKeyDer::try_from(certified.signing_key.serialize_der()).unwrap(),
     }
-}
-
-/// Runs `test` on a fresh runtime whose clock starts paused (virtual time
-/// jumps to the next timer when every task waits and no I/O is ready), with
-/// the same 20 s guard as [`run`], in virtual seconds: a hang fails at once.
-pub fn run_paused<F: Future<Output = ()>>(test: F) {
-    let runtime = sprout_runtime::Runtime::builder().start_paused(true).build().unwrap();
-    runtime.block_on(async {
-        sprout_runtime::timeout(Duration::from_secs(20), test).await.expect("the test hung");
-    });
 }

@@ -4,7 +4,7 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::panic::{AssertUnwindSafe, Location, catch_unwind};
 use std::rc::Rc;
 
 use super::{HandlerResult, ServerHandle, Shared, StopOnDrop, is_connection_error};
@@ -79,14 +79,27 @@ where
     F: Future + 'static,
     F::Output: HandlerResult,
 {
-    /// A server on a UDP socket bound to `addr`.
-    pub async fn bind(addr: impl ToSocketAddrs, handler: H) -> io::Result<DatagramServer<H>> {
-        Ok(DatagramServer::from_socket(UdpSocket::bind(addr).await?, handler))
+    /// A server on a UDP socket bound to `addr`. The line that calls it is
+    /// the spawn site of the server's tasks (in the task dump and the
+    /// blocking detector's reports); each datagram's task is named
+    /// `datagram from <sender>` when the runtime observes its tasks
+    /// ([`is_observing`](sprout_runtime::observe::is_observing)).
+    #[track_caller]
+    pub fn bind(addr: impl ToSocketAddrs, handler: H) -> impl Future<Output = io::Result<DatagramServer<H>>> {
+        // Read here: `#[track_caller]` does not reach into an `async` body.
+        let at = Location::caller();
+        async move {
+            let server = DatagramServer::from_socket(UdpSocket::bind(addr).await?, handler);
+            server.shared.spawned_at.set(at);
+            Ok(server)
+        }
     }
 
-    /// A server on a socket bound already.
+    /// A server on a socket bound already; the line that calls it is the
+    /// spawn site of the server's tasks.
+    #[track_caller]
     pub fn from_socket(socket: UdpSocket, handler: H) -> DatagramServer<H> {
-        let shared = Shared::new("DatagramServer");
+        let shared = Shared::new(super::DATAGRAM, Location::caller());
         if let Ok(addr) = socket.local_addr() {
             shared.local_addrs.borrow_mut().push(addr);
         }
@@ -140,8 +153,9 @@ where
     /// Starts receiving in the background and returns the handle.
     pub fn start(self) -> ServerHandle {
         let handle = self.handle();
+        let addr = self.socket.local_addr().ok();
         let receiver = receive_loop(self.socket, self.handler, self.shared.clone());
-        self.shared.start_acceptor(receiver);
+        self.shared.start_acceptor(receiver, addr);
         handle
     }
 
@@ -150,7 +164,7 @@ where
     /// does; dropping this future stops the server too.
     pub async fn serve_forever(self) {
         let guard = StopOnDrop(self.start());
-        guard.0.served().await;
+        guard.0.finished().await;
     }
 }
 

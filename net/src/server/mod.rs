@@ -24,6 +24,7 @@
 //!   so only the back-off paces the retries.
 
 mod datagram;
+mod on_signals;
 #[cfg(target_os = "linux")]
 mod reuseport;
 mod shared_listener;
@@ -36,6 +37,7 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::panic::Location;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -44,8 +46,8 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use slab::Slab;
-use sprout_runtime::JoinHandle;
 use sprout_runtime::sync::Event;
+use sprout_runtime::{JoinHandle, task};
 
 pub use datagram::{DatagramServer, Reply};
 pub use stream::StreamServer;
@@ -92,6 +94,9 @@ pub fn is_peer_error(error: &(dyn Error + 'static)) -> bool {
         )
     })
 }
+
+/// `Shared::kind` of a `DatagramServer`.
+const DATAGRAM: &str = "DatagramServer";
 
 /// A server's error hook: the peer's address and the handler's error.
 type ErrorHook = Rc<dyn Fn(SocketAddr, &(dyn Error + 'static))>;
@@ -140,6 +145,10 @@ impl Future for Notified<'_> {
 struct Shared {
     /// "StreamServer", for reports.
     kind: &'static str,
+    /// Where the server was made (`bind`, `new`, ... are `#[track_caller]`):
+    /// the spawn site of its acceptor and connection tasks, so that dumps
+    /// and blocking reports point at the user's code, not this crate's.
+    spawned_at: Cell<&'static Location<'static>>,
     local_addrs: RefCell<Vec<SocketAddr>>,
     max_connections: Cell<Option<usize>>,
     stopped: Event,
@@ -167,9 +176,10 @@ struct Shared {
 }
 
 impl Shared {
-    fn new(kind: &'static str) -> Rc<Shared> {
+    fn new(kind: &'static str, spawned_at: &'static Location<'static>) -> Rc<Shared> {
         Rc::new(Shared {
             kind,
+            spawned_at: Cell::new(spawned_at),
             local_addrs: RefCell::new(Vec::new()),
             max_connections: Cell::new(None),
             stopped: Event::new(),
@@ -281,8 +291,12 @@ impl Shared {
         }
     }
 
-    /// Spawns `work` as a tracked connection task; `origin` names it in
-    /// the report of a failure.
+    /// Spawns `work` as a tracked connection task, at the server's spawn
+    /// site. When the runtime observes its tasks (for its dumps and
+    /// blocking reports), the task is named for `peer`, as `conn
+    /// 127.0.0.1:51234` or `datagram from ...`; otherwise the name is not
+    /// made: it would cost every connection two allocations (the name and
+    /// the task's rarely used `Extras`, over 100 bytes) that nothing reads.
     fn spawn_tracked<F>(self: &Rc<Shared>, work: F, peer: SocketAddr)
     where
         F: Future + 'static,
@@ -291,8 +305,13 @@ impl Shared {
         let mut conns = self.conns.borrow_mut();
         let entry = conns.vacant_entry();
         let tracked = Tracked { shared: self.clone(), key: entry.key() };
+        let mut task = task::Builder::new().spawned_at(self.spawned_at.get());
+        if sprout_runtime::observe::is_observing() {
+            task =
+                task.name(if self.kind == DATAGRAM { format!("datagram from {peer}") } else { format!("conn {peer}") });
+        }
         // The task runs from the loop's next turn, after this borrow ends.
-        entry.insert(sprout_runtime::spawn(Connection { work, tracked, peer }));
+        entry.insert(task.spawn(Connection { work, tracked, peer }));
         if let Some(live) = self.live.get() {
             live.fetch_add(1, Ordering::Relaxed);
         }
@@ -318,8 +337,14 @@ impl Shared {
         }
     }
 
-    fn start_acceptor<F: Future<Output = ()> + 'static>(&self, acceptor: F) {
-        self.acceptors.borrow_mut().push(sprout_runtime::spawn(acceptor));
+    /// Spawns the acceptor (or receiver) of the listener (or socket) on `addr`.
+    fn start_acceptor<F: Future<Output = ()> + 'static>(&self, acceptor: F, addr: Option<SocketAddr>) {
+        let name = match addr {
+            Some(addr) => format!("{} on {addr}", self.kind),
+            None => self.kind.to_owned(),
+        };
+        let task = task::Builder::new().name(name).spawned_at(self.spawned_at.get());
+        self.acceptors.borrow_mut().push(task.spawn(acceptor));
     }
 }
 
@@ -490,9 +515,12 @@ impl ServerHandle {
         self.shared.stopped.wait().await;
     }
 
-    /// What `serve_forever` awaits: the stop, then any graceful drain
-    /// (every worker's).
-    async fn served(&self) {
+    /// Waits until the server is stopped and any graceful drain is over
+    /// (on every worker): what `serve_forever` waits for, for a server
+    /// started with `start`. With [`stop_on_signals`](Self::stop_on_signals),
+    /// a program that started its server can end with
+    /// `handle.finished().await`.
+    pub async fn finished(&self) {
         self.stopped().await;
         self.shared.finish().await;
         if let (true, Some(workers)) = (self.shared.draining.get(), self.shared.workers.get()) {
@@ -583,7 +611,7 @@ mod tests {
 
     #[test]
     fn accept_back_off_doubles_up_to_a_second_and_resets() {
-        let shared = Shared::new("TestServer");
+        let shared = Shared::new("TestServer", Location::caller());
         let error = io::Error::from_raw_os_error(libc::EMFILE);
         let mut streak = 0;
         let delays: Vec<u64> = (0..10).map(|_| shared.accept_failed(&error, &mut streak).as_millis() as u64).collect();

@@ -4,7 +4,7 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::panic::{AssertUnwindSafe, Location, catch_unwind};
 use std::rc::Rc;
 
 use super::workers::{StartWorker, Worker, Workers};
@@ -72,23 +72,45 @@ where
     /// A server listening on `addr` (port 0 picks a free port), with the
     /// default backlog and no connection limit.
     ///
+    /// The line that calls it is the spawn site of the server's tasks, as
+    /// the task dump and the blocking detector show them (see
+    /// [`spawned_at`](Self::spawned_at)); each connection task is named
+    /// `conn <peer address>` when the runtime observes its tasks
+    /// ([`is_observing`](sprout_runtime::observe::is_observing)).
+    ///
     /// # Errors
     /// If the address does not resolve or cannot be bound.
-    pub async fn bind(addr: impl ToSocketAddrs, handler: H) -> io::Result<StreamServer<H>> {
-        StreamServer::new(handler).listen(addr).await
+    #[track_caller]
+    pub fn bind(addr: impl ToSocketAddrs, handler: H) -> impl Future<Output = io::Result<StreamServer<H>>> {
+        // Made now, outside the future: `#[track_caller]` does not reach
+        // into an `async` body.
+        let server = StreamServer::new(handler);
+        server.listen(addr)
     }
 
     /// A server with no listener yet; add them with [`listen`](Self::listen)
-    /// or [`add_listener`](Self::add_listener).
+    /// or [`add_listener`](Self::add_listener). The line that calls it is
+    /// the spawn site of the server's tasks.
+    #[track_caller]
     pub fn new(handler: H) -> StreamServer<H> {
         StreamServer {
             handler,
             listeners: Vec::new(),
             backlog: DEFAULT_BACKLOG,
-            shared: Shared::new("StreamServer"),
+            shared: Shared::new("StreamServer", Location::caller()),
             workers: 1,
             start_worker: None,
         }
+    }
+
+    /// Records `at` as the spawn site of the server's acceptor and
+    /// connection tasks, as the task dump and the blocking detector's
+    /// reports show them, in place of the line that made the server: for
+    /// servers built on this one (sprout-http's `Server` passes its
+    /// caller's), so that the site is the user's code.
+    pub fn spawned_at(self, at: &'static Location<'static>) -> StreamServer<H> {
+        self.shared.spawned_at.set(at);
+        self
     }
 
     /// The backlog of the listeners `listen` binds from now on (default
@@ -180,7 +202,7 @@ where
         self.workers_with(n, move |worker| {
             let max = worker.max_connections();
             let handler = handler.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
-            let mut server = StreamServer::new(handler);
+            let mut server = StreamServer::new(handler).spawned_at(worker.spawned_at());
             for listener in worker.into_listeners() {
                 server = server.add_listener(listener);
             }
@@ -194,7 +216,9 @@ where
     /// [`workers`](Self::workers) for servers built on `StreamServer`
     /// (sprout-http's `Server` uses it): `start` runs on each extra
     /// worker's thread, inside its runtime, and starts that worker's
-    /// server on the [`Worker`]'s listeners, returning its handle.
+    /// server on the [`Worker`]'s listeners, returning its handle (made
+    /// with [`spawned_at`](Self::spawned_at)`(worker.spawned_at())`, its
+    /// tasks show the same spawn site as worker 0's).
     pub fn workers_with(
         mut self,
         n: usize,
@@ -263,13 +287,15 @@ where
         let handle = self.handle();
         if let (2.., Some(start)) = (self.workers, self.start_worker) {
             let max = self.shared.max_connections.get();
-            let workers = Workers::start(self.workers, &self.listeners, self.backlog, max, start);
+            let at = self.shared.spawned_at.get();
+            let workers = Workers::start(self.workers, &self.listeners, self.backlog, max, at, start);
             let _ = self.shared.workers.set(workers);
         }
         let handler = Rc::new(self.handler);
         for listener in self.listeners {
+            let addr = listener.local_addr().ok();
             let acceptor = accept_loop(listener, handler.clone(), self.shared.clone());
-            self.shared.start_acceptor(acceptor);
+            self.shared.start_acceptor(acceptor, addr);
         }
         handle
     }
@@ -283,7 +309,7 @@ where
     /// too.
     pub async fn serve_forever(self) {
         let guard = StopOnDrop(self.start());
-        guard.0.served().await;
+        guard.0.finished().await;
     }
 }
 

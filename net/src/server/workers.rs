@@ -32,6 +32,7 @@ use std::cell::{Cell, RefCell};
 use std::convert::Infallible;
 use std::fmt;
 use std::future::poll_fn;
+use std::panic::Location;
 use std::pin::pin;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -60,6 +61,7 @@ pub struct Worker {
     id: usize,
     listeners: Vec<TcpListener>,
     max_connections: Option<usize>,
+    spawned_at: &'static Location<'static>,
 }
 
 impl Worker {
@@ -72,6 +74,13 @@ impl Worker {
     /// The server's connection limit, which applies to each worker.
     pub fn max_connections(&self) -> Option<usize> {
         self.max_connections
+    }
+
+    /// Where worker 0's server was made: the spawn site its tasks show,
+    /// for this worker's server to show too
+    /// ([`StreamServer::spawned_at`](super::StreamServer::spawned_at)).
+    pub fn spawned_at(&self) -> &'static Location<'static> {
+        self.spawned_at
     }
 
     /// The worker's listeners, one per address of the server, each a
@@ -125,6 +134,7 @@ impl Workers {
         listeners: &[TcpListener],
         backlog: u32,
         max_connections: Option<usize>,
+        spawned_at: &'static Location<'static>,
         start: StartWorker,
     ) -> Workers {
         let mut seeds = Vec::with_capacity(count - 1);
@@ -147,7 +157,8 @@ impl Workers {
             let start = start.clone();
             async move {
                 let seed = seed.expect("each worker takes its own seed once");
-                Ok::<usize, Infallible>(serve(core.id() + 1, seed, max_connections, &*start).await)
+                let settings = Settings { max_connections, spawned_at };
+                Ok::<usize, Infallible>(serve(core.id() + 1, seed, settings, &*start).await)
             }
         });
         let running = match running {
@@ -225,9 +236,16 @@ impl Drop for Workers {
     }
 }
 
+/// What every worker's server copies from worker 0's.
+#[derive(Clone, Copy)]
+struct Settings {
+    max_connections: Option<usize>,
+    spawned_at: &'static Location<'static>,
+}
+
 /// A worker's life: start its server, obey worker 0, end when stopped and
 /// empty. Returns how many connections a graceful drain killed.
-async fn serve(id: usize, seed: Seed, max_connections: Option<usize>, start: &dyn Fn(Worker) -> ServerHandle) -> usize {
+async fn serve(id: usize, seed: Seed, settings: Settings, start: &dyn Fn(Worker) -> ServerHandle) -> usize {
     let Seed { listeners, commands, live } = seed;
     let listeners = listeners
         .into_iter()
@@ -239,7 +257,8 @@ async fn serve(id: usize, seed: Seed, max_connections: Option<usize>, start: &dy
             }
         })
         .collect();
-    let handle = start(Worker { id, listeners, max_connections });
+    let Settings { max_connections, spawned_at } = settings;
+    let handle = start(Worker { id, listeners, max_connections, spawned_at });
     // Before its acceptors first run (at the next turn), so every connection counts.
     let _ = handle.shared.live.set(live);
     let shared = handle.shared.clone();

@@ -24,7 +24,11 @@
 //! through the mailbox), and every runtime-thread reference accounted
 //! for: the registry's, the `JoinHandle`'s, and one per waker held by a
 //! structure that only this runtime's tasks can fire (a local primitive's
-//! wait list, a task's join slot, an internal task handle). Any other reference
+//! wait list, a task's join slot, an internal task handle, a scope waiting
+//! for its children). The children of every scope (`sprout::scope`) and
+//! their bodies must be stuck by the same test, their scope's live set
+//! and handle standing for the registry and the `JoinHandle`: they are
+//! what wakes a task waiting on its scope. Any other reference
 //! (a `Waker` kept by a hand-written future, a thread-safe primitive's
 //! wait list, a waker sent to a plain thread, a `FuturesUnordered` inside
 //! the task) might be woken from outside, and the task is not reported.
@@ -121,6 +125,16 @@ pub(crate) fn check(executor: &Executor, frozen_timers: &HashMap<usize, u32>) ->
     // SAFETY: the registry holds a reference to each live task, and
     // `provably_stuck` runs no user code.
     if !executor.all_live(|task| provably_stuck(unsafe { task.as_ref() }, false, also_held(task))) {
+        return None;
+    }
+    // Scope children and bodies: a task waiting on its scope is woken by
+    // them alone (the scope's counted waker), so they must be stuck too.
+    let stuck = |task: NonNull<Header>| {
+        // SAFETY: a scope holds a reference to its body and each live
+        // child, and `provably_stuck` runs no user code.
+        provably_stuck(unsafe { task.as_ref() }, false, also_held(task))
+    };
+    if !executor.scopes().all(|scope| scope.all_blocks(stuck)) {
         return None;
     }
     Some(Deadlock { dump: Dump::gather(executor, false) })

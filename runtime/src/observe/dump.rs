@@ -17,16 +17,19 @@ use crate::time::driver::TimeDriver;
 /// The live tasks of a runtime, as [`dump`](super::dump) or
 /// [`Handle::dump`](crate::Handle::dump) found them: the main future
 /// (`block_on`'s, id `#0`) first, then every task not finished yet, in no
-/// particular order.
+/// particular order, each followed by the children of the scopes it runs
+/// ([`sprout::scope`](crate::scope()); [`TaskDump::parent`] says whose).
 ///
-/// `Display` prints a table, one task per line:
+/// `Display` prints a table, one task per line, scope children indented
+/// under the task (or child) that runs their scope:
 ///
 /// ```text
-/// sprout: 3 tasks (1 running, 0 scheduled, 2 waiting)
-///   id  name    state    polls  age     waits on  at                   spawned at
-///   #0  main    running      3  40 ms   -         -                    src/main.rs:8
-///   #1  alice   waiting      2  40 ms   lock      src/main.rs:15       src/main.rs:22
-///   #2  -       waiting      1  39 ms   join #1   src/main.rs:30       src/main.rs:29
+/// sprout: 4 tasks (1 running, 0 scheduled, 3 waiting), 1 of them a scope child
+///   id    name    state    polls  age     waits on  at                   spawned at
+///   #0    main    running      3  40 ms   -         -                    src/main.rs:8
+///   #1    alice   waiting      2  40 ms   lock      src/main.rs:15       src/main.rs:22
+///   #2    -       waiting      1  39 ms   scope     src/main.rs:31       src/main.rs:29
+///     #3  fetch   waiting      1  39 ms   readable  src/main.rs:33       src/main.rs:32
 /// ```
 ///
 /// Spawn sites, polls, ages and wait sites are known only when the runtime
@@ -51,6 +54,10 @@ pub struct TaskDump {
     wait_at: Option<&'static Location<'static>>,
     thread_safe: bool,
     also_waits: u32,
+    /// For a scope child: the task (or child) that runs its scope.
+    parent: Option<TaskId>,
+    /// How deep under a task: 0 for a task, 1 for its scopes' children...
+    depth: u32,
 }
 
 /// Where a task is in its life, for a [`Dump`].
@@ -83,8 +90,7 @@ impl Dump {
         let observer = executor.observer();
         let now = Instant::now();
         let timers_and_sockets = timers_and_sockets();
-        let row = |header: &Header, slot: Option<u32>, name: Option<String>, state: TaskState| {
-            let record: Option<Record> = observer.and_then(|o| o.record(slot));
+        let row = |header: &Header, record: Option<Record>, name: Option<String>, state: TaskState| {
             let noted = record.and_then(|r| r.wait).filter(|_| state == TaskState::Waiting);
             // A wait no primitive noted: a timer or a socket of the task, if any.
             let found = match (noted, state) {
@@ -102,6 +108,17 @@ impl Dump {
                 wait_at: noted.and_then(|w| w.at),
                 thread_safe: noted.is_some_and(|w| w.shared),
                 also_waits: noted.map_or(0, |w| w.also),
+                parent: None,
+                depth: 0,
+            }
+        };
+        let state_of = |header: &Header| {
+            if header.state.has(RUNNING) {
+                TaskState::Running
+            } else if header.state.has(SCHEDULED) {
+                TaskState::Scheduled
+            } else {
+                TaskState::Waiting
             }
         };
         let mut tasks = Vec::with_capacity(executor.live_tasks() + 1);
@@ -115,21 +132,29 @@ impl Dump {
         } else {
             TaskState::Waiting
         };
-        tasks.push(row(root_header, None, Some("main".to_owned()), main_state));
+        let main_record = observer.and_then(|o| o.record(None));
+        tasks.push(row(root_header, main_record, Some("main".to_owned()), main_state));
         for task in executor.live() {
             // SAFETY: the registry holds a reference to each live task; no
             // user code runs while the dump is built.
             let header = unsafe { task.as_ref() };
-            let state = if header.state.has(RUNNING) {
-                TaskState::Running
-            } else if header.state.has(SCHEDULED) {
-                TaskState::Scheduled
-            } else {
-                TaskState::Waiting
-            };
-            tasks.push(row(header, Some(header.slot.get()), header.name().map(str::to_owned), state));
+            let record = observer.and_then(|o| o.record(Some(header.slot.get())));
+            tasks.push(row(header, record, header.name().map(str::to_owned), state_of(header)));
         }
-        Dump { tasks, records: observer.is_some_and(|o| o.keeps_records()) }
+        let mut children = Vec::new();
+        executor.scopes().all(|scope| {
+            scope.for_each_child(|task| {
+                // SAFETY: the scope's live set holds a reference to each
+                // child; no user code runs while the dump is built.
+                let header = unsafe { task.as_ref() };
+                let record = observer.and_then(|o| o.child_record(task.as_ptr().addr()));
+                let mut dump = row(header, record, header.name().map(str::to_owned), state_of(header));
+                dump.parent = Some(scope.parent_id());
+                children.push(dump);
+                true
+            })
+        });
+        Dump { tasks: nest(tasks, children), records: observer.is_some_and(|o| o.keeps_records()) }
     }
 
     /// The tasks: the main future first.
@@ -146,6 +171,32 @@ impl Dump {
     pub fn has_records(&self) -> bool {
         self.records
     }
+}
+
+/// The tasks, each followed by the scope children under it (depth first);
+/// children whose parent is not listed (a leaked scope's) come last.
+fn nest(tasks: Vec<TaskDump>, mut children: Vec<TaskDump>) -> Vec<TaskDump> {
+    fn place(out: &mut Vec<TaskDump>, children: &mut Vec<TaskDump>, parent: TaskId, depth: u32) {
+        let (mine, rest): (Vec<_>, Vec<_>) =
+            std::mem::take(children).into_iter().partition(|c| c.parent == Some(parent));
+        *children = rest;
+        for mut child in mine {
+            child.depth = depth;
+            let id = child.id;
+            out.push(child);
+            place(out, children, id, depth + 1);
+        }
+    }
+    let mut out = Vec::with_capacity(tasks.len() + children.len());
+    for task in tasks {
+        let id = task.id;
+        out.push(task);
+        if !children.is_empty() {
+            place(&mut out, &mut children, id, 1);
+        }
+    }
+    out.extend(children.into_iter().map(|c| TaskDump { depth: 1, ..c }));
+    out
 }
 
 /// What each task waits on among the timers (the earliest) and the
@@ -226,6 +277,12 @@ impl TaskDump {
     pub fn also_waits(&self) -> u32 {
         self.also_waits
     }
+
+    /// For a child of a [`scope`](crate::scope()): the task, or the scope
+    /// child, whose poll runs the scope. `None` for a task.
+    pub fn parent(&self) -> Option<TaskId> {
+        self.parent
+    }
 }
 
 /// `file:line`, or `-`.
@@ -236,7 +293,7 @@ fn site(at: Option<&Location<'_>>) -> String {
 impl fmt::Display for Dump {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let count = |state| self.tasks.iter().filter(|t| t.state == state).count();
-        writeln!(
+        write!(
             f,
             "sprout: {} tasks ({} running, {} scheduled, {} waiting)",
             self.tasks.len(),
@@ -244,6 +301,11 @@ impl fmt::Display for Dump {
             count(TaskState::Scheduled),
             count(TaskState::Waiting)
         )?;
+        match self.tasks.iter().filter(|t| t.parent.is_some()).count() {
+            0 => writeln!(f)?,
+            1 => writeln!(f, ", 1 of them a scope child")?,
+            n => writeln!(f, ", {n} of them scope children")?,
+        }
         let header = ["id", "name", "state", "polls", "age", "waits on", "at", "spawned at"];
         let rows: Vec<[String; 8]> = self
             .tasks
@@ -263,7 +325,8 @@ impl fmt::Display for Dump {
                     }
                 };
                 [
-                    t.id.to_string(),
+                    // Scope children indented under whoever runs their scope.
+                    format!("{}{}", "  ".repeat(t.depth as usize), t.id),
                     t.name.clone().unwrap_or_else(|| "-".to_owned()),
                     t.state.to_string(),
                     t.polls.map_or_else(|| "-".to_owned(), |p| p.to_string()),

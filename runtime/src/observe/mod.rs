@@ -10,7 +10,10 @@
 //!   thread reports a poll that holds the thread too long
 //!   ([`BlockingReport`], to stderr or to
 //!   [`Builder::on_blocking`](crate::Builder::on_blocking)), like gevent's
-//!   `monitor_thread` and `max_blocking_time`.
+//!   `monitor_thread` and `max_blocking_time`: the task, the `.await` it
+//!   resumed from, and the thread's [`Stack`], which a signal to the
+//!   runtime thread records (`capture.rs`) and the monitor symbolizes
+//!   (`stack.rs`).
 //! - [`Deadlock`]: what `run` panics with (and
 //!   [`Runtime::try_block_on`](crate::Runtime::try_block_on) returns) when
 //!   the main future waits and nothing can ever wake anything; gevent's
@@ -28,7 +31,8 @@
 //! cost is a pointer test per poll and per spawn, and one thread-local
 //! load each time a sprout primitive makes a task wait. The counters of
 //! [`Metrics`] are always kept: plain `Cell` increments on the runtime
-//! thread. The blocking detector adds one store per poll while it runs.
+//! thread. The blocking detector adds two stores per poll while it runs
+//! (the watch word, and the site the poll resumed from).
 //! `docs/benchmarks.md` ("Observability") has the instruction counts.
 //!
 //! Where this hooks into the loop: the executor's poll and spawn
@@ -37,6 +41,7 @@
 //! counters, the monitor's idle mark, the deadlock check where the loop
 //! would otherwise wait for good). See `docs/debugging.md`.
 
+mod capture;
 mod deadlock;
 mod dump;
 mod metrics;
@@ -47,6 +52,7 @@ mod signal;
 #[cfg(not(unix))]
 #[path = "signal_unsupported.rs"]
 mod signal;
+mod stack;
 
 #[cfg(test)]
 mod tests;
@@ -65,6 +71,7 @@ pub use deadlock::Deadlock;
 pub use dump::{Dump, TaskDump, TaskState};
 pub use metrics::Metrics;
 pub use monitor::{Blocker, BlockingReport};
+pub use stack::{Stack, StackFrame};
 
 use crate::sched::remote::{Message, Remote};
 use crate::scoped::{self, Reset};
@@ -127,6 +134,26 @@ pub fn dump() -> Dump {
 #[track_caller]
 pub fn metrics() -> Metrics {
     Metrics::gather(Observe::expect("sprout::observe::metrics"), Executor::expect("sprout::observe::metrics"))
+}
+
+/// Whether the runtime running on this thread observes its tasks: keeps
+/// records ([`Builder::observe`](crate::Builder::observe), on by default
+/// in debug builds) or runs the blocking detector
+/// ([`Builder::warn_blocking`](crate::Builder::warn_blocking)). `false`
+/// outside a runtime. For work only reports need: sprout's servers name
+/// each connection task after its peer only then, which saves a
+/// release build an allocation per connection.
+///
+/// ```
+/// use sprout_runtime::{Runtime, observe};
+///
+/// let rt = Runtime::builder().observe(false).build().unwrap();
+/// assert!(!rt.block_on(async { observe::is_observing() }));
+/// let rt = Runtime::builder().observe(false).warn_blocking(std::time::Duration::from_secs(1)).build().unwrap();
+/// assert!(rt.block_on(async { observe::is_observing() }));
+/// ```
+pub fn is_observing() -> bool {
+    Executor::current().is_some_and(|executor| executor.observer().is_some())
 }
 
 /// Why [`Handle::dump`](crate::Handle::dump) or
@@ -214,6 +241,9 @@ pub(crate) struct Shared {
     watch: Option<Arc<Watch>>,
     /// The longest poll the monitor saw, in nanoseconds.
     longest_poll: AtomicU64,
+    /// The thread inside `block_on`, for the monitor to signal (only
+    /// written when the monitor runs).
+    thread: capture::ThreadSlot,
 }
 
 impl Shared {
@@ -258,7 +288,12 @@ impl Observe {
     pub(crate) fn new(config: &crate::observe::Config, serial: u32) -> (Observe, Option<Observer>) {
         let records = config.records || config.dump_on_signal;
         let watch = config.warn_blocking.map(|_| Arc::new(Watch::new()));
-        let shared = Arc::new(Shared { serial, watch: watch.clone(), longest_poll: AtomicU64::new(0) });
+        let shared = Arc::new(Shared {
+            serial,
+            watch: watch.clone(),
+            longest_poll: AtomicU64::new(0),
+            thread: capture::ThreadSlot::default(),
+        });
         let monitor = config.warn_blocking.and_then(|threshold| {
             let hook = config.on_blocking.clone().unwrap_or_else(|| Arc::new(|report| eprintln!("{report}")));
             monitor::Monitor::start(shared.clone(), threshold, hook)
@@ -295,10 +330,14 @@ impl Observe {
     /// Points this part's slot, and the task observer's, at this runtime
     /// (the loop's `enter`).
     pub(crate) fn enter(&self, executor: &Executor) -> Entered {
+        let watched = self.shared.watch.is_some().then(|| self.shared.clone());
+        if let Some(shared) = &watched {
+            shared.thread.enter();
+        }
         Entered {
             _observe: scoped::set(&CURRENT, self),
             _observer: executor.observer().and_then(Observer::enter),
-            watch: self.shared.watch.clone(),
+            watched,
         }
     }
 
@@ -391,16 +430,21 @@ impl Observe {
 pub(crate) struct Entered {
     _observe: Reset<Observe>,
     _observer: Option<Reset<Observer>>,
-    /// The blocking detector's watch, marked idle when `block_on` (or the
-    /// shutdown) leaves: the thread runs no poll of this runtime until the
-    /// next `block_on`, and the monitor must not blame the last one.
-    watch: Option<Arc<Watch>>,
+    /// When the blocking detector runs: its watch is marked idle when
+    /// `block_on` (or the shutdown) leaves, since the thread runs no poll
+    /// of this runtime until the next `block_on` and the monitor must not
+    /// blame the last one; and the thread stops being the one the monitor
+    /// may signal (it may exit once it has left).
+    watched: Option<Arc<Shared>>,
 }
 
 impl Drop for Entered {
     fn drop(&mut self) {
-        if let Some(watch) = &self.watch {
-            watch.store(IDLE);
+        if let Some(shared) = &self.watched {
+            if let Some(watch) = &shared.watch {
+                watch.store(IDLE);
+            }
+            shared.thread.leave();
         }
     }
 }

@@ -2,8 +2,9 @@
 //! runtime thread too long, like gevent's `monitor_thread` with
 //! `max_blocking_time`.
 //!
-//! The runtime thread's whole part is one store per poll: the watch word
-//! (`task/observe.rs`), a stamp and what is being polled; the loop marks
+//! The runtime thread's whole part is two stores per poll: the watch word
+//! (`task/observe.rs`), a stamp and what is being polled, and before it
+//! the `.await` the poll resumes from; the loop marks
 //! it idle before it waits for events and as `block_on` returns, so a
 //! thread that runs no poll is never blamed. No clock is read
 //! on the runtime thread. The monitor samples the word every quarter of
@@ -12,19 +13,27 @@
 //! reports the poll (once), and when the word changes it reports the
 //! end, with the time since the first sighting. Both figures are good to
 //! one sampling period. A poll shorter than the threshold is never
-//! reported; one longer than the threshold plus a period always is.
+//! reported; one longer than the threshold plus a period always is. A
+//! thread of the monitor's own symbolizes the stack and calls the hook
+//! (`Reporter`), so the sampling never waits for them.
 //!
 //! The monitor names the task from the watch's slot table (id, spawn
-//! site, name), which the runtime thread writes at spawn, so it needs
-//! nothing from the stuck thread.
+//! site, name), which the runtime thread writes at spawn, and the `.await`
+//! its poll resumed from, which the runtime thread stores with the word
+//! (when it keeps records); reading them needs nothing from the stuck
+//! thread. The one thing only that thread has is its stack: for the first
+//! report of an incident the monitor asks it with a signal (`capture.rs`)
+//! and symbolizes the frames itself (`stack.rs`).
 
 use std::fmt;
 use std::panic::Location;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use super::capture::{ANSWER_WITHIN, NoStack};
+use super::stack::{self, Stack};
 use super::{Hook, Shared};
 use crate::task::TaskId;
 use crate::task::observe::{Culprit, IDLE, Millis};
@@ -36,11 +45,12 @@ pub struct Blocker {
     id: Option<TaskId>,
     name: Option<String>,
     spawned_at: Option<&'static Location<'static>>,
+    resumed_at: Option<&'static Location<'static>>,
 }
 
 impl From<Culprit> for Blocker {
     fn from(c: Culprit) -> Blocker {
-        Blocker { id: c.id, name: c.name, spawned_at: c.spawned_at }
+        Blocker { id: c.id, name: c.name, spawned_at: c.spawned_at, resumed_at: c.resumed_at }
     }
 }
 
@@ -57,9 +67,20 @@ impl Blocker {
     }
 
     /// Where the task was spawned (for the main future, where `block_on`
-    /// or `run` was called).
+    /// or `run` was called; for a server's connection, where the server
+    /// was made).
     pub fn spawned_at(&self) -> Option<&'static Location<'static>> {
         self.spawned_at
+    }
+
+    /// The `.await` the blocking poll resumed from: where the task last
+    /// waited, on a sprout primitive (a lock, an event, a queue, a join...),
+    /// before it went on to block. Known when the runtime keeps records
+    /// ([`Builder::observe`](crate::Builder::observe), on in debug builds)
+    /// and the last wait was on such a primitive; `None` for a task's first
+    /// poll, and after a wait on a socket or a timer, which record no line.
+    pub fn resumed_at(&self) -> Option<&'static Location<'static>> {
+        self.resumed_at
     }
 }
 
@@ -88,6 +109,9 @@ pub struct BlockingReport {
     elapsed: Duration,
     finished: bool,
     threshold: Duration,
+    /// The first report's stack, or why there is none (`None` in the
+    /// finished report, which repeats no stack).
+    stack: Option<Result<Stack, NoStack>>,
 }
 
 impl BlockingReport {
@@ -111,27 +135,49 @@ impl BlockingReport {
     pub fn threshold(&self) -> Duration {
         self.threshold
     }
+
+    /// The runtime thread's stack while the poll blocked it, innermost
+    /// call first, down to the task's poll: the blocking call and the
+    /// task's code that made it. Only in the first report of an incident
+    /// (not the finished one), and only on Linux: see
+    /// `docs/debugging.md` for how it is taken and when it is missing.
+    pub fn stack(&self) -> Option<&Stack> {
+        self.stack.as_ref().and_then(|stack| stack.as_ref().ok())
+    }
 }
 
 impl fmt::Display for BlockingReport {
+    /// The first report: a line naming the task, then where it resumed
+    /// and the stack (each line indented); the finished report: one line.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.finished {
-            write!(
+            return write!(
                 f,
                 "sprout: {} blocked the runtime thread for about {} in one poll",
                 self.blocker,
                 Millis(self.elapsed)
-            )
-        } else {
-            write!(
-                f,
-                "sprout: {} has blocked the runtime thread for {} in one poll (threshold {}); \
-                 no other task runs meanwhile",
-                self.blocker,
-                Millis(self.elapsed),
-                Millis(self.threshold)
-            )
+            );
         }
+        write!(
+            f,
+            "sprout: {} has blocked the runtime thread for {} in one poll (threshold {}); \
+             no other task runs meanwhile",
+            self.blocker,
+            Millis(self.elapsed),
+            Millis(self.threshold)
+        )?;
+        if let Some(at) = self.blocker.resumed_at {
+            write!(f, "\n  it resumed from the .await at {}:{}", at.file(), at.line())?;
+        }
+        match &self.stack {
+            Some(Ok(stack)) if !stack.frames().is_empty() => {
+                write!(f, "\n  the runtime thread's stack, innermost call first:\n{stack}")?;
+            }
+            Some(Ok(_)) => f.write_str("\n  no stack: no frame above sprout's loop could be read")?,
+            Some(Err(why)) => write!(f, "\n  no stack: {why}")?,
+            None => {}
+        }
+        Ok(())
     }
 }
 
@@ -146,9 +192,10 @@ impl Monitor {
     /// then runs unmonitored, as without `warn_blocking`).
     pub(crate) fn start(shared: Arc<Shared>, threshold: Duration, hook: Hook) -> Option<Monitor> {
         let stop = Arc::new(AtomicBool::new(false));
-        let thread = thread::Builder::new().name(format!("sprout-monitor-{}", shared.serial)).spawn({
+        let name = format!("sprout-monitor-{}", shared.serial);
+        let thread = thread::Builder::new().name(name.clone()).spawn({
             let stop = stop.clone();
-            move || watch(&shared, threshold, &*hook, &stop)
+            move || watch(&shared, threshold, Reporter { hook, name: format!("{name}-report"), thread: None }, &stop)
         });
         match thread {
             Ok(thread) => Some(Monitor { stop, thread: Some(thread) }),
@@ -170,15 +217,79 @@ impl Drop for Monitor {
     }
 }
 
-/// Calls the hook; a panic in it is reported and the monitor goes on.
-fn report(hook: &(dyn Fn(&BlockingReport) + Send + Sync), report: &BlockingReport) {
-    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(report))).is_err() {
+/// A report on its way to the hook.
+enum Pending {
+    /// The first report of an incident, with the frames the capture
+    /// recorded (not symbolized yet), or why there are none.
+    Blocked(BlockingReport, Result<Vec<usize>, NoStack>),
+    /// The poll has returned.
+    Finished(BlockingReport),
+}
+
+/// Hands the reports to a thread of their own, started at the first one,
+/// which symbolizes the stack and calls the hook: symbolizing the first
+/// stack of a process reads the program's debug info, a good part of a
+/// second, and the monitor keeps sampling meanwhile, so the finished
+/// report's total stays good to one period. Reports reach the hook in
+/// order. Dropping it (the monitor stopping) delivers what is queued and
+/// joins the thread.
+struct Reporter {
+    hook: Hook,
+    name: String,
+    thread: Option<(mpsc::Sender<Pending>, thread::JoinHandle<()>)>,
+}
+
+impl Reporter {
+    fn send(&mut self, pending: Pending) {
+        if self.thread.is_none() {
+            let (tx, rx) = mpsc::channel::<Pending>();
+            let hook = self.hook.clone();
+            // Without a thread, the monitor delivers the reports itself.
+            if let Ok(thread) = thread::Builder::new().name(self.name.clone()).spawn(move || {
+                for pending in rx {
+                    deliver(&*hook, pending);
+                }
+            }) {
+                self.thread = Some((tx, thread));
+            }
+        }
+        match &self.thread {
+            Some((tx, _)) => {
+                if let Err(mpsc::SendError(pending)) = tx.send(pending) {
+                    deliver(&*self.hook, pending); // the thread died (cannot: `deliver` catches panics)
+                }
+            }
+            None => deliver(&*self.hook, pending),
+        }
+    }
+}
+
+impl Drop for Reporter {
+    fn drop(&mut self) {
+        if let Some((tx, thread)) = self.thread.take() {
+            drop(tx);
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Symbolizes a first report's stack and calls the hook.
+fn deliver(hook: &(dyn Fn(&BlockingReport) + Send + Sync), pending: Pending) {
+    let report = match pending {
+        Pending::Blocked(mut report, frames) => {
+            report.stack = Some(frames.map(|frames| stack::symbolize(&frames)));
+            report
+        }
+        Pending::Finished(report) => report,
+    };
+    // A panic in the hook is reported, and the monitor goes on.
+    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(&report))).is_err() {
         eprintln!("sprout: the on_blocking hook panicked; the report was: {report}");
     }
 }
 
 /// The monitor's loop (see the module docs).
-fn watch(shared: &Shared, threshold: Duration, hook: &(dyn Fn(&BlockingReport) + Send + Sync), stop: &AtomicBool) {
+fn watch(shared: &Shared, threshold: Duration, mut reporter: Reporter, stop: &AtomicBool) {
     let Some(watch) = shared.watch.as_deref() else { return };
     let period = (threshold / 4).max(Duration::from_millis(1));
     let mut last = watch.word();
@@ -191,7 +302,13 @@ fn watch(shared: &Shared, threshold: Duration, hook: &(dyn Fn(&BlockingReport) +
         if word != last {
             if let Some(blocker) = reported.take() {
                 let elapsed = now.saturating_duration_since(first_seen);
-                report(hook, &BlockingReport { blocker, elapsed, finished: true, threshold });
+                reporter.send(Pending::Finished(BlockingReport {
+                    blocker,
+                    elapsed,
+                    finished: true,
+                    threshold,
+                    stack: None,
+                }));
             }
             last = word;
             first_seen = now;
@@ -209,7 +326,16 @@ fn watch(shared: &Shared, threshold: Duration, hook: &(dyn Fn(&BlockingReport) +
             // whatever reused its slot.
             if let Some(culprit) = watch.culprit(word).filter(|_| watch.word() == word) {
                 let blocker = Blocker::from(culprit);
-                report(hook, &BlockingReport { blocker: blocker.clone(), elapsed: ran, finished: false, threshold });
+                let still_blocked = || watch.word() == word;
+                let frames = shared
+                    .thread
+                    .capture(still_blocked, || stop.load(Ordering::Relaxed), ANSWER_WITHIN)
+                    // Frames of a poll that ended meanwhile would blame
+                    // the wrong code.
+                    .and_then(|frames| if still_blocked() { Ok(frames) } else { Err(NoStack::Ended) });
+                let report =
+                    BlockingReport { blocker: blocker.clone(), elapsed: ran, finished: false, threshold, stack: None };
+                reporter.send(Pending::Blocked(report, frames));
                 reported = Some(blocker);
             }
         }

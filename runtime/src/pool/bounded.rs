@@ -1,4 +1,5 @@
-//! `Pool`: a group that runs at most `size` tasks at once.
+//! `Pool`: a group that runs at most `size` tasks at once; collecting
+//! (`Pool<Collect<T>>`), a bounded tokio `JoinSet` as well.
 
 use std::fmt;
 use std::future::Future;
@@ -7,7 +8,8 @@ use std::time::Duration;
 
 use super::group::{Join, join};
 use super::map::{self, Imap, ImapUnordered};
-use super::set::{Acquire, Inner, rejected};
+use super::results::{Collect, JoinNext, Mode, ResultsOf, Untyped};
+use super::set::{Acquire, Inner, Owner, rejected};
 use super::slots::Slots;
 use super::star::StarFn;
 use crate::task::{JoinError, JoinHandle};
@@ -22,7 +24,10 @@ use crate::task::{JoinError, JoinHandle};
 /// [`imap_unordered`](Pool::imap_unordered) take items from their iterator
 /// only as slots free up, so an endless iterator costs no memory.
 ///
-/// A `Pool` is a cheap handle: clones share the same pool.
+/// A `Pool` is a cheap handle: clones share the same pool. As a
+/// [`Group`](super::Group), it can kill its members when the last handle
+/// goes ([`kill_on_drop`](Pool::kill_on_drop)) and, made with
+/// [`Pool::collecting`], keep their results for [`join_next`](Pool::join_next).
 ///
 /// ```
 /// use std::time::{Duration, Instant};
@@ -46,51 +51,27 @@ use crate::task::{JoinError, JoinHandle};
 /// map) and waits for that work waits forever: the slot it needs is its
 /// own. Use a second pool, or `apply_async` without waiting on it from a
 /// member.
-#[derive(Clone)]
-pub struct Pool {
+pub struct Pool<M: Mode = Untyped> {
     inner: Rc<Inner>,
+    /// Shared by the handles only: see `Group`.
+    owner: Rc<Owner>,
+    results: M::Results,
+}
+
+impl<M: Mode> Clone for Pool<M> {
+    fn clone(&self) -> Self {
+        Pool { inner: self.inner.clone(), owner: self.owner.clone(), results: self.results.clone() }
+    }
 }
 
 impl Pool {
-    /// A pool that runs at most `size` tasks at once.
+    /// A pool that runs at most `size` tasks at once, of any output type.
     ///
     /// # Panics
     /// If `size` is 0: such a pool could never run anything.
     pub fn new(size: usize) -> Pool {
         assert!(size > 0, "sprout::pool::Pool::new: the size must be at least 1");
-        Pool { inner: Inner::new(Some(Slots::new(size))) }
-    }
-
-    fn slots(&self) -> &Slots {
-        self.inner.slots.as_ref().expect("a Pool has slots")
-    }
-
-    /// The most tasks that run at once.
-    pub fn size(&self) -> usize {
-        self.slots().size()
-    }
-
-    /// The number of free slots: how many tasks `spawn` would start without
-    /// waiting.
-    pub fn free_count(&self) -> usize {
-        self.slots().free()
-    }
-
-    /// Whether every slot is taken (`spawn` would wait).
-    pub fn is_full(&self) -> bool {
-        self.free_count() == 0
-    }
-
-    /// Waits until a slot is free and returns the number of free slots,
-    /// like gevent's `wait_available`. It does not take the slot: another
-    /// task waiting in line may take it before this one spawns, so the
-    /// count may be 0 by then. Returns at once if the pool is closed.
-    pub async fn wait_available(&self) -> usize {
-        if self.free_count() == 0 && !self.is_closed() {
-            // Queue like a spawn, then hand the slot straight on.
-            let _turn = Acquire::new(self.inner.clone(), true).await;
-        }
-        self.free_count()
+        Pool::with_size(size)
     }
 
     /// Waits for a free slot, then spawns the task, which holds the slot
@@ -132,6 +113,155 @@ impl Pool {
         }
         acquire.disarm();
         self.inner.spawn_member(future, true)
+    }
+
+    /// Queues `future` and returns its handle at once, like
+    /// `Pool.apply_async`: the task waits for a slot, then runs.
+    /// [`JoinHandle::on_ok`] and [`JoinHandle::on_err`] are its `callback`
+    /// and `error_callback`. See [`Group::apply_async`](super::Group::apply_async).
+    ///
+    /// # Panics
+    /// Outside a sprout runtime.
+    #[track_caller]
+    pub fn apply_async<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        if self.inner.is_closed() {
+            return rejected(future);
+        }
+        self.inner.spawn_queued(future)
+    }
+}
+
+impl<T: 'static> Pool<Collect<T>> {
+    /// A collecting pool of `size` slots: its members all return `T`, and
+    /// the result of each one whose handle nobody takes is kept for
+    /// [`join_next`](Self::join_next), like a tokio `JoinSet<T>` with a
+    /// `Semaphore` in front.
+    ///
+    /// ```
+    /// use sprout::pool::Pool;
+    ///
+    /// sprout::run(async {
+    ///     let pool = Pool::collecting(2);
+    ///     for i in 0..5u64 {
+    ///         pool.spawn(async move { i * i }).await;
+    ///     }
+    ///     let mut squares = Vec::new();
+    ///     while let Some(done) = pool.join_next().await {
+    ///         squares.push(done.unwrap());
+    ///     }
+    ///     squares.sort();
+    ///     assert_eq!(squares, [0, 1, 4, 9, 16]);
+    /// });
+    /// ```
+    ///
+    /// # Panics
+    /// If `size` is 0.
+    pub fn collecting(size: usize) -> Pool<Collect<T>> {
+        assert!(size > 0, "sprout::pool::Pool::collecting: the size must be at least 1");
+        Pool::with_size(size)
+    }
+
+    /// Waits for a free slot, then spawns a member; its result goes to the
+    /// returned handle if you await it, else to [`join_next`](Self::join_next).
+    /// See [`Pool::spawn`] for closing and cancellation.
+    ///
+    /// # Panics
+    /// Outside a sprout runtime.
+    pub async fn spawn<F>(&self, future: F) -> JoinHandle<T>
+    where
+        F: Future<Output = T> + 'static,
+    {
+        crate::context::expect("Pool::spawn");
+        let mut acquire = Acquire::new(self.inner.clone(), true);
+        if !(&mut acquire).await {
+            return rejected(future);
+        }
+        acquire.disarm();
+        let handle = self.inner.spawn_member(future, true);
+        self.results.collect(&handle);
+        handle
+    }
+
+    /// Queues a member and returns its handle at once (it waits for a slot
+    /// itself); its result goes to the handle if you await it, else to
+    /// [`join_next`](Self::join_next).
+    ///
+    /// # Panics
+    /// Outside a sprout runtime.
+    #[track_caller]
+    pub fn apply_async<F>(&self, future: F) -> JoinHandle<T>
+    where
+        F: Future<Output = T> + 'static,
+    {
+        if self.inner.is_closed() {
+            return rejected(future);
+        }
+        let handle = self.inner.spawn_queued(future);
+        self.results.collect(&handle);
+        handle
+    }
+
+    /// The next result, in the order members finished; `None` once the pool
+    /// has no member left and every kept result was taken. See
+    /// [`Group::join_next`](super::Group::join_next).
+    pub fn join_next(&self) -> JoinNext<'_, T> {
+        JoinNext::new(&self.results, &self.inner)
+    }
+
+    /// The next result if one is kept, without waiting.
+    pub fn try_join_next(&self) -> Option<Result<T, JoinError>> {
+        self.results.pop()
+    }
+}
+
+impl<M: Mode> Pool<M> {
+    /// A pool of `size` slots, at least 1 (the callers check it).
+    fn with_size(size: usize) -> Pool<M> {
+        let inner = Inner::new(Some(Slots::new(size)));
+        Pool { owner: Owner::new(&inner), inner, results: M::Results::default() }
+    }
+
+    /// Kills every member when the last handle to the pool is dropped. See
+    /// [`Group::kill_on_drop`](super::Group::kill_on_drop).
+    pub fn kill_on_drop(self, kill: bool) -> Self {
+        self.owner.set_kill_on_drop(kill);
+        self
+    }
+
+    fn slots(&self) -> &Slots {
+        self.inner.slots.as_ref().expect("a Pool has slots")
+    }
+
+    /// The most tasks that run at once.
+    pub fn size(&self) -> usize {
+        self.slots().size()
+    }
+
+    /// The number of free slots: how many tasks `spawn` would start without
+    /// waiting.
+    pub fn free_count(&self) -> usize {
+        self.slots().free()
+    }
+
+    /// Whether every slot is taken (`spawn` would wait).
+    pub fn is_full(&self) -> bool {
+        self.free_count() == 0
+    }
+
+    /// Waits until a slot is free and returns the number of free slots,
+    /// like gevent's `wait_available`. It does not take the slot: another
+    /// task waiting in line may take it before this one spawns, so the
+    /// count may be 0 by then. Returns at once if the pool is closed.
+    pub async fn wait_available(&self) -> usize {
+        if self.free_count() == 0 && !self.is_closed() {
+            // Queue like a spawn, then hand the slot straight on.
+            let _turn = Acquire::new(self.inner.clone(), true).await;
+        }
+        self.free_count()
     }
 
     /// Starts tracking a task spawned elsewhere, once a slot is free (the
@@ -218,26 +348,10 @@ impl Pool {
         F: Future + 'static,
         F::Output: 'static,
     {
-        self.apply_async(future).await
-    }
-
-    /// Queues `future` and returns its handle at once, like
-    /// `Pool.apply_async`: the task waits for a slot, then runs.
-    /// [`JoinHandle::on_ok`] and [`JoinHandle::on_err`] are its `callback`
-    /// and `error_callback`. See [`Group::apply_async`](super::Group::apply_async).
-    ///
-    /// # Panics
-    /// Outside a sprout runtime.
-    #[track_caller]
-    pub fn apply_async<F>(&self, future: F) -> JoinHandle<F::Output>
-    where
-        F: Future + 'static,
-        F::Output: 'static,
-    {
         if self.inner.is_closed() {
-            return rejected(future);
+            return rejected(future).await;
         }
-        self.inner.spawn_queued(future)
+        self.inner.spawn_queued(future).await
     }
 
     /// Runs `f(item)` for every item, at most `size` at once, and returns
@@ -316,13 +430,14 @@ impl Pool {
     }
 }
 
-impl fmt::Debug for Pool {
+impl<M: Mode> fmt::Debug for Pool<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Pool")
-            .field("size", &self.size())
-            .field("free", &self.free_count())
-            .field("len", &self.len())
-            .field("closed", &self.is_closed())
-            .finish()
+        let mut d = f.debug_struct("Pool");
+        d.field("size", &self.size()).field("free", &self.free_count()).field("len", &self.len());
+        d.field("closed", &self.is_closed());
+        if let Some(queued) = self.results.queued() {
+            d.field("results", &queued);
+        }
+        d.finish()
     }
 }

@@ -1,4 +1,5 @@
-//! `Group`: a set of green tasks to wait for, map over and kill together.
+//! `Group`: a set of green tasks to wait for, map over and kill together;
+//! collecting (`Group<Collect<T>>`), tokio's `JoinSet` as well.
 
 use std::fmt;
 use std::future::Future;
@@ -8,7 +9,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use super::map::{self, Imap, ImapUnordered};
-use super::set::{Inner, rejected};
+use super::results::{Collect, JoinNext, Mode, ResultsOf, Untyped};
+use super::set::{Inner, Owner, rejected};
 use super::star::StarFn;
 use crate::task::{JoinError, JoinHandle};
 
@@ -18,7 +20,11 @@ use crate::task::{JoinError, JoinHandle};
 ///
 /// A `Group` is a cheap handle: clones share the same set, so member tasks
 /// can spawn more work into it. Dropping every handle leaves the tasks
-/// running.
+/// running, unless [`kill_on_drop`](Group::kill_on_drop) is set.
+///
+/// A collecting group, `Group<Collect<T>>` ([`Group::collecting`]), is
+/// tokio's `JoinSet<T>` as well: its members all return `T`, and
+/// [`join_next`](Group::join_next) hands out their results as they finish.
 ///
 /// ```
 /// use std::time::Duration;
@@ -34,21 +40,32 @@ use crate::task::{JoinError, JoinHandle};
 ///     assert!(group.is_empty());
 /// });
 /// ```
-#[derive(Clone)]
-pub struct Group {
+pub struct Group<M: Mode = Untyped> {
     inner: Rc<Inner>,
+    /// Shared by the handles only (not by members): its drop is the last
+    /// handle's, for `kill_on_drop`.
+    owner: Rc<Owner>,
+    /// A collecting group's results.
+    results: M::Results,
 }
 
-impl Default for Group {
-    fn default() -> Group {
-        Group::new()
+impl<M: Mode> Clone for Group<M> {
+    fn clone(&self) -> Self {
+        Group { inner: self.inner.clone(), owner: self.owner.clone(), results: self.results.clone() }
+    }
+}
+
+impl<M: Mode> Default for Group<M> {
+    fn default() -> Self {
+        let inner = Inner::new(None);
+        Group { owner: Owner::new(&inner), inner, results: M::Results::default() }
     }
 }
 
 impl Group {
-    /// An empty group.
+    /// An empty group, of members of any output type.
     pub fn new() -> Group {
-        Group { inner: Inner::new(None) }
+        Group::default()
     }
 
     /// Spawns a task in the group. It leaves the group when it finishes,
@@ -71,6 +88,115 @@ impl Group {
         self.inner.spawn_member(future, false)
     }
 
+    /// Runs `future` in the group and returns its handle at once, like
+    /// `Pool.apply_async`: [`JoinHandle::on_ok`] and
+    /// [`JoinHandle::on_err`] are its `callback` and `error_callback`.
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    /// use std::rc::Rc;
+    /// use sprout_runtime::{pool::Group, run};
+    ///
+    /// run(async {
+    ///     let group = Group::new();
+    ///     let log = Rc::new(RefCell::new(Vec::new()));
+    ///     for i in 0..3 {
+    ///         let task = group.apply_async(async move {
+    ///             if i == 1 { panic!("no {i}") }
+    ///             i + 100
+    ///         });
+    ///         let (ok, err) = (log.clone(), log.clone());
+    ///         task.on_ok(move |v| ok.borrow_mut().push(format!("end_call {v}")));
+    ///         task.on_err(move |e| err.borrow_mut().push(format!("error {e}")));
+    ///     }
+    ///     group.join().await;
+    ///     assert_eq!(*log.borrow(), ["end_call 100", "error task panicked: no 1", "end_call 102"]);
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn apply_async<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        self.spawn(future)
+    }
+}
+
+impl<T: 'static> Group<Collect<T>> {
+    /// An empty collecting group: its members all return `T`, and the
+    /// result of each one whose handle nobody takes is kept for
+    /// [`join_next`](Self::join_next), like tokio's `JoinSet<T>`. Set
+    /// [`kill_on_drop`](Group::kill_on_drop) for `JoinSet`'s drop.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sprout::pool::Group;
+    ///
+    /// sprout::run(async {
+    ///     let set = Group::collecting().kill_on_drop(true);
+    ///     for ms in [30, 10, 20] {
+    ///         set.spawn(async move {
+    ///             sprout::sleep(Duration::from_millis(ms)).await;
+    ///             ms
+    ///         });
+    ///     }
+    ///     let mut order = Vec::new();
+    ///     while let Some(done) = set.join_next().await {
+    ///         order.push(done.unwrap());
+    ///     }
+    ///     assert_eq!(order, [10, 20, 30]);
+    /// });
+    /// ```
+    pub fn collecting() -> Group<Collect<T>> {
+        Group::default()
+    }
+
+    /// Spawns a member. Its result goes to the returned handle if you await
+    /// it, else to [`join_next`](Self::join_next); after
+    /// [`close`](Group::close) the future does not run (the handle resolves
+    /// to [`JoinError::Killed`], and `join_next` never sees it).
+    ///
+    /// # Panics
+    /// Outside a sprout runtime.
+    #[track_caller]
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<T>
+    where
+        F: Future<Output = T> + 'static,
+    {
+        if self.inner.is_closed() {
+            return rejected(future);
+        }
+        let handle = self.inner.spawn_member(future, false);
+        self.results.collect(&handle);
+        handle
+    }
+
+    /// [`spawn`](Self::spawn), under `Pool.apply_async`'s name.
+    #[track_caller]
+    pub fn apply_async<F>(&self, future: F) -> JoinHandle<T>
+    where
+        F: Future<Output = T> + 'static,
+    {
+        self.spawn(future)
+    }
+
+    /// The next result, in the order members finished: `None` once the
+    /// group has no member left and every kept result was taken. A member
+    /// whose handle took its result never shows here. Cancellation-safe:
+    /// dropping the future (a `select` that picked another branch) loses no
+    /// result.
+    pub fn join_next(&self) -> JoinNext<'_, T> {
+        JoinNext::new(&self.results, &self.inner)
+    }
+
+    /// The next result if one is kept, without waiting.
+    pub fn try_join_next(&self) -> Option<Result<T, JoinError>> {
+        self.results.pop()
+    }
+}
+
+impl<M: Mode> Group<M> {
     /// Starts tracking a task spawned elsewhere: `join` waits for it and
     /// `kill` kills it. Adding a finished task or a member does nothing,
     /// and so does adding to a closed group.
@@ -117,6 +243,26 @@ impl Group {
         crate::time::timeout(timeout, self.join()).await.is_ok()
     }
 
+    /// Kills every member when the last handle to the group is dropped
+    /// (members' own clones count: drop those too), like tokio's
+    /// `JoinSet`; off by default, as gevent leaves the greenlets running.
+    ///
+    /// ```
+    /// use std::future::pending;
+    /// use sprout::pool::Group;
+    ///
+    /// sprout::run(async {
+    ///     let group = Group::new().kill_on_drop(true);
+    ///     let member = group.spawn(pending::<()>());
+    ///     drop(group);
+    ///     assert!(member.await.unwrap_err().is_killed());
+    /// });
+    /// ```
+    pub fn kill_on_drop(self, kill: bool) -> Self {
+        self.owner.set_kill_on_drop(kill);
+        self
+    }
+
     /// Kills every member now (see [`JoinHandle::kill`]): their futures are
     /// dropped before `kill` returns, except the calling task's own, which
     /// is dropped after its current poll. The group stays open.
@@ -150,41 +296,10 @@ impl Group {
         F: Future + 'static,
         F::Output: 'static,
     {
-        self.apply_async(future).await
-    }
-
-    /// Runs `future` in the group and returns its handle at once, like
-    /// `Pool.apply_async`: [`JoinHandle::on_ok`] and
-    /// [`JoinHandle::on_err`] are its `callback` and `error_callback`.
-    ///
-    /// ```
-    /// use std::cell::RefCell;
-    /// use std::rc::Rc;
-    /// use sprout_runtime::{pool::Group, run};
-    ///
-    /// run(async {
-    ///     let group = Group::new();
-    ///     let log = Rc::new(RefCell::new(Vec::new()));
-    ///     for i in 0..3 {
-    ///         let task = group.apply_async(async move {
-    ///             if i == 1 { panic!("no {i}") }
-    ///             i + 100
-    ///         });
-    ///         let (ok, err) = (log.clone(), log.clone());
-    ///         task.on_ok(move |v| ok.borrow_mut().push(format!("end_call {v}")));
-    ///         task.on_err(move |e| err.borrow_mut().push(format!("error {e}")));
-    ///     }
-    ///     group.join().await;
-    ///     assert_eq!(*log.borrow(), ["end_call 100", "error task panicked: no 1", "end_call 102"]);
-    /// });
-    /// ```
-    #[track_caller]
-    pub fn apply_async<F>(&self, future: F) -> JoinHandle<F::Output>
-    where
-        F: Future + 'static,
-        F::Output: 'static,
-    {
-        self.spawn(future)
+        if self.inner.is_closed() {
+            return rejected(future).await;
+        }
+        self.inner.spawn_member(future, false).await
     }
 
     /// Runs `f(item)` in the group for every item and returns the results
@@ -262,9 +377,14 @@ impl Group {
     }
 }
 
-impl fmt::Debug for Group {
+impl<M: Mode> fmt::Debug for Group<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Group").field("len", &self.len()).field("closed", &self.is_closed()).finish()
+        let mut d = f.debug_struct("Group");
+        d.field("len", &self.len()).field("closed", &self.is_closed());
+        if let Some(queued) = self.results.queued() {
+            d.field("results", &queued);
+        }
+        d.finish()
     }
 }
 

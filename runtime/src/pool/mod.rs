@@ -2,7 +2,9 @@
 //! `multiprocessing.Pool`.
 //!
 //! - [`Group`]: a set of tasks to join, map over and kill together
-//!   (`gevent.pool.Group`).
+//!   (`gevent.pool.Group`); collecting ([`Group::collecting`]), also
+//!   tokio's `JoinSet`: [`join_next`](Group::join_next) gives each result
+//!   as its task finishes.
 //! - [`Pool`]: a group of which at most `size` tasks run at once
 //!   (`gevent.pool.Pool`, `multiprocessing.Pool`): `spawn` waits for a free
 //!   slot, and `map` / `imap` / `imap_unordered` read their iterator only as
@@ -61,6 +63,7 @@
 mod bounded;
 mod group;
 mod map;
+mod results;
 mod set;
 mod slots;
 mod star;
@@ -68,6 +71,7 @@ mod star;
 pub use bounded::Pool;
 pub use group::{Group, Join};
 pub use map::{Imap, ImapUnordered};
+pub use results::{Collect, JoinNext, Mode, Untyped};
 pub use star::StarFn;
 
 #[cfg(test)]

@@ -306,6 +306,32 @@ impl Inner {
     }
 }
 
+/// The share of a `Group` or `Pool` that only its handles hold (members
+/// hold the `Inner`): dropped with the last handle, it kills every member
+/// if `kill_on_drop` was set.
+pub(crate) struct Owner {
+    inner: Rc<Inner>,
+    kill_on_drop: Cell<bool>,
+}
+
+impl Owner {
+    pub(crate) fn new(inner: &Rc<Inner>) -> Rc<Owner> {
+        Rc::new(Owner { inner: inner.clone(), kill_on_drop: Cell::new(false) })
+    }
+
+    pub(crate) fn set_kill_on_drop(&self, kill: bool) {
+        self.kill_on_drop.set(kill);
+    }
+}
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        if self.kill_on_drop.get() {
+            self.inner.kill();
+        }
+    }
+}
+
 /// A handle to a task that never ran: what `spawn` gives after `close`.
 pub(crate) fn rejected<F>(future: F) -> JoinHandle<F::Output>
 where

@@ -22,11 +22,14 @@ use std::future::Future;
 use std::mem::ManuallyDrop;
 use std::panic::Location;
 use std::ptr::{self, NonNull};
+use std::rc::Rc;
 use std::sync::Arc;
 use std::task::Waker;
 
+use super::child::{self, ScopeList};
+use super::error::JoinError;
 use super::harness::{Harness, PanicPolicy};
-use super::header::{Header, foreign_ref_dec, ref_dec};
+use super::header::{Header, TaskId, foreign_ref_dec, ref_dec};
 use super::heap::{Mailbox, TaskHeap};
 use super::observe::Observer;
 use super::order::SeededOrder;
@@ -57,6 +60,11 @@ pub(crate) struct Executor {
     deferred_spare: RefCell<Vec<Waker>>,
     /// The task being polled (or dropped), or `root`.
     current: Cell<NonNull<Header>>,
+    /// The scope child being polled inside `current`'s poll, if any (the
+    /// innermost one, for nested scopes): who polls a scope started there.
+    running_child: Cell<Option<NonNull<Header>>>,
+    /// The live scopes, for the task dump and the deadlock check (`child.rs`).
+    scopes: Rc<ScopeList>,
     /// Operations left in the current poll's budget (see `sched::coop`).
     budget: Cell<u32>,
     ops_per_poll: u32,
@@ -85,6 +93,8 @@ pub(crate) struct Counts {
     pub(crate) killed: Cell<u64>,
     /// Tasks whose poll panicked.
     pub(crate) panicked: Cell<u64>,
+    /// Scope children created: they take task ids, but are not tasks.
+    pub(crate) children: Cell<u64>,
 }
 
 impl Executor {
@@ -99,6 +109,8 @@ impl Executor {
             deferred: RefCell::new(Vec::new()),
             deferred_spare: RefCell::new(Vec::new()),
             current: Cell::new(root),
+            running_child: Cell::new(None),
+            scopes: Rc::default(),
             budget: Cell::new(ops_per_poll),
             ops_per_poll,
             tasks_per_turn,
@@ -220,6 +232,12 @@ impl Executor {
         self.harness.kill(self, task);
     }
 
+    /// Applies the panic policy to a failure nobody joined, of a task known
+    /// by its label (see `Harness::failed_as`).
+    pub(crate) fn unjoined_failure(&self, label: &str, err: JoinError) {
+        self.harness.failed_as(label, err);
+    }
+
     /// Drops a finished task's output nobody will take (see `Harness::discard_output`).
     pub(crate) fn discard_output(&self, task: NonNull<Header>) {
         self.harness.discard_output(task);
@@ -239,6 +257,12 @@ impl Executor {
         match header.state.transition_to_scheduled() {
             Wake::Push => {
                 self.push(task);
+                true
+            }
+            Wake::Child => {
+                // SAFETY: `Child` comes only for a child that is not
+                // COMPLETE; the queue takes the reference the caller gives.
+                unsafe { child::enqueue(task) };
                 true
             }
             Wake::Root | Wake::Nothing => false,
@@ -441,9 +465,47 @@ impl Executor {
         &self.counts
     }
 
-    /// The number of tasks spawned so far.
+    /// The number of tasks spawned so far (scope children not included).
     pub(crate) fn spawned(&self) -> u64 {
-        self.next_id.get() - 1
+        self.next_id.get() - 1 - self.counts.children.get()
+    }
+
+    // --- Scope children (`child.rs`) ---
+
+    /// The task heap, where children are allocated too.
+    #[inline]
+    pub(super) fn heap(&self) -> NonNull<TaskHeap> {
+        self.heap
+    }
+
+    /// The id of a new scope child: children share the tasks' ids, so that
+    /// a dump never shows two alike.
+    #[inline]
+    pub(super) fn next_child_id(&self) -> u64 {
+        let id = self.next_id.get();
+        self.next_id.set(id + 1);
+        self.counts.children.set(self.counts.children.get() + 1);
+        id
+    }
+
+    /// Marks the scope child being polled (`None` when its poll ends) and
+    /// returns the previous mark.
+    #[inline]
+    pub(super) fn set_running_child(&self, task: Option<NonNull<Header>>) -> Option<NonNull<Header>> {
+        self.running_child.replace(task)
+    }
+
+    /// Who is running: the innermost scope child being polled, else the
+    /// current task (for the dump's parent of a scope).
+    pub(crate) fn running_id(&self) -> TaskId {
+        let task = self.running_child.get().unwrap_or(self.current.get());
+        // SAFETY: the running child, or the current task, is live while it runs.
+        unsafe { task.as_ref().id }
+    }
+
+    /// The live scopes (the dump, the deadlock check).
+    pub(crate) fn scopes(&self) -> &Rc<ScopeList> {
+        &self.scopes
     }
 
     /// The number of tasks in the run queue.

@@ -214,10 +214,16 @@ impl Harness {
 
     /// Applies the panic policy to a failure nobody joined.
     fn failed(&self, header: &Header, err: JoinError) {
+        self.failed_as(&header.label(), err);
+    }
+
+    /// [`failed`](Self::failed), for a task known by its label (a result a
+    /// collecting group kept, and nobody read).
+    pub(super) fn failed_as(&self, label: &str, err: JoinError) {
         match self.policy {
-            PanicPolicy::Log => report(header, &err, "task"),
+            PanicPolicy::Log => report_as(label, &err, "task"),
             PanicPolicy::Abort => {
-                report(header, &err, "task");
+                report_as(label, &err, "task");
                 std::process::abort();
             }
             PanicPolicy::Propagate => {
@@ -240,7 +246,7 @@ impl Harness {
 
 /// Drops a finished task's output, once: returns the error of an unhandled
 /// panic, which the caller reports. Nothing if the output was already taken
-/// or dropped.
+/// or dropped. An output with a sink (`Extras::sink`) goes there instead.
 ///
 /// Also for a handle dropped where its runtime is not running
 /// (`JoinHandle::drop`): nobody is left to propagate to, so the caller logs.
@@ -251,6 +257,15 @@ pub(crate) fn drop_output(task: NonNull<Header>) -> Option<JoinError> {
     if !header.state.transition_to_consumed() {
         return None;
     }
+    if header.has_extras() {
+        if let Some(sink) = header.with_extras(|e| e.sink.take()) {
+            // The sink's owner reads the result (and reports a panic it
+            // never hands out): handled here.
+            header.state.mark_handled();
+            sink(task);
+            return None;
+        }
+    }
     // SAFETY: the output is live and we just marked it consumed.
     let err = unsafe { (header.vtable.drop_output)(task) }?;
     (err.is_panic() && !header.state.has(HANDLED)).then_some(err)
@@ -258,5 +273,10 @@ pub(crate) fn drop_output(task: NonNull<Header>) -> Option<JoinError> {
 
 /// Prints the one-line report of a failure nobody joined.
 pub(crate) fn report(header: &Header, err: &JoinError, what: &str) {
-    eprintln!("sprout: {what} {} failed and nobody joined it: {err}", header.label());
+    report_as(&header.label(), err, what);
+}
+
+/// [`report`], for a task known by its label.
+pub(crate) fn report_as(label: &str, err: &JoinError, what: &str) {
+    eprintln!("sprout: {what} {label} failed and nobody joined it: {err}");
 }

@@ -51,6 +51,13 @@ pub(crate) struct Vtable {
     pub(crate) output: unsafe fn(NonNull<Header>) -> *const dyn Any,
     /// Frees the allocation.
     pub(crate) dealloc: unsafe fn(NonNull<Header>),
+    /// Scope children only (`child.rs`; the scope layer's function for the
+    /// child's output type): whether the finished child failed, leaving
+    /// the output in place.
+    pub(crate) failed: unsafe fn(NonNull<Header>) -> bool,
+    /// Scope children only: takes the finished child's output, writing
+    /// what the scope makes of it (`Option<scope::Failure>`) to `dst`.
+    pub(crate) take_failure: unsafe fn(NonNull<Header>, dst: *mut ()),
 }
 
 /// A completion callback, type-erased: it receives `&Result<T, JoinError>`
@@ -73,7 +80,14 @@ pub(crate) struct Extras {
     pub(crate) kill_wakers: Vec<Waker>,
     /// Wakers woken when the task completes (graceful-kill watchdogs, pools).
     pub(crate) done_wakers: Vec<Waker>,
+    /// Where the output goes instead of being dropped when no `JoinHandle`
+    /// takes it (a collecting `pool::Group`'s `join_next`): given the task
+    /// once CONSUMED is set, it moves the output out (`JoinHandle::set_sink`).
+    pub(crate) sink: Option<Sink>,
 }
+
+/// See [`Extras::sink`].
+pub(crate) type Sink = Box<dyn FnOnce(NonNull<Header>)>;
 
 /// The header that starts every task allocation (and the root pseudo-task).
 ///
@@ -133,6 +147,21 @@ impl Header {
             std::process::abort();
         }
         self.refs.set(n + 1);
+    }
+
+    /// Keeps `waker` as the joiner's, woken at completion (a `JoinHandle`'s
+    /// or a scope `ChildHandle`'s wait). Counted: only the task's own
+    /// completion fires it (`compact.rs`).
+    #[inline]
+    pub(crate) fn set_joiner(&self, waker: &Waker) {
+        let joiner = match self.join_waker.take() {
+            Some(mut w) => {
+                w.update(waker, true);
+                w
+            }
+            None => CompactWaker::counted(waker),
+        };
+        self.join_waker.set(Some(joiner));
     }
 
     /// Runs `f` with the extras, allocating them if needed.

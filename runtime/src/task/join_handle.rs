@@ -11,7 +11,6 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use super::compact::CompactWaker;
 use super::error::{JoinError, TryJoinError};
 use super::executor::Executor;
 use super::harness;
@@ -239,6 +238,25 @@ impl<T: 'static> JoinHandle<T> {
         });
     }
 
+    /// Hands the output to `sink` instead of dropping it if no handle takes
+    /// it: if this handle is dropped without taking it, before or after the
+    /// task finishes (a collecting `pool::Group`'s `join_next`). A panic so
+    /// handed on counts as handled: the sink's owner reports it.
+    pub(crate) fn set_sink(&self, sink: impl FnOnce(Result<T, JoinError>) + 'static) {
+        let sink = move |task: NonNull<Header>| {
+            // SAFETY: `harness::drop_output` calls the sink once, on the
+            // runtime thread, right after setting CONSUMED, with the output
+            // live and a reference held; the task's output type is `T`.
+            let output = unsafe {
+                let mut out = MaybeUninit::<Result<T, JoinError>>::uninit();
+                (task.as_ref().vtable.read_output)(task, out.as_mut_ptr().cast());
+                out.assume_init()
+            };
+            sink(output);
+        };
+        self.header().with_extras(|e| e.sink = Some(Box::new(sink)));
+    }
+
     /// The finished task's output, borrowed, unless it was taken.
     fn output_ref(&self) -> Option<&dyn Any> {
         let header = self.header();
@@ -285,15 +303,7 @@ impl<T: 'static> Future for JoinHandle<T> {
         // `#[track_caller]`) is dead before any call: the ready path keeps
         // its registers.
         observe::waiting(WaitOn::Join { task: header.id });
-        // Counted: only this task's completion fires it (`compact.rs`).
-        let waker = match header.join_waker.take() {
-            Some(mut w) => {
-                w.update(cx.waker(), true);
-                w
-            }
-            None => CompactWaker::counted(cx.waker()),
-        };
-        header.join_waker.set(Some(waker));
+        header.set_joiner(cx.waker());
         Poll::Pending
     }
 }

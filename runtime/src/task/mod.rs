@@ -20,12 +20,15 @@
 //!   policy; a task's whole life is drawn there.
 //! - `waker.rs`, `compact.rs`: the wake path, local and foreign.
 //! - `join_handle.rs`, this file, `local.rs`, `yield_now.rs`: the public face.
+//! - `child.rs`: scope children, task blocks that a scope polls instead of
+//!   the executor (the public side is `scope/`).
 //!
 //! References to a task are held by: the registry of live tasks (until it
 //! completes), its run-queue entry (while queued), its `JoinHandle`, and its
 //! wakers. The last one out frees the block, always on the runtime thread.
 
 mod alloc;
+pub(crate) mod child;
 pub(crate) mod compact;
 pub(crate) mod error;
 pub(crate) mod executor;
@@ -172,6 +175,8 @@ where
 #[derive(Clone, Debug, Default)]
 pub struct Builder {
     name: Option<Box<str>>,
+    /// The spawn site to record instead of the caller of `spawn`.
+    at: Option<&'static Location<'static>>,
 }
 
 impl Builder {
@@ -187,6 +192,73 @@ impl Builder {
         self
     }
 
+    /// Records `at` as the task's spawn site (in dumps and blocking
+    /// reports) instead of the caller of [`spawn`](Self::spawn): for a
+    /// library that spawns on its caller's behalf from inside a task of its
+    /// own, where `#[track_caller]` cannot reach. sprout's servers spawn
+    /// each connection task at the line that made the server.
+    ///
+    /// ```
+    /// use std::panic::Location;
+    /// use sprout_runtime::{run, task};
+    ///
+    /// #[track_caller]
+    /// fn start_worker() -> sprout_runtime::JoinHandle<()> {
+    ///     let caller = Location::caller();
+    ///     // Later, from a task of the library's own:
+    ///     task::Builder::new().name("worker").spawned_at(caller).spawn(async {})
+    /// }
+    ///
+    /// run(async {
+    ///     start_worker().await.unwrap();
+    /// });
+    /// ```
+    pub fn spawned_at(mut self, at: &'static Location<'static>) -> Builder {
+        self.at = Some(at);
+        self
+    }
+
+    /// Gives the task the running task's spawn site and name, for a task
+    /// that does the running task's work: hyper's HTTP/2 streams, which a
+    /// connection's task spawns through sprout-http's executor, so that a
+    /// dump or a blocking report names the connection and the line that
+    /// made the server. Only when the runtime observes its tasks
+    /// ([`observe::is_observing`](crate::observe::is_observing)); otherwise
+    /// nothing is copied, and nothing is allocated. From the main future,
+    /// only its site (where `block_on` was called) is copied. A
+    /// [`name`](Self::name) or [`spawned_at`](Self::spawned_at) set before
+    /// stays.
+    ///
+    /// ```
+    /// use sprout_runtime::{Runtime, task};
+    ///
+    /// let rt = Runtime::builder().observe(true).build().unwrap();
+    /// rt.block_on(async {
+    ///     let parent = task::Builder::new().name("conn 10.0.0.1:4000").spawn(async {
+    ///         task::Builder::new().like_current().spawn(async { sprout_runtime::current() }).await.unwrap()
+    ///     });
+    ///     assert_eq!(parent.await.unwrap().name(), Some("conn 10.0.0.1:4000"));
+    /// });
+    /// ```
+    pub fn like_current(mut self) -> Builder {
+        let Some(executor) = Executor::current() else { return self };
+        let Some(observer) = executor.observer() else { return self };
+        let task = executor.current_task();
+        if executor.is_root(task) {
+            // The main future (or no task): its site, where `block_on`
+            // was called; "main" is no name for another task.
+            self.at = self.at.or_else(|| observer.spawn_site(None));
+            return self;
+        }
+        // SAFETY: the running task is live while it is being polled.
+        let header = unsafe { task.as_ref() };
+        self.at = self.at.or_else(|| observer.spawn_site(Some(header.slot.get())));
+        if self.name.is_none() {
+            self.name = header.name().map(Box::from);
+        }
+        self
+    }
+
     /// Spawns the task. See [`spawn`].
     #[track_caller]
     pub fn spawn<F>(self, future: F) -> JoinHandle<F::Output>
@@ -194,7 +266,13 @@ impl Builder {
         F: Future + 'static,
         F::Output: 'static,
     {
-        spawn_on(Executor::expect("task::Builder::spawn"), future, self.name)
+        // A `match`, not `unwrap_or_else(Location::caller)`: through a
+        // function pointer the location would be this line.
+        let at = match self.at {
+            Some(at) => at,
+            None => Location::caller(),
+        };
+        spawn_on_at(Executor::expect("task::Builder::spawn"), future, self.name, at)
     }
 
     /// Spawns the task to start after `delay`. See [`spawn_later`].

@@ -13,9 +13,10 @@
 //!     per task, by registry slot, where it was spawned, when, how many
 //!     polls, and what its last poll waits on. Runtime thread only;
 //!   - the *watch* (`Builder::warn_blocking`): one word the monitor thread
-//!     samples, stored at the start of every poll, plus each slot's task id
-//!     and spawn site in atomics the monitor can read while the runtime
-//!     thread is stuck in a poll ([`Watch`]).
+//!     samples, stored at the start of every poll with the `.await` the
+//!     poll resumes from (known when records are kept), plus each slot's
+//!     task id and spawn site in atomics the monitor can read while the
+//!     runtime thread is stuck in a poll ([`Watch`]).
 //! - A waiting primitive names what it waits on when its poll returns
 //!   `Pending` ([`waiting`]); the site is the caller of its `poll`, which
 //!   is `#[track_caller]`: for `lock.lock().await` that is the line of the
@@ -103,6 +104,9 @@ pub enum WaitOn {
     Killed,
     /// A `CancelToken` to be cancelled (`cancelled()`).
     Cancelled,
+    /// The children of a `sprout::scope` whose body has returned (they are
+    /// listed under the task in the dump, with what each waits on).
+    Scope,
 }
 
 impl WaitOn {
@@ -129,6 +133,7 @@ impl WaitOn {
             WaitOn::Idle => "wait()",
             WaitOn::Killed => "killed()",
             WaitOn::Cancelled => "cancelled()",
+            WaitOn::Scope => "scope",
         }
     }
 }
@@ -207,14 +212,31 @@ pub(crate) struct Observer {
     records: Option<RefCell<Vec<Record>>>,
     /// The index of the record of the poll running now.
     current: Cell<usize>,
+    /// The records of scope children (`task/child.rs`), which are polled
+    /// inside a task's poll and so have no registry slot: by the address
+    /// of the child's block (a child's record goes before its block is
+    /// freed). Kept when `records` is.
+    children: Option<RefCell<HashMap<usize, Record>>>,
+    /// The child whose poll runs now inside the current task's poll, if
+    /// any ([`NO_CHILD`]): its record takes the waits noted.
+    current_child: Cell<usize>,
     watch: Option<std::sync::Arc<Watch>>,
 }
+
+/// `current_child` when no scope child is being polled (no block is at 0).
+const NO_CHILD: usize = 0;
 
 impl Observer {
     /// An observer keeping records (if `records`) and feeding `watch`.
     pub(crate) fn new(records: bool, watch: Option<std::sync::Arc<Watch>>) -> Observer {
         let main = Record { born: Some(Instant::now()), ..Record::default() };
-        Observer { records: records.then(|| RefCell::new(vec![main])), current: Cell::new(0), watch }
+        Observer {
+            records: records.then(|| RefCell::new(vec![main])),
+            current: Cell::new(0),
+            children: records.then(|| RefCell::new(HashMap::new())),
+            current_child: Cell::new(NO_CHILD),
+            watch,
+        }
     }
 
     /// Whether it keeps records (and `waiting` should reach it).
@@ -247,17 +269,20 @@ impl Observer {
     /// `block_on` future).
     #[inline]
     pub(crate) fn poll_starts(&self, slot: Option<u32>) {
-        if let Some(watch) = &self.watch {
-            // A registry never holds 2^32 - 3 tasks: a plain add.
-            watch.store(slot.map_or(MAIN, |s| s.wrapping_add(FIRST_SLOT)));
-        }
+        // Where the last poll waited: the `.await` this one resumes from.
+        let mut resumed = None;
         if let Some(records) = &self.records {
             let index = slot.map_or(0, |s| s as usize + 1);
             self.current.set(index);
             if let Some(record) = records.borrow_mut().get_mut(index) {
                 record.polls += 1;
-                record.wait = None;
+                resumed = record.wait.take().and_then(|w| w.at);
             }
+        }
+        if let Some(watch) = &self.watch {
+            watch.set_resumed_at(resumed);
+            // A registry never holds 2^32 - 3 tasks: a plain add.
+            watch.store(slot.map_or(MAIN, |s| s.wrapping_add(FIRST_SLOT)));
         }
     }
 
@@ -292,13 +317,96 @@ impl Observer {
     /// Notes what the running poll waits on.
     #[cold]
     fn note(&self, what: WaitOn, at: &'static Location<'static>, shared: bool) {
-        let Some(records) = &self.records else { return };
         let at = (!at.file().starts_with("/rustc/")).then_some(at);
-        if let Some(record) = records.borrow_mut().get_mut(self.current.get()) {
-            match &mut record.wait {
-                Some(site) => site.also = site.also.saturating_add(1),
-                None => record.wait = Some(WaitSite { what, at, shared, also: 0 }),
+        self.with_running(|record| match &mut record.wait {
+            Some(site) => site.also = site.also.saturating_add(1),
+            None => record.wait = Some(WaitSite { what, at, shared, also: 0 }),
+        });
+    }
+
+    /// Runs `f` on the record of the poll running now: the scope child's,
+    /// if one is being polled, else the task's.
+    fn with_running(&self, f: impl FnOnce(&mut Record)) {
+        let child = self.current_child.get();
+        if child != NO_CHILD {
+            if let Some(children) = &self.children {
+                children.borrow_mut().get_mut(&child).map(f);
             }
+        } else if let Some(records) = &self.records {
+            records.borrow_mut().get_mut(self.current.get()).map(f);
+        }
+    }
+
+    // --- Scope children (`task/child.rs`) ---
+
+    /// The scope child whose block is at `child` was spawned at `at`.
+    #[cold]
+    pub(crate) fn child_spawned(&self, child: usize, at: &'static Location<'static>) {
+        if let Some(children) = &self.children {
+            let record = Record { spawned_at: Some(at), born: Some(Instant::now()), polls: 0, wait: None };
+            children.borrow_mut().insert(child, record);
+        }
+    }
+
+    /// The poll of the child at `child` starts: its waits go to its record
+    /// until [`child_poll_ends`](Self::child_poll_ends), given what this
+    /// returns.
+    pub(crate) fn child_poll_starts(&self, child: usize) -> usize {
+        if let Some(children) = &self.children {
+            if let Some(record) = children.borrow_mut().get_mut(&child) {
+                record.polls += 1;
+                record.wait = None;
+            }
+        }
+        self.current_child.replace(child)
+    }
+
+    /// The child's poll ended: waits go back to `outer` (what
+    /// `child_poll_starts` returned).
+    pub(crate) fn child_poll_ends(&self, outer: usize) {
+        self.current_child.set(outer);
+    }
+
+    /// The child at `child` has completed.
+    pub(crate) fn child_done(&self, child: usize) {
+        if let Some(children) = &self.children {
+            children.borrow_mut().remove(&child);
+        }
+    }
+
+    /// The record of the scope child at `child`.
+    pub(crate) fn child_record(&self, child: usize) -> Option<Record> {
+        self.children.as_ref().and_then(|c| c.borrow().get(&child).copied())
+    }
+
+    /// What the poll running now has noted so far (a scope keeps its body's
+    /// wait, to note it again in the polls that do not poll the body).
+    pub(crate) fn noted(&self) -> Option<WaitSite> {
+        let mut site = None;
+        self.with_running(|record| site = record.wait);
+        site
+    }
+
+    /// Notes `site` for the poll running now, as if its wait were noted again.
+    pub(crate) fn renote(&self, site: WaitSite) {
+        self.with_running(|record| {
+            if record.wait.is_none() {
+                record.wait = Some(site);
+            }
+        });
+    }
+
+    /// Where the task in `slot` (`None`: the `block_on` future) was
+    /// spawned, from the records or, without them, the watch.
+    pub(crate) fn spawn_site(&self, slot: Option<u32>) -> Option<&'static Location<'static>> {
+        if self.records.is_some() {
+            return self.record(slot).and_then(|r| r.spawned_at);
+        }
+        let watch = self.watch.as_ref()?;
+        match slot {
+            Some(slot) => watch.slots.get(slot).1,
+            // SAFETY: only ever a `&'static Location` (or null).
+            None => unsafe { watch.main_at.load(Ordering::Acquire).as_ref() },
         }
     }
 
@@ -365,6 +473,9 @@ pub(crate) struct Watch {
     slots: SlotTable,
     /// Where `block_on` (or `run`) was called: the `block_on` future's "spawn site".
     main_at: AtomicPtr<Location<'static>>,
+    /// The `.await` the running poll resumed from, when records are kept
+    /// (null otherwise, or when unknown); stored just before the word.
+    resumed_at: AtomicPtr<Location<'static>>,
 }
 
 /// Who a watch word points at, as the monitor found it.
@@ -373,6 +484,7 @@ pub(crate) struct Culprit {
     pub(crate) id: Option<TaskId>,
     pub(crate) name: Option<String>,
     pub(crate) spawned_at: Option<&'static Location<'static>>,
+    pub(crate) resumed_at: Option<&'static Location<'static>>,
 }
 
 impl Default for Watch {
@@ -383,7 +495,12 @@ impl Default for Watch {
 
 impl Watch {
     pub(crate) fn new() -> Watch {
-        Watch { word: AtomicU64::new(0), slots: SlotTable::new(), main_at: AtomicPtr::new(ptr::null_mut()) }
+        Watch {
+            word: AtomicU64::new(0),
+            slots: SlotTable::new(),
+            main_at: AtomicPtr::new(ptr::null_mut()),
+            resumed_at: AtomicPtr::new(ptr::null_mut()),
+        }
     }
 
     /// The current word (see the module docs).
@@ -391,8 +508,8 @@ impl Watch {
         self.word.load(Ordering::Acquire)
     }
 
-    /// Stores `what` with the next stamp: the one store per poll the
-    /// blocking detector costs. Runtime thread only: as the word's one
+    /// Stores `what` with the next stamp: with `set_resumed_at`, the two
+    /// stores per poll the blocking detector costs. Runtime thread only: as the word's one
     /// writer, it reads back its own last store. `Release`, so that the
     /// monitor, loading with `Acquire`, sees the slot's id and spawn site
     /// written at spawn; on x86 both are plain `mov`s.
@@ -402,27 +519,44 @@ impl Watch {
         self.word.store(stamp | u64::from(what), Ordering::Release);
     }
 
+    /// Records the `.await` the poll about to start resumes from (runtime
+    /// thread, before `store`, whose `Release` publishes it).
+    #[inline]
+    fn set_resumed_at(&self, at: Option<&'static Location<'static>>) {
+        self.resumed_at.store(at.map_or(ptr::null_mut(), |at| ptr::from_ref(at).cast_mut()), Ordering::Relaxed);
+    }
+
     /// Records where `block_on` was called.
     pub(crate) fn set_main_site(&self, at: &'static Location<'static>) {
         self.main_at.store(ptr::from_ref(at).cast_mut(), Ordering::Release);
     }
 
     /// Who the word `word` points at: `None` for the idle loop.
+    ///
+    /// The `.await` a poll resumed from is read after the word: a poll
+    /// that ends as the monitor reads may show the next poll's line. The
+    /// monitor reads the word again once it has the rest (and the stack),
+    /// which narrows that to the few instructions between two stores.
     pub(crate) fn culprit(&self, word: u64) -> Option<Culprit> {
         let what = word as u32;
+        // SAFETY: only ever a `&'static Location` (or null).
+        let resumed_at = unsafe { self.resumed_at.load(Ordering::Relaxed).as_ref() };
         match what {
             IDLE => None,
             MAIN => {
                 // SAFETY: only ever a `&'static Location` (or null).
                 let at = unsafe { self.main_at.load(Ordering::Acquire).as_ref() };
-                Some(Culprit { id: Some(TaskId(0)), name: Some("main".to_owned()), spawned_at: at })
+                Some(Culprit { id: Some(TaskId(0)), name: Some("main".to_owned()), spawned_at: at, resumed_at })
             }
-            CLOSURE => {
-                Some(Culprit { id: None, name: Some("a closure posted by Handle::call".to_owned()), spawned_at: None })
-            }
+            CLOSURE => Some(Culprit {
+                id: None,
+                name: Some("a closure posted by Handle::call".to_owned()),
+                spawned_at: None,
+                resumed_at: None,
+            }),
             slot => {
                 let (id, at, name) = self.slots.get(slot - FIRST_SLOT);
-                Some(Culprit { id: id.map(TaskId), name, spawned_at: at })
+                Some(Culprit { id: id.map(TaskId), name, spawned_at: at, resumed_at })
             }
         }
     }

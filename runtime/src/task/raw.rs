@@ -9,8 +9,9 @@
 //!
 //! Which union field is live follows the state word: the future until
 //! COMPLETE, then the output until CONSUMED, then nothing. Only the
-//! functions in this file know `F`; everything else goes through the
-//! header's vtable.
+//! functions in this file (and, for scope children, `child.rs`, whose
+//! blocks end with the same stage) know `F`; everything else goes through
+//! the header's vtable.
 
 use std::alloc::Layout;
 use std::any::Any;
@@ -32,9 +33,20 @@ struct Task<F: Future> {
     stage: UnsafeCell<Stage<F>>,
 }
 
-union Stage<F: Future> {
+/// The future, then its output, in one place: a task's (here) and a scope
+/// child's (`child.rs`) block both end with one. The `*_stage` functions
+/// below are the only code that touches it.
+pub(super) union Stage<F: Future> {
     future: ManuallyDrop<F>,
     output: ManuallyDrop<Result<F::Output, JoinError>>,
+}
+
+impl<F: Future> Stage<F> {
+    /// A stage holding `future`.
+    #[inline(always)]
+    pub(super) fn new(future: F) -> Stage<F> {
+        Stage { future: ManuallyDrop::new(future) }
+    }
 }
 
 /// Allocates a task for `future` and returns its header.
@@ -50,6 +62,8 @@ where
         drop_output: drop_output::<F>,
         output: output::<F>,
         dealloc: dealloc::<F>,
+        failed: not_a_child,
+        take_failure: not_a_child_take,
     };
     // SAFETY: `spawn` runs on the runtime thread, which owns the heap; the
     // heap is alive (the runtime holds it).
@@ -61,7 +75,7 @@ where
     // `Task<F>`; each field is written exactly once.
     unsafe {
         std::ptr::addr_of_mut!((*slot).header).write(Header::new(state, refs, vtable, heap, id));
-        std::ptr::addr_of_mut!((*slot).stage).write(UnsafeCell::new(Stage { future: ManuallyDrop::new(future) }));
+        std::ptr::addr_of_mut!((*slot).stage).write(UnsafeCell::new(Stage::new(future)));
     }
     // The header is the first field of a #[repr(C)] struct, so the pointers
     // are interchangeable.
@@ -87,19 +101,26 @@ unsafe fn drop_future<F: Future>(stage: *mut Stage<F>) {
     let _ = catch_unwind(AssertUnwindSafe(|| unsafe { ManuallyDrop::drop(&mut (*stage).future) }));
 }
 
+/// Polls the future in `stage`. On `Ready` or a panic (made into an error
+/// by `panicked`) it drops the future in place, writes the output and
+/// returns true.
+///
 /// # Safety
-/// The future is live (RUNNING is set by the caller), on the runtime thread.
-unsafe fn poll<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> bool {
-    // SAFETY: ptr came from allocate::<F>; RUNNING keeps anyone else from
-    // touching the stage while we poll it.
-    let stage = unsafe { stage::<F>(ptr) };
+/// The future is live, pinned in its block, and nothing else touches the
+/// stage (RUNNING is set by the caller), on the runtime thread.
+#[inline(always)]
+pub(super) unsafe fn poll_stage<F: Future>(
+    stage: *mut Stage<F>,
+    cx: &mut Context<'_>,
+    panicked: fn(Box<dyn Any + Send>) -> JoinError,
+) -> bool {
     // SAFETY: the future lives in the heap block and is never moved until
     // it is dropped in place: pinned.
     let future = unsafe { Pin::new_unchecked(&mut *(*stage).future) };
     let output = match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
         Ok(Poll::Pending) => return false,
         Ok(Poll::Ready(value)) => Ok(value),
-        Err(payload) => Err(super::executor::panicked(payload)),
+        Err(payload) => Err(panicked(payload)),
     };
     // SAFETY: the future is still live (a panicking poll leaves it in place).
     unsafe { drop_future(stage) };
@@ -108,34 +129,38 @@ unsafe fn poll<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> bool {
     true
 }
 
+/// Drops the future in `stage` and writes `Err(Killed)`.
+///
 /// # Safety
-/// The future is live, RUNNING is set by the caller, on the runtime thread.
-unsafe fn kill<F: Future>(ptr: NonNull<Header>) {
-    // SAFETY: as in `poll`.
+/// As [`poll_stage`].
+pub(super) unsafe fn kill_stage<F: Future>(stage: *mut Stage<F>) {
+    // SAFETY: by the caller's promise.
     unsafe {
-        let stage = stage::<F>(ptr);
         drop_future(stage);
         (*stage).output = ManuallyDrop::new(Err(JoinError::Killed));
     }
 }
 
+/// Moves the output of `stage` to `dst`.
+///
 /// # Safety
 /// The output is live and the caller just set CONSUMED; `dst` points at a
 /// `Result<F::Output, JoinError>` slot of the caller's.
-unsafe fn read_output<F: Future>(ptr: NonNull<Header>, dst: *mut ()) {
+pub(super) unsafe fn read_stage<F: Future>(stage: *mut Stage<F>, dst: *mut ()) {
     // SAFETY: by the caller's promise; CONSUMED stops a second read.
     unsafe {
-        let stage = stage::<F>(ptr);
         let value = ManuallyDrop::take(&mut (*stage).output);
         dst.cast::<Result<F::Output, JoinError>>().write(value);
     }
 }
 
+/// Drops the output of `stage` in place, handing back its error, if it is one.
+///
 /// # Safety
-/// As `read_output`, without `dst`.
-unsafe fn drop_output<F: Future>(ptr: NonNull<Header>) -> Option<JoinError> {
+/// As [`read_stage`], without `dst`.
+pub(super) unsafe fn drop_stage_output<F: Future>(stage: *mut Stage<F>) -> Option<JoinError> {
     // SAFETY: by the caller's promise.
-    let output = unsafe { ManuallyDrop::take(&mut (*stage::<F>(ptr)).output) };
+    let output = unsafe { ManuallyDrop::take(&mut (*stage).output) };
     match output {
         Ok(value) => {
             let _ = catch_unwind(AssertUnwindSafe(move || drop(value)));
@@ -143,6 +168,46 @@ unsafe fn drop_output<F: Future>(ptr: NonNull<Header>) -> Option<JoinError> {
         }
         Err(e) => Some(e),
     }
+}
+
+/// The output of `stage`, in place.
+///
+/// # Safety
+/// The stage holds its output (the future is gone), and the pointer is
+/// used only while it does.
+pub(super) unsafe fn output_of_stage<F: Future>(stage: *mut Stage<F>) -> *mut Result<F::Output, JoinError> {
+    // SAFETY: by the caller's promise; no reference is made.
+    unsafe { std::ptr::addr_of_mut!((*stage).output).cast() }
+}
+
+/// # Safety
+/// The future is live (RUNNING is set by the caller), on the runtime thread.
+unsafe fn poll<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> bool {
+    // SAFETY: ptr came from allocate::<F>; RUNNING keeps anyone else from
+    // touching the stage while we poll it.
+    unsafe { poll_stage(stage::<F>(ptr), cx, super::executor::panicked) }
+}
+
+/// # Safety
+/// The future is live, RUNNING is set by the caller, on the runtime thread.
+unsafe fn kill<F: Future>(ptr: NonNull<Header>) {
+    // SAFETY: as in `poll`.
+    unsafe { kill_stage(stage::<F>(ptr)) }
+}
+
+/// # Safety
+/// The output is live and the caller just set CONSUMED; `dst` points at a
+/// `Result<T, JoinError>` slot of the caller's.
+unsafe fn read_output<F: Future>(ptr: NonNull<Header>, dst: *mut ()) {
+    // SAFETY: by the caller's promise.
+    unsafe { read_stage(stage::<F>(ptr), dst) }
+}
+
+/// # Safety
+/// As `read_output`, without `dst`.
+unsafe fn drop_output<F: Future>(ptr: NonNull<Header>) -> Option<JoinError> {
+    // SAFETY: by the caller's promise.
+    unsafe { drop_stage_output(stage::<F>(ptr)) }
 }
 
 /// # Safety
@@ -183,6 +248,8 @@ pub(crate) fn allocate_root(heap: NonNull<TaskHeap>) -> NonNull<Header> {
         drop_output: never_drop_output,
         output: never_output,
         dealloc: dealloc_root,
+        failed: not_a_child,
+        take_failure: not_a_child_take,
     };
     let header = Box::new(Header::new(super::state::ROOT | super::state::JOIN_HANDLE, 1, &ROOT_VTABLE, heap, 0));
     // SAFETY: the runtime creating its root is on the heap's thread.
@@ -204,8 +271,15 @@ unsafe fn never_read(_: NonNull<Header>, _: *mut ()) {
 unsafe fn never_drop_output(_: NonNull<Header>) -> Option<JoinError> {
     unreachable!("the root task has no output slot")
 }
-unsafe fn never_output(_: NonNull<Header>) -> *const dyn Any {
+pub(super) unsafe fn never_output(_: NonNull<Header>) -> *const dyn Any {
     unreachable!("the root task has no output slot")
+}
+// Tasks are not scope children: the scope layer never calls these for them.
+pub(super) unsafe fn not_a_child(_: NonNull<Header>) -> bool {
+    unreachable!("only a scope child has a failure to check")
+}
+pub(super) unsafe fn not_a_child_take(_: NonNull<Header>, _: *mut ()) {
+    unreachable!("only a scope child has a failure to take")
 }
 unsafe fn dealloc_root(ptr: NonNull<Header>) {
     // SAFETY: the root header came from Box::leak in allocate_root.

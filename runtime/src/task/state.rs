@@ -19,7 +19,9 @@
 //!  6    GRACEFUL     kill_graceful() was called                       task::killed() resolves
 //!  7    ROOT         the block_on pseudo-task: it has no stage         set at creation, never changed
 //!  8    HANDLED      a joiner or callback looked at the error          suppresses the unhandled-failure report
-//!  9-31 HELD         a count, not a flag: references to the task held   counts only what `note_held` added;
+//!  9    CHILD        a scope child (or scope body): its scope polls it, set at creation, never changed
+//!                    so a wake queues it there, not on the run queue
+//!  10-31 HELD        a count, not a flag: references to the task held   counts only what `note_held` added;
 //!                    by sprout structures that only this runtime's      wraps (it is compared with `refs`,
 //!                    tasks can fire (counted `CompactWaker`s, internal  which it can then never match)
 //!                    task handles); see `observe.rs`, "provably stuck"
@@ -35,6 +37,7 @@
 //! ```text
 //!  transition                   from                       to                          who
 //!  transition_to_scheduled      idle / running / root      +SCHEDULED                  wakers, spawn
+//!                               / child
 //!  transition_root_to_polled    root +SCHEDULED            -SCHEDULED                  the loop, before polling the root
 //!  transition_to_running        queued                     -SCHEDULED +RUNNING         harness, before a poll
 //!  transition_to_idle           RUNNING                    -RUNNING (kept if KILL)     harness, after a Pending poll
@@ -60,9 +63,10 @@ pub(crate) const KILL: u32 = 1 << 5;
 pub(crate) const GRACEFUL: u32 = 1 << 6;
 pub(crate) const ROOT: u32 = 1 << 7;
 pub(crate) const HANDLED: u32 = 1 << 8;
-/// One unit of the HELD count (bits 9 to 31).
-const HELD_ONE: u32 = 1 << 9;
-const HELD_SHIFT: u32 = 9;
+pub(crate) const CHILD: u32 = 1 << 9;
+/// One unit of the HELD count (bits 10 to 31).
+const HELD_ONE: u32 = 1 << 10;
+const HELD_SHIFT: u32 = 10;
 
 /// The state word of one task. See the module docs for the bit layout.
 pub(crate) struct State(Cell<u32>);
@@ -75,6 +79,9 @@ pub(crate) enum Wake {
     Push,
     /// The task is the root future: flag it for the loop.
     Root,
+    /// The task is a scope child: queue it on its scope (`child.rs`),
+    /// which takes a ref.
+    Child,
     /// Already queued, running (it will be requeued after its poll), or complete.
     Nothing,
 }
@@ -136,13 +143,16 @@ impl State {
             return Wake::Nothing;
         }
         self.0.set(s | SCHEDULED);
-        if s & ROOT != 0 {
+        // One test on the common path: an idle task of the run queue.
+        if s & (ROOT | RUNNING | CHILD) == 0 {
+            Wake::Push
+        } else if s & ROOT != 0 {
             Wake::Root
         } else if s & RUNNING != 0 {
             // Woken by its own poll (yield, or a ready resource): requeued after.
             Wake::Nothing
         } else {
-            Wake::Push
+            Wake::Child
         }
     }
 
@@ -387,6 +397,20 @@ mod tests {
         s.transition_to_complete();
         assert!(!s.transition_to_running());
         assert!(!s.has(SCHEDULED));
+    }
+
+    #[test]
+    fn a_child_is_queued_on_its_scope_once() {
+        let s = State::new(CHILD);
+        assert_eq!(s.transition_to_scheduled(), Wake::Child);
+        assert_eq!(s.transition_to_scheduled(), Wake::Nothing);
+        assert!(s.transition_to_running());
+        // Woken during its own poll: requeued after it, as a task is.
+        assert_eq!(s.transition_to_scheduled(), Wake::Nothing);
+        assert_eq!(s.transition_to_idle(), AfterPoll::Requeue);
+        s.note_held();
+        assert_eq!(s.held(), 1);
+        assert!(s.has(CHILD));
     }
 
     #[test]

@@ -10,7 +10,8 @@
 //!   Nested deadlines therefore take the earliest, and the deadline is
 //!   carried by whatever polls the future: the task that awaits it, and
 //!   anything polled inside that task's poll (a `select!`, a `join`, a
-//!   scope's children). The loop polls every task outside all `Deadline`s,
+//!   scope's children, which also run under the scope's own deadline). The
+//!   loop polls every task outside all `Deadline`s,
 //!   where the cell is empty, so no deadline leaks from one task to another.
 //! - **Spawned tasks do not inherit it.** `spawn` starts a task the loop
 //!   polls on its own, which may outlive the code that spawned it (as a
@@ -152,8 +153,7 @@ impl<F: Future> Future for Deadline<F> {
         let this = self.project();
         let outer = CURRENT.get();
         let poll = {
-            let _restore = Restore(outer);
-            CURRENT.set(earlier(outer, *this.at));
+            let _restore = enter(*this.at);
             this.future.poll(cx)
         };
         if let Poll::Ready(output) = poll {
@@ -183,7 +183,17 @@ impl<F> fmt::Debug for Deadline<F> {
 }
 
 /// Puts the deadline found before a poll back after it, panic or not.
-struct Restore(Option<Instant>);
+pub(crate) struct Restore(Option<Instant>);
+
+/// Sets the current deadline to the earlier of the one in force and `at`
+/// until the guard drops: for code that polls futures under a deadline of
+/// its own other than through [`Deadline`] (a scope, for its children).
+#[must_use = "the deadline holds until the guard is dropped"]
+pub(crate) fn enter(at: Option<Instant>) -> Restore {
+    let outer = CURRENT.get();
+    CURRENT.set(earlier(outer, at));
+    Restore(outer)
+}
 
 impl Drop for Restore {
     #[inline]

@@ -54,4 +54,5 @@ pub use sleep::{Sleep, sleep, sleep_until};
 pub use std::time::{Duration, Instant};
 pub use timeout::{Elapsed, Timeout, timeout, timeout_at};
 
+pub(crate) use deadline::enter as enter_deadline;
 pub(crate) use driver::instant_after;
