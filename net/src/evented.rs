@@ -44,7 +44,7 @@ use std::time::Duration;
 
 use mio::event::Source;
 use sprout_runtime::io::{Direction, IoSource, WaitMark};
-use sprout_runtime::time::{Sleep, poll_wait_timer};
+use sprout_runtime::time::{Sleep, current_deadline, poll_wait_timer};
 
 use crate::lent::{LENT_BUFFER_SIZE, Lent};
 
@@ -252,6 +252,9 @@ pub(crate) fn with_timeout<R>(
             *timer = None;
             Poll::Ready(result)
         }
+        // The common wait: no timer, no timeout, no deadline: one
+        // thread-local read, and nothing called.
+        Poll::Pending if timer.is_none() && timeout.is_none() && current_deadline().is_none() => Poll::Pending,
         Poll::Pending => match poll_wait_timer(cx, timer, timeout) {
             Poll::Ready(()) => {
                 *timer = None;

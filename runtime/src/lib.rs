@@ -184,7 +184,7 @@ pub mod __private {
         }
         match crate::task::executor::Executor::current() {
             Some(executor) => executor.pick(branches),
-            None => crate::task::order::unseeded_pick(branches),
+            None => crate::task::order::pick_outside(branches),
         }
     }
 }

@@ -139,7 +139,7 @@ impl<T, B: Buffer<T>> State<T, B> {
         if self.buf.len() < self.capacity {
             self.buf.push(item);
             self.unfinished += 1;
-            return Ok(self.readers.notify_one());
+            return Ok(self.notify_watcher(Side::Read));
         }
         Err(PutError::Full(item))
     }
@@ -151,7 +151,7 @@ impl<T, B: Buffer<T>> State<T, B> {
         if let Some(item) = self.buf.pop() {
             let wake = if self.putters.is_empty() || self.buf.len() >= self.capacity {
                 // Room made, and no putter to fill it.
-                self.writers.notify_one()
+                self.notify_watcher(Side::Write)
             } else {
                 let item = self.take_putter_item();
                 self.buf.push(item.0);
@@ -180,7 +180,7 @@ impl<T, B: Buffer<T>> State<T, B> {
     /// A getter starts waiting: a put would now hand it its item, so the
     /// queue turned writable.
     pub(crate) fn push_getter(&mut self, waker: &Waker) -> (u32, Wake) {
-        (self.getters.push_with(waker, None), self.writers.notify_one())
+        (self.getters.push_with(waker, None), self.notify_watcher(Side::Write))
     }
 
     /// `None` while waiting; `Some(Some(item))` once handed an item;
@@ -213,7 +213,7 @@ impl<T, B: Buffer<T>> State<T, B> {
     fn reoffer(&mut self, item: T) -> Wake {
         if self.getters.is_empty() {
             self.buf.restore(item);
-            self.readers.notify_one()
+            self.notify_watcher(Side::Read)
         } else {
             let (waker, ()) = self.getters.notify_one_with(move |slot| *slot = Some(item)).expect("a getter waits");
             Some(waker)
@@ -223,7 +223,7 @@ impl<T, B: Buffer<T>> State<T, B> {
     /// A putter starts waiting: a get would now take its item, so the
     /// queue turned readable.
     pub(crate) fn push_putter(&mut self, waker: &Waker, item: T) -> (u32, Wake) {
-        (self.putters.push_with(waker, Some(item)), self.readers.notify_one())
+        (self.putters.push_with(waker, Some(item)), self.notify_watcher(Side::Read))
     }
 
     /// `None` while waiting; `Some(Ok(()))` once its item was taken;
@@ -253,6 +253,16 @@ impl<T, B: Buffer<T>> State<T, B> {
 
     // --- Readiness watchers (module docs) ---
 
+    /// A change that may make the queue ready on `side`: the first watcher
+    /// is woken. With none (the rule on the hot paths of put and get), one
+    /// test of a length; the rest is out of line, so the puts and gets keep
+    /// the code they had.
+    #[inline(always)]
+    fn notify_watcher(&mut self, side: Side) -> Wake {
+        if self.watchers(side).is_empty() { None } else { self.pass_on(side) }
+    }
+
+    #[inline(always)]
     fn watchers(&mut self, side: Side) -> &mut WaitList {
         match side {
             Side::Read => &mut self.readers,
@@ -279,6 +289,7 @@ impl<T, B: Buffer<T>> State<T, B> {
     }
 
     /// A watcher that saw the queue ready wakes the next one.
+    #[inline(never)]
     pub(crate) fn pass_on(&mut self, side: Side) -> Wake {
         self.watchers(side).notify_one()
     }
