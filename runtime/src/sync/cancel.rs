@@ -180,19 +180,23 @@ impl<F: TreeFlavor> Node<F> {
     /// The step that cancels this node: sets the flag, takes the waiters
     /// (into `woken`) and the children (returned). Empty if it was
     /// cancelled already.
-    fn cancel_step(&self, woken: &mut Vec<CompactWaker>) -> Slab<F::Weak<Node<F>>> {
+    fn cancel_step(&self, woken: &mut Woken) -> Slab<F::Weak<Node<F>>> {
         let state = F::step(&self.state);
         if self.cancelled.load(Ordering::Relaxed) {
             return Slab::new();
         }
         self.cancelled.store(true, Ordering::Release);
-        state.waiters.borrow_mut().notify_all(woken);
+        let mut waiters = state.waiters.borrow_mut();
+        while let Some(waker) = waiters.notify_one() {
+            woken.push(waker);
+        }
+        drop(waiters);
         std::mem::take(&mut *state.children.borrow_mut())
     }
 
     /// Cancels this node and every node below it, then wakes their waiters.
     fn cancel_tree(&self) {
-        let mut woken = Vec::new();
+        let mut woken = Woken::default();
         let mut below: Vec<F::Ptr<Node<F>>> = Vec::new();
         let mut children = self.cancel_step(&mut woken);
         loop {
@@ -205,7 +209,7 @@ impl<F: TreeFlavor> Node<F> {
             // `node` drops here, outside every step: if it was the last
             // pointer, its `Drop` looks at its (cancelled) parent only.
         }
-        woken.into_iter().for_each(CompactWaker::wake);
+        woken.wake();
     }
 
     /// One poll of a `cancelled()` wait that holds `key` (see `Cancelled`).
@@ -242,6 +246,28 @@ impl<F: TreeFlavor> Node<F> {
             Some(k) => F::step(&self.state).waiters.borrow_mut().cancel(k) == Left::Notified,
             None => false,
         }
+    }
+}
+
+/// The wakers a cancel collects, woken once every step is over. The
+/// first is kept in place: a token with one waiter (the common case: a
+/// task watching its own token) is cancelled without an allocation.
+#[derive(Default)]
+struct Woken {
+    first: Option<CompactWaker>,
+    rest: Vec<CompactWaker>,
+}
+
+impl Woken {
+    fn push(&mut self, waker: CompactWaker) {
+        match self.first {
+            None => self.first = Some(waker),
+            Some(_) => self.rest.push(waker),
+        }
+    }
+
+    fn wake(self) {
+        self.first.into_iter().chain(self.rest).for_each(CompactWaker::wake);
     }
 }
 
