@@ -43,7 +43,10 @@
 //! | tasks that end with their block (and borrow from it) | trio's nursery, `asyncio.TaskGroup` | [`scope()`] |
 //! | a set of tasks, results as they finish | `Group`, tokio's `JoinSet` | [`pool::Group::collecting`] |
 //! | sleep, switch | `gevent.sleep(d)`, `sleep(0)` | [`sleep`], [`yield_now`] |
-//! | time limits | `gevent.Timeout` | [`timeout`] |
+//! | time limits | `gevent.Timeout` | [`timeout`]; for everything beneath: [`deadline`], [`deadline_after`] |
+//! | asking work to stop | — (Go's `context`, tokio-util's `CancellationToken`) | [`CancelToken`] |
+//! | the first of several futures | — (tokio's `select!`) | [`select!`] |
+//! | wait on objects | `gevent.wait(objects)`, `iwait(objects)` | [`wait_any`], [`wait_objects`], [`iwait_objects`] |
 //! | events and locks | `gevent.event`, `threading` | [`sync`] |
 //! | queues and channels | `queue`, `gevent.queue` | [`queue`] |
 //! | the same with OS threads | `threading` + `queue` | [`sync::threadsafe`], [`queue::threadsafe`] |
@@ -73,10 +76,13 @@
 //!   [`current`], [`Handle`], [`spawn_blocking`]; [`task`] for task-locals
 //!   and graceful kills; [`Runtime`] and [`Builder`] for the settings.
 //! - [`scope()`] and [`mod@scope`]: structured concurrency, child tasks that
-//!   end with their block and may borrow from it (docs/structured.md).
+//!   end with their block and may borrow from it (docs/structured.md);
+//!   around them [`CancelToken`], [`deadline`] and [`current_deadline`],
+//!   [`select!`], and [`wait_any`], [`wait_objects`], [`iwait_objects`]
+//!   over anything [`Waitable`].
 //! - [`time`]: the clock, deadlines, virtual time ([`time::pause`]).
 //! - [`sync`]: `Event`, `AsyncResult`, `Lock`, `RLock`, `Semaphore`,
-//!   `BoundedSemaphore`, `Condition`, `Barrier`.
+//!   `BoundedSemaphore`, `Condition`, `Barrier`, `CancelToken`.
 //! - [`queue`]: `Queue` (joinable), `LifoQueue`, `PriorityQueue`, `Channel`.
 //! - [`pool`]: `Group` and `Pool` of green tasks; [`blocking`]: the
 //!   `ThreadPool` and the blocking pool under [`spawn_blocking`]; [`fs`]:
