@@ -27,6 +27,7 @@ use std::sync::Arc;
 use std::task::Waker;
 
 use super::child::{self, ScopeList};
+use super::compact::CompactWaker;
 use super::error::JoinError;
 use super::harness::{Harness, PanicPolicy};
 use super::header::{Header, TaskId, foreign_ref_dec, ref_dec};
@@ -54,10 +55,12 @@ pub(crate) struct Executor {
     /// Ready tasks, in FIFO order. Each entry owns a reference.
     run_queue: RefCell<VecDeque<NonNull<Header>>>,
     /// Wakers of tasks that called `yield_now`, spent their budget or slept
-    /// zero this turn: woken after the next I/O poll.
-    deferred: RefCell<Vec<Waker>>,
+    /// zero this turn: woken after the next I/O poll. Compact, so that a
+    /// task of this executor (nearly always the one deferring) is kept as
+    /// its header and scheduled directly, with no `Waker` call either way.
+    deferred: RefCell<Vec<CompactWaker>>,
     /// The spare buffer `wake_deferred` swaps in, so a turn allocates nothing.
-    deferred_spare: RefCell<Vec<Waker>>,
+    deferred_spare: RefCell<Vec<CompactWaker>>,
     /// The task being polled (or dropped), or `root`.
     current: Cell<NonNull<Header>>,
     /// The scope child being polled inside `current`'s poll, if any (the
@@ -289,7 +292,18 @@ impl Executor {
     /// the next I/O poll.
     #[inline]
     pub(crate) fn defer(&self, waker: &Waker) {
-        self.deferred.borrow_mut().push(waker.clone());
+        let entry = match waker::task_in(waker, self.heap) {
+            Some(task) => {
+                // SAFETY: a task of this executor (its heap), on its thread:
+                // the entry owns the reference taken here.
+                unsafe {
+                    task.as_ref().ref_inc();
+                    CompactWaker::from_task(task)
+                }
+            }
+            None => CompactWaker::new(waker),
+        };
+        self.deferred.borrow_mut().push(entry);
     }
 
     // --- The budget (`sched::coop`) ---
@@ -426,8 +440,21 @@ impl Executor {
         // yields again, and that must land in the next turn's list.
         let mut deferred = std::mem::take(&mut *self.deferred_spare.borrow_mut());
         std::mem::swap(&mut deferred, &mut *self.deferred.borrow_mut());
-        for waker in deferred.drain(..) {
-            waker.wake();
+        for entry in deferred.drain(..) {
+            match entry.into_task() {
+                // An uncounted task waker here is always of this executor's
+                // tasks (`defer`; `CompactWaker::new` keeps another
+                // runtime's as a boxed foreign waker): what `wake` would
+                // do on this thread, without the call.
+                // SAFETY: the entry's reference becomes the queue's, or is
+                // given up if the task needs no scheduling.
+                Ok(task) => unsafe {
+                    if !self.schedule(task) {
+                        ref_dec(task);
+                    }
+                },
+                Err(waker) => waker.wake(),
+            }
         }
         *self.deferred_spare.borrow_mut() = deferred;
     }
