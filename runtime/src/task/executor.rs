@@ -58,9 +58,7 @@ pub(crate) struct Executor {
     /// zero this turn: woken after the next I/O poll. Compact, so that a
     /// task of this executor (nearly always the one deferring) is kept as
     /// its header and scheduled directly, with no `Waker` call either way.
-    deferred: RefCell<Vec<CompactWaker>>,
-    /// The spare buffer `wake_deferred` swaps in, so a turn allocates nothing.
-    deferred_spare: RefCell<Vec<CompactWaker>>,
+    deferred: RefCell<VecDeque<CompactWaker>>,
     /// The task being polled (or dropped), or `root`.
     current: Cell<NonNull<Header>>,
     /// The scope child being polled inside `current`'s poll, if any (the
@@ -109,8 +107,7 @@ impl Executor {
             heap,
             root,
             run_queue: RefCell::new(VecDeque::new()),
-            deferred: RefCell::new(Vec::new()),
-            deferred_spare: RefCell::new(Vec::new()),
+            deferred: RefCell::new(VecDeque::new()),
             current: Cell::new(root),
             running_child: Cell::new(None),
             scopes: Rc::default(),
@@ -303,7 +300,7 @@ impl Executor {
             }
             None => CompactWaker::new(waker),
         };
-        self.deferred.borrow_mut().push(entry);
+        self.deferred.borrow_mut().push_back(entry);
     }
 
     // --- The budget (`sched::coop`) ---
@@ -436,11 +433,12 @@ impl Executor {
 
     /// Wakes the tasks that yielded this turn (step 6 of the loop).
     pub(crate) fn wake_deferred(&self) {
-        // Swap in the spare buffer: waking may run a foreign waker that
-        // yields again, and that must land in the next turn's list.
-        let mut deferred = std::mem::take(&mut *self.deferred_spare.borrow_mut());
-        std::mem::swap(&mut deferred, &mut *self.deferred.borrow_mut());
-        for entry in deferred.drain(..) {
+        // Only the entries there now: waking may run a foreign waker that
+        // defers again, and that must wait for the next turn. Popped one by
+        // one, with no borrow held while a waker runs.
+        let due = self.deferred.borrow().len();
+        for _ in 0..due {
+            let Some(entry) = self.deferred.borrow_mut().pop_front() else { break };
             match entry.into_task() {
                 // An uncounted task waker here is always of this executor's
                 // tasks (`defer`; `CompactWaker::new` keeps another
@@ -456,7 +454,6 @@ impl Executor {
                 Err(waker) => waker.wake(),
             }
         }
-        *self.deferred_spare.borrow_mut() = deferred;
     }
 
     // --- The harness's side ---
