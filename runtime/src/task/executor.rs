@@ -287,7 +287,9 @@ impl Executor {
 
     /// Defers a `yield_now` (or a spent budget, or a zero sleep) until after
     /// the next I/O poll.
-    #[inline]
+    // Out of line: callers inline the budget check (`sched::coop`) and
+    // `yield_now`, which this would make too large to inline.
+    #[inline(never)]
     pub(crate) fn defer(&self, waker: &Waker) {
         let entry = match waker::task_in(waker, self.heap) {
             Some(task) => {
