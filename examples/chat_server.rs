@@ -5,10 +5,11 @@
 //! only until its newline arrives; a line may be 64 KiB at most (a client
 //! that sends a longer one is told so and disconnected, and the server
 //! never held more of it: `examples/chat/lines.rs`). A slow client is
-//! dropped, not waited for: each client has an outbox of at most 1,024
-//! lines and a writer task (the room, `examples/chat/room.rs`, is shared
-//! with `ws_chat`); a client whose outbox overflows, or whose socket takes
-//! nothing for a second, is disconnected, and the others never notice.
+//! dropped, not waited for: the room is one broadcast channel keeping the
+//! last 1,024 lines for everyone, and each client has a writer task that
+//! reads it (the room, `examples/chat/room.rs`, is shared with `ws_chat`);
+//! a client that falls 1,024 lines behind, or whose socket takes nothing
+//! for a second, is disconnected, and the others never notice.
 //!
 //! ```text
 //! cargo run --release --example chat_server                          # a demo: server and bots
@@ -39,15 +40,16 @@ use lines::{LineTooLong, Lines, MAX_LINE};
 /// How long one client's socket may take nothing before it is dropped.
 const STALL: Duration = Duration::from_secs(1);
 
-/// The room holds each client's lines to send.
+/// The room carries the lines said to every client.
 type Room = room::Room<Rc<str>>;
 
 /// One client: a writer task, and the read loop.
 async fn client(room: Rc<Room>, stream: TcpStream) -> io::Result<()> {
     let stream = Rc::new(stream);
-    let (me, name, outbox) = room.enter();
+    let (me, name, mut outbox) = room.enter();
+    let farewell = outbox.farewell();
     let writer = sprout::spawn({
-        let (room, stream, outbox) = (room.clone(), stream.clone(), outbox.clone());
+        let (room, stream) = (room.clone(), stream.clone());
         async move {
             while let Ok(line) = outbox.get().await {
                 match sprout::timeout(STALL, stream.write_all(line.as_bytes())).await {
@@ -64,10 +66,9 @@ async fn client(room: Rc<Room>, stream: TcpStream) -> io::Result<()> {
     room.leave(me);
     match result {
         Ok(Err(too_long)) => {
-            // Told why, after what was already queued; then the writer
-            // closes the connection (each write bounded by STALL).
-            let _ = outbox.put_nowait(format!("server: {too_long}; goodbye\n").into());
-            outbox.close();
+            // Told why, as the writer's next line; then the writer closes
+            // the connection (each write bounded by STALL).
+            farewell.say(format!("server: {too_long}; goodbye\n").into());
             let _ = writer.await;
             Ok(())
         }

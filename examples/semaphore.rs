@@ -32,7 +32,7 @@ fn main() {
             .map(|i| {
                 let (semaphore, inside) = (semaphore.clone(), inside.clone());
                 sprout::task::Builder::new().name(format!("task-{i}")).spawn(async move {
-                    let _permit = semaphore.acquire().await;
+                    let _permit = semaphore.acquire().await.expect("never closed");
                     inside.set(inside.get() + 1);
                     println!(
                         "{:>4} ms  {} get semaphore ({} inside)",

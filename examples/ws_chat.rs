@@ -1,8 +1,9 @@
 //! gevent's chat room over WebSockets: every message a client sends goes to
-//! every other client. A slow client is dropped, not waited for: each
-//! client has an outbox of at most 1,024 messages and a writer task (the
-//! room, `examples/chat/room.rs`, is shared with `chat_server`); a
-//! client whose outbox overflows, or whose socket takes nothing for a
+//! every other client. A slow client is dropped, not waited for: the room
+//! is one broadcast channel keeping the last 1,024 messages for everyone,
+//! and each client has a writer task that reads it (the room,
+//! `examples/chat/room.rs`, is shared with `chat_server`); a client that
+//! falls 1,024 messages behind, or whose socket takes nothing for a
 //! second, is disconnected, and the others never notice. A message may be
 //! 64 KiB at most: a client that sends a longer one gets a close frame
 //! saying so (code 1009), and the server never held more than 64 KiB of it.
@@ -40,16 +41,17 @@ const STALL: Duration = Duration::from_secs(1);
 /// too big"), and the server never held more than this of it.
 const MAX_MESSAGE: usize = 64 * 1024;
 
-/// The room holds each client's messages to send.
+/// The room carries the messages said to every client.
 type Room = room::Room<Message>;
 
 /// One client: a writer task, and the read loop.
 async fn client(room: Rc<Room>, socket: ws::UpgradedSocket) {
     let (mut sender, mut receiver) = socket.split();
-    let (me, name, outbox) = room.enter();
-    let (writer_room, writer_outbox) = (room.clone(), outbox.clone());
+    let (me, name, mut outbox) = room.enter();
+    let farewell = outbox.farewell();
+    let writer_room = room.clone();
     let writer = sprout::spawn(async move {
-        while let Ok(msg) = writer_outbox.get().await {
+        while let Ok(msg) = outbox.get().await {
             match sprout::timeout(STALL, sender.send(msg)).await {
                 Ok(Ok(())) => {}
                 Ok(Err(_)) => break,
@@ -74,10 +76,9 @@ async fn client(room: Rc<Room>, socket: ws::UpgradedSocket) {
     room.leave(me);
     match too_big {
         Some(e) => {
-            // Told why after what was queued; then the writer closes.
+            // Told why, as the writer's next message; then the writer closes.
             let frame = CloseFrame { code: CloseCode::Size, reason: e.to_string().into() };
-            let _ = outbox.put_nowait(Message::Close(Some(frame)));
-            outbox.close();
+            farewell.say(Message::Close(Some(frame)));
             let _ = writer.await;
         }
         None => writer.kill(),

@@ -194,7 +194,7 @@ async fn semaphore_bounds_concurrency_and_times_out() {
         .map(|_| {
             let (sem, inside, most) = (sem.clone(), inside.clone(), most.clone());
             spawn(async move {
-                let _permit = sem.acquire().await;
+                let _permit = sem.acquire().await.unwrap();
                 inside.set(inside.get() + 1);
                 most.set(most.get().max(inside.get()));
                 sleep(Duration::from_millis(1)).await;
@@ -206,14 +206,14 @@ async fn semaphore_bounds_concurrency_and_times_out() {
     assert_eq!(most.get(), 3);
     assert_eq!(sem.available_permits(), 3);
     let all: Vec<_> = (0..3).map(|_| sem.try_acquire().unwrap()).collect();
-    assert!(sem.try_acquire().is_none());
+    assert!(sem.try_acquire().is_err());
     let start = Instant::now();
     assert!(sem.acquire_timeout(Duration::from_millis(5)).await.is_err());
     assert!(start.elapsed() >= Duration::from_millis(5));
     assert_eq!(sem.waiters(), 0, "the timed-out waiter left");
     drop(all);
     // Python-style: forget the guard, release by hand, even above the start.
-    sem.acquire().await.forget();
+    sem.acquire().await.unwrap().forget();
     sem.release();
     sem.release();
     assert_eq!(sem.available_permits(), 4);
@@ -223,12 +223,54 @@ async fn semaphore_bounds_concurrency_and_times_out() {
 async fn bounded_semaphore_refuses_extra_release() {
     let sem = BoundedSemaphore::new(2);
     assert!(sem.release().is_err());
-    let g = sem.acquire().await;
+    let g = sem.acquire().await.unwrap();
     assert!(sem.release().is_ok(), "one permit is out");
     assert_eq!(sem.available_permits(), 2);
     drop(g); // its permit came back by hand: the drop adds nothing
     assert_eq!(sem.available_permits(), 2);
     assert!(sem.release().is_err());
+}
+
+#[sprout::test]
+async fn semaphore_many_owned_and_close_across_tasks() {
+    let sem = Rc::new(Semaphore::new(2));
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let held = sem.clone().acquire_many_owned(2).await.unwrap();
+    let spawn_taker = |name: &'static str, n: usize| {
+        let (sem, log) = (sem.clone(), log.clone());
+        spawn(async move {
+            let permits = sem.acquire_many(n).await;
+            log.borrow_mut().push((name, permits.is_ok()));
+            yield_now().await;
+        })
+    };
+    let big = spawn_taker("big", 2);
+    settle().await;
+    let small = spawn_taker("small", 1);
+    settle().await;
+    // An owned permit travels into another task and is given back there.
+    let releaser = spawn(async move {
+        yield_now().await;
+        drop(held);
+    });
+    joinall([big, small, releaser]).await;
+    assert_eq!(*log.borrow(), [("big", true), ("small", true)], "the big waiter was not overtaken");
+    // A waiter killed while it holds part of what it asked for gives it back.
+    let part = sem.acquire().await.unwrap();
+    let greedy = spawn_taker("greedy", 2);
+    settle().await;
+    assert_eq!(sem.available_permits(), 0, "the free permit is assigned to the waiter");
+    greedy.kill();
+    assert_eq!(sem.available_permits(), 1, "and came back when it was killed");
+    // Close: the waiters fail, and later acquires too; held permits stay good.
+    let blocked = spawn_taker("blocked", 2);
+    settle().await;
+    sem.close();
+    blocked.await.unwrap();
+    assert_eq!(log.borrow().last(), Some(&("blocked", false)));
+    assert!(sem.acquire().await.is_err());
+    drop(part);
+    assert_eq!(sem.available_permits(), 2);
 }
 
 #[sprout::test]
@@ -371,7 +413,7 @@ async fn barrier_abort_reset_timeout_and_withdraw() {
 #[sprout::test]
 async fn primitives_leave_no_tasks_behind() {
     let sem = Rc::new(Semaphore::new(1));
-    let held = sem.acquire().await;
+    let held = sem.acquire().await.unwrap();
     let waiters: Vec<_> = (0..50)
         .map(|_| {
             let sem = sem.clone();

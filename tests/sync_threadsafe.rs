@@ -63,7 +63,7 @@ fn semaphore_between_threads_and_tasks() {
             let (sem, inside, enter) = (sem.clone(), inside.clone(), enter.clone());
             thread::spawn(move || {
                 for _ in 0..20 {
-                    let _permit = sem.acquire_blocking();
+                    let _permit = sem.acquire_blocking().unwrap();
                     enter();
                     thread::sleep(Duration::from_micros(50));
                     inside.fetch_sub(1, Ordering::SeqCst);
@@ -77,7 +77,7 @@ fn semaphore_between_threads_and_tasks() {
                 let (sem, inside, enter) = (sem.clone(), inside.clone(), enter.clone());
                 spawn(async move {
                     for _ in 0..20 {
-                        let _permit = sem.acquire().await;
+                        let _permit = sem.acquire().await.unwrap();
                         enter();
                         sprout::sleep(Duration::from_micros(50)).await;
                         inside.fetch_sub(1, Ordering::SeqCst);
@@ -93,8 +93,8 @@ fn semaphore_between_threads_and_tasks() {
     // Bounded: an extra release is refused.
     let bounded = Semaphore::bounded(1);
     assert!(bounded.release().is_err());
-    bounded.acquire_blocking().forget();
-    assert!(bounded.acquire_blocking_timeout(Duration::from_millis(1)).is_none());
+    bounded.acquire_blocking().unwrap().forget();
+    assert!(bounded.acquire_blocking_timeout(Duration::from_millis(1)).is_err());
     assert!(bounded.release().is_ok());
     assert_eq!(bounded.available_permits(), 1);
 }
@@ -230,6 +230,29 @@ fn thread_safe_types_and_futures_are_send_and_sync() {
     sync(&barrier);
     send(&rlock.lock());
     send(&barrier.wait());
+    // The tokio-shaped ones, their futures and (unlike `Lock`'s) the RwLock guards.
+    use sprout::sync::threadsafe::{Notify, OnceCell, RwLock, broadcast, watch};
+    let rw = Arc::new(RwLock::new(0u8));
+    let notify = Notify::new();
+    let cell = OnceCell::<u8>::new();
+    let (btx, mut brx) = broadcast::channel::<u8>(1);
+    let (wtx, mut wrx) = watch::channel(0u8);
+    sync(&rw);
+    sync(&notify);
+    sync(&cell);
+    sync(&btx);
+    sync(&brx);
+    sync(&wtx);
+    sync(&wrx);
+    send(&rw.read());
+    send(&rw.write());
+    send(&rw.try_read().unwrap());
+    send(&rw.clone().write_owned());
+    send(&notify.notified());
+    send(&cell.get_or_init(|| async { 1 }));
+    send(&brx.recv());
+    send(&wrx.changed());
+    send(&Arc::new(Semaphore::new(1)).acquire_owned());
 }
 
 #[test]
@@ -369,7 +392,7 @@ mod handoff {
 
     use sprout::queue::threadsafe::Queue;
     use sprout::run;
-    use sprout::sync::threadsafe::{Barrier, Lock, Semaphore};
+    use sprout::sync::threadsafe::{Barrier, Lock, Notify, OnceCell, RwLock, Semaphore, broadcast};
 
     use crate::support::handoff::{DEADLINE, ROUNDS, delay, finish};
 
@@ -463,6 +486,141 @@ mod handoff {
                 assert_eq!(sem.available_permits(), 1, "round {round}: the permit is not leaked");
                 assert_eq!(sem.waiters(), 0);
                 sem.try_acquire().unwrap().forget();
+            }
+            finish(&go, &thread).await;
+        });
+        thread.join().unwrap();
+    }
+
+    /// An `RwLock` released as the task's deadline falls is taken (to read
+    /// or to write) or left free, never stranded.
+    #[test]
+    fn rwlock_timeouts_against_a_release() {
+        let lock = Arc::new(RwLock::new(0u32));
+        let (go, done, thread) = granter({
+            let lock = lock.clone();
+            move |_| {
+                let mut guard = lock.write_blocking();
+                *guard += 1;
+                thread::sleep(DEADLINE); // held across the task's deadline
+            }
+        });
+        run(async {
+            let mut written = 0;
+            for round in 0..ROUNDS {
+                go.put_nowait(round).unwrap();
+                sprout::sleep(delay(round + 2)).await;
+                if round % 2 == 0 {
+                    if let Ok(mut guard) = lock.write_timeout(DEADLINE).await {
+                        *guard += 1;
+                        written += 1;
+                    }
+                } else {
+                    let _ = lock.read_timeout(DEADLINE).await;
+                }
+                done.get().await.unwrap();
+                assert!(!lock.is_write_locked() && lock.readers() == 0, "round {round}: free once both are done");
+                assert_eq!(lock.waiters(), 0);
+            }
+            assert_eq!(*lock.read().await, ROUNDS + written);
+            finish(&go, &thread).await;
+        });
+        thread.join().unwrap();
+    }
+
+    /// A `notify_one` that chose a waiter dropped at its deadline is passed
+    /// on (to the stored permit): one notification per round, never lost.
+    #[test]
+    fn notify_one_against_a_cancelled_waiter() {
+        let notify = Arc::new(Notify::new());
+        let (go, done, thread) = granter({
+            let notify = notify.clone();
+            move |_| notify.notify_one()
+        });
+        run(async {
+            for round in 0..ROUNDS {
+                go.put_nowait(round).unwrap();
+                let got = sprout::timeout(DEADLINE, notify.notified()).await.is_ok();
+                done.get().await.unwrap();
+                assert_eq!(got, !notify.has_permit(), "round {round}: the task got it, or it is stored");
+                if !got {
+                    notify.notified().await; // the stored permit, at once
+                }
+                assert_eq!(notify.waiters(), 0);
+            }
+            finish(&go, &thread).await;
+        });
+        thread.join().unwrap();
+    }
+
+    /// Permits added as the task's `acquire_many` deadline falls are taken
+    /// (and given back) or stay free: both of them, either way.
+    #[test]
+    fn semaphore_acquire_many_against_add_permits() {
+        let sem = Arc::new(Semaphore::new(0));
+        let (go, done, thread) = granter({
+            let sem = sem.clone();
+            move |_| {
+                sem.add_permits(1).unwrap();
+                sem.add_permits(1).unwrap();
+            }
+        });
+        run(async {
+            for round in 0..ROUNDS {
+                go.put_nowait(round).unwrap();
+                let _ = sprout::timeout(DEADLINE, sem.acquire_many(2)).await;
+                done.get().await.unwrap();
+                assert_eq!(sem.available_permits(), 2, "round {round}: no permit leaked");
+                assert_eq!(sem.waiters(), 0);
+                sem.try_acquire_many(2).unwrap().forget();
+            }
+            finish(&go, &thread).await;
+        });
+        thread.join().unwrap();
+    }
+
+    /// A message sent as the task's `recv` is dropped at its deadline is
+    /// received then or by the next `recv`: none lost, none twice.
+    #[test]
+    fn broadcast_recv_against_a_send() {
+        let (tx, mut rx) = broadcast::channel(4);
+        let (go, done, thread) = granter(move |round| tx.send(round).unwrap());
+        run(async {
+            for round in 0..ROUNDS {
+                go.put_nowait(round).unwrap();
+                let early = sprout::timeout(DEADLINE, rx.recv()).await;
+                done.get().await.unwrap(); // sent by now
+                let got = match early {
+                    Ok(got) => got.unwrap(),
+                    Err(_) => rx.try_recv().unwrap(),
+                };
+                assert_eq!(got, round);
+                assert!(rx.try_recv().is_err(), "round {round}: nothing twice");
+            }
+            finish(&go, &thread).await;
+        });
+        thread.join().unwrap();
+    }
+
+    /// An initialiser cancelled at its deadline hands the role to a thread
+    /// waiting for the same cell: the cell is set once either way, and the
+    /// thread never waits for nobody.
+    #[test]
+    fn once_cell_cancelled_initialiser_against_a_thread() {
+        let cells: Arc<Vec<OnceCell<u32>>> = Arc::new((0..ROUNDS).map(|_| OnceCell::new()).collect());
+        let (go, done, thread) = granter({
+            let cells = cells.clone();
+            move |round| *cells[round as usize].get_or_init_blocking(|| async move { round + 1 })
+        });
+        run(async {
+            for round in 0..ROUNDS {
+                let cell = &cells[round as usize];
+                go.put_nowait(round).unwrap();
+                let task = sprout::timeout(DEADLINE, cell.get_or_init(std::future::pending)).await;
+                let from_thread = done.get().await.unwrap();
+                // Timed out (the thread took over), or the thread was first.
+                assert!(task.is_err() || task == Ok(&(round + 1)), "round {round}: {task:?}");
+                assert_eq!((cell.get(), from_thread), (Some(&(round + 1)), round + 1));
             }
             finish(&go, &thread).await;
         });

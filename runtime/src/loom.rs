@@ -17,10 +17,10 @@
 #[allow(unused_imports)] // the shim offers the set; each user takes what it needs
 pub(crate) mod sync {
     #[cfg(not(loom))]
-    pub(crate) use std::sync::{Arc, Condvar, Mutex, MutexGuard, atomic};
+    pub(crate) use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, atomic};
 
     #[cfg(loom)]
-    pub(crate) use ::loom::sync::{Arc, Condvar, Mutex, MutexGuard, atomic};
+    pub(crate) use ::loom::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, atomic};
 }
 
 /// Declares a `const fn` that drops its `const` under loom, whose

@@ -10,13 +10,17 @@
 //! - for the thread-safe hand-off tests, their rounds and deadline
 //!   ([`handoff`]);
 //! - for the tests of the blocking detector's report on a server, the
-//!   child process and the checks ([`blocking_report`]).
+//!   child process and the checks ([`blocking_report`]);
+//! - for paused tests of servers on two workers, connections spread over
+//!   both and the check that all were closed ([`workers`], which
+//!   sprout-http's tests include too).
 //!
 //! Each test binary uses part of it.
 #![allow(dead_code)]
 
 pub mod blocking_report;
 pub mod handoff;
+pub mod workers;
 
 use std::cell::Cell;
 use std::future::Future;
@@ -124,6 +128,11 @@ impl FlagWaker {
     /// Whether it was woken since the last `poll`.
     pub fn woken(&self) -> bool {
         self.flag.woken.load(Ordering::SeqCst)
+    }
+
+    /// The waker itself, for polling by hand with a `Context` of its own.
+    pub fn waker(&self) -> Waker {
+        self.waker.clone()
     }
 
     /// How many times it was woken in all.

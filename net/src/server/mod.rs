@@ -14,6 +14,14 @@
 //!   same `Shared::drain`, so whichever wakes first at the deadline kills
 //!   the rest, and `serve_forever` returns only once the drain is over (as
 //!   gevent's does), even if the task that called `stop_graceful` is gone.
+//! - A handler learns that a graceful stop began from the server's
+//!   `stopping` token ([`stopping`], [`ServerHandle::stopping`]), cancelled
+//!   as the drain starts, so long-lived work (long polls, streams,
+//!   WebSockets) can finish before the deadline kills it. Connection tasks
+//!   make their server [`current`] for the length of each poll
+//!   (`context.rs`); a connection that leaves its task (an upgraded
+//!   WebSocket) keeps counting through a [`Lease`] (`lease.rs`), which the
+//!   drain waits for and, at its deadline, ends.
 //! - At the connection limit the acceptor stops calling `accept`: new
 //!   connections wait in the kernel's backlog, not in memory.
 //! - An accept that fails for lack of resources (`EMFILE`, `ENFILE`,
@@ -23,7 +31,9 @@
 //!   edge-triggered epoll the pending connection keeps the listener ready,
 //!   so only the back-off paces the retries.
 
+mod context;
 mod datagram;
+mod lease;
 mod on_signals;
 #[cfg(target_os = "linux")]
 mod reuseport;
@@ -46,10 +56,13 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use slab::Slab;
-use sprout_runtime::sync::Event;
-use sprout_runtime::{JoinHandle, task};
+use sprout_runtime::sync::{Event, Notify};
+use sprout_runtime::{CancelToken, JoinHandle, task};
 
+pub use context::{current, stopping, with_current};
 pub use datagram::{DatagramServer, Reply};
+pub use lease::Lease;
+use lease::LeaseSlot;
 pub use stream::StreamServer;
 pub use workers::Worker;
 use workers::Workers;
@@ -101,46 +114,6 @@ const DATAGRAM: &str = "DatagramServer";
 /// A server's error hook: the peer's address and the handler's error.
 type ErrorHook = Rc<dyn Fn(SocketAddr, &(dyn Error + 'static))>;
 
-/// Wakes every task waiting on it; a waiter that starts after a
-/// notification waits for the next one.
-#[derive(Default)]
-struct Notify {
-    epoch: Cell<u64>,
-    waiters: RefCell<Vec<Waker>>,
-}
-
-impl Notify {
-    fn notify_all(&self) {
-        self.epoch.set(self.epoch.get().wrapping_add(1));
-        let waiters = std::mem::take(&mut *self.waiters.borrow_mut());
-        waiters.into_iter().for_each(Waker::wake);
-    }
-
-    fn notified(&self) -> Notified<'_> {
-        Notified { notify: self, epoch: self.epoch.get() }
-    }
-}
-
-struct Notified<'a> {
-    notify: &'a Notify,
-    epoch: u64,
-}
-
-impl Future for Notified<'_> {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.notify.epoch.get() != self.epoch {
-            return Poll::Ready(());
-        }
-        let mut waiters = self.notify.waiters.borrow_mut();
-        if !waiters.iter().any(|w| w.will_wake(cx.waker())) {
-            waiters.push(cx.waker().clone());
-        }
-        Poll::Pending
-    }
-}
-
 /// The state a server shares with its handle, acceptors and connections.
 struct Shared {
     /// "StreamServer", for reports.
@@ -155,6 +128,11 @@ struct Shared {
     acceptors: RefCell<Vec<JoinHandle<()>>>,
     /// The running connection (or datagram) tasks.
     conns: RefCell<Slab<JoinHandle<()>>>,
+    /// Connections that left their tasks (`lease.rs`), counted with them.
+    leases: RefCell<Slab<LeaseSlot>>,
+    /// Cancelled when a graceful stop begins: what handlers read through
+    /// `server::stopping()` to finish long-lived work in time.
+    stopping: CancelToken,
     /// Rung when a connection ends or the server stops: wakes an acceptor
     /// paused at the limit or backing off, and a graceful stop.
     changed: Notify,
@@ -185,6 +163,8 @@ impl Shared {
             stopped: Event::new(),
             acceptors: RefCell::new(Vec::new()),
             conns: RefCell::new(Slab::new()),
+            leases: RefCell::new(Slab::new()),
+            stopping: CancelToken::new(),
             changed: Notify::default(),
             accept_errors: Cell::new(0),
             draining: Cell::new(false),
@@ -218,8 +198,10 @@ impl Shared {
         let moved = !self.draining.get() || earliest != self.drain_deadline.get();
         self.draining.set(true);
         self.drain_deadline.set(earliest);
+        // Handlers that asked (`server::stopping()`) learn the stop began.
+        self.stopping.cancel();
         // A drain already waiting re-reads the deadline.
-        self.changed.notify_all();
+        self.changed.notify_waiters();
         moved
     }
 
@@ -231,7 +213,10 @@ impl Shared {
     /// kills itself: `serve_forever` waits for it instead.
     async fn drain(&self) -> usize {
         let me = sprout_runtime::current().id();
-        let others_left = || self.conns.borrow().iter().any(|(_, task)| task.id() != me);
+        let others_left = || {
+            self.conns.borrow().iter().any(|(_, task)| task.id() != me)
+                || self.leases.borrow().iter().any(|(_, lease)| !lease.is_ended())
+        };
         while others_left() {
             let changed = self.changed.notified();
             match self.drain_deadline.get() {
@@ -249,10 +234,16 @@ impl Shared {
             let keys: Vec<usize> = conns.iter().filter(|(_, task)| task.id() != me).map(|(key, _)| key).collect();
             keys.into_iter().map(|key| conns.remove(key)).collect()
         };
-        self.killed.set(self.killed.get() + rest.len());
+        // Leases cannot be killed: they are ended, and their I/O fails.
+        let ended: Vec<_> = {
+            let mut leases = self.leases.borrow_mut();
+            leases.iter_mut().filter(|(_, lease)| !lease.is_ended()).map(|(_, lease)| lease.end()).collect()
+        };
+        self.killed.set(self.killed.get() + rest.len() + ended.len());
         for task in rest {
             task.kill();
         }
+        ended.into_iter().flatten().for_each(Waker::wake);
         self.killed.get()
     }
 
@@ -370,7 +361,8 @@ where
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.project();
-        match this.work.poll(cx) {
+        // The handler sees its server (`server::current`, `server::stopping`).
+        match context::with_shared(&this.tracked.shared, || this.work.poll(cx)) {
             Poll::Ready(out) => {
                 if let Some(error) = out.into_error() {
                     this.tracked.shared.report(*this.peer, &*error);
@@ -398,7 +390,7 @@ impl Drop for Tracked {
         if let Some(live) = self.shared.live.get() {
             live.fetch_sub(1, Ordering::Relaxed);
         }
-        self.shared.changed.notify_all();
+        self.shared.changed.notify_waiters();
     }
 }
 
@@ -473,7 +465,7 @@ impl ServerHandle {
         drop(acceptors);
         if !self.shared.stopped.is_set() {
             self.shared.stopped.set();
-            self.shared.changed.notify_all();
+            self.shared.changed.notify_waiters();
         }
     }
 
@@ -528,6 +520,17 @@ impl ServerHandle {
         }
     }
 
+    /// A token cancelled when a graceful stop begins
+    /// ([`stop_graceful`](Self::stop_graceful), on this worker): the
+    /// signal for long-lived handlers (long polls, streamed responses,
+    /// WebSockets) to finish before the stop's deadline kills them. A
+    /// plain [`stop`](Self::stop) leaves connections running and does not
+    /// cancel it. From inside a handler, [`server::stopping()`](stopping)
+    /// gives the same token without the handle.
+    pub fn stopping(&self) -> CancelToken {
+        self.shared.stopping.clone()
+    }
+
     /// Whether [`stop`](Self::stop) was called.
     pub fn is_stopped(&self) -> bool {
         self.shared.stopped.is_set()
@@ -537,7 +540,7 @@ impl ServerHandle {
     /// worker.
     pub fn connections(&self) -> usize {
         let others = self.shared.workers.get().map_or(0, Workers::connections);
-        self.shared.conns.borrow().len() + others
+        self.shared.conns.borrow().len() + self.shared.leases.borrow().len() + others
     }
 
     /// How many workers (threads, each with its runtime and listeners)
@@ -590,24 +593,6 @@ impl Drop for StopOnDrop {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn notify_wakes_waiters_that_started_before_it() {
-        let notify = Notify::default();
-        let waker = futures_util::task::noop_waker();
-        let mut cx = Context::from_waker(&waker);
-        let mut before = notify.notified();
-        assert!(Pin::new(&mut before).poll(&mut cx).is_pending());
-        assert!(Pin::new(&mut before).poll(&mut cx).is_pending(), "a spurious poll stays pending");
-        assert_eq!(notify.waiters.borrow().len(), 1, "one waker per task, however often it polls");
-        notify.notify_all();
-        assert!(Pin::new(&mut before).poll(&mut cx).is_ready());
-        // A waiter that starts after the notification waits for the next one.
-        let mut after = notify.notified();
-        assert!(Pin::new(&mut after).poll(&mut cx).is_pending());
-        notify.notify_all();
-        assert!(Pin::new(&mut after).poll(&mut cx).is_ready());
-    }
 
     #[test]
     fn accept_back_off_doubles_up_to_a_second_and_resets() {

@@ -24,20 +24,27 @@
 //!   the line in one step (`withdraw.rs`).
 //! - A value lent out for long (the `Lock`'s guarded value) sits in a
 //!   [`Locked`] cell of the flavour: a `RefCell` or a `Mutex` that only the
-//!   holder of the lock ever borrows, so it is never contended.
+//!   holder of the lock ever borrows, so it is never contended. A value
+//!   many may read at once (a `watch` channel's) sits in a [`ReadWrite`]
+//!   cell: a `RefCell` or an `RwLock`; a value set once (a `OnceCell`'s) in
+//!   a [`OnceSlot`]: a `cell::OnceCell` or a `OnceLock`, read without a step.
+//! - What several handles share (a channel's two ends, an owned guard's
+//!   lock) sits behind the flavour's counted pointer, [`Flavor::Rc`]: an
+//!   `Rc` or an `Arc`.
 //!
 //! Local steps compile to the `Cell` reads and writes they were before the
 //! bodies were shared: the benchmarks of `docs/benchmarks-sync.md` hold.
 
-use std::cell::{RefCell, RefMut};
+use std::cell::{self, Ref, RefCell, RefMut};
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
-use std::sync::PoisonError;
+use std::rc::Rc;
+use std::sync::{Arc, OnceLock, PoisonError};
 use std::thread::{self, ThreadId};
 
 use crate::loom::lock;
-use crate::loom::sync::{Mutex, MutexGuard};
+use crate::loom::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// A cell that lends its contents mutably for a while: a `RefCell` (a
 /// checked borrow) or a `Mutex` (a lock that tolerates poison).
@@ -112,6 +119,178 @@ impl<T> Locked for Mutex<T> {
     }
 }
 
+/// A cell many may read at once and one may write: a `RefCell` (checked
+/// borrows) or an `RwLock` (which tolerates poison). Public only to be
+/// named in bounds, like [`Locked`].
+pub trait ReadWrite {
+    /// What the cell holds.
+    type Target;
+    /// A shared borrow or a read guard.
+    type Read<'a>: Deref<Target = Self::Target>
+    where
+        Self: 'a;
+    /// A unique borrow or a write guard.
+    type Write<'a>: DerefMut<Target = Self::Target>
+    where
+        Self: 'a;
+
+    /// A cell holding `value`.
+    fn new(value: Self::Target) -> Self;
+    /// Reads the contents (a `RefCell` panics if they are being written).
+    fn read(&self) -> Self::Read<'_>;
+    /// Writes the contents: `None` if a `RefCell` is borrowed (a thread
+    /// waits for an `RwLock`'s readers instead).
+    fn try_write(&self) -> Option<Self::Write<'_>>;
+    /// The contents, through a unique reference.
+    fn get_mut(&mut self) -> &mut Self::Target;
+    /// The contents, consuming the cell.
+    fn into_inner(self) -> Self::Target
+    where
+        Self: Sized;
+}
+
+impl<T> ReadWrite for RefCell<T> {
+    type Target = T;
+    type Read<'a>
+        = Ref<'a, T>
+    where
+        T: 'a;
+    type Write<'a>
+        = RefMut<'a, T>
+    where
+        T: 'a;
+
+    fn new(value: T) -> Self {
+        RefCell::new(value)
+    }
+
+    #[inline]
+    fn read(&self) -> Ref<'_, T> {
+        self.borrow()
+    }
+
+    #[inline]
+    fn try_write(&self) -> Option<RefMut<'_, T>> {
+        self.try_borrow_mut().ok()
+    }
+
+    fn get_mut(&mut self) -> &mut T {
+        RefCell::get_mut(self)
+    }
+
+    fn into_inner(self) -> T {
+        RefCell::into_inner(self)
+    }
+}
+
+impl<T> ReadWrite for RwLock<T> {
+    type Target = T;
+    type Read<'a>
+        = RwLockReadGuard<'a, T>
+    where
+        T: 'a;
+    type Write<'a>
+        = RwLockWriteGuard<'a, T>
+    where
+        T: 'a;
+
+    fn new(value: T) -> Self {
+        RwLock::new(value)
+    }
+
+    /// Poison is ignored: the only code run under the write lock is a
+    /// replacement or the user's own `send_modify` closure, whose half-done
+    /// change is the user's to judge, as with a `RefCell`.
+    #[inline]
+    fn read(&self) -> RwLockReadGuard<'_, T> {
+        RwLock::read(self).unwrap_or_else(PoisonError::into_inner)
+    }
+
+    #[inline]
+    fn try_write(&self) -> Option<RwLockWriteGuard<'_, T>> {
+        Some(RwLock::write(self).unwrap_or_else(PoisonError::into_inner))
+    }
+
+    fn get_mut(&mut self) -> &mut T {
+        RwLock::get_mut(self).unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn into_inner(self) -> T {
+        RwLock::into_inner(self).unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A cell set at most once, then read without a step: a
+/// `std::cell::OnceCell` or a `std::sync::OnceLock`. Public only to be
+/// named in bounds, like [`Locked`].
+pub trait OnceSlot {
+    /// What the cell holds.
+    type Target;
+
+    /// The value, if set.
+    fn get(&self) -> Option<&Self::Target>;
+    /// Sets the value; hands it back if one was set already.
+    fn set(&self, value: Self::Target) -> Result<(), Self::Target>;
+    /// The value, through a unique reference.
+    fn get_mut(&mut self) -> Option<&mut Self::Target>;
+    /// Takes the value out, leaving the cell empty.
+    fn take(&mut self) -> Option<Self::Target>;
+    /// The value, consuming the cell.
+    fn into_inner(self) -> Option<Self::Target>
+    where
+        Self: Sized;
+}
+
+impl<T> OnceSlot for cell::OnceCell<T> {
+    type Target = T;
+
+    #[inline]
+    fn get(&self) -> Option<&T> {
+        cell::OnceCell::get(self)
+    }
+
+    fn set(&self, value: T) -> Result<(), T> {
+        cell::OnceCell::set(self, value)
+    }
+
+    fn get_mut(&mut self) -> Option<&mut T> {
+        cell::OnceCell::get_mut(self)
+    }
+
+    fn take(&mut self) -> Option<T> {
+        cell::OnceCell::take(self)
+    }
+
+    fn into_inner(self) -> Option<T> {
+        cell::OnceCell::into_inner(self)
+    }
+}
+
+impl<T> OnceSlot for OnceLock<T> {
+    type Target = T;
+
+    #[inline]
+    fn get(&self) -> Option<&T> {
+        OnceLock::get(self)
+    }
+
+    fn set(&self, value: T) -> Result<(), T> {
+        OnceLock::set(self, value)
+    }
+
+    fn get_mut(&mut self) -> Option<&mut T> {
+        OnceLock::get_mut(self)
+    }
+
+    fn take(&mut self) -> Option<T> {
+        OnceLock::take(self)
+    }
+
+    fn into_inner(self) -> Option<T> {
+        OnceLock::into_inner(self)
+    }
+}
+
 mod sealed {
     pub trait Sealed {}
     impl Sealed for super::Local {}
@@ -130,6 +309,13 @@ pub trait Flavor: sealed::Sealed + Sized + 'static {
     type Step<'a, S: 'a>: Deref<Target = S>;
     /// Holds a value lent out for long: a `RefCell` or a `Mutex`.
     type Exclusive<T>: Locked<Target = T>;
+    /// Holds a value many read at once: a `RefCell` or an `RwLock`.
+    type ReadWrite<T>: ReadWrite<Target = T>;
+    /// Holds a value set once: a `cell::OnceCell` or a `OnceLock`.
+    type Once<T>: OnceSlot<Target = T>;
+    /// Shares a value between handles: an `Rc` or an `Arc` (`std`'s in
+    /// every build: owned guards name it in their receivers).
+    type Rc<S>: Deref<Target = S> + Clone;
     /// Who holds an `RLock`.
     type Owner: Copy + Eq + fmt::Debug + Unpin;
     /// Whether other threads may reach the state (and end a task's wait).
@@ -144,6 +330,12 @@ pub trait Flavor: sealed::Sealed + Sized + 'static {
     /// The caller, as an `RLock` owner.
     #[track_caller]
     fn owner() -> Self::Owner;
+    /// The caller, as the holder of a guard, if it can be told: `None` for
+    /// a runtime-local primitive used outside a sprout runtime. No panic,
+    /// and no copy of a task's name.
+    fn holder() -> Option<Self::Owner>;
+    /// Shares `value` behind the flavour's counted pointer.
+    fn rc<S>(value: S) -> Self::Rc<S>;
 }
 
 /// The runtime-local flavour: `Cell`s and `RefCell`s, `!Sync`, shared
@@ -175,6 +367,9 @@ impl Flavor for Local {
     type Shared<S> = LocalState<S>;
     type Step<'a, S: 'a> = &'a S;
     type Exclusive<T> = RefCell<T>;
+    type ReadWrite<T> = RefCell<T>;
+    type Once<T> = cell::OnceCell<T>;
+    type Rc<S> = Rc<S>;
     /// The holding task's id (the `block_on` future counts as task 0).
     type Owner = u64;
     const THREAD_SAFE: bool = false;
@@ -200,6 +395,16 @@ impl Flavor for Local {
     fn owner() -> u64 {
         crate::current().id().as_u64()
     }
+
+    #[inline]
+    fn holder() -> Option<u64> {
+        crate::task::current_id().map(crate::TaskId::as_u64)
+    }
+
+    #[inline]
+    fn rc<S>(value: S) -> Rc<S> {
+        Rc::new(value)
+    }
 }
 
 /// The thread-safe flavour: the same state under a `Mutex`, shared by
@@ -221,6 +426,9 @@ impl Flavor for ThreadSafe {
     type Shared<S> = Mutex<S>;
     type Step<'a, S: 'a> = MutexGuard<'a, S>;
     type Exclusive<T> = Mutex<T>;
+    type ReadWrite<T> = RwLock<T>;
+    type Once<T> = OnceLock<T>;
+    type Rc<S> = Arc<S>;
     type Owner = Owner;
     const THREAD_SAFE: bool = true;
 
@@ -240,9 +448,19 @@ impl Flavor for ThreadSafe {
     /// The running green task if there is one, else the thread.
     fn owner() -> Owner {
         let thread = thread::current().id();
-        match crate::context::current() {
-            Some(_) => Owner::Task(thread, crate::current().id().as_u64()),
+        match crate::context::current().and(crate::task::current_id()) {
+            Some(task) => Owner::Task(thread, task.as_u64()),
             None => Owner::Thread(thread),
         }
+    }
+
+    /// Under loom, none: loom's model threads share one OS thread (and so
+    /// one `ThreadId`), and the models do not test re-entry.
+    fn holder() -> Option<Owner> {
+        if cfg!(loom) { None } else { Some(Self::owner()) }
+    }
+
+    fn rc<S>(value: S) -> Arc<S> {
+        Arc::new(value)
     }
 }

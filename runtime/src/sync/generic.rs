@@ -22,9 +22,19 @@
 
 pub use super::async_result::{AsyncResult, Get, Ready};
 pub use super::barrier::{Barrier, BarrierWait};
+pub use super::cancel::{
+    CancelToken, Cancelled, CancelledOwned, DropGuard, RunUntilCancelled, RunUntilCancelledOwned, TreeFlavor,
+};
 pub use super::condition::Condition;
 pub use super::event::{Event, Wait};
 pub use super::flavor::{Flavor, Local, ThreadSafe};
+pub use super::lazy::Lazy;
 pub use super::lock::{Lock, LockFuture, LockGuard};
+pub use super::notify::{Notified, Notify};
+pub use super::once_cell::{GetOrInit, GetOrTryInit, OnceCell};
 pub use super::rlock::{RLock, RLockFuture, RLockGuard};
-pub use super::semaphore::{Acquire, Semaphore, SemaphoreGuard};
+pub use super::rwlock::{
+    OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock, RwLockRead, RwLockReadGuard, RwLockReadOwned, RwLockWrite,
+    RwLockWriteGuard, RwLockWriteOwned,
+};
+pub use super::semaphore::{Acquire, AcquireOwned, OwnedSemaphoreGuard, Semaphore, SemaphoreGuard};

@@ -5,9 +5,17 @@
 //! - [`AsyncResult`]: a value or error set once, awaited by many (`gevent.event.AsyncResult`).
 //! - [`Lock`]: an async mutex with a guard (`threading.Lock`).
 //! - [`RLock`]: a lock the holding task may take again (`threading.RLock`).
+//! - [`RwLock`]: many readers or one writer, writer-preferring (tokio's `RwLock`).
 //! - [`Semaphore`], [`BoundedSemaphore`]: counted permits (`threading.Semaphore`, `BoundedSemaphore`).
 //! - [`Condition`]: wait for state under a lock to change (`threading.Condition`).
 //! - [`Barrier`]: a meeting point for `n` tasks (`threading.Barrier`).
+//! - [`OnceCell`], [`Lazy`]: a value initialised once, asynchronously, however many tasks ask.
+//! - [`Notify`]: wake one waiting task (or store a permit), or all of them (tokio's `Notify`).
+//! - [`broadcast`]: a channel where every receiver gets every message; a slow one is told how many it missed.
+//! - [`watch`]: a channel holding the latest value; receivers wait for it to change.
+
+//! - [`CancelToken`]: ask running work to stop; child tokens, a drop guard
+//!   (tokio-util's `CancellationToken`, Go's `context.WithCancel`).
 //! - [`threadsafe`]: all of the above, shared with plain OS threads.
 //!
 //! The queues (`queue.Queue` and friends) are in [`crate::queue`].
@@ -62,23 +70,39 @@
 
 mod async_result;
 mod barrier;
+pub mod broadcast;
+
+mod cancel;
 mod condition;
 mod event;
 pub(crate) mod flavor;
+mod lazy;
 mod lock;
+mod notify;
+mod once_cell;
 mod rlock;
+mod rwlock;
 mod semaphore;
 pub mod threadsafe;
 pub(crate) mod wait_list;
+pub mod watch;
 pub(crate) mod withdraw;
 
 use flavor::Local;
 
+/// Polls a wait future once, by hand, with a waker that does nothing: how
+/// the unit tests beside each primitive drive it through an interleaving.
+#[cfg(all(test, not(loom)))]
+pub(crate) fn poll_once<F: std::future::Future + Unpin>(future: &mut F) -> std::task::Poll<F::Output> {
+    std::pin::Pin::new(future).poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
+}
+
 pub mod generic;
 
 pub use barrier::{BarrierWaitResult, BrokenBarrier};
+pub use once_cell::SetError;
 pub use rlock::NotOwner;
-pub use semaphore::{BoundedSemaphore, ReleaseError};
+pub use semaphore::{AcquireError, BoundedSemaphore, PermitSource, ReleaseError, TryAcquireError};
 
 /// A flag that tasks can wait for. `set` wakes every waiter; waiting on a
 /// set event returns at once.
@@ -230,46 +254,75 @@ pub type RLockFuture<'a, T> = rlock::RLockFuture<'a, T, Local>;
 /// releases that hold (whichever task drops it).
 pub type RLockGuard<'a, T> = rlock::RLockGuard<'a, T, Local>;
 
-/// A counter of permits. `acquire` takes one, waiting while there are
-/// none; dropping the returned guard (or calling `release`) gives one back.
+/// A counter of permits. `acquire` takes one (`acquire_many(n)` several),
+/// waiting while there are too few; dropping the returned guard (or
+/// calling `release`) gives them back.
 ///
-/// Waiters are served in arrival order: a released permit goes straight
-/// to the longest waiter (it is *handed off*), so a task that arrives later
-/// cannot take it first. A waiter dropped after it was handed a permit
-/// releases it again, to the next waiter.
+/// Waiters are served in arrival order: released permits go straight to
+/// the longest waiter (they are *handed off*), so a task that arrives later
+/// cannot take them first, and a waiter for many is not overtaken by later
+/// waiters for few. A waiter dropped after it was handed permits releases
+/// them again, to the next waiter.
 ///
-/// Share it between tasks with an `Rc`.
+/// Share it between tasks with an `Rc`; `acquire_owned` gives a guard that
+/// holds the `Rc`, to move into a spawned task. [`close`](Semaphore#method.close)
+/// makes every waiter and every later acquire fail with [`AcquireError`]
+/// (the reason `acquire` returns a `Result`).
 ///
 /// ```
+/// # use sprout_runtime as sprout;
 /// use std::rc::Rc;
 /// use std::time::Duration;
-/// use sprout_runtime::{joinall, run, sleep, spawn, sync::Semaphore};
+/// use sprout::sync::Semaphore;
 ///
-/// run(async {
+/// sprout::run(async {
 ///     let sem = Rc::new(Semaphore::new(2));
 ///     let tasks = (0..6).map(|_| {
 ///         let sem = sem.clone();
-///         spawn(async move {
-///             let _permit = sem.acquire().await;
+///         sprout::spawn(async move {
+///             let _permit = sem.acquire().await.unwrap();
 ///             assert!(sem.available_permits() < 2);
-///             sleep(Duration::from_millis(1)).await;
+///             sprout::sleep(Duration::from_millis(1)).await;
 ///         })
 ///     });
-///     joinall(tasks).await;
+///     sprout::joinall(tasks).await;
 ///     assert_eq!(sem.available_permits(), 2);
+///
+///     // An owned permit travels with the task it limits.
+///     let permit = sem.clone().acquire_owned().await.unwrap();
+///     sprout::spawn(async move {
+///         let _permit = permit;
+///     })
+///     .await
+///     .unwrap();
+///     let both = sem.acquire_many(2).await.unwrap();
+///     assert_eq!(both.num_permits(), 2);
+///     drop(both);
+///     sem.close();
+///     assert!(sem.acquire().await.is_err());
 /// });
 /// ```
 pub type Semaphore = semaphore::Semaphore<Local>;
 
-/// The future returned by [`Semaphore::acquire`](Semaphore#method.acquire) (and
-/// [`BoundedSemaphore::acquire`](BoundedSemaphore#method.acquire)), resolving to a [`SemaphoreGuard`].
-/// Dropping it stops the wait; a permit it had already been handed goes to
-/// the next waiter.
+/// The future returned by [`Semaphore::acquire`](Semaphore#method.acquire) and
+/// `acquire_many` (and [`BoundedSemaphore::acquire`](BoundedSemaphore#method.acquire)), resolving to a [`SemaphoreGuard`]
+/// or, on a closed semaphore, [`AcquireError`]. Dropping it stops the
+/// wait; permits it had already been handed go to the next waiter.
 pub type Acquire<'a> = semaphore::Acquire<'a, Local>;
 
-/// A permit taken from a [`Semaphore`] (or [`BoundedSemaphore`]); dropping
-/// it gives the permit back.
+/// Permits taken from a [`Semaphore`] (or [`BoundedSemaphore`]); dropping
+/// the guard gives them back.
 pub type SemaphoreGuard<'a> = semaphore::SemaphoreGuard<'a, Local>;
+
+/// The future returned by [`Semaphore::acquire_owned`](Semaphore#method.acquire_owned)
+/// (`S` is [`BoundedSemaphore`] for its `acquire_owned`), resolving to an
+/// [`OwnedSemaphoreGuard`].
+pub type AcquireOwned<S = Semaphore> = semaphore::AcquireOwned<S>;
+
+/// Permits whose guard owns its semaphore (an `Rc<Semaphore>`, or an
+/// `Rc<BoundedSemaphore>` with `S = BoundedSemaphore`): it may move into
+/// another task. Dropping it gives the permits back.
+pub type OwnedSemaphoreGuard<S = Semaphore> = semaphore::OwnedSemaphoreGuard<S>;
 
 /// A condition variable over its own [`Lock`]: tasks lock it, check the
 /// guarded state, and `wait` (which unlocks while waiting and locks again
@@ -337,3 +390,266 @@ pub type Barrier = barrier::Barrier<Local>;
 /// [`BarrierWaitResult`] or [`BrokenBarrier`]. Dropped before the round
 /// completes, it withdraws its arrival.
 pub type BarrierWait<'a> = barrier::BarrierWait<'a, Local>;
+
+/// Wakes tasks waiting in [`notified`](Notify#method.notified): one
+/// ([`notify_one`](Notify#method.notify_one), which stores a permit when
+/// nobody waits, at most one) or every one waiting now
+/// ([`notify_waiters`](Notify#method.notify_waiters), which stores
+/// nothing). tokio's `Notify`; the nearest Python has is a
+/// `threading.Condition` without its lock.
+///
+/// A `notified()` future counts from its creation: create it, check your
+/// condition, then await it, and a `notify_waiters` in between is not
+/// missed. Waiters are served in arrival order, and a waiter dropped after
+/// a `notify_one` chose it passes the notification on (to the next waiter,
+/// or back to the stored permit).
+///
+/// ```
+/// # use sprout_runtime as sprout;
+/// use std::cell::Cell;
+/// use std::rc::Rc;
+/// use sprout::sync::Notify;
+///
+/// sprout::run(async {
+///     let (ready, data) = (Rc::new(Notify::new()), Rc::new(Cell::new(0)));
+///     let consumer = sprout::spawn({
+///         let (ready, data) = (ready.clone(), data.clone());
+///         async move {
+///             ready.notified().await;
+///             data.get()
+///         }
+///     });
+///     data.set(42);
+///     ready.notify_one(); // wakes the consumer, or leaves it a permit
+///     assert_eq!(consumer.await.unwrap(), 42);
+/// });
+/// ```
+pub type Notify = notify::Notify<Local>;
+
+/// The future returned by [`Notify::notified`](Notify#method.notified).
+/// Dropping it stops the wait; a `notify_one` that had chosen it is passed on.
+pub type Notified<'a> = notify::Notified<'a, Local>;
+
+/// Many readers or one writer, guarding a value of type `T` (`()` for a
+/// bare lock). `read().await` and `write().await` return guards; dropping
+/// a guard releases it. tokio's `RwLock`; Python has none built in.
+///
+/// **Writer-preferring, first come first served.** A task waiting to
+/// write stops new readers, so a stream of readers cannot starve it;
+/// releases hand the lock on in arrival order (the readers at the front of
+/// the line together). A waiter dropped after it was handed the lock
+/// passes it on. `read_timeout` and `write_timeout` give up after a while;
+/// `read_owned` and `write_owned` (on an `Rc<RwLock>`) give guards that own
+/// the lock, to move into another task; `downgrade` turns a write into a
+/// read without letting go.
+///
+/// **No upgrade, and re-entry panics.** A task that holds a guard and asks
+/// again, when it would have to wait, would wait for itself forever: a
+/// `write` while it reads (an "upgrade") or writes, a `read` while it
+/// writes, a second `read` while a writer waits behind its first. `read`
+/// and `write` panic then, with a message saying so, instead of hanging;
+/// drop the guard first. (`try_*` return `None`; the `_timeout` forms time
+/// out.) Guards belong to the task that took them; owned guards, made to
+/// move, belong to none and are not checked.
+///
+/// ```
+/// # use sprout_runtime as sprout;
+/// use std::rc::Rc;
+/// use sprout::sync::RwLock;
+///
+/// sprout::run(async {
+///     let config = Rc::new(RwLock::new(vec!["a"]));
+///     let readers: Vec<_> = (0..3)
+///         .map(|_| {
+///             let config = config.clone();
+///             sprout::spawn(async move { config.read().await.len() })
+///         })
+///         .collect();
+///     config.write().await.push("b"); // waits for readers that got in first
+///     for reader in readers {
+///         assert!(reader.await.unwrap() >= 1);
+///     }
+///     let read = config.read().await;
+///     assert!(config.try_write().is_none(), "a reader holds it");
+///     drop(read);
+///     let mut write = config.clone().write_owned().await; // owns the Rc
+///     write.push("c");
+///     let read = write.downgrade();
+///     assert_eq!(*read, ["a", "b", "c"]);
+/// });
+/// ```
+///
+/// ```should_panic
+/// # use sprout_runtime as sprout;
+/// sprout::run(async {
+///     let lock = sprout::sync::RwLock::new(0);
+///     let read = lock.read().await;
+///     let write = lock.write().await; // panics: this task holds a read
+/// #   drop((read, write));
+/// });
+/// ```
+pub type RwLock<T = ()> = rwlock::RwLock<T, Local>;
+
+/// The future returned by [`RwLock::read`](RwLock#method.read), resolving to an [`RwLockReadGuard`].
+pub type RwLockRead<'a, T> = rwlock::RwLockRead<'a, T, Local>;
+
+/// The future returned by [`RwLock::write`](RwLock#method.write), resolving to an [`RwLockWriteGuard`].
+pub type RwLockWrite<'a, T> = rwlock::RwLockWrite<'a, T, Local>;
+
+/// Shared access to an [`RwLock`]'s value; dropping it releases this read.
+pub type RwLockReadGuard<'a, T> = rwlock::RwLockReadGuard<'a, T, Local>;
+
+/// Unique access to an [`RwLock`]'s value; dropping it releases the lock.
+pub type RwLockWriteGuard<'a, T> = rwlock::RwLockWriteGuard<'a, T, Local>;
+
+/// The future returned by [`RwLock::read_owned`](RwLock#method.read_owned).
+pub type RwLockReadOwned<T> = rwlock::RwLockReadOwned<T, Local>;
+
+/// The future returned by [`RwLock::write_owned`](RwLock#method.write_owned).
+pub type RwLockWriteOwned<T> = rwlock::RwLockWriteOwned<T, Local>;
+
+/// A read guard that owns its `Rc<RwLock>`.
+pub type OwnedRwLockReadGuard<T> = rwlock::OwnedRwLockReadGuard<T, Local>;
+
+/// A write guard that owns its `Rc<RwLock>`.
+pub type OwnedRwLockWriteGuard<T> = rwlock::OwnedRwLockWriteGuard<T, Local>;
+
+/// A cell set at most once, with async initialisation (tokio's
+/// `OnceCell`): `get_or_init(|| async { ... }).await` runs the initialiser
+/// if nobody has, and otherwise waits for the one that runs, so an
+/// expensive setup (a connection pool, a loaded file) happens once however
+/// many tasks ask at once. `get` reads it without waiting; `set` fills it
+/// by hand.
+///
+/// **A failed, cancelled or panicking initialiser lets the next waiter
+/// try.** `get_or_try_init`'s error goes back to its caller, and the first
+/// waiter runs *its own* initialiser; so does it if the running
+/// initialiser's task is killed, times out (an outer `timeout`) or panics.
+/// With nobody waiting, the cell is simply empty again.
+///
+/// ```
+/// # use sprout_runtime as sprout;
+/// use std::cell::Cell;
+/// use std::rc::Rc;
+/// use sprout::sync::OnceCell;
+///
+/// sprout::run(async {
+///     let (cell, runs) = (Rc::new(OnceCell::new()), Rc::new(Cell::new(0)));
+///     let tasks: Vec<_> = (0..3)
+///         .map(|_| {
+///             let (cell, runs) = (cell.clone(), runs.clone());
+///             sprout::spawn(async move {
+///                 *cell
+///                     .get_or_init(|| async move {
+///                         runs.set(runs.get() + 1);
+///                         sprout::sleep(std::time::Duration::from_millis(1)).await; // "connect"
+///                         "connection"
+///                     })
+///                     .await
+///             })
+///         })
+///         .collect();
+///     for task in sprout::joinall(tasks).await {
+///         assert_eq!(task.unwrap(), "connection");
+///     }
+///     assert_eq!(runs.get(), 1, "one initialiser ran; the others waited for it");
+///
+///     let flaky: OnceCell<u32> = OnceCell::new();
+///     assert_eq!(flaky.get_or_try_init(|| async { Err("down") }).await, Err("down"));
+///     assert_eq!(flaky.get_or_try_init(|| async { Ok::<_, &str>(7) }).await, Ok(&7));
+/// });
+/// ```
+pub type OnceCell<T> = once_cell::OnceCell<T, Local>;
+
+/// The future returned by [`OnceCell::get_or_init`](OnceCell#method.get_or_init), resolving to `&T`.
+pub type GetOrInit<'a, T, I, Fut> = once_cell::GetOrInit<'a, T, Local, I, Fut>;
+
+/// The future returned by [`OnceCell::get_or_try_init`](OnceCell#method.get_or_try_init),
+/// resolving to `Result<&T, E>`.
+pub type GetOrTryInit<'a, T, I, Fut, E> = once_cell::GetOrTryInit<'a, T, Local, I, Fut, E>;
+
+/// The default initialiser type of a [`Lazy`]: a function (a closure that
+/// captures nothing coerces to it) returning a boxed future, so that a
+/// `Lazy` can be named in a field or a `thread_local!` without naming an
+/// `async` block's type.
+pub type LazyInit<T> = fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = T>>>;
+
+/// A value computed on first use by an async initialiser (std's
+/// `LazyLock`, made async): `lazy.force().await`, or `(&lazy).await`,
+/// runs `init` if nobody has and otherwise waits for the one that runs; a
+/// run that is cancelled or panics lets the next caller run `init` again
+/// (it is a `Fn` for that reason). `get` reads the value without waiting.
+///
+/// ```
+/// # use sprout_runtime as sprout;
+/// use std::rc::Rc;
+/// use sprout::sync::Lazy;
+///
+/// struct Settings {
+///     greeting: String,
+/// }
+///
+/// sprout::run(async {
+///     let settings: Rc<Lazy<Settings>> = Rc::new(Lazy::new(|| {
+///         Box::pin(async {
+///             sprout::sleep(std::time::Duration::from_millis(1)).await; // "read the file"
+///             Settings { greeting: "hello".into() }
+///         })
+///     }));
+///     assert!(settings.get().is_none());
+///     assert_eq!((&*settings).await.greeting, "hello");
+///     assert_eq!(settings.force().await.greeting, "hello"); // computed once
+/// });
+/// ```
+pub type Lazy<T, I = LazyInit<T>> = lazy::Lazy<T, I, Local>;
+
+/// A token that asks running work to stop, like tokio-util's
+/// `CancellationToken` or Go's `context.WithCancel`: `cancel()` on any
+/// clone wakes every `cancelled().await`, and
+/// [`child_token`](CancelToken#method.child_token)s are cancelled with
+/// their parent (not the other way round). Also at the crate root as
+/// `sprout::CancelToken`.
+///
+/// Runtime-local (`Rc` inside, `!Send`); [`threadsafe::CancelToken`] is
+/// the same for OS threads and other runtimes.
+///
+/// ```
+/// use std::time::Duration;
+/// use sprout_runtime::{run, sleep, spawn, sync::CancelToken};
+///
+/// run(async {
+///     let stop = CancelToken::new();
+///     let worker = spawn({
+///         let stop = stop.child_token();
+///         async move {
+///             let mut rounds = 0;
+///             // Each round runs until the token is cancelled.
+///             while stop.run_until_cancelled(sleep(Duration::from_millis(1))).await.is_some() {
+///                 rounds += 1;
+///             }
+///             rounds
+///         }
+///     });
+///     sleep(Duration::from_millis(5)).await;
+///     stop.cancel(); // cancels the child too
+///     assert!(worker.await.unwrap() >= 1);
+/// });
+/// ```
+pub type CancelToken = cancel::CancelToken<Local>;
+
+/// The future returned by [`CancelToken::cancelled`](CancelToken#method.cancelled).
+/// Dropping it stops the wait.
+pub type Cancelled<'a> = cancel::Cancelled<'a, Local>;
+
+/// The future returned by [`CancelToken::cancelled_owned`](CancelToken#method.cancelled_owned).
+pub type CancelledOwned = cancel::CancelledOwned<Local>;
+
+/// The future returned by [`CancelToken::run_until_cancelled`](CancelToken#method.run_until_cancelled).
+pub type RunUntilCancelled<'a, Fut> = cancel::RunUntilCancelled<'a, Local, Fut>;
+
+/// The future returned by [`CancelToken::run_until_cancelled_owned`](CancelToken#method.run_until_cancelled_owned).
+pub type RunUntilCancelledOwned<Fut> = cancel::RunUntilCancelledOwned<Local, Fut>;
+
+/// Cancels its [`CancelToken`] when dropped, unless disarmed
+/// ([`CancelToken::drop_guard`](CancelToken#method.drop_guard)).
+pub type DropGuard = cancel::DropGuard<Local>;

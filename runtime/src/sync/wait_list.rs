@@ -103,6 +103,15 @@ impl<V: Default> WaitList<V> {
         self.waiting == 0
     }
 
+    /// The value of the longest-waiting waiter (not yet notified): a
+    /// semaphore assigns permits to it as they come, an `RwLock` looks at
+    /// what it wants.
+    #[inline]
+    pub(crate) fn front_mut(&mut self) -> Option<&mut V> {
+        let key = self.head?;
+        Some(&mut self.entries[key as usize].value)
+    }
+
     /// Adds a waiter carrying `value` at the back and returns its key.
     pub(crate) fn push_with(&mut self, waker: &Waker, value: V) -> u32 {
         let entry = Entry {
@@ -185,7 +194,7 @@ impl<V: Default> WaitList<V> {
     /// value (hand it an item, take its item, record an outcome). Returns
     /// the waker, to wake once the caller has released its borrows, and
     /// what `f` returned; `None` (and `f` is not called) if nobody waits.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn notify_one_with<R>(&mut self, f: impl FnOnce(&mut V) -> R) -> Option<(CompactWaker, R)> {
         let key = self.head?;
         self.unlink(key);
@@ -226,6 +235,36 @@ impl<V: Default> WaitList<V> {
         entry.next = self.free.unwrap_or(NIL);
         self.free = Some(key);
         std::mem::take(&mut entry.value)
+    }
+}
+
+/// The wakers one step chose, to wake after it: none or one most of the
+/// time (a release hands one permit to one waiter), any number when a step
+/// grants several (a batch of readers, permits added in bulk). No
+/// allocation until the second.
+#[derive(Default)]
+pub(crate) struct Woken {
+    first: Option<CompactWaker>,
+    more: Vec<CompactWaker>,
+}
+
+impl Woken {
+    /// Adds a waker to wake.
+    #[inline]
+    pub(crate) fn push(&mut self, waker: CompactWaker) {
+        match self.first {
+            None => self.first = Some(waker),
+            Some(_) => self.more.push(waker),
+        }
+    }
+
+    /// Wakes them all, in the order they were chosen.
+    #[inline]
+    pub(crate) fn wake(self) {
+        if let Some(first) = self.first {
+            first.wake();
+        }
+        self.more.into_iter().for_each(CompactWaker::wake);
     }
 }
 

@@ -131,7 +131,7 @@ mod tests {
         let sem = Semaphore::new(0);
         let mut wait = pending(sem.acquire());
         sem.release().unwrap();
-        let permit = wait.withdraw().expect("the permit was handed over");
+        let permit = wait.withdraw().expect("the permit was handed over").unwrap();
         assert_eq!(sem.available_permits(), 0);
         drop(permit);
         assert_eq!(sem.available_permits(), 1);

@@ -38,7 +38,7 @@ pub(crate) mod heap;
 mod join_handle;
 mod local;
 pub(crate) mod observe;
-mod order;
+pub(crate) mod order;
 pub(crate) mod raw;
 pub(crate) mod registry;
 pub(crate) mod state;
@@ -49,7 +49,7 @@ mod yield_now;
 mod tests;
 
 #[cfg(all(test, loom))]
-mod loom_models;
+pub(crate) mod loom_models;
 
 use std::future::Future;
 use std::panic::Location;
@@ -331,6 +331,16 @@ pub fn current() -> TaskInfo {
     let header = unsafe { task.as_ref() };
     let name = if executor.is_root(task) { Some("main".to_owned()) } else { header.name().map(String::from) };
     TaskInfo { id: header.id, name }
+}
+
+/// The id of the running task (the `block_on` future is task 0), or `None`
+/// outside a sprout runtime: the cheap form of `current().id()`, with no
+/// name to copy, for the primitives that record who holds them.
+pub(crate) fn current_id() -> Option<TaskId> {
+    let executor = Executor::current()?;
+    // SAFETY: the current task is live while it is being polled or dropped,
+    // and the root (the default between polls) lives as long as the executor.
+    Some(unsafe { executor.current_task().as_ref() }.id)
 }
 
 /// The number of tasks on this runtime that have not finished, like

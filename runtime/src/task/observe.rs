@@ -82,6 +82,18 @@ pub enum WaitOn {
     Condition,
     /// A `Barrier`.
     Barrier,
+    /// An `RwLock`, to read.
+    RwLockRead,
+    /// An `RwLock`, to write.
+    RwLockWrite,
+    /// A `OnceCell` (or `Lazy`) that another task is initialising.
+    OnceCell,
+    /// A `Notify`.
+    Notify,
+    /// A message on a `broadcast` channel.
+    Broadcast,
+    /// A change of a `watch` channel's value.
+    Watch,
     /// An item from a queue (`get`, or a receiver).
     QueueGet,
     /// Room in a queue (`put`).
@@ -102,6 +114,8 @@ pub enum WaitOn {
     Idle,
     /// `task::killed()`: a graceful kill.
     Killed,
+    /// A `CancelToken` to be cancelled (`cancelled()`).
+    Cancelled,
     /// The children of a `sprout::scope` whose body has returned (they are
     /// listed under the task in the dump, with what each waits on).
     Scope,
@@ -120,6 +134,12 @@ impl WaitOn {
             WaitOn::Semaphore => "semaphore",
             WaitOn::Condition => "condition",
             WaitOn::Barrier => "barrier",
+            WaitOn::RwLockRead => "rwlock read",
+            WaitOn::RwLockWrite => "rwlock write",
+            WaitOn::OnceCell => "once cell",
+            WaitOn::Notify => "notify",
+            WaitOn::Broadcast => "broadcast",
+            WaitOn::Watch => "watch",
             WaitOn::QueueGet => "queue get",
             WaitOn::QueuePut => "queue put",
             WaitOn::QueueJoin => "queue join",
@@ -130,6 +150,7 @@ impl WaitOn {
             WaitOn::Blocking => "blocking job",
             WaitOn::Idle => "wait()",
             WaitOn::Killed => "killed()",
+            WaitOn::Cancelled => "cancelled()",
             WaitOn::Scope => "scope",
         }
     }

@@ -1,8 +1,8 @@
-//! Loom models of the thread-safe hand-offs: the real `Lock`, `Semaphore`
-//! and `Barrier` code, on loom's `Mutex` (through `crate::loom`), with
-//! every interleaving of the model threads at each lock tried (no
-//! preemption bound: the models are small enough to explore whole, the
-//! seven of them here and in `queue/loom_models.rs` in about a second).
+//! Loom models of the thread-safe hand-offs: the real `Lock`, `Semaphore`,
+//! `Barrier`, `RwLock`, `Notify`, `broadcast` and `CancelToken` code, on
+//! loom's `Mutex` (through `crate::loom`), with every interleaving of the
+//! model threads at each lock tried (no preemption bound: the models are
+//! small enough to explore whole).
 //!
 //! ```text
 //! RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom \
@@ -25,7 +25,7 @@ use std::task::{Context, Poll, Waker};
 use ::loom::sync::Arc;
 use ::loom::thread;
 
-use super::{Barrier, Lock, Semaphore};
+use super::{Barrier, CancelToken, Lock, Notify, RwLock, Semaphore, broadcast};
 use crate::sync::withdraw::Withdraw;
 
 /// One poll, as a runtime polls a task's future.
@@ -124,7 +124,7 @@ fn semaphore_permit_survives_a_timeout_and_a_cancelled_waiter() {
         let sem = Arc::new(Semaphore::new(0));
         let timed = thread::spawn({
             let sem = sem.clone();
-            move || sem.acquire_blocking_timeout(std::time::Duration::from_secs(1)).is_some()
+            move || sem.acquire_blocking_timeout(std::time::Duration::from_secs(1)).is_ok()
         });
         let cancelled = thread::spawn({
             let sem = sem.clone();
@@ -140,5 +140,139 @@ fn semaphore_permit_survives_a_timeout_and_a_cancelled_waiter() {
         cancelled.join().unwrap();
         assert_eq!(sem.available_permits(), 1, "the one permit is free again");
         assert_eq!(sem.waiters(), 0);
+    });
+}
+
+/// An `RwLock` write released while a reader thread waits and a task's
+/// write races its deadline: the reader gets in, the task takes the lock
+/// or never does, and the lock is free at the end with nobody waiting.
+#[test]
+fn rwlock_release_hands_off_to_a_reader_and_a_timed_out_writer() {
+    ::loom::model(|| {
+        let lock = Arc::new(RwLock::new(0));
+        let held = lock.try_write().unwrap();
+        let reader = thread::spawn({
+            let lock = lock.clone();
+            move || *lock.read_blocking()
+        });
+        let task = thread::spawn({
+            let lock = lock.clone();
+            // Under loom the deadline falls right after the first poll.
+            move || {
+                lock.write_blocking_timeout(std::time::Duration::from_secs(1)).map(|mut guard| *guard = 10).is_some()
+            }
+        });
+        drop(held);
+        let seen = reader.join().unwrap();
+        let wrote = task.join().unwrap();
+        assert!(seen == 0 || (wrote && seen == 10), "the reader saw a value written before it: {seen}");
+        assert_eq!((lock.readers(), lock.is_write_locked(), lock.waiters()), (0, false, 0));
+        assert_eq!(*lock.try_read().unwrap(), if wrote { 10 } else { 0 });
+    });
+}
+
+/// A `notify_one` that races a waiter dropped after its first poll is
+/// never lost: the waiter took it, or it is the stored permit.
+#[test]
+fn notify_one_survives_a_cancelled_waiter() {
+    ::loom::model(|| {
+        let notify = Arc::new(Notify::new());
+        let task = thread::spawn({
+            let notify = notify.clone();
+            move || {
+                let mut notified = notify.notified();
+                let got = poll_once(&mut notified).is_ready();
+                drop(notified); // cancelled: a notify_one it was chosen by goes on
+                got
+            }
+        });
+        let waiting = thread::spawn({
+            let notify = notify.clone();
+            move || notify.notified_blocking_timeout(std::time::Duration::from_secs(1))
+        });
+        notify.notify_one();
+        let (task, waiting) = (task.join().unwrap(), waiting.join().unwrap());
+        let stored = notify.has_permit();
+        assert_eq!(
+            u8::from(task) + u8::from(waiting) + u8::from(stored),
+            1,
+            "one notification: task {task}, thread {waiting}, stored {stored}"
+        );
+        assert_eq!(notify.waiters(), 0);
+    });
+}
+
+/// A send races a receiver reading on another thread and a second
+/// receiver dropped on a third: the reader gets the message, and once all
+/// are done no copy is held (the dropped receiver's share was let go).
+#[test]
+fn broadcast_send_races_a_reader_and_a_dropped_receiver() {
+    ::loom::model(|| {
+        let (tx, mut rx) = broadcast::channel::<Arc<u8>>(1);
+        let dropped = tx.subscribe();
+        let message = Arc::new(1);
+        let reader = thread::spawn(move || rx.recv_blocking().map(|m| *m));
+        let dropper = thread::spawn(move || drop(dropped));
+        let sent = tx.send(message.clone()).unwrap();
+        assert!(sent == 1 || sent == 2, "the reader, and the other if not dropped yet: {sent}");
+        assert_eq!(reader.join().unwrap(), Ok(1));
+        dropper.join().unwrap();
+        assert_eq!(Arc::strong_count(&message), 1, "every copy was taken or let go");
+        drop(tx);
+    });
+}
+
+/// A cancel on one thread against a waiter registering on another: the
+/// waiter either sees the flag or is found in the list, never neither
+/// (a lost wake leaves `cancelled_blocking` parked: loom reports it).
+#[test]
+fn cancel_races_a_waiter() {
+    ::loom::model(|| {
+        let token = CancelToken::new();
+        let canceller = thread::spawn({
+            let token = token.clone();
+            move || token.cancel()
+        });
+        // A task's wait, dropped after one poll (cancellation safety),
+        // then a thread's.
+        let mut wait = token.cancelled();
+        let early = poll_once(&mut wait).is_ready();
+        drop(wait);
+        token.cancelled_blocking();
+        canceller.join().unwrap();
+        assert!(token.is_cancelled());
+        assert!(!early || token.is_cancelled());
+    });
+}
+
+/// A child made while its parent is cancelled on another thread is
+/// cancelled too, whichever way the race goes (`cancel.rs`, module docs:
+/// the slab may be taken before the child's weak pointer can be upgraded).
+#[test]
+fn cancel_races_a_new_child() {
+    ::loom::model(|| {
+        let parent = CancelToken::new();
+        let canceller = thread::spawn({
+            let parent = parent.clone();
+            move || parent.cancel()
+        });
+        let child = parent.child_token();
+        child.cancelled_blocking();
+        canceller.join().unwrap();
+    });
+}
+
+/// A child's last handle dropped on one thread while the parent is
+/// cancelled on another: no panic, and a later child of the cancelled
+/// parent is born cancelled.
+#[test]
+fn a_dropped_child_races_its_parents_cancel() {
+    ::loom::model(|| {
+        let parent = CancelToken::new();
+        let child = parent.child_token();
+        let dropper = thread::spawn(move || drop(child));
+        parent.cancel();
+        dropper.join().unwrap();
+        assert!(parent.child_token().is_cancelled());
     });
 }

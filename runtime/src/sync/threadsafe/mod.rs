@@ -1,5 +1,6 @@
 //! Thread-safe [`Event`], [`AsyncResult`], [`Lock`], [`RLock`],
-//! [`Semaphore`], [`Condition`] and [`Barrier`]: shared by green tasks
+//! [`Semaphore`], [`Condition`], [`Barrier`], [`Notify`], [`RwLock`],
+//! [`OnceCell`], [`Lazy`] and [`CancelToken`], and the [`broadcast`] and [`watch`] channels: shared by green tasks
 //! (async calls) and plain OS threads (blocking calls).
 //!
 //! They have the API of their runtime-local namesakes in [`crate::sync`],
@@ -35,7 +36,7 @@ use std::time::{Duration, Instant};
 
 use super::flavor::ThreadSafe;
 use super::withdraw::Withdraw;
-use super::{async_result, barrier, condition, event, lock, rlock, semaphore};
+use super::{async_result, barrier, cancel, condition, event, lazy, lock, notify, once_cell, rlock, rwlock, semaphore};
 
 #[cfg(all(test, loom))]
 mod loom_models;
@@ -138,34 +139,50 @@ pub type RLockFuture<'a, T> = rlock::RLockFuture<'a, T, ThreadSafe>;
 pub type RLockGuard<'a, T> = rlock::RLockGuard<'a, T, ThreadSafe>;
 
 /// A thread-safe counter of permits, shared by green tasks and OS threads;
-/// see [`crate::sync::Semaphore`]. With `Semaphore::bounded`, a release
-/// beyond the initial count is an error (`BoundedSemaphore`).
+/// see [`crate::sync::Semaphore`] (arrival order, `acquire_many`, owned
+/// guards, `close`). With `Semaphore::bounded`, a release beyond the
+/// initial count is an error (`BoundedSemaphore`).
 ///
 /// ```
+/// # use sprout_runtime as sprout;
 /// use std::sync::Arc;
-/// use sprout_runtime::{run, sync::threadsafe::Semaphore};
+/// use sprout::sync::threadsafe::Semaphore;
 ///
-/// run(async {
+/// sprout::run(async {
 ///     let slots = Arc::new(Semaphore::new(1));
-///     let held = slots.acquire().await;
+///     let held = slots.acquire().await.unwrap();
 ///     let thread = std::thread::spawn({
 ///         let slots = slots.clone();
-///         move || slots.acquire_blocking().forget() // waits for the task's permit
+///         move || slots.acquire_blocking().unwrap().forget() // waits for the task's permit
 ///     });
 ///     drop(held);
 ///     thread.join().unwrap();
 ///     assert_eq!(slots.available_permits(), 0);
+///     // An owned permit may go to a thread and come back from there.
+///     slots.add_permits(1).unwrap();
+///     let permit = slots.clone().acquire_owned().await.unwrap();
+///     std::thread::spawn(move || drop(permit)).join().unwrap();
+///     assert_eq!(slots.available_permits(), 1);
 /// });
 /// ```
 pub type Semaphore = semaphore::Semaphore<ThreadSafe>;
 
-/// The future returned by [`Semaphore::acquire`](Semaphore#method.acquire), resolving to a
-/// [`SemGuard`]. Dropping it stops the wait; a permit it had been handed
-/// goes to the next waiter.
+/// The future returned by [`Semaphore::acquire`](Semaphore#method.acquire) and
+/// `acquire_many`, resolving to a [`SemGuard`] (or [`AcquireError`](crate::sync::AcquireError)
+/// once closed). Dropping it stops the wait; permits it had been handed go
+/// to the next waiter.
 pub type SemAcquire<'a> = semaphore::Acquire<'a, ThreadSafe>;
 
-/// A permit of a thread-safe [`Semaphore`]; dropping it gives it back.
+/// Permits of a thread-safe [`Semaphore`]; dropping the guard gives them back.
 pub type SemGuard<'a> = semaphore::SemaphoreGuard<'a, ThreadSafe>;
+
+/// The future returned by [`Semaphore::acquire_owned`](Semaphore#method.acquire_owned),
+/// resolving to an [`OwnedSemaphoreGuard`].
+pub type AcquireOwned = semaphore::AcquireOwned<Semaphore>;
+
+/// Permits whose guard owns its semaphore (an `Arc`): it may move to
+/// another task or thread. Dropping it gives the permits back.
+pub type OwnedSemaphoreGuard = semaphore::OwnedSemaphoreGuard<Semaphore>;
 
 /// A condition variable over its own thread-safe [`Lock`], for green tasks
 /// and OS threads alike; see [`crate::sync::Condition`] for the contract.
@@ -220,6 +237,254 @@ pub type Barrier = barrier::Barrier<ThreadSafe>;
 /// The future returned by [`Barrier::wait`](Barrier#method.wait). Dropped before the round
 /// completes, it withdraws its arrival.
 pub type BarrierWait<'a> = barrier::BarrierWait<'a, ThreadSafe>;
+
+/// A thread-safe [`crate::sync::Notify`]: `notify_one` and
+/// `notify_waiters` from any thread or task; green tasks await
+/// `notified()`, threads call `notified_blocking`.
+///
+/// ```
+/// # use sprout_runtime as sprout;
+/// use std::sync::Arc;
+/// use sprout::sync::threadsafe::Notify;
+///
+/// let done = Arc::new(Notify::new());
+/// let worker = std::thread::spawn({
+///     let done = done.clone();
+///     move || done.notify_one() // stored if the task is not waiting yet
+/// });
+/// sprout::run(async { done.notified().await });
+/// worker.join().unwrap();
+/// ```
+pub type Notify = notify::Notify<ThreadSafe>;
+
+/// The future returned by [`Notify::notified`](Notify#method.notified).
+pub type Notified<'a> = notify::Notified<'a, ThreadSafe>;
+
+/// A thread-safe [`crate::sync::RwLock`]: many readers or one writer,
+/// writer-preferring, handed off in arrival order, shared by green tasks
+/// (`read().await`) and OS threads (`read_blocking`). A thread is one
+/// holder, a task another: either panics rather than wait for a guard it
+/// holds itself.
+///
+/// Unlike the thread-safe `Lock`'s, its guards are `Send` (for a `T` that
+/// is `Send + Sync`), as tokio's are.
+///
+/// ```
+/// # use sprout_runtime as sprout;
+/// use std::sync::Arc;
+/// use sprout::sync::threadsafe::RwLock;
+///
+/// let table = Arc::new(RwLock::new(Vec::new()));
+/// let writer = std::thread::spawn({
+///     let table = table.clone();
+///     move || table.write_blocking().push(1)
+/// });
+/// writer.join().unwrap();
+/// sprout::run(async {
+///     assert_eq!(*table.read().await, [1]);
+///     let guard = table.clone().write_owned().await;
+///     std::thread::spawn(move || drop(guard)).join().unwrap(); // released on a thread
+///     assert!(table.try_write().is_some());
+/// });
+/// ```
+pub type RwLock<T = ()> = rwlock::RwLock<T, ThreadSafe>;
+
+/// The future returned by [`RwLock::read`](RwLock#method.read).
+pub type RwLockRead<'a, T> = rwlock::RwLockRead<'a, T, ThreadSafe>;
+
+/// The future returned by [`RwLock::write`](RwLock#method.write).
+pub type RwLockWrite<'a, T> = rwlock::RwLockWrite<'a, T, ThreadSafe>;
+
+/// Shared access to a thread-safe [`RwLock`]'s value.
+pub type RwLockReadGuard<'a, T> = rwlock::RwLockReadGuard<'a, T, ThreadSafe>;
+
+/// Unique access to a thread-safe [`RwLock`]'s value.
+pub type RwLockWriteGuard<'a, T> = rwlock::RwLockWriteGuard<'a, T, ThreadSafe>;
+
+/// The future returned by [`RwLock::read_owned`](RwLock#method.read_owned).
+pub type RwLockReadOwned<T> = rwlock::RwLockReadOwned<T, ThreadSafe>;
+
+/// The future returned by [`RwLock::write_owned`](RwLock#method.write_owned).
+pub type RwLockWriteOwned<T> = rwlock::RwLockWriteOwned<T, ThreadSafe>;
+
+/// A read guard that owns its `Arc<RwLock>`.
+pub type OwnedRwLockReadGuard<T> = rwlock::OwnedRwLockReadGuard<T, ThreadSafe>;
+
+/// A write guard that owns its `Arc<RwLock>`.
+pub type OwnedRwLockWriteGuard<T> = rwlock::OwnedRwLockWriteGuard<T, ThreadSafe>;
+
+/// A thread-safe [`crate::sync::OnceCell`]: initialised once by whichever
+/// task or thread gets there first (`get_or_init(..).await`, or
+/// `get_or_init_blocking` on a thread), the others waiting for it; a
+/// failed, cancelled or panicking initialiser lets the next one try.
+///
+/// ```
+/// # use sprout_runtime as sprout;
+/// use std::sync::Arc;
+/// use sprout::sync::threadsafe::OnceCell;
+///
+/// let pool: Arc<OnceCell<String>> = Arc::new(OnceCell::new());
+/// let thread = std::thread::spawn({
+///     let pool = pool.clone();
+///     move || pool.get_or_init_blocking(|| async { "from a thread".to_owned() }).len()
+/// });
+/// let from_task = sprout::run(async { pool.get_or_init(|| async { "from a task".to_owned() }).await.clone() });
+/// assert_eq!(thread.join().unwrap(), from_task.len()); // both saw the one value
+/// ```
+pub type OnceCell<T> = once_cell::OnceCell<T, ThreadSafe>;
+
+/// The future returned by [`OnceCell::get_or_init`](OnceCell#method.get_or_init).
+pub type GetOrInit<'a, T, I, Fut> = once_cell::GetOrInit<'a, T, ThreadSafe, I, Fut>;
+
+/// The future returned by [`OnceCell::get_or_try_init`](OnceCell#method.get_or_try_init).
+pub type GetOrTryInit<'a, T, I, Fut, E> = once_cell::GetOrTryInit<'a, T, ThreadSafe, I, Fut, E>;
+
+/// The default initialiser type of a thread-safe [`Lazy`]: like
+/// [`crate::sync::LazyInit`], with a `Send` future, so that a task
+/// spawned from another thread (which must be `Send`) may await the value.
+pub type LazyInit<T> = fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>;
+
+/// A thread-safe [`crate::sync::Lazy`]: it may live in a `static`, and be
+/// forced from any task (`.force().await`) or thread (`force_blocking`).
+///
+/// ```
+/// # use sprout_runtime as sprout;
+/// use sprout::sync::threadsafe::Lazy;
+///
+/// static GREETING: Lazy<String> = Lazy::new(|| Box::pin(async { "hello".to_owned() }));
+///
+/// let from_thread = std::thread::spawn(|| GREETING.force_blocking().len());
+/// sprout::run(async { assert_eq!(GREETING.force().await, "hello") });
+/// assert_eq!(from_thread.join().unwrap(), 5);
+/// ```
+pub type Lazy<T, I = LazyInit<T>> = lazy::Lazy<T, I, ThreadSafe>;
+
+/// A thread-safe [`crate::sync::broadcast`] channel: senders and
+/// receivers on any task or thread (`recv().await`, or `recv_blocking`),
+/// shared with an `Arc`.
+///
+/// ```
+/// # use sprout_runtime as sprout;
+/// use sprout::sync::threadsafe::broadcast;
+///
+/// let (tx, mut rx) = broadcast::channel(8);
+/// let mut on_thread = tx.subscribe();
+/// let thread = std::thread::spawn(move || on_thread.recv_blocking().unwrap());
+/// tx.send(7).unwrap();
+/// assert_eq!(thread.join().unwrap(), 7);
+/// sprout::run(async { assert_eq!(rx.recv().await, Ok(7)) });
+/// ```
+pub mod broadcast {
+    pub use crate::sync::broadcast::{RecvError, SendError, TryRecvError};
+    use crate::sync::flavor::ThreadSafe;
+
+    /// Creates a thread-safe broadcast channel holding the last
+    /// `capacity` messages; see [`crate::sync::broadcast::channel`].
+    ///
+    /// # Panics
+    /// If `capacity` is 0.
+    #[track_caller]
+    pub fn channel<T: Clone>(capacity: usize) -> (Sender<T>, Receiver<T>) {
+        crate::sync::broadcast::make(capacity)
+    }
+
+    /// Sends to every receiver, from any task or thread.
+    pub type Sender<T> = crate::sync::broadcast::Sender<T, ThreadSafe>;
+
+    /// Receives every message, on any task or thread.
+    pub type Receiver<T> = crate::sync::broadcast::Receiver<T, ThreadSafe>;
+
+    /// The future returned by [`Receiver::recv`](Receiver#method.recv).
+    pub type Recv<'a, T> = crate::sync::broadcast::Recv<'a, T, ThreadSafe>;
+}
+
+/// A thread-safe [`crate::sync::watch`] channel: the sender and the
+/// receivers on any task or thread (`changed().await`, or
+/// `changed_blocking`). The value sits in an `RwLock`: a send waits for a
+/// reader's `Ref` to end, so keep those short.
+///
+/// ```
+/// # use sprout_runtime as sprout;
+/// use sprout::sync::threadsafe::watch;
+///
+/// let (tx, mut rx) = watch::channel(0);
+/// let thread = std::thread::spawn(move || {
+///     rx.changed_blocking().unwrap();
+///     *rx.borrow_and_update()
+/// });
+/// sprout::run(async { tx.send(5).unwrap() });
+/// assert_eq!(thread.join().unwrap(), 5);
+/// ```
+pub mod watch {
+    use crate::sync::flavor::ThreadSafe;
+    pub use crate::sync::watch::{RecvError, SendError};
+
+    /// Creates a thread-safe watch channel holding `init`; see
+    /// [`crate::sync::watch::channel`].
+    pub fn channel<T>(init: T) -> (Sender<T>, Receiver<T>) {
+        crate::sync::watch::make(init)
+    }
+
+    /// Publishes the value, from any task or thread.
+    pub type Sender<T> = crate::sync::watch::Sender<T, ThreadSafe>;
+
+    /// Reads the value and waits for changes, on any task or thread.
+    pub type Receiver<T> = crate::sync::watch::Receiver<T, ThreadSafe>;
+
+    /// A read of the value (an `RwLock` read guard: keep it short).
+    pub type Ref<'a, T> = crate::sync::watch::Ref<'a, T, ThreadSafe>;
+
+    /// The future returned by [`Receiver::changed`](Receiver#method.changed).
+    pub type Changed<'a, T> = crate::sync::watch::Changed<'a, T, ThreadSafe>;
+}
+
+/// A thread-safe [`crate::sync::CancelToken`]: cancel it from any thread
+/// (a signal handler's thread, a supervisor, another runtime), wait for it
+/// in green tasks (`cancelled().await`) and OS threads
+/// (`cancelled_blocking`). A cancel from another thread while a task is
+/// in the middle of a poll wakes it once that poll ends.
+///
+/// ```
+/// use std::sync::mpsc;
+/// use sprout_runtime::{run, spawn, sync::threadsafe::CancelToken};
+///
+/// let token = CancelToken::new();
+/// let (started_tx, started) = mpsc::channel();
+/// let canceller = std::thread::spawn({
+///     let token = token.clone();
+///     move || {
+///         started.recv().unwrap();
+///         token.cancel();
+///     }
+/// });
+/// run(async {
+///     let waiter = spawn({
+///         let token = token.child_token();
+///         async move { token.cancelled().await }
+///     });
+///     started_tx.send(()).unwrap();
+///     waiter.await.unwrap();
+/// });
+/// canceller.join().unwrap();
+/// assert!(token.is_cancelled());
+/// ```
+pub type CancelToken = cancel::CancelToken<ThreadSafe>;
+
+/// The future returned by [`CancelToken::cancelled`](CancelToken#method.cancelled).
+pub type Cancelled<'a> = cancel::Cancelled<'a, ThreadSafe>;
+
+/// The future returned by [`CancelToken::cancelled_owned`](CancelToken#method.cancelled_owned).
+/// `Send`: it can travel with a task to another runtime.
+pub type CancelledOwned = cancel::CancelledOwned<ThreadSafe>;
+
+/// The future returned by [`CancelToken::run_until_cancelled`](CancelToken#method.run_until_cancelled).
+pub type RunUntilCancelled<'a, Fut> = cancel::RunUntilCancelled<'a, ThreadSafe, Fut>;
+
+/// The future returned by [`CancelToken::run_until_cancelled_owned`](CancelToken#method.run_until_cancelled_owned).
+pub type RunUntilCancelledOwned<Fut> = cancel::RunUntilCancelledOwned<ThreadSafe, Fut>;
+
+/// Cancels its thread-safe [`CancelToken`] when dropped, unless disarmed.
+pub type DropGuard = cancel::DropGuard<ThreadSafe>;
 
 /// Panics if called on a runtime thread, naming the blocking call.
 #[track_caller]
