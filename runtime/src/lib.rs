@@ -54,6 +54,7 @@ mod park;
 pub mod pool;
 pub mod queue;
 mod reactor;
+mod report;
 mod runtime;
 pub mod sched;
 pub mod scope;
@@ -62,6 +63,10 @@ pub mod sync;
 pub mod task;
 pub mod testing;
 pub mod time;
+
+#[cfg(feature = "tracing")]
+#[doc(hidden)]
+pub use report::__private;
 
 pub use blocking::spawn_blocking;
 pub use builder::Builder;

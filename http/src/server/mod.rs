@@ -28,6 +28,7 @@ mod conn;
 mod framing;
 mod guard;
 mod service;
+mod trace;
 mod watched;
 
 pub use service::remote_addr;
@@ -147,10 +148,36 @@ impl StdError for ServeError {
 /// The error hook.
 pub(crate) type OnError = Rc<dyn Fn(&ServeError)>;
 
-/// The default error hook: one stderr line for what is not the peer's doing.
+/// The default error hook: one stderr line for what is not the peer's
+/// doing. With the `tracing` feature, an event of target `sprout::http`
+/// instead, with the fields `peer`, `kind` and `error`: ERROR for a
+/// failed or panicking handler and for other errors, DEBUG for a peer's
+/// (which the stderr form leaves out). An error in a handler comes inside
+/// the request's span.
 fn report_unless_peer(error: &ServeError) {
-    if !error.is_peer() {
-        eprintln!("sprout::http: {error}");
+    match error.kind {
+        ErrorKind::Peer => sprout_runtime::__report!(event: DEBUG(
+            target: "sprout::http",
+            peer = %error.peer,
+            kind = ?error.kind,
+            error = %error.error,
+            "a connection failed through its peer"
+        )),
+        _ => sprout_runtime::__report!(
+            event: ERROR(
+                target: "sprout::http",
+                peer = %error.peer,
+                kind = ?error.kind,
+                error = %error.error,
+                "{}",
+                match error.kind {
+                    ErrorKind::Handler => "the handler failed",
+                    ErrorKind::Panic => "the handler panicked",
+                    _ => "a connection failed",
+                }
+            ),
+            stderr: "sprout::http: {error}",
+        ),
     }
 }
 
@@ -164,6 +191,9 @@ pub(crate) struct Config {
     pub(crate) writev: bool,
     pub(crate) http2: bool,
     pub(crate) on_error: OnError,
+    /// `Server::trace_requests` (feature `tracing`).
+    #[cfg(feature = "tracing")]
+    pub(crate) trace_requests: bool,
     #[cfg(feature = "tls")]
     pub(crate) tls: Option<futures_rustls::TlsAcceptor>,
 }
@@ -178,6 +208,8 @@ impl Default for Config {
             writev: false,
             http2: cfg!(feature = "http2"),
             on_error: Rc::new(report_unless_peer),
+            #[cfg(feature = "tracing")]
+            trace_requests: true,
             #[cfg(feature = "tls")]
             tls: None,
         }
@@ -185,6 +217,16 @@ impl Default for Config {
 }
 
 impl Config {
+    /// Whether each request gets a span (`Server::trace_requests`; never
+    /// without the `tracing` feature).
+    #[inline(always)]
+    pub(crate) fn traces_requests(&self) -> bool {
+        #[cfg(feature = "tracing")]
+        return self.trace_requests;
+        #[cfg(not(feature = "tracing"))]
+        false
+    }
+
     /// The settings other workers copy: all but the error hook, which
     /// need not be `Send` (workers use the default hook).
     fn for_workers(&self) -> WorkerConfig {
@@ -195,6 +237,8 @@ impl Config {
             keep_alive: self.keep_alive,
             writev: self.writev,
             http2: self.http2,
+            #[cfg(feature = "tracing")]
+            trace_requests: self.trace_requests,
             #[cfg(feature = "tls")]
             tls: self.tls.clone(),
         }
@@ -210,6 +254,8 @@ struct WorkerConfig {
     keep_alive: bool,
     writev: bool,
     http2: bool,
+    #[cfg(feature = "tracing")]
+    trace_requests: bool,
     #[cfg(feature = "tls")]
     tls: Option<futures_rustls::TlsAcceptor>,
 }
@@ -224,6 +270,8 @@ impl WorkerConfig {
             writev: self.writev,
             http2: self.http2,
             on_error: Rc::new(report_unless_peer),
+            #[cfg(feature = "tracing")]
+            trace_requests: self.trace_requests,
             #[cfg(feature = "tls")]
             tls: self.tls,
         }
@@ -471,9 +519,40 @@ where
         self
     }
 
+    /// Whether each request gets a `tracing` span (feature `tracing`; on
+    /// by default with it): `request`, at DEBUG with target
+    /// `sprout::http`, with the fields `method`, `path`, `version`, `peer`,
+    /// and `status` and `latency_us` (microseconds until the handler
+    /// answered) recorded at the end, when an event, `answered`, carries
+    /// them too. The handler runs inside the span, and so does the error
+    /// hook for a failed handler. A subscriber's filter decides whether
+    /// spans are made (`sprout::http=debug`); turn them off here when
+    /// another layer makes the request spans (tower-http's `TraceLayer`).
+    /// See docs/debugging.md, "tracing".
+    ///
+    /// ```
+    /// use hyper::Response;
+    /// use sprout_http::Server;
+    ///
+    /// sprout_runtime::run(async {
+    ///     let server = Server::bind("127.0.0.1:0", |_req| async { Response::new("hi") })
+    ///         .await
+    ///         .unwrap()
+    ///         .trace_requests(false);
+    ///     server.start().stop();
+    /// });
+    /// ```
+    #[cfg(feature = "tracing")]
+    pub fn trace_requests(mut self, on: bool) -> Server<H> {
+        self.config.trace_requests = on;
+        self
+    }
+
     /// Calls `hook` for every error on a connection or in a handler,
     /// instead of the default, which prints one line on stderr for each
-    /// error that is not the peer's doing ([`ServeError::is_peer`]).
+    /// error that is not the peer's doing ([`ServeError::is_peer`]); with
+    /// the `tracing` feature, the default sends an event for each, the
+    /// peer's at DEBUG (see `docs/debugging.md`, "tracing").
     pub fn on_error(mut self, hook: impl Fn(&ServeError) + 'static) -> Server<H> {
         self.config.on_error = Rc::new(hook);
         self

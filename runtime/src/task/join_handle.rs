@@ -322,7 +322,7 @@ impl<T> Drop for JoinHandle<T> {
                 // left to propagate to, so an unhandled panic is logged.
                 None => {
                     if let Some(err) = harness::drop_output(self.raw) {
-                        harness::report(header, &err, "task");
+                        harness::report(harness::Unjoined::task(header), &err, "task");
                     }
                 }
             }
