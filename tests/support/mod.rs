@@ -10,13 +10,17 @@
 //! - for the thread-safe hand-off tests, their rounds and deadline
 //!   ([`handoff`]);
 //! - for the tests of the blocking detector's report on a server, the
-//!   child process and the checks ([`blocking_report`]).
+//!   child process and the checks ([`blocking_report`]);
+//! - for the tests of the `tracing` feature, a layer that records spans
+//!   and events (`trace`).
 //!
 //! Each test binary uses part of it.
 #![allow(dead_code)]
 
 pub mod blocking_report;
 pub mod handoff;
+#[cfg(feature = "tracing")]
+pub mod trace;
 
 use std::cell::Cell;
 use std::future::Future;

@@ -87,13 +87,15 @@ fn in_span_slow<R>(header: &Header, f: impl FnOnce() -> R) -> R {
 }
 
 /// Runs `f` (the completion code of a task that has extras) inside the
-/// task's span, then closes the span: the task is complete.
+/// task's span if there is any such code (task-locals to drop, completion
+/// callbacks), then closes the span: the task is complete.
 #[inline(always)]
 pub(crate) fn close_after<R>(header: &Header, f: impl FnOnce() -> R) -> R {
     #[cfg(feature = "tracing")]
     if let Some(span) = header.with_extras_if_any(|e| e.span.take()).flatten() {
-        // Dropped after `f`, with no borrow of the extras held.
-        return span.in_scope(f);
+        let code = header.with_extras(|e| !e.locals.is_empty() || !e.callbacks.is_empty());
+        // The span is dropped after `f`, with no borrow of the extras held.
+        return if code { span.in_scope(f) } else { f() };
     }
     #[cfg(not(feature = "tracing"))]
     let _ = header;
