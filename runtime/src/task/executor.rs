@@ -422,6 +422,10 @@ impl Executor {
     }
 
     /// Wakes the tasks that yielded this turn (step 6 of the loop).
+    /// Inlined into the loop's turn, its one caller: built with the
+    /// `tracing` feature, the compiler otherwise kept it out of line, a
+    /// call per turn (docs/benchmarks.md, "tracing").
+    #[inline]
     pub(crate) fn wake_deferred(&self) {
         // Swap in the spare buffer: waking may run a foreign waker that
         // yields again, and that must land in the next turn's list.
