@@ -11,6 +11,9 @@
 //!   ([`handoff`]);
 //! - for the tests of the blocking detector's report on a server, the
 //!   child process and the checks ([`blocking_report`]);
+//! - for paused tests of servers on two workers, connections spread over
+//!   both and the check that all were closed ([`workers`], which
+//!   sprout-http's tests include too);
 //! - for the tests of the `tracing` feature, a layer that records spans
 //!   and events (`trace`).
 //!
@@ -21,6 +24,7 @@ pub mod blocking_report;
 pub mod handoff;
 #[cfg(feature = "tracing")]
 pub mod trace;
+pub mod workers;
 
 use std::cell::Cell;
 use std::future::Future;
@@ -128,6 +132,11 @@ impl FlagWaker {
     /// Whether it was woken since the last `poll`.
     pub fn woken(&self) -> bool {
         self.flag.woken.load(Ordering::SeqCst)
+    }
+
+    /// The waker itself, for polling by hand with a `Context` of its own.
+    pub fn waker(&self) -> Waker {
+        self.waker.clone()
     }
 
     /// How many times it was woken in all.

@@ -64,6 +64,14 @@ fn with_peer<R>(peer: SocketAddr, f: impl FnOnce() -> R) -> R {
     result
 }
 
+/// Runs `f` as the handler's code runs: with its peer as [`remote_addr`]
+/// and its server as `sprout_net::server::current()` (for HTTP/2, whose
+/// streams run in tasks of their own, outside the connection task's poll).
+#[inline]
+fn with_context<H, R>(setup: &SetupRef<H>, peer: SocketAddr, f: impl FnOnce() -> R) -> R {
+    sprout_net::server::with_current(&setup.handle, || with_peer(peer, f))
+}
+
 /// The handler, per connection.
 pub(crate) struct Svc<H> {
     setup: SetupRef<H>,
@@ -92,8 +100,9 @@ where
         self.clock.request_started(body_len(&req));
         let span = RequestSpan::open(self.setup.config.traces_requests(), &req, self.peer);
         // A handler that panics before returning its future answers 500 too.
-        let made =
-            span.in_scope(|| with_peer(self.peer, || catch_unwind(AssertUnwindSafe(|| (self.setup.handler)(req)))));
+        let made = span.in_scope(|| {
+            with_context(&self.setup, self.peer, || catch_unwind(AssertUnwindSafe(|| (self.setup.handler)(req))))
+        });
         let (future, early_panic) = match made {
             Ok(future) => (Some(future), None),
             Err(panic) => (None, Some(panic_message("the handler", &*panic))),
@@ -176,7 +185,7 @@ where
     F::Output: IntoResponse,
 {
     let mut outcome = match future.as_pin_mut() {
-        Some(future) => match with_peer(peer, || catch_unwind(AssertUnwindSafe(|| future.poll(cx)))) {
+        Some(future) => match with_context(setup, peer, || catch_unwind(AssertUnwindSafe(|| future.poll(cx)))) {
             Ok(Poll::Pending) => return Poll::Pending,
             Ok(Poll::Ready(output)) => match output.into_response() {
                 Ok(response) => Ok(response),

@@ -32,7 +32,7 @@ use super::harness::{Harness, PanicPolicy, Unjoined};
 use super::header::{Header, TaskId, foreign_ref_dec, ref_dec};
 use super::heap::{Mailbox, TaskHeap};
 use super::observe::Observer;
-use super::order::SeededOrder;
+use super::order::{Picks, SeededOrder};
 use super::raw;
 use super::registry::Registry;
 use super::state::{JOIN_HANDLE, SCHEDULED, Wake};
@@ -80,6 +80,8 @@ pub(crate) struct Executor {
     /// instead of FIFO (`order.rs`). `None`, the default, costs one test
     /// per batch.
     order: Option<Box<SeededOrder>>,
+    /// Without a seed, the generator of the tasks' random choices (`pick`).
+    picks: Picks,
 }
 
 /// The executor's counters (the rest of the metrics are derived: spawned
@@ -120,6 +122,7 @@ impl Executor {
             counts: Counts::default(),
             observer: OnceCell::new(),
             order: None,
+            picks: Picks::new(),
         }
     }
 
@@ -138,6 +141,18 @@ impl Executor {
     /// (`Builder::seed`; see `order.rs`).
     pub(crate) fn seed_order(&mut self, seed: u64) {
         self.order = Some(Box::new(SeededOrder::new(seed)));
+    }
+
+    /// A pseudo-random index below `n` (`n > 0`) for the choices tasks
+    /// make (`select!`'s first branch): from the seeded order when there is
+    /// one, so that a seeded run replays them too, else from the
+    /// executor's own generator (`order.rs`, `Picks`).
+    #[inline]
+    pub(crate) fn pick(&self, n: usize) -> usize {
+        match &self.order {
+            Some(order) => order.pick(n),
+            None => self.picks.pick(n),
+        }
     }
 
     // --- Finding it ---
@@ -220,7 +235,7 @@ impl Executor {
 
     /// Kills a task of this runtime (see `Harness::kill`).
     pub(crate) fn kill(&self, task: NonNull<Header>) {
-        self.harness.kill(self, task);
+        let _dropped_now = self.harness.kill(self, task);
     }
 
     /// Applies the panic policy to a failure nobody joined, of a task known
@@ -532,24 +547,25 @@ impl Executor {
     // --- Shutdown ---
 
     /// Kills every live task (their futures are dropped in place; their
-    /// destructors may spawn more). Returns false if none was alive.
+    /// destructors may spawn more). Returns whether it dropped any future:
+    /// the shutdown repeats it until a pass drops none, so a task that
+    /// cannot be killed now (one still being polled, which a shutdown never
+    /// meets) cannot keep it looping.
     pub(crate) fn kill_all(&self) -> bool {
         let live = self.registry.borrow().snapshot();
-        if live.is_empty() {
-            return false;
-        }
         // Take a reference to every task before killing any: a kill runs
         // destructors, which may kill and free a task later in the list.
         for &task in &live {
             // SAFETY: registered tasks are live, and nothing has run yet.
             unsafe { task.as_ref().ref_inc() };
         }
+        let mut dropped = false;
         for task in live {
-            self.kill(task);
+            dropped |= self.harness.kill(self, task);
             // SAFETY: the reference taken above.
             unsafe { ref_dec(task) };
         }
-        true
+        dropped
     }
 
     /// Drops the run queue's references and the yielded tasks' wakers

@@ -40,7 +40,7 @@ pub(crate) mod heap;
 mod join_handle;
 mod local;
 pub(crate) mod observe;
-mod order;
+pub(crate) mod order;
 pub(crate) mod raw;
 pub(crate) mod registry;
 pub(crate) mod span;
@@ -52,7 +52,7 @@ mod yield_now;
 mod tests;
 
 #[cfg(all(test, loom))]
-mod loom_models;
+pub(crate) mod loom_models;
 
 use std::future::Future;
 use std::panic::Location;
