@@ -77,19 +77,40 @@ impl<T, B: Buffer<T>, F: Flavor> BaseQueue<T, B, F> {
     }
 }
 
+/// A getter's place in line: its queue and, while it waits, its wait-list
+/// slot. Dropped while waiting, it leaves the line; an item it had been
+/// handed goes on. The one body of [`Get`] and [`Items`].
+struct Getter<'a, T, B: Buffer<T>, F: Flavor> {
+    queue: &'a BaseQueue<T, B, F>,
+    key: Option<u32>,
+}
+
+impl<T, B: Buffer<T>, F: Flavor> Getter<'_, T, B, F> {
+    #[inline]
+    #[track_caller]
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, Closed>> {
+        self.queue.poll_get(&mut self.key, cx)
+    }
+}
+
+impl<T, B: Buffer<T>, F: Flavor> Drop for Getter<'_, T, B, F> {
+    #[inline]
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            self.queue.cancel_get(key);
+        }
+    }
+}
+
 /// The future returned by [`BaseQueue::get`], resolving to `Result<T, Closed>`.
 /// Dropped after it was handed an item, it gives the item to the next
 /// getter (or back to the queue).
 #[must_use = "futures do nothing unless awaited"]
-pub struct Get<'a, T, B: Buffer<T>, F: Flavor = Local> {
-    queue: &'a BaseQueue<T, B, F>,
-    /// The wait-list slot while it waits.
-    key: Option<u32>,
-}
+pub struct Get<'a, T, B: Buffer<T>, F: Flavor = Local>(Getter<'a, T, B, F>);
 
 impl<'a, T, B: Buffer<T>, F: Flavor> Get<'a, T, B, F> {
     pub(super) fn new(queue: &'a BaseQueue<T, B, F>) -> Self {
-        Get { queue, key: None }
+        Get(Getter { queue, key: None })
     }
 }
 
@@ -98,15 +119,14 @@ impl<T, B: Buffer<T>, F: Flavor> Future for Get<'_, T, B, F> {
 
     #[track_caller]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = &mut *self;
-        this.queue.poll_get(&mut this.key, cx)
+        self.0.poll(cx)
     }
 }
 
 impl<T, B: Buffer<T>, F: Flavor> Withdraw for Get<'_, T, B, F> {
     fn withdraw(&mut self) -> Option<Result<T, Closed>> {
-        let key = self.key.take()?;
-        let got = self.queue.step(|state| match state.leave_getter(key)? {
+        let key = self.0.key.take()?;
+        let got = self.0.queue.step(|state| match state.leave_getter(key)? {
             Some(item) => Some(Ok((item, None))),
             // Woken by `close`: drain what is left, or see Closed.
             None => Some(state.try_get().map_err(|_| Closed(()))),
@@ -118,33 +138,20 @@ impl<T, B: Buffer<T>, F: Flavor> Withdraw for Get<'_, T, B, F> {
     }
 }
 
-impl<T, B: Buffer<T>, F: Flavor> Drop for Get<'_, T, B, F> {
-    #[inline]
-    fn drop(&mut self) {
-        if let Some(key) = self.key.take() {
-            self.queue.cancel_get(key);
-        }
-    }
-}
-
 impl<T, B: Buffer<T>, F: Flavor> fmt::Debug for Get<'_, T, B, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Get").field("waiting", &self.key.is_some()).finish()
+        f.debug_struct("Get").field("waiting", &self.0.key.is_some()).finish()
     }
 }
 
 /// The stream returned by [`BaseQueue::stream`]: a `Stream` of `T`, one
 /// `get` per item, ending once the queue is closed and drained.
 #[must_use = "streams do nothing unless polled"]
-pub struct Items<'a, T, B: Buffer<T>, F: Flavor = Local> {
-    queue: &'a BaseQueue<T, B, F>,
-    /// The wait-list slot while it waits.
-    key: Option<u32>,
-}
+pub struct Items<'a, T, B: Buffer<T>, F: Flavor = Local>(Getter<'a, T, B, F>);
 
 impl<'a, T, B: Buffer<T>, F: Flavor> Items<'a, T, B, F> {
     pub(super) fn new(queue: &'a BaseQueue<T, B, F>) -> Self {
-        Items { queue, key: None }
+        Items(Getter { queue, key: None })
     }
 }
 
@@ -153,22 +160,12 @@ impl<T, B: Buffer<T>, F: Flavor> Stream for Items<'_, T, B, F> {
 
     #[track_caller]
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        let this = &mut *self;
-        this.queue.poll_get(&mut this.key, cx).map(Result::ok)
-    }
-}
-
-impl<T, B: Buffer<T>, F: Flavor> Drop for Items<'_, T, B, F> {
-    #[inline]
-    fn drop(&mut self) {
-        if let Some(key) = self.key.take() {
-            self.queue.cancel_get(key);
-        }
+        self.0.poll(cx).map(Result::ok)
     }
 }
 
 impl<T, B: Buffer<T>, F: Flavor> fmt::Debug for Items<'_, T, B, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Items").field("waiting", &self.key.is_some()).finish()
+        f.debug_struct("Items").field("waiting", &self.0.key.is_some()).finish()
     }
 }
