@@ -20,7 +20,7 @@ use std::any::Any;
 use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::ptr::NonNull;
-use std::task::{Context, Waker};
+use std::task::Context;
 
 use super::error::JoinError;
 use super::executor::Executor;
@@ -154,8 +154,8 @@ impl Harness {
             joiner.wake();
         }
         if has_extras {
-            let wakers = header.with_extras(|e| std::mem::take(&mut e.done_wakers));
-            wakers.into_iter().for_each(Waker::wake);
+            let wakers = header.with_extras(|e| e.done_wakers.take());
+            wakers.wake();
         }
         // Re-read: a waker above may have run user code that dropped the handle.
         if !header.state.has(JOIN_HANDLE) {

@@ -8,7 +8,7 @@ use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::ptr::NonNull;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use super::error::{JoinError, TryJoinError};
@@ -19,6 +19,7 @@ use super::heap::TaskHeap;
 use super::observe::{self, WaitOn};
 use super::state::{COMPLETE, Detach};
 use super::waker::{RefKind, SentRef};
+use super::waker_set::WakerKey;
 
 /// An owned permission to join, kill and watch a task: gevent's `Greenlet`
 /// object, as returned by `spawn`.
@@ -113,15 +114,15 @@ impl<T: 'static> JoinHandle<T> {
         if !header.state.transition_to_graceful() {
             return;
         }
-        let wakers = header.with_extras(|e| std::mem::take(&mut e.kill_wakers));
-        wakers.into_iter().for_each(Waker::wake);
+        let wakers = header.with_extras(|e| e.kill_wakers.take());
+        wakers.wake();
         let executor = Executor::expect("JoinHandle::kill_graceful");
         // Hold a reference for the watchdog.
         let target = self.untyped();
         super::spawn_on(
             executor,
             async move {
-                let finished = Finished(&target);
+                let finished = target.clone().finished();
                 if crate::time::timeout(grace, finished).await.is_err() {
                     target.kill();
                 }
@@ -405,19 +406,9 @@ impl UntypedHandle {
         kill_task(self.0);
     }
 
-    /// Ready once the task has completed; otherwise `cx`'s waker is woken
-    /// at completion.
-    pub(crate) fn poll_finished(&self, cx: &mut Context<'_>) -> Poll<()> {
-        let header = self.header();
-        if header.state.has(COMPLETE) {
-            return Poll::Ready(());
-        }
-        header.with_extras(|e| {
-            if !e.done_wakers.iter().any(|w| w.will_wake(cx.waker())) {
-                e.done_wakers.push(cx.waker().clone());
-            }
-        });
-        Poll::Pending
+    /// A future that resolves once the task has completed.
+    pub(crate) fn finished(self) -> Finished {
+        Finished { task: self, key: None }
     }
 }
 
@@ -456,13 +447,37 @@ impl Drop for UntypedHandle {
     }
 }
 
-/// Resolves when the task completes.
-struct Finished<'a>(&'a UntypedHandle);
+/// Resolves when its task completes (`UntypedHandle::finished`): the
+/// graceful-kill watchdog's wait, and a pool's watch on an `add`ed task.
+/// Dropped before, it leaves the task's done wakers.
+pub(crate) struct Finished {
+    task: UntypedHandle,
+    /// Its entry in the task's done wakers, while it waits.
+    key: Option<WakerKey>,
+}
 
-impl Future for Finished<'_> {
+impl Future for Finished {
     type Output = ();
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        self.0.poll_finished(cx)
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        let header = this.task.header();
+        if header.state.has(COMPLETE) {
+            // The completion emptied the set, and the key with it.
+            this.key = None;
+            return Poll::Ready(());
+        }
+        header.with_extras(|e| e.done_wakers.register(&mut this.key, cx.waker()));
+        Poll::Pending
+    }
+}
+
+impl Drop for Finished {
+    fn drop(&mut self) {
+        if self.key.is_some() {
+            // After the borrow of the extras: a waker's drop may run code.
+            let waker = self.task.header().with_extras_if_any(|e| e.done_wakers.remove(&mut self.key));
+            drop(waker);
+        }
     }
 }
