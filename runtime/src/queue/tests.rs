@@ -4,23 +4,10 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, Waker};
 
+use crate::counting_waker::counting_waker;
 use crate::queue::{Channel, Closed, GetError, Queue};
-
-struct Count(AtomicUsize);
-impl Wake for Count {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-fn waker() -> (Waker, Arc<Count>) {
-    let count = Arc::new(Count(AtomicUsize::new(0)));
-    (Waker::from(count.clone()), count)
-}
 
 fn poll<F: Future + Unpin>(fut: &mut F, waker: &Waker) -> Poll<F::Output> {
     Pin::new(fut).poll(&mut Context::from_waker(waker))
@@ -29,17 +16,17 @@ fn poll<F: Future + Unpin>(fut: &mut F, waker: &Waker) -> Poll<F::Output> {
 #[test]
 fn put_hands_off_and_cancel_reoffers() {
     let q: Queue<String> = Queue::new(1);
-    let (w1, c1) = waker();
-    let (w2, c2) = waker();
+    let (c1, w1) = counting_waker();
+    let (c2, w2) = counting_waker();
     let mut g1 = q.get();
     let mut g2 = q.get();
     assert!(poll(&mut g1, &w1).is_pending());
     assert!(poll(&mut g2, &w2).is_pending());
     q.put_nowait("a".to_string()).unwrap();
-    assert_eq!(c1.0.load(Ordering::SeqCst), 1);
+    assert_eq!(c1.get(), 1);
     assert_eq!(q.qsize(), 0, "handed to the first getter");
     drop(g1); // handed, but gone: the item goes to the second getter
-    assert_eq!(c2.0.load(Ordering::SeqCst), 1);
+    assert_eq!(c2.get(), 1);
     assert_eq!(poll(&mut g2, &w2), Poll::Ready(Ok("a".to_string())));
     // No getter left: a cancelled getter's item goes back to the front.
     let mut g3 = q.get();
@@ -54,14 +41,14 @@ fn put_hands_off_and_cancel_reoffers() {
 #[test]
 fn parked_putter_items_move_in_or_come_back() {
     let q: Queue<Box<u32>> = Queue::new(1);
-    let (w, c) = waker();
+    let (c, w) = counting_waker();
     q.put_nowait(Box::new(1)).unwrap();
     let mut p1 = q.put(Box::new(2));
     let mut p2 = q.put(Box::new(3));
     assert!(poll(&mut p1, &w).is_pending());
     assert!(poll(&mut p2, &w).is_pending());
     assert_eq!(q.get_nowait().map(|b| *b), Ok(1));
-    assert_eq!(c.0.load(Ordering::SeqCst), 1, "the first putter's item moved in");
+    assert_eq!(c.get(), 1, "the first putter's item moved in");
     assert_eq!(poll(&mut p1, &w), Poll::Ready(Ok(())));
     assert_eq!(p2.take_back().map(|b| *b), Some(3), "a waiting putter gets its item back");
     drop(p2);
@@ -79,7 +66,7 @@ fn parked_putter_items_move_in_or_come_back() {
 #[test]
 fn channel_and_semaphore_by_hand() {
     let ch: Channel<Vec<u8>> = Channel::new();
-    let (w, _) = waker();
+    let (_, w) = counting_waker();
     let mut put = ch.put(vec![1, 2]);
     assert!(poll(&mut put, &w).is_pending());
     assert_eq!(ch.get_nowait(), Ok(vec![1, 2]));

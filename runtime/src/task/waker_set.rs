@@ -123,24 +123,8 @@ impl Wakers {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::task::Wake;
-
     use super::*;
-
-    struct Count(AtomicUsize);
-
-    impl Wake for Count {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-
-    fn counter() -> (Arc<Count>, Waker) {
-        let count = Arc::new(Count(AtomicUsize::new(0)));
-        (count.clone(), Waker::from(count))
-    }
+    use crate::counting_waker::counting_waker as counter;
 
     #[test]
     fn a_key_holds_one_entry_however_often_it_registers() {
@@ -153,7 +137,7 @@ mod tests {
         set.register(&mut key, &wb); // the same future, polled by another task now
         assert_eq!(set.iter().count(), 1);
         set.take().wake();
-        assert_eq!((a.0.load(Ordering::SeqCst), b.0.load(Ordering::SeqCst)), (0, 1));
+        assert_eq!((a.get(), b.get()), (0, 1));
     }
 
     #[test]
@@ -168,7 +152,7 @@ mod tests {
         assert_eq!(ka, None);
         assert!(!set.is_empty());
         set.take().wake();
-        assert_eq!((a.0.load(Ordering::SeqCst), b.0.load(Ordering::SeqCst)), (0, 1));
+        assert_eq!((a.get(), b.get()), (0, 1));
         assert!(set.is_empty());
     }
 
@@ -191,6 +175,6 @@ mod tests {
         set.register(&mut old, &wa);
         assert_eq!(set.iter().count(), 2);
         set.take().wake();
-        assert_eq!((a.0.load(Ordering::SeqCst), b.0.load(Ordering::SeqCst)), (2, 1));
+        assert_eq!((a.get(), b.get()), (2, 1));
     }
 }
