@@ -78,7 +78,7 @@ macro_rules! read_methods {
         /// # Errors
         /// `InvalidData` if the bytes are not UTF-8 (then nothing is appended).
         pub async fn read_to_string(&self, buf: &mut String) -> std::io::Result<usize> {
-            $crate::stream_macros::AsEvented::evented(self).read_to_string(buf).await
+            $crate::stream_macros::AsEvented::evented(self).read_to_string(buf, "the stream").await
         }
 
         /// Waits until a read would not block (data, EOF or an error), under
