@@ -1,6 +1,7 @@
 //! `Evented`: a socket registered with the reactor, plus std-style timeouts.
 //!
-//! Every socket type in this crate is a thin wrapper around `Evented<S>`,
+//! Every socket type in this crate, and each end of a child's pipes, is a
+//! thin wrapper around `Evented<S>`,
 //! which owns the `IoSource` and turns one non-blocking syscall into a
 //! cooperative operation:
 //!
@@ -40,7 +41,7 @@ use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use mio::event::Source;
-use sprout_runtime::io::{Direction, IoSource, WaitMark};
+use sprout_runtime::io::{Direction, Interest, IoSource, WaitMark};
 use sprout_runtime::time::{Sleep, sleep};
 
 use crate::lent::{LENT_BUFFER_SIZE, Lent};
@@ -69,13 +70,23 @@ pub(crate) struct Evented<S: Source> {
 impl<S: Source> Evented<S> {
     /// Registers `source`, which must be non-blocking, for both directions.
     pub(crate) fn new(source: S) -> io::Result<Evented<S>> {
-        Ok(Evented {
-            io: IoSource::new(source)?,
+        IoSource::new(source).map(Evented::from_io)
+    }
+
+    /// Registers `source`, which must be non-blocking, for `interest` only
+    /// (a pipe's end, which moves data one way).
+    pub(crate) fn with_interest(source: S, interest: Interest) -> io::Result<Evented<S>> {
+        IoSource::with_interest(source, interest).map(Evented::from_io)
+    }
+
+    fn from_io(io: IoSource<S>) -> Evented<S> {
+        Evented {
+            io,
             read_timeout: Cell::new(None),
             write_timeout: Cell::new(None),
             read_timer: Cell::new(None),
             write_timer: Cell::new(None),
-        })
+        }
     }
 
     /// The socket.
