@@ -38,12 +38,12 @@ mod hyper_hello;
 mod support;
 
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::Instant;
 
 use hyper_hello::HELLO;
 use support::report::{self, Better, Metric, Report, Series};
-use support::server_process::{announce, cpu_times, read_address};
+use support::server_process::{announce, cpu_times, run_pinned, start_pinned};
 use support::wrk;
 
 const SERVERS: [&str; 2] = ["sprout", "tokio"];
@@ -87,7 +87,7 @@ struct Figures {
 
 fn orchestrate(rounds: usize, secs: u32, pages: usize) {
     let _ = sprout::net::raise_fd_limit();
-    let mut servers: Vec<(Child, SocketAddr)> = SERVERS.iter().map(|s| start_server(s)).collect();
+    let mut servers: Vec<(Child, SocketAddr)> = SERVERS.iter().map(|s| start_pinned(0, s)).collect();
     let mut report = Report::new("http");
     println!("HTTP hello world, server on core 0, wrk -t1 on core 1, {rounds} rounds of {secs} s, medians\n");
     println!("| server | conns | req/s | µs CPU / req | of which user | p99 ms |");
@@ -181,20 +181,6 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// Starts a server pinned to core 0 and reads the address it prints.
-fn start_server(server: &str) -> (Child, SocketAddr) {
-    let exe = std::env::current_exe().expect("own path");
-    let mut child = Command::new("taskset")
-        .args(["-c", "0"])
-        .arg(exe)
-        .args(["--server", server])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start the server (is taskset installed?)");
-    let addr = read_address(&mut child, server);
-    (child, addr)
-}
-
 /// Runs wrk pinned to core 1; returns its output.
 fn wrk(addr: SocketAddr, conns: usize, secs: u32) -> String {
     let out = Command::new("taskset")
@@ -218,15 +204,8 @@ fn measure(addr: SocketAddr, pid: u32, conns: usize, secs: u32) -> Figures {
 
 /// Runs a client process pinned to core 1; returns its pages per second.
 fn client_rate(client: &str, url: &str, pages: usize) -> f64 {
-    let exe = std::env::current_exe().expect("own path");
-    let out = Command::new("taskset")
-        .args(["-c", "1"])
-        .arg(exe)
-        .args(["--client", client, "--url", url, "--pages", &pages.to_string()])
-        .output()
-        .expect("run the client");
-    assert!(out.status.success(), "the {client} client failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().parse().expect("pages per second")
+    let out = run_pinned(1, &["--client", client, "--url", url, "--pages", &pages.to_string()], client);
+    out.trim().parse().expect("pages per second")
 }
 
 // ---------------------------------------------------------------------------
@@ -235,22 +214,12 @@ fn client_rate(client: &str, url: &str, pages: usize) -> f64 {
 fn serve(server: &str) {
     let _ = sprout::net::raise_fd_limit();
     match server {
-        "sprout" => serve_sprout(),
+        "sprout" => hyper_hello::serve_sprout(announce),
         "tokio" => {
             hyper_hello::serve(tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap(), announce)
         }
         other => panic!("unknown server {other}"),
     }
-}
-
-/// sprout: `examples/http_server.rs`'s hello route on `sprout::http::Server`.
-fn serve_sprout() {
-    use sprout::http::{Body, Response, Server};
-    sprout::run(async {
-        let server = Server::bind("127.0.0.1:0", |_req| async { Response::new(Body::from(HELLO)) }).await.unwrap();
-        announce(server.local_addr().unwrap());
-        server.serve_forever().await;
-    });
 }
 
 /// A request head as wrk sends it.

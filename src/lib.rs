@@ -63,6 +63,7 @@
 //! | an HTTP client (feature `http`) | `requests` under gevent | `http::Client` |
 //! | TLS (feature `tls`) | `gevent.ssl` | `tls`, `http::serve_tls` |
 //! | WebSockets (feature `ws`) | gevent-websocket | `ws` |
+//! | tokio-bound crates (feature `tokio`) | — | `compat` |
 //!
 //! The guide in `docs/` has the full porting tables; `docs/seeds.md` puts
 //! each program of the Python tutorials next to its example.
@@ -90,7 +91,7 @@
 //! - [`cores`]: one runtime per core, with handles and a cross-core channel.
 //! - [`coop`]: the per-poll operation budget; [`sched`]: its home.
 //! - [`testing`] and the [`test`] and [`main`] attributes: deterministic tests.
-//! - `http`, `tls`, `ws`: behind the features below.
+//! - `http`, `tls`, `ws`, `compat`: behind the features below.
 //!
 //! ## Cargo features
 //! None is on by default; the runtime, the network layer, the pools and
@@ -103,6 +104,9 @@
 //! | `tls` | `sprout::tls` (rustls with the ring provider): configurations, `connect`, `accept`; `http::serve_tls`; `https://` in the `Client` (Mozilla roots from webpki-roots) | `http` |
 //! | `ws` | `sprout::ws`: WebSockets through async-tungstenite, server and client | `http` |
 //! | `hyper-util` | `sprout::http::connector`: a connector for hyper-util's pooled legacy `Client` (the engine under reqwest) | `http` |
+//! | `json` | `RequestBuilder::json` and `Response::json` in the `Client` (serde, serde_json) | `http` |
+//! | `gzip`, `deflate`, `brotli`, `compression` (all three) | the `Client` decodes compressed responses (async-compression) | `http` |
+//! | `tokio` | `sprout::compat`: tokio-bound crates (reqwest, redis, sqlx, tower-http) on green tasks, through a side tokio runtime | |
 //!
 //! ```toml
 //! [dependencies]
@@ -219,6 +223,12 @@ pub use sprout_net::io;
 pub use sprout_net::process;
 pub use sprout_net::signal;
 
+/// tokio-bound crates on sprout (feature `tokio`): a future wrapped in
+/// `compat::Tokio` (or `.compat()`) runs inside a shared side tokio
+/// runtime's context, so reqwest, redis, sqlx or tower-http work on a green
+/// task (sprout-compat). See `docs/ecosystem.md`.
+#[cfg(feature = "tokio")]
+pub use sprout_compat as compat;
 /// HTTP on hyper 1.x (feature `http`): a server in the role of
 /// `gevent.pywsgi`, a client in the role of `requests`, and hyper's runtime
 /// traits on sprout (sprout-http). See `docs/http.md`.

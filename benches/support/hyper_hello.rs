@@ -1,6 +1,9 @@
-//! The HTTP benchmarks' peer: hyper's http1 server answering
-//! `Hello, World!` on every connection, on the tokio runtime it is given
-//! (`current_thread` in `http.rs`, `multi_thread(2)` in `scale_http.rs`).
+//! The HTTP benchmarks' servers answering `Hello, World!` on every
+//! connection: hyper's http1 server on the tokio runtime it is given
+//! (`current_thread` in `http.rs`, `multi_thread(2)` in `scale_http.rs`),
+//! and sprout's hello route (`http.rs`, `compat.rs`). Each bench uses
+//! some of them.
+#![allow(dead_code)]
 
 use std::net::SocketAddr;
 
@@ -28,5 +31,16 @@ pub fn serve(runtime: tokio::runtime::Runtime, announce: fn(SocketAddr)) {
                     .await;
             });
         }
+    });
+}
+
+/// sprout: `examples/http_server.rs`'s hello route on `sprout::http::Server`;
+/// tells `announce` its address, and serves forever.
+pub fn serve_sprout(announce: fn(SocketAddr)) {
+    use sprout::http::{Body, Response, Server};
+    sprout::run(async {
+        let server = Server::bind("127.0.0.1:0", |_req| async { Response::new(Body::from(HELLO)) }).await.unwrap();
+        announce(server.local_addr().unwrap());
+        server.serve_forever().await;
     });
 }

@@ -4,7 +4,7 @@
 
 use std::io::{self, BufRead, BufReader, Write};
 use std::net::SocketAddr;
-use std::process::Child;
+use std::process::{Child, Command, Stdio};
 
 /// The child's side: prints the address it listens on, for `read_address`.
 pub fn announce(addr: SocketAddr) {
@@ -20,6 +20,33 @@ pub fn read_address(child: &mut Child, name: &str) -> SocketAddr {
         .read_line(&mut line)
         .expect("the server's address");
     line.trim().parse().unwrap_or_else(|_| panic!("{name} printed {line:?}, not an address"))
+}
+
+/// Starts this benchmark again as `--server NAME`, pinned to `core`
+/// (`taskset`), and reads the address it prints.
+pub fn start_pinned(core: usize, name: &str) -> (Child, SocketAddr) {
+    let mut child = Command::new("taskset")
+        .args(["-c", &core.to_string()])
+        .arg(std::env::current_exe().expect("own path"))
+        .args(["--server", name])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the server (is taskset installed?)");
+    let addr = read_address(&mut child, name);
+    (child, addr)
+}
+
+/// Runs this benchmark again with `args`, pinned to `core`, and returns
+/// what it printed; `what` names it if it fails.
+pub fn run_pinned(core: usize, args: &[&str], what: &str) -> String {
+    let out = Command::new("taskset")
+        .args(["-c", &core.to_string()])
+        .arg(std::env::current_exe().expect("own path"))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("run {what}: {e}"));
+    assert!(out.status.success(), "{what} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// utime and stime of `pid`, in seconds.

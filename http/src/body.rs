@@ -76,9 +76,7 @@ impl Body {
         B::Data: Into<Bytes>,
         B::Error: Into<BoxError>,
     {
-        use http_body_util::BodyExt;
-        let body = body.map_frame(|frame| frame.map_data(Into::into)).map_err(Into::into);
-        Body { kind: Kind::Boxed(Box::pin(body)) }
+        Body { kind: Kind::Boxed(Box::pin(Converted { body })) }
     }
 }
 
@@ -164,6 +162,42 @@ impl hyper::body::Body for Body {
     }
 }
 
+pin_project_lite::pin_project! {
+    /// Any body with its frames' data turned into `Bytes` and its error
+    /// boxed. (http-body-util's `map_frame` would do it but drops the size
+    /// hint, and with it a wrapped body's `Content-Length`.)
+    struct Converted<B> {
+        #[pin]
+        body: B,
+    }
+}
+
+impl<B> hyper::body::Body for Converted<B>
+where
+    B: hyper::body::Body,
+    B::Data: Into<Bytes>,
+    B::Error: Into<BoxError>,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        self.project()
+            .body
+            .poll_frame(cx)
+            .map(|frame| frame.map(|f| f.map(|f| f.map_data(Into::into)).map_err(Into::into)))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    /// The wrapped body's: turning its data into `Bytes` keeps every byte.
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
 /// A stream of chunks as a body.
 struct StreamBody<S> {
     stream: Pin<Box<S>>,
@@ -228,7 +262,7 @@ where
 {
     use bytes::Buf;
     use http_body_util::BodyExt;
-    let too_large = || -> BoxError { Box::new(BodyTooLarge { limit: max }) };
+    let too_large = || -> BoxError { Box::new(BodyTooLarge::new(max)) };
     if body.size_hint().lower() > max as u64 {
         return Err(too_large());
     }
@@ -264,6 +298,10 @@ pub struct BodyTooLarge {
 }
 
 impl BodyTooLarge {
+    pub(crate) fn new(limit: usize) -> BodyTooLarge {
+        BodyTooLarge { limit }
+    }
+
     /// The limit, in bytes.
     pub fn limit(&self) -> usize {
         self.limit
@@ -277,3 +315,21 @@ impl fmt::Display for BodyTooLarge {
 }
 
 impl std::error::Error for BodyTooLarge {}
+
+#[cfg(test)]
+mod tests {
+    use hyper::body::Body as _;
+
+    use super::*;
+
+    /// `Body::wrap` dropped the wrapped body's size hint (http-body-util's
+    /// `map_frame` does not forward it), so a wrapped body of known length
+    /// went out chunked instead of with a `Content-Length`.
+    #[test]
+    fn a_wrapped_body_keeps_its_size_hint() {
+        let full = http_body_util::Full::new(Bytes::from_static(b"12345"));
+        let body = Body::wrap(full);
+        assert_eq!(body.size_hint().exact(), Some(5));
+        assert!(!body.is_end_stream());
+    }
+}

@@ -6,8 +6,10 @@
 //!   connection, keep-alive, a connection limit, graceful stop, header-read
 //!   and keep-alive timeouts, 500 for a handler that panics.
 //! - [`Client`]: an HTTP client in the role of `requests` under gevent:
-//!   per-host keep-alive pools, DNS off the loop, redirects, a per-request
-//!   timeout, streamed bodies, `https://` with the `tls` feature.
+//!   per-host keep-alive pools, DNS off the loop, redirects, total and
+//!   read timeouts, streamed bodies, `https://` with the `tls` feature,
+//!   JSON (`json`), decompression (`compression`), cookies, proxies,
+//!   multipart uploads ([`client`]).
 //! - [`Body`]: the body type of both, whole or streamed.
 //! - [`limits`]: the default caps on every buffer a peer can grow.
 //! - [`rt`]: hyper's runtime traits on sprout, for driving hyper (or any

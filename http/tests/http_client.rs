@@ -14,6 +14,8 @@ use sprout_net::TcpListener;
 use support::{routes, run};
 
 /// A hyper server on a plain accept loop that counts its connections.
+/// `/` answers "counted"; the other paths are bodies for the drain tests
+/// (see [`drain_body`]).
 async fn counting_server() -> (String, Rc<Cell<usize>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -24,14 +26,34 @@ async fn counting_server() -> (String, Rc<Cell<usize>>) {
             let (stream, _) = listener.accept().await.unwrap();
             count.set(count.get() + 1);
             sprout_runtime::spawn(async move {
-                let service = hyper::service::service_fn(|_req| async {
-                    Ok::<_, std::convert::Infallible>(Response::new(Body::from("counted")))
+                let service = hyper::service::service_fn(|req: Request<hyper::body::Incoming>| async move {
+                    Ok::<_, std::convert::Infallible>(Response::new(drain_body(req.uri().path())))
                 });
                 let _ = hyper::server::conn::http1::Builder::new().serve_connection(Io::new(stream), service).await;
             });
         }
     });
     (base, accepted)
+}
+
+/// `/small` 10 KiB with a length; `/small-chunked` three chunks of 10 KiB;
+/// `/big` 1 MB with a length; `/big-chunked` a hundred chunks of 10 kB;
+/// `/stall` one chunk, then nothing ever; `/` "counted".
+fn drain_body(path: &str) -> Body {
+    let chunks = |n: usize| {
+        Body::stream(futures_util::stream::iter((0..n).map(|_| Ok::<_, std::io::Error>(vec![b'x'; 10_240]))))
+    };
+    match path {
+        "/small" => Body::from(vec![b's'; 10_240]),
+        "/small-chunked" => chunks(3),
+        "/big" => Body::from(vec![b'b'; 1_000_000]),
+        "/big-chunked" => chunks(100),
+        "/stall" => {
+            let first = futures_util::stream::iter([Ok::<_, std::io::Error>(vec![b'x'; 100])]);
+            Body::stream(futures_util::StreamExt::chain(first, futures_util::stream::pending()))
+        }
+        _ => Body::from("counted"),
+    }
 }
 
 #[test]
@@ -97,7 +119,7 @@ fn chunked_bodies_both_ways() {
         // No length known: the request goes out chunked...
         let chunks: Vec<Result<String, std::io::Error>> = (0..50).map(|i| Ok(format!("chunk {i};"))).collect();
         let req = Request::post(&url).body(Body::stream(futures_util::stream::iter(chunks))).unwrap();
-        let mut resp = client.request(req).await.unwrap();
+        let mut resp = client.execute(req).await.unwrap();
         // ...and the echo, streamed back as it arrives, comes back chunked.
         assert_eq!(resp.headers().get(header::TRANSFER_ENCODING).unwrap(), "chunked");
         let mut got = String::new();
@@ -307,7 +329,7 @@ fn redirects_resolve_every_reference_form() {
         assert_eq!(warm.text().await.unwrap(), "other /warm auth=false");
         let get = |path: &str| {
             let req = Request::get(format!("{base}{path}")).header(header::AUTHORIZATION, "Bearer secret");
-            client.request(req.body(Body::empty()).unwrap())
+            client.execute(req.body(Body::empty()).unwrap())
         };
 
         for (path, want) in [
@@ -395,4 +417,68 @@ fn the_request_timeout_bounds_the_whole_body_not_each_read() {
         assert_eq!(body, (0..10).map(|i| format!("chunk {i};")).collect::<String>());
         handle.stop();
     });
+}
+
+/// Issue 21: a response dropped with a small body unread closed its
+/// connection, so the next request paid a new handshake. Now the rest is
+/// drained in the background and the connection reused: sequential
+/// requests whose responses are dropped unread use one connection.
+#[test]
+fn a_response_dropped_with_a_small_unread_body_keeps_its_connection() {
+    run(async {
+        for path in ["/small", "/small-chunked"] {
+            let (base, accepted) = counting_server().await;
+            let client = Client::new();
+            for _ in 0..3 {
+                let resp = client.get(&format!("{base}{path}")).await.unwrap();
+                assert_eq!(resp.status(), 200);
+                drop(resp); // unread
+            }
+            let resp = client.get(&format!("{base}/")).await.unwrap();
+            assert_eq!(resp.text().await.unwrap(), "counted");
+            assert_eq!(accepted.get(), 1, "{path}: four requests, one connection");
+            assert_eq!(client.idle_connections(), 1, "{path}");
+        }
+    });
+}
+
+/// The other side of the rule: a rest above 64 KiB (known from the
+/// length, or found while draining a chunked body) or one that does not
+/// arrive in time closes the connection; the next request dials anew.
+#[test]
+fn a_response_dropped_with_a_big_or_slow_unread_body_closes_its_connection() {
+    support::run_paused(async {
+        for path in ["/big", "/big-chunked", "/stall"] {
+            let (base, accepted) = counting_server().await;
+            let client = Client::new();
+            let mut resp = client.get(&format!("{base}{path}")).await.unwrap();
+            assert!(resp.chunk().await.unwrap().is_some());
+            drop(resp);
+            let resp = client.get(&format!("{base}/")).await.unwrap();
+            assert_eq!(resp.text().await.unwrap(), "counted");
+            assert_eq!(accepted.get(), 2, "{path}: the dropped response's connection was closed");
+            assert_eq!(client.idle_connections(), 1, "{path}");
+        }
+    });
+}
+
+/// A response still unread when the runtime ends: its connection is
+/// dropped quietly (no drain task, no panic).
+#[test]
+fn a_response_left_unread_at_runtime_end_is_dropped_quietly() {
+    let kept = Rc::new(Cell::new(None));
+    let keep = kept.clone();
+    sprout_runtime::run(async move {
+        let (base, _accepted) = counting_server().await;
+        let client = Client::new();
+        keep.set(Some(client.get(&format!("{base}/small")).await.unwrap()));
+        // A task that holds another response when the runtime stops.
+        let resp = client.get(&format!("{base}/small")).await.unwrap();
+        drop(sprout_runtime::spawn(async move {
+            let _held = resp;
+            std::future::pending::<()>().await;
+        }));
+        sprout_runtime::yield_now().await;
+    });
+    drop(kept.take()); // after the runtime: nothing to drain on
 }

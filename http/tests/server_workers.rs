@@ -1,11 +1,16 @@
 //! `Server::workers`: the HTTP server on several cores.
 
+// The root crate's helpers for paused tests of two workers.
+#[path = "../../tests/support/workers.rs"]
+mod workers;
+
 use std::collections::HashSet;
 use std::time::Duration;
 
 use hyper::Response;
 use sprout_http::Server;
 use sprout_net::TcpStream;
+use sprout_runtime::time;
 
 /// One request on a new connection; returns the body.
 async fn get(addr: std::net::SocketAddr) -> String {
@@ -43,4 +48,56 @@ fn requests_are_served_on_every_worker() {
         assert_eq!(handle.connections(), 0);
         assert!(TcpStream::connect(addr).await.is_err(), "no worker listens any more");
     });
+}
+
+/// Issue 18, bug 9: under paused time, worker 1 of `Server::workers(2)` ran
+/// on the real clock, so its keep-alive timeout never fired in the test.
+/// Connections are opened (one request each, then idle) until both workers
+/// hold some, so the old code fails every time; with one clock shared by
+/// the workers, every idle connection is closed at its keep-alive deadline.
+#[test]
+fn keep_alive_timeouts_fire_on_every_worker_under_paused_time() {
+    const KEEP_ALIVE: Duration = Duration::from_secs(30);
+    let builder = sprout_runtime::Runtime::builder().start_paused(true);
+    sprout_runtime::testing::run_test_with(builder, || async {
+        let test_thread = std::thread::current().id();
+        let server = Server::bind("127.0.0.1:0", move |_req| async move {
+            let worker = u8::from(std::thread::current().id() != test_thread);
+            Response::new(worker.to_string())
+        })
+        .await
+        .unwrap()
+        .keep_alive_timeout(Some(KEEP_ALIVE))
+        .workers(2);
+        let addr = server.local_addr().unwrap();
+        let handle = server.start();
+        let start = time::now();
+        // Six idle kept-alive connections at least, and some on each worker.
+        let conns = workers::on_both_workers(6, || async {
+            let conn = TcpStream::connect(addr).await.unwrap();
+            conn.write_all(b"GET / HTTP/1.1\r\nhost: test\r\n\r\n").await.unwrap();
+            (one_byte_body(&conn).await, conn)
+        })
+        .await;
+        time::sleep(KEEP_ALIVE + Duration::from_secs(5)).await;
+        workers::assert_all_closed(&conns, start).await;
+        handle.stop();
+    });
+}
+
+/// Reads one response whose body is a single digit, and returns it.
+async fn one_byte_body(conn: &TcpStream) -> u8 {
+    let mut got = Vec::new();
+    let mut buf = [0; 512];
+    loop {
+        if let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+            if let Some(&digit) = got.get(end + 4) {
+                assert!(got.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&got));
+                return digit - b'0';
+            }
+        }
+        let n = conn.read(&mut buf).await.unwrap();
+        assert!(n > 0, "the server closed before answering");
+        got.extend_from_slice(&buf[..n]);
+    }
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::observe::{self, BlockingReport};
 use crate::runtime::Runtime;
 use crate::task::harness::PanicPolicy;
+use crate::time::virtual_clock::{Hold, VirtualClock};
 
 /// Settings for a [`Runtime`].
 ///
@@ -33,6 +34,9 @@ pub struct Builder {
     pub(crate) start_paused: bool,
     pub(crate) auto_advance: bool,
     pub(crate) seed: Option<u64>,
+    /// The virtual clock to share, for a runtime started from a paused one
+    /// ([`for_started_runtimes`](Self::for_started_runtimes)).
+    pub(crate) clock: Option<Arc<VirtualClock>>,
 }
 
 impl Default for Builder {
@@ -60,6 +64,7 @@ impl Builder {
             start_paused: false,
             auto_advance: true,
             seed: None,
+            clock: None,
         }
     }
 
@@ -199,6 +204,10 @@ impl Builder {
 
     /// Starts the runtime with its clock paused (default false): virtual
     /// time, as if [`time::pause`](crate::time::pause) were its first call.
+    /// The runtimes it starts (the cores of [`cores`](crate::cores), and so
+    /// the workers of a server's `workers(n)`) share its clock, and the
+    /// clock jumps only when all of them are idle (docs/debugging.md,
+    /// "Testing with virtual time").
     ///
     /// ```
     /// use std::time::Duration;
@@ -270,5 +279,27 @@ impl Builder {
     pub fn seed(mut self, seed: u64) -> Builder {
         self.seed = Some(seed);
         self
+    }
+
+    /// These settings for runtimes that the running one starts (the cores
+    /// of `cores/`, and through them every server's `workers(n)`): they
+    /// share the running runtime's clock if it is virtual (a paused test),
+    /// whatever these settings say; else, if these settings start paused,
+    /// one new virtual clock between them. Issue 18, bug 9: a worker on
+    /// its own real clock never saw the test's virtual time pass. See "One
+    /// clock for every runtime of a paused test" in docs/architecture.md.
+    pub(crate) fn for_started_runtimes(&self) -> Builder {
+        let mut builder = self.clone();
+        builder.clock = self.clock.clone().or_else(crate::time::current_virtual_clock).or_else(|| {
+            self.start_paused.then(|| VirtualClock::new(std::time::Instant::now(), true, self.auto_advance))
+        });
+        builder
+    }
+
+    /// Holds the virtual clock these settings share, if any, until dropped:
+    /// for a thread that starts a runtime from them and works on after its
+    /// `block_on` (see `VirtualClock::hold`).
+    pub(crate) fn hold_clock(&self) -> Option<Hold> {
+        self.clock.as_ref().map(VirtualClock::hold)
     }
 }

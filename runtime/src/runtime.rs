@@ -152,7 +152,7 @@ impl Runtime {
         let (observe, observer) = Observe::new(&config.observe, serial);
         let mut core = Core {
             executor: Executor::new(remote.clone(), config.tasks_per_turn, config.ops_per_poll, config.panic_policy),
-            time: TimeDriver::new(serial, config.start_paused, config.auto_advance),
+            time: TimeDriver::new(serial, config.start_paused, config.auto_advance, config.clock, remote.rouser()),
             reactor,
             remote,
             serial,
@@ -233,6 +233,9 @@ impl Runtime {
     pub fn try_block_on<F: Future>(&self, future: F) -> Result<F::Output, Deadlock> {
         let core = &*self.core;
         let _enter = context::enter(core);
+        // A virtual clock shared with other runtimes counts this one busy
+        // until it waits, and away once `block_on` returns.
+        let _running = core.time.clock().running();
         core.observe.block_on_starts(&core.executor, Location::caller());
         let mut future = pin!(future);
         // SAFETY: the waker is used only within this call, while the
@@ -282,31 +285,39 @@ impl Core {
         // else until the next timer (or forever, if none).
         let mut timeout =
             if self.executor.is_busy() { Some(Duration::ZERO) } else { self.time.until_next().map(blocking_timeout) };
+        // Whether a paused clock's idle vote follows the poll (`before_waiting`).
+        let mut vote = false;
         if timeout != Some(Duration::ZERO) {
-            timeout = self.before_waiting(timeout);
+            (timeout, vote) = self.before_waiting(timeout);
         }
         // With no sources, a zero-timeout poll could only report the
         // cross-thread waker, whose flag we just read: skip the syscall.
         let must_poll = timeout != Some(Duration::ZERO) || self.reactor.has_sources();
         let timers_armed = self.time.armed() > 0;
-        if must_poll || timers_armed {
+        if must_poll || timers_armed || vote {
             let mut wake = std::mem::take(&mut *self.wake_buf.borrow_mut());
             // 4. Poll I/O.
             if must_poll && self.reactor.turn(timeout, &mut wake) {
                 self.drain_remote();
             }
-            // 5. Fire due timers; a paused clock first jumps to the next
-            // deadline if the poll found nothing to wake (auto-advance).
-            if timers_armed {
+            // 5. Fire due timers; a paused clock may first jump to the next
+            // deadline if this runtime is idle (auto-advance).
+            if timers_armed || vote {
                 let before = wake.len();
-                if self.time.is_paused() {
-                    self.auto_advance(&wake);
+                if vote || self.time.is_paused() {
+                    self.paused_timers(&mut wake, vote);
+                } else {
+                    self.time.fire_due(&mut wake);
                 }
-                self.time.fire_due(&mut wake);
                 self.observe.timers_fired(wake.len() - before);
             }
-            for waker in wake.drain(..) {
-                waker.wake();
+            if !wake.is_empty() {
+                // What this wakes will run: a virtual clock shared with other
+                // runtimes must not jump meanwhile.
+                self.time.clock().withdraw();
+                for waker in wake.drain(..) {
+                    waker.wake();
+                }
             }
             *self.wake_buf.borrow_mut() = wake;
         }
@@ -319,22 +330,25 @@ impl Core {
     /// Step 4 for a loop that may wait (nothing is ready): the idle wake of
     /// `sprout::wait()` futures, a paused clock's timeout, the deadlock
     /// check, the blocking monitor's idle mark. Returns the timeout, zero
-    /// if it woke anything or a paused clock may jump. Kept out of `turn`,
+    /// if it woke anything or a paused clock may jump, and whether step 5
+    /// casts this runtime's idle vote (see `may_jump`). Kept out of `turn`,
     /// so that a busy loop pays nothing for it.
     #[inline(never)]
-    fn before_waiting(&self, mut timeout: Option<Duration>) -> Option<Duration> {
+    fn before_waiting(&self, mut timeout: Option<Duration>) -> (Option<Duration>, bool) {
         if !self.idle_waiters.borrow().is_empty() && self.is_idle() {
             // gevent.wait(): the loop has nothing left to wait for.
             self.idle_epoch.set(self.idle_epoch.get() + 1);
             let waiters = self.idle_waiters.borrow_mut().take();
             waiters.wake();
-            return Some(Duration::ZERO);
+            return (Some(Duration::ZERO), false);
         }
         if self.time.is_paused() {
             // Virtual time: waiting does not move a paused clock, so the
-            // poll must not block until a deadline (see `may_jump`).
-            if timeout.is_some() && self.may_jump() {
-                return Some(Duration::ZERO);
+            // poll must not block until a deadline (see `may_jump`). Either
+            // it polls without blocking and votes, or it waits for I/O, a
+            // message, or another runtime sharing the clock.
+            if self.may_jump() && self.time.clock().plan_vote() {
+                return (Some(Duration::ZERO), true);
             }
             timeout = None;
         }
@@ -349,11 +363,11 @@ impl Core {
             if let Some(deadlock) = self.deadlocked() {
                 self.observe.set_deadlock(deadlock);
                 self.executor.wake_root();
-                return Some(Duration::ZERO);
+                return (Some(Duration::ZERO), false);
             }
         }
         self.observe.loop_waits(&self.executor);
-        timeout
+        (timeout, false)
     }
 
     /// The deadlock report, if nothing outside the tasks can wake one (no
@@ -370,8 +384,9 @@ impl Core {
             return None;
         }
         // A paused clock that only `time::advance` moves: its timers fire
-        // only if some task advances it (`observe/deadlock.rs`).
-        let frozen = self.time.is_paused() && !self.time.auto_advance();
+        // only if some task advances it (`observe/deadlock.rs`). A task of
+        // another runtime sharing the clock may: then they are not stuck.
+        let frozen = self.time.is_paused() && !self.time.auto_advance() && !self.time.clock().is_shared();
         self.observe.deadlock(&self.executor, &self.remote, || {
             let mut timers = HashMap::new();
             if frozen {
@@ -381,20 +396,34 @@ impl Core {
         })
     }
 
-    /// Step 5 with a paused clock: jumps it to the next deadline if no task
-    /// is ready and the poll woke none (`wake` holds what it woke). Only
-    /// then was the poll's timeout the zero that step 4 chose for a jump.
+    /// Step 5 with a paused clock: fires the timers that are due (another
+    /// runtime sharing the clock, or `time::advance`, may have moved it),
+    /// then, if step 4 planned it (`vote`) and this runtime is idle (the
+    /// poll woke nothing, no task is ready), casts its idle vote, which
+    /// jumps the clock to the next deadline if every runtime sharing it is
+    /// idle too; then fires again.
     #[cold]
-    fn auto_advance(&self, wake: &[CompactWaker]) {
-        if self.may_jump() && wake.is_empty() && !self.executor.is_busy() {
-            self.time.jump_to_next();
+    fn paused_timers(&self, wake: &mut Vec<CompactWaker>, vote: bool) {
+        self.time.fire_due(wake);
+        if !vote {
+            return;
+        }
+        let clock = self.time.clock();
+        if wake.is_empty() && !self.executor.is_busy() && !self.remote.has_messages() && self.may_jump() {
+            if clock.vote(self.time.next_deadline()) {
+                self.time.fire_due(wake);
+            }
+        } else {
+            clock.drop_plan();
         }
     }
 
     /// Whether a paused clock may jump to the next deadline: auto-advance
     /// is on and no blocking-pool job is in flight. Step 4 then polls with
-    /// a zero timeout, else with none (waiting does not bring a paused
-    /// deadline closer), and step 5 jumps if nothing was woken.
+    /// a zero timeout and step 5 votes (see `paused_timers`), or, when the
+    /// vote it cast already stands, waits with no timeout (waiting does not
+    /// bring a paused deadline closer) for I/O, a message, or another
+    /// runtime sharing the clock.
     ///
     /// The rule for jumping, tokio's: jump only where the loop would
     /// otherwise block. The poll then takes no time; if it wakes a task (I/O,
@@ -407,6 +436,13 @@ impl Core {
     /// (tokio does the same for `spawn_blocking`). With auto-advance off,
     /// the poll waits for I/O or a wake-up only; `time::advance` moves the
     /// clock.
+    ///
+    /// With several runtimes on one virtual clock (a paused test's server
+    /// workers, `cores`), the rule holds for all of them together: the
+    /// clock jumps only when every one of them is idle, each after a poll
+    /// that began once the last of them went idle, and one that is woken
+    /// withdraws its vote before it runs anything (`withdraw` in `turn`
+    /// and `drain_remote`). The protocol is in `time/virtual_clock.rs`.
     #[cold]
     fn may_jump(&self) -> bool {
         self.time.auto_advance() && self.keepalive.get() == 0
@@ -426,10 +462,22 @@ impl Core {
     fn drain_remote(&self) {
         let mut messages = std::mem::take(&mut *self.messages.borrow_mut());
         self.remote.drain(&mut messages);
+        if !messages.is_empty() {
+            // They may run or wake tasks: a shared virtual clock must not
+            // jump meanwhile.
+            self.time.clock().withdraw();
+        }
         for message in messages.drain(..) {
             self.handle_message(message);
         }
         *self.messages.borrow_mut() = messages;
+    }
+
+    /// Kill passes until one drops no future, then the run queue's
+    /// references and the yielded tasks' wakers go (shutdown).
+    fn kill_everything(&self) {
+        while self.executor.kill_all() {}
+        self.executor.clear_queues();
     }
 
     fn handle_message(&self, message: Message) {
@@ -476,39 +524,50 @@ impl Core {
     }
 
     /// Kills every task and releases everything that holds a waker, then
-    /// frees or orphans the task heap.
+    /// frees or orphans the task heap. Every step is bounded whatever other
+    /// threads do ("Shutdown is bounded" in docs/architecture.md): the
+    /// mailbox is read exactly twice, and the kill passes repeat only while
+    /// code on this thread spawns.
     ///
-    /// Closures other threads posted before this point (`Handle::spawn`,
-    /// `Handle::call`) were accepted, so they run, inside the kill loop,
-    /// and whatever they spawn is killed with the rest: a `Handle::spawn`
-    /// joiner gets `Killed`, never a task nobody will kill (issue 8, bug 3).
-    /// From the first line on, new closures are refused, so the loop ends.
+    /// The mailbox's half is `Remote::shut_down`, which calls back for the
+    /// rest:
+    ///
+    /// 1. `begin_shutdown` refuses later closures and hands over everything
+    ///    queued so far. The closures in it (`Handle::spawn`, `Handle::call`)
+    ///    were accepted, so they run, and what they spawn is killed with the
+    ///    rest: a `Handle::spawn` joiner gets `Killed`, never a task nobody
+    ///    will kill (issue 8, bug 3).
+    /// 2. Kill passes, until one drops no future (destructors and those
+    ///    closures may spawn; no other thread can any more).
+    /// 3. Every waker the runtime holds is dropped: run queue, idle waiters,
+    ///    wheel, reactor.
+    /// 4. `close` hands over what other threads posted meanwhile (wakes,
+    ///    releases, unregisters: their references are released here) and
+    ///    hands every later message back to its poster. The shutdown used
+    ///    to drain until the queue stayed empty, and three threads waking a
+    ///    task kept it from ever being empty: the drop never returned
+    ///    (issue 18, bug 1).
+    /// 5. Kill passes again, for whatever that last batch's releases ran
+    ///    (a freed task's extras are dropped, and a destructor may spawn).
     fn shutdown(&self) {
         let _enter = context::enter_for_shutdown(self);
-        self.remote.refuse_closures();
-        loop {
-            // Accepted closures may spawn, and destructors may spawn: kill those too.
-            self.drain_remote();
-            if !self.executor.kill_all() {
-                if self.remote.has_messages() {
-                    continue;
-                }
-                break;
-            }
-        }
-        self.executor.clear_queues();
-        // Dropped after the borrow: a waker's drop may free a task whose
-        // `wait()` future then leaves the set.
-        let idle_waiters = self.idle_waiters.borrow_mut().take();
-        drop(idle_waiters);
-        self.shut.set(true);
-        self.time.clear();
-        self.reactor.clear_all();
-        self.drain_remote();
-        // Only wakes and releases are left: closures are refused by now.
-        for message in self.remote.close() {
-            self.handle_message(message);
-        }
+        self.remote.shut_down(
+            // Steps 1 and 4.
+            |message| self.handle_message(message),
+            || {
+                // 2.
+                self.kill_everything();
+                // 3. Dropped after the borrow: a waker's drop may free a
+                // task whose `wait()` future then leaves the set.
+                let idle_waiters = self.idle_waiters.borrow_mut().take();
+                drop(idle_waiters);
+                self.shut.set(true);
+                self.time.clear();
+                self.reactor.clear_all();
+            },
+        );
+        // 5.
+        self.kill_everything();
         directory::remove(self.serial);
         // SAFETY: the last use of the executor.
         let left = unsafe { self.executor.release() };

@@ -10,13 +10,17 @@
 //! - for the thread-safe hand-off tests, their rounds and deadline
 //!   ([`handoff`]);
 //! - for the tests of the blocking detector's report on a server, the
-//!   child process and the checks ([`blocking_report`]).
+//!   child process and the checks ([`blocking_report`]);
+//! - for paused tests of servers on two workers, connections spread over
+//!   both and the check that all were closed ([`workers`], which
+//!   sprout-http's tests include too).
 //!
 //! Each test binary uses part of it.
 #![allow(dead_code)]
 
 pub mod blocking_report;
 pub mod handoff;
+pub mod workers;
 
 use std::cell::Cell;
 use std::future::Future;

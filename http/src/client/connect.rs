@@ -1,4 +1,11 @@
-//! Opening a client connection: DNS off the loop, TCP, TLS, hyper's handshake.
+//! Opening a client connection: DNS off the loop, TCP, a proxy's tunnel,
+//! TLS, hyper's handshake.
+//!
+//! | route | steps |
+//! | --- | --- |
+//! | direct | TCP to the origin, TLS for `https`, hyper |
+//! | `http://` through a proxy | TCP to the proxy (TLS for an `https://` proxy), hyper; requests then go in absolute form |
+//! | `https://` through a proxy | TCP to the proxy (TLS for an `https://` proxy), `CONNECT` ([`super::proxy::tunnel`]), TLS to the origin inside the tunnel, hyper |
 //!
 //! The connect timeout bounds all of it as one deadline: a server that
 //! accepts TCP and never answers the TLS handshake fails like one that
@@ -15,6 +22,7 @@ use sprout_runtime::time::Instant;
 
 use super::Error;
 use super::pool::{Key, Sender};
+use super::proxy::{Endpoint, tunnel};
 use crate::rt::Io;
 
 /// What a new connection needs to know.
@@ -28,16 +36,16 @@ impl Connector {
     /// Connects to `key`'s origin and runs hyper's handshake, within the
     /// connect timeout; the connection's driver becomes a green task of
     /// its own.
-    pub(crate) async fn connect(&self, key: &Key) -> Result<Sender, Error> {
+    pub(crate) async fn connect(&self, key: &Key, via: Option<&Endpoint>) -> Result<Sender, Error> {
         // A limit too far away to represent is no limit.
         let deadline = self.connect_timeout.and_then(|t| sprout_runtime::time::now().checked_add(t));
         match (deadline, self.connect_timeout) {
             (Some(deadline), Some(limit)) => {
-                sprout_runtime::time::timeout_at(deadline, self.establish(key, Some(deadline)))
+                sprout_runtime::time::timeout_at(deadline, self.establish(key, via, Some(deadline)))
                     .await
                     .map_err(|_| Error::connect_timeout(key, limit))?
             }
-            _ => self.establish(key, None).await,
+            _ => self.establish(key, via, None).await,
         }
     }
 
@@ -52,12 +60,49 @@ impl Connector {
         false
     }
 
-    async fn establish(&self, key: &Key, deadline: Option<Instant>) -> Result<Sender, Error> {
-        let stream = self.tcp(key, deadline).await?;
+    async fn establish(&self, key: &Key, via: Option<&Endpoint>, deadline: Option<Instant>) -> Result<Sender, Error> {
+        let Some(proxy) = via else {
+            let stream = self.tcp(key, deadline).await?;
+            if key.tls {
+                return self.https(key, stream).await;
+            }
+            return http1(Io::from(stream)).await;
+        };
+        let at = &proxy.target;
+        let mut stream = self.tcp(at, deadline).await.map_err(|e| Error::proxy(format!("proxy {proxy:?}: {e}")))?;
+        if !at.tls {
+            if key.tls {
+                tunnel::open(&mut stream, proxy, key).await?;
+                return self.https(key, stream).await;
+            }
+            return http1(Io::from(stream)).await;
+        }
+        #[cfg(feature = "tls")]
+        {
+            // HTTP/1.1 to the proxy: `CONNECT` and absolute-form requests
+            // are HTTP/1 here, whatever ALPN would pick.
+            let mut config = (*self.tls_config()).clone();
+            config.alpn_protocols = vec![b"http/1.1".to_vec()];
+            let stream = crate::tls::connect(&at.host, stream, std::sync::Arc::new(config))
+                .await
+                .map_err(|e| Error::proxy(format!("proxy {proxy:?}: {}", Error::tls(at, e))))?;
+            self.through(key, proxy, stream).await
+        }
+        #[cfg(not(feature = "tls"))]
+        Err(Error::proxy(format!("proxy {proxy:?}: an https:// proxy needs sprout-http's `tls` feature")))
+    }
+
+    /// The origin's protocol over `stream`, a TLS connection to `proxy`.
+    #[cfg(feature = "tls")]
+    async fn through<S>(&self, key: &Key, proxy: &Endpoint, mut stream: S) -> Result<Sender, Error>
+    where
+        S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin + 'static,
+    {
         if key.tls {
+            tunnel::open(&mut stream, proxy, key).await?;
             return self.https(key, stream).await;
         }
-        http1(Io::from(stream)).await
+        http1(Io::new(stream)).await
     }
 
     /// A TCP connection to the first address of the host that answers.
@@ -98,7 +143,10 @@ impl Connector {
     }
 
     #[cfg(feature = "tls")]
-    async fn https(&self, key: &Key, stream: TcpStream) -> Result<Sender, Error> {
+    async fn https<S>(&self, key: &Key, stream: S) -> Result<Sender, Error>
+    where
+        S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin + 'static,
+    {
         let stream = crate::tls::connect(&key.host, stream, self.tls_config()).await.map_err(|e| Error::tls(key, e))?;
         #[cfg(feature = "http2")]
         if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
@@ -108,7 +156,7 @@ impl Connector {
     }
 
     #[cfg(not(feature = "tls"))]
-    async fn https(&self, key: &Key, _stream: TcpStream) -> Result<Sender, Error> {
+    async fn https<S>(&self, key: &Key, _stream: S) -> Result<Sender, Error> {
         Err(Error::tls(key, io::Error::new(io::ErrorKind::Unsupported, "https needs sprout-http's `tls` feature")))
     }
 }

@@ -1,7 +1,13 @@
 //! The HTTP client: `requests` under gevent, on hyper.
 //!
-//! - [`Client::get`] and friends: one call per request, `.await`ed.
-//! - Keep-alive: connections are pooled per host and reused.
+//! - [`Client::get`], [`post`](Client::post), [`put`](Client::put),
+//!   [`patch`](Client::patch), [`delete`](Client::delete),
+//!   [`head`](Client::head) and [`request`](Client::request) build a
+//!   request ([`RequestBuilder`]: headers, query, body, JSON, forms,
+//!   multipart, a per-request timeout); `.await` sends it.
+//! - Keep-alive: connections are pooled per origin and reused; a
+//!   response dropped with a small rest unread is drained in the
+//!   background so its connection is kept ([`Response`]).
 //! - Host names resolve on the blocking pool, so the loop never waits on DNS.
 //! - Every URL is checked before anything connects: a port above 65535,
 //!   an empty host, credentials or another scheme fail with a
@@ -11,38 +17,61 @@
 //!   (RFC 3986 §5: `sub/page`, `../up`, `?page=2`, `//host/path`...);
 //!   credentials stay behind when a hop leaves the origin.
 //! - Timeouts: [`Builder::connect_timeout`] bounds setting up a connection
-//!   (DNS, TCP, TLS); [`Builder::timeout`] the whole exchange, from the
-//!   start of the request to the last byte of the body read through
-//!   [`Response`]'s methods.
+//!   (DNS, TCP, a proxy's tunnel, TLS); [`Builder::timeout`] the whole
+//!   exchange, from the start of the request to the last byte of the body
+//!   read through [`Response`]'s methods; [`Builder::read_timeout`] each
+//!   wait for the server.
 //! - `https://` through rustls with the `tls` feature, HTTP/2 over it when
 //!   the server offers `h2` and the `http2` feature is on: one connection
 //!   per origin, shared by every request, even by requests fired at once
 //!   from a fresh client (the first dials, the others wait for it).
-//! - Bodies stream both ways ([`Body::stream`], [`Response::chunk`]).
+//! - Bodies stream both ways ([`Body::stream`], [`Response::chunk`]);
+//!   compressed responses are decoded (features `gzip`, `deflate`,
+//!   `brotli`, or `compression` for all).
+//! - JSON with the `json` feature ([`RequestBuilder::json`],
+//!   [`Response::json`]); file uploads ([`multipart`]).
+//! - Cookies, when asked for ([`Builder::cookie_store`]); proxies from
+//!   `HTTP_PROXY`, `HTTPS_PROXY` and `NO_PROXY` or set by hand ([`Proxy`]).
 //!
-//! A `Client` is cheap to clone (its clones share the pool) and belongs to
-//! the runtime's thread (`!Send`).
+//! A `Client` is cheap to clone (its clones share the pool and the
+//! cookies) and belongs to the runtime's thread (`!Send`).
 
+mod auth;
+mod body;
+mod builder;
 mod connect;
+mod cookie;
+mod decode;
+mod drain;
+mod error;
+pub mod multipart;
 mod pool;
+mod proxy;
 mod redirect;
+mod request;
 mod response;
 mod share;
 
-use std::error::Error as StdError;
 use std::fmt;
-use std::io;
 use std::rc::Rc;
 use std::time::Duration;
 
 use hyper::header::{self, HeaderValue};
-use hyper::{Request, Uri};
+use hyper::{Method, Request, Uri};
 
 pub use crate::url::{UrlError, UrlErrorKind};
-pub use response::{Response, ResponseBody};
+pub use body::ResponseBody;
+pub use builder::Builder;
+pub use error::Error;
+pub(crate) use error::Kind;
+pub use proxy::Proxy;
+pub use request::RequestBuilder;
+pub use response::Response;
 
 use self::connect::Connector;
+use self::cookie::{CookieStore, Site};
 use self::pool::{Loan, Pool, Sender};
+use self::proxy::{Endpoint, Proxies};
 use self::share::{Dials, Outcome, Turn};
 use crate::body::Body;
 use crate::url::target::{self, Target};
@@ -77,8 +106,15 @@ struct Inner {
     dials: Rc<Dials>,
     connector: Connector,
     timeout: Option<Duration>,
+    read_timeout: Option<Duration>,
     redirects: usize,
     user_agent: Option<HeaderValue>,
+    /// Ask for compressed bodies and decode them.
+    decompress: bool,
+    /// What to ask for, when `decompress` (built once, sent often).
+    accept_encoding: HeaderValue,
+    cookies: Option<CookieStore>,
+    proxies: Proxies,
 }
 
 impl Default for Client {
@@ -98,40 +134,67 @@ impl Client {
         Builder::default()
     }
 
-    /// `GET url`.
-    ///
-    /// # Errors
-    /// See [`Error`].
-    pub async fn get(&self, url: &str) -> Result<Response, Error> {
-        self.request(Request::get(url).body(Body::empty()).map_err(|e| Error::malformed(url, e))?).await
+    /// `GET url`: `.await` it, or add headers, a query, a timeout first
+    /// ([`RequestBuilder`]).
+    pub fn get(&self, url: &str) -> RequestBuilder {
+        self.request(Method::GET, url)
     }
 
-    /// `POST url` with `body`.
-    ///
-    /// # Errors
-    /// See [`Error`].
-    pub async fn post(&self, url: &str, body: impl Into<Body>) -> Result<Response, Error> {
-        self.request(Request::post(url).body(body.into()).map_err(|e| Error::malformed(url, e))?).await
+    /// `POST url` with `body` (`()` for none; [`RequestBuilder::json`],
+    /// [`form`](RequestBuilder::form) and
+    /// [`multipart`](RequestBuilder::multipart) replace it).
+    pub fn post(&self, url: &str, body: impl Into<Body>) -> RequestBuilder {
+        self.request(Method::POST, url).body(body)
     }
 
-    /// Sends `req` (an absolute URL: `http://host[:port]/path`) and waits
-    /// for the response head, following redirects.
+    /// `PUT url` with `body` (as [`post`](Self::post)).
+    pub fn put(&self, url: &str, body: impl Into<Body>) -> RequestBuilder {
+        self.request(Method::PUT, url).body(body)
+    }
+
+    /// `PATCH url` with `body` (as [`post`](Self::post)).
+    pub fn patch(&self, url: &str, body: impl Into<Body>) -> RequestBuilder {
+        self.request(Method::PATCH, url).body(body)
+    }
+
+    /// `DELETE url`.
+    pub fn delete(&self, url: &str) -> RequestBuilder {
+        self.request(Method::DELETE, url)
+    }
+
+    /// `HEAD url`: the head a `GET` would get, without the body.
+    pub fn head(&self, url: &str) -> RequestBuilder {
+        self.request(Method::HEAD, url)
+    }
+
+    /// A request with any method: `.await` it, or build it first
+    /// ([`RequestBuilder`]). The URL is absolute: `http://host[:port]/path`.
+    pub fn request(&self, method: Method, url: &str) -> RequestBuilder {
+        RequestBuilder::new(self.clone(), method, url)
+    }
+
+    /// Sends a request built elsewhere ([`RequestBuilder::build`], or
+    /// `http::Request::builder()`) and waits for the response head,
+    /// following redirects.
     ///
-    /// With a [`Builder::timeout`], the time limit covers this call and
-    /// then reading the body through the [`Response`]'s methods.
+    /// With a time limit ([`Builder::timeout`], or
+    /// [`RequestBuilder::timeout`] for this request), the limit covers
+    /// this call and then reading the body through the [`Response`]'s
+    /// methods.
     ///
     /// # Errors
     /// See [`Error`].
-    pub async fn request(&self, req: Request<Body>) -> Result<Response, Error> {
+    pub async fn execute(&self, req: Request<Body>) -> Result<Response, Error> {
+        let limit = req.extensions().get::<request::Timeout>().map(|t| t.0).or(self.inner.timeout);
         // A limit too far away to represent is no limit (time arithmetic saturates).
-        let deadline = self.inner.timeout.and_then(|t| sprout_runtime::time::now().checked_add(t));
+        let deadline = limit.and_then(|t| sprout_runtime::time::now().checked_add(t));
         let resp = match deadline {
             Some(deadline) => {
                 sprout_runtime::time::timeout_at(deadline, self.follow(req)).await.map_err(|_| Error::timeout())?
             }
             None => self.follow(req).await,
         }?;
-        Ok(resp.with_deadline(deadline))
+        Ok(resp.with_limits(deadline, self.inner.read_timeout))
     }
 
     /// The number of idle pooled connections (for tests and monitoring).
@@ -139,25 +202,74 @@ impl Client {
         self.inner.pool.idle_count()
     }
 
-    /// Sends one request on a pooled or new connection.
+    /// Sends one request (one hop of [`follow`](Self::follow)) on a
+    /// pooled or new connection, with the headers the client adds.
     async fn send(&self, mut req: Request<Body>) -> Result<Response, Error> {
         let key = Target::parse(req.uri(), target::HTTP).map_err(Error::url)?;
-        if let Some(agent) = &self.inner.user_agent {
-            req.headers_mut().entry(header::USER_AGENT).or_insert_with(|| agent.clone());
+        let via = self.inner.proxies.route(&key)?;
+        // Plain http through a proxy: the request goes to the proxy.
+        let absolute = via.is_some() && !key.tls;
+        self.add_headers(&mut req, &key, via.filter(|_| absolute));
+        let url = req.uri().clone();
+        let resp = self.send_on_connection(&key, via, absolute, req).await?;
+        if let Some(store) = &self.inner.cookies {
+            store.store(site(&key, &url), resp.headers());
         }
+        Ok(resp)
+    }
+
+    /// The headers a request gets from the client unless it has its own:
+    /// `User-Agent`, `Accept-Encoding`, `Cookie`, and for a request sent
+    /// to a proxy, `Proxy-Authorization`.
+    fn add_headers(&self, req: &mut Request<Body>, key: &Target, proxy: Option<&Endpoint>) {
+        let cookies = match &self.inner.cookies {
+            Some(store) if !req.headers().contains_key(header::COOKIE) => store.header(site(key, req.uri())),
+            _ => None,
+        };
+        let headers = req.headers_mut();
+        if let Some(agent) = &self.inner.user_agent {
+            headers.entry(header::USER_AGENT).or_insert_with(|| agent.clone());
+        }
+        if self.inner.decompress
+            && !headers.contains_key(header::ACCEPT_ENCODING)
+            && !headers.contains_key(header::RANGE)
+        {
+            headers.insert(header::ACCEPT_ENCODING, self.inner.accept_encoding.clone());
+        }
+        if let Some(cookies) = cookies {
+            headers.insert(header::COOKIE, cookies);
+        }
+        if let Some(auth) = proxy.and_then(|p| p.auth.as_ref()) {
+            headers.entry(header::PROXY_AUTHORIZATION).or_insert_with(|| auth.clone());
+        }
+    }
+
+    async fn send_on_connection(
+        &self,
+        key: &Target,
+        via: Option<&Endpoint>,
+        absolute: bool,
+        mut req: Request<Body>,
+    ) -> Result<Response, Error> {
         loop {
             // Pooled connections first: a request the connection turned away
             // unsent (it had just closed) is retried on the next one.
-            while let Some(sender) = self.inner.pool.checkout(&key) {
-                match self.try_send(&key, sender, req).await {
+            while let Some(sender) = self.inner.pool.checkout(key) {
+                match self.try_send(key, sender, req, absolute).await {
                     Ok(resp) => return Ok(resp),
                     Err(Retry::Again(back)) => req = back,
                     Err(Retry::Failed(e)) => return Err(e),
                 }
             }
+            // A connection whose last response was dropped unread is being
+            // drained: it is back in the pool within `drain::MAX_TIME`.
+            if let Some(drain) = self.inner.pool.drain_for(key) {
+                drain.wait().await;
+                continue;
+            }
             // `None`: another request's dial ended; look in the pool again.
-            let Some(sender) = self.dial(&key).await? else { continue };
-            return match self.try_send(&key, sender, req).await {
+            let Some(sender) = self.dial(key, via).await? else { continue };
+            return match self.try_send(key, sender, req, absolute).await {
                 Ok(resp) => Ok(resp),
                 Err(Retry::Again(_)) => Err(Error::new(Kind::Http, "the new connection closed at once")),
                 Err(Retry::Failed(e)) => Err(e),
@@ -167,14 +279,14 @@ impl Client {
 
     /// A new connection to `key`, or `None` when the pool is worth another
     /// look: another request's dial ended (see [`share`]).
-    async fn dial(&self, key: &Target) -> Result<Option<Sender>, Error> {
+    async fn dial(&self, key: &Target, via: Option<&Endpoint>) -> Result<Option<Sender>, Error> {
         let connector = &self.inner.connector;
         if !connector.may_negotiate_h2(key) || self.inner.dials.is_http1(key) {
-            return connector.connect(key).await.map(Some);
+            return connector.connect(key, via).await.map(Some);
         }
         match self.inner.dials.join(key) {
             Turn::Lead(leader) => {
-                let result = connector.connect(key).await;
+                let result = connector.connect(key, via).await;
                 leader.finish(match &result {
                     #[cfg(feature = "http2")]
                     Ok(Sender::Http2(sender)) => {
@@ -182,7 +294,7 @@ impl Client {
                         Outcome::Http2
                     }
                     Ok(Sender::Http1(_)) => Outcome::Http1,
-                    Err(e) => Outcome::Failed(e.kind, e.to_string()),
+                    Err(e) => Outcome::Failed(e.kind(), e.to_string()),
                 });
                 result.map(Some)
             }
@@ -193,24 +305,31 @@ impl Client {
                 Some(Outcome::Http2 | Outcome::Http1 | Outcome::Abandoned) => Ok(None),
                 Some(Outcome::Failed(kind, message)) => Err(Error::new(kind, message)),
                 // Waited long enough for another's handshake.
-                None => connector.connect(key).await.map(Some),
+                None => connector.connect(key, via).await.map(Some),
             },
         }
     }
 
-    async fn try_send(&self, key: &Target, sender: Sender, req: Request<Body>) -> Result<Response, Retry> {
+    async fn try_send(
+        &self,
+        key: &Target,
+        sender: Sender,
+        req: Request<Body>,
+        absolute: bool,
+    ) -> Result<Response, Retry> {
         let url = req.uri().clone();
         let pool = Rc::downgrade(&self.inner.pool);
+        let (decompress, read_timeout) = (self.inner.decompress, self.inner.read_timeout);
         match sender {
             Sender::Http1(mut sender) => {
                 if sender.ready().await.is_err() {
                     return Err(Retry::Again(req));
                 }
-                let req = origin_form(req, key);
-                match sender.try_send_request(req).await {
+                let req = if absolute { absolute_form(req, key) } else { origin_form(req, key) };
+                match head(read_timeout, sender.try_send_request(req)).await? {
                     Ok(resp) => {
                         let loan = Loan { pool, key: key.clone(), sender: Sender::Http1(sender) };
-                        Ok(Response::new(resp, Some(loan), url))
+                        Ok(Response::new(resp, Some(loan), url, decompress))
                     }
                     Err(mut e) => match e.take_message() {
                         Some(req) => Err(Retry::Again(req)),
@@ -228,8 +347,8 @@ impl Client {
                 if let Some(pool) = pool.upgrade() {
                     pool.checkin_shared(key, &sender);
                 }
-                match sender.try_send_request(req).await {
-                    Ok(resp) => Ok(Response::new(resp, None, url)),
+                match head(read_timeout, sender.try_send_request(req)).await? {
+                    Ok(resp) => Ok(Response::new(resp, None, url, decompress)),
                     Err(mut e) => match e.take_message() {
                         Some(req) => Err(Retry::Again(req)),
                         None => Err(Retry::Failed(Error::http(e.into_error()))),
@@ -238,6 +357,16 @@ impl Client {
             }
         }
     }
+}
+
+/// The wait for a response head, bounded by the read timeout.
+async fn head<T>(read_timeout: Option<Duration>, sent: impl std::future::Future<Output = T>) -> Result<T, Retry> {
+    response::within(None, read_timeout, sent).await.map_err(Retry::Failed)
+}
+
+/// What the cookie store needs of a request's URL.
+fn site<'a>(key: &'a Target, url: &'a Uri) -> Site<'a> {
+    Site { host: key.bare_host(), path: url.path(), https: key.tls }
 }
 
 impl fmt::Debug for Client {
@@ -261,12 +390,7 @@ enum Retry {
 
 /// HTTP/1 sends the path only, with the origin in `Host`.
 fn origin_form(req: Request<Body>, key: &Target) -> Request<Body> {
-    let (mut head, body) = req.into_parts();
-    if !head.headers.contains_key(header::HOST)
-        && let Ok(host) = HeaderValue::from_str(&key.host_header())
-    {
-        head.headers.insert(header::HOST, host);
-    }
+    let (mut head, body) = absolute_form(req, key).into_parts();
     // Keep the path and query as they are (no parse, no copy).
     let mut parts = std::mem::take(&mut head.uri).into_parts();
     parts.scheme = None;
@@ -278,255 +402,17 @@ fn origin_form(req: Request<Body>, key: &Target) -> Request<Body> {
     Request::from_parts(head, body)
 }
 
-/// A [`Client`]'s settings.
-///
-/// ```
-/// use std::time::Duration;
-///
-/// let client = sprout_http::Client::builder()
-///     .timeout(Duration::from_secs(10))
-///     .redirects(0)
-///     .max_idle_per_host(4)
-///     .build();
-/// # drop(client);
-/// ```
-#[derive(Debug)]
-pub struct Builder {
-    timeout: Option<Duration>,
-    connect_timeout: Option<Duration>,
-    redirects: usize,
-    max_idle_per_host: usize,
-    idle_timeout: Option<Duration>,
-    user_agent: Option<HeaderValue>,
-    #[cfg(feature = "tls")]
-    tls: Option<std::sync::Arc<futures_rustls::rustls::ClientConfig>>,
-}
-
-impl Default for Builder {
-    fn default() -> Builder {
-        Builder {
-            timeout: None,
-            connect_timeout: None,
-            redirects: 10,
-            max_idle_per_host: usize::MAX,
-            idle_timeout: Some(Duration::from_secs(90)),
-            user_agent: Some(HeaderValue::from_static(concat!("sprout-http/", env!("CARGO_PKG_VERSION")))),
-            #[cfg(feature = "tls")]
-            tls: None,
-        }
+/// To a proxy, HTTP/1 sends the whole URL (RFC 9112 §3.2.2), and `Host`.
+fn absolute_form(mut req: Request<Body>, key: &Target) -> Request<Body> {
+    if !req.headers().contains_key(header::HOST)
+        && let Ok(host) = HeaderValue::from_str(&key.host_header())
+    {
+        req.headers_mut().insert(header::HOST, host);
     }
-}
-
-impl Builder {
-    /// A time limit for each request, from its start to the end of its
-    /// body: connecting, sending, the server's think time, redirects, and
-    /// reading the body through [`Response::bytes`], [`Response::text`] or
-    /// [`Response::chunk`] (a body taken out with
-    /// [`into_body`](Response::into_body) or
-    /// [`into_http`](Response::into_http) leaves the limit behind). A
-    /// request past it fails with [`Error::is_timeout`]. Default: none.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use sprout_http::{Body, Client, Response, Server};
-    ///
-    /// # sprout_runtime::Runtime::builder().start_paused(true).build().unwrap().block_on(async {
-    /// // A body that never ends: the head arrives, then nothing.
-    /// let server = Server::bind("127.0.0.1:0", |_req| async {
-    ///     Response::new(Body::stream(futures_util::stream::pending::<Result<Vec<u8>, std::io::Error>>()))
-    /// })
-    /// .await
-    /// .unwrap();
-    /// let url = format!("http://{}/", server.local_addr().unwrap());
-    /// let server = server.start();
-    /// let client = Client::builder().timeout(Duration::from_secs(5)).build();
-    /// let resp = client.get(&url).await.unwrap(); // the head, in time
-    /// assert!(resp.text().await.unwrap_err().is_timeout()); // the body, not
-    /// server.stop();
-    /// # });
-    /// ```
-    pub fn timeout(mut self, timeout: Duration) -> Builder {
-        self.timeout = Some(timeout);
-        self
+    if req.uri().path_and_query().is_none() {
+        let mut parts = std::mem::take(req.uri_mut()).into_parts();
+        parts.path_and_query = Some(hyper::http::uri::PathAndQuery::from_static("/"));
+        *req.uri_mut() = Uri::from_parts(parts).unwrap_or_else(|_| Uri::from_static("/"));
     }
-
-    /// A time limit for setting up each connection: resolving the host,
-    /// connecting over TCP (the time left is shared among the host's
-    /// addresses, tried in turn), the TLS handshake and hyper's. A
-    /// connection that takes longer fails with an error that is both
-    /// [`is_connect`](Error::is_connect) and
-    /// [`is_timeout`](Error::is_timeout). Requests waiting to share an
-    /// HTTP/2 connection being set up wait at most this long, then dial
-    /// their own. Default: none (the system's TCP timeout, an unbounded
-    /// handshake).
-    pub fn connect_timeout(mut self, timeout: Duration) -> Builder {
-        self.connect_timeout = Some(timeout);
-        self
-    }
-
-    /// Follows at most `max` redirects (0: none, the 3xx response is
-    /// returned). Default 10.
-    pub fn redirects(mut self, max: usize) -> Builder {
-        self.redirects = max;
-        self
-    }
-
-    /// Keeps at most `max` idle connections per host. Default: no limit.
-    pub fn max_idle_per_host(mut self, max: usize) -> Builder {
-        self.max_idle_per_host = max;
-        self
-    }
-
-    /// Closes a pooled connection idle for longer than this. Default 90 s.
-    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Builder {
-        self.idle_timeout = timeout;
-        self
-    }
-
-    /// The `User-Agent` sent when a request has none (`None`: send none).
-    pub fn user_agent(mut self, agent: Option<&str>) -> Builder {
-        self.user_agent = agent.and_then(|a| HeaderValue::from_str(a).ok());
-        self
-    }
-
-    /// The TLS settings for `https://` (trusted roots, client
-    /// certificates). Default: [`crate::tls::default_client_config`], the
-    /// Mozilla roots of `webpki-roots`.
-    #[cfg(feature = "tls")]
-    pub fn tls_config(mut self, config: impl Into<std::sync::Arc<futures_rustls::rustls::ClientConfig>>) -> Builder {
-        self.tls = Some(config.into());
-        self
-    }
-
-    /// The client.
-    pub fn build(self) -> Client {
-        Client {
-            inner: Rc::new(Inner {
-                pool: Rc::new(Pool::new(self.max_idle_per_host, self.idle_timeout)),
-                dials: Rc::default(),
-                connector: Connector {
-                    connect_timeout: self.connect_timeout,
-                    #[cfg(feature = "tls")]
-                    tls: self.tls,
-                },
-                timeout: self.timeout,
-                redirects: self.redirects,
-                user_agent: self.user_agent,
-            }),
-        }
-    }
-}
-
-/// Why a request failed.
-#[derive(Debug)]
-pub struct Error {
-    kind: Kind,
-    source: Box<dyn StdError + Send + Sync>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Kind {
-    Url,
-    Connect,
-    Tls,
-    Timeout,
-    /// Setting up a connection took longer than the connect timeout.
-    ConnectTimeout,
-    Redirects,
-    Http,
-    BodyTooLarge,
-}
-
-impl Error {
-    fn new(kind: Kind, source: impl Into<Box<dyn StdError + Send + Sync>>) -> Error {
-        Error { kind, source: source.into() }
-    }
-
-    fn url(e: UrlError) -> Error {
-        Error::new(Kind::Url, e)
-    }
-
-    /// A URL `http::Uri` would not parse.
-    fn malformed(url: &str, e: hyper::http::Error) -> Error {
-        Error::url(UrlError::new(&url, UrlErrorKind::Malformed(e.to_string())))
-    }
-
-    fn connect(key: &Target, e: io::Error) -> Error {
-        Error::new(Kind::Connect, format!("cannot connect to {}:{}: {e}", key.host, key.port))
-    }
-
-    fn connect_timeout(key: &Target, limit: Duration) -> Error {
-        Error::new(Kind::ConnectTimeout, format!("connecting to {}:{} took longer than {limit:?}", key.host, key.port))
-    }
-
-    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
-    fn tls(key: &Target, e: io::Error) -> Error {
-        Error::new(Kind::Tls, format!("TLS handshake with {}:{} failed: {e}", key.host, key.port))
-    }
-
-    fn timeout() -> Error {
-        Error::new(Kind::Timeout, "the request timed out")
-    }
-
-    pub(crate) fn http(e: hyper::Error) -> Error {
-        Error::new(Kind::Http, e)
-    }
-
-    /// A body read whole failed: too large, or the connection's error.
-    pub(crate) fn body(e: crate::BoxError) -> Error {
-        let kind = if e.is::<crate::BodyTooLarge>() { Kind::BodyTooLarge } else { Kind::Http };
-        Error { kind, source: e }
-    }
-
-    /// The URL (of the request, or of a redirect) cannot be used: see
-    /// [`url_error`](Self::url_error) for why.
-    pub fn is_url(&self) -> bool {
-        self.kind == Kind::Url
-    }
-
-    /// What was wrong with the URL, for an [`is_url`](Self::is_url) error.
-    pub fn url_error(&self) -> Option<&UrlError> {
-        self.source.downcast_ref()
-    }
-
-    /// The host did not resolve, refused the connection, or took longer
-    /// than the connect timeout to set it up.
-    pub fn is_connect(&self) -> bool {
-        matches!(self.kind, Kind::Connect | Kind::ConnectTimeout)
-    }
-
-    /// The TLS handshake failed (a certificate not trusted, say).
-    pub fn is_tls(&self) -> bool {
-        self.kind == Kind::Tls
-    }
-
-    /// A time limit passed: the request's ([`Builder::timeout`]) or the
-    /// connection's ([`Builder::connect_timeout`], then
-    /// [`is_connect`](Self::is_connect) too).
-    pub fn is_timeout(&self) -> bool {
-        matches!(self.kind, Kind::Timeout | Kind::ConnectTimeout)
-    }
-
-    /// Too many redirects.
-    pub fn is_redirect(&self) -> bool {
-        self.kind == Kind::Redirects
-    }
-
-    /// A body read whole ([`Response::bytes`], [`Response::text`]) was
-    /// larger than its limit.
-    pub fn is_body_too_large(&self) -> bool {
-        self.kind == Kind::BodyTooLarge
-    }
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.source, f)
-    }
-}
-
-impl StdError for Error {
-    fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.source.source()
-    }
+    req
 }

@@ -3,8 +3,11 @@
 //! An HTTP/1 connection carries one exchange at a time. It leaves the pool
 //! when a request takes it and comes back when the response body has been
 //! read to its end (or at once, for a response without a body); a body
-//! dropped half-read takes its connection with it, closed. An HTTP/2
-//! connection stays in the pool while it lives and is shared.
+//! dropped half-read is drained in the background if little of it is
+//! left, and its connection comes back then, or else is closed
+//! ([`super::drain`]; the pool lists the drains under way so that a
+//! request can wait for one). An HTTP/2 connection stays in the pool
+//! while it lives and is shared.
 //!
 //! Stale connections are dropped on checkout: those the server closed
 //! (hyper's connection task has ended) and those idle longer than the
@@ -12,10 +15,12 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::rc::Weak;
+use std::rc::{Rc, Weak};
 use std::time::{Duration, Instant};
 
 use hyper::client::conn::http1;
+
+use sprout_runtime::sync::Event;
 
 use crate::body::Body;
 
@@ -71,13 +76,16 @@ type FnvMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fnv>>;
 /// Idle connections by origin.
 pub(crate) struct Pool {
     idle: RefCell<FnvMap<Key, Vec<Idle>>>,
+    /// The drains under way, by origin: each event is set when its
+    /// drain ends (its connection then back in `idle`, or closed).
+    draining: RefCell<FnvMap<Key, Vec<Rc<Event>>>>,
     max_idle_per_host: usize,
     idle_timeout: Option<Duration>,
 }
 
 impl Pool {
     pub(crate) fn new(max_idle_per_host: usize, idle_timeout: Option<Duration>) -> Pool {
-        Pool { idle: RefCell::new(FnvMap::default()), max_idle_per_host, idle_timeout }
+        Pool { idle: RefCell::default(), draining: RefCell::default(), max_idle_per_host, idle_timeout }
     }
 
     /// A live connection to `key`, most recently used first.
@@ -126,6 +134,27 @@ impl Pool {
         if !list.iter().any(|i| matches!(&i.sender, Sender::Http2(s) if !s.is_closed())) {
             list.push(Idle { sender: Sender::Http2(sender.clone()), since: sprout_runtime::time::now() });
         }
+    }
+
+    /// Lists a drain of a connection to `key` ([`super::drain::Ticket`]).
+    pub(crate) fn drain_started(&self, key: &Key, done: &Rc<Event>) {
+        self.draining.borrow_mut().entry(key.clone()).or_default().push(done.clone());
+    }
+
+    /// Unlists a drain that ended.
+    pub(crate) fn drain_ended(&self, key: &Key, done: &Rc<Event>) {
+        let mut draining = self.draining.borrow_mut();
+        if let Some(list) = draining.get_mut(key) {
+            list.retain(|d| !Rc::ptr_eq(d, done));
+            if list.is_empty() {
+                draining.remove(key);
+            }
+        }
+    }
+
+    /// A drain under way on a connection to `key`, to wait for.
+    pub(crate) fn drain_for(&self, key: &Key) -> Option<Rc<Event>> {
+        self.draining.borrow().get(key).and_then(|list| list.first().cloned())
     }
 
     /// How many idle connections the pool holds.

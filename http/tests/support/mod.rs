@@ -2,6 +2,8 @@
 //! plain socket, a self-signed certificate, and a routing test server.
 #![allow(dead_code)]
 
+pub mod proxy;
+
 use std::cell::RefCell;
 use std::future::Future;
 use std::net::SocketAddr;

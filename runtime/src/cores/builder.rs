@@ -36,6 +36,7 @@ use crate::context;
 use crate::handle::Handle;
 use crate::queue::threadsafe::Queue;
 use crate::sync::threadsafe::Event;
+use crate::time::virtual_clock::Hold;
 
 /// Settings for a set of cores: how many, pinned or not, and the settings
 /// of each core's runtime.
@@ -167,9 +168,12 @@ impl Builder {
             exits: Queue::unbounded(),
         });
         let f = Arc::new(f);
+        // Called from a paused test, the cores share its virtual clock; a
+        // paused builder gives the set one clock of its own.
+        let runtime = self.runtime.for_started_runtimes();
         let mut threads = Vec::with_capacity(count);
         for id in 0..count {
-            let (shared, f, runtime) = (set.clone(), f.clone(), self.runtime.clone());
+            let (shared, f, runtime) = (set.clone(), f.clone(), runtime.clone());
             let cpu = cpus.as_ref().map(|cpus| cpus[id % cpus.len()]);
             let spawned = thread::Builder::new()
                 .name(format!("{}-{id}", self.name))
@@ -299,6 +303,12 @@ fn core_thread<F, Fut>(
     Fut: Future,
     Fut::Output: CoreResult,
 {
+    // Under a shared virtual clock, this thread holds it from here until
+    // after its exit is posted (dropped after `exit`), except while its
+    // runtime is inside `block_on` and votes for itself: a test awaiting
+    // the exit must not see its timeout jump while the core starts or
+    // tears down.
+    let clock = runtime.hold_clock();
     let mut exit = Exit { id, set, outcome: None };
     let built = match cpu.map_or(Ok(()), affinity::pin_current) {
         Ok(()) => runtime.build(),
@@ -326,6 +336,10 @@ fn core_thread<F, Fut>(
     let _current = Core::new(id, cores.clone()).enter();
     let ran = catch_unwind(AssertUnwindSafe(|| {
         runtime.block_on(async {
+            // Inside, while the future runs: the runtime votes for itself,
+            // and the thread holds the clock again before `block_on`
+            // returns (the runtime is still busy then).
+            let _aside = clock.as_ref().map(Hold::aside);
             let mut stopped = pin!(set.stop.wait());
             let output = {
                 let mut work = pin!(f(Core::new(id, cores)));

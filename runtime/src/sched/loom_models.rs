@@ -2,7 +2,8 @@
 //!
 //! They run the real `Remote` (its lock and flags come from `crate::loom`),
 //! with the eventfd replaced by `ModelEventFd`, and a model thread playing
-//! the runtime's part the way `Core::turn` and `Core::shutdown` do. Run with
+//! the runtime's part the way `Core::turn` does, or running the shutdown's
+//! own `Remote::shut_down`. Run with
 //! `RUSTFLAGS="--cfg loom" cargo test -p sprout-runtime --lib --release
 //! sched::loom_models` (see docs/testing.md).
 
@@ -76,9 +77,9 @@ fn no_wake_up_is_lost() {
 }
 
 /// Shutdown (issue 8, bug 3): every closure another thread posted is
-/// either run by the runtime (accepted before `refuse_closures`) or handed
-/// back to the poster (refused), never dropped unrun inside the queue; and
-/// after `close` nothing is left.
+/// either run by the runtime (accepted before the shutdown's first read)
+/// or handed back to the poster (refused), never dropped unrun inside the
+/// queue; and the shutdown's last read finds no closure.
 #[test]
 fn shutdown_runs_or_refuses_every_closure() {
     loom::model(|| {
@@ -89,18 +90,78 @@ fn shutdown_runs_or_refuses_every_closure() {
             let (remote, ran, dropped) = (remote.clone(), ran.clone(), dropped.clone());
             thread::spawn(move || (0..2).filter(|_| remote.post(counted(&ran, &dropped)).is_err()).count())
         };
-        // A turn, then the shutdown's order: refuse, drain until quiet, close.
+        // A turn, then the shutdown (`Core::shutdown`'s mailbox half).
         if remote.has_messages() {
             drain(&remote);
         }
-        remote.refuse_closures();
-        while remote.has_messages() {
-            drain(&remote);
-        }
-        let left = remote.close();
-        assert!(left.is_empty(), "a closure accepted before refuse_closures was left in the queue");
+        let closing = std::cell::Cell::new(false);
+        remote.shut_down(
+            |message| match message {
+                Message::Run(f) => {
+                    assert!(!closing.get(), "the shutdown's last read found a closure");
+                    f()
+                }
+                _ => unreachable!("the model posts closures only"),
+            },
+            || closing.set(true),
+        );
         let refused = poster.join().unwrap();
         assert_eq!(ran.load(Ordering::SeqCst) + refused, 2);
         assert_eq!(dropped.load(Ordering::SeqCst), refused, "only refused closures are dropped unrun");
+    });
+}
+
+/// Issue 18, bug 1: a foreign waker that never stops waking while the
+/// runtime shuts down. The shutdown (`Remote::shut_down`, as
+/// `Core::shutdown` runs it) still ends: it reads the queue twice, however
+/// many wakes arrive. It used to drain until the queue stayed empty, which
+/// this waker never lets happen: loom then reports a model that cannot
+/// finish. And no reference is lost, leaked or released twice: each
+/// wake's reference is released by the shutdown, or, once the queue is
+/// closed, given straight back by the waker; when the waker stops, the
+/// task holds the waker's own reference and nothing else, and releasing
+/// that frees the block and the orphaned heap. (A waker that outlives its
+/// runtime leaks its task's block, by design; the model releases that
+/// last reference by hand, as the runtime thread would.)
+#[test]
+fn shutdown_ends_while_a_foreign_waker_keeps_waking() {
+    use loom::sync::atomic::AtomicBool;
+
+    use crate::task::loom_models::{drop_runtime, finished_task, foreign_waker, model_heap, release_message};
+    use crate::task::waker::{RefKind, SentRef};
+
+    loom::model(|| {
+        let remote = Arc::new(Remote::for_model(Arc::new(ModelEventFd::new())));
+        let heap = model_heap(&remote);
+        let task = finished_task(heap);
+        let stop = Arc::new(AtomicBool::new(false));
+        let waker = {
+            let (waker, stop) = (foreign_waker(task), stop.clone());
+            thread::spawn(move || {
+                while !stop.load(Ordering::Acquire) {
+                    waker.wake_by_ref();
+                    thread::yield_now();
+                }
+                waker
+            })
+        };
+        // The runtime thread: its shutdown, with the task's local
+        // reference (the registry's) let go where the kill would.
+        remote.shut_down(release_message, || {
+            // SAFETY: the local reference `finished_task` took.
+            unsafe { crate::task::header::ref_dec(task) }
+        });
+        drop_runtime(heap);
+        // Only now does the waker stop: it woke all through the shutdown.
+        stop.store(true, Ordering::Release);
+        let waker = waker.join().unwrap();
+        // SAFETY: the waker keeps the block alive.
+        let left = unsafe { task.as_ref().foreign_refs.load(Ordering::SeqCst) };
+        assert_eq!(left, 1, "a wake's reference was leaked or released twice");
+        std::mem::forget(waker);
+        // SAFETY: the waker's own reference, forgotten above; this thread
+        // plays the runtime's, as the model's drop of the heap did.
+        unsafe { SentRef::new(task, RefKind::Foreign).release() };
+        assert_eq!(Arc::strong_count(&remote), 1, "the task block or its heap was not freed");
     });
 }

@@ -4,6 +4,14 @@
 //! and, for messages that need prompt attention, rouse the reactor through
 //! `mio::Waker` (an eventfd on Linux). The runtime thread drains the queue
 //! once per loop turn, when one of the two flags says there is something.
+//!
+//! # Shutdown
+//! The runtime's shutdown reads the queue exactly twice, whatever other
+//! threads keep posting ([`Remote::shut_down`]; "Shutdown is bounded" in
+//! docs/architecture.md). A message posted after `close` is handed back to
+//! its poster, which settles it (a `Run` closure is dropped, a task
+//! reference given back or leaked, see `task/waker.rs`): nothing waits for
+//! a thread that keeps posting.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -33,11 +41,12 @@ pub(crate) enum Message {
 
 struct Queue {
     messages: VecDeque<Message>,
-    /// Set when the runtime starts shutting down: later `Run` closures are
-    /// refused (handed back to the poster), while wakes and releases are
-    /// still handled.
+    /// Set when the runtime starts shutting down (`begin_shutdown`): later
+    /// `Run` closures are refused (handed back to the poster), while wakes
+    /// and releases are still queued for the shutdown's last batch.
     refuse_closures: bool,
-    /// Set when the runtime has shut down; later messages are refused.
+    /// Set when the runtime has read its last batch (`close`); every later
+    /// message is handed back to its poster.
     closed: bool,
 }
 
@@ -68,9 +77,11 @@ impl Remote {
         }
     }
 
-    /// Posts a message. If the runtime has shut down the message is refused:
-    /// a `Run` closure is handed back, task references are leaked (see
-    /// `task/waker.rs`).
+    /// Posts a message, or hands it back: a `Run` closure once the runtime
+    /// has begun to shut down, any message once it has read its last batch
+    /// (`close`). The poster settles what comes back: it drops a closure,
+    /// and gives back or leaks a task reference (`task/waker.rs`); it never
+    /// waits for the runtime.
     ///
     /// The message goes in under the queue's lock; the eventfd write, when
     /// one is due, comes after the unlock. The moment the lock is released
@@ -88,21 +99,8 @@ impl Remote {
     pub(crate) fn post(&self, msg: Message) -> Result<(), Message> {
         let urgent = !matches!(msg, Message::Release(..));
         let mut q = lock(&self.queue);
-        if let Message::Run(_) = msg {
-            if q.refuse_closures {
-                return Err(msg);
-            }
-        }
-        if q.closed {
-            return match msg {
-                Message::Run(_) => Err(msg),
-                // Leak the reference: the task must not be freed here, and
-                // its runtime will never read the queue again.
-                other => {
-                    std::mem::forget(other);
-                    Ok(())
-                }
-            };
+        if q.closed || (q.refuse_closures && matches!(msg, Message::Run(_))) {
+            return Err(msg);
         }
         q.messages.push_back(msg);
         if !urgent {
@@ -122,6 +120,14 @@ impl Remote {
         Ok(())
     }
 
+    /// A waker that rouses the runtime's poll without posting anything
+    /// (its eventfd): how the other runtimes sharing a virtual clock make
+    /// this one look at the clock again (`time/virtual_clock.rs`). The
+    /// loop then drains an empty queue and reads the clock.
+    pub(crate) fn rouser(self: &Arc<Self>) -> std::task::Waker {
+        std::task::Waker::from(Arc::new(Rouse(Arc::clone(&self.waker))))
+    }
+
     /// Whether a drain would find anything. A relaxed look: a message that
     /// races past it is found next turn, and urgent ones also wake the poll.
     #[inline]
@@ -139,18 +145,46 @@ impl Remote {
         std::mem::swap(&mut q.messages, out);
     }
 
-    /// Refuses later `Run` closures: the runtime is shutting down. The
-    /// ones already queued stay, for the shutdown to run.
-    pub(crate) fn refuse_closures(&self) {
-        lock(&self.queue).refuse_closures = true;
+    /// The shutdown's first read (see [`shut_down`](Self::shut_down)):
+    /// refuses later `Run` closures and returns every message queued so
+    /// far, in one step under the lock, so the batch holds exactly the
+    /// closures that were accepted (they run, and what they spawn is killed
+    /// with the rest). Wakes, releases and unregisters posted from now on
+    /// wait for [`close`](Self::close).
+    fn begin_shutdown(&self) -> VecDeque<Message> {
+        self.notified.store(false, Ordering::SeqCst);
+        self.pending.store(false, Ordering::SeqCst);
+        let mut q = lock(&self.queue);
+        q.refuse_closures = true;
+        std::mem::take(&mut q.messages)
     }
 
-    /// Refuses all later messages and returns the ones still queued.
+    /// The shutdown's last read (see [`shut_down`](Self::shut_down)):
+    /// refuses every later message (handed back to its poster, see
+    /// [`post`](Self::post)) and returns the ones still queued, which are
+    /// never closures once `begin_shutdown` has run.
     pub(crate) fn close(&self) -> VecDeque<Message> {
         let mut q = lock(&self.queue);
         q.refuse_closures = true;
         q.closed = true;
         std::mem::take(&mut q.messages)
+    }
+
+    /// The mailbox's part of the runtime's shutdown (`Core::shutdown`): the
+    /// first read (`begin_shutdown`), whose messages go to `handle`; then
+    /// `tear_down` (the kills, the wakers); then the last read (`close`),
+    /// to `handle` too. Two reads, whatever other threads keep posting: the
+    /// shutdown used to drain until the queue stayed empty, which a thread
+    /// waking a task in a loop never let happen (issue 18, bug 1). The loom
+    /// models run this very function against a waker that never stops.
+    pub(crate) fn shut_down(&self, mut handle: impl FnMut(Message), tear_down: impl FnOnce()) {
+        for message in self.begin_shutdown() {
+            handle(message);
+        }
+        tear_down();
+        for message in self.close() {
+            handle(message);
+        }
     }
 
     /// Whether the runtime has shut down, or is shutting down (it refuses
@@ -162,20 +196,41 @@ impl Remote {
 
 /// The task layer's view of the mailbox (`task/heap.rs`).
 impl Mailbox for Remote {
-    fn post_wake(&self, task: SentRef) {
-        // Task messages are never refused: a closed queue leaks them instead.
-        let _ = self.post(Message::Wake(task));
+    fn post_wake(&self, task: SentRef) -> Result<(), SentRef> {
+        self.post(Message::Wake(task)).map_err(|refused| match refused {
+            Message::Wake(task) => task,
+            _ => unreachable!("a refused message is handed back as it was"),
+        })
     }
 
-    fn post_release(&self, task: SentRef) {
-        let _ = self.post(Message::Release(task));
+    fn post_release(&self, task: SentRef) -> Result<(), SentRef> {
+        self.post(Message::Release(task)).map_err(|refused| match refused {
+            Message::Release(task) => task,
+            _ => unreachable!("a refused message is handed back as it was"),
+        })
     }
 
     fn post_run(&self, f: Box<dyn FnOnce() + Send>) -> Result<(), Box<dyn FnOnce() + Send>> {
         self.post(Message::Run(f)).map_err(|refused| match refused {
             Message::Run(f) => f,
-            _ => unreachable!("only closures are refused"),
+            _ => unreachable!("a refused message is handed back as it was"),
         })
+    }
+}
+
+/// [`Remote::rouser`]'s waker: holds the eventfd alone, so it keeps
+/// nothing else of the runtime alive.
+struct Rouse(Arc<Notifier>);
+
+impl std::task::Wake for Rouse {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        // A failed write means the eventfd's counter is full: it is
+        // readable already, which is all a rouse wants.
+        let _ = self.0.wake();
     }
 }
 

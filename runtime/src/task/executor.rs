@@ -218,7 +218,7 @@ impl Executor {
 
     /// Kills a task of this runtime (see `Harness::kill`).
     pub(crate) fn kill(&self, task: NonNull<Header>) {
-        self.harness.kill(self, task);
+        let _dropped_now = self.harness.kill(self, task);
     }
 
     /// Applies the panic policy to a failure nobody joined, of a task known
@@ -526,24 +526,25 @@ impl Executor {
     // --- Shutdown ---
 
     /// Kills every live task (their futures are dropped in place; their
-    /// destructors may spawn more). Returns false if none was alive.
+    /// destructors may spawn more). Returns whether it dropped any future:
+    /// the shutdown repeats it until a pass drops none, so a task that
+    /// cannot be killed now (one still being polled, which a shutdown never
+    /// meets) cannot keep it looping.
     pub(crate) fn kill_all(&self) -> bool {
         let live = self.registry.borrow().snapshot();
-        if live.is_empty() {
-            return false;
-        }
         // Take a reference to every task before killing any: a kill runs
         // destructors, which may kill and free a task later in the list.
         for &task in &live {
             // SAFETY: registered tasks are live, and nothing has run yet.
             unsafe { task.as_ref().ref_inc() };
         }
+        let mut dropped = false;
         for task in live {
-            self.kill(task);
+            dropped |= self.harness.kill(self, task);
             // SAFETY: the reference taken above.
             unsafe { ref_dec(task) };
         }
-        true
+        dropped
     }
 
     /// Drops the run queue's references and the yielded tasks' wakers

@@ -105,13 +105,17 @@ impl Harness {
     }
 
     /// `JoinHandle::kill` and friends: drop the future now, unless the task
-    /// is running (then right after its poll) or already complete.
-    pub(super) fn kill(&self, executor: &Executor, task: NonNull<Header>) {
+    /// is running (then right after its poll) or already complete. Returns
+    /// whether the future was dropped now.
+    pub(super) fn kill(&self, executor: &Executor, task: NonNull<Header>) -> bool {
         // SAFETY: the caller holds a reference; we are the runtime thread.
         let header = unsafe { task.as_ref() };
         match header.state.transition_to_killed() {
-            Kill::DropNow => self.drop_future(executor, task),
-            Kill::Deferred | Kill::Nothing => {}
+            Kill::DropNow => {
+                self.drop_future(executor, task);
+                true
+            }
+            Kill::Deferred | Kill::Nothing => false,
         }
     }
 

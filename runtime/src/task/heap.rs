@@ -43,11 +43,13 @@ use super::waker::SentRef;
 /// touch only what they keep alive" in docs/architecture.md).
 pub(crate) trait Mailbox: Send + Sync {
     /// Asks the runtime thread to schedule the task, then give up `task`'s
-    /// reference. After the runtime has shut down the reference is leaked.
-    fn post_wake(&self, task: SentRef);
-    /// Asks the runtime thread to give up `task`'s reference. After the
-    /// runtime has shut down the reference is leaked.
-    fn post_release(&self, task: SentRef);
+    /// reference. Hands the reference back once the runtime has read its
+    /// last messages (it has shut down): the caller settles it
+    /// (`waker.rs`, `settle_refused`).
+    fn post_wake(&self, task: SentRef) -> Result<(), SentRef>;
+    /// Asks the runtime thread to give up `task`'s reference; handed back
+    /// as `post_wake`'s.
+    fn post_release(&self, task: SentRef) -> Result<(), SentRef>;
     /// Asks the runtime thread to run `f`; hands it back if the runtime is
     /// shutting down or gone.
     fn post_run(&self, f: Box<dyn FnOnce() + Send>) -> Result<(), Box<dyn FnOnce() + Send>>;
@@ -166,8 +168,12 @@ mod tests {
 
     struct NoMailbox;
     impl Mailbox for NoMailbox {
-        fn post_wake(&self, _: SentRef) {}
-        fn post_release(&self, _: SentRef) {}
+        fn post_wake(&self, task: SentRef) -> Result<(), SentRef> {
+            Err(task)
+        }
+        fn post_release(&self, task: SentRef) -> Result<(), SentRef> {
+            Err(task)
+        }
         fn post_run(&self, f: Box<dyn FnOnce() + Send>) -> Result<(), Box<dyn FnOnce() + Send>> {
             Err(f)
         }

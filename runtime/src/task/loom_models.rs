@@ -16,6 +16,9 @@
 //! to the model's own), whatever the interleaving.
 //!
 //! `RUSTFLAGS="--cfg loom" cargo test -p sprout-runtime --lib --release task::loom_models`
+//!
+//! The helpers that build a heap and a task are shared with the mailbox's
+//! shutdown model (`sched/loom_models.rs`).
 
 use std::collections::VecDeque;
 use std::mem::ManuallyDrop;
@@ -32,7 +35,7 @@ use crate::sched::remote::{Message, ModelEventFd, Remote};
 
 /// A heap whose mailbox is `remote`, with one allocation counted for the
 /// runtime's root.
-fn model_heap(remote: &Arc<Remote>) -> NonNull<TaskHeap> {
+pub(crate) fn model_heap(remote: &Arc<Remote>) -> NonNull<TaskHeap> {
     let heap = TaskHeap::new(remote.clone());
     // SAFETY: this thread plays the runtime's.
     unsafe { heap.as_ref().note_alloc() };
@@ -41,7 +44,7 @@ fn model_heap(remote: &Arc<Remote>) -> NonNull<TaskHeap> {
 
 /// The end of the runtime's shutdown: its root goes, then its heap is
 /// given up (freed now, or orphaned until the task block goes).
-fn drop_runtime(heap: NonNull<TaskHeap>) {
+pub(crate) fn drop_runtime(heap: NonNull<TaskHeap>) {
     // SAFETY: this thread plays the runtime's; the heap is live until
     // `release`, which the runtime calls once and last.
     unsafe {
@@ -53,7 +56,7 @@ fn drop_runtime(heap: NonNull<TaskHeap>) {
 /// A task that has finished and whose output is gone, holding one local
 /// reference (say, its `JoinHandle`'s): what the wakers of a done task
 /// point at.
-fn finished_task(heap: NonNull<TaskHeap>) -> NonNull<Header> {
+pub(crate) fn finished_task(heap: NonNull<TaskHeap>) -> NonNull<Header> {
     let task = raw::allocate(async {}, COMPLETE | CONSUMED, 1, heap, 1);
     // SAFETY: fresh task on this (its runtime's) thread: drop the future
     // and the output the kill writes, so the block holds nothing live.
@@ -68,19 +71,23 @@ fn finished_task(heap: NonNull<TaskHeap>) -> NonNull<Header> {
 fn handle_messages(remote: &Remote) {
     let mut messages = VecDeque::new();
     remote.drain(&mut messages);
-    for message in messages {
-        match message {
-            // SAFETY: each message owns a reference of its kind to a live
-            // task, and this thread plays the runtime's.
-            Message::Wake(sent) | Message::Release(sent) => unsafe { sent.release() },
-            _ => unreachable!("wakers post wakes and releases only"),
-        }
+    messages.into_iter().for_each(release_message);
+}
+
+/// Handles one message as the runtime does for a finished task: a wake
+/// schedules nothing, so both kinds give up their reference.
+pub(crate) fn release_message(message: Message) {
+    match message {
+        // SAFETY: each message owns a reference of its kind to a live
+        // task, and the model's thread that calls this plays the runtime's.
+        Message::Wake(sent) | Message::Release(sent) => unsafe { sent.release() },
+        _ => unreachable!("wakers post wakes and releases only"),
     }
 }
 
 /// A waker for `task` that owns a reference of its own: a clone of the
 /// borrowed one, made off any runtime, hence foreign.
-fn foreign_waker(task: NonNull<Header>) -> std::task::Waker {
+pub(crate) fn foreign_waker(task: NonNull<Header>) -> std::task::Waker {
     // SAFETY: the task is live (the caller holds a reference); the borrowed
     // waker is never dropped, only cloned.
     let borrowed = ManuallyDrop::new(unsafe { waker::borrowed(task) });

@@ -50,7 +50,7 @@ mod yield_now;
 mod tests;
 
 #[cfg(all(test, loom))]
-mod loom_models;
+pub(crate) mod loom_models;
 
 use std::future::Future;
 use std::panic::Location;

@@ -15,6 +15,12 @@
 //! `foreign_refs`. Clones made on the runtime thread are local; clones made
 //! elsewhere are foreign. A foreign thread never frees a task: when its
 //! reference might be the last one, it posts a `Release` message instead.
+//!
+//! Once the runtime has shut down, its mailbox hands every message back
+//! (`settle_refused`): a foreign reference that is not the last goes back
+//! to the count at once (so a thread that keeps waking a dead runtime's
+//! task leaves the count where it was); the last one, or a local one, is
+//! leaked with the task's block, whose future is gone already.
 
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering;
@@ -82,7 +88,13 @@ unsafe fn wake_by_ref(data: *const ()) {
             // gone before the runtime reads the message.
             // SAFETY: atomic field of a live header.
             unsafe { (*ptr).foreign_refs.fetch_add(1, Ordering::Relaxed) };
-            post_wake(SentRef::new(nn, RefKind::Foreign));
+            if post_wake(SentRef::new(nn, RefKind::Foreign)).is_err() {
+                // The runtime has shut down. That reference is never the
+                // last: this waker holds its own for the whole call, and
+                // only the runtime thread frees. Give it straight back.
+                // SAFETY: as above; nothing of the header is touched after.
+                unsafe { (*ptr).foreign_refs.fetch_sub(1, Ordering::Release) };
+            }
         }
     }
 }
@@ -98,7 +110,7 @@ unsafe fn wake_local(data: *const ()) {
                 ref_dec(nn);
             }
         },
-        None => post_wake(SentRef::new(nn, RefKind::Local)),
+        None => post_wake(SentRef::new(nn, RefKind::Local)).unwrap_or_else(settle_refused),
     }
 }
 
@@ -114,7 +126,7 @@ unsafe fn wake_foreign(data: *const ()) {
             }
             foreign_ref_dec(nn);
         },
-        None => post_wake(SentRef::new(nn, RefKind::Foreign)),
+        None => post_wake(SentRef::new(nn, RefKind::Foreign)).unwrap_or_else(settle_refused),
     }
 }
 
@@ -124,7 +136,7 @@ unsafe fn drop_local(data: *const ()) {
     match owner(nn.as_ptr()) {
         // SAFETY: on the runtime thread, giving up the waker's own reference.
         Some(_) => unsafe { ref_dec(nn) },
-        None => post_release(SentRef::new(nn, RefKind::Local)),
+        None => post_release(SentRef::new(nn, RefKind::Local)).unwrap_or_else(settle_refused),
     }
 }
 
@@ -138,16 +150,43 @@ unsafe fn drop_foreign(data: *const ()) {
     }
     // Off the runtime thread: decrement directly unless this might be the
     // last foreign reference; only the runtime thread may free the task.
-    // SAFETY: atomic field of a live header (our reference keeps it alive).
-    let foreign = unsafe { &(*nn.as_ptr()).foreign_refs };
+    // SAFETY: our reference keeps the header alive.
+    if unsafe { foreign_dec_unless_last(nn) } {
+        return;
+    }
+    post_release(SentRef::new(nn, RefKind::Foreign)).unwrap_or_else(settle_refused);
+}
+
+/// Gives up one foreign reference off the runtime thread, unless it may be
+/// the last one; returns whether it did.
+///
+/// # Safety
+/// The caller owns a foreign reference to the live task at `task`; after a
+/// `true` it no longer does, and must not touch the header.
+unsafe fn foreign_dec_unless_last(task: NonNull<Header>) -> bool {
+    // SAFETY: atomic field of a live header (the caller's reference keeps it alive).
+    let foreign = unsafe { &(*task.as_ptr()).foreign_refs };
     let mut n = foreign.load(Ordering::Relaxed);
     while n > 1 {
         match foreign.compare_exchange_weak(n, n - 1, Ordering::Release, Ordering::Relaxed) {
-            Ok(_) => return,
+            Ok(_) => return true,
             Err(actual) => n = actual,
         }
     }
-    post_release(SentRef::new(nn, RefKind::Foreign));
+    false
+}
+
+/// Settles a reference that the task's runtime handed back because it has
+/// shut down, off that runtime's thread: only the runtime thread frees a
+/// task, and it is gone. A foreign reference that is not the last goes
+/// back to the count; the last one, or a local one (its count is the
+/// runtime thread's), is leaked, and with it the task's block, whose
+/// future the shutdown already dropped.
+fn settle_refused(sent: SentRef) {
+    if sent.kind == RefKind::Foreign {
+        // SAFETY: the SentRef owns a foreign reference to a live task.
+        let _gave_back = unsafe { foreign_dec_unless_last(sent.task) };
+    }
 }
 
 /// The mailbox of the task's runtime.
@@ -161,18 +200,17 @@ unsafe fn mailbox<'a>(task: NonNull<Header>) -> &'a dyn super::heap::Mailbox {
     unsafe { TaskHeap::mailbox_of((*task.as_ptr()).heap) }
 }
 
-/// Posts a wake to the task's runtime. If that runtime is gone, the
-/// message (and so the task's memory block) is leaked: its future was
-/// already dropped when the runtime shut down.
-fn post_wake(sent: SentRef) {
+/// Posts a wake to the task's runtime; hands the reference back if that
+/// runtime has shut down (the caller settles it).
+fn post_wake(sent: SentRef) -> Result<(), SentRef> {
     // SAFETY: the message carries the caller's reference.
-    unsafe { mailbox(sent.task) }.post_wake(sent);
+    unsafe { mailbox(sent.task) }.post_wake(sent)
 }
 
-/// Posts a release to the task's runtime; leaked as `post_wake`'s.
-fn post_release(sent: SentRef) {
+/// Posts a release to the task's runtime; handed back as `post_wake`'s.
+fn post_release(sent: SentRef) -> Result<(), SentRef> {
     // SAFETY: as in `post_wake`.
-    unsafe { mailbox(sent.task) }.post_release(sent);
+    unsafe { mailbox(sent.task) }.post_release(sent)
 }
 
 /// Which counter a reference belongs to.

@@ -23,10 +23,12 @@
 
 use std::cell::{Cell, RefCell};
 use std::ptr;
+use std::sync::Arc;
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use super::clock::Clock;
+use super::virtual_clock::VirtualClock;
 use super::wheel::{MAX_SPAN, TimerState, Wheel};
 use crate::scoped::{self, Reset};
 use crate::task::compact::CompactWaker;
@@ -77,17 +79,29 @@ pub(crate) enum TimerPoll {
 }
 
 impl TimeDriver {
-    /// A driver whose tick 0 is now; `paused` starts its clock paused
-    /// there (virtual time), and `auto_advance` lets the loop jump a
-    /// paused clock to the next deadline.
-    pub(crate) fn new(serial: u32, paused: bool, auto_advance: bool) -> TimeDriver {
-        let epoch = Instant::now();
+    /// A driver whose tick 0 is its clock's now. The clock (`clock.rs`) is
+    /// `shared`, a virtual clock of the runtime that started this one, if
+    /// given; else a new virtual one paused now if `paused`; else std's.
+    /// `auto_advance` lets the loop jump a paused clock to the next
+    /// deadline; `rouse` wakes the loop from its poll (for the other
+    /// runtimes sharing the clock).
+    pub(crate) fn new(
+        serial: u32,
+        paused: bool,
+        auto_advance: bool,
+        shared: Option<Arc<VirtualClock>>,
+        rouse: Waker,
+    ) -> TimeDriver {
+        let clock = Clock::new(paused, auto_advance, shared, rouse);
+        // On a virtual clock, tick 0 is the virtual now: a deadline computed
+        // from it must not fall before the epoch.
+        let epoch = clock.now();
         TimeDriver {
             serial,
             wheel: RefCell::new(Wheel::new()),
             epoch,
             horizon: epoch.checked_add(Duration::from_millis(MAX_SPAN - 1)).unwrap_or(epoch),
-            clock: Clock::new(epoch, paused, auto_advance),
+            clock,
         }
     }
 
@@ -185,12 +199,11 @@ impl TimeDriver {
         self.clock.auto_advance()
     }
 
-    /// Auto-advance: moves the paused clock to the next armed timer's
-    /// deadline, so that `fire_due` fires it. The loop calls it only when
-    /// no task is ready and an I/O poll found nothing to wake.
-    pub(crate) fn jump_to_next(&self) {
-        let Some(tick) = self.wheel.borrow().next_deadline() else { return };
-        self.clock.advance_to(self.tick_instant(tick));
+    /// The instant the next armed timer's tick has fully passed, if any:
+    /// what an idle vote gives the virtual clock to jump to (`Core::turn`).
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        let tick = self.wheel.borrow().next_deadline()?;
+        Some(self.tick_instant(tick))
     }
 
     /// Whether no timer is armed, except by the wakers in `idle`
@@ -283,7 +296,7 @@ mod tests {
 
     #[test]
     fn ticks_round_deadlines_up_and_now_down() {
-        let driver = TimeDriver::new(1, false, true);
+        let driver = TimeDriver::new(1, false, true, None, Waker::noop().clone());
         let at = |ms: u64, us: u64| driver.epoch + Duration::from_millis(ms) + Duration::from_micros(us);
         assert_eq!(driver.deadline_tick(at(5, 0)), 5);
         assert_eq!(driver.deadline_tick(at(5, 1)), 6);
@@ -294,7 +307,7 @@ mod tests {
 
     #[test]
     fn tick_arithmetic_saturates() {
-        let driver = TimeDriver::new(1, false, true);
+        let driver = TimeDriver::new(1, false, true, None, Waker::noop().clone());
         let far = deadline_after(driver.epoch, Duration::MAX);
         assert!(far > driver.epoch + Duration::from_secs(86_400 * 365 * 29));
         assert_eq!(driver.deadline_tick(far).min(MAX_TICK), driver.deadline_tick(far));

@@ -28,6 +28,7 @@ pub(crate) mod driver;
 mod interval;
 mod sleep;
 mod timeout;
+pub(crate) mod virtual_clock;
 mod wheel;
 
 pub use clock::{Advance, advance, is_paused, now, pause, resume};
@@ -36,4 +37,5 @@ pub use sleep::{Sleep, sleep, sleep_until};
 pub use std::time::{Duration, Instant};
 pub use timeout::{Elapsed, Timeout, timeout, timeout_at};
 
+pub(crate) use clock::current_virtual_clock;
 pub(crate) use driver::deadline_after;
