@@ -18,7 +18,8 @@ use super::error::{GetError, PutError, TaskDoneError};
 use super::get::{Get, Items};
 use super::join::Join;
 use super::put::{Put, PutTimeout};
-use super::state::{State, wake};
+use super::readiness::Readiness;
+use super::state::{Side, State, wake};
 use crate::sync::flavor::{Flavor, Local};
 use crate::sync::withdraw;
 use crate::task::compact::CompactWaker;
@@ -225,6 +226,21 @@ impl<T, B: Buffer<T>, F: Flavor> BaseQueue<T, B, F> {
     /// it ends once the queue is closed and drained.
     pub fn stream(&self) -> Items<'_, T, B, F> {
         Items::new(self)
+    }
+
+    /// Waits until a get would not block (an item is there, a putter
+    /// waits, or the queue is closed), taking nothing: for
+    /// [`wait_objects`](crate::wait_objects) (`&|| queue.readable()`)
+    /// and readiness loops. Another task may take the item first:
+    /// follow it with `get_nowait`, and wait again on `Empty`.
+    pub fn readable(&self) -> Readiness<'_, T, B, F> {
+        Readiness::new(self, Side::Read)
+    }
+
+    /// Waits until a put would not block (room, a waiting getter, or
+    /// closed), putting nothing; see [`readable`](Self::readable).
+    pub fn writable(&self) -> Readiness<'_, T, B, F> {
+        Readiness::new(self, Side::Write)
     }
 }
 

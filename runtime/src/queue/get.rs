@@ -44,10 +44,13 @@ impl<T, B: Buffer<T>, F: Flavor> BaseQueue<T, B, F> {
         if coop::poll_proceed(cx).is_pending() {
             return Poll::Pending;
         }
+        let mut passed = None;
         let got = self.step(|state| {
             let got = state.try_get();
             if let Err(GetError::Empty) = got {
-                *key = Some(state.push_getter(cx.waker()));
+                let (k, w) = state.push_getter(cx.waker());
+                *key = Some(k);
+                passed = w;
             }
             got
         });
@@ -58,6 +61,8 @@ impl<T, B: Buffer<T>, F: Flavor> BaseQueue<T, B, F> {
             }
             Err(GetError::Closed) => Poll::Ready(Err(Closed(()))),
             Err(GetError::Empty) => {
+                // A readiness watcher the new getter took a wake from.
+                wake(passed);
                 waiting_shared(WaitOn::QueueGet, F::THREAD_SAFE);
                 Poll::Pending
             }

@@ -91,6 +91,7 @@ mod error;
 mod get;
 mod join;
 mod put;
+mod readiness;
 mod state;
 pub mod threadsafe;
 
@@ -105,6 +106,7 @@ pub use error::{Closed, GetError, PutError, TaskDoneError};
 pub use get::{Get, Items};
 pub use join::Join;
 pub use put::{Put, PutTimeout};
+pub use readiness::Readiness;
 
 /// A FIFO queue (`queue.Queue`, `gevent.queue.Queue`): `Queue::new(maxsize)`,
 /// 0 for unbounded.

@@ -19,7 +19,7 @@ use super::state::wake;
 use crate::sched::coop;
 use crate::sync::flavor::{Flavor, Local};
 use crate::task::observe::{WaitOn, waiting_shared};
-use crate::time::{Sleep, sleep};
+use crate::time::{Sleep, poll_wait_timer};
 
 /// The future returned by [`BaseQueue::put`], resolving to `Result<(), Closed<T>>`.
 #[must_use = "futures do nothing unless awaited"]
@@ -77,17 +77,22 @@ impl<T, B: Buffer<T>, F: Flavor> Future for Put<'_, T, B, F> {
         }
         let item = this.item.take().expect("Put polled after completion");
         let key = &mut this.key;
+        let mut passed = None;
         let put = this.queue.step(|state| match state.try_put(item) {
             Ok(w) => Poll::Ready(Ok(w)),
             Err(PutError::Closed(item)) => Poll::Ready(Err(Closed(item))),
             Err(PutError::Full(item)) => {
-                *key = Some(state.push_putter(cx.waker(), item));
+                let (k, w) = state.push_putter(cx.waker(), item);
+                *key = Some(k);
+                passed = w;
                 Poll::Pending
             }
         });
         match put {
             Poll::Ready(put) => Poll::Ready(put.map(wake)),
             Poll::Pending => {
+                // A readiness watcher the new putter took a wake from.
+                wake(passed);
                 waiting_shared(WaitOn::QueuePut, F::THREAD_SAFE);
                 Poll::Pending
             }
@@ -116,12 +121,14 @@ impl<T, B: Buffer<T>, F: Flavor> fmt::Debug for Put<'_, T, B, F> {
 #[must_use = "futures do nothing unless awaited"]
 pub struct PutTimeout<'a, T, B: Buffer<T>, F: Flavor = Local> {
     put: Put<'a, T, B, F>,
-    sleep: Sleep,
+    timeout: Duration,
+    /// Armed at the first wait, under the current deadline (`time::deadline`).
+    timer: Option<Sleep>,
 }
 
 impl<'a, T, B: Buffer<T>, F: Flavor> PutTimeout<'a, T, B, F> {
     pub(super) fn new(put: Put<'a, T, B, F>, timeout: Duration) -> Self {
-        PutTimeout { put, sleep: sleep(timeout) }
+        PutTimeout { put, timeout, timer: None }
     }
 }
 
@@ -134,7 +141,7 @@ impl<T, B: Buffer<T>, F: Flavor> Future for PutTimeout<'_, T, B, F> {
         if let Poll::Ready(result) = Pin::new(&mut this.put).poll(cx) {
             return Poll::Ready(result.map_err(PutError::from));
         }
-        if Pin::new(&mut this.sleep).poll(cx).is_pending() {
+        if poll_wait_timer(cx, &mut this.timer, Some(this.timeout)).is_pending() {
             return Poll::Pending;
         }
         Poll::Ready(this.put.time_out())
@@ -143,6 +150,9 @@ impl<T, B: Buffer<T>, F: Flavor> Future for PutTimeout<'_, T, B, F> {
 
 impl<T, B: Buffer<T>, F: Flavor> fmt::Debug for PutTimeout<'_, T, B, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PutTimeout").field("put", &self.put).field("deadline", &self.sleep.deadline()).finish()
+        f.debug_struct("PutTimeout")
+            .field("put", &self.put)
+            .field("deadline", &self.timer.as_ref().map(Sleep::deadline))
+            .finish()
     }
 }

@@ -86,6 +86,9 @@ pub type Items<'a, T, B> = super::Items<'a, T, B, ThreadSafe>;
 /// The future returned by [`BaseQueue::join`](super::BaseQueue::join), resolving to `()`.
 pub type Join<'a, T, B> = super::Join<'a, T, B, ThreadSafe>;
 
+/// The future returned by [`BaseQueue::readable`] and [`BaseQueue::writable`].
+pub type Readiness<'a, T, B> = super::Readiness<'a, T, B, ThreadSafe>;
+
 /// Calls for plain OS threads.
 impl<T, B: Buffer<T>> super::BaseQueue<T, B, ThreadSafe> {
     /// Puts `item` from a plain OS thread, blocking while the queue is full.

@@ -22,6 +22,9 @@
 
 pub use super::async_result::{AsyncResult, AsyncResultGet, AsyncResultReady};
 pub use super::barrier::{Barrier, BarrierWait};
+pub use super::cancel::{
+    CancelToken, Cancelled, CancelledOwned, DropGuard, RunUntilCancelled, RunUntilCancelledOwned, TreeFlavor,
+};
 pub use super::condition::Condition;
 pub use super::event::{Event, EventWait};
 pub use super::flavor::{Flavor, Local, ThreadSafe};

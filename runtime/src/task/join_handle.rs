@@ -309,6 +309,65 @@ impl<T: 'static> Future for JoinHandle<T> {
     }
 }
 
+impl<T: 'static> JoinHandle<T> {
+    /// Ready once the task has finished, taking nothing: the
+    /// [`Waitable`](crate::Waitable) side of a handle.
+    pub(crate) fn finished(&self) -> DoneWatch<'_> {
+        DoneWatch { header: self.header(), key: None }
+    }
+}
+
+/// The future of [`JoinHandle::finished`]. It keeps an entry of its own in
+/// the task's done wakers, which it takes out when dropped, so a watch
+/// given up leaves nothing behind.
+pub(crate) struct DoneWatch<'a> {
+    header: &'a Header,
+    /// Its entry in the task's done wakers, while it waits.
+    key: Option<WakerKey>,
+}
+
+impl Future for DoneWatch<'_> {
+    type Output = ();
+
+    #[track_caller]
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let header = self.header;
+        let poll = poll_done(header, &mut self.key, cx);
+        if poll.is_pending() {
+            observe::waiting(WaitOn::Join { task: header.id });
+        }
+        poll
+    }
+}
+
+impl Drop for DoneWatch<'_> {
+    fn drop(&mut self) {
+        leave_done(self.header, &mut self.key);
+    }
+}
+
+/// Ready once the task has completed; otherwise `key` holds (or now
+/// holds) an entry in its done wakers. The one body of `DoneWatch` and
+/// `Finished`.
+fn poll_done(header: &Header, key: &mut Option<WakerKey>, cx: &mut Context<'_>) -> Poll<()> {
+    if header.state.has(COMPLETE) {
+        // The completion emptied the set, and the key with it.
+        *key = None;
+        return Poll::Ready(());
+    }
+    header.with_extras(|e| e.done_wakers.register(key, cx.waker()));
+    Poll::Pending
+}
+
+/// A watch on the task's completion given up: its entry leaves.
+fn leave_done(header: &Header, key: &mut Option<WakerKey>) {
+    if key.is_some() {
+        // Dropped after the borrow of the extras: a waker's drop may run code.
+        let waker = header.with_extras_if_any(|e| e.done_wakers.remove(key));
+        drop(waker);
+    }
+}
+
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
         // SAFETY: the handle owns a reference; !Send keeps us on the runtime thread.
@@ -461,23 +520,12 @@ impl Future for Finished {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = &mut *self;
-        let header = this.task.header();
-        if header.state.has(COMPLETE) {
-            // The completion emptied the set, and the key with it.
-            this.key = None;
-            return Poll::Ready(());
-        }
-        header.with_extras(|e| e.done_wakers.register(&mut this.key, cx.waker()));
-        Poll::Pending
+        poll_done(this.task.header(), &mut this.key, cx)
     }
 }
 
 impl Drop for Finished {
     fn drop(&mut self) {
-        if self.key.is_some() {
-            // After the borrow of the extras: a waker's drop may run code.
-            let waker = self.task.header().with_extras_if_any(|e| e.done_wakers.remove(&mut self.key));
-            drop(waker);
-        }
+        leave_done(self.task.header(), &mut self.key);
     }
 }
