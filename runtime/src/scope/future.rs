@@ -236,11 +236,11 @@ where
             "a sprout scope must be polled in the runtime where it started (its children live there)"
         );
         core.children.polled(executor.running_id());
-        if let Some(sleep) = &mut this.sleep {
-            if Pin::new(sleep).poll(cx).is_ready() {
-                this.sleep = None;
-                core.cancel(Cause::DeadlineExceeded);
-            }
+        if let Some(sleep) = &mut this.sleep
+            && Pin::new(sleep).poll(cx).is_ready()
+        {
+            this.sleep = None;
+            core.cancel(Cause::DeadlineExceeded);
         }
         let mut body_polled = false;
         for _ in 0..CHILDREN_PER_POLL {

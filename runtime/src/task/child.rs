@@ -81,7 +81,7 @@ pub(crate) struct Link {
 }
 
 // The link sits right after the header in every `ChildTask<F>`.
-const _: () = assert!(size_of::<Header>() % align_of::<Link>() == 0);
+const _: () = assert!(size_of::<Header>().is_multiple_of(align_of::<Link>()));
 
 /// The link of the child block whose header is `task`.
 ///
