@@ -1,7 +1,9 @@
 //! The sync and queue benchmark: sprout's runtime-local queues, semaphore,
-//! lock, event, broadcast, rwlock and notify against tokio::sync (on a
-//! current_thread runtime) and the smol family (async-channel, async-lock,
-//! async-broadcast and event-listener on smol's LocalExecutor), in one run.
+//! lock, event, broadcast, rwlock, notify, cancel token and `select!`
+//! against tokio::sync, tokio-util's `CancellationToken` and
+//! `tokio::select!` (on a current_thread runtime) and the smol family
+//! (async-channel, async-lock, async-broadcast, event-listener and
+//! `future::race` on smol's LocalExecutor), in one run.
 //!
 //! ```text
 //! taskset -c 0 cargo bench --bench sync              # all workloads, medians of 3
@@ -20,6 +22,7 @@ mod support;
 #[path = "sync/tokio_shaped.rs"]
 mod tokio_shaped;
 
+use std::cell::RefCell;
 use std::future::Future;
 use std::rc::Rc;
 use std::time::Instant;
@@ -70,6 +73,24 @@ fn main() {
             unit: "ns/round",
             goal: ">= 3x tokio Notify",
             run: tokio_shaped::notify_round_trip,
+        },
+        Workload {
+            name: "cancel_round_trip",
+            unit: "ns/round",
+            goal: "a fresh token, a cancelled() wait, a cancel that wakes it",
+            run: |peer| cancel(peer, false),
+        },
+        Workload {
+            name: "cancel_round_trip_threadsafe",
+            unit: "ns/round",
+            goal: "the same, sprout's thread-safe token",
+            run: |peer| cancel(peer, true),
+        },
+        Workload {
+            name: "select_two_ready",
+            unit: "ns/select",
+            goal: "unbiased select of two ready futures",
+            run: select,
         },
     ];
     support::main("sync", &workloads);
@@ -440,6 +461,155 @@ fn event(peer: Peer) -> Measure {
             a.await;
             b.await;
             per(start, hops)
+        }),
+    }
+}
+
+/// Cancel-token round trips: each round one task makes a fresh token,
+/// hands a clone to a canceller task and waits on `cancelled()`; the
+/// canceller (which yields while it has nothing to cancel) cancels it,
+/// waking the first. Per round: a token made and dropped, a wait
+/// registered, a cancel and its wake, a yield, two switches. Both are
+/// spawned tasks on every peer, so no executor's special treatment of its
+/// main future counts. tokio's peer is tokio-util's `CancellationToken` (on
+/// a `LocalSet`, so the hand-over cell is an `Rc` on every side); smol has
+/// no token, so its peer is the family's flag-and-`event_listener::Event`
+/// pattern. `threadsafe` runs sprout's thread-safe token instead of the
+/// runtime-local one.
+fn cancel(peer: Peer, threadsafe: bool) -> Measure {
+    match peer {
+        Peer::Sprout if threadsafe => sprout::run(cancel_rounds(
+            sprout::sync::threadsafe::CancelToken::new,
+            |t: &sprout::sync::threadsafe::CancelToken| t.cancel(),
+            |t| async move { t.cancelled().await },
+            |f| {
+                let task = sprout::spawn(f);
+                Box::pin(async move { task.await.unwrap() })
+            },
+            sprout::yield_now,
+        )),
+        Peer::Sprout => sprout::run(cancel_rounds(
+            sprout::CancelToken::new,
+            |t: &sprout::CancelToken| t.cancel(),
+            |t| async move { t.cancelled().await },
+            |f| {
+                let task = sprout::spawn(f);
+                Box::pin(async move { task.await.unwrap() })
+            },
+            sprout::yield_now,
+        )),
+        Peer::Tokio => {
+            let local = tokio::task::LocalSet::new();
+            tokio_rt().block_on(local.run_until(cancel_rounds(
+                tokio_util::sync::CancellationToken::new,
+                |t: &tokio_util::sync::CancellationToken| t.cancel(),
+                |t| async move { t.cancelled().await },
+                |f| {
+                    let task = tokio::task::spawn_local(f);
+                    Box::pin(async move { task.await.unwrap() })
+                },
+                tokio::task::yield_now,
+            )))
+        }
+        Peer::Smol => smol_run(|ex| {
+            cancel_rounds(
+                || Rc::new(FlagEvent::default()),
+                |t: &Rc<FlagEvent>| t.set(),
+                |t| async move { t.wait_and_clear().await },
+                |f| Box::pin(ex.spawn(f)),
+                smol::future::yield_now,
+            )
+        }),
+    }
+}
+
+/// A boxed task body, or the future of its output.
+type Boxed<'a> = std::pin::Pin<Box<dyn Future<Output = f64> + 'a>>;
+
+/// The body of [`cancel`], over one peer's token, spawn (which starts the
+/// task at once and returns the future of its output) and yield.
+async fn cancel_rounds<'a, T, W, Y>(
+    new: impl Fn() -> T + 'static,
+    cancel: impl Fn(&T) + 'static,
+    wait: impl Fn(T) -> W + 'static,
+    spawn: impl Fn(Boxed<'static>) -> Boxed<'a>,
+    yield_now: impl Fn() -> Y + 'static,
+) -> Measure
+where
+    T: Clone + 'static,
+    W: Future<Output = ()>,
+    Y: Future<Output = ()>,
+{
+    let slot: Rc<RefCell<Option<T>>> = Rc::default();
+    let canceller = spawn(Box::pin({
+        let slot = slot.clone();
+        async move {
+            for _ in 0..ROUNDS {
+                loop {
+                    let token = slot.borrow_mut().take();
+                    match token {
+                        Some(token) => break cancel(&token),
+                        None => yield_now().await,
+                    }
+                }
+            }
+            0.0
+        }
+    }));
+    let waiter = spawn(Box::pin(async move {
+        let start = Instant::now();
+        for _ in 0..ROUNDS {
+            let token = new();
+            *slot.borrow_mut() = Some(token.clone());
+            wait(token).await;
+        }
+        start.elapsed().as_nanos() as f64 / ROUNDS as f64
+    }));
+    let per_round = waiter.await;
+    canceller.await;
+    Measure::Value(per_round)
+}
+
+/// An unbiased select of two futures that are ready at once, `OPS`
+/// times: what the macro and its pseudo-random start cost. tokio's peer is
+/// `tokio::select!` (unbiased by default), smol's `future::race` (which
+/// picks at random too).
+fn select(peer: Peer) -> Measure {
+    use std::future::ready;
+    use std::hint::black_box;
+    match peer {
+        Peer::Sprout => sprout::run(async {
+            let start = Instant::now();
+            let mut sum = 0usize;
+            for i in 0..OPS {
+                sum += sprout::select! {
+                    a = ready(black_box(i)) => a,
+                    b = ready(black_box(i ^ 1)) => b,
+                };
+            }
+            black_box(sum);
+            per(start, OPS)
+        }),
+        Peer::Tokio => tokio_rt().block_on(async {
+            let start = Instant::now();
+            let mut sum = 0usize;
+            for i in 0..OPS {
+                sum += tokio::select! {
+                    a = ready(black_box(i)) => a,
+                    b = ready(black_box(i ^ 1)) => b,
+                };
+            }
+            black_box(sum);
+            per(start, OPS)
+        }),
+        Peer::Smol => smol_run(|_| async {
+            let start = Instant::now();
+            let mut sum = 0usize;
+            for i in 0..OPS {
+                sum += smol::future::race(ready(black_box(i)), ready(black_box(i ^ 1))).await;
+            }
+            black_box(sum);
+            per(start, OPS)
         }),
     }
 }

@@ -43,7 +43,10 @@
 //! | tasks that end with their block (and borrow from it) | trio's nursery, `asyncio.TaskGroup` | [`scope()`] |
 //! | a set of tasks, results as they finish | `Group`, tokio's `JoinSet` | [`pool::Group::collecting`] |
 //! | sleep, switch | `gevent.sleep(d)`, `sleep(0)` | [`sleep`], [`yield_now`] |
-//! | time limits | `gevent.Timeout` | [`timeout`] |
+//! | time limits | `gevent.Timeout` | [`timeout`]; for everything beneath: [`deadline`], [`deadline_after`] |
+//! | asking work to stop | — (Go's `context`, tokio-util's `CancellationToken`) | [`CancelToken`] |
+//! | the first of several futures | — (tokio's `select!`) | [`select!`] |
+//! | wait on objects | `gevent.wait(objects)`, `iwait(objects)` | [`wait_any`], [`wait_objects`], [`iwait_objects`] |
 //! | events and locks | `gevent.event`, `threading` | [`sync`] |
 //! | read-write locks, once cells, notify, broadcast and watch channels | tokio's `sync` | [`sync::RwLock`], [`sync::OnceCell`], [`sync::Notify`], [`sync::broadcast`], [`sync::watch`] |
 //! | queues and channels | `queue`, `gevent.queue` | [`queue`] |
@@ -75,11 +78,14 @@
 //!   [`current`], [`Handle`], [`spawn_blocking`]; [`task`] for task-locals
 //!   and graceful kills; [`Runtime`] and [`Builder`] for the settings.
 //! - [`scope()`] and [`mod@scope`]: structured concurrency, child tasks that
-//!   end with their block and may borrow from it (docs/structured.md).
+//!   end with their block and may borrow from it (docs/structured.md);
+//!   around them [`CancelToken`], [`deadline`] and [`current_deadline`],
+//!   [`select!`], and [`wait_any`], [`wait_objects`], [`iwait_objects`]
+//!   over anything [`Waitable`].
 //! - [`time`]: the clock, deadlines, virtual time ([`time::pause`]).
 //! - [`sync`]: `Event`, `AsyncResult`, `Lock`, `RLock`, `Semaphore`,
 //!   `BoundedSemaphore`, `Condition`, `Barrier`; `RwLock`, `OnceCell`,
-//!   `Lazy`, `Notify`; the `broadcast` and `watch` channels.
+//!   `Lazy`, `Notify`, `CancelToken`; the `broadcast` and `watch` channels.
 //! - [`queue`]: `Queue` (joinable), `LifoQueue`, `PriorityQueue`, `Channel`.
 //! - [`pool`]: `Group` and `Pool` of green tasks; [`blocking`]: the
 //!   `ThreadPool` and the blocking pool under [`spawn_blocking`]; [`fs`]:
@@ -160,6 +166,68 @@ pub use sprout_macros::test;
 /// }
 /// ```
 pub use sprout_macros::main;
+
+/// Waits on several futures at once, runs the branch of the first to
+/// complete, and drops the others: tokio's `select!`, with sprout's rules.
+///
+/// ```text
+/// select! {
+///     biased;                                   // optional: poll the branches in order
+///     <pattern> = <future> [, if <guard>] => <handler>,
+///     ...
+///     else => <handler>,                        // optional: when every branch is disabled
+/// }
+/// ```
+///
+/// - **Futures by value**: each branch takes any future (an `async`
+///   block, `queue.get()`, `sleep(d)`, a `JoinHandle`), evaluated once, in
+///   order, and pinned inside the macro: no `pin!`, no `fuse()`, no
+///   `FusedFuture` bound.
+/// - **Unbiased**: each poll starts at a pseudo-random branch, so a branch
+///   that is always ready cannot starve the others. The pick comes from
+///   the runtime's generator: under `Builder::seed` (or
+///   `#[sprout::test(seed = N)]`) the same seed makes the same picks, and a
+///   seeded schedule replays. `biased;` polls the branches in the order
+///   written instead (and costs no pick).
+/// - **Patterns**: when a future completes with a value its pattern does
+///   not match, the branch is disabled and the wait goes on.
+///   `, if <guard>` disables a branch before anything is polled (the
+///   guards run first, then the futures are made). When every branch is
+///   disabled, the `else` handler runs; without one, `select!` panics.
+/// - **Cancellation: the losers are dropped**, before the winning handler
+///   runs, so the handler may use what they borrowed. A loser that was
+///   waiting on a sprout primitive leaves its line as any dropped wait
+///   does: a queue item it was handed goes to the next getter, a lock to
+///   the next waiter (`sync` module docs, "Fairness and cancellation").
+///   Work a loser had done is lost with it, as with any dropped future:
+///   select on waits, not on half-done transactions.
+/// - Handlers run outside the wait: `.await`, `?`, `return`, `break` and
+///   `continue` in them act on the enclosing function or loop. The value
+///   of `select!` is the handler's value.
+///
+/// ```
+/// use std::time::Duration;
+/// use sprout::queue::Queue;
+///
+/// sprout::run(async {
+///     let jobs: Queue<u32> = Queue::new(0);
+///     let stop = sprout::CancelToken::new();
+///     jobs.put_nowait(7).unwrap();
+///     let mut done = Vec::new();
+///     loop {
+///         sprout::select! {
+///             Ok(job) = jobs.get() => done.push(job),
+///             _ = stop.cancelled() => break,
+///             _ = sprout::sleep(Duration::from_millis(5)) => stop.cancel(), // idle: stop
+///         }
+///     }
+///     assert_eq!(done, [7]);
+/// });
+/// ```
+///
+/// `tokio::select!` code ports as is (`biased;`, guards, `else`); for
+/// `futures::select!`, drop the `.fuse()` calls and the `pin_mut!`s.
+pub use sprout_macros::select;
 
 /// Networking: `std::net`, only async (sprout-net).
 ///

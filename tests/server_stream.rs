@@ -463,3 +463,84 @@ fn a_handler_can_stop_its_own_server_gracefully() {
         serving.await.unwrap();
     }));
 }
+
+/// Issue 20: a long-lived handler learns that a graceful stop began
+/// (`server::stopping()`) and finishes by itself, so nothing is killed; a
+/// plain `stop` leaves the token alone; outside a handler there is none.
+#[test]
+fn a_long_poll_handler_finishes_when_a_graceful_stop_begins() {
+    use sprout::net::server;
+    sprout::run(within(async {
+        assert!(server::stopping().is_none(), "no server outside a handler");
+        let spawned_sees = Rc::new(Cell::new(None));
+        let server = StreamServer::bind("127.0.0.1:0", {
+            let spawned_sees = spawned_sees.clone();
+            move |stream: TcpStream, _| {
+                let spawned_sees = spawned_sees.clone();
+                async move {
+                    let stop = server::stopping().expect("inside a handler");
+                    // A task the handler spawns is not the handler.
+                    let task = sprout::spawn(async { server::stopping().is_some() });
+                    spawned_sees.set(Some(task.await.unwrap()));
+                    let reply: &[u8] = match stop.run_until_cancelled(sprout::sleep(Duration::from_secs(3600))).await {
+                        Some(()) => b"late",
+                        None => b"stop",
+                    };
+                    stream.write_all(reply).await
+                }
+            }
+        })
+        .await
+        .unwrap();
+        let addr = server.local_addr().unwrap();
+        let handle = server.start();
+        let token = handle.stopping();
+        let client = TcpStream::connect(addr).await.unwrap();
+        while handle.connections() == 0 || spawned_sees.get().is_none() {
+            sprout::yield_now().await;
+        }
+        assert_eq!(spawned_sees.get(), Some(false));
+        handle.stop(); // a plain stop: connections go on, no signal
+        sprout::yield_now().await;
+        assert!(!token.is_cancelled());
+        assert_eq!(handle.stop_graceful(Duration::from_secs(3600)).await, 0, "it finished by itself");
+        assert!(token.is_cancelled());
+        let mut buf = [0; 4];
+        client.read_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"stop");
+    }));
+}
+
+/// A lease counts as a connection until dropped: a graceful stop waits
+/// for it, and at the deadline ends it (the holder's I/O should fail).
+#[test]
+fn a_graceful_stop_waits_for_leases_and_ends_them_at_its_deadline() {
+    sprout::run(within(async {
+        let server = StreamServer::bind("127.0.0.1:0", |_: TcpStream, _| async {}).await.unwrap();
+        let handle = server.start();
+        let lease = handle.lease();
+        assert_eq!(handle.connections(), 1);
+        // Dropped in time: the stop waits for it, kills nothing.
+        let holder = sprout::spawn(async move {
+            sprout::sleep(Duration::from_millis(5)).await;
+            drop(lease);
+        });
+        assert_eq!(handle.stop_graceful(Duration::from_secs(3600)).await, 0);
+        holder.await.unwrap();
+        assert_eq!(handle.connections(), 0);
+
+        // Held past the deadline: ended, counted as killed, its holder woken.
+        let server = StreamServer::bind("127.0.0.1:0", |_: TcpStream, _| async {}).await.unwrap();
+        let handle = server.start();
+        let lease = handle.lease();
+        let holder = sprout::spawn(async move {
+            std::future::poll_fn(|cx| lease.poll_ended(cx)).await;
+            assert!(lease.is_ended());
+        });
+        let start = std::time::Instant::now();
+        assert_eq!(handle.stop_graceful(Duration::from_millis(20)).await, 1);
+        assert!(start.elapsed() >= Duration::from_millis(20));
+        holder.await.unwrap();
+        assert_eq!(handle.connections(), 0);
+    }));
+}

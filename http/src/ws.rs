@@ -61,7 +61,74 @@ use futures_io::{AsyncRead, AsyncWrite};
 use sprout_net::TcpStream;
 
 /// A WebSocket reached through [`upgrade`]: over the HTTP server's connection.
-pub type UpgradedSocket = WebSocketStream<crate::rt::Io<hyper::upgrade::Upgraded>>;
+pub type UpgradedSocket = WebSocketStream<UpgradedIo>;
+
+/// The stream under an [`UpgradedSocket`]: the HTTP connection, handed
+/// over by hyper, holding a [`Lease`](sprout_net::server::Lease) on the
+/// server that accepted it, so that the server counts the WebSocket as a
+/// connection and a graceful stop waits for it. Once the stop's deadline
+/// ends the lease, reads and writes fail with `ConnectionAborted`, and the
+/// task talking on the socket sees an error and finishes.
+pub struct UpgradedIo {
+    io: crate::rt::Io<hyper::upgrade::Upgraded>,
+    /// `None` when the upgrade happened outside a server's handler.
+    lease: Option<sprout_net::server::Lease>,
+}
+
+impl UpgradedIo {
+    /// `Err(ConnectionAborted)` once the server's graceful stop has ended the lease.
+    fn check(&self, cx: &mut Context<'_>) -> io::Result<()> {
+        match &self.lease {
+            Some(lease) if lease.poll_ended(cx).is_ready() => Err(io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "the server's graceful stop reached its deadline: the WebSocket is closed",
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl AsyncRead for UpgradedIo {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        this.check(cx)?;
+        Pin::new(&mut this.io).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for UpgradedIo {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        this.check(cx)?;
+        Pin::new(&mut this.io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        this.check(cx)?;
+        Pin::new(&mut this.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        this.check(cx)?;
+        Pin::new(&mut this.io).poll_flush(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_close(cx)
+    }
+}
+
+impl std::fmt::Debug for UpgradedIo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpgradedIo").field("lease", &self.lease).finish()
+    }
+}
 
 /// Whether `req` asks to become a WebSocket (`Upgrade: websocket`).
 pub fn is_upgrade_request<B>(req: &hyper::Request<B>) -> bool {
@@ -108,8 +175,39 @@ pub fn is_upgrade_request<B>(req: &hyper::Request<B>) -> bool {
 /// });
 /// ```
 ///
-/// The WebSocket lives in the task you spawn, outside the server's count
-/// of connections: a graceful stop does not wait for it.
+/// The WebSocket lives in the task you spawn, but it still counts as one
+/// of the server's connections ([`UpgradedIo`]): a graceful stop waits for
+/// it, and at the stop's deadline its reads and writes fail. To close it
+/// cleanly when the stop begins, take the server's
+/// [`stopping`](sprout_net::server::stopping) token in the handler and
+/// watch it in the task:
+///
+/// ```
+/// use futures_util::{SinkExt, StreamExt};
+/// use sprout_http::ws::{self, Message};
+/// use sprout_http::{Body, Incoming, Request, Response};
+///
+/// async fn app(mut req: Request<Incoming>) -> Response<Body> {
+///     let Ok((response, socket)) = ws::upgrade(&mut req) else {
+///         return Response::builder().status(400).body(Body::empty()).unwrap();
+///     };
+///     let stop = sprout_net::server::stopping().expect("inside a handler");
+///     sprout_runtime::spawn(async move {
+///         let mut socket = socket.await?;
+///         loop {
+///             match stop.run_until_cancelled(socket.next()).await {
+///                 Some(Some(msg)) => socket.send(msg?).await?, // echo
+///                 Some(None) => return Ok(()),                 // the client left
+///                 None => break,                               // the server is stopping
+///             }
+///         }
+///         socket.close(None).await // a Close frame, then the end
+///     });
+///     response
+/// }
+/// # let _ = app;
+/// # fn main() {}
+/// ```
 ///
 /// # Errors
 /// A request that is not a valid WebSocket handshake (not a GET, no
@@ -175,9 +273,11 @@ pub fn upgrade_with_config<B>(
         .body(crate::Body::empty())
         .map_err(|e| Error::Io(io::Error::other(e)))?;
     let on_upgrade = hyper::upgrade::on(req);
+    // Taken now, in the handler: from here the server counts the socket.
+    let lease = sprout_net::server::current().map(|server| server.lease());
     let socket = async move {
         let upgraded = on_upgrade.await.map_err(|e| Error::Io(io::Error::other(e)))?;
-        let io = crate::rt::Io::new(upgraded);
+        let io = UpgradedIo { io: crate::rt::Io::new(upgraded), lease };
         Ok(WebSocketStream::from_raw_socket(io, tungstenite::protocol::Role::Server, Some(config.inner)).await)
     };
     Ok((response, socket))

@@ -482,3 +482,38 @@ fn a_response_left_unread_at_runtime_end_is_dropped_quietly() {
     });
     drop(kept.take()); // after the runtime: nothing to drain on
 }
+
+/// Issue 20: a `sprout::deadline` around a request bounds it like the
+/// client's own timeout, with the same error, head and body alike; the
+/// earlier of the two wins.
+#[test]
+fn a_deadline_bounds_a_request_like_its_timeout() {
+    use sprout_runtime::time::{self, deadline_after};
+    support::run_paused(async {
+        let (url, handle) = trickling_server(None).await;
+        let start = time::now();
+        // No timeout of its own: the deadline cuts the stalled body.
+        let client = Client::new();
+        let err = deadline_after(Duration::from_secs(3), async { client.get(&url).await?.text().await })
+            .await
+            .expect("the client's own error, not the deadline's backstop")
+            .unwrap_err();
+        assert!(err.is_timeout(), "{err}");
+        let waited = time::now() - start;
+        assert!((Duration::from_secs(3)..Duration::from_millis(3010)).contains(&waited), "{waited:?} (virtual)");
+        // A response taken outside the deadline, its body read under one.
+        let resp = client.get(&url).await.unwrap();
+        let err = deadline_after(Duration::from_secs(1), resp.text()).await.unwrap().unwrap_err();
+        assert!(err.is_timeout(), "{err}");
+        // A client timeout earlier than the deadline still wins.
+        let client = Client::builder().timeout(Duration::from_secs(1)).build();
+        let start = time::now();
+        let err = deadline_after(Duration::from_secs(60), async { client.get(&url).await?.text().await })
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert!(err.is_timeout(), "{err}");
+        assert!(time::now() - start < Duration::from_secs(2));
+        handle.stop();
+    });
+}

@@ -437,3 +437,47 @@ fn a_body_that_panics_mid_way_closes_the_connection_and_is_reported() {
         handle.stop();
     });
 }
+
+/// Issue 20: a long-poll handler learns that a graceful stop began
+/// (`sprout_net::server::stopping()`) and answers at once, so the stop
+/// kills nothing; over HTTP/1.1 and HTTP/2 (whose streams run in tasks of
+/// their own, outside the connection task).
+#[test]
+fn a_long_poll_answers_early_when_a_graceful_stop_begins() {
+    use http_body_util::{BodyExt, Empty};
+    use sprout_http::rt::{Exec, Io};
+    use sprout_runtime::time;
+    for http2 in [false, true] {
+        run_paused(async move {
+            let server = Server::bind("127.0.0.1:0", |_req| async {
+                let stop = sprout_net::server::stopping().expect("inside a handler");
+                match stop.run_until_cancelled(sprout_runtime::sleep(Duration::from_secs(3600))).await {
+                    Some(()) => hyper::Response::new(Body::from("news")),
+                    None => hyper::Response::new(Body::from("try again")),
+                }
+            })
+            .await
+            .unwrap();
+            let addr = server.local_addr().unwrap();
+            let handle = server.start();
+            let poll = sprout_runtime::spawn(async move {
+                if !http2 {
+                    return Client::new().get(&format!("http://{addr}/poll")).await.unwrap().text().await.unwrap();
+                }
+                let stream = TcpStream::connect(addr).await.unwrap();
+                let (mut send, conn) = hyper::client::conn::http2::handshake(Exec, Io::new(stream)).await.unwrap();
+                sprout_runtime::spawn(conn);
+                let req =
+                    hyper::Request::get(format!("http://{addr}/poll")).body(Empty::<bytes::Bytes>::new()).unwrap();
+                let body = send.send_request(req).await.unwrap().into_body().collect().await.unwrap().to_bytes();
+                String::from_utf8(body.to_vec()).unwrap()
+            });
+            sprout_runtime::sleep(Duration::from_secs(10)).await; // the poll is waiting
+            assert_eq!(handle.connections(), 1);
+            let start = time::now();
+            assert_eq!(handle.stop_graceful(Duration::from_secs(60)).await, 0, "nothing killed (http2: {http2})");
+            assert_eq!(poll.await.unwrap(), "try again");
+            assert!(time::now() - start < Duration::from_secs(60));
+        });
+    }
+}

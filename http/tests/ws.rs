@@ -5,6 +5,7 @@ mod support;
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::time::Duration;
 
 use futures_util::StreamExt;
 use slab::Slab;
@@ -418,4 +419,97 @@ mod handshake_headers {
     fn token_in_junk(junk: &[u8], token: &str) -> bool {
         std::str::from_utf8(junk).is_ok_and(|s| s.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
     }
+}
+
+/// The server of the graceful-stop tests: WebSockets that echo until the
+/// server's stop begins, then say "bye", wait for one more message (the
+/// client's goodbye) and send a Close frame (`polite`); or that ignore the
+/// stop and echo on (not `polite`).
+async fn stoppable_ws_server(polite: bool) -> (std::net::SocketAddr, sprout_net::ServerHandle) {
+    use sprout_http::{Body, Incoming, Request, Response, Server};
+    let server = Server::bind("127.0.0.1:0", move |mut req: Request<Incoming>| async move {
+        let Ok((response, socket)) = ws::upgrade(&mut req) else {
+            return Response::builder().status(400).body(Body::empty()).unwrap();
+        };
+        let stop = sprout_net::server::stopping().expect("inside a handler");
+        sprout_runtime::spawn(async move {
+            let mut socket = socket.await?;
+            loop {
+                let next =
+                    if polite { stop.run_until_cancelled(socket.next()).await } else { Some(socket.next().await) };
+                match next {
+                    Some(Some(msg)) => futures_util::SinkExt::send(&mut socket, msg?).await?,
+                    Some(None) => return Ok(()),
+                    None => break,
+                }
+            }
+            futures_util::SinkExt::send(&mut socket, Message::text("bye")).await?;
+            let _goodbye = socket.next().await;
+            let away = ws::tungstenite::protocol::CloseFrame {
+                code: ws::tungstenite::protocol::frame::coding::CloseCode::Away,
+                reason: "server stopping".into(),
+            };
+            socket.close(Some(away)).await
+        });
+        response
+    })
+    .await
+    .unwrap();
+    let addr = server.local_addr().unwrap();
+    (addr, server.start())
+}
+
+/// Issue 20: a graceful stop waits for a WebSocket opened with `upgrade`
+/// (it counts as a connection after hyper let go of it), and the socket's
+/// task, told by the stopping token, sends a Close frame.
+#[test]
+fn a_graceful_stop_waits_for_an_upgraded_websocket_which_gets_a_close_frame() {
+    run(async {
+        let (addr, handle) = stoppable_ws_server(true).await;
+        let (mut socket, _) = ws::connect(format!("ws://{addr}/ws")).await.unwrap();
+        futures_util::SinkExt::send(&mut socket, Message::text("hi")).await.unwrap();
+        assert_eq!(socket.next().await.unwrap().unwrap().into_text().unwrap(), "hi");
+        assert_eq!(handle.connections(), 1, "the WebSocket counts, though its HTTP connection task has ended");
+        let stop = sprout_runtime::spawn({
+            let handle = handle.clone();
+            async move { handle.stop_graceful(Duration::from_secs(3600)).await }
+        });
+        assert_eq!(socket.next().await.unwrap().unwrap().into_text().unwrap(), "bye");
+        for _ in 0..10 {
+            sprout_runtime::yield_now().await;
+        }
+        assert!(!stop.is_finished(), "the stop waits for the WebSocket");
+        futures_util::SinkExt::send(&mut socket, Message::text("goodbye")).await.unwrap();
+        match socket.next().await.unwrap().unwrap() {
+            Message::Close(Some(frame)) => {
+                assert_eq!(frame.code, ws::tungstenite::protocol::frame::coding::CloseCode::Away);
+                assert_eq!(frame.reason, "server stopping");
+            }
+            other => panic!("expected a Close frame, got {other:?}"),
+        }
+        assert_eq!(stop.await.unwrap(), 0, "nothing killed");
+        assert_eq!(handle.connections(), 0);
+    });
+}
+
+/// A WebSocket whose task ignores the stop is cut at the stop's deadline:
+/// its reads and writes fail, its task ends, the client sees the
+/// connection close.
+#[test]
+fn a_websocket_that_ignores_the_stop_is_cut_at_its_deadline() {
+    run(async {
+        let (addr, handle) = stoppable_ws_server(false).await;
+        let (mut socket, _) = ws::connect(format!("ws://{addr}/ws")).await.unwrap();
+        futures_util::SinkExt::send(&mut socket, Message::text("hi")).await.unwrap();
+        assert_eq!(socket.next().await.unwrap().unwrap().into_text().unwrap(), "hi");
+        let start = std::time::Instant::now();
+        assert_eq!(handle.stop_graceful(Duration::from_millis(20)).await, 1, "the socket was cut");
+        assert!(start.elapsed() >= Duration::from_millis(20));
+        // The server's side of the socket is gone: the client reads the end.
+        let end = sprout_runtime::timeout(Duration::from_secs(10), socket.next()).await.expect("the socket closed");
+        assert!(matches!(end, None | Some(Err(_))), "{end:?}");
+        while handle.connections() > 0 {
+            sprout_runtime::yield_now().await;
+        }
+    });
 }

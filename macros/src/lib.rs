@@ -1,6 +1,7 @@
-//! sprout's attributes, re-exported by the `sprout` facade: `#[sprout::test]`
+//! sprout's macros, re-exported by the `sprout` facade: `#[sprout::test]`
 //! runs an `async fn` test on a fresh runtime, optionally with virtual time
-//! or a seeded schedule; `#[sprout::main]` runs an `async fn main`.
+//! or a seeded schedule; `#[sprout::main]` runs an `async fn main`;
+//! `sprout::select!` waits on several futures at once.
 //!
 //! Use them through the facade (`#[sprout::test]`): the expansion names
 //! `::sprout::testing` and `::sprout::Runtime`. Without macros, the same is
@@ -8,7 +9,8 @@
 //!
 //! - `args.rs`: the attribute's options, parsed and checked, with the
 //!   error messages users see;
-//! - `expand.rs`: the function it becomes.
+//! - `expand.rs`: the function it becomes;
+//! - `select.rs`: `sprout::select!`, waiting on several futures.
 
 #![warn(missing_docs)]
 
@@ -16,6 +18,7 @@ use proc_macro::TokenStream;
 
 mod args;
 mod expand;
+mod select;
 
 /// Runs an `async fn` test on a fresh sprout runtime.
 ///
@@ -51,4 +54,19 @@ pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::main(attr.into(), item.into()).unwrap_or_else(syn::Error::into_compile_error).into()
+}
+
+/// Waits on several futures at once and runs the branch of the first to
+/// complete; the others are dropped. Documented, with examples, where the
+/// `sprout` facade re-exports it (`sprout::select!`).
+///
+/// ```ignore
+/// sprout::select! {
+///     Some(item) = queue.get() => handle(item),
+///     _ = sprout::sleep(Duration::from_secs(1)) => idle(),
+/// }
+/// ```
+#[proc_macro]
+pub fn select(input: TokenStream) -> TokenStream {
+    select::select(input.into()).unwrap_or_else(syn::Error::into_compile_error).into()
 }

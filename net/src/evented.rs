@@ -29,8 +29,11 @@
 //!
 //! Timeouts mirror std's `set_read_timeout` / `set_write_timeout`: an
 //! operation that waits longer than the timeout fails with
-//! `io::ErrorKind::TimedOut`. The timer is armed only when the operation
-//! first has to wait, so a ready socket never touches the timing wheel.
+//! `io::ErrorKind::TimedOut`. Under a `sprout::deadline`, an operation
+//! fails the same way at the deadline if that comes first, with or
+//! without a timeout of its own. The timer is armed only when the
+//! operation first has to wait, so a ready socket never touches the timing
+//! wheel, nor reads the current deadline.
 
 use std::cell::Cell;
 use std::future::Future;
@@ -41,7 +44,7 @@ use std::time::Duration;
 
 use mio::event::Source;
 use sprout_runtime::io::{Direction, IoSource, WaitMark};
-use sprout_runtime::time::{Sleep, sleep};
+use sprout_runtime::time::{Sleep, current_deadline, poll_wait_timer};
 
 use crate::lent::{LENT_BUFFER_SIZE, Lent};
 
@@ -149,8 +152,8 @@ impl<S: Source> Evented<S> {
     ) -> Poll<io::Result<R>> {
         let poll = self.poll_op(cx, dir, drain, op, moved);
         *mark = WaitMark::after(&poll, cx);
-        // The common case, no timeout and no timer: nothing more to do.
-        if timer.is_none() && (poll.is_ready() || self.timeout(dir).is_none()) {
+        // The common case, no timer and ready: nothing more to do.
+        if timer.is_none() && poll.is_ready() {
             return poll;
         }
         with_timeout(cx, poll, self.timeout(dir), timer)
@@ -174,16 +177,16 @@ impl<S: Source> Evented<S> {
         op: impl FnOnce(&S) -> io::Result<R>,
         moved: impl Fn(&R) -> usize,
     ) -> Poll<io::Result<R>> {
-        let Some(timeout) = self.timeout(dir) else {
-            return self.poll_op(cx, dir, drain, op, moved);
-        };
         let slot = match dir {
             Direction::Read => &self.read_timer,
             Direction::Write => &self.write_timer,
         };
         let mut timer = slot.take();
         let poll = self.poll_op(cx, dir, drain, op, moved);
-        let poll = with_timeout(cx, poll, Some(timeout), &mut timer);
+        if timer.is_none() && poll.is_ready() {
+            return poll;
+        }
+        let poll = with_timeout(cx, poll, self.timeout(dir), &mut timer);
         slot.set(timer);
         poll
     }
@@ -234,7 +237,9 @@ impl<S: Source> Drop for Unwait<'_, S> {
     }
 }
 
-/// Applies an optional timeout to an operation's poll result.
+/// Applies an optional timeout, and the current deadline
+/// (`sprout::deadline`), to an operation's poll result: the timer is armed
+/// at the first `Pending`, at the earlier of the two.
 #[inline]
 pub(crate) fn with_timeout<R>(
     cx: &mut Context<'_>,
@@ -247,17 +252,16 @@ pub(crate) fn with_timeout<R>(
             *timer = None;
             Poll::Ready(result)
         }
-        Poll::Pending => {
-            let Some(timeout) = timeout else { return Poll::Pending };
-            let sleep = timer.get_or_insert_with(|| sleep(timeout));
-            match Pin::new(sleep).poll(cx) {
-                Poll::Ready(()) => {
-                    *timer = None;
-                    Poll::Ready(Err(timed_out()))
-                }
-                Poll::Pending => Poll::Pending,
+        // The common wait: no timer, no timeout, no deadline: one
+        // thread-local read, and nothing called.
+        Poll::Pending if timer.is_none() && timeout.is_none() && current_deadline().is_none() => Poll::Pending,
+        Poll::Pending => match poll_wait_timer(cx, timer, timeout) {
+            Poll::Ready(()) => {
+                *timer = None;
+                Poll::Ready(Err(timed_out()))
             }
-        }
+            Poll::Pending => Poll::Pending,
+        },
     }
 }
 

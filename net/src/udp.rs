@@ -108,6 +108,21 @@ impl UdpSocket {
         self.inner.op(Direction::Read, Drain::Never, |s| s.peek(buf), |&n| n).await
     }
 
+    /// Waits until a datagram can be received (or the socket is in error),
+    /// under the read timeout, without receiving it: for readiness loops
+    /// and [`sprout::wait_objects`](sprout_runtime::wait_objects)
+    /// (`&|| socket.readable()`). Make the call itself with `recv`, which
+    /// waits again if another task took the datagram.
+    pub async fn readable(&self) -> io::Result<()> {
+        self.inner.ready(Direction::Read).await
+    }
+
+    /// Waits until a datagram can be sent, under the write timeout; see
+    /// [`readable`](Self::readable).
+    pub async fn writable(&self) -> io::Result<()> {
+        self.inner.ready(Direction::Write).await
+    }
+
     /// The address this socket is bound to.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.get_ref().local_addr()

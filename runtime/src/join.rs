@@ -19,7 +19,7 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use crate::context;
 use crate::task::observe::{WaitOn, waiting};
 use crate::task::{JoinError, JoinHandle};
-use crate::time::{Sleep, sleep};
+use crate::time::{Sleep, poll_wait_timer};
 
 /// Waits for every task and returns their results in input order, like
 /// `gevent.joinall`.
@@ -94,7 +94,7 @@ impl<T: 'static> JoinAll<T> {
                 Slot::Taken => {}
             }
         }
-        JoinSome { pending, finished, deadline: None, count: None, fail_fast: false, failed: false }
+        JoinSome { pending, finished, timeout: None, timer: None, count: None, fail_fast: false, failed: false }
     }
 }
 
@@ -154,7 +154,9 @@ impl<T> Joined<T> {
 pub struct JoinSome<T> {
     pending: FuturesUnordered<Indexed<T>>,
     finished: Vec<(usize, Result<T, JoinError>)>,
-    deadline: Option<Sleep>,
+    /// `None`: no time-out of its own (a current deadline still bounds it).
+    timeout: Option<Duration>,
+    timer: Option<Sleep>,
     count: Option<usize>,
     fail_fast: bool,
     failed: bool,
@@ -166,7 +168,8 @@ impl<T> Unpin for JoinSome<T> {}
 impl<T: 'static> JoinSome<T> {
     /// See [`JoinAll::timeout`].
     pub fn timeout(mut self, timeout: Duration) -> JoinSome<T> {
-        self.deadline = Some(sleep(timeout));
+        self.timeout = Some(timeout);
+        self.timer = None;
         self
     }
 
@@ -220,8 +223,8 @@ impl<T: 'static> Future for JoinSome<T> {
                 }
                 Poll::Ready(None) => break,
                 Poll::Pending => {
-                    let timed_out = this.deadline.as_mut().is_some_and(|d| Pin::new(d).poll(cx).is_ready());
-                    if !timed_out {
+                    // The time-out, or a current deadline (`time::deadline`).
+                    if poll_wait_timer(cx, &mut this.timer, this.timeout).is_pending() {
                         return Poll::Pending;
                     }
                     break;

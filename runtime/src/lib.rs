@@ -6,10 +6,14 @@
 //!
 //! - [`run`], [`Runtime`], [`Builder`]: start a runtime on this thread.
 //! - [`spawn`], [`spawn_later`], [`JoinHandle`], [`task`]: green tasks.
-//! - [`joinall`], [`iwait`], [`killall`], [`wait`]: wait for many tasks.
+//! - [`joinall`], [`iwait`], [`killall`], [`wait`]: wait for many tasks;
+//!   [`wait_any`], [`wait_objects`], [`iwait_objects`]: for anything
+//!   [`Waitable`] (tasks, events, results, tokens, queue and socket readiness).
 //! - [`scope()`], [`mod@scope`]: structured concurrency: child tasks that end with their
 //!   block and may borrow from it.
-//! - [`sleep`], [`timeout`], [`interval`], [`yield_now`]: time and switching.
+//! - [`sleep`], [`timeout`], [`interval`], [`yield_now`]: time and switching;
+//!   [`deadline`], [`current_deadline`]: deadlines that bound every wait beneath them.
+//! - [`CancelToken`]: ask running work to stop.
 //! - [`Handle`]: reach the runtime from other threads.
 //! - [`cores`]: one runtime per core (thread-per-core), handles, a cross-core channel.
 //! - [`io`]: readiness-based I/O, the layer sockets are built on.
@@ -62,6 +66,7 @@ pub mod sync;
 pub mod task;
 pub mod testing;
 pub mod time;
+mod waitable;
 
 pub use blocking::spawn_blocking;
 pub use builder::Builder;
@@ -71,9 +76,16 @@ pub use observe::{dump, metrics};
 pub use runtime::Runtime;
 pub use sched::coop;
 pub use scope::scope;
+pub use sync::CancelToken;
 pub use task::harness::PanicPolicy;
 pub use task::{JoinError, JoinHandle, TaskId, TaskInfo, TryJoinError, current, spawn, spawn_later, yield_now};
-pub use time::{Elapsed, Interval, Sleep, interval, sleep, sleep_until, timeout};
+pub use time::{
+    Deadline, Elapsed, Interval, Sleep, current_deadline, deadline, deadline_after, interval, sleep, sleep_until,
+    timeout,
+};
+pub use waitable::{
+    IwaitObjects, MakeFuture, ReadyFuture, WaitAny, WaitObjects, Waitable, iwait_objects, wait_any, wait_objects,
+};
 
 use std::future::Future;
 
@@ -127,6 +139,54 @@ pub fn run<F: Future>(future: F) -> F::Output {
         Err(e) => panic!("sprout::run: cannot create the runtime: {e}"),
     };
     runtime.block_on(future)
+}
+
+/// What the `sprout` facade's macros expand to. Not part of the stable API.
+#[doc(hidden)]
+pub mod __private {
+    use std::task::Poll;
+
+    /// What one `select!` branch's poll gave.
+    pub enum Branch<T> {
+        /// It completed with a value that matches its pattern.
+        Ready(T),
+        /// Still pending.
+        Pending,
+        /// Disabled: by its guard, or by a value that missed its pattern.
+        Off,
+    }
+
+    /// One poll of a `select!`: polls the `branches` in turn (from a
+    /// pseudo-random one, or from the first if `biased`) until one is
+    /// ready. `Ready(None)` once every branch is disabled.
+    #[inline]
+    pub fn select_poll<T>(branches: usize, biased: bool, mut poll: impl FnMut(usize) -> Branch<T>) -> Poll<Option<T>> {
+        let start = if biased { 0 } else { select_start(branches) };
+        let mut pending = false;
+        for k in 0..branches {
+            let i = if k < branches - start { start + k } else { start + k - branches };
+            match poll(i) {
+                Branch::Ready(out) => return Poll::Ready(Some(out)),
+                Branch::Pending => pending = true,
+                Branch::Off => {}
+            }
+        }
+        if pending { Poll::Pending } else { Poll::Ready(None) }
+    }
+
+    /// `select!`'s first branch to poll, of `branches` (at least one): a
+    /// pseudo-random pick, from the runtime's seeded generator when it has
+    /// one (`Builder::seed`), so seeded schedules stay deterministic.
+    #[inline]
+    pub fn select_start(branches: usize) -> usize {
+        if branches <= 1 {
+            return 0;
+        }
+        match crate::task::executor::Executor::current() {
+            Some(executor) => executor.pick(branches),
+            None => crate::task::order::pick_outside(branches),
+        }
+    }
 }
 
 /// Test and benchmark probes. Not part of the stable API.

@@ -130,6 +130,11 @@ impl FlagWaker {
         self.flag.woken.load(Ordering::SeqCst)
     }
 
+    /// The waker itself, for polling by hand with a `Context` of its own.
+    pub fn waker(&self) -> Waker {
+        self.waker.clone()
+    }
+
     /// How many times it was woken in all.
     pub fn wakes(&self) -> usize {
         self.flag.count.load(Ordering::SeqCst)

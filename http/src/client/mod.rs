@@ -180,14 +180,18 @@ impl Client {
     /// With a time limit ([`Builder::timeout`], or
     /// [`RequestBuilder::timeout`] for this request), the limit covers
     /// this call and then reading the body through the [`Response`]'s
-    /// methods.
+    /// methods. Under a [`sprout::deadline`](sprout_runtime::deadline)
+    /// that falls earlier, the deadline does, with the same error
+    /// ([`Error::is_timeout`]).
     ///
     /// # Errors
     /// See [`Error`].
     pub async fn execute(&self, req: Request<Body>) -> Result<Response, Error> {
         let limit = req.extensions().get::<request::Timeout>().map(|t| t.0).or(self.inner.timeout);
-        // A limit too far away to represent is no limit (time arithmetic saturates).
-        let deadline = limit.and_then(|t| sprout_runtime::time::now().checked_add(t));
+        // The earlier of the limit and the current deadline
+        // (`sprout::deadline`); a limit too far away is "never" (time
+        // arithmetic saturates).
+        let deadline = sprout_runtime::time::wait_deadline(limit);
         let resp = match deadline {
             Some(deadline) => {
                 sprout_runtime::time::timeout_at(deadline, self.follow(req)).await.map_err(|_| Error::timeout())?

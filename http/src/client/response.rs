@@ -238,8 +238,9 @@ fn decoded(_raw: Raw, coding: super::decode::Coding, _status: StatusCode) -> Res
     match coding {}
 }
 
-/// `read`, failing with a timeout error past `deadline` (the request's)
-/// or after `read_timeout` (the wait for this one read).
+/// `read`, failing with a timeout error past `deadline` (the request's),
+/// past the current deadline (`sprout::deadline`; `timeout_at` takes the
+/// earlier), or after `read_timeout` (the wait for this one read).
 pub(crate) async fn within<T>(
     deadline: Option<Instant>,
     read_timeout: Option<Duration>,
@@ -247,6 +248,7 @@ pub(crate) async fn within<T>(
 ) -> Result<T, Error> {
     // A limit too far away to represent is no limit.
     let read_by = read_timeout.and_then(|limit| sprout_runtime::time::now().checked_add(limit).map(|at| (at, limit)));
+    let deadline = deadline.or_else(sprout_runtime::time::current_deadline);
     match (deadline, read_by) {
         (None, None) => Ok(read.await),
         (Some(total), Some((at, limit))) if at < total => timed(at, read, || Error::read_timeout(limit)).await,

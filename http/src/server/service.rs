@@ -63,6 +63,14 @@ fn with_peer<R>(peer: SocketAddr, f: impl FnOnce() -> R) -> R {
     result
 }
 
+/// Runs `f` as the handler's code runs: with its peer as [`remote_addr`]
+/// and its server as `sprout_net::server::current()` (for HTTP/2, whose
+/// streams run in tasks of their own, outside the connection task's poll).
+#[inline]
+fn with_context<H, R>(setup: &SetupRef<H>, peer: SocketAddr, f: impl FnOnce() -> R) -> R {
+    sprout_net::server::with_current(&setup.handle, || with_peer(peer, f))
+}
+
 /// The handler, per connection.
 pub(crate) struct Svc<H> {
     setup: SetupRef<H>,
@@ -91,7 +99,8 @@ where
         self.clock.request_started(body_len(&req));
         // A handler that panics before returning its future answers 500 too.
         let (future, early_panic) =
-            match with_peer(self.peer, || catch_unwind(AssertUnwindSafe(|| (self.setup.handler)(req)))) {
+            match with_context(&self.setup, self.peer, || catch_unwind(AssertUnwindSafe(|| (self.setup.handler)(req))))
+            {
                 Ok(future) => (Some(future), None),
                 Err(panic) => (None, Some(panic_message("the handler", &*panic))),
             };
@@ -143,7 +152,9 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let mut outcome = match this.future.as_pin_mut() {
-            Some(future) => match with_peer(*this.peer, || catch_unwind(AssertUnwindSafe(|| future.poll(cx)))) {
+            Some(future) => match with_context(this.setup, *this.peer, || {
+                catch_unwind(AssertUnwindSafe(|| future.poll(cx)))
+            }) {
                 Ok(Poll::Pending) => return Poll::Pending,
                 Ok(Poll::Ready(output)) => match output.into_response() {
                     Ok(response) => Ok(response),

@@ -13,6 +13,7 @@ use sprout_runtime::timeout;
 use super::reaper;
 use super::stdio::{ChildStderr, ChildStdin, ChildStdout};
 use super::wait::Waiter;
+use crate::evented::with_timeout;
 use crate::signal::Signal;
 
 /// A child process: `std::process::Child`, only async.
@@ -117,6 +118,10 @@ impl Child {
     /// child's stdin first (if still in `self.stdin`), as std does, so a
     /// child reading it to the end is not left waiting for the parent.
     ///
+    /// Under a [`sprout::deadline`](sprout_runtime::deadline) it fails with
+    /// `io::ErrorKind::TimedOut` at the deadline, leaving the child running
+    /// and unreaped, as a dropped wait does.
+    ///
     /// Cancellation-safe: dropping the future (say, on a
     /// [`sprout::timeout`](sprout_runtime::timeout)) leaves the child running
     /// and `self` intact; a later `wait` works. Once the child has been
@@ -137,7 +142,12 @@ impl Child {
     pub async fn wait(&mut self) -> io::Result<ExitStatus> {
         drop(self.stdin.take());
         let waiter = self.waiter();
-        poll_fn(|cx| waiter.poll_wait(cx)).await
+        let mut timer = None;
+        poll_fn(|cx| {
+            let exited = waiter.poll_wait(cx);
+            with_timeout(cx, exited, None, &mut timer)
+        })
+        .await
     }
 
     /// Returns the exit status if the child has exited (reaping it), or

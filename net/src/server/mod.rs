@@ -14,6 +14,14 @@
 //!   same `Shared::drain`, so whichever wakes first at the deadline kills
 //!   the rest, and `serve_forever` returns only once the drain is over (as
 //!   gevent's does), even if the task that called `stop_graceful` is gone.
+//! - A handler learns that a graceful stop began from the server's
+//!   `stopping` token ([`stopping`], [`ServerHandle::stopping`]), cancelled
+//!   as the drain starts, so long-lived work (long polls, streams,
+//!   WebSockets) can finish before the deadline kills it. Connection tasks
+//!   make their server [`current`] for the length of each poll
+//!   (`context.rs`); a connection that leaves its task (an upgraded
+//!   WebSocket) keeps counting through a [`Lease`] (`lease.rs`), which the
+//!   drain waits for and, at its deadline, ends.
 //! - At the connection limit the acceptor stops calling `accept`: new
 //!   connections wait in the kernel's backlog, not in memory.
 //! - An accept that fails for lack of resources (`EMFILE`, `ENFILE`,
@@ -23,7 +31,9 @@
 //!   edge-triggered epoll the pending connection keeps the listener ready,
 //!   so only the back-off paces the retries.
 
+mod context;
 mod datagram;
+mod lease;
 mod on_signals;
 #[cfg(target_os = "linux")]
 mod reuseport;
@@ -42,14 +52,17 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use slab::Slab;
 use sprout_runtime::sync::{Event, Notify};
-use sprout_runtime::{JoinHandle, task};
+use sprout_runtime::{CancelToken, JoinHandle, task};
 
+pub use context::{current, stopping, with_current};
 pub use datagram::{DatagramServer, Reply};
+pub use lease::Lease;
+use lease::LeaseSlot;
 pub use stream::StreamServer;
 pub use workers::Worker;
 use workers::Workers;
@@ -115,6 +128,11 @@ struct Shared {
     acceptors: RefCell<Vec<JoinHandle<()>>>,
     /// The running connection (or datagram) tasks.
     conns: RefCell<Slab<JoinHandle<()>>>,
+    /// Connections that left their tasks (`lease.rs`), counted with them.
+    leases: RefCell<Slab<LeaseSlot>>,
+    /// Cancelled when a graceful stop begins: what handlers read through
+    /// `server::stopping()` to finish long-lived work in time.
+    stopping: CancelToken,
     /// Rung when a connection ends or the server stops: wakes an acceptor
     /// paused at the limit or backing off, and a graceful stop.
     changed: Notify,
@@ -145,6 +163,8 @@ impl Shared {
             stopped: Event::new(),
             acceptors: RefCell::new(Vec::new()),
             conns: RefCell::new(Slab::new()),
+            leases: RefCell::new(Slab::new()),
+            stopping: CancelToken::new(),
             changed: Notify::default(),
             accept_errors: Cell::new(0),
             draining: Cell::new(false),
@@ -178,6 +198,8 @@ impl Shared {
         let moved = !self.draining.get() || earliest != self.drain_deadline.get();
         self.draining.set(true);
         self.drain_deadline.set(earliest);
+        // Handlers that asked (`server::stopping()`) learn the stop began.
+        self.stopping.cancel();
         // A drain already waiting re-reads the deadline.
         self.changed.notify_waiters();
         moved
@@ -191,7 +213,10 @@ impl Shared {
     /// kills itself: `serve_forever` waits for it instead.
     async fn drain(&self) -> usize {
         let me = sprout_runtime::current().id();
-        let others_left = || self.conns.borrow().iter().any(|(_, task)| task.id() != me);
+        let others_left = || {
+            self.conns.borrow().iter().any(|(_, task)| task.id() != me)
+                || self.leases.borrow().iter().any(|(_, lease)| !lease.is_ended())
+        };
         while others_left() {
             let changed = self.changed.notified();
             match self.drain_deadline.get() {
@@ -209,10 +234,16 @@ impl Shared {
             let keys: Vec<usize> = conns.iter().filter(|(_, task)| task.id() != me).map(|(key, _)| key).collect();
             keys.into_iter().map(|key| conns.remove(key)).collect()
         };
-        self.killed.set(self.killed.get() + rest.len());
+        // Leases cannot be killed: they are ended, and their I/O fails.
+        let ended: Vec<_> = {
+            let mut leases = self.leases.borrow_mut();
+            leases.iter_mut().filter(|(_, lease)| !lease.is_ended()).map(|(_, lease)| lease.end()).collect()
+        };
+        self.killed.set(self.killed.get() + rest.len() + ended.len());
         for task in rest {
             task.kill();
         }
+        ended.into_iter().flatten().for_each(Waker::wake);
         self.killed.get()
     }
 
@@ -330,7 +361,8 @@ where
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.project();
-        match this.work.poll(cx) {
+        // The handler sees its server (`server::current`, `server::stopping`).
+        match context::with_shared(&this.tracked.shared, || this.work.poll(cx)) {
             Poll::Ready(out) => {
                 if let Some(error) = out.into_error() {
                     this.tracked.shared.report(*this.peer, &*error);
@@ -488,6 +520,17 @@ impl ServerHandle {
         }
     }
 
+    /// A token cancelled when a graceful stop begins
+    /// ([`stop_graceful`](Self::stop_graceful), on this worker): the
+    /// signal for long-lived handlers (long polls, streamed responses,
+    /// WebSockets) to finish before the stop's deadline kills them. A
+    /// plain [`stop`](Self::stop) leaves connections running and does not
+    /// cancel it. From inside a handler, [`server::stopping()`](stopping)
+    /// gives the same token without the handle.
+    pub fn stopping(&self) -> CancelToken {
+        self.shared.stopping.clone()
+    }
+
     /// Whether [`stop`](Self::stop) was called.
     pub fn is_stopped(&self) -> bool {
         self.shared.stopped.is_set()
@@ -497,7 +540,7 @@ impl ServerHandle {
     /// worker.
     pub fn connections(&self) -> usize {
         let others = self.shared.workers.get().map_or(0, Workers::connections);
-        self.shared.conns.borrow().len() + others
+        self.shared.conns.borrow().len() + self.shared.leases.borrow().len() + others
     }
 
     /// How many workers (threads, each with its runtime and listeners)

@@ -13,7 +13,7 @@ use sprout_runtime::io::Direction;
 
 use super::split::{OwnedReadHalf, OwnedWriteHalf};
 use crate::addr::{ToSocketAddrs, each_addr};
-use crate::evented::{Drain, Evented, timed_out};
+use crate::evented::{Drain, Evented, timed_out, with_timeout};
 use crate::stream_macros::{self, AsEvented};
 
 /// A TCP connection: [`std::net::TcpStream`], only async.
@@ -101,8 +101,12 @@ impl TcpStream {
         // cancelled by a timeout drops the stream, and its registration
         // with it: no waiter is left behind (issue 8, bug 5).
         let mut stream = Some(stream);
+        // No timeout of its own (`connect_timeout` puts one around it), but
+        // the current deadline (`sprout::deadline`) bounds it.
+        let mut timer = None;
         poll_fn(move |cx| {
-            ready!(stream.as_ref().expect("polled after completion").poll_connected(cx))?;
+            let connected = stream.as_ref().expect("polled after completion").poll_connected(cx);
+            ready!(with_timeout(cx, connected, None, &mut timer))?;
             Poll::Ready(Ok(stream.take().expect("polled after completion")))
         })
         .await

@@ -71,6 +71,21 @@ impl UnixDatagram {
         self.inner.get_ref().connect(path)
     }
 
+    /// Waits until a datagram can be received (or the socket is in error),
+    /// under the read timeout, without receiving it: for readiness loops
+    /// and [`sprout::wait_objects`](sprout_runtime::wait_objects)
+    /// (`&|| socket.readable()`). Make the call itself with `recv`, which
+    /// waits again if another task took the datagram.
+    pub async fn readable(&self) -> io::Result<()> {
+        self.inner.ready(Direction::Read).await
+    }
+
+    /// Waits until a datagram can be sent, under the write timeout; see
+    /// [`readable`](Self::readable).
+    pub async fn writable(&self) -> io::Result<()> {
+        self.inner.ready(Direction::Write).await
+    }
+
     /// Sends one datagram to the connected peer.
     pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
         self.inner.op(Direction::Write, Drain::Never, |s| s.send(buf), |&n| n).await

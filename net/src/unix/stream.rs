@@ -51,7 +51,7 @@ impl UnixStream {
     /// queue connects beyond it).
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
         let stream = UnixStream::from_mio(mio::net::UnixStream::connect(path)?)?;
-        stream.inner.io().writable().await?;
+        stream.inner.ready(Direction::Write).await?;
         if let Some(e) = stream.take_error()? {
             return Err(e);
         }

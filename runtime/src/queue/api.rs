@@ -25,13 +25,14 @@ use futures_core::Stream;
 
 use super::buffer::Buffer;
 use super::error::{Closed, GetError, PutError, TaskDoneError};
+pub(crate) use super::state::Side;
 use super::state::{State, wake};
 use crate::sched::coop;
 use crate::sync::flavor::Locked;
 use crate::sync::withdraw::{self, Withdraw};
 use crate::task::compact::CompactWaker;
 use crate::task::observe::{WaitOn, waiting_shared};
-use crate::time::{Sleep, sleep};
+use crate::time::{Sleep, poll_wait_timer};
 
 /// A queue: a [`Locked`] cell (a `RefCell` or a `Mutex`) holding a [`State`].
 ///
@@ -116,7 +117,7 @@ pub(crate) fn put<Q: Queue>(queue: &Q, item: Q::Item) -> Put<'_, Q> {
 
 /// A `put_timeout` of `item`, not yet polled.
 pub(crate) fn put_timeout<Q: Queue>(queue: &Q, item: Q::Item, timeout: Duration) -> PutTimeout<'_, Q> {
-    PutTimeout { put: put(queue, item), sleep: sleep(timeout) }
+    PutTimeout { put: put(queue, item), timeout, timer: None }
 }
 
 /// A `get`, not yet polled.
@@ -127,6 +128,11 @@ pub(crate) fn get<Q: Queue>(queue: &Q) -> Get<'_, Q> {
 /// A `stream`, not yet polled.
 pub(crate) fn stream<Q: Queue>(queue: &Q) -> Items<'_, Q> {
     Items { queue, key: None }
+}
+
+/// A `readable` (`Side::Read`) or `writable` wait, not yet polled.
+pub(crate) fn readiness<Q: Queue>(queue: &Q, side: Side) -> Readiness<'_, Q> {
+    Readiness { queue, side, key: None }
 }
 
 /// A `join`, not yet polled.
@@ -165,8 +171,10 @@ fn poll_get<Q: Queue>(queue: &Q, key: &mut Option<u32>, cx: &mut Context<'_>) ->
         }
         Err(GetError::Closed) => Poll::Ready(Err(Closed(()))),
         Err(GetError::Empty) => {
-            *key = Some(state.push_getter(cx.waker()));
+            let (k, w) = state.push_getter(cx.waker());
+            *key = Some(k);
             drop(state);
+            wake(w);
             waiting_shared(WaitOn::QueueGet, <Q::Cell as Locked>::THREAD_SAFE);
             Poll::Pending
         }
@@ -240,8 +248,10 @@ impl<Q: Queue> Future for Put<'_, Q> {
             }
             Err(PutError::Closed(item)) => Poll::Ready(Err(Closed(item))),
             Err(PutError::Full(item)) => {
-                this.key = Some(state.push_putter(cx.waker(), item));
+                let (key, w) = state.push_putter(cx.waker(), item);
+                this.key = Some(key);
                 drop(state);
+                wake(w);
                 waiting_shared(WaitOn::QueuePut, <Q::Cell as Locked>::THREAD_SAFE);
                 Poll::Pending
             }
@@ -270,7 +280,9 @@ impl<Q: Queue> fmt::Debug for Put<'_, Q> {
 #[must_use = "futures do nothing unless awaited"]
 pub struct PutTimeout<'a, Q: Queue> {
     put: Put<'a, Q>,
-    sleep: Sleep,
+    timeout: Duration,
+    /// Armed at the first wait, under the current deadline (`time::deadline`).
+    timer: Option<Sleep>,
 }
 
 impl<Q: Queue> Future for PutTimeout<'_, Q> {
@@ -282,7 +294,7 @@ impl<Q: Queue> Future for PutTimeout<'_, Q> {
         if let Poll::Ready(result) = Pin::new(&mut this.put).poll(cx) {
             return Poll::Ready(result.map_err(PutError::from));
         }
-        if Pin::new(&mut this.sleep).poll(cx).is_pending() {
+        if poll_wait_timer(cx, &mut this.timer, Some(this.timeout)).is_pending() {
             return Poll::Pending;
         }
         Poll::Ready(this.put.time_out())
@@ -291,7 +303,10 @@ impl<Q: Queue> Future for PutTimeout<'_, Q> {
 
 impl<Q: Queue> fmt::Debug for PutTimeout<'_, Q> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PutTimeout").field("put", &self.put).field("deadline", &self.sleep.deadline()).finish()
+        f.debug_struct("PutTimeout")
+            .field("put", &self.put)
+            .field("deadline", &self.timer.as_ref().map(Sleep::deadline))
+            .finish()
     }
 }
 
@@ -426,5 +441,71 @@ impl<Q: Queue> Drop for Join<'_, Q> {
 impl<Q: Queue> fmt::Debug for Join<'_, Q> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Join").field("waiting", &self.key.is_some()).finish()
+    }
+}
+
+/// The future returned by `readable` and `writable`: ready once a get (a
+/// put) would not block, taking nothing. Readiness is a snapshot: another
+/// task may take the item (the room) before this one acts, so follow it
+/// with `get_nowait` (`put_nowait`) and wait again on `Empty` (`Full`).
+/// Dropping it leaves nothing registered; a wake it had received goes to
+/// the next watcher.
+#[must_use = "futures do nothing unless awaited"]
+pub struct Readiness<'a, Q: Queue> {
+    queue: &'a Q,
+    side: Side,
+    key: Option<u32>,
+}
+
+impl<Q: Queue> Future for Readiness<'_, Q> {
+    type Output = ();
+
+    #[track_caller]
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        let mut state = this.queue.state();
+        if let Some(key) = this.key {
+            if !state.poll_watcher(this.side, key, cx.waker()) {
+                drop(state);
+                waiting_shared(this.wait_on(), <Q::Cell as Locked>::THREAD_SAFE);
+                return Poll::Pending;
+            }
+            this.key = None;
+        }
+        if state.is_ready(this.side) {
+            // Ready for the next watcher too: pass the wake on.
+            let next = state.pass_on(this.side);
+            drop(state);
+            wake(next);
+            return Poll::Ready(());
+        }
+        this.key = Some(state.push_watcher(this.side, cx.waker()));
+        drop(state);
+        waiting_shared(this.wait_on(), <Q::Cell as Locked>::THREAD_SAFE);
+        Poll::Pending
+    }
+}
+
+impl<Q: Queue> Readiness<'_, Q> {
+    fn wait_on(&self) -> WaitOn {
+        match self.side {
+            Side::Read => WaitOn::QueueGet,
+            Side::Write => WaitOn::QueuePut,
+        }
+    }
+}
+
+impl<Q: Queue> Drop for Readiness<'_, Q> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            let next = self.queue.state().cancel_watcher(self.side, key);
+            wake(next);
+        }
+    }
+}
+
+impl<Q: Queue> fmt::Debug for Readiness<'_, Q> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Readiness").field("side", &self.side).field("waiting", &self.key.is_some()).finish()
     }
 }

@@ -184,6 +184,21 @@ macro_rules! queue_front {
             pub fn stream(&self) -> Items<'_, T, B> {
                 api::stream(self)
             }
+
+            /// Waits until a get would not block (an item is there, a putter
+            /// waits, or the queue is closed), taking nothing: for
+            /// [`wait_objects`](crate::wait_objects) (`&|| queue.readable()`)
+            /// and readiness loops. Another task may take the item first:
+            /// follow it with `get_nowait`, and wait again on `Empty`.
+            pub fn readable(&self) -> Readiness<'_, T, B> {
+                api::readiness(self, api::Side::Read)
+            }
+
+            /// Waits until a put would not block (room, a waiting getter, or
+            /// closed), putting nothing; see [`readable`](Self::readable).
+            pub fn writable(&self) -> Readiness<'_, T, B> {
+                api::readiness(self, api::Side::Write)
+            }
         }
 
         impl<T, B: Buffer<T>> fmt::Debug for BaseQueue<T, B> {
@@ -209,5 +224,10 @@ macro_rules! queue_front {
 
         /// The future returned by [`BaseQueue::join`], resolving to `()`.
         pub type Join<'a, T, B> = api::Join<'a, BaseQueue<T, B>>;
+
+        /// The future returned by [`BaseQueue::readable`] and
+        /// [`BaseQueue::writable`], resolving to `()`. Dropping it leaves
+        /// nothing registered.
+        pub type Readiness<'a, T, B> = api::Readiness<'a, BaseQueue<T, B>>;
     };
 }

@@ -90,7 +90,7 @@ mod loom_models;
 
 pub use buffer::{Buffer, Fifo, Lifo, Priority, Rendezvous};
 pub use error::{Closed, GetError, PutError, TaskDoneError};
-pub use local::{BaseQueue, Get, Items, Join, Put, PutTimeout};
+pub use local::{BaseQueue, Get, Items, Join, Put, PutTimeout, Readiness};
 
 /// A FIFO queue (`queue.Queue`, `gevent.queue.Queue`): `Queue::new(maxsize)`,
 /// 0 for unbounded.

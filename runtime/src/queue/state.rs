@@ -21,6 +21,19 @@
 //! next getter, or back to the buffer where the oldest item goes. The
 //! buffer may then briefly hold more than `maxsize` items; nothing is
 //! lost and nobody is skipped.
+//!
+//! # Readiness watchers
+//! `readable()` and `writable()` wait until a get or a put would not
+//! block, and take nothing. Their lists are woken **one watcher at a
+//! time**: a change that may make the queue readable (an item into the
+//! buffer, a putter starting to wait, an item given back) notifies the
+//! first reader; a reader that finds the queue readable completes and
+//! notifies the next one ([`State::pass_on`]), and one that finds it not
+//! readable (another task took the item first) waits again. So every
+//! reader learns of readiness that lasts, a put costs at most one wake
+//! (and, with no watcher, one test of an empty list), and `try_put` still
+//! returns one waker. Writers likewise, on room made by a get or a getter
+//! starting to wait. `close` wakes them all.
 
 use std::task::Waker;
 
@@ -40,7 +53,19 @@ pub struct State<T, B> {
     /// Items put and not yet marked done (`task_done`).
     unfinished: usize,
     joiners: WaitList,
+    /// Waiting for the queue to turn readable / writable (module docs).
+    readers: WaitList,
+    writers: WaitList,
     closed: bool,
+}
+
+/// Which readiness a watcher waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Side {
+    /// A get would not block: an item, a waiting putter, or closed.
+    Read,
+    /// A put would not block: room, a waiting getter, or closed.
+    Write,
 }
 
 /// A waker to wake once the caller has let go of the state.
@@ -57,6 +82,8 @@ impl<T, B: Buffer<T>> State<T, B> {
             putters: WaitList::new_in(shared),
             unfinished: 0,
             joiners: WaitList::new_in(shared),
+            readers: WaitList::new_in(shared),
+            writers: WaitList::new_in(shared),
             closed: false,
         }
     }
@@ -112,7 +139,7 @@ impl<T, B: Buffer<T>> State<T, B> {
         if self.buf.len() < self.capacity {
             self.buf.push(item);
             self.unfinished += 1;
-            return Ok(None);
+            return Ok(self.notify_watcher(Side::Read));
         }
         Err(PutError::Full(item))
     }
@@ -123,7 +150,8 @@ impl<T, B: Buffer<T>> State<T, B> {
     pub(crate) fn try_get(&mut self) -> Result<(T, Wake), GetError> {
         if let Some(item) = self.buf.pop() {
             let wake = if self.putters.is_empty() || self.buf.len() >= self.capacity {
-                None
+                // Room made, and no putter to fill it.
+                self.notify_watcher(Side::Write)
             } else {
                 let item = self.take_putter_item();
                 self.buf.push(item.0);
@@ -149,8 +177,10 @@ impl<T, B: Buffer<T>> State<T, B> {
         self.buf.peek()
     }
 
-    pub(crate) fn push_getter(&mut self, waker: &Waker) -> u32 {
-        self.getters.push_with(waker, None)
+    /// A getter starts waiting: a put would now hand it its item, so the
+    /// queue turned writable.
+    pub(crate) fn push_getter(&mut self, waker: &Waker) -> (u32, Wake) {
+        (self.getters.push_with(waker, None), self.notify_watcher(Side::Write))
     }
 
     /// `None` while waiting; `Some(Some(item))` once handed an item;
@@ -183,15 +213,17 @@ impl<T, B: Buffer<T>> State<T, B> {
     fn reoffer(&mut self, item: T) -> Wake {
         if self.getters.is_empty() {
             self.buf.restore(item);
-            None
+            self.notify_watcher(Side::Read)
         } else {
             let (waker, ()) = self.getters.notify_one_with(move |slot| *slot = Some(item)).expect("a getter waits");
             Some(waker)
         }
     }
 
-    pub(crate) fn push_putter(&mut self, waker: &Waker, item: T) -> u32 {
-        self.putters.push_with(waker, Some(item))
+    /// A putter starts waiting: a get would now take its item, so the
+    /// queue turned readable.
+    pub(crate) fn push_putter(&mut self, waker: &Waker, item: T) -> (u32, Wake) {
+        (self.putters.push_with(waker, Some(item)), self.notify_watcher(Side::Read))
     }
 
     /// `None` while waiting; `Some(Ok(()))` once its item was taken;
@@ -215,6 +247,59 @@ impl<T, B: Buffer<T>> State<T, B> {
         self.closed = true;
         self.getters.notify_all(woken);
         self.putters.notify_all(woken);
+        self.readers.notify_all(woken);
+        self.writers.notify_all(woken);
+    }
+
+    // --- Readiness watchers (module docs) ---
+
+    /// A change that may make the queue ready on `side`: the first watcher
+    /// is woken. With none (the rule on the hot paths of put and get), one
+    /// test of a length; the rest is out of line, so the puts and gets keep
+    /// the code they had.
+    #[inline(always)]
+    fn notify_watcher(&mut self, side: Side) -> Wake {
+        if self.watchers(side).is_empty() { None } else { self.pass_on(side) }
+    }
+
+    #[inline(always)]
+    fn watchers(&mut self, side: Side) -> &mut WaitList {
+        match side {
+            Side::Read => &mut self.readers,
+            Side::Write => &mut self.writers,
+        }
+    }
+
+    /// Whether a get (`Read`) or a put (`Write`) would not block now.
+    pub(crate) fn is_ready(&self, side: Side) -> bool {
+        self.closed
+            || match side {
+                Side::Read => self.buf.len() > 0 || !self.putters.is_empty(),
+                Side::Write => self.buf.len() < self.capacity || !self.getters.is_empty(),
+            }
+    }
+
+    pub(crate) fn push_watcher(&mut self, side: Side, waker: &Waker) -> u32 {
+        self.watchers(side).push(waker)
+    }
+
+    /// Whether the watcher was notified (its slot is then freed).
+    pub(crate) fn poll_watcher(&mut self, side: Side, key: u32, waker: &Waker) -> bool {
+        self.watchers(side).poll(key, waker)
+    }
+
+    /// A watcher that saw the queue ready wakes the next one.
+    #[inline(never)]
+    pub(crate) fn pass_on(&mut self, side: Side) -> Wake {
+        self.watchers(side).notify_one()
+    }
+
+    /// A watcher gives up; a notification it had received goes on.
+    pub(crate) fn cancel_watcher(&mut self, side: Side, key: u32) -> Wake {
+        match self.watchers(side).cancel(key) {
+            Cancelled::Notified => self.pass_on(side),
+            Cancelled::Waiting => None,
+        }
     }
 
     pub(crate) fn task_done(&mut self, woken: &mut Vec<CompactWaker>) -> Result<(), TaskDoneError> {

@@ -236,12 +236,12 @@ where
             "a sprout scope must be polled in the runtime where it started (its children live there)"
         );
         core.children.polled(executor.running_id());
-        if let Some(sleep) = &mut this.sleep
-            && Pin::new(sleep).poll(cx).is_ready()
-        {
-            this.sleep = None;
-            core.cancel(Cause::DeadlineExceeded);
-        }
+        // The body and the children run under the scope's deadline (and any
+        // deadline around the scope): their own waits give up at it with
+        // their usual errors (`time::deadline`). The timer is looked at once
+        // they have run, so a child whose wait just timed out runs its
+        // cleanup before the cancel drops the rest, as under `deadline`.
+        let in_deadline = crate::time::enter_deadline(this.sleep.as_ref().map(Sleep::deadline));
         let mut body_polled = false;
         for _ in 0..CHILDREN_PER_POLL {
             // A cancel takes effect between two polls: every child is then
@@ -264,6 +264,13 @@ where
             if !executor.has_budget() {
                 break;
             }
+        }
+        drop(in_deadline);
+        if let Some(sleep) = &mut this.sleep
+            && Pin::new(sleep).poll(cx).is_ready()
+        {
+            this.sleep = None;
+            core.cancel(Cause::DeadlineExceeded);
         }
         if core.cancelled().is_some() {
             core.drop_all(Some(executor));

@@ -22,6 +22,9 @@
 
 pub use super::async_result::{AsyncResult, Get, Ready};
 pub use super::barrier::{Barrier, BarrierWait};
+pub use super::cancel::{
+    CancelToken, Cancelled, CancelledOwned, DropGuard, RunUntilCancelled, RunUntilCancelledOwned, TreeFlavor,
+};
 pub use super::condition::Condition;
 pub use super::event::{Event, Wait};
 pub use super::flavor::{Flavor, Local, ThreadSafe};

@@ -13,6 +13,9 @@
 //! - [`Notify`]: wake one waiting task (or store a permit), or all of them (tokio's `Notify`).
 //! - [`broadcast`]: a channel where every receiver gets every message; a slow one is told how many it missed.
 //! - [`watch`]: a channel holding the latest value; receivers wait for it to change.
+
+//! - [`CancelToken`]: ask running work to stop; child tokens, a drop guard
+//!   (tokio-util's `CancellationToken`, Go's `context.WithCancel`).
 //! - [`threadsafe`]: all of the above, shared with plain OS threads.
 //!
 //! The queues (`queue.Queue` and friends) are in [`crate::queue`].
@@ -68,6 +71,8 @@
 mod async_result;
 mod barrier;
 pub mod broadcast;
+
+mod cancel;
 mod condition;
 mod event;
 pub(crate) mod flavor;
@@ -597,3 +602,54 @@ pub type LazyInit<T> = fn() -> std::pin::Pin<Box<dyn std::future::Future<Output 
 /// });
 /// ```
 pub type Lazy<T, I = LazyInit<T>> = lazy::Lazy<T, I, Local>;
+
+/// A token that asks running work to stop, like tokio-util's
+/// `CancellationToken` or Go's `context.WithCancel`: `cancel()` on any
+/// clone wakes every `cancelled().await`, and
+/// [`child_token`](CancelToken#method.child_token)s are cancelled with
+/// their parent (not the other way round). Also at the crate root as
+/// `sprout::CancelToken`.
+///
+/// Runtime-local (`Rc` inside, `!Send`); [`threadsafe::CancelToken`] is
+/// the same for OS threads and other runtimes.
+///
+/// ```
+/// use std::time::Duration;
+/// use sprout_runtime::{run, sleep, spawn, sync::CancelToken};
+///
+/// run(async {
+///     let stop = CancelToken::new();
+///     let worker = spawn({
+///         let stop = stop.child_token();
+///         async move {
+///             let mut rounds = 0;
+///             // Each round runs until the token is cancelled.
+///             while stop.run_until_cancelled(sleep(Duration::from_millis(1))).await.is_some() {
+///                 rounds += 1;
+///             }
+///             rounds
+///         }
+///     });
+///     sleep(Duration::from_millis(5)).await;
+///     stop.cancel(); // cancels the child too
+///     assert!(worker.await.unwrap() >= 1);
+/// });
+/// ```
+pub type CancelToken = cancel::CancelToken<Local>;
+
+/// The future returned by [`CancelToken::cancelled`](CancelToken#method.cancelled).
+/// Dropping it stops the wait.
+pub type Cancelled<'a> = cancel::Cancelled<'a, Local>;
+
+/// The future returned by [`CancelToken::cancelled_owned`](CancelToken#method.cancelled_owned).
+pub type CancelledOwned = cancel::CancelledOwned<Local>;
+
+/// The future returned by [`CancelToken::run_until_cancelled`](CancelToken#method.run_until_cancelled).
+pub type RunUntilCancelled<'a, Fut> = cancel::RunUntilCancelled<'a, Local, Fut>;
+
+/// The future returned by [`CancelToken::run_until_cancelled_owned`](CancelToken#method.run_until_cancelled_owned).
+pub type RunUntilCancelledOwned<Fut> = cancel::RunUntilCancelledOwned<Local, Fut>;
+
+/// Cancels its [`CancelToken`] when dropped, unless disarmed
+/// ([`CancelToken::drop_guard`](CancelToken#method.drop_guard)).
+pub type DropGuard = cancel::DropGuard<Local>;

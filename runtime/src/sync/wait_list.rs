@@ -194,7 +194,7 @@ impl<V: Default> WaitList<V> {
     /// value (hand it an item, take its item, record an outcome). Returns
     /// the waker, to wake once the caller has released its borrows, and
     /// what `f` returned; `None` (and `f` is not called) if nobody waits.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn notify_one_with<R>(&mut self, f: impl FnOnce(&mut V) -> R) -> Option<(CompactWaker, R)> {
         let key = self.head?;
         self.unlink(key);

@@ -32,7 +32,7 @@ use super::harness::{Harness, PanicPolicy};
 use super::header::{Header, TaskId, foreign_ref_dec, ref_dec};
 use super::heap::{Mailbox, TaskHeap};
 use super::observe::Observer;
-use super::order::SeededOrder;
+use super::order::{Picks, SeededOrder};
 use super::raw;
 use super::registry::Registry;
 use super::state::{JOIN_HANDLE, SCHEDULED, Wake};
@@ -80,6 +80,8 @@ pub(crate) struct Executor {
     /// instead of FIFO (`order.rs`). `None`, the default, costs one test
     /// per batch.
     order: Option<Box<SeededOrder>>,
+    /// Without a seed, the generator of the tasks' random choices (`pick`).
+    picks: Picks,
 }
 
 /// The executor's counters (the rest of the metrics are derived: spawned
@@ -120,6 +122,7 @@ impl Executor {
             counts: Counts::default(),
             observer: OnceCell::new(),
             order: None,
+            picks: Picks::new(),
         }
     }
 
@@ -138,6 +141,18 @@ impl Executor {
     /// (`Builder::seed`; see `order.rs`).
     pub(crate) fn seed_order(&mut self, seed: u64) {
         self.order = Some(Box::new(SeededOrder::new(seed)));
+    }
+
+    /// A pseudo-random index below `n` (`n > 0`) for the choices tasks
+    /// make (`select!`'s first branch): from the seeded order when there is
+    /// one, so that a seeded run replays them too, else from the
+    /// executor's own generator (`order.rs`, `Picks`).
+    #[inline]
+    pub(crate) fn pick(&self, n: usize) -> usize {
+        match &self.order {
+            Some(order) => order.pick(n),
+            None => self.picks.pick(n),
+        }
     }
 
     // --- Finding it ---

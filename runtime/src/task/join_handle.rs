@@ -308,6 +308,66 @@ impl<T: 'static> Future for JoinHandle<T> {
     }
 }
 
+impl<T: 'static> JoinHandle<T> {
+    /// Ready once the task has finished, taking nothing: the
+    /// [`Waitable`](crate::Waitable) side of a handle.
+    pub(crate) fn finished(&self) -> DoneWatch<'_> {
+        DoneWatch { header: self.header(), waker: None }
+    }
+}
+
+/// The future of [`JoinHandle::finished`]. It keeps one entry of its own
+/// in the task's done-wakers, which it takes out when dropped, so a watch
+/// given up leaves nothing behind. (Entries holding wakers of one task
+/// are interchangeable: taking out any one of them is taking out its own.)
+pub(crate) struct DoneWatch<'a> {
+    header: &'a Header,
+    /// The waker its entry holds, if it has one.
+    waker: Option<Waker>,
+}
+
+impl Future for DoneWatch<'_> {
+    type Output = ();
+
+    #[track_caller]
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let header = self.header;
+        if header.state.has(COMPLETE) {
+            // The completion took (and woke) the entry.
+            self.waker = None;
+            return Poll::Ready(());
+        }
+        observe::waiting(WaitOn::Join { task: header.id });
+        if !self.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            // Cloned, and the old entry dropped, outside the extras' borrow.
+            let new = cx.waker().clone();
+            let old = self.waker.replace(new.clone());
+            let removed = header.with_extras(|e| {
+                let removed = old.as_ref().and_then(|old| take_one(&mut e.done_wakers, old));
+                e.done_wakers.push(new);
+                removed
+            });
+            drop((removed, old));
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for DoneWatch<'_> {
+    fn drop(&mut self) {
+        if let Some(waker) = self.waker.take() {
+            let removed = self.header.with_extras_if_any(|e| take_one(&mut e.done_wakers, &waker));
+            drop((removed, waker));
+        }
+    }
+}
+
+/// Takes out one entry that wakes what `waker` wakes.
+fn take_one(list: &mut Vec<Waker>, waker: &Waker) -> Option<Waker> {
+    let i = list.iter().position(|w| w.will_wake(waker))?;
+    Some(list.swap_remove(i))
+}
+
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
         // SAFETY: the handle owns a reference; !Send keeps us on the runtime thread.

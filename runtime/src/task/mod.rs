@@ -38,7 +38,7 @@ pub(crate) mod heap;
 mod join_handle;
 mod local;
 pub(crate) mod observe;
-mod order;
+pub(crate) mod order;
 pub(crate) mod raw;
 pub(crate) mod registry;
 pub(crate) mod state;

@@ -114,6 +114,8 @@ pub enum WaitOn {
     Idle,
     /// `task::killed()`: a graceful kill.
     Killed,
+    /// A `CancelToken` to be cancelled (`cancelled()`).
+    Cancelled,
     /// The children of a `sprout::scope` whose body has returned (they are
     /// listed under the task in the dump, with what each waits on).
     Scope,
@@ -148,6 +150,7 @@ impl WaitOn {
             WaitOn::Blocking => "blocking job",
             WaitOn::Idle => "wait()",
             WaitOn::Killed => "killed()",
+            WaitOn::Cancelled => "cancelled()",
             WaitOn::Scope => "scope",
         }
     }

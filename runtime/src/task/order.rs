@@ -51,6 +51,44 @@ impl SeededOrder {
     }
 }
 
+/// The generator of an unseeded runtime's other random choices
+/// (`select!`'s first branch): wyrand (Wang Yi, the generator of `wyhash`
+/// and of fastrand, which smol's `future::race` uses): one add and one
+/// 64x64 multiply per number, so that an unbiased `select!` costs about
+/// what tokio's does. Not for anything but fairness.
+#[derive(Debug)]
+pub(crate) struct Picks {
+    state: Cell<u64>,
+}
+
+impl Picks {
+    /// A generator seeded from std's per-process random hash keys.
+    pub(crate) fn new() -> Picks {
+        use std::hash::{BuildHasher, Hasher};
+        Picks { state: Cell::new(std::collections::hash_map::RandomState::new().build_hasher().finish()) }
+    }
+
+    /// A pseudo-random index below `n` (`n > 0`).
+    #[inline]
+    pub(crate) fn pick(&self, n: usize) -> usize {
+        let state = self.state.get().wrapping_add(0xA076_1D64_78BD_642F);
+        self.state.set(state);
+        let t = u128::from(state) * u128::from(state ^ 0xE703_7ED1_A0B4_28DB);
+        let x = (t >> 64) as u64 ^ t as u64;
+        ((u128::from(x) * n as u128) >> 64) as usize
+    }
+}
+
+thread_local! {
+    /// Picks made with no runtime on the thread (a `select!` polled by another executor).
+    static OUTSIDE: Picks = Picks::new();
+}
+
+/// A pseudo-random index below `n` (`n > 0`) with no runtime at hand.
+pub(crate) fn pick_outside(n: usize) -> usize {
+    OUTSIDE.with(|picks| picks.pick(n))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,6 +111,16 @@ mod tests {
         let mut seen = [0u32; 5];
         for _ in 0..5000 {
             seen[order.pick(5)] += 1;
+        }
+        assert!(seen.iter().all(|&k| (800..1200).contains(&k)), "{seen:?}");
+    }
+
+    #[test]
+    fn unseeded_picks_cover_every_index() {
+        let picks = Picks::new();
+        let mut seen = [0u32; 3];
+        for _ in 0..3000 {
+            seen[picks.pick(3)] += 1;
         }
         assert!(seen.iter().all(|&k| (800..1200).contains(&k)), "{seen:?}");
     }

@@ -264,7 +264,7 @@ impl TimeDriver {
     /// The instant a tick starts (`tick` is at most `MAX_TICK`, about 557
     /// years, so the sum fits; it saturates anyway).
     fn tick_instant(&self, tick: u64) -> Instant {
-        deadline_after(self.epoch, Duration::from_millis(tick))
+        instant_after(self.epoch, Duration::from_millis(tick))
     }
 }
 
@@ -273,7 +273,7 @@ impl TimeDriver {
 /// runtime computes goes through here, never through `Instant + Duration`,
 /// which panics on overflow.
 #[inline]
-pub(crate) fn deadline_after(start: Instant, duration: Duration) -> Instant {
+pub(crate) fn instant_after(start: Instant, duration: Duration) -> Instant {
     match start.checked_add(duration) {
         Some(deadline) => deadline,
         None => never_after(start),
@@ -307,7 +307,7 @@ mod tests {
     #[test]
     fn tick_arithmetic_saturates() {
         let driver = TimeDriver::new(1, false, true, None, Waker::noop().clone());
-        let far = deadline_after(driver.epoch, Duration::MAX);
+        let far = instant_after(driver.epoch, Duration::MAX);
         assert!(far > driver.epoch + Duration::from_secs(86_400 * 365 * 29));
         assert_eq!(driver.deadline_tick(far).min(MAX_TICK), driver.deadline_tick(far));
         assert!(driver.tick_instant(MAX_TICK) >= driver.epoch);

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use futures_core::Stream;
 
-use super::deadline_after;
+use super::instant_after;
 use super::sleep::{Sleep, sleep_until};
 
 /// What an [`Interval`] does when the task was late and ticks were missed.
@@ -78,10 +78,10 @@ impl Interval {
         let scheduled = self.sleep.deadline();
         let now = super::now();
         // All saturating: a period too long to add is "never" (issue 8, bug 6).
-        let after_one = deadline_after(scheduled, self.period);
+        let after_one = instant_after(scheduled, self.period);
         let next = match self.missed {
             MissedTickBehavior::Burst => after_one,
-            MissedTickBehavior::Delay if now > after_one => deadline_after(now, self.period),
+            MissedTickBehavior::Delay if now > after_one => instant_after(now, self.period),
             MissedTickBehavior::Delay => after_one,
             MissedTickBehavior::Skip => {
                 if after_one > now {
@@ -90,7 +90,7 @@ impl Interval {
                     // Whole periods missed since `scheduled`, plus one.
                     let periods = (now - scheduled).as_nanos() / self.period.as_nanos() + 1;
                     let ahead = self.period.as_nanos().saturating_mul(periods);
-                    deadline_after(scheduled, Duration::from_nanos(ahead.min(u128::from(u64::MAX)) as u64))
+                    instant_after(scheduled, Duration::from_nanos(ahead.min(u128::from(u64::MAX)) as u64))
                 }
             }
         };
@@ -110,7 +110,7 @@ impl Interval {
 
     /// Restarts the schedule: the next tick comes one period from now.
     pub fn reset(&mut self) {
-        self.sleep.reset(deadline_after(super::now(), self.period));
+        self.sleep.reset(instant_after(super::now(), self.period));
     }
 }
 

@@ -31,7 +31,7 @@ use crate::task::executor::Executor;
 /// });
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
-    let deadline = super::deadline_after(super::now(), duration);
+    let deadline = super::instant_after(super::now(), duration);
     // A zero sleep is due at once: no need to read the clock again.
     Sleep { deadline, serial: if duration.is_zero() { DUE } else { UNREGISTERED }, key: 0 }
 }

@@ -3,15 +3,22 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
 use pin_project_lite::pin_project;
 
+use super::deadline::earlier_than;
 use super::sleep::{Sleep, sleep, sleep_until};
+use crate::sched::coop;
 
 /// Runs `future` for at most `duration`, like `gevent.Timeout`. On time-out
 /// the future is dropped (cancelled) and `Err(Elapsed)` returned.
+///
+/// Under a [`deadline`](super::deadline) that falls earlier, it times out
+/// at the deadline instead (at once if that has passed), so the code
+/// around it sees `Err(Elapsed)`. Unlike `deadline`, it does not bound the
+/// waits inside `future` with their own errors: it cuts `future` off.
 ///
 /// ```
 /// use std::time::Duration;
@@ -25,12 +32,12 @@ use super::sleep::{Sleep, sleep, sleep_until};
 /// });
 /// ```
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
-    Timeout { future, sleep: sleep(duration) }
+    Timeout { future, sleep: sleep(duration), bounded: false }
 }
 
 /// Runs `future` until `deadline` at the latest. See [`timeout`].
 pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
-    Timeout { future, sleep: sleep_until(deadline) }
+    Timeout { future, sleep: sleep_until(deadline), bounded: false }
 }
 
 pin_project! {
@@ -41,6 +48,8 @@ pin_project! {
         #[pin]
         future: F,
         sleep: Sleep,
+        // Whether the current deadline has been read (at the first `Pending`).
+        bounded: bool,
     }
 }
 
@@ -66,6 +75,17 @@ impl<F: Future> Future for Timeout<F> {
         if let Poll::Ready(output) = this.future.poll(cx) {
             return Poll::Ready(Ok(output));
         }
+        if !*this.bounded {
+            if let Some(at) = earlier_than(this.sleep) {
+                if at <= super::now() {
+                    // Past already: fail without waiting, while the budget lasts.
+                    ready!(coop::poll_proceed(cx));
+                    return Poll::Ready(Err(Elapsed(())));
+                }
+                this.sleep.reset(at);
+            }
+            *this.bounded = true;
+        }
         match Pin::new(this.sleep).poll(cx) {
             Poll::Ready(()) => Poll::Ready(Err(Elapsed(()))),
             Poll::Pending => Poll::Pending,
@@ -76,6 +96,12 @@ impl<F: Future> Future for Timeout<F> {
 /// The error of a [`timeout`] that ran out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Elapsed(());
+
+impl Elapsed {
+    pub(crate) const fn new() -> Elapsed {
+        Elapsed(())
+    }
+}
 
 impl fmt::Display for Elapsed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

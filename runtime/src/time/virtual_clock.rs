@@ -58,7 +58,7 @@ use std::sync::{Arc, Mutex};
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
-use super::driver::deadline_after;
+use super::driver::instant_after;
 use crate::loom::lock;
 
 /// A virtual clock and its members. See the module docs.
@@ -216,7 +216,7 @@ impl VirtualClock {
     /// asks for a paused clock, but another member may resume it in
     /// between: a running clock then simply runs `by` ahead.
     pub(crate) fn advance(&self, id: usize, by: Duration) {
-        self.change(id, |s| s.base = deadline_after(s.base, by));
+        self.change(id, |s| s.base = instant_after(s.base, by));
     }
 
     /// Applies a change made by member `id`'s task, then has every other
@@ -319,7 +319,7 @@ impl State {
         if self.paused {
             return self.base;
         }
-        deadline_after(self.base, Instant::now().saturating_duration_since(self.since))
+        instant_after(self.base, Instant::now().saturating_duration_since(self.since))
     }
 
     fn member(&mut self, id: usize) -> &mut Member {

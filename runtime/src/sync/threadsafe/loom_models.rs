@@ -1,8 +1,8 @@
 //! Loom models of the thread-safe hand-offs: the real `Lock`, `Semaphore`,
-//! `Barrier`, `RwLock`, `Notify` and `broadcast` code, on loom's `Mutex`
-//! (through `crate::loom`), with every interleaving of the model threads
-//! at each lock tried (no preemption bound: the models are small enough to
-//! explore whole).
+//! `Barrier`, `RwLock`, `Notify`, `broadcast` and `CancelToken` code, on
+//! loom's `Mutex` (through `crate::loom`), with every interleaving of the
+//! model threads at each lock tried (no preemption bound: the models are
+//! small enough to explore whole).
 //!
 //! ```text
 //! RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom \
@@ -25,7 +25,7 @@ use std::task::{Context, Poll, Waker};
 use ::loom::sync::Arc;
 use ::loom::thread;
 
-use super::{Barrier, Lock, Notify, RwLock, Semaphore, broadcast};
+use super::{Barrier, CancelToken, Lock, Notify, RwLock, Semaphore, broadcast};
 use crate::sync::withdraw::Withdraw;
 
 /// One poll, as a runtime polls a task's future.
@@ -219,5 +219,60 @@ fn broadcast_send_races_a_reader_and_a_dropped_receiver() {
         dropper.join().unwrap();
         assert_eq!(Arc::strong_count(&message), 1, "every copy was taken or let go");
         drop(tx);
+    });
+}
+
+/// A cancel on one thread against a waiter registering on another: the
+/// waiter either sees the flag or is found in the list, never neither
+/// (a lost wake leaves `cancelled_blocking` parked: loom reports it).
+#[test]
+fn cancel_races_a_waiter() {
+    ::loom::model(|| {
+        let token = CancelToken::new();
+        let canceller = thread::spawn({
+            let token = token.clone();
+            move || token.cancel()
+        });
+        // A task's wait, dropped after one poll (cancellation safety),
+        // then a thread's.
+        let mut wait = token.cancelled();
+        let early = poll_once(&mut wait).is_ready();
+        drop(wait);
+        token.cancelled_blocking();
+        canceller.join().unwrap();
+        assert!(token.is_cancelled());
+        assert!(!early || token.is_cancelled());
+    });
+}
+
+/// A child made while its parent is cancelled on another thread is
+/// cancelled too, whichever way the race goes (`cancel.rs`, module docs:
+/// the slab may be taken before the child's weak pointer can be upgraded).
+#[test]
+fn cancel_races_a_new_child() {
+    ::loom::model(|| {
+        let parent = CancelToken::new();
+        let canceller = thread::spawn({
+            let parent = parent.clone();
+            move || parent.cancel()
+        });
+        let child = parent.child_token();
+        child.cancelled_blocking();
+        canceller.join().unwrap();
+    });
+}
+
+/// A child's last handle dropped on one thread while the parent is
+/// cancelled on another: no panic, and a later child of the cancelled
+/// parent is born cancelled.
+#[test]
+fn a_dropped_child_races_its_parents_cancel() {
+    ::loom::model(|| {
+        let parent = CancelToken::new();
+        let child = parent.child_token();
+        let dropper = thread::spawn(move || drop(child));
+        parent.cancel();
+        dropper.join().unwrap();
+        assert!(parent.child_token().is_cancelled());
     });
 }

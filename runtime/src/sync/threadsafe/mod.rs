@@ -1,6 +1,6 @@
 //! Thread-safe [`Event`], [`AsyncResult`], [`Lock`], [`RLock`],
 //! [`Semaphore`], [`Condition`], [`Barrier`], [`Notify`], [`RwLock`],
-//! [`OnceCell`] and [`Lazy`], and the [`broadcast`] and [`watch`] channels: shared by green tasks
+//! [`OnceCell`], [`Lazy`] and [`CancelToken`], and the [`broadcast`] and [`watch`] channels: shared by green tasks
 //! (async calls) and plain OS threads (blocking calls).
 //!
 //! They have the API of their runtime-local namesakes in [`crate::sync`],
@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 
 use super::flavor::ThreadSafe;
 use super::withdraw::Withdraw;
-use super::{async_result, barrier, condition, event, lazy, lock, notify, once_cell, rlock, rwlock, semaphore};
+use super::{async_result, barrier, cancel, condition, event, lazy, lock, notify, once_cell, rlock, rwlock, semaphore};
 
 #[cfg(all(test, loom))]
 mod loom_models;
@@ -437,6 +437,54 @@ pub mod watch {
     /// The future returned by [`Receiver::changed`](Receiver#method.changed).
     pub type Changed<'a, T> = crate::sync::watch::Changed<'a, T, ThreadSafe>;
 }
+
+/// A thread-safe [`crate::sync::CancelToken`]: cancel it from any thread
+/// (a signal handler's thread, a supervisor, another runtime), wait for it
+/// in green tasks (`cancelled().await`) and OS threads
+/// (`cancelled_blocking`). A cancel from another thread while a task is
+/// in the middle of a poll wakes it once that poll ends.
+///
+/// ```
+/// use std::sync::mpsc;
+/// use sprout_runtime::{run, spawn, sync::threadsafe::CancelToken};
+///
+/// let token = CancelToken::new();
+/// let (started_tx, started) = mpsc::channel();
+/// let canceller = std::thread::spawn({
+///     let token = token.clone();
+///     move || {
+///         started.recv().unwrap();
+///         token.cancel();
+///     }
+/// });
+/// run(async {
+///     let waiter = spawn({
+///         let token = token.child_token();
+///         async move { token.cancelled().await }
+///     });
+///     started_tx.send(()).unwrap();
+///     waiter.await.unwrap();
+/// });
+/// canceller.join().unwrap();
+/// assert!(token.is_cancelled());
+/// ```
+pub type CancelToken = cancel::CancelToken<ThreadSafe>;
+
+/// The future returned by [`CancelToken::cancelled`](CancelToken#method.cancelled).
+pub type Cancelled<'a> = cancel::Cancelled<'a, ThreadSafe>;
+
+/// The future returned by [`CancelToken::cancelled_owned`](CancelToken#method.cancelled_owned).
+/// `Send`: it can travel with a task to another runtime.
+pub type CancelledOwned = cancel::CancelledOwned<ThreadSafe>;
+
+/// The future returned by [`CancelToken::run_until_cancelled`](CancelToken#method.run_until_cancelled).
+pub type RunUntilCancelled<'a, Fut> = cancel::RunUntilCancelled<'a, ThreadSafe, Fut>;
+
+/// The future returned by [`CancelToken::run_until_cancelled_owned`](CancelToken#method.run_until_cancelled_owned).
+pub type RunUntilCancelledOwned<Fut> = cancel::RunUntilCancelledOwned<ThreadSafe, Fut>;
+
+/// Cancels its thread-safe [`CancelToken`] when dropped, unless disarmed.
+pub type DropGuard = cancel::DropGuard<ThreadSafe>;
 
 /// Panics if called on a runtime thread, naming the blocking call.
 #[track_caller]
