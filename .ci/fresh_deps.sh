@@ -24,8 +24,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 target=${CARGO_TARGET_DIR:-$root/target}
+case $target in /*) ;; *) target=$root/$target ;; esac
 
-scratch=$(mktemp -d "${TMPDIR:-/tmp}/sprout-fresh-deps.XXXXXX")
+# A fixed place, inside the target directory: the copy's crates keep the
+# same package ids (they include the path) from run to run, so their
+# artifacts replace the last run's instead of piling up beside them.
+scratch=$target/fresh-deps
+rm -rf "$scratch"
+mkdir -p "$scratch"
 trap 'rm -rf "$scratch"' EXIT
 tar --exclude=./target --exclude=./.git -cf - . | tar -xf - -C "$scratch"
 cd "$scratch"
@@ -40,10 +46,13 @@ fi
 grep -E '^ +(Updating|Adding|Removing)' "$scratch/update.log" || echo "(Cargo.lock is already at the newest versions)"
 
 export CARGO_TARGET_DIR=$target
-# The same two lint runs as .ci/run's: default features (code under a
-# feature's absence), then every feature. Clippy type-checks every
-# target (lib, tests, examples, benches) and `-D warnings` makes rustc's
-# own warnings (deprecations, unused imports after an upstream
-# re-export moves) errors too, so no separate `cargo check` is needed.
-cargo clippy --workspace --all-targets -- -D warnings
+# Every target (lib, tests, examples, benches) with every feature, as
+# .ci/run's second clippy; `-D warnings` makes rustc's own warnings
+# (deprecations, unused imports after an upstream re-export moves)
+# errors too. Then the libraries alone with default features: what
+# `cargo add sprout` compiles, a build whose feature set differs. (Not
+# the default features on every target too: that repeats most of the
+# first run's dependency builds for little more coverage, and CI's time
+# is counted.)
 cargo clippy --workspace --all-targets --all-features -- -D warnings
+cargo clippy --workspace --lib -- -D warnings
