@@ -241,7 +241,7 @@ impl<S: Source> Drop for Unwait<'_, S> {
 /// (`sprout::deadline`), to an operation's poll result: the timer is armed
 /// at the first `Pending`, at the earlier of the two.
 #[inline]
-pub(crate) fn with_timeout<R>(
+pub fn with_timeout<R>(
     cx: &mut Context<'_>,
     poll: Poll<io::Result<R>>,
     timeout: Option<Duration>,

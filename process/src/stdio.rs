@@ -73,7 +73,7 @@ impl<S: PipeEnd> Pipe<S> {
     /// `poll_transfer` as a future, for the async methods: a transfer
     /// cancelled while it waits (by a timeout, say) forgets its waiter, so
     /// nothing keeps `sprout::wait()` waiting (as a socket's, see
-    /// `crate::evented`).
+    /// `sprout_net`'s `evented`).
     async fn transfer(
         &self,
         dir: Direction,
@@ -137,11 +137,11 @@ impl Pipe<Receiver> {
     }
 
     async fn read_to_end(&self, buf: &mut Vec<u8>) -> io::Result<usize> {
-        crate::read_all::read_to_end(buf, async |b| self.read(b).await).await
+        sprout_net::__private::read_to_end(buf, async |b| self.read(b).await).await
     }
 
     async fn read_to_string(&self, buf: &mut String) -> io::Result<usize> {
-        crate::read_all::read_to_string(buf, "the child's output", async |b| self.read(b).await).await
+        sprout_net::__private::read_to_string(buf, "the child's output", async |b| self.read(b).await).await
     }
 }
 
@@ -192,9 +192,9 @@ async fn write_all_with(stdin: &ChildStdin, mut buf: &[u8]) -> io::Result<()> {
 /// `io::ErrorKind::BrokenPipe` (see the module docs about `SIGPIPE`).
 ///
 /// ```
-/// use sprout_net::process::{Command, Stdio};
+/// use sprout::process::{Command, Stdio};
 ///
-/// sprout_runtime::run(async {
+/// sprout::run(async {
 ///     let mut child = Command::new("tr").arg("a-z").arg("A-Z")
 ///         .stdin(Stdio::piped()).stdout(Stdio::piped())
 ///         .spawn().unwrap();
@@ -426,9 +426,9 @@ reader!(
     /// wrap it in `futures::io::BufReader` and use `lines()`.
     ///
     /// ```
-    /// use sprout_net::process::{Command, Stdio};
+    /// use sprout::process::{Command, Stdio};
     ///
-    /// sprout_runtime::run(async {
+    /// sprout::run(async {
     ///     let mut child = Command::new("sh").arg("-c").arg("echo one; echo two")
     ///         .stdout(Stdio::piped()).spawn().unwrap();
     ///     let stdout = child.stdout.take().unwrap();

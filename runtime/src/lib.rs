@@ -58,10 +58,12 @@ mod park;
 pub mod pool;
 pub mod queue;
 mod reactor;
+mod remote;
 mod runtime;
-pub mod sched;
 pub mod scope;
 mod scoped;
+#[cfg(unix)]
+pub mod signal;
 pub mod sync;
 pub mod task;
 pub mod testing;
@@ -74,9 +76,9 @@ pub use handle::{Handle, RemoteJoinHandle, RuntimeGone};
 pub use join::{Iwait, JoinAll, JoinSome, Joined, Wait, iwait, joinall, killall, wait};
 pub use observe::{dump, metrics};
 pub use runtime::Runtime;
-pub use sched::coop;
 pub use scope::scope;
 pub use sync::CancelToken;
+pub use task::coop;
 pub use task::harness::PanicPolicy;
 pub use task::{JoinError, JoinHandle, TaskId, TaskInfo, TryJoinError, current, spawn, spawn_later, yield_now};
 pub use time::{

@@ -30,8 +30,8 @@ use std::task::Poll;
 use std::thread;
 
 use super::affinity;
-use super::core::{Core, Cores};
 use super::error::{CoreError, CoreResult, RunResult};
+use super::table::{Core, Cores};
 use crate::context;
 use crate::handle::Handle;
 use crate::queue::threadsafe::Queue;

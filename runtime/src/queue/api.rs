@@ -27,10 +27,10 @@ use super::buffer::Buffer;
 use super::error::{Closed, GetError, PutError, TaskDoneError};
 pub(crate) use super::state::Side;
 use super::state::{State, wake};
-use crate::sched::coop;
 use crate::sync::flavor::Locked;
 use crate::sync::withdraw::{self, Withdraw};
 use crate::task::compact::CompactWaker;
+use crate::task::coop;
 use crate::task::observe::{WaitOn, waiting_shared};
 use crate::time::{Sleep, poll_wait_timer};
 

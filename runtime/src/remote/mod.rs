@@ -1,17 +1,16 @@
-//! Scheduling pieces shared by the layers, below the loop:
+//! What other threads post to this loop, and how they find it:
 //!
-//! - `remote`: the cross-thread mailbox (messages from other threads, the
+//! - `mailbox`: the cross-thread mailbox (messages from other threads, the
 //!   eventfd that rouses the poll). The task layer posts to it through its
-//!   `Mailbox` trait (`task/heap.rs`); the loop drains it.
+//!   `Mailbox` trait (`task/home.rs`); the loop drains it.
 //! - `directory`: live runtimes by serial, so that a timer or a socket
 //!   dropped where its runtime is not running can still unregister.
-//! - [`coop`]: the per-poll operation budget (public), kept by the executor.
 //!
-//! The run queue and the yielded tasks live in `task/executor.rs`.
+//! The run queue, the yielded tasks and the per-poll budget (`coop`) live
+//! in `task/`.
 
-pub mod coop;
 pub(crate) mod directory;
-pub(crate) mod remote;
+pub(crate) mod mailbox;
 
 #[cfg(all(test, loom))]
 mod loom_models;

@@ -13,7 +13,7 @@ use std::task::{Context, Waker};
 
 use super::compact::CompactWaker;
 use super::error::JoinError;
-use super::heap::TaskHeap;
+use super::home::TaskHome;
 use super::state::State;
 
 /// A unique identifier of a task, for the life of the process.
@@ -92,7 +92,7 @@ pub(crate) type Sink = Box<dyn FnOnce(NonNull<Header>)>;
 /// The header that starts every task allocation (and the root pseudo-task).
 ///
 /// Who may touch which field:
-/// - `vtable`, `heap` and `id` never change after creation; any thread
+/// - `vtable`, `home` and `id` never change after creation; any thread
 ///   may read them.
 /// - `foreign_refs` is atomic; any thread may change it (see `waker.rs`).
 /// - everything else is owned by the runtime thread and lives in `Cell`s:
@@ -106,10 +106,10 @@ pub(crate) struct Header {
     /// is alive), a run-queue entry, the JoinHandle, and local wakers.
     pub(crate) refs: Cell<u32>,
     pub(crate) vtable: &'static Vtable,
-    /// The runtime's task heap: where the block goes back, and the
+    /// The runtime's task home: where the block goes back, and the
     /// mailbox foreign paths post to. It outlives the runtime while any
-    /// task allocation points at it (`heap.rs`, the orphan rule).
-    pub(crate) heap: NonNull<TaskHeap>,
+    /// task allocation points at it (`home.rs`, the orphan rule).
+    pub(crate) home: NonNull<TaskHome>,
     /// References held by wakers cloned on other threads, and by messages
     /// in flight on the runtime's mailbox.
     pub(crate) foreign_refs: AtomicU32,
@@ -123,12 +123,12 @@ pub(crate) struct Header {
 }
 
 impl Header {
-    pub(crate) fn new(state: u32, refs: u32, vtable: &'static Vtable, heap: NonNull<TaskHeap>, id: u64) -> Header {
+    pub(crate) fn new(state: u32, refs: u32, vtable: &'static Vtable, home: NonNull<TaskHome>, id: u64) -> Header {
         Header {
             state: State::new(state),
             refs: Cell::new(refs),
             vtable,
-            heap,
+            home,
             foreign_refs: AtomicU32::new(0),
             slot: Cell::new(u32::MAX),
             id: TaskId(id),
@@ -243,13 +243,13 @@ pub(crate) unsafe fn foreign_ref_dec(ptr: NonNull<Header>) {
 /// No reference of either kind is left, and the call is on the runtime thread.
 unsafe fn dealloc(ptr: NonNull<Header>) {
     // SAFETY: the header is live until the vtable frees it just below.
-    let heap = unsafe { ptr.as_ref().heap };
+    let home = unsafe { ptr.as_ref().home };
     // SAFETY: the vtable matches the allocation it was created with; the
-    // block goes back to its heap, which is still alive.
+    // block goes back to its home, which is still alive.
     unsafe { (ptr.as_ref().vtable.dealloc)(ptr) };
-    // Last: this may free an orphaned heap.
-    // SAFETY: the heap outlives its allocations; this is its thread.
-    unsafe { TaskHeap::note_dealloc(heap) };
+    // Last: this may free an orphaned home.
+    // SAFETY: the home outlives its allocations; this is its thread.
+    unsafe { TaskHome::note_dealloc(home) };
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use super::error::{JoinError, TryJoinError};
 use super::executor::Executor;
 use super::harness;
 use super::header::{Header, TaskId, ref_dec};
-use super::heap::TaskHeap;
+use super::home::TaskHome;
 use super::observe::{self, WaitOn};
 use super::state::{COMPLETE, Detach};
 use super::waker::{RefKind, SentRef};
@@ -376,7 +376,7 @@ impl<T> Drop for JoinHandle<T> {
         drop(header.join_waker.take());
         // Usually the output was taken by the await: nothing else to do.
         if detach == Detach::DiscardOutput {
-            match Executor::owning(header.heap) {
+            match Executor::owning(header.home) {
                 Some(executor) => executor.discard_output(self.raw),
                 // The handle outlived `block_on` or the runtime: nobody is
                 // left to propagate to, so an unhandled panic is logged.
@@ -411,15 +411,15 @@ pub(crate) fn kill_task(task: NonNull<Header>) {
     if header.state.has(COMPLETE) {
         return;
     }
-    match Executor::owning(header.heap) {
+    match Executor::owning(header.home) {
         Some(executor) => executor.kill(task),
         None => {
             // The runtime exists but is not running right now: it kills the
             // task when it next runs. The message carries a reference.
             header.ref_inc();
             let target = SentRef::new(task, RefKind::Local);
-            // SAFETY: the heap outlives every task allocation.
-            let mailbox = unsafe { TaskHeap::mailbox_of(header.heap) };
+            // SAFETY: the home outlives every task allocation.
+            let mailbox = unsafe { TaskHome::mailbox_of(header.home) };
             let kill = Box::new(move || {
                 let target = target;
                 kill_task(target.task());

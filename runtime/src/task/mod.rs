@@ -2,12 +2,12 @@
 //!
 //! # Design notes
 //!
-//! A task is one heap allocation (`raw.rs`) in its runtime's task heap
-//! (`heap.rs`): a 56-byte header, then its future, whose space the output
+//! A task is one heap allocation (`raw.rs`) in its runtime's task home
+//! (`home.rs`): a 56-byte header, then its future, whose space the output
 //! reuses once the future is gone. The header's state word and reference
 //! count are plain `Cell`s, owned by the runtime thread (`state.rs`, where
 //! every change is a named transition); other threads only ever post
-//! messages, through the heap's `Mailbox` (`waker.rs`). The waker that
+//! messages, through the home's `Mailbox` (`waker.rs`). The waker that
 //! polls a task is borrowed, not cloned, and waking a task that is already
 //! queued does nothing.
 //!
@@ -30,11 +30,12 @@
 mod alloc;
 pub(crate) mod child;
 pub(crate) mod compact;
+pub mod coop;
 pub(crate) mod error;
 pub(crate) mod executor;
 pub(crate) mod harness;
 pub(crate) mod header;
-pub(crate) mod heap;
+pub(crate) mod home;
 mod join_handle;
 mod local;
 pub(crate) mod observe;

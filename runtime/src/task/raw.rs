@@ -25,7 +25,7 @@ use std::task::{Context, Poll};
 
 use super::error::JoinError;
 use super::header::{Header, Vtable};
-use super::heap::TaskHeap;
+use super::home::TaskHome;
 
 #[repr(C)]
 struct Task<F: Future> {
@@ -50,7 +50,7 @@ impl<F: Future> Stage<F> {
 }
 
 /// Allocates a task for `future` and returns its header.
-pub(crate) fn allocate<F>(future: F, state: u32, refs: u32, heap: NonNull<TaskHeap>, id: u64) -> NonNull<Header>
+pub(crate) fn allocate<F>(future: F, state: u32, refs: u32, home: NonNull<TaskHome>, id: u64) -> NonNull<Header>
 where
     F: Future + 'static,
     F::Output: 'static,
@@ -65,16 +65,16 @@ where
         failed: not_a_child,
         take_failure: not_a_child_take,
     };
-    // SAFETY: `spawn` runs on the runtime thread, which owns the heap; the
-    // heap is alive (the runtime holds it).
-    let block = unsafe { heap.as_ref().alloc(Layout::new::<Task<F>>()) };
+    // SAFETY: `spawn` runs on the runtime thread, which owns the home; the
+    // home is alive (the runtime holds it).
+    let block = unsafe { home.as_ref().alloc(Layout::new::<Task<F>>()) };
     let slot = block.cast::<Task<F>>().as_ptr();
     // Written in place: a future can be large, and building a whole `Task`
     // first would copy it through the stack.
     // SAFETY: `slot` is a fresh block with the size and alignment of a
     // `Task<F>`; each field is written exactly once.
     unsafe {
-        std::ptr::addr_of_mut!((*slot).header).write(Header::new(state, refs, vtable, heap, id));
+        std::ptr::addr_of_mut!((*slot).header).write(Header::new(state, refs, vtable, home, id));
         std::ptr::addr_of_mut!((*slot).stage).write(UnsafeCell::new(Stage::new(future)));
     }
     // The header is the first field of a #[repr(C)] struct, so the pointers
@@ -228,19 +228,19 @@ where
 /// the future or output before the last reference goes).
 unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
     // SAFETY: ptr came from allocate::<F>, so it is a Task<F> in a block of
-    // its heap, and this is the runtime thread. The union fields are
+    // its home, and this is the runtime thread. The union fields are
     // ManuallyDrop: dropping the Task drops only the header's fields.
     unsafe {
-        let heap = ptr.as_ref().heap;
+        let home = ptr.as_ref().home;
         std::ptr::drop_in_place(ptr.cast::<Task<F>>().as_ptr());
-        heap.as_ref().dealloc(ptr.cast(), Layout::new::<Task<F>>());
+        home.as_ref().dealloc(ptr.cast(), Layout::new::<Task<F>>());
     }
 }
 
 /// Allocates the root pseudo-task that stands for the block_on future: a
 /// bare header whose wakers set its SCHEDULED bit for the loop to see.
-/// Counted in the heap's live allocations like a task block.
-pub(crate) fn allocate_root(heap: NonNull<TaskHeap>) -> NonNull<Header> {
+/// Counted in the home's live allocations like a task block.
+pub(crate) fn allocate_root(home: NonNull<TaskHome>) -> NonNull<Header> {
     static ROOT_VTABLE: Vtable = Vtable {
         poll: never_poll,
         kill: never_kill,
@@ -251,9 +251,9 @@ pub(crate) fn allocate_root(heap: NonNull<TaskHeap>) -> NonNull<Header> {
         failed: not_a_child,
         take_failure: not_a_child_take,
     };
-    let header = Box::new(Header::new(super::state::ROOT | super::state::JOIN_HANDLE, 1, &ROOT_VTABLE, heap, 0));
-    // SAFETY: the runtime creating its root is on the heap's thread.
-    unsafe { heap.as_ref().note_alloc() };
+    let header = Box::new(Header::new(super::state::ROOT | super::state::JOIN_HANDLE, 1, &ROOT_VTABLE, home, 0));
+    // SAFETY: the runtime creating its root is on the home's thread.
+    unsafe { home.as_ref().note_alloc() };
     NonNull::from(Box::leak(header))
 }
 

@@ -28,7 +28,7 @@ use std::task::{RawWaker, RawWakerVTable, Waker};
 
 use super::executor::Executor;
 use super::header::{Header, foreign_ref_dec, ref_dec};
-use super::heap::TaskHeap;
+use super::home::TaskHome;
 
 /// The vtable of wakers that own a runtime-thread (`refs`) reference.
 pub(crate) static LOCAL_VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake_local, wake_by_ref, drop_local);
@@ -51,10 +51,10 @@ pub(crate) unsafe fn borrowed(ptr: NonNull<Header>) -> Waker {
 /// The executor this header belongs to, if it is the one running on this thread.
 #[inline]
 fn owner(ptr: *const Header) -> Option<&'static Executor> {
-    // SAFETY: `heap` is immutable after creation, so reading it is fine
+    // SAFETY: `home` is immutable after creation, so reading it is fine
     // from any thread while the waker keeps the header alive.
-    let heap = unsafe { (*ptr).heap };
-    Executor::owning(heap)
+    let home = unsafe { (*ptr).home };
+    Executor::owning(home)
 }
 
 unsafe fn clone(data: *const ()) -> RawWaker {
@@ -192,12 +192,12 @@ fn settle_refused(sent: SentRef) {
 /// The mailbox of the task's runtime.
 ///
 /// # Safety
-/// The caller owns a reference to the task (which keeps the heap, and so
+/// The caller owns a reference to the task (which keeps the home, and so
 /// the mailbox, alive), and gives it to the message it posts.
-unsafe fn mailbox<'a>(task: NonNull<Header>) -> &'a dyn super::heap::Mailbox {
-    // SAFETY: `heap` is immutable, and the heap lives while any task
-    // allocation points at it (see `heap.rs`, the orphan rule).
-    unsafe { TaskHeap::mailbox_of((*task.as_ptr()).heap) }
+unsafe fn mailbox<'a>(task: NonNull<Header>) -> &'a dyn super::home::Mailbox {
+    // SAFETY: `home` is immutable, and the home lives while any task
+    // allocation points at it (see `home.rs`, the orphan rule).
+    unsafe { TaskHome::mailbox_of((*task.as_ptr()).home) }
 }
 
 /// Posts a wake to the task's runtime; hands the reference back if that

@@ -36,9 +36,7 @@ use std::time::{Duration, Instant};
 
 use super::flavor::ThreadSafe;
 use super::withdraw::Withdraw;
-use super::{
-    async_result, barrier, cancel, condition, event, lazy, lock, notify, once_cell, rlock, rwlock, semaphore,
-};
+use super::{async_result, barrier, cancel, condition, event, lazy, lock, notify, once_cell, rlock, rwlock, semaphore};
 
 #[cfg(all(test, loom))]
 mod loom_models;
