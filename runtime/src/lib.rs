@@ -80,10 +80,10 @@ pub use scope::scope;
 pub use sync::CancelToken;
 pub use task::coop;
 pub use task::harness::PanicPolicy;
-pub use task::{JoinError, JoinHandle, TaskId, TaskInfo, TryJoinError, current, spawn, spawn_later, yield_now};
+pub use task::{JoinError, JoinHandle, TaskId, TaskInfo, TryJoinError, current, spawn, yield_now};
 pub use time::{
     Deadline, Elapsed, Interval, Sleep, current_deadline, deadline, deadline_after, interval, sleep, sleep_until,
-    timeout,
+    spawn_later, timeout,
 };
 pub use waitable::{
     IwaitObjects, MakeFuture, ReadyFuture, WaitAny, WaitObjects, Waitable, iwait_objects, wait_any, wait_objects,

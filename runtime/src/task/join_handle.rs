@@ -9,7 +9,6 @@ use std::pin::Pin;
 use std::ptr::NonNull;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
-use std::time::Duration;
 
 use super::error::{JoinError, TryJoinError};
 use super::executor::Executor;
@@ -30,8 +29,7 @@ use super::waker::{RefKind, SentRef};
 /// spawn from another thread use [`Handle`](crate::Handle).
 ///
 /// ```
-/// use std::time::Duration;
-/// use sprout_runtime::{run, sleep, spawn, JoinError};
+/// /// use sprout_runtime::{run, sleep, spawn, JoinError};
 ///
 /// run(async {
 ///     let worker = spawn(async {
@@ -89,54 +87,19 @@ impl<T: 'static> JoinHandle<T> {
         kill_task(self.raw);
     }
 
-    /// Asks the task to stop: it is woken and [`killed()`](crate::task::killed)
-    /// resolves inside it, so it can clean up asynchronously (say goodbye on
-    /// its socket, flush a buffer). If it has not finished after `grace`,
-    /// it is killed.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use sprout_runtime::{run, spawn, task};
-    ///
-    /// run(async {
-    ///     let worker = spawn(async {
-    ///         task::killed().await;
-    ///         "cleaned up"
-    ///     });
-    ///     worker.kill_graceful(Duration::from_secs(5));
-    ///     assert_eq!(worker.await.unwrap(), "cleaned up");
-    /// });
-    /// ```
-    #[track_caller]
-    pub fn kill_graceful(&self, grace: Duration) {
+    /// The task half of [`kill_graceful`](Self::kill_graceful)
+    /// (`time/timed_task.rs`): marks the task as asked to stop and wakes
+    /// what waits in [`killed()`](crate::task::killed). Returns a handle
+    /// for the watchdog, or `None` if the task had already been asked (or
+    /// has finished), when there is nothing more to do.
+    pub(crate) fn ask_to_stop(&self) -> Option<UntypedHandle> {
         let header = self.header();
         if !header.state.transition_to_graceful() {
-            return;
+            return None;
         }
         let wakers = header.with_extras(|e| std::mem::take(&mut e.kill_wakers));
         wakers.into_iter().for_each(Waker::wake);
-        let executor = Executor::expect("JoinHandle::kill_graceful");
-        // Hold a reference for the watchdog.
-        let target = self.untyped();
-        super::spawn_on(
-            executor,
-            async move {
-                let finished = Finished(&target);
-                if crate::time::timeout(grace, finished).await.is_err() {
-                    target.kill();
-                }
-            },
-            Some("kill_graceful watchdog".into()),
-        );
-    }
-
-    /// Waits up to `timeout` for the task, like gevent's `join(timeout)`.
-    /// Returns `None` if it is still running; the handle stays usable.
-    ///
-    /// # Panics
-    /// If the result was already taken (as polling the handle again does).
-    pub async fn join_timeout(&mut self, timeout: Duration) -> Option<Result<T, JoinError>> {
-        crate::time::timeout(timeout, self).await.ok()
+        Some(self.untyped())
     }
 
     /// Takes the result if the task has finished, without waiting.
@@ -465,6 +428,11 @@ impl UntypedHandle {
         kill_task(self.0);
     }
 
+    /// Resolves when the task completes.
+    pub(crate) fn finished(&self) -> Finished<'_> {
+        Finished(self)
+    }
+
     /// Ready once the task has completed; otherwise `cx`'s waker is woken
     /// at completion.
     pub(crate) fn poll_finished(&self, cx: &mut Context<'_>) -> Poll<()> {
@@ -517,7 +485,7 @@ impl Drop for UntypedHandle {
 }
 
 /// Resolves when the task completes.
-struct Finished<'a>(&'a UntypedHandle);
+pub(crate) struct Finished<'a>(&'a UntypedHandle);
 
 impl Future for Finished<'_> {
     type Output = ();

@@ -56,7 +56,6 @@ use std::future::Future;
 use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use executor::Executor;
 
@@ -139,27 +138,6 @@ where
     // SAFETY: the handle takes the reference `spawn` kept for it, and the
     // task's output type is F::Output.
     unsafe { JoinHandle::from_raw(task) }
-}
-
-/// Spawns a task that starts after `delay`, like `gevent.spawn_later` and
-/// Python's `threading.Timer`. Killing it before then means it never runs.
-///
-/// ```
-/// use std::time::Duration;
-/// use sprout_runtime::{run, spawn_later};
-///
-/// run(async {
-///     let hello = spawn_later(Duration::from_millis(10), async { "hello, world" });
-///     assert_eq!(hello.await.unwrap(), "hello, world");
-/// });
-/// ```
-#[track_caller]
-pub fn spawn_later<F>(delay: Duration, future: F) -> JoinHandle<F::Output>
-where
-    F: Future + 'static,
-    F::Output: 'static,
-{
-    Builder::new().spawn_later(delay, future)
 }
 
 /// Sets a task's options before spawning it.
@@ -274,19 +252,6 @@ impl Builder {
             None => Location::caller(),
         };
         spawn_on_at(Executor::expect("task::Builder::spawn"), future, self.name, at)
-    }
-
-    /// Spawns the task to start after `delay`. See [`spawn_later`].
-    #[track_caller]
-    pub fn spawn_later<F>(self, delay: Duration, future: F) -> JoinHandle<F::Output>
-    where
-        F: Future + 'static,
-        F::Output: 'static,
-    {
-        self.spawn(async move {
-            crate::time::sleep(delay).await;
-            future.await
-        })
     }
 }
 
