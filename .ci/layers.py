@@ -116,13 +116,21 @@ for use in re.findall(r"^pub use\s+([^;]+);", strip(open(files[()]).read()), re.
         segs = full.split("::")
         REEXPORTS[segs[-1]] = segs[:-1]
 
+# `crate::name!` names a `#[macro_export]` macro, which lives at the crate
+# root: follow it to the module that defines it. (A macro body's own
+# `$crate::` paths are the caller's, left out below.)
+MACROS = {}
+for mod, path in files.items():
+    for m in re.finditer(r"#\[macro_export\][^\n]*\n(?:\s*#\[[^\n]*\n)*\s*macro_rules!\s*(\w+)", open(path).read()):
+        MACROS[m.group(1)] = list(mod)
+
 edges = {m: set() for m in files}
 for mod, path in files.items():
     text = strip(open(path).read())
     paths = []
     for use in re.findall(r"\buse\s+([^;]+);", text, re.S):
         paths += expand_use(use)
-    paths += re.findall(r"\b((?:crate|super)(?:::\w+)+)", text)
+    paths += re.findall(r"(?<!\$)\b((?:crate|super)(?:::\w+)+)", text)
     # `mod child;` declarations: the parent reaches its children.
     for child in re.findall(r"^\s*(?:pub(?:\([\w:]+\))?\s+)?mod\s+(\w+)\s*;", text, re.M):
         target = resolve(list(mod) + [child])
@@ -137,6 +145,8 @@ for mod, path in files.items():
             segs = segs[1:]
             if segs and tuple(segs[:1]) not in files and segs[0] in REEXPORTS:
                 segs = REEXPORTS[segs[0]] + segs[1:]
+            elif segs and tuple(segs[:1]) not in files and segs[0] in MACROS:
+                segs = MACROS[segs[0]]
         elif segs[0] == "super":
             # `super` from a file is its parent module; each further `super` goes up one.
             ups = 0

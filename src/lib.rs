@@ -63,6 +63,7 @@
 //! | tests: an async test, virtual time, seeded schedules | — | [`test`], [`time::pause`], [`testing::check_seeds`] |
 //! | files | `FileObjectThread` | [`fs`] |
 //! | an HTTP server (feature `http`) | `gevent.pywsgi.WSGIServer` | `http::Server`, `http::serve` |
+//! | an axum app or tower service (feature `tower`) | a WSGI app | `http::serve_tower`, `http::Server::bind_tower` |
 //! | an HTTP client (feature `http`) | `requests` under gevent | `http::Client` |
 //! | TLS (feature `tls`) | `gevent.ssl` | `tls`, `http::serve_tls` |
 //! | WebSockets (feature `ws`) | gevent-websocket | `ws` |
@@ -112,6 +113,7 @@
 //! | `hyper-util` | `sprout::http::connector`: a connector for hyper-util's pooled legacy `Client` (the engine under reqwest) | `http` |
 //! | `json` | `RequestBuilder::json` and `Response::json` in the `Client` (serde, serde_json) | `http` |
 //! | `gzip`, `deflate`, `brotli`, `compression` (all three) | the `Client` decodes compressed responses (async-compression) | `http` |
+//! | `tower` | `sprout::http::tower`: tower services on the server, an axum `Router` among them (`http::serve_tower`, `Server::bind_tower`), with no tokio runtime; `http::TimeoutLayer` on sprout's timer | `http` |
 //! | `tokio` | `sprout::compat`: tokio-bound crates (reqwest, redis, sqlx, tower-http) on green tasks, through a side tokio runtime | |
 //!
 //! ```toml

@@ -42,7 +42,6 @@
 //!   and no `RefCell` borrow spans user code: a poll, a future's drop and a
 //!   waker's wake all happen with the borrows released.
 
-use std::alloc::Layout;
 use std::cell::{Cell, RefCell, UnsafeCell};
 use std::collections::VecDeque;
 use std::future::Future;
@@ -55,6 +54,7 @@ use std::task::{Context, Waker};
 
 use slab::Slab;
 
+use super::alloc::BlockLayout;
 use super::compact::CompactWaker;
 use super::error::JoinError;
 use super::executor::Executor;
@@ -62,6 +62,7 @@ use super::header::{Header, TaskId, Vtable, ref_dec};
 use super::home::TaskHome;
 use super::raw::{self, Stage};
 use super::registry::Registry;
+use super::span;
 use super::state::{AfterPoll, CHILD, JOIN_HANDLE, Kill, SCHEDULED};
 use super::waker;
 
@@ -82,6 +83,9 @@ pub(crate) struct Link {
 
 // The link sits right after the header in every `ChildTask<F>`.
 const _: () = assert!(size_of::<Header>() % align_of::<Link>() == 0);
+// A freed block's link is never dropped (`header::dealloc` frees blocks
+// by their layout alone).
+const _: () = assert!(!std::mem::needs_drop::<Link>());
 
 /// The link of the child block whose header is `task`.
 ///
@@ -126,7 +130,7 @@ pub(crate) const fn vtable<F: Future>(
         read_output: read_output::<F>,
         drop_output: drop_output::<F>,
         output: raw::never_output,
-        dealloc: dealloc::<F>,
+        block: BlockLayout::of::<ChildTask<F>>(),
         failed,
         take_failure,
     }
@@ -160,19 +164,6 @@ unsafe fn read_output<F: Future>(task: NonNull<Header>, dst: *mut ()) {
 unsafe fn drop_output<F: Future>(task: NonNull<Header>) -> Option<JoinError> {
     // SAFETY: forwarded; the block is a ChildTask<F>.
     unsafe { raw::drop_stage_output(stage::<F>(task)) }
-}
-
-/// # Safety
-/// No reference is left and the stage holds no live value.
-unsafe fn dealloc<F: Future>(task: NonNull<Header>) {
-    // SAFETY: the block is a ChildTask<F> from its home, on its runtime
-    // thread; dropping it drops the header's fields and the link (plain
-    // data), not the ManuallyDrop stage.
-    unsafe {
-        let home = task.as_ref().home;
-        std::ptr::drop_in_place(task.cast::<ChildTask<F>>().as_ptr());
-        home.as_ref().dealloc(task.cast(), Layout::new::<ChildTask<F>>());
-    }
 }
 
 /// Queues a woken child on its scope and wakes the task that polls the
@@ -300,6 +291,7 @@ impl Children {
         if name.is_some() {
             header.with_extras(|e| e.name = name);
         }
+        span::attach(header, at);
         header.slot.set(self.live.borrow_mut().insert(task));
         if let Some(observer) = executor.observer() {
             observer.child_spawned(task.as_ptr().addr(), at);
@@ -356,10 +348,9 @@ impl Children {
         id: u64,
         vtable: &'static Vtable,
     ) -> NonNull<Header> {
-        let layout = Layout::new::<ChildTask<F>>();
         // SAFETY: this is the home's runtime thread (`Children` is `!Send`,
         // and the scope checks it is polled in the runtime it started in).
-        let block = unsafe { self.home.as_ref().alloc(layout) };
+        let block = unsafe { self.home.as_ref().alloc(const { BlockLayout::of::<ChildTask<F>>() }) };
         let slot = block.cast::<ChildTask<F>>().as_ptr();
         let link = Link { children: NonNull::from(self) };
         // SAFETY: a fresh block with the size and alignment of a
@@ -404,8 +395,9 @@ impl Children {
         // the borrowed waker is never dropped.
         let waker = ManuallyDrop::new(unsafe { waker::borrowed(task) });
         let mut cx = Context::from_waker(&waker);
+        // Inside the child's span, if it has one (feature `tracing`).
         // SAFETY: RUNNING is set, so the stage is ours to poll.
-        let done = unsafe { (header.vtable.poll)(task, &mut cx) };
+        let done = span::in_span(header, || unsafe { (header.vtable.poll)(task, &mut cx) });
         if let Some(outer) = outer_child {
             executor.set_running_child(outer);
         }
@@ -429,7 +421,7 @@ impl Children {
             AfterPoll::Kill => {
                 // Cancelled during its own poll: RUNNING is still set.
                 // SAFETY: the future is live and RUNNING guards it.
-                unsafe { (header.vtable.kill)(task) };
+                span::in_span(header, || unsafe { (header.vtable.kill)(task) });
                 Ran::Done
             }
         }
@@ -449,7 +441,7 @@ impl Children {
         match header.state.transition_to_killed() {
             Kill::DropNow => {
                 // SAFETY: RUNNING is set by the transition; the future is live.
-                unsafe { (header.vtable.kill)(task) };
+                span::in_span(header, || unsafe { (header.vtable.kill)(task) });
                 true
             }
             Kill::Deferred | Kill::Nothing => false,
@@ -477,6 +469,8 @@ impl Children {
                 observer.child_done(task.as_ptr().addr());
             }
         }
+        // The child's span (feature `tracing`) closes: it is complete.
+        span::close_after(header, || ());
         header.state.transition_to_complete();
         if let Some(joiner) = header.join_waker.take() {
             joiner.wake();
