@@ -29,7 +29,8 @@ use super::waker::{RefKind, SentRef};
 /// spawn from another thread use [`Handle`](crate::Handle).
 ///
 /// ```
-/// /// use sprout_runtime::{run, sleep, spawn, JoinError};
+/// use std::time::Duration;
+/// use sprout_runtime::{run, sleep, spawn, JoinError};
 ///
 /// run(async {
 ///     let worker = spawn(async {
