@@ -7,6 +7,7 @@ mod support;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+#[cfg(target_os = "linux")]
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::rc::Rc;
@@ -41,6 +42,8 @@ impl RedisServer {
             // allowed between fork and exec; it only sets a flag of the
             // child. The flag kills redis-server if this test process dies
             // without running the guard (killed by a harness time limit).
+            // Linux only: elsewhere the guard's drop is the only cleanup.
+            #[cfg(target_os = "linux")]
             unsafe {
                 command.pre_exec(|| {
                     libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
