@@ -97,6 +97,20 @@ impl TcpListener {
             .map(|r| r.and_then(|(stream, addr)| Ok((TcpStream::from_mio(stream)?, addr))))
     }
 
+    /// Accepts a connection without registering it with this runtime: for
+    /// a server that may hand it to another worker's runtime
+    /// (`server/balance.rs`), which registers it there. Cancellation-safe
+    /// as [`accept`](Self::accept).
+    pub(crate) async fn accept_unregistered(&self) -> io::Result<(mio::net::TcpStream, SocketAddr)> {
+        let mut unwait = Unwait::new(&self.inner, Direction::Read);
+        std::future::poll_fn(|cx| {
+            let poll = self.inner.poll_op(cx, Direction::Read, Drain::Never, |l| l.accept(), |_| 0);
+            unwait.mark = WaitMark::after(&poll, cx);
+            poll
+        })
+        .await
+    }
+
     /// The connections as a `Stream`, like std's `incoming()`: it never
     /// ends, and yields accept errors as items.
     pub fn incoming(&self) -> Incoming<'_> {
