@@ -145,3 +145,31 @@ fn connections_handed_over_before_a_stop_are_served_and_waited_for() {
         assert_eq!(handle.connections(), 0);
     });
 }
+
+#[test]
+fn the_connection_limit_holds_on_each_worker() {
+    sprout::run(async {
+        let server = StreamServer::bind("127.0.0.1:0", |s, _| tell_and_echo(s))
+            .await
+            .unwrap()
+            .workers(2)
+            .max_connections(1)
+            .balance(Balance::LeastConnections);
+        let addr = server.local_addr().unwrap();
+        let handle = server.start();
+        let (first, on_first) = connect(addr).await;
+        let (second, on_second) = connect(addr).await;
+        assert_eq!([on_first, on_second], [0, 1]);
+        // Both workers are full: the third waits in the backlog, unserved.
+        let third = TcpStream::connect(addr).await.unwrap();
+        sprout::sleep(Duration::from_millis(30)).await;
+        assert_eq!(handle.connections(), 2, "no worker went over its limit");
+        // Worker 1 frees its slot: the waiting connection goes there.
+        drop(second);
+        let mut id = [0];
+        third.read_exact(&mut id).await.unwrap();
+        assert_eq!(id[0], 1);
+        drop((first, third));
+        assert_eq!(handle.stop_graceful(Duration::from_secs(10)).await, 0);
+    });
+}
