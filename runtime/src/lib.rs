@@ -46,6 +46,8 @@ pub mod blocking;
 mod builder;
 mod context;
 pub mod cores;
+#[cfg(test)]
+mod counting_waker;
 pub mod fs;
 mod handle;
 pub mod io;
@@ -58,6 +60,7 @@ mod park;
 pub mod pool;
 pub mod queue;
 mod reactor;
+mod report;
 mod runtime;
 pub mod sched;
 pub mod scope;
@@ -141,10 +144,15 @@ pub fn run<F: Future>(future: F) -> F::Output {
     runtime.block_on(future)
 }
 
-/// What the `sprout` facade's macros expand to. Not part of the stable API.
+/// What the `sprout` facade's macros expand to, and what sprout's own
+/// crates' reports need of `tracing` (`report.rs`, feature `tracing`).
+/// Not part of the stable API.
 #[doc(hidden)]
 pub mod __private {
     use std::task::Poll;
+
+    #[cfg(feature = "tracing")]
+    pub use crate::report::__private::*;
 
     /// What one `select!` branch's poll gave.
     pub enum Branch<T> {

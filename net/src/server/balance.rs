@@ -142,7 +142,10 @@ impl Balancer {
         sent.map_err(|e| {
             live.fetch_sub(1, Ordering::Relaxed);
             if !self.warned.replace(true) {
-                eprintln!("sprout: StreamServer: worker {i} cannot take a connection now ({e}); worker 0 serves it");
+                sprout_runtime::__report!(
+                    event: WARN(target: "sprout::server", worker = i, error = %e, "StreamServer: a worker cannot take a connection now; worker 0 serves it"),
+                    stderr: "sprout: StreamServer: worker {i} cannot take a connection now ({e}); worker 0 serves it",
+                );
             }
             match e {
                 TrySendError::Full(conn) | TrySendError::Closed(conn) => conn,
@@ -167,7 +170,11 @@ pub(super) async fn serve_inbox(
         let served = match crate::TcpStream::from_mio(stream) {
             Ok(stream) => serve(stream, peer),
             Err(e) => {
-                eprintln!("sprout: {}: cannot register a connection from {peer}: {e}", shared.name());
+                sprout_runtime::__report!(
+                    event: WARN(target: "sprout::server", server = %shared.name(), peer = %peer, error = %e, "cannot register a handed-over connection"),
+                    stderr: "sprout: {}: cannot register a connection from {peer}: {e}",
+                    shared.name(),
+                );
                 false
             }
         };

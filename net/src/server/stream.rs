@@ -497,7 +497,7 @@ where
             true
         }
         Err(_) => {
-            eprintln!("sprout: {}: the handler for {peer} panicked", shared.name());
+            shared.handler_panicked(peer);
             false
         }
     }
