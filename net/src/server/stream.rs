@@ -142,10 +142,14 @@ where
     ///
     /// Worker 0 is the runtime that calls [`start`](Self::start) (or
     /// `serve_forever`); the others run on threads named
-    /// `sprout-server-{i}`. On Linux each listener gets `SO_REUSEPORT` and
+    /// `sprout-server-{i}`. By default ([`Balance::LeastConnections`])
+    /// worker 0 accepts every connection and hands it to the worker with
+    /// the fewest open ones, so the load is even however few connections
+    /// there are (see [`balance`](Self::balance)). With
+    /// [`Balance::Kernel`], on Linux each listener gets `SO_REUSEPORT` and
     /// a sibling on every other worker, bound to the same address, so the
     /// kernel spreads the connections over the workers, with no lock or
-    /// shared queue in user space. On macOS and FreeBSD, whose
+    /// shared queue in user space; on macOS and FreeBSD, whose
     /// `SO_REUSEPORT` does not balance, every worker accepts on a
     /// duplicate of the one listening socket instead: one accept queue, and
     /// each connection wakes every idle worker, of which one takes it
@@ -266,9 +270,11 @@ where
     /// [`workers`](Self::workers) for servers built on `StreamServer`
     /// (sprout-http's `Server` uses it): `start` runs on each extra
     /// worker's thread, inside its runtime, and starts that worker's
-    /// server on the [`Worker`]'s listeners, returning its handle (made
-    /// with [`spawned_at`](Self::spawned_at)`(worker.spawned_at())`, its
-    /// tasks show the same spawn site as worker 0's).
+    /// server on the [`Worker`] (given to [`add_worker`](Self::add_worker),
+    /// which takes its listeners and the connections worker 0 hands it),
+    /// returning its handle (made with
+    /// [`spawned_at`](Self::spawned_at)`(worker.spawned_at())`, its tasks
+    /// show the same spawn site as worker 0's).
     pub fn workers_by(
         mut self,
         n: usize,
