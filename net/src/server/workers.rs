@@ -104,8 +104,9 @@ impl Worker {
     /// none with [`Balance::LeastConnections`], where worker 0 hands each
     /// connection over. Prefer
     /// [`StreamServer::add_worker`](super::StreamServer::add_worker),
-    /// which takes those too: a worker whose hand-overs are dropped here
-    /// gets none, and worker 0 serves them.
+    /// which takes those too: this drops the worker's inbox, which closes
+    /// the connections already handed to it (worker 0 serves the later
+    /// ones itself).
     pub fn into_listeners(self) -> Vec<TcpListener> {
         self.listeners
     }
