@@ -96,7 +96,7 @@
 //!   [`process`]: child processes; [`thread`]: `sleep` and `yield_now`
 //!   under std's names.
 //! - [`cores`]: one runtime per core, with handles and a cross-core channel.
-//! - [`coop`]: the per-poll operation budget; [`sched`]: its home.
+//! - [`coop`]: the per-poll operation budget (also [`task::coop`]).
 //! - [`testing`] and the [`test`] and [`main`] attributes: deterministic tests.
 //! - `http`, `tls`, `ws`, `compat`: behind the features below.
 //!
@@ -290,8 +290,8 @@ pub mod net {
     };
 }
 pub use sprout_net::io;
-pub use sprout_net::process;
-pub use sprout_net::signal;
+pub use sprout_process as process;
+pub use sprout_runtime::signal;
 
 /// tokio-bound crates on sprout (feature `tokio`): a future wrapped in
 /// `compat::Tokio` (or `.compat()`) runs inside a shared side tokio

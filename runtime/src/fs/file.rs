@@ -25,7 +25,7 @@ use futures_io::{AsyncRead, AsyncSeek, AsyncWrite};
 
 use super::asyncify;
 use crate::blocking::{WorkFuture, spawn_blocking};
-use crate::sched::coop;
+use crate::task::coop;
 
 /// The most bytes one trip to the pool reads or writes.
 const MAX_BUF: usize = 2 * 1024 * 1024;
@@ -263,12 +263,12 @@ impl File {
 
     /// Steps the OS position back over bytes read ahead and not taken.
     async fn rewind_unread(&mut self) -> io::Result<()> {
-        if let State::Idle(Some(buf)) = &mut self.state {
-            if !buf.is_empty() {
-                let back = buf.discard_read();
-                let file = self.std.clone();
-                asyncify(move || (&*file).seek(SeekFrom::Current(back))).await?;
-            }
+        if let State::Idle(Some(buf)) = &mut self.state
+            && !buf.is_empty()
+        {
+            let back = buf.discard_read();
+            let file = self.std.clone();
+            asyncify(move || (&*file).seek(SeekFrom::Current(back))).await?;
         }
         Ok(())
     }

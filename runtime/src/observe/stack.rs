@@ -161,10 +161,10 @@ fn short_path(path: &str, cwd: Option<&str>) -> String {
     if let Some(rest) = cwd.and_then(|cwd| path.strip_prefix(cwd)).and_then(|rest| rest.strip_prefix('/')) {
         return rest.to_owned();
     }
-    if path.starts_with("/rustc/") {
-        if let Some(i) = path.find("/library/") {
-            return path[i + 1..].to_owned();
-        }
+    if path.starts_with("/rustc/")
+        && let Some(i) = path.find("/library/")
+    {
+        return path[i + 1..].to_owned();
     }
     path.to_owned()
 }
@@ -190,7 +190,7 @@ mod tests {
             vec![frame("sprout_runtime::task::raw::poll::{{closure}}", "raw.rs", 99)],
             vec![frame("std::panicking::catch_unwind", "panicking.rs", 544)],
             vec![frame("sprout_runtime::task::raw::poll", "raw.rs", 6)],
-            vec![frame("sprout_runtime::runtime::Core::turn", "runtime.rs", 7)],
+            vec![frame("sprout_runtime::runtime::EventLoop::turn", "runtime.rs", 7)],
             vec![frame("main", "main.rs", 8)],
         ];
         let stack = trim(resolved);

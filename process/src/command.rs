@@ -19,9 +19,9 @@ use super::{reaper, wait};
 /// addition, [`kill_on_drop`](Command::kill_on_drop), as in tokio.
 ///
 /// ```
-/// use sprout_net::process::Command;
+/// use sprout::process::Command;
 ///
-/// sprout_runtime::run(async {
+/// sprout::run(async {
 ///     let output = Command::new("echo").arg("hello").output().await.unwrap();
 ///     assert!(output.status.success());
 ///     assert_eq!(output.stdout, b"hello\n");
@@ -180,9 +180,9 @@ impl Command {
     /// plain call, not an `async fn`, like tokio's.
     ///
     /// ```
-    /// use sprout_net::process::{Command, Stdio};
+    /// use sprout::process::{Command, Stdio};
     ///
-    /// sprout_runtime::run(async {
+    /// sprout::run(async {
     ///     let mut child = Command::new("echo").arg("hi").stdout(Stdio::piped()).spawn().unwrap();
     ///     let mut line = String::new();
     ///     child.stdout.take().unwrap().read_to_string(&mut line).await.unwrap();
@@ -208,9 +208,9 @@ impl Command {
     /// inherited unless configured.
     ///
     /// ```
-    /// use sprout_net::process::Command;
+    /// use sprout::process::Command;
     ///
-    /// sprout_runtime::run(async {
+    /// sprout::run(async {
     ///     assert!(Command::new("true").status().await.unwrap().success());
     ///     assert_eq!(Command::new("false").status().await.unwrap().code(), Some(1));
     /// });
@@ -227,9 +227,9 @@ impl Command {
     /// stdin is null and stdout and stderr are piped, as in std.
     ///
     /// ```
-    /// use sprout_net::process::Command;
+    /// use sprout::process::Command;
     ///
-    /// sprout_runtime::run(async {
+    /// sprout::run(async {
     ///     let out = Command::new("sh").arg("-c").arg("echo to-out; echo to-err >&2; exit 2")
     ///         .output().await.unwrap();
     ///     assert_eq!(out.status.code(), Some(2));
@@ -296,13 +296,14 @@ pub(crate) fn in_runtime() -> io::Result<()> {
 /// Names the program (or the directory) in a spawn error; keeps its kind.
 fn spawn_error(cmd: &std::process::Command, e: io::Error) -> io::Error {
     let program = cmd.get_program().to_string_lossy();
-    if let Some(dir) = cmd.get_current_dir() {
-        if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR)) && !dir.is_dir() {
-            return io::Error::new(
-                e.kind(),
-                format!("cannot run `{program}`: the working directory `{}` does not exist ({e})", dir.display()),
-            );
-        }
+    if let Some(dir) = cmd.get_current_dir()
+        && matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR))
+        && !dir.is_dir()
+    {
+        return io::Error::new(
+            e.kind(),
+            format!("cannot run `{program}`: the working directory `{}` does not exist ({e})", dir.display()),
+        );
     }
     let message = match e.kind() {
         io::ErrorKind::NotFound if program.contains('/') => format!("cannot run `{program}`: no such file ({e})"),

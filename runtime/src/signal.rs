@@ -1,7 +1,7 @@
 //! Unix signals as awaitable events: [`ctrl_c`] and [`on_signal`].
 //!
 //! A server's shutdown on Ctrl-C is one call:
-//! [`ServerHandle::stop_on_signals`](crate::server::ServerHandle::stop_on_signals)
+//! `sprout::net::ServerHandle::stop_on_signals`
 //! drains on the first `SIGINT` or `SIGTERM` and stops at once on the
 //! second, as most servers do. Written by hand, that is a listener from
 //! [`on_signal`] kept through the drain, since a later press must still
@@ -9,12 +9,12 @@
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use sprout_net::signal::{SIGINT, on_signal};
+//! use sprout::signal::{SIGINT, on_signal};
 //!
-//! # async fn example(handle: sprout_net::ServerHandle) -> std::io::Result<()> {
+//! # async fn example(handle: sprout::net::ServerHandle) -> std::io::Result<()> {
 //! let int = on_signal(SIGINT)?;
 //! int.recv().await?; // the first press: drain for up to 5 s
-//! let drain = sprout_runtime::spawn({
+//! let drain = sprout::spawn({
 //!     let handle = handle.clone();
 //!     async move { handle.stop_graceful(Duration::from_secs(5)).await }
 //! });
@@ -50,9 +50,9 @@ use std::os::raw::c_int;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use crate::io::{Direction, Interest, IoSource};
 use futures_core::Stream;
 use signal_hook_registry::SigId;
-use sprout_runtime::io::{Direction, Interest, IoSource};
 
 pub use libc::{SIGALRM, SIGCHLD, SIGHUP, SIGINT, SIGPIPE, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH};
 
@@ -64,12 +64,12 @@ pub use libc::{SIGALRM, SIGCHLD, SIGHUP, SIGINT, SIGPIPE, SIGQUIT, SIGTERM, SIGU
 /// module docs): a program that has more to do after the first press,
 /// such as draining a server, should keep a listener from [`on_signal`]
 /// for the second one, or use
-/// [`ServerHandle::stop_on_signals`](crate::server::ServerHandle::stop_on_signals).
+/// `sprout::net::ServerHandle::stop_on_signals`.
 ///
 /// ```no_run
-/// sprout_runtime::run(async {
+/// sprout::run(async {
 ///     println!("press Ctrl-C to stop");
-///     sprout_net::signal::ctrl_c().await.unwrap();
+///     sprout::signal::ctrl_c().await.unwrap();
 ///     println!("bye");
 /// });
 /// ```
@@ -85,9 +85,9 @@ pub async fn ctrl_c() -> io::Result<()> {
 /// `signal_handler`, only awaited instead of called back.
 ///
 /// ```
-/// use sprout_net::signal::{SIGUSR1, on_signal};
+/// use sprout::signal::{SIGUSR1, on_signal};
 ///
-/// sprout_runtime::run(async {
+/// sprout::run(async {
 ///     let usr1 = on_signal(SIGUSR1).unwrap();
 ///     // SAFETY: raise(3) on our own process; the listener handles it.
 ///     unsafe { libc::raise(SIGUSR1) };

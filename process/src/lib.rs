@@ -16,9 +16,9 @@
 //! ```
 //! use futures_util::io::{AsyncBufReadExt, BufReader};
 //! use futures_util::StreamExt;
-//! use sprout_net::process::{Command, Stdio};
+//! use sprout::process::{Command, Stdio};
 //!
-//! sprout_runtime::run(async {
+//! sprout::run(async {
 //!     let mut child = Command::new("sh").arg("-c").arg("for i in 1 2 3; do echo line $i; done")
 //!         .stdout(Stdio::piped())
 //!         .spawn()
@@ -61,7 +61,7 @@
 //!
 //! Where there is none (older Linux kernels: `ENOSYS`; other Unixes) or it
 //! is forbidden (a seccomp filter, some container runtimes: `EPERM`),
-//! sprout falls back to `SIGCHLD`, through [`sprout::signal`](crate::signal):
+//! sprout falls back to `SIGCHLD`, through [`sprout::signal`](sprout_runtime::signal):
 //! every waiting child wakes on every `SIGCHLD` and asks `waitpid` about its
 //! own pid. It is correct, and costs each waiting child one `waitpid` per
 //! child exit in the process. The decision is made once per process;
