@@ -10,7 +10,9 @@
 //!
 //! **Echo on two cores.** `sprout-1` and `sprout-2` are
 //! `examples/echo_server.rs`'s handler on a `StreamServer` with 1 and 2
-//! workers; `tokio-mt2` is the same loop (a task per connection, a 4 KiB
+//! workers (`sprout-2`: `Balance::LeastConnections`, the default;
+//! `sprout-2k`: `Balance::Kernel`, a `SO_REUSEPORT` listener per worker);
+//! `tokio-mt2` is the same loop (a task per connection, a 4 KiB
 //! buffer) on tokio's multi_thread runtime with 2 workers; `go-2` the same
 //! in Go with `GOMAXPROCS=2` (only if `go` is installed: `apt-get install
 //! -y golang`). Nothing is pinned: the servers and the load client (the
@@ -39,6 +41,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use sprout::net::server::Balance;
 use support::report::{self, Better, Metric, Report, Series};
 use support::server_process::{announce, read_address};
 
@@ -81,7 +84,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 // The echo part.
 
 fn echo_part(report: &mut Report, runs: usize, secs: f64, threads: usize, go: Option<&PathBuf>) {
-    let mut servers = vec!["sprout-1", "sprout-2", "tokio-mt2"];
+    let mut servers = vec!["sprout-1", "sprout-2", "sprout-2k", "tokio-mt2"];
     if go.is_some() {
         servers.push("go-2");
     } else {
@@ -303,8 +306,9 @@ fn start_server(server: &str, go: Option<&PathBuf>) -> (Child, SocketAddr) {
 fn serve(server: &str) {
     let _ = sprout::net::raise_fd_limit();
     match server {
-        "sprout" | "sprout-1" => serve_sprout(1),
-        "sprout-2" => serve_sprout(2),
+        "sprout" | "sprout-1" => serve_sprout(1, Balance::default()),
+        "sprout-2" => serve_sprout(2, Balance::LeastConnections),
+        "sprout-2k" => serve_sprout(2, Balance::Kernel),
         "sprout-owned" => serve_sprout_owned(),
         "tokio" => serve_tokio(tokio::runtime::Builder::new_current_thread()),
         "tokio-mt2" => {
@@ -316,8 +320,8 @@ fn serve(server: &str) {
     }
 }
 
-/// `examples/echo_server.rs`: `read_lent`, on `workers` cores.
-fn serve_sprout(workers: usize) {
+/// `examples/echo_server.rs`: `read_lent`, on `workers` cores placed by `balance`.
+fn serve_sprout(workers: usize, balance: Balance) {
     async fn echo(stream: sprout::net::TcpStream) -> io::Result<()> {
         loop {
             let data = stream.read_lent().await?;
@@ -328,7 +332,11 @@ fn serve_sprout(workers: usize) {
         }
     }
     sprout::run(async move {
-        let server = sprout::net::StreamServer::bind("127.0.0.1:0", |s, _| echo(s)).await.unwrap().workers(workers);
+        let server = sprout::net::StreamServer::bind("127.0.0.1:0", |s, _| echo(s))
+            .await
+            .unwrap()
+            .workers(workers)
+            .balance(balance);
         announce(server.local_addr().unwrap());
         server.serve_forever().await;
     });

@@ -1,6 +1,8 @@
 //! The HTTP server on two cores: `sprout::http::Server` with 1 and 2
-//! workers against hyper on tokio's multi_thread runtime with 2 workers,
-//! all answering `GET /` with `Hello, World!` (keep-alive, `TCP_NODELAY`).
+//! workers (`sprout-2`: `Balance::LeastConnections`, the default;
+//! `sprout-2k`: `Balance::Kernel`) against hyper on tokio's multi_thread
+//! runtime with 2 workers and Go's `net/http` with `GOMAXPROCS=2` (`go-2`,
+//! only if `go` is installed), all answering `GET /` with `Hello, World!` (keep-alive, `TCP_NODELAY`).
 //!
 //! ```text
 //! cargo bench --bench scale_http --features http                   # 50 and 1,000 connections, medians of 3
@@ -21,11 +23,12 @@ use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 
 use hyper_hello::HELLO;
+use sprout::net::server::Balance;
 use support::report::{self, Better, Metric, Report, Series};
 use support::server_process::{announce, cpu_seconds, read_address};
 use support::wrk;
 
-const SERVERS: [&str; 3] = ["sprout-1", "sprout-2", "hyper-mt2"];
+const SERVERS: [&str; 4] = ["sprout-1", "sprout-2", "sprout-2k", "hyper-mt2"];
 const POINTS: [usize; 2] = [50, 1000];
 
 fn main() {
@@ -41,15 +44,20 @@ fn main() {
     let runs = flag("--runs").and_then(|s| s.parse().ok()).unwrap_or(3usize).max(1);
     let secs = flag("--secs").and_then(|s| s.parse().ok()).unwrap_or(3u32);
     let threads = flag("--wrk-threads").and_then(|s| s.parse().ok()).unwrap_or(1usize);
+    let go = support::foreign_echo::go_http();
+    if go.is_none() {
+        println!("(go not installed: no Go column; apt-get install -y golang-go)");
+    }
     let mut report = Report::new("scale_http");
     println!("HTTP hello on 2 cores, wrk -t{threads} sharing the cores; medians of {runs} run(s) of {secs} s");
     println!("{:<12} {:<10} {:>10} {:>8} {:>11} {:>10}", "load", "server", "req/s", "p99 ms", "cpu us/req", "vs hyper");
     for conns in POINTS {
-        let mut all: Vec<Vec<(f64, f64, f64)>> = SERVERS.iter().map(|_| Vec::new()).collect();
+        let servers: Vec<&str> = SERVERS.iter().copied().chain(go.as_ref().map(|_| "go-2")).collect();
+        let mut all: Vec<Vec<(f64, f64, f64)>> = servers.iter().map(|_| Vec::new()).collect();
         for run in 1..=runs {
-            for (i, server) in SERVERS.iter().enumerate() {
+            for (i, server) in servers.iter().enumerate() {
                 report::progress("scale_http", &format!("{conns} conns"), server, run, runs);
-                let (mut child, addr) = start_server(server);
+                let (mut child, addr) = start_server(server, go.as_ref());
                 all[i].push(measure(addr, child.id(), conns, secs, threads));
                 child.kill().ok();
                 child.wait().ok();
@@ -68,14 +76,14 @@ fn main() {
                 .param("secs", secs)
                 .param("wrk_threads", threads)
                 .base("hyper-mt2");
-            for (server, figures) in SERVERS.iter().zip(&all) {
+            for (server, figures) in servers.iter().zip(&all) {
                 series = series.peer(server, figures.iter().map(figure).collect());
             }
             report.add(series);
         }
         let med = |i: usize, f: fn(&(f64, f64, f64)) -> f64| median(all[i].iter().map(f).collect());
-        let hyper = med(2, |f| f.0);
-        for (i, server) in SERVERS.iter().enumerate() {
+        let hyper = med(SERVERS.len() - 1, |f| f.0);
+        for (i, server) in servers.iter().enumerate() {
             let load = if i == 0 { format!("{conns} conns") } else { String::new() };
             println!(
                 "{:<12} {:<10} {:>10.0} {:>8.2} {:>11.2} {:>9.2}x",
@@ -96,12 +104,20 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-fn start_server(server: &str) -> (Child, SocketAddr) {
-    let mut child = Command::new(std::env::current_exe().expect("own path"))
-        .args(["--server", server])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start the server");
+fn start_server(server: &str, go: Option<&std::path::PathBuf>) -> (Child, SocketAddr) {
+    let mut command = match (server, go) {
+        ("go-2", Some(go)) => {
+            let mut c = Command::new(go);
+            c.env("GOMAXPROCS", "2");
+            c
+        }
+        _ => {
+            let mut c = Command::new(std::env::current_exe().expect("own path"));
+            c.args(["--server", server]);
+            c
+        }
+    };
+    let mut child = command.stdout(Stdio::piped()).spawn().expect("start the server");
     let addr = read_address(&mut child, server);
     (child, addr)
 }
@@ -124,8 +140,9 @@ fn measure(addr: SocketAddr, pid: u32, conns: usize, secs: u32, threads: usize) 
 fn serve(server: &str) {
     let _ = sprout::net::raise_fd_limit();
     match server {
-        "sprout-1" => serve_sprout(1),
-        "sprout-2" => serve_sprout(2),
+        "sprout-1" => serve_sprout(1, Balance::default()),
+        "sprout-2" => serve_sprout(2, Balance::LeastConnections),
+        "sprout-2k" => serve_sprout(2, Balance::Kernel),
         "hyper-mt2" => hyper_hello::serve(
             tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap(),
             announce,
@@ -134,14 +151,15 @@ fn serve(server: &str) {
     }
 }
 
-/// `examples/http_server.rs`'s hello route, on `workers` cores.
-fn serve_sprout(workers: usize) {
+/// `examples/http_server.rs`'s hello route, on `workers` cores placed by `balance`.
+fn serve_sprout(workers: usize, balance: Balance) {
     use sprout::http::{Body, Response, Server};
     sprout::run(async move {
         let server = Server::bind("127.0.0.1:0", |_req| async { Response::new(Body::from(HELLO)) })
             .await
             .unwrap()
-            .workers(workers);
+            .workers(workers)
+            .balance(balance);
         announce(server.local_addr().unwrap());
         server.serve_forever().await;
     });

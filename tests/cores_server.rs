@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use sprout::net::server::Balance;
 use sprout::net::{StreamServer, TcpStream};
 use support::echo_lent;
 
@@ -15,6 +16,14 @@ type Accepts = Arc<Mutex<HashMap<std::thread::ThreadId, usize>>>;
 
 /// An echo server on `n` workers that counts its accepts per thread.
 async fn server(n: usize) -> (StreamServer<impl Fn(TcpStream, std::net::SocketAddr) -> Echo + Clone + Send>, Accepts) {
+    server_with(n, Balance::default()).await
+}
+
+/// [`server`] with the placement `balance`.
+async fn server_with(
+    n: usize,
+    balance: Balance,
+) -> (StreamServer<impl Fn(TcpStream, std::net::SocketAddr) -> Echo + Clone + Send>, Accepts) {
     let accepts: Accepts = Arc::default();
     let seen = accepts.clone();
     let server = StreamServer::bind("127.0.0.1:0", move |stream: TcpStream, _| {
@@ -23,7 +32,8 @@ async fn server(n: usize) -> (StreamServer<impl Fn(TcpStream, std::net::SocketAd
     })
     .await
     .unwrap()
-    .workers(n);
+    .workers(n)
+    .balance(balance);
     (server, accepts)
 }
 
@@ -44,8 +54,14 @@ async fn served(stream: &TcpStream) -> bool {
 
 #[test]
 fn connections_spread_over_every_worker() {
+    for balance in [Balance::LeastConnections, Balance::Kernel] {
+        spread_over_every_worker(balance);
+    }
+}
+
+fn spread_over_every_worker(balance: Balance) {
     sprout::run(async {
-        let (server, accepts) = server(3).await;
+        let (server, accepts) = server_with(3, balance).await;
         let addr = server.local_addr().unwrap();
         let handle = server.start();
         assert_eq!(handle.workers(), 3);

@@ -45,6 +45,32 @@ func main() {
 }
 "#;
 
+/// The Go HTTP peer: `net/http`, `GET /` answered with the hello body
+/// (`hyper_hello::HELLO`), keep-alive as Go does by default.
+const GO_HTTP: &str = r#"package main
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+)
+
+func main() {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(ln.Addr().String())
+	os.Stdout.Sync()
+	body := []byte("Hello, World!")
+	http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		w.Write(body)
+	}))
+}
+"#;
+
 /// The gevent peer: `gevent.server.StreamServer`, a greenlet per
 /// connection, 4 KiB reads.
 const GEVENT_ECHO: &str = r#"from gevent.server import StreamServer
@@ -74,16 +100,27 @@ fn build_dir() -> Option<PathBuf> {
 
 /// Builds the Go echo server if `go` is installed; its binary's path.
 pub fn go_echo() -> Option<PathBuf> {
-    let dir = build_dir()?;
-    std::fs::write(dir.join("main.go"), GO_ECHO).ok()?;
-    let bin = dir.join("go-echo");
+    go_build("go-echo", GO_ECHO)
+}
+
+/// Builds the Go HTTP hello server if `go` is installed; its binary's path.
+pub fn go_http() -> Option<PathBuf> {
+    go_build("go-http", GO_HTTP)
+}
+
+/// Builds `source` (one `main` package) as `name` in the build directory.
+fn go_build(name: &str, source: &str) -> Option<PathBuf> {
+    let dir = build_dir()?.join(name);
+    std::fs::create_dir_all(&dir).ok()?;
+    std::fs::write(dir.join("main.go"), source).ok()?;
+    let bin = dir.join(name);
     let built = Command::new("go")
         .args(["build", "-o"])
         .arg(&bin)
         .arg("main.go")
         .current_dir(&dir)
         .env("GO111MODULE", "off")
-        .env("GOCACHE", dir.join("go-cache"))
+        .env("GOCACHE", build_dir()?.join("go-cache"))
         .output()
         .ok()?;
     if !built.status.success() {

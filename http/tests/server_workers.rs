@@ -144,3 +144,46 @@ async fn one_byte_body(conn: &TcpStream) -> u8 {
         got.extend_from_slice(&buf[..n]);
     }
 }
+
+/// `Balance::LeastConnections` (the default): kept-alive connections
+/// alternate between two workers, and a worker that loses its connections
+/// gets the next ones. The placements follow from the counts alone.
+#[test]
+fn kept_alive_connections_go_to_the_least_loaded_worker() {
+    sprout_runtime::run(async {
+        let server = Server::bind("127.0.0.1:0", |_req| async {
+            Response::new(sprout_runtime::cores::Core::current().map_or(9, |core| core.id()).to_string())
+        })
+        .await
+        .unwrap()
+        .workers(2)
+        .balance(sprout_net::server::Balance::LeastConnections);
+        let addr = server.local_addr().unwrap();
+        let handle = server.start();
+        let open = || async {
+            let conn = TcpStream::connect(addr).await.unwrap();
+            conn.write_all(b"GET / HTTP/1.1\r\nhost: test\r\n\r\n").await.unwrap();
+            (one_byte_body(&conn).await, conn)
+        };
+        let mut conns = Vec::new();
+        for _ in 0..4 {
+            conns.push(open().await);
+        }
+        assert_eq!(conns.iter().map(|(worker, _)| *worker).collect::<Vec<_>>(), [0, 1, 0, 1]);
+        conns.retain(|(worker, _)| *worker == 0);
+        sprout_runtime::timeout(Duration::from_secs(10), async {
+            while handle.connections() != 2 {
+                sprout_runtime::sleep(Duration::from_millis(1)).await;
+            }
+        })
+        .await
+        .expect("worker 1 saw its connections close");
+        for _ in 0..2 {
+            let (worker, conn) = open().await;
+            assert_eq!(worker, 1, "worker 1 has the fewest");
+            conns.push((worker, conn));
+        }
+        drop(conns);
+        assert_eq!(handle.stop_graceful(Duration::from_secs(10)).await, 0);
+    });
+}

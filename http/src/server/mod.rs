@@ -427,9 +427,7 @@ impl<H: Handler> Server<H> {
                 let (max, at) = (worker.max_connections(), worker.spawned_at());
                 let mut server = Server::with_handler(make(worker.id()));
                 server.inner = server.inner.spawned_at(at);
-                for listener in worker.into_listeners() {
-                    server = server.add_listener(listener);
-                }
+                server.inner = server.inner.add_worker(worker);
                 server.config = config.clone().into_config();
                 if let Some(max) = max {
                     server = server.max_connections(max);
@@ -438,6 +436,14 @@ impl<H: Handler> Server<H> {
             })
         });
         self.workers = Some((n, start));
+        self
+    }
+
+    /// How the [workers](Self::workers) share the connections: by load
+    /// (the default) or by the kernel's `SO_REUSEPORT` hash; see
+    /// [`StreamServer::balance`].
+    pub fn balance(mut self, balance: sprout_net::server::Balance) -> Server<H> {
+        self.inner = self.inner.balance(balance);
         self
     }
 

@@ -31,6 +31,7 @@
 //!   edge-triggered epoll the pending connection keeps the listener ready,
 //!   so only the back-off paces the retries.
 
+mod balance;
 mod context;
 mod datagram;
 mod lease;
@@ -59,6 +60,7 @@ use slab::Slab;
 use sprout_runtime::sync::{Event, Notify};
 use sprout_runtime::{CancelToken, JoinHandle, task};
 
+pub use balance::Balance;
 pub use context::{current, stopping, with_current};
 pub use datagram::{DatagramServer, Reply};
 pub use lease::Lease;
@@ -151,6 +153,10 @@ struct Shared {
     /// On another worker: where it publishes its open connections for
     /// worker 0 (written once per connection opened or closed).
     live: OnceCell<Arc<AtomicUsize>>,
+    /// On another worker with `Balance::LeastConnections`: whether its
+    /// inbox may still bring connections (`balance.rs`); its drain and its
+    /// end wait for the inbox to close.
+    inbox_open: Cell<bool>,
 }
 
 impl Shared {
@@ -173,6 +179,7 @@ impl Shared {
             on_error: RefCell::new(None),
             workers: OnceCell::new(),
             live: OnceCell::new(),
+            inbox_open: Cell::new(false),
         })
     }
 
@@ -214,7 +221,8 @@ impl Shared {
     async fn drain(&self) -> usize {
         let me = sprout_runtime::current().id();
         let others_left = || {
-            self.conns.borrow().iter().any(|(_, task)| task.id() != me)
+            self.inbox_open.get()
+                || self.conns.borrow().iter().any(|(_, task)| task.id() != me)
                 || self.leases.borrow().iter().any(|(_, lease)| !lease.is_ended())
         };
         while others_left() {
@@ -316,6 +324,20 @@ impl Shared {
         F: Future + 'static,
         F::Output: HandlerResult,
     {
+        self.spawn_counted(work, peer);
+        if let Some(live) = self.live.get() {
+            live.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// [`spawn_tracked`](Self::spawn_tracked) for a connection already
+    /// counted in `live` (worker 0 counts the connections it hands over:
+    /// `balance.rs`).
+    fn spawn_counted<F>(self: &Rc<Shared>, work: F, peer: SocketAddr)
+    where
+        F: Future + 'static,
+        F::Output: HandlerResult,
+    {
         let mut conns = self.conns.borrow_mut();
         let entry = conns.vacant_entry();
         let tracked = Tracked { shared: self.clone(), key: entry.key() };
@@ -326,9 +348,11 @@ impl Shared {
         }
         // The task runs from the loop's next turn, after this borrow ends.
         entry.insert(task.spawn(Connection { work, tracked, peer }));
-        if let Some(live) = self.live.get() {
-            live.fetch_add(1, Ordering::Relaxed);
-        }
+    }
+
+    /// Open connections on this worker.
+    fn open(&self) -> usize {
+        self.conns.borrow().len() + self.leases.borrow().len()
     }
 
     /// Counts a failed accept; reports the first of a streak on stderr.
@@ -571,7 +595,7 @@ impl ServerHandle {
     /// worker.
     pub fn connections(&self) -> usize {
         let others = self.shared.workers.get().map_or(0, Workers::connections);
-        self.shared.conns.borrow().len() + self.shared.leases.borrow().len() + others
+        self.shared.open() + others
     }
 
     /// How many workers (threads, each with its runtime and listeners)

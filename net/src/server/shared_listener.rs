@@ -93,7 +93,8 @@ mod tests {
                 }
             })
             .add_listener(listener)
-            .workers(3);
+            .workers(3)
+            .balance(crate::server::Balance::Kernel);
             let addr = server.local_addr().unwrap();
             let handle = server.start();
             assert_eq!(handle.workers(), 3);

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::panic::{AssertUnwindSafe, Location, catch_unwind};
 use std::rc::Rc;
 
+use super::balance::{self, Balance, Balancer, Inbox};
 use super::workers::{StartWorker, Worker, Workers};
 use super::{HandlerResult, ServerHandle, Shared, StopOnDrop, is_connection_error};
 use crate::addr::ToSocketAddrs;
@@ -61,6 +62,10 @@ pub struct StreamServer<H> {
     workers: usize,
     /// How each extra worker starts its server; set by `workers`.
     start_worker: Option<StartWorker>,
+    /// How connections are placed on the workers.
+    balance: Balance,
+    /// On an extra worker: the connections worker 0 hands over.
+    inbox: Option<Inbox>,
 }
 
 impl<H, F> StreamServer<H>
@@ -100,6 +105,8 @@ where
             shared: Shared::new("StreamServer", Location::caller()),
             workers: 1,
             start_worker: None,
+            balance: Balance::default(),
+            inbox: None,
         }
     }
 
@@ -135,10 +142,14 @@ where
     ///
     /// Worker 0 is the runtime that calls [`start`](Self::start) (or
     /// `serve_forever`); the others run on threads named
-    /// `sprout-server-{i}`. On Linux each listener gets `SO_REUSEPORT` and
+    /// `sprout-server-{i}`. By default ([`Balance::LeastConnections`])
+    /// worker 0 accepts every connection and hands it to the worker with
+    /// the fewest open ones, so the load is even however few connections
+    /// there are (see [`balance`](Self::balance)). With
+    /// [`Balance::Kernel`], on Linux each listener gets `SO_REUSEPORT` and
     /// a sibling on every other worker, bound to the same address, so the
     /// kernel spreads the connections over the workers, with no lock or
-    /// shared queue in user space. On macOS and FreeBSD, whose
+    /// shared queue in user space; on macOS and FreeBSD, whose
     /// `SO_REUSEPORT` does not balance, every worker accepts on a
     /// duplicate of the one listening socket instead: one accept queue, and
     /// each connection wakes every idle worker, of which one takes it
@@ -247,10 +258,8 @@ where
     {
         self.workers_by(n, move |worker| {
             let max = worker.max_connections();
-            let mut server = StreamServer::new(make(worker.id())).spawned_at(worker.spawned_at());
-            for listener in worker.into_listeners() {
-                server = server.add_listener(listener);
-            }
+            let server = StreamServer::new(make(worker.id())).spawned_at(worker.spawned_at());
+            let mut server = server.add_worker(worker);
             if let Some(max) = max {
                 server = server.max_connections(max);
             }
@@ -261,9 +270,11 @@ where
     /// [`workers`](Self::workers) for servers built on `StreamServer`
     /// (sprout-http's `Server` uses it): `start` runs on each extra
     /// worker's thread, inside its runtime, and starts that worker's
-    /// server on the [`Worker`]'s listeners, returning its handle (made
-    /// with [`spawned_at`](Self::spawned_at)`(worker.spawned_at())`, its
-    /// tasks show the same spawn site as worker 0's).
+    /// server on the [`Worker`] (given to [`add_worker`](Self::add_worker),
+    /// which takes its listeners and the connections worker 0 hands it),
+    /// returning its handle (made with
+    /// [`spawned_at`](Self::spawned_at)`(worker.spawned_at())`, its tasks
+    /// show the same spawn site as worker 0's).
     pub fn workers_by(
         mut self,
         n: usize,
@@ -271,6 +282,45 @@ where
     ) -> StreamServer<H> {
         self.workers = if n == 0 { sprout_runtime::cores::available() } else { n };
         self.start_worker = Some(std::sync::Arc::new(start));
+        self
+    }
+
+    /// How the [workers](Self::workers) share the connections: by load
+    /// ([`Balance::LeastConnections`], the default: worker 0 accepts and
+    /// hands each connection to the worker with the fewest open ones), or
+    /// by the kernel ([`Balance::Kernel`]: a `SO_REUSEPORT` listener per
+    /// worker on Linux, no hand-off). No effect with one worker. The
+    /// figures behind the default are in docs/benchmarks.md, "Placement".
+    ///
+    /// ```
+    /// use sprout_net::server::Balance;
+    /// use sprout_net::{StreamServer, TcpStream};
+    ///
+    /// sprout_runtime::run(async {
+    ///     let server = StreamServer::bind("127.0.0.1:0", |_stream: TcpStream, _| async {})
+    ///         .await
+    ///         .unwrap()
+    ///         .workers(2)
+    ///         .balance(Balance::Kernel);
+    ///     server.start().stop();
+    /// });
+    /// ```
+    pub fn balance(mut self, balance: Balance) -> StreamServer<H> {
+        self.balance = balance;
+        self
+    }
+
+    /// Serves an extra worker's share of a server started with
+    /// [`workers_by`](Self::workers_by): its listeners, and the
+    /// connections worker 0 hands it under
+    /// [`Balance::LeastConnections`]. For the closure given to
+    /// `workers_by`.
+    pub fn add_worker(mut self, worker: Worker) -> StreamServer<H> {
+        let (listeners, inbox) = worker.into_parts();
+        self.inbox = inbox;
+        for listener in listeners {
+            self = self.add_listener(listener);
+        }
         self
     }
 
@@ -333,10 +383,20 @@ where
         if let (2.., Some(start)) = (self.workers, self.start_worker) {
             let max = self.shared.max_connections.get();
             let at = self.shared.spawned_at.get();
-            let workers = Workers::start(self.workers, &self.listeners, self.backlog, max, at, start);
+            let workers = Workers::start(self.workers, self.balance, &self.listeners, self.backlog, max, at, start);
             let _ = self.shared.workers.set(workers);
         }
         let handler = Rc::new(self.handler);
+        if let Some(inbox) = self.inbox {
+            self.shared.inbox_open.set(true);
+            let (handler, shared) = (handler.clone(), self.shared.clone());
+            let serve = move |stream, peer| serve_conn(&*handler, &shared, stream, peer, Counted::Already);
+            let task = sprout_runtime::task::Builder::new()
+                .name("StreamServer inbox")
+                .spawned_at(self.shared.spawned_at.get());
+            // Detached: it ends when worker 0 closes the inbox.
+            drop(task.spawn(balance::serve_inbox(inbox, self.shared.clone(), serve)));
+        }
         for listener in self.listeners {
             let addr = listener.local_addr().ok();
             let acceptor = accept_loop(listener, handler.clone(), self.shared.clone());
@@ -358,7 +418,8 @@ where
     }
 }
 
-/// Accepts connections on `listener` until killed by `stop`.
+/// Accepts connections on `listener` until killed by `stop`: serves each
+/// here, or hands it to another worker (`balance.rs`).
 async fn accept_loop<H, F>(listener: TcpListener, handler: Rc<H>, shared: Rc<Shared>)
 where
     H: Fn(TcpStream, SocketAddr) -> F + 'static,
@@ -367,15 +428,32 @@ where
 {
     let mut streak = 0;
     loop {
-        shared.below_limit().await;
-        match listener.accept().await {
+        let balancer = shared.workers.get().and_then(Workers::balancer);
+        match balancer {
+            Some(balancer) => below_every_limit(balancer, &shared).await,
+            None => shared.below_limit().await,
+        }
+        match listener.accept_unregistered().await {
             Ok((stream, peer)) => {
                 shared.accept_recovered(&mut streak);
-                // A handler that panics before it even returns its future
-                // loses this connection, not the server.
-                match catch_unwind(AssertUnwindSafe(|| handler(stream, peer))) {
-                    Ok(work) => shared.spawn_tracked(work, peer),
-                    Err(_) => shared.handler_panicked(peer),
+                let max = shared.max_connections.get();
+                // `None`: every worker filled up meanwhile; this one takes it.
+                let to = balancer.and_then(|b| b.pick(shared.open(), max).map(|i| (b, i)));
+                let stream = match to {
+                    Some((balancer, i @ 1..)) => match balancer.hand(i, (stream, peer)) {
+                        Ok(()) => continue,
+                        Err((stream, _)) => stream,
+                    },
+                    _ => stream,
+                };
+                match TcpStream::from_mio(stream) {
+                    Ok(stream) => {
+                        serve_conn(&*handler, &shared, stream, peer, Counted::No);
+                    }
+                    Err(e) => {
+                        let delay = shared.accept_failed(&e, &mut streak);
+                        let _ = sprout_runtime::timeout(delay, shared.changed.notified()).await;
+                    }
                 }
             }
             Err(e) if is_connection_error(&e) => {}
@@ -385,6 +463,48 @@ where
                 // may have given back the descriptor we lacked.
                 let _ = sprout_runtime::timeout(delay, shared.changed.notified()).await;
             }
+        }
+    }
+}
+
+/// Waits while every worker is at the connection limit. Worker 0's own
+/// connections closing wake it; the others' cannot, so it looks again
+/// every `LIMIT_RECHECK` (only while every worker is full).
+async fn below_every_limit(balancer: &Balancer, shared: &Shared) {
+    while shared.max_connections.get().is_some_and(|max| balancer.all_at(shared.open(), max)) {
+        let _ = sprout_runtime::timeout(balance::LIMIT_RECHECK, shared.changed.notified()).await;
+    }
+}
+
+/// Whether a connection is already counted in the worker's `live` count.
+#[derive(Clone, Copy)]
+enum Counted {
+    /// Accepted here: count it.
+    No,
+    /// Handed over by worker 0, which counted it.
+    Already,
+}
+
+/// Runs `handler` for a connection in a tracked task; `false` if the
+/// handler panicked before returning its future (the connection is lost,
+/// not the server).
+fn serve_conn<H, F>(handler: &H, shared: &Rc<Shared>, stream: TcpStream, peer: SocketAddr, counted: Counted) -> bool
+where
+    H: Fn(TcpStream, SocketAddr) -> F + 'static,
+    F: Future + 'static,
+    F::Output: HandlerResult,
+{
+    match catch_unwind(AssertUnwindSafe(|| handler(stream, peer))) {
+        Ok(work) => {
+            match counted {
+                Counted::No => shared.spawn_tracked(work, peer),
+                Counted::Already => shared.spawn_counted(work, peer),
+            }
+            true
+        }
+        Err(_) => {
+            shared.handler_panicked(peer);
+            false
         }
     }
 }

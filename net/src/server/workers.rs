@@ -1,6 +1,8 @@
-//! Workers: one server per core, each with its own `SO_REUSEPORT`
-//! listener on Linux, so the kernel spreads the connections; elsewhere
-//! they share one listening socket (`shared_listener.rs`).
+//! Workers: one server per core. With `Balance::Kernel`, each has its own
+//! `SO_REUSEPORT` listener on Linux, so the kernel spreads the connections
+//! (elsewhere they share one listening socket: `shared_listener.rs`); with
+//! `Balance::LeastConnections`, worker 0 alone listens and hands each
+//! connection to the least loaded worker (`balance.rs`).
 //!
 //! # Design notes
 //! - Worker 0 is the runtime that calls `start`; workers 1 to n-1 are the
@@ -44,6 +46,7 @@ use std::time::Duration;
 
 use sprout_runtime::cores::{self, Running, Sender};
 
+use super::balance::{Balance, Balancer, Inbox};
 #[cfg(target_os = "linux")]
 use super::reuseport::siblings;
 #[cfg(not(target_os = "linux"))]
@@ -63,6 +66,8 @@ pub struct Worker {
     id: usize,
     count: usize,
     listeners: Vec<TcpListener>,
+    /// With `Balance::LeastConnections`: the connections worker 0 hands over.
+    inbox: Option<Inbox>,
     max_connections: Option<usize>,
     spawned_at: &'static Location<'static>,
 }
@@ -95,9 +100,20 @@ impl Worker {
 
     /// The worker's listeners, one per address of the server, each a
     /// `SO_REUSEPORT` sibling of worker 0's on Linux, a second descriptor
-    /// for worker 0's own socket elsewhere (see `StreamServer::workers`).
+    /// for worker 0's own socket elsewhere (see `StreamServer::workers`);
+    /// none with [`Balance::LeastConnections`], where worker 0 hands each
+    /// connection over. Prefer
+    /// [`StreamServer::add_worker`](super::StreamServer::add_worker),
+    /// which takes those too: this drops the worker's inbox, which closes
+    /// the connections already handed to it (worker 0 serves the later
+    /// ones itself).
     pub fn into_listeners(self) -> Vec<TcpListener> {
         self.listeners
+    }
+
+    /// The listeners and the inbox, for `StreamServer::add_worker`.
+    pub(super) fn into_parts(self) -> (Vec<TcpListener>, Option<Inbox>) {
+        (self.listeners, self.inbox)
     }
 }
 
@@ -126,6 +142,7 @@ struct Seed {
     listeners: Vec<std::net::TcpListener>,
     commands: cores::Receiver<Command>,
     live: Arc<AtomicUsize>,
+    inbox: Option<Inbox>,
 }
 
 /// Worker 0's hold on the others (see the module docs).
@@ -139,12 +156,15 @@ pub(super) struct Workers {
     joined: sprout_runtime::sync::Event,
     /// Connections the workers' graceful drains killed.
     killed: Cell<usize>,
+    /// With `Balance::LeastConnections`, once the workers run.
+    balancer: Option<Balancer>,
 }
 
 impl Workers {
     /// Starts workers 1 to `count - 1` for worker 0's `listeners`.
     pub(super) fn start(
         count: usize,
+        balance: Balance,
         listeners: &[TcpListener],
         backlog: u32,
         max_connections: Option<usize>,
@@ -158,9 +178,18 @@ impl Workers {
             let counter = Arc::new(AtomicUsize::new(0));
             commands.push(tx);
             live.push(counter.clone());
-            seeds.push(Some(Seed { listeners: Vec::new(), commands: rx, live: counter }));
+            seeds.push(Some(Seed { listeners: Vec::new(), commands: rx, live: counter, inbox: None }));
         }
-        for listener in listeners {
+        let mut balancer = None;
+        if balance == Balance::LeastConnections {
+            let (made, inboxes) = Balancer::new(live.clone());
+            for (seed, inbox) in seeds.iter_mut().zip(inboxes) {
+                seed.as_mut().expect("not taken yet").inbox = Some(inbox);
+            }
+            balancer = Some(made);
+        }
+        // With a balancer, only worker 0 listens.
+        for listener in listeners.iter().filter(|_| balancer.is_none()) {
             for (seed, sibling) in seeds.iter_mut().zip(siblings(listener, count - 1, backlog)) {
                 seed.as_mut().expect("not taken yet").listeners.push(sibling);
             }
@@ -185,6 +214,8 @@ impl Workers {
                     event: WARN(target: "sprout::server", error = %e, "StreamServer: could not start the other workers; serving on one"),
                     stderr: "sprout: StreamServer: could not start the other workers ({e}); serving on one",
                 );
+                // Worker 0 alone: it hands nothing over.
+                balancer = None;
                 None
             }
         };
@@ -194,7 +225,13 @@ impl Workers {
             running: RefCell::new(running),
             joined: sprout_runtime::sync::Event::new(),
             killed: Cell::new(0),
+            balancer,
         }
+    }
+
+    /// Worker 0's balancer, with `Balance::LeastConnections`.
+    pub(super) fn balancer(&self) -> Option<&Balancer> {
+        self.balancer.as_ref()
     }
 
     /// How many workers there are besides worker 0.
@@ -214,11 +251,21 @@ impl Workers {
     }
 
     pub(super) fn stop(&self) {
+        self.close_inboxes();
         self.send(|| Command::Stop);
     }
 
     pub(super) fn drain(&self, timeout: Duration) {
+        self.close_inboxes();
         self.send(|| Command::Drain(timeout));
+    }
+
+    /// Worker 0 hands nothing over once it stops: each worker serves what
+    /// its inbox holds, then the inbox ends (`balance.rs`).
+    fn close_inboxes(&self) {
+        if let Some(balancer) = &self.balancer {
+            balancer.close();
+        }
     }
 
     fn send(&self, command: impl Fn() -> Command) {
@@ -269,7 +316,7 @@ struct Settings {
 /// A worker's life: start its server, obey worker 0, end when stopped and
 /// empty. Returns how many connections a graceful drain killed.
 async fn serve(id: usize, seed: Seed, settings: Settings, start: &dyn Fn(Worker) -> ServerHandle) -> usize {
-    let Seed { listeners, commands, live } = seed;
+    let Seed { listeners, commands, live, inbox } = seed;
     let listeners = listeners
         .into_iter()
         .filter_map(|l| match TcpListener::from_std(l) {
@@ -284,7 +331,7 @@ async fn serve(id: usize, seed: Seed, settings: Settings, start: &dyn Fn(Worker)
         })
         .collect();
     let Settings { max_connections, spawned_at, count } = settings;
-    let handle = start(Worker { id, count, listeners, max_connections, spawned_at });
+    let handle = start(Worker { id, count, listeners, inbox, max_connections, spawned_at });
     // Before its acceptors first run (at the next turn), so every connection counts.
     let _ = handle.shared.live.set(live);
     let shared = handle.shared.clone();
@@ -317,7 +364,7 @@ async fn serve(id: usize, seed: Seed, settings: Settings, start: &dyn Fn(Worker)
 
 /// Waits until the server is stopped and has no connection left.
 async fn finished(shared: &Rc<Shared>) {
-    while !shared.stopped.is_set() || !shared.conns.borrow().is_empty() {
+    while !shared.stopped.is_set() || !shared.conns.borrow().is_empty() || shared.inbox_open.get() {
         shared.changed.notified().await;
     }
 }

@@ -80,14 +80,8 @@ impl TcpListener {
     /// The accept's error; `EMFILE` / `ENFILE` (`too many open files`) when
     /// descriptors run out. The listener stays usable after any of them.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        // A cancelled accept forgets the waiter it left (see `Waiting`).
-        let mut waiting = Waiting::new(&self.inner, Direction::Read);
-        std::future::poll_fn(|cx| {
-            let poll = self.poll_accept(cx);
-            waiting.left(&poll, cx);
-            poll
-        })
-        .await
+        let (stream, addr) = self.accept_unregistered().await?;
+        Ok((TcpStream::from_mio(stream)?, addr))
     }
 
     /// Polls for a connection; see [`accept`](Self::accept).
@@ -95,6 +89,21 @@ impl TcpListener {
         self.inner
             .poll_op(cx, Direction::Read, Drain::Never, |l| l.accept(), |_| 0)
             .map(|r| r.and_then(|(stream, addr)| Ok((TcpStream::from_mio(stream)?, addr))))
+    }
+
+    /// Accepts a connection without registering it with this runtime: for
+    /// a server that may hand it to another worker's runtime
+    /// (`server/balance.rs`), which registers it there. Cancellation-safe
+    /// as [`accept`](Self::accept).
+    pub(crate) async fn accept_unregistered(&self) -> io::Result<(mio::net::TcpStream, SocketAddr)> {
+        // A cancelled accept forgets the waiter it left (see `Waiting`).
+        let mut waiting = Waiting::new(&self.inner, Direction::Read);
+        std::future::poll_fn(|cx| {
+            let poll = self.inner.poll_op(cx, Direction::Read, Drain::Never, |l| l.accept(), |_| 0);
+            waiting.left(&poll, cx);
+            poll
+        })
+        .await
     }
 
     /// The connections as a `Stream`, like std's `incoming()`: it never
