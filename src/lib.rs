@@ -95,7 +95,7 @@
 //!   [`process`]: child processes; [`thread`]: `sleep` and `yield_now`
 //!   under std's names.
 //! - [`cores`]: one runtime per core, with handles and a cross-core channel.
-//! - [`coop`]: the per-poll operation budget; [`sched`]: its home.
+//! - [`coop`]: the per-poll operation budget.
 //! - [`testing`] and the [`test`] and [`main`] attributes: deterministic tests.
 //! - `http`, `tls`, `ws`, `compat`: behind the features below.
 //!
@@ -121,7 +121,114 @@
 
 #![warn(missing_docs)]
 
-pub use sprout_runtime::*;
+// The API is what this file names: each item once, under the path users
+// write (docs/architecture.md, "The facade"; the list is checked against
+// docs/public-api.txt by .ci/public_api.py). The runtime's internals for
+// its sibling crates (`sprout_runtime::__net`) and its test probes are not
+// re-exported.
+
+// Tasks, waiting, time and the runtime, at the root as gevent has them.
+pub use sprout_runtime::{
+    Builder, CancelToken, Deadline, Elapsed, Handle, Interval, Iwait, IwaitObjects, JoinAll, JoinError, JoinHandle,
+    JoinSome, Joined, MakeFuture, PanicPolicy, ReadyFuture, RemoteJoinHandle, Runtime, RuntimeGone, Sleep, TaskId,
+    TaskInfo, TryJoinError, Wait, WaitAny, WaitObjects, Waitable, current, current_deadline, deadline, deadline_after,
+    dump, interval, iwait, iwait_objects, joinall, killall, metrics, run, sleep, sleep_until, spawn, spawn_blocking,
+    spawn_later, task_local, timeout, wait, wait_any, wait_objects, yield_now,
+};
+// The runtime's modules whose every public item is API. `scope` is both the
+// function and its module.
+pub use sprout_runtime::{blocking, coop, cores, fs, observe, pool, scope, sync, task, testing, time};
+
+/// What `select!` expands to (`sprout::__private::select_poll`). Not API.
+#[doc(hidden)]
+pub use sprout_runtime::__private;
+
+/// Queues between green tasks: Python's `queue` module and `gevent.queue`.
+///
+/// - [`Queue`](queue::Queue) (alias [`JoinableQueue`](queue::JoinableQueue)):
+///   first in, first out, with an optional `maxsize` (0: unbounded).
+/// - [`LifoQueue`](queue::LifoQueue): last in, first out.
+/// - [`PriorityQueue`](queue::PriorityQueue): smallest item first, as
+///   Python's (a min-heap).
+/// - [`Channel`](queue::Channel): no buffer; a put waits for a get
+///   (`gevent.queue.Channel`).
+/// - [`threadsafe`](queue::threadsafe): the same four, shared with plain
+///   OS threads (`put_blocking`, `get_blocking`, `iter_blocking`).
+///
+/// All have the same methods: `put(item).await`, `get().await`,
+/// `put_nowait`, `get_nowait`, `put_timeout`, `get_timeout`, `qsize`,
+/// `empty`, `full`, `peek`, `task_done`, `join().await`, `close`, and
+/// `stream()`; each type's page documents them, with the contract (order,
+/// hand-off to waiters, what a dropped `get` or `put` does, closing).
+/// `docs/porting-sync.md` has the table from Python's names. The local
+/// queues are `!Send` (share them in an `Rc`); each `put` and `get` spends
+/// one unit of the task's budget ([`coop`]).
+///
+/// ```
+/// use std::rc::Rc;
+/// use sprout::queue::Queue;
+///
+/// sprout::run(async {
+///     let q = Rc::new(Queue::new(2)); // at most 2 items waiting
+///     let consumer = sprout::spawn({
+///         let q = q.clone();
+///         async move {
+///             let mut total = 0;
+///             while let Ok(n) = q.get().await {
+///                 total += n;
+///                 q.task_done().unwrap();
+///             }
+///             total
+///         }
+///     });
+///     for n in 1..=10 {
+///         q.put(n).await.unwrap(); // waits while 2 items are queued
+///     }
+///     q.join().await; // every item was processed
+///     q.close();
+///     assert_eq!(consumer.await.unwrap(), 55);
+/// });
+/// ```
+pub mod queue {
+    pub use sprout_runtime::queue::{
+        Channel, Closed, Get, GetError, Items, Join, JoinableQueue, LifoQueue, PriorityQueue, Put, PutError,
+        PutTimeout, Queue, Readiness, TaskDoneError,
+    };
+
+    /// Thread-safe queues: the same API as the runtime-local ones, plus
+    /// blocking calls for plain OS threads.
+    ///
+    /// A green task and an OS thread (say, a worker of a thread pool) can
+    /// share one of these queues through an `Arc`: the task awaits
+    /// `put`/`get`, the thread calls `put_blocking` / `get_blocking`, and
+    /// either side may be the one that waits. The `*_blocking` methods
+    /// panic inside a sprout runtime (they would stall every green task on
+    /// its thread). A green task waiting on one of these queues does not
+    /// keep [`sprout::wait()`](crate::wait) waiting.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use sprout::queue::threadsafe::Queue;
+    ///
+    /// sprout::run(async {
+    ///     let jobs = Arc::new(Queue::new(4));
+    ///     let worker = std::thread::spawn({
+    ///         let jobs = jobs.clone();
+    ///         move || jobs.iter_blocking().sum::<u64>()
+    ///     });
+    ///     for n in 1..=5u64 {
+    ///         jobs.put(n).await.unwrap(); // a green task waits without blocking the loop
+    ///     }
+    ///     jobs.close();
+    ///     assert_eq!(worker.join().unwrap(), 15);
+    /// });
+    /// ```
+    pub mod threadsafe {
+        pub use sprout_runtime::queue::threadsafe::{
+            Channel, IterBlocking, JoinableQueue, LifoQueue, PriorityQueue, Queue,
+        };
+    }
+}
 
 /// Runs an `async fn` test on a fresh runtime; options `paused`,
 /// `auto_advance = false`, `seed = N` (see [`testing`] and docs/debugging.md).
@@ -299,9 +406,60 @@ pub use sprout_net::signal;
 pub use sprout_compat as compat;
 /// HTTP on hyper 1.x (feature `http`): a server in the role of
 /// `gevent.pywsgi`, a client in the role of `requests`, and hyper's runtime
-/// traits on sprout (sprout-http). See `docs/http.md`.
+/// traits on sprout. See `docs/http.md`.
+///
+/// - [`Server`](http::Server), [`serve`](http::serve): an HTTP/1.1 server
+///   (HTTP/2 with the `http2` feature): a green task per connection,
+///   keep-alive, a connection limit, graceful stop, header-read and
+///   keep-alive timeouts, 500 for a handler that panics;
+///   [`serve_tls`](http::serve_tls) with `tls`.
+/// - [`Client`](http::Client) ([`client`](http::client)): per-host
+///   keep-alive pools, DNS off the loop, redirects, total and read
+///   timeouts, streamed bodies, `https://` with `tls`, JSON (`json`),
+///   decompression (`compression`), cookies, proxies, multipart uploads.
+/// - [`Body`](http::Body): the body type of both, whole or streamed.
+/// - [`limits`](http::limits): the default caps on every buffer a peer can grow.
+/// - [`rt`](http::rt): hyper's runtime traits on sprout, for driving hyper
+///   (or any crate built on hyper's traits) by hand.
+/// - `connector` (feature `hyper-util`): a connector for hyper-util's
+///   pooled `Client`, the engine under reqwest.
+/// - TLS and WebSockets are [`sprout::tls`](crate::tls) and
+///   [`sprout::ws`](crate::ws) (features `tls`, `ws`).
+///
+/// ```
+/// use sprout::http::{Body, Client, Incoming, Request, Response, Server};
+///
+/// sprout::run(async {
+///     let server = Server::bind("127.0.0.1:0", |req: Request<Incoming>| async move {
+///         Response::new(Body::from(format!("you asked for {}", req.uri().path())))
+///     })
+///     .await
+///     .unwrap();
+///     let url = format!("http://{}/hello", server.local_addr().unwrap());
+///     let handle = server.start();
+///
+///     let client = Client::new();
+///     let resp = client.get(&url).await.unwrap();
+///     assert_eq!(resp.status(), 200);
+///     assert_eq!(resp.text().await.unwrap(), "you asked for /hello");
+///     handle.stop();
+/// });
+/// ```
+///
+/// Everything runs on the runtime's thread: handlers, bodies and the
+/// client need not be `Send`.
 #[cfg(feature = "http")]
-pub use sprout_http as http;
+pub mod http {
+    #[cfg(feature = "hyper-util")]
+    pub use sprout_http::connector;
+    #[cfg(feature = "tls")]
+    pub use sprout_http::serve_tls;
+    pub use sprout_http::{
+        Body, BodyTooLarge, BoxError, Bytes, Client, ErrorKind, Incoming, IntoResponse, Method, Request, Response,
+        ServeError, Server, StatusCode, Uri, client, header, hyper, limits, remote_addr, rt, serve, to_bytes,
+        to_bytes_limited,
+    };
+}
 /// TLS through rustls (feature `tls`): configurations, `connect`, `accept`.
 #[cfg(feature = "tls")]
 pub use sprout_http::tls;

@@ -15,25 +15,25 @@
 //!
 //! ```
 //! use http_body_util::{BodyExt, Empty, Full};
-//! use hyper::body::Bytes;
-//! use sprout_http::rt::Io;
-//! use sprout_net::{TcpListener, TcpStream};
+//! use sprout::http::Bytes;
+//! use sprout::http::rt::Io;
+//! use sprout::net::{TcpListener, TcpStream};
 //!
-//! sprout_runtime::run(async {
+//! sprout::run(async {
 //!     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
 //!     let addr = listener.local_addr().unwrap();
-//!     sprout_runtime::spawn(async move {
+//!     sprout::spawn(async move {
 //!         let (stream, _) = listener.accept().await.unwrap();
-//!         let hello = hyper::service::service_fn(|_req| async {
-//!             Ok::<_, hyper::Error>(hyper::Response::new(Full::new(Bytes::from("hello"))))
+//!         let hello = sprout::http::hyper::service::service_fn(|_req| async {
+//!             Ok::<_, sprout::http::hyper::Error>(sprout::http::hyper::Response::new(Full::new(Bytes::from("hello"))))
 //!         });
-//!         hyper::server::conn::http1::Builder::new().serve_connection(Io::from(stream), hello).await.unwrap();
+//!         sprout::http::hyper::server::conn::http1::Builder::new().serve_connection(Io::from(stream), hello).await.unwrap();
 //!     });
 //!
 //!     let stream = TcpStream::connect(addr).await.unwrap();
-//!     let (mut send, conn) = hyper::client::conn::http1::handshake(Io::from(stream)).await.unwrap();
-//!     sprout_runtime::spawn(conn);
-//!     let req = hyper::Request::get("/").header("host", "x").body(Empty::<Bytes>::new()).unwrap();
+//!     let (mut send, conn) = sprout::http::hyper::client::conn::http1::handshake(Io::from(stream)).await.unwrap();
+//!     sprout::spawn(conn);
+//!     let req = sprout::http::hyper::Request::get("/").header("host", "x").body(Empty::<Bytes>::new()).unwrap();
 //!     let resp = send.send_request(req).await.unwrap();
 //!     assert_eq!(resp.into_body().collect().await.unwrap().to_bytes(), "hello");
 //! });

@@ -12,7 +12,7 @@
 //! - run the syscall; on `WouldBlock`, clear readiness (error and closed
 //!   bits too) and return `Pending`; on `Interrupted`, yield and retry.
 //!
-//! The loop itself is `sprout_runtime::io::Registration::poll_io_drained`,
+//! The loop itself is `sprout_runtime::__net::Registration::poll_io_drained`,
 //! the one readiness loop every socket shares: the syscall runs at most
 //! once per poll, so no socket state can make a poll spin.
 //!
@@ -43,7 +43,8 @@ use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use mio::event::Source;
-use sprout_runtime::io::{Direction, IoSource, WaitMark};
+use sprout_runtime::__net::{Direction, SourceRegistration, WaitMark};
+use sprout_runtime::io::IoSource;
 use sprout_runtime::time::{Sleep, current_deadline, poll_wait_timer};
 
 use crate::lent::{LENT_BUFFER_SIZE, Lent};

@@ -38,7 +38,7 @@
 //!   sees EOF or the error. An EOF stays for every later read; an error is
 //!   reported once, and the operation after it waits as usual.
 //! - Every operation spends one unit of the task's budget
-//!   (`sprout_runtime::coop`), so a socket that is always ready cannot
+//!   (`sprout::coop`), so a socket that is always ready cannot
 //!   starve the other tasks.
 //! - Read and write timeouts work as std's: the operation fails with
 //!   `io::ErrorKind::TimedOut`.
@@ -66,3 +66,10 @@ pub use sys::raise_fd_limit;
 pub use tcp::{TcpListener, TcpListenerBuilder, TcpStream};
 pub use udp::UdpSocket;
 pub use unix::{UnixDatagram, UnixListener, UnixStream};
+
+/// Test probes of the child processes. Not part of the API: the `sprout`
+/// facade does not re-export it.
+#[doc(hidden)]
+pub mod probe {
+    pub use crate::process::probe::{force_sigchld, orphans};
+}

@@ -9,12 +9,12 @@
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use sprout_net::signal::{SIGINT, on_signal};
+//! use sprout::signal::{SIGINT, on_signal};
 //!
-//! # async fn example(handle: sprout_net::ServerHandle) -> std::io::Result<()> {
+//! # async fn example(handle: sprout::net::ServerHandle) -> std::io::Result<()> {
 //! let int = on_signal(SIGINT)?;
 //! int.recv().await?; // the first press: drain for up to 5 s
-//! let drain = sprout_runtime::spawn({
+//! let drain = sprout::spawn({
 //!     let handle = handle.clone();
 //!     async move { handle.stop_graceful(Duration::from_secs(5)).await }
 //! });
@@ -52,7 +52,8 @@ use std::task::{Context, Poll};
 
 use futures_core::Stream;
 use signal_hook_registry::SigId;
-use sprout_runtime::io::{Direction, Interest, IoSource};
+use sprout_runtime::__net::{Direction, SourceRegistration};
+use sprout_runtime::io::{Interest, IoSource};
 
 pub use libc::{SIGALRM, SIGCHLD, SIGHUP, SIGINT, SIGPIPE, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH};
 
@@ -67,9 +68,9 @@ pub use libc::{SIGALRM, SIGCHLD, SIGHUP, SIGINT, SIGPIPE, SIGQUIT, SIGTERM, SIGU
 /// [`ServerHandle::stop_on_signals`](crate::server::ServerHandle::stop_on_signals).
 ///
 /// ```no_run
-/// sprout_runtime::run(async {
+/// sprout::run(async {
 ///     println!("press Ctrl-C to stop");
-///     sprout_net::signal::ctrl_c().await.unwrap();
+///     sprout::signal::ctrl_c().await.unwrap();
 ///     println!("bye");
 /// });
 /// ```
@@ -85,9 +86,9 @@ pub async fn ctrl_c() -> io::Result<()> {
 /// `signal_handler`, only awaited instead of called back.
 ///
 /// ```
-/// use sprout_net::signal::{SIGUSR1, on_signal};
+/// use sprout::signal::{SIGUSR1, on_signal};
 ///
-/// sprout_runtime::run(async {
+/// sprout::run(async {
 ///     let usr1 = on_signal(SIGUSR1).unwrap();
 ///     // SAFETY: raise(3) on our own process; the listener handles it.
 ///     unsafe { libc::raise(SIGUSR1) };

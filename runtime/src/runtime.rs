@@ -63,7 +63,7 @@ use crate::time::driver::TimeDriver;
 /// so it must stay on its thread.
 ///
 /// ```
-/// use sprout_runtime::{Runtime, spawn};
+/// use sprout::{Runtime, spawn};
 ///
 /// let rt = Runtime::new().unwrap();
 /// let answer = rt.block_on(async {
@@ -202,7 +202,7 @@ impl Runtime {
     ///
     /// ```
     /// use std::rc::Rc;
-    /// use sprout_runtime::{Runtime, sync::Lock, spawn, yield_now};
+    /// use sprout::{Runtime, sync::Lock, spawn, yield_now};
     ///
     /// let rt = Runtime::new().unwrap();
     /// let (a, b) = (Rc::new(Lock::new(())), Rc::new(Lock::new(())));

@@ -251,14 +251,14 @@ type ConnHandler = Box<dyn Fn(TcpStream, SocketAddr) -> ConnFuture>;
 /// task, once per request, and returns a response (or a `Result`).
 ///
 /// ```
-/// use hyper::{Request, Response, body::Incoming};
-/// use sprout_http::{Body, Client, Server};
+/// use sprout::http::{Incoming, Request, Response};
+/// use sprout::http::{Body, Client, Server};
 ///
 /// async fn hello(_req: Request<Incoming>) -> Response<Body> {
 ///     Response::new("hello, world".into())
 /// }
 ///
-/// sprout_runtime::run(async {
+/// sprout::run(async {
 ///     let server = Server::bind("127.0.0.1:0", hello).await.unwrap();
 ///     let url = format!("http://{}/", server.local_addr().unwrap());
 ///     let handle = server.start();
@@ -351,10 +351,10 @@ where
     /// connections only; the others report with the default hook.
     ///
     /// ```
-    /// use hyper::Response;
-    /// use sprout_http::{Client, Server};
+    /// use sprout::http::Response;
+    /// use sprout::http::{Client, Server};
     ///
-    /// sprout_runtime::run(async {
+    /// sprout::run(async {
     ///     let server = Server::bind("127.0.0.1:0", |_req| async {
     ///         Response::new(format!("hello from {:?}", std::thread::current().name()))
     ///     })
@@ -568,10 +568,10 @@ impl<H> Clone for SetupRef<H> {
 /// [`Server::bind`] and [`Server::serve_forever`].
 ///
 /// ```no_run
-/// use hyper::Response;
+/// use sprout::http::Response;
 ///
-/// sprout_runtime::run(async {
-///     sprout_http::serve("127.0.0.1:8080", |_req| async { Response::new("hello") }).await.unwrap();
+/// sprout::run(async {
+///     sprout::http::serve("127.0.0.1:8080", |_req| async { Response::new("hello") }).await.unwrap();
 /// });
 /// ```
 ///

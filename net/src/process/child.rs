@@ -30,12 +30,12 @@ use crate::signal::Signal;
 ///
 /// ```
 /// use std::time::Duration;
-/// use sprout_net::process::Command;
+/// use sprout::process::Command;
 ///
-/// sprout_runtime::run(async {
+/// sprout::run(async {
 ///     let mut child = Command::new("sleep").arg("10").spawn().unwrap();
 ///     // Give it 50 ms, then kill it.
-///     if sprout_runtime::timeout(Duration::from_millis(50), child.wait()).await.is_err() {
+///     if sprout::timeout(Duration::from_millis(50), child.wait()).await.is_err() {
 ///         child.kill().await.unwrap();
 ///     }
 ///     assert!(!child.wait().await.unwrap().success());
@@ -86,9 +86,9 @@ impl Child {
     /// cannot express; `kill_on_drop` is off.
     ///
     /// ```
-    /// use sprout_net::process::Child;
+    /// use sprout::process::Child;
     ///
-    /// sprout_runtime::run(async {
+    /// sprout::run(async {
     ///     let std_child = std::process::Command::new("true").spawn().unwrap();
     ///     let mut child = Child::from_std(std_child).unwrap();
     ///     assert!(child.wait().await.unwrap().success());
@@ -128,9 +128,9 @@ impl Child {
     /// reaped, every call returns the same status at once.
     ///
     /// ```
-    /// use sprout_net::process::Command;
+    /// use sprout::process::Command;
     ///
-    /// sprout_runtime::run(async {
+    /// sprout::run(async {
     ///     let status = Command::new("sh").arg("-c").arg("exit 3").spawn().unwrap().wait().await.unwrap();
     ///     assert_eq!(status.code(), Some(3));
     /// });
@@ -196,9 +196,9 @@ impl Child {
     /// ```
     /// use std::os::unix::process::ExitStatusExt;
     /// use std::time::Duration;
-    /// use sprout_net::process::Command;
+    /// use sprout::process::Command;
     ///
-    /// sprout_runtime::run(async {
+    /// sprout::run(async {
     ///     let mut child = Command::new("sleep").arg("10").spawn().unwrap();
     ///     let status = child.stop(Duration::from_secs(1)).await.unwrap();
     ///     assert_eq!(status.signal(), Some(libc::SIGTERM));
@@ -218,9 +218,9 @@ impl Child {
     /// pipe can fill up and stall it. Closes stdin first.
     ///
     /// ```
-    /// use sprout_net::process::{Command, Stdio};
+    /// use sprout::process::{Command, Stdio};
     ///
-    /// sprout_runtime::run(async {
+    /// sprout::run(async {
     ///     let child = Command::new("sh").arg("-c").arg("echo out; echo err >&2")
     ///         .stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     ///     let output = child.wait_with_output().await.unwrap();

@@ -19,9 +19,9 @@ use super::{reaper, wait};
 /// addition, [`kill_on_drop`](Command::kill_on_drop), as in tokio.
 ///
 /// ```
-/// use sprout_net::process::Command;
+/// use sprout::process::Command;
 ///
-/// sprout_runtime::run(async {
+/// sprout::run(async {
 ///     let output = Command::new("echo").arg("hello").output().await.unwrap();
 ///     assert!(output.status.success());
 ///     assert_eq!(output.stdout, b"hello\n");
@@ -180,9 +180,9 @@ impl Command {
     /// plain call, not an `async fn`, like tokio's.
     ///
     /// ```
-    /// use sprout_net::process::{Command, Stdio};
+    /// use sprout::process::{Command, Stdio};
     ///
-    /// sprout_runtime::run(async {
+    /// sprout::run(async {
     ///     let mut child = Command::new("echo").arg("hi").stdout(Stdio::piped()).spawn().unwrap();
     ///     let mut line = String::new();
     ///     child.stdout.take().unwrap().read_to_string(&mut line).await.unwrap();
@@ -208,9 +208,9 @@ impl Command {
     /// inherited unless configured.
     ///
     /// ```
-    /// use sprout_net::process::Command;
+    /// use sprout::process::Command;
     ///
-    /// sprout_runtime::run(async {
+    /// sprout::run(async {
     ///     assert!(Command::new("true").status().await.unwrap().success());
     ///     assert_eq!(Command::new("false").status().await.unwrap().code(), Some(1));
     /// });
@@ -227,9 +227,9 @@ impl Command {
     /// stdin is null and stdout and stderr are piped, as in std.
     ///
     /// ```
-    /// use sprout_net::process::Command;
+    /// use sprout::process::Command;
     ///
-    /// sprout_runtime::run(async {
+    /// sprout::run(async {
     ///     let out = Command::new("sh").arg("-c").arg("echo to-out; echo to-err >&2; exit 2")
     ///         .output().await.unwrap();
     ///     assert_eq!(out.status.code(), Some(2));

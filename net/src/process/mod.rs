@@ -16,9 +16,9 @@
 //! ```
 //! use futures_util::io::{AsyncBufReadExt, BufReader};
 //! use futures_util::StreamExt;
-//! use sprout_net::process::{Command, Stdio};
+//! use sprout::process::{Command, Stdio};
 //!
-//! sprout_runtime::run(async {
+//! sprout::run(async {
 //!     let mut child = Command::new("sh").arg("-c").arg("for i in 1 2 3; do echo line $i; done")
 //!         .stdout(Stdio::piped())
 //!         .spawn()
@@ -123,9 +123,8 @@ pub use command::Command;
 pub use std::process::{ExitStatus, Output, Stdio};
 pub use stdio::{ChildStderr, ChildStdin, ChildStdout};
 
-/// Test probes. Not part of the stable API.
-#[doc(hidden)]
-pub mod probe {
+/// Test probes, reached as `sprout_net::probe` (not through the facade).
+pub(crate) mod probe {
     /// Forces (or stops forcing) the `SIGCHLD` fallback for children
     /// spawned from now on, in the whole process.
     pub fn force_sigchld(on: bool) {

@@ -24,7 +24,8 @@ use std::task::{Context, Poll};
 
 use mio::event::Source;
 use mio::unix::pipe::{Receiver, Sender};
-use sprout_runtime::io::{Direction, Interest, IoSource};
+use sprout_runtime::__net::{Direction, SourceRegistration};
+use sprout_runtime::io::{Interest, IoSource};
 
 /// The parent's end of a pipe, registered for one direction.
 struct Pipe<S: Source> {
@@ -192,9 +193,9 @@ async fn write_all_with(stdin: &ChildStdin, mut buf: &[u8]) -> io::Result<()> {
 /// `io::ErrorKind::BrokenPipe` (see the module docs about `SIGPIPE`).
 ///
 /// ```
-/// use sprout_net::process::{Command, Stdio};
+/// use sprout::process::{Command, Stdio};
 ///
-/// sprout_runtime::run(async {
+/// sprout::run(async {
 ///     let mut child = Command::new("tr").arg("a-z").arg("A-Z")
 ///         .stdin(Stdio::piped()).stdout(Stdio::piped())
 ///         .spawn().unwrap();
@@ -426,9 +427,9 @@ reader!(
     /// wrap it in `futures::io::BufReader` and use `lines()`.
     ///
     /// ```
-    /// use sprout_net::process::{Command, Stdio};
+    /// use sprout::process::{Command, Stdio};
     ///
-    /// sprout_runtime::run(async {
+    /// sprout::run(async {
     ///     let mut child = Command::new("sh").arg("-c").arg("echo one; echo two")
     ///         .stdout(Stdio::piped()).spawn().unwrap();
     ///     let stdout = child.stdout.take().unwrap();

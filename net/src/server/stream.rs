@@ -17,7 +17,7 @@ use crate::tcp::{DEFAULT_BACKLOG, TcpListener, TcpStream};
 ///
 /// ```
 /// use std::time::Duration;
-/// use sprout_net::{StreamServer, TcpStream};
+/// use sprout::net::{StreamServer, TcpStream};
 ///
 /// async fn echo(stream: TcpStream, _peer: std::net::SocketAddr) -> std::io::Result<()> {
 ///     let mut buf = [0; 4096];
@@ -30,7 +30,7 @@ use crate::tcp::{DEFAULT_BACKLOG, TcpListener, TcpStream};
 ///     }
 /// }
 ///
-/// sprout_runtime::run(async {
+/// sprout::run(async {
 ///     // Port 0: any free port. A real server names one and calls
 ///     // `server.serve_forever().await` instead of `start`.
 ///     let server = StreamServer::bind("127.0.0.1:0", echo).await.unwrap();
@@ -157,9 +157,9 @@ where
     /// ```
     /// use std::collections::HashSet;
     /// use std::sync::{Arc, Mutex};
-    /// use sprout_net::{StreamServer, TcpStream};
+    /// use sprout::net::{StreamServer, TcpStream};
     ///
-    /// sprout_runtime::run(async {
+    /// sprout::run(async {
     ///     let threads = Arc::new(Mutex::new(HashSet::new()));
     ///     let seen = threads.clone();
     ///     let server = StreamServer::bind("127.0.0.1:0", move |stream: TcpStream, _| {
@@ -264,7 +264,7 @@ where
     /// let failures = Rc::new(Cell::new(0));
     /// let count = failures.clone();
     /// # let _ = async move {
-    /// let server = sprout_net::StreamServer::bind("127.0.0.1:0", |_, _| async { Err::<(), _>("bad") })
+    /// let server = sprout::net::StreamServer::bind("127.0.0.1:0", |_, _| async { Err::<(), _>("bad") })
     ///     .await
     ///     .unwrap()
     ///     .on_error(move |_peer, _error| count.set(count.get() + 1));

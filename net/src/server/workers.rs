@@ -4,7 +4,7 @@
 //!
 //! # Design notes
 //! - Worker 0 is the runtime that calls `start`; workers 1 to n-1 are the
-//!   cores of a `sprout_runtime::cores` set started beside it. Each runs a
+//!   cores of a `sprout::cores` set started beside it. Each runs a
 //!   complete server of its own (its own `Shared`, acceptors, connection
 //!   tasks): nothing is shared on the hot path, not even a counter that
 //!   every request touches.

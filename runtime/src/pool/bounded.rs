@@ -31,7 +31,7 @@ use crate::task::{JoinError, JoinHandle};
 ///
 /// ```
 /// use std::time::{Duration, Instant};
-/// use sprout_runtime::{pool::Pool, run, sleep};
+/// use sprout::{pool::Pool, run, sleep};
 ///
 /// run(async {
 ///     let pool = Pool::new(2);
@@ -86,7 +86,7 @@ impl Pool {
     ///
     /// ```
     /// use std::future::pending;
-    /// use sprout_runtime::{pool::Pool, run};
+    /// use sprout::{pool::Pool, run};
     ///
     /// run(async {
     ///     let pool = Pool::new(1);
@@ -391,7 +391,7 @@ impl<M: Mode> Pool<M> {
     ///
     /// ```
     /// use futures_util::StreamExt;
-    /// use sprout_runtime::{pool::Pool, run};
+    /// use sprout::{pool::Pool, run};
     ///
     /// run(async {
     ///     let pool = Pool::new(4);

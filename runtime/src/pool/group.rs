@@ -28,7 +28,7 @@ use crate::task::{JoinError, JoinHandle};
 ///
 /// ```
 /// use std::time::Duration;
-/// use sprout_runtime::{pool::Group, run, sleep};
+/// use sprout::{pool::Group, run, sleep};
 ///
 /// run(async {
 ///     let group = Group::new();
@@ -95,7 +95,7 @@ impl Group {
     /// ```
     /// use std::cell::RefCell;
     /// use std::rc::Rc;
-    /// use sprout_runtime::{pool::Group, run};
+    /// use sprout::{pool::Group, run};
     ///
     /// run(async {
     ///     let group = Group::new();
@@ -308,7 +308,7 @@ impl<M: Mode> Group<M> {
     /// others go on.
     ///
     /// ```
-    /// use sprout_runtime::{pool::Group, run};
+    /// use sprout::{pool::Group, run};
     ///
     /// run(async {
     ///     let squares = Group::new().map(|x: u64| async move { x * x }, 0..5).await;
@@ -330,7 +330,7 @@ impl<M: Mode> Group<M> {
     /// `Pool.starmap`.
     ///
     /// ```
-    /// use sprout_runtime::{pool::Group, run};
+    /// use sprout::{pool::Group, run};
     ///
     /// async fn add(a: i32, b: i32) -> i32 { a + b }
     ///

@@ -1,40 +1,11 @@
-//! The primitives as they are written: once, generic over a [`Flavor`],
-//! [`Local`] or [`ThreadSafe`].
-//!
-//! The types in [`sync`](super) are these with the runtime-local flavour
-//! (`sync::Event` is `Event<Local>`), those in
-//! [`threadsafe`](super::threadsafe) with the thread-safe one; use them by
-//! those names. This module is where their methods are documented, and
-//! lets a function take either flavour:
-//!
-//! ```
-//! use sprout_runtime::sync::generic::{Event, Flavor};
-//!
-//! fn ring<F: Flavor>(bell: &Event<F>) {
-//!     bell.set();
-//! }
-//!
-//! let (local, shared) = (sprout_runtime::sync::Event::new(), sprout_runtime::sync::threadsafe::Event::new());
-//! ring(&local);
-//! ring(&shared);
-//! assert!(local.is_set() && shared.is_set());
-//! ```
+//! The primitives as they are written, generic over a `Flavor` (`Local`
+//! or `ThreadSafe`), for the runtime's own code that serves both flavours
+//! (`waitable.rs`). Not API: the public names are the aliases in
+//! [`sync`](super) (`sync::Event` is `Event<Local>`) and in
+//! [`threadsafe`](super::threadsafe) (`Event<ThreadSafe>`); rustdoc shows
+//! each alias with the methods of the type it names.
 
-pub use super::async_result::{AsyncResult, Get, Ready};
-pub use super::barrier::{Barrier, BarrierWait};
-pub use super::cancel::{
-    CancelToken, Cancelled, CancelledOwned, DropGuard, RunUntilCancelled, RunUntilCancelledOwned, TreeFlavor,
-};
-pub use super::condition::Condition;
-pub use super::event::{Event, Wait};
-pub use super::flavor::{Flavor, Local, ThreadSafe};
-pub use super::lazy::Lazy;
-pub use super::lock::{Lock, LockFuture, LockGuard};
-pub use super::notify::{Notified, Notify};
-pub use super::once_cell::{GetOrInit, GetOrTryInit, OnceCell};
-pub use super::rlock::{RLock, RLockFuture, RLockGuard};
-pub use super::rwlock::{
-    OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock, RwLockRead, RwLockReadGuard, RwLockReadOwned, RwLockWrite,
-    RwLockWriteGuard, RwLockWriteOwned,
-};
-pub use super::semaphore::{Acquire, AcquireOwned, OwnedSemaphoreGuard, Semaphore, SemaphoreGuard};
+pub(crate) use super::async_result::AsyncResult;
+pub(crate) use super::cancel::{CancelToken, TreeFlavor};
+pub(crate) use super::event::Event;
+pub(crate) use super::flavor::Flavor;

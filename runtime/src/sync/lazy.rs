@@ -106,7 +106,8 @@ mod tests {
 
     use std::task::Poll;
 
-    use crate::sync::generic::{Lazy, Local};
+    use super::Lazy;
+    use crate::sync::flavor::Local;
 
     #[test]
     fn the_initialiser_runs_again_when_a_run_is_dropped() {

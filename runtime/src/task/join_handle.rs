@@ -31,7 +31,7 @@ use super::waker::{RefKind, SentRef};
 ///
 /// ```
 /// use std::time::Duration;
-/// use sprout_runtime::{run, sleep, spawn, JoinError};
+/// use sprout::{run, sleep, spawn, JoinError};
 ///
 /// run(async {
 ///     let worker = spawn(async {
@@ -96,7 +96,7 @@ impl<T: 'static> JoinHandle<T> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use sprout_runtime::{run, spawn, task};
+    /// use sprout::{run, spawn, task};
     ///
     /// run(async {
     ///     let worker = spawn(async {
@@ -149,8 +149,8 @@ impl<T: 'static> JoinHandle<T> {
     /// `std::sync::mpsc::Receiver::try_recv`'s `Empty` and `Disconnected`.
     ///
     /// ```
-    /// use sprout_runtime::task::TryJoinError;
-    /// use sprout_runtime::{run, spawn, yield_now};
+    /// use sprout::task::TryJoinError;
+    /// use sprout::{run, spawn, yield_now};
     ///
     /// run(async {
     ///     let mut task = spawn(async { 7 });
