@@ -76,6 +76,10 @@ PATH_KIND = {
 }
 # Auto traits, and the compiler's own marker traits that derives add (they
 # come and go with the nightly toolchain): not API decisions.
+# The rustdoc JSON format this script was written against (the field names
+# it reads: `inner`, `use`, `impls`, `resolved_path`...). Another version
+# gets a warning; a changed field then shows as a failure to parse.
+FORMAT_VERSION = 57
 AUTO_TRAITS = {
     "Send", "Sync", "Unpin", "UnwindSafe", "RefUnwindSafe", "Freeze",
     "StructuralPartialEq", "TrivialClone", "UseCloned",
@@ -94,6 +98,12 @@ def build_json(target_dir, members):
         name = package.replace("-", "_")
         with open(Path(target_dir) / "doc" / f"{name}.json") as f:
             docs[name] = json.load(f)
+        if docs[name]["format_version"] != FORMAT_VERSION:
+            print(
+                f"public_api: warning: rustdoc JSON format {docs[name]['format_version']}, "
+                f"written for {FORMAT_VERSION}",
+                file=sys.stderr,
+            )
     return docs
 
 

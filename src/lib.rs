@@ -225,7 +225,7 @@ pub mod queue {
     /// ```
     pub mod threadsafe {
         pub use sprout_runtime::queue::threadsafe::{
-            Channel, IterBlocking, JoinableQueue, LifoQueue, PriorityQueue, Queue,
+            Channel, Get, Items, IterBlocking, Join, JoinableQueue, LifoQueue, PriorityQueue, Put, PutTimeout, Queue,
         };
     }
 }
