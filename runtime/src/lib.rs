@@ -47,6 +47,7 @@ mod builder;
 mod context;
 pub mod cores;
 pub mod fs;
+pub mod generic;
 mod handle;
 pub mod io;
 mod join;

@@ -1,11 +1,22 @@
-//! The primitives as they are written, generic over a `Flavor` (`Local`
-//! or `ThreadSafe`), for the runtime's own code that serves both flavours
-//! (`waitable.rs`). Not API: the public names are the aliases in
-//! [`sync`](super) (`sync::Event` is `Event<Local>`) and in
-//! [`threadsafe`](super::threadsafe) (`Event<ThreadSafe>`); rustdoc shows
-//! each alias with the methods of the type it names.
+//! The primitives as they are written, generic over a `Flavor`: gathered
+//! here for the runtime's own code that serves both flavours
+//! (`waitable.rs`), and published as `sprout_runtime::generic` (see there).
 
-pub(crate) use super::async_result::AsyncResult;
-pub(crate) use super::cancel::{CancelToken, TreeFlavor};
-pub(crate) use super::event::Event;
-pub(crate) use super::flavor::Flavor;
+pub use super::async_result::{AsyncResult, Get, Ready};
+pub use super::barrier::{Barrier, BarrierWait};
+pub use super::cancel::{
+    CancelToken, Cancelled, CancelledOwned, DropGuard, RunUntilCancelled, RunUntilCancelledOwned, TreeFlavor,
+};
+pub use super::condition::Condition;
+pub use super::event::{Event, Wait};
+pub use super::flavor::{Flavor, Local, ThreadSafe};
+pub use super::lazy::Lazy;
+pub use super::lock::{Lock, LockFuture, LockGuard};
+pub use super::notify::{Notified, Notify};
+pub use super::once_cell::{GetOrInit, GetOrTryInit, OnceCell};
+pub use super::rlock::{RLock, RLockFuture, RLockGuard};
+pub use super::rwlock::{
+    OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock, RwLockRead, RwLockReadGuard, RwLockReadOwned, RwLockWrite,
+    RwLockWriteGuard, RwLockWriteOwned,
+};
+pub use super::semaphore::{Acquire, AcquireOwned, OwnedSemaphoreGuard, Semaphore, SemaphoreGuard};

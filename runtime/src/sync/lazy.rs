@@ -106,8 +106,7 @@ mod tests {
 
     use std::task::Poll;
 
-    use super::Lazy;
-    use crate::sync::flavor::Local;
+    use crate::sync::generic::{Lazy, Local};
 
     #[test]
     fn the_initialiser_runs_again_when_a_run_is_dropped() {

@@ -63,10 +63,11 @@
 //!
 //! # One body, two flavours
 //! Each primitive is written once, generic over where it keeps its state
-//! (its flavour): the types here are aliases of those generic types with
-//! the runtime-local flavour, those in [`threadsafe`] with the thread-safe
-//! one (`docs/sync.md`, "How the primitives are built"). The generic types
-//! themselves are not API: name the types by these aliases.
+//! (its [`Flavor`](crate::generic::Flavor)): the types here are aliases of
+//! the types in [`sprout_runtime::generic`](crate::generic) with the
+//! runtime-local flavour, those in [`threadsafe`] with the thread-safe one
+//! (`docs/sync.md`, "How the primitives are built"). Each alias's page
+//! shows the methods of the type it names.
 
 mod async_result;
 mod barrier;

@@ -57,7 +57,7 @@ impl State {
     }
 }
 
-/// The error of [`OnceCell::set`](super::OnceCell#method.set): the value comes back.
+/// The error of [`OnceCell::set`]: the value comes back.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum SetError<T> {
     /// The cell already holds a value.

@@ -94,7 +94,7 @@ impl State {
 }
 
 /// The error of an acquire on a closed semaphore (see
-/// [`Semaphore::close`](super::Semaphore#method.close)).
+/// [`Semaphore::close`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AcquireError(pub(crate) ());
 
@@ -588,7 +588,7 @@ mod sealed {
     impl Sealed for super::BoundedSemaphore {}
 }
 
-/// What an owned guard keeps alive: a [`Semaphore`](super::Semaphore) of either flavour or a
+/// What an owned guard keeps alive: a [`Semaphore`] of either flavour or a
 /// [`BoundedSemaphore`], behind its flavour's `Rc` or `Arc` (sealed).
 pub trait PermitSource: sealed::Sealed + Sized {
     /// The flavour of the semaphore inside.
