@@ -613,6 +613,7 @@ pub type Lazy<T, I = LazyInit<T>> = lazy::Lazy<T, I, Local>;
 /// use sprout::{run, sleep, spawn, sync::CancelToken};
 ///
 /// run(async {
+///     sprout::time::pause(); // virtual time: the rounds do not race the 5 ms
 ///     let stop = CancelToken::new();
 ///     let worker = spawn({
 ///         let stop = stop.child_token();

@@ -254,7 +254,8 @@ pub fn wait_deadline(timeout: Option<Duration>) -> Option<Instant> {
 ///     let start = time::now();
 ///     let result = deadline_after(Duration::from_secs(1), wait).await.unwrap();
 ///     assert_eq!(result.unwrap_err().kind(), io::ErrorKind::TimedOut);
-///     assert_eq!(time::now() - start, Duration::from_secs(1));
+///     // The timer fires at its wheel tick (1 ms steps), at or after the deadline.
+///     assert!(time::now() - start >= Duration::from_secs(1));
 /// });
 /// ```
 pub fn poll_wait_timer(cx: &mut Context<'_>, timer: &mut Option<Sleep>, timeout: Option<Duration>) -> Poll<()> {
