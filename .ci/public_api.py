@@ -288,6 +288,8 @@ class Api:
             trait = impl.get("trait")
             if trait is not None:
                 name = trait["path"].split("::")[-1]
+                if self.internal_trait(crate, trait):
+                    continue  # a trait only the workspace can name (`sprout_runtime::__net`)
                 if name not in AUTO_TRAITS:
                     negative = "!" if impl.get("is_negative") else ""
                     self.lines.add(f"{'::'.join(path)} impl {negative}{name}{' (hidden)' if hidden else ''}")
@@ -297,6 +299,11 @@ class Api:
                 if sub is None or sub["visibility"] != "public":
                     continue
                 self.emit(path + [sub["name"]], self.assoc_kind(sub), hidden or is_hidden(sub))
+
+    def internal_trait(self, crate, trait):
+        """Whether a trait lives in a `__` module of a workspace crate (not API)."""
+        entry = self.docs[crate]["paths"].get(str(trait.get("id")))
+        return entry is not None and any(part.startswith("__") for part in entry["path"])
 
     @staticmethod
     def assoc_kind(item):

@@ -226,6 +226,7 @@ pub mod queue {
     pub mod threadsafe {
         pub use sprout_runtime::queue::threadsafe::{
             Channel, Get, Items, IterBlocking, Join, JoinableQueue, LifoQueue, PriorityQueue, Put, PutTimeout, Queue,
+            Readiness,
         };
     }
 }
