@@ -301,9 +301,10 @@ class Api:
                 self.emit(path + [sub["name"]], self.assoc_kind(sub), hidden or is_hidden(sub))
 
     def internal_trait(self, crate, trait):
-        """Whether a trait lives in a `__` module of a workspace crate (not API)."""
-        entry = self.docs[crate]["paths"].get(str(trait.get("id")))
-        return entry is not None and any(part.startswith("__") for part in entry["path"])
+        """Whether a trait is a workspace crate's hidden plumbing
+        (`sprout_runtime::__net::SourceRegistration`): not API."""
+        item = self.docs[crate]["index"].get(str(trait.get("id")))
+        return item is not None and is_hidden(item)
 
     @staticmethod
     def assoc_kind(item):

@@ -118,6 +118,7 @@ impl<S: Source> IoSource<S> {
 /// The reactor registration under an [`IoSource`], for sprout-net's own
 /// readiness loops (`sprout_runtime::__net`): a trait, so that the method
 /// is not part of `IoSource`'s public face.
+#[doc(hidden)]
 pub trait SourceRegistration {
     /// The registration (raw readiness, waiters, `unwait`).
     fn registration(&self) -> &Registration;
