@@ -21,8 +21,6 @@ use std::time::{Duration, Instant};
 
 use support::{Measure, Peer, Workload, rss_bytes};
 
-const SPAWN_TASKS: usize = 1_000_000;
-const SWITCHES: usize = 1_000_000;
 const IDLE_TASKS: usize = 100_000;
 const SLEEP_TASKS: usize = 1_000_000;
 
@@ -47,13 +45,13 @@ fn main() {
     }
 }
 
-/// Spawns `SPAWN_TASKS` trivial tasks, then joins them in order.
+/// Spawns `ops()` trivial tasks, then joins them in order.
 fn spawn_join(peer: Peer) -> Measure {
-    let per_task = |start: Instant| Measure::Value(start.elapsed().as_nanos() as f64 / SPAWN_TASKS as f64);
+    let per_task = |start: Instant| Measure::Value(start.elapsed().as_nanos() as f64 / ops() as f64);
     match peer {
         Peer::Sprout => sprout_run(async {
             let start = Instant::now();
-            let handles: Vec<_> = (0..SPAWN_TASKS).map(|i| sprout::spawn(async move { i })).collect();
+            let handles: Vec<_> = (0..ops()).map(|i| sprout::spawn(async move { i })).collect();
             for h in handles {
                 std::hint::black_box(h.await.unwrap());
             }
@@ -61,7 +59,7 @@ fn spawn_join(peer: Peer) -> Measure {
         }),
         Peer::Tokio => tokio_rt().block_on(async {
             let start = Instant::now();
-            let handles: Vec<_> = (0..SPAWN_TASKS).map(|i| tokio::spawn(async move { i })).collect();
+            let handles: Vec<_> = (0..ops()).map(|i| tokio::spawn(async move { i })).collect();
             for h in handles {
                 std::hint::black_box(h.await.unwrap());
             }
@@ -69,7 +67,7 @@ fn spawn_join(peer: Peer) -> Measure {
         }),
         Peer::Smol => smol_run(|ex| async move {
             let start = Instant::now();
-            let handles: Vec<_> = (0..SPAWN_TASKS).map(|i| ex.spawn(async move { i })).collect();
+            let handles: Vec<_> = (0..ops()).map(|i| ex.spawn(async move { i })).collect();
             for h in handles {
                 std::hint::black_box(h.await);
             }
@@ -78,18 +76,18 @@ fn spawn_join(peer: Peer) -> Measure {
     }
 }
 
-/// Spawns `SPAWN_TASKS` trivial children into one scope, then awaits each
+/// Spawns `ops()` trivial children into one scope, then awaits each
 /// handle in order: sprout's `scope` against tokio's `JoinSet` (joined with
 /// `join_next`) and, as smol has no task set, a `FuturesUnordered` polled
 /// by one smol task (the usual way to run borrowing futures together).
 fn scope_join(peer: Peer) -> Measure {
-    let per_child = |start: Instant| Measure::Value(start.elapsed().as_nanos() as f64 / SPAWN_TASKS as f64);
+    let per_child = |start: Instant| Measure::Value(start.elapsed().as_nanos() as f64 / ops() as f64);
     match peer {
         Peer::Sprout => sprout_run(async {
             let start = Instant::now();
             sprout::scope(async |s| {
                 let handles: Vec<_> =
-                    (0..SPAWN_TASKS).map(|i| s.spawn(async move { Ok::<_, std::convert::Infallible>(i) })).collect();
+                    (0..ops()).map(|i| s.spawn(async move { Ok::<_, std::convert::Infallible>(i) })).collect();
                 for h in handles {
                     std::hint::black_box(h.await.unwrap().unwrap());
                 }
@@ -101,7 +99,7 @@ fn scope_join(peer: Peer) -> Measure {
         Peer::Tokio => tokio_rt().block_on(async {
             let start = Instant::now();
             let mut set = tokio::task::JoinSet::new();
-            for i in 0..SPAWN_TASKS {
+            for i in 0..ops() {
                 set.spawn(async move { i });
             }
             while let Some(out) = set.join_next().await {
@@ -112,7 +110,7 @@ fn scope_join(peer: Peer) -> Measure {
         Peer::Smol => smol_run(|_| async {
             use futures::StreamExt;
             let start = Instant::now();
-            let mut set: futures::stream::FuturesUnordered<_> = (0..SPAWN_TASKS).map(|i| async move { i }).collect();
+            let mut set: futures::stream::FuturesUnordered<_> = (0..ops()).map(|i| async move { i }).collect();
             while let Some(out) = set.next().await {
                 std::hint::black_box(out);
             }
@@ -121,10 +119,10 @@ fn scope_join(peer: Peer) -> Measure {
     }
 }
 
-/// Two tasks take turns through `yield_now`, `SWITCHES` switches in all.
+/// Two tasks take turns through `yield_now`, `ops()` switches in all.
 fn yield_switch(peer: Peer) -> Measure {
-    let rounds = SWITCHES / 2;
-    let per_switch = |start: Instant| Measure::Value(start.elapsed().as_nanos() as f64 / SWITCHES as f64);
+    let rounds = ops() / 2;
+    let per_switch = |start: Instant| Measure::Value(start.elapsed().as_nanos() as f64 / ops() as f64);
     match peer {
         Peer::Sprout => sprout_run(async move {
             let start = Instant::now();
@@ -369,4 +367,12 @@ where
 {
     let ex: &'a smol::LocalExecutor<'a> = Box::leak(Box::new(smol::LocalExecutor::new()));
     smol::block_on(ex.run(f(ex)))
+}
+
+/// The operation count of spawn_join, scope_join and yield_switch:
+/// 1,000,000, or `SPROUT_BENCH_OPS`. Two callgrind runs of different
+/// counts give the marginal instructions per operation, without the
+/// process's fixed costs (docs/benchmarks.md, "Instructions").
+fn ops() -> usize {
+    std::env::var("SPROUT_BENCH_OPS").ok().and_then(|s| s.parse().ok()).unwrap_or(1_000_000)
 }

@@ -63,6 +63,7 @@
 //! | tests: an async test, virtual time, seeded schedules | — | [`test`], [`time::pause`], [`testing::check_seeds`] |
 //! | files | `FileObjectThread` | [`fs`] |
 //! | an HTTP server (feature `http`) | `gevent.pywsgi.WSGIServer` | `http::Server`, `http::serve` |
+//! | an axum app or tower service (feature `tower`) | a WSGI app | `http::serve_tower`, `http::Server::bind_tower` |
 //! | an HTTP client (feature `http`) | `requests` under gevent | `http::Client` |
 //! | TLS (feature `tls`) | `gevent.ssl` | `tls`, `http::serve_tls` |
 //! | WebSockets (feature `ws`) | gevent-websocket | `ws` |
@@ -112,6 +113,7 @@
 //! | `hyper-util` | `sprout::http::connector`: a connector for hyper-util's pooled legacy `Client` (the engine under reqwest) | `http` |
 //! | `json` | `RequestBuilder::json` and `Response::json` in the `Client` (serde, serde_json) | `http` |
 //! | `gzip`, `deflate`, `brotli`, `compression` (all three) | the `Client` decodes compressed responses (async-compression) | `http` |
+//! | `tower` | `sprout::http::tower`: tower services on the server, an axum `Router` among them (`http::serve_tower`, `Server::bind_tower`), with no tokio runtime; `http::TimeoutLayer` on sprout's timer | `http` |
 //! | `tokio` | `sprout::compat`: tokio-bound crates (reqwest, redis, sqlx, tower-http) on green tasks, through a side tokio runtime | |
 //!
 //! ```toml
@@ -424,6 +426,9 @@ pub use sprout_compat as compat;
 ///   (or any crate built on hyper's traits) by hand.
 /// - `connector` (feature `hyper-util`): a connector for hyper-util's
 ///   pooled `Client`, the engine under reqwest.
+/// - `tower` (feature `tower`): tower services on the server, an axum
+///   `Router` among them (`serve_tower`, `Server::bind_tower`), with no
+///   tokio runtime; `TimeoutLayer` on sprout's timer.
 /// - TLS and WebSockets are [`sprout::tls`](crate::tls) and
 ///   [`sprout::ws`](crate::ws) (features `tls`, `ws`).
 ///
@@ -456,10 +461,12 @@ pub mod http {
     #[cfg(feature = "tls")]
     pub use sprout_http::serve_tls;
     pub use sprout_http::{
-        Body, BodyTooLarge, BoxError, Bytes, Client, ErrorKind, Incoming, IntoResponse, Method, Request, Response,
-        ServeError, Server, StatusCode, Uri, client, header, hyper, limits, remote_addr, rt, serve, to_bytes,
-        to_bytes_limited,
+        Body, BodyTooLarge, BoxError, BoxHandler, Bytes, Client, ErrorKind, Handler, Incoming, IntoResponse, Method,
+        Request, Response, ServeError, Server, StatusCode, Uri, client, header, hyper, limits, remote_addr, rt, serve,
+        to_bytes, to_bytes_limited,
     };
+    #[cfg(feature = "tower")]
+    pub use sprout_http::{MakeTower, RemoteAddr, TimeoutLayer, Tower, serve_tower, tower};
 }
 /// TLS through rustls (feature `tls`): configurations, `connect`, `accept`.
 #[cfg(feature = "tls")]

@@ -223,3 +223,54 @@ fn pinned_cores_each_run_on_one_cpu() {
         assert_eq!(seen, [cpus[i % cpus.len()]]);
     }
 }
+
+#[test]
+fn a_set_started_beside_a_runtime_makes_it_core_0() {
+    sprout::run(async {
+        assert!(cores::Core::current().is_none());
+        let running = cores::Builder::new()
+            .count(3)
+            .thread_name("beside")
+            .spawn_beside(|core| async move {
+                let me = cores::Core::current().unwrap();
+                // Core 0 is the runtime that started the set: reach it.
+                let from_0 = core.handle(0).spawn(async { cores::Core::current().map(|c| c.id()) }).await.unwrap();
+                Ok::<_, ()>((me.id(), me.count(), std::thread::current().name().map(str::to_owned), from_0))
+            })
+            .unwrap();
+        let me = cores::Core::current().expect("the lead is core 0 while the set runs");
+        assert_eq!((me.id(), me.count()), (0, 3));
+        let out = running.join().await.unwrap();
+        assert_eq!(
+            out,
+            [(1, 3, Some("beside-1".into()), Some(0)), (2, 3, Some("beside-2".into()), Some(0))],
+            "cores 1 and 2, in order"
+        );
+        assert!(cores::Core::current().is_none(), "joined: the lead is no core any more");
+        // A set of one beside a runtime starts no thread.
+        let alone = cores::Builder::new().count(1).spawn_beside(|_| async { Ok::<(), ()>(()) }).unwrap();
+        assert_eq!(cores::Core::current().map(|c| c.count()), Some(1));
+        assert_eq!(alone.join().await.unwrap(), []);
+    });
+}
+
+#[test]
+fn dropping_a_set_started_beside_gives_back_the_leads_previous_core() {
+    // On a core of one set, a set started beside it takes over
+    // `Core::current()` while it runs, then gives it back.
+    let out = cores::run(1, |outer| async move {
+        let inner = cores::Builder::new().count(2).spawn_beside(|_| std::future::pending::<()>()).unwrap();
+        let during = cores::Core::current().map(|c| (c.id(), c.count()));
+        drop(inner);
+        let after = cores::Core::current().map(|c| (c.id(), c.count()));
+        Ok::<_, ()>((during, after, outer.count()))
+    })
+    .unwrap();
+    assert_eq!(out, [(Some((0, 2)), Some((0, 1)), 1)]);
+}
+
+#[test]
+#[should_panic(expected = "outside a sprout runtime")]
+fn spawn_beside_outside_a_runtime_is_refused() {
+    let _ = cores::Builder::new().count(2).spawn_beside(|_| async { Ok::<(), ()>(()) });
+}

@@ -151,3 +151,96 @@ fn a_graceful_stop_after_repeated_stops_still_reaches_every_worker() {
         assert_eq!(killed.expect("every worker heard the drain"), idle.len());
     });
 }
+
+/// What a connection's handler saw of its worker: `Core::current()`'s id
+/// and count, and the thread's name.
+type Seen = (Option<(usize, usize)>, Option<String>);
+
+/// Writes `seen` as one line and closes.
+async fn tell(stream: TcpStream, seen: Seen) {
+    let _ = stream.write_all(format!("{seen:?}\n").as_bytes()).await;
+}
+
+/// Connects until every one of `n` workers has answered; returns each
+/// distinct answer.
+async fn answers_of_every_worker(addr: std::net::SocketAddr, n: usize) -> std::collections::BTreeSet<String> {
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..400 {
+        let stream = TcpStream::connect(addr).await.unwrap();
+        let mut line = String::new();
+        stream.read_to_string(&mut line).await.unwrap();
+        seen.insert(line);
+        if seen.len() == n {
+            break;
+        }
+    }
+    seen
+}
+
+fn current() -> Seen {
+    let core = sprout::cores::Core::current().map(|core| (core.id(), core.count()));
+    (core, std::thread::current().name().map(str::to_owned))
+}
+
+#[test]
+fn worker_i_is_core_i_of_n_on_a_thread_named_for_i() {
+    // Issue 21: worker 0 used to be no core at all and worker 1 "core 0
+    // of 1", on a thread named `sprout-server-0`.
+    sprout::run(async {
+        let server =
+            StreamServer::bind("127.0.0.1:0", |stream: TcpStream, _| tell(stream, current())).await.unwrap().workers(3);
+        let addr = server.local_addr().unwrap();
+        let handle = server.start();
+        let me = std::thread::current().name().map(str::to_owned);
+        assert_eq!(current(), (Some((0, 3)), me.clone()), "the starting runtime is worker 0 of 3");
+        let seen = answers_of_every_worker(addr, 3).await;
+        let expected: std::collections::BTreeSet<String> = [
+            format!("{:?}\n", (Some((0, 3)), me)),
+            format!("{:?}\n", (Some((1, 3)), Some("sprout-server-1"))),
+            format!("{:?}\n", (Some((2, 3)), Some("sprout-server-2"))),
+        ]
+        .into();
+        assert_eq!(seen, expected);
+        assert_eq!(handle.worker_handles().len(), 2, "the handles of workers 1 and 2");
+        handle.stop_graceful(Duration::from_secs(5)).await;
+        assert_eq!(sprout::cores::Core::current().map(|c| c.id()), None, "once the workers are joined, no core");
+    });
+}
+
+#[test]
+fn workers_with_builds_each_workers_own_state_on_its_thread() {
+    use std::cell::Cell;
+    use std::rc::Rc;
+    // Worker i's handler counts its connections in a `!Send` cell of its own.
+    fn counting(i: usize) -> impl Fn(TcpStream, std::net::SocketAddr) -> Echo {
+        let made_on = std::thread::current().name().map(str::to_owned);
+        let index = sprout::cores::Core::current().map(|core| core.id());
+        let served = Rc::new(Cell::new(0u32));
+        move |stream, _| {
+            served.set(served.get() + 1);
+            let line = format!("{i} {index:?} {made_on:?} {}\n", served.get());
+            Box::pin(async move { stream.write_all(line.as_bytes()).await })
+        }
+    }
+    sprout::run(async {
+        let server = StreamServer::bind("127.0.0.1:0", counting(0)).await.unwrap().workers_with(2, counting);
+        let addr = server.local_addr().unwrap();
+        let handle = server.start();
+        let mut counts = [0u32; 2];
+        while counts.contains(&0) || counts.iter().sum::<u32>() < 20 {
+            let stream = TcpStream::connect(addr).await.unwrap();
+            let mut line = String::new();
+            stream.read_to_string(&mut line).await.unwrap();
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let i: usize = fields[0].parse().unwrap();
+            let n: u32 = fields.last().unwrap().parse().unwrap();
+            counts[i] += 1;
+            assert_eq!(n, counts[i], "worker {i} counts its own connections: {line}");
+            if i == 1 {
+                // Built on worker 1's thread, inside its runtime.
+                assert_eq!(&fields[1..3], ["Some(1)", "Some(\"sprout-server-1\")"], "{line}");
+            }
+        }
+        handle.stop_graceful(Duration::from_secs(5)).await;
+    });
+}

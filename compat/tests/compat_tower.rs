@@ -5,7 +5,6 @@
 
 mod support;
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -13,11 +12,11 @@ use axum::Router;
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 use sprout::compat::{CompatExt, TokioLayer};
-use sprout::http::{Body, Client, Incoming, Request, Response, Server, StatusCode};
+use sprout::http::tower::IntoTower;
+use sprout::http::{Body, Client, Request, Server, StatusCode};
 use sprout::net::ServerHandle;
 use support::run;
 use tower_http::timeout::TimeoutLayer;
-use tower_service::Service;
 
 /// An axum app under a generous timeout, whose `/slow` handler sleeps (on
 /// tokio's timer) far longer than its own short one. Both layers create a
@@ -39,23 +38,10 @@ fn app() -> Router {
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(10)))
 }
 
-/// The glue until sprout-http serves tower services itself: each request
-/// goes to a clone of `service`, its body as axum's, the response's back
-/// as sprout's.
-async fn serve<S>(service: S) -> (SocketAddr, ServerHandle)
-where
-    S: Service<Request<axum::body::Body>, Response = Response<axum::body::Body>, Error = Infallible> + Clone + 'static,
-{
-    let server = Server::bind("127.0.0.1:0", move |req: Request<Incoming>| {
-        let mut service = service.clone();
-        async move {
-            std::future::poll_fn(|cx| service.poll_ready(cx)).await?;
-            let response = service.call(req.map(axum::body::Body::new)).await?;
-            Ok::<_, Infallible>(response.map(Body::wrap))
-        }
-    })
-    .await
-    .unwrap();
+/// Serves `app` on sprout's server (`Server::bind_tower`, feature
+/// `tower`): each request goes to a clone of it, asked `poll_ready` first.
+async fn serve<T: IntoTower>(app: T) -> (SocketAddr, ServerHandle) {
+    let server = Server::bind_tower("127.0.0.1:0", app).await.unwrap();
     let addr = server.local_addr().unwrap();
     (addr, server.start())
 }

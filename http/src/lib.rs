@@ -20,6 +20,9 @@
 //!   and client.
 //! - `connector` (feature `hyper-util`): a connector for hyper-util's
 //!   pooled `Client`, the engine under reqwest.
+//! - `tower` (feature `tower`): tower services on the server, an axum
+//!   `Router` among them (`serve_tower`, `Server::bind_tower`), and a
+//!   request `TimeoutLayer` on sprout's timer.
 //!
 //! ```
 //! use sprout::http::{Incoming, Request, Response};
@@ -56,6 +59,8 @@ pub mod rt;
 mod server;
 #[cfg(feature = "tls")]
 pub mod tls;
+#[cfg(feature = "tower")]
+pub mod tower;
 mod url;
 #[cfg(feature = "ws")]
 pub mod ws;
@@ -64,7 +69,9 @@ pub use body::{Body, BodyTooLarge, BoxError, to_bytes, to_bytes_limited};
 pub use client::Client;
 #[cfg(feature = "tls")]
 pub use server::serve_tls;
-pub use server::{ErrorKind, IntoResponse, ServeError, Server, remote_addr, serve};
+pub use server::{BoxHandler, ErrorKind, Handler, IntoResponse, ServeError, Server, remote_addr, serve};
+#[cfg(feature = "tower")]
+pub use tower::{MakeTower, RemoteAddr, TimeoutLayer, Tower, serve_tower};
 
 pub use bytes::Bytes;
 pub use hyper::{self, Method, Request, Response, StatusCode, Uri, body::Incoming, header};

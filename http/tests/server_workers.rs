@@ -50,6 +50,49 @@ fn requests_are_served_on_every_worker() {
     });
 }
 
+#[test]
+fn worker_i_reports_index_i_of_n_and_builds_its_own_state() {
+    use sprout_http::BoxHandler;
+    use sprout_runtime::cores::Core;
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    /// Worker `i`'s handler: a `!Send` hit counter of its own, and what
+    /// `Core::current()` and the thread's name say where it was built.
+    fn handler(i: usize) -> BoxHandler {
+        let hits = Rc::new(Cell::new(0u32));
+        let built = (Core::current().map(|c| (c.id(), c.count())), std::thread::current().name().map(str::to_owned));
+        BoxHandler::from_fn(move |_req| {
+            hits.set(hits.get() + 1);
+            let now = Core::current().map(|c| (c.id(), c.count()));
+            let text = format!("{i} {now:?} {:?} {}", built, hits.get());
+            async move { Response::new(text) }
+        })
+    }
+
+    sprout_runtime::run(async {
+        let server = Server::with_handler(handler(0)).listen("127.0.0.1:0").await.unwrap().workers_with(3, handler);
+        let addr = server.local_addr().unwrap();
+        let handle = server.start();
+        let mut hits = [0u32; 3];
+        while hits.contains(&0) {
+            assert!(hits.iter().sum::<u32>() < 300, "a worker never answered: {hits:?}");
+            let text = get(addr).await;
+            let (i, rest) = text.split_once(' ').unwrap();
+            let i: usize = i.parse().unwrap();
+            hits[i] += 1;
+            let expected_now = format!("{:?}", Some((i, 3)));
+            assert!(rest.starts_with(&expected_now), "worker {i} answers as core {i} of 3: {text}");
+            assert!(rest.ends_with(&format!(" {}", hits[i])), "worker {i} counts its own hits: {text}");
+            if i > 0 {
+                let built = format!("{:?}", (Some((i, 3)), Some(format!("sprout-server-{i}"))));
+                assert!(rest.contains(&built), "worker {i}'s handler was built on its thread: {text}");
+            }
+        }
+        handle.stop_graceful(Duration::from_secs(2)).await;
+    });
+}
+
 /// Issue 18, bug 9: under paused time, worker 1 of `Server::workers(2)` ran
 /// on the real clock, so its keep-alive timeout never fired in the test.
 /// Connections are opened (one request each, then idle) until both workers

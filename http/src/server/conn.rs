@@ -17,17 +17,12 @@ use sprout_runtime::Sleep;
 use super::clock::{Clock, Phase};
 use super::service::Svc;
 use super::watched::{PREFACE, Rewind, Watched};
-use super::{ErrorKind, IntoResponse, ServeError, SetupRef};
+use super::{ErrorKind, Handler, ServeError, SetupRef};
 use crate::rt::{Exec, Io, Timer};
 
 /// Serves one accepted connection until it closes, times out, or the
 /// server stops.
-pub(crate) async fn serve<H, F>(stream: TcpStream, peer: SocketAddr, setup: SetupRef<H>)
-where
-    H: Fn(Request<Incoming>) -> F + 'static,
-    F: Future + 'static,
-    F::Output: IntoResponse,
-{
+pub(crate) async fn serve<H: Handler>(stream: TcpStream, peer: SocketAddr, setup: SetupRef<H>) {
     // Small responses go out at once, not after the peer's delayed ACK.
     let _ = stream.set_nodelay(true);
     let config = &setup.config;
@@ -92,16 +87,35 @@ fn report<H>(setup: &SetupRef<H>, error: ServeError) {
     (setup.config.on_error)(&error);
 }
 
+/// The handler's per-connection step (a tower make-service builds the
+/// connection's service there); `None`, reported, if it failed or
+/// panicked: the connection is closed before its first request.
+async fn connect<H: Handler>(setup: &SetupRef<H>, peer: SocketAddr) -> Option<H::Conn> {
+    use futures_util::FutureExt;
+    let connect = std::panic::AssertUnwindSafe(setup.handler.connect(peer)).catch_unwind();
+    match connect.await {
+        Ok(Ok(conn)) => Some(conn),
+        Ok(Err(error)) => {
+            report(setup, ServeError::new(peer, ErrorKind::Other, error));
+            None
+        }
+        Err(panic) => {
+            let message = super::service::panic_message("the handler's connect", &*panic);
+            report(setup, ServeError::new(peer, ErrorKind::Panic, message));
+            None
+        }
+    }
+}
+
 /// Runs hyper on `io` (HTTP/2 if `h2`), under the clock and the stop.
-async fn drive<S, H, F>(io: Io<Watched<S>>, h2: bool, peer: SocketAddr, clock: Rc<Clock>, setup: SetupRef<H>)
+async fn drive<S, H>(io: Io<Watched<S>>, h2: bool, peer: SocketAddr, clock: Rc<Clock>, setup: SetupRef<H>)
 where
     // `Send` for hyper's upgrades (WebSockets): see `Marks`.
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    H: Fn(Request<Incoming>) -> F + 'static,
-    F: Future + 'static,
-    F::Output: IntoResponse,
+    H: Handler,
 {
-    let service = Svc::new(setup.clone(), clock.clone(), peer);
+    let Some(conn) = connect(&setup, peer).await else { return };
+    let service = Svc::new(setup.clone(), conn, clock.clone(), peer);
     let result = if h2 {
         clock.marks().unframe();
         serve_h2(io, service, &clock, &setup).await
@@ -133,12 +147,10 @@ where
 }
 
 #[cfg(feature = "http2")]
-async fn serve_h2<S, H, F>(io: Io<Watched<S>>, service: Svc<H>, clock: &Clock, setup: &SetupRef<H>) -> Outcome
+async fn serve_h2<S, H>(io: Io<Watched<S>>, service: Svc<H>, clock: &Clock, setup: &SetupRef<H>) -> Outcome
 where
     S: AsyncRead + AsyncWrite + Unpin + 'static,
-    H: Fn(Request<Incoming>) -> F + 'static,
-    F: Future + 'static,
-    F::Output: IntoResponse,
+    H: Handler,
 {
     let mut builder = hyper::server::conn::http2::Builder::new(Exec);
     builder.timer(Timer).max_header_list_size(u32::try_from(setup.config.max_header_size).unwrap_or(u32::MAX));
@@ -146,12 +158,10 @@ where
 }
 
 #[cfg(not(feature = "http2"))]
-async fn serve_h2<S, H, F>(_io: Io<Watched<S>>, _service: Svc<H>, _clock: &Clock, _setup: &SetupRef<H>) -> Outcome
+async fn serve_h2<S, H>(_io: Io<Watched<S>>, _service: Svc<H>, _clock: &Clock, _setup: &SetupRef<H>) -> Outcome
 where
     S: AsyncRead + AsyncWrite + Unpin + 'static,
-    H: Fn(Request<Incoming>) -> F + 'static,
-    F: Future + 'static,
-    F::Output: IntoResponse,
+    H: Handler,
 {
     let _ = Exec;
     unreachable!("HTTP/2 is negotiated only with the http2 feature")

@@ -20,8 +20,9 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use hyper::body::{Body as _, Frame, SizeHint};
 
+use super::config::OnError;
 use super::service::panic_message;
-use super::{ErrorKind, OnError, ServeError};
+use super::{ErrorKind, ServeError};
 use crate::body::{Body, BoxError};
 
 /// Polls `body`'s first frame under `catch_unwind`, then wraps it so that

@@ -24,12 +24,15 @@
 //!   hook prints the others only, one line each.
 
 mod clock;
+mod config;
 mod conn;
 mod framing;
 mod guard;
+pub(crate) mod handler;
 mod service;
 mod watched;
 
+pub use handler::{BoxHandler, Handler};
 pub use service::remote_addr;
 
 use std::cell::OnceCell;
@@ -49,6 +52,7 @@ use sprout_net::server::Worker;
 use sprout_net::{ServerHandle, StreamServer, TcpListener, TcpStream, ToSocketAddrs};
 
 use crate::body::{Body, BoxError};
+use config::{Config, WorkerConfig};
 
 /// What a handler may return: a response, or a `Result` whose error
 /// answers `500 Internal Server Error` (and goes to the error hook).
@@ -144,92 +148,6 @@ impl StdError for ServeError {
     }
 }
 
-/// The error hook.
-pub(crate) type OnError = Rc<dyn Fn(&ServeError)>;
-
-/// The default error hook: one stderr line for what is not the peer's doing.
-fn report_unless_peer(error: &ServeError) {
-    if !error.is_peer() {
-        eprintln!("sprout::http: {error}");
-    }
-}
-
-/// Per-server settings, fixed when the server starts.
-#[derive(Clone)]
-pub(crate) struct Config {
-    pub(crate) header_read_timeout: Option<Duration>,
-    pub(crate) max_header_size: usize,
-    pub(crate) keep_alive_timeout: Option<Duration>,
-    pub(crate) keep_alive: bool,
-    pub(crate) writev: bool,
-    pub(crate) http2: bool,
-    pub(crate) on_error: OnError,
-    #[cfg(feature = "tls")]
-    pub(crate) tls: Option<futures_rustls::TlsAcceptor>,
-}
-
-impl Default for Config {
-    fn default() -> Config {
-        Config {
-            header_read_timeout: Some(Duration::from_secs(30)),
-            max_header_size: crate::limits::MAX_HEADER_SIZE,
-            keep_alive_timeout: Some(Duration::from_secs(60)),
-            keep_alive: true,
-            writev: false,
-            http2: cfg!(feature = "http2"),
-            on_error: Rc::new(report_unless_peer),
-            #[cfg(feature = "tls")]
-            tls: None,
-        }
-    }
-}
-
-impl Config {
-    /// The settings other workers copy: all but the error hook, which
-    /// need not be `Send` (workers use the default hook).
-    fn for_workers(&self) -> WorkerConfig {
-        WorkerConfig {
-            header_read_timeout: self.header_read_timeout,
-            max_header_size: self.max_header_size,
-            keep_alive_timeout: self.keep_alive_timeout,
-            keep_alive: self.keep_alive,
-            writev: self.writev,
-            http2: self.http2,
-            #[cfg(feature = "tls")]
-            tls: self.tls.clone(),
-        }
-    }
-}
-
-/// [`Config`] without the error hook, to send to other workers.
-#[derive(Clone)]
-struct WorkerConfig {
-    header_read_timeout: Option<Duration>,
-    max_header_size: usize,
-    keep_alive_timeout: Option<Duration>,
-    keep_alive: bool,
-    writev: bool,
-    http2: bool,
-    #[cfg(feature = "tls")]
-    tls: Option<futures_rustls::TlsAcceptor>,
-}
-
-impl WorkerConfig {
-    fn into_config(self) -> Config {
-        Config {
-            header_read_timeout: self.header_read_timeout,
-            max_header_size: self.max_header_size,
-            keep_alive_timeout: self.keep_alive_timeout,
-            keep_alive: self.keep_alive,
-            writev: self.writev,
-            http2: self.http2,
-            on_error: Rc::new(report_unless_peer),
-            #[cfg(feature = "tls")]
-            tls: self.tls,
-        }
-    }
-}
-
 /// Starts one more worker's server from the final settings (`Server::workers`).
 type StartWorkers = Box<dyn FnOnce(WorkerConfig) -> Box<dyn Fn(Worker) -> ServerHandle + Send + Sync>>;
 
@@ -241,9 +159,13 @@ pub(crate) struct Setup<H> {
     pub(crate) handle: ServerHandle,
 }
 
+/// A counted reference to a started server's [`Setup`].
+pub(crate) type SetupRef<H> = Rc<Setup<H>>;
+
 /// The connection task's future, boxed so the server has a nameable type.
 type ConnFuture = Pin<Box<dyn Future<Output = ()>>>;
-/// The handler `StreamServer` runs for each connection.
+/// The handler `StreamServer` runs for each connection; also how a
+/// started server serves one (`Server::slot`).
 type ConnHandler = Box<dyn Fn(TcpStream, SocketAddr) -> ConnFuture>;
 
 /// An HTTP/1.1 server (and HTTP/2 with the `http2` feature): the role of
@@ -269,13 +191,22 @@ type ConnHandler = Box<dyn Fn(TcpStream, SocketAddr) -> ConnFuture>;
 /// });
 /// ```
 ///
+/// The handler is a closure or a function ([`bind`](Self::bind),
+/// [`new`](Self::new)), a tower service such as an axum `Router`
+/// (`bind_tower`, feature `tower`), or any [`Handler`]
+/// ([`with_handler`](Self::with_handler)); [`boxed`](Self::boxed) gives
+/// every one the same type, `Server<BoxHandler>`.
+///
 /// Defaults: keep-alive on, a 30 s header-read timeout, a 60 s keep-alive
 /// idle timeout, heads up to 16 KiB, no connection limit; HTTP/2 on when
 /// the `http2` feature is. Every buffer a client can grow has a cap: see
 /// [`limits`](crate::limits).
 pub struct Server<H> {
     inner: StreamServer<ConnHandler>,
-    slot: Rc<OnceCell<Setup<H>>>,
+    /// How connections are served, set by `start` from the settings and
+    /// the handler; `inner`'s handler reads it. It does not name `H`, so
+    /// that [`boxed`](Self::boxed) can change the handler's type.
+    slot: Rc<OnceCell<ConnHandler>>,
     config: Config,
     handler: H,
     /// Set by `workers`: how many, and how each other worker starts.
@@ -306,37 +237,106 @@ where
         Server::bind_at(addr, handler, Location::caller())
     }
 
-    /// [`bind`](Self::bind), with the spawn site given.
-    async fn bind_at(addr: impl ToSocketAddrs, handler: H, at: &'static Location<'static>) -> io::Result<Server<H>> {
-        let listener = TcpListener::bind(addr).await?;
-        let mut server = Server::from_listener(listener, handler);
-        server.inner = server.inner.spawned_at(at);
-        Ok(server)
-    }
-
     /// A server on an already bound listener; the line that calls it is
     /// the spawn site of the server's tasks.
     #[track_caller]
     pub fn from_listener(listener: TcpListener, handler: H) -> Server<H> {
-        let slot: Rc<OnceCell<Setup<H>>> = Rc::new(OnceCell::new());
+        Server::with_handler(handler).add_listener(listener)
+    }
+
+    /// A server with no listener yet: give it one with
+    /// [`listen`](Self::listen) or [`add_listener`](Self::add_listener)
+    /// (it serves every listener it is given). With it a function can
+    /// build the app, its handler and settings, and leave the address to
+    /// its caller (`main`, a test); see [`boxed`](Self::boxed). The line
+    /// that calls it is the spawn site of the server's tasks.
+    #[track_caller]
+    pub fn new(handler: H) -> Server<H> {
+        Server::with_handler(handler)
+    }
+}
+
+impl<H: Handler> Server<H> {
+    /// A server with no listener yet (as [`new`](Self::new)) for any
+    /// [`Handler`]: a closure, a `Tower` service, a [`BoxHandler`].
+    #[track_caller]
+    pub fn with_handler(handler: H) -> Server<H> {
+        let slot: Rc<OnceCell<ConnHandler>> = Rc::new(OnceCell::new());
         let shared = slot.clone();
-        let on_connection: ConnHandler = Box::new(move |stream, peer| {
-            let setup = shared.clone();
-            Box::pin(async move {
-                if let Some(setup) = setup_of(&setup) {
-                    conn::serve(stream, peer, setup).await;
-                }
-            })
+        let on_connection: ConnHandler = Box::new(move |stream, peer| match shared.get() {
+            Some(serve) => serve(stream, peer),
+            // Connections are accepted only after `start` has set it.
+            None => Box::pin(async {}),
         });
-        let inner = StreamServer::new(on_connection).add_listener(listener);
         Server {
-            inner,
+            inner: StreamServer::new(on_connection),
             slot,
             config: Config::default(),
             handler,
             workers: None,
             #[cfg(feature = "tls")]
             tls_config: None,
+        }
+    }
+
+    /// [`bind`](Self::bind), with the spawn site given.
+    pub(crate) async fn bind_at(
+        addr: impl ToSocketAddrs,
+        handler: H,
+        at: &'static Location<'static>,
+    ) -> io::Result<Server<H>> {
+        let listener = TcpListener::bind(addr).await?;
+        let mut server = Server::with_handler(handler).add_listener(listener);
+        server.inner = server.inner.spawned_at(at);
+        Ok(server)
+    }
+
+    /// Binds one more listener on `addr` (port 0 picks a free port).
+    ///
+    /// # Errors
+    /// If the address does not resolve or cannot be bound.
+    pub async fn listen(mut self, addr: impl ToSocketAddrs) -> io::Result<Server<H>> {
+        self.inner = self.inner.listen(addr).await?;
+        Ok(self)
+    }
+
+    /// Serves one more, already bound, listener.
+    pub fn add_listener(mut self, listener: TcpListener) -> Server<H> {
+        self.inner = self.inner.add_listener(listener);
+        self
+    }
+
+    /// The same server with its handler boxed ([`BoxHandler`]): its type
+    /// is then `Server<BoxHandler>` whatever the handler, so a function
+    /// that builds the app (routes, settings) can say what it returns, and
+    /// `main` and the tests can share it. Settings made before stay.
+    ///
+    /// ```
+    /// use sprout::http::{BoxHandler, Response, Server};
+    ///
+    /// /// Built once, used by `main` (on its port) and by the tests (on port 0).
+    /// fn app() -> Server<BoxHandler> {
+    ///     Server::new(|_req| async { Response::new("hello") }).keep_alive(false).boxed()
+    /// }
+    ///
+    /// sprout::run(async {
+    ///     let server = app().listen("127.0.0.1:0").await.unwrap();
+    ///     let url = format!("http://{}/", server.local_addr().unwrap());
+    ///     let handle = server.start();
+    ///     let text = sprout::http::Client::new().get(&url).await.unwrap().text().await.unwrap();
+    ///     assert_eq!(text, "hello");
+    ///     handle.stop();
+    /// });
+    /// ```
+    pub fn boxed(self) -> Server<BoxHandler> {
+        Server {
+            inner: self.inner,
+            slot: self.slot,
+            config: self.config,
+            handler: BoxHandler::new(self.handler),
+            workers: self.workers,
+            #[cfg(feature = "tls")]
+            tls_config: self.tls_config,
         }
     }
 
@@ -348,7 +348,11 @@ where
     /// the handler (hence `H: Clone + Send`; the futures it returns need not
     /// be `Send`) with the same settings. The [`ServerHandle`] stops them
     /// all. An [`on_error`](Self::on_error) hook sees worker 0's
-    /// connections only; the others report with the default hook.
+    /// connections only; the others report with the default hook. Worker
+    /// `i` is core `i` of `n` for
+    /// [`Core::current()`](sprout_runtime::cores::Core::current), on a thread
+    /// named `sprout-server-{i}` (worker 0 is the runtime that starts the
+    /// server).
     ///
     /// ```
     /// use sprout::http::Response;
@@ -356,7 +360,8 @@ where
     ///
     /// sprout::run(async {
     ///     let server = Server::bind("127.0.0.1:0", |_req| async {
-    ///         Response::new(format!("hello from {:?}", std::thread::current().name()))
+    ///         let me = sprout::cores::Core::current().expect("a worker is a core");
+    ///         Response::new(format!("hello from worker {} of {}", me.id(), me.count()))
     ///     })
     ///     .await
     ///     .unwrap()
@@ -365,28 +370,64 @@ where
     ///     let handle = server.start();
     ///     assert_eq!(handle.workers(), 2);
     ///     let text = Client::new().get(&url).await.unwrap().text().await.unwrap();
-    ///     assert!(text.starts_with("hello from"));
+    ///     assert!(text.starts_with("hello from worker") && text.ends_with("of 2"), "{text}");
     ///     handle.stop_graceful(std::time::Duration::from_secs(1)).await;
     /// });
     /// ```
-    pub fn workers(mut self, n: usize) -> Server<H>
+    pub fn workers(self, n: usize) -> Server<H>
     where
-        H: Clone + Send + 'static,
+        H: Clone + Send,
     {
+        // Behind a lock: the closure is shared by the workers' threads
+        // (`Sync`) and a handler need only be `Send`.
         let handler = std::sync::Mutex::new(self.handler.clone());
+        self.workers_with(n, move |_| handler.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone())
+    }
+
+    /// [`workers`](Self::workers) with state of each worker's own:
+    /// `make(i)` builds worker `i`'s handler on worker `i`'s thread, inside
+    /// its runtime, for `i` from 1 to `n - 1`, so the handler and what it
+    /// captures (an `Rc` cache, a `RefCell`, a client bound to the
+    /// worker's runtime) need be neither `Send` nor `Clone`: only `make`
+    /// crosses threads. Worker 0 keeps the handler this server was made
+    /// with: build it with the same function, `make(0)`, so every worker
+    /// starts alike. See [`StreamServer::workers_with`].
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use std::rc::Rc;
+    /// use sprout::http::{BoxHandler, Client, Response, Server};
+    ///
+    /// /// Worker `i`'s handler, with a hit counter of its own (`!Send`).
+    /// fn counter(i: usize) -> BoxHandler {
+    ///     let hits = Rc::new(Cell::new(0u64));
+    ///     BoxHandler::from_fn(move |_req| {
+    ///         hits.set(hits.get() + 1);
+    ///         let text = format!("worker {i}: {} hits", hits.get());
+    ///         async move { Response::new(text) }
+    ///     })
+    /// }
+    ///
+    /// sprout::run(async {
+    ///     let server = Server::with_handler(counter(0)).listen("127.0.0.1:0").await.unwrap().workers_with(2, counter);
+    ///     let url = format!("http://{}/", server.local_addr().unwrap());
+    ///     let handle = server.start();
+    ///     let text = Client::new().get(&url).await.unwrap().text().await.unwrap();
+    ///     assert!(text.ends_with(": 1 hits"), "{text}");
+    ///     handle.stop_graceful(std::time::Duration::from_secs(1)).await;
+    /// });
+    /// ```
+    pub fn workers_with<M>(mut self, n: usize, make: M) -> Server<H>
+    where
+        M: Fn(usize) -> H + Send + Sync + 'static,
+    {
         let start: StartWorkers = Box::new(move |config: WorkerConfig| {
             Box::new(move |worker: Worker| {
                 let (max, at) = (worker.max_connections(), worker.spawned_at());
-                // Each worker clones the handler once, at its start.
-                let handler = handler.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
-                let mut listeners = worker.into_listeners().into_iter();
-                let Some(first) = listeners.next() else {
-                    return StreamServer::new(|_: TcpStream, _: SocketAddr| async {}).start();
-                };
-                let mut server = Server::from_listener(first, handler);
+                let mut server = Server::with_handler(make(worker.id()));
                 server.inner = server.inner.spawned_at(at);
-                for more in listeners {
-                    server.inner = server.inner.add_listener(more);
+                for listener in worker.into_listeners() {
+                    server = server.add_listener(listener);
                 }
                 server.config = config.clone().into_config();
                 if let Some(max) = max {
@@ -530,37 +571,14 @@ where
         let mut inner = self.inner;
         if let Some((n, start)) = self.workers {
             let start = start(config.for_workers());
-            inner = inner.workers_with(n, start);
+            inner = inner.workers_by(n, start);
         }
-        let setup = Setup { config, handler: self.handler, handle: handle.clone() };
-        if self.slot.set(setup).is_err() {
+        let setup: SetupRef<H> = Rc::new(Setup { config, handler: self.handler, handle });
+        let serve: ConnHandler = Box::new(move |stream, peer| Box::pin(conn::serve(stream, peer, setup.clone())));
+        if self.slot.set(serve).is_err() {
             unreachable!("a server starts once: start takes self");
         }
         inner
-    }
-}
-
-/// The shared setup, once the server has started (always, in practice:
-/// connections are accepted only after `start`).
-fn setup_of<H>(slot: &Rc<OnceCell<Setup<H>>>) -> Option<SetupRef<H>> {
-    slot.get().is_some().then(|| SetupRef(slot.clone()))
-}
-
-/// A counted reference to a started server's [`Setup`].
-pub(crate) struct SetupRef<H>(Rc<OnceCell<Setup<H>>>);
-
-impl<H> std::ops::Deref for SetupRef<H> {
-    type Target = Setup<H>;
-
-    #[inline]
-    fn deref(&self) -> &Setup<H> {
-        self.0.get().expect("checked in setup_of")
-    }
-}
-
-impl<H> Clone for SetupRef<H> {
-    fn clone(&self) -> SetupRef<H> {
-        SetupRef(self.0.clone())
     }
 }
 

@@ -20,7 +20,7 @@ use hyper::{Request, Response, StatusCode};
 
 use super::clock::Clock;
 use super::framing::BodyLen;
-use super::{ErrorKind, IntoResponse, ServeError, SetupRef, guard};
+use super::{ErrorKind, Handler, IntoResponse, ServeError, SetupRef, guard};
 use crate::body::{Body, BoxError};
 
 thread_local! {
@@ -56,7 +56,7 @@ pub fn remote_addr() -> Option<SocketAddr> {
 /// Runs `f` with `peer` as the current [`remote_addr`]: a copy into a
 /// thread-local and back, per poll of a handler.
 #[inline]
-fn with_peer<R>(peer: SocketAddr, f: impl FnOnce() -> R) -> R {
+pub(super) fn with_peer<R>(peer: SocketAddr, f: impl FnOnce() -> R) -> R {
     let outer = PEER.with(|p| p.replace(Some(peer)));
     let result = f();
     PEER.with(|p| p.set(outer));
@@ -72,38 +72,35 @@ fn with_context<H, R>(setup: &SetupRef<H>, peer: SocketAddr, f: impl FnOnce() ->
 }
 
 /// The handler, per connection.
-pub(crate) struct Svc<H> {
+pub(crate) struct Svc<H: Handler> {
     setup: SetupRef<H>,
+    /// What the handler made for this connection (`Handler::connect`).
+    conn: H::Conn,
     clock: Rc<Clock>,
     peer: SocketAddr,
 }
 
-impl<H> Svc<H> {
-    pub(crate) fn new(setup: SetupRef<H>, clock: Rc<Clock>, peer: SocketAddr) -> Svc<H> {
-        Svc { setup, clock, peer }
+impl<H: Handler> Svc<H> {
+    pub(crate) fn new(setup: SetupRef<H>, conn: H::Conn, clock: Rc<Clock>, peer: SocketAddr) -> Svc<H> {
+        Svc { setup, conn, clock, peer }
     }
 }
 
-impl<H, F> hyper::service::Service<Request<Incoming>> for Svc<H>
-where
-    H: Fn(Request<Incoming>) -> F,
-    F: Future,
-    F::Output: IntoResponse,
-{
+impl<H: Handler> hyper::service::Service<Request<Incoming>> for Svc<H> {
     type Response = Response<Tracked>;
     type Error = Infallible;
-    type Future = Call<F, H>;
+    type Future = Call<H::Future, H>;
 
     #[inline]
-    fn call(&self, req: Request<Incoming>) -> Call<F, H> {
+    fn call(&self, req: Request<Incoming>) -> Call<H::Future, H> {
         self.clock.request_started(body_len(&req));
         // A handler that panics before returning its future answers 500 too.
-        let (future, early_panic) =
-            match with_context(&self.setup, self.peer, || catch_unwind(AssertUnwindSafe(|| (self.setup.handler)(req))))
-            {
-                Ok(future) => (Some(future), None),
-                Err(panic) => (None, Some(panic_message("the handler", &*panic))),
-            };
+        let (future, early_panic) = match with_context(&self.setup, self.peer, || {
+            catch_unwind(AssertUnwindSafe(|| self.setup.handler.call(&self.conn, req)))
+        }) {
+            Ok(future) => (Some(future), None),
+            Err(panic) => (None, Some(panic_message("the handler", &*panic))),
+        };
         Call { future, early_panic, clock: Some(self.clock.clone()), setup: self.setup.clone(), peer: self.peer }
     }
 }

@@ -199,10 +199,55 @@ where
         // threads (`Sync`) and a handler need only be `Send`; each worker
         // clones it once.
         let handler = std::sync::Mutex::new(self.handler.clone());
-        self.workers_with(n, move |worker| {
+        self.workers_with(n, move |_| handler.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone())
+    }
+
+    /// [`workers`](Self::workers) with state of each worker's own:
+    /// `make(i)` builds worker `i`'s handler, on worker `i`'s thread and
+    /// inside its runtime, for `i` from 1 to `n - 1`, so the handler (and
+    /// whatever it captures: an `Rc`, a `RefCell` cache, a client bound
+    /// to the worker's runtime) need be neither `Send` nor `Clone`; only
+    /// `make` crosses threads. Worker 0 keeps the handler this server was
+    /// made with: build it with the same function, `make(0)`, so that
+    /// every worker starts alike. `i` is also what
+    /// [`Core::current()`](sprout_runtime::cores::Core::current) reports
+    /// on the worker.
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use std::net::SocketAddr;
+    /// use std::rc::Rc;
+    /// use sprout::net::{StreamServer, TcpStream};
+    ///
+    /// /// Worker `i`'s handler: it answers with its index and how many
+    /// /// connections it has served, counted in a `!Send` cell of its own.
+    /// fn counter(i: usize) -> impl Fn(TcpStream, SocketAddr) -> std::pin::Pin<Box<dyn Future<Output = ()>>> {
+    ///     let served = Rc::new(Cell::new(0u32));
+    ///     move |stream, _peer| {
+    ///         served.set(served.get() + 1);
+    ///         let line = format!("worker {i}, connection {}\n", served.get());
+    ///         Box::pin(async move { let _ = stream.write_all(line.as_bytes()).await; })
+    ///     }
+    /// }
+    ///
+    /// sprout::run(async {
+    ///     let server = StreamServer::bind("127.0.0.1:0", counter(0)).await.unwrap().workers_with(2, counter);
+    ///     let addr = server.local_addr().unwrap();
+    ///     let handle = server.start();
+    ///     let stream = TcpStream::connect(addr).await.unwrap();
+    ///     let mut line = String::new();
+    ///     stream.read_to_string(&mut line).await.unwrap();
+    ///     assert!(line.ends_with(", connection 1\n"), "{line}");
+    ///     handle.stop_graceful(std::time::Duration::from_secs(1)).await;
+    /// });
+    /// ```
+    pub fn workers_with<M>(self, n: usize, make: M) -> StreamServer<H>
+    where
+        M: Fn(usize) -> H + Send + Sync + 'static,
+    {
+        self.workers_by(n, move |worker| {
             let max = worker.max_connections();
-            let handler = handler.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
-            let mut server = StreamServer::new(handler).spawned_at(worker.spawned_at());
+            let mut server = StreamServer::new(make(worker.id())).spawned_at(worker.spawned_at());
             for listener in worker.into_listeners() {
                 server = server.add_listener(listener);
             }
@@ -219,7 +264,7 @@ where
     /// server on the [`Worker`]'s listeners, returning its handle (made
     /// with [`spawned_at`](Self::spawned_at)`(worker.spawned_at())`, its
     /// tasks show the same spawn site as worker 0's).
-    pub fn workers_with(
+    pub fn workers_by(
         mut self,
         n: usize,
         start: impl Fn(Worker) -> ServerHandle + Send + Sync + 'static,

@@ -4,7 +4,9 @@
 //!
 //! # Design notes
 //! - Worker 0 is the runtime that calls `start`; workers 1 to n-1 are the
-//!   cores of a `sprout::cores` set started beside it. Each runs a
+//!   cores of a `sprout::cores` set started beside it
+//!   (`Builder::spawn_beside`), whose core 0 is worker 0: worker i is core
+//!   i of n for `Core::current()`, on a thread named `sprout-server-{i}`. Each runs a
 //!   complete server of its own (its own `Shared`, acceptors, connection
 //!   tasks): nothing is shared on the hot path, not even a counter that
 //!   every request touches.
@@ -53,22 +55,30 @@ use crate::tcp::TcpListener;
 pub(super) type StartWorker = Arc<dyn Fn(Worker) -> ServerHandle + Send + Sync>;
 
 /// One extra worker's share of a server started with
-/// [`StreamServer::workers_with`](super::StreamServer::workers_with): its
+/// [`StreamServer::workers_by`](super::StreamServer::workers_by): its
 /// listeners (registered with the worker's own runtime) and the server's
-/// settings. The closure given to `workers_with` turns it into a running
+/// settings. The closure given to `workers_by` turns it into a running
 /// server on the worker's thread.
 pub struct Worker {
     id: usize,
+    count: usize,
     listeners: Vec<TcpListener>,
     max_connections: Option<usize>,
     spawned_at: &'static Location<'static>,
 }
 
 impl Worker {
-    /// The worker's number, from 1 (worker 0 is the thread that called
-    /// `start`).
+    /// The worker's index, from 1 to `count() - 1` (worker 0 is the
+    /// runtime that called `start`). The same as
+    /// [`Core::current()`](sprout_runtime::cores::Core::current)'s id on
+    /// the worker's thread, which is named `sprout-server-{id}`.
     pub fn id(&self) -> usize {
         self.id
+    }
+
+    /// How many workers serve, worker 0 included.
+    pub fn count(&self) -> usize {
+        self.count
     }
 
     /// The server's connection limit, which applies to each worker.
@@ -93,7 +103,11 @@ impl Worker {
 
 impl fmt::Debug for Worker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Worker").field("id", &self.id).field("listeners", &self.listeners).finish()
+        f.debug_struct("Worker")
+            .field("id", &self.id)
+            .field("count", &self.count)
+            .field("listeners", &self.listeners)
+            .finish()
     }
 }
 
@@ -152,13 +166,16 @@ impl Workers {
             }
         }
         let seeds = Mutex::new(seeds);
-        let running = cores::Builder::new().count(count - 1).thread_name("sprout-server").spawn(move |core| {
-            let seed = seeds.lock().unwrap_or_else(PoisonError::into_inner)[core.id()].take();
+        // This runtime is core 0 of the set: worker i is core i of n, on a
+        // thread named `sprout-server-{i}`, whatever asks (`Core::current`).
+        let builder = cores::Builder::new().count(count).thread_name("sprout-server");
+        let running = builder.spawn_beside(move |core| {
+            let seed = seeds.lock().unwrap_or_else(PoisonError::into_inner)[core.id() - 1].take();
             let start = start.clone();
             async move {
                 let seed = seed.expect("each worker takes its own seed once");
-                let settings = Settings { max_connections, spawned_at };
-                Ok::<usize, Infallible>(serve(core.id() + 1, seed, settings, &*start).await)
+                let settings = Settings { max_connections, spawned_at, count };
+                Ok::<usize, Infallible>(serve(core.id(), seed, settings, &*start).await)
             }
         });
         let running = match running {
@@ -184,7 +201,8 @@ impl Workers {
 
     /// The other workers' runtime handles, while they run.
     pub(super) fn handles(&self) -> Vec<sprout_runtime::Handle> {
-        self.running.borrow().as_ref().map_or_else(Vec::new, |running| running.cores().handles().to_vec())
+        // Core 0 of the set is this runtime.
+        self.running.borrow().as_ref().map_or_else(Vec::new, |running| running.cores().handles()[1..].to_vec())
     }
 
     /// Open connections on the other workers.
@@ -241,6 +259,8 @@ impl Drop for Workers {
 struct Settings {
     max_connections: Option<usize>,
     spawned_at: &'static Location<'static>,
+    /// How many workers there are, worker 0 included.
+    count: usize,
 }
 
 /// A worker's life: start its server, obey worker 0, end when stopped and
@@ -257,8 +277,8 @@ async fn serve(id: usize, seed: Seed, settings: Settings, start: &dyn Fn(Worker)
             }
         })
         .collect();
-    let Settings { max_connections, spawned_at } = settings;
-    let handle = start(Worker { id, listeners, max_connections, spawned_at });
+    let Settings { max_connections, spawned_at, count } = settings;
+    let handle = start(Worker { id, count, listeners, max_connections, spawned_at });
     // Before its acceptors first run (at the next turn), so every connection counts.
     let _ = handle.shared.live.set(live);
     let shared = handle.shared.clone();

@@ -149,7 +149,64 @@ impl Builder {
         Fut: Future + 'static,
         Fut::Output: CoreResult,
     {
+        self.start(None, f)
+    }
+
+    /// Starts cores 1 to `count - 1` beside the calling runtime, which is
+    /// core 0 of the set: `f(core)` runs on the new cores only, the
+    /// [`Cores`] table holds this runtime's handle at index 0, and
+    /// [`Core::current`] on this thread returns core 0 for as long as the
+    /// [`Running`] set lives (until it is joined or dropped; then the
+    /// thread's previous core, if it had one, comes back). Every runtime
+    /// of the set then reports the same index everywhere: this is how
+    /// server workers number themselves (worker 0 is the runtime that
+    /// starts the server). [`Running::join`] returns the values of cores
+    /// 1 to `count - 1`.
+    ///
+    /// ```
+    /// use sprout::cores::{self, Core};
+    ///
+    /// sprout::run(async {
+    ///     let running = cores::Builder::new()
+    ///         .count(3)
+    ///         .spawn_beside(|core| async move { Ok::<_, ()>((core.id(), std::thread::current().name().map(String::from))) })
+    ///         .unwrap();
+    ///     let me = Core::current().unwrap();
+    ///     assert_eq!((me.id(), me.count()), (0, 3));
+    ///     let others = running.join().await.unwrap();
+    ///     assert_eq!(others, [(1, Some("sprout-core-1".into())), (2, Some("sprout-core-2".into()))]);
+    ///     assert!(Core::current().is_none(), "the set is over");
+    /// });
+    /// ```
+    ///
+    /// # Errors
+    /// As [`spawn`](Self::spawn).
+    ///
+    /// # Panics
+    /// Outside a sprout runtime: there is no core 0 to stand beside.
+    #[track_caller]
+    pub fn spawn_beside<F, Fut>(self, f: F) -> SpawnResult<Fut::Output>
+    where
+        F: Fn(Core) -> Fut + Send + Sync + 'static,
+        Fut: Future + 'static,
+        Fut::Output: CoreResult,
+    {
+        let Some(lead) = Handle::try_current() else {
+            panic!("cores::Builder::spawn_beside: called outside a sprout runtime (the caller's runtime is core 0)")
+        };
+        self.start(Some(lead), f)
+    }
+
+    /// `spawn`, with the caller's runtime as core 0 when `lead` is given.
+    fn start<F, Fut>(self, lead: Option<Handle>, f: F) -> SpawnResult<Fut::Output>
+    where
+        F: Fn(Core) -> Fut + Send + Sync + 'static,
+        Fut: Future + 'static,
+        Fut::Output: CoreResult,
+    {
         let count = self.core_count();
+        // The id of the first core this set starts a thread for.
+        let first = usize::from(lead.is_some());
         let cpus = if self.pin && affinity::SUPPORTED {
             match affinity::allowed_cpus() {
                 Ok(cpus) if !cpus.is_empty() => Some(cpus),
@@ -160,10 +217,10 @@ impl Builder {
             None
         };
         let set = Arc::new(Set {
-            start: Mutex::new(StartState { handles: vec![None; count], missing: count, failed: None, cores: None }),
+            start: Mutex::new(StartState::new(count, lead)),
             started: Condvar::new(),
             stop: Event::new(),
-            count,
+            count: count - first,
             finished: AtomicUsize::new(0),
             exits: Queue::unbounded(),
         });
@@ -172,7 +229,7 @@ impl Builder {
         // paused builder gives the set one clock of its own.
         let runtime = self.runtime.for_started_runtimes();
         let mut threads = Vec::with_capacity(count);
-        for id in 0..count {
+        for id in first..count {
             let (shared, f, runtime) = (set.clone(), f.clone(), runtime.clone());
             let cpu = cpus.as_ref().map(|cpus| cpus[id % cpus.len()]);
             let spawned = thread::Builder::new()
@@ -199,9 +256,12 @@ impl Builder {
                 _ => Err(()),
             }
         };
-        let mut running = Running { set, cores: None, threads };
+        let mut running = Running { set, cores: None, threads, first, _lead: None };
         match outcome {
             Ok(cores) => {
+                if first == 1 {
+                    running._lead = Some(Core::new(0, cores.clone()).enter());
+                }
                 running.cores = Some(cores);
                 Ok(running)
             }
@@ -226,7 +286,7 @@ struct Set<T, E> {
     /// Set to stop every core: by `Running::stop`, by a core that failed,
     /// by `Running`'s drop.
     stop: Event,
-    /// How many cores there are.
+    /// How many cores run a future of the set (all but a lead).
     count: usize,
     /// How many cores' futures have finished successfully.
     finished: AtomicUsize,
@@ -252,6 +312,21 @@ struct StartState {
 }
 
 impl StartState {
+    /// Waiting for every core, or for all but core 0 when the caller's
+    /// runtime (`lead`) is core 0.
+    fn new(count: usize, lead: Option<Handle>) -> StartState {
+        let mut handles = vec![None; count];
+        let missing = count - usize::from(lead.is_some());
+        if let (Some(lead), Some(slot)) = (lead, handles.first_mut()) {
+            *slot = Some(lead);
+        }
+        let mut start = StartState { handles, missing, failed: None, cores: None };
+        if missing == 0 {
+            start.build();
+        }
+        start
+    }
+
     fn fail(&mut self, id: usize, error: io::Error) {
         if self.failed.is_none() {
             self.failed = Some((id, error));
@@ -266,9 +341,14 @@ impl StartState {
         }
         self.missing -= 1;
         if self.missing == 0 && self.failed.is_none() {
-            let handles = self.handles.iter_mut().map(|h| h.take().expect("every core reported a handle")).collect();
-            self.cores = Some(Cores::new(handles));
+            self.build();
         }
+    }
+
+    /// Builds the table once every handle is in.
+    fn build(&mut self) {
+        let handles = self.handles.iter_mut().map(|h| h.take().expect("every core reported a handle")).collect();
+        self.cores = Some(Cores::new(handles));
     }
 }
 
@@ -410,6 +490,12 @@ pub struct Running<T, E> {
     /// `None` only while a failed start is being torn down.
     cores: Option<Cores>,
     threads: Vec<thread::JoinHandle<()>>,
+    /// The id of the first core with a thread: 1 when the caller's runtime
+    /// is core 0 (`spawn_beside`), else 0.
+    first: usize,
+    /// The caller's turn as core 0 (`spawn_beside`): `Core::current()` on
+    /// its thread until the set is joined or dropped.
+    _lead: Option<super::core::Entered>,
 }
 
 impl<T, E> Running<T, E> {
@@ -439,7 +525,7 @@ impl<T, E> Running<T, E> {
         // Every thread has posted its exit, its last act: these joins only
         // wait for the threads to return from their closures.
         self.reap();
-        collect(exits)
+        collect(exits, self.first)
     }
 
     /// Waits, blocking this OS thread, for every core to finish; see
@@ -454,7 +540,7 @@ impl<T, E> Running<T, E> {
             exits.push(self.set.exits.get_blocking().expect("the exit queue is never closed"));
         }
         self.reap();
-        collect(exits)
+        collect(exits, self.first)
     }
 
     fn reap(&mut self) {
@@ -484,12 +570,13 @@ impl<T, E> std::fmt::Debug for Running<T, E> {
 /// The values in id order, or the failure to report: the first real one
 /// to arrive (`Stopped` cores are the failure's victims, not its cause),
 /// else the lowest stopped core.
-fn collect<T, E>(exits: Vec<(usize, Result<T, CoreError<E>>)>) -> Result<Vec<T>, CoreError<E>> {
+/// The exits are those of cores `first..`.
+fn collect<T, E>(exits: Vec<(usize, Result<T, CoreError<E>>)>, first: usize) -> Result<Vec<T>, CoreError<E>> {
     let mut values: Vec<Option<T>> = exits.iter().map(|_| None).collect();
     let mut stopped: Option<usize> = None;
     for (id, outcome) in exits {
         match outcome {
-            Ok(value) => values[id] = Some(value),
+            Ok(value) => values[id - first] = Some(value),
             Err(CoreError::Stopped { core }) => stopped = Some(stopped.map_or(core, |s| s.min(core))),
             Err(failure) => return Err(failure),
         }

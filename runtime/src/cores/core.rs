@@ -113,17 +113,44 @@ impl Core {
         CURRENT.with(|c| c.borrow().clone())
     }
 
-    /// Makes `self` the thread's current core until the guard drops.
-    pub(super) fn enter(self) -> impl Drop {
-        struct Leave;
-        impl Drop for Leave {
-            fn drop(&mut self) {
-                // `try_with`: the guard may drop while thread-locals go away.
-                let _ = CURRENT.try_with(|c| c.borrow_mut().take());
-            }
+    /// Makes `self` the thread's current core until the guard drops,
+    /// which puts back the core the thread had before (none, on a core's
+    /// own thread; on the thread of a set's lead, whatever it was).
+    pub(super) fn enter(self) -> Entered {
+        let (id, cores) = (self.id, self.cores.clone());
+        let previous = CURRENT.with(|c| c.borrow_mut().replace(self));
+        Entered { thread: std::thread::current().id(), id, cores, previous }
+    }
+}
+
+/// A thread's turn as one core of a set ([`Core::enter`]). `Send`, so that
+/// a `Running` holding the lead's turn stays `Send`; dropped on another
+/// thread, it changes nothing (that thread-local is not its own).
+pub(super) struct Entered {
+    thread: std::thread::ThreadId,
+    id: usize,
+    cores: Cores,
+    previous: Option<Core>,
+}
+
+impl Drop for Entered {
+    fn drop(&mut self) {
+        if std::thread::current().id() != self.thread {
+            return;
         }
-        CURRENT.with(|c| *c.borrow_mut() = Some(self));
-        Leave
+        let previous = self.previous.take();
+        // `try_with`: the guard may drop while thread-locals go away.
+        let _ = CURRENT.try_with(|c| {
+            let mut current = c.borrow_mut();
+            // Only if the thread is still this core: a later set's lead
+            // that entered since, and is still running, keeps its turn.
+            if current
+                .as_ref()
+                .is_some_and(|core| core.id == self.id && Arc::ptr_eq(&core.cores.handles, &self.cores.handles))
+            {
+                *current = previous;
+            }
+        });
     }
 }
 

@@ -65,6 +65,35 @@ const fn class_of(layout: Layout) -> Option<usize> {
     }
 }
 
+/// A block's layout with its class worked out in advance: a vtable holds
+/// one (`Header::vtable`), so freeing a block of any type is a free-list
+/// push with no arithmetic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct BlockLayout {
+    layout: Layout,
+    /// `class_of(layout)`, or [`LARGE`].
+    class: usize,
+}
+
+/// `BlockLayout::class` of a block from the global allocator.
+const LARGE: usize = usize::MAX;
+
+impl BlockLayout {
+    /// The block layout for `layout`.
+    pub(crate) const fn new(layout: Layout) -> BlockLayout {
+        let class = match class_of(layout) {
+            Some(class) => class,
+            None => LARGE,
+        };
+        BlockLayout { layout, class }
+    }
+
+    /// The block layout of a `T`.
+    pub(crate) const fn of<T>() -> BlockLayout {
+        BlockLayout::new(Layout::new::<T>())
+    }
+}
+
 fn chunk_layout() -> Layout {
     // A power-of-two size with a small alignment is always a valid layout.
     Layout::from_size_align(CHUNK, GRANULE).expect("valid chunk layout")
@@ -81,15 +110,18 @@ impl Blocks {
 
     /// Allocates a block for `layout`.
     ///
+    /// Inlined whole: a task's layout is a constant, so its class is too,
+    /// and what is left is the free-list pop or the bump of the current
+    /// chunk (a burst of spawns takes every block from the bump).
+    ///
     /// # Safety
     /// Called on the runtime thread that owns the heap.
     #[inline]
-    pub(crate) unsafe fn alloc(&self, layout: Layout) -> NonNull<u8> {
-        let Some(class) = class_of(layout) else {
-            // SAFETY: task layouts have a non-zero size (the header alone is 56 bytes).
-            let ptr = unsafe { alloc::alloc(layout) };
-            return NonNull::new(ptr).unwrap_or_else(|| alloc::handle_alloc_error(layout));
-        };
+    pub(crate) unsafe fn alloc(&self, block: BlockLayout) -> NonNull<u8> {
+        let class = block.class;
+        if class == LARGE {
+            return alloc_large(block.layout);
+        }
         let head = self.free[class].get();
         if !head.is_null() {
             // SAFETY: a free block's first word is the link `dealloc` wrote;
@@ -99,52 +131,76 @@ impl Blocks {
             // SAFETY: non-null, checked above.
             return unsafe { NonNull::new_unchecked(head) };
         }
+        let size = (class + 1) * GRANULE;
+        let (next, end) = self.bump[class].get();
+        if end.addr() - next.addr() >= size {
+            // SAFETY: `size` bytes remain before `end`, within the current chunk.
+            self.bump[class].set((unsafe { next.add(size) }, end));
+            // SAFETY: `next` points into a live chunk, so it is non-null.
+            return unsafe { NonNull::new_unchecked(next) };
+        }
         // SAFETY: forwarded from the caller.
         unsafe { self.carve(class) }
     }
 
-    /// Takes a fresh block of `class` from the current chunk, or a new one.
+    /// Takes the first block of `class` from a new chunk (the class's
+    /// current one is used up, or it has none yet).
     ///
     /// # Safety
     /// As `alloc`.
     #[cold]
+    #[inline(never)]
     unsafe fn carve(&self, class: usize) -> NonNull<u8> {
         let size = (class + 1) * GRANULE;
-        let (mut next, mut end) = self.bump[class].get();
-        if (end as usize) - (next as usize) < size {
-            let layout = chunk_layout();
-            // SAFETY: the chunk layout has a non-zero size.
-            let chunk =
-                NonNull::new(unsafe { alloc::alloc(layout) }).unwrap_or_else(|| alloc::handle_alloc_error(layout));
-            // SAFETY: only the runtime thread touches the chunk list (see `alloc`).
-            unsafe { (*self.chunks.get()).push(chunk) };
-            next = chunk.as_ptr();
-            // SAFETY: one past the end of the chunk's allocation.
-            end = unsafe { next.add(CHUNK) };
-        }
-        // SAFETY: `size` bytes remain before `end`, within the chunk.
-        self.bump[class].set((unsafe { next.add(size) }, end));
-        // SAFETY: `next` points into a live chunk, so it is non-null.
-        unsafe { NonNull::new_unchecked(next) }
+        let layout = chunk_layout();
+        // SAFETY: the chunk layout has a non-zero size.
+        let chunk = NonNull::new(unsafe { alloc::alloc(layout) }).unwrap_or_else(|| alloc::handle_alloc_error(layout));
+        // SAFETY: only the runtime thread touches the chunk list (see `alloc`).
+        unsafe { (*self.chunks.get()).push(chunk) };
+        let next = chunk.as_ptr();
+        // SAFETY: `size` bytes and the chunk's end are within (or one past)
+        // the chunk's allocation.
+        self.bump[class].set(unsafe { (next.add(size), next.add(CHUNK)) });
+        chunk
     }
 
-    /// Returns a block allocated by `alloc` with the same `layout`.
+    /// Returns a block allocated by `alloc` with the same `block`.
     ///
     /// # Safety
     /// On the runtime thread that owns the heap; `ptr` came from this heap's
-    /// `alloc(layout)`, and nothing uses the block any more.
+    /// `alloc(block)`, and nothing uses the block any more.
     #[inline]
-    pub(crate) unsafe fn dealloc(&self, ptr: NonNull<u8>, layout: Layout) {
-        match class_of(layout) {
-            Some(class) => {
-                // SAFETY: the block is ours again and at least 16 bytes, 16-aligned.
-                unsafe { ptr.as_ptr().cast::<*mut u8>().write(self.free[class].get()) };
-                self.free[class].set(ptr.as_ptr());
-            }
-            // SAFETY: it came from `alloc::alloc(layout)` in `alloc`.
-            None => unsafe { alloc::dealloc(ptr.as_ptr(), layout) },
+    pub(crate) unsafe fn dealloc(&self, ptr: NonNull<u8>, block: BlockLayout) {
+        if block.class == LARGE {
+            // SAFETY: it came from `alloc::alloc(block.layout)` in `alloc_large`.
+            return unsafe { dealloc_large(ptr, block.layout) };
         }
+        let free = &self.free[block.class];
+        // SAFETY: the block is ours again and at least 16 bytes, 16-aligned.
+        unsafe { ptr.as_ptr().cast::<*mut u8>().write(free.get()) };
+        free.set(ptr.as_ptr());
     }
+}
+
+/// A block the classes do not serve (large or over-aligned), from the
+/// global allocator.
+#[cold]
+#[inline(never)]
+fn alloc_large(layout: Layout) -> NonNull<u8> {
+    // SAFETY: task layouts have a non-zero size (the header alone is 56 bytes).
+    let ptr = unsafe { alloc::alloc(layout) };
+    NonNull::new(ptr).unwrap_or_else(|| alloc::handle_alloc_error(layout))
+}
+
+/// Frees a block of [`alloc_large`].
+///
+/// # Safety
+/// `ptr` came from `alloc_large(layout)`, and nothing uses it any more.
+#[cold]
+#[inline(never)]
+unsafe fn dealloc_large(ptr: NonNull<u8>, layout: Layout) {
+    // SAFETY: by the caller's promise.
+    unsafe { alloc::dealloc(ptr.as_ptr(), layout) }
 }
 
 impl Drop for Blocks {
@@ -175,16 +231,17 @@ mod tests {
     #[test]
     fn reuse_is_lifo_and_blocks_do_not_overlap() {
         let heap = Blocks::new();
-        let layout = Layout::from_size_align(72, 8).unwrap();
-        let big = Layout::from_size_align(4096, 8).unwrap();
+        let layout = BlockLayout::new(Layout::from_size_align(72, 8).unwrap());
+        let big = BlockLayout::new(Layout::from_size_align(4096, 8).unwrap());
+        assert_eq!(big.class, LARGE);
         // SAFETY: single-threaded test: this thread owns the heap.
         unsafe {
             let blocks: Vec<NonNull<u8>> = (0..3000).map(|_| heap.alloc(layout)).collect();
             for (i, b) in blocks.iter().enumerate() {
-                ptr::write_bytes(b.as_ptr(), i as u8, layout.size());
+                ptr::write_bytes(b.as_ptr(), i as u8, layout.layout.size());
             }
             for (i, b) in blocks.iter().enumerate() {
-                assert!(std::slice::from_raw_parts(b.as_ptr(), layout.size()).iter().all(|&x| x == i as u8));
+                assert!(std::slice::from_raw_parts(b.as_ptr(), layout.layout.size()).iter().all(|&x| x == i as u8));
                 assert_eq!(b.as_ptr() as usize % GRANULE, 0);
             }
             heap.dealloc(blocks[7], layout);

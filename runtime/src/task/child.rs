@@ -42,7 +42,6 @@
 //!   and no `RefCell` borrow spans user code: a poll, a future's drop and a
 //!   waker's wake all happen with the borrows released.
 
-use std::alloc::Layout;
 use std::cell::{Cell, RefCell, UnsafeCell};
 use std::collections::VecDeque;
 use std::future::Future;
@@ -55,6 +54,7 @@ use std::task::{Context, Waker};
 
 use slab::Slab;
 
+use super::alloc::BlockLayout;
 use super::compact::CompactWaker;
 use super::error::JoinError;
 use super::executor::Executor;
@@ -82,6 +82,9 @@ pub(crate) struct Link {
 
 // The link sits right after the header in every `ChildTask<F>`.
 const _: () = assert!(size_of::<Header>() % align_of::<Link>() == 0);
+// A freed block's link is never dropped (`header::dealloc` frees blocks
+// by their layout alone).
+const _: () = assert!(!std::mem::needs_drop::<Link>());
 
 /// The link of the child block whose header is `task`.
 ///
@@ -126,7 +129,7 @@ pub(crate) const fn vtable<F: Future>(
         read_output: read_output::<F>,
         drop_output: drop_output::<F>,
         output: raw::never_output,
-        dealloc: dealloc::<F>,
+        block: BlockLayout::of::<ChildTask<F>>(),
         failed,
         take_failure,
     }
@@ -160,19 +163,6 @@ unsafe fn read_output<F: Future>(task: NonNull<Header>, dst: *mut ()) {
 unsafe fn drop_output<F: Future>(task: NonNull<Header>) -> Option<JoinError> {
     // SAFETY: forwarded; the block is a ChildTask<F>.
     unsafe { raw::drop_stage_output(stage::<F>(task)) }
-}
-
-/// # Safety
-/// No reference is left and the stage holds no live value.
-unsafe fn dealloc<F: Future>(task: NonNull<Header>) {
-    // SAFETY: the block is a ChildTask<F> from its heap, on its runtime
-    // thread; dropping it drops the header's fields and the link (plain
-    // data), not the ManuallyDrop stage.
-    unsafe {
-        let heap = task.as_ref().heap;
-        std::ptr::drop_in_place(task.cast::<ChildTask<F>>().as_ptr());
-        heap.as_ref().dealloc(task.cast(), Layout::new::<ChildTask<F>>());
-    }
 }
 
 /// Queues a woken child on its scope and wakes the task that polls the
@@ -356,10 +346,9 @@ impl Children {
         id: u64,
         vtable: &'static Vtable,
     ) -> NonNull<Header> {
-        let layout = Layout::new::<ChildTask<F>>();
         // SAFETY: this is the heap's runtime thread (`Children` is `!Send`,
         // and the scope checks it is polled in the runtime it started in).
-        let block = unsafe { self.heap.as_ref().alloc(layout) };
+        let block = unsafe { self.heap.as_ref().alloc(const { BlockLayout::of::<ChildTask<F>>() }) };
         let slot = block.cast::<ChildTask<F>>().as_ptr();
         let link = Link { children: NonNull::from(self) };
         // SAFETY: a fresh block with the size and alignment of a

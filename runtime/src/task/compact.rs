@@ -81,6 +81,34 @@ impl CompactWaker {
         }
     }
 
+    /// The compact form of a local-kind waker of `task`, from the
+    /// reference the caller took for it (no `Waker` is made).
+    ///
+    /// # Safety
+    /// The caller owns a runtime-thread reference to the live task `task`
+    /// and hands it over.
+    #[inline]
+    pub(crate) unsafe fn from_task(task: NonNull<Header>) -> CompactWaker {
+        debug_assert_eq!(task.as_ptr().addr() & TAGS, 0);
+        CompactWaker(task.cast())
+    }
+
+    /// The task this waker wakes, with the reference it owned, if it is an
+    /// uncounted task waker (made by [`new`](Self::new) or
+    /// [`from_task`](Self::from_task)); otherwise the `Waker`. For a waker
+    /// that can only be a task of the running executor's, which then
+    /// schedules the task itself instead of going through the `Waker`.
+    #[inline]
+    pub(crate) fn into_task(self) -> Result<NonNull<Header>, Waker> {
+        let word = self.0;
+        if word.as_ptr().addr() & TAGS == 0 {
+            std::mem::forget(self);
+            Ok(word.cast())
+        } else {
+            Err(self.into_waker())
+        }
+    }
+
     /// Rebuilds the `Waker`, giving up the compact form.
     #[inline]
     pub(crate) fn into_waker(self) -> Waker {

@@ -27,6 +27,7 @@ use std::sync::Arc;
 use std::task::Waker;
 
 use super::child::{self, ScopeList};
+use super::compact::CompactWaker;
 use super::error::JoinError;
 use super::harness::{Harness, PanicPolicy};
 use super::header::{Header, TaskId, foreign_ref_dec, ref_dec};
@@ -54,10 +55,10 @@ pub(crate) struct Executor {
     /// Ready tasks, in FIFO order. Each entry owns a reference.
     run_queue: RefCell<VecDeque<NonNull<Header>>>,
     /// Wakers of tasks that called `yield_now`, spent their budget or slept
-    /// zero this turn: woken after the next I/O poll.
-    deferred: RefCell<Vec<Waker>>,
-    /// The spare buffer `wake_deferred` swaps in, so a turn allocates nothing.
-    deferred_spare: RefCell<Vec<Waker>>,
+    /// zero this turn: woken after the next I/O poll. Compact, so that a
+    /// task of this executor (nearly always the one deferring) is kept as
+    /// its header and scheduled directly, with no `Waker` call either way.
+    deferred: RefCell<VecDeque<CompactWaker>>,
     /// The task being polled (or dropped), or `root`.
     current: Cell<NonNull<Header>>,
     /// The scope child being polled inside `current`'s poll, if any (the
@@ -108,8 +109,7 @@ impl Executor {
             heap,
             root,
             run_queue: RefCell::new(VecDeque::new()),
-            deferred: RefCell::new(Vec::new()),
-            deferred_spare: RefCell::new(Vec::new()),
+            deferred: RefCell::new(VecDeque::new()),
             current: Cell::new(root),
             running_child: Cell::new(None),
             scopes: Rc::default(),
@@ -302,9 +302,22 @@ impl Executor {
 
     /// Defers a `yield_now` (or a spent budget, or a zero sleep) until after
     /// the next I/O poll.
-    #[inline]
+    // Out of line: callers inline the budget check (`sched::coop`) and
+    // `yield_now`, which this would make too large to inline.
+    #[inline(never)]
     pub(crate) fn defer(&self, waker: &Waker) {
-        self.deferred.borrow_mut().push(waker.clone());
+        let entry = match waker::task_in(waker, self.heap) {
+            Some(task) => {
+                // SAFETY: a task of this executor (its heap), on its thread:
+                // the entry owns the reference taken here.
+                unsafe {
+                    task.as_ref().ref_inc();
+                    CompactWaker::from_task(task)
+                }
+            }
+            None => CompactWaker::new(waker),
+        };
+        self.deferred.borrow_mut().push_back(entry);
     }
 
     // --- The budget (`sched::coop`) ---
@@ -416,6 +429,7 @@ impl Executor {
     }
 
     /// Re-raises a propagated panic (`PanicPolicy::Propagate`) from `block_on`.
+    #[inline]
     pub(crate) fn raise_failure(&self) {
         self.harness.raise_failure();
     }
@@ -436,14 +450,27 @@ impl Executor {
 
     /// Wakes the tasks that yielded this turn (step 6 of the loop).
     pub(crate) fn wake_deferred(&self) {
-        // Swap in the spare buffer: waking may run a foreign waker that
-        // yields again, and that must land in the next turn's list.
-        let mut deferred = std::mem::take(&mut *self.deferred_spare.borrow_mut());
-        std::mem::swap(&mut deferred, &mut *self.deferred.borrow_mut());
-        for waker in deferred.drain(..) {
-            waker.wake();
+        // Only the entries there now: waking may run a foreign waker that
+        // defers again, and that must wait for the next turn. Popped one by
+        // one, with no borrow held while a waker runs.
+        let due = self.deferred.borrow().len();
+        for _ in 0..due {
+            let Some(entry) = self.deferred.borrow_mut().pop_front() else { break };
+            match entry.into_task() {
+                // An uncounted task waker here is always of this executor's
+                // tasks (`defer`; `CompactWaker::new` keeps another
+                // runtime's as a boxed foreign waker): what `wake` would
+                // do on this thread, without the call.
+                // SAFETY: the entry's reference becomes the queue's, or is
+                // given up if the task needs no scheduling.
+                Ok(task) => unsafe {
+                    if !self.schedule(task) {
+                        ref_dec(task);
+                    }
+                },
+                Err(waker) => waker.wake(),
+            }
         }
-        *self.deferred_spare.borrow_mut() = deferred;
     }
 
     // --- The harness's side ---
@@ -546,6 +573,11 @@ impl Executor {
     /// cannot be killed now (one still being polled, which a shutdown never
     /// meets) cannot keep it looping.
     pub(crate) fn kill_all(&self) -> bool {
+        // Usually every task has finished: then the registry's slots (as
+        // many as there ever were live tasks at once) need no scan.
+        if self.live_tasks() == 0 {
+            return false;
+        }
         let live = self.registry.borrow().snapshot();
         // Take a reference to every task before killing any: a kill runs
         // destructors, which may kill and free a task later in the list.

@@ -142,25 +142,43 @@ impl Harness {
     /// `JoinHandle` it is still running, so the handle can neither take nor
     /// drop the output (see "User code under a borrow" in
     /// docs/architecture.md). Nothing read before user code is trusted after it.
+    #[inline]
     fn complete(&self, executor: &Executor, task: NonNull<Header>) {
         // SAFETY: the caller holds a reference; we are the runtime thread.
         let header = unsafe { task.as_ref() };
         executor.unregister(header.slot.get());
-        // Most tasks never allocate extras: skip the whole block for them.
-        // (Only completion code could allocate them here, and it runs only
-        // for tasks that have them.)
-        let has_extras = header.has_extras();
-        if has_extras {
-            self.run_completion_code(task);
+        // Most tasks never allocate extras: they take this short path, with
+        // everything rarer out of line. (Only completion code could
+        // allocate extras here, and it runs only for tasks that have them.)
+        if header.has_extras() {
+            return self.complete_with_extras(task);
         }
         header.state.transition_to_complete();
         if let Some(joiner) = header.join_waker.take() {
             joiner.wake();
         }
-        if has_extras {
-            let wakers = header.with_extras(|e| std::mem::take(&mut e.done_wakers));
-            wakers.into_iter().for_each(Waker::wake);
+        // Re-read: the waker above may have run user code that dropped the handle.
+        if !header.state.has(JOIN_HANDLE) {
+            self.discard_output(task);
         }
+        // SAFETY: giving up the registry's reference.
+        unsafe { ref_dec(task) };
+    }
+
+    /// [`complete`](Self::complete) for a task with extras: its completion
+    /// code runs first, and the wakers of `done_wakers` after the joiner's.
+    #[cold]
+    #[inline(never)]
+    fn complete_with_extras(&self, task: NonNull<Header>) {
+        // SAFETY: the caller holds a reference; we are the runtime thread.
+        let header = unsafe { task.as_ref() };
+        self.run_completion_code(task);
+        header.state.transition_to_complete();
+        if let Some(joiner) = header.join_waker.take() {
+            joiner.wake();
+        }
+        let wakers = header.with_extras(|e| std::mem::take(&mut e.done_wakers));
+        wakers.into_iter().for_each(Waker::wake);
         // Re-read: a waker above may have run user code that dropped the handle.
         if !header.state.has(JOIN_HANDLE) {
             self.discard_output(task);
@@ -239,8 +257,17 @@ impl Harness {
         }
     }
 
-    /// Re-raises a propagated panic from `block_on`.
+    /// Re-raises a propagated panic from `block_on`. Called after every
+    /// batch: only a runtime that propagates panics looks further.
+    #[inline]
     pub(super) fn raise_failure(&self) {
+        if self.policy == PanicPolicy::Propagate {
+            self.raise_propagated();
+        }
+    }
+
+    #[inline(never)]
+    fn raise_propagated(&self) {
         let failure = self.failure.borrow_mut().take();
         if let Some(payload) = failure {
             resume_unwind(payload);

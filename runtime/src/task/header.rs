@@ -11,6 +11,7 @@ use std::sync::atomic::Ordering;
 use crate::loom::sync::atomic::AtomicU32;
 use std::task::{Context, Waker};
 
+use super::alloc::BlockLayout;
 use super::compact::CompactWaker;
 use super::error::JoinError;
 use super::heap::TaskHeap;
@@ -49,8 +50,10 @@ pub(crate) struct Vtable {
     pub(crate) drop_output: unsafe fn(NonNull<Header>) -> Option<JoinError>,
     /// Borrows the output as `&Result<T, JoinError>`, seen through `Any`.
     pub(crate) output: unsafe fn(NonNull<Header>) -> *const dyn Any,
-    /// Frees the allocation.
-    pub(crate) dealloc: unsafe fn(NonNull<Header>),
+    /// The layout of the whole block (header and stage): the task heap
+    /// takes the block back by it (`dealloc` below). A layout, not a
+    /// function: freeing a block needs no code that knows its type.
+    pub(crate) block: BlockLayout,
     /// Scope children only (`child.rs`; the scope layer's function for the
     /// child's output type): whether the finished child failed, leaving
     /// the output in place.
@@ -99,6 +102,9 @@ pub(crate) type Sink = Box<dyn FnOnce(NonNull<Header>)>;
 ///   other threads never read or write it.
 ///
 /// Hot fields come first. The layout is 56 bytes on 64-bit targets.
+///
+/// Only `join_waker` and `extras` need dropping, and [`dealloc`] drops
+/// them by hand (a new field that needs it must be dropped there too).
 #[repr(C)]
 pub(crate) struct Header {
     pub(crate) state: State,
@@ -162,6 +168,14 @@ impl Header {
             None => CompactWaker::counted(waker),
         };
         self.join_waker.set(Some(joiner));
+    }
+
+    /// Whether a joiner's waker is kept (no waker is made to tell).
+    #[inline]
+    pub(crate) fn has_joiner(&self) -> bool {
+        // SAFETY: runtime thread only (see `Header`); nothing borrows the
+        // cell's content across this read, which copies no waker.
+        unsafe { (*self.join_waker.as_ptr()).is_some() }
     }
 
     /// Runs `f` with the extras, allocating them if needed.
@@ -239,17 +253,39 @@ pub(crate) unsafe fn foreign_ref_dec(ptr: NonNull<Header>) {
     }
 }
 
+/// Drops what the header owns and gives the block back to its heap.
+///
 /// # Safety
-/// No reference of either kind is left, and the call is on the runtime thread.
+/// No reference of either kind is left, the call is on the runtime thread,
+/// and the stage holds no live value (the runtime drops the future or the
+/// output before the last reference goes).
 unsafe fn dealloc(ptr: NonNull<Header>) {
-    // SAFETY: the header is live until the vtable frees it just below.
-    let heap = unsafe { ptr.as_ref().heap };
-    // SAFETY: the vtable matches the allocation it was created with; the
-    // block goes back to its heap, which is still alive.
-    unsafe { (ptr.as_ref().vtable.dealloc)(ptr) };
+    // SAFETY: the header is live until the heap takes the block back below.
+    let header = unsafe { ptr.as_ref() };
+    let (heap, block) = (header.heap, header.vtable.block);
+    // The header's only fields with a destructor (see `Header`): both are
+    // usually empty by now (completion and the handle took the joiner's
+    // waker), so they are tested here and dropped out of line. The stage
+    // is `ManuallyDrop` and already empty.
+    if header.has_extras() || header.has_joiner() {
+        drop_fields(header);
+    }
+    // SAFETY: every block (the root's too) came from this heap with this
+    // layout, and nothing uses it any more; the heap is alive.
+    unsafe { heap.as_ref().dealloc(ptr.cast(), block) };
     // Last: this may free an orphaned heap.
     // SAFETY: the heap outlives its allocations; this is its thread.
     unsafe { TaskHeap::note_dealloc(heap) };
+}
+
+/// Drops a freed task's extras (a named task, or one with callbacks) and
+/// its joiner's waker (a handle that waited, then was dropped unjoined).
+#[cold]
+#[inline(never)]
+fn drop_fields(header: &Header) {
+    // SAFETY: no reference to the task is left, so nothing borrows the extras.
+    drop(unsafe { (*header.extras.get()).take() });
+    drop(header.join_waker.take());
 }
 
 #[cfg(test)]

@@ -26,12 +26,11 @@
 //! that thread too. The loom models in `task/loom_models.rs` run this
 //! under every interleaving of foreign wakers; Miri runs it in the tests.
 
-use std::alloc::Layout;
 use std::cell::Cell;
 use std::ptr::NonNull;
 use std::sync::Arc;
 
-use super::alloc::Blocks;
+use super::alloc::{BlockLayout, Blocks};
 use super::waker::SentRef;
 
 /// How a task's foreign paths reach its runtime thread: the runtime's
@@ -93,15 +92,15 @@ impl TaskHeap {
         unsafe { &*(*heap.as_ptr()).mailbox }
     }
 
-    /// Allocates a task block for `layout`, and counts it.
+    /// Allocates a task block for `block`, and counts it.
     ///
     /// # Safety
     /// Called on the runtime thread that owns the heap.
     #[inline]
-    pub(crate) unsafe fn alloc(&self, layout: Layout) -> NonNull<u8> {
+    pub(crate) unsafe fn alloc(&self, block: BlockLayout) -> NonNull<u8> {
         self.note_alloc();
         // SAFETY: forwarded from the caller.
-        unsafe { self.blocks.alloc(layout) }
+        unsafe { self.blocks.alloc(block) }
     }
 
     /// Returns a block to the heap. The count drops in
@@ -110,9 +109,9 @@ impl TaskHeap {
     /// # Safety
     /// As `Blocks::dealloc`.
     #[inline]
-    pub(crate) unsafe fn dealloc(&self, ptr: NonNull<u8>, layout: Layout) {
+    pub(crate) unsafe fn dealloc(&self, ptr: NonNull<u8>, block: BlockLayout) {
         // SAFETY: forwarded from the caller.
-        unsafe { self.blocks.dealloc(ptr, layout) }
+        unsafe { self.blocks.dealloc(ptr, block) }
     }
 
     /// Counts an allocation made elsewhere that points here (the root
@@ -137,7 +136,7 @@ impl TaskHeap {
         if n == 0 && this.orphaned.get() {
             // SAFETY: the runtime gave the heap up (`release`) and this was
             // the last allocation: nothing points here any more.
-            drop(unsafe { Box::from_raw(heap.as_ptr()) });
+            unsafe { free_orphan(heap) };
         }
     }
 
@@ -160,6 +159,18 @@ impl TaskHeap {
         }
         left
     }
+}
+
+/// Frees an orphaned heap with its last block (see the module docs): out
+/// of line, as it happens at most once per runtime.
+///
+/// # Safety
+/// The runtime released the heap and no allocation points at it any more.
+#[cold]
+#[inline(never)]
+unsafe fn free_orphan(heap: NonNull<TaskHeap>) {
+    // SAFETY: by the caller's promise; the heap came from `Box::leak` in `new`.
+    drop(unsafe { Box::from_raw(heap.as_ptr()) });
 }
 
 #[cfg(test)]
@@ -185,7 +196,7 @@ mod tests {
     fn an_orphaned_heap_goes_with_its_last_block() {
         let mailbox = Arc::new(NoMailbox);
         let heap = TaskHeap::new(mailbox.clone());
-        let layout = Layout::from_size_align(64, 8).unwrap();
+        let layout = BlockLayout::new(std::alloc::Layout::from_size_align(64, 8).unwrap());
         // SAFETY: single-threaded test: this thread owns the heap.
         unsafe {
             let a = heap.as_ref().alloc(layout);

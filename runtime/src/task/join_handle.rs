@@ -57,6 +57,7 @@ impl<T: 'static> JoinHandle<T> {
         JoinHandle { raw, _marker: PhantomData }
     }
 
+    #[inline]
     fn header(&self) -> &Header {
         // SAFETY: the handle owns a reference, so the header is live; the
         // handle is !Send, so this is the runtime thread.
@@ -270,6 +271,7 @@ impl<T: 'static> JoinHandle<T> {
     }
 
     /// Moves the output out, once.
+    #[inline]
     fn take_output(&mut self) -> Option<Result<T, JoinError>> {
         let header = self.header();
         if !header.state.transition_to_consumed() {
@@ -289,23 +291,36 @@ impl<T: 'static> JoinHandle<T> {
 impl<T: 'static> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
+    // Inlined into the awaiting future: the ready path is a state test and
+    // the move of the output; the waiting path is out of line.
+    #[inline]
     #[track_caller]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        let header = this.header();
-        if header.state.has(COMPLETE) {
+        if this.header().state.has(COMPLETE) {
             return match this.take_output() {
                 Some(output) => Poll::Ready(output),
-                None => panic!("JoinHandle polled after it returned its result"),
+                None => polled_after_ready(),
             };
         }
-        // Noted first, so that the caller's location (this `poll` is
-        // `#[track_caller]`) is dead before any call: the ready path keeps
-        // its registers.
-        observe::waiting(WaitOn::Join { task: header.id });
-        header.set_joiner(cx.waker());
+        wait_for(this.header(), cx.waker());
         Poll::Pending
     }
+}
+
+/// A handle's wait: notes it for the observer (at the caller's `.await`)
+/// and keeps the waker for the task's completion.
+#[inline(never)]
+#[track_caller]
+fn wait_for(header: &Header, waker: &Waker) {
+    observe::waiting(WaitOn::Join { task: header.id });
+    header.set_joiner(waker);
+}
+
+#[cold]
+#[track_caller]
+fn polled_after_ready() -> ! {
+    panic!("JoinHandle polled after it returned its result")
 }
 
 impl<T: 'static> JoinHandle<T> {
@@ -369,26 +384,52 @@ fn take_one(list: &mut Vec<Waker>, waker: &Waker) -> Option<Waker> {
 }
 
 impl<T> Drop for JoinHandle<T> {
+    #[inline]
     fn drop(&mut self) {
-        // SAFETY: the handle owns a reference; !Send keeps us on the runtime thread.
-        let header = unsafe { self.raw.as_ref() };
-        let detach = header.state.transition_to_detached();
-        drop(header.join_waker.take());
-        // Usually the output was taken by the await: nothing else to do.
-        if detach == Detach::DiscardOutput {
-            match Executor::owning(header.heap) {
-                Some(executor) => executor.discard_output(self.raw),
-                // The handle outlived `block_on` or the runtime: nobody is
-                // left to propagate to, so an unhandled panic is logged.
-                None => {
-                    if let Some(err) = harness::drop_output(self.raw) {
-                        harness::report(header, &err, "task");
-                    }
+        // SAFETY: the handle owns a reference and gives it up here; !Send
+        // keeps us on the runtime thread.
+        unsafe { drop_handle(self.raw) }
+    }
+}
+
+/// A `JoinHandle`'s drop, for any output type.
+///
+/// # Safety
+/// The caller gives up a `JoinHandle`'s reference to `raw`, on the task's
+/// runtime thread.
+#[inline]
+unsafe fn drop_handle(raw: NonNull<Header>) {
+    // SAFETY: the handle's reference keeps the header alive.
+    let header = unsafe { raw.as_ref() };
+    let detach = header.state.transition_to_detached();
+    // Usually the output was taken by the await, and the joiner's waker
+    // with it: nothing else to do.
+    if detach == Detach::DiscardOutput || header.has_joiner() {
+        drop_unjoined(raw, detach);
+    }
+    // SAFETY: giving up the handle's reference.
+    unsafe { ref_dec(raw) };
+}
+
+/// The rest of a drop of a handle that did not take the output, or that
+/// waited: drops the joiner's waker, and the output unless it was taken.
+#[cold]
+#[inline(never)]
+fn drop_unjoined(raw: NonNull<Header>, detach: Detach) {
+    // SAFETY: the caller's reference keeps the header alive; runtime thread.
+    let header = unsafe { raw.as_ref() };
+    drop(header.join_waker.take());
+    if detach == Detach::DiscardOutput {
+        match Executor::owning(header.heap) {
+            Some(executor) => executor.discard_output(raw),
+            // The handle outlived `block_on` or the runtime: nobody is
+            // left to propagate to, so an unhandled panic is logged.
+            None => {
+                if let Some(err) = harness::drop_output(raw) {
+                    harness::report(header, &err, "task");
                 }
             }
         }
-        // SAFETY: giving up the handle's reference.
-        unsafe { ref_dec(self.raw) };
     }
 }
 

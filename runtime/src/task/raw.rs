@@ -13,7 +13,6 @@
 //! blocks end with the same stage) know `F`; everything else goes through
 //! the header's vtable.
 
-use std::alloc::Layout;
 use std::any::Any;
 use std::cell::UnsafeCell;
 use std::future::Future;
@@ -23,6 +22,7 @@ use std::pin::Pin;
 use std::ptr::NonNull;
 use std::task::{Context, Poll};
 
+use super::alloc::BlockLayout;
 use super::error::JoinError;
 use super::header::{Header, Vtable};
 use super::heap::TaskHeap;
@@ -55,19 +55,21 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    let vtable: &'static Vtable = &Vtable {
-        poll: poll::<F>,
-        kill: kill::<F>,
-        read_output: read_output::<F>,
-        drop_output: drop_output::<F>,
-        output: output::<F>,
-        dealloc: dealloc::<F>,
-        failed: not_a_child,
-        take_failure: not_a_child_take,
+    let vtable: &'static Vtable = const {
+        &Vtable {
+            poll: poll::<F>,
+            kill: kill::<F>,
+            read_output: read_output::<F>,
+            drop_output: drop_output::<F>,
+            output: output::<F>,
+            block: BlockLayout::of::<Task<F>>(),
+            failed: not_a_child,
+            take_failure: not_a_child_take,
+        }
     };
     // SAFETY: `spawn` runs on the runtime thread, which owns the heap; the
     // heap is alive (the runtime holds it).
-    let block = unsafe { heap.as_ref().alloc(Layout::new::<Task<F>>()) };
+    let block = unsafe { heap.as_ref().alloc(vtable.block) };
     let slot = block.cast::<Task<F>>().as_ptr();
     // Written in place: a future can be large, and building a whole `Task`
     // first would copy it through the stack.
@@ -223,23 +225,10 @@ where
     output as &dyn Any
 }
 
-/// # Safety
-/// No reference is left; the stage holds no live value (the runtime drops
-/// the future or output before the last reference goes).
-unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
-    // SAFETY: ptr came from allocate::<F>, so it is a Task<F> in a block of
-    // its heap, and this is the runtime thread. The union fields are
-    // ManuallyDrop: dropping the Task drops only the header's fields.
-    unsafe {
-        let heap = ptr.as_ref().heap;
-        std::ptr::drop_in_place(ptr.cast::<Task<F>>().as_ptr());
-        heap.as_ref().dealloc(ptr.cast(), Layout::new::<Task<F>>());
-    }
-}
-
 /// Allocates the root pseudo-task that stands for the block_on future: a
-/// bare header whose wakers set its SCHEDULED bit for the loop to see.
-/// Counted in the heap's live allocations like a task block.
+/// bare header whose wakers set its SCHEDULED bit for the loop to see. A
+/// block of the task heap like any task's, so that every header is freed
+/// the same way.
 pub(crate) fn allocate_root(heap: NonNull<TaskHeap>) -> NonNull<Header> {
     static ROOT_VTABLE: Vtable = Vtable {
         poll: never_poll,
@@ -247,14 +236,17 @@ pub(crate) fn allocate_root(heap: NonNull<TaskHeap>) -> NonNull<Header> {
         read_output: never_read,
         drop_output: never_drop_output,
         output: never_output,
-        dealloc: dealloc_root,
+        block: BlockLayout::of::<Header>(),
         failed: not_a_child,
         take_failure: not_a_child_take,
     };
-    let header = Box::new(Header::new(super::state::ROOT | super::state::JOIN_HANDLE, 1, &ROOT_VTABLE, heap, 0));
-    // SAFETY: the runtime creating its root is on the heap's thread.
-    unsafe { heap.as_ref().note_alloc() };
-    NonNull::from(Box::leak(header))
+    let header = Header::new(super::state::ROOT | super::state::JOIN_HANDLE, 1, &ROOT_VTABLE, heap, 0);
+    // SAFETY: the runtime creating its root is on the heap's thread, and
+    // the heap is alive.
+    let block = unsafe { heap.as_ref().alloc(ROOT_VTABLE.block) }.cast::<Header>();
+    // SAFETY: a fresh block with the size and alignment of a `Header`.
+    unsafe { block.as_ptr().write(header) };
+    block
 }
 
 // The root has no stage: the runtime never calls these for it (the ROOT bit
@@ -280,8 +272,4 @@ pub(super) unsafe fn not_a_child(_: NonNull<Header>) -> bool {
 }
 pub(super) unsafe fn not_a_child_take(_: NonNull<Header>, _: *mut ()) {
     unreachable!("only a scope child has a failure to take")
-}
-unsafe fn dealloc_root(ptr: NonNull<Header>) {
-    // SAFETY: the root header came from Box::leak in allocate_root.
-    drop(unsafe { Box::from_raw(ptr.as_ptr()) });
 }

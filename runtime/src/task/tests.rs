@@ -3,7 +3,7 @@
 //! `cargo +nightly miri test -p sprout-runtime --lib task::`.
 
 use std::cell::Cell;
-use std::future::{pending, poll_fn};
+use std::future::{Future, pending, poll_fn};
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::task::{Poll, Waker};
@@ -186,5 +186,98 @@ fn shutdown_survives_a_destructor_that_kills_and_frees_a_later_task() {
         let a = spawn(async { 1 });
         let b = spawn(async { 2 });
         assert_eq!(a.await.unwrap() + b.await.unwrap(), 3);
+    });
+}
+
+/// Counts the wakes of a waker that is not a task's.
+struct CountWakes(std::sync::atomic::AtomicUsize);
+
+impl std::task::Wake for CountWakes {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// A yield polled with a waker that is not a task's (a future driven by
+/// hand inside a task) is deferred like a task's: the waker is kept
+/// (boxed) and woken once, after the loop's turn, not at once.
+#[test]
+fn a_yield_with_a_foreign_waker_wakes_it_after_the_turn() {
+    rt().block_on(async {
+        let count = Arc::new(CountWakes(Default::default()));
+        let waker = Waker::from(count.clone());
+        let mut yielded = std::pin::pin!(yield_now());
+        assert!(yielded.as_mut().poll(&mut std::task::Context::from_waker(&waker)).is_pending());
+        assert_eq!(count.0.load(std::sync::atomic::Ordering::SeqCst), 0);
+        yield_now().await;
+        assert_eq!(count.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert_eq!(Arc::strong_count(&count), 2, "the deferred copy of the waker was not dropped");
+    });
+}
+
+/// Another task's waker, deferred by a yield polled with it (of either
+/// kind: as cloned on this thread, and as cloned on another thread),
+/// schedules that task after the turn; the references the deferred
+/// entries took are given back (Miri checks the block is freed once).
+#[test]
+fn a_yield_with_another_tasks_waker_schedules_that_task() {
+    for foreign in [false, true] {
+        rt().block_on(async move {
+            let stash: Rc<Cell<Option<Waker>>> = Rc::default();
+            let woken = Rc::new(Cell::new(0));
+            let sleeper = spawn({
+                let (stash, woken) = (stash.clone(), woken.clone());
+                async move {
+                    poll_fn(|cx| {
+                        woken.set(woken.get() + 1);
+                        if woken.get() == 2 {
+                            return Poll::Ready(());
+                        }
+                        stash.set(Some(cx.waker().clone()));
+                        Poll::Pending
+                    })
+                    .await
+                }
+            });
+            yield_now().await;
+            assert_eq!(woken.get(), 1);
+            let mut waker = stash.take().unwrap();
+            if foreign {
+                waker = std::thread::spawn(move || waker.clone()).join().unwrap();
+            }
+            let mut yielded = std::pin::pin!(yield_now());
+            assert!(yielded.as_mut().poll(&mut std::task::Context::from_waker(&waker)).is_pending());
+            assert_eq!(woken.get(), 1, "woken before the turn");
+            drop(waker);
+            sleeper.await.unwrap();
+            assert_eq!(woken.get(), 2);
+        });
+    }
+}
+
+/// Task blocks the size classes do not serve (over 512 bytes, or aligned
+/// beyond 16) come from the global allocator and go back to it, through
+/// the layout their vtable holds.
+#[test]
+fn large_and_overaligned_tasks_are_freed() {
+    #[repr(align(64))]
+    struct Aligned(u8);
+    rt().block_on(async {
+        let big = spawn(async {
+            let buf = [7u8; 2048];
+            yield_now().await;
+            buf.iter().map(|&b| b as usize).sum::<usize>()
+        });
+        let aligned = spawn(async {
+            let a = Aligned(3);
+            yield_now().await;
+            std::ptr::from_ref(&a).addr() % 64 + a.0 as usize
+        });
+        assert_eq!(big.await.unwrap(), 7 * 2048);
+        assert_eq!(aligned.await.unwrap(), 3);
+        // And one that is dropped unjoined, freed by its completion.
+        drop(spawn(async { [1u8; 1024] }));
+        yield_now().await;
+        assert_eq!(probe::live_tasks(), 0);
     });
 }

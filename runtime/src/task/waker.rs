@@ -48,6 +48,21 @@ pub(crate) unsafe fn borrowed(ptr: NonNull<Header>) -> Waker {
     unsafe { Waker::from_raw(RawWaker::new(ptr.as_ptr() as *const (), &LOCAL_VTABLE)) }
 }
 
+/// The task `waker` wakes, if it is a task waker (of either kind: local
+/// or foreign) of a task in `heap`. Only reads: the waker keeps the header
+/// alive, and `heap` never changes.
+#[inline]
+pub(crate) fn task_in(waker: &Waker, heap: NonNull<TaskHeap>) -> Option<NonNull<Header>> {
+    if !std::ptr::eq(waker.vtable(), &LOCAL_VTABLE) && !std::ptr::eq(waker.vtable(), &FOREIGN_VTABLE) {
+        return None;
+    }
+    let task = NonNull::new(waker.data() as *mut Header)?;
+    // SAFETY: a task waker's data is a live header (the waker owns or
+    // borrows a reference to it); `heap` is immutable after creation.
+    let task_heap = unsafe { task.as_ref().heap };
+    (task_heap == heap).then_some(task)
+}
+
 /// The executor this header belongs to, if it is the one running on this thread.
 #[inline]
 fn owner(ptr: *const Header) -> Option<&'static Executor> {

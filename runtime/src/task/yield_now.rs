@@ -34,6 +34,7 @@ use super::executor::Executor;
 ///     assert_eq!(*log.borrow(), ["a0", "b0", "a1", "b1"]);
 /// });
 /// ```
+#[inline]
 pub fn yield_now() -> YieldNow {
     YieldNow { yielded: false }
 }
@@ -48,6 +49,8 @@ pub struct YieldNow {
 impl Future for YieldNow {
     type Output = ();
 
+    // Inlined into the yielding future: the second poll is then a flag test.
+    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         if self.yielded {
             return Poll::Ready(());

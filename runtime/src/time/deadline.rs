@@ -254,8 +254,9 @@ pub fn wait_deadline(timeout: Option<Duration>) -> Option<Instant> {
 ///     let start = time::now();
 ///     let result = deadline_after(Duration::from_secs(1), wait).await.unwrap();
 ///     assert_eq!(result.unwrap_err().kind(), io::ErrorKind::TimedOut);
-///     // The timer fires at its wheel tick (1 ms steps), at or after the deadline.
-///     assert!(time::now() - start >= Duration::from_secs(1));
+///     // Timers fire on the driver's millisecond ticks: within a tick of the deadline.
+///     let waited = time::now() - start;
+///     assert!(waited >= Duration::from_secs(1) && waited <= Duration::from_millis(1001), "{waited:?}");
 /// });
 /// ```
 pub fn poll_wait_timer(cx: &mut Context<'_>, timer: &mut Option<Sleep>, timeout: Option<Duration>) -> Poll<()> {
