@@ -105,9 +105,7 @@ impl<S> Tower<S> {
     }
 }
 
-impl<S> Sealed for Tower<S> {}
-
-impl<S, B> Handler for Tower<S>
+impl<S, B> Sealed for Tower<S>
 where
     S: Service<Request<Incoming>, Response = Response<B>> + Clone + 'static,
     S::Error: Into<BoxError>,
@@ -179,21 +177,19 @@ impl<M> MakeTower<M> {
     }
 }
 
-impl<M> Sealed for MakeTower<M> {}
-
-impl<M> Handler for MakeTower<M>
+impl<M> Sealed for MakeTower<M>
 where
     M: Service<SocketAddr> + Clone + 'static,
     M::Error: Into<BoxError>,
     M::Future: 'static,
     M::Response: 'static,
     // The connection's service serves its requests as a `Tower`.
-    Tower<M::Response>: Handler<Conn = SocketAddr>,
+    Tower<M::Response>: Sealed<Conn = SocketAddr>,
 {
     /// The connection's service and the client's address.
     type Conn = (Tower<M::Response>, SocketAddr);
     type Connect = MakeCall<M>;
-    type Future = <Tower<M::Response> as Handler>::Future;
+    type Future = <Tower<M::Response> as Sealed>::Future;
 
     fn connect(&self, peer: SocketAddr) -> MakeCall<M> {
         MakeCall { call: Oneshot::new(self.make.clone(), peer), peer }
