@@ -157,14 +157,31 @@ pub use sprout_runtime::__private;
 /// - [`threadsafe`](queue::threadsafe): the same four, shared with plain
 ///   OS threads (`put_blocking`, `get_blocking`, `iter_blocking`).
 ///
-/// All have the same methods: `put(item).await`, `get().await`,
-/// `put_nowait`, `get_nowait`, `put_timeout`, `get_timeout`, `qsize`,
-/// `empty`, `full`, `peek`, `task_done`, `join().await`, `close`, and
-/// `stream()`; each type's page documents them, with the contract (order,
-/// hand-off to waiters, what a dropped `get` or `put` does, closing).
-/// `docs/porting-sync.md` has the table from Python's names. The local
-/// queues are `!Send` (share them in an `Rc`); each `put` and `get` spends
-/// one unit of the task's budget ([`coop`]).
+/// All have the same methods, documented on each type's page:
+/// `put(item).await`, `get().await`, `put_nowait`, `get_nowait`,
+/// `put_timeout`, `get_timeout`, `qsize`, `empty`, `full`, `peek`,
+/// `task_done`, `join().await`, `close`, and `stream()`
+/// (`docs/porting-sync.md` has the table from Python's names). The local
+/// queues are `!Send`: share them in an `Rc`.
+///
+/// # The contract
+/// - **Order.** Items come out in the buffer's order; waiting getters and
+///   waiting putters are each served in arrival order.
+/// - **Hand-off.** A put while getters wait gives its item straight to the
+///   longest-waiting getter; a get that makes room moves the
+///   longest-waiting putter's item into the buffer. A task arriving later
+///   cannot take an item or a free slot meant for a waiter.
+/// - **Cancellation.** Dropping a `get` future (a `timeout`, a `select!`, a
+///   killed task) loses nothing: an item it had been handed goes to the
+///   next waiting getter, or back to the front of the queue. Dropping a
+///   waiting `put` drops its item with it, unless a getter already took it;
+///   `put_timeout` hands the item back instead.
+/// - **Closing.** After `close`, puts fail and hand their item back
+///   (waiting putters too); getters take what is left, then get
+///   [`Closed`](queue::Closed).
+/// - **Fairness to the loop.** Each `put` and `get` spends one unit of the
+///   task's budget ([`coop`]), so a task draining a queue that is never
+///   empty still lets the others run.
 ///
 /// ```
 /// use std::rc::Rc;
