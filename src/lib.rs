@@ -432,7 +432,7 @@ pub use sprout_compat as compat;
 ///   (HTTP/2 with the `http2` feature): a green task per connection,
 ///   keep-alive, a connection limit, graceful stop, header-read and
 ///   keep-alive timeouts, 500 for a handler that panics;
-///   [`serve_tls`](http::serve_tls) with `tls`.
+///   `serve_tls` with `tls`.
 /// - [`Client`](http::Client) ([`client`](http::client)): per-host
 ///   keep-alive pools, DNS off the loop, redirects, total and read
 ///   timeouts, streamed bodies, `https://` with `tls`, JSON (`json`),
@@ -446,8 +446,8 @@ pub use sprout_compat as compat;
 /// - `tower` (feature `tower`): tower services on the server, an axum
 ///   `Router` among them (`serve_tower`, `Server::bind_tower`), with no
 ///   tokio runtime; `TimeoutLayer` on sprout's timer.
-/// - TLS and WebSockets are [`sprout::tls`](crate::tls) and
-///   [`sprout::ws`](crate::ws) (features `tls`, `ws`).
+/// - TLS and WebSockets are `sprout::tls` and
+///   `sprout::ws` (features `tls`, `ws`).
 ///
 /// ```
 /// use sprout::http::{Body, Client, Incoming, Request, Response, Server};
