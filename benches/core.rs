@@ -345,8 +345,12 @@ fn sleep_many_time(peer: Peer) -> Measure {
 /// `sprout::run`, or with `SPROUT_BENCH_OBSERVE` set, a runtime that
 /// observes: `records` (`Builder::observe(true)`, the debug-build default)
 /// or `warn_blocking` (the blocking detector, 100 ms). For the
-/// instruction counts of docs/benchmarks.md ("Observability").
+/// instruction counts of docs/benchmarks.md ("Observability"). With the
+/// `tracing` feature, `SPROUT_BENCH_TRACING` installs a subscriber first
+/// (docs/benchmarks.md, "tracing").
 fn sprout_run<F: Future>(future: F) -> F::Output {
+    #[cfg(feature = "tracing")]
+    install_subscriber();
     let builder = match std::env::var("SPROUT_BENCH_OBSERVE").as_deref() {
         Err(_) => return sprout::run(future),
         Ok("records") => sprout::Runtime::builder().observe(true),
@@ -354,6 +358,21 @@ fn sprout_run<F: Future>(future: F) -> F::Output {
         Ok(other) => panic!("SPROUT_BENCH_OBSERVE={other:?}: use records or warn_blocking"),
     };
     builder.build().unwrap().block_on(future)
+}
+
+/// With `SPROUT_BENCH_TRACING=fmt`, tracing-subscriber's fmt subscriber
+/// at its default level, INFO (task spans, at TRACE, are not made; the
+/// spawner's span, none here, is looked up), writing to a sink; with
+/// `fmt-trace`, the same at TRACE: every task gets its span.
+#[cfg(feature = "tracing")]
+fn install_subscriber() {
+    let level = match std::env::var("SPROUT_BENCH_TRACING").as_deref() {
+        Err(_) => return,
+        Ok("fmt") => tracing::Level::INFO,
+        Ok("fmt-trace") => tracing::Level::TRACE,
+        Ok(other) => panic!("SPROUT_BENCH_TRACING={other:?}: use fmt or fmt-trace"),
+    };
+    tracing_subscriber::fmt().with_max_level(level).with_writer(std::io::sink).init();
 }
 
 fn tokio_rt() -> tokio::runtime::Runtime {

@@ -99,23 +99,27 @@ impl Handle {
         // makes sure the joiner hears about it.
         let guard = Completion(shared.clone());
         let at = Location::caller();
+        // Feature `tracing`: the caller's span is the task span's parent.
+        let spawner = crate::task::span::Spawner::here();
         // If the runtime is gone the closure is dropped, and with it the
         // guard: the joiner sees `Killed`.
         let _ = self.call(move || {
             let guard = guard;
-            crate::task::spawn_at(
-                async move {
-                    // `make` is user code: a panic in it is the task's panic,
-                    // delivered to the joiner like one in the future's poll.
-                    let future = match catch_unwind(AssertUnwindSafe(make)) {
-                        Ok(future) => future,
-                        Err(payload) => return guard.finish(Err(JoinError::panicked(payload))),
-                    };
-                    let output = RemoteTask { future: std::pin::pin!(future), shared: &guard.0 }.await;
-                    guard.finish(output);
-                },
-                at,
-            );
+            spawner.run(|| {
+                crate::task::spawn_at(
+                    async move {
+                        // `make` is user code: a panic in it is the task's panic,
+                        // delivered to the joiner like one in the future's poll.
+                        let future = match catch_unwind(AssertUnwindSafe(make)) {
+                            Ok(future) => future,
+                            Err(payload) => return guard.finish(Err(JoinError::panicked(payload))),
+                        };
+                        let output = RemoteTask { future: std::pin::pin!(future), shared: &guard.0 }.await;
+                        guard.finish(output);
+                    },
+                    at,
+                )
+            });
         });
         RemoteJoinHandle { shared }
     }

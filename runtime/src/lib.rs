@@ -59,6 +59,7 @@ mod park;
 pub mod pool;
 pub mod queue;
 mod reactor;
+mod report;
 mod runtime;
 pub mod sched;
 pub mod scope;
@@ -142,10 +143,15 @@ pub fn run<F: Future>(future: F) -> F::Output {
     runtime.block_on(future)
 }
 
-/// What the `sprout` facade's macros expand to. Not part of the stable API.
+/// What the `sprout` facade's macros expand to, and what sprout's own
+/// crates' reports need of `tracing` (`report.rs`, feature `tracing`).
+/// Not part of the stable API.
 #[doc(hidden)]
 pub mod __private {
     use std::task::Poll;
+
+    #[cfg(feature = "tracing")]
+    pub use crate::report::__private::*;
 
     /// What one `select!` branch's poll gave.
     pub enum Branch<T> {

@@ -188,7 +188,10 @@ impl Runtime {
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         match self.try_block_on(future) {
             Ok(output) => output,
-            Err(deadlock) => panic!("{deadlock}"),
+            Err(deadlock) => {
+                deadlock.report();
+                panic!("{deadlock}")
+            }
         }
     }
 
@@ -493,7 +496,14 @@ impl Core {
                 self.observe.closure_starts(&self.executor);
                 if let Err(payload) = catch_unwind(AssertUnwindSafe(f)) {
                     let err = JoinError::panicked(payload);
-                    eprintln!("sprout: a closure posted to the runtime from another thread failed: {err}");
+                    crate::__report!(
+                        event: ERROR(
+                            target: "sprout::runtime",
+                            error = %err,
+                            "a closure posted to the runtime from another thread failed"
+                        ),
+                        stderr: "sprout: a closure posted to the runtime from another thread failed: {err}",
+                    );
                 }
             }
             Message::Unregister(what) => self.unregister(what),

@@ -13,13 +13,17 @@
 //!   child process and the checks ([`blocking_report`]);
 //! - for paused tests of servers on two workers, connections spread over
 //!   both and the check that all were closed ([`workers`], which
-//!   sprout-http's tests include too).
+//!   sprout-http's tests include too);
+//! - for the tests of the `tracing` feature, a layer that records spans
+//!   and events (`trace`).
 //!
 //! Each test binary uses part of it.
 #![allow(dead_code)]
 
 pub mod blocking_report;
 pub mod handoff;
+#[cfg(feature = "tracing")]
+pub mod trace;
 pub mod workers;
 
 use std::cell::Cell;

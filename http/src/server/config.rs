@@ -4,15 +4,41 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use super::ServeError;
+use super::{ErrorKind, ServeError};
 
 /// The error hook.
 pub(crate) type OnError = Rc<dyn Fn(&ServeError)>;
 
-/// The default error hook: one stderr line for what is not the peer's doing.
+/// The default error hook: one stderr line for what is not the peer's
+/// doing. With the `tracing` feature, an event of target `sprout::http`
+/// instead, with the fields `peer`, `kind` and `error`: ERROR for a
+/// failed or panicking handler and for other errors, DEBUG for a peer's
+/// (which the stderr form leaves out). An error in a handler comes inside
+/// the request's span.
 pub(crate) fn report_unless_peer(error: &ServeError) {
-    if !error.is_peer() {
-        eprintln!("sprout::http: {error}");
+    match error.kind {
+        ErrorKind::Peer => sprout_runtime::__report!(event: DEBUG(
+            target: "sprout::http",
+            peer = %error.peer,
+            kind = ?error.kind,
+            error = %error.error,
+            "a connection failed through its peer"
+        )),
+        _ => sprout_runtime::__report!(
+            event: ERROR(
+                target: "sprout::http",
+                peer = %error.peer,
+                kind = ?error.kind,
+                error = %error.error,
+                "{}",
+                match error.kind {
+                    ErrorKind::Handler => "the handler failed",
+                    ErrorKind::Panic => "the handler panicked",
+                    _ => "a connection failed",
+                }
+            ),
+            stderr: "sprout::http: {error}",
+        ),
     }
 }
 
@@ -26,6 +52,9 @@ pub(crate) struct Config {
     pub(crate) writev: bool,
     pub(crate) http2: bool,
     pub(crate) on_error: OnError,
+    /// `Server::trace_requests` (feature `tracing`).
+    #[cfg(feature = "tracing")]
+    pub(crate) trace_requests: bool,
     #[cfg(feature = "tls")]
     pub(crate) tls: Option<futures_rustls::TlsAcceptor>,
 }
@@ -40,6 +69,8 @@ impl Default for Config {
             writev: false,
             http2: cfg!(feature = "http2"),
             on_error: Rc::new(report_unless_peer),
+            #[cfg(feature = "tracing")]
+            trace_requests: true,
             #[cfg(feature = "tls")]
             tls: None,
         }
@@ -47,6 +78,16 @@ impl Default for Config {
 }
 
 impl Config {
+    /// Whether each request gets a span (`Server::trace_requests`; never
+    /// without the `tracing` feature).
+    #[inline(always)]
+    pub(crate) fn traces_requests(&self) -> bool {
+        #[cfg(feature = "tracing")]
+        return self.trace_requests;
+        #[cfg(not(feature = "tracing"))]
+        false
+    }
+
     /// The settings other workers copy: all but the error hook, which
     /// need not be `Send` (workers use the default hook).
     pub(crate) fn for_workers(&self) -> WorkerConfig {
@@ -57,6 +98,8 @@ impl Config {
             keep_alive: self.keep_alive,
             writev: self.writev,
             http2: self.http2,
+            #[cfg(feature = "tracing")]
+            trace_requests: self.trace_requests,
             #[cfg(feature = "tls")]
             tls: self.tls.clone(),
         }
@@ -72,6 +115,8 @@ pub(crate) struct WorkerConfig {
     keep_alive: bool,
     writev: bool,
     http2: bool,
+    #[cfg(feature = "tracing")]
+    trace_requests: bool,
     #[cfg(feature = "tls")]
     tls: Option<futures_rustls::TlsAcceptor>,
 }
@@ -86,6 +131,8 @@ impl WorkerConfig {
             writev: self.writev,
             http2: self.http2,
             on_error: Rc::new(report_unless_peer),
+            #[cfg(feature = "tracing")]
+            trace_requests: self.trace_requests,
             #[cfg(feature = "tls")]
             tls: self.tls,
         }

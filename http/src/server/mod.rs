@@ -30,6 +30,7 @@ mod framing;
 mod guard;
 pub(crate) mod handler;
 mod service;
+mod trace;
 mod watched;
 
 pub use handler::{BoxHandler, Handler};
@@ -512,9 +513,40 @@ impl<H: Handler> Server<H> {
         self
     }
 
+    /// Whether each request gets a `tracing` span (feature `tracing`; on
+    /// by default with it): `request`, at DEBUG with target
+    /// `sprout::http`, with the fields `method`, `path`, `version`, `peer`,
+    /// and `status` and `latency_us` (microseconds until the handler
+    /// answered) recorded at the end, when an event, `answered`, carries
+    /// them too. The handler runs inside the span, and so does the error
+    /// hook for a failed handler. A subscriber's filter decides whether
+    /// spans are made (`sprout::http=debug`); turn them off here when
+    /// another layer makes the request spans (tower-http's `TraceLayer`).
+    /// See docs/debugging.md, "tracing".
+    ///
+    /// ```
+    /// use hyper::Response;
+    /// use sprout_http::Server;
+    ///
+    /// sprout_runtime::run(async {
+    ///     let server = Server::bind("127.0.0.1:0", |_req| async { Response::new("hi") })
+    ///         .await
+    ///         .unwrap()
+    ///         .trace_requests(false);
+    ///     server.start().stop();
+    /// });
+    /// ```
+    #[cfg(feature = "tracing")]
+    pub fn trace_requests(mut self, on: bool) -> Server<H> {
+        self.config.trace_requests = on;
+        self
+    }
+
     /// Calls `hook` for every error on a connection or in a handler,
     /// instead of the default, which prints one line on stderr for each
-    /// error that is not the peer's doing ([`ServeError::is_peer`]).
+    /// error that is not the peer's doing ([`ServeError::is_peer`]); with
+    /// the `tracing` feature, the default sends an event for each, the
+    /// peer's at DEBUG (see `docs/debugging.md`, "tracing").
     pub fn on_error(mut self, hook: impl Fn(&ServeError) + 'static) -> Server<H> {
         self.config.on_error = Rc::new(hook);
         self

@@ -20,6 +20,7 @@ use hyper::{Request, Response, StatusCode};
 
 use super::clock::Clock;
 use super::framing::BodyLen;
+use super::trace::RequestSpan;
 use super::{ErrorKind, Handler, IntoResponse, ServeError, SetupRef, guard};
 use crate::body::{Body, BoxError};
 
@@ -94,14 +95,16 @@ impl<H: Handler> hyper::service::Service<Request<Incoming>> for Svc<H> {
     #[inline]
     fn call(&self, req: Request<Incoming>) -> Call<H::Future, H> {
         self.clock.request_started(body_len(&req));
+        let span = RequestSpan::open(self.setup.config.traces_requests(), &req, self.peer);
         // A handler that panics before returning its future answers 500 too.
-        let (future, early_panic) = match with_context(&self.setup, self.peer, || {
-            catch_unwind(AssertUnwindSafe(|| self.setup.handler.call(&self.conn, req)))
-        }) {
+        let made = span.in_scope(|| {
+            with_context(&self.setup, self.peer, || catch_unwind(AssertUnwindSafe(|| self.setup.handler.call(&self.conn, req))))
+        });
+        let (future, early_panic) = match made {
             Ok(future) => (Some(future), None),
             Err(panic) => (None, Some(panic_message("the handler", &*panic))),
         };
-        Call { future, early_panic, clock: Some(self.clock.clone()), setup: self.setup.clone(), peer: self.peer }
+        Call { future, early_panic, clock: Some(self.clock.clone()), setup: self.setup.clone(), peer: self.peer, span }
     }
 }
 
@@ -127,6 +130,8 @@ pin_project_lite::pin_project! {
         clock: Option<Rc<Clock>>,
         setup: SetupRef<H>,
         peer: SocketAddr,
+        // The request's span (feature `tracing`; empty without it).
+        span: RequestSpan,
     }
 
     impl<F, H> PinnedDrop for Call<F, H> {
@@ -148,38 +153,60 @@ where
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let mut outcome = match this.future.as_pin_mut() {
-            Some(future) => match with_context(this.setup, *this.peer, || {
-                catch_unwind(AssertUnwindSafe(|| future.poll(cx)))
-            }) {
-                Ok(Poll::Pending) => return Poll::Pending,
-                Ok(Poll::Ready(output)) => match output.into_response() {
-                    Ok(response) => Ok(response),
-                    Err(e) => Err(ServeError::new(*this.peer, ErrorKind::Handler, e)),
-                },
-                Err(panic) => Err(ServeError::new(*this.peer, ErrorKind::Panic, panic_message("the handler", &*panic))),
-            },
-            None => {
-                let message = this.early_panic.take().unwrap_or_else(|| "polled after completion".into());
-                Err(ServeError::new(*this.peer, ErrorKind::Panic, message))
-            }
+        let (future, early_panic, setup, peer) = (this.future, this.early_panic, &*this.setup, *this.peer);
+        // Inside the request's span (feature `tracing`), the error hook too.
+        let response = match this.span.in_scope(|| poll_handler(future, early_panic, setup, peer, cx)) {
+            Poll::Ready(response) => response,
+            Poll::Pending => return Poll::Pending,
         };
-        let on_error = &this.setup.config.on_error;
-        // In place: a response is large, and moving it costs a copy.
-        if let Ok(response) = &mut outcome
-            && response.body().is_streamed()
-            && let Err(error) = guard::guard(response.body_mut(), cx, on_error, *this.peer)
-        {
-            outcome = Err(error);
-        }
-        // Not polled again: hyper drops a finished service future.
-        let response = outcome.unwrap_or_else(|error| {
-            on_error(&error);
-            internal_error()
-        });
+        this.span.answered(response.status());
         let clock = this.clock.take();
         Poll::Ready(Ok(response.map(|body| Tracked { body, clock })))
     }
+}
+
+/// Polls a request's handler (`future`, or the panic of a handler that
+/// did not return one); once it is done, its response, or 500 for an
+/// error or a panic, which go to the error hook. Not polled again after:
+/// hyper drops a finished service future.
+#[inline(always)]
+fn poll_handler<F, H>(
+    future: Pin<&mut Option<F>>,
+    early_panic: &mut Option<String>,
+    setup: &SetupRef<H>,
+    peer: SocketAddr,
+    cx: &mut Context<'_>,
+) -> Poll<Response<Body>>
+where
+    F: Future,
+    F::Output: IntoResponse,
+{
+    let mut outcome = match future.as_pin_mut() {
+        Some(future) => match with_context(setup, peer, || catch_unwind(AssertUnwindSafe(|| future.poll(cx)))) {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(output)) => match output.into_response() {
+                Ok(response) => Ok(response),
+                Err(e) => Err(ServeError::new(peer, ErrorKind::Handler, e)),
+            },
+            Err(panic) => Err(ServeError::new(peer, ErrorKind::Panic, panic_message("the handler", &*panic))),
+        },
+        None => {
+            let message = early_panic.take().unwrap_or_else(|| "polled after completion".into());
+            Err(ServeError::new(peer, ErrorKind::Panic, message))
+        }
+    };
+    let on_error = &setup.config.on_error;
+    // In place: a response is large, and moving it costs a copy.
+    if let Ok(response) = &mut outcome
+        && response.body().is_streamed()
+        && let Err(error) = guard::guard(response.body_mut(), cx, on_error, peer)
+    {
+        outcome = Err(error);
+    }
+    Poll::Ready(outcome.unwrap_or_else(|error| {
+        on_error(&error);
+        internal_error()
+    }))
 }
 
 /// `500 Internal Server Error`, as the answer to a failed handler.

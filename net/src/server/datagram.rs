@@ -186,7 +186,7 @@ where
                 let reply = Reply { socket: socket.clone(), peer };
                 match catch_unwind(AssertUnwindSafe(|| handler(buf[..n].to_vec(), peer, reply))) {
                     Ok(work) => shared.spawn_tracked(work, peer),
-                    Err(_) => eprintln!("sprout: {}: the handler for {peer} panicked", shared.name()),
+                    Err(_) => shared.handler_panicked(peer),
                 }
             }
             // An ICMP error from an earlier send (port unreachable...) shows

@@ -261,14 +261,37 @@ impl Shared {
         format!("{} on {}", self.kind, addrs.join(", "))
     }
 
-    /// Hands a handler's error to the hook, or prints it (see [`is_peer_error`]).
+    /// Hands a handler's error to the hook, or reports it (see
+    /// [`is_peer_error`]): one stderr line, or with the `tracing` feature an
+    /// ERROR event of target `sprout::server`; a peer's error is a DEBUG
+    /// event with the feature, and nothing without it.
     fn report(&self, peer: SocketAddr, error: &(dyn Error + 'static)) {
         let hook = self.on_error.borrow().clone();
         match hook {
             Some(hook) => hook(peer, error),
-            None if is_peer_error(error) => {}
-            None => eprintln!("sprout: {}: the handler for {peer} failed: {error}", self.name()),
+            None if is_peer_error(error) => sprout_runtime::__report!(event: DEBUG(
+                target: "sprout::server",
+                server = %self.name(),
+                peer = %peer,
+                error = %error,
+                "a handler failed through its peer"
+            )),
+            None => sprout_runtime::__report!(
+                event: ERROR(target: "sprout::server", server = %self.name(), peer = %peer, error = %error, "a handler failed"),
+                stderr: "sprout: {}: the handler for {peer} failed: {error}",
+                self.name(),
+            ),
         }
+    }
+
+    /// Reports a handler that panicked before it returned its future: the
+    /// connection (or datagram) is lost, the server goes on.
+    fn handler_panicked(&self, peer: SocketAddr) {
+        sprout_runtime::__report!(
+            event: ERROR(target: "sprout::server", server = %self.name(), peer = %peer, "the handler panicked"),
+            stderr: "sprout: {}: the handler for {peer} panicked",
+            self.name(),
+        );
     }
 
     fn at_limit(&self) -> bool {
@@ -313,7 +336,11 @@ impl Shared {
     fn accept_failed(&self, error: &io::Error, streak: &mut u32) -> Duration {
         self.accept_errors.set(self.accept_errors.get().saturating_add(1));
         if *streak == 0 {
-            eprintln!("sprout: {}: accept failed: {error}; backing off and retrying", self.name());
+            sprout_runtime::__report!(
+                event: WARN(target: "sprout::server", server = %self.name(), error = %error, "accept failed; backing off and retrying"),
+                stderr: "sprout: {}: accept failed: {error}; backing off and retrying",
+                self.name(),
+            );
         }
         *streak = streak.saturating_add(1);
         // 10 ms, 20 ms, ... capped at 1 s (gevent's min and max delays).
@@ -323,7 +350,11 @@ impl Shared {
     /// A successful accept after a streak of failures.
     fn accept_recovered(&self, streak: &mut u32) {
         if *streak > 0 {
-            eprintln!("sprout: {}: accepting again after {streak} failed attempts", self.name());
+            sprout_runtime::__report!(
+                event: INFO(target: "sprout::server", server = %self.name(), failed_attempts = *streak, "accepting again"),
+                stderr: "sprout: {}: accepting again after {streak} failed attempts",
+                self.name(),
+            );
             *streak = 0;
         }
     }

@@ -116,8 +116,15 @@ async fn obey<Fut: Future<Output = ()>>(
 ) -> io::Result<()> {
     let name = handle.shared.name();
     let signum = next(signals).await?;
-    eprintln!(
-        "sprout: {name}: {}: stopping; open connections have {} to finish (send it again to stop at once)",
+    sprout_runtime::__report!(
+        event: INFO(
+            target: "sprout::server",
+            server = %name,
+            signal = signal_name(signum),
+            grace = %Seconds(grace),
+            "stopping; open connections have the grace period to finish (send the signal again to stop at once)"
+        ),
+        stderr: "sprout: {name}: {}: stopping; open connections have {} to finish (send it again to stop at once)",
         signal_name(signum),
         Seconds(grace)
     );
@@ -139,15 +146,26 @@ async fn obey<Fut: Future<Output = ()>>(
     };
     if let Some(again) = cut_short {
         let again = again?;
-        eprintln!(
-            "sprout: {name}: {} again: stopping now, closing {} open connections",
+        sprout_runtime::__report!(
+            event: WARN(
+                target: "sprout::server",
+                server = %name,
+                signal = signal_name(again),
+                connections = handle.connections(),
+                "the signal again: stopping now, closing the open connections"
+            ),
+            stderr: "sprout: {name}: {} again: stopping now, closing {} open connections",
             signal_name(again),
             handle.connections()
         );
         handle.stop_graceful(Duration::ZERO).await;
     }
     let late = next(signals).await?;
-    eprintln!("sprout: {name}: {}: the server has stopped; exiting", signal_name(late));
+    sprout_runtime::__report!(
+        event: WARN(target: "sprout::server", server = %name, signal = signal_name(late), "the server has stopped; exiting"),
+        stderr: "sprout: {name}: {}: the server has stopped; exiting",
+        signal_name(late),
+    );
     std::process::exit(128 + late);
 }
 

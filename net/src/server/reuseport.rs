@@ -33,13 +33,23 @@ pub(super) fn siblings(listener: &TcpListener, n: usize, backlog: u32) -> Vec<st
         let sibling = sibling.or_else(|e| {
             if !warned {
                 warned = true;
-                eprintln!("sprout: StreamServer: no SO_REUSEPORT listener for a worker ({e}); sharing one socket");
+                sprout_runtime::__report!(
+                    event: WARN(
+                        target: "sprout::server",
+                        error = %e,
+                        "StreamServer: no SO_REUSEPORT listener for a worker; sharing one socket"
+                    ),
+                    stderr: "sprout: StreamServer: no SO_REUSEPORT listener for a worker ({e}); sharing one socket",
+                );
             }
             shared_listener::share(listener)
         });
         match sibling {
             Ok(sibling) => out.push(sibling),
-            Err(e) => eprintln!("sprout: StreamServer: a worker gets no listener: {e}"),
+            Err(e) => sprout_runtime::__report!(
+                event: WARN(target: "sprout::server", error = %e, "StreamServer: a worker gets no listener"),
+                stderr: "sprout: StreamServer: a worker gets no listener: {e}",
+            ),
         }
     }
     out

@@ -50,7 +50,10 @@ pub(super) fn siblings(listener: &TcpListener, n: usize, _backlog: u32) -> Vec<s
         .filter_map(|_| match share(listener) {
             Ok(copy) => Some(copy),
             Err(e) => {
-                eprintln!("sprout: StreamServer: a worker gets no listener: {e}");
+                sprout_runtime::__report!(
+                    event: WARN(target: "sprout::server", error = %e, "StreamServer: a worker gets no listener"),
+                    stderr: "sprout: StreamServer: a worker gets no listener: {e}",
+                );
                 None
             }
         })

@@ -375,7 +375,7 @@ where
                 // loses this connection, not the server.
                 match catch_unwind(AssertUnwindSafe(|| handler(stream, peer))) {
                     Ok(work) => shared.spawn_tracked(work, peer),
-                    Err(_) => eprintln!("sprout: {}: the handler for {peer} panicked", shared.name()),
+                    Err(_) => shared.handler_panicked(peer),
                 }
             }
             Err(e) if is_connection_error(&e) => {}

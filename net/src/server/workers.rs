@@ -181,7 +181,10 @@ impl Workers {
         let running = match running {
             Ok(running) => Some(running),
             Err(e) => {
-                eprintln!("sprout: StreamServer: could not start the other workers ({e}); serving on one");
+                sprout_runtime::__report!(
+                    event: WARN(target: "sprout::server", error = %e, "StreamServer: could not start the other workers; serving on one"),
+                    stderr: "sprout: StreamServer: could not start the other workers ({e}); serving on one",
+                );
                 None
             }
         };
@@ -272,7 +275,10 @@ async fn serve(id: usize, seed: Seed, settings: Settings, start: &dyn Fn(Worker)
         .filter_map(|l| match TcpListener::from_std(l) {
             Ok(l) => Some(l),
             Err(e) => {
-                eprintln!("sprout: StreamServer: worker {id} cannot use its listener: {e}");
+                sprout_runtime::__report!(
+                    event: WARN(target: "sprout::server", worker = id, error = %e, "StreamServer: a worker cannot use its listener"),
+                    stderr: "sprout: StreamServer: worker {id} cannot use its listener: {e}",
+                );
                 None
             }
         })

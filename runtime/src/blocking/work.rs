@@ -276,7 +276,11 @@ fn deliver<T>(outcome: &Outcome<T>) {
         for callback in callbacks {
             if let Err(payload) = catch_unwind(AssertUnwindSafe(|| callback(&result))) {
                 let err = JoinError::panicked(payload);
-                eprintln!("sprout: a thread-pool done-callback panicked: {}", err.panic_message().unwrap_or("?"));
+                let message = err.panic_message().unwrap_or("?");
+                crate::__report!(
+                    event: ERROR(target: "sprout::thread_pool", panic = message, "a thread-pool done-callback panicked"),
+                    stderr: "sprout: a thread-pool done-callback panicked: {message}",
+                );
             }
         }
         outcome.lock().result = Some(result);

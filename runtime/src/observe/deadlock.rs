@@ -95,6 +95,21 @@ impl Deadlock {
     pub fn dump(&self) -> &Dump {
         &self.dump
     }
+
+    /// What `block_on` does before it panics with the report: with the
+    /// `tracing` feature, an ERROR event of target `sprout::deadlock` with
+    /// the number of tasks and the report (`tasks`, `report`), so that it
+    /// reaches the program's logs; without it, nothing (the panic's
+    /// message is the report). `try_block_on` hands the report back
+    /// instead, and sends no event.
+    pub(crate) fn report(&self) {
+        crate::__report!(event: ERROR(
+            target: "sprout::deadlock",
+            tasks = self.dump.tasks().len(),
+            report = %self,
+            "deadlock: the main future waits, and nothing can ever wake it or any task"
+        ));
+    }
 }
 
 impl fmt::Display for Deadlock {

@@ -199,6 +199,22 @@ impl std::error::Error for ObserveError {}
 /// The blocking detector's callback: see [`Builder::on_blocking`](crate::Builder::on_blocking).
 pub(crate) type Hook = Arc<dyn Fn(&BlockingReport) + Send + Sync>;
 
+/// The blocking detector's hook without `on_blocking`: the report on
+/// stderr, or with the `tracing` feature as an event
+/// ([`BlockingReport::report`]). The reports are made on the monitor's
+/// threads, so the event goes to the subscriber that was in effect where
+/// the runtime was built (one set for that thread only, with
+/// `tracing::subscriber::set_default`, included), or else to the global one.
+fn default_hook() -> Hook {
+    #[cfg(feature = "tracing")]
+    if let Some(dispatch) = crate::report::__private::current_dispatch() {
+        return Arc::new(move |report: &BlockingReport| {
+            tracing::dispatcher::with_default(&dispatch, || report.report());
+        });
+    }
+    Arc::new(BlockingReport::report)
+}
+
 /// The observation settings of a [`Builder`](crate::Builder).
 #[derive(Clone)]
 pub(crate) struct Config {
@@ -295,7 +311,7 @@ impl Observe {
             thread: capture::ThreadSlot::default(),
         });
         let monitor = config.warn_blocking.and_then(|threshold| {
-            let hook = config.on_blocking.clone().unwrap_or_else(|| Arc::new(|report| eprintln!("{report}")));
+            let hook = config.on_blocking.clone().unwrap_or_else(default_hook);
             monitor::Monitor::start(shared.clone(), threshold, hook)
         });
         let signal = config.dump_on_signal.then(|| signal::listen(serial, &shared)).flatten();

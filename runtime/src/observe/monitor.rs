@@ -146,6 +146,47 @@ impl BlockingReport {
     }
 }
 
+impl BlockingReport {
+    /// What the default hook does with the report: one stderr line (the
+    /// `Display` form), or with the `tracing` feature a WARN event of
+    /// target `sprout::blocking` whose fields are the report's (see
+    /// `report.rs`, and the table in docs/debugging.md, "tracing").
+    pub(crate) fn report(&self) {
+        crate::__report!(
+            event: WARN(
+                target: "sprout::blocking",
+                task.id = self.blocker.id.map(TaskId::as_u64),
+                task.name = self.blocker.name.as_deref(),
+                spawned_at = self.blocker.spawned_at.map(tracing::field::display),
+                resumed_at = self.blocker.resumed_at.map(tracing::field::display),
+                elapsed_ms = u64::try_from(self.elapsed.as_millis()).unwrap_or(u64::MAX),
+                threshold_ms = u64::try_from(self.threshold.as_millis()).unwrap_or(u64::MAX),
+                finished = self.finished,
+                stack = self.stack_text(),
+                "{}",
+                if self.finished {
+                    "a poll blocked the runtime thread; it has returned"
+                } else {
+                    "a poll has blocked the runtime thread; no other task runs meanwhile"
+                }
+            ),
+            stderr: "{self}",
+        );
+    }
+
+    /// The stack as the `stack` field of the event: the frames, one a
+    /// line, or why there are none; nothing in the finished report.
+    #[cfg(feature = "tracing")]
+    fn stack_text(&self) -> Option<String> {
+        match &self.stack {
+            Some(Ok(stack)) if !stack.frames().is_empty() => Some(stack.to_string()),
+            Some(Ok(_)) => Some("none: no frame above sprout's loop could be read".to_owned()),
+            Some(Err(why)) => Some(format!("none: {why}")),
+            None => None,
+        }
+    }
+}
+
 impl fmt::Display for BlockingReport {
     /// The first report: a line naming the task, then where it resumed
     /// and the stack (each line indented); the finished report: one line.
@@ -200,7 +241,10 @@ impl Monitor {
         match thread {
             Ok(thread) => Some(Monitor { stop, thread: Some(thread) }),
             Err(e) => {
-                eprintln!("sprout: cannot start the blocking monitor thread: {e}");
+                crate::__report!(
+                    event: WARN(target: "sprout::blocking", error = %e, "cannot start the blocking monitor thread"),
+                    stderr: "sprout: cannot start the blocking monitor thread: {e}",
+                );
                 None
             }
         }
@@ -284,7 +328,10 @@ fn deliver(hook: &(dyn Fn(&BlockingReport) + Send + Sync), pending: Pending) {
     };
     // A panic in the hook is reported, and the monitor goes on.
     if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(&report))).is_err() {
-        eprintln!("sprout: the on_blocking hook panicked; the report was: {report}");
+        crate::__report!(
+            event: ERROR(target: "sprout::blocking", report = %report, "the on_blocking hook panicked"),
+            stderr: "sprout: the on_blocking hook panicked; the report was: {report}",
+        );
     }
 }
 

@@ -47,7 +47,10 @@ impl Drop for Listening {
 /// stderr) if the handler cannot be installed.
 pub(crate) fn listen(serial: u32, shared: &Arc<Shared>) -> Option<Listening> {
     if let Err(e) = INSTALLED.get_or_init(|| install().map_err(|e| e.to_string())) {
-        eprintln!("sprout: dump_on_signal: cannot listen to SIGUSR1: {e}");
+        crate::__report!(
+            event: WARN(target: "sprout::dump", error = %e, "dump_on_signal: cannot listen to SIGUSR1"),
+            stderr: "sprout: dump_on_signal: cannot listen to SIGUSR1: {e}",
+        );
         return None;
     }
     lock(&TARGETS).push((serial, Arc::downgrade(shared)));
@@ -94,10 +97,22 @@ fn dump_all() {
     let targets: Vec<(u32, Weak<Shared>)> = lock(&TARGETS).clone();
     for (serial, shared) in targets {
         let (Some(shared), Some(remote)) = (shared.upgrade(), directory::remote(serial)) else { continue };
-        let printed = ask(&remote, &shared, ANSWER_WITHIN, || eprint!("{}", dump_for_handle()));
+        let printed = ask(&remote, &shared, ANSWER_WITHIN, || {
+            let dump = dump_for_handle();
+            // The table ends with a newline, which the stderr line adds.
+            let table = dump.to_string();
+            let table = table.trim_end();
+            crate::__report!(
+                event: INFO(target: "sprout::dump", tasks = dump.tasks().len(), dump = table, "SIGUSR1: the task dump"),
+                stderr: "{table}",
+            );
+        });
         drop(remote);
         if let Err(e) = printed {
-            eprintln!("sprout: SIGUSR1: no task dump: {e}");
+            crate::__report!(
+                event: WARN(target: "sprout::dump", error = %e, "SIGUSR1: no task dump"),
+                stderr: "sprout: SIGUSR1: no task dump: {e}",
+            );
         }
     }
 }

@@ -10,6 +10,9 @@ pub(crate) enum Listening {}
 
 /// Says on stderr that the dump cannot be asked for by a signal here.
 pub(crate) fn listen(_serial: u32, _shared: &Arc<Shared>) -> Option<Listening> {
-    eprintln!("sprout: dump_on_signal: no SIGUSR1 on this platform; use Handle::dump");
+    crate::__report!(
+        event: WARN(target: "sprout::dump", "dump_on_signal: no SIGUSR1 on this platform; use Handle::dump"),
+        stderr: "sprout: dump_on_signal: no SIGUSR1 on this platform; use Handle::dump",
+    );
     None
 }

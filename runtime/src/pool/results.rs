@@ -27,7 +27,7 @@ use super::set::Inner;
 use crate::sync::wait_list::WaitList;
 use crate::task::compact::CompactWaker;
 use crate::task::executor::Executor;
-use crate::task::harness::report_as;
+use crate::task::harness::{Unjoined, report};
 use crate::task::{JoinError, JoinHandle, TaskId};
 
 mod sealed {
@@ -137,10 +137,10 @@ impl<T> Drop for Results<T> {
                 if !err.is_panic() {
                     continue;
                 }
-                let label = format!("{id} (its result was kept for join_next and never read)");
+                let who = Unjoined { id, name: None, note: " (its result was kept for join_next and never read)" };
                 match Executor::current() {
-                    Some(executor) => executor.unjoined_failure(&label, err),
-                    None => report_as(&label, &err, "task"),
+                    Some(executor) => executor.unjoined_failure(who, err),
+                    None => report(who, &err, "task"),
                 }
             }
         }

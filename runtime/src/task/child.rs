@@ -62,6 +62,7 @@ use super::header::{Header, TaskId, Vtable, ref_dec};
 use super::heap::TaskHeap;
 use super::raw::{self, Stage};
 use super::registry::Registry;
+use super::span;
 use super::state::{AfterPoll, CHILD, JOIN_HANDLE, Kill, SCHEDULED};
 use super::waker;
 
@@ -290,6 +291,7 @@ impl Children {
         if name.is_some() {
             header.with_extras(|e| e.name = name);
         }
+        span::attach(header, at);
         header.slot.set(self.live.borrow_mut().insert(task));
         if let Some(observer) = executor.observer() {
             observer.child_spawned(task.as_ptr().addr(), at);
@@ -393,8 +395,9 @@ impl Children {
         // the borrowed waker is never dropped.
         let waker = ManuallyDrop::new(unsafe { waker::borrowed(task) });
         let mut cx = Context::from_waker(&waker);
+        // Inside the child's span, if it has one (feature `tracing`).
         // SAFETY: RUNNING is set, so the stage is ours to poll.
-        let done = unsafe { (header.vtable.poll)(task, &mut cx) };
+        let done = span::in_span(header, || unsafe { (header.vtable.poll)(task, &mut cx) });
         if let Some(outer) = outer_child {
             executor.set_running_child(outer);
         }
@@ -418,7 +421,7 @@ impl Children {
             AfterPoll::Kill => {
                 // Cancelled during its own poll: RUNNING is still set.
                 // SAFETY: the future is live and RUNNING guards it.
-                unsafe { (header.vtable.kill)(task) };
+                span::in_span(header, || unsafe { (header.vtable.kill)(task) });
                 Ran::Done
             }
         }
@@ -438,7 +441,7 @@ impl Children {
         match header.state.transition_to_killed() {
             Kill::DropNow => {
                 // SAFETY: RUNNING is set by the transition; the future is live.
-                unsafe { (header.vtable.kill)(task) };
+                span::in_span(header, || unsafe { (header.vtable.kill)(task) });
                 true
             }
             Kill::Deferred | Kill::Nothing => false,
@@ -466,6 +469,8 @@ impl Children {
                 observer.child_done(task.as_ptr().addr());
             }
         }
+        // The child's span (feature `tracing`) closes: it is complete.
+        span::close_after(header, || ());
         header.state.transition_to_complete();
         if let Some(joiner) = header.join_waker.take() {
             joiner.wake();

@@ -29,7 +29,7 @@ use std::task::Waker;
 use super::child::{self, ScopeList};
 use super::compact::CompactWaker;
 use super::error::JoinError;
-use super::harness::{Harness, PanicPolicy};
+use super::harness::{Harness, PanicPolicy, Unjoined};
 use super::header::{Header, TaskId, foreign_ref_dec, ref_dec};
 use super::heap::{Mailbox, TaskHeap};
 use super::observe::Observer;
@@ -205,6 +205,8 @@ impl Executor {
         if name.is_some() {
             header.with_extras(|e| e.name = name);
         }
+        // Feature `tracing`: one load unless a subscriber is set.
+        super::span::attach(header, at);
         let slot = self.registry.borrow_mut().insert(task);
         header.slot.set(slot);
         // Unobserved, a spawn pays this pointer test.
@@ -237,9 +239,9 @@ impl Executor {
     }
 
     /// Applies the panic policy to a failure nobody joined, of a task known
-    /// by its label (see `Harness::failed_as`).
-    pub(crate) fn unjoined_failure(&self, label: &str, err: JoinError) {
-        self.harness.failed_as(label, err);
+    /// by its id (see `Harness::failed_as`).
+    pub(crate) fn unjoined_failure(&self, who: Unjoined<'_>, err: JoinError) {
+        self.harness.failed_as(who, err);
     }
 
     /// Drops a finished task's output nobody will take (see `Harness::discard_output`).
@@ -449,6 +451,10 @@ impl Executor {
     }
 
     /// Wakes the tasks that yielded this turn (step 6 of the loop).
+    /// Inlined into the loop's turn, its one caller: built with the
+    /// `tracing` feature, the compiler otherwise kept it out of line, a
+    /// call per turn (docs/benchmarks.md, "tracing").
+    #[inline]
     pub(crate) fn wake_deferred(&self) {
         // Only the entries there now: waking may run a foreign waker that
         // defers again, and that must wait for the next turn. Popped one by

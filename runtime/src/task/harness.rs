@@ -18,14 +18,16 @@
 
 use std::any::Any;
 use std::cell::RefCell;
+use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::ptr::NonNull;
 use std::task::{Context, Waker};
 
 use super::error::JoinError;
 use super::executor::Executor;
-use super::header::{Header, ref_dec};
+use super::header::{Header, TaskId, ref_dec};
 use super::observe::Observer;
+use super::span;
 use super::state::{AfterPoll, COMPLETE, HANDLED, JOIN_HANDLE, Kill, RUNNING};
 use super::waker;
 
@@ -80,8 +82,9 @@ impl Harness {
         // the borrowed waker is never dropped.
         let waker = std::mem::ManuallyDrop::new(unsafe { waker::borrowed(task) });
         let mut cx = Context::from_waker(&waker);
+        // Inside the task's span, if it has one (feature `tracing`).
         // SAFETY: RUNNING is set, so the stage is ours to poll.
-        let done = unsafe { (header.vtable.poll)(task, &mut cx) };
+        let done = span::in_span(header, || unsafe { (header.vtable.poll)(task, &mut cx) });
         executor.set_current(root);
         if done {
             self.complete(executor, task);
@@ -128,7 +131,7 @@ impl Harness {
         // Destructors run as the task itself, so they see its task-locals.
         let prev = executor.set_current(task);
         // SAFETY: RUNNING guards the stage; the future is live.
-        unsafe { (header.vtable.kill)(task) };
+        span::in_span(header, || unsafe { (header.vtable.kill)(task) });
         executor.set_current(prev);
         self.complete(executor, task);
     }
@@ -172,7 +175,8 @@ impl Harness {
     fn complete_with_extras(&self, task: NonNull<Header>) {
         // SAFETY: the caller holds a reference; we are the runtime thread.
         let header = unsafe { task.as_ref() };
-        self.run_completion_code(task);
+        // In the task's span, which closes after.
+        span::close_after(header, || self.run_completion_code(task));
         header.state.transition_to_complete();
         if let Some(joiner) = header.join_waker.take() {
             joiner.wake();
@@ -218,7 +222,7 @@ impl Harness {
                 // touch it, and the callback only gets a shared borrow.
                 let output = unsafe { &*(header.vtable.output)(task) };
                 if let Err(payload) = catch_unwind(AssertUnwindSafe(|| callback(output))) {
-                    report(header, &JoinError::panicked(payload), "a completion callback of task");
+                    report(Unjoined::task(header), &JoinError::panicked(payload), "a completion callback of task");
                 }
             }
         }
@@ -236,16 +240,22 @@ impl Harness {
 
     /// Applies the panic policy to a failure nobody joined.
     fn failed(&self, header: &Header, err: JoinError) {
-        self.failed_as(&header.label(), err);
+        self.failed_as(Unjoined::task(header), err);
     }
 
-    /// [`failed`](Self::failed), for a task known by its label (a result a
+    /// [`failed`](Self::failed), for a task known by its id (a result a
     /// collecting group kept, and nobody read).
-    pub(super) fn failed_as(&self, label: &str, err: JoinError) {
+    pub(super) fn failed_as(&self, who: Unjoined<'_>, err: JoinError) {
         match self.policy {
-            PanicPolicy::Log => report_as(label, &err, "task"),
+            PanicPolicy::Log => report(who, &err, "task"),
             PanicPolicy::Abort => {
-                report_as(label, &err, "task");
+                report(who, &err, "task");
+                // A `tracing` subscriber may write on another thread, which
+                // the abort stops: the line goes to stderr too.
+                #[cfg(feature = "tracing")]
+                if crate::report::__private::has_subscriber() {
+                    eprintln!("sprout: task {who} failed and nobody joined it: {err}; aborting");
+                }
                 std::process::abort();
             }
             PanicPolicy::Propagate => {
@@ -302,12 +312,45 @@ pub(crate) fn drop_output(task: NonNull<Header>) -> Option<JoinError> {
     (err.is_panic() && !header.state.has(HANDLED)).then_some(err)
 }
 
-/// Prints the one-line report of a failure nobody joined.
-pub(crate) fn report(header: &Header, err: &JoinError, what: &str) {
-    report_as(&header.label(), err, what);
+/// The task whose failure nobody joined, as the report names it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Unjoined<'a> {
+    pub(crate) id: TaskId,
+    pub(crate) name: Option<&'a str>,
+    /// Said after the task: why nobody joined it, if it is not the usual.
+    pub(crate) note: &'static str,
 }
 
-/// [`report`], for a task known by its label.
-pub(crate) fn report_as(label: &str, err: &JoinError, what: &str) {
-    eprintln!("sprout: {what} {label} failed and nobody joined it: {err}");
+impl Unjoined<'_> {
+    /// The task whose header this is.
+    pub(crate) fn task(header: &Header) -> Unjoined<'_> {
+        Unjoined { id: header.id, name: header.name(), note: "" }
+    }
+}
+
+impl fmt::Display for Unjoined<'_> {
+    /// `'name' (#id)`, or `#id`, then the note.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name {
+            Some(name) => write!(f, "'{name}' ({}){}", self.id, self.note),
+            None => write!(f, "{}{}", self.id, self.note),
+        }
+    }
+}
+
+/// Reports a failure nobody joined: one line on stderr, or with the
+/// `tracing` feature an ERROR event of target `sprout::task` with the
+/// fields `task.id`, `task.name` and `error` (see `report.rs`).
+pub(crate) fn report(who: Unjoined<'_>, err: &JoinError, what: &str) {
+    crate::__report!(
+        event: ERROR(
+            target: "sprout::task",
+            task.id = who.id.as_u64(),
+            task.name = who.name,
+            error = %err,
+            "{what} failed and nobody joined it{}",
+            who.note
+        ),
+        stderr: "sprout: {what} {who} failed and nobody joined it: {err}",
+    );
 }

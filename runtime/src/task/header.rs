@@ -87,6 +87,10 @@ pub(crate) struct Extras {
     /// takes it (a collecting `pool::Group`'s `join_next`): given the task
     /// once CONSUMED is set, it moves the output out (`JoinHandle::set_sink`).
     pub(crate) sink: Option<Sink>,
+    /// The task's `tracing` span (`span.rs`): entered while it is polled,
+    /// dropped when it completes.
+    #[cfg(feature = "tracing")]
+    pub(crate) span: Option<tracing::Span>,
 }
 
 /// See [`Extras::sink`].
@@ -211,14 +215,6 @@ impl Header {
         // borrows of the extras never touch the name's heap buffer.
         let extras = unsafe { &*self.extras.get() };
         extras.as_ref().and_then(|e| e.name.as_deref())
-    }
-
-    /// A `"name" (#id)` label for messages.
-    pub(crate) fn label(&self) -> String {
-        match self.name() {
-            Some(name) => format!("'{name}' ({})", self.id),
-            None => format!("{}", self.id),
-        }
     }
 }
 

@@ -426,7 +426,7 @@ fn drop_unjoined(raw: NonNull<Header>, detach: Detach) {
             // left to propagate to, so an unhandled panic is logged.
             None => {
                 if let Some(err) = harness::drop_output(raw) {
-                    harness::report(header, &err, "task");
+                    harness::report(harness::Unjoined::task(header), &err, "task");
                 }
             }
         }

@@ -22,6 +22,8 @@
 //! - `join_handle.rs`, this file, `local.rs`, `yield_now.rs`: the public face.
 //! - `child.rs`: scope children, task blocks that a scope polls instead of
 //!   the executor (the public side is `scope/`).
+//! - `span.rs` (feature `tracing`): each task's span, entered while it is
+//!   polled, and the spawner's span carried into the child.
 //!
 //! References to a task are held by: the registry of live tasks (until it
 //! completes), its run-queue entry (while queued), its `JoinHandle`, and its
@@ -41,6 +43,7 @@ pub(crate) mod observe;
 pub(crate) mod order;
 pub(crate) mod raw;
 pub(crate) mod registry;
+pub(crate) mod span;
 pub(crate) mod state;
 pub(crate) mod waker;
 mod yield_now;
