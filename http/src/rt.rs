@@ -7,7 +7,7 @@
 //! | --- | --- | --- |
 //! | [`hyper::rt::Read`] + [`Write`](hyper::rt::Write) | [`Io<T>`] | any `futures-io` stream (`TcpStream`, `UnixStream`, a TLS stream) |
 //! | [`hyper::rt::Executor`] | [`Exec`] | [`sprout::spawn`](sprout_runtime::spawn): `!Send` futures too |
-//! | [`hyper::rt::Timer`] | [`Timer`] | sprout's timing wheel ([`sprout_runtime::sleep`]) |
+//! | [`hyper::rt::Timer`] | [`Timer`] | sprout's timing wheel ([`sprout::sleep`](sprout_runtime::sleep)) |
 //!
 //! [`Io`] also works the other way round: around a hyper stream (an
 //! upgraded connection, [`hyper::upgrade::Upgraded`]) it implements
@@ -44,7 +44,7 @@
 //! [`Exec`] and [`Timer`] are `Send + Sync` because hyper (and hyper-util's
 //! pooled client) demand it, and they are honest about it: they hold
 //! nothing, and each call acts on the runtime running on the calling thread
-//! (it panics on a thread without one, as [`sprout_runtime::spawn`] does).
+//! (it panics on a thread without one, as [`sprout::spawn`](sprout_runtime::spawn) does).
 
 use std::future::Future;
 use std::io;
@@ -268,7 +268,7 @@ impl hyper::rt::Timer for Timer {
         Box::pin(Sleep(sprout_runtime::sleep_until(deadline)))
     }
 
-    /// The runtime's clock ([`sprout_runtime::time::now`]): hyper's
+    /// The runtime's clock ([`sprout::time::now`](sprout_runtime::time::now)): hyper's
     /// deadlines follow paused (virtual) time too.
     fn now(&self) -> Instant {
         sprout_runtime::time::now()

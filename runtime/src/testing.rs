@@ -114,7 +114,7 @@ where
 /// ```
 /// use std::cell::Cell;
 /// use std::rc::Rc;
-/// use sprout_runtime::{spawn, testing::check_seeds, yield_now};
+/// use sprout::{spawn, testing::check_seeds, yield_now};
 ///
 /// // Two tasks add to a counter without a race: each add is one step.
 /// check_seeds(0..20, |_seed| async {

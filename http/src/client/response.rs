@@ -215,7 +215,7 @@ impl Response {
     }
 
     /// The body, as a [`hyper::body::Body`] (decoded, without the
-    /// request's time limits: bound it with [`sprout_runtime::timeout`]
+    /// request's time limits: bound it with [`sprout::timeout`](sprout_runtime::timeout)
     /// if needed).
     pub fn into_body(self) -> ResponseBody {
         self.body

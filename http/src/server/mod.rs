@@ -526,9 +526,9 @@ impl<H: Handler> Server<H> {
     ///
     /// ```
     /// use hyper::Response;
-    /// use sprout_http::Server;
+    /// use sprout::http::Server;
     ///
-    /// sprout_runtime::run(async {
+    /// sprout::run(async {
     ///     let server = Server::bind("127.0.0.1:0", |_req| async { Response::new("hi") })
     ///         .await
     ///         .unwrap()

@@ -98,7 +98,9 @@ impl<H: Handler> hyper::service::Service<Request<Incoming>> for Svc<H> {
         let span = RequestSpan::open(self.setup.config.traces_requests(), &req, self.peer);
         // A handler that panics before returning its future answers 500 too.
         let made = span.in_scope(|| {
-            with_context(&self.setup, self.peer, || catch_unwind(AssertUnwindSafe(|| self.setup.handler.call(&self.conn, req))))
+            with_context(&self.setup, self.peer, || {
+                catch_unwind(AssertUnwindSafe(|| self.setup.handler.call(&self.conn, req)))
+            })
         });
         let (future, early_panic) = match made {
             Ok(future) => (Some(future), None),

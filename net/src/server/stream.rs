@@ -131,7 +131,7 @@ where
     /// Serves on `n` cores (0: one per CPU the process may use), each a
     /// *worker* with its own runtime, its own listeners and its own
     /// connections: the way to use every core (see
-    /// [`sprout_runtime::cores`]). The default is 1: this runtime alone.
+    /// [`sprout::cores`](sprout_runtime::cores)). The default is 1: this runtime alone.
     ///
     /// Worker 0 is the runtime that calls [`start`](Self::start) (or
     /// `serve_forever`); the others run on threads named
