@@ -134,3 +134,37 @@ async fn a_cancelled_pipe_read_or_write_does_not_keep_wait_waiting() {
     child.kill().await.unwrap();
     child.wait().await.unwrap();
 }
+
+/// A child's pipes have a socket's timeouts (they share its read and write
+/// family): a read from a child that writes nothing, and a write into a
+/// full pipe, fail with `TimedOut` once the timeout passes, through the
+/// async methods, `readable`/`writable` and the `futures-io` traits.
+#[sprout::test]
+async fn a_child_pipe_read_or_write_times_out() {
+    use futures_util::{AsyncReadExt, AsyncWriteExt};
+    use std::time::Duration;
+    let mut child = Command::new("sleep").arg("10").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    let (mut stdin, mut stdout) = (child.stdin.take().unwrap(), child.stdout.take().unwrap());
+    let timeout = Some(Duration::from_millis(20));
+
+    assert_eq!(stdout.read_timeout().unwrap(), None);
+    assert_eq!(stdout.set_read_timeout(Some(Duration::ZERO)).unwrap_err().kind(), ErrorKind::InvalidInput);
+    stdout.set_read_timeout(timeout).unwrap();
+    assert_eq!(stdout.read_timeout().unwrap(), timeout);
+    let mut buf = [0; 8];
+    assert_eq!(stdout.read(&mut buf).await.unwrap_err().kind(), ErrorKind::TimedOut);
+    assert_eq!(stdout.read_exact(&mut buf).await.unwrap_err().kind(), ErrorKind::TimedOut);
+    assert_eq!(stdout.readable().await.unwrap_err().kind(), ErrorKind::TimedOut);
+    assert_eq!(AsyncReadExt::read(&mut stdout, &mut buf).await.unwrap_err().kind(), ErrorKind::TimedOut);
+
+    stdin.set_write_timeout(timeout).unwrap();
+    assert_eq!(stdin.write_timeout().unwrap(), timeout);
+    // Nobody reads: the pipe fills, then a write waits for room in vain.
+    let chunk = vec![0; 1 << 20];
+    assert_eq!(stdin.write_all(&chunk).await.unwrap_err().kind(), ErrorKind::TimedOut);
+    assert_eq!(stdin.writable().await.unwrap_err().kind(), ErrorKind::TimedOut);
+    assert_eq!(AsyncWriteExt::write(&mut stdin, &chunk).await.unwrap_err().kind(), ErrorKind::TimedOut);
+
+    child.kill().await.unwrap();
+    child.wait().await.unwrap();
+}

@@ -3,7 +3,7 @@
 mod support;
 
 use std::cell::{Cell, RefCell};
-use std::future::{pending, poll_fn};
+use std::future::{Future, pending, poll_fn};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::Poll;
@@ -278,6 +278,34 @@ async fn try_join_and_join_timeout() {
     assert!(slow.join_timeout(Duration::from_millis(1)).await.is_none());
     assert!(!slow.is_finished());
     assert_eq!(slow.join_timeout(Duration::from_secs(60)).await.unwrap().unwrap(), "slow");
+}
+
+/// A `task::killed()` future dropped while it waits leaves its task's kill
+/// wakers: `kill_graceful` then wakes only the futures still waiting (it
+/// used to wake the task for the dropped one too, a poll for nothing).
+#[test]
+fn a_dropped_killed_future_is_not_woken_by_kill_graceful() {
+    run(async {
+        let gate = Rc::new(sprout::sync::Event::new());
+        let polls = Counter::new();
+        let worker = spawn({
+            let (gate, polls) = (gate.clone(), polls.clone());
+            async move {
+                let mut early = Box::pin(task::killed());
+                let waited = poll_fn(|cx| Poll::Ready(early.as_mut().poll(cx).is_pending())).await;
+                assert!(waited);
+                drop(early);
+                Counted::new(gate.wait(), &polls, &Counter::new()).await;
+                "done"
+            }
+        });
+        yield_now().await; // the worker waits on the gate
+        worker.kill_graceful(Duration::from_secs(3600));
+        yield_now().await; // a woken worker would be polled now
+        gate.set();
+        assert_eq!(worker.await.unwrap(), "done");
+        assert_eq!(polls.get(), 2, "polled to wait, then when the gate opened");
+    });
 }
 
 #[test]

@@ -2,15 +2,17 @@
 //! and everything that registers with a runtime (timers, sockets, waiters)
 //! can be dropped anywhere without keeping it waiting. Issue 8, bug 5.
 
+use std::cell::Cell;
 use std::future::{Future, poll_fn};
 use std::io::Read;
+use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use mio::net::UnixStream;
 use sprout::io::IoSource;
-use sprout::{Runtime, sleep, spawn, timeout, wait};
+use sprout::{Runtime, sleep, spawn, timeout, wait, yield_now};
 use sprout_runtime::__net::{Direction, SourceRegistration};
 use sprout_runtime::probe;
 
@@ -79,6 +81,34 @@ async fn timeout_around_wait_returns_at_once_when_idle() {
     // ...or times out first.
     spawn(sleep(Duration::from_secs(3600)));
     assert!(timeout(Duration::from_millis(5), wait()).await.is_err());
+}
+
+/// A `wait()` dropped before the loop went idle leaves the runtime's idle
+/// waiters: the idle turn wakes only the futures still waiting (it used to
+/// wake the dropped one's task too, a poll for nothing).
+#[sprout::test]
+async fn a_dropped_wait_is_not_woken_at_the_idle_turn() {
+    let gate = Rc::new(sprout::sync::Event::new());
+    let polls = Rc::new(Cell::new(0));
+    let worker = spawn({
+        let (gate, polls) = (gate.clone(), polls.clone());
+        async move {
+            let mut early = Box::pin(wait());
+            assert!(poll_fn(|cx| Poll::Ready(early.as_mut().poll(cx).is_pending())).await);
+            drop(early);
+            let mut gated = std::pin::pin!(gate.wait());
+            poll_fn(|cx| {
+                polls.set(polls.get() + 1);
+                gated.as_mut().poll(cx)
+            })
+            .await;
+        }
+    });
+    wait_within(5).await; // the worker waits on the gate: the loop goes idle
+    yield_now().await; // a woken worker would be polled now
+    gate.set();
+    worker.await.unwrap();
+    assert_eq!(polls.get(), 2, "polled to wait, then when the gate opened");
 }
 
 /// Case 3: a `Sleep` polled in a runtime and dropped outside `block_on`

@@ -9,7 +9,9 @@ use std::collections::VecDeque;
 use std::task::Poll;
 
 use proptest::prelude::*;
-use sprout::sync::{Acquire, AcquireError, BoundedSemaphore, Lock, LockFuture, LockGuard, Semaphore, SemaphoreGuard};
+use sprout::sync::{
+    AcquireError, BoundedSemaphore, Lock, LockFuture, LockGuard, Semaphore, SemaphoreAcquire, SemaphoreGuard,
+};
 use support::FlagWaker;
 
 const SLOTS: usize = 6;
@@ -94,11 +96,11 @@ trait Permits {
 }
 
 impl Permits for Semaphore {
-    type Fut<'a> = Acquire<'a>;
+    type Fut<'a> = SemaphoreAcquire<'a>;
     /// Never closed here: always `Ok`.
     type Guard<'a> = Result<SemaphoreGuard<'a>, AcquireError>;
     const CAN_FORGET: bool = true;
-    fn start(&self) -> Acquire<'_> {
+    fn start(&self) -> SemaphoreAcquire<'_> {
         self.acquire()
     }
     fn try_take(&self) -> Option<Self::Guard<'_>> {
@@ -117,11 +119,11 @@ impl Permits for Semaphore {
 }
 
 impl Permits for BoundedSemaphore {
-    type Fut<'a> = Acquire<'a>;
+    type Fut<'a> = SemaphoreAcquire<'a>;
     /// Never closed here: always `Ok`.
     type Guard<'a> = Result<SemaphoreGuard<'a>, AcquireError>;
     const CAN_FORGET: bool = true;
-    fn start(&self) -> Acquire<'_> {
+    fn start(&self) -> SemaphoreAcquire<'_> {
         self.acquire()
     }
     fn try_take(&self) -> Option<Self::Guard<'_>> {
@@ -442,7 +444,7 @@ mod many {
 
     impl Sem for &'static Semaphore {
         type Guard = sprout::sync::SemaphoreGuard<'static>;
-        type Fut = sprout::sync::Acquire<'static>;
+        type Fut = sprout::sync::SemaphoreAcquire<'static>;
         fn start(&self, n: usize) -> Self::Fut {
             self.acquire_many(n)
         }
@@ -456,7 +458,7 @@ mod many {
 
     impl Sem for &'static BoundedSemaphore {
         type Guard = sprout::sync::SemaphoreGuard<'static>;
-        type Fut = sprout::sync::Acquire<'static>;
+        type Fut = sprout::sync::SemaphoreAcquire<'static>;
         fn start(&self, n: usize) -> Self::Fut {
             self.acquire_many(n)
         }
@@ -470,7 +472,7 @@ mod many {
 
     impl Sem for Rc<BoundedSemaphore> {
         type Guard = sprout::sync::OwnedSemaphoreGuard<BoundedSemaphore>;
-        type Fut = sprout::sync::AcquireOwned<BoundedSemaphore>;
+        type Fut = sprout::sync::SemaphoreAcquireOwned<BoundedSemaphore>;
         fn start(&self, n: usize) -> Self::Fut {
             self.clone().acquire_many_owned(n)
         }

@@ -1,6 +1,7 @@
 //! `Evented`: a socket registered with the reactor, plus std-style timeouts.
 //!
-//! Every socket type in this crate is a thin wrapper around `Evented<S>`,
+//! Every socket type in this crate, and each end of a child's pipes, is a
+//! thin wrapper around `Evented<S>`,
 //! which owns the `IoSource` and turns one non-blocking syscall into a
 //! cooperative operation:
 //!
@@ -44,7 +45,7 @@ use std::time::Duration;
 
 use mio::event::Source;
 use sprout_runtime::__net::{Direction, SourceRegistration, WaitMark};
-use sprout_runtime::io::IoSource;
+use sprout_runtime::io::{Interest, IoSource};
 use sprout_runtime::time::{Sleep, current_deadline, poll_wait_timer};
 
 use crate::lent::{LENT_BUFFER_SIZE, Lent};
@@ -73,13 +74,23 @@ pub(crate) struct Evented<S: Source> {
 impl<S: Source> Evented<S> {
     /// Registers `source`, which must be non-blocking, for both directions.
     pub(crate) fn new(source: S) -> io::Result<Evented<S>> {
-        Ok(Evented {
-            io: IoSource::new(source)?,
+        IoSource::new(source).map(Evented::from_io)
+    }
+
+    /// Registers `source`, which must be non-blocking, for `interest` only
+    /// (a pipe's end, which moves data one way).
+    pub(crate) fn with_interest(source: S, interest: Interest) -> io::Result<Evented<S>> {
+        IoSource::with_interest(source, interest).map(Evented::from_io)
+    }
+
+    fn from_io(io: IoSource<S>) -> Evented<S> {
+        Evented {
+            io,
             read_timeout: Cell::new(None),
             write_timeout: Cell::new(None),
             read_timer: Cell::new(None),
             write_timer: Cell::new(None),
-        })
+        }
     }
 
     /// The socket.
@@ -135,41 +146,8 @@ impl<S: Source> Evented<S> {
         self.io.registration().poll_io_drained(cx, dir, || op(source), drained)
     }
 
-    /// `poll_op` under the direction's timeout, with the timer kept in
-    /// `timer`, for futures: `mark` records the waiter a `Pending` leaves,
-    /// so that the future's drop can `unwait` it (a read cancelled by a
-    /// timeout then leaves nothing that keeps `sprout::wait()` waiting).
-    #[inline]
-    #[allow(clippy::too_many_arguments)] // the op's parts, inlined into each future's poll
-    pub(crate) fn poll_op_timed<R>(
-        &self,
-        cx: &mut Context<'_>,
-        dir: Direction,
-        mark: &mut WaitMark,
-        timer: &mut Option<Sleep>,
-        drain: Drain,
-        op: impl FnOnce(&S) -> io::Result<R>,
-        moved: impl Fn(&R) -> usize,
-    ) -> Poll<io::Result<R>> {
-        let poll = self.poll_op(cx, dir, drain, op, moved);
-        *mark = WaitMark::after(&poll, cx);
-        // The common case, no timer and ready: nothing more to do.
-        if timer.is_none() && poll.is_ready() {
-            return poll;
-        }
-        with_timeout(cx, poll, self.timeout(dir), timer)
-    }
-
-    /// Forgets the waiter a dropped future left on `dir` (see `poll_op_timed`).
-    #[inline]
-    pub(crate) fn unwait(&self, dir: Direction, mark: WaitMark) {
-        if mark.is_set() {
-            self.io.registration().unwait(dir, mark);
-        }
-    }
-
-    /// `poll_op_timed` with the socket's own timer slot, for the poll-based
-    /// traits (`AsyncRead`, `AsyncWrite`).
+    /// `poll_op` under the direction's timeout, with the socket's own
+    /// timer slot, for the poll-based traits (`AsyncRead`, `AsyncWrite`).
     pub(crate) fn poll_op_stored<R>(
         &self,
         cx: &mut Context<'_>,
@@ -200,9 +178,8 @@ impl<S: Source> Evented<S> {
         mut op: impl FnMut(&S) -> io::Result<R>,
         moved: impl Fn(&R) -> usize,
     ) -> io::Result<R> {
-        let mut timer = None;
-        let mut mark = Unwait { evented: self, dir, mark: WaitMark::NONE };
-        std::future::poll_fn(|cx| self.poll_op_timed(cx, dir, &mut mark.mark, &mut timer, drain, &mut op, &moved)).await
+        let mut waiting = Waiting::new(self, dir);
+        std::future::poll_fn(|cx| waiting.poll_op(cx, drain, &mut op, &moved)).await
     }
 
     /// Waits until `dir` is ready (or closed, or in error), under its timeout.
@@ -218,23 +195,61 @@ impl<S: Source> Evented<S> {
     }
 }
 
-/// Forgets, on drop, the waiter an async op left (see `poll_op_timed`).
-pub(crate) struct Unwait<'a, S: Source> {
+/// What every waiting operation of an `Evented` holds besides its buffer:
+/// the socket and the direction, the waiter its last `Pending` left, and
+/// the timer of the direction's timeout (armed only once it has to wait).
+///
+/// Its drop forgets the waiter (`Registration::unwait`), so an operation
+/// cancelled while it waits (by a timeout, a `select`) leaves nothing that
+/// keeps `sprout::wait()` waiting. Every future below, `Evented::op` and
+/// the listeners' `accept` keep one, so that rule is written once.
+pub(crate) struct Waiting<'a, S: Source> {
     evented: &'a Evented<S>,
     dir: Direction,
-    pub(crate) mark: WaitMark,
+    mark: WaitMark,
+    timer: Option<Sleep>,
 }
 
-impl<'a, S: Source> Unwait<'a, S> {
-    /// A guard for an op of `evented` on `dir`; set `mark` after each poll.
-    pub(crate) fn new(evented: &'a Evented<S>, dir: Direction) -> Unwait<'a, S> {
-        Unwait { evented, dir, mark: WaitMark::NONE }
+impl<'a, S: Source> Waiting<'a, S> {
+    /// Nothing waited yet for an operation of `evented` on `dir`.
+    #[inline]
+    pub(crate) fn new(evented: &'a Evented<S>, dir: Direction) -> Waiting<'a, S> {
+        Waiting { evented, dir, mark: WaitMark::NONE, timer: None }
+    }
+
+    /// `Evented::poll_op` under the direction's timeout; records the waiter
+    /// a `Pending` leaves.
+    #[inline]
+    pub(crate) fn poll_op<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        drain: Drain,
+        op: impl FnOnce(&S) -> io::Result<R>,
+        moved: impl Fn(&R) -> usize,
+    ) -> Poll<io::Result<R>> {
+        let poll = self.evented.poll_op(cx, self.dir, drain, op, moved);
+        self.mark = WaitMark::after(&poll, cx);
+        // The common case, no timer and ready: nothing more to do.
+        if self.timer.is_none() && poll.is_ready() {
+            return poll;
+        }
+        with_timeout(cx, poll, self.evented.timeout(self.dir), &mut self.timer)
+    }
+
+    /// Records the waiter a poll of another kind left (a listener's
+    /// `poll_accept`, which has no timeout).
+    #[inline]
+    pub(crate) fn left<R>(&mut self, poll: &Poll<R>, cx: &Context<'_>) {
+        self.mark = WaitMark::after(poll, cx);
     }
 }
 
-impl<S: Source> Drop for Unwait<'_, S> {
+impl<S: Source> Drop for Waiting<'_, S> {
+    #[inline]
     fn drop(&mut self) {
-        self.evented.unwait(self.dir, self.mark);
+        if self.mark.is_set() {
+            self.evented.io.registration().unwait(self.dir, self.mark);
+        }
     }
 }
 
@@ -271,64 +286,19 @@ pub(crate) fn timed_out() -> io::Error {
     io::Error::new(io::ErrorKind::TimedOut, "the operation timed out")
 }
 
-/// Byte-stream operations (TCP and Unix streams): short reads and writes
-/// clear readiness, and the std `Read` / `Write` helpers are built here once.
+/// Byte-stream reads (TCP and Unix streams, a child's stdout and stderr):
+/// a short read clears readiness, and the std `Read` helpers are built
+/// here once. Only `&S: Read` is asked, so a source that reads only (the
+/// read end of a pipe) has the whole family, timeouts included.
 ///
-/// The hot ones (`read`, `write`, `read_exact`, `write_all`) are futures
-/// written by hand rather than `async fn`s: one small state machine per
-/// call instead of a nest of them, which the echo benchmark can measure.
+/// The hot ones (`read`, `read_exact`, and `write`, `write_all` below) are
+/// futures written by hand rather than `async fn`s: one small state
+/// machine per call instead of a nest of them, which the echo benchmark
+/// can measure.
 impl<S: Source> Evented<S>
 where
-    for<'a> &'a S: io::Read + io::Write,
+    for<'a> &'a S: io::Read,
 {
-    /// One read into `buf`, under the read timeout kept in `timer`.
-    #[inline(always)]
-    fn poll_read_timed(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-        mark: &mut WaitMark,
-        timer: &mut Option<Sleep>,
-    ) -> Poll<io::Result<usize>> {
-        if buf.is_empty() {
-            return Poll::Ready(Ok(0));
-        }
-        let len = buf.len();
-        self.poll_op_timed(
-            cx,
-            Direction::Read,
-            mark,
-            timer,
-            Drain::Short(len),
-            |mut s| io::Read::read(&mut s, buf),
-            |&n| n,
-        )
-    }
-
-    /// One write from `buf`, under the write timeout kept in `timer`.
-    #[inline(always)]
-    fn poll_write_timed(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-        mark: &mut WaitMark,
-        timer: &mut Option<Sleep>,
-    ) -> Poll<io::Result<usize>> {
-        if buf.is_empty() {
-            return Poll::Ready(Ok(0));
-        }
-        let len = buf.len();
-        self.poll_op_timed(
-            cx,
-            Direction::Write,
-            mark,
-            timer,
-            Drain::Short(len),
-            |mut s| io::Write::write(&mut s, buf),
-            |&n| n,
-        )
-    }
-
     /// `AsyncRead::poll_read`.
     #[inline]
     pub(crate) fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
@@ -358,6 +328,49 @@ where
         )
     }
 
+    /// `read`: some bytes into `buf`.
+    #[inline]
+    pub(crate) fn read_bytes<'a>(&'a self, buf: &'a mut [u8]) -> ReadBytes<'a, S> {
+        ReadBytes { waiting: Waiting::new(self, Direction::Read), buf }
+    }
+
+    /// `read_exact`: all of `buf`, or `UnexpectedEof`.
+    #[inline]
+    pub(crate) fn read_exact<'a>(&'a self, buf: &'a mut [u8]) -> ReadExact<'a, S> {
+        ReadExact { waiting: Waiting::new(self, Direction::Read), buf }
+    }
+
+    /// `read_lent`: waits for readiness holding no buffer, then reads into
+    /// one lent by the thread's pool (see `crate::lent`).
+    #[inline]
+    pub(crate) fn read_lent(&self) -> ReadLent<'_, S> {
+        ReadLent { waiting: Waiting::new(self, Direction::Read) }
+    }
+
+    pub(crate) async fn read_vectored(&self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
+        let len = bufs.iter().map(|b| b.len()).sum();
+        if len == 0 {
+            return Ok(0);
+        }
+        self.op(Direction::Read, Drain::Short(len), |mut s| io::Read::read_vectored(&mut s, bufs), |&n| n).await
+    }
+
+    pub(crate) async fn read_to_end(&self, buf: &mut Vec<u8>) -> io::Result<usize> {
+        crate::read_all::read_to_end(buf, async |b| self.read_bytes(b).await).await
+    }
+
+    /// `what` names the source in the error when the bytes are not UTF-8.
+    pub(crate) async fn read_to_string(&self, buf: &mut String, what: &str) -> io::Result<usize> {
+        crate::read_all::read_to_string(buf, what, async |b| self.read_bytes(b).await).await
+    }
+}
+
+/// Byte-stream writes (TCP and Unix streams, a child's stdin): a short
+/// write clears readiness. Only `&S: Write` is asked.
+impl<S: Source> Evented<S>
+where
+    for<'a> &'a S: io::Write,
+{
     /// `AsyncWrite::poll_write`.
     #[inline]
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
@@ -392,43 +405,16 @@ where
         )
     }
 
-    /// `read`: some bytes into `buf`.
-    #[inline]
-    pub(crate) fn read_bytes<'a>(&'a self, buf: &'a mut [u8]) -> ReadBytes<'a, S> {
-        ReadBytes { evented: self, buf, mark: WaitMark::NONE, timer: None }
-    }
-
     /// `write`: some bytes from `buf`.
     #[inline]
     pub(crate) fn write_bytes<'a>(&'a self, buf: &'a [u8]) -> WriteBytes<'a, S> {
-        WriteBytes { evented: self, buf, mark: WaitMark::NONE, timer: None }
-    }
-
-    /// `read_exact`: all of `buf`, or `UnexpectedEof`.
-    #[inline]
-    pub(crate) fn read_exact<'a>(&'a self, buf: &'a mut [u8]) -> ReadExact<'a, S> {
-        ReadExact { evented: self, buf, mark: WaitMark::NONE, timer: None }
+        WriteBytes { waiting: Waiting::new(self, Direction::Write), buf }
     }
 
     /// `write_all`: all of `buf`, or `WriteZero`.
     #[inline]
     pub(crate) fn write_all<'a>(&'a self, buf: &'a [u8]) -> WriteAll<'a, S> {
-        WriteAll { evented: self, buf, mark: WaitMark::NONE, timer: None }
-    }
-
-    /// `read_lent`: waits for readiness holding no buffer, then reads into
-    /// one lent by the thread's pool (see `crate::lent`).
-    #[inline]
-    pub(crate) fn read_lent(&self) -> ReadLent<'_, S> {
-        ReadLent { evented: self, mark: WaitMark::NONE, timer: None }
-    }
-
-    pub(crate) async fn read_vectored(&self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
-        let len = bufs.iter().map(|b| b.len()).sum();
-        if len == 0 {
-            return Ok(0);
-        }
-        self.op(Direction::Read, Drain::Short(len), |mut s| io::Read::read_vectored(&mut s, bufs), |&n| n).await
+        WriteAll { waiting: Waiting::new(self, Direction::Write), buf }
     }
 
     pub(crate) async fn write_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
@@ -438,76 +424,74 @@ where
         }
         self.op(Direction::Write, Drain::Short(len), |mut s| io::Write::write_vectored(&mut s, bufs), |&n| n).await
     }
+}
 
-    pub(crate) async fn read_to_end(&self, buf: &mut Vec<u8>) -> io::Result<usize> {
-        crate::read_all::read_to_end(buf, async |b| self.read_bytes(b).await).await
-    }
-
-    pub(crate) async fn read_to_string(&self, buf: &mut String) -> io::Result<usize> {
-        crate::read_all::read_to_string(buf, "the stream", async |b| self.read_bytes(b).await).await
+impl<S: Source> Waiting<'_, S>
+where
+    for<'a> &'a S: io::Read,
+{
+    /// One read into `buf`, under the read timeout.
+    #[inline(always)]
+    fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        let len = buf.len();
+        self.poll_op(cx, Drain::Short(len), |mut s| io::Read::read(&mut s, buf), |&n| n)
     }
 }
 
-impl<S: Source> Drop for ReadBytes<'_, S> {
-    #[inline]
-    fn drop(&mut self) {
-        self.evented.unwait(Direction::Read, self.mark);
+impl<S: Source> Waiting<'_, S>
+where
+    for<'a> &'a S: io::Write,
+{
+    /// One write from `buf`, under the write timeout.
+    #[inline(always)]
+    fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        let len = buf.len();
+        self.poll_op(cx, Drain::Short(len), |mut s| io::Write::write(&mut s, buf), |&n| n)
     }
 }
 
 /// The future of a stream's `read`.
 pub(crate) struct ReadBytes<'a, S: Source> {
-    evented: &'a Evented<S>,
+    waiting: Waiting<'a, S>,
     buf: &'a mut [u8],
-    /// The waiter a `Pending` left, forgotten on drop.
-    mark: WaitMark,
-    timer: Option<Sleep>,
 }
 
 impl<S: Source> Future for ReadBytes<'_, S>
 where
-    for<'b> &'b S: io::Read + io::Write,
+    for<'b> &'b S: io::Read,
 {
     type Output = io::Result<usize>;
 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        this.evented.poll_read_timed(cx, this.buf, &mut this.mark, &mut this.timer)
-    }
-}
-
-impl<S: Source> Drop for ReadLent<'_, S> {
-    #[inline]
-    fn drop(&mut self) {
-        self.evented.unwait(Direction::Read, self.mark);
+        this.waiting.poll_read(cx, this.buf)
     }
 }
 
 /// The future of a stream's `read_lent`: no buffer until the read itself.
 pub(crate) struct ReadLent<'a, S: Source> {
-    evented: &'a Evented<S>,
-    /// The waiter a `Pending` left, forgotten on drop.
-    mark: WaitMark,
-    timer: Option<Sleep>,
+    waiting: Waiting<'a, S>,
 }
 
 impl<S: Source> Future for ReadLent<'_, S>
 where
-    for<'b> &'b S: io::Read + io::Write,
+    for<'b> &'b S: io::Read,
 {
     type Output = io::Result<Lent>;
 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<Lent>> {
-        let this = self.get_mut();
         // The buffer is taken inside the operation, which runs only once the
         // socket is readable; a `WouldBlock` gives it straight back.
-        this.evented.poll_op_timed(
+        self.get_mut().waiting.poll_op(
             cx,
-            Direction::Read,
-            &mut this.mark,
-            &mut this.timer,
             Drain::Short(LENT_BUFFER_SIZE),
             |mut s| {
                 let mut lent = Lent::empty();
@@ -519,54 +503,34 @@ where
     }
 }
 
-impl<S: Source> Drop for WriteBytes<'_, S> {
-    #[inline]
-    fn drop(&mut self) {
-        self.evented.unwait(Direction::Write, self.mark);
-    }
-}
-
 /// The future of a stream's `write`.
 pub(crate) struct WriteBytes<'a, S: Source> {
-    evented: &'a Evented<S>,
+    waiting: Waiting<'a, S>,
     buf: &'a [u8],
-    /// The waiter a `Pending` left, forgotten on drop.
-    mark: WaitMark,
-    timer: Option<Sleep>,
 }
 
 impl<S: Source> Future for WriteBytes<'_, S>
 where
-    for<'b> &'b S: io::Read + io::Write,
+    for<'b> &'b S: io::Write,
 {
     type Output = io::Result<usize>;
 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        this.evented.poll_write_timed(cx, this.buf, &mut this.mark, &mut this.timer)
-    }
-}
-
-impl<S: Source> Drop for ReadExact<'_, S> {
-    #[inline]
-    fn drop(&mut self) {
-        self.evented.unwait(Direction::Read, self.mark);
+        this.waiting.poll_write(cx, this.buf)
     }
 }
 
 /// The future of a stream's `read_exact`: the unread rest of the buffer.
 pub(crate) struct ReadExact<'a, S: Source> {
-    evented: &'a Evented<S>,
+    waiting: Waiting<'a, S>,
     buf: &'a mut [u8],
-    /// The waiter a `Pending` left, forgotten on drop.
-    mark: WaitMark,
-    timer: Option<Sleep>,
 }
 
 impl<S: Source> Future for ReadExact<'_, S>
 where
-    for<'b> &'b S: io::Read + io::Write,
+    for<'b> &'b S: io::Read,
 {
     type Output = io::Result<()>;
 
@@ -574,7 +538,7 @@ where
         let this = self.get_mut();
         while !this.buf.is_empty() {
             // Each read gets the whole timeout, as each std read does.
-            match ready!(this.evented.poll_read_timed(cx, this.buf, &mut this.mark, &mut this.timer))? {
+            match ready!(this.waiting.poll_read(cx, this.buf))? {
                 0 => {
                     return Poll::Ready(Err(io::Error::new(
                         io::ErrorKind::UnexpectedEof,
@@ -588,25 +552,15 @@ where
     }
 }
 
-impl<S: Source> Drop for WriteAll<'_, S> {
-    #[inline]
-    fn drop(&mut self) {
-        self.evented.unwait(Direction::Write, self.mark);
-    }
-}
-
 /// The future of a stream's `write_all`: the unsent rest of the buffer.
 pub(crate) struct WriteAll<'a, S: Source> {
-    evented: &'a Evented<S>,
+    waiting: Waiting<'a, S>,
     buf: &'a [u8],
-    /// The waiter a `Pending` left, forgotten on drop.
-    mark: WaitMark,
-    timer: Option<Sleep>,
 }
 
 impl<S: Source> Future for WriteAll<'_, S>
 where
-    for<'b> &'b S: io::Read + io::Write,
+    for<'b> &'b S: io::Write,
 {
     type Output = io::Result<()>;
 
@@ -614,7 +568,7 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         while !this.buf.is_empty() {
-            match ready!(this.evented.poll_write_timed(cx, this.buf, &mut this.mark, &mut this.timer))? {
+            match ready!(this.waiting.poll_write(cx, this.buf))? {
                 0 => return Poll::Ready(Err(io::Error::new(io::ErrorKind::WriteZero, "failed to write whole buffer"))),
                 n => this.buf = &this.buf[n..],
             }

@@ -1,5 +1,6 @@
 //! The std-shaped read and write methods, written once for every byte
-//! stream (TCP and Unix streams and their split halves).
+//! stream (TCP and Unix streams and their split halves; a child's stdout
+//! and stderr take the read half).
 //!
 //! A type opts in by implementing [`AsEvented`]; the macros then expand to
 //! inherent methods that mirror `std::io::Read` / `Write` (only async) and
@@ -17,16 +18,19 @@ pub(crate) trait AsEvented {
     fn evented(&self) -> &Evented<Self::Socket>;
 }
 
-/// Inherent `read`, `read_vectored`, `read_exact`, `read_to_end`,
-/// `read_to_string` and `readable`.
+/// Inherent `read`, `read_lent`, `read_vectored`, `read_exact`,
+/// `read_to_end`, `read_to_string` and `readable`; `$what` names the
+/// source in `read_to_string`'s error on bytes that are not UTF-8.
 macro_rules! read_methods {
-    () => {
+    ($what:literal) => {
         /// Reads some bytes into `buf` and returns how many, waiting until
         /// at least one is available: `std::io::Read::read`, only async.
-        /// `Ok(0)` means the peer closed its side (or `buf` is empty).
+        /// `Ok(0)` means the other end closed its side (the peer, or the
+        /// child and every process it passed the pipe to), or `buf` is
+        /// empty.
         ///
         /// # Errors
-        /// The socket's error, or `TimedOut` once the read timeout passes.
+        /// The I/O error, or `TimedOut` once the read timeout passes.
         #[inline]
         pub fn read<'a>(&'a self, buf: &'a mut [u8]) -> impl std::future::Future<Output = std::io::Result<usize>> + 'a {
             $crate::stream_macros::AsEvented::evented(self).read_bytes(buf)
@@ -41,7 +45,7 @@ macro_rules! read_methods {
         /// [`LENT_BUFFER_SIZE`](crate::io::LENT_BUFFER_SIZE) bytes per read.
         ///
         /// # Errors
-        /// The socket's error, or `TimedOut` once the read timeout passes.
+        /// The I/O error, or `TimedOut` once the read timeout passes.
         #[inline]
         pub fn read_lent(&self) -> impl std::future::Future<Output = std::io::Result<$crate::io::Lent>> + '_ {
             $crate::stream_macros::AsEvented::evented(self).read_lent()
@@ -55,7 +59,7 @@ macro_rules! read_methods {
         /// Reads exactly `buf.len()` bytes.
         ///
         /// # Errors
-        /// `UnexpectedEof` if the peer closes first; bytes read until then
+        /// `UnexpectedEof` if the other end closes first; bytes read until then
         /// are in `buf` but lost to the caller, as with std. Not
         /// cancellation-safe: if the future is dropped midway, the bytes it
         /// read are lost.
@@ -67,18 +71,18 @@ macro_rules! read_methods {
             $crate::stream_macros::AsEvented::evented(self).read_exact(buf)
         }
 
-        /// Reads until the peer closes its side, appending to `buf`;
+        /// Reads until the other end closes its side, appending to `buf`;
         /// returns how many bytes were appended.
         pub async fn read_to_end(&self, buf: &mut Vec<u8>) -> std::io::Result<usize> {
             $crate::stream_macros::AsEvented::evented(self).read_to_end(buf).await
         }
 
-        /// Reads until the peer closes its side, appending UTF-8 text to `buf`.
+        /// Reads until the other end closes its side, appending UTF-8 text to `buf`.
         ///
         /// # Errors
         /// `InvalidData` if the bytes are not UTF-8 (then nothing is appended).
         pub async fn read_to_string(&self, buf: &mut String) -> std::io::Result<usize> {
-            $crate::stream_macros::AsEvented::evented(self).read_to_string(buf).await
+            $crate::stream_macros::AsEvented::evented(self).read_to_string(buf, $what).await
         }
 
         /// Waits until a read would not block (data, EOF or an error), under

@@ -18,6 +18,7 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 
 use crate::context;
 use crate::task::observe::{WaitOn, waiting};
+use crate::task::waker_set::WakerKey;
 use crate::task::{JoinError, JoinHandle};
 use crate::time::{Sleep, poll_wait_timer};
 
@@ -378,7 +379,7 @@ where
 /// });
 /// ```
 pub fn wait() -> Wait {
-    Wait { epoch: None }
+    Wait { epoch: None, key: None, serial: 0 }
 }
 
 /// The future returned by [`wait`].
@@ -386,6 +387,11 @@ pub fn wait() -> Wait {
 #[derive(Debug)]
 pub struct Wait {
     epoch: Option<u64>,
+    /// Its entry in the runtime's idle waiters, while it waits.
+    key: Option<WakerKey>,
+    /// The runtime `key` belongs to (the future is `Send`: it may be
+    /// polled, or dropped, somewhere else).
+    serial: u32,
 }
 
 impl Future for Wait {
@@ -396,13 +402,35 @@ impl Future for Wait {
         let core = context::expect("sprout::wait");
         let now = core.idle_epoch();
         match self.epoch {
-            Some(epoch) if now > epoch => Poll::Ready(()),
+            Some(epoch) if now > epoch => {
+                // Woken: the idle turn emptied the set, and the key with it.
+                self.key = None;
+                Poll::Ready(())
+            }
             _ => {
                 self.epoch.get_or_insert(now);
-                core.wait_idle(cx.waker());
+                if self.serial != core.serial() {
+                    // A key of another runtime names nothing here.
+                    self.key = None;
+                    self.serial = core.serial();
+                }
+                core.wait_idle(&mut self.key, cx.waker());
                 waiting(WaitOn::Idle);
                 Poll::Pending
             }
+        }
+    }
+}
+
+impl Drop for Wait {
+    fn drop(&mut self) {
+        if self.key.is_none() {
+            return;
+        }
+        // Dropped on its runtime's thread (nearly always): leave the set.
+        // Elsewhere the entry stays until that runtime's next idle turn.
+        if let Some(core) = context::current().filter(|core| core.serial() == self.serial) {
+            core.unwait_idle(&mut self.key);
         }
     }
 }

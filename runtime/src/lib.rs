@@ -46,6 +46,8 @@ pub mod blocking;
 mod builder;
 mod context;
 pub mod cores;
+#[cfg(test)]
+mod counting_waker;
 pub mod fs;
 pub mod generic;
 mod handle;

@@ -53,6 +53,7 @@ use crate::sched::remote::{Message, Remote};
 use crate::task::compact::CompactWaker;
 use crate::task::error::JoinError;
 use crate::task::executor::Executor;
+use crate::task::waker_set::{WakerKey, WakerSet};
 use crate::time::driver::TimeDriver;
 
 /// A single-threaded runtime: an executor of green tasks, a mio reactor and
@@ -103,7 +104,7 @@ pub(crate) struct Core {
     /// work, which hold it instead of a pointer so that they can be `Send`.
     serial: u32,
     /// Wakers of `sprout::wait()` futures.
-    idle_waiters: RefCell<Vec<Waker>>,
+    idle_waiters: RefCell<WakerSet>,
     /// Bumped each time the loop finds nothing left to wait for.
     idle_epoch: Cell<u64>,
     /// Work in flight on other threads that will wake a task (blocking pool
@@ -155,7 +156,7 @@ impl Runtime {
             reactor,
             remote,
             serial,
-            idle_waiters: RefCell::new(Vec::new()),
+            idle_waiters: RefCell::new(WakerSet::new()),
             idle_epoch: Cell::new(0),
             keepalive: Cell::new(0),
             shut: Cell::new(false),
@@ -340,8 +341,8 @@ impl Core {
         if !self.idle_waiters.borrow().is_empty() && self.is_idle() {
             // gevent.wait(): the loop has nothing left to wait for.
             self.idle_epoch.set(self.idle_epoch.get() + 1);
-            let waiters = std::mem::take(&mut *self.idle_waiters.borrow_mut());
-            waiters.into_iter().for_each(Waker::wake);
+            let waiters = self.idle_waiters.borrow_mut().take();
+            waiters.wake();
             return (Some(Duration::ZERO), false);
         }
         if self.time.is_paused() {
@@ -566,8 +567,10 @@ impl Core {
             || {
                 // 2.
                 self.kill_everything();
-                // 3.
-                drop(std::mem::take(&mut *self.idle_waiters.borrow_mut()));
+                // 3. Dropped after the borrow: a waker's drop may free a
+                // task whose `wait()` future then leaves the set.
+                let idle_waiters = self.idle_waiters.borrow_mut().take();
+                drop(idle_waiters);
                 self.shut.set(true);
                 self.time.clear();
                 self.reactor.clear_all();
@@ -624,12 +627,15 @@ impl Core {
         self.idle_epoch.get()
     }
 
-    /// Registers a `sprout::wait()` future.
-    pub(crate) fn wait_idle(&self, waker: &Waker) {
-        let mut waiters = self.idle_waiters.borrow_mut();
-        if !waiters.iter().any(|w| w.will_wake(waker)) {
-            waiters.push(waker.clone());
-        }
+    /// Registers (or re-registers) a `sprout::wait()` future under `key`.
+    pub(crate) fn wait_idle(&self, key: &mut Option<WakerKey>, waker: &Waker) {
+        self.idle_waiters.borrow_mut().register(key, waker);
+    }
+
+    /// A `sprout::wait()` future leaves before the loop went idle.
+    pub(crate) fn unwait_idle(&self, key: &mut Option<WakerKey>) {
+        let waker = self.idle_waiters.borrow_mut().remove(key);
+        drop(waker);
     }
 }
 

@@ -9,30 +9,29 @@
 //! the `futures-io` traits, so `futures::io::BufReader`, `lines()` and
 //! `copy` work on them.
 //!
-//! As on sockets, a short transfer (fewer bytes than asked, more than none)
-//! means the pipe is drained (or full): readiness is cleared at once, so
-//! the next call waits for the next edge instead of paying for a syscall
-//! that would say `WouldBlock`.
+//! Each end is an `Evented` (`crate::evented`), as a socket is: the same
+//! read or write family (a short transfer clears readiness, a cancelled
+//! wait forgets its waiter) and the same std-style timeouts
+//! (`set_read_timeout` on stdout and stderr, `set_write_timeout` on stdin).
 
 use std::fmt;
-use std::future::poll_fn;
-use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::io::{self, IoSlice};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::pin::Pin;
 use std::process::Stdio;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use mio::event::Source;
 use mio::unix::pipe::{Receiver, Sender};
-use sprout_runtime::__net::{Direction, SourceRegistration};
-use sprout_runtime::io::{Interest, IoSource};
+use sprout_runtime::__net::Direction;
+use sprout_runtime::io::Interest;
 
-/// The parent's end of a pipe, registered for one direction.
-struct Pipe<S: Source> {
-    io: IoSource<S>,
-}
+use crate::evented::Evented;
+use crate::stream_macros::{self, AsEvented};
 
-/// The two ends of a mio pipe, for what `Pipe` needs of either.
+/// The two ends of a mio pipe, for what registering and handing back
+/// either needs.
 trait PipeEnd: Source + AsFd + Into<OwnedFd> {
     fn set_nonblocking(&self, on: bool) -> io::Result<()>;
 }
@@ -49,138 +48,19 @@ impl PipeEnd for Receiver {
     }
 }
 
-impl<S: PipeEnd> Pipe<S> {
-    fn register(end: S, interest: Interest) -> io::Result<Pipe<S>> {
-        end.set_nonblocking(true)?;
-        Ok(Pipe { io: IoSource::with_interest(end, interest)? })
-    }
-
-    /// Runs the transfer `op` (moving at most `len` bytes) once `dir` is
-    /// ready; see the module docs for the short-transfer rule.
-    #[inline]
-    fn poll_transfer(
-        &self,
-        cx: &mut Context<'_>,
-        dir: Direction,
-        len: usize,
-        op: impl FnOnce(&S) -> io::Result<usize>,
-    ) -> Poll<io::Result<usize>> {
-        // The one readiness loop (`Registration::poll_io_drained`): budget,
-        // readiness, one syscall, and a short transfer clears the data bits.
-        let pipe = self.io.get_ref();
-        self.io.registration().poll_io_drained(cx, dir, || op(pipe), |&n| n > 0 && n < len)
-    }
-
-    /// `poll_transfer` as a future, for the async methods: a transfer
-    /// cancelled while it waits (by a timeout, say) forgets its waiter, so
-    /// nothing keeps `sprout::wait()` waiting (as a socket's, see
-    /// `crate::evented`).
-    async fn transfer(
-        &self,
-        dir: Direction,
-        len: usize,
-        mut op: impl FnMut(&S) -> io::Result<usize>,
-    ) -> io::Result<usize> {
-        if len == 0 {
-            return Ok(0);
-        }
-        let pipe = self.io.get_ref();
-        let mut waiter = self.io.registration().waiter(dir);
-        poll_fn(|cx| waiter.poll_io_drained(cx, || op(pipe), |&n| n > 0 && n < len)).await
-    }
-
-    fn fd(&self) -> BorrowedFd<'_> {
-        self.io.get_ref().as_fd()
-    }
-
-    /// Deregisters the pipe and hands back its descriptor, in blocking
-    /// mode again (a child given it expects the usual blocking pipe).
-    fn into_owned_fd(self) -> io::Result<OwnedFd> {
-        let end = self.io.into_inner()?;
-        end.set_nonblocking(false)?;
-        Ok(end.into())
-    }
+/// The parent's end of a pipe, non-blocking and registered for one
+/// direction.
+fn register<S: PipeEnd>(end: S, interest: Interest) -> io::Result<Evented<S>> {
+    end.set_nonblocking(true)?;
+    Evented::with_interest(end, interest)
 }
 
-impl Pipe<Receiver> {
-    fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        if buf.is_empty() {
-            return Poll::Ready(Ok(0));
-        }
-        self.poll_transfer(cx, Direction::Read, buf.len(), |mut r| r.read(buf))
-    }
-
-    fn poll_read_vectored(&self, cx: &mut Context<'_>, bufs: &mut [IoSliceMut<'_>]) -> Poll<io::Result<usize>> {
-        let len = bufs.iter().map(|b| b.len()).sum();
-        if len == 0 {
-            return Poll::Ready(Ok(0));
-        }
-        self.poll_transfer(cx, Direction::Read, len, |mut r| r.read_vectored(bufs))
-    }
-
-    async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.transfer(Direction::Read, buf.len(), |mut r| r.read(buf)).await
-    }
-
-    async fn read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        let len = bufs.iter().map(|b| b.len()).sum();
-        self.transfer(Direction::Read, len, |mut r| r.read_vectored(bufs)).await
-    }
-
-    async fn read_exact(&self, mut buf: &mut [u8]) -> io::Result<()> {
-        while !buf.is_empty() {
-            match self.read(buf).await? {
-                0 => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the child closed the pipe")),
-                n => buf = &mut buf[n..],
-            }
-        }
-        Ok(())
-    }
-
-    async fn read_to_end(&self, buf: &mut Vec<u8>) -> io::Result<usize> {
-        crate::read_all::read_to_end(buf, async |b| self.read(b).await).await
-    }
-
-    async fn read_to_string(&self, buf: &mut String) -> io::Result<usize> {
-        crate::read_all::read_to_string(buf, "the child's output", async |b| self.read(b).await).await
-    }
-}
-
-impl Pipe<Sender> {
-    fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        if buf.is_empty() {
-            return Poll::Ready(Ok(0));
-        }
-        self.poll_transfer(cx, Direction::Write, buf.len(), |mut w| w.write(buf))
-    }
-
-    fn poll_write_vectored(&self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
-        let len = bufs.iter().map(|b| b.len()).sum();
-        if len == 0 {
-            return Poll::Ready(Ok(0));
-        }
-        self.poll_transfer(cx, Direction::Write, len, |mut w| w.write_vectored(bufs))
-    }
-
-    async fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.transfer(Direction::Write, buf.len(), |mut w| w.write(buf)).await
-    }
-
-    async fn write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        let len = bufs.iter().map(|b| b.len()).sum();
-        self.transfer(Direction::Write, len, |mut w| w.write_vectored(bufs)).await
-    }
-}
-
-/// Writes `buf` through `write` until done; `WriteZero` if it stalls.
-async fn write_all_with(stdin: &ChildStdin, mut buf: &[u8]) -> io::Result<()> {
-    while !buf.is_empty() {
-        match stdin.write(buf).await? {
-            0 => return Err(io::ErrorKind::WriteZero.into()),
-            n => buf = &buf[n..],
-        }
-    }
-    Ok(())
+/// Deregisters the pipe and hands back its descriptor, in blocking mode
+/// again (a child given it expects the usual blocking pipe).
+fn into_owned_fd<S: PipeEnd>(pipe: Evented<S>) -> io::Result<OwnedFd> {
+    let end = pipe.into_inner()?;
+    end.set_nonblocking(false)?;
+    Ok(end.into())
 }
 
 /// The parent's end of the child's standard input, from
@@ -208,7 +88,7 @@ async fn write_all_with(stdin: &ChildStdin, mut buf: &[u8]) -> io::Result<()> {
 /// ```
 pub struct ChildStdin {
     /// `None` once closed by `poll_close`.
-    pipe: Option<Pipe<Sender>>,
+    pipe: Option<Evented<Sender>>,
 }
 
 impl ChildStdin {
@@ -218,10 +98,10 @@ impl ChildStdin {
     /// # Errors
     /// Outside a sprout runtime, or if the pipe cannot be registered.
     pub fn from_std(stdin: std::process::ChildStdin) -> io::Result<ChildStdin> {
-        Ok(ChildStdin { pipe: Some(Pipe::register(Sender::from(stdin), Interest::WRITABLE)?) })
+        Ok(ChildStdin { pipe: Some(register(Sender::from(stdin), Interest::WRITABLE)?) })
     }
 
-    fn pipe(&self) -> io::Result<&Pipe<Sender>> {
+    fn pipe(&self) -> io::Result<&Evented<Sender>> {
         self.pipe.as_ref().ok_or_else(|| io::Error::new(io::ErrorKind::BrokenPipe, "the child's stdin was closed"))
     }
 
@@ -229,9 +109,10 @@ impl ChildStdin {
     /// pipe has room: `std::io::Write::write`, only async.
     ///
     /// # Errors
-    /// `BrokenPipe` once the child has closed its end.
+    /// `BrokenPipe` once the child has closed its end; `TimedOut` once the
+    /// write timeout passes.
     pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.pipe()?.write(buf).await
+        self.pipe()?.write_bytes(buf).await
     }
 
     /// Writes from several buffers at once (`writev`).
@@ -245,9 +126,10 @@ impl ChildStdin {
     /// prefix of `buf` has been written.
     ///
     /// # Errors
-    /// `BrokenPipe` if the child closes its end first.
+    /// `BrokenPipe` if the child closes its end first; `TimedOut` once a
+    /// wait for room outlasts the write timeout.
     pub async fn write_all(&self, buf: &[u8]) -> io::Result<()> {
-        write_all_with(self, buf).await
+        self.pipe()?.write_all(buf).await
     }
 
     /// Does nothing: bytes reach the pipe on every `write`.
@@ -255,16 +137,34 @@ impl ChildStdin {
         Ok(())
     }
 
-    /// Waits until a write would not block (room, or the child gone).
+    /// Waits until a write would not block (room, or the child gone),
+    /// under the write timeout.
     pub async fn writable(&self) -> io::Result<()> {
-        self.pipe()?.io.writable().await
+        self.pipe()?.ready(Direction::Write).await
+    }
+
+    /// Sets how long a write may wait for room in the pipe before it fails
+    /// with `io::ErrorKind::TimedOut`, as a socket's
+    /// [`set_write_timeout`](crate::TcpStream::set_write_timeout). `None`
+    /// (the default) waits forever.
+    ///
+    /// # Errors
+    /// `InvalidInput` for `Some(Duration::ZERO)`, as std; `BrokenPipe`
+    /// after `poll_close`.
+    pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.pipe()?.set_timeout(Direction::Write, timeout)
+    }
+
+    /// The write timeout.
+    pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
+        Ok(self.pipe()?.timeout(Direction::Write))
     }
 
     /// Deregisters the pipe and hands back its descriptor (blocking again).
     pub fn into_owned_fd(self) -> io::Result<OwnedFd> {
-        self.pipe
-            .ok_or_else(|| io::Error::new(io::ErrorKind::BrokenPipe, "the child's stdin was closed"))?
-            .into_owned_fd()
+        into_owned_fd(
+            self.pipe.ok_or_else(|| io::Error::new(io::ErrorKind::BrokenPipe, "the child's stdin was closed"))?,
+        )
     }
 }
 
@@ -293,13 +193,21 @@ impl futures_io::AsyncWrite for ChildStdin {
     }
 }
 
-/// Generates a read stream type over `Pipe<Receiver>`: `ChildStdout` and
-/// `ChildStderr` differ only in name and docs.
+/// Generates a read stream type over `Evented<Receiver>`: `ChildStdout`
+/// and `ChildStderr` differ only in name and docs. Their read methods are
+/// every stream's (`stream_macros::read_methods!`).
 macro_rules! reader {
     ($(#[$doc:meta])* $name:ident, $std:ty, $what:literal) => {
         $(#[$doc])*
         pub struct $name {
-            pipe: Pipe<Receiver>,
+            pipe: Evented<Receiver>,
+        }
+
+        impl AsEvented for $name {
+            type Socket = Receiver;
+            fn evented(&self) -> &Evented<Receiver> {
+                &self.pipe
+            }
         }
 
         impl $name {
@@ -309,83 +217,35 @@ macro_rules! reader {
             /// # Errors
             /// Outside a sprout runtime, or if the pipe cannot be registered.
             pub fn from_std(end: $std) -> io::Result<$name> {
-                Ok($name { pipe: Pipe::register(Receiver::from(end), Interest::READABLE)? })
+                Ok($name { pipe: register(Receiver::from(end), Interest::READABLE)? })
             }
 
-            /// Reads some bytes into `buf` and returns how many, waiting
-            /// until at least one is available: `std::io::Read::read`, only
-            /// async. `Ok(0)` means the child closed its end (usually: it
-            /// exited), or `buf` is empty. Cancellation-safe.
-            pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-                self.pipe.read(buf).await
-            }
+            stream_macros::read_methods!("the child's output");
 
-            /// Reads into several buffers at once (`readv`).
-            pub async fn read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-                self.pipe.read_vectored(bufs).await
-            }
-
-            /// Reads exactly `buf.len()` bytes.
+            /// Sets how long a read may wait for the child to write before
+            /// it fails with `io::ErrorKind::TimedOut`, as a socket's
+            /// [`set_read_timeout`](crate::TcpStream::set_read_timeout).
+            /// `None` (the default) waits forever. Applies to each read and
+            /// `readable`, and to `AsyncRead`.
             ///
             /// # Errors
-            /// `UnexpectedEof` if the child closes its end first. Not
-            /// cancellation-safe: bytes read before a drop are lost.
-            pub async fn read_exact(&self, buf: &mut [u8]) -> io::Result<()> {
-                self.pipe.read_exact(buf).await
+            /// `InvalidInput` for `Some(Duration::ZERO)`, as std.
+            pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+                self.pipe.set_timeout(Direction::Read, timeout)
             }
 
-            /// Reads until the child closes its end, appending to `buf`;
-            /// returns how many bytes were appended.
-            pub async fn read_to_end(&self, buf: &mut Vec<u8>) -> io::Result<usize> {
-                self.pipe.read_to_end(buf).await
-            }
-
-            /// Reads until the child closes its end, appending UTF-8 text.
-            ///
-            /// # Errors
-            /// `InvalidData` if the bytes are not UTF-8 (nothing is appended).
-            pub async fn read_to_string(&self, buf: &mut String) -> io::Result<usize> {
-                self.pipe.read_to_string(buf).await
-            }
-
-            /// Waits until a read would not block (data, or end-of-file).
-            pub async fn readable(&self) -> io::Result<()> {
-                self.pipe.io.readable().await
+            /// The read timeout.
+            pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
+                Ok(self.pipe.timeout(Direction::Read))
             }
 
             /// Deregisters the pipe and hands back its descriptor (blocking again).
             pub fn into_owned_fd(self) -> io::Result<OwnedFd> {
-                self.pipe.into_owned_fd()
+                into_owned_fd(self.pipe)
             }
         }
 
-        impl futures_io::AsyncRead for $name {
-            fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-                self.pipe.poll_read(cx, buf)
-            }
-
-            fn poll_read_vectored(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                bufs: &mut [IoSliceMut<'_>],
-            ) -> Poll<io::Result<usize>> {
-                self.pipe.poll_read_vectored(cx, bufs)
-            }
-        }
-
-        impl futures_io::AsyncRead for &$name {
-            fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-                self.pipe.poll_read(cx, buf)
-            }
-
-            fn poll_read_vectored(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                bufs: &mut [IoSliceMut<'_>],
-            ) -> Poll<io::Result<usize>> {
-                self.pipe.poll_read_vectored(cx, bufs)
-            }
-        }
+        stream_macros::impl_async_read!($name);
 
         /// Passes the pipe on as another child's stdio (`a | b`): the
         /// descriptor leaves the reactor and turns blocking again.
@@ -399,13 +259,13 @@ macro_rules! reader {
 
         impl AsFd for $name {
             fn as_fd(&self) -> BorrowedFd<'_> {
-                self.pipe.fd()
+                self.pipe.get_ref().as_fd()
             }
         }
 
         impl AsRawFd for $name {
             fn as_raw_fd(&self) -> RawFd {
-                self.pipe.fd().as_raw_fd()
+                self.as_fd().as_raw_fd()
             }
         }
 
@@ -467,7 +327,7 @@ impl AsFd for ChildStdin {
     /// # Panics
     /// After `poll_close` closed the pipe.
     fn as_fd(&self) -> BorrowedFd<'_> {
-        self.pipe.as_ref().expect("ChildStdin used after poll_close").fd()
+        self.pipe.as_ref().expect("ChildStdin used after poll_close").get_ref().as_fd()
     }
 }
 
@@ -481,6 +341,6 @@ impl AsRawFd for ChildStdin {
 
 impl fmt::Debug for ChildStdin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ChildStdin").field("fd", &self.pipe.as_ref().map(|p| p.fd().as_raw_fd())).finish()
+        f.debug_struct("ChildStdin").field("fd", &self.pipe.as_ref().map(|p| p.get_ref().as_raw_fd())).finish()
     }
 }

@@ -9,11 +9,11 @@ use std::task::{Context, Poll};
 
 use futures_core::Stream;
 use socket2::{Domain, Protocol, Socket, Type};
-use sprout_runtime::__net::{Direction, WaitMark};
+use sprout_runtime::__net::Direction;
 
 use super::TcpStream;
 use crate::addr::{ToSocketAddrs, each_addr};
-use crate::evented::{Drain, Evented, Unwait};
+use crate::evented::{Drain, Evented, Waiting};
 
 /// The backlog `bind` asks for: room for a burst of connections between two
 /// accepts (the kernel caps it at `net.core.somaxconn`). mio and tokio use
@@ -80,11 +80,11 @@ impl TcpListener {
     /// The accept's error; `EMFILE` / `ENFILE` (`too many open files`) when
     /// descriptors run out. The listener stays usable after any of them.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        // A cancelled accept forgets the waiter it left (see `Evented::poll_op_timed`).
-        let mut unwait = Unwait::new(&self.inner, Direction::Read);
+        // A cancelled accept forgets the waiter it left (see `Waiting`).
+        let mut waiting = Waiting::new(&self.inner, Direction::Read);
         std::future::poll_fn(|cx| {
             let poll = self.poll_accept(cx);
-            unwait.mark = WaitMark::after(&poll, cx);
+            waiting.left(&poll, cx);
             poll
         })
         .await

@@ -48,7 +48,7 @@ impl AsEvented for OwnedWriteHalf {
 }
 
 impl OwnedReadHalf {
-    stream_macros::read_methods!();
+    stream_macros::read_methods!("the stream");
 
     /// Reads bytes without removing them from the receive queue.
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {

@@ -153,7 +153,7 @@ impl TcpStream {
         Ok(stream)
     }
 
-    stream_macros::read_methods!();
+    stream_macros::read_methods!("the stream");
     stream_macros::write_methods!();
 
     /// Reads bytes without removing them from the receive queue (`MSG_PEEK`).

@@ -9,10 +9,10 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures_core::Stream;
-use sprout_runtime::__net::{Direction, WaitMark};
+use sprout_runtime::__net::Direction;
 
 use super::UnixStream;
-use crate::evented::{Drain, Evented, Unwait};
+use crate::evented::{Drain, Evented, Waiting};
 
 /// A Unix socket listening for connections:
 /// [`std::os::unix::net::UnixListener`], only async.
@@ -66,11 +66,11 @@ impl UnixListener {
 
     /// Waits for a connection. Cancellation-safe.
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
-        // A cancelled accept forgets the waiter it left (see `Evented::poll_op_timed`).
-        let mut unwait = Unwait::new(&self.inner, Direction::Read);
+        // A cancelled accept forgets the waiter it left (see `Waiting`).
+        let mut waiting = Waiting::new(&self.inner, Direction::Read);
         std::future::poll_fn(|cx| {
             let poll = self.poll_accept(cx);
-            unwait.mark = WaitMark::after(&poll, cx);
+            waiting.left(&poll, cx);
             poll
         })
         .await

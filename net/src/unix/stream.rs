@@ -82,7 +82,7 @@ impl UnixStream {
         Ok(stream)
     }
 
-    stream_macros::read_methods!();
+    stream_macros::read_methods!("the stream");
     stream_macros::write_methods!();
 
     /// Shuts down the reading side, the writing side, or both, at once.

@@ -1,6 +1,10 @@
 //! `ThreadPool::map` and `imap_unordered`: an iterator fed to the threads
 //! in chunks, at most `2 × threads` chunks in flight.
 //!
+//! Both are one type, [`MapStream`], whose order parameter says how the
+//! chunks in flight are kept: a `VecDeque` (input order) or a
+//! `FuturesUnordered` (as they finish).
+//!
 //! Each chunk is one submission that runs `f` on its items, catching each
 //! item's panic separately, so one bad item fails alone. Both streams are
 //! `Stream`s for green tasks and `IntoIterator`s for plain threads; they
@@ -72,8 +76,9 @@ where
 }
 
 /// One chunk's results. A chunk that never ran (pool closed or broken)
-/// gives its error once per item.
-struct Chunk<T> {
+/// gives its error once per item. (`pub` for the sealed `InFlight`, which
+/// names it; it is not reachable from outside.)
+pub struct Chunk<T> {
     len: usize,
     work: WorkFuture<Results<T>>,
 }
@@ -94,6 +99,90 @@ impl<T> Future for Chunk<T> {
     }
 }
 
+mod sealed {
+    use super::*;
+
+    pub trait Sealed {}
+
+    /// The chunks in flight, kept in the order their results come out.
+    pub trait InFlight<T>: Default {
+        fn len(&self) -> usize;
+        fn push(&mut self, chunk: Chunk<T>);
+        /// The next chunk's results in this order; `None` when none is left.
+        fn poll_next_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<Results<T>>>;
+    }
+}
+
+use sealed::InFlight;
+
+/// The order in which a [`MapStream`] yields results: the marker of its
+/// last type parameter, [`InOrder`] ([`Map`]) or [`AsFinished`]
+/// ([`ImapUnordered`]).
+pub trait Order: sealed::Sealed + 'static {
+    /// The chunks in flight.
+    #[doc(hidden)]
+    type InFlight<T>: InFlight<T>;
+    /// The name `Debug` and panic messages print.
+    #[doc(hidden)]
+    const NAME: &'static str;
+}
+
+/// Results in input order: a chunk's results wait for the chunks before it.
+#[derive(Debug)]
+pub struct InOrder {
+    _private: (),
+}
+
+/// Results as their chunks finish.
+#[derive(Debug)]
+pub struct AsFinished {
+    _private: (),
+}
+
+impl sealed::Sealed for InOrder {}
+impl sealed::Sealed for AsFinished {}
+
+impl Order for InOrder {
+    type InFlight<T> = VecDeque<Chunk<T>>;
+    const NAME: &'static str = "Map";
+}
+
+impl Order for AsFinished {
+    type InFlight<T> = FuturesUnordered<Chunk<T>>;
+    const NAME: &'static str = "ImapUnordered";
+}
+
+impl<T> InFlight<T> for VecDeque<Chunk<T>> {
+    fn len(&self) -> usize {
+        VecDeque::len(self)
+    }
+
+    fn push(&mut self, chunk: Chunk<T>) {
+        self.push_back(chunk);
+    }
+
+    fn poll_next_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<Results<T>>> {
+        let Some(front) = self.front_mut() else { return Poll::Ready(None) };
+        let results = std::task::ready!(Pin::new(front).poll(cx));
+        self.pop_front();
+        Poll::Ready(Some(results))
+    }
+}
+
+impl<T> InFlight<T> for FuturesUnordered<Chunk<T>> {
+    fn len(&self) -> usize {
+        FuturesUnordered::len(self)
+    }
+
+    fn push(&mut self, chunk: Chunk<T>) {
+        FuturesUnordered::push(self, chunk);
+    }
+
+    fn poll_next_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<Results<T>>> {
+        self.poll_next_unpin(cx)
+    }
+}
+
 /// The stream returned by [`ThreadPool::map`](super::ThreadPool::map):
 /// results in input order.
 ///
@@ -101,24 +190,40 @@ impl<T> Future for Chunk<T> {
 /// (`for r in map`, `map.into_iter()`) on a plain thread, which blocks for
 /// each result (and panics on a runtime thread). Dropping it drops the
 /// results of chunks in flight; their work still runs.
+pub type Map<I, T> = MapStream<I, T, InOrder>;
+
+/// The stream returned by
+/// [`ThreadPool::imap_unordered`](super::ThreadPool::imap_unordered):
+/// results as they finish. See [`Map`] for how to consume it.
+pub type ImapUnordered<I, T> = MapStream<I, T, AsFinished>;
+
+/// The one type behind [`Map`] and [`ImapUnordered`], which differ only in
+/// the order `O` of their results: feeds the items to the pool's threads
+/// in chunks, at most two chunks per thread in flight, and yields each
+/// item's result. Use those names.
 #[must_use = "streams do nothing unless polled"]
-pub struct Map<I: Iterator, T> {
+pub struct MapStream<I: Iterator, T, O: Order> {
     feeder: Feeder<I, T>,
-    in_flight: VecDeque<Chunk<T>>,
+    in_flight: O::InFlight<T>,
     current: std::vec::IntoIter<Result<T, JoinError>>,
 }
 
 // Nothing is pinned structurally.
-impl<I: Iterator, T> Unpin for Map<I, T> {}
+impl<I: Iterator, T, O: Order> Unpin for MapStream<I, T, O> {}
 
-impl<I, T> Map<I, T>
+impl<I, T, O> MapStream<I, T, O>
 where
     I: Iterator,
     I::Item: Send + 'static,
     T: Send + 'static,
+    O: Order,
 {
-    pub(crate) fn new(pool: PoolHandle, f: ItemFn<I::Item, T>, items: I) -> Map<I, T> {
-        Map { feeder: Feeder::new(pool, f, items), in_flight: VecDeque::new(), current: Vec::new().into_iter() }
+    pub(crate) fn new(pool: PoolHandle, f: ItemFn<I::Item, T>, items: I) -> MapStream<I, T, O> {
+        MapStream {
+            feeder: Feeder::new(pool, f, items),
+            in_flight: Default::default(),
+            current: Vec::new().into_iter(),
+        }
     }
 
     /// Sends items to the threads `n` at a time (default 1), like
@@ -127,113 +232,19 @@ where
     ///
     /// # Panics
     /// If `n` is 0.
-    pub fn chunksize(mut self, n: usize) -> Map<I, T> {
-        assert!(n > 0, "blocking::Map::chunksize: the chunk size must be at least 1");
+    pub fn chunksize(mut self, n: usize) -> MapStream<I, T, O> {
+        assert!(n > 0, "blocking::{}::chunksize: the chunk size must be at least 1", O::NAME);
         self.feeder.chunksize = n;
         self
     }
 }
 
-impl<I, T> Stream for Map<I, T>
+impl<I, T, O> Stream for MapStream<I, T, O>
 where
     I: Iterator,
     I::Item: Send + 'static,
     T: Send + 'static,
-{
-    type Item = Result<T, JoinError>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = self.get_mut();
-        if coop::poll_proceed(cx).is_pending() {
-            return Poll::Pending;
-        }
-        loop {
-            if let Some(result) = this.current.next() {
-                return Poll::Ready(Some(result));
-            }
-            while this.in_flight.len() < this.feeder.window {
-                match this.feeder.next_chunk() {
-                    Some(chunk) => this.in_flight.push_back(chunk),
-                    None => break,
-                }
-            }
-            let Some(front) = this.in_flight.front_mut() else { return Poll::Ready(None) };
-            match Pin::new(front).poll(cx) {
-                Poll::Ready(results) => {
-                    this.in_flight.pop_front();
-                    this.current = results.into_iter();
-                }
-                Poll::Pending => return Poll::Pending,
-            }
-        }
-    }
-}
-
-impl<I, T> IntoIterator for Map<I, T>
-where
-    I: Iterator,
-    I::Item: Send + 'static,
-    T: Send + 'static,
-{
-    type Item = Result<T, JoinError>;
-    type IntoIter = BlockingIter<Map<I, T>>;
-
-    fn into_iter(self) -> BlockingIter<Map<I, T>> {
-        BlockingIter(self)
-    }
-}
-
-impl<I: Iterator, T> fmt::Debug for Map<I, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Map")
-            .field("chunksize", &self.feeder.chunksize)
-            .field("chunks_in_flight", &self.in_flight.len())
-            .finish_non_exhaustive()
-    }
-}
-
-/// The stream returned by
-/// [`ThreadPool::imap_unordered`](super::ThreadPool::imap_unordered):
-/// results as they finish. See [`Map`] for how to consume it.
-#[must_use = "streams do nothing unless polled"]
-pub struct ImapUnordered<I: Iterator, T> {
-    feeder: Feeder<I, T>,
-    in_flight: FuturesUnordered<Chunk<T>>,
-    current: std::vec::IntoIter<Result<T, JoinError>>,
-}
-
-impl<I: Iterator, T> Unpin for ImapUnordered<I, T> {}
-
-impl<I, T> ImapUnordered<I, T>
-where
-    I: Iterator,
-    I::Item: Send + 'static,
-    T: Send + 'static,
-{
-    pub(crate) fn new(pool: PoolHandle, f: ItemFn<I::Item, T>, items: I) -> ImapUnordered<I, T> {
-        ImapUnordered {
-            feeder: Feeder::new(pool, f, items),
-            in_flight: FuturesUnordered::new(),
-            current: Vec::new().into_iter(),
-        }
-    }
-
-    /// Sends items to the threads `n` at a time. See [`Map::chunksize`].
-    ///
-    /// # Panics
-    /// If `n` is 0.
-    pub fn chunksize(mut self, n: usize) -> ImapUnordered<I, T> {
-        assert!(n > 0, "blocking::ImapUnordered::chunksize: the chunk size must be at least 1");
-        self.feeder.chunksize = n;
-        self
-    }
-}
-
-impl<I, T> Stream for ImapUnordered<I, T>
-where
-    I: Iterator,
-    I::Item: Send + 'static,
-    T: Send + 'static,
+    O: Order,
 {
     type Item = Result<T, JoinError>;
 
@@ -252,7 +263,7 @@ where
                     None => break,
                 }
             }
-            match this.in_flight.poll_next_unpin(cx) {
+            match this.in_flight.poll_next_chunk(cx) {
                 Poll::Ready(Some(results)) => this.current = results.into_iter(),
                 Poll::Ready(None) => return Poll::Ready(None),
                 Poll::Pending => return Poll::Pending,
@@ -261,23 +272,24 @@ where
     }
 }
 
-impl<I, T> IntoIterator for ImapUnordered<I, T>
+impl<I, T, O> IntoIterator for MapStream<I, T, O>
 where
     I: Iterator,
     I::Item: Send + 'static,
     T: Send + 'static,
+    O: Order,
 {
     type Item = Result<T, JoinError>;
-    type IntoIter = BlockingIter<ImapUnordered<I, T>>;
+    type IntoIter = BlockingIter<MapStream<I, T, O>>;
 
-    fn into_iter(self) -> BlockingIter<ImapUnordered<I, T>> {
+    fn into_iter(self) -> BlockingIter<MapStream<I, T, O>> {
         BlockingIter(self)
     }
 }
 
-impl<I: Iterator, T> fmt::Debug for ImapUnordered<I, T> {
+impl<I: Iterator, T, O: Order> fmt::Debug for MapStream<I, T, O> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ImapUnordered")
+        f.debug_struct(O::NAME)
             .field("chunksize", &self.feeder.chunksize)
             .field("chunks_in_flight", &self.in_flight.len())
             .finish_non_exhaustive()

@@ -50,7 +50,7 @@ use std::time::Duration;
 
 use crate::context;
 
-pub use map::{BlockingIter, ImapUnordered, Map};
+pub use map::{AsFinished, BlockingIter, ImapUnordered, InOrder, Map, MapStream, Order};
 pub use thread_pool::{PoolJoin, ThreadPool, ThreadPoolBuilder};
 pub use work::WorkFuture;
 

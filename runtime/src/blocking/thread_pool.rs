@@ -22,7 +22,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::thread;
 use std::time::Duration;
 
@@ -30,6 +30,7 @@ use super::map::{ImapUnordered, Map};
 use super::work::{Job, WorkFuture, forbid_blocking, work};
 use crate::loom::lock;
 use crate::task::JoinError;
+use crate::task::waker_set::{WakerKey, WakerSet, Wakers};
 
 type Initializer = Arc<dyn Fn() + Send + Sync>;
 
@@ -61,7 +62,7 @@ struct State {
     /// Set when the initializer panicked: the pool refuses all work.
     broken: Option<String>,
     /// `join` futures, woken when the pool is closed and every thread left.
-    joiners: Vec<Waker>,
+    joiners: WakerSet,
 }
 
 thread_local! {
@@ -138,7 +139,7 @@ impl Shared {
             for job in jobs {
                 job.abandon(JoinError::panicked(Box::new(reason.clone())));
             }
-            joiners.into_iter().for_each(Waker::wake);
+            joiners.wake();
         }
     }
 
@@ -186,7 +187,7 @@ impl Shared {
         state.threads -= 1;
         let joiners = self.joiners_if_gone(&mut state);
         drop(state);
-        joiners.into_iter().for_each(Waker::wake);
+        joiners.wake();
     }
 
     /// The initializer panicked: refuse all work from now on.
@@ -203,11 +204,13 @@ impl Shared {
         for job in jobs {
             job.abandon(broken(&reason));
         }
-        joiners.into_iter().for_each(Waker::wake);
+        joiners.wake();
     }
 
-    fn joiners_if_gone(&self, state: &mut State) -> Vec<Waker> {
-        if state.closed && state.threads == 0 { std::mem::take(&mut state.joiners) } else { Vec::new() }
+    /// The `join` futures to wake (after the lock) if the pool is closed
+    /// and every thread left.
+    fn joiners_if_gone(&self, state: &mut State) -> Wakers {
+        if state.closed && state.threads == 0 { state.joiners.take() } else { Wakers::none() }
     }
 
     pub(crate) fn close(&self) {
@@ -217,7 +220,7 @@ impl Shared {
             self.joiners_if_gone(&mut state)
         };
         self.work.notify_all();
-        joiners.into_iter().for_each(Waker::wake);
+        joiners.wake();
     }
 
     fn terminate(&self) {
@@ -228,15 +231,22 @@ impl Shared {
         }
     }
 
-    fn poll_join(&self, cx: &mut Context<'_>) -> Poll<()> {
+    /// `key` is the `join` future's entry in `joiners` while it waits.
+    fn poll_join(&self, key: &mut Option<WakerKey>, cx: &mut Context<'_>) -> Poll<()> {
         let mut state = self.lock();
         if state.closed && state.threads == 0 {
+            // The last thread out emptied the set, and the key with it.
+            *key = None;
             return Poll::Ready(());
         }
-        if !state.joiners.iter().any(|w| w.will_wake(cx.waker())) {
-            state.joiners.push(cx.waker().clone());
-        }
+        state.joiners.register(key, cx.waker());
         Poll::Pending
+    }
+
+    /// A `join` future dropped while it waits.
+    fn leave_join(&self, key: &mut Option<WakerKey>) {
+        let waker = self.lock().joiners.remove(key);
+        drop(waker);
     }
 }
 
@@ -423,7 +433,7 @@ impl ThreadPool {
     /// `multiprocessing.Pool.join()`: `.await` it in a green task. It never
     /// resolves unless someone calls `close`, `terminate` or `shutdown`.
     pub fn join(&self) -> PoolJoin {
-        PoolJoin { shared: Arc::clone(&self.shared) }
+        PoolJoin { shared: Arc::clone(&self.shared), key: None }
     }
 
     /// `Executor.shutdown(wait)`: `shutdown(true)` refuses new work, runs
@@ -474,13 +484,24 @@ impl fmt::Debug for ThreadPool {
 #[must_use = "futures do nothing unless awaited"]
 pub struct PoolJoin {
     shared: Arc<Shared>,
+    /// Its entry in the pool's joiners, while it waits.
+    key: Option<WakerKey>,
 }
 
 impl Future for PoolJoin {
     type Output = ();
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        self.shared.poll_join(cx)
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        this.shared.poll_join(&mut this.key, cx)
+    }
+}
+
+impl Drop for PoolJoin {
+    fn drop(&mut self) {
+        if self.key.is_some() {
+            self.shared.leave_join(&mut self.key);
+        }
     }
 }
 
@@ -577,7 +598,7 @@ impl ThreadPoolBuilder {
             notified: 0,
             closed: false,
             broken: None,
-            joiners: Vec::new(),
+            joiners: WakerSet::new(),
         };
         let shared = Shared {
             state: Mutex::new(state),

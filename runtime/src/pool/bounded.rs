@@ -1,17 +1,12 @@
 //! `Pool`: a group that runs at most `size` tasks at once; collecting
 //! (`Pool<Collect<T>>`), a bounded tokio `JoinSet` as well.
 
-use std::fmt;
 use std::future::Future;
-use std::rc::Rc;
-use std::time::Duration;
 
-use super::group::{Join, join};
-use super::map::{self, Imap, ImapUnordered};
-use super::results::{Collect, JoinNext, Mode, ResultsOf, Untyped};
-use super::set::{Acquire, Inner, Owner, rejected};
+use super::members::{Bounded, Members};
+use super::results::{Collect, Mode, Untyped};
+use super::set::{Acquire, rejected};
 use super::slots::Slots;
-use super::star::StarFn;
 use crate::task::{JoinError, JoinHandle};
 
 /// A group of green tasks of which at most `size` run at once, like
@@ -51,18 +46,7 @@ use crate::task::{JoinError, JoinHandle};
 /// map) and waits for that work waits forever: the slot it needs is its
 /// own. Use a second pool, or `apply_async` without waiting on it from a
 /// member.
-pub struct Pool<M: Mode = Untyped> {
-    inner: Rc<Inner>,
-    /// Shared by the handles only: see `Group`.
-    owner: Rc<Owner>,
-    results: M::Results,
-}
-
-impl<M: Mode> Clone for Pool<M> {
-    fn clone(&self) -> Self {
-        Pool { inner: self.inner.clone(), owner: self.owner.clone(), results: self.results.clone() }
-    }
-}
+pub type Pool<M = Untyped> = Members<Bounded, M>;
 
 impl Pool {
     /// A pool that runs at most `size` tasks at once, of any output type.
@@ -204,32 +188,12 @@ impl<T: 'static> Pool<Collect<T>> {
         self.results.collect(&handle);
         handle
     }
-
-    /// The next result, in the order members finished; `None` once the pool
-    /// has no member left and every kept result was taken. See
-    /// [`Group::join_next`](super::Group::join_next).
-    pub fn join_next(&self) -> JoinNext<'_, T> {
-        JoinNext::new(&self.results, &self.inner)
-    }
-
-    /// The next result if one is kept, without waiting.
-    pub fn try_join_next(&self) -> Option<Result<T, JoinError>> {
-        self.results.pop()
-    }
 }
 
 impl<M: Mode> Pool<M> {
     /// A pool of `size` slots, at least 1 (the callers check it).
     fn with_size(size: usize) -> Pool<M> {
-        let inner = Inner::new(Some(Slots::new(size)));
-        Pool { owner: Owner::new(&inner), inner, results: M::Results::default() }
-    }
-
-    /// Kills every member when the last handle to the pool is dropped. See
-    /// [`Group::kill_on_drop`](super::Group::kill_on_drop).
-    pub fn kill_on_drop(self, kill: bool) -> Self {
-        self.owner.set_kill_on_drop(kill);
-        self
+        Pool::with_slots(Some(Slots::new(size)))
     }
 
     fn slots(&self) -> &Slots {
@@ -284,63 +248,6 @@ impl<M: Mode> Pool<M> {
         }
     }
 
-    /// Stops tracking a task, which keeps running outside the pool, and
-    /// frees its slot. See [`Group::discard`](super::Group::discard).
-    pub fn discard<T: 'static>(&self, task: &JoinHandle<T>) -> bool {
-        self.inner.discard(task.id())
-    }
-
-    /// Whether the task is a member. Takes time linear in the pool's size.
-    pub fn contains<T: 'static>(&self, task: &JoinHandle<T>) -> bool {
-        self.inner.contains(task.id())
-    }
-
-    /// The number of member tasks that have not finished, including
-    /// `apply_async` tasks still waiting for a slot.
-    pub fn len(&self) -> usize {
-        self.inner.len()
-    }
-
-    /// Whether every member has finished.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Waits until the pool is empty. See [`Group::join`](super::Group::join).
-    pub fn join(&self) -> Join {
-        join(&self.inner)
-    }
-
-    /// Waits up to `timeout` for the pool to empty; returns whether it did.
-    pub async fn join_timeout(&self, timeout: Duration) -> bool {
-        crate::time::timeout(timeout, self.join()).await.is_ok()
-    }
-
-    /// Kills every member now. See [`Group::kill`](super::Group::kill).
-    pub fn kill(&self) {
-        self.inner.kill();
-    }
-
-    /// Refuses new work, like `multiprocessing.Pool.close()`: `spawn`s
-    /// waiting for a slot give up, and later work resolves to
-    /// [`JoinError::Killed`] without running. Members, including queued
-    /// `apply_async` tasks, still run; [`join`](Pool::join) waits for them.
-    pub fn close(&self) {
-        self.inner.close();
-    }
-
-    /// Whether [`close`](Pool::close) or [`terminate`](Pool::terminate) was called.
-    pub fn is_closed(&self) -> bool {
-        self.inner.is_closed()
-    }
-
-    /// Closes the pool and kills every member, queued or running, like
-    /// `multiprocessing.Pool.terminate()`.
-    pub fn terminate(&self) {
-        self.close();
-        self.kill();
-    }
-
     /// Runs `future` in the pool (after waiting for a slot) and waits for
     /// its result, like `Pool.apply`.
     pub async fn apply<F>(&self, future: F) -> Result<F::Output, JoinError>
@@ -352,92 +259,5 @@ impl<M: Mode> Pool<M> {
             return rejected(future).await;
         }
         self.inner.spawn_queued(future).await
-    }
-
-    /// Runs `f(item)` for every item, at most `size` at once, and returns
-    /// the results in input order, like `Pool.map`. Items are taken from
-    /// the iterator only as slots free up; they finish in any order. A
-    /// panic or kill shows as that item's error; the others go on.
-    pub async fn map<I, F, Fut>(&self, f: F, items: I) -> Vec<Result<Fut::Output, JoinError>>
-    where
-        I: IntoIterator,
-        F: FnMut(I::Item) -> Fut,
-        Fut: Future + 'static,
-        Fut::Output: 'static,
-    {
-        map::map(self.inner.clone(), f, items.into_iter()).await
-    }
-
-    /// `map` for functions of several arguments, given as tuples, like
-    /// `Pool.starmap`. See [`Group::starmap`](super::Group::starmap).
-    pub async fn starmap<I, F>(&self, mut f: F, items: I) -> Vec<Result<<F::Output as Future>::Output, JoinError>>
-    where
-        I: IntoIterator,
-        F: StarFn<I::Item>,
-        F::Output: Future + 'static,
-        <F::Output as Future>::Output: 'static,
-    {
-        self.map(move |args| f.call_star(args), items).await
-    }
-
-    /// A stream of `f(item)` results in input order, like `Pool.imap`.
-    ///
-    /// At most `size` items are in flight: started and not yet yielded,
-    /// counting finished ones that wait for an earlier item. So a slow item
-    /// holds back the window, as with `buffered(size)`; use
-    /// [`imap_unordered`](Pool::imap_unordered) when order does not matter.
-    /// The iterator is read lazily and may be endless. Dropping the stream
-    /// kills the items it started.
-    ///
-    /// ```
-    /// use futures_util::StreamExt;
-    /// use sprout::{pool::Pool, run};
-    ///
-    /// run(async {
-    ///     let pool = Pool::new(4);
-    ///     // An endless iterator: only what is consumed (plus `size`) is read.
-    ///     let firsts: Vec<u64> = pool
-    ///         .imap(|x: u64| async move { x * 2 }, 0..)
-    ///         .take(5)
-    ///         .map(Result::unwrap)
-    ///         .collect()
-    ///         .await;
-    ///     assert_eq!(firsts, [0, 2, 4, 6, 8]);
-    /// });
-    /// ```
-    pub fn imap<I, F, Fut>(&self, f: F, items: I) -> Imap<I::IntoIter, F, Fut>
-    where
-        I: IntoIterator,
-        F: FnMut(I::Item) -> Fut,
-        Fut: Future + 'static,
-        Fut::Output: 'static,
-    {
-        Imap::new(self.inner.clone(), f, items.into_iter())
-    }
-
-    /// A stream of `f(item)` results as they finish, like
-    /// `Pool.imap_unordered`, with at most `size` items in flight. The
-    /// iterator is read lazily and may be endless. Dropping the stream kills
-    /// the items it started.
-    pub fn imap_unordered<I, F, Fut>(&self, f: F, items: I) -> ImapUnordered<I::IntoIter, F, Fut>
-    where
-        I: IntoIterator,
-        F: FnMut(I::Item) -> Fut,
-        Fut: Future + 'static,
-        Fut::Output: 'static,
-    {
-        ImapUnordered::new(self.inner.clone(), f, items.into_iter())
-    }
-}
-
-impl<M: Mode> fmt::Debug for Pool<M> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut d = f.debug_struct("Pool");
-        d.field("size", &self.size()).field("free", &self.free_count()).field("len", &self.len());
-        d.field("closed", &self.is_closed());
-        if let Some(queued) = self.results.queued() {
-            d.field("results", &queued);
-        }
-        d.finish()
     }
 }

@@ -63,14 +63,16 @@
 mod bounded;
 mod group;
 mod map;
+mod members;
 mod results;
 mod set;
 mod slots;
 mod star;
 
 pub use bounded::Pool;
-pub use group::{Group, Join};
+pub use group::Group;
 pub use map::{Imap, ImapUnordered};
+pub use members::{Bounded, Join, Limit, Members, Unbounded};
 pub use results::{Collect, JoinNext, Mode, Untyped};
 pub use star::StarFn;
 

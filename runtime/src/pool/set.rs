@@ -32,7 +32,7 @@ use crate::sync::wait_list::WaitList;
 use crate::task::compact::CompactWaker;
 use crate::task::executor::Executor;
 use crate::task::observe::{WaitOn, waiting};
-use crate::task::{JoinHandle, TaskId, UntypedHandle, spawn_on};
+use crate::task::{Finished, JoinHandle, TaskId, UntypedHandle, spawn_on};
 
 pub(crate) struct Inner {
     /// `None` for a `Group`: no limit.
@@ -216,7 +216,8 @@ impl Inner {
             (members.slab.insert(member), stamp)
         };
         let executor = executor.expect("checked above");
-        let watcher = spawn_on(executor, Watch { task, _guard: MemberGuard { inner: self.clone(), key, stamp } }, None);
+        let guard = MemberGuard { inner: self.clone(), key, stamp };
+        let watcher = spawn_on(executor, Watch { task: task.finished(), _guard: guard }, None);
         let mut members = self.members.borrow_mut();
         if let Some(m) = members.slab.get_mut(key).filter(|m| m.stamp == stamp) {
             m.watcher = Some(watcher.untyped());
@@ -411,15 +412,15 @@ impl<F: Future> Future for Queued<F> {
 
 /// The watcher of an `add`ed task: finishes with it.
 struct Watch {
-    task: UntypedHandle,
+    task: Finished,
     _guard: MemberGuard,
 }
 
 impl Future for Watch {
     type Output = ();
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        self.task.poll_finished(cx)
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        Pin::new(&mut self.task).poll(cx)
     }
 }
 

@@ -107,21 +107,7 @@ impl Slots {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::task::{Wake, Waker};
-
-    struct Count(AtomicUsize);
-    impl Wake for Count {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
-    fn waker() -> (Arc<Count>, Waker) {
-        let count = Arc::new(Count(AtomicUsize::new(0)));
-        (count.clone(), Waker::from(count))
-    }
+    use crate::counting_waker::counting_waker as waker;
 
     #[test]
     fn hands_off_in_order_and_passes_on_cancelled_grants() {
@@ -155,6 +141,6 @@ mod tests {
         slots.cancel(&mut b);
         slots.release();
         assert_eq!(slots.free(), 1);
-        assert_eq!(count.0.load(Ordering::Relaxed), 0);
+        assert_eq!(count.get(), 0);
     }
 }

@@ -71,26 +71,42 @@
 //! These queues are runtime-local: `!Send`, shared between tasks with an
 //! `Rc`, no atomics, no locks. For OS threads, see [`threadsafe`].
 //!
+//! # One body, two flavours
+//! Like the sync primitives, the queue is written once, generic over its
+//! [`Flavor`](crate::sync::generic::Flavor): [`BaseQueue<T, B, F>`](BaseQueue),
+//! whose futures ([`Put`], [`PutTimeout`], [`Get`], [`Items`], [`Join`])
+//! take the same `F`. The types here are the runtime-local flavour (the
+//! default `F`); [`threadsafe`] has the same names for the thread-safe
+//! one, plus the blocking calls for OS threads (`docs/sync.md`, "How the
+//! primitives are built").
+//!
 //! ```compile_fail
 //! fn send<T: Send>(_: T) {}
 //! send(sprout::queue::Queue::<u8>::new(0)); // use queue::threadsafe::Queue
 //! ```
 
-mod api;
+mod base;
 mod buffer;
 mod error;
-#[macro_use]
-mod front;
-mod local;
+mod get;
+mod join;
+mod put;
+mod readiness;
 mod state;
 pub mod threadsafe;
 
 #[cfg(all(test, loom))]
 mod loom_models;
+#[cfg(test)]
+mod tests;
 
+pub use base::BaseQueue;
 pub use buffer::{Buffer, Fifo, Lifo, Priority, Rendezvous};
 pub use error::{Closed, GetError, PutError, TaskDoneError};
-pub use local::{BaseQueue, Get, Items, Join, Put, PutTimeout, Readiness};
+pub use get::{Get, Items};
+pub use join::Join;
+pub use put::{Put, PutTimeout};
+pub use readiness::Readiness;
 
 /// A FIFO queue (`queue.Queue`, `gevent.queue.Queue`): `Queue::new(maxsize)`,
 /// 0 for unbounded.

@@ -1,8 +1,10 @@
-//! The queue's state machine, shared by the runtime-local queues (in a
-//! `RefCell`) and the thread-safe ones (in a `Mutex`).
+//! The queue's state machine, shared by both flavours: in a `RefCell`
+//! bound to the runtime's thread, or in a `RefCell` under a `Mutex`
+//! (`Flavor::step_mut`).
 //!
 //! Every method is a plain state change that returns the wakers to wake;
-//! the caller wakes them after releasing its borrow or lock.
+//! the caller wakes them after the step (after releasing the borrow or
+//! the lock).
 //!
 //! # Invariants
 //! - A getter waits only on an empty buffer: a put hands its item straight
@@ -42,9 +44,8 @@ use super::error::{GetError, PutError, TaskDoneError};
 use crate::sync::wait_list::{Cancelled, WaitList};
 use crate::task::compact::CompactWaker;
 
-/// `pub` only so that [`Locked`](super::api::Locked) can name it: this
-/// module is private.
-pub struct State<T, B> {
+/// A queue's buffer, counts and wait lists.
+pub(crate) struct State<T, B> {
     pub(crate) buf: B,
     /// The buffer's capacity: `usize::MAX` when unbounded, 0 for a channel.
     capacity: usize,

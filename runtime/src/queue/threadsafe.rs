@@ -49,26 +49,16 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use super::api::{self, Queue as _};
 use super::buffer::{Buffer, Fifo, Lifo, Priority, Rendezvous};
-use super::error::{Closed, GetError, PutError, TaskDoneError};
-use super::state::State;
-use crate::loom::sync::Mutex;
+use super::error::{Closed, GetError, PutError};
+use crate::sync::flavor::ThreadSafe;
 use crate::sync::threadsafe::{block_on, block_on_timeout, block_on_until};
 
 /// A queue of `T` shared by green tasks and OS threads, whose [`Buffer`]
 /// `B` decides which item a get takes. Use it through its aliases:
 /// [`Queue`], [`LifoQueue`], [`PriorityQueue`] and [`Channel`]. Share it
 /// with an `Arc`.
-pub struct BaseQueue<T, B> {
-    state: Mutex<State<T, B>>,
-}
-
-impl<T, B> BaseQueue<T, B> {
-    fn from_state(state: State<T, B>) -> Self {
-        BaseQueue { state: Mutex::new(state) }
-    }
-}
+pub type BaseQueue<T, B> = super::BaseQueue<T, B, ThreadSafe>;
 
 /// A thread-safe FIFO queue; see [`super::Queue`].
 pub type Queue<T> = BaseQueue<T, Fifo<T>>;
@@ -81,17 +71,26 @@ pub type PriorityQueue<T> = BaseQueue<T, Priority<T>>;
 /// A thread-safe channel with no buffer; see [`super::Channel`].
 pub type Channel<T> = BaseQueue<T, Rendezvous<T>>;
 
-// The state is locked through `crate::loom::lock`, poisoned or not (no
-// user code runs under the lock but `Ord`, which cannot break the queue's
-// counts).
-queue_front!(
-    Mutex,
-    thread_safe = true,
-    get_timeout_note = "An item handed over as the time-out falls is taken: the call succeeds."
-);
+/// The future returned by [`BaseQueue::put`](super::BaseQueue::put), resolving to `Result<(), Closed<T>>`.
+pub type Put<'a, T, B> = super::Put<'a, T, B, ThreadSafe>;
+
+/// The future returned by [`BaseQueue::put_timeout`](super::BaseQueue::put_timeout), resolving to `Result<(), PutError<T>>`.
+pub type PutTimeout<'a, T, B> = super::PutTimeout<'a, T, B, ThreadSafe>;
+
+/// The future returned by [`BaseQueue::get`](super::BaseQueue::get), resolving to `Result<T, Closed>`.
+pub type Get<'a, T, B> = super::Get<'a, T, B, ThreadSafe>;
+
+/// The stream returned by [`BaseQueue::stream`](super::BaseQueue::stream): one `get` per item.
+pub type Items<'a, T, B> = super::Items<'a, T, B, ThreadSafe>;
+
+/// The future returned by [`BaseQueue::join`](super::BaseQueue::join), resolving to `()`.
+pub type Join<'a, T, B> = super::Join<'a, T, B, ThreadSafe>;
+
+/// The future returned by [`BaseQueue::readable`] and [`BaseQueue::writable`].
+pub type Readiness<'a, T, B> = super::Readiness<'a, T, B, ThreadSafe>;
 
 /// Calls for plain OS threads.
-impl<T, B: Buffer<T>> BaseQueue<T, B> {
+impl<T, B: Buffer<T>> super::BaseQueue<T, B, ThreadSafe> {
     /// Puts `item` from a plain OS thread, blocking while the queue is full.
     ///
     /// # Panics

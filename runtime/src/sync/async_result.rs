@@ -127,8 +127,8 @@ impl<T, E, F: Flavor> AsyncResult<T, E, F> {
 
     /// Waits (in a green task) until a result is stored (gevent's
     /// `wait()`), without reading it.
-    pub fn wait(&self) -> Ready<'_, T, E, F> {
-        Ready { cell: self, key: None }
+    pub fn wait(&self) -> AsyncResultReady<'_, T, E, F> {
+        AsyncResultReady { cell: self, key: None }
     }
 
     /// Waits up to `timeout` in a green task; returns whether the result is
@@ -151,8 +151,8 @@ impl<T, E, F: Flavor> AsyncResult<T, E, F> {
 impl<T: Clone, E: Clone, F: Flavor> AsyncResult<T, E, F> {
     /// Waits (in a green task) for the result and returns a clone of it
     /// (gevent's `get()`, which returns the value or raises the exception).
-    pub fn get(&self) -> Get<'_, T, E, F> {
-        Get { ready: self.wait() }
+    pub fn get(&self) -> AsyncResultGet<'_, T, E, F> {
+        AsyncResultGet { ready: self.wait() }
     }
 
     /// Waits up to `timeout` in a green task for the result (gevent's
@@ -191,21 +191,21 @@ impl<T, E, F: Flavor> fmt::Debug for AsyncResult<T, E, F> {
 
 impl<'a, T: Clone, E: Clone, F: Flavor> IntoFuture for &'a AsyncResult<T, E, F> {
     type Output = Result<T, E>;
-    type IntoFuture = Get<'a, T, E, F>;
+    type IntoFuture = AsyncResultGet<'a, T, E, F>;
 
-    fn into_future(self) -> Get<'a, T, E, F> {
+    fn into_future(self) -> AsyncResultGet<'a, T, E, F> {
         self.get()
     }
 }
 
 /// The future returned by [`AsyncResult::wait`].
 #[must_use = "futures do nothing unless awaited"]
-pub struct Ready<'a, T, E, F: Flavor> {
+pub struct AsyncResultReady<'a, T, E, F: Flavor> {
     cell: &'a AsyncResult<T, E, F>,
     key: Option<u32>,
 }
 
-impl<T, E, F: Flavor> Future for Ready<'_, T, E, F> {
+impl<T, E, F: Flavor> Future for AsyncResultReady<'_, T, E, F> {
     type Output = ();
 
     #[track_caller]
@@ -236,7 +236,7 @@ impl<T, E, F: Flavor> Future for Ready<'_, T, E, F> {
     }
 }
 
-impl<T, E, F: Flavor> Withdraw for Ready<'_, T, E, F> {
+impl<T, E, F: Flavor> Withdraw for AsyncResultReady<'_, T, E, F> {
     fn withdraw(&mut self) -> Option<()> {
         let key = self.key.take()?;
         let cancelled = F::step(&self.cell.state).waiters.borrow_mut().cancel(key);
@@ -244,7 +244,7 @@ impl<T, E, F: Flavor> Withdraw for Ready<'_, T, E, F> {
     }
 }
 
-impl<T, E, F: Flavor> Drop for Ready<'_, T, E, F> {
+impl<T, E, F: Flavor> Drop for AsyncResultReady<'_, T, E, F> {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
             // Every waiter is notified at once: nothing to pass on.
@@ -253,19 +253,19 @@ impl<T, E, F: Flavor> Drop for Ready<'_, T, E, F> {
     }
 }
 
-impl<T, E, F: Flavor> fmt::Debug for Ready<'_, T, E, F> {
+impl<T, E, F: Flavor> fmt::Debug for AsyncResultReady<'_, T, E, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Ready").field("waiting", &self.key.is_some()).finish()
+        f.debug_struct("AsyncResultReady").field("waiting", &self.key.is_some()).finish()
     }
 }
 
 /// The future returned by [`AsyncResult::get`].
 #[must_use = "futures do nothing unless awaited"]
-pub struct Get<'a, T, E, F: Flavor> {
-    ready: Ready<'a, T, E, F>,
+pub struct AsyncResultGet<'a, T, E, F: Flavor> {
+    ready: AsyncResultReady<'a, T, E, F>,
 }
 
-impl<T: Clone, E: Clone, F: Flavor> Future for Get<'_, T, E, F> {
+impl<T: Clone, E: Clone, F: Flavor> Future for AsyncResultGet<'_, T, E, F> {
     type Output = Result<T, E>;
 
     #[track_caller]
@@ -282,7 +282,7 @@ impl<T: Clone, E: Clone, F: Flavor> Future for Get<'_, T, E, F> {
     }
 }
 
-impl<T: Clone, E: Clone, F: Flavor> Withdraw for Get<'_, T, E, F> {
+impl<T: Clone, E: Clone, F: Flavor> Withdraw for AsyncResultGet<'_, T, E, F> {
     fn withdraw(&mut self) -> Option<Result<T, E>> {
         // Set as the time-out fell: the result, unless `take` emptied it since.
         self.ready.withdraw()?;
@@ -290,8 +290,8 @@ impl<T: Clone, E: Clone, F: Flavor> Withdraw for Get<'_, T, E, F> {
     }
 }
 
-impl<T, E, F: Flavor> fmt::Debug for Get<'_, T, E, F> {
+impl<T, E, F: Flavor> fmt::Debug for AsyncResultGet<'_, T, E, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Get").field("waiting", &self.ready.key.is_some()).finish()
+        f.debug_struct("AsyncResultGet").field("waiting", &self.ready.key.is_some()).finish()
     }
 }

@@ -100,8 +100,8 @@ impl<F: Flavor> Event<F> {
     }
 
     /// Waits (in a green task) until the event is set. Returns at once if it is.
-    pub fn wait(&self) -> Wait<'_, F> {
-        Wait { event: self, key: None }
+    pub fn wait(&self) -> EventWait<'_, F> {
+        EventWait { event: self, key: None }
     }
 
     /// Waits up to `timeout` in a green task; returns whether the event was
@@ -126,12 +126,12 @@ impl<F: Flavor> fmt::Debug for Event<F> {
 
 /// The future returned by [`Event::wait`]. Dropping it stops the wait.
 #[must_use = "futures do nothing unless awaited"]
-pub struct Wait<'a, F: Flavor> {
+pub struct EventWait<'a, F: Flavor> {
     event: &'a Event<F>,
     key: Option<u32>,
 }
 
-impl<F: Flavor> Future for Wait<'_, F> {
+impl<F: Flavor> Future for EventWait<'_, F> {
     type Output = ();
 
     #[track_caller]
@@ -164,7 +164,7 @@ impl<F: Flavor> Future for Wait<'_, F> {
     }
 }
 
-impl<F: Flavor> Withdraw for Wait<'_, F> {
+impl<F: Flavor> Withdraw for EventWait<'_, F> {
     fn withdraw(&mut self) -> Option<()> {
         let key = self.key.take()?;
         let cancelled = F::step(&self.event.state).waiters.borrow_mut().cancel(key);
@@ -172,7 +172,7 @@ impl<F: Flavor> Withdraw for Wait<'_, F> {
     }
 }
 
-impl<F: Flavor> Drop for Wait<'_, F> {
+impl<F: Flavor> Drop for EventWait<'_, F> {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
             // A notification carries nothing to pass on: all waiters get one.
@@ -181,8 +181,8 @@ impl<F: Flavor> Drop for Wait<'_, F> {
     }
 }
 
-impl<F: Flavor> fmt::Debug for Wait<'_, F> {
+impl<F: Flavor> fmt::Debug for EventWait<'_, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Wait").field("waiting", &self.key.is_some()).finish()
+        f.debug_struct("EventWait").field("waiting", &self.key.is_some()).finish()
     }
 }

@@ -2,8 +2,10 @@
 //!
 //! Each primitive is written once, generic over a [`Flavor`], and the
 //! public types are aliases of it: `sync::Event` is `Event<Local>`,
-//! `sync::threadsafe::Event` is `Event<ThreadSafe>` (the queues do the
-//! same through [`Locked`], in `queue/api.rs`).
+//! `sync::threadsafe::Event` is `Event<ThreadSafe>`. The queues are built
+//! the same way: `queue::Queue<T>` is `BaseQueue<T, Fifo<T>, Local>`,
+//! `queue::threadsafe::Queue<T>` is `BaseQueue<T, Fifo<T>, ThreadSafe>`
+//! (`queue/base.rs`).
 //!
 //! # The ground rules
 //! - A primitive's state is a small struct of `Cell`s and a `RefCell`'d
@@ -22,6 +24,13 @@
 //!   thread-safe bodies check and register in the same step (a grant from
 //!   another thread cannot fall in between), and why a deadline leaves
 //!   the line in one step (`withdraw.rs`).
+//! - A queue's state is one struct changed through `&mut` (the buffer, the
+//!   counts and three wait lists), in a `RefCell` under the flavour: its
+//!   step is [`Flavor::step_mut`], a closure over that `&mut`. The local
+//!   step borrows the `RefCell` (the borrow flag is the race check, as
+//!   above); the thread-safe step holds the lock and reaches the state
+//!   with `RefCell::get_mut`, no flag to test. Whatever the step hands out
+//!   (a waker, an item taken back) is woken or dropped after it returns.
 //! - A value lent out for long (the `Lock`'s guarded value) sits in a
 //!   [`Locked`] cell of the flavour: a `RefCell` or a `Mutex` that only the
 //!   holder of the lock ever borrows, so it is never contended. A value
@@ -49,7 +58,7 @@ use crate::loom::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteG
 /// A cell that lends its contents mutably for a while: a `RefCell` (a
 /// checked borrow) or a `Mutex` (a lock that tolerates poison).
 ///
-/// Public only so that the primitives and queues can name it in their
+/// Public only so that the primitives can name it in their
 /// bounds; its module is private, so nothing outside the crate can name
 /// or implement it.
 pub trait Locked {
@@ -327,6 +336,9 @@ pub trait Flavor: sealed::Sealed + Sized + 'static {
     fn exclusive<T>(value: T) -> Self::Exclusive<T>;
     /// Takes the state for one step.
     fn step<S>(shared: &Self::Shared<S>) -> Self::Step<'_, S>;
+    /// One step over a state changed in place (a queue's): `change` gets
+    /// it through `&mut`, and it is let go when `change` returns.
+    fn step_mut<S, R>(shared: &Self::Shared<RefCell<S>>, change: impl FnOnce(&mut S) -> R) -> R;
     /// The caller, as an `RLock` owner.
     #[track_caller]
     fn owner() -> Self::Owner;
@@ -389,6 +401,11 @@ impl Flavor for Local {
         &shared.state
     }
 
+    #[inline(always)]
+    fn step_mut<S, R>(shared: &LocalState<RefCell<S>>, change: impl FnOnce(&mut S) -> R) -> R {
+        change(&mut shared.state.borrow_mut())
+    }
+
     /// # Panics
     /// Outside a sprout runtime: there is no task to own the lock.
     #[track_caller]
@@ -443,6 +460,13 @@ impl Flavor for ThreadSafe {
     #[inline]
     fn step<S>(shared: &Mutex<S>) -> MutexGuard<'_, S> {
         lock(shared)
+    }
+
+    /// The lock excludes every other thread, so the `RefCell` needs no
+    /// borrow: `get_mut` through the guard.
+    #[inline]
+    fn step_mut<S, R>(shared: &Mutex<RefCell<S>>, change: impl FnOnce(&mut S) -> R) -> R {
+        change(lock(shared).get_mut())
     }
 
     /// The running green task if there is one, else the thread.

@@ -131,7 +131,7 @@ pub type Event = event::Event<Local>;
 
 /// The future returned by [`Event::wait`](Event#method.wait), resolving to `()`. Dropping it
 /// stops the wait.
-pub type Wait<'a> = event::Wait<'a, Local>;
+pub type EventWait<'a> = event::EventWait<'a, Local>;
 
 /// A result that one task `set`s and any number of tasks wait for, like
 /// gevent's `AsyncResult`: a one-shot future with many readers. Each
@@ -163,11 +163,11 @@ pub type Wait<'a> = event::Wait<'a, Local>;
 pub type AsyncResult<T, E> = async_result::AsyncResult<T, E, Local>;
 
 /// The future returned by [`AsyncResult::wait`](AsyncResult#method.wait), resolving to `()`.
-pub type Ready<'a, T, E> = async_result::Ready<'a, T, E, Local>;
+pub type AsyncResultReady<'a, T, E> = async_result::AsyncResultReady<'a, T, E, Local>;
 
 /// The future returned by [`AsyncResult::get`](AsyncResult#method.get) (and by awaiting
 /// `&AsyncResult`), resolving to a clone of the result.
-pub type Get<'a, T, E> = async_result::Get<'a, T, E, Local>;
+pub type AsyncResultGet<'a, T, E> = async_result::AsyncResultGet<'a, T, E, Local>;
 
 /// A lock that tasks take in turn, guarding a value of type `T` (`()` for
 /// a plain Python-style lock). `lock().await` returns a guard; dropping it
@@ -308,7 +308,7 @@ pub type Semaphore = semaphore::Semaphore<Local>;
 /// `acquire_many` (and [`BoundedSemaphore::acquire`](BoundedSemaphore#method.acquire)), resolving to a [`SemaphoreGuard`]
 /// or, on a closed semaphore, [`AcquireError`]. Dropping it stops the
 /// wait; permits it had already been handed go to the next waiter.
-pub type Acquire<'a> = semaphore::Acquire<'a, Local>;
+pub type SemaphoreAcquire<'a> = semaphore::SemaphoreAcquire<'a, Local>;
 
 /// Permits taken from a [`Semaphore`] (or [`BoundedSemaphore`]); dropping
 /// the guard gives them back.
@@ -317,7 +317,7 @@ pub type SemaphoreGuard<'a> = semaphore::SemaphoreGuard<'a, Local>;
 /// The future returned by [`Semaphore::acquire_owned`](Semaphore#method.acquire_owned)
 /// (`S` is [`BoundedSemaphore`] for its `acquire_owned`), resolving to an
 /// [`OwnedSemaphoreGuard`].
-pub type AcquireOwned<S = Semaphore> = semaphore::AcquireOwned<S>;
+pub type SemaphoreAcquireOwned<S = Semaphore> = semaphore::SemaphoreAcquireOwned<S>;
 
 /// Permits whose guard owns its semaphore (an `Rc<Semaphore>`, or an
 /// `Rc<BoundedSemaphore>` with `S = BoundedSemaphore`): it may move into

@@ -166,13 +166,13 @@ impl Semaphore<Local> {
     /// Takes a permit and returns a guard that owns the semaphore (an
     /// `Rc`), to move into another task; waiting (in a green task) for one
     /// if none is free.
-    pub fn acquire_owned(self: Rc<Self>) -> AcquireOwned<Semaphore<Local>> {
-        AcquireOwned::new(self, 1)
+    pub fn acquire_owned(self: Rc<Self>) -> SemaphoreAcquireOwned<Semaphore<Local>> {
+        SemaphoreAcquireOwned::new(self, 1)
     }
 
     /// [`acquire_owned`](Self::acquire_owned) for `n` permits at once.
-    pub fn acquire_many_owned(self: Rc<Self>, n: usize) -> AcquireOwned<Semaphore<Local>> {
-        AcquireOwned::new(self, n)
+    pub fn acquire_many_owned(self: Rc<Self>, n: usize) -> SemaphoreAcquireOwned<Semaphore<Local>> {
+        SemaphoreAcquireOwned::new(self, n)
     }
 
     /// Takes a permit now, if one is free, in a guard that owns the semaphore.
@@ -260,8 +260,8 @@ impl Semaphore<ThreadSafe> {
     /// Takes a permit and returns a guard that owns the semaphore (an
     /// `Arc`), to move into another task or thread; waiting (in a green
     /// task) for one if none is free.
-    pub fn acquire_owned(self: Arc<Self>) -> AcquireOwned<Semaphore<ThreadSafe>> {
-        AcquireOwned::new(self, 1)
+    pub fn acquire_owned(self: Arc<Self>) -> SemaphoreAcquireOwned<Semaphore<ThreadSafe>> {
+        SemaphoreAcquireOwned::new(self, 1)
     }
 
     /// [`acquire_owned`](Self::acquire_owned) for `n` permits at once.
@@ -269,8 +269,8 @@ impl Semaphore<ThreadSafe> {
     /// # Panics
     /// For more permits than a bounded semaphore's bound.
     #[track_caller]
-    pub fn acquire_many_owned(self: Arc<Self>, n: usize) -> AcquireOwned<Semaphore<ThreadSafe>> {
-        AcquireOwned::new(self, n)
+    pub fn acquire_many_owned(self: Arc<Self>, n: usize) -> SemaphoreAcquireOwned<Semaphore<ThreadSafe>> {
+        SemaphoreAcquireOwned::new(self, n)
     }
 
     /// Takes a permit now, if one is free, in a guard that owns the semaphore.
@@ -291,8 +291,8 @@ impl Semaphore<ThreadSafe> {
 impl<F: Flavor> Semaphore<F> {
     /// Takes a permit, waiting (in a green task) for one if none is free.
     /// Fails if the semaphore is (or gets) closed.
-    pub fn acquire(&self) -> Acquire<'_, F> {
-        Acquire { sem: self, n: 1, key: None }
+    pub fn acquire(&self) -> SemaphoreAcquire<'_, F> {
+        SemaphoreAcquire { sem: self, n: 1, key: None }
     }
 
     /// Takes `n` permits at once, waiting (in a green task) until they are
@@ -304,9 +304,9 @@ impl<F: Flavor> Semaphore<F> {
     /// For more permits than a bounded semaphore's bound: it could never
     /// hold that many.
     #[track_caller]
-    pub fn acquire_many(&self, n: usize) -> Acquire<'_, F> {
+    pub fn acquire_many(&self, n: usize) -> SemaphoreAcquire<'_, F> {
         self.check_bound(n);
-        Acquire { sem: self, n, key: None }
+        SemaphoreAcquire { sem: self, n, key: None }
     }
 
     /// Takes a permit, waiting at most `timeout` in a green task; like
@@ -509,13 +509,13 @@ impl<F: Flavor> fmt::Debug for Semaphore<F> {
 /// Dropping it stops the wait; permits it had already been handed go to
 /// the next waiter.
 #[must_use = "futures do nothing unless awaited"]
-pub struct Acquire<'a, F: Flavor> {
+pub struct SemaphoreAcquire<'a, F: Flavor> {
     sem: &'a Semaphore<F>,
     n: usize,
     key: Option<u32>,
 }
 
-impl<'a, F: Flavor> Future for Acquire<'a, F> {
+impl<'a, F: Flavor> Future for SemaphoreAcquire<'a, F> {
     type Output = Result<SemaphoreGuard<'a, F>, AcquireError>;
 
     #[track_caller]
@@ -525,7 +525,7 @@ impl<'a, F: Flavor> Future for Acquire<'a, F> {
     }
 }
 
-impl<F: Flavor> Withdraw for Acquire<'_, F> {
+impl<F: Flavor> Withdraw for SemaphoreAcquire<'_, F> {
     fn withdraw(&mut self) -> Option<Self::Output> {
         let (sem, n) = (self.sem, self.n);
         // The guard is built only on success: a guard built and dropped
@@ -534,7 +534,7 @@ impl<F: Flavor> Withdraw for Acquire<'_, F> {
     }
 }
 
-impl<F: Flavor> Drop for Acquire<'_, F> {
+impl<F: Flavor> Drop for SemaphoreAcquire<'_, F> {
     #[inline]
     fn drop(&mut self) {
         if self.key.is_some() {
@@ -543,9 +543,9 @@ impl<F: Flavor> Drop for Acquire<'_, F> {
     }
 }
 
-impl<F: Flavor> fmt::Debug for Acquire<'_, F> {
+impl<F: Flavor> fmt::Debug for SemaphoreAcquire<'_, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Acquire").field("permits", &self.n).field("waiting", &self.key.is_some()).finish()
+        f.debug_struct("SemaphoreAcquire").field("permits", &self.n).field("waiting", &self.key.is_some()).finish()
     }
 }
 
@@ -617,40 +617,40 @@ impl PermitSource for BoundedSemaphore {
 type Owner<S> = <<S as PermitSource>::Flavor as Flavor>::Rc<S>;
 
 /// The future returned by `acquire_owned` (and `acquire_many_owned`):
-/// like [`Acquire`], resolving to a guard that owns its semaphore.
+/// like [`SemaphoreAcquire`], resolving to a guard that owns its semaphore.
 #[must_use = "futures do nothing unless awaited"]
-pub struct AcquireOwned<S: PermitSource> {
+pub struct SemaphoreAcquireOwned<S: PermitSource> {
     /// `None` once the guard took it.
     sem: Option<Owner<S>>,
     n: usize,
     key: Option<u32>,
 }
 
-impl<S: PermitSource> AcquireOwned<S> {
+impl<S: PermitSource> SemaphoreAcquireOwned<S> {
     #[track_caller]
     fn new(sem: Owner<S>, n: usize) -> Self {
         sem.semaphore().check_bound(n);
-        AcquireOwned { sem: Some(sem), n, key: None }
+        SemaphoreAcquireOwned { sem: Some(sem), n, key: None }
     }
 }
 
 // No field is pinned: the future only holds a pointer and a key.
-impl<S: PermitSource> Unpin for AcquireOwned<S> {}
+impl<S: PermitSource> Unpin for SemaphoreAcquireOwned<S> {}
 
-impl<S: PermitSource> Future for AcquireOwned<S> {
+impl<S: PermitSource> Future for SemaphoreAcquireOwned<S> {
     type Output = Result<OwnedSemaphoreGuard<S>, AcquireError>;
 
     #[track_caller]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
-        let sem = this.sem.as_ref().expect("AcquireOwned polled after it completed");
+        let sem = this.sem.as_ref().expect("SemaphoreAcquireOwned polled after it completed");
         let got = std::task::ready!(sem.semaphore().poll_acquire(this.n, &mut this.key, cx));
         let sem = this.sem.take().expect("checked above");
         Poll::Ready(got.map(|()| OwnedSemaphoreGuard { sem, n: this.n }))
     }
 }
 
-impl<S: PermitSource> Drop for AcquireOwned<S> {
+impl<S: PermitSource> Drop for SemaphoreAcquireOwned<S> {
     fn drop(&mut self) {
         if let Some(sem) = &self.sem {
             sem.semaphore().cancel_acquire(self.n, &mut self.key);
@@ -658,9 +658,9 @@ impl<S: PermitSource> Drop for AcquireOwned<S> {
     }
 }
 
-impl<S: PermitSource> fmt::Debug for AcquireOwned<S> {
+impl<S: PermitSource> fmt::Debug for SemaphoreAcquireOwned<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AcquireOwned").field("permits", &self.n).field("waiting", &self.key.is_some()).finish()
+        f.debug_struct("SemaphoreAcquireOwned").field("permits", &self.n).field("waiting", &self.key.is_some()).finish()
     }
 }
 
@@ -747,7 +747,7 @@ impl BoundedSemaphore {
     }
 
     /// Takes a permit, waiting for one if none is free.
-    pub fn acquire(&self) -> Acquire<'_, Local> {
+    pub fn acquire(&self) -> SemaphoreAcquire<'_, Local> {
         self.sem.acquire()
     }
 
@@ -756,7 +756,7 @@ impl BoundedSemaphore {
     /// # Panics
     /// If `n` is more than the bound.
     #[track_caller]
-    pub fn acquire_many(&self, n: usize) -> Acquire<'_, Local> {
+    pub fn acquire_many(&self, n: usize) -> SemaphoreAcquire<'_, Local> {
         self.sem.acquire_many(n)
     }
 
@@ -776,8 +776,8 @@ impl BoundedSemaphore {
     }
 
     /// Takes a permit in a guard that owns the semaphore (an `Rc`).
-    pub fn acquire_owned(self: Rc<Self>) -> AcquireOwned<BoundedSemaphore> {
-        AcquireOwned::new(self, 1)
+    pub fn acquire_owned(self: Rc<Self>) -> SemaphoreAcquireOwned<BoundedSemaphore> {
+        SemaphoreAcquireOwned::new(self, 1)
     }
 
     /// Takes `n` permits in a guard that owns the semaphore.
@@ -785,8 +785,8 @@ impl BoundedSemaphore {
     /// # Panics
     /// If `n` is more than the bound.
     #[track_caller]
-    pub fn acquire_many_owned(self: Rc<Self>, n: usize) -> AcquireOwned<BoundedSemaphore> {
-        AcquireOwned::new(self, n)
+    pub fn acquire_many_owned(self: Rc<Self>, n: usize) -> SemaphoreAcquireOwned<BoundedSemaphore> {
+        SemaphoreAcquireOwned::new(self, n)
     }
 
     /// Takes a permit now, if one is free, in a guard that owns the semaphore.

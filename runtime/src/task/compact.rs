@@ -203,28 +203,19 @@ unsafe impl Sync for CompactWaker {}
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::counting_waker::counting_waker;
     use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::task::Wake;
-
-    struct Count(AtomicUsize);
-    impl Wake for Count {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
 
     #[test]
     fn foreign_wakers_are_boxed_and_work() {
-        let count = Arc::new(Count(AtomicUsize::new(0)));
-        let waker = Waker::from(count.clone());
+        let (count, waker) = counting_waker();
         let mut compact = CompactWaker::new(&waker);
         assert_eq!(Arc::strong_count(&count), 3);
         // Same waker or a fresh clone (`will_wake` is best effort): one ref either way.
         compact.update(&waker, false);
         assert_eq!(Arc::strong_count(&count), 3);
         compact.wake();
-        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        assert_eq!(count.get(), 1);
         assert_eq!(Arc::strong_count(&count), 2);
         drop(CompactWaker::new(&waker));
         assert_eq!(Arc::strong_count(&count), 2);

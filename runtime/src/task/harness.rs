@@ -21,7 +21,7 @@ use std::cell::RefCell;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::ptr::NonNull;
-use std::task::{Context, Waker};
+use std::task::Context;
 
 use super::error::JoinError;
 use super::executor::Executor;
@@ -181,8 +181,8 @@ impl Harness {
         if let Some(joiner) = header.join_waker.take() {
             joiner.wake();
         }
-        let wakers = header.with_extras(|e| std::mem::take(&mut e.done_wakers));
-        wakers.into_iter().for_each(Waker::wake);
+        let wakers = header.with_extras(|e| e.done_wakers.take());
+        wakers.wake();
         // Re-read: a waker above may have run user code that dropped the handle.
         if !header.state.has(JOIN_HANDLE) {
             self.discard_output(task);

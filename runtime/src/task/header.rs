@@ -16,6 +16,7 @@ use super::compact::CompactWaker;
 use super::error::JoinError;
 use super::heap::TaskHeap;
 use super::state::State;
+use super::waker_set::WakerSet;
 
 /// A unique identifier of a task, for the life of the process.
 ///
@@ -80,9 +81,9 @@ pub(crate) struct Extras {
     /// `task_local!` values, keyed by the address of their `LocalKey`.
     pub(crate) locals: Vec<(usize, std::rc::Rc<dyn Any>)>,
     /// Wakers of pending `task::killed()` futures.
-    pub(crate) kill_wakers: Vec<Waker>,
+    pub(crate) kill_wakers: WakerSet,
     /// Wakers woken when the task completes (graceful-kill watchdogs, pools).
-    pub(crate) done_wakers: Vec<Waker>,
+    pub(crate) done_wakers: WakerSet,
     /// Where the output goes instead of being dropped when no `JoinHandle`
     /// takes it (a collecting `pool::Group`'s `join_next`): given the task
     /// once CONSUMED is set, it moves the output out (`JoinHandle::set_sink`).

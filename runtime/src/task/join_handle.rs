@@ -19,6 +19,7 @@ use super::heap::TaskHeap;
 use super::observe::{self, WaitOn};
 use super::state::{COMPLETE, Detach};
 use super::waker::{RefKind, SentRef};
+use super::waker_set::WakerKey;
 
 /// An owned permission to join, kill and watch a task: gevent's `Greenlet`
 /// object, as returned by `spawn`.
@@ -114,15 +115,15 @@ impl<T: 'static> JoinHandle<T> {
         if !header.state.transition_to_graceful() {
             return;
         }
-        let wakers = header.with_extras(|e| std::mem::take(&mut e.kill_wakers));
-        wakers.into_iter().for_each(Waker::wake);
+        let wakers = header.with_extras(|e| e.kill_wakers.take());
+        wakers.wake();
         let executor = Executor::expect("JoinHandle::kill_graceful");
         // Hold a reference for the watchdog.
         let target = self.untyped();
         super::spawn_on(
             executor,
             async move {
-                let finished = Finished(&target);
+                let finished = target.clone().finished();
                 if crate::time::timeout(grace, finished).await.is_err() {
                     target.kill();
                 }
@@ -327,18 +328,17 @@ impl<T: 'static> JoinHandle<T> {
     /// Ready once the task has finished, taking nothing: the
     /// [`Waitable`](crate::Waitable) side of a handle.
     pub(crate) fn finished(&self) -> DoneWatch<'_> {
-        DoneWatch { header: self.header(), waker: None }
+        DoneWatch { header: self.header(), key: None }
     }
 }
 
-/// The future of [`JoinHandle::finished`]. It keeps one entry of its own
-/// in the task's done-wakers, which it takes out when dropped, so a watch
-/// given up leaves nothing behind. (Entries holding wakers of one task
-/// are interchangeable: taking out any one of them is taking out its own.)
+/// The future of [`JoinHandle::finished`]. It keeps an entry of its own in
+/// the task's done wakers, which it takes out when dropped, so a watch
+/// given up leaves nothing behind.
 pub(crate) struct DoneWatch<'a> {
     header: &'a Header,
-    /// The waker its entry holds, if it has one.
-    waker: Option<Waker>,
+    /// Its entry in the task's done wakers, while it waits.
+    key: Option<WakerKey>,
 }
 
 impl Future for DoneWatch<'_> {
@@ -347,40 +347,40 @@ impl Future for DoneWatch<'_> {
     #[track_caller]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let header = self.header;
-        if header.state.has(COMPLETE) {
-            // The completion took (and woke) the entry.
-            self.waker = None;
-            return Poll::Ready(());
+        let poll = poll_done(header, &mut self.key, cx);
+        if poll.is_pending() {
+            observe::waiting(WaitOn::Join { task: header.id });
         }
-        observe::waiting(WaitOn::Join { task: header.id });
-        if !self.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-            // Cloned, and the old entry dropped, outside the extras' borrow.
-            let new = cx.waker().clone();
-            let old = self.waker.replace(new.clone());
-            let removed = header.with_extras(|e| {
-                let removed = old.as_ref().and_then(|old| take_one(&mut e.done_wakers, old));
-                e.done_wakers.push(new);
-                removed
-            });
-            drop((removed, old));
-        }
-        Poll::Pending
+        poll
     }
 }
 
 impl Drop for DoneWatch<'_> {
     fn drop(&mut self) {
-        if let Some(waker) = self.waker.take() {
-            let removed = self.header.with_extras_if_any(|e| take_one(&mut e.done_wakers, &waker));
-            drop((removed, waker));
-        }
+        leave_done(self.header, &mut self.key);
     }
 }
 
-/// Takes out one entry that wakes what `waker` wakes.
-fn take_one(list: &mut Vec<Waker>, waker: &Waker) -> Option<Waker> {
-    let i = list.iter().position(|w| w.will_wake(waker))?;
-    Some(list.swap_remove(i))
+/// Ready once the task has completed; otherwise `key` holds (or now
+/// holds) an entry in its done wakers. The one body of `DoneWatch` and
+/// `Finished`.
+fn poll_done(header: &Header, key: &mut Option<WakerKey>, cx: &mut Context<'_>) -> Poll<()> {
+    if header.state.has(COMPLETE) {
+        // The completion emptied the set, and the key with it.
+        *key = None;
+        return Poll::Ready(());
+    }
+    header.with_extras(|e| e.done_wakers.register(key, cx.waker()));
+    Poll::Pending
+}
+
+/// A watch on the task's completion given up: its entry leaves.
+fn leave_done(header: &Header, key: &mut Option<WakerKey>) {
+    if key.is_some() {
+        // Dropped after the borrow of the extras: a waker's drop may run code.
+        let waker = header.with_extras_if_any(|e| e.done_wakers.remove(key));
+        drop(waker);
+    }
 }
 
 impl<T> Drop for JoinHandle<T> {
@@ -506,19 +506,9 @@ impl UntypedHandle {
         kill_task(self.0);
     }
 
-    /// Ready once the task has completed; otherwise `cx`'s waker is woken
-    /// at completion.
-    pub(crate) fn poll_finished(&self, cx: &mut Context<'_>) -> Poll<()> {
-        let header = self.header();
-        if header.state.has(COMPLETE) {
-            return Poll::Ready(());
-        }
-        header.with_extras(|e| {
-            if !e.done_wakers.iter().any(|w| w.will_wake(cx.waker())) {
-                e.done_wakers.push(cx.waker().clone());
-            }
-        });
-        Poll::Pending
+    /// A future that resolves once the task has completed.
+    pub(crate) fn finished(self) -> Finished {
+        Finished { task: self, key: None }
     }
 }
 
@@ -557,13 +547,26 @@ impl Drop for UntypedHandle {
     }
 }
 
-/// Resolves when the task completes.
-struct Finished<'a>(&'a UntypedHandle);
+/// Resolves when its task completes (`UntypedHandle::finished`): the
+/// graceful-kill watchdog's wait, and a pool's watch on an `add`ed task.
+/// Dropped before, it leaves the task's done wakers.
+pub(crate) struct Finished {
+    task: UntypedHandle,
+    /// Its entry in the task's done wakers, while it waits.
+    key: Option<WakerKey>,
+}
 
-impl Future for Finished<'_> {
+impl Future for Finished {
     type Output = ();
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        self.0.poll_finished(cx)
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        poll_done(this.task.header(), &mut this.key, cx)
+    }
+}
+
+impl Drop for Finished {
+    fn drop(&mut self) {
+        leave_done(self.task.header(), &mut self.key);
     }
 }

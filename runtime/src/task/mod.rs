@@ -46,6 +46,7 @@ pub(crate) mod registry;
 pub(crate) mod span;
 pub(crate) mod state;
 pub(crate) mod waker;
+pub(crate) mod waker_set;
 mod yield_now;
 
 #[cfg(test)]
@@ -61,11 +62,12 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use executor::Executor;
+use waker_set::WakerKey;
 
 pub use error::{JoinError, Panic, TryJoinError};
 pub use header::TaskId;
 pub use join_handle::JoinHandle;
-pub(crate) use join_handle::UntypedHandle;
+pub(crate) use join_handle::{Finished, UntypedHandle};
 pub use local::{AccessError, LocalKey};
 pub use yield_now::{YieldNow, yield_now};
 
@@ -397,33 +399,53 @@ pub fn active_count() -> usize {
 /// });
 /// ```
 pub fn killed() -> Killed {
-    Killed { _private: () }
+    Killed { waiting: None }
 }
 
 /// The future returned by [`killed`].
 #[must_use = "futures do nothing unless awaited"]
 #[derive(Debug)]
 pub struct Killed {
-    _private: (),
+    /// While it waits: the task whose kill wakers hold its entry, and the
+    /// entry.
+    waiting: Option<(TaskId, WakerKey)>,
 }
 
 impl Future for Killed {
     type Output = ();
 
     #[track_caller]
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let executor = Executor::expect("sprout::task::killed");
         // SAFETY: the current task is live while it is being polled.
         let header = unsafe { executor.current_task().as_ref() };
         if header.state.has(state::GRACEFUL) {
+            // `kill_graceful` emptied the set, and the key with it.
+            self.waiting = None;
             return Poll::Ready(());
         }
-        header.with_extras(|e| {
-            if !e.kill_wakers.iter().any(|w| w.will_wake(cx.waker())) {
-                e.kill_wakers.push(cx.waker().clone());
-            }
-        });
+        // A key of another task (the future moved) names nothing here.
+        let mut key = self.waiting.filter(|(task, _)| *task == header.id).map(|(_, key)| key);
+        header.with_extras(|e| e.kill_wakers.register(&mut key, cx.waker()));
+        self.waiting = key.map(|key| (header.id, key));
         observe::waiting(observe::WaitOn::Killed);
         Poll::Pending
+    }
+}
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let Some((task, key)) = self.waiting.take() else { return };
+        // Dropped as its task (in its poll, or as the task is killed), the
+        // future leaves the set; elsewhere its entry stays until the task
+        // is killed gracefully or freed.
+        let Some(executor) = Executor::current() else { return };
+        // SAFETY: the current task is live: it is being polled or killed
+        // (or it is the runtime's root, which lives as long as the executor).
+        let header = unsafe { executor.current_task().as_ref() };
+        if header.id == task {
+            let waker = header.with_extras_if_any(|e| e.kill_wakers.remove(&mut Some(key)));
+            drop(waker);
+        }
     }
 }

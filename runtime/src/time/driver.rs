@@ -32,6 +32,7 @@ use super::virtual_clock::VirtualClock;
 use super::wheel::{MAX_SPAN, TimerState, Wheel};
 use crate::scoped::{self, Reset};
 use crate::task::compact::CompactWaker;
+use crate::task::waker_set::WakerSet;
 
 /// Ticks are capped far beyond any real deadline (2^44 ms, about 557 years),
 /// so tick arithmetic can never overflow.
@@ -214,7 +215,7 @@ impl TimeDriver {
     /// 8, bug 5). Only up to `IDLE_TIMER_SCAN` armed timers are looked at;
     /// with more armed, some are real work in any sensible program, and the
     /// check stays O(1) for a million sleeping tasks.
-    pub(crate) fn only_idle_timers(&self, idle: &[Waker]) -> bool {
+    pub(crate) fn only_idle_timers(&self, idle: &WakerSet) -> bool {
         let wheel = self.wheel.borrow();
         if wheel.len() == 0 {
             return true;

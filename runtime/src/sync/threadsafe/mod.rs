@@ -46,7 +46,7 @@ mod loom_models;
 pub type Event = event::Event<ThreadSafe>;
 
 /// The future returned by [`Event::wait`](Event#method.wait), resolving to `()`.
-pub type EventWait<'a> = event::Wait<'a, ThreadSafe>;
+pub type EventWait<'a> = event::EventWait<'a, ThreadSafe>;
 
 /// A result set once (by a thread or a task) and awaited by any number of
 /// green tasks and threads; see [`crate::sync::AsyncResult`]. The usual
@@ -69,11 +69,11 @@ pub type EventWait<'a> = event::Wait<'a, ThreadSafe>;
 pub type AsyncResult<T, E> = async_result::AsyncResult<T, E, ThreadSafe>;
 
 /// The future returned by [`AsyncResult::wait`](AsyncResult#method.wait), resolving to `()`.
-pub type AsyncResultReady<'a, T, E> = async_result::Ready<'a, T, E, ThreadSafe>;
+pub type AsyncResultReady<'a, T, E> = async_result::AsyncResultReady<'a, T, E, ThreadSafe>;
 
 /// The future returned by [`AsyncResult::get`](AsyncResult#method.get) (and by awaiting
 /// `&AsyncResult`), resolving to a clone of the result.
-pub type AsyncResultGet<'a, T, E> = async_result::Get<'a, T, E, ThreadSafe>;
+pub type AsyncResultGet<'a, T, E> = async_result::AsyncResultGet<'a, T, E, ThreadSafe>;
 
 /// A lock shared by green tasks (`lock().await`) and OS threads
 /// (`lock_blocking`), guarding a `T`; see
@@ -102,7 +102,7 @@ pub type AsyncResultGet<'a, T, E> = async_result::Get<'a, T, E, ThreadSafe>;
 /// thread.join().unwrap();
 /// assert_eq!(*total.lock_blocking(), 200);
 /// ```
-pub type Lock<T> = lock::Lock<T, ThreadSafe>;
+pub type Lock<T = ()> = lock::Lock<T, ThreadSafe>;
 
 /// The future returned by [`Lock::lock`](Lock#method.lock), resolving to a [`LockGuard`].
 /// Dropping it stops the wait; a lock it had been handed goes to the next
@@ -128,7 +128,7 @@ pub type LockGuard<'a, T> = lock::LockGuard<'a, T, ThreadSafe>;
 /// drop((inner, outer));
 /// assert!(run(async { lock.try_lock().is_some() }));
 /// ```
-pub type RLock<T> = rlock::RLock<T, ThreadSafe>;
+pub type RLock<T = ()> = rlock::RLock<T, ThreadSafe>;
 
 /// The future returned by [`RLock::lock`](RLock#method.lock), resolving to an [`RLockGuard`].
 /// Dropping it stops the wait; a lock it had been handed goes to the next
@@ -167,21 +167,21 @@ pub type RLockGuard<'a, T> = rlock::RLockGuard<'a, T, ThreadSafe>;
 pub type Semaphore = semaphore::Semaphore<ThreadSafe>;
 
 /// The future returned by [`Semaphore::acquire`](Semaphore#method.acquire) and
-/// `acquire_many`, resolving to a [`SemGuard`] (or [`AcquireError`](crate::sync::AcquireError)
+/// `acquire_many`, resolving to a [`SemaphoreGuard`] (or [`AcquireError`](crate::sync::AcquireError)
 /// once closed). Dropping it stops the wait; permits it had been handed go
 /// to the next waiter.
-pub type SemAcquire<'a> = semaphore::Acquire<'a, ThreadSafe>;
+pub type SemaphoreAcquire<'a> = semaphore::SemaphoreAcquire<'a, ThreadSafe>;
 
 /// Permits of a thread-safe [`Semaphore`]; dropping the guard gives them back.
-pub type SemGuard<'a> = semaphore::SemaphoreGuard<'a, ThreadSafe>;
+pub type SemaphoreGuard<'a> = semaphore::SemaphoreGuard<'a, ThreadSafe>;
 
 /// The future returned by [`Semaphore::acquire_owned`](Semaphore#method.acquire_owned),
 /// resolving to an [`OwnedSemaphoreGuard`].
-pub type AcquireOwned = semaphore::AcquireOwned<Semaphore>;
+pub type SemaphoreAcquireOwned<S = Semaphore> = semaphore::SemaphoreAcquireOwned<S>;
 
 /// Permits whose guard owns its semaphore (an `Arc`): it may move to
 /// another task or thread. Dropping it gives the permits back.
-pub type OwnedSemaphoreGuard = semaphore::OwnedSemaphoreGuard<Semaphore>;
+pub type OwnedSemaphoreGuard<S = Semaphore> = semaphore::OwnedSemaphoreGuard<S>;
 
 /// A condition variable over its own thread-safe [`Lock`], for green tasks
 /// and OS threads alike; see [`crate::sync::Condition`] for the contract.
@@ -208,7 +208,7 @@ pub type OwnedSemaphoreGuard = semaphore::OwnedSemaphoreGuard<Semaphore>;
 /// producer.join().unwrap();
 /// assert_eq!(got, "cake");
 /// ```
-pub type Condition<T> = condition::Condition<T, ThreadSafe>;
+pub type Condition<T = ()> = condition::Condition<T, ThreadSafe>;
 
 /// A meeting point for `parties` green tasks and OS threads, in any mix;
 /// see [`crate::sync::Barrier`] for the contract (leader, indices, abort,
