@@ -380,7 +380,7 @@ mod ts {
         Put(Put<'a, Item, B>),
     }
 
-    pub fn run<B: Buffer<Item>>(queue: BaseQueue<Item, B>, kind: Kind, cap: usize, ops: Vec<Op>) {
+    pub(crate) fn run<B: Buffer<Item>>(queue: BaseQueue<Item, B>, kind: Kind, cap: usize, ops: Vec<Op>) {
         let q = &queue;
         let mut model = Model {
             kind,

@@ -30,6 +30,7 @@ pub(crate) mod sealed {
 
     /// How an address is resolved.
     #[doc(hidden)]
+    #[derive(Debug)]
     pub enum Resolve {
         /// Already known (or already an error).
         Ready(io::Result<Vec<SocketAddr>>),

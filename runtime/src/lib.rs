@@ -156,6 +156,7 @@ pub mod __private {
     pub use crate::report::__private::*;
 
     /// What one `select!` branch's poll gave.
+    #[derive(Debug)]
     pub enum Branch<T> {
         /// It completed with a value that matches its pattern.
         Ready(T),

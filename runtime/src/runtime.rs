@@ -82,6 +82,12 @@ pub struct Runtime {
     _not_send: PhantomData<*const ()>,
 }
 
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime").field("serial", &self.core.serial).finish_non_exhaustive()
+    }
+}
+
 /// The loop's state: the three parts it drives, the mailbox, and what only
 /// the loop itself needs. Everything is owned by the runtime thread, so it
 /// uses `Cell`s and short `RefCell` borrows that never span user code.

@@ -217,6 +217,13 @@ pub struct Server<H> {
     tls_config: Option<std::sync::Arc<futures_rustls::rustls::ServerConfig>>,
 }
 
+// By hand: the handler is a closure (no `Debug`); the listener says which server.
+impl<H> fmt::Debug for Server<H> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server").field("inner", &self.inner).finish_non_exhaustive()
+    }
+}
+
 impl<H, F> Server<H>
 where
     H: Fn(Request<Incoming>) -> F + 'static,

@@ -83,6 +83,12 @@ pub struct Chunk<T> {
     work: WorkFuture<Results<T>>,
 }
 
+impl<T> fmt::Debug for Chunk<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Chunk").field("len", &self.len).finish_non_exhaustive()
+    }
+}
+
 impl<T> Future for Chunk<T> {
     type Output = Results<T>;
 

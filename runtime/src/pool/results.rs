@@ -66,6 +66,13 @@ pub struct Collect<T> {
     _output: PhantomData<fn() -> T>,
 }
 
+// By hand: a derive would ask `T: Debug` of a marker that holds no `T`.
+impl<T> fmt::Debug for Collect<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Collect")
+    }
+}
+
 impl sealed::Sealed for Untyped {
     type Results = ();
 }
