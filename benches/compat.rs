@@ -134,7 +134,7 @@ fn client_run(client: &str, url: &str, pages: usize) -> Run {
 /// reqwest is built with `rustls-no-provider` (see compat/Cargo.toml):
 /// every `Client` needs a process-wide provider, even for http.
 fn client() -> reqwest::Client {
-    let _ = sprout::tls::rustls::crypto::ring::default_provider().install_default();
+    let _ = sprout::tls::rustls::crypto::CryptoProvider::install_default((*sprout::tls::provider()).clone());
     reqwest::Client::new()
 }
 

@@ -341,7 +341,7 @@ fn imap_long_rss() -> f64 {
         while let Some(r) = stream.next().await {
             std::hint::black_box(r.unwrap());
             n += 1;
-            if n % 1_000_000 == 0 {
+            if n.is_multiple_of(1_000_000) {
                 peak = peak.max(rss_bytes());
             }
         }
@@ -359,7 +359,7 @@ fn buffered_long_rss() -> f64 {
         while let Some(r) = stream.next().await {
             std::hint::black_box(r);
             n += 1;
-            if n % 1_000_000 == 0 {
+            if n.is_multiple_of(1_000_000) {
                 peak = peak.max(rss_bytes());
             }
         }

@@ -98,7 +98,7 @@ fn imap_on_ten_million_lazy_items_keeps_at_most_size_in_flight() {
             |i: u64| {
                 let flight = flight.clone();
                 async move {
-                    if i % 3 == 0 {
+                    if i.is_multiple_of(3) {
                         sprout::yield_now().await;
                     }
                     flight.finish();
@@ -311,7 +311,7 @@ fn imap_runs_ten_million_items_with_at_most_size_in_flight() {
             move |i: u64| {
                 let flight = flight.clone();
                 async move {
-                    if i % 2 == 0 {
+                    if i.is_multiple_of(2) {
                         sprout::yield_now().await;
                     }
                     flight.finish();

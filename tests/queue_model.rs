@@ -139,10 +139,10 @@ impl Model {
 
     fn try_get(&mut self) -> Result<Item, GetError> {
         if let Some(item) = self.pop() {
-            if self.buf.len() < self.cap {
-                if let Some(moved) = self.take_putter() {
-                    self.push(moved);
-                }
+            if self.buf.len() < self.cap
+                && let Some(moved) = self.take_putter()
+            {
+                self.push(moved);
             }
             return Ok(item);
         }

@@ -104,7 +104,7 @@ async fn timeout_variants() {
 
 /// Whether `d` is a whole, non-zero number of `period`s.
 fn whole_periods(d: Duration, period: Duration) -> bool {
-    !d.is_zero() && d.as_nanos() % period.as_nanos() == 0
+    !d.is_zero() && d.as_nanos().is_multiple_of(period.as_nanos())
 }
 
 #[sprout::test]

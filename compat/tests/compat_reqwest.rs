@@ -130,7 +130,7 @@ fn private_pki(name: &str) -> PrivatePki {
 fn install_ring() {
     static ONCE: OnceLock<()> = OnceLock::new();
     ONCE.get_or_init(|| {
-        let _ = sprout::tls::rustls::crypto::ring::default_provider().install_default();
+        let _ = sprout::tls::rustls::crypto::CryptoProvider::install_default((*sprout::tls::provider()).clone());
     });
 }
 

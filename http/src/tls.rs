@@ -51,9 +51,34 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::{ClientConfig, RootCertStore, ServerConfig};
 
 /// The crypto provider sprout's configurations use: `ring`.
+///
+/// ring offers no post-quantum key exchange (rustls 0.23.48 deprecates it
+/// for that reason). For X25519MLKEM768, build your own configuration with
+/// rustls' aws-lc-rs provider and hand it to
+/// [`Server::tls`](crate::Server::tls) or
+/// [`client::Builder::tls_config`](crate::client::Builder::tls_config).
+///
+/// A crate that builds its own rustls configurations beside sprout's (a
+/// reqwest built with `rustls-no-provider`) can install this one as the
+/// process default, without naming ring itself:
+///
+/// ```
+/// let _ = sprout_http::tls::rustls::crypto::CryptoProvider::install_default((*sprout_http::tls::provider()).clone());
+/// ```
 pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     static PROVIDER: OnceLock<Arc<rustls::crypto::CryptoProvider>> = OnceLock::new();
-    PROVIDER.get_or_init(|| Arc::new(rustls::crypto::ring::default_provider())).clone()
+    // ring, not rustls' default aws-lc-rs, because ring builds with a C
+    // compiler alone (aws-lc-rs needs a much larger C build, and the
+    // cross-target checks of .ci/run have no C toolchain for it:
+    // docs/DEPENDENCIES.md). rustls 0.23.48 deprecates the ring provider
+    // for lacking post-quantum key exchange, with no replacement in 0.23
+    // (ring moves to the `rustls-ring` crate in 0.24); the choice is
+    // deliberate and said in the doc above, so the warning is silenced
+    // here, and only here. `allow`, not `expect`: rustls before 0.23.48
+    // does not deprecate it, and both are semver-compatible.
+    #[allow(deprecated)]
+    let ring = rustls::crypto::ring::default_provider;
+    PROVIDER.get_or_init(|| Arc::new(ring())).clone()
 }
 
 /// A server configuration for one certificate chain (leaf first) and its

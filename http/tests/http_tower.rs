@@ -373,7 +373,7 @@ fn a_failing_make_service_closes_the_connection_and_is_reported() {
         let count = connections.clone();
         let make = service_fn(move |_peer: SocketAddr| {
             count.set(count.get() + 1);
-            let refuse = count.get() % 2 == 0;
+            let refuse = count.get().is_multiple_of(2);
             async move {
                 if refuse {
                     return Err(std::io::Error::other("no service for this one"));

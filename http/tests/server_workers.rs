@@ -133,11 +133,11 @@ async fn one_byte_body(conn: &TcpStream) -> u8 {
     let mut got = Vec::new();
     let mut buf = [0; 512];
     loop {
-        if let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") {
-            if let Some(&digit) = got.get(end + 4) {
-                assert!(got.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&got));
-                return digit - b'0';
-            }
+        if let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n")
+            && let Some(&digit) = got.get(end + 4)
+        {
+            assert!(got.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&got));
+            return digit - b'0';
         }
         let n = conn.read(&mut buf).await.unwrap();
         assert!(n > 0, "the server closed before answering");

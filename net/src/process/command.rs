@@ -296,13 +296,14 @@ pub(crate) fn in_runtime() -> io::Result<()> {
 /// Names the program (or the directory) in a spawn error; keeps its kind.
 fn spawn_error(cmd: &std::process::Command, e: io::Error) -> io::Error {
     let program = cmd.get_program().to_string_lossy();
-    if let Some(dir) = cmd.get_current_dir() {
-        if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR)) && !dir.is_dir() {
-            return io::Error::new(
-                e.kind(),
-                format!("cannot run `{program}`: the working directory `{}` does not exist ({e})", dir.display()),
-            );
-        }
+    if let Some(dir) = cmd.get_current_dir()
+        && matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR))
+        && !dir.is_dir()
+    {
+        return io::Error::new(
+            e.kind(),
+            format!("cannot run `{program}`: the working directory `{}` does not exist ({e})", dir.display()),
+        );
     }
     let message = match e.kind() {
         io::ErrorKind::NotFound if program.contains('/') => format!("cannot run `{program}`: no such file ({e})"),

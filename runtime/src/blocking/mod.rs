@@ -161,10 +161,10 @@ pub(crate) struct KeepAliveToken {
 
 impl KeepAliveToken {
     pub(crate) fn release(self) {
-        if self.serial != 0 {
-            if let Some(core) = context::current().filter(|c| c.serial() == self.serial) {
-                core.keepalive_dec();
-            }
+        if self.serial != 0
+            && let Some(core) = context::current().filter(|c| c.serial() == self.serial)
+        {
+            core.keepalive_dec();
         }
     }
 }

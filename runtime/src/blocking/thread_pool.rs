@@ -145,11 +145,11 @@ impl Shared {
 
     fn worker(self: Arc<Self>) {
         WORKER_OF.with(|w| w.set(Arc::as_ptr(&self)));
-        if let Some(init) = &self.initializer {
-            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| init())) {
-                let err = JoinError::panicked(payload);
-                return self.break_pool(err.panic_message().unwrap_or("Box<dyn Any>").to_owned());
-            }
+        if let Some(init) = &self.initializer
+            && let Err(payload) = catch_unwind(AssertUnwindSafe(|| init()))
+        {
+            let err = JoinError::panicked(payload);
+            return self.break_pool(err.panic_message().unwrap_or("Box<dyn Any>").to_owned());
         }
         let mut state = self.lock();
         loop {

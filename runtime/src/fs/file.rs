@@ -263,12 +263,12 @@ impl File {
 
     /// Steps the OS position back over bytes read ahead and not taken.
     async fn rewind_unread(&mut self) -> io::Result<()> {
-        if let State::Idle(Some(buf)) = &mut self.state {
-            if !buf.is_empty() {
-                let back = buf.discard_read();
-                let file = self.std.clone();
-                asyncify(move || (&*file).seek(SeekFrom::Current(back))).await?;
-            }
+        if let State::Idle(Some(buf)) = &mut self.state
+            && !buf.is_empty()
+        {
+            let back = buf.discard_read();
+            let file = self.std.clone();
+            asyncify(move || (&*file).seek(SeekFrom::Current(back))).await?;
         }
         Ok(())
     }

@@ -161,10 +161,10 @@ fn short_path(path: &str, cwd: Option<&str>) -> String {
     if let Some(rest) = cwd.and_then(|cwd| path.strip_prefix(cwd)).and_then(|rest| rest.strip_prefix('/')) {
         return rest.to_owned();
     }
-    if path.starts_with("/rustc/") {
-        if let Some(i) = path.find("/library/") {
-            return path[i + 1..].to_owned();
-        }
+    if path.starts_with("/rustc/")
+        && let Some(i) = path.find("/library/")
+    {
+        return path[i + 1..].to_owned();
     }
     path.to_owned()
 }

@@ -124,10 +124,10 @@ impl Inner {
 
     /// Gives back the member's slot and wakes the joiners if it was the last.
     fn after_removal(&self, member: Member, empty: bool) {
-        if member.holds_slot {
-            if let Some(slots) = &self.slots {
-                slots.release();
-            }
+        if member.holds_slot
+            && let Some(slots) = &self.slots
+        {
+            slots.release();
         }
         if empty {
             let mut woken = Vec::new();
@@ -201,10 +201,8 @@ impl Inner {
     pub(crate) fn add(self: &Rc<Self>, task: UntypedHandle, holds_slot: bool) {
         let executor = Executor::current();
         if executor.is_none() || task.is_finished() || self.contains(task.id()) {
-            if holds_slot {
-                if let Some(slots) = &self.slots {
-                    slots.release();
-                }
+            if holds_slot && let Some(slots) = &self.slots {
+                slots.release();
             }
             Executor::expect("adding a task to a sprout pool");
             return;
@@ -400,10 +398,10 @@ impl<F: Future> Future for Queued<F> {
             acquire.disarm();
             *this.acquire = None;
             let guard = &*this.guard;
-            if !guard.inner.take_slot(guard.key, guard.stamp) {
-                if let Some(slots) = &guard.inner.slots {
-                    slots.release();
-                }
+            if !guard.inner.take_slot(guard.key, guard.stamp)
+                && let Some(slots) = &guard.inner.slots
+            {
+                slots.release();
             }
         }
         this.future.poll(cx)
@@ -510,10 +508,10 @@ impl Future for Acquire {
 impl Drop for Acquire {
     fn drop(&mut self) {
         self.stop_waiting();
-        if self.holding {
-            if let Some(slots) = &self.inner.slots {
-                slots.release();
-            }
+        if self.holding
+            && let Some(slots) = &self.inner.slots
+        {
+            slots.release();
         }
     }
 }

@@ -266,11 +266,11 @@ where
             }
         }
         drop(in_deadline);
-        if let Some(sleep) = &mut this.sleep {
-            if Pin::new(sleep).poll(cx).is_ready() {
-                this.sleep = None;
-                core.cancel(Cause::DeadlineExceeded);
-            }
+        if let Some(sleep) = &mut this.sleep
+            && Pin::new(sleep).poll(cx).is_ready()
+        {
+            this.sleep = None;
+            core.cancel(Cause::DeadlineExceeded);
         }
         if core.cancelled().is_some() {
             core.drop_all(Some(executor));

@@ -82,7 +82,7 @@ pub(crate) struct Link {
 }
 
 // The link sits right after the header in every `ChildTask<F>`.
-const _: () = assert!(size_of::<Header>() % align_of::<Link>() == 0);
+const _: () = assert!(size_of::<Header>().is_multiple_of(align_of::<Link>()));
 // A freed block's link is never dropped (`header::dealloc` frees blocks
 // by their layout alone).
 const _: () = assert!(!std::mem::needs_drop::<Link>());

@@ -298,14 +298,14 @@ pub(crate) fn drop_output(task: NonNull<Header>) -> Option<JoinError> {
     if !header.state.transition_to_consumed() {
         return None;
     }
-    if header.has_extras() {
-        if let Some(sink) = header.with_extras(|e| e.sink.take()) {
-            // The sink's owner reads the result (and reports a panic it
-            // never hands out): handled here.
-            header.state.mark_handled();
-            sink(task);
-            return None;
-        }
+    if header.has_extras()
+        && let Some(sink) = header.with_extras(|e| e.sink.take())
+    {
+        // The sink's owner reads the result (and reports a panic it
+        // never hands out): handled here.
+        header.state.mark_handled();
+        sink(task);
+        return None;
     }
     // SAFETY: the output is live and we just marked it consumed.
     let err = unsafe { (header.vtable.drop_output)(task) }?;

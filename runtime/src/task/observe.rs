@@ -306,10 +306,10 @@ impl Observer {
 
     /// `block_on` (or `run`) was called at `at`: the main future's spawn site.
     pub(crate) fn main_site(&self, at: &'static Location<'static>) {
-        if let Some(records) = &self.records {
-            if let Some(main) = records.borrow_mut().first_mut() {
-                main.spawned_at = Some(at);
-            }
+        if let Some(records) = &self.records
+            && let Some(main) = records.borrow_mut().first_mut()
+        {
+            main.spawned_at = Some(at);
         }
         if let Some(watch) = &self.watch {
             watch.set_main_site(at);
@@ -370,11 +370,11 @@ impl Observer {
     /// until [`child_poll_ends`](Self::child_poll_ends), given what this
     /// returns.
     pub(crate) fn child_poll_starts(&self, child: usize) -> usize {
-        if let Some(children) = &self.children {
-            if let Some(record) = children.borrow_mut().get_mut(&child) {
-                record.polls += 1;
-                record.wait = None;
-            }
+        if let Some(children) = &self.children
+            && let Some(record) = children.borrow_mut().get_mut(&child)
+        {
+            record.polls += 1;
+            record.wait = None;
         }
         self.current_child.replace(child)
     }

@@ -61,13 +61,12 @@ impl WakerSet {
     /// (unless it wakes the same task), or, for no key or a stale one,
     /// adds an entry and sets `key` to it.
     pub(crate) fn register(&mut self, key: &mut Option<WakerKey>, waker: &Waker) {
-        if let Some(k) = *key {
-            if k.round == self.round {
-                if let Some(held) = self.wakers.get_mut(k.index) {
-                    held.clone_from(waker);
-                    return;
-                }
-            }
+        if let Some(k) = *key
+            && k.round == self.round
+            && let Some(held) = self.wakers.get_mut(k.index)
+        {
+            held.clone_from(waker);
+            return;
         }
         *key = Some(WakerKey { index: self.wakers.insert(waker.clone()), round: self.round });
     }
