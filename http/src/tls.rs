@@ -63,7 +63,7 @@ use rustls::{ClientConfig, RootCertStore, ServerConfig};
 /// process default, without naming ring itself:
 ///
 /// ```
-/// let _ = sprout_http::tls::rustls::crypto::CryptoProvider::install_default((*sprout_http::tls::provider()).clone());
+/// let _ = sprout::tls::rustls::crypto::CryptoProvider::install_default((*sprout::tls::provider()).clone());
 /// ```
 pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     static PROVIDER: OnceLock<Arc<rustls::crypto::CryptoProvider>> = OnceLock::new();
