@@ -1,27 +1,43 @@
 #!/usr/bin/env python3
-"""Import cycles among sprout-runtime's modules (runtime/src).
+"""The layers of sprout-runtime (runtime/src), checked against their table.
 
 Each file is a module. An edge A -> B means A names `crate::...` or
 `super::...` paths that resolve to B (in `use` lines and inline paths;
-comments, doc comments and test-only files left out). A job is a
+comments, doc comments and test-only files left out). A part is a
 top-level directory (`task/`, `time/`, ...) or a top-level file
-(`runtime.rs`, `context.rs`, ...).
+(`join.rs`, `scoped.rs`, ...); the loop's four files (runtime.rs,
+context.rs, builder.rs, handle.rs) are one part, `loop`.
 
-The rules (docs/architecture.md, "Layers"): no cycle among the runtime's
-modules, except inside one job; and no module of task/, time/, io/,
-reactor/, sched/, observe/ or scoped.rs imports the loop (runtime.rs, context.rs,
-builder.rs, handle.rs). The script prints every strongly connected
-component of the file graph that spans more than one job and every
-upward import, and exits 1 if there is one; `--jobs` also prints the
-graph of jobs.
+The allowed edges between parts are written once, in the table of
+docs/architecture.md's "Layers" section (between the `layers-table`
+markers): one row per part, the parts it may import. The script fails
+(exit 1) on
 
-    python3 .ci/layers.py [--jobs] [runtime/src]
+- any edge between two parts that the table does not allow (a part
+  missing from the table may import nothing);
+- any cycle between parts (the table itself must be acyclic, and so must
+  the graph the code has);
+- any cycle among files that spans more than one part.
+
+It prints each, and also the table's edges that no code uses any more
+(a note, not a failure). `--jobs` prints the graph of parts.
+
+    python3 .ci/layers.py [--jobs] [--table docs/architecture.md] [runtime/src]
 """
 import os
 import re
 import sys
 
-ARGS = [a for a in sys.argv[1:] if not a.startswith("-")]
+HERE = os.path.dirname(os.path.abspath(__file__))
+TABLE = os.path.join(HERE, "..", "docs", "architecture.md")
+ARGS = []
+_argv = sys.argv[1:]
+while _argv:
+    a = _argv.pop(0)
+    if a == "--table":
+        TABLE = _argv.pop(0)
+    elif not a.startswith("-"):
+        ARGS.append(a)
 ROOT = ARGS[0] if ARGS else os.path.join(os.path.dirname(__file__), "..", "runtime", "src")
 ROOT = os.path.normpath(ROOT)
 TEST_FILES = {"tests.rs", "loom_models.rs"}
@@ -100,13 +116,21 @@ for use in re.findall(r"^pub use\s+([^;]+);", strip(open(files[()]).read()), re.
         segs = full.split("::")
         REEXPORTS[segs[-1]] = segs[:-1]
 
+# `crate::name!` names a `#[macro_export]` macro, which lives at the crate
+# root: follow it to the module that defines it. (A macro body's own
+# `$crate::` paths are the caller's, left out below.)
+MACROS = {}
+for mod, path in files.items():
+    for m in re.finditer(r"#\[macro_export\][^\n]*\n(?:\s*#\[[^\n]*\n)*\s*macro_rules!\s*(\w+)", open(path).read()):
+        MACROS[m.group(1)] = list(mod)
+
 edges = {m: set() for m in files}
 for mod, path in files.items():
     text = strip(open(path).read())
     paths = []
     for use in re.findall(r"\buse\s+([^;]+);", text, re.S):
         paths += expand_use(use)
-    paths += re.findall(r"\b((?:crate|super)(?:::\w+)+)", text)
+    paths += re.findall(r"(?<!\$)\b((?:crate|super)(?:::\w+)+)", text)
     # `mod child;` declarations: the parent reaches its children.
     for child in re.findall(r"^\s*(?:pub(?:\([\w:]+\))?\s+)?mod\s+(\w+)\s*;", text, re.M):
         target = resolve(list(mod) + [child])
@@ -121,6 +145,8 @@ for mod, path in files.items():
             segs = segs[1:]
             if segs and tuple(segs[:1]) not in files and segs[0] in REEXPORTS:
                 segs = REEXPORTS[segs[0]] + segs[1:]
+            elif segs and tuple(segs[:1]) not in files and segs[0] in MACROS:
+                segs = MACROS[segs[0]]
         elif segs[0] == "super":
             # `super` from a file is its parent module; each further `super` goes up one.
             ups = 0
@@ -151,65 +177,105 @@ def name(mod):
     return "/".join(mod) if mod else "lib"
 
 
-# Tarjan's strongly connected components.
-index, low, stack, on, sccs, counter = {}, {}, [], set(), [], [0]
+def read_table(path):
+    """{part: set of parts it may import} from the `layers-table` block."""
+    text = open(path).read()
+    m = re.search(r"<!-- layers-table -->(.*?)<!-- /layers-table -->", text, re.S)
+    if not m:
+        sys.exit(f"{path}: no <!-- layers-table --> block")
+    allowed = {}
+    for line in m.group(1).splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) < 2 or not cells[0].startswith("`"):
+            continue
+        part = cells[0].strip("`")
+        allowed[part] = {p.strip().strip("`") for p in cells[1].split(",") if p.strip() and p.strip() != "—"}
+    return allowed
+
+
+def sccs_of(nodes, succ):
+    """Tarjan's strongly connected components of the graph `succ`."""
+    index, low, stack, on, out, counter = {}, {}, [], set(), [], [0]
+
+    def visit(v):
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on.add(v)
+        for w in succ.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            out.append(comp)
+
+    for v in nodes:
+        if v not in index:
+            visit(v)
+    return out
+
+
 sys.setrecursionlimit(10000)
+failed = False
 
-
-def visit(v):
-    index[v] = low[v] = counter[0]
-    counter[0] += 1
-    stack.append(v)
-    on.add(v)
-    for w in edges[v]:
-        if w not in index:
-            visit(w)
-            low[v] = min(low[v], low[w])
-        elif w in on:
-            low[v] = min(low[v], index[w])
-    if low[v] == index[v]:
-        comp = []
-        while True:
-            w = stack.pop()
-            on.discard(w)
-            comp.append(w)
-            if w == v:
-                break
-        sccs.append(comp)
-
-
-for v in files:
-    if v not in index:
-        visit(v)
-
-jobs = {}
+# The graph of parts the code has, each edge with the files that make it.
+jobs, why = {}, {}
 for a, bs in edges.items():
     for b in bs:
-        if job(a) != job(b) and a and b:
+        if a and b and job(a) != job(b):
             jobs.setdefault(job(a), set()).add(job(b))
+            why.setdefault((job(a), job(b)), []).append(f"{name(a)} -> {name(b)}")
 if "-v" in sys.argv or "--jobs" in sys.argv:
-    print("job graph (A -> B: a module of A imports one of B):")
+    print("graph of parts (A -> B: a module of A imports one of B):")
     for j in sorted(jobs):
         print(f"  {j:10} -> {', '.join(sorted(jobs[j]))}")
 
-# The jobs below the loop never import it: they reach it through their own
-# thread-local slots (scoped.rs), which the loop sets.
-BELOW_LOOP = {"task", "time", "io", "reactor", "sched", "scoped", "observe"}
-upward = sorted(
-    f"{name(a)} -> {name(b)}" for a, bs in edges.items() for b in bs if job(a) in BELOW_LOOP and job(b) == "loop"
-)
-for edge in upward:
-    print(f"a layer below the loop imports it: {edge}")
+allowed = read_table(TABLE)
+for a in sorted(jobs):
+    for b in sorted(jobs[a]):
+        if b not in allowed.get(a, set()):
+            failed = True
+            files_ = why[(a, b)]
+            more = f" (and {len(files_) - 2} more)" if len(files_) > 2 else ""
+            print(f"edge not in the layers table: {a} -> {b}: {', '.join(sorted(files_)[:2])}{more}")
 
-bad = [c for c in sccs if len(c) > 1 and len({job(m) for m in c if m}) > 1]
-for comp in bad:
-    members = sorted(name(m) for m in comp)
-    print(f"cycle across jobs ({len(members)} modules): {', '.join(members)}")
-    inside = set(comp)
-    for m in sorted(comp, key=name):
-        out = sorted(name(t) for t in edges[m] if t in inside and job(t) != job(m))
-        if out:
-            print(f"    {name(m)} -> {', '.join(out)}")
-if bad or upward:
+for comp in sccs_of(sorted(allowed), allowed):
+    if len(comp) > 1:
+        failed = True
+        print(f"the layers table has a cycle: {', '.join(sorted(comp))}")
+
+for comp in sccs_of(sorted(jobs), jobs):
+    if len(comp) > 1:
+        failed = True
+        inside = set(comp)
+        print(f"cycle between parts: {', '.join(sorted(comp))}")
+        for a in sorted(comp):
+            for b in sorted(jobs[a] & inside):
+                print(f"    {a} -> {b}: {', '.join(sorted(why[(a, b)]))}")
+
+for comp in sccs_of(list(files), edges):
+    if len(comp) > 1 and len({job(m) for m in comp if m}) > 1:
+        failed = True
+        members = sorted(name(m) for m in comp)
+        print(f"cycle among files across parts ({len(members)} modules): {', '.join(members)}")
+        inside = set(comp)
+        for m in sorted(comp, key=name):
+            out = sorted(name(t) for t in edges[m] if t in inside and job(t) != job(m))
+            if out:
+                print(f"    {name(m)} -> {', '.join(out)}")
+
+unused = sorted(f"{a} -> {b}" for a, bs in allowed.items() for b in bs if b not in jobs.get(a, set()))
+if unused:
+    print(f"note: allowed by the table, used by no file: {', '.join(unused)}")
+if failed:
     sys.exit(1)
-print(f"no cycle across jobs among {len(files)} modules; nothing below the loop imports it")
+print(f"{len(files)} modules in {len(set(map(job, files)) - {'lib'})} parts: every edge in the layers table, no cycle")

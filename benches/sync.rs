@@ -15,7 +15,7 @@
 //! (queues), `async-lock` (`Semaphore`, `Mutex`, `RwLock`),
 //! `async-broadcast` and `event-listener` (events). Each measurement runs
 //! in a fresh child process; the table shows medians and ratios (peer time
-//! / sprout time). The workloads of issue 20's primitives are in
+//! / sprout time). The workloads of the tokio-shaped primitives are in
 //! `sync/tokio_shaped.rs`.
 
 mod support;

@@ -1,4 +1,4 @@
-//! The io_uring spike of issue 22: can io_uring beat the epoll floor on
+//! The io_uring spike: can io_uring beat the epoll floor on
 //! this machine? An echo server built the way the io_uring authors
 //! recommend (`benches/support/uring_server.rs`), measured in one run
 //! against the epoll floor (the echo bench's hand-written mio loop),
@@ -28,7 +28,7 @@
 //! (over the whole client run, in 10 ms ticks); "wake/req" is its
 //! voluntary context switches (all its threads, from
 //! `/proc/PID/task/*/status`) per request: how often it slept. The
-//! decision of issue 22 read the `cpu/mio` column of the `uring` variants
+//! spike's decision read the `cpu/mio` column of the `uring` variants
 //! at 50 and 1,000 connections against the bar of 0.85: see
 //! `docs/benchmarks.md`, "io_uring: the spike of issue 22".
 //!

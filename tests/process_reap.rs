@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use process_support as s;
 use sprout::process::{Child, ChildStdin, Command, Stdio};
-use sprout_net::probe;
+use sprout_process::probe;
 
 #[test]
 fn no_zombies() {

@@ -81,8 +81,8 @@ fn handlers_run_concurrently_up_to_the_limit_and_graceful_stop_waits() {
 
 #[test]
 fn serve_forever_waits_for_the_handlers_of_a_graceful_stop() {
-    // Issue 8, bug 12: serve_forever used to return as soon as
-    // stop_graceful was called, so `run` ended and killed the handler.
+    // serve_forever returns only once the graceful stop is over: were it
+    // to return at stop_graceful, `run` would end and kill the handler.
     let log = support::Log::new();
     sprout::run(within({
         let log = log.clone();

@@ -235,7 +235,7 @@ fn a_failing_or_panicking_handler_does_not_stop_the_server() {
     }));
 }
 
-// ---- Graceful stops that wait (issue 8, bug 12) and bad input (bug 8) ----
+// ---- Graceful stops that wait, and bad input ----
 
 #[test]
 fn a_request_in_flight_gets_its_full_answer_before_serve_forever_returns() {
@@ -391,7 +391,7 @@ fn a_shorter_graceful_stop_moves_the_deadline_earlier() {
 
 #[test]
 fn a_graceful_stop_with_no_deadline_waits_for_every_connection() {
-    // Duration::MAX used to panic: "overflow when adding duration to instant".
+    // Duration::MAX is "no deadline", not an overflow when added to an instant.
     sprout::run(within(async {
         let server = StreamServer::bind("127.0.0.1:0", |s, _| echo(s, false)).await.unwrap();
         let addr = server.local_addr().unwrap();
@@ -424,7 +424,8 @@ fn a_server_without_a_listener_reports_it_instead_of_panicking() {
 
 #[test]
 fn a_handler_can_stop_its_own_server_gracefully() {
-    // It used to wait for itself: with Duration::MAX, forever.
+    // The stop must not wait for the handler that asked for it (with
+    // Duration::MAX, that would be forever).
     sprout::run(within(async {
         let handle_slot: Rc<std::cell::RefCell<Option<sprout::net::ServerHandle>>> = Rc::default();
         let server = StreamServer::bind("127.0.0.1:0", {

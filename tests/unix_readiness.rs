@@ -99,7 +99,7 @@ fn end_of_file_stays_sticky_for_stream_reads() {
 fn a_datagram_socket_shut_for_reading_waits_instead_of_spinning() {
     // After shutdown(Read), epoll reports a Unix datagram socket readable
     // and read-closed for good, while a non-blocking receive says
-    // WouldBlock: the sticky bit alone used to make `recv` spin forever.
+    // WouldBlock: `recv` must wait, not spin on the sticky bit.
     watchdog(HANG, || {
         sprout::run(within(async {
             let (_a, b) = UnixDatagram::pair().unwrap();
@@ -117,8 +117,8 @@ fn a_send_blocked_after_an_error_waits_for_room() {
     // The write side of the same rule, with real sockets: `b` gets an
     // error (its peer `a` reconnects elsewhere, dropping a datagram from
     // `b` unread), then sends to a receiver that never reads until its
-    // queue is full. The error and write-closed bits used to stay set and
-    // make the blocked send spin.
+    // queue is full. The error and write-closed bits must be cleared, or
+    // the blocked send would spin.
     watchdog(HANG, || {
         sprout::run(within(async {
             let dir = std::env::temp_dir().join(format!("sprout-readiness-{}", std::process::id()));

@@ -1,4 +1,4 @@
-//! The io_uring spike of issue 22: an echo server built the way the
+//! The io_uring spike: an echo server built the way the
 //! io_uring authors recommend for networking, to learn whether io_uring
 //! can beat the epoll floor on this machine before anyone writes a driver.
 //! It is a benchmark peer, not a driver: one thread, one ring, no tasks.

@@ -1,4 +1,4 @@
-//! The workloads of the tokio-shaped primitives (issue 20): a broadcast to
+//! The workloads of the tokio-shaped primitives: a broadcast to
 //! ten thousand subscribers, an uncontended `RwLock` read, a `Notify`
 //! round trip. Peers: tokio::sync on a current_thread runtime;
 //! `async-broadcast`, `async-lock` and `event-listener` on smol's

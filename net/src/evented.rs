@@ -37,6 +37,7 @@
 //! wheel, nor reads the current deadline.
 
 use std::cell::Cell;
+use std::fmt;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
@@ -51,8 +52,8 @@ use sprout_runtime::time::{Sleep, current_deadline, poll_wait_timer};
 use crate::lent::{LENT_BUFFER_SIZE, Lent};
 
 /// When a successful operation also means the direction is no longer ready.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Drain {
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Drain {
     /// Never (accept, datagrams, peeks): only `WouldBlock` clears readiness.
     Never,
     /// When it moved fewer bytes than the buffer held (stream read / write).
@@ -60,7 +61,7 @@ pub(crate) enum Drain {
 }
 
 /// A registered socket with its read and write timeouts.
-pub(crate) struct Evented<S: Source> {
+pub struct Evented<S: Source> {
     io: IoSource<S>,
     read_timeout: Cell<Option<Duration>>,
     write_timeout: Cell<Option<Duration>>,
@@ -73,13 +74,13 @@ pub(crate) struct Evented<S: Source> {
 
 impl<S: Source> Evented<S> {
     /// Registers `source`, which must be non-blocking, for both directions.
-    pub(crate) fn new(source: S) -> io::Result<Evented<S>> {
+    pub fn new(source: S) -> io::Result<Evented<S>> {
         IoSource::new(source).map(Evented::from_io)
     }
 
     /// Registers `source`, which must be non-blocking, for `interest` only
     /// (a pipe's end, which moves data one way).
-    pub(crate) fn with_interest(source: S, interest: Interest) -> io::Result<Evented<S>> {
+    pub fn with_interest(source: S, interest: Interest) -> io::Result<Evented<S>> {
         IoSource::with_interest(source, interest).map(Evented::from_io)
     }
 
@@ -95,21 +96,22 @@ impl<S: Source> Evented<S> {
 
     /// The socket.
     #[inline]
-    pub(crate) fn get_ref(&self) -> &S {
+    pub fn get_ref(&self) -> &S {
         self.io.get_ref()
     }
 
     /// The registered source (for `readable` / `writable`).
-    pub(crate) fn io(&self) -> &IoSource<S> {
+    pub fn io(&self) -> &IoSource<S> {
         &self.io
     }
 
     /// Deregisters the socket and hands it back.
-    pub(crate) fn into_inner(self) -> io::Result<S> {
+    pub fn into_inner(self) -> io::Result<S> {
         self.io.into_inner()
     }
 
-    pub(crate) fn timeout(&self, dir: Direction) -> Option<Duration> {
+    /// The read or write timeout in force (`None`: wait for ever).
+    pub fn timeout(&self, dir: Direction) -> Option<Duration> {
         match dir {
             Direction::Read => self.read_timeout.get(),
             Direction::Write => self.write_timeout.get(),
@@ -117,7 +119,7 @@ impl<S: Source> Evented<S> {
     }
 
     /// Sets a timeout; `Some(Duration::ZERO)` is refused, as std does.
-    pub(crate) fn set_timeout(&self, dir: Direction, timeout: Option<Duration>) -> io::Result<()> {
+    pub fn set_timeout(&self, dir: Direction, timeout: Option<Duration>) -> io::Result<()> {
         if timeout == Some(Duration::ZERO) {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "cannot set a 0 duration timeout"));
         }
@@ -130,7 +132,7 @@ impl<S: Source> Evented<S> {
 
     /// Runs `op` once `dir` is ready, without a timeout. See the module docs.
     #[inline]
-    pub(crate) fn poll_op<R>(
+    pub fn poll_op<R>(
         &self,
         cx: &mut Context<'_>,
         dir: Direction,
@@ -148,7 +150,7 @@ impl<S: Source> Evented<S> {
 
     /// `poll_op` under the direction's timeout, with the socket's own
     /// timer slot, for the poll-based traits (`AsyncRead`, `AsyncWrite`).
-    pub(crate) fn poll_op_stored<R>(
+    pub fn poll_op_stored<R>(
         &self,
         cx: &mut Context<'_>,
         dir: Direction,
@@ -171,7 +173,7 @@ impl<S: Source> Evented<S> {
     }
 
     /// Awaits `op` once `dir` is ready, under the direction's timeout.
-    pub(crate) async fn op<R>(
+    pub async fn op<R>(
         &self,
         dir: Direction,
         drain: Drain,
@@ -183,7 +185,7 @@ impl<S: Source> Evented<S> {
     }
 
     /// Waits until `dir` is ready (or closed, or in error), under its timeout.
-    pub(crate) async fn ready(&self, dir: Direction) -> io::Result<()> {
+    pub async fn ready(&self, dir: Direction) -> io::Result<()> {
         let mut waiter = self.io.registration().waiter(dir);
         let mut timer = None;
         let timeout = self.timeout(dir);
@@ -257,7 +259,7 @@ impl<S: Source> Drop for Waiting<'_, S> {
 /// (`sprout::deadline`), to an operation's poll result: the timer is armed
 /// at the first `Pending`, at the earlier of the two.
 #[inline]
-pub(crate) fn with_timeout<R>(
+pub fn with_timeout<R>(
     cx: &mut Context<'_>,
     poll: Poll<io::Result<R>>,
     timeout: Option<Duration>,
@@ -301,7 +303,7 @@ where
 {
     /// `AsyncRead::poll_read`.
     #[inline]
-    pub(crate) fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+    pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
         }
@@ -310,11 +312,7 @@ where
     }
 
     /// `AsyncRead::poll_read_vectored`.
-    pub(crate) fn poll_read_vectored(
-        &self,
-        cx: &mut Context<'_>,
-        bufs: &mut [io::IoSliceMut<'_>],
-    ) -> Poll<io::Result<usize>> {
+    pub fn poll_read_vectored(&self, cx: &mut Context<'_>, bufs: &mut [io::IoSliceMut<'_>]) -> Poll<io::Result<usize>> {
         let len = bufs.iter().map(|b| b.len()).sum();
         if len == 0 {
             return Poll::Ready(Ok(0));
@@ -330,24 +328,25 @@ where
 
     /// `read`: some bytes into `buf`.
     #[inline]
-    pub(crate) fn read_bytes<'a>(&'a self, buf: &'a mut [u8]) -> ReadBytes<'a, S> {
+    pub fn read_bytes<'a>(&'a self, buf: &'a mut [u8]) -> ReadBytes<'a, S> {
         ReadBytes { waiting: Waiting::new(self, Direction::Read), buf }
     }
 
     /// `read_exact`: all of `buf`, or `UnexpectedEof`.
     #[inline]
-    pub(crate) fn read_exact<'a>(&'a self, buf: &'a mut [u8]) -> ReadExact<'a, S> {
+    pub fn read_exact<'a>(&'a self, buf: &'a mut [u8]) -> ReadExact<'a, S> {
         ReadExact { waiting: Waiting::new(self, Direction::Read), buf }
     }
 
     /// `read_lent`: waits for readiness holding no buffer, then reads into
     /// one lent by the thread's pool (see `crate::lent`).
     #[inline]
-    pub(crate) fn read_lent(&self) -> ReadLent<'_, S> {
+    pub fn read_lent(&self) -> ReadLent<'_, S> {
         ReadLent { waiting: Waiting::new(self, Direction::Read) }
     }
 
-    pub(crate) async fn read_vectored(&self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
+    /// Reads into several buffers at once (`readv`).
+    pub async fn read_vectored(&self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
         let len = bufs.iter().map(|b| b.len()).sum();
         if len == 0 {
             return Ok(0);
@@ -355,12 +354,13 @@ where
         self.op(Direction::Read, Drain::Short(len), |mut s| io::Read::read_vectored(&mut s, bufs), |&n| n).await
     }
 
-    pub(crate) async fn read_to_end(&self, buf: &mut Vec<u8>) -> io::Result<usize> {
+    /// Reads until the other end closes its side, appending to `buf`.
+    pub async fn read_to_end(&self, buf: &mut Vec<u8>) -> io::Result<usize> {
         crate::read_all::read_to_end(buf, async |b| self.read_bytes(b).await).await
     }
 
     /// `what` names the source in the error when the bytes are not UTF-8.
-    pub(crate) async fn read_to_string(&self, buf: &mut String, what: &str) -> io::Result<usize> {
+    pub async fn read_to_string(&self, buf: &mut String, what: &str) -> io::Result<usize> {
         crate::read_all::read_to_string(buf, what, async |b| self.read_bytes(b).await).await
     }
 }
@@ -373,7 +373,7 @@ where
 {
     /// `AsyncWrite::poll_write`.
     #[inline]
-    pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
         }
@@ -387,11 +387,7 @@ where
     }
 
     /// `AsyncWrite::poll_write_vectored`.
-    pub(crate) fn poll_write_vectored(
-        &self,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
+    pub fn poll_write_vectored(&self, cx: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
         let len = bufs.iter().map(|b| b.len()).sum();
         if len == 0 {
             return Poll::Ready(Ok(0));
@@ -407,17 +403,18 @@ where
 
     /// `write`: some bytes from `buf`.
     #[inline]
-    pub(crate) fn write_bytes<'a>(&'a self, buf: &'a [u8]) -> WriteBytes<'a, S> {
+    pub fn write_bytes<'a>(&'a self, buf: &'a [u8]) -> WriteBytes<'a, S> {
         WriteBytes { waiting: Waiting::new(self, Direction::Write), buf }
     }
 
     /// `write_all`: all of `buf`, or `WriteZero`.
     #[inline]
-    pub(crate) fn write_all<'a>(&'a self, buf: &'a [u8]) -> WriteAll<'a, S> {
+    pub fn write_all<'a>(&'a self, buf: &'a [u8]) -> WriteAll<'a, S> {
         WriteAll { waiting: Waiting::new(self, Direction::Write), buf }
     }
 
-    pub(crate) async fn write_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+    /// Writes from several buffers at once (`writev`).
+    pub async fn write_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
         let len = bufs.iter().map(|b| b.len()).sum();
         if len == 0 {
             return Ok(0);
@@ -457,7 +454,7 @@ where
 }
 
 /// The future of a stream's `read`.
-pub(crate) struct ReadBytes<'a, S: Source> {
+pub struct ReadBytes<'a, S: Source> {
     waiting: Waiting<'a, S>,
     buf: &'a mut [u8],
 }
@@ -476,7 +473,7 @@ where
 }
 
 /// The future of a stream's `read_lent`: no buffer until the read itself.
-pub(crate) struct ReadLent<'a, S: Source> {
+pub struct ReadLent<'a, S: Source> {
     waiting: Waiting<'a, S>,
 }
 
@@ -504,7 +501,7 @@ where
 }
 
 /// The future of a stream's `write`.
-pub(crate) struct WriteBytes<'a, S: Source> {
+pub struct WriteBytes<'a, S: Source> {
     waiting: Waiting<'a, S>,
     buf: &'a [u8],
 }
@@ -523,7 +520,7 @@ where
 }
 
 /// The future of a stream's `read_exact`: the unread rest of the buffer.
-pub(crate) struct ReadExact<'a, S: Source> {
+pub struct ReadExact<'a, S: Source> {
     waiting: Waiting<'a, S>,
     buf: &'a mut [u8],
 }
@@ -553,7 +550,7 @@ where
 }
 
 /// The future of a stream's `write_all`: the unsent rest of the buffer.
-pub(crate) struct WriteAll<'a, S: Source> {
+pub struct WriteAll<'a, S: Source> {
     waiting: Waiting<'a, S>,
     buf: &'a [u8],
 }
@@ -574,5 +571,27 @@ where
             }
         }
         Poll::Ready(Ok(()))
+    }
+}
+
+// The futures and the socket say what they are; their fields (a waiter, a
+// borrowed buffer, a source of any type) have nothing a reader needs.
+macro_rules! debug_by_name {
+    ($($ty:ident),*) => {$(
+        impl<S: Source> fmt::Debug for $ty<'_, S> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($ty)).finish_non_exhaustive()
+            }
+        }
+    )*};
+}
+debug_by_name!(ReadBytes, ReadLent, WriteBytes, ReadExact, WriteAll);
+
+impl<S: Source> fmt::Debug for Evented<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Evented")
+            .field("read_timeout", &self.read_timeout.get())
+            .field("write_timeout", &self.write_timeout.get())
+            .finish_non_exhaustive()
     }
 }

@@ -17,10 +17,9 @@
 //!   any file descriptor (gevent's `wait_read`, tokio's `AsyncFd`).
 //! - [`io::Lent`]: `read_lent()` on every stream waits with no buffer and
 //!   reads into one lent for the moment, so idle connections cost little.
-//! - [`signal`]: `ctrl_c().await`, `on_signal(SIGTERM)`; a server's
-//!   shutdown on Ctrl-C is [`ServerHandle::stop_on_signals`].
-//! - [`process`]: child processes, their pipes and exit statuses
-//!   (`gevent.subprocess`).
+//! - A server's shutdown on Ctrl-C: [`ServerHandle::stop_on_signals`]
+//!   (signals themselves are `sprout_runtime::signal`; child processes are
+//!   the `sprout-process` crate, built on this one's pipes).
 //!
 //! # The contract
 //! - A socket is registered with the running runtime once, edge-triggered,
@@ -45,15 +44,27 @@
 
 #![warn(missing_docs)]
 
+// Docs written once in net's macros and expanded in sprout-process name
+// net's items as `sprout_net::…`, a path that must resolve in both crates.
+extern crate self as sprout_net;
+
 mod addr;
 mod evented;
 pub mod io;
 mod lent;
-pub mod process;
 mod read_all;
+/// Not API: what `sprout-process` builds its child pipes on (`Evented`,
+/// the timeout of one I/O step, `read_to_end`/`read_to_string`; the
+/// read and write families are in `stream_macros`). The facade
+/// re-exports none of it.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::evented::{Evented, with_timeout};
+    pub use crate::read_all::{read_to_end, read_to_string};
+}
 pub mod server;
-pub mod signal;
-mod stream_macros;
+#[doc(hidden)]
+pub mod stream_macros;
 mod sys;
 pub mod tcp;
 pub mod udp;
@@ -66,10 +77,3 @@ pub use sys::raise_fd_limit;
 pub use tcp::{TcpListener, TcpListenerBuilder, TcpStream};
 pub use udp::UdpSocket;
 pub use unix::{UnixDatagram, UnixListener, UnixStream};
-
-/// Test probes of the child processes. Not part of the API: the `sprout`
-/// facade does not re-export it.
-#[doc(hidden)]
-pub mod probe {
-    pub use crate::process::probe::{force_sigchld, orphans};
-}

@@ -14,7 +14,7 @@ const MAX_WINDOW: usize = 1 << 20;
 
 /// Appends everything `read` yields until it returns 0 (EOF). On an error
 /// the bytes read so far stay in `buf`, as with std's `read_to_end`.
-pub(crate) async fn read_to_end(
+pub async fn read_to_end(
     buf: &mut Vec<u8>,
     mut read: impl AsyncFnMut(&mut [u8]) -> io::Result<usize>,
 ) -> io::Result<usize> {
@@ -45,7 +45,7 @@ pub(crate) async fn read_to_end(
 
 /// `read_to_end`, then appends the bytes to `buf` if they are UTF-8
 /// (`InvalidData` naming `what` otherwise, and `buf` is left as it was).
-pub(crate) async fn read_to_string(
+pub async fn read_to_string(
     buf: &mut String,
     what: &str,
     read: impl AsyncFnMut(&mut [u8]) -> io::Result<usize>,

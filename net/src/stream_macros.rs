@@ -13,15 +13,19 @@ use mio::event::Source;
 use crate::evented::Evented;
 
 /// Gives the macros access to a stream's registered socket.
-pub(crate) trait AsEvented {
+pub trait AsEvented {
+    /// The registered source.
     type Socket: Source;
+    /// The stream's registered source.
     fn evented(&self) -> &Evented<Self::Socket>;
 }
 
 /// Inherent `read`, `read_lent`, `read_vectored`, `read_exact`,
 /// `read_to_end`, `read_to_string` and `readable`; `$what` names the
 /// source in `read_to_string`'s error on bytes that are not UTF-8.
-macro_rules! read_methods {
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __net_read_methods {
     ($what:literal) => {
         /// Reads some bytes into `buf` and returns how many, waiting until
         /// at least one is available: `std::io::Read::read`, only async.
@@ -38,11 +42,11 @@ macro_rules! read_methods {
 
         /// Waits until data (or EOF, or an error) arrives, holding no
         /// buffer, then reads into a buffer lent by this thread's pool and
-        /// hands it over as a [`Lent`](crate::io::Lent) (empty at EOF).
+        /// hands it over as a [`Lent`](sprout_net::io::Lent) (empty at EOF).
         /// Dropping the `Lent` gives the buffer back. An idle connection
         /// waiting here costs no buffer: the way to hold many idle
-        /// connections in little memory (see [`Lent`](crate::io::Lent)). At most
-        /// [`LENT_BUFFER_SIZE`](crate::io::LENT_BUFFER_SIZE) bytes per read.
+        /// connections in little memory (see [`Lent`](sprout_net::io::Lent)). At most
+        /// [`LENT_BUFFER_SIZE`](sprout_net::io::LENT_BUFFER_SIZE) bytes per read.
         ///
         /// # Errors
         /// The I/O error, or `TimedOut` once the read timeout passes.
@@ -94,7 +98,9 @@ macro_rules! read_methods {
 }
 
 /// Inherent `write`, `write_vectored`, `write_all`, `flush` and `writable`.
-macro_rules! write_methods {
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __net_write_methods {
     () => {
         /// Writes some bytes from `buf` and returns how many, waiting until
         /// the socket has room: `std::io::Write::write`, only async.
@@ -136,7 +142,9 @@ macro_rules! write_methods {
 }
 
 /// `futures_io::AsyncRead` for `$ty` and `&$ty`.
-macro_rules! impl_async_read {
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __net_impl_async_read {
     ($ty:ty) => {
         impl futures_io::AsyncRead for $ty {
             #[inline]
@@ -180,7 +188,9 @@ macro_rules! impl_async_read {
 
 /// `futures_io::AsyncWrite` for `$ty` and `&$ty`; `$close` shuts the
 /// writing side down (`poll_close`).
-macro_rules! impl_async_write {
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __net_impl_async_write {
     ($ty:ty, $close:expr) => {
         impl futures_io::AsyncWrite for $ty {
             #[inline]
@@ -261,4 +271,9 @@ pub(crate) fn shutdown_quietly(result: std::io::Result<()>) -> std::io::Result<(
     }
 }
 
-pub(crate) use {impl_async_read, impl_async_write, read_methods, write_methods};
+// Exported (at the crate root, hidden) for sprout-process's pipes, and
+// named here as the rest of net names them.
+pub use crate::{
+    __net_impl_async_read as impl_async_read, __net_impl_async_write as impl_async_write,
+    __net_read_methods as read_methods, __net_write_methods as write_methods,
+};

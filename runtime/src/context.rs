@@ -11,11 +11,11 @@
 use std::cell::Cell;
 use std::ptr;
 
-use crate::runtime::{Core, Parts};
+use crate::runtime::{EventLoop, Parts};
 use crate::scoped::{self, Reset};
 
 thread_local! {
-    static CORE: Cell<*const Core> = const { Cell::new(ptr::null()) };
+    static EVENT_LOOP: Cell<*const EventLoop> = const { Cell::new(ptr::null()) };
 }
 
 /// The runtime running on this thread, if any.
@@ -23,14 +23,14 @@ thread_local! {
 /// The reference must not outlive the current `block_on` (or shutdown):
 /// callers use it within one call and never store it.
 #[inline]
-pub(crate) fn current<'a>() -> Option<&'a Core> {
-    scoped::get(&CORE)
+pub(crate) fn current<'a>() -> Option<&'a EventLoop> {
+    scoped::get(&EVENT_LOOP)
 }
 
 /// The running runtime, or a panic naming the operation that needed one.
 #[inline]
 #[track_caller]
-pub(crate) fn expect<'a>(what: &str) -> &'a Core {
+pub(crate) fn expect<'a>(what: &str) -> &'a EventLoop {
     match current() {
         Some(core) => core,
         None => panic!("{what} must be called from inside a sprout runtime (sprout::run or Runtime::block_on)"),
@@ -40,7 +40,7 @@ pub(crate) fn expect<'a>(what: &str) -> &'a Core {
 /// Marks this thread as running `core` until the guard drops.
 pub(crate) struct Enter {
     _parts: Parts,
-    _core: Reset<Core>,
+    _core: Reset<EventLoop>,
 }
 
 /// Enters `core` on this thread.
@@ -49,7 +49,7 @@ pub(crate) struct Enter {
 /// If a runtime is already running on this thread: a green task that
 /// blocked its own thread on a nested runtime would stall every other task.
 #[track_caller]
-pub(crate) fn enter(core: &Core) -> Enter {
+pub(crate) fn enter(core: &EventLoop) -> Enter {
     if current().is_some() {
         panic!(
             "cannot start a sprout runtime from inside a running one: \
@@ -62,6 +62,6 @@ pub(crate) fn enter(core: &Core) -> Enter {
 
 /// Enters `core` even if another runtime is current (used by shutdown,
 /// which may run inside a task of another runtime).
-pub(crate) fn enter_for_shutdown(core: &Core) -> Enter {
-    Enter { _core: scoped::set(&CORE, core), _parts: core.enter_parts() }
+pub(crate) fn enter_for_shutdown(core: &EventLoop) -> Enter {
+    Enter { _core: scoped::set(&EVENT_LOOP, core), _parts: core.enter_parts() }
 }

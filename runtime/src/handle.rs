@@ -11,7 +11,7 @@ use std::time::Duration;
 use crate::context;
 use crate::loom::lock;
 use crate::observe::{self, ObserveError};
-use crate::sched::remote::{Message, Remote};
+use crate::remote::mailbox::{Message, Remote};
 use crate::task::JoinError;
 
 /// A `Send + Clone` handle to a runtime, for other OS threads: spawn tasks

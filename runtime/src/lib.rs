@@ -61,11 +61,13 @@ mod park;
 pub mod pool;
 pub mod queue;
 mod reactor;
+mod remote;
 mod report;
 mod runtime;
-pub mod sched;
 pub mod scope;
 mod scoped;
+#[cfg(unix)]
+pub mod signal;
 pub mod sync;
 pub mod task;
 pub mod testing;
@@ -78,14 +80,14 @@ pub use handle::{Handle, RemoteJoinHandle, RuntimeGone};
 pub use join::{Iwait, JoinAll, JoinSome, Joined, Wait, iwait, joinall, killall, wait};
 pub use observe::{dump, metrics};
 pub use runtime::Runtime;
-pub use sched::coop;
 pub use scope::scope;
 pub use sync::CancelToken;
+pub use task::coop;
 pub use task::harness::PanicPolicy;
-pub use task::{JoinError, JoinHandle, TaskId, TaskInfo, TryJoinError, current, spawn, spawn_later, yield_now};
+pub use task::{JoinError, JoinHandle, TaskId, TaskInfo, TryJoinError, current, spawn, yield_now};
 pub use time::{
     Deadline, Elapsed, Interval, Sleep, current_deadline, deadline, deadline_after, interval, sleep, sleep_until,
-    timeout,
+    spawn_later, timeout,
 };
 pub use waitable::{
     IwaitObjects, MakeFuture, ReadyFuture, WaitAny, WaitObjects, Waitable, iwait_objects, wait_any, wait_objects,

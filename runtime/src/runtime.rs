@@ -13,14 +13,14 @@
 //!    I/O and timers had their chance.
 //!
 //! Fairness follows from steps 2 and 6 together with the per-poll operation
-//! budget (`sched::coop`): a task that is always ready yields after its
+//! budget (`task::coop`): a task that is always ready yields after its
 //! budget, exactly as a `yield_now` does, and the loop polls I/O at least
 //! every `tasks_per_turn` polls.
 //!
 //! This file holds the turn, the handling of messages from other threads
 //! and the shutdown. The work of each step is done by one part the loop
 //! owns: the executor (`task/executor.rs`, steps 1, 2 and 6), the mailbox
-//! (`sched/remote.rs`, step 3), the reactor (`reactor/mod.rs`, step 4) and
+//! (`remote/mailbox.rs`, step 3), the reactor (`reactor/mod.rs`, step 4) and
 //! the time driver (`time/driver.rs`, step 5); none of them imports this
 //! file (see "Layers" in docs/architecture.md).
 //!
@@ -48,8 +48,8 @@ use crate::context;
 use crate::handle::Handle;
 use crate::observe::{Deadlock, Observe};
 use crate::reactor::Reactor;
-use crate::sched::directory::{self, Unregister};
-use crate::sched::remote::{Message, Remote};
+use crate::remote::directory::{self, Unregister};
+use crate::remote::mailbox::{Message, Remote};
 use crate::task::compact::CompactWaker;
 use crate::task::error::JoinError;
 use crate::task::executor::Executor;
@@ -78,7 +78,7 @@ use crate::time::driver::TimeDriver;
 /// and are killed (their futures dropped, destructors run) when the
 /// `Runtime` is dropped.
 pub struct Runtime {
-    core: Box<Core>,
+    core: Box<EventLoop>,
     _not_send: PhantomData<*const ()>,
 }
 
@@ -97,14 +97,14 @@ impl std::fmt::Debug for Runtime {
 /// `Reactor::current`), never through this struct; the layers above the
 /// loop (`Handle`, `wait`, `blocking`) reach it through `context.rs` and
 /// the few methods at the end of this file.
-pub(crate) struct Core {
-    /// Tasks: the run queue, the harness, the task heap (`task/executor.rs`).
+pub(crate) struct EventLoop {
+    /// Tasks: the run queue, the harness, the task home (`task/executor.rs`).
     executor: Executor,
     /// Timers (`time/driver.rs`).
     time: TimeDriver,
     /// I/O readiness (`reactor/mod.rs`).
     reactor: Reactor,
-    /// Messages from other threads (`sched/remote.rs`).
+    /// Messages from other threads (`remote/mailbox.rs`).
     remote: Arc<Remote>,
     /// Identifies this runtime to timers, I/O registrations and blocking
     /// work, which hold it instead of a pointer so that they can be `Send`.
@@ -156,7 +156,7 @@ impl Runtime {
         let (reactor, mio_waker) = Reactor::new(config.events_per_turn, serial)?;
         let remote = Arc::new(Remote::new(mio_waker));
         let (observe, observer) = Observe::new(&config.observe, serial);
-        let mut core = Core {
+        let mut core = EventLoop {
             executor: Executor::new(remote.clone(), config.tasks_per_turn, config.ops_per_poll, config.panic_policy),
             time: TimeDriver::new(serial, config.start_paused, config.auto_advance, config.clock, remote.rouser()),
             reactor,
@@ -282,7 +282,7 @@ impl Drop for Runtime {
     }
 }
 
-impl Core {
+impl EventLoop {
     /// Steps 3 to 6 of the loop (see the module docs).
     fn turn(&self) {
         self.observe.turn_starts();
@@ -518,7 +518,7 @@ impl Core {
     }
 
     /// Forgets a timer, socket record or waiter whose owner was dropped
-    /// where this runtime was not running (see `sched/directory.rs`).
+    /// where this runtime was not running (see `remote/directory.rs`).
     fn unregister(&self, what: Unregister) {
         if self.shut.get() {
             // The wheel and the reactor were already emptied.
@@ -540,7 +540,7 @@ impl Core {
     }
 
     /// Kills every task and releases everything that holds a waker, then
-    /// frees or orphans the task heap. Every step is bounded whatever other
+    /// frees or orphans the task home. Every step is bounded whatever other
     /// threads do ("Shutdown is bounded" in docs/architecture.md): the
     /// mailbox is read exactly twice, and the kill passes repeat only while
     /// code on this thread spawns.
@@ -552,17 +552,17 @@ impl Core {
     ///    queued so far. The closures in it (`Handle::spawn`, `Handle::call`)
     ///    were accepted, so they run, and what they spawn is killed with the
     ///    rest: a `Handle::spawn` joiner gets `Killed`, never a task nobody
-    ///    will kill (issue 8, bug 3).
+    ///    will kill.
     /// 2. Kill passes, until one drops no future (destructors and those
     ///    closures may spawn; no other thread can any more).
     /// 3. Every waker the runtime holds is dropped: run queue, idle waiters,
     ///    wheel, reactor.
     /// 4. `close` hands over what other threads posted meanwhile (wakes,
     ///    releases, unregisters: their references are released here) and
-    ///    hands every later message back to its poster. The shutdown used
-    ///    to drain until the queue stayed empty, and three threads waking a
-    ///    task kept it from ever being empty: the drop never returned
-    ///    (issue 18, bug 1).
+    ///    hands every later message back to its poster. The mailbox is read
+    ///    a bounded number of times, never "until empty": threads that keep
+    ///    waking a task would keep it from ever being empty, and the drop
+    ///    would never return.
     /// 5. Kill passes again, for whatever that last batch's releases ran
     ///    (a freed task's extras are dropped, and a destructor may spawn).
     fn shutdown(&self) {
@@ -659,7 +659,7 @@ pub(crate) struct Parts {
 /// slack: 0.1% of the timeout for a normal thread (0.5% when niced), at
 /// least the thread's `timer_slack_ns` (50 us) and at most 100 ms. One
 /// 4-second wait came back up to 4 ms late, 5 with mio's rounding up to
-/// whole milliseconds (issue 8, bug 11). So a long wait ends early, by more
+/// whole milliseconds. So a long wait ends early, by more
 /// than any slack it can carry, and the next turn waits the short rest,
 /// whose slack is a few microseconds: one extra wake-up per long wait.
 /// What remains is mio's rounding up to the millisecond and the tick's

@@ -27,7 +27,7 @@ pub(crate) fn get<'a, T>(slot: &'static Slot<T>) -> Option<&'a T> {
     let ptr = slot.with(Cell::get);
     // SAFETY: a slot is set only by `set`, whose guard resets it before the
     // value it points to can go away (the parts live as long as the loop's
-    // `Core`, which outlives every `block_on` and the shutdown); the value
+    // `EventLoop`, which outlives every `block_on` and the shutdown); the value
     // is only ever touched from this thread.
     unsafe { ptr.as_ref() }
 }

@@ -5,7 +5,7 @@
 //!
 //! One task listens for both signals for the rest of the program: taking
 //! a signal over replaces its default action for good (see
-//! [`crate::signal`]), so a listener that went away after the drain would
+//! [`sprout_runtime::signal`]), so a listener that went away after the drain would
 //! leave a program whose shutdown hangs deaf to Ctrl-C.
 
 use std::future::{Future, poll_fn};
@@ -19,7 +19,7 @@ use std::time::Duration;
 use sprout_runtime::task;
 
 use super::ServerHandle;
-use crate::signal::{SIGINT, SIGTERM, Signal, on_signal};
+use sprout_runtime::signal::{SIGINT, SIGTERM, Signal, on_signal};
 
 impl ServerHandle {
     /// Stops the server on Ctrl-C (`SIGINT`) or `SIGTERM`, as most servers

@@ -99,7 +99,7 @@ impl TcpStream {
         // an await, so `connect`'s future is `Send` as the stream is:
         // hyper-util's pooled client asks that of a connector. A connect
         // cancelled by a timeout drops the stream, and its registration
-        // with it: no waiter is left behind (issue 8, bug 5).
+        // with it: no waiter is left behind.
         let mut stream = Some(stream);
         // No timeout of its own (`connect_timeout` puts one around it), but
         // the current deadline (`sprout::deadline`) bounds it.

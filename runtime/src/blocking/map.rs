@@ -24,8 +24,8 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 
 use super::thread_pool::PoolHandle;
 use super::work::{WorkFuture, forbid_blocking};
-use crate::sched::coop;
 use crate::task::JoinError;
+use crate::task::coop;
 
 type ItemFn<A, T> = Arc<dyn Fn(A) -> T + Send + Sync>;
 type Results<T> = Vec<Result<T, JoinError>>;

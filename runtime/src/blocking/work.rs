@@ -37,9 +37,9 @@ use std::time::{Duration, Instant};
 use super::{KeepAlive, KeepAliveToken};
 use crate::context;
 use crate::loom::lock;
-use crate::sched::coop;
-use crate::sched::remote::{Message, Remote};
+use crate::remote::mailbox::{Message, Remote};
 use crate::task::JoinError;
+use crate::task::coop;
 use crate::task::observe::{WaitOn, waiting};
 
 /// Fails with a clear message on a runtime thread, where blocking would

@@ -30,8 +30,8 @@ use std::task::Poll;
 use std::thread;
 
 use super::affinity;
-use super::core::{Core, Cores};
 use super::error::{CoreError, CoreResult, RunResult};
+use super::table::{Core, Cores};
 use crate::context;
 use crate::handle::Handle;
 use crate::queue::threadsafe::Queue;
@@ -495,7 +495,7 @@ pub struct Running<T, E> {
     first: usize,
     /// The caller's turn as core 0 (`spawn_beside`): `Core::current()` on
     /// its thread until the set is joined or dropped.
-    _lead: Option<super::core::Entered>,
+    _lead: Option<super::table::Entered>,
 }
 
 impl<T, E> Running<T, E> {

@@ -66,13 +66,13 @@
 mod affinity;
 mod builder;
 mod channel;
-mod core;
 mod error;
+mod table;
 
 pub use builder::{Builder, Running};
 pub use channel::{Receiver, SendError, Sender, TryRecvError, TrySendError, channel};
-pub use core::{Core, Cores};
 pub use error::{CoreError, CoreResult, RunResult};
+pub use table::{Core, Cores};
 
 use std::future::Future;
 

@@ -25,7 +25,7 @@ use futures_io::{AsyncRead, AsyncSeek, AsyncWrite};
 
 use super::asyncify;
 use crate::blocking::{WorkFuture, spawn_blocking};
-use crate::sched::coop;
+use crate::task::coop;
 
 /// The most bytes one trip to the pool reads or writes.
 const MAX_BUF: usize = 2 * 1024 * 1024;

@@ -14,7 +14,7 @@ use futures_core::Stream;
 
 use super::asyncify;
 use crate::blocking::{WorkFuture, spawn_blocking};
-use crate::sched::coop;
+use crate::task::coop;
 
 /// Entries read per trip to the pool: enough that a big directory costs
 /// few hand-overs, few enough that the first entries come quickly.

@@ -26,8 +26,8 @@ use mio::event::Source;
 
 use crate::reactor::scheduled_io::{ERROR, PRIORITY, READ_CLOSED, READABLE, WRITABLE, WRITE_CLOSED};
 use crate::reactor::{Direction, IoKey, Reactor, WaitKey};
-use crate::sched::coop;
-use crate::sched::directory::{self, Unregister};
+use crate::remote::directory::{self, Unregister};
+use crate::task::coop;
 
 /// Readiness reported by the reactor.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -254,7 +254,7 @@ impl Registration {
 
 impl Drop for Registration {
     /// Forgets the reactor's record: directly inside the runtime, else by
-    /// asking it (see `sched/directory.rs`). A registration may be dropped
+    /// asking it (see `remote/directory.rs`). A registration may be dropped
     /// anywhere, even after its runtime is gone, without leaking its slot.
     fn drop(&mut self) {
         match self.reactor() {
@@ -273,7 +273,7 @@ impl Drop for Registration {
 /// the future is dropped before it was woken (a read cancelled by a
 /// timeout), the drop *parks* that waiter: it is still woken at the next
 /// event, but it no longer counts as a task waiting on the source, so
-/// [`wait`](crate::wait) does not wait for it (issue 8, bug 5). Nothing of
+/// [`wait`](crate::wait) does not wait for it. Nothing of
 /// this is on the path of a wait that ends normally.
 ///
 /// Futures that wait on a source should hold one (the futures of

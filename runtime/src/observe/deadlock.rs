@@ -6,7 +6,7 @@
 //! The check runs when the loop is about to wait for good: no task is
 //! ready (none queued, none yielded, the main future not woken) and no
 //! timer is armed. The loop then looks for anything outside the tasks
-//! that could still wake one (`runtime.rs`, `Core::deadlocked`); any of
+//! that could still wake one (`runtime.rs`, `EventLoop::deadlocked`); any of
 //! these makes it wait as before, and report nothing:
 //!
 //! - a blocking-pool job in flight (`spawn_blocking`, files, DNS);

@@ -73,7 +73,7 @@ pub use metrics::Metrics;
 pub use monitor::{Blocker, BlockingReport};
 pub use stack::{Stack, StackFrame};
 
-use crate::sched::remote::{Message, Remote};
+use crate::remote::mailbox::{Message, Remote};
 use crate::scoped::{self, Reset};
 use crate::task::executor::Executor;
 use crate::task::observe::{IDLE, Observer, Watch};
@@ -289,7 +289,7 @@ pub(crate) struct Observe {
     shared: Arc<Shared>,
     deadlocks: bool,
     /// References to the mailbox the runtime holds itself (the loop's and
-    /// the task heap's); any more means a `Handle` or a blocking job.
+    /// the task home's); any more means a `Handle` or a blocking job.
     own_remote_refs: Cell<usize>,
     // Dropping these joins the monitor thread and stops the dumps. Neither
     // borrows the fields above (the monitor holds its own `Arc<Shared>`,

@@ -12,7 +12,7 @@
 //! the helper prints that instead, naming the task when the blocking
 //! detector runs.
 //!
-//! The helper holds runtimes by serial only (`sched/directory.rs`), never
+//! The helper holds runtimes by serial only (`remote/directory.rs`), never
 //! a strong reference between signals: a runtime with `dump_on_signal` is
 //! still checked for deadlocks.
 
@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use super::{ANSWER_WITHIN, Shared, ask, dump_for_handle};
 use crate::loom::lock;
-use crate::sched::directory;
+use crate::remote::directory;
 
 /// The runtimes to dump: serial, and their shared part (for the error).
 static TARGETS: Mutex<Vec<(u32, Weak<Shared>)>> = Mutex::new(Vec::new());

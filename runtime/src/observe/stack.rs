@@ -190,7 +190,7 @@ mod tests {
             vec![frame("sprout_runtime::task::raw::poll::{{closure}}", "raw.rs", 99)],
             vec![frame("std::panicking::catch_unwind", "panicking.rs", 544)],
             vec![frame("sprout_runtime::task::raw::poll", "raw.rs", 6)],
-            vec![frame("sprout_runtime::runtime::Core::turn", "runtime.rs", 7)],
+            vec![frame("sprout_runtime::runtime::EventLoop::turn", "runtime.rs", 7)],
             vec![frame("main", "main.rs", 8)],
         ];
         let stack = trim(resolved);

@@ -34,7 +34,7 @@ use slab::Slab;
 
 use super::set::{Acquire, Inner, MemberGuard};
 use crate::context;
-use crate::sched::coop;
+use crate::task::coop;
 use crate::task::{JoinError, JoinHandle};
 
 /// Pulls items and starts them, within the limit.

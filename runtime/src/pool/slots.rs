@@ -13,8 +13,8 @@
 use std::cell::{Cell, RefCell};
 use std::task::{Context, Poll};
 
-use crate::sched::coop;
 use crate::sync::wait_list::{Cancelled, WaitList};
+use crate::task::coop;
 use crate::task::observe::{WaitOn, waiting};
 
 pub(crate) struct Slots {

@@ -16,9 +16,9 @@ use super::base::BaseQueue;
 use super::buffer::Buffer;
 use super::error::{Closed, GetError};
 use super::state::wake;
-use crate::sched::coop;
 use crate::sync::flavor::{Flavor, Local};
 use crate::sync::withdraw::Withdraw;
+use crate::task::coop;
 use crate::task::observe::{WaitOn, waiting_shared};
 
 impl<T, B: Buffer<T>, F: Flavor> BaseQueue<T, B, F> {

@@ -16,8 +16,8 @@ use super::base::BaseQueue;
 use super::buffer::Buffer;
 use super::error::{Closed, PutError};
 use super::state::wake;
-use crate::sched::coop;
 use crate::sync::flavor::{Flavor, Local};
+use crate::task::coop;
 use crate::task::observe::{WaitOn, waiting_shared};
 use crate::time::{Sleep, poll_wait_timer};
 

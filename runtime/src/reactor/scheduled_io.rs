@@ -74,7 +74,7 @@ pub(crate) type WaitKey = usize;
 /// `parked`, where it is still woken at the next event (so another future
 /// of the same task that shared the deduplicated entry loses no wake-up),
 /// but it no longer counts as a task waiting on the source, which is what
-/// `sprout::wait()` asks (issue 8, bug 5). Parked entries are deduplicated
+/// `sprout::wait()` asks: a cancelled wait never keeps `wait()` waiting. Parked entries are deduplicated
 /// too, so a task that cancels reads in a loop on a silent socket keeps one.
 /// The registration path is the plain one: nothing on the hot path pays
 /// for this.

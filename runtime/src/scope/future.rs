@@ -14,8 +14,8 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use super::Scope;
-use super::core::ScopeCore;
 use super::error::{Cause, ScopeError};
+use super::state::ScopeState;
 use crate::task::JoinError;
 use crate::task::child::Ran;
 use crate::task::executor::Executor;
@@ -121,7 +121,7 @@ pub struct ScopeFuture<'env, F, R> {
     body: Option<F>,
     settings: Builder,
     /// The scope's state, from the first poll; freed by the drop.
-    core: Option<NonNull<ScopeCore>>,
+    core: Option<NonNull<ScopeState>>,
     /// The deadline's timer, armed at the first poll.
     sleep: Option<Sleep>,
     /// The body's value, once it has returned.
@@ -145,10 +145,10 @@ where
 {
     /// The first poll: makes the state, calls the body closure, and queues
     /// the body.
-    fn start(&mut self, executor: &Executor) -> NonNull<ScopeCore> {
-        let core = NonNull::from(Box::leak(Box::new(ScopeCore::new(executor, !self.settings.collect_all))));
+    fn start(&mut self, executor: &Executor) -> NonNull<ScopeState> {
+        let core = NonNull::from(Box::leak(Box::new(ScopeState::new(executor, !self.settings.collect_all))));
         self.core = Some(core);
-        // SAFETY: `Scope` is a transparent wrapper of `ScopeCore` (phantom
+        // SAFETY: `Scope` is a transparent wrapper of `ScopeState` (phantom
         // lifetimes only). The block is freed only by this future's drop,
         // after the body and every child (the only holders of this
         // reference: the closure's `for<'s>` bound keeps it from leaving
@@ -166,7 +166,7 @@ where
 
     /// The body ended (`Ran::Done`): keeps its value, or passes its panic on
     /// once everything else is dropped.
-    fn body_done(&mut self, executor: &Executor, core: &ScopeCore, task: NonNull<Header>) {
+    fn body_done(&mut self, executor: &Executor, core: &ScopeState, task: NonNull<Header>) {
         // SAFETY: the queue's reference keeps the body alive; `Done` means
         // its output is written and it is RUNNING.
         unsafe { core.children.finish(Some(executor), task) };
@@ -201,7 +201,7 @@ where
     }
 
     /// The scope's result, once the body and every child have ended.
-    fn result(&mut self, core: &ScopeCore) -> Result<R, ScopeError> {
+    fn result(&mut self, core: &ScopeState) -> Result<R, ScopeError> {
         let failures = core.take_failures();
         match (core.cancelled(), self.output.take()) {
             (Some(Cause::DeadlineExceeded), _) => Err(ScopeError::new(Cause::DeadlineExceeded, failures)),
@@ -230,7 +230,7 @@ where
             None => this.start(executor),
         };
         // SAFETY: the state lives until this future's drop.
-        let core: &ScopeCore = unsafe { core.as_ref() };
+        let core: &ScopeState = unsafe { core.as_ref() };
         assert!(
             core.children.belongs_to(executor),
             "a sprout scope must be polled in the runtime where it started (its children live there)"

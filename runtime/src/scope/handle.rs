@@ -8,8 +8,8 @@ use std::pin::Pin;
 use std::ptr::NonNull;
 use std::task::{Context, Poll};
 
-use super::core::ScopeCore;
 use super::error::ChildError;
+use super::state::ScopeState;
 use crate::task::JoinError;
 use crate::task::header::{Header, TaskId, ref_dec};
 use crate::task::observe::{WaitOn, waiting};
@@ -40,7 +40,7 @@ use crate::task::state::{COMPLETE, Detach, HANDLED};
 /// ```
 pub struct ChildHandle<'s, T> {
     raw: NonNull<Header>,
-    core: &'s ScopeCore,
+    core: &'s ScopeState,
     /// `!Send` (the raw pointer), and the output type.
     _output: PhantomData<fn() -> T>,
 }
@@ -49,7 +49,7 @@ impl<'s, T> ChildHandle<'s, T> {
     /// # Safety
     /// `raw` is a child of `core` whose output type is `T`; the caller
     /// hands over the handle's reference.
-    pub(crate) unsafe fn from_raw(raw: NonNull<Header>, core: &'s ScopeCore) -> ChildHandle<'s, T> {
+    pub(crate) unsafe fn from_raw(raw: NonNull<Header>, core: &'s ScopeState) -> ChildHandle<'s, T> {
         ChildHandle { raw, core, _output: PhantomData }
     }
 

@@ -97,7 +97,7 @@
 //! the caller's care:
 //!
 //! 1. **Only the scope's own poll polls a child.** A child is a task block
-//!    in the runtime's task heap (`task/child.rs`) that is in no run queue
+//!    in the runtime's task home (`task/child.rs`) that is in no run queue
 //!    and in no registry: its waker only puts it on the scope's ready queue
 //!    and wakes the task polling the scope. The executor, the shutdown, a
 //!    dump or a deadlock check never poll or drop it.
@@ -128,11 +128,11 @@
 //! Miri runs the tests of borrowing children, a leaked scope, panics and
 //! drops at every await (`tests/scope_*.rs`, docs/testing.md).
 
-mod core;
 mod error;
 mod future;
 mod handle;
 mod outcome;
+mod state;
 
 use std::future::Future;
 use std::marker::PhantomData;
@@ -143,7 +143,7 @@ pub use future::{Builder, ScopeFuture};
 pub use handle::ChildHandle;
 pub use outcome::Outcome;
 
-use self::core::ScopeCore;
+use self::state::ScopeState;
 
 /// Runs `body` with a [`Scope`] to spawn children into, and returns once
 /// the body and every child have ended: with the body's value, or a
@@ -190,7 +190,7 @@ where
 /// outlive; `'env` is what children may borrow from outside.
 #[repr(transparent)]
 pub struct Scope<'s, 'env: 's> {
-    pub(crate) core: ScopeCore,
+    pub(crate) core: ScopeState,
     /// Invariant in both lifetimes, as `std::thread::Scope` is.
     _scope: PhantomData<&'s mut &'s ()>,
     _env: PhantomData<&'env mut &'env ()>,

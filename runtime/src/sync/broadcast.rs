@@ -64,8 +64,8 @@ use std::task::{Context, Poll};
 use super::flavor::{Flavor, Local, ThreadSafe};
 use super::threadsafe::block_on;
 use super::wait_list::WaitList;
-use crate::sched::coop;
 use crate::task::compact::CompactWaker;
+use crate::task::coop;
 use crate::task::observe::{WaitOn, waiting_shared};
 
 /// Creates a broadcast channel holding the last `capacity` messages, with

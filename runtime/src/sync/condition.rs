@@ -295,8 +295,8 @@ mod tests {
     use crate::sync::threadsafe::Condition;
 
     /// A notification that lands between the waiter's last look and its
-    /// deadline was received: `wait_timeout` reports it (it used to say
-    /// "not notified" and swallow it).
+    /// deadline was received: `wait_timeout` reports it, never "not
+    /// notified" for a notification it took.
     #[test]
     fn notification_at_the_deadline_counts() {
         let cond = Condition::new(());

@@ -51,7 +51,7 @@ use super::threadsafe::{block_on, block_on_timeout};
 use super::wait_list::{Cancelled, WaitList, Woken};
 use super::withdraw::{self, Withdraw};
 use crate::loom::sync::Mutex;
-use crate::sched::coop;
+use crate::task::coop;
 use crate::task::observe::{WaitOn, waiting_shared};
 use crate::time::Elapsed;
 

@@ -36,7 +36,7 @@ const CLASSES: usize = MAX_BLOCK / GRANULE;
 /// pages of a chunk cost no resident memory).
 const CHUNK: usize = 64 * 1024;
 
-/// A runtime's task blocks (its `TaskHeap` owns them; see `heap.rs`).
+/// A runtime's task blocks (its `TaskHome` owns them; see `home.rs`).
 /// See the module docs.
 pub(crate) struct Blocks {
     /// Class `c` holds blocks of `(c + 1) * GRANULE` bytes; null when empty.
@@ -48,7 +48,7 @@ pub(crate) struct Blocks {
 }
 
 // SAFETY: the blocks are reached from other threads only as part of the
-// `TaskHeap` that foreign wakers read their mailbox from, and they never
+// `TaskHome` that foreign wakers read their mailbox from, and they never
 // call into them: only the runtime thread allocates and frees task blocks.
 // They are dropped with the heap, when no block is live.
 unsafe impl Sync for Blocks {}
@@ -230,13 +230,13 @@ mod tests {
 
     #[test]
     fn reuse_is_lifo_and_blocks_do_not_overlap() {
-        let heap = Blocks::new();
+        let home = Blocks::new();
         let layout = BlockLayout::new(Layout::from_size_align(72, 8).unwrap());
         let big = BlockLayout::new(Layout::from_size_align(4096, 8).unwrap());
         assert_eq!(big.class, LARGE);
         // SAFETY: single-threaded test: this thread owns the heap.
         unsafe {
-            let blocks: Vec<NonNull<u8>> = (0..3000).map(|_| heap.alloc(layout)).collect();
+            let blocks: Vec<NonNull<u8>> = (0..3000).map(|_| home.alloc(layout)).collect();
             for (i, b) in blocks.iter().enumerate() {
                 ptr::write_bytes(b.as_ptr(), i as u8, layout.layout.size());
             }
@@ -244,14 +244,14 @@ mod tests {
                 assert!(std::slice::from_raw_parts(b.as_ptr(), layout.layout.size()).iter().all(|&x| x == i as u8));
                 assert_eq!(b.as_ptr() as usize % GRANULE, 0);
             }
-            heap.dealloc(blocks[7], layout);
-            heap.dealloc(blocks[9], layout);
-            assert_eq!(heap.alloc(layout), blocks[9]);
-            assert_eq!(heap.alloc(layout), blocks[7]);
-            let outside = heap.alloc(big);
-            heap.dealloc(outside, big);
+            home.dealloc(blocks[7], layout);
+            home.dealloc(blocks[9], layout);
+            assert_eq!(home.alloc(layout), blocks[9]);
+            assert_eq!(home.alloc(layout), blocks[7]);
+            let outside = home.alloc(big);
+            home.dealloc(outside, big);
             for b in blocks {
-                heap.dealloc(b, layout);
+                home.dealloc(b, layout);
             }
         }
     }

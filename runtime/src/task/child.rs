@@ -2,7 +2,7 @@
 //!
 //! A child of `sprout::scope` (the public side is `scope/`) is a task block
 //! like any other (`raw.rs`): a header, then its future and output sharing
-//! space, in the runtime's task heap. It keeps the task's wakers (local and
+//! space, in the runtime's task home. It keeps the task's wakers (local and
 //! foreign paths, `waker.rs`), its reference counts, its state word and its
 //! place in the deadlock accounting (`observe.rs`, "provably stuck"). What
 //! differs is where it goes when woken: its state word has CHILD, so a wake
@@ -59,7 +59,7 @@ use super::compact::CompactWaker;
 use super::error::JoinError;
 use super::executor::Executor;
 use super::header::{Header, TaskId, Vtable, ref_dec};
-use super::heap::TaskHeap;
+use super::home::TaskHome;
 use super::raw::{self, Stage};
 use super::registry::Registry;
 use super::span;
@@ -219,7 +219,7 @@ pub(crate) struct Children {
     /// The scope body's block, while it is alive; the `Children` owns a
     /// reference to it.
     body: Cell<Option<NonNull<Header>>>,
-    heap: NonNull<TaskHeap>,
+    home: NonNull<TaskHome>,
     /// Where the dump and the deadlock check find this scope, once registered.
     list: Rc<ScopeList>,
     slot: Cell<Option<usize>>,
@@ -236,7 +236,7 @@ impl Children {
             parent: Cell::new(None),
             parent_id: Cell::new(TaskId(0)),
             body: Cell::new(None),
-            heap: executor.heap(),
+            home: executor.home(),
             list: executor.scopes().clone(),
             slot: Cell::new(None),
             _not_send: PhantomData,
@@ -254,7 +254,7 @@ impl Children {
 
     /// Whether `executor` is the runtime these children live in.
     pub(crate) fn belongs_to(&self, executor: &Executor) -> bool {
-        executor.heap() == self.heap
+        executor.home() == self.home
     }
 
     /// The number of children that have not completed.
@@ -348,15 +348,15 @@ impl Children {
         id: u64,
         vtable: &'static Vtable,
     ) -> NonNull<Header> {
-        // SAFETY: this is the heap's runtime thread (`Children` is `!Send`,
+        // SAFETY: this is the home's runtime thread (`Children` is `!Send`,
         // and the scope checks it is polled in the runtime it started in).
-        let block = unsafe { self.heap.as_ref().alloc(const { BlockLayout::of::<ChildTask<F>>() }) };
+        let block = unsafe { self.home.as_ref().alloc(const { BlockLayout::of::<ChildTask<F>>() }) };
         let slot = block.cast::<ChildTask<F>>().as_ptr();
         let link = Link { children: NonNull::from(self) };
         // SAFETY: a fresh block with the size and alignment of a
         // ChildTask<F>; each field is written once, in place.
         unsafe {
-            std::ptr::addr_of_mut!((*slot).header).write(Header::new(state, refs, vtable, self.heap, id));
+            std::ptr::addr_of_mut!((*slot).header).write(Header::new(state, refs, vtable, self.home, id));
             std::ptr::addr_of_mut!((*slot).link).write(link);
             std::ptr::addr_of_mut!((*slot).stage).write(UnsafeCell::new(Stage::new(future)));
         }
@@ -542,10 +542,10 @@ impl Drop for Children {
     /// outside its runtime, on this thread), then gives back every reference.
     fn drop(&mut self) {
         drop(self.parent.take());
-        self.drop_all(Executor::owning(self.heap));
+        self.drop_all(Executor::owning(self.home));
         let queued: Vec<_> = self.ready.borrow_mut().drain(..).collect();
         for task in queued {
-            // SAFETY: each queue entry owns a reference; this is the heap's thread.
+            // SAFETY: each queue entry owns a reference; this is the home's thread.
             unsafe { ref_dec(task) };
         }
         if let Some(slot) = self.slot.take() {

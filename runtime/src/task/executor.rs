@@ -1,5 +1,5 @@
 //! `Executor`: the task side of one runtime. Its run queue, the task being
-//! polled, the registry of live tasks, the task heap, and the harness that
+//! polled, the registry of live tasks, the task home, and the harness that
 //! runs them.
 //!
 //! Ground rules:
@@ -31,7 +31,7 @@ use super::compact::CompactWaker;
 use super::error::JoinError;
 use super::harness::{Harness, PanicPolicy, Unjoined};
 use super::header::{Header, TaskId, foreign_ref_dec, ref_dec};
-use super::heap::{Mailbox, TaskHeap};
+use super::home::{Mailbox, TaskHome};
 use super::observe::Observer;
 use super::order::{Picks, SeededOrder};
 use super::raw;
@@ -49,7 +49,7 @@ thread_local! {
 pub(crate) struct Executor {
     /// Where this runtime's task blocks live; it also identifies the
     /// runtime to its tasks' wakers (`owning`).
-    heap: NonNull<TaskHeap>,
+    home: NonNull<TaskHome>,
     /// The `block_on` future's pseudo-task; its SCHEDULED bit means "woken".
     root: NonNull<Header>,
     /// Ready tasks, in FIFO order. Each entry owns a reference.
@@ -66,7 +66,7 @@ pub(crate) struct Executor {
     running_child: Cell<Option<NonNull<Header>>>,
     /// The live scopes, for the task dump and the deadlock check (`child.rs`).
     scopes: Rc<ScopeList>,
-    /// Operations left in the current poll's budget (see `sched::coop`).
+    /// Operations left in the current poll's budget (see `task::coop`).
     budget: Cell<u32>,
     ops_per_poll: u32,
     tasks_per_turn: u32,
@@ -103,10 +103,10 @@ pub(crate) struct Counts {
 impl Executor {
     /// An executor whose tasks' foreign paths post to `mailbox`.
     pub(crate) fn new(mailbox: Arc<dyn Mailbox>, tasks_per_turn: u32, ops_per_poll: u32, policy: PanicPolicy) -> Self {
-        let heap = TaskHeap::new(mailbox);
-        let root = raw::allocate_root(heap);
+        let home = TaskHome::new(mailbox);
+        let root = raw::allocate_root(home);
         Executor {
-            heap,
+            home,
             root,
             run_queue: RefCell::new(VecDeque::new()),
             deferred: RefCell::new(VecDeque::new()),
@@ -173,11 +173,11 @@ impl Executor {
         }
     }
 
-    /// The running executor, if it is the one whose tasks live in `heap`:
+    /// The running executor, if it is the one whose tasks live in `home`:
     /// the "am I on this task's runtime thread, inside its runtime?" test.
     #[inline]
-    pub(crate) fn owning<'a>(heap: NonNull<TaskHeap>) -> Option<&'a Executor> {
-        Executor::current().filter(|executor| executor.heap == heap)
+    pub(crate) fn owning<'a>(home: NonNull<TaskHome>) -> Option<&'a Executor> {
+        Executor::current().filter(|executor| executor.home == home)
     }
 
     /// Makes this the current executor until the guard drops (the loop's `enter`).
@@ -199,7 +199,7 @@ impl Executor {
         let id = self.next_id.get();
         self.next_id.set(id + 1);
         // Three references: the registry's, the run queue's and the handle's.
-        let task = raw::allocate(future, SCHEDULED | JOIN_HANDLE, 3, self.heap, id);
+        let task = raw::allocate(future, SCHEDULED | JOIN_HANDLE, 3, self.home, id);
         // SAFETY: freshly allocated, owned by this thread.
         let header = unsafe { task.as_ref() };
         if name.is_some() {
@@ -304,13 +304,13 @@ impl Executor {
 
     /// Defers a `yield_now` (or a spent budget, or a zero sleep) until after
     /// the next I/O poll.
-    // Out of line: callers inline the budget check (`sched::coop`) and
+    // Out of line: callers inline the budget check (`task::coop`) and
     // `yield_now`, which this would make too large to inline.
     #[inline(never)]
     pub(crate) fn defer(&self, waker: &Waker) {
-        let entry = match waker::task_in(waker, self.heap) {
+        let entry = match waker::task_in(waker, self.home) {
             Some(task) => {
-                // SAFETY: a task of this executor (its heap), on its thread:
+                // SAFETY: a task of this executor (its home), on its thread:
                 // the entry owns the reference taken here.
                 unsafe {
                     task.as_ref().ref_inc();
@@ -322,7 +322,7 @@ impl Executor {
         self.deferred.borrow_mut().push_back(entry);
     }
 
-    // --- The budget (`sched::coop`) ---
+    // --- The budget (`task::coop`) ---
 
     /// Spends one unit of the running task's budget; false if it is spent.
     #[inline]
@@ -509,10 +509,10 @@ impl Executor {
 
     // --- Scope children (`child.rs`) ---
 
-    /// The task heap, where children are allocated too.
+    /// The task home, where children are allocated too.
     #[inline]
-    pub(super) fn heap(&self) -> NonNull<TaskHeap> {
-        self.heap
+    pub(super) fn home(&self) -> NonNull<TaskHome> {
+        self.home
     }
 
     /// The id of a new scope child: children share the tasks' ids, so that
@@ -611,18 +611,18 @@ impl Executor {
         drop(std::mem::take(&mut *self.deferred.borrow_mut()));
     }
 
-    /// The end of the shutdown: lets go of the root and the heap, which is
+    /// The end of the shutdown: lets go of the root and the home, which is
     /// freed now or by the last task block that outlives the runtime.
     /// Returns the number of such blocks.
     ///
     /// # Safety
     /// Called once, last: nothing uses the executor afterwards.
     pub(crate) unsafe fn release(&self) -> usize {
-        // SAFETY: the executor's own reference to the root; then the heap,
+        // SAFETY: the executor's own reference to the root; then the home,
         // given up once, on its thread (the caller's promise).
         unsafe {
             ref_dec(self.root);
-            TaskHeap::release(self.heap)
+            TaskHome::release(self.home)
         }
     }
 }

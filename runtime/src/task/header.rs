@@ -14,7 +14,7 @@ use std::task::{Context, Waker};
 use super::alloc::BlockLayout;
 use super::compact::CompactWaker;
 use super::error::JoinError;
-use super::heap::TaskHeap;
+use super::home::TaskHome;
 use super::state::State;
 use super::waker_set::WakerSet;
 
@@ -51,7 +51,7 @@ pub(crate) struct Vtable {
     pub(crate) drop_output: unsafe fn(NonNull<Header>) -> Option<JoinError>,
     /// Borrows the output as `&Result<T, JoinError>`, seen through `Any`.
     pub(crate) output: unsafe fn(NonNull<Header>) -> *const dyn Any,
-    /// The layout of the whole block (header and stage): the task heap
+    /// The layout of the whole block (header and stage): the task home
     /// takes the block back by it (`dealloc` below). A layout, not a
     /// function: freeing a block needs no code that knows its type.
     pub(crate) block: BlockLayout,
@@ -100,7 +100,7 @@ pub(crate) type Sink = Box<dyn FnOnce(NonNull<Header>)>;
 /// The header that starts every task allocation (and the root pseudo-task).
 ///
 /// Who may touch which field:
-/// - `vtable`, `heap` and `id` never change after creation; any thread
+/// - `vtable`, `home` and `id` never change after creation; any thread
 ///   may read them.
 /// - `foreign_refs` is atomic; any thread may change it (see `waker.rs`).
 /// - everything else is owned by the runtime thread and lives in `Cell`s:
@@ -117,10 +117,10 @@ pub(crate) struct Header {
     /// is alive), a run-queue entry, the JoinHandle, and local wakers.
     pub(crate) refs: Cell<u32>,
     pub(crate) vtable: &'static Vtable,
-    /// The runtime's task heap: where the block goes back, and the
+    /// The runtime's task home: where the block goes back, and the
     /// mailbox foreign paths post to. It outlives the runtime while any
-    /// task allocation points at it (`heap.rs`, the orphan rule).
-    pub(crate) heap: NonNull<TaskHeap>,
+    /// task allocation points at it (`home.rs`, the orphan rule).
+    pub(crate) home: NonNull<TaskHome>,
     /// References held by wakers cloned on other threads, and by messages
     /// in flight on the runtime's mailbox.
     pub(crate) foreign_refs: AtomicU32,
@@ -134,12 +134,12 @@ pub(crate) struct Header {
 }
 
 impl Header {
-    pub(crate) fn new(state: u32, refs: u32, vtable: &'static Vtable, heap: NonNull<TaskHeap>, id: u64) -> Header {
+    pub(crate) fn new(state: u32, refs: u32, vtable: &'static Vtable, home: NonNull<TaskHome>, id: u64) -> Header {
         Header {
             state: State::new(state),
             refs: Cell::new(refs),
             vtable,
-            heap,
+            home,
             foreign_refs: AtomicU32::new(0),
             slot: Cell::new(u32::MAX),
             id: TaskId(id),
@@ -250,16 +250,16 @@ pub(crate) unsafe fn foreign_ref_dec(ptr: NonNull<Header>) {
     }
 }
 
-/// Drops what the header owns and gives the block back to its heap.
+/// Drops what the header owns and gives the block back to its home.
 ///
 /// # Safety
 /// No reference of either kind is left, the call is on the runtime thread,
 /// and the stage holds no live value (the runtime drops the future or the
 /// output before the last reference goes).
 unsafe fn dealloc(ptr: NonNull<Header>) {
-    // SAFETY: the header is live until the heap takes the block back below.
+    // SAFETY: the header is live until the home takes the block back below.
     let header = unsafe { ptr.as_ref() };
-    let (heap, block) = (header.heap, header.vtable.block);
+    let (home, block) = (header.home, header.vtable.block);
     // The header's only fields with a destructor (see `Header`): both are
     // usually empty by now (completion and the handle took the joiner's
     // waker), so they are tested here and dropped out of line. The stage
@@ -267,12 +267,12 @@ unsafe fn dealloc(ptr: NonNull<Header>) {
     if header.has_extras() || header.has_joiner() {
         drop_fields(header);
     }
-    // SAFETY: every block (the root's too) came from this heap with this
-    // layout, and nothing uses it any more; the heap is alive.
-    unsafe { heap.as_ref().dealloc(ptr.cast(), block) };
-    // Last: this may free an orphaned heap.
-    // SAFETY: the heap outlives its allocations; this is its thread.
-    unsafe { TaskHeap::note_dealloc(heap) };
+    // SAFETY: every block (the root's too) came from this home with this
+    // layout, and nothing uses it any more; the home is alive.
+    unsafe { home.as_ref().dealloc(ptr.cast(), block) };
+    // Last: this may free an orphaned home.
+    // SAFETY: the home outlives its allocations; this is its thread.
+    unsafe { TaskHome::note_dealloc(home) };
 }
 
 /// Drops a freed task's extras (a named task, or one with callbacks) and

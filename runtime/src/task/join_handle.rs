@@ -9,13 +9,12 @@ use std::pin::Pin;
 use std::ptr::NonNull;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
-use std::time::Duration;
 
 use super::error::{JoinError, TryJoinError};
 use super::executor::Executor;
 use super::harness;
 use super::header::{Header, TaskId, ref_dec};
-use super::heap::TaskHeap;
+use super::home::TaskHome;
 use super::observe::{self, WaitOn};
 use super::state::{COMPLETE, Detach};
 use super::waker::{RefKind, SentRef};
@@ -91,54 +90,19 @@ impl<T: 'static> JoinHandle<T> {
         kill_task(self.raw);
     }
 
-    /// Asks the task to stop: it is woken and [`killed()`](crate::task::killed)
-    /// resolves inside it, so it can clean up asynchronously (say goodbye on
-    /// its socket, flush a buffer). If it has not finished after `grace`,
-    /// it is killed.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use sprout::{run, spawn, task};
-    ///
-    /// run(async {
-    ///     let worker = spawn(async {
-    ///         task::killed().await;
-    ///         "cleaned up"
-    ///     });
-    ///     worker.kill_graceful(Duration::from_secs(5));
-    ///     assert_eq!(worker.await.unwrap(), "cleaned up");
-    /// });
-    /// ```
-    #[track_caller]
-    pub fn kill_graceful(&self, grace: Duration) {
+    /// The task half of [`kill_graceful`](Self::kill_graceful)
+    /// (`time/timed_task.rs`): marks the task as asked to stop and wakes
+    /// what waits in [`killed()`](crate::task::killed). Returns a handle
+    /// for the watchdog, or `None` if the task had already been asked (or
+    /// has finished), when there is nothing more to do.
+    pub(crate) fn ask_to_stop(&self) -> Option<UntypedHandle> {
         let header = self.header();
         if !header.state.transition_to_graceful() {
-            return;
+            return None;
         }
         let wakers = header.with_extras(|e| e.kill_wakers.take());
         wakers.wake();
-        let executor = Executor::expect("JoinHandle::kill_graceful");
-        // Hold a reference for the watchdog.
-        let target = self.untyped();
-        super::spawn_on(
-            executor,
-            async move {
-                let finished = target.clone().finished();
-                if crate::time::timeout(grace, finished).await.is_err() {
-                    target.kill();
-                }
-            },
-            Some("kill_graceful watchdog".into()),
-        );
-    }
-
-    /// Waits up to `timeout` for the task, like gevent's `join(timeout)`.
-    /// Returns `None` if it is still running; the handle stays usable.
-    ///
-    /// # Panics
-    /// If the result was already taken (as polling the handle again does).
-    pub async fn join_timeout(&mut self, timeout: Duration) -> Option<Result<T, JoinError>> {
-        crate::time::timeout(timeout, self).await.ok()
+        Some(self.untyped())
     }
 
     /// Takes the result if the task has finished, without waiting.
@@ -420,7 +384,7 @@ fn drop_unjoined(raw: NonNull<Header>, detach: Detach) {
     let header = unsafe { raw.as_ref() };
     drop(header.join_waker.take());
     if detach == Detach::DiscardOutput {
-        match Executor::owning(header.heap) {
+        match Executor::owning(header.home) {
             Some(executor) => executor.discard_output(raw),
             // The handle outlived `block_on` or the runtime: nobody is
             // left to propagate to, so an unhandled panic is logged.
@@ -452,15 +416,15 @@ pub(crate) fn kill_task(task: NonNull<Header>) {
     if header.state.has(COMPLETE) {
         return;
     }
-    match Executor::owning(header.heap) {
+    match Executor::owning(header.home) {
         Some(executor) => executor.kill(task),
         None => {
             // The runtime exists but is not running right now: it kills the
             // task when it next runs. The message carries a reference.
             header.ref_inc();
             let target = SentRef::new(task, RefKind::Local);
-            // SAFETY: the heap outlives every task allocation.
-            let mailbox = unsafe { TaskHeap::mailbox_of(header.heap) };
+            // SAFETY: the home outlives every task allocation.
+            let mailbox = unsafe { TaskHome::mailbox_of(header.home) };
             let kill = Box::new(move || {
                 let target = target;
                 kill_task(target.task());

@@ -1,24 +1,24 @@
 //! Loom models of the foreign-waker reference count and its `Release`
 //! messages (`waker.rs`, `header.rs`).
 //!
-//! Real task blocks (`raw::allocate`) in a real `TaskHeap`, real wakers
-//! and the real `Remote` as the heap's mailbox; the header's
+//! Real task blocks (`raw::allocate`) in a real `TaskHome`, real wakers
+//! and the real `Remote` as the home's mailbox; the header's
 //! `foreign_refs` and the queue's lock come from `crate::loom`. No runtime
 //! is entered on any model thread, so every waker operation takes its
 //! foreign path, which is the one under test; the model's main thread
 //! plays the runtime thread: it drops the local reference and handles the
 //! messages as the loop does for a finished task (a wake schedules
 //! nothing, so both kinds release). Midway, the runtime is dropped (its
-//! root freed, its heap given up), so the heap may be orphaned while
+//! root freed, its home given up), so the home may be orphaned while
 //! foreign wakers still hold the task. The block must be freed exactly
-//! once (a second free would underflow the heap's count and panic), and
-//! the heap with it or with the runtime (its mailbox's strong count back
+//! once (a second free would underflow the home's count and panic), and
+//! the home with it or with the runtime (its mailbox's strong count back
 //! to the model's own), whatever the interleaving.
 //!
 //! `RUSTFLAGS="--cfg loom" cargo test -p sprout-runtime --lib --release task::loom_models`
 //!
-//! The helpers that build a heap and a task are shared with the mailbox's
-//! shutdown model (`sched/loom_models.rs`).
+//! The helpers that build a home and a task are shared with the mailbox's
+//! shutdown model (`remote/loom_models.rs`).
 
 use std::collections::VecDeque;
 use std::mem::ManuallyDrop;
@@ -28,36 +28,36 @@ use std::sync::Arc;
 use loom::thread;
 
 use super::header::{Header, ref_dec};
-use super::heap::TaskHeap;
+use super::home::TaskHome;
 use super::state::{COMPLETE, CONSUMED};
 use super::{raw, waker};
-use crate::sched::remote::{Message, ModelEventFd, Remote};
+use crate::remote::mailbox::{Message, ModelEventFd, Remote};
 
-/// A heap whose mailbox is `remote`, with one allocation counted for the
+/// A home whose mailbox is `remote`, with one allocation counted for the
 /// runtime's root.
-pub(crate) fn model_heap(remote: &Arc<Remote>) -> NonNull<TaskHeap> {
-    let heap = TaskHeap::new(remote.clone());
+pub(crate) fn model_home(remote: &Arc<Remote>) -> NonNull<TaskHome> {
+    let home = TaskHome::new(remote.clone());
     // SAFETY: this thread plays the runtime's.
-    unsafe { heap.as_ref().note_alloc() };
-    heap
+    unsafe { home.as_ref().note_alloc() };
+    home
 }
 
-/// The end of the runtime's shutdown: its root goes, then its heap is
+/// The end of the runtime's shutdown: its root goes, then its home is
 /// given up (freed now, or orphaned until the task block goes).
-pub(crate) fn drop_runtime(heap: NonNull<TaskHeap>) {
-    // SAFETY: this thread plays the runtime's; the heap is live until
+pub(crate) fn drop_runtime(home: NonNull<TaskHome>) {
+    // SAFETY: this thread plays the runtime's; the home is live until
     // `release`, which the runtime calls once and last.
     unsafe {
-        TaskHeap::note_dealloc(heap);
-        let _ = TaskHeap::release(heap);
+        TaskHome::note_dealloc(home);
+        let _ = TaskHome::release(home);
     }
 }
 
 /// A task that has finished and whose output is gone, holding one local
 /// reference (say, its `JoinHandle`'s): what the wakers of a done task
 /// point at.
-pub(crate) fn finished_task(heap: NonNull<TaskHeap>) -> NonNull<Header> {
-    let task = raw::allocate(async {}, COMPLETE | CONSUMED, 1, heap, 1);
+pub(crate) fn finished_task(home: NonNull<TaskHome>) -> NonNull<Header> {
+    let task = raw::allocate(async {}, COMPLETE | CONSUMED, 1, home, 1);
     // SAFETY: fresh task on this (its runtime's) thread: drop the future
     // and the output the kill writes, so the block holds nothing live.
     unsafe {
@@ -101,8 +101,8 @@ pub(crate) fn foreign_waker(task: NonNull<Header>) -> std::task::Waker {
 fn foreign_wakers_free_a_finished_task_once() {
     loom::model(|| {
         let remote = Arc::new(Remote::for_model(Arc::new(ModelEventFd::new())));
-        let heap = model_heap(&remote);
-        let task = finished_task(heap);
+        let home = model_home(&remote);
+        let task = finished_task(home);
         let (w1, w2) = (foreign_waker(task), foreign_waker(task));
         let a = thread::spawn(move || {
             w1.wake_by_ref();
@@ -116,12 +116,12 @@ fn foreign_wakers_free_a_finished_task_once() {
         // SAFETY: the local reference taken by `finished_task`.
         unsafe { ref_dec(task) };
         handle_messages(&remote);
-        drop_runtime(heap);
+        drop_runtime(home);
         a.join().unwrap();
         b.join().unwrap();
         handle_messages(&remote);
         let _ = remote.close();
-        assert_eq!(Arc::strong_count(&remote), 1, "the task block or its heap was not freed");
+        assert_eq!(Arc::strong_count(&remote), 1, "the task block or its home was not freed");
     });
 }
 
@@ -132,17 +132,17 @@ fn foreign_wakers_free_a_finished_task_once() {
 fn the_last_reference_of_either_kind_frees_the_task() {
     loom::model(|| {
         let remote = Arc::new(Remote::for_model(Arc::new(ModelEventFd::new())));
-        let heap = model_heap(&remote);
-        let task = finished_task(heap);
+        let home = model_home(&remote);
+        let task = finished_task(home);
         let w = foreign_waker(task);
         let t = thread::spawn(move || drop(w));
         handle_messages(&remote);
         // SAFETY: the local reference taken by `finished_task`.
         unsafe { ref_dec(task) };
-        drop_runtime(heap);
+        drop_runtime(home);
         t.join().unwrap();
         handle_messages(&remote);
         let _ = remote.close();
-        assert_eq!(Arc::strong_count(&remote), 1, "the task block or its heap was not freed");
+        assert_eq!(Arc::strong_count(&remote), 1, "the task block or its home was not freed");
     });
 }

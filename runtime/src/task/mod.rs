@@ -2,12 +2,12 @@
 //!
 //! # Design notes
 //!
-//! A task is one heap allocation (`raw.rs`) in its runtime's task heap
-//! (`heap.rs`): a 56-byte header, then its future, whose space the output
+//! A task is one heap allocation (`raw.rs`) in its runtime's task home
+//! (`home.rs`): a 56-byte header, then its future, whose space the output
 //! reuses once the future is gone. The header's state word and reference
 //! count are plain `Cell`s, owned by the runtime thread (`state.rs`, where
 //! every change is a named transition); other threads only ever post
-//! messages, through the heap's `Mailbox` (`waker.rs`). The waker that
+//! messages, through the home's `Mailbox` (`waker.rs`). The waker that
 //! polls a task is borrowed, not cloned, and waking a task that is already
 //! queued does nothing.
 //!
@@ -32,11 +32,12 @@
 mod alloc;
 pub(crate) mod child;
 pub(crate) mod compact;
+pub mod coop;
 pub(crate) mod error;
 pub(crate) mod executor;
 pub(crate) mod harness;
 pub(crate) mod header;
-pub(crate) mod heap;
+pub(crate) mod home;
 mod join_handle;
 mod local;
 pub(crate) mod observe;
@@ -59,7 +60,6 @@ use std::future::Future;
 use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use executor::Executor;
 use waker_set::WakerKey;
@@ -143,27 +143,6 @@ where
     // SAFETY: the handle takes the reference `spawn` kept for it, and the
     // task's output type is F::Output.
     unsafe { JoinHandle::from_raw(task) }
-}
-
-/// Spawns a task that starts after `delay`, like `gevent.spawn_later` and
-/// Python's `threading.Timer`. Killing it before then means it never runs.
-///
-/// ```
-/// use std::time::Duration;
-/// use sprout::{run, spawn_later};
-///
-/// run(async {
-///     let hello = spawn_later(Duration::from_millis(10), async { "hello, world" });
-///     assert_eq!(hello.await.unwrap(), "hello, world");
-/// });
-/// ```
-#[track_caller]
-pub fn spawn_later<F>(delay: Duration, future: F) -> JoinHandle<F::Output>
-where
-    F: Future + 'static,
-    F::Output: 'static,
-{
-    Builder::new().spawn_later(delay, future)
 }
 
 /// Sets a task's options before spawning it.
@@ -278,19 +257,6 @@ impl Builder {
             None => Location::caller(),
         };
         spawn_on_at(Executor::expect("task::Builder::spawn"), future, self.name, at)
-    }
-
-    /// Spawns the task to start after `delay`. See [`spawn_later`].
-    #[track_caller]
-    pub fn spawn_later<F>(self, delay: Duration, future: F) -> JoinHandle<F::Output>
-    where
-        F: Future + 'static,
-        F::Output: 'static,
-    {
-        self.spawn(async move {
-            crate::time::sleep(delay).await;
-            future.await
-        })
     }
 }
 

@@ -25,7 +25,7 @@ use std::task::{Context, Poll};
 use super::alloc::BlockLayout;
 use super::error::JoinError;
 use super::header::{Header, Vtable};
-use super::heap::TaskHeap;
+use super::home::TaskHome;
 
 #[repr(C)]
 struct Task<F: Future> {
@@ -50,7 +50,7 @@ impl<F: Future> Stage<F> {
 }
 
 /// Allocates a task for `future` and returns its header.
-pub(crate) fn allocate<F>(future: F, state: u32, refs: u32, heap: NonNull<TaskHeap>, id: u64) -> NonNull<Header>
+pub(crate) fn allocate<F>(future: F, state: u32, refs: u32, home: NonNull<TaskHome>, id: u64) -> NonNull<Header>
 where
     F: Future + 'static,
     F::Output: 'static,
@@ -67,16 +67,16 @@ where
             take_failure: not_a_child_take,
         }
     };
-    // SAFETY: `spawn` runs on the runtime thread, which owns the heap; the
-    // heap is alive (the runtime holds it).
-    let block = unsafe { heap.as_ref().alloc(vtable.block) };
+    // SAFETY: `spawn` runs on the runtime thread, which owns the home; the
+    // home is alive (the runtime holds it).
+    let block = unsafe { home.as_ref().alloc(vtable.block) };
     let slot = block.cast::<Task<F>>().as_ptr();
     // Written in place: a future can be large, and building a whole `Task`
     // first would copy it through the stack.
     // SAFETY: `slot` is a fresh block with the size and alignment of a
     // `Task<F>`; each field is written exactly once.
     unsafe {
-        std::ptr::addr_of_mut!((*slot).header).write(Header::new(state, refs, vtable, heap, id));
+        std::ptr::addr_of_mut!((*slot).header).write(Header::new(state, refs, vtable, home, id));
         std::ptr::addr_of_mut!((*slot).stage).write(UnsafeCell::new(Stage::new(future)));
     }
     // The header is the first field of a #[repr(C)] struct, so the pointers
@@ -227,9 +227,9 @@ where
 
 /// Allocates the root pseudo-task that stands for the block_on future: a
 /// bare header whose wakers set its SCHEDULED bit for the loop to see. A
-/// block of the task heap like any task's, so that every header is freed
+/// block of the task home like any task's, so that every header is freed
 /// the same way.
-pub(crate) fn allocate_root(heap: NonNull<TaskHeap>) -> NonNull<Header> {
+pub(crate) fn allocate_root(home: NonNull<TaskHome>) -> NonNull<Header> {
     static ROOT_VTABLE: Vtable = Vtable {
         poll: never_poll,
         kill: never_kill,
@@ -240,10 +240,10 @@ pub(crate) fn allocate_root(heap: NonNull<TaskHeap>) -> NonNull<Header> {
         failed: not_a_child,
         take_failure: not_a_child_take,
     };
-    let header = Header::new(super::state::ROOT | super::state::JOIN_HANDLE, 1, &ROOT_VTABLE, heap, 0);
-    // SAFETY: the runtime creating its root is on the heap's thread, and
-    // the heap is alive.
-    let block = unsafe { heap.as_ref().alloc(ROOT_VTABLE.block) }.cast::<Header>();
+    let header = Header::new(super::state::ROOT | super::state::JOIN_HANDLE, 1, &ROOT_VTABLE, home, 0);
+    // SAFETY: the runtime creating its root is on the home's thread, and
+    // the home is alive.
+    let block = unsafe { home.as_ref().alloc(ROOT_VTABLE.block) }.cast::<Header>();
     // SAFETY: a fresh block with the size and alignment of a `Header`.
     unsafe { block.as_ptr().write(header) };
     block

@@ -28,7 +28,7 @@ use std::task::{RawWaker, RawWakerVTable, Waker};
 
 use super::executor::Executor;
 use super::header::{Header, foreign_ref_dec, ref_dec};
-use super::heap::TaskHeap;
+use super::home::TaskHome;
 
 /// The vtable of wakers that own a runtime-thread (`refs`) reference.
 pub(crate) static LOCAL_VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake_local, wake_by_ref, drop_local);
@@ -49,27 +49,27 @@ pub(crate) unsafe fn borrowed(ptr: NonNull<Header>) -> Waker {
 }
 
 /// The task `waker` wakes, if it is a task waker (of either kind: local
-/// or foreign) of a task in `heap`. Only reads: the waker keeps the header
-/// alive, and `heap` never changes.
+/// or foreign) of a task in `home`. Only reads: the waker keeps the header
+/// alive, and `home` never changes.
 #[inline]
-pub(crate) fn task_in(waker: &Waker, heap: NonNull<TaskHeap>) -> Option<NonNull<Header>> {
+pub(crate) fn task_in(waker: &Waker, home: NonNull<TaskHome>) -> Option<NonNull<Header>> {
     if !std::ptr::eq(waker.vtable(), &LOCAL_VTABLE) && !std::ptr::eq(waker.vtable(), &FOREIGN_VTABLE) {
         return None;
     }
     let task = NonNull::new(waker.data() as *mut Header)?;
     // SAFETY: a task waker's data is a live header (the waker owns or
-    // borrows a reference to it); `heap` is immutable after creation.
-    let task_heap = unsafe { task.as_ref().heap };
-    (task_heap == heap).then_some(task)
+    // borrows a reference to it); `home` is immutable after creation.
+    let task_heap = unsafe { task.as_ref().home };
+    (task_heap == home).then_some(task)
 }
 
 /// The executor this header belongs to, if it is the one running on this thread.
 #[inline]
 fn owner(ptr: *const Header) -> Option<&'static Executor> {
-    // SAFETY: `heap` is immutable after creation, so reading it is fine
+    // SAFETY: `home` is immutable after creation, so reading it is fine
     // from any thread while the waker keeps the header alive.
-    let heap = unsafe { (*ptr).heap };
-    Executor::owning(heap)
+    let home = unsafe { (*ptr).home };
+    Executor::owning(home)
 }
 
 unsafe fn clone(data: *const ()) -> RawWaker {
@@ -207,12 +207,12 @@ fn settle_refused(sent: SentRef) {
 /// The mailbox of the task's runtime.
 ///
 /// # Safety
-/// The caller owns a reference to the task (which keeps the heap, and so
+/// The caller owns a reference to the task (which keeps the home, and so
 /// the mailbox, alive), and gives it to the message it posts.
-unsafe fn mailbox<'a>(task: NonNull<Header>) -> &'a dyn super::heap::Mailbox {
-    // SAFETY: `heap` is immutable, and the heap lives while any task
-    // allocation points at it (see `heap.rs`, the orphan rule).
-    unsafe { TaskHeap::mailbox_of((*task.as_ptr()).heap) }
+unsafe fn mailbox<'a>(task: NonNull<Header>) -> &'a dyn super::home::Mailbox {
+    // SAFETY: `home` is immutable, and the home lives while any task
+    // allocation points at it (see `home.rs`, the orphan rule).
+    unsafe { TaskHome::mailbox_of((*task.as_ptr()).home) }
 }
 
 /// Posts a wake to the task's runtime; hands the reference back if that

@@ -20,7 +20,7 @@
 //!   [`now`], as `sleep`, `timeout`, `interval` and sprout-net's socket
 //!   timeouts do.
 //! - Who moves it: `pause`, `resume` and `advance` (the user, from inside
-//!   a runtime that shares it), and the loop's auto-advance (`Core::turn`,
+//!   a runtime that shares it), and the loop's auto-advance (`EventLoop::turn`,
 //!   through [`Clock::vote`]), which jumps a paused clock to the next
 //!   timer's deadline when every runtime sharing it is idle. Nothing else
 //!   writes it.

@@ -49,7 +49,7 @@ use pin_project_lite::pin_project;
 
 use super::sleep::{Sleep, sleep_until};
 use super::timeout::Elapsed;
-use crate::sched::coop;
+use crate::task::coop;
 
 thread_local! {
     /// The deadline of the code being polled on this thread (see the module docs).

@@ -188,7 +188,7 @@ impl TimeDriver {
     }
 
     /// Whether the clock is paused: waiting does not move it, so the loop
-    /// must not block until the next deadline (see `Core::turn`).
+    /// must not block until the next deadline (see `EventLoop::turn`).
     #[inline]
     pub(crate) fn is_paused(&self) -> bool {
         self.clock.is_paused()
@@ -200,7 +200,7 @@ impl TimeDriver {
     }
 
     /// The instant the next armed timer's tick has fully passed, if any:
-    /// what an idle vote gives the virtual clock to jump to (`Core::turn`).
+    /// what an idle vote gives the virtual clock to jump to (`EventLoop::turn`).
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
         let tick = self.wheel.borrow().next_deadline()?;
         Some(self.tick_instant(tick))
@@ -244,8 +244,8 @@ impl TimeDriver {
 
     /// The wheel tick at or after `deadline` (ticks are milliseconds since
     /// `epoch`): rounding up means a timer never fires early. Saturates at
-    /// `MAX_TICK`, "never" (issue 8, bug 6: the sum used to wrap for
-    /// durations near 2^54 s and fire at once).
+    /// `MAX_TICK`, "never": a sum that wrapped for durations near 2^54 s
+    /// would fire at once.
     #[inline]
     fn deadline_tick(&self, deadline: Instant) -> u64 {
         let since = deadline.saturating_duration_since(self.epoch);

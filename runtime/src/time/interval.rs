@@ -77,7 +77,7 @@ impl Interval {
         }
         let scheduled = self.sleep.deadline();
         let now = super::now();
-        // All saturating: a period too long to add is "never" (issue 8, bug 6).
+        // All saturating: a period too long to add is "never", not a wrap that fires at once.
         let after_one = instant_after(scheduled, self.period);
         let next = match self.missed {
             MissedTickBehavior::Burst => after_one,

@@ -6,7 +6,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use super::driver::{TimeDriver, TimerPoll};
-use crate::sched::directory::{self, Unregister};
+use crate::remote::directory::{self, Unregister};
 use crate::task::executor::Executor;
 
 /// Waits until `duration` has passed: the cooperative `time.sleep`, like
@@ -97,7 +97,7 @@ impl Sleep {
     }
 
     /// Removes the timer from its wheel: directly if its runtime is the one
-    /// running here, else by asking that runtime (see `sched/directory.rs`),
+    /// running here, else by asking that runtime (see `remote/directory.rs`),
     /// so a `Sleep` may be dropped anywhere, even after its runtime is gone.
     #[inline(never)]
     fn cancel_armed(&mut self) {
@@ -154,7 +154,7 @@ impl Sleep {
     fn poll_marked(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         match self.serial {
             // Due already: a yield, as gevent's sleep(0), instead of waiting
-            // for the next millisecond tick (issue 8, bug 11).
+            // for the next millisecond tick.
             DUE => {
                 Executor::expect("Sleep::poll").defer(cx.waker());
                 self.serial = YIELDED;

@@ -10,7 +10,7 @@ use pin_project_lite::pin_project;
 
 use super::deadline::earlier_than;
 use super::sleep::{Sleep, sleep, sleep_until};
-use crate::sched::coop;
+use crate::task::coop;
 
 /// Runs `future` for at most `duration`, like `gevent.Timeout`. On time-out
 /// the future is dropped (cancelled) and `Err(Elapsed)` returned.

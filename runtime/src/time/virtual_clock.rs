@@ -5,21 +5,21 @@
 //! A paused test that starts more runtimes (`StreamServer::workers(n)`,
 //! `http::Server::workers(n)`, `cores::Builder::spawn`) must run them on
 //! its clock: a worker on the real clock does not see 35 virtual seconds
-//! pass, and its idle timeouts never fire in the test (issue 18, bug 9).
+//! pass, and its idle timeouts never fire in the test.
 //! So a virtual clock is this one `Arc`, and each runtime that reads it is
 //! a *member* (`clock.rs`'s `Clock` holds the membership). Pausing,
 //! resuming and advancing move it for every member.
 //!
 //! # When it may jump
 //! One runtime jumps its paused clock when nothing is ready and a poll with
-//! a zero timeout woke nothing (`Core::turn`). With several members, one
+//! a zero timeout woke nothing (`EventLoop::turn`). With several members, one
 //! member's idleness says nothing about the others: a jump while another
 //! runs tasks would fire timers under it (its reply not yet written, its
 //! connection not yet accepted). So each member *votes*:
 //!
 //! - **Busy**: it runs tasks, or is about to (woken by I/O, a message, a
 //!   timer); also from its creation until its first wait. It withdraws any
-//!   vote *before* running what woke it (`Core::turn`, `drain_remote`).
+//!   vote *before* running what woke it (`EventLoop::turn`, `drain_remote`).
 //! - **Idle { seen }**: no ready task, and a poll that began when the
 //!   sequence number (`seq`) was `seen` found nothing to wake.
 //! - **Away**: outside `block_on`. It runs nothing, so it holds nothing up;

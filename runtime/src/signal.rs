@@ -1,7 +1,7 @@
 //! Unix signals as awaitable events: [`ctrl_c`] and [`on_signal`].
 //!
 //! A server's shutdown on Ctrl-C is one call:
-//! [`ServerHandle::stop_on_signals`](crate::server::ServerHandle::stop_on_signals)
+//! `sprout::net::ServerHandle::stop_on_signals`
 //! drains on the first `SIGINT` or `SIGTERM` and stops at once on the
 //! second, as most servers do. Written by hand, that is a listener from
 //! [`on_signal`] kept through the drain, since a later press must still
@@ -50,10 +50,11 @@ use std::os::raw::c_int;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use crate::io::source::SourceRegistration;
+use crate::io::{Interest, IoSource};
+use crate::reactor::Direction;
 use futures_core::Stream;
 use signal_hook_registry::SigId;
-use sprout_runtime::__net::{Direction, SourceRegistration};
-use sprout_runtime::io::{Interest, IoSource};
 
 pub use libc::{SIGALRM, SIGCHLD, SIGHUP, SIGINT, SIGPIPE, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH};
 
@@ -65,7 +66,7 @@ pub use libc::{SIGALRM, SIGCHLD, SIGHUP, SIGINT, SIGPIPE, SIGQUIT, SIGTERM, SIGU
 /// module docs): a program that has more to do after the first press,
 /// such as draining a server, should keep a listener from [`on_signal`]
 /// for the second one, or use
-/// [`ServerHandle::stop_on_signals`](crate::server::ServerHandle::stop_on_signals).
+/// `sprout::net::ServerHandle::stop_on_signals`.
 ///
 /// ```no_run
 /// sprout::run(async {

@@ -9,7 +9,7 @@
 //! the `futures-io` traits, so `futures::io::BufReader`, `lines()` and
 //! `copy` work on them.
 //!
-//! Each end is an `Evented` (`crate::evented`), as a socket is: the same
+//! Each end is an `Evented` (sprout-net's `evented.rs`), as a socket is: the same
 //! read or write family (a short transfer clears readiness, a cancelled
 //! wait forgets its waiter) and the same std-style timeouts
 //! (`set_read_timeout` on stdout and stderr, `set_write_timeout` on stdin).
@@ -27,8 +27,8 @@ use mio::unix::pipe::{Receiver, Sender};
 use sprout_runtime::__net::Direction;
 use sprout_runtime::io::Interest;
 
-use crate::evented::Evented;
-use crate::stream_macros::{self, AsEvented};
+use sprout_net::__private::Evented;
+use sprout_net::stream_macros::{self, AsEvented};
 
 /// The two ends of a mio pipe, for what registering and handing back
 /// either needs.
@@ -145,7 +145,7 @@ impl ChildStdin {
 
     /// Sets how long a write may wait for room in the pipe before it fails
     /// with `io::ErrorKind::TimedOut`, as a socket's
-    /// [`set_write_timeout`](crate::TcpStream::set_write_timeout). `None`
+    /// [`set_write_timeout`](sprout_net::TcpStream::set_write_timeout). `None`
     /// (the default) waits forever.
     ///
     /// # Errors
@@ -224,7 +224,7 @@ macro_rules! reader {
 
             /// Sets how long a read may wait for the child to write before
             /// it fails with `io::ErrorKind::TimedOut`, as a socket's
-            /// [`set_read_timeout`](crate::TcpStream::set_read_timeout).
+            /// [`set_read_timeout`](sprout_net::TcpStream::set_read_timeout).
             /// `None` (the default) waits forever. Applies to each read and
             /// `readable`, and to `AsyncRead`.
             ///

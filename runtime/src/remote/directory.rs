@@ -14,7 +14,7 @@
 
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
-use super::remote::{Message, Remote};
+use super::mailbox::{Message, Remote};
 use crate::loom::lock;
 use crate::reactor::{Direction, IoKey, WaitKey};
 

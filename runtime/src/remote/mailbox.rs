@@ -17,13 +17,13 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 // The queue's lock and flags come from the loom shim, so that the models in
-// `sched/loom_models.rs` run this very code under loom.
+// `remote/loom_models.rs` run this very code under loom.
 use crate::loom::sync::Mutex;
 use crate::loom::sync::atomic::{AtomicBool, Ordering};
 
 use super::directory::Unregister;
 use crate::loom::lock;
-use crate::task::heap::Mailbox;
+use crate::task::home::Mailbox;
 use crate::task::waker::SentRef;
 
 /// Work posted to the runtime thread from elsewhere.
@@ -35,7 +35,7 @@ pub(crate) enum Message {
     /// Run a closure on the runtime thread (`Handle::spawn`, kills, callbacks).
     Run(Box<dyn FnOnce() + Send>),
     /// Forget a timer, a socket record or a waiter, dropped where the
-    /// runtime was not running (see `sched/directory.rs`).
+    /// runtime was not running (see `remote/directory.rs`).
     Unregister(Unregister),
 }
 
@@ -88,14 +88,14 @@ impl Remote {
     /// the runtime may read the message, finish, and free this `Remote`
     /// (and close the eventfd), since the message may have carried the last
     /// reference that kept it alive (a task's last reference keeps its
-    /// `TaskHeap`, which holds this mailbox; issue 8, bug 4): so the poster
+    /// `TaskHome`, which holds this mailbox): so the poster
     /// clones the eventfd's `Arc` under the lock and writes through the
     /// clone, touching nothing of the `Remote` after the unlock. Writing
     /// under the lock instead made the woken runtime thread find the lock
     /// still held and sleep on it (a futex wait on one side, a futex wake on
     /// the other): a cross-thread ping-pong measured 13.5 µs per round trip
     /// that way against 2.5 µs with the write after the unlock
-    /// (`benches/cores.rs`, issue 12).
+    /// (`benches/cores.rs`).
     pub(crate) fn post(&self, msg: Message) -> Result<(), Message> {
         let urgent = !matches!(msg, Message::Release(..));
         let mut q = lock(&self.queue);
@@ -170,12 +170,12 @@ impl Remote {
         std::mem::take(&mut q.messages)
     }
 
-    /// The mailbox's part of the runtime's shutdown (`Core::shutdown`): the
+    /// The mailbox's part of the runtime's shutdown (`EventLoop::shutdown`): the
     /// first read (`begin_shutdown`), whose messages go to `handle`; then
     /// `tear_down` (the kills, the wakers); then the last read (`close`),
-    /// to `handle` too. Two reads, whatever other threads keep posting: the
-    /// shutdown used to drain until the queue stayed empty, which a thread
-    /// waking a task in a loop never let happen (issue 18, bug 1). The loom
+    /// to `handle` too. Two reads, whatever other threads keep posting, never
+    /// "until the queue stays empty", which a thread waking a task in a loop
+    /// would never let happen. The loom
     /// models run this very function against a waker that never stops.
     pub(crate) fn shut_down(&self, mut handle: impl FnMut(Message), tear_down: impl FnOnce()) {
         for message in self.begin_shutdown() {
@@ -194,7 +194,7 @@ impl Remote {
     }
 }
 
-/// The task layer's view of the mailbox (`task/heap.rs`).
+/// The task layer's view of the mailbox (`task/home.rs`).
 impl Mailbox for Remote {
     fn post_wake(&self, task: SentRef) -> Result<(), SentRef> {
         self.post(Message::Wake(task)).map_err(|refused| match refused {

@@ -21,7 +21,7 @@ use sprout_runtime::io::{Interest, IoSource};
 
 use super::sigchld;
 use super::sys::{self, ExitFd};
-use crate::signal::Signal;
+use sprout_runtime::signal::Signal;
 
 /// What wakes the waiter when the child exits.
 enum Watch {

@@ -13,8 +13,8 @@ use sprout_runtime::timeout;
 use super::reaper;
 use super::stdio::{ChildStderr, ChildStdin, ChildStdout};
 use super::wait::Waiter;
-use crate::evented::with_timeout;
-use crate::signal::Signal;
+use sprout_net::__private::with_timeout;
+use sprout_runtime::signal::Signal;
 
 /// A child process: `std::process::Child`, only async.
 ///

@@ -1,4 +1,4 @@
-//! `ScopeCore`: one scope's state behind the `&Scope` its body and children
+//! `ScopeState`: one scope's state behind the `&Scope` its body and children
 //! share (policy, cancel, failures) over the task layer's `Children`.
 //!
 //! Ground rules:
@@ -22,7 +22,7 @@ use crate::task::header::{Header, ref_dec};
 use crate::task::state::{COMPLETE, JOIN_HANDLE};
 
 /// See the module docs.
-pub(crate) struct ScopeCore {
+pub(crate) struct ScopeState {
     pub(crate) children: Children,
     /// The first failure cancels the scope (the default), or every child
     /// runs to its end (collect-all).
@@ -34,9 +34,9 @@ pub(crate) struct ScopeCore {
     failures: RefCell<Vec<Failure>>,
 }
 
-impl ScopeCore {
-    pub(crate) fn new(executor: &Executor, fail_fast: bool) -> ScopeCore {
-        ScopeCore {
+impl ScopeState {
+    pub(crate) fn new(executor: &Executor, fail_fast: bool) -> ScopeState {
+        ScopeState {
             children: Children::new(executor),
             fail_fast,
             cancel: Cell::new(None),
@@ -156,7 +156,7 @@ impl ScopeCore {
                 return;
             }
             task.as_ref().ref_inc();
-            self.children.kill_and_finish(Executor::owning(task.as_ref().heap), task);
+            self.children.kill_and_finish(Executor::owning(task.as_ref().home), task);
         }
     }
 

@@ -7,9 +7,9 @@
 //! when it runs out, the next operation returns `Pending` and the task is
 //! requeued exactly as [`yield_now`](crate::yield_now) requeues it: after
 //! the loop's next I/O poll, behind the tasks that yielded. A task that
-//! spent its budget so never waits less than one that yielded politely (it
-//! used to go straight back into the same turn's run queue, and a greedy
-//! task got a hundred turns for each of a polite one's).
+//! spent its budget so never waits less than one that yielded politely: were
+//! it requeued into the same turn's run queue, a greedy task would get a
+//! hundred turns for each of a polite one's.
 //!
 //! Authors of new resources call [`poll_proceed`] at the top of their
 //! `poll_*` functions.
@@ -40,7 +40,7 @@ pub fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
     if executor.spend_budget() {
         return Poll::Ready(());
     }
-    // The same deferred path as yield_now (issue 8, bug 11).
+    // The same deferred path as yield_now: after the next I/O poll.
     executor.defer(cx.waker());
     Poll::Pending
 }

@@ -21,7 +21,7 @@
 use std::io;
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use crate::signal::{SIGCHLD, Signal, on_signal};
+use sprout_runtime::signal::{SIGCHLD, Signal, on_signal};
 
 /// A listener for `SIGCHLD`.
 pub(crate) fn listen() -> io::Result<Signal> {

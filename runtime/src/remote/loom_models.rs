@@ -2,19 +2,19 @@
 //!
 //! They run the real `Remote` (its lock and flags come from `crate::loom`),
 //! with the eventfd replaced by `ModelEventFd`, and a model thread playing
-//! the runtime's part the way `Core::turn` does, or running the shutdown's
+//! the runtime's part the way `EventLoop::turn` does, or running the shutdown's
 //! own `Remote::shut_down`. Run with
 //! `RUSTFLAGS="--cfg loom" cargo test -p sprout-runtime --lib --release
-//! sched::loom_models` (see docs/testing.md).
+//! remote::loom_models` (see docs/testing.md).
 
 use std::sync::Arc;
 
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::thread;
 
-use super::remote::{Message, ModelEventFd, Remote};
+use super::mailbox::{Message, ModelEventFd, Remote};
 
-/// Drains the queue and runs its closures, as `Core::drain_remote` does.
+/// Drains the queue and runs its closures, as `EventLoop::drain_remote` does.
 fn drain(remote: &Remote) {
     let mut messages = std::collections::VecDeque::new();
     remote.drain(&mut messages);
@@ -76,7 +76,7 @@ fn no_wake_up_is_lost() {
     });
 }
 
-/// Shutdown (issue 8, bug 3): every closure another thread posted is
+/// Shutdown: every closure another thread posted is
 /// either run by the runtime (accepted before the shutdown's first read)
 /// or handed back to the poster (refused), never dropped unrun inside the
 /// queue; and the shutdown's last read finds no closure.
@@ -90,7 +90,7 @@ fn shutdown_runs_or_refuses_every_closure() {
             let (remote, ran, dropped) = (remote.clone(), ran.clone(), dropped.clone());
             thread::spawn(move || (0..2).filter(|_| remote.post(counted(&ran, &dropped)).is_err()).count())
         };
-        // A turn, then the shutdown (`Core::shutdown`'s mailbox half).
+        // A turn, then the shutdown (`EventLoop::shutdown`'s mailbox half).
         if remote.has_messages() {
             drain(&remote);
         }
@@ -111,29 +111,28 @@ fn shutdown_runs_or_refuses_every_closure() {
     });
 }
 
-/// Issue 18, bug 1: a foreign waker that never stops waking while the
+/// A foreign waker that never stops waking while the
 /// runtime shuts down. The shutdown (`Remote::shut_down`, as
-/// `Core::shutdown` runs it) still ends: it reads the queue twice, however
-/// many wakes arrive. It used to drain until the queue stayed empty, which
-/// this waker never lets happen: loom then reports a model that cannot
-/// finish. And no reference is lost, leaked or released twice: each
+/// `EventLoop::shutdown` runs it) still ends: it reads the queue twice, however
+/// many wakes arrive. A drain until the queue stays empty would never end
+/// against this waker: loom would report a model that cannot finish. And no reference is lost, leaked or released twice: each
 /// wake's reference is released by the shutdown, or, once the queue is
 /// closed, given straight back by the waker; when the waker stops, the
 /// task holds the waker's own reference and nothing else, and releasing
-/// that frees the block and the orphaned heap. (A waker that outlives its
+/// that frees the block and the orphaned home. (A waker that outlives its
 /// runtime leaks its task's block, by design; the model releases that
 /// last reference by hand, as the runtime thread would.)
 #[test]
 fn shutdown_ends_while_a_foreign_waker_keeps_waking() {
     use loom::sync::atomic::AtomicBool;
 
-    use crate::task::loom_models::{drop_runtime, finished_task, foreign_waker, model_heap, release_message};
+    use crate::task::loom_models::{drop_runtime, finished_task, foreign_waker, model_home, release_message};
     use crate::task::waker::{RefKind, SentRef};
 
     loom::model(|| {
         let remote = Arc::new(Remote::for_model(Arc::new(ModelEventFd::new())));
-        let heap = model_heap(&remote);
-        let task = finished_task(heap);
+        let home = model_home(&remote);
+        let task = finished_task(home);
         let stop = Arc::new(AtomicBool::new(false));
         let waker = {
             let (waker, stop) = (foreign_waker(task), stop.clone());
@@ -151,7 +150,7 @@ fn shutdown_ends_while_a_foreign_waker_keeps_waking() {
             // SAFETY: the local reference `finished_task` took.
             unsafe { crate::task::header::ref_dec(task) }
         });
-        drop_runtime(heap);
+        drop_runtime(home);
         // Only now does the waker stop: it woke all through the shutdown.
         stop.store(true, Ordering::Release);
         let waker = waker.join().unwrap();
@@ -160,8 +159,8 @@ fn shutdown_ends_while_a_foreign_waker_keeps_waking() {
         assert_eq!(left, 1, "a wake's reference was leaked or released twice");
         std::mem::forget(waker);
         // SAFETY: the waker's own reference, forgotten above; this thread
-        // plays the runtime's, as the model's drop of the heap did.
+        // plays the runtime's, as the model's drop of the home did.
         unsafe { SentRef::new(task, RefKind::Foreign).release() };
-        assert_eq!(Arc::strong_count(&remote), 1, "the task block or its heap was not freed");
+        assert_eq!(Arc::strong_count(&remote), 1, "the task block or its home was not freed");
     });
 }
