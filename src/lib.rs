@@ -462,7 +462,7 @@ pub use sprout_net::io;
 ///   fails its waits with an error (it never panics).
 /// - Every wait ([`Child::wait`](process::Child::wait), a pipe's `read`, `write`) is
 ///   cancellation-safe but `read_exact`, `write_all` and the `_to_end`
-///   reads: dropping it (on a [`timeout`](crate::timeout), say)
+///   reads: dropping it (on a [`timeout`], say)
 ///   leaves the child and its pipes as they were, and a later wait works.
 /// - Errors name their cause: a program that does not exist, a working
 ///   directory that does not exist (`NotFound`, with the name in the
