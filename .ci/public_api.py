@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOT = ROOT / "docs" / "public-api.txt"
 FACADE = "sprout"
 # The workspace crates whose items the facade re-exports, by package name.
-PACKAGES = ["sprout-runtime", "sprout-net", "sprout-http", "sprout-compat", "sprout"]
+PACKAGES = ["sprout-runtime", "sprout-net", "sprout-process", "sprout-http", "sprout-compat", "sprout"]
 # Hidden items that may be reachable: macro support.
 HIDDEN_ALLOWED = {
     "sprout::__private",
