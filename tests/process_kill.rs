@@ -41,7 +41,7 @@ fn a_dropped_wait_leaks_nothing() {
         assert_eq!(drops.get(), 50);
         // Each was polled at least once; spurious wake-ups may add more.
         assert!(polls.get() >= 50);
-        assert_eq!(sprout::probe::pending_timers(), 0);
+        assert_eq!(sprout_runtime::probe::pending_timers(), 0);
         assert!(child.try_wait().unwrap().is_none());
         child.start_kill().unwrap();
         assert_eq!(child.wait().await.unwrap().signal(), Some(libc::SIGKILL));

@@ -7,7 +7,8 @@ mod process_support;
 use std::time::{Duration, Instant};
 
 use process_support as s;
-use sprout::process::{Child, ChildStdin, Command, Stdio, probe};
+use sprout::process::{Child, ChildStdin, Command, Stdio};
+use sprout_process::probe;
 
 #[test]
 fn no_zombies() {

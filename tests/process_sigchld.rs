@@ -7,7 +7,7 @@ use process_support as s;
 use sprout::process::Command;
 
 fn run_with_sigchld<F: std::future::Future>(scenario: F) -> F::Output {
-    sprout::process::probe::force_sigchld(true);
+    sprout_process::probe::force_sigchld(true);
     sprout::run(scenario)
 }
 

@@ -14,7 +14,9 @@ use std::collections::VecDeque;
 use std::task::Poll;
 
 use proptest::prelude::*;
-use sprout::queue::{BaseQueue, Buffer, Channel, Closed, GetError, LifoQueue, PriorityQueue, PutError, Queue};
+use sprout::queue::{Channel, Closed, GetError, LifoQueue, PriorityQueue, PutError, Queue};
+// The generic queue behind the aliases: not API, reached in the runtime.
+use sprout_runtime::queue::{BaseQueue, Buffer};
 use support::FlagWaker;
 
 /// (priority, unique id): ordered by priority, then by arrival.
@@ -371,14 +373,14 @@ proptest! {
 /// `run_case`, for `threadsafe::BaseQueue`.
 mod ts {
     use super::*;
-    use sprout::queue::threadsafe::{BaseQueue, Get, Put};
+    use sprout_runtime::queue::threadsafe::{BaseQueue, Get, Put};
 
     enum Fut<'a, B: Buffer<Item>> {
         Get(Get<'a, Item, B>),
         Put(Put<'a, Item, B>),
     }
 
-    pub fn run<B: Buffer<Item>>(queue: BaseQueue<Item, B>, kind: Kind, cap: usize, ops: Vec<Op>) {
+    pub(crate) fn run<B: Buffer<Item>>(queue: BaseQueue<Item, B>, kind: Kind, cap: usize, ops: Vec<Op>) {
         let q = &queue;
         let mut model = Model {
             kind,

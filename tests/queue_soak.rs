@@ -125,7 +125,7 @@ fn run_plan(plan: Plan) {
         accepted_sorted.sort();
         assert_eq!(out, accepted_sorted, "accepted items and delivered items differ");
         assert_eq!(q.unfinished_tasks(), accepted.len());
-        assert_eq!(sprout::probe::live_tasks(), 0);
+        assert_eq!(sprout_runtime::probe::live_tasks(), 0);
     });
 }
 

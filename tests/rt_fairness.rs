@@ -12,7 +12,8 @@ use std::task::Poll;
 use std::time::Duration;
 
 use sprout::io::IoSource;
-use sprout::{coop, run, sleep, spawn, yield_now};
+use sprout::task::coop;
+use sprout::{run, sleep, spawn, yield_now};
 use support::watchdog;
 
 /// How long a starved loop may hang before the test fails instead.

@@ -6,7 +6,8 @@ use std::future::pending;
 use std::time::Duration;
 
 use futures::StreamExt;
-use sprout::{JoinError, iwait, joinall, killall, probe, run, sleep, spawn, wait, yield_now};
+use sprout::{JoinError, iwait, joinall, killall, run, sleep, spawn, wait, yield_now};
+use sprout_runtime::probe;
 use support::{Counter, DropCount, Log};
 
 /// A task that returns `value` in its first poll: finished before any

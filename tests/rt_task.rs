@@ -9,7 +9,8 @@ use std::rc::Rc;
 use std::task::Poll;
 use std::time::Duration;
 
-use sprout::{JoinError, Runtime, current, probe, run, sleep, spawn, task, yield_now};
+use sprout::{JoinError, Runtime, current, run, sleep, spawn, task, yield_now};
+use sprout_runtime::probe;
 use support::{Counted, Counter, DropCount, Log};
 
 #[test]

@@ -11,8 +11,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use mio::net::UnixStream;
-use sprout::io::{Direction, IoSource};
-use sprout::{Runtime, probe, sleep, spawn, timeout, wait, yield_now};
+use sprout::io::IoSource;
+use sprout::{Runtime, sleep, spawn, timeout, wait, yield_now};
+use sprout_runtime::__net::{Direction, SourceRegistration};
+use sprout_runtime::probe;
 
 /// Fails the test instead of hanging if `wait()` does not return.
 async fn wait_within(secs: u64) {

@@ -282,7 +282,7 @@ async fn a_scope_done_before_its_deadline_returns_its_value() {
     assert_eq!(value, 1);
     assert_eq!(sprout::time::now() - start, Duration::from_secs(59));
     // No timer left behind.
-    assert_eq!(sprout::probe::pending_timers(), 0);
+    assert_eq!(sprout_runtime::probe::pending_timers(), 0);
 }
 
 #[sprout::test(paused)]

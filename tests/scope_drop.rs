@@ -48,7 +48,7 @@ async fn dropping_the_scope_drops_every_child_before_the_drop_returns() {
     assert_eq!(drops.get(), 5, "every child, the grandchild too, dropped in the drop");
     assert_eq!(body_drops.get(), 1);
     assert_eq!(borrowed, "still here");
-    assert_eq!(sprout::probe::pending_timers(), 0);
+    assert_eq!(sprout_runtime::probe::pending_timers(), 0);
 }
 
 #[sprout::test]

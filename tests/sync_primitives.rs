@@ -429,5 +429,5 @@ async fn primitives_leave_no_tasks_behind() {
     drop(held);
     joinall(waiters).await;
     assert_eq!(sem.available_permits(), 1);
-    assert_eq!(sprout::probe::live_tasks(), 0);
+    assert_eq!(sprout_runtime::probe::live_tasks(), 0);
 }

@@ -240,7 +240,7 @@ async fn a_deadline_ready_at_once_is_ok_and_a_past_one_with_pending_work_is_elap
     assert!(deadline(past, std::future::pending::<()>()).await.is_err());
     assert_eq!(time::now(), start, "no time passed");
     // Nothing armed is left behind.
-    assert_eq!(sprout::probe::pending_timers(), 0);
+    assert_eq!(sprout_runtime::probe::pending_timers(), 0);
 }
 
 #[sprout::test(paused)]

@@ -6,7 +6,8 @@ use std::future::pending;
 use std::time::{Duration, Instant};
 
 use sprout::time::MissedTickBehavior;
-use sprout::{interval, probe, run, sleep, sleep_until, spawn, timeout, yield_now};
+use sprout::{interval, run, sleep, sleep_until, spawn, timeout, yield_now};
+use sprout_runtime::probe;
 use support::{Log, within};
 
 #[test]

@@ -17,7 +17,7 @@ use crate::support::server_process::cpu_seconds;
 /// Runs the client in a child process pinned to core 1: this bench's own
 /// binary with `--client ADDR --conns .. --size .. --warmup .. --secs ..
 /// --pid ..`, whose `main` hands those to `child_main`.
-pub fn run_in_child(addr: SocketAddr, conns: usize, size: usize, warmup: f64, secs: f64, pid: u32) -> Figures {
+pub(crate) fn run_in_child(addr: SocketAddr, conns: usize, size: usize, warmup: f64, secs: f64, pid: u32) -> Figures {
     let exe = std::env::current_exe().expect("own path");
     let out = std::process::Command::new("taskset")
         .args(["-c", "1"])
@@ -34,7 +34,7 @@ pub fn run_in_child(addr: SocketAddr, conns: usize, size: usize, warmup: f64, se
 
 /// The child's side of `run_in_child`: `addr` is `--client`'s value, `flag`
 /// finds the others. Runs the client on one thread and prints its figures.
-pub fn child_main(addr: &str, flag: impl Fn(&str) -> Option<String>) {
+pub(crate) fn child_main(addr: &str, flag: impl Fn(&str) -> Option<String>) {
     let n = |name: &str| flag(name).and_then(|s| s.parse::<f64>().ok()).unwrap_or_else(|| panic!("{name} needed"));
     let f = client(
         addr.parse().expect("an address"),
@@ -49,7 +49,7 @@ pub fn child_main(addr: &str, flag: impl Fn(&str) -> Option<String>) {
 }
 
 /// One run's figures.
-pub struct Figures {
+pub(crate) struct Figures {
     pub rps: f64,
     pub p50_us: f64,
     pub p99_us: f64,
@@ -66,7 +66,7 @@ struct Share {
 /// Drives `conns` connections of `size`-byte messages against `addr` on
 /// `threads` threads: `warmup`, then `secs` measured. `pid` is the
 /// server's, for its CPU time over the window.
-pub fn client(
+pub(crate) fn client(
     addr: SocketAddr,
     conns: usize,
     size: usize,

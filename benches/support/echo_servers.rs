@@ -10,10 +10,10 @@ use std::io::{self, Read, Write};
 use crate::support::server_process::announce;
 
 /// The read buffer of the mio and tokio servers.
-pub const BUFFER: usize = 8 * 1024;
+pub(crate) const BUFFER: usize = 8 * 1024;
 
 /// sprout: `examples/echo_server.rs`'s handler on a `StreamServer`.
-pub fn serve_sprout() {
+pub(crate) fn serve_sprout() {
     async fn echo(stream: sprout::net::TcpStream) -> io::Result<()> {
         loop {
             let data = stream.read_lent().await?;
@@ -31,7 +31,7 @@ pub fn serve_sprout() {
 }
 
 /// tokio: the same loop, a task per connection, current_thread runtime.
-pub fn serve_tokio() {
+pub(crate) fn serve_tokio() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let rt = tokio::runtime::Builder::new_current_thread().enable_io().build().unwrap();
     rt.block_on(async {
@@ -60,7 +60,7 @@ pub fn serve_tokio() {
 /// A request costs one read, one write and a share of one epoll_wait: a
 /// short read means the socket is drained (edge-triggered), so the loop
 /// never reads just to see EAGAIN.
-pub fn serve_mio() -> io::Result<()> {
+pub(crate) fn serve_mio() -> io::Result<()> {
     use mio::net::TcpListener;
     use mio::{Events, Interest, Poll, Token};
 

@@ -99,12 +99,12 @@ fn build_dir() -> Option<PathBuf> {
 }
 
 /// Builds the Go echo server if `go` is installed; its binary's path.
-pub fn go_echo() -> Option<PathBuf> {
+pub(crate) fn go_echo() -> Option<PathBuf> {
     go_build("go-echo", GO_ECHO)
 }
 
 /// Builds the Go HTTP hello server if `go` is installed; its binary's path.
-pub fn go_http() -> Option<PathBuf> {
+pub(crate) fn go_http() -> Option<PathBuf> {
     go_build("go-http", GO_HTTP)
 }
 
@@ -132,7 +132,7 @@ fn go_build(name: &str, source: &str) -> Option<PathBuf> {
 
 /// The command that runs the gevent echo server: `$SPROUT_BENCH_PYTHON`
 /// (default `python3`) on the script, if that Python can import gevent.
-pub fn gevent_echo() -> Option<Vec<String>> {
+pub(crate) fn gevent_echo() -> Option<Vec<String>> {
     let python = std::env::var("SPROUT_BENCH_PYTHON").unwrap_or_else(|_| "python3".into());
     let has_gevent = Command::new(&python).args(["-c", "import gevent"]).output().ok()?.status.success();
     if !has_gevent {

@@ -8,10 +8,10 @@
 use std::net::SocketAddr;
 
 /// The body every server in the HTTP benchmarks answers with.
-pub static HELLO: &[u8] = b"Hello, World!";
+pub(crate) static HELLO: &[u8] = b"Hello, World!";
 
 /// Binds a loopback port, tells `announce` its address, and serves forever.
-pub fn serve(runtime: tokio::runtime::Runtime, announce: fn(SocketAddr)) {
+pub(crate) fn serve(runtime: tokio::runtime::Runtime, announce: fn(SocketAddr)) {
     use http_body_util::Full;
     use hyper::body::Bytes;
     use hyper_util::rt::{TokioIo, TokioTimer};
@@ -36,7 +36,7 @@ pub fn serve(runtime: tokio::runtime::Runtime, announce: fn(SocketAddr)) {
 
 /// sprout: `examples/http_server.rs`'s hello route on `sprout::http::Server`;
 /// tells `announce` its address, and serves forever.
-pub fn serve_sprout(announce: fn(SocketAddr)) {
+pub(crate) fn serve_sprout(announce: fn(SocketAddr)) {
     use sprout::http::{Body, Response, Server};
     sprout::run(async {
         let server = Server::bind("127.0.0.1:0", |_req| async { Response::new(Body::from(HELLO)) }).await.unwrap();

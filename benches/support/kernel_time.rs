@@ -12,7 +12,7 @@ use crate::{start_server, strace};
 /// Runs each server under `strace -c -f` for a short load per point and
 /// prints its system calls per request (strace slows the server several
 /// times over: counts only, no timing).
-pub fn syscalls(servers: &[String], points: &[(usize, usize)]) {
+pub(crate) fn syscalls(servers: &[String], points: &[(usize, usize)]) {
     println!("syscalls per request under strace -c -f (about 1 s of load per server and point: counts only)");
     for &(conns, size) in points {
         println!("{conns} x {size} B");
@@ -33,7 +33,7 @@ pub fn syscalls(servers: &[String], points: &[(usize, usize)]) {
 /// (`local_run`) and ordinary (`tw_run`, `tw_add`) task work, poll arming
 /// (an operation that found its socket not ready), punts to the io-wq
 /// worker threads, submissions and completions.
-pub fn perf_events(servers: &[String], points: &[(usize, usize)]) {
+pub(crate) fn perf_events(servers: &[String], points: &[(usize, usize)]) {
     const EVENTS: [(&str, &str); 10] = [
         ("raw_syscalls:sys_enter", "syscalls"),
         ("context-switches", "switches"),
@@ -87,7 +87,7 @@ pub fn perf_events(servers: &[String], points: &[(usize, usize)]) {
 /// timers, the readiness machinery (epoll, or io_uring's own code), the
 /// system-call entry and file lookup, user space. A share times the CPU per
 /// request of the table gives microseconds.
-pub fn profile(servers: &[String], points: &[(usize, usize)]) {
+pub(crate) fn profile(servers: &[String], points: &[(usize, usize)]) {
     println!("share of the server's CPU samples by kind of work (perf record -e cpu-clock, 3 s of load)");
     println!("{:<16}{}", "", KINDS.iter().map(|(k, _)| format!("{k:>10}")).collect::<String>());
     for &(conns, size) in points {

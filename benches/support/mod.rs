@@ -4,10 +4,10 @@
 //! process (its address, its CPU time); `wrk`: wrk's report.
 #![allow(dead_code)]
 
-pub mod foreign_echo;
-pub mod report;
-pub mod server_process;
-pub mod wrk;
+pub(crate) mod foreign_echo;
+pub(crate) mod report;
+pub(crate) mod server_process;
+pub(crate) mod wrk;
 
 use std::process::Command;
 
@@ -15,16 +15,16 @@ use report::{Report, Series};
 
 /// The runtimes compared.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Peer {
+pub(crate) enum Peer {
     Sprout,
     Tokio,
     Smol,
 }
 
 impl Peer {
-    pub const ALL: [Peer; 3] = [Peer::Sprout, Peer::Tokio, Peer::Smol];
+    pub(crate) const ALL: [Peer; 3] = [Peer::Sprout, Peer::Tokio, Peer::Smol];
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Peer::Sprout => "sprout",
             Peer::Tokio => "tokio",
@@ -38,12 +38,12 @@ impl Peer {
 }
 
 /// One figure from one run.
-pub enum Measure {
+pub(crate) enum Measure {
     Value(f64),
 }
 
 /// A named workload, run once per child process.
-pub struct Workload {
+pub(crate) struct Workload {
     pub name: &'static str,
     pub unit: &'static str,
     pub goal: &'static str,
@@ -51,7 +51,7 @@ pub struct Workload {
 }
 
 /// Resident set size of this process, in bytes.
-pub fn rss_bytes() -> usize {
+pub(crate) fn rss_bytes() -> usize {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
     let pages: usize = statm.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     pages * 4096
@@ -59,7 +59,7 @@ pub fn rss_bytes() -> usize {
 
 /// One workload's medians, by peer (in `Peer::ALL`'s order), as `main`
 /// printed them: for ratios between workloads.
-pub struct Row {
+pub(crate) struct Row {
     pub name: &'static str,
     pub medians: Vec<f64>,
 }
@@ -69,7 +69,7 @@ pub struct Row {
 /// every peer `--runs N` times (default 3) in child processes, prints the
 /// table and writes it to `bench`'s JSON report (see `report`). Returns
 /// the medians of the workloads it ran (none in a child).
-pub fn main(bench: &str, workloads: &[Workload]) -> Vec<Row> {
+pub(crate) fn main(bench: &str, workloads: &[Workload]) -> Vec<Row> {
     let args: Vec<String> = std::env::args().collect();
     let mut rows = Vec::new();
     if let Some(pos) = args.iter().position(|a| a == "--child") {

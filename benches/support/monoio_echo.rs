@@ -10,7 +10,7 @@ use crate::echo_servers::BUFFER;
 use crate::support::server_process::announce;
 
 /// Serves with the io_uring driver, or with the epoll one if `legacy`.
-pub fn serve(legacy: bool) {
+pub(crate) fn serve(legacy: bool) {
     let _ = sprout::net::raise_fd_limit();
     if legacy {
         let mut rt = monoio::RuntimeBuilder::<monoio::LegacyDriver>::new().build().expect("monoio, epoll driver");

@@ -30,7 +30,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde_json::{Map, Value, json};
 
 /// One bench run's results, written to its JSON file as they come in.
-pub struct Report {
+pub(crate) struct Report {
     bench: String,
     path: PathBuf,
     head: Map<String, Value>,
@@ -39,7 +39,7 @@ pub struct Report {
 
 impl Report {
     /// Starts the report of `bench` (the bench's name, as in `--bench`).
-    pub fn new(bench: &str) -> Report {
+    pub(crate) fn new(bench: &str) -> Report {
         let mut head = Map::new();
         head.insert("format".into(), "sprout-bench/1".into());
         head.insert("bench".into(), bench.into());
@@ -50,7 +50,7 @@ impl Report {
     }
 
     /// Adds one series and rewrites the file.
-    pub fn add(&mut self, series: Series) {
+    pub(crate) fn add(&mut self, series: Series) {
         self.series.push(series.into_json());
         self.write();
     }
@@ -59,7 +59,7 @@ impl Report {
     /// (a load point of an echo bench): `names[i]`'s runs are `runs[i]`,
     /// one `T` per run, read through each metric's getter; `params`
     /// describe the workload, `base` names the peer the ratios divide by.
-    pub fn add_metrics<T>(
+    pub(crate) fn add_metrics<T>(
         &mut self,
         workload: &str,
         params: &[(&str, Value)],
@@ -81,7 +81,7 @@ impl Report {
     }
 
     /// Where the report goes.
-    pub fn path(&self) -> &PathBuf {
+    pub(crate) fn path(&self) -> &PathBuf {
         &self.path
     }
 
@@ -111,17 +111,17 @@ impl Drop for Report {
 
 /// Whether a larger figure is better (requests/s) or worse (ns/task).
 #[derive(Clone, Copy)]
-pub enum Better {
+pub(crate) enum Better {
     Lower,
     Higher,
 }
 
 /// How a bench takes one figure out of a run's results `T`: the metric's
 /// name, its unit, which way is better, and the getter.
-pub type Metric<T> = (&'static str, &'static str, Better, fn(&T) -> f64);
+pub(crate) type Metric<T> = (&'static str, &'static str, Better, fn(&T) -> f64);
 
 /// One figure of one workload, measured on several peers over several runs.
-pub struct Series {
+pub(crate) struct Series {
     workload: String,
     metric: String,
     unit: String,
@@ -134,7 +134,7 @@ pub struct Series {
 
 impl Series {
     /// A cost (lower is better) named `workload`, in `unit`.
-    pub fn new(workload: impl Into<String>, unit: impl Into<String>) -> Series {
+    pub(crate) fn new(workload: impl Into<String>, unit: impl Into<String>) -> Series {
         Series {
             workload: workload.into(),
             metric: String::new(),
@@ -148,35 +148,35 @@ impl Series {
     }
 
     /// Which figure of the workload this is, when it has several.
-    pub fn metric(mut self, metric: &str) -> Series {
+    pub(crate) fn metric(mut self, metric: &str) -> Series {
         self.metric = metric.into();
         self
     }
 
-    pub fn better(mut self, better: Better) -> Series {
+    pub(crate) fn better(mut self, better: Better) -> Series {
         self.better = better;
         self
     }
 
-    pub fn goal(mut self, goal: &str) -> Series {
+    pub(crate) fn goal(mut self, goal: &str) -> Series {
         self.goal = goal.into();
         self
     }
 
     /// A parameter of the workload (connections, message size, ...).
-    pub fn param(mut self, key: &str, value: impl Into<Value>) -> Series {
+    pub(crate) fn param(mut self, key: &str, value: impl Into<Value>) -> Series {
         self.params.insert(key.into(), value.into());
         self
     }
 
     /// The peer the ratios divide by; the first peer added if not named.
-    pub fn base(mut self, peer: &str) -> Series {
+    pub(crate) fn base(mut self, peer: &str) -> Series {
         self.base = Some(peer.into());
         self
     }
 
     /// One peer's per-run values.
-    pub fn peer(mut self, peer: &str, runs: Vec<f64>) -> Series {
+    pub(crate) fn peer(mut self, peer: &str, runs: Vec<f64>) -> Series {
         self.peers.push((peer.into(), runs));
         self
     }
@@ -213,12 +213,12 @@ impl Series {
 }
 
 /// Reports on stderr where a long bench is: `[echo] 50 x 64 B · tokio · run 3/7`.
-pub fn progress(bench: &str, workload: &str, peer: &str, run: usize, runs: usize) {
+pub(crate) fn progress(bench: &str, workload: &str, peer: &str, run: usize, runs: usize) {
     eprintln!("[{bench}] {workload} · {peer} · run {run}/{runs}");
 }
 
 /// The middle value (the upper middle for an even count), as the tables print.
-pub fn median(values: &[f64]) -> f64 {
+pub(crate) fn median(values: &[f64]) -> f64 {
     let mut v = values.to_vec();
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     v.get(v.len() / 2).copied().unwrap_or(f64::NAN)

@@ -7,14 +7,14 @@ use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 
 /// The child's side: prints the address it listens on, for `read_address`.
-pub fn announce(addr: SocketAddr) {
+pub(crate) fn announce(addr: SocketAddr) {
     println!("{addr}");
     io::stdout().flush().unwrap();
 }
 
 /// The parent's side: reads the address the server `name` printed on its
 /// piped stdout.
-pub fn read_address(child: &mut Child, name: &str) -> SocketAddr {
+pub(crate) fn read_address(child: &mut Child, name: &str) -> SocketAddr {
     let mut line = String::new();
     BufReader::new(child.stdout.take().expect("the server's stdout is piped"))
         .read_line(&mut line)
@@ -24,7 +24,7 @@ pub fn read_address(child: &mut Child, name: &str) -> SocketAddr {
 
 /// Starts this benchmark again as `--server NAME`, pinned to `core`
 /// (`taskset`), and reads the address it prints.
-pub fn start_pinned(core: usize, name: &str) -> (Child, SocketAddr) {
+pub(crate) fn start_pinned(core: usize, name: &str) -> (Child, SocketAddr) {
     let mut child = Command::new("taskset")
         .args(["-c", &core.to_string()])
         .arg(std::env::current_exe().expect("own path"))
@@ -38,7 +38,7 @@ pub fn start_pinned(core: usize, name: &str) -> (Child, SocketAddr) {
 
 /// Runs this benchmark again with `args`, pinned to `core`, and returns
 /// what it printed; `what` names it if it fails.
-pub fn run_pinned(core: usize, args: &[&str], what: &str) -> String {
+pub(crate) fn run_pinned(core: usize, args: &[&str], what: &str) -> String {
     let out = Command::new("taskset")
         .args(["-c", &core.to_string()])
         .arg(std::env::current_exe().expect("own path"))
@@ -50,7 +50,7 @@ pub fn run_pinned(core: usize, args: &[&str], what: &str) -> String {
 }
 
 /// utime and stime of `pid`, in seconds.
-pub fn cpu_times(pid: u32) -> (f64, f64) {
+pub(crate) fn cpu_times(pid: u32) -> (f64, f64) {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("the server's /proc/PID/stat");
     // Fields after the command name (which may hold spaces) start at state (3).
     let rest = &stat[stat.rfind(')').expect("stat format") + 2..];
@@ -63,7 +63,7 @@ pub fn cpu_times(pid: u32) -> (f64, f64) {
 }
 
 /// utime + stime of `pid`, in seconds.
-pub fn cpu_seconds(pid: u32) -> f64 {
+pub(crate) fn cpu_seconds(pid: u32) -> f64 {
     let (user, system) = cpu_times(pid);
     user + system
 }

@@ -11,7 +11,7 @@ use std::process::Child;
 /// against the address and the server's process id, and returns the
 /// requests made. The server is stopped with SIGTERM so strace writes its
 /// summary.
-pub fn count(
+pub(crate) fn count(
     tag: &str,
     start: impl FnOnce(&[&str]) -> (Child, SocketAddr),
     load: impl FnOnce(SocketAddr, u32) -> f64,
@@ -32,7 +32,7 @@ pub fn count(
 }
 
 /// One system call's count, per request.
-pub struct Calls {
+pub(crate) struct Calls {
     pub name: String,
     pub calls: f64,
     pub errors: f64,
@@ -40,7 +40,7 @@ pub struct Calls {
 
 /// Reads the summary table of `strace -c` (`% time, seconds, usecs/call,
 /// calls, [errors,] syscall`), divides by `requests`, and sorts by calls.
-pub fn per_request(summary: &str, requests: f64) -> Vec<Calls> {
+pub(crate) fn per_request(summary: &str, requests: f64) -> Vec<Calls> {
     let mut rows = Vec::new();
     for line in summary.lines() {
         let cols: Vec<&str> = line.split_whitespace().collect();
@@ -60,7 +60,7 @@ pub fn per_request(summary: &str, requests: f64) -> Vec<Calls> {
 
 /// `recvfrom 1.004, sendto 1.002 (0.010 failed), ...`: the calls made at
 /// least once per 200 requests (start-up calls such as `openat` drop out).
-pub fn describe(rows: &[Calls]) -> String {
+pub(crate) fn describe(rows: &[Calls]) -> String {
     let shown: Vec<String> = rows
         .iter()
         .filter(|r| r.calls >= 0.005)

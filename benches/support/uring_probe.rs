@@ -9,7 +9,7 @@ use io_uring::{IoUring, Probe, opcode};
 use crate::uring_server::{Config, TaskRun, build_ring};
 
 /// Prints the probe's findings.
-pub fn report() {
+pub(crate) fn report() {
     let read = |path: &str| std::fs::read_to_string(path).unwrap_or_else(|_| "?".into()).trim().to_string();
     println!(
         "kernel {}, kernel.io_uring_disabled = {}",

@@ -47,7 +47,7 @@ const FILE_SLOTS: u32 = 4096;
 /// How the kernel runs the ring's task work (completing operations that
 /// became ready outside the thread's own `io_uring_enter`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TaskRun {
+pub(crate) enum TaskRun {
     /// `IORING_SETUP_DEFER_TASKRUN`: only inside `io_uring_enter` with
     /// `GETEVENTS`; the recommended setting for a single-threaded server.
     Defer,
@@ -61,7 +61,7 @@ pub enum TaskRun {
 
 /// One variant of the spike.
 #[derive(Clone, Copy, Debug)]
-pub struct Config {
+pub(crate) struct Config {
     pub taskrun: TaskRun,
     /// Accept into registered file slots (`IORING_FILE_INDEX_ALLOC`) and
     /// name the sockets by slot, which skips a file lookup per operation.
@@ -79,7 +79,7 @@ impl Config {
     /// The variant a server name asks for: `uring`, then any of `-coop`,
     /// `-sqpoll`, `-fixed`, `-zc` (`uring-sqpoll-fixed`). `None` for other
     /// names.
-    pub fn parse(name: &str) -> Option<Config> {
+    pub(crate) fn parse(name: &str) -> Option<Config> {
         let mut parts = name.split('-');
         if parts.next() != Some("uring") {
             return None;
@@ -108,7 +108,7 @@ impl Config {
 }
 
 /// Builds the ring `config` asks for.
-pub fn build_ring(config: &Config) -> io::Result<IoUring> {
+pub(crate) fn build_ring(config: &Config) -> io::Result<IoUring> {
     let mut builder = IoUring::builder();
     builder.setup_cqsize(CQ_ENTRIES).setup_submit_all();
     match config.taskrun {
@@ -492,7 +492,7 @@ impl Server<'_> {
 
 /// Runs the spike `config` on a listener bound to `127.0.0.1:0`; prints the
 /// address, serves until killed.
-pub fn serve(config: Config) -> io::Result<()> {
+pub(crate) fn serve(config: Config) -> io::Result<()> {
     let _ = sprout::net::raise_fd_limit();
     let listener = listener()?;
     let mut ring = build_ring(&config)?;

@@ -1,7 +1,7 @@
 //! Reading wrk's report (`wrk --latency`), for the HTTP benchmarks.
 
 /// What one wrk run measured.
-pub struct WrkReport {
+pub(crate) struct WrkReport {
     /// Requests completed in the run.
     pub requests: f64,
     /// wrk's `Requests/sec`.
@@ -11,7 +11,7 @@ pub struct WrkReport {
 }
 
 /// Parses wrk's stdout; warns on stderr if wrk saw errors.
-pub fn parse(out: &str) -> WrkReport {
+pub(crate) fn parse(out: &str) -> WrkReport {
     let requests: f64 = out
         .lines()
         .find(|l| l.contains("requests in"))

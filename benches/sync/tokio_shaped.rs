@@ -24,7 +24,7 @@ const CAPACITY: usize = 2 * BURST;
 /// bursts of `BURST` (the sender `bounce`s behind the receivers it woke);
 /// time per delivery (one message to one receiver) until every receiver
 /// has seen the end.
-pub fn broadcast(peer: Peer) -> Measure {
+pub(crate) fn broadcast(peer: Peer) -> Measure {
     let deliveries = SUBSCRIBERS * MESSAGES;
     match peer {
         Peer::Sprout => sprout::run(async move {
@@ -130,7 +130,7 @@ pub fn broadcast(peer: Peer) -> Measure {
 }
 
 /// One task takes and drops a read guard `OPS` times, nobody else around.
-pub fn rwlock_read(peer: Peer) -> Measure {
+pub(crate) fn rwlock_read(peer: Peer) -> Measure {
     match peer {
         Peer::Sprout => sprout::run(async {
             let lock = Rc::new(sprout::sync::RwLock::new(0u64));
@@ -175,7 +175,7 @@ pub fn rwlock_read(peer: Peer) -> Measure {
 /// `event_ping_pong`'s (tokio's `Notify`; for the smol family, which has no
 /// stored permit, an `event_listener::Event` over a flag), counted per
 /// round trip: two of its hops.
-pub fn notify_round_trip(peer: Peer) -> Measure {
+pub(crate) fn notify_round_trip(peer: Peer) -> Measure {
     if peer != Peer::Sprout {
         let Measure::Value(per_hop) = super::event(peer);
         return Measure::Value(2.0 * per_hop);

@@ -8,19 +8,19 @@
 use std::fmt;
 
 /// The longest line a client may send, in bytes, its `\n` not counted.
-pub const MAX_LINE: usize = 64 * 1024;
+pub(crate) const MAX_LINE: usize = 64 * 1024;
 
 /// Cuts bytes into lines. Between lines it holds nothing; a line cut by a
 /// read waits in `partial`, which never holds more than `max` bytes.
 #[derive(Debug)]
-pub struct Lines {
+pub(crate) struct Lines {
     partial: Vec<u8>,
     max: usize,
 }
 
 /// A line longer than the cap: the client is to be told and dropped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LineTooLong {
+pub(crate) struct LineTooLong {
     pub max: usize,
 }
 
@@ -34,7 +34,7 @@ impl std::error::Error for LineTooLong {}
 
 impl Lines {
     /// Lines of at most `max` bytes.
-    pub fn new(max: usize) -> Lines {
+    pub(crate) fn new(max: usize) -> Lines {
         Lines { partial: Vec::new(), max }
     }
 
@@ -42,7 +42,7 @@ impl Lines {
     /// completes (without its `\n`, nor a `\r` before it). An unfinished
     /// line is kept for the next call. Fails, keeping nothing more, as soon
     /// as a line passes `max` bytes, finished or not.
-    pub fn feed(&mut self, data: &[u8], mut said: impl FnMut(&[u8])) -> Result<(), LineTooLong> {
+    pub(crate) fn feed(&mut self, data: &[u8], mut said: impl FnMut(&[u8])) -> Result<(), LineTooLong> {
         let mut rest = data;
         while let Some(end) = rest.iter().position(|&b| b == b'\n') {
             let piece = &rest[..end];
@@ -62,7 +62,7 @@ impl Lines {
     }
 
     /// The bytes of an unfinished line held (at most `max`).
-    pub fn pending(&self) -> usize {
+    pub(crate) fn pending(&self) -> usize {
         self.partial.len()
     }
 

@@ -19,10 +19,10 @@ use sprout::sync::Event;
 use sprout::sync::broadcast::{self, RecvError};
 
 /// How many messages the room keeps: a client further behind is dropped.
-pub const OUTBOX: usize = 1024;
+pub(crate) const OUTBOX: usize = 1024;
 
 /// The clients in the room, by key, and the channel every message goes through.
-pub struct Room<M> {
+pub(crate) struct Room<M> {
     /// Each message with the key of the client who said it.
     tx: broadcast::Sender<(usize, M)>,
     clients: Rc<Clients>,
@@ -39,7 +39,7 @@ struct Clients {
 
 /// A client's view of the room: the messages of the others, in order; its
 /// writer takes them out.
-pub struct Outbox<M> {
+pub(crate) struct Outbox<M> {
     me: usize,
     rx: broadcast::Receiver<(usize, M)>,
     clients: Rc<Clients>,
@@ -49,7 +49,7 @@ pub struct Outbox<M> {
 /// A client's last word from the server (why it is being disconnected):
 /// its writer sends it, then ends. The read loop keeps this handle after
 /// the outbox moved into the writer.
-pub struct Farewell<M> {
+pub(crate) struct Farewell<M> {
     word: RefCell<Option<M>>,
     said: Event,
 }
@@ -57,7 +57,7 @@ pub struct Farewell<M> {
 impl<M> Farewell<M> {
     /// Hands `word` to the client's writer, which sends it next and then
     /// closes the connection.
-    pub fn say(&self, word: M) {
+    pub(crate) fn say(&self, word: M) {
         *self.word.borrow_mut() = Some(word);
         self.said.set();
     }
@@ -65,7 +65,7 @@ impl<M> Farewell<M> {
 
 /// The client's outbox ends: it was dropped, or the room is gone.
 #[derive(Debug)]
-pub struct Gone;
+pub(crate) struct Gone;
 
 impl<M: Clone> Default for Room<M> {
     fn default() -> Self {
@@ -76,7 +76,7 @@ impl<M: Clone> Default for Room<M> {
 
 impl<M: Clone> Room<M> {
     /// A new guest: its key, its name, and the outbox its writer empties.
-    pub fn enter(&self) -> (usize, String, Outbox<M>) {
+    pub(crate) fn enter(&self) -> (usize, String, Outbox<M>) {
         self.clients.arrivals.set(self.clients.arrivals.get() + 1);
         let name = format!("guest{}", self.clients.arrivals.get());
         let me = self.clients.names.borrow_mut().insert(name.clone());
@@ -85,30 +85,30 @@ impl<M: Clone> Room<M> {
     }
 
     /// Sends `msg` to everyone but `from` (each outbox skips its own).
-    pub fn broadcast(&self, from: usize, msg: &M) {
+    pub(crate) fn broadcast(&self, from: usize, msg: &M) {
         // No receiver: nobody is in the room to hear it.
         let _ = self.tx.send((from, msg.clone()));
     }
 
     /// Disconnects a client (its writer saw the socket take nothing).
-    pub fn drop_client(&self, key: usize, why: &str) {
+    pub(crate) fn drop_client(&self, key: usize, why: &str) {
         self.clients.drop_client(key, why);
     }
 
     /// Whether `key` is still in the room (it may have been dropped).
-    pub fn contains(&self, key: usize) -> bool {
+    pub(crate) fn contains(&self, key: usize) -> bool {
         self.clients.names.borrow().contains(key)
     }
 
     /// A client left on its own.
-    pub fn leave(&self, key: usize) {
+    pub(crate) fn leave(&self, key: usize) {
         if let Some(name) = self.clients.names.borrow_mut().try_remove(key) {
             println!("server: {name} left");
         }
     }
 
     /// How many clients were dropped for being slow.
-    pub fn dropped(&self) -> usize {
+    pub(crate) fn dropped(&self) -> usize {
         self.clients.dropped.get()
     }
 }
@@ -125,7 +125,7 @@ impl Clients {
 
 impl<M: Clone> Outbox<M> {
     /// The handle that gives this client its last word.
-    pub fn farewell(&self) -> Rc<Farewell<M>> {
+    pub(crate) fn farewell(&self) -> Rc<Farewell<M>> {
         self.farewell.clone()
     }
 
@@ -133,7 +133,7 @@ impl<M: Clone> Outbox<M> {
     /// `Err(Gone)` after the last word, once this client fell more than
     /// [`OUTBOX`] messages behind (it is dropped from the room then), or
     /// when the room is gone.
-    pub async fn get(&mut self) -> Result<M, Gone> {
+    pub(crate) async fn get(&mut self) -> Result<M, Gone> {
         loop {
             if self.farewell.said.is_set() {
                 return self.farewell.word.borrow_mut().take().ok_or(Gone);

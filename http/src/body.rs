@@ -22,7 +22,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// A body need not be `Send`: it lives in its connection's green task.
 ///
 /// ```
-/// use sprout_http::Body;
+/// use sprout::http::Body;
 ///
 /// let hello: Body = "hello".into();
 /// let chunks = Body::stream(futures_util::stream::iter(["a", "b", "c"].map(Ok::<_, std::io::Error>)));
@@ -227,12 +227,12 @@ where
 /// frame (`http_body_util::BodyExt::frame`).
 ///
 /// ```
-/// use sprout_http::{BodyTooLarge, to_bytes};
+/// use sprout::http::{BodyTooLarge, to_bytes};
 ///
-/// sprout_runtime::run(async {
-///     let small = sprout_http::Body::from("hello");
+/// sprout::run(async {
+///     let small = sprout::http::Body::from("hello");
 ///     assert_eq!(to_bytes(small).await.unwrap(), "hello");
-///     let huge = sprout_http::Body::from(vec![0u8; 3 << 20]);
+///     let huge = sprout::http::Body::from(vec![0u8; 3 << 20]);
 ///     let error = to_bytes(huge).await.unwrap_err();
 ///     assert!(error.downcast_ref::<BodyTooLarge>().is_some());
 /// });

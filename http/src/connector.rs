@@ -5,9 +5,9 @@
 //! ```
 //! use http_body_util::{BodyExt, Empty};
 //! use hyper_util::client::legacy::Client;
-//! use sprout_http::{Bytes, Response, Server, connector::Connector, rt};
+//! use sprout::http::{Bytes, Response, Server, connector::Connector, rt};
 //!
-//! sprout_runtime::run(async {
+//! sprout::run(async {
 //!     let server = Server::bind("127.0.0.1:0", |_req| async { Response::new("pooled") }).await.unwrap();
 //!     let url = format!("http://{}/", server.local_addr().unwrap());
 //!     let server = server.start();

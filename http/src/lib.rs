@@ -25,10 +25,10 @@
 //!   request `TimeoutLayer` on sprout's timer.
 //!
 //! ```
-//! use hyper::{Request, Response, body::Incoming};
-//! use sprout_http::{Body, Client, Server};
+//! use sprout::http::{Incoming, Request, Response};
+//! use sprout::http::{Body, Client, Server};
 //!
-//! sprout_runtime::run(async {
+//! sprout::run(async {
 //!     let server = Server::bind("127.0.0.1:0", |req: Request<Incoming>| async move {
 //!         Response::new(Body::from(format!("you asked for {}", req.uri().path())))
 //!     })

@@ -12,7 +12,7 @@
 //! | [`MAX_WS_FRAME_SIZE`] | a WebSocket frame | `ws::Config::max_frame_size` | refused from its header, an error |
 //!
 //! ```
-//! assert_eq!(sprout_http::limits::MAX_HEADER_SIZE, 16 * 1024);
+//! assert_eq!(sprout::http::limits::MAX_HEADER_SIZE, 16 * 1024);
 //! ```
 
 /// A request head (request line and headers; HTTP/2: the header list):

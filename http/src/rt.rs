@@ -7,7 +7,7 @@
 //! | --- | --- | --- |
 //! | [`hyper::rt::Read`] + [`Write`](hyper::rt::Write) | [`Io<T>`] | any `futures-io` stream (`TcpStream`, `UnixStream`, a TLS stream) |
 //! | [`hyper::rt::Executor`] | [`Exec`] | [`sprout::spawn`](sprout_runtime::spawn): `!Send` futures too |
-//! | [`hyper::rt::Timer`] | [`Timer`] | sprout's timing wheel ([`sprout_runtime::sleep`]) |
+//! | [`hyper::rt::Timer`] | [`Timer`] | sprout's timing wheel ([`sprout::sleep`](sprout_runtime::sleep)) |
 //!
 //! [`Io`] also works the other way round: around a hyper stream (an
 //! upgraded connection, [`hyper::upgrade::Upgraded`]) it implements
@@ -15,25 +15,25 @@
 //!
 //! ```
 //! use http_body_util::{BodyExt, Empty, Full};
-//! use hyper::body::Bytes;
-//! use sprout_http::rt::Io;
-//! use sprout_net::{TcpListener, TcpStream};
+//! use sprout::http::Bytes;
+//! use sprout::http::rt::Io;
+//! use sprout::net::{TcpListener, TcpStream};
 //!
-//! sprout_runtime::run(async {
+//! sprout::run(async {
 //!     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
 //!     let addr = listener.local_addr().unwrap();
-//!     sprout_runtime::spawn(async move {
+//!     sprout::spawn(async move {
 //!         let (stream, _) = listener.accept().await.unwrap();
-//!         let hello = hyper::service::service_fn(|_req| async {
-//!             Ok::<_, hyper::Error>(hyper::Response::new(Full::new(Bytes::from("hello"))))
+//!         let hello = sprout::http::hyper::service::service_fn(|_req| async {
+//!             Ok::<_, sprout::http::hyper::Error>(sprout::http::hyper::Response::new(Full::new(Bytes::from("hello"))))
 //!         });
-//!         hyper::server::conn::http1::Builder::new().serve_connection(Io::from(stream), hello).await.unwrap();
+//!         sprout::http::hyper::server::conn::http1::Builder::new().serve_connection(Io::from(stream), hello).await.unwrap();
 //!     });
 //!
 //!     let stream = TcpStream::connect(addr).await.unwrap();
-//!     let (mut send, conn) = hyper::client::conn::http1::handshake(Io::from(stream)).await.unwrap();
-//!     sprout_runtime::spawn(conn);
-//!     let req = hyper::Request::get("/").header("host", "x").body(Empty::<Bytes>::new()).unwrap();
+//!     let (mut send, conn) = sprout::http::hyper::client::conn::http1::handshake(Io::from(stream)).await.unwrap();
+//!     sprout::spawn(conn);
+//!     let req = sprout::http::hyper::Request::get("/").header("host", "x").body(Empty::<Bytes>::new()).unwrap();
 //!     let resp = send.send_request(req).await.unwrap();
 //!     assert_eq!(resp.into_body().collect().await.unwrap().to_bytes(), "hello");
 //! });
@@ -44,7 +44,7 @@
 //! [`Exec`] and [`Timer`] are `Send + Sync` because hyper (and hyper-util's
 //! pooled client) demand it, and they are honest about it: they hold
 //! nothing, and each call acts on the runtime running on the calling thread
-//! (it panics on a thread without one, as [`sprout_runtime::spawn`] does).
+//! (it panics on a thread without one, as [`sprout::spawn`](sprout_runtime::spawn) does).
 
 use std::future::Future;
 use std::io;
@@ -268,7 +268,7 @@ impl hyper::rt::Timer for Timer {
         Box::pin(Sleep(sprout_runtime::sleep_until(deadline)))
     }
 
-    /// The runtime's clock ([`sprout_runtime::time::now`]): hyper's
+    /// The runtime's clock ([`sprout::time::now`](sprout_runtime::time::now)): hyper's
     /// deadlines follow paused (virtual) time too.
     fn now(&self) -> Instant {
         sprout_runtime::time::now()

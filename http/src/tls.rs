@@ -14,8 +14,8 @@
 //! `invalid peer certificate: UnknownIssuer`.
 //!
 //! ```
-//! use sprout_http::tls;
-//! use sprout_net::{TcpListener, TcpStream};
+//! use sprout::tls;
+//! use sprout::net::{TcpListener, TcpStream};
 //!
 //! // A self-signed certificate for "localhost", trusted by the client only.
 //! let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
@@ -24,10 +24,10 @@
 //! roots.add(cert.cert.der().clone()).unwrap();
 //! let client = tls::client_config(roots);
 //!
-//! sprout_runtime::run(async move {
+//! sprout::run(async move {
 //!     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
 //!     let addr = listener.local_addr().unwrap();
-//!     sprout_runtime::spawn(async move {
+//!     sprout::spawn(async move {
 //!         let (stream, _) = listener.accept().await.unwrap();
 //!         let mut stream = tls::accept(stream, server).await.unwrap();
 //!         futures_util::io::AsyncWriteExt::write_all(&mut stream, b"secret").await.unwrap();
@@ -63,7 +63,7 @@ use rustls::{ClientConfig, RootCertStore, ServerConfig};
 /// process default, without naming ring itself:
 ///
 /// ```
-/// let _ = sprout_http::tls::rustls::crypto::CryptoProvider::install_default((*sprout_http::tls::provider()).clone());
+/// let _ = sprout::tls::rustls::crypto::CryptoProvider::install_default((*sprout::tls::provider()).clone());
 /// ```
 pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     static PROVIDER: OnceLock<Arc<rustls::crypto::CryptoProvider>> = OnceLock::new();

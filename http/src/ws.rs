@@ -22,10 +22,10 @@
 //!
 //! ```
 //! use futures_util::{SinkExt, StreamExt};
-//! use sprout_http::ws::{self, Message};
-//! use sprout_net::StreamServer;
+//! use sprout::ws::{self, Message};
+//! use sprout::net::StreamServer;
 //!
-//! sprout_runtime::run(async {
+//! sprout::run(async {
 //!     // An echo server: every text message comes back upper-cased.
 //!     let server = StreamServer::bind("127.0.0.1:0", |stream, _peer| async move {
 //!         let mut socket = ws::accept(stream).await?;
@@ -142,8 +142,8 @@ pub fn is_upgrade_request<B>(req: &hyper::Request<B>) -> bool {
 ///
 /// ```
 /// use futures_util::{SinkExt, StreamExt};
-/// use sprout_http::ws::{self, Message};
-/// use sprout_http::{Body, Incoming, Request, Response, Server};
+/// use sprout::ws::{self, Message};
+/// use sprout::http::{Body, Incoming, Request, Response, Server};
 ///
 /// async fn app(mut req: Request<Incoming>) -> Response<Body> {
 ///     if !ws::is_upgrade_request(&req) {
@@ -151,7 +151,7 @@ pub fn is_upgrade_request<B>(req: &hyper::Request<B>) -> bool {
 ///     }
 ///     match ws::upgrade(&mut req) {
 ///         Ok((response, socket)) => {
-///             sprout_runtime::spawn(async move {
+///             sprout::spawn(async move {
 ///                 let mut socket = socket.await?;
 ///                 while let Some(msg) = socket.next().await {
 ///                     socket.send(msg?).await?; // echo
@@ -164,7 +164,7 @@ pub fn is_upgrade_request<B>(req: &hyper::Request<B>) -> bool {
 ///     }
 /// }
 ///
-/// sprout_runtime::run(async {
+/// sprout::run(async {
 ///     let server = Server::bind("127.0.0.1:0", app).await.unwrap();
 ///     let url = format!("ws://{}/chat", server.local_addr().unwrap());
 ///     let server = server.start();
@@ -184,15 +184,15 @@ pub fn is_upgrade_request<B>(req: &hyper::Request<B>) -> bool {
 ///
 /// ```
 /// use futures_util::{SinkExt, StreamExt};
-/// use sprout_http::ws::{self, Message};
-/// use sprout_http::{Body, Incoming, Request, Response};
+/// use sprout::ws::{self, Message};
+/// use sprout::http::{Body, Incoming, Request, Response};
 ///
 /// async fn app(mut req: Request<Incoming>) -> Response<Body> {
 ///     let Ok((response, socket)) = ws::upgrade(&mut req) else {
 ///         return Response::builder().status(400).body(Body::empty()).unwrap();
 ///     };
-///     let stop = sprout_net::server::stopping().expect("inside a handler");
-///     sprout_runtime::spawn(async move {
+///     let stop = sprout::net::server::stopping().expect("inside a handler");
+///     sprout::spawn(async move {
 ///         let mut socket = socket.await?;
 ///         loop {
 ///             match stop.run_until_cancelled(socket.next()).await {
@@ -225,16 +225,16 @@ pub fn upgrade<B>(
 /// [`upgrade`] with the limits of `config` instead of the defaults.
 ///
 /// ```
-/// use sprout_http::ws;
-/// # fn app(mut req: sprout_http::Request<sprout_http::Incoming>) -> sprout_http::Response<sprout_http::Body> {
+/// use sprout::ws;
+/// # fn app(mut req: sprout::http::Request<sprout::http::Incoming>) -> sprout::http::Response<sprout::http::Body> {
 /// // A chat server: small messages only.
 /// let config = ws::Config::default().max_message_size(Some(64 * 1024)).max_frame_size(Some(64 * 1024));
 /// match ws::upgrade_with_config(&mut req, config) {
 ///     Ok((response, socket)) => {
-///         sprout_runtime::spawn(async move { /* socket.await?, then talk */ drop(socket) });
+///         sprout::spawn(async move { /* socket.await?, then talk */ drop(socket) });
 ///         response
 ///     }
-///     Err(e) => sprout_http::Response::builder().status(400).body(e.to_string().into()).unwrap(),
+///     Err(e) => sprout::http::Response::builder().status(400).body(e.to_string().into()).unwrap(),
 /// }
 /// # }
 /// ```
@@ -439,10 +439,10 @@ impl AsyncWrite for ClientStream {
 /// assembled and the frame being read), besides its read buffer.
 ///
 /// ```
-/// use sprout_http::ws::Config;
+/// use sprout::ws::Config;
 ///
 /// let default = Config::default();
-/// assert_eq!(default.get_max_message_size(), Some(sprout_http::limits::MAX_WS_MESSAGE_SIZE));
+/// assert_eq!(default.get_max_message_size(), Some(sprout::http::limits::MAX_WS_MESSAGE_SIZE));
 /// let small = Config::default().max_message_size(Some(64 * 1024)).max_frame_size(Some(16 * 1024));
 /// assert_eq!(small.get_max_frame_size(), Some(16 * 1024));
 /// ```

@@ -22,14 +22,27 @@ mod select;
 
 /// Runs an `async fn` test on a fresh sprout runtime.
 ///
-/// ```ignore
-/// #[sprout::test]
-/// async fn echoes() { /* ... */ }
-///
-/// #[sprout::test(paused)]                       // virtual time, auto-advance on
-/// #[sprout::test(paused, auto_advance = false)] // time moves only by advance
-/// #[sprout::test(seed = 17)]                    // a seeded schedule
 /// ```
+/// # mod wrap {
+/// use std::time::Duration;
+///
+/// #[sprout::test]
+/// async fn echoes() {
+///     assert_eq!(sprout::spawn(async { 7 }).await.unwrap(), 7);
+/// }
+///
+/// #[sprout::test(paused)] // virtual time, auto-advance on
+/// async fn an_hour_in_no_time() {
+///     sprout::sleep(Duration::from_secs(3600)).await;
+/// }
+///
+/// #[sprout::test(seed = 17)] // a seeded schedule
+/// async fn seeded() {}
+/// # }
+/// ```
+///
+/// `#[sprout::test(paused, auto_advance = false)]`: time moves only by
+/// `sprout::time::advance`.
 ///
 /// The function becomes a `#[test]` fn with the same name, attributes and
 /// return type, whose body runs in
@@ -43,7 +56,7 @@ pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
 
 /// Runs `async fn main` on a sprout runtime: `fn main() { sprout::run(...) }`.
 ///
-/// ```ignore
+/// ```
 /// #[sprout::main]
 /// async fn main() {
 ///     sprout::sleep(std::time::Duration::from_millis(1)).await;
@@ -60,11 +73,19 @@ pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// complete; the others are dropped. Documented, with examples, where the
 /// `sprout` facade re-exports it (`sprout::select!`).
 ///
-/// ```ignore
-/// sprout::select! {
-///     Some(item) = queue.get() => handle(item),
-///     _ = sprout::sleep(Duration::from_secs(1)) => idle(),
-/// }
+/// ```
+/// use std::time::Duration;
+/// use sprout::queue::Queue;
+///
+/// sprout::run(async {
+///     let queue: Queue<u32> = Queue::new(0);
+///     queue.put_nowait(1).unwrap();
+///     let got = sprout::select! {
+///         Ok(item) = queue.get() => Some(item),
+///         _ = sprout::sleep(Duration::from_secs(1)) => None, // idle
+///     };
+///     assert_eq!(got, Some(1));
+/// });
 /// ```
 #[proc_macro]
 pub fn select(input: TokenStream) -> TokenStream {

@@ -4,7 +4,7 @@
 //! `getaddrinfo` call, which would stall every green task on the thread.
 //! sprout's trait of the same name accepts the same inputs; literal
 //! addresses resolve at once, and only a host name goes to the blocking
-//! pool (`sprout_runtime::blocking::spawn_blocking`).
+//! pool (`sprout::blocking::spawn_blocking`).
 //!
 //! A `"host:port"` string is checked before any lookup: no port, a port
 //! above 65535 or an empty host fail at once with `InvalidInput` and a
@@ -30,6 +30,7 @@ pub(crate) mod sealed {
 
     /// How an address is resolved.
     #[doc(hidden)]
+    #[derive(Debug)]
     pub enum Resolve {
         /// Already known (or already an error).
         Ready(io::Result<Vec<SocketAddr>>),
@@ -189,8 +190,8 @@ where
 /// meanwhile; a literal address resolves at once.
 ///
 /// ```
-/// # sprout_runtime::run(async {
-/// let addrs: Vec<_> = sprout_net::lookup_host("localhost:8080").await.unwrap().collect();
+/// # sprout::run(async {
+/// let addrs: Vec<_> = sprout::net::lookup_host("localhost:8080").await.unwrap().collect();
 /// assert!(addrs.iter().all(|a| a.port() == 8080 && a.ip().is_loopback()));
 /// # });
 /// ```

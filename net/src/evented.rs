@@ -13,7 +13,7 @@
 //! - run the syscall; on `WouldBlock`, clear readiness (error and closed
 //!   bits too) and return `Pending`; on `Interrupted`, yield and retry.
 //!
-//! The loop itself is `sprout_runtime::io::Registration::poll_io_drained`,
+//! The loop itself is `sprout_runtime::__net::Registration::poll_io_drained`,
 //! the one readiness loop every socket shares: the syscall runs at most
 //! once per poll, so no socket state can make a poll spin.
 //!
@@ -37,6 +37,7 @@
 //! wheel, nor reads the current deadline.
 
 use std::cell::Cell;
+use std::fmt;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
@@ -44,13 +45,14 @@ use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use mio::event::Source;
-use sprout_runtime::io::{Direction, Interest, IoSource, WaitMark};
+use sprout_runtime::__net::{Direction, SourceRegistration, WaitMark};
+use sprout_runtime::io::{Interest, IoSource};
 use sprout_runtime::time::{Sleep, current_deadline, poll_wait_timer};
 
 use crate::lent::{LENT_BUFFER_SIZE, Lent};
 
 /// When a successful operation also means the direction is no longer ready.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Drain {
     /// Never (accept, datagrams, peeks): only `WouldBlock` clears readiness.
     Never,
@@ -203,7 +205,7 @@ impl<S: Source> Evented<S> {
 /// cancelled while it waits (by a timeout, a `select`) leaves nothing that
 /// keeps `sprout::wait()` waiting. Every future below, `Evented::op` and
 /// the listeners' `accept` keep one, so that rule is written once.
-pub struct Waiting<'a, S: Source> {
+pub(crate) struct Waiting<'a, S: Source> {
     evented: &'a Evented<S>,
     dir: Direction,
     mark: WaitMark,
@@ -213,14 +215,14 @@ pub struct Waiting<'a, S: Source> {
 impl<'a, S: Source> Waiting<'a, S> {
     /// Nothing waited yet for an operation of `evented` on `dir`.
     #[inline]
-    pub fn new(evented: &'a Evented<S>, dir: Direction) -> Waiting<'a, S> {
+    pub(crate) fn new(evented: &'a Evented<S>, dir: Direction) -> Waiting<'a, S> {
         Waiting { evented, dir, mark: WaitMark::NONE, timer: None }
     }
 
     /// `Evented::poll_op` under the direction's timeout; records the waiter
     /// a `Pending` leaves.
     #[inline]
-    pub fn poll_op<R>(
+    pub(crate) fn poll_op<R>(
         &mut self,
         cx: &mut Context<'_>,
         drain: Drain,
@@ -239,7 +241,7 @@ impl<'a, S: Source> Waiting<'a, S> {
     /// Records the waiter a poll of another kind left (a listener's
     /// `poll_accept`, which has no timeout).
     #[inline]
-    pub fn left<R>(&mut self, poll: &Poll<R>, cx: &Context<'_>) {
+    pub(crate) fn left<R>(&mut self, poll: &Poll<R>, cx: &Context<'_>) {
         self.mark = WaitMark::after(poll, cx);
     }
 }
@@ -282,7 +284,7 @@ pub fn with_timeout<R>(
 }
 
 /// The error of an operation that outlived its timeout, as std reports it.
-pub fn timed_out() -> io::Error {
+pub(crate) fn timed_out() -> io::Error {
     io::Error::new(io::ErrorKind::TimedOut, "the operation timed out")
 }
 
@@ -569,5 +571,27 @@ where
             }
         }
         Poll::Ready(Ok(()))
+    }
+}
+
+// The futures and the socket say what they are; their fields (a waiter, a
+// borrowed buffer, a source of any type) have nothing a reader needs.
+macro_rules! debug_by_name {
+    ($($ty:ident),*) => {$(
+        impl<S: Source> fmt::Debug for $ty<'_, S> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($ty)).finish_non_exhaustive()
+            }
+        }
+    )*};
+}
+debug_by_name!(ReadBytes, ReadLent, WriteBytes, ReadExact, WriteAll);
+
+impl<S: Source> fmt::Debug for Evented<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Evented")
+            .field("read_timeout", &self.read_timeout.get())
+            .field("write_timeout", &self.write_timeout.get())
+            .finish_non_exhaustive()
     }
 }

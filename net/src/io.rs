@@ -1,5 +1,5 @@
 //! Readiness I/O on any file descriptor: [`Async`], [`wait_readable`],
-//! [`wait_writable`], plus everything in `sprout_runtime::io`; and
+//! [`wait_writable`], [`IoSource`] for any `mio` source; and
 //! [`Lent`], the buffer a stream's `read_lent()` lends for one read.
 //!
 //! gevent lets a greenlet wait on any file descriptor with
@@ -24,7 +24,8 @@ use mio::event::Source;
 use mio::unix::SourceFd;
 use mio::{Registry, Token};
 
-pub use sprout_runtime::io::*;
+use sprout_runtime::__net::{Direction, SourceRegistration};
+pub use sprout_runtime::io::{Interest, IoSource};
 
 pub use crate::lent::{LENT_BUFFER_SIZE, Lent, POOL_MAX, pooled};
 
@@ -53,9 +54,9 @@ impl Source for FdSource {
 /// ```
 /// use std::io::{Read, Write};
 /// use std::os::unix::net::UnixStream; // a std type, not sprout's
-/// use sprout_net::io::Async;
+/// use sprout::io::Async;
 ///
-/// sprout_runtime::run(async {
+/// sprout::run(async {
 ///     let (a, b) = UnixStream::pair().unwrap();
 ///     let (a, b) = (Async::new(a).unwrap(), Async::new(b).unwrap());
 ///     a.write_with(|mut s| s.write(b"bring your own fd")).await.unwrap();
@@ -223,10 +224,10 @@ impl<T: AsFd + fmt::Debug> fmt::Debug for Async<T> {
 /// use std::io::Write;
 /// use std::os::unix::net::UnixStream;
 ///
-/// sprout_runtime::run(async {
+/// sprout::run(async {
 ///     let (mut a, b) = UnixStream::pair().unwrap();
 ///     a.write_all(b"x").unwrap();
-///     sprout_net::io::wait_readable(&b).await.unwrap();
+///     sprout::io::wait_readable(&b).await.unwrap();
 /// });
 /// ```
 ///

@@ -134,9 +134,9 @@ pub fn pooled() -> usize {
 /// bytes (copy them out with `to_vec` to keep them longer).
 ///
 /// ```
-/// use sprout_net::{TcpListener, TcpStream};
+/// use sprout::net::{TcpListener, TcpStream};
 ///
-/// sprout_runtime::run(async {
+/// sprout::run(async {
 ///     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
 ///     let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
 ///     let (server, _) = listener.accept().await.unwrap();

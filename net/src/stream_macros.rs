@@ -92,7 +92,7 @@ macro_rules! __net_read_methods {
         /// Waits until a read would not block (data, EOF or an error), under
         /// the read timeout. Useful to wait without a buffer.
         pub async fn readable(&self) -> std::io::Result<()> {
-            $crate::stream_macros::AsEvented::evented(self).ready(sprout_runtime::io::Direction::Read).await
+            $crate::stream_macros::AsEvented::evented(self).ready(sprout_runtime::__net::Direction::Read).await
         }
     };
 }
@@ -136,7 +136,7 @@ macro_rules! __net_write_methods {
         /// Waits until a write would not block (room, a closed peer or an
         /// error), under the write timeout.
         pub async fn writable(&self) -> std::io::Result<()> {
-            $crate::stream_macros::AsEvented::evented(self).ready(sprout_runtime::io::Direction::Write).await
+            $crate::stream_macros::AsEvented::evented(self).ready(sprout_runtime::__net::Direction::Write).await
         }
     };
 }

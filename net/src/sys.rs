@@ -18,7 +18,7 @@ use std::io;
 /// not run there.)
 ///
 /// ```
-/// let limit = sprout_net::raise_fd_limit().unwrap();
+/// let limit = sprout::net::raise_fd_limit().unwrap();
 /// assert!(limit >= 1);
 /// ```
 ///

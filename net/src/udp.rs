@@ -7,7 +7,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use sprout_runtime::io::Direction;
+use sprout_runtime::__net::Direction;
 
 use crate::addr::{ToSocketAddrs, each_addr, resolve};
 use crate::evented::{Drain, Evented};
@@ -15,9 +15,9 @@ use crate::evented::{Drain, Evented};
 /// A UDP socket: [`std::net::UdpSocket`], only async.
 ///
 /// ```
-/// use sprout_net::UdpSocket;
+/// use sprout::net::UdpSocket;
 ///
-/// sprout_runtime::run(async {
+/// sprout::run(async {
 ///     let a = UdpSocket::bind("127.0.0.1:0").await.unwrap();
 ///     let b = UdpSocket::bind("127.0.0.1:0").await.unwrap();
 ///     a.send_to(b"ping", b.local_addr().unwrap()).await.unwrap();

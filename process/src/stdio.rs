@@ -24,7 +24,8 @@ use std::time::Duration;
 
 use mio::event::Source;
 use mio::unix::pipe::{Receiver, Sender};
-use sprout_runtime::io::{Direction, Interest};
+use sprout_runtime::__net::Direction;
+use sprout_runtime::io::Interest;
 
 use sprout_net::__private::Evented;
 use sprout_net::stream_macros::{self, AsEvented};

@@ -16,7 +16,8 @@ use std::io;
 use std::process::ExitStatus;
 use std::task::{Context, Poll, ready};
 
-use sprout_runtime::io::{Direction, Interest, IoSource};
+use sprout_runtime::__net::{Direction, SourceRegistration};
+use sprout_runtime::io::{Interest, IoSource};
 
 use super::sigchld;
 use super::sys::{self, ExitFd};

@@ -12,7 +12,7 @@ use crate::time::virtual_clock::{Hold, VirtualClock};
 /// Settings for a [`Runtime`].
 ///
 /// ```
-/// use sprout_runtime::{Runtime, PanicPolicy};
+/// use sprout::{Runtime, PanicPolicy};
 ///
 /// let rt = Runtime::builder()
 ///     .events_per_turn(256)
@@ -111,13 +111,13 @@ impl Builder {
     /// [`observe`](crate::observe)).
     ///
     /// ```
-    /// use sprout_runtime::{Runtime, observe, spawn, sleep};
+    /// use sprout::{Runtime, observe, spawn, sleep};
     /// use std::time::Duration;
     ///
     /// let rt = Runtime::builder().observe(true).build().unwrap();
     /// rt.block_on(async {
     ///     let sleeper = spawn(sleep(Duration::from_secs(60)));
-    ///     sprout_runtime::yield_now().await;
+    ///     sprout::yield_now().await;
     ///     let dump = observe::dump();
     ///     let task = &dump.tasks()[1];
     ///     assert_eq!(task.polls(), Some(1));
@@ -146,7 +146,7 @@ impl Builder {
     /// ```
     /// use std::sync::{Arc, Mutex};
     /// use std::time::Duration;
-    /// use sprout_runtime::{Runtime, task};
+    /// use sprout::{Runtime, task};
     ///
     /// let reports = Arc::new(Mutex::new(Vec::new()));
     /// let rt = Runtime::builder()
@@ -211,7 +211,7 @@ impl Builder {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use sprout_runtime::{Runtime, sleep, time};
+    /// use sprout::{Runtime, sleep, time};
     ///
     /// let rt = Runtime::builder().start_paused(true).build().unwrap();
     /// let took = std::time::Instant::now();
@@ -235,7 +235,7 @@ impl Builder {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use sprout_runtime::{Runtime, sleep, spawn, time};
+    /// use sprout::{Runtime, sleep, spawn, time};
     ///
     /// let rt = Runtime::builder().start_paused(true).auto_advance(false).build().unwrap();
     /// rt.block_on(async {
@@ -260,7 +260,7 @@ impl Builder {
     /// ```
     /// use std::cell::RefCell;
     /// use std::rc::Rc;
-    /// use sprout_runtime::{Runtime, spawn};
+    /// use sprout::{Runtime, spawn};
     ///
     /// let order = |seed| {
     ///     let rt = Runtime::builder().seed(seed).build().unwrap();

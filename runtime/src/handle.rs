@@ -19,7 +19,7 @@ use crate::task::JoinError;
 /// `loop.run_callback_threadsafe`).
 ///
 /// ```
-/// use sprout_runtime::{run, Handle};
+/// use sprout::{run, Handle};
 ///
 /// run(async {
 ///     let handle = Handle::current();
@@ -147,13 +147,13 @@ impl Handle {
     /// runtime has shut down.
     ///
     /// ```
-    /// use sprout_runtime::{Handle, run, spawn, sleep};
+    /// use sprout::{Handle, run, spawn, sleep};
     /// use std::time::Duration;
     ///
     /// run(async {
     ///     let sleeper = spawn(sleep(Duration::from_secs(60)));
     ///     let handle = Handle::current();
-    ///     let dump = sprout_runtime::spawn_blocking(move || handle.dump()).await.unwrap().unwrap();
+    ///     let dump = sprout::spawn_blocking(move || handle.dump()).await.unwrap().unwrap();
     ///     assert_eq!(dump.tasks().len(), 2);
     ///     sleeper.kill();
     /// });

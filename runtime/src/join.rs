@@ -31,7 +31,7 @@ use crate::time::{Sleep, poll_wait_timer};
 ///
 /// ```
 /// use std::time::Duration;
-/// use sprout_runtime::{joinall, run, sleep, spawn};
+/// use sprout::{joinall, run, sleep, spawn};
 ///
 /// run(async {
 ///     let tasks = (1..=3u64).map(|i| spawn(async move {
@@ -271,7 +271,7 @@ impl<T: 'static> Future for Indexed<T> {
 /// ```
 /// use std::time::Duration;
 /// use futures_util::StreamExt;
-/// use sprout_runtime::{iwait, run, sleep, spawn};
+/// use sprout::{iwait, run, sleep, spawn};
 ///
 /// run(async {
 ///     let tasks = [30u64, 10, 20].map(|ms| spawn(async move {
@@ -329,7 +329,7 @@ impl<T> fmt::Debug for Iwait<T> {
 ///
 /// ```
 /// use std::future::pending;
-/// use sprout_runtime::{joinall, killall, run, spawn};
+/// use sprout::{joinall, killall, run, spawn};
 ///
 /// run(async {
 ///     let tasks: Vec<_> = (0..3).map(|_| spawn(pending::<()>())).collect();
@@ -356,14 +356,14 @@ where
 /// `wait()` futures themselves: `timeout(d, wait())` is gevent's
 /// `wait(timeout=d)`, and returns at once when nothing else is left (it
 /// checks up to 16 such timers; more armed timers count as work). A read
-/// cancelled by a timeout leaves nothing behind either (see
-/// [`io::Waiter`](crate::io::Waiter)).
+/// cancelled by a timeout leaves nothing behind either: its future's
+/// waiter on the socket is removed when it drops.
 ///
 /// ```
 /// use std::cell::Cell;
 /// use std::rc::Rc;
 /// use std::time::Duration;
-/// use sprout_runtime::{run, sleep, spawn, wait};
+/// use sprout::{run, sleep, spawn, wait};
 ///
 /// run(async {
 ///     let done = Rc::new(Cell::new(0));

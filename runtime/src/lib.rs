@@ -28,7 +28,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use sprout_runtime::{joinall, run, sleep, spawn};
+//! use sprout::{joinall, run, sleep, spawn};
 //!
 //! let total = run(async {
 //!     let tasks = (1..=3).map(|i| spawn(async move {
@@ -49,6 +49,7 @@ pub mod cores;
 #[cfg(test)]
 mod counting_waker;
 pub mod fs;
+pub mod generic;
 mod handle;
 pub mod io;
 mod join;
@@ -102,7 +103,7 @@ use std::future::Future;
 /// use std::cell::Cell;
 /// use std::rc::Rc;
 /// use std::time::Duration;
-/// use sprout_runtime::{run, sleep, spawn};
+/// use sprout::{run, sleep, spawn};
 ///
 /// let dropped = Rc::new(Cell::new(false));
 /// let answer = run({
@@ -157,6 +158,7 @@ pub mod __private {
     pub use crate::report::__private::*;
 
     /// What one `select!` branch's poll gave.
+    #[derive(Debug)]
     pub enum Branch<T> {
         /// It completed with a value that matches its pattern.
         Ready(T),
@@ -197,6 +199,17 @@ pub mod __private {
             None => crate::task::order::pick_outside(branches),
         }
     }
+}
+
+/// sprout-net's readiness plumbing: a source's registration, its raw
+/// readiness, the waiters that futures keep and forget
+/// (`io/registration.rs` has the rules). Not part of the API: the `sprout`
+/// facade does not re-export it; users have [`io::IoSource`].
+#[doc(hidden)]
+pub mod __net {
+    pub use crate::io::registration::{Ready, Registration, WaitMark, Waiter};
+    pub use crate::io::source::SourceRegistration;
+    pub use crate::reactor::scheduled_io::Direction;
 }
 
 /// Test and benchmark probes. Not part of the stable API.

@@ -62,7 +62,7 @@ macro_rules! __report {
 /// What sprout's own crates need of `tracing`. Not part of the API.
 #[cfg(feature = "tracing")]
 #[doc(hidden)]
-pub mod __private {
+pub(crate) mod __private {
     pub use tracing;
 
     use tracing::Dispatch;

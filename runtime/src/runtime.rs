@@ -64,7 +64,7 @@ use crate::time::driver::TimeDriver;
 /// so it must stay on its thread.
 ///
 /// ```
-/// use sprout_runtime::{Runtime, spawn};
+/// use sprout::{Runtime, spawn};
 ///
 /// let rt = Runtime::new().unwrap();
 /// let answer = rt.block_on(async {
@@ -80,6 +80,12 @@ use crate::time::driver::TimeDriver;
 pub struct Runtime {
     core: Box<EventLoop>,
     _not_send: PhantomData<*const ()>,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime").field("serial", &self.core.serial).finish_non_exhaustive()
+    }
 }
 
 /// The loop's state: the three parts it drives, the mailbox, and what only
@@ -206,7 +212,7 @@ impl Runtime {
     ///
     /// ```
     /// use std::rc::Rc;
-    /// use sprout_runtime::{Runtime, sync::Lock, spawn, yield_now};
+    /// use sprout::{Runtime, sync::Lock, spawn, yield_now};
     ///
     /// let rt = Runtime::new().unwrap();
     /// let (a, b) = (Rc::new(Lock::new(())), Rc::new(Lock::new(())));

@@ -50,7 +50,9 @@ use std::os::raw::c_int;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::io::{Direction, Interest, IoSource};
+use crate::io::source::SourceRegistration;
+use crate::io::{Interest, IoSource};
+use crate::reactor::Direction;
 use futures_core::Stream;
 use signal_hook_registry::SigId;
 

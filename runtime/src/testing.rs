@@ -35,7 +35,7 @@ pub const SEED_VAR: &str = "SPROUT_SEED";
 ///
 /// ```
 /// use std::time::Duration;
-/// use sprout_runtime::{sleep, testing::run_test};
+/// use sprout::{sleep, testing::run_test};
 ///
 /// run_test(|| async {
 ///     sleep(Duration::from_millis(1)).await;
@@ -59,7 +59,7 @@ where
 ///
 /// ```
 /// use std::time::Duration;
-/// use sprout_runtime::{Runtime, testing::run_test_with, time, timeout};
+/// use sprout::{Runtime, testing::run_test_with, time, timeout};
 ///
 /// run_test_with(Runtime::builder().start_paused(true), || async {
 ///     let never = std::future::pending::<()>();
@@ -114,7 +114,7 @@ where
 /// ```
 /// use std::cell::Cell;
 /// use std::rc::Rc;
-/// use sprout_runtime::{spawn, testing::check_seeds, yield_now};
+/// use sprout::{spawn, testing::check_seeds, yield_now};
 ///
 /// // Two tasks add to a counter without a race: each add is one step.
 /// check_seeds(0..20, |_seed| async {
@@ -145,7 +145,7 @@ where
 ///
 /// ```
 /// use std::time::Duration;
-/// use sprout_runtime::{Runtime, sleep, testing::check_seeds_with};
+/// use sprout::{Runtime, sleep, testing::check_seeds_with};
 ///
 /// check_seeds_with(Runtime::builder().start_paused(true), 0..10, |_| async {
 ///     sleep(Duration::from_secs(60)).await; // virtual: no real wait

@@ -45,9 +45,9 @@ use crate::time::{Sleep, poll_wait_timer};
 ///
 /// ```
 /// use std::time::Duration;
-/// use sprout_runtime::{Waitable, queue::Queue, sleep, spawn, sync::Event, wait_objects};
+/// use sprout::{Waitable, queue::Queue, sleep, spawn, sync::Event, wait_objects};
 ///
-/// sprout_runtime::run(async {
+/// sprout::run(async {
 ///     let q: Queue<u8> = Queue::new(0);
 ///     let event = Event::new();
 ///     let task = spawn(sleep(Duration::from_millis(1)));
@@ -158,9 +158,9 @@ impl<F: TreeFlavor> Waitable for CancelToken<F> {
 ///
 /// ```
 /// use std::rc::Rc;
-/// use sprout_runtime::{Waitable, spawn, sync::Event, wait_any, yield_now};
+/// use sprout::{Waitable, spawn, sync::Event, wait_any, yield_now};
 ///
-/// sprout_runtime::run(async {
+/// sprout::run(async {
 ///     let (a, b) = (Rc::new(Event::new()), Rc::new(Event::new()));
 ///     spawn({
 ///         let b = b.clone();
@@ -214,9 +214,9 @@ impl fmt::Debug for WaitAny<'_> {
 ///
 /// ```
 /// use std::time::Duration;
-/// use sprout_runtime::{Waitable, spawn, sleep, sync::Event, wait_objects};
+/// use sprout::{Waitable, spawn, sleep, sync::Event, wait_objects};
 ///
-/// sprout_runtime::run(async {
+/// sprout::run(async {
 ///     let never = Event::new();
 ///     let quick = spawn(async {});
 ///     let objects: [&dyn Waitable; 2] = [&never, &quick];
@@ -270,9 +270,9 @@ impl fmt::Debug for WaitObjects<'_> {
 /// ```
 /// use std::time::Duration;
 /// use futures_util::StreamExt;
-/// use sprout_runtime::{Waitable, iwait_objects, sleep, spawn};
+/// use sprout::{Waitable, iwait_objects, sleep, spawn};
 ///
-/// sprout_runtime::run(async {
+/// sprout::run(async {
 ///     let slow = spawn(sleep(Duration::from_millis(3)));
 ///     let fast = spawn(sleep(Duration::from_millis(1)));
 ///     let objects: [&dyn Waitable; 2] = [&slow, &fast];

@@ -16,23 +16,23 @@ use sprout::process::{Child, Command, Stdio};
 
 /// The name of this platform's exit descriptor in a child's `Debug`: a
 /// pidfd on Linux, a kqueue on macOS and FreeBSD.
-pub const EXIT_FD: &str = if cfg!(target_os = "linux") { "pidfd" } else { "kqueue" };
+pub(crate) const EXIT_FD: &str = if cfg!(target_os = "linux") { "pidfd" } else { "kqueue" };
 
 /// Which wait mechanism a child's `Debug` names.
-pub fn watch_of(child: &Child) -> &'static str {
+pub(crate) fn watch_of(child: &Child) -> &'static str {
     let text = format!("{child:?}");
     ["pidfd", "kqueue", "sigchld"].into_iter().find(|name| text.contains(&format!("\"{name}\""))).unwrap_or("unknown")
 }
 
 /// `sh -c script`.
-pub fn sh(script: &str) -> Command {
+pub(crate) fn sh(script: &str) -> Command {
     let mut cmd = Command::new("sh");
     cmd.arg("-c").arg(script);
     cmd
 }
 
 /// The state letter and parent pid of `pid` from `/proc`, if it exists.
-pub fn proc_state(pid: u32) -> Option<(char, u32)> {
+pub(crate) fn proc_state(pid: u32) -> Option<(char, u32)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // "pid (comm) S ppid ...": comm may hold spaces and parens.
     let rest = &stat[stat.rfind(')')? + 2..];
@@ -43,12 +43,12 @@ pub fn proc_state(pid: u32) -> Option<(char, u32)> {
 }
 
 /// Whether `pid` is still our child (running or zombie).
-pub fn is_our_child(pid: u32) -> bool {
+pub(crate) fn is_our_child(pid: u32) -> bool {
     proc_state(pid).is_some_and(|(_, ppid)| ppid == std::process::id())
 }
 
 /// Our children that are zombies right now.
-pub fn our_zombies() -> Vec<u32> {
+pub(crate) fn our_zombies() -> Vec<u32> {
     let me = std::process::id();
     std::fs::read_dir("/proc")
         .unwrap()
@@ -59,7 +59,7 @@ pub fn our_zombies() -> Vec<u32> {
 
 /// Sleeps in small steps until `done` holds; panics after `limit` (a hang
 /// guard, generous: no speed is asserted).
-pub async fn eventually(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+pub(crate) async fn eventually(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
     let start = Instant::now();
     while !done() {
         assert!(start.elapsed() < limit, "timed out waiting until {what}");
@@ -67,7 +67,7 @@ pub async fn eventually(what: &str, limit: Duration, mut done: impl FnMut() -> b
     }
 }
 
-pub async fn output_capture() {
+pub(crate) async fn output_capture() {
     let out = sh("echo out; echo err >&2; exit 3").output().await.unwrap();
     assert_eq!(out.status.code(), Some(3));
     assert_eq!(out.stdout, b"out\n");
@@ -85,7 +85,7 @@ pub async fn output_capture() {
     assert!(child.stdout.is_none() && child.stdin.is_none() && child.stderr.is_none());
 }
 
-pub async fn exit_codes_and_signals() {
+pub(crate) async fn exit_codes_and_signals() {
     assert!(Command::new("true").status().await.unwrap().success());
     assert_eq!(Command::new("false").status().await.unwrap().code(), Some(1));
     assert_eq!(sh("exit 42").status().await.unwrap().code(), Some(42));
@@ -97,7 +97,7 @@ pub async fn exit_codes_and_signals() {
 
 /// 64 MiB on stdout while stderr gets 1 MiB at the same time: collected
 /// together, neither pipe can stall the child.
-pub async fn large_output() {
+pub(crate) async fn large_output() {
     const OUT: usize = 64 << 20;
     const ERR: usize = 1 << 20;
     let script = format!("head -c {ERR} /dev/zero | tr '\\0' e >&2 & head -c {OUT} /dev/zero | tr '\\0' o; wait");
@@ -110,7 +110,7 @@ pub async fn large_output() {
 }
 
 /// The same through the streams, stdout and stderr read by two tasks.
-pub async fn large_output_streams() {
+pub(crate) async fn large_output_streams() {
     let mut child = sh("head -c 8388608 /dev/zero >&2 & head -c 33554432 /dev/zero; wait")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -136,7 +136,7 @@ pub async fn large_output_streams() {
 
 /// Lines written to `cat` come back while later ones are still being
 /// written: stdin and stdout streamed from two tasks.
-pub async fn stdin_streaming() {
+pub(crate) async fn stdin_streaming() {
     let mut child = Command::new("cat").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
     let stdin = child.stdin.take().unwrap();
     let writer = sprout::spawn(async move {
@@ -170,7 +170,7 @@ pub async fn stdin_streaming() {
 /// A child that stops reading (it exits) while the parent still writes:
 /// the write fails with BrokenPipe, and this process is not killed by
 /// SIGPIPE.
-pub async fn write_to_exited_child() {
+pub(crate) async fn write_to_exited_child() {
     let mut child =
         Command::new("head").args(["-c", "10"]).stdin(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
     let stdin = child.stdin.take().unwrap();
@@ -186,7 +186,7 @@ pub async fn write_to_exited_child() {
     assert_eq!(stdin.write_all(b"anyone?").await.unwrap_err().kind(), ErrorKind::BrokenPipe);
 }
 
-pub async fn kill_and_terminate() {
+pub(crate) async fn kill_and_terminate() {
     let mut child = Command::new("sleep").arg("30").spawn().unwrap();
     assert!(child.try_wait().unwrap().is_none());
     child.kill().await.unwrap();
@@ -215,7 +215,7 @@ pub async fn kill_and_terminate() {
 
 /// A wait dropped by a timeout leaves the child as it was; a later wait
 /// gets the status.
-pub async fn wait_timeout_is_cancellation_safe() {
+pub(crate) async fn wait_timeout_is_cancellation_safe() {
     let mut child = Command::new("sleep").arg("30").spawn().unwrap();
     for _ in 0..3 {
         let timed_out = sprout::timeout(Duration::from_millis(10), child.wait()).await;
@@ -235,7 +235,7 @@ pub async fn wait_timeout_is_cancellation_safe() {
 
 /// kill_on_drop(true) kills a dropped child; without it the child runs on
 /// and is still reaped when it exits.
-pub async fn kill_on_drop() {
+pub(crate) async fn kill_on_drop() {
     let child = Command::new("sleep").arg("30").kill_on_drop(true).spawn().unwrap();
     let pid = child.id();
     drop(child);
@@ -271,7 +271,7 @@ pub async fn kill_on_drop() {
 
 /// Many short children, 50 at a time, every one waited; then as many
 /// dropped unwaited. None is left behind.
-pub async fn many_children(n: usize) {
+pub(crate) async fn many_children(n: usize) {
     let pool = sprout::pool::Pool::new(50);
     let statuses = pool.map(|_| async { Command::new("true").status().await.unwrap() }, 0..n).await;
     assert!(statuses.into_iter().all(|s| s.unwrap().success()));
@@ -297,7 +297,7 @@ pub async fn many_children(n: usize) {
         .await;
 }
 
-pub async fn missing_program_and_dir() {
+pub(crate) async fn missing_program_and_dir() {
     let err = Command::new("sprout-no-such-program").spawn().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
     assert!(err.to_string().contains("sprout-no-such-program"), "{err}");

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// Set in the child's environment.
-pub const CHILD: &str = "SPROUT_BLOCKING_REPORT_CHILD";
+pub(crate) const CHILD: &str = "SPROUT_BLOCKING_REPORT_CHILD";
 
 /// Whether the first report of the incident has been printed.
 static REPORTED: AtomicBool = AtomicBool::new(false);
@@ -36,7 +36,7 @@ fn runtime() -> sprout_runtime::Runtime {
 /// its stack was taken while the handler blocked, however slow the
 /// machine), or after 10 s (when no report comes, the test fails on its
 /// stderr instead of hanging).
-pub fn reported() -> bool {
+pub(crate) fn reported() -> bool {
     static SINCE: OnceLock<Instant> = OnceLock::new();
     let since = *SINCE.get_or_init(Instant::now);
     REPORTED.load(Ordering::Acquire) || since.elapsed() > Duration::from_secs(10)
@@ -45,7 +45,7 @@ pub fn reported() -> bool {
 /// The whole test: in the child, runs `child` on a runtime from
 /// [`runtime`]; in the parent, runs the child and checks its report
 /// ([`check_child`]).
-pub fn run<F: std::future::Future<Output = ()>>(
+pub(crate) fn run<F: std::future::Future<Output = ()>>(
     test: &str,
     file: &str,
     source: &str,
@@ -81,7 +81,7 @@ const CLIENT_AT: &str = "child: client at ";
 
 /// The child's side: tells the parent the client's address, which the
 /// connection task's name must show.
-pub fn client_at(addr: std::net::SocketAddr) {
+pub(crate) fn client_at(addr: std::net::SocketAddr) {
     eprintln!("{CLIENT_AT}{addr}");
 }
 
@@ -99,7 +99,7 @@ fn stderr_of_child(test: &str) -> String {
 }
 
 /// The line of `source` that ends with `marker` (a comment).
-pub fn line_of(source: &str, marker: &str) -> u32 {
+pub(crate) fn line_of(source: &str, marker: &str) -> u32 {
     let index = source.lines().position(|line| line.trim_end().ends_with(marker)).expect("the marker is in the file");
     index as u32 + 1
 }
@@ -107,7 +107,7 @@ pub fn line_of(source: &str, marker: &str) -> u32 {
 /// What the report must show: where the server was made and where the
 /// handler blocks, in the test file `file` (as `file!()` names it), and
 /// the connection by its peer's address.
-pub struct Expected<'a> {
+pub(crate) struct Expected<'a> {
     pub file: &'a str,
     pub bind_line: u32,
     pub sleep_line: u32,
@@ -116,7 +116,7 @@ pub struct Expected<'a> {
 }
 
 /// Checks the first report in `stderr` against `expected`.
-pub fn check(stderr: &str, expected: &Expected<'_>) {
+pub(crate) fn check(stderr: &str, expected: &Expected<'_>) {
     let start = stderr.find("has blocked the runtime thread").unwrap_or_else(|| panic!("no report:\n{stderr}"));
     let report_start = stderr[..start].rfind("sprout: ").unwrap_or(0);
     // The report: its first line and the indented lines under it.

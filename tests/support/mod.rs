@@ -20,11 +20,11 @@
 //! Each test binary uses part of it.
 #![allow(dead_code)]
 
-pub mod blocking_report;
-pub mod handoff;
+pub(crate) mod blocking_report;
+pub(crate) mod handoff;
 #[cfg(feature = "tracing")]
-pub mod trace;
-pub mod workers;
+pub(crate) mod trace;
+pub(crate) mod workers;
 
 use std::cell::Cell;
 use std::future::Future;
@@ -34,22 +34,22 @@ use std::task::{Context, Poll};
 
 /// Counts how often something happened; cheap to clone and share.
 #[derive(Clone, Default, Debug)]
-pub struct Counter(Rc<Cell<usize>>);
+pub(crate) struct Counter(Rc<Cell<usize>>);
 
 impl Counter {
-    pub fn new() -> Counter {
+    pub(crate) fn new() -> Counter {
         Counter::default()
     }
-    pub fn get(&self) -> usize {
+    pub(crate) fn get(&self) -> usize {
         self.0.get()
     }
-    pub fn bump(&self) {
+    pub(crate) fn bump(&self) {
         self.0.set(self.0.get() + 1);
     }
 }
 
 /// Bumps its counter when dropped.
-pub struct DropCount(pub Counter);
+pub(crate) struct DropCount(pub Counter);
 
 impl Drop for DropCount {
     fn drop(&mut self) {
@@ -58,14 +58,14 @@ impl Drop for DropCount {
 }
 
 /// Wraps a future, counting its polls and its drop.
-pub struct Counted<F> {
+pub(crate) struct Counted<F> {
     inner: Pin<Box<F>>,
     polls: Counter,
     _drop: DropCount,
 }
 
 impl<F: Future> Counted<F> {
-    pub fn new(inner: F, polls: &Counter, drops: &Counter) -> Counted<F> {
+    pub(crate) fn new(inner: F, polls: &Counter, drops: &Counter) -> Counted<F> {
         Counted { inner: Box::pin(inner), polls: polls.clone(), _drop: DropCount(drops.clone()) }
     }
 }
@@ -80,16 +80,16 @@ impl<F: Future> Future for Counted<F> {
 
 /// A shared log of events, to check orders.
 #[derive(Clone, Default, Debug)]
-pub struct Log(Rc<std::cell::RefCell<Vec<String>>>);
+pub(crate) struct Log(Rc<std::cell::RefCell<Vec<String>>>);
 
 impl Log {
-    pub fn new() -> Log {
+    pub(crate) fn new() -> Log {
         Log::default()
     }
-    pub fn push(&self, s: impl Into<String>) {
+    pub(crate) fn push(&self, s: impl Into<String>) {
         self.0.borrow_mut().push(s.into());
     }
-    pub fn take(&self) -> Vec<String> {
+    pub(crate) fn take(&self) -> Vec<String> {
         std::mem::take(&mut self.0.borrow_mut())
     }
 }
@@ -101,7 +101,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Wake, Waker};
 
 /// A waker that raises a flag (and counts) when woken.
-pub struct Flag {
+pub(crate) struct Flag {
     woken: AtomicBool,
     count: AtomicUsize,
 }
@@ -118,41 +118,41 @@ impl Wake for Flag {
 }
 
 /// One waker per simulated task.
-pub struct FlagWaker {
+pub(crate) struct FlagWaker {
     flag: Arc<Flag>,
     waker: Waker,
 }
 
 impl FlagWaker {
-    pub fn new() -> FlagWaker {
+    pub(crate) fn new() -> FlagWaker {
         let flag = Arc::new(Flag { woken: AtomicBool::new(false), count: AtomicUsize::new(0) });
         FlagWaker { waker: Waker::from(flag.clone()), flag }
     }
 
     /// Whether it was woken since the last `poll`.
-    pub fn woken(&self) -> bool {
+    pub(crate) fn woken(&self) -> bool {
         self.flag.woken.load(Ordering::SeqCst)
     }
 
     /// The waker itself, for polling by hand with a `Context` of its own.
-    pub fn waker(&self) -> Waker {
+    pub(crate) fn waker(&self) -> Waker {
         self.waker.clone()
     }
 
     /// How many times it was woken in all.
-    pub fn wakes(&self) -> usize {
+    pub(crate) fn wakes(&self) -> usize {
         self.flag.count.load(Ordering::SeqCst)
     }
 
     /// Polls `fut` once with this waker, clearing the flag first.
-    pub fn poll<F: Future + Unpin>(&self, fut: &mut F) -> Poll<F::Output> {
+    pub(crate) fn poll<F: Future + Unpin>(&self, fut: &mut F) -> Poll<F::Output> {
         self.flag.woken.store(false, Ordering::SeqCst);
         Pin::new(fut).poll(&mut Context::from_waker(&self.waker))
     }
 }
 
 /// Polls once with a waker that does nothing.
-pub fn poll_once<F: Future + Unpin>(fut: &mut F) -> Poll<F::Output> {
+pub(crate) fn poll_once<F: Future + Unpin>(fut: &mut F) -> Poll<F::Output> {
     Pin::new(fut).poll(&mut Context::from_waker(Waker::noop()))
 }
 
@@ -165,7 +165,7 @@ use std::time::Duration;
 use sprout::net::{ServerHandle, StreamServer, TcpListener, TcpStream};
 
 /// An echo handler that reads into a buffer of its own (`read`).
-pub async fn echo(stream: TcpStream, upper: bool) -> io::Result<()> {
+pub(crate) async fn echo(stream: TcpStream, upper: bool) -> io::Result<()> {
     let mut buf = vec![0; 8 * 1024];
     loop {
         let n = stream.read(&mut buf).await?;
@@ -181,7 +181,7 @@ pub async fn echo(stream: TcpStream, upper: bool) -> io::Result<()> {
 
 /// The echo handler of `examples/echo_server.rs`: `read_lent`, so an idle
 /// connection holds no buffer.
-pub async fn echo_lent(stream: TcpStream) -> io::Result<()> {
+pub(crate) async fn echo_lent(stream: TcpStream) -> io::Result<()> {
     loop {
         let data = stream.read_lent().await?;
         if data.is_empty() {
@@ -192,14 +192,14 @@ pub async fn echo_lent(stream: TcpStream) -> io::Result<()> {
 }
 
 /// Starts an echo `StreamServer` on a free loopback port.
-pub async fn echo_server() -> (SocketAddr, ServerHandle) {
+pub(crate) async fn echo_server() -> (SocketAddr, ServerHandle) {
     let server = StreamServer::bind("127.0.0.1:0", |stream, _| echo(stream, false)).await.unwrap();
     let addr = server.local_addr().unwrap();
     (addr, server.start())
 }
 
 /// A connected pair of sprout streams over loopback: (client, server).
-pub async fn pair() -> (TcpStream, TcpStream) {
+pub(crate) async fn pair() -> (TcpStream, TcpStream) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
     let (server, _) = listener.accept().await.unwrap();
@@ -208,7 +208,7 @@ pub async fn pair() -> (TcpStream, TcpStream) {
 
 /// Fails the test instead of hanging if `fut` takes more than 20 s (a
 /// generous bound: a hang, not slowness, is what it catches).
-pub async fn within<F: std::future::Future>(fut: F) -> F::Output {
+pub(crate) async fn within<F: std::future::Future>(fut: F) -> F::Output {
     match sprout::timeout(Duration::from_secs(20), fut).await {
         Ok(out) => out,
         Err(_) => panic!("the test hung for 20 s"),
@@ -216,7 +216,7 @@ pub async fn within<F: std::future::Future>(fut: F) -> F::Output {
 }
 
 /// Sets `SO_SNDBUF` and `SO_RCVBUF` small, so tests that fill buffers stay fast.
-pub fn small_buffers(stream: &TcpStream) {
+pub(crate) fn small_buffers(stream: &TcpStream) {
     let sock = socket2::SockRef::from(stream);
     sock.set_send_buffer_size(16 * 1024).unwrap();
     sock.set_recv_buffer_size(16 * 1024).unwrap();
@@ -224,7 +224,7 @@ pub fn small_buffers(stream: &TcpStream) {
 
 /// Raises the descriptor limit and returns how many connections (two
 /// descriptors each, client and server in this process) fit under it.
-pub fn connections_that_fit(wanted: usize) -> usize {
+pub(crate) fn connections_that_fit(wanted: usize) -> usize {
     let limit = sprout::net::raise_fd_limit().unwrap_or(1024) as usize;
     wanted.min(limit.saturating_sub(64) / 2)
 }
@@ -233,7 +233,7 @@ pub fn connections_that_fit(wanted: usize) -> usize {
 /// if it has not returned after `limit`. `within` cannot catch a runtime
 /// that spins inside one poll (its timer never fires); this can. On a
 /// hang the thread is left behind, and the test binary's exit ends it.
-pub fn watchdog<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
+pub(crate) fn watchdog<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
     let (done, finished) = std::sync::mpsc::channel();
     let thread = std::thread::spawn(move || {
         let out = f();
@@ -254,7 +254,7 @@ pub fn watchdog<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send
 
 /// Counts the runtime's timer ticks while it lives: proof that the loop
 /// still turns (a spinning task would freeze it at a handful).
-pub fn ticker() -> (Counter, sprout::JoinHandle<()>) {
+pub(crate) fn ticker() -> (Counter, sprout::JoinHandle<()>) {
     let ticks = Counter::new();
     let task = sprout::spawn({
         let ticks = ticks.clone();

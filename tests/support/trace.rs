@@ -20,7 +20,7 @@ use tracing_subscriber::registry::{LookupSpan, Registry};
 
 /// One span, as recorded.
 #[derive(Clone, Debug)]
-pub struct SpanRec {
+pub(crate) struct SpanRec {
     pub name: &'static str,
     pub target: String,
     pub fields: HashMap<String, String>,
@@ -33,7 +33,7 @@ pub struct SpanRec {
 
 /// One event, as recorded.
 #[derive(Clone, Debug)]
-pub struct EventRec {
+pub(crate) struct EventRec {
     pub target: String,
     pub level: Level,
     pub fields: HashMap<String, String>,
@@ -42,36 +42,36 @@ pub struct EventRec {
 }
 
 impl EventRec {
-    pub fn field(&self, name: &str) -> Option<&str> {
+    pub(crate) fn field(&self, name: &str) -> Option<&str> {
         self.fields.get(name).map(String::as_str)
     }
 }
 
 /// What the layer recorded.
 #[derive(Default, Debug)]
-pub struct Log {
+pub(crate) struct Log {
     pub spans: Vec<SpanRec>,
     pub events: Vec<EventRec>,
 }
 
 impl Log {
     /// The spans named `name`.
-    pub fn spans_named(&self, name: &str) -> Vec<(usize, &SpanRec)> {
+    pub(crate) fn spans_named(&self, name: &str) -> Vec<(usize, &SpanRec)> {
         self.spans.iter().enumerate().filter(|(_, s)| s.name == name).collect()
     }
 
     /// The events of `target`.
-    pub fn events_of(&self, target: &str) -> Vec<&EventRec> {
+    pub(crate) fn events_of(&self, target: &str) -> Vec<&EventRec> {
         self.events.iter().filter(|e| e.target == target).collect()
     }
 
     /// The event whose message is `message`, if any.
-    pub fn event(&self, message: &str) -> Option<&EventRec> {
+    pub(crate) fn event(&self, message: &str) -> Option<&EventRec> {
         self.events.iter().find(|e| e.field("message") == Some(message))
     }
 
     /// The names of the spans from `span` up to the root.
-    pub fn ancestry(&self, span: usize) -> Vec<&'static str> {
+    pub(crate) fn ancestry(&self, span: usize) -> Vec<&'static str> {
         let mut names = vec![];
         let mut at = Some(span);
         while let Some(i) = at {
@@ -84,24 +84,24 @@ impl Log {
 
 /// The layer, and the shared log behind it.
 #[derive(Clone, Default)]
-pub struct Recorder(Arc<Mutex<Log>>);
+pub(crate) struct Recorder(Arc<Mutex<Log>>);
 
 impl Recorder {
     /// A recorder, installed as this thread's subscriber until the guard drops.
-    pub fn install() -> (Recorder, tracing::subscriber::DefaultGuard) {
+    pub(crate) fn install() -> (Recorder, tracing::subscriber::DefaultGuard) {
         let recorder = Recorder::default();
         let guard = tracing::subscriber::set_default(Registry::default().with(recorder.clone()));
         (recorder, guard)
     }
 
     /// A recorder and a subscriber of it, to install as the test chooses.
-    pub fn subscriber() -> (Recorder, impl Subscriber + Send + Sync) {
+    pub(crate) fn subscriber() -> (Recorder, impl Subscriber + Send + Sync) {
         let recorder = Recorder::default();
         let subscriber = Registry::default().with(recorder.clone());
         (recorder, subscriber)
     }
 
-    pub fn log(&self) -> MutexGuard<'_, Log> {
+    pub(crate) fn log(&self) -> MutexGuard<'_, Log> {
         self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }

@@ -13,7 +13,7 @@ use sprout_runtime::time;
 /// Opens connections with `connect`, which returns the worker a connection
 /// landed on (0: the test's own runtime, 1: the other) and the stream,
 /// until at least `n` are open and each worker holds some.
-pub async fn on_both_workers<F, Fut>(n: usize, mut connect: F) -> Vec<(u8, TcpStream)>
+pub(crate) async fn on_both_workers<F, Fut>(n: usize, mut connect: F) -> Vec<(u8, TcpStream)>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = (u8, TcpStream)>,
@@ -30,7 +30,7 @@ where
 
 /// Asserts that the server closed every connection: a read returns EOF at
 /// once. An open one waits, and a timeout of one (virtual) second ends it.
-pub async fn assert_all_closed(conns: &[(u8, TcpStream)], start: Instant) {
+pub(crate) async fn assert_all_closed(conns: &[(u8, TcpStream)], start: Instant) {
     for (worker, conn) in conns {
         let read = time::timeout(Duration::from_secs(1), conn.read(&mut [0; 1])).await;
         assert!(

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 /// Runs `test` on a fresh sprout runtime, failing it if it takes longer
 /// than 20 s (a hang would otherwise stall the whole suite).
-pub fn run<F: Future<Output = ()>>(test: F) {
+pub(crate) fn run<F: Future<Output = ()>>(test: F) {
     sprout::run(async {
         sprout::timeout(Duration::from_secs(20), test).await.expect("the test hung");
     });
@@ -20,19 +20,19 @@ pub fn run<F: Future<Output = ()>>(test: F) {
 
 /// Counts drops; `Send`, so it may ride in a tokio task.
 #[derive(Clone, Default, Debug)]
-pub struct Drops(Arc<AtomicUsize>);
+pub(crate) struct Drops(Arc<AtomicUsize>);
 
 impl Drops {
-    pub fn count(&self) -> usize {
+    pub(crate) fn count(&self) -> usize {
         self.0.load(Ordering::SeqCst)
     }
     /// A guard that bumps the count when dropped.
-    pub fn guard(&self) -> DropGuard {
+    pub(crate) fn guard(&self) -> DropGuard {
         DropGuard(self.0.clone())
     }
 }
 
-pub struct DropGuard(Arc<AtomicUsize>);
+pub(crate) struct DropGuard(Arc<AtomicUsize>);
 
 impl Drop for DropGuard {
     fn drop(&mut self) {
@@ -43,7 +43,7 @@ impl Drop for DropGuard {
 /// Waits (on the sprout task, 1 ms naps) until `done` holds; fails after
 /// 10 s. For a condition that another thread (the side runtime's) makes
 /// true, so no event of ours can announce it.
-pub async fn until(what: &str, mut done: impl FnMut() -> bool) {
+pub(crate) async fn until(what: &str, mut done: impl FnMut() -> bool) {
     let start = Instant::now();
     while !done() {
         assert!(start.elapsed() < Duration::from_secs(10), "still waiting for {what}");
@@ -52,13 +52,13 @@ pub async fn until(what: &str, mut done: impl FnMut() -> bool) {
 }
 
 /// True in a child started by [`child`].
-pub fn is_child() -> bool {
+pub(crate) fn is_child() -> bool {
     std::env::var_os("SPROUT_COMPAT_CHILD").is_some()
 }
 
 /// Runs the test `name` of this binary again in a child process (with
 /// `SPROUT_COMPAT_CHILD` set), so it meets a side runtime nobody started.
-pub fn child(name: &str) -> Output {
+pub(crate) fn child(name: &str) -> Output {
     Command::new(std::env::current_exe().unwrap())
         .args(["--exact", name, "--nocapture", "--test-threads=1"])
         .env("SPROUT_COMPAT_CHILD", "1")
@@ -67,7 +67,7 @@ pub fn child(name: &str) -> Output {
 }
 
 /// Asserts that the child run of `name` passed, showing its output if not.
-pub fn child_passes(name: &str) {
+pub(crate) fn child_passes(name: &str) {
     let out = child(name);
     assert!(
         out.status.success() && String::from_utf8_lossy(&out.stdout).contains("1 passed"),

@@ -16,7 +16,7 @@ use super::{Client, Inner};
 /// ```
 /// use std::time::Duration;
 ///
-/// let client = sprout_http::Client::builder()
+/// let client = sprout::http::Client::builder()
 ///     .timeout(Duration::from_secs(10))
 ///     .read_timeout(Duration::from_secs(2))
 ///     .redirects(0)
@@ -75,9 +75,9 @@ impl Builder {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use sprout_http::{Body, Client, Response, Server};
+    /// use sprout::http::{Body, Client, Response, Server};
     ///
-    /// # sprout_runtime::Runtime::builder().start_paused(true).build().unwrap().block_on(async {
+    /// # sprout::Runtime::builder().start_paused(true).build().unwrap().block_on(async {
     /// // A body that never ends: the head arrives, then nothing.
     /// let server = Server::bind("127.0.0.1:0", |_req| async {
     ///     Response::new(Body::stream(futures_util::stream::pending::<Result<Vec<u8>, std::io::Error>>()))
@@ -177,7 +177,7 @@ impl Builder {
     /// `HTTP_PROXY`, `HTTPS_PROXY` and `NO_PROXY`.
     ///
     /// ```
-    /// use sprout_http::client::{Client, Proxy};
+    /// use sprout::http::client::{Client, Proxy};
     ///
     /// let proxy = Proxy::all("http://user:secret@proxy.internal:3128").unwrap().no_proxy("localhost, .internal");
     /// let client = Client::builder().proxy(proxy).build();

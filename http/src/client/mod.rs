@@ -79,9 +79,9 @@ use crate::url::target::{self, Target};
 /// An HTTP client with a keep-alive pool.
 ///
 /// ```
-/// use sprout_http::{Client, Server, Response, Body};
+/// use sprout::http::{Client, Server, Response, Body};
 ///
-/// sprout_runtime::run(async {
+/// sprout::run(async {
 ///     let server = Server::bind("127.0.0.1:0", |_req| async { Response::new(Body::from("hi")) }).await.unwrap();
 ///     let url = format!("http://{}/", server.local_addr().unwrap());
 ///     let server = server.start();

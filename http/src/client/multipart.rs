@@ -2,11 +2,11 @@
 //! file input sends, and what `requests.post(url, files=...)` builds.
 //!
 //! ```
-//! use sprout_http::client::multipart::{Form, Part};
-//! use sprout_http::Client;
+//! use sprout::http::client::multipart::{Form, Part};
+//! use sprout::http::Client;
 //!
-//! # sprout_runtime::run(async {
-//! # let server = sprout_http::Server::bind("127.0.0.1:0", |_req| async { sprout_http::Response::new(sprout_http::Body::from("ok")) }).await.unwrap();
+//! # sprout::run(async {
+//! # let server = sprout::http::Server::bind("127.0.0.1:0", |_req| async { sprout::http::Response::new(sprout::http::Body::from("ok")) }).await.unwrap();
 //! # let url = format!("http://{}/upload", server.local_addr().unwrap());
 //! # let server = server.start();
 //! let form = Form::new()

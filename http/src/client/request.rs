@@ -23,11 +23,11 @@ use crate::body::Body;
 ///
 /// ```
 /// use std::time::Duration;
-/// use sprout_http::{Client, Method};
+/// use sprout::http::{Client, Method};
 ///
-/// # sprout_runtime::run(async {
-/// # let server = sprout_http::Server::bind("127.0.0.1:0", |req: sprout_http::Request<sprout_http::Incoming>| async move {
-/// #     sprout_http::Response::new(sprout_http::Body::from(format!("{} {}", req.method(), req.uri())))
+/// # sprout::run(async {
+/// # let server = sprout::http::Server::bind("127.0.0.1:0", |req: sprout::http::Request<sprout::http::Incoming>| async move {
+/// #     sprout::http::Response::new(sprout::http::Body::from(format!("{} {}", req.method(), req.uri())))
 /// # }).await.unwrap();
 /// # let base = format!("http://{}", server.local_addr().unwrap());
 /// # let server = server.start();
@@ -171,15 +171,15 @@ impl RequestBuilder {
     /// (feature `json`; `requests`' `json=`).
     ///
     /// ```
-    /// # sprout_runtime::run(async {
-    /// # let server = sprout_http::Server::bind("127.0.0.1:0", |req: sprout_http::Request<sprout_http::Incoming>| async move {
+    /// # sprout::run(async {
+    /// # let server = sprout::http::Server::bind("127.0.0.1:0", |req: sprout::http::Request<sprout::http::Incoming>| async move {
     /// #     let kind = req.headers()["content-type"].to_str().unwrap().to_owned();
-    /// #     let body = sprout_http::to_bytes(req.into_body()).await.unwrap();
-    /// #     sprout_http::Response::new(sprout_http::Body::from(format!("{kind} {}", String::from_utf8_lossy(&body))))
+    /// #     let body = sprout::http::to_bytes(req.into_body()).await.unwrap();
+    /// #     sprout::http::Response::new(sprout::http::Body::from(format!("{kind} {}", String::from_utf8_lossy(&body))))
     /// # }).await.unwrap();
     /// # let url = format!("http://{}/", server.local_addr().unwrap());
     /// # let server = server.start();
-    /// let resp = sprout_http::Client::new()
+    /// let resp = sprout::http::Client::new()
     ///     .post(&url, ())
     ///     .json(&serde_json::json!({"name": "sprout", "tags": [1, 2]}))
     ///     .await

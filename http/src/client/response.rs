@@ -186,8 +186,8 @@ impl Response {
     /// 5xx into an error.
     ///
     /// ```
-    /// # sprout_runtime::run(async {
-    /// # let server = sprout_http::Server::bind("127.0.0.1:0", |_req| async { sprout_http::Response::new(sprout_http::Body::from(r#"{"id": 7, "tags": ["a"]}"#)) }).await.unwrap();
+    /// # sprout::run(async {
+    /// # let server = sprout::http::Server::bind("127.0.0.1:0", |_req| async { sprout::http::Response::new(sprout::http::Body::from(r#"{"id": 7, "tags": ["a"]}"#)) }).await.unwrap();
     /// # let url = format!("http://{}/", server.local_addr().unwrap());
     /// # let server = server.start();
     /// #[derive(serde::Deserialize)]
@@ -195,7 +195,7 @@ impl Response {
     ///     id: u32,
     ///     tags: Vec<String>,
     /// }
-    /// let item: Item = sprout_http::Client::new().get(&url).await.unwrap().json().await.unwrap();
+    /// let item: Item = sprout::http::Client::new().get(&url).await.unwrap().json().await.unwrap();
     /// assert_eq!((item.id, item.tags.len()), (7, 1));
     /// # server.stop();
     /// # });
@@ -215,7 +215,7 @@ impl Response {
     }
 
     /// The body, as a [`hyper::body::Body`] (decoded, without the
-    /// request's time limits: bound it with [`sprout_runtime::timeout`]
+    /// request's time limits: bound it with [`sprout::timeout`](sprout_runtime::timeout)
     /// if needed).
     pub fn into_body(self) -> ResponseBody {
         self.body

@@ -1,9 +1,9 @@
 //! [`Handler`]: what a [`Server`](super::Server) calls for each request,
 //! and [`BoxHandler`], any handler behind one nameable type.
 //!
-//! A handler has two steps: once per connection ([`Handler::connect`],
-//! where a tower make-service builds the connection's service) and once
-//! per request ([`Handler::call`]). A closure has nothing to do per
+//! A handler has two steps (its sealed supertrait's): once per connection
+//! (`connect`, where a tower make-service builds the connection's
+//! service) and once per request (`call`). A closure has nothing to do per
 //! connection: its `connect` is a ready `()`, and the server's
 //! per-request path is the closure's call, statically dispatched.
 
@@ -19,9 +19,34 @@ use super::IntoResponse;
 use crate::body::{Body, BoxError};
 
 pub(crate) mod sealed {
-    /// Keeps [`Handler`](super::Handler) closed: its two steps are the
-    /// server's business and may change.
-    pub trait Sealed {}
+    use std::future::Future;
+    use std::net::SocketAddr;
+
+    use hyper::Request;
+    use hyper::body::Incoming;
+
+    use super::IntoResponse;
+    use crate::body::BoxError;
+
+    /// A [`Handler`](super::Handler)'s two steps, in a supertrait users
+    /// cannot name: they are the server's business and may change, and so
+    /// are not API (nor implementable outside this crate).
+    pub trait Sealed: 'static {
+        /// What the handler keeps for one connection: `()` for a closure, the
+        /// connection's service for a make-service.
+        type Conn: 'static;
+        /// The per-connection step's future.
+        type Connect: Future<Output = Result<Self::Conn, BoxError>> + 'static;
+        /// One request's future.
+        type Future: Future<Output: IntoResponse> + 'static;
+
+        /// Called once per connection, with the client's address, before its
+        /// first request is read.
+        fn connect(&self, peer: SocketAddr) -> Self::Connect;
+
+        /// Called for each request of the connection `conn` was made for.
+        fn call(&self, conn: &Self::Conn, req: Request<Incoming>) -> Self::Future;
+    }
 }
 
 /// What a [`Server`](super::Server) runs for each request. Implemented
@@ -36,37 +61,11 @@ pub(crate) mod sealed {
 ///   (`Server<BoxHandler>`) in a function's signature.
 ///
 /// It is sealed: its methods are the server's business.
-pub trait Handler: sealed::Sealed + 'static {
-    /// What the handler keeps for one connection: `()` for a closure, the
-    /// connection's service for a make-service.
-    #[doc(hidden)]
-    type Conn: 'static;
-    /// The per-connection step's future.
-    #[doc(hidden)]
-    type Connect: Future<Output = Result<Self::Conn, BoxError>> + 'static;
-    /// One request's future.
-    #[doc(hidden)]
-    type Future: Future<Output: IntoResponse> + 'static;
+pub trait Handler: sealed::Sealed {}
 
-    /// Called once per connection, with the client's address, before its
-    /// first request is read.
-    #[doc(hidden)]
-    fn connect(&self, peer: SocketAddr) -> Self::Connect;
-
-    /// Called for each request of the connection `conn` was made for.
-    #[doc(hidden)]
-    fn call(&self, conn: &Self::Conn, req: Request<Incoming>) -> Self::Future;
-}
+impl<H: sealed::Sealed> Handler for H {}
 
 impl<H, F> sealed::Sealed for H
-where
-    H: Fn(Request<Incoming>) -> F + 'static,
-    F: Future + 'static,
-    F::Output: IntoResponse,
-{
-}
-
-impl<H, F> Handler for H
 where
     H: Fn(Request<Incoming>) -> F + 'static,
     F: Future + 'static,
@@ -104,7 +103,7 @@ type Boxed<T> = Pin<Box<dyn Future<Output = T>>>;
 /// [`Server::workers_with`](super::Server::workers_with).
 ///
 /// ```
-/// use sprout_http::{BoxHandler, Client, Request, Incoming, Response, Server};
+/// use sprout::http::{BoxHandler, Client, Request, Incoming, Response, Server};
 ///
 /// /// The app, shared by `main` and the tests: its routes and settings.
 /// fn app() -> Server<BoxHandler> {
@@ -113,7 +112,7 @@ type Boxed<T> = Pin<Box<dyn Future<Output = T>>>;
 ///         .boxed()
 /// }
 ///
-/// sprout_runtime::run(async {
+/// sprout::run(async {
 ///     let server = app().listen("127.0.0.1:0").await.unwrap();
 ///     let url = format!("http://{}/hi", server.local_addr().unwrap());
 ///     let handle = server.start();
@@ -161,7 +160,7 @@ pub trait ErasedConn {
 
 impl<H: Handler> Erased for H {
     fn connect(self: Rc<Self>, peer: SocketAddr) -> Boxed<Result<Box<dyn ErasedConn>, BoxError>> {
-        let connect = Handler::connect(&*self, peer);
+        let connect = sealed::Sealed::connect(&*self, peer);
         Box::pin(async move {
             let conn = connect.await?;
             Ok(Box::new(Bound { handler: self, conn }) as Box<dyn ErasedConn>)
@@ -182,9 +181,7 @@ impl<H: Handler> ErasedConn for Bound<H> {
     }
 }
 
-impl sealed::Sealed for BoxHandler {}
-
-impl Handler for BoxHandler {
+impl sealed::Sealed for BoxHandler {
     type Conn = Box<dyn ErasedConn>;
     type Connect = Boxed<Result<Box<dyn ErasedConn>, BoxError>>;
     type Future = Boxed<Result<Response<Body>, BoxError>>;

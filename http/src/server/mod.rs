@@ -174,14 +174,14 @@ type ConnHandler = Box<dyn Fn(TcpStream, SocketAddr) -> ConnFuture>;
 /// task, once per request, and returns a response (or a `Result`).
 ///
 /// ```
-/// use hyper::{Request, Response, body::Incoming};
-/// use sprout_http::{Body, Client, Server};
+/// use sprout::http::{Incoming, Request, Response};
+/// use sprout::http::{Body, Client, Server};
 ///
 /// async fn hello(_req: Request<Incoming>) -> Response<Body> {
 ///     Response::new("hello, world".into())
 /// }
 ///
-/// sprout_runtime::run(async {
+/// sprout::run(async {
 ///     let server = Server::bind("127.0.0.1:0", hello).await.unwrap();
 ///     let url = format!("http://{}/", server.local_addr().unwrap());
 ///     let handle = server.start();
@@ -215,6 +215,13 @@ pub struct Server<H> {
     /// Set by `tls`; its ALPN list is completed at start, when `http2` is known.
     #[cfg(feature = "tls")]
     tls_config: Option<std::sync::Arc<futures_rustls::rustls::ServerConfig>>,
+}
+
+// By hand: the handler is a closure (no `Debug`); the listener says which server.
+impl<H> fmt::Debug for Server<H> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server").field("inner", &self.inner).finish_non_exhaustive()
+    }
 }
 
 impl<H, F> Server<H>
@@ -313,18 +320,18 @@ impl<H: Handler> Server<H> {
     /// `main` and the tests can share it. Settings made before stay.
     ///
     /// ```
-    /// use sprout_http::{BoxHandler, Response, Server};
+    /// use sprout::http::{BoxHandler, Response, Server};
     ///
     /// /// Built once, used by `main` (on its port) and by the tests (on port 0).
     /// fn app() -> Server<BoxHandler> {
     ///     Server::new(|_req| async { Response::new("hello") }).keep_alive(false).boxed()
     /// }
     ///
-    /// sprout_runtime::run(async {
+    /// sprout::run(async {
     ///     let server = app().listen("127.0.0.1:0").await.unwrap();
     ///     let url = format!("http://{}/", server.local_addr().unwrap());
     ///     let handle = server.start();
-    ///     let text = sprout_http::Client::new().get(&url).await.unwrap().text().await.unwrap();
+    ///     let text = sprout::http::Client::new().get(&url).await.unwrap().text().await.unwrap();
     ///     assert_eq!(text, "hello");
     ///     handle.stop();
     /// });
@@ -356,12 +363,12 @@ impl<H: Handler> Server<H> {
     /// server).
     ///
     /// ```
-    /// use hyper::Response;
-    /// use sprout_http::{Client, Server};
+    /// use sprout::http::Response;
+    /// use sprout::http::{Client, Server};
     ///
-    /// sprout_runtime::run(async {
+    /// sprout::run(async {
     ///     let server = Server::bind("127.0.0.1:0", |_req| async {
-    ///         let me = sprout_runtime::cores::Core::current().expect("a worker is a core");
+    ///         let me = sprout::cores::Core::current().expect("a worker is a core");
     ///         Response::new(format!("hello from worker {} of {}", me.id(), me.count()))
     ///     })
     ///     .await
@@ -397,7 +404,7 @@ impl<H: Handler> Server<H> {
     /// ```
     /// use std::cell::Cell;
     /// use std::rc::Rc;
-    /// use sprout_http::{BoxHandler, Client, Response, Server};
+    /// use sprout::http::{BoxHandler, Client, Response, Server};
     ///
     /// /// Worker `i`'s handler, with a hit counter of its own (`!Send`).
     /// fn counter(i: usize) -> BoxHandler {
@@ -409,7 +416,7 @@ impl<H: Handler> Server<H> {
     ///     })
     /// }
     ///
-    /// sprout_runtime::run(async {
+    /// sprout::run(async {
     ///     let server = Server::with_handler(counter(0)).listen("127.0.0.1:0").await.unwrap().workers_with(2, counter);
     ///     let url = format!("http://{}/", server.local_addr().unwrap());
     ///     let handle = server.start();
@@ -532,9 +539,9 @@ impl<H: Handler> Server<H> {
     ///
     /// ```
     /// use hyper::Response;
-    /// use sprout_http::Server;
+    /// use sprout::http::Server;
     ///
-    /// sprout_runtime::run(async {
+    /// sprout::run(async {
     ///     let server = Server::bind("127.0.0.1:0", |_req| async { Response::new("hi") })
     ///         .await
     ///         .unwrap()
@@ -624,10 +631,10 @@ impl<H: Handler> Server<H> {
 /// [`Server::bind`] and [`Server::serve_forever`].
 ///
 /// ```no_run
-/// use hyper::Response;
+/// use sprout::http::Response;
 ///
-/// sprout_runtime::run(async {
-///     sprout_http::serve("127.0.0.1:8080", |_req| async { Response::new("hello") }).await.unwrap();
+/// sprout::run(async {
+///     sprout::http::serve("127.0.0.1:8080", |_req| async { Response::new("hello") }).await.unwrap();
 /// });
 /// ```
 ///

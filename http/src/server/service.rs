@@ -34,9 +34,9 @@ thread_local! {
 /// `None` elsewhere, such as in a task the handler spawned.
 ///
 /// ```
-/// use sprout_http::{Body, Response, Server, remote_addr};
+/// use sprout::http::{Body, Response, Server, remote_addr};
 ///
-/// sprout_runtime::run(async {
+/// sprout::run(async {
 ///     let server = Server::bind("127.0.0.1:0", |_req| async {
 ///         let peer = remote_addr().expect("inside a handler");
 ///         Response::new(Body::from(peer.ip().to_string()))
@@ -45,7 +45,7 @@ thread_local! {
 ///     .unwrap();
 ///     let url = format!("http://{}/", server.local_addr().unwrap());
 ///     let server = server.start();
-///     let resp = sprout_http::Client::new().get(&url).await.unwrap();
+///     let resp = sprout::http::Client::new().get(&url).await.unwrap();
 ///     assert_eq!(resp.text().await.unwrap(), "127.0.0.1");
 ///     server.stop();
 /// });
@@ -65,7 +65,7 @@ pub(super) fn with_peer<R>(peer: SocketAddr, f: impl FnOnce() -> R) -> R {
 }
 
 /// Runs `f` as the handler's code runs: with its peer as [`remote_addr`]
-/// and its server as `sprout_net::server::current()` (for HTTP/2, whose
+/// and its server as `sprout::net::server::current()` (for HTTP/2, whose
 /// streams run in tasks of their own, outside the connection task's poll).
 #[inline]
 fn with_context<H, R>(setup: &SetupRef<H>, peer: SocketAddr, f: impl FnOnce() -> R) -> R {

@@ -22,9 +22,9 @@
 //!
 //! ```
 //! use axum::{Router, routing::get};
-//! use sprout_http::{Client, Server};
+//! use sprout::http::{Client, Server};
 //!
-//! sprout_runtime::run(async {
+//! sprout::run(async {
 //!     let app = Router::new().route("/", get(|| async { "hello from axum" }));
 //!     let server = Server::bind_tower("127.0.0.1:0", app).await.unwrap();
 //!     let url = format!("http://{}/", server.local_addr().unwrap());
@@ -105,9 +105,7 @@ impl<S> Tower<S> {
     }
 }
 
-impl<S> Sealed for Tower<S> {}
-
-impl<S, B> Handler for Tower<S>
+impl<S, B> Sealed for Tower<S>
 where
     S: Service<Request<Incoming>, Response = Response<B>> + Clone + 'static,
     S::Error: Into<BoxError>,
@@ -146,13 +144,13 @@ where
 /// ```
 /// use std::net::SocketAddr;
 /// use axum::{Router, extract::ConnectInfo, routing::get};
-/// use sprout_http::{Client, MakeTower, Server};
+/// use sprout::http::{Client, MakeTower, Server};
 ///
 /// async fn whoami(ConnectInfo(peer): ConnectInfo<SocketAddr>) -> String {
 ///     peer.ip().to_string()
 /// }
 ///
-/// sprout_runtime::run(async {
+/// sprout::run(async {
 ///     let app = Router::new().route("/", get(whoami));
 ///     let make = MakeTower::new(app.into_make_service_with_connect_info::<SocketAddr>());
 ///     let server = Server::bind_tower("127.0.0.1:0", make).await.unwrap();
@@ -179,21 +177,19 @@ impl<M> MakeTower<M> {
     }
 }
 
-impl<M> Sealed for MakeTower<M> {}
-
-impl<M> Handler for MakeTower<M>
+impl<M> Sealed for MakeTower<M>
 where
     M: Service<SocketAddr> + Clone + 'static,
     M::Error: Into<BoxError>,
     M::Future: 'static,
     M::Response: 'static,
     // The connection's service serves its requests as a `Tower`.
-    Tower<M::Response>: Handler<Conn = SocketAddr>,
+    Tower<M::Response>: Sealed<Conn = SocketAddr>,
 {
     /// The connection's service and the client's address.
     type Conn = (Tower<M::Response>, SocketAddr);
     type Connect = MakeCall<M>;
-    type Future = <Tower<M::Response> as Handler>::Future;
+    type Future = <Tower<M::Response> as Sealed>::Future;
 
     fn connect(&self, peer: SocketAddr) -> MakeCall<M> {
         MakeCall { call: Oneshot::new(self.make.clone(), peer), peer }
@@ -286,9 +282,9 @@ impl<H: Handler> Server<H> {
 /// ```no_run
 /// use axum::{Router, routing::get};
 ///
-/// sprout_runtime::run(async {
+/// sprout::run(async {
 ///     let app = Router::new().route("/", get(|| async { "hello" }));
-///     sprout_http::serve_tower("127.0.0.1:3000", app).await.unwrap();
+///     sprout::http::serve_tower("127.0.0.1:3000", app).await.unwrap();
 /// });
 /// ```
 ///

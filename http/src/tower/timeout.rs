@@ -26,11 +26,11 @@ use tower_service::Service;
 /// ```
 /// use std::time::Duration;
 /// use axum::{Router, routing::get};
-/// use sprout_http::{Client, Server, StatusCode, TimeoutLayer};
+/// use sprout::http::{Client, Server, StatusCode, TimeoutLayer};
 ///
-/// sprout_runtime::run(async {
+/// sprout::run(async {
 ///     let app = Router::new()
-///         .route("/slow", get(|| async { sprout_runtime::sleep(Duration::from_secs(60)).await; "late" }))
+///         .route("/slow", get(|| async { sprout::sleep(Duration::from_secs(60)).await; "late" }))
 ///         .layer(TimeoutLayer::new(Duration::from_millis(20)));
 ///     let server = Server::bind_tower("127.0.0.1:0", app).await.unwrap();
 ///     let url = format!("http://{}/slow", server.local_addr().unwrap());

@@ -158,11 +158,11 @@ fn parse_port(digits: &str) -> Result<u16, UrlErrorKind> {
 /// instead of reaching another service.
 ///
 /// ```
-/// # sprout_runtime::run(async {
-/// let err = sprout_http::Client::new().get("http://127.0.0.1:99999/").await.unwrap_err();
+/// # sprout::run(async {
+/// let err = sprout::http::Client::new().get("http://127.0.0.1:99999/").await.unwrap_err();
 /// assert!(err.is_url());
 /// let url = err.url_error().unwrap();
-/// assert_eq!(url.kind(), &sprout_http::client::UrlErrorKind::PortOutOfRange("99999".into()));
+/// assert_eq!(url.kind(), &sprout::http::client::UrlErrorKind::PortOutOfRange("99999".into()));
 /// assert_eq!(err.to_string(), "http://127.0.0.1:99999/: port 99999 is out of range (1 to 65535)");
 /// # });
 /// ```

@@ -2,7 +2,7 @@
 //! plain socket, a self-signed certificate, and a routing test server.
 #![allow(dead_code)]
 
-pub mod proxy;
+pub(crate) mod proxy;
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -15,7 +15,7 @@ use sprout_net::TcpStream;
 
 /// Runs `test` on a fresh runtime, failing it if it takes longer than 20 s
 /// (a hang would otherwise stall the whole suite).
-pub fn run<F: Future<Output = ()>>(test: F) {
+pub(crate) fn run<F: Future<Output = ()>>(test: F) {
     sprout_runtime::run(async {
         sprout_runtime::timeout(Duration::from_secs(20), test).await.expect("the test hung");
     });
@@ -24,7 +24,7 @@ pub fn run<F: Future<Output = ()>>(test: F) {
 /// [`run`] under paused (virtual) time: timeouts of seconds pass at once,
 /// and exactly (the loop jumps to the next timer when every task waits
 /// and no I/O is ready; loopback data is ready at once).
-pub fn run_paused<F: Future<Output = ()>>(test: F) {
+pub(crate) fn run_paused<F: Future<Output = ()>>(test: F) {
     let rt = sprout_runtime::Runtime::builder().start_paused(true).build().unwrap();
     rt.block_on(async {
         sprout_runtime::timeout(Duration::from_secs(20), test).await.expect("the test hung");
@@ -33,14 +33,14 @@ pub fn run_paused<F: Future<Output = ()>>(test: F) {
 
 /// Writes `request` as is, then reads until the peer closes or `until`
 /// appears; returns what came back.
-pub async fn raw(addr: SocketAddr, request: &[u8]) -> String {
+pub(crate) async fn raw(addr: SocketAddr, request: &[u8]) -> String {
     let stream = TcpStream::connect(addr).await.unwrap();
     stream.write_all(request).await.unwrap();
     read_until_close(&stream).await
 }
 
 /// Reads until EOF (or a reset, which ends the reply too).
-pub async fn read_until_close(stream: &TcpStream) -> String {
+pub(crate) async fn read_until_close(stream: &TcpStream) -> String {
     let mut out = Vec::new();
     let mut buf = [0u8; 4096];
     loop {
@@ -54,21 +54,21 @@ pub async fn read_until_close(stream: &TcpStream) -> String {
 
 /// The errors a server reported through its hook.
 #[derive(Clone, Default)]
-pub struct Errors(pub Rc<RefCell<Vec<String>>>);
+pub(crate) struct Errors(pub Rc<RefCell<Vec<String>>>);
 
 impl Errors {
-    pub fn hook(&self) -> impl Fn(&ServeError) + 'static {
+    pub(crate) fn hook(&self) -> impl Fn(&ServeError) + 'static {
         let log = self.0.clone();
         move |e: &ServeError| log.borrow_mut().push(format!("{:?}: {e}", e.kind()))
     }
-    pub fn all(&self) -> Vec<String> {
+    pub(crate) fn all(&self) -> Vec<String> {
         self.0.borrow().clone()
     }
 }
 
 /// The test routes: `/` hello, `/echo` the request body streamed back,
 /// `/panic` and `/panic-early` panic, `/error` fails, `/slow` answers after 200 ms.
-pub fn routes(req: Request<Incoming>) -> impl Future<Output = Result<Response<Body>, std::io::Error>> {
+pub(crate) fn routes(req: Request<Incoming>) -> impl Future<Output = Result<Response<Body>, std::io::Error>> {
     let path = req.uri().path().to_owned();
     if path == "/panic-early" {
         panic!("boom before the future");
@@ -93,14 +93,14 @@ pub fn routes(req: Request<Incoming>) -> impl Future<Output = Result<Response<Bo
 }
 
 /// A self-signed certificate for `localhost` and 127.0.0.1.
-pub struct TestCert {
+pub(crate) struct TestCert {
     pub cert: rustls_pki::CertificateDer<'static>,
     pub key: rustls_pki::PrivateKeyDer<'static>,
 }
 
-pub use sprout_http::tls::rustls::pki_types as rustls_pki;
+pub(crate) use sprout_http::tls::rustls::pki_types as rustls_pki;
 
-pub fn test_cert() -> TestCert {
+pub(crate) fn test_cert() -> TestCert {
     let certified = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
     TestCert {
         cert: certified.cert.der().clone(),

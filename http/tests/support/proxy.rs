@@ -14,7 +14,7 @@ use sprout_net::{TcpListener, TcpStream};
 
 /// What the proxy does with a request.
 #[derive(Clone, Debug)]
-pub enum Mode {
+pub(crate) enum Mode {
     /// Tunnels and forwards everything.
     Forward,
     /// Answers every request with this status (403: a policy refusal).
@@ -25,13 +25,13 @@ pub enum Mode {
 
 /// The first request line and credentials of one proxy connection.
 #[derive(Clone, Debug)]
-pub struct Seen {
+pub(crate) struct Seen {
     pub method: String,
     pub target: String,
     pub auth: Option<String>,
 }
 
-pub struct TestProxy {
+pub(crate) struct TestProxy {
     /// `http://127.0.0.1:port` (or `https://localhost:port` over TLS).
     pub url: String,
     pub accepted: Rc<Cell<usize>>,
@@ -39,13 +39,13 @@ pub struct TestProxy {
 }
 
 impl TestProxy {
-    pub fn seen(&self) -> Vec<Seen> {
+    pub(crate) fn seen(&self) -> Vec<Seen> {
         self.log.borrow().clone()
     }
 }
 
 /// Starts a proxy on a free port; over TLS with `tls`.
-pub async fn start(mode: Mode, tls: Option<Arc<ServerConfig>>) -> TestProxy {
+pub(crate) async fn start(mode: Mode, tls: Option<Arc<ServerConfig>>) -> TestProxy {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
     let url = match tls {

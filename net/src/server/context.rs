@@ -42,13 +42,13 @@ pub fn current() -> Option<ServerHandle> {
 ///
 /// ```
 /// use std::time::Duration;
-/// use sprout_net::{StreamServer, TcpStream, server};
+/// use sprout::net::{StreamServer, TcpStream, server};
 ///
-/// sprout_runtime::run(async {
+/// sprout::run(async {
 ///     let server = StreamServer::bind("127.0.0.1:0", |stream: TcpStream, _| async move {
 ///         let stop = server::stopping().expect("inside a handler");
 ///         // A long poll: an answer within the hour, or at once on a stop.
-///         let answer: &[u8] = match stop.run_until_cancelled(sprout_runtime::sleep(Duration::from_secs(3600))).await {
+///         let answer: &[u8] = match stop.run_until_cancelled(sprout::sleep(Duration::from_secs(3600))).await {
 ///             Some(()) => b"news",
 ///             None => b"bye",
 ///         };
@@ -59,9 +59,9 @@ pub fn current() -> Option<ServerHandle> {
 ///     let client = TcpStream::connect(server.local_addr().unwrap()).await.unwrap();
 ///     let handle = server.start();
 ///     while handle.connections() == 0 {
-///         sprout_runtime::yield_now().await;
+///         sprout::yield_now().await;
 ///     }
-///     let stopped = sprout_runtime::spawn({
+///     let stopped = sprout::spawn({
 ///         let handle = handle.clone();
 ///         async move { handle.stop_graceful(Duration::from_secs(60)).await }
 ///     });

@@ -18,10 +18,10 @@ const MAX_DATAGRAM: usize = 65_536;
 /// green task for every datagram: `gevent.server.DatagramServer`.
 ///
 /// ```
-/// use sprout_net::{DatagramServer, UdpSocket};
+/// use sprout::net::{DatagramServer, UdpSocket};
 ///
-/// sprout_runtime::run(async {
-///     let server = DatagramServer::bind("127.0.0.1:0", |data: Vec<u8>, _peer, reply: sprout_net::server::Reply| async move {
+/// sprout::run(async {
+///     let server = DatagramServer::bind("127.0.0.1:0", |data: Vec<u8>, _peer, reply: sprout::net::server::Reply| async move {
 ///         reply.send(&data.to_ascii_uppercase()).await
 ///     })
 ///     .await
@@ -134,7 +134,7 @@ where
     /// let failures = Rc::new(Cell::new(0));
     /// let count = failures.clone();
     /// # let _ = async move {
-    /// let server = sprout_net::DatagramServer::bind("127.0.0.1:0", |_, _, _| async { Err::<(), _>("bad") })
+    /// let server = sprout::net::DatagramServer::bind("127.0.0.1:0", |_, _, _| async { Err::<(), _>("bad") })
     ///     .await
     ///     .unwrap()
     ///     .on_error(move |_peer, _error| count.set(count.get() + 1));

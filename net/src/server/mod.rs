@@ -463,9 +463,9 @@ fn is_connection_error(e: &io::Error) -> bool {
 ///
 /// ```
 /// use std::time::Duration;
-/// use sprout_net::{StreamServer, TcpStream};
+/// use sprout::net::{StreamServer, TcpStream};
 ///
-/// sprout_runtime::run(async {
+/// sprout::run(async {
 ///     let server = StreamServer::bind("127.0.0.1:0", |stream: TcpStream, _| async move {
 ///         let mut buf = [0; 1024];
 ///         while let Ok(n @ 1..) = stream.read(&mut buf).await {

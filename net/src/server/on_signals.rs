@@ -44,10 +44,10 @@ impl ServerHandle {
     ///
     /// ```no_run
     /// use std::time::Duration;
-    /// use sprout_net::{StreamServer, TcpStream};
+    /// use sprout::net::{StreamServer, TcpStream};
     ///
     /// # async fn handler(_: TcpStream, _: std::net::SocketAddr) {}
-    /// sprout_runtime::run(async {
+    /// sprout::run(async {
     ///     let server = StreamServer::bind("127.0.0.1:8080", handler).await?;
     ///     // Ctrl-C: finish the requests in flight (up to 5 s); Ctrl-C again: stop now.
     ///     server.handle().stop_on_signals(Duration::from_secs(5))?;
@@ -73,13 +73,13 @@ impl ServerHandle {
     ///
     /// ```no_run
     /// use std::time::Duration;
-    /// use sprout_net::{StreamServer, TcpStream};
+    /// use sprout::net::{StreamServer, TcpStream};
     ///
     /// # async fn handler(_: TcpStream, _: std::net::SocketAddr) {}
-    /// sprout_runtime::run(async {
+    /// sprout::run(async {
     ///     let server = StreamServer::bind("127.0.0.1:8080", handler).await?;
     ///     server.handle().stop_on_signals_with(Duration::from_secs(5), || async {
-    ///         println!("{}", sprout_runtime::observe::metrics());
+    ///         println!("{}", sprout::observe::metrics());
     ///     })?;
     ///     server.serve_forever().await;
     ///     std::io::Result::Ok(())

@@ -18,7 +18,7 @@ use crate::tcp::{DEFAULT_BACKLOG, TcpListener, TcpStream};
 ///
 /// ```
 /// use std::time::Duration;
-/// use sprout_net::{StreamServer, TcpStream};
+/// use sprout::net::{StreamServer, TcpStream};
 ///
 /// async fn echo(stream: TcpStream, _peer: std::net::SocketAddr) -> std::io::Result<()> {
 ///     let mut buf = [0; 4096];
@@ -31,7 +31,7 @@ use crate::tcp::{DEFAULT_BACKLOG, TcpListener, TcpStream};
 ///     }
 /// }
 ///
-/// sprout_runtime::run(async {
+/// sprout::run(async {
 ///     // Port 0: any free port. A real server names one and calls
 ///     // `server.serve_forever().await` instead of `start`.
 ///     let server = StreamServer::bind("127.0.0.1:0", echo).await.unwrap();
@@ -138,7 +138,7 @@ where
     /// Serves on `n` cores (0: one per CPU the process may use), each a
     /// *worker* with its own runtime, its own listeners and its own
     /// connections: the way to use every core (see
-    /// [`sprout_runtime::cores`]). The default is 1: this runtime alone.
+    /// [`sprout::cores`](sprout_runtime::cores)). The default is 1: this runtime alone.
     ///
     /// Worker 0 is the runtime that calls [`start`](Self::start) (or
     /// `serve_forever`); the others run on threads named
@@ -168,9 +168,9 @@ where
     /// ```
     /// use std::collections::HashSet;
     /// use std::sync::{Arc, Mutex};
-    /// use sprout_net::{StreamServer, TcpStream};
+    /// use sprout::net::{StreamServer, TcpStream};
     ///
-    /// sprout_runtime::run(async {
+    /// sprout::run(async {
     ///     let threads = Arc::new(Mutex::new(HashSet::new()));
     ///     let seen = threads.clone();
     ///     let server = StreamServer::bind("127.0.0.1:0", move |stream: TcpStream, _| {
@@ -228,7 +228,7 @@ where
     /// use std::cell::Cell;
     /// use std::net::SocketAddr;
     /// use std::rc::Rc;
-    /// use sprout_net::{StreamServer, TcpStream};
+    /// use sprout::net::{StreamServer, TcpStream};
     ///
     /// /// Worker `i`'s handler: it answers with its index and how many
     /// /// connections it has served, counted in a `!Send` cell of its own.
@@ -241,7 +241,7 @@ where
     ///     }
     /// }
     ///
-    /// sprout_runtime::run(async {
+    /// sprout::run(async {
     ///     let server = StreamServer::bind("127.0.0.1:0", counter(0)).await.unwrap().workers_with(2, counter);
     ///     let addr = server.local_addr().unwrap();
     ///     let handle = server.start();
@@ -359,7 +359,7 @@ where
     /// let failures = Rc::new(Cell::new(0));
     /// let count = failures.clone();
     /// # let _ = async move {
-    /// let server = sprout_net::StreamServer::bind("127.0.0.1:0", |_, _| async { Err::<(), _>("bad") })
+    /// let server = sprout::net::StreamServer::bind("127.0.0.1:0", |_, _| async { Err::<(), _>("bad") })
     ///     .await
     ///     .unwrap()
     ///     .on_error(move |_peer, _error| count.set(count.get() + 1));

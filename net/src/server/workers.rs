@@ -6,7 +6,7 @@
 //!
 //! # Design notes
 //! - Worker 0 is the runtime that calls `start`; workers 1 to n-1 are the
-//!   cores of a `sprout_runtime::cores` set started beside it
+//!   cores of a `sprout::cores` set started beside it
 //!   (`Builder::spawn_beside`), whose core 0 is worker 0: worker i is core
 //!   i of n for `Core::current()`, on a thread named `sprout-server-{i}`. Each runs a
 //!   complete server of its own (its own `Shared`, acceptors, connection

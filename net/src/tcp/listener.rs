@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 
 use futures_core::Stream;
 use socket2::{Domain, Protocol, Socket, Type};
-use sprout_runtime::io::Direction;
+use sprout_runtime::__net::Direction;
 
 use super::TcpStream;
 use crate::addr::{ToSocketAddrs, each_addr};
@@ -24,12 +24,12 @@ pub const DEFAULT_BACKLOG: u32 = 1024;
 /// only async.
 ///
 /// ```
-/// use sprout_net::{TcpListener, TcpStream};
+/// use sprout::net::{TcpListener, TcpStream};
 ///
-/// sprout_runtime::run(async {
+/// sprout::run(async {
 ///     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
 ///     let addr = listener.local_addr().unwrap();
-///     let client = sprout_runtime::spawn(async move { TcpStream::connect(addr).await.unwrap() });
+///     let client = sprout::spawn(async move { TcpStream::connect(addr).await.unwrap() });
 ///     let (stream, peer) = listener.accept().await.unwrap();
 ///     assert_eq!(peer, client.await.unwrap().local_addr().unwrap());
 ///     # drop(stream);
@@ -55,9 +55,9 @@ impl TcpListener {
     /// `IPV6_V6ONLY`.
     ///
     /// ```
-    /// use sprout_net::TcpListener;
+    /// use sprout::net::TcpListener;
     ///
-    /// sprout_runtime::run(async {
+    /// sprout::run(async {
     ///     let listener = TcpListener::builder()
     ///         .backlog(4096)
     ///         .reuse_port(true)

@@ -9,7 +9,7 @@ use std::task::{Poll, ready};
 use std::time::Duration;
 
 use socket2::{SockRef, TcpKeepalive};
-use sprout_runtime::io::Direction;
+use sprout_runtime::__net::{Direction, SourceRegistration};
 
 use super::split::{OwnedReadHalf, OwnedWriteHalf};
 use crate::addr::{ToSocketAddrs, each_addr};
@@ -26,12 +26,12 @@ use crate::stream_macros::{self, AsEvented};
 /// `BufReader`, codecs and friends.
 ///
 /// ```
-/// use sprout_net::{TcpListener, TcpStream};
+/// use sprout::net::{TcpListener, TcpStream};
 ///
-/// sprout_runtime::run(async {
+/// sprout::run(async {
 ///     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
 ///     let addr = listener.local_addr().unwrap();
-///     sprout_runtime::spawn(async move {
+///     sprout::spawn(async move {
 ///         let (peer, _) = listener.accept().await.unwrap();
 ///         let mut buf = [0; 64];
 ///         let n = peer.read(&mut buf).await.unwrap();
@@ -173,14 +173,14 @@ impl TcpStream {
     /// together.
     ///
     /// ```
-    /// use sprout_net::{TcpListener, TcpStream};
+    /// use sprout::net::{TcpListener, TcpStream};
     ///
-    /// sprout_runtime::run(async {
+    /// sprout::run(async {
     ///     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     ///     let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
     ///     let (server, _) = listener.accept().await.unwrap();
     ///     let (reader, writer) = server.split();
-    ///     let echo = sprout_runtime::spawn(async move {
+    ///     let echo = sprout::spawn(async move {
     ///         let mut buf = [0; 3];
     ///         reader.read_exact(&mut buf).await.unwrap();
     ///         buf

@@ -8,16 +8,16 @@ use std::os::unix::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use sprout_runtime::io::Direction;
+use sprout_runtime::__net::Direction;
 
 use crate::evented::{Drain, Evented};
 
 /// A Unix datagram socket: [`std::os::unix::net::UnixDatagram`], only async.
 ///
 /// ```
-/// use sprout_net::UnixDatagram;
+/// use sprout::net::UnixDatagram;
 ///
-/// sprout_runtime::run(async {
+/// sprout::run(async {
 ///     let (a, b) = UnixDatagram::pair().unwrap();
 ///     a.send(b"one").await.unwrap();
 ///     a.send(b"two").await.unwrap();

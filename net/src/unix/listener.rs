@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures_core::Stream;
-use sprout_runtime::io::Direction;
+use sprout_runtime::__net::Direction;
 
 use super::UnixStream;
 use crate::evented::{Drain, Evented, Waiting};
@@ -18,9 +18,9 @@ use crate::evented::{Drain, Evented, Waiting};
 /// [`std::os::unix::net::UnixListener`], only async.
 ///
 /// ```
-/// use sprout_net::{UnixListener, UnixStream};
+/// use sprout::net::{UnixListener, UnixStream};
 ///
-/// sprout_runtime::run(async {
+/// sprout::run(async {
 ///     let dir = std::env::temp_dir().join(format!("sprout-doc-{}", std::process::id()));
 ///     let _ = std::fs::create_dir(&dir);
 ///     let path = dir.join("listener.sock");

@@ -8,7 +8,7 @@ use std::os::unix::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use sprout_runtime::io::Direction;
+use sprout_runtime::__net::Direction;
 
 use crate::evented::Evented;
 use crate::stream_macros::{self, AsEvented};
@@ -19,9 +19,9 @@ use crate::stream_macros::{self, AsEvented};
 /// the timeouts and the `futures-io` traits.
 ///
 /// ```
-/// use sprout_net::UnixStream;
+/// use sprout::net::UnixStream;
 ///
-/// sprout_runtime::run(async {
+/// sprout::run(async {
 ///     let (a, b) = UnixStream::pair().unwrap();
 ///     a.write_all(b"over the socket").await.unwrap();
 ///     drop(a);

@@ -83,6 +83,12 @@ pub struct Chunk<T> {
     work: WorkFuture<Results<T>>,
 }
 
+impl<T> fmt::Debug for Chunk<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Chunk").field("len", &self.len).finish_non_exhaustive()
+    }
+}
+
 impl<T> Future for Chunk<T> {
     type Output = Results<T>;
 
@@ -102,7 +108,14 @@ impl<T> Future for Chunk<T> {
 mod sealed {
     use super::*;
 
-    pub trait Sealed {}
+    /// What an [`Order`](super::Order) is made of, in a supertrait users
+    /// cannot name: not API.
+    pub trait Sealed {
+        /// The chunks in flight.
+        type InFlight<T>: InFlight<T>;
+        /// The name `Debug` and panic messages print.
+        const NAME: &'static str;
+    }
 
     /// The chunks in flight, kept in the order their results come out.
     pub trait InFlight<T>: Default {
@@ -118,14 +131,7 @@ use sealed::InFlight;
 /// The order in which a [`MapStream`] yields results: the marker of its
 /// last type parameter, [`InOrder`] ([`Map`]) or [`AsFinished`]
 /// ([`ImapUnordered`]).
-pub trait Order: sealed::Sealed + 'static {
-    /// The chunks in flight.
-    #[doc(hidden)]
-    type InFlight<T>: InFlight<T>;
-    /// The name `Debug` and panic messages print.
-    #[doc(hidden)]
-    const NAME: &'static str;
-}
+pub trait Order: sealed::Sealed + 'static {}
 
 /// Results in input order: a chunk's results wait for the chunks before it.
 #[derive(Debug)]
@@ -139,18 +145,18 @@ pub struct AsFinished {
     _private: (),
 }
 
-impl sealed::Sealed for InOrder {}
-impl sealed::Sealed for AsFinished {}
-
-impl Order for InOrder {
+impl sealed::Sealed for InOrder {
     type InFlight<T> = VecDeque<Chunk<T>>;
     const NAME: &'static str = "Map";
 }
 
-impl Order for AsFinished {
+impl sealed::Sealed for AsFinished {
     type InFlight<T> = FuturesUnordered<Chunk<T>>;
     const NAME: &'static str = "ImapUnordered";
 }
+
+impl Order for InOrder {}
+impl Order for AsFinished {}
 
 impl<T> InFlight<T> for VecDeque<Chunk<T>> {
     fn len(&self) -> usize {

@@ -90,7 +90,7 @@ pub type Blocking<T> = WorkFuture<T>;
 /// closure cannot be interrupted); its result is then discarded.
 ///
 /// ```
-/// use sprout_runtime::{blocking::spawn_blocking, run};
+/// use sprout::{blocking::spawn_blocking, run};
 ///
 /// run(async {
 ///     let sum = spawn_blocking(|| (1..=1_000u64).sum::<u64>()).await.unwrap();

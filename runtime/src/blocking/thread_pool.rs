@@ -312,7 +312,7 @@ fn broken(reason: &str) -> JoinError {
 /// exit; nothing blocks.
 ///
 /// ```
-/// use sprout_runtime::{blocking::ThreadPool, run};
+/// use sprout::{blocking::ThreadPool, run};
 ///
 /// let pool = ThreadPool::new(4);
 /// run(async {
@@ -373,7 +373,7 @@ impl ThreadPool {
     /// plain threads (which blocks for each result).
     ///
     /// ```
-    /// use sprout_runtime::blocking::ThreadPool;
+    /// use sprout::blocking::ThreadPool;
     ///
     /// let pool = ThreadPool::new(2);
     /// let squares: Vec<u64> = pool.map(|x: u64| x * x, 0..10).chunksize(3)
@@ -516,7 +516,7 @@ impl fmt::Debug for PoolJoin {
 ///
 /// ```
 /// use std::cell::Cell;
-/// use sprout_runtime::blocking::ThreadPool;
+/// use sprout::blocking::ThreadPool;
 ///
 /// thread_local!(static CONNECTION: Cell<u32> = const { Cell::new(0) });
 ///

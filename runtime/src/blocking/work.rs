@@ -305,7 +305,7 @@ fn deliver<T>(outcome: &Outcome<T>) {
 /// be interrupted); its result is then dropped. `WorkFuture` is `Send`.
 ///
 /// ```
-/// use sprout_runtime::blocking::ThreadPool;
+/// use sprout::blocking::ThreadPool;
 ///
 /// let pool = ThreadPool::new(2);
 /// let mut answer = pool.submit(|| 6 * 7);

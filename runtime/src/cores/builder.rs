@@ -42,7 +42,7 @@ use crate::time::virtual_clock::Hold;
 /// of each core's runtime.
 ///
 /// ```
-/// use sprout_runtime::{cores, Runtime};
+/// use sprout::{cores, Runtime};
 ///
 /// let ids = cores::Builder::new()
 ///     .count(2)
@@ -164,9 +164,9 @@ impl Builder {
     /// 1 to `count - 1`.
     ///
     /// ```
-    /// use sprout_runtime::cores::{self, Core};
+    /// use sprout::cores::{self, Core};
     ///
-    /// sprout_runtime::run(async {
+    /// sprout::run(async {
     ///     let running = cores::Builder::new()
     ///         .count(3)
     ///         .spawn_beside(|core| async move { Ok::<_, ()>((core.id(), std::thread::current().name().map(String::from))) })
@@ -470,9 +470,9 @@ fn core_thread<F, Fut>(
 /// and joins their threads.
 ///
 /// ```
-/// use sprout_runtime::cores;
+/// use sprout::cores;
 ///
-/// sprout_runtime::run(async {
+/// sprout::run(async {
 ///     // Two more runtimes beside this one, each serving requests forever.
 ///     let running = cores::Builder::new()
 ///         .count(2)

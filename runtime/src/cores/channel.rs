@@ -25,7 +25,7 @@ use crate::queue::{GetError, PutError};
 /// back.
 ///
 /// ```
-/// use sprout_runtime::cores;
+/// use sprout::cores;
 ///
 /// let (tx, rx) = cores::channel::<u64>(16);
 /// let out = cores::run(2, move |core| {

@@ -16,16 +16,16 @@
 //! - [`available`]: how many CPUs the process may use.
 //!
 //! ```
-//! use sprout_runtime::cores;
+//! use sprout::cores;
 //!
 //! let answers = cores::run(2, |core| async move {
 //!     // Each core runs its own green tasks...
-//!     let tasks = (0..10).map(|i| sprout_runtime::spawn(async move { i * 2 }));
-//!     let local: u32 = sprout_runtime::joinall(tasks).await.into_iter().map(Result::unwrap).sum();
+//!     let tasks = (0..10).map(|i| sprout::spawn(async move { i * 2 }));
+//!     let local: u32 = sprout::joinall(tasks).await.into_iter().map(Result::unwrap).sum();
 //!     // ...and may hand work to another core.
 //!     let next = core.handle((core.id() + 1) % core.count());
 //!     let remote = next.spawn(async move { local + 1 }).await?;
-//!     Ok::<_, sprout_runtime::JoinError>((core.id(), remote))
+//!     Ok::<_, sprout::JoinError>((core.id(), remote))
 //! });
 //! assert_eq!(answers.unwrap(), [(0, 91), (1, 91)]);
 //! ```
@@ -82,7 +82,7 @@ use std::future::Future;
 /// [module docs](self) and [`Builder`] for pinning and other settings.
 ///
 /// ```
-/// use sprout_runtime::cores;
+/// use sprout::cores;
 ///
 /// // The futures return `()`, or a `Result`: its `Ok` values come back in id order.
 /// let ids = cores::run(3, |core| async move { Ok::<_, std::io::Error>((core.id(), core.count())) }).unwrap();

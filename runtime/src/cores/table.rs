@@ -12,7 +12,7 @@ use crate::handle::Handle;
 /// may keep it.
 ///
 /// ```
-/// use sprout_runtime::cores;
+/// use sprout::cores;
 ///
 /// let sums = cores::run(2, |core| async move {
 ///     // Ask the other core to do a sum, and wait for it without blocking.

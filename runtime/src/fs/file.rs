@@ -41,7 +41,7 @@ const MAX_BUF: usize = 2 * 1024 * 1024;
 ///
 /// ```
 /// use std::io::SeekFrom;
-/// use sprout_runtime::{fs::File, run};
+/// use sprout::{fs::File, run};
 ///
 /// run(async {
 ///     let path = std::env::temp_dir().join(format!("sprout-file-doc-{}", std::process::id()));
@@ -54,7 +54,7 @@ const MAX_BUF: usize = 2 * 1024 * 1024;
 ///     let mut rest = String::new();
 ///     file.read_to_string(&mut rest).await.unwrap();
 ///     assert_eq!(rest, "tasks");
-///     sprout_runtime::fs::remove_file(&path).await.unwrap();
+///     sprout::fs::remove_file(&path).await.unwrap();
 /// });
 /// ```
 pub struct File {

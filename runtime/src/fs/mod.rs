@@ -19,7 +19,7 @@
 //! [`read`], or through a buffer. The futures are `Send`.
 //!
 //! ```
-//! use sprout_runtime::{fs, run};
+//! use sprout::{fs, run};
 //!
 //! run(async {
 //!     let path = std::env::temp_dir().join(format!("sprout-fs-doc-{}", std::process::id()));

@@ -23,7 +23,7 @@ const BATCH: usize = 32;
 /// Opens a directory to list: [`std::fs::read_dir`], as a stream.
 ///
 /// ```
-/// use sprout_runtime::{fs, run};
+/// use sprout::{fs, run};
 ///
 /// run(async {
 ///     let dir = std::env::temp_dir().join(format!("sprout-read-dir-doc-{}", std::process::id()));

@@ -1,4 +1,20 @@
-//! `Registration`: a source's record in the reactor.
+//! `Registration`: a source's record in the reactor, and the waiters that
+//! futures keep on it. sprout-net's plumbing, reached through
+//! `sprout_runtime::__net` (not re-exported by the `sprout` facade); users
+//! have [`IoSource`](super::IoSource).
+//!
+//! Rules for a readiness loop built on these (every one in sprout-net):
+//! - Under edge-triggered epoll, an operation that stops early (say, after
+//!   a short read) may call [`Registration::clear_drained`], sparing the
+//!   next operation a syscall that would only say `WouldBlock` (not calling
+//!   it costs that syscall, never a lost wake-up).
+//! - A loop that drives readiness itself (`poll_ready`, then its own
+//!   syscall) ends on `WouldBlock` with [`Registration::poll_blocked`],
+//!   never by polling readiness again in a loop: the cached bits would let
+//!   it straight back in.
+//! - A future that waits holds a [`Waiter`] (or a [`WaitMark`] and calls
+//!   [`Registration::unwait`] in its drop), so that a dropped wait stops
+//!   counting for `sprout::wait()`.
 
 use std::fmt;
 use std::future::poll_fn;
@@ -275,9 +291,10 @@ impl Drop for Registration {
 /// use std::future::poll_fn;
 /// use std::io::Read;
 /// use mio::net::UnixStream;
-/// use sprout_runtime::io::{Direction, IoSource};
+/// use sprout::io::IoSource;
+/// use sprout_runtime::__net::{Direction, SourceRegistration};
 ///
-/// sprout_runtime::run(async {
+/// sprout::run(async {
 ///     let (a, b) = UnixStream::pair().unwrap();
 ///     let b = IoSource::new(b).unwrap();
 ///     drop(a); // EOF: the read side becomes ready
@@ -346,7 +363,7 @@ impl<'a> Waiter<'a> {
 ///
 /// ```
 /// use std::task::{Context, Poll};
-/// use sprout_runtime::io::{Direction, Registration, WaitMark};
+/// use sprout_runtime::__net::{Direction, Registration, WaitMark};
 ///
 /// // In a future's poll: remember the waiter a `Pending` left...
 /// fn poll_readable(reg: &Registration, cx: &mut Context<'_>, mark: &mut WaitMark) -> Poll<()> {

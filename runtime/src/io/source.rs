@@ -18,9 +18,9 @@ use crate::reactor::Direction;
 /// ```
 /// use std::io::{Read, Write};
 /// use mio::net::UnixStream;
-/// use sprout_runtime::io::IoSource;
+/// use sprout::io::IoSource;
 ///
-/// sprout_runtime::run(async {
+/// sprout::run(async {
 ///     let (a, b) = UnixStream::pair().unwrap();
 ///     let (a, b) = (IoSource::new(a).unwrap(), IoSource::new(b).unwrap());
 ///     a.write_with(|mut s| s.write(b"ping")).await.unwrap();
@@ -59,15 +59,11 @@ impl<S: Source> IoSource<S> {
         self.source.as_mut().expect("source present until drop")
     }
 
-    /// The reactor registration (for `clear_ready` and raw readiness).
-    pub fn registration(&self) -> &Registration {
-        &self.registration
-    }
-
     /// Runs a non-blocking read-side operation once the source is readable
     /// (or closed, or in error). `WouldBlock` clears readiness and returns
-    /// `Pending`; the task wakes on the next edge and polls again. See
-    /// [`Registration::poll_io`].
+    /// `Pending`; the task wakes on the next edge and polls again;
+    /// `Interrupted` yields and retries on the next poll. Spends one unit
+    /// of the task's operation budget (the `coop` module).
     pub fn poll_read_with<R>(&self, cx: &mut Context<'_>, op: impl FnOnce(&S) -> io::Result<R>) -> Poll<io::Result<R>> {
         let source = self.get_ref();
         self.registration.poll_io(cx, Direction::Read, || op(source))
@@ -86,7 +82,7 @@ impl<S: Source> IoSource<S> {
     }
 
     /// Awaits a read-side operation. See [`poll_read_with`](Self::poll_read_with).
-    /// Dropping the future while it waits removes its waiter (see [`Waiter`](super::Waiter)).
+    /// Dropping the future while it waits removes its waiter.
     pub async fn read_with<R>(&self, mut op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
         let source = self.get_ref();
         let mut waiter = self.registration.waiter(Direction::Read);
@@ -116,6 +112,21 @@ impl<S: Source> IoSource<S> {
         let mut source = self.source.take().expect("source present until drop");
         self.registration.deregister(&mut source)?;
         Ok(source)
+    }
+}
+
+/// The reactor registration under an [`IoSource`], for sprout-net's own
+/// readiness loops (`sprout_runtime::__net`): a trait, so that the method
+/// is not part of `IoSource`'s public face.
+#[doc(hidden)]
+pub trait SourceRegistration {
+    /// The registration (raw readiness, waiters, `unwait`).
+    fn registration(&self) -> &Registration;
+}
+
+impl<S: Source> SourceRegistration for IoSource<S> {
+    fn registration(&self) -> &Registration {
+        &self.registration
     }
 }
 

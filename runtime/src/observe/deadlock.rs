@@ -67,7 +67,7 @@ use crate::task::observe::provably_stuck;
 ///
 /// ```
 /// use std::rc::Rc;
-/// use sprout_runtime::{Runtime, queue::Queue, spawn};
+/// use sprout::{Runtime, queue::Queue, spawn};
 ///
 /// let rt = Runtime::new().unwrap();
 /// let err = rt
@@ -78,7 +78,7 @@ use crate::task::observe::provably_stuck;
 ///     })
 ///     .unwrap_err();
 /// let consumer = &err.dump().tasks()[1];
-/// assert_eq!(consumer.state(), sprout_runtime::observe::TaskState::Waiting);
+/// assert_eq!(consumer.state(), sprout::observe::TaskState::Waiting);
 /// println!("{err}");
 /// ```
 ///

@@ -90,7 +90,7 @@ pub const ANSWER_WITHIN: Duration = Duration::from_secs(1);
 /// The live tasks of the runtime running on this thread. See [`Dump`].
 ///
 /// ```
-/// use sprout_runtime::{observe, run, spawn, sync::Event};
+/// use sprout::{observe, run, spawn, sync::Event};
 /// use std::rc::Rc;
 ///
 /// run(async {
@@ -99,7 +99,7 @@ pub const ANSWER_WITHIN: Duration = Duration::from_secs(1);
 ///         let event = event.clone();
 ///         async move { event.wait().await }
 ///     });
-///     sprout_runtime::yield_now().await;
+///     sprout::yield_now().await;
 ///     let dump = observe::dump();
 ///     assert_eq!(dump.tasks().len(), 2); // main and the waiter
 ///     println!("{dump}");
@@ -118,7 +118,7 @@ pub fn dump() -> Dump {
 /// The counters of the runtime running on this thread. See [`Metrics`].
 ///
 /// ```
-/// use sprout_runtime::{observe, run, spawn};
+/// use sprout::{observe, run, spawn};
 ///
 /// run(async {
 ///     spawn(async {}).await.unwrap();
@@ -145,7 +145,7 @@ pub fn metrics() -> Metrics {
 /// release build an allocation per connection.
 ///
 /// ```
-/// use sprout_runtime::{Runtime, observe};
+/// use sprout::{Runtime, observe};
 ///
 /// let rt = Runtime::builder().observe(false).build().unwrap();
 /// assert!(!rt.block_on(async { observe::is_observing() }));

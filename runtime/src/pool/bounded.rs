@@ -26,7 +26,7 @@ use crate::task::{JoinError, JoinHandle};
 ///
 /// ```
 /// use std::time::{Duration, Instant};
-/// use sprout_runtime::{pool::Pool, run, sleep};
+/// use sprout::{pool::Pool, run, sleep};
 ///
 /// run(async {
 ///     let pool = Pool::new(2);
@@ -70,7 +70,7 @@ impl Pool {
     ///
     /// ```
     /// use std::future::pending;
-    /// use sprout_runtime::{pool::Pool, run};
+    /// use sprout::{pool::Pool, run};
     ///
     /// run(async {
     ///     let pool = Pool::new(1);

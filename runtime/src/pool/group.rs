@@ -22,7 +22,7 @@ use crate::task::{JoinError, JoinHandle};
 ///
 /// ```
 /// use std::time::Duration;
-/// use sprout_runtime::{pool::Group, run, sleep};
+/// use sprout::{pool::Group, run, sleep};
 ///
 /// run(async {
 ///     let group = Group::new();
@@ -75,7 +75,7 @@ impl Group {
     /// ```
     /// use std::cell::RefCell;
     /// use std::rc::Rc;
-    /// use sprout_runtime::{pool::Group, run};
+    /// use sprout::{pool::Group, run};
     ///
     /// run(async {
     ///     let group = Group::new();

@@ -24,17 +24,18 @@ use super::star::StarFn;
 use crate::task::JoinError;
 
 mod sealed {
-    pub trait Sealed {}
+    /// What a [`Limit`](super::Limit) is made of, in a supertrait users
+    /// cannot name: not API.
+    pub trait Sealed {
+        /// The name `Debug` prints.
+        const NAME: &'static str;
+    }
 }
 
 /// How many of a [`Members`]' tasks may run at once: the marker of its
 /// first type parameter, [`Unbounded`] (a [`Group`](super::Group)) or
 /// [`Bounded`] (a [`Pool`](super::Pool)).
-pub trait Limit: sealed::Sealed + 'static {
-    /// The name `Debug` prints.
-    #[doc(hidden)]
-    const NAME: &'static str;
-}
+pub trait Limit: sealed::Sealed + 'static {}
 
 /// No limit: every member runs at once. The limit of a [`Group`](super::Group).
 #[derive(Debug)]
@@ -49,16 +50,16 @@ pub struct Bounded {
     _private: (),
 }
 
-impl sealed::Sealed for Unbounded {}
-impl sealed::Sealed for Bounded {}
-
-impl Limit for Unbounded {
+impl sealed::Sealed for Unbounded {
     const NAME: &'static str = "Group";
 }
 
-impl Limit for Bounded {
+impl sealed::Sealed for Bounded {
     const NAME: &'static str = "Pool";
 }
+
+impl Limit for Unbounded {}
+impl Limit for Bounded {}
 
 /// A set of green tasks to join, map over and kill as one: the type behind
 /// [`Group`](super::Group) (`Members<Unbounded, M>`) and

@@ -43,7 +43,7 @@
 //! ```
 //! use std::time::Duration;
 //! use futures_util::StreamExt;
-//! use sprout_runtime::{pool::Pool, run, sleep};
+//! use sprout::{pool::Pool, run, sleep};
 //!
 //! run(async {
 //!     let pool = Pool::new(3);

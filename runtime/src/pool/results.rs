@@ -31,7 +31,12 @@ use crate::task::harness::{Unjoined, report};
 use crate::task::{JoinError, JoinHandle, TaskId};
 
 mod sealed {
-    pub trait Sealed {}
+    /// What a [`Mode`](super::Mode) keeps, in a supertrait users cannot
+    /// name: the state is the runtime's business, not API.
+    pub trait Sealed {
+        /// The state a group of this mode keeps: nothing, or the result queue.
+        type Results: Clone + Default + ResultsOf;
+    }
 
     /// How many results a group's state holds (for `Debug`).
     pub trait ResultsOf {
@@ -44,11 +49,7 @@ pub(crate) use sealed::ResultsOf;
 /// What a [`Group`](super::Group) or [`Pool`](super::Pool) does with its
 /// members' results: the marker of their type parameter, [`Untyped`] (the
 /// default) or [`Collect<T>`].
-pub trait Mode: sealed::Sealed + 'static {
-    /// The state a group of this mode keeps: nothing, or the result queue.
-    #[doc(hidden)]
-    type Results: Clone + Default + ResultsOf;
-}
+pub trait Mode: sealed::Sealed + 'static {}
 
 /// Members of any output type, whose results stay with their handles (a
 /// result nobody takes is dropped): gevent's `Group` and `Pool`.
@@ -65,16 +66,23 @@ pub struct Collect<T> {
     _output: PhantomData<fn() -> T>,
 }
 
-impl sealed::Sealed for Untyped {}
-impl<T: 'static> sealed::Sealed for Collect<T> {}
+// By hand: a derive would ask `T: Debug` of a marker that holds no `T`.
+impl<T> fmt::Debug for Collect<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Collect")
+    }
+}
 
-impl Mode for Untyped {
+impl sealed::Sealed for Untyped {
     type Results = ();
 }
 
-impl<T: 'static> Mode for Collect<T> {
+impl<T: 'static> sealed::Sealed for Collect<T> {
     type Results = Rc<Results<T>>;
 }
+
+impl Mode for Untyped {}
+impl<T: 'static> Mode for Collect<T> {}
 
 impl ResultsOf for () {
     fn queued(&self) -> Option<usize> {

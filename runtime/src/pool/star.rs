@@ -8,7 +8,7 @@
 /// of those argument types.
 ///
 /// ```
-/// use sprout_runtime::pool::StarFn;
+/// use sprout::pool::StarFn;
 ///
 /// let mut add = |a: i32, b: i32| a + b;
 /// assert_eq!(add.call_star((2, 3)), 5);

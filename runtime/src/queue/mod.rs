@@ -21,7 +21,7 @@
 //!
 //! ```
 //! use std::rc::Rc;
-//! use sprout_runtime::{queue::Queue, run, spawn};
+//! use sprout::{queue::Queue, run, spawn};
 //!
 //! run(async {
 //!     let q = Rc::new(Queue::new(2)); // at most 2 items waiting
@@ -82,7 +82,7 @@
 //!
 //! ```compile_fail
 //! fn send<T: Send>(_: T) {}
-//! send(sprout_runtime::queue::Queue::<u8>::new(0)); // use queue::threadsafe::Queue
+//! send(sprout::queue::Queue::<u8>::new(0)); // use queue::threadsafe::Queue
 //! ```
 
 mod base;
@@ -116,7 +116,7 @@ pub use readiness::Readiness;
 ///
 /// ```
 /// use std::rc::Rc;
-/// use sprout_runtime::{queue::Queue, run, spawn};
+/// use sprout::{queue::Queue, run, spawn};
 ///
 /// run(async {
 ///     let q = Rc::new(Queue::new(2));
@@ -147,7 +147,7 @@ pub type JoinableQueue<T> = Queue<T>;
 /// A LIFO queue (`queue.LifoQueue`): the last item put is the first out.
 ///
 /// ```
-/// use sprout_runtime::queue::LifoQueue;
+/// use sprout::queue::LifoQueue;
 ///
 /// let q = LifoQueue::new(5);
 /// q.put_nowait(3).unwrap();
@@ -160,7 +160,7 @@ pub type LifoQueue<T> = BaseQueue<T, Lifo<T>>;
 /// first. Put `(priority, item)` tuples, as in Python.
 ///
 /// ```
-/// use sprout_runtime::queue::PriorityQueue;
+/// use sprout::queue::PriorityQueue;
 ///
 /// let q = PriorityQueue::new(0);
 /// for job in [(10, "a"), (9, "b"), (11, "c")] {
@@ -176,7 +176,7 @@ pub type PriorityQueue<T> = BaseQueue<T, Priority<T>>;
 ///
 /// ```
 /// use std::rc::Rc;
-/// use sprout_runtime::{queue::Channel, run, spawn};
+/// use sprout::{queue::Channel, run, spawn};
 ///
 /// run(async {
 ///     let ch = Rc::new(Channel::new());

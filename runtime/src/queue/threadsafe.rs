@@ -10,7 +10,7 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use sprout_runtime::{queue::threadsafe::Queue, run};
+//! use sprout::{queue::threadsafe::Queue, run};
 //!
 //! run(async {
 //!     let jobs = Arc::new(Queue::new(4));

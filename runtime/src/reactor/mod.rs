@@ -13,7 +13,7 @@
 //!   another writing the same socket both make progress.
 //! - A future that stops waiting without being woken parks its entry: still
 //!   woken at the next event, no longer counted as a waiting task
-//!   (`scheduled_io.rs`, `io::Waiter`).
+//!   (`scheduled_io.rs`, `__net::Waiter`).
 //! - Wakers are collected while the slab is borrowed and woken after.
 
 pub(crate) mod scheduled_io;

@@ -11,12 +11,22 @@ use super::error::{ErrorValue, Failure};
 use crate::task::JoinError;
 use crate::task::child;
 use crate::task::header::{Header, Vtable};
+use sealed::Sealed as _;
 
 mod sealed {
-    pub trait Sealed {}
-    impl Sealed for () {}
-    impl<T, E> Sealed for Result<T, E> {}
-    impl Sealed for super::Never {}
+    use super::ErrorValue;
+
+    /// What the scope asks of a child's output. A supertrait that users
+    /// cannot name, so the methods stay out of the API (and `Outcome`
+    /// cannot be implemented outside the runtime).
+    pub trait Sealed {
+        /// Whether this output is a failure.
+        fn is_failure(&self) -> bool;
+
+        /// The error of a failure, boxed (`None` for a success).
+        #[allow(private_interfaces)]
+        fn into_error(self) -> Option<Box<dyn ErrorValue>>;
+    }
 
     /// Names `!` on stable Rust (see `Never`).
     pub trait Returns {
@@ -55,18 +65,13 @@ type Never = <fn() -> ! as sealed::Returns>::Output;
 ///     assert_eq!(total, 42);
 /// });
 /// ```
-pub trait Outcome: sealed::Sealed {
-    /// Whether this output is a failure.
-    #[doc(hidden)]
-    fn is_failure(&self) -> bool;
+pub trait Outcome: sealed::Sealed {}
 
-    /// The error of a failure, boxed (`None` for a success).
-    #[doc(hidden)]
-    #[allow(private_interfaces)]
-    fn into_error(self) -> Option<Box<dyn ErrorValue>>;
-}
+impl Outcome for () {}
+impl Outcome for Never {}
+impl<T, E: fmt::Debug + 'static> Outcome for Result<T, E> {}
 
-impl Outcome for () {
+impl sealed::Sealed for () {
     fn is_failure(&self) -> bool {
         false
     }
@@ -77,7 +82,7 @@ impl Outcome for () {
     }
 }
 
-impl Outcome for Never {
+impl sealed::Sealed for Never {
     fn is_failure(&self) -> bool {
         match *self {}
     }
@@ -88,7 +93,7 @@ impl Outcome for Never {
     }
 }
 
-impl<T, E: fmt::Debug + 'static> Outcome for Result<T, E> {
+impl<T, E: fmt::Debug + 'static> sealed::Sealed for Result<T, E> {
     fn is_failure(&self) -> bool {
         self.is_err()
     }

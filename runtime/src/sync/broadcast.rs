@@ -2,7 +2,6 @@
 //! bounded ring (tokio's `broadcast`).
 //!
 //! ```
-//! # use sprout_runtime as sprout;
 //! use sprout::sync::broadcast::{self, RecvError};
 //!
 //! sprout::run(async {

@@ -145,7 +145,7 @@ pub struct CancelToken<F: TreeFlavor> {
 }
 
 /// One node of a token tree. See the module docs.
-pub struct Node<F: TreeFlavor> {
+pub(super) struct Node<F: TreeFlavor> {
     /// Set once, inside a step, with the waiters and children taken in
     /// the same step; read without it on the fast paths.
     cancelled: AtomicBool,

@@ -363,6 +363,7 @@ pub enum Local {}
 /// outlives its future if the future is leaked (`mem::forget`), so the
 /// state must not reach another thread even when nobody seems to wait:
 /// a `set` or a drop there would race the runtime on the task's state.
+#[derive(Debug)]
 pub struct LocalState<S> {
     state: S,
     _not_send: PhantomData<*const ()>,

@@ -1,24 +1,6 @@
-//! The primitives as they are written: once, generic over a [`Flavor`],
-//! [`Local`] or [`ThreadSafe`].
-//!
-//! The types in [`sync`](super) are these with the runtime-local flavour
-//! (`sync::Event` is `Event<Local>`), those in
-//! [`threadsafe`](super::threadsafe) with the thread-safe one; use them by
-//! those names. This module is where their methods are documented, and
-//! lets a function take either flavour:
-//!
-//! ```
-//! use sprout_runtime::sync::generic::{Event, Flavor};
-//!
-//! fn ring<F: Flavor>(bell: &Event<F>) {
-//!     bell.set();
-//! }
-//!
-//! let (local, shared) = (sprout_runtime::sync::Event::new(), sprout_runtime::sync::threadsafe::Event::new());
-//! ring(&local);
-//! ring(&shared);
-//! assert!(local.is_set() && shared.is_set());
-//! ```
+//! The primitives as they are written, generic over a `Flavor`: gathered
+//! here for the runtime's own code that serves both flavours
+//! (`waitable.rs`), and published as `sprout_runtime::generic` (see there).
 
 pub use super::async_result::{AsyncResult, AsyncResultGet, AsyncResultReady};
 pub use super::barrier::{Barrier, BarrierWait};

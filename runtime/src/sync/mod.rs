@@ -32,7 +32,7 @@
 //!
 //! ```compile_fail
 //! fn send<T: Send>(_: T) {}
-//! send(sprout_runtime::sync::Event::new()); // use sync::threadsafe::Event
+//! send(sprout::sync::Event::new()); // use sync::threadsafe::Event
 //! ```
 //!
 //! # Fairness and cancellation
@@ -63,10 +63,11 @@
 //!
 //! # One body, two flavours
 //! Each primitive is written once, generic over where it keeps its state
-//! (its [`Flavor`](generic::Flavor)): the types here are aliases of the
-//! types in [`generic`] with the runtime-local flavour, those in
-//! [`threadsafe`] with the thread-safe one (`docs/sync.md`, "How the
-//! primitives are built").
+//! (its [`Flavor`](crate::generic::Flavor)): the types here are aliases of
+//! the types in [`sprout_runtime::generic`](crate::generic) with the
+//! runtime-local flavour, those in [`threadsafe`] with the thread-safe one
+//! (`docs/sync.md`, "How the primitives are built"). Each alias's page
+//! shows the methods of the type it names.
 
 mod async_result;
 mod barrier;
@@ -97,7 +98,7 @@ pub(crate) fn poll_once<F: std::future::Future + Unpin>(future: &mut F) -> std::
     std::pin::Pin::new(future).poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
 }
 
-pub mod generic;
+pub(crate) mod generic;
 
 pub use barrier::{BarrierWaitResult, BrokenBarrier};
 pub use once_cell::SetError;
@@ -111,7 +112,7 @@ pub use semaphore::{AcquireError, BoundedSemaphore, PermitSource, ReleaseError, 
 ///
 /// ```
 /// use std::rc::Rc;
-/// use sprout_runtime::{run, spawn, sync::Event};
+/// use sprout::{run, spawn, sync::Event};
 ///
 /// run(async {
 ///     let ready = Rc::new(Event::new());
@@ -142,7 +143,7 @@ pub type EventWait<'a> = event::EventWait<'a, Local>;
 /// ```
 /// use std::rc::Rc;
 /// use std::time::Duration;
-/// use sprout_runtime::{run, sleep, spawn, sync::AsyncResult};
+/// use sprout::{run, sleep, spawn, sync::AsyncResult};
 ///
 /// run(async {
 ///     let answer: Rc<AsyncResult<u32, String>> = Rc::new(AsyncResult::new());
@@ -184,7 +185,7 @@ pub type AsyncResultGet<'a, T, E> = async_result::AsyncResultGet<'a, T, E, Local
 ///
 /// ```
 /// use std::rc::Rc;
-/// use sprout_runtime::{joinall, run, spawn, sync::Lock, yield_now};
+/// use sprout::{joinall, run, spawn, sync::Lock, yield_now};
 ///
 /// run(async {
 ///     let total = Rc::new(Lock::new(0));
@@ -223,7 +224,7 @@ pub type LockGuard<'a, T> = lock::LockGuard<'a, T, Local>;
 ///
 /// ```
 /// use std::rc::Rc;
-/// use sprout_runtime::{run, spawn, sync::RLock};
+/// use sprout::{run, spawn, sync::RLock};
 ///
 /// run(async {
 ///     let lock = Rc::new(RLock::new(()));
@@ -270,7 +271,6 @@ pub type RLockGuard<'a, T> = rlock::RLockGuard<'a, T, Local>;
 /// (the reason `acquire` returns a `Result`).
 ///
 /// ```
-/// # use sprout_runtime as sprout;
 /// use std::rc::Rc;
 /// use std::time::Duration;
 /// use sprout::sync::Semaphore;
@@ -337,7 +337,7 @@ pub type OwnedSemaphoreGuard<S = Semaphore> = semaphore::OwnedSemaphoreGuard<S>;
 ///
 /// ```
 /// use std::rc::Rc;
-/// use sprout_runtime::{run, spawn, sync::Condition};
+/// use sprout::{run, spawn, sync::Condition};
 ///
 /// run(async {
 ///     let cond = Rc::new(Condition::new(Vec::new()));
@@ -348,7 +348,7 @@ pub type OwnedSemaphoreGuard<S = Semaphore> = semaphore::OwnedSemaphoreGuard<S>;
 ///             items.pop().unwrap()
 ///         }
 ///     });
-///     sprout_runtime::yield_now().await; // the consumer starts waiting
+///     sprout::yield_now().await; // the consumer starts waiting
 ///     cond.lock().await.push("cake");
 ///     cond.notify(1);
 ///     assert_eq!(consumer.await.unwrap(), "cake");
@@ -372,7 +372,7 @@ pub type Condition<T = ()> = condition::Condition<T, Local>;
 ///
 /// ```
 /// use std::rc::Rc;
-/// use sprout_runtime::{joinall, run, spawn, sync::Barrier};
+/// use sprout::{joinall, run, spawn, sync::Barrier};
 ///
 /// run(async {
 ///     let barrier = Rc::new(Barrier::new(3));
@@ -405,7 +405,6 @@ pub type BarrierWait<'a> = barrier::BarrierWait<'a, Local>;
 /// or back to the stored permit).
 ///
 /// ```
-/// # use sprout_runtime as sprout;
 /// use std::cell::Cell;
 /// use std::rc::Rc;
 /// use sprout::sync::Notify;
@@ -453,7 +452,6 @@ pub type Notified<'a> = notify::Notified<'a, Local>;
 /// move, belong to none and are not checked.
 ///
 /// ```
-/// # use sprout_runtime as sprout;
 /// use std::rc::Rc;
 /// use sprout::sync::RwLock;
 ///
@@ -480,7 +478,6 @@ pub type Notified<'a> = notify::Notified<'a, Local>;
 /// ```
 ///
 /// ```should_panic
-/// # use sprout_runtime as sprout;
 /// sprout::run(async {
 ///     let lock = sprout::sync::RwLock::new(0);
 ///     let read = lock.read().await;
@@ -528,7 +525,6 @@ pub type OwnedRwLockWriteGuard<T> = rwlock::OwnedRwLockWriteGuard<T, Local>;
 /// With nobody waiting, the cell is simply empty again.
 ///
 /// ```
-/// # use sprout_runtime as sprout;
 /// use std::cell::Cell;
 /// use std::rc::Rc;
 /// use sprout::sync::OnceCell;
@@ -581,7 +577,6 @@ pub type LazyInit<T> = fn() -> std::pin::Pin<Box<dyn std::future::Future<Output 
 /// (it is a `Fn` for that reason). `get` reads the value without waiting.
 ///
 /// ```
-/// # use sprout_runtime as sprout;
 /// use std::rc::Rc;
 /// use sprout::sync::Lazy;
 ///
@@ -615,9 +610,10 @@ pub type Lazy<T, I = LazyInit<T>> = lazy::Lazy<T, I, Local>;
 ///
 /// ```
 /// use std::time::Duration;
-/// use sprout_runtime::{run, sleep, spawn, sync::CancelToken};
+/// use sprout::{run, sleep, spawn, sync::CancelToken};
 ///
 /// run(async {
+///     sprout::time::pause(); // virtual time: the rounds do not race the 5 ms
 ///     let stop = CancelToken::new();
 ///     let worker = spawn({
 ///         let stop = stop.child_token();

@@ -710,7 +710,6 @@ impl<S: PermitSource> fmt::Debug for OwnedSemaphoreGuard<S> {
 /// `ValueError`).
 ///
 /// ```
-/// # use sprout_runtime as sprout;
 /// use sprout::sync::BoundedSemaphore;
 ///
 /// sprout::run(async {

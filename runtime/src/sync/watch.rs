@@ -2,7 +2,6 @@
 //! receivers read it and wait for it to change (tokio's `watch`).
 //!
 //! ```
-//! # use sprout_runtime as sprout;
 //! use sprout::sync::watch;
 //!
 //! sprout::run(async {

@@ -31,7 +31,7 @@ use super::waker_set::WakerKey;
 ///
 /// ```
 /// use std::time::Duration;
-/// use sprout_runtime::{run, sleep, spawn, JoinError};
+/// use sprout::{run, sleep, spawn, JoinError};
 ///
 /// run(async {
 ///     let worker = spawn(async {
@@ -115,8 +115,8 @@ impl<T: 'static> JoinHandle<T> {
     /// `std::sync::mpsc::Receiver::try_recv`'s `Empty` and `Disconnected`.
     ///
     /// ```
-    /// use sprout_runtime::task::TryJoinError;
-    /// use sprout_runtime::{run, spawn, yield_now};
+    /// use sprout::task::TryJoinError;
+    /// use sprout::{run, spawn, yield_now};
     ///
     /// run(async {
     ///     let mut task = spawn(async { 7 });

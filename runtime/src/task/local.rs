@@ -13,7 +13,7 @@ use super::executor::Executor;
 ///
 /// ```
 /// use std::cell::Cell;
-/// use sprout_runtime::{run, spawn, task_local, yield_now};
+/// use sprout::{run, spawn, task_local, yield_now};
 ///
 /// task_local! {
 ///     static REQUESTS: Cell<u32> = Cell::new(0);

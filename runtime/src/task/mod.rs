@@ -79,7 +79,7 @@ pub use yield_now::{YieldNow, yield_now};
 ///
 /// ```
 /// use std::rc::Rc;
-/// use sprout_runtime::{run, spawn};
+/// use sprout::{run, spawn};
 ///
 /// run(async {
 ///     let shared = Rc::new(5); // not Send, and that is fine
@@ -148,10 +148,10 @@ where
 /// Sets a task's options before spawning it.
 ///
 /// ```
-/// use sprout_runtime::{run, task};
+/// use sprout::{run, task};
 ///
 /// run(async {
-///     let w1 = task::Builder::new().name("w1").spawn(async { sprout_runtime::current().name().map(String::from) });
+///     let w1 = task::Builder::new().name("w1").spawn(async { sprout::current().name().map(String::from) });
 ///     assert_eq!(w1.name(), Some("w1"));
 ///     assert_eq!(w1.await.unwrap().as_deref(), Some("w1"));
 /// });
@@ -184,10 +184,10 @@ impl Builder {
     ///
     /// ```
     /// use std::panic::Location;
-    /// use sprout_runtime::{run, task};
+    /// use sprout::{run, task};
     ///
     /// #[track_caller]
-    /// fn start_worker() -> sprout_runtime::JoinHandle<()> {
+    /// fn start_worker() -> sprout::JoinHandle<()> {
     ///     let caller = Location::caller();
     ///     // Later, from a task of the library's own:
     ///     task::Builder::new().name("worker").spawned_at(caller).spawn(async {})
@@ -214,12 +214,12 @@ impl Builder {
     /// stays.
     ///
     /// ```
-    /// use sprout_runtime::{Runtime, task};
+    /// use sprout::{Runtime, task};
     ///
     /// let rt = Runtime::builder().observe(true).build().unwrap();
     /// rt.block_on(async {
     ///     let parent = task::Builder::new().name("conn 10.0.0.1:4000").spawn(async {
-    ///         task::Builder::new().like_current().spawn(async { sprout_runtime::current() }).await.unwrap()
+    ///         task::Builder::new().like_current().spawn(async { sprout::current() }).await.unwrap()
     ///     });
     ///     assert_eq!(parent.await.unwrap().name(), Some("conn 10.0.0.1:4000"));
     /// });
@@ -283,7 +283,7 @@ impl TaskInfo {
 /// `gevent.getcurrent()`.
 ///
 /// ```
-/// use sprout_runtime::{current, run, spawn};
+/// use sprout::{current, run, spawn};
 ///
 /// run(async {
 ///     assert_eq!(current().name(), Some("main"));
@@ -320,7 +320,7 @@ pub(crate) fn current_id() -> Option<TaskId> {
 ///
 /// ```
 /// use std::future::pending;
-/// use sprout_runtime::{run, spawn, task, yield_now};
+/// use sprout::{run, spawn, task, yield_now};
 ///
 /// run(async {
 ///     assert_eq!(task::active_count(), 0);
@@ -346,7 +346,7 @@ pub fn active_count() -> usize {
 /// ```
 /// use std::time::Duration;
 /// use futures_util::future::{select, Either};
-/// use sprout_runtime::{run, sleep, spawn, task};
+/// use sprout::{run, sleep, spawn, task};
 ///
 /// run(async {
 ///     let worker = spawn(async {

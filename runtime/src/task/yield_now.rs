@@ -17,7 +17,7 @@ use super::executor::Executor;
 /// ```
 /// use std::cell::RefCell;
 /// use std::rc::Rc;
-/// use sprout_runtime::{run, spawn, yield_now};
+/// use sprout::{run, spawn, yield_now};
 ///
 /// run(async {
 ///     let log = Rc::new(RefCell::new(Vec::new()));

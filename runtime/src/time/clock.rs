@@ -255,7 +255,7 @@ pub(crate) fn current_virtual_clock() -> Option<Arc<VirtualClock>> {
 ///
 /// ```
 /// use std::time::Duration;
-/// use sprout_runtime::{Runtime, sleep, time};
+/// use sprout::{Runtime, sleep, time};
 ///
 /// let rt = Runtime::builder().start_paused(true).build().unwrap();
 /// rt.block_on(async {
@@ -308,7 +308,7 @@ pub fn now() -> Instant {
 ///
 /// ```
 /// use std::time::Duration;
-/// use sprout_runtime::{run, sleep, time, timeout};
+/// use sprout::{run, sleep, time, timeout};
 ///
 /// run(async {
 ///     time::pause();
@@ -329,7 +329,7 @@ pub fn pause() {
 ///
 /// ```
 /// use std::time::{Duration, Instant};
-/// use sprout_runtime::{run, sleep, time};
+/// use sprout::{run, sleep, time};
 ///
 /// run(async {
 ///     time::pause();
@@ -350,7 +350,7 @@ pub fn resume() {
 /// Whether the running runtime's time is paused (false outside a runtime).
 ///
 /// ```
-/// use sprout_runtime::{Runtime, time};
+/// use sprout::{Runtime, time};
 ///
 /// assert!(!time::is_paused());
 /// let rt = Runtime::builder().start_paused(true).build().unwrap();
@@ -381,7 +381,7 @@ pub fn is_paused() -> bool {
 /// use std::cell::Cell;
 /// use std::rc::Rc;
 /// use std::time::Duration;
-/// use sprout_runtime::{Runtime, sleep, spawn, time};
+/// use sprout::{Runtime, sleep, spawn, time};
 ///
 /// let rt = Runtime::builder().start_paused(true).auto_advance(false).build().unwrap();
 /// rt.block_on(async {

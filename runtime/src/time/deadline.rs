@@ -61,9 +61,9 @@ thread_local! {
 ///
 /// ```
 /// use std::time::Duration;
-/// use sprout_runtime::time::{current_deadline, deadline_after};
+/// use sprout::time::{current_deadline, deadline_after};
 ///
-/// sprout_runtime::run(async {
+/// sprout::run(async {
 ///     assert_eq!(current_deadline(), None);
 ///     deadline_after(Duration::from_secs(5), async {
 ///         let outer = current_deadline().unwrap();
@@ -99,10 +99,10 @@ pub fn current_deadline() -> Option<Instant> {
 ///
 /// ```
 /// use std::time::Duration;
-/// use sprout_runtime::sync::Lock;
-/// use sprout_runtime::time::{self, deadline};
+/// use sprout::sync::Lock;
+/// use sprout::time::{self, deadline};
 ///
-/// sprout_runtime::run(async {
+/// sprout::run(async {
 ///     time::pause();
 ///     let lock = Lock::new(());
 ///     let _held = lock.lock().await;
@@ -241,9 +241,9 @@ pub fn wait_deadline(timeout: Option<Duration>) -> Option<Instant> {
 /// use std::io;
 /// use std::task::Poll;
 /// use std::time::Duration;
-/// use sprout_runtime::time::{self, deadline_after, poll_wait_timer};
+/// use sprout::time::{self, deadline_after, poll_wait_timer};
 ///
-/// sprout_runtime::run(async {
+/// sprout::run(async {
 ///     time::pause();
 ///     // A wait that never completes by itself, with a one-hour limit of its own.
 ///     let mut timer = None;

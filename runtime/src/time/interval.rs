@@ -28,7 +28,7 @@ pub enum MissedTickBehavior {
 ///
 /// ```
 /// use std::time::Duration;
-/// use sprout_runtime::{interval, run};
+/// use sprout::{interval, run};
 ///
 /// run(async {
 ///     let mut every = interval(Duration::from_millis(2));

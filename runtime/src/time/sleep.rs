@@ -22,7 +22,7 @@ use crate::task::executor::Executor;
 ///
 /// ```
 /// use std::time::{Duration, Instant};
-/// use sprout_runtime::{run, sleep};
+/// use sprout::{run, sleep};
 ///
 /// run(async {
 ///     let start = Instant::now();

@@ -20,7 +20,7 @@ use crate::task::{Builder, JoinError, JoinHandle, spawn_on};
 ///
 /// ```
 /// use std::time::Duration;
-/// use sprout_runtime::{run, spawn_later};
+/// use sprout::{run, spawn_later};
 ///
 /// run(async {
 ///     let hello = spawn_later(Duration::from_millis(10), async { "hello, world" });
@@ -59,7 +59,7 @@ impl<T: 'static> JoinHandle<T> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use sprout_runtime::{run, spawn, task};
+    /// use sprout::{run, spawn, task};
     ///
     /// run(async {
     ///     let worker = spawn(async {

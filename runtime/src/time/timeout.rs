@@ -22,7 +22,7 @@ use crate::task::coop;
 ///
 /// ```
 /// use std::time::Duration;
-/// use sprout_runtime::{run, sleep, timeout};
+/// use sprout::{run, sleep, timeout};
 ///
 /// run(async {
 ///     let slow = timeout(Duration::from_millis(5), sleep(Duration::from_secs(10))).await;

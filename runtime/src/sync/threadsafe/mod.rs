@@ -12,7 +12,7 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use sprout_runtime::{run, sync::threadsafe::Event};
+//! use sprout::{run, sync::threadsafe::Event};
 //!
 //! run(async {
 //!     let db_ready = Arc::new(Event::new());
@@ -55,7 +55,7 @@ pub type EventWait<'a> = event::EventWait<'a, ThreadSafe>;
 ///
 /// ```
 /// use std::sync::Arc;
-/// use sprout_runtime::{run, sync::threadsafe::AsyncResult};
+/// use sprout::{run, sync::threadsafe::AsyncResult};
 ///
 /// run(async {
 ///     let page: Arc<AsyncResult<usize, String>> = Arc::new(AsyncResult::new());
@@ -87,7 +87,7 @@ pub type AsyncResultGet<'a, T, E> = async_result::AsyncResultGet<'a, T, E, Threa
 ///
 /// ```
 /// use std::sync::Arc;
-/// use sprout_runtime::{run, sync::threadsafe::Lock};
+/// use sprout::{run, sync::threadsafe::Lock};
 ///
 /// let total = Arc::new(Lock::new(0));
 /// let thread = std::thread::spawn({
@@ -117,7 +117,7 @@ pub type LockGuard<'a, T> = lock::LockGuard<'a, T, ThreadSafe>;
 ///
 /// ```
 /// use std::sync::Arc;
-/// use sprout_runtime::{run, sync::threadsafe::RLock};
+/// use sprout::{run, sync::threadsafe::RLock};
 ///
 /// let lock = Arc::new(RLock::new(()));
 /// let outer = lock.lock_blocking();
@@ -144,7 +144,6 @@ pub type RLockGuard<'a, T> = rlock::RLockGuard<'a, T, ThreadSafe>;
 /// initial count is an error (`BoundedSemaphore`).
 ///
 /// ```
-/// # use sprout_runtime as sprout;
 /// use std::sync::Arc;
 /// use sprout::sync::threadsafe::Semaphore;
 ///
@@ -192,7 +191,7 @@ pub type OwnedSemaphoreGuard<S = Semaphore> = semaphore::OwnedSemaphoreGuard<S>;
 ///
 /// ```
 /// use std::sync::Arc;
-/// use sprout_runtime::{run, sync::threadsafe::Condition};
+/// use sprout::{run, sync::threadsafe::Condition};
 ///
 /// let cond = Arc::new(Condition::new(Vec::new()));
 /// let producer = std::thread::spawn({
@@ -217,7 +216,7 @@ pub type Condition<T = ()> = condition::Condition<T, ThreadSafe>;
 ///
 /// ```
 /// use std::sync::Arc;
-/// use sprout_runtime::{run, spawn, sync::threadsafe::Barrier};
+/// use sprout::{run, spawn, sync::threadsafe::Barrier};
 ///
 /// let barrier = Arc::new(Barrier::new(3));
 /// let threads: Vec<_> = (0..2)
@@ -243,7 +242,6 @@ pub type BarrierWait<'a> = barrier::BarrierWait<'a, ThreadSafe>;
 /// `notified()`, threads call `notified_blocking`.
 ///
 /// ```
-/// # use sprout_runtime as sprout;
 /// use std::sync::Arc;
 /// use sprout::sync::threadsafe::Notify;
 ///
@@ -270,7 +268,6 @@ pub type Notified<'a> = notify::Notified<'a, ThreadSafe>;
 /// is `Send + Sync`), as tokio's are.
 ///
 /// ```
-/// # use sprout_runtime as sprout;
 /// use std::sync::Arc;
 /// use sprout::sync::threadsafe::RwLock;
 ///
@@ -319,7 +316,6 @@ pub type OwnedRwLockWriteGuard<T> = rwlock::OwnedRwLockWriteGuard<T, ThreadSafe>
 /// failed, cancelled or panicking initialiser lets the next one try.
 ///
 /// ```
-/// # use sprout_runtime as sprout;
 /// use std::sync::Arc;
 /// use sprout::sync::threadsafe::OnceCell;
 ///
@@ -348,7 +344,6 @@ pub type LazyInit<T> = fn() -> std::pin::Pin<Box<dyn std::future::Future<Output 
 /// forced from any task (`.force().await`) or thread (`force_blocking`).
 ///
 /// ```
-/// # use sprout_runtime as sprout;
 /// use sprout::sync::threadsafe::Lazy;
 ///
 /// static GREETING: Lazy<String> = Lazy::new(|| Box::pin(async { "hello".to_owned() }));
@@ -364,7 +359,6 @@ pub type Lazy<T, I = LazyInit<T>> = lazy::Lazy<T, I, ThreadSafe>;
 /// shared with an `Arc`.
 ///
 /// ```
-/// # use sprout_runtime as sprout;
 /// use sprout::sync::threadsafe::broadcast;
 ///
 /// let (tx, mut rx) = broadcast::channel(8);
@@ -404,7 +398,6 @@ pub mod broadcast {
 /// reader's `Ref` to end, so keep those short.
 ///
 /// ```
-/// # use sprout_runtime as sprout;
 /// use sprout::sync::threadsafe::watch;
 ///
 /// let (tx, mut rx) = watch::channel(0);
@@ -446,7 +439,7 @@ pub mod watch {
 ///
 /// ```
 /// use std::sync::mpsc;
-/// use sprout_runtime::{run, spawn, sync::threadsafe::CancelToken};
+/// use sprout::{run, spawn, sync::threadsafe::CancelToken};
 ///
 /// let token = CancelToken::new();
 /// let (started_tx, started) = mpsc::channel();
