@@ -37,7 +37,7 @@
 //!   sees EOF or the error. An EOF stays for every later read; an error is
 //!   reported once, and the operation after it waits as usual.
 //! - Every operation spends one unit of the task's budget
-//!   (`sprout::coop`), so a socket that is always ready cannot
+//!   (`sprout::task::coop`), so a socket that is always ready cannot
 //!   starve the other tasks.
 //! - Read and write timeouts work as std's: the operation fails with
 //!   `io::ErrorKind::TimedOut`.

@@ -24,7 +24,7 @@ use crate::task::executor::Executor;
 ///
 /// ```
 /// use std::task::{Context, Poll};
-/// use sprout::coop;
+/// use sprout::task::coop;
 ///
 /// fn poll_next_item(cx: &mut Context<'_>, items: &mut Vec<u32>) -> Poll<Option<u32>> {
 ///     if coop::poll_proceed(cx).is_pending() {
